@@ -1,0 +1,38 @@
+# Two commands do everything on a fresh machine (see README):
+#   make app    install into .venv, then launch the app on the shipped offline model
+#   make test   install into .venv (and Chromium for the browser tests), then run every test
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+# A CPU build lies on this project's machines; pip takes it from there. Override for a GPU build.
+TORCH  ?= torch==2.13.0
+MODEL  ?= all-MiniLM-L6-v2
+PORT   ?= 8501
+BIN     = $(VENV)/bin
+
+.PHONY: install app test chromium bench
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+app: install
+	$(BIN)/streamlit run app.py --server.port $(PORT) -- --model "$(MODEL)"
+
+# Browser tests drive Debian's Chromium; install it when it is missing and we may.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	  else echo "Chromium missing: run 'sudo apt-get install chromium' for the browser tests"; fi; }
+
+test: install chromium
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/capture_overhead.py
+	$(BIN)/python benchmarks/browser_latency.py

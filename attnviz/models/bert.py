@@ -1,0 +1,161 @@
+"""BERT-family encoders (BERT, MiniLM, RoBERTa, ...) with every attention intermediate exposed.
+
+The weights, embeddings, feed-forward blocks and tokenizer are Hugging Face's own; only the
+self-attention is written out here, so that each step of the math passes a named hook point:
+
+    q, k, v  = split_heads(x @ W_Q), ...          # (batch, heads, seq, d_head)
+    scores   = q @ kᵀ / sqrt(d_head)              # (batch, heads, seq, seq)   hook_scores
+    pattern  = softmax(scores where mask else -inf)                         # hook_pattern
+    z        = pattern @ v                        # (batch, heads, seq, d_head) hook_z
+    out      = concat_heads(z) @ W_O, residual, LayerNorm  (Hugging Face's BertSelfOutput)
+
+With no mask option the pattern equals Hugging Face's ``output_attentions`` (tested).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..hooks import HookPoint
+from ..masks import MaskSpec, attention_mask, masked_softmax
+
+ATTENTION_HOOKS = ("hook_q", "hook_k", "hook_v", "hook_scores", "hook_mask", "hook_pattern", "hook_z")
+
+
+@dataclass
+class Encoding:
+    """Tokenized input of one or more sentences, padded to one length."""
+
+    input_ids: torch.Tensor  # (batch, seq) long
+    key_is_real: torch.Tensor  # (batch, seq) bool, False at padding
+    token_type_ids: torch.Tensor  # (batch, seq) long
+    tokens: list[list[str]]  # token strings, padding included
+    special: list[list[bool]]  # True at [CLS]/[SEP]/[PAD]-like tokens
+    truncated: list[bool]  # the text had more tokens than the model accepts
+    full_lengths: list[int]  # token count before truncation
+
+
+def _is_bert_family(hf_model: nn.Module) -> bool:
+    layers = getattr(getattr(hf_model, "encoder", None), "layer", None)
+    if not layers:
+        return False
+    first = layers[0]
+    self_attn = getattr(getattr(first, "attention", None), "self", None)
+    return all(hasattr(self_attn, name) for name in ("query", "key", "value")) and all(
+        hasattr(first, name) for name in ("intermediate", "output")
+    )
+
+
+class BertFamilyModel(nn.Module):
+    """A Hugging Face BERT-family encoder run through attnviz's explicit attention."""
+
+    kind = "encoder"
+
+    def __init__(self, hf_model: nn.Module, tokenizer, name: str):
+        super().__init__()
+        if not _is_bert_family(hf_model):
+            raise ValueError(
+                f"{name}: not a BERT-family encoder (expected encoder.layer[i].attention.self.query/key/value)"
+            )
+        self.hf = hf_model.eval()
+        self.tokenizer = tokenizer
+        self.name = name
+        config = hf_model.config
+        self.n_layers = config.num_hidden_layers
+        self.n_heads = config.num_attention_heads
+        self.d_model = config.hidden_size
+        self.d_head = self.d_model // self.n_heads
+        position_limit = getattr(config, "max_position_embeddings", 512)
+        # RoBERTa reserves the first positions for padding, so its usable length is shorter.
+        position_offset = (config.pad_token_id + 1) if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
+        self.max_tokens = min(position_limit - position_offset, tokenizer.model_max_length or 10**9)
+        self.hook_points = nn.ModuleDict()
+        self._add_hook("hook_embed")
+        for layer in range(self.n_layers):
+            for hook in ATTENTION_HOOKS:
+                self._add_hook(f"blocks.{layer}.attn.{hook}")
+            self._add_hook(f"blocks.{layer}.hook_resid_post")
+
+    def _add_hook(self, name: str) -> None:
+        # ModuleDict keys may not contain dots; the HookPoint keeps the dotted name.
+        self.hook_points[name.replace(".", "__")] = HookPoint(name)
+
+    def hook(self, name: str) -> HookPoint:
+        return self.hook_points[name.replace(".", "__")]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.hf.parameters()).device
+
+    # ----------------------------------------------------------------- tokenizing
+    def encode(self, texts: list[str]) -> Encoding:
+        full = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        batch = self.tokenizer(
+            texts,
+            add_special_tokens=True,
+            truncation=True,
+            max_length=self.max_tokens,
+            padding=True,
+            return_tensors="pt",
+            return_special_tokens_mask=True,
+            return_token_type_ids=True,
+        )
+        ids = batch["input_ids"]
+        tokens = [self.tokenizer.convert_ids_to_tokens(row.tolist()) for row in ids]
+        return Encoding(
+            input_ids=ids,
+            key_is_real=batch["attention_mask"].bool(),
+            token_type_ids=batch["token_type_ids"],
+            tokens=tokens,
+            special=[[bool(s) for s in row] for row in batch["special_tokens_mask"]],
+            truncated=[len(f) > self.max_tokens for f in full],
+            full_lengths=[len(f) for f in full],
+        )
+
+    # ----------------------------------------------------------------- forward
+    def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
+        """Run the encoder under ``spec``; returns the last hidden state (batch, seq, d_model)."""
+        device = self.device
+        ids = encoding.input_ids.to(device)
+        allowed = attention_mask(encoding.key_is_real.to(device), spec)  # (batch, seq, seq)
+        hidden = self.hf.embeddings(input_ids=ids, token_type_ids=encoding.token_type_ids.to(device))
+        hidden = self.hook("hook_embed")(hidden)  # (batch, seq, d_model)
+        for index, layer in enumerate(self.hf.encoder.layer):
+            hidden = self._layer(index, layer, hidden, allowed)
+        return hidden
+
+    def _layer(self, index: int, layer: nn.Module, hidden: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        prefix = f"blocks.{index}.attn."
+        batch, seq, _ = hidden.shape
+        attn = layer.attention.self
+
+        def split_heads(x: torch.Tensor) -> torch.Tensor:  # (batch, seq, d_model) -> (batch, heads, seq, d_head)
+            return x.view(batch, seq, self.n_heads, self.d_head).transpose(1, 2)
+
+        q = self.hook(prefix + "hook_q")(split_heads(attn.query(hidden)))
+        k = self.hook(prefix + "hook_k")(split_heads(attn.key(hidden)))
+        v = self.hook(prefix + "hook_v")(split_heads(attn.value(hidden)))
+        scores = self.hook(prefix + "hook_scores")(q @ k.transpose(-1, -2) / math.sqrt(self.d_head))  # (batch, heads, seq, seq)
+        allowed = self.hook(prefix + "hook_mask")(allowed)  # (batch, seq, seq), same for every head
+        pattern = self.hook(prefix + "hook_pattern")(masked_softmax(scores, allowed[:, None]))
+        z = self.hook(prefix + "hook_z")(pattern @ v)  # (batch, heads, seq, d_head)
+        context = z.transpose(1, 2).reshape(batch, seq, self.d_model)  # concatenate the heads
+        attn_out = layer.attention.output(context, hidden)  # W_O, residual, LayerNorm
+        out = layer.output(layer.intermediate(attn_out), attn_out)  # feed-forward, residual, LayerNorm
+        return self.hook(f"blocks.{index}.hook_resid_post")(out)
+
+
+def load_bert_family(path_or_id: str, name: str | None = None, local_only: bool = True, device=None) -> BertFamilyModel:
+    """Load a BERT-family encoder and its tokenizer from a directory (or, with a network, a hub id)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path_or_id, local_files_only=local_only)
+    hf_model = AutoModel.from_pretrained(path_or_id, local_files_only=local_only, attn_implementation="eager")
+    model = BertFamilyModel(hf_model, tokenizer, name or str(path_or_id))
+    if device is not None:
+        model.to(device)
+    return model.eval()

@@ -1,0 +1,724 @@
+"""DCFormer: a Transformer with Dynamically Composable Multi-Head Attention (DCMHA).
+
+One readable file, nanoGPT style. Reference semantics: ``shared/design/dcmha.md``
+(DCFormer paper, ICML 2024). Shapes in comments use
+B batch, T queries, S keys, H heads, d head size, D model width, R compose rank (2),
+K dynamic hidden size (4*H), V vocabulary.
+
+What is here
+------------
+* :class:`DCFormerConfig` -- published JSON field names (``dim``, ``n_head``, ...).
+* :class:`DCFormer` -- the model. State-dict names follow the published PyTorch
+  release exactly (``tok_embeddings.weight``, ``layers.{i}.attention.wqkv.weight``,
+  ``layers.{i}.attention.dyn_w_proj.dw1`` ...). ``use_dcmha=False`` gives the
+  plain MHA twin through the very same code path (compose is simply skipped).
+* Compose is applied in FACTORED form: the (T, S, H, H) tensor is never built.
+  :func:`compose_matrix` builds the H x H matrix C_ts for one (query, key) cell
+  from a capture dict, with its parts.
+* Hooks: ``forward(tokens, record=d)`` fills the plain dict ``d`` with
+  TransformerLens-style names -> NumPy float32 arrays. Capture state lives only in
+  that argument, never on the module, so concurrent forwards are safe.
+  Recorded arrays are for BATCH ITEM 0 (the batch dim is stripped):
+  ``blocks.{l}.attn.hook_q/k/v`` (H, T, d) after qk-norm and RoPE,
+  ``hook_scores``, ``hook_scores_composed``, ``hook_probs``, ``hook_pattern`` (H, T, S),
+  ``hook_mask`` (T, S) bool (True = may attend), ``hook_z`` (T, H, d),
+  ``hook_{pre,post}_{qw1,qw2,kw1,kw2}`` (T, R, H), ``hook_{pre,post}_{qdd,kdd}`` (T, H),
+  ``hook_{pre,post}_static`` (H, H, only with a static part, in C orientation),
+  plus ``blocks.{l}.hook_resid_pre``, ``hook_attn_out``, ``hook_resid_mid``,
+  ``hook_mlp_out``, ``hook_resid_post`` (T, D), ``hook_embed`` and ``hook_logits``.
+  Maps are (T, S): when recording, the attention is computed unchunked (chunking
+  is an implementation detail that gives the same numbers, see tests).
+* :func:`load_dcformer` -- safetensors + ``config.json`` (no pickle, no remote code).
+* :class:`CharTokenizer` -- the tiny char-level vocabulary shipped with the weights.
+* :func:`generate` -- greedy / sampled generation with a KV cache.
+
+Window convention (attnviz): a window of ``w`` lets query i see keys i-w+1 .. i
+(``w`` keys, itself included). The published training code admits one more key
+(i-w .. i); a checkpoint trained there sees one key less here in local layers.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Iterable, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = [
+    "DCFormerConfig", "DCFormer", "RMSNorm", "KVCache", "CharTokenizer",
+    "compose", "compose_matrix", "load_dcformer", "save_dcformer", "generate",
+    "build_mask", "HOOK_NAMES_ATTN", "CheckpointError",
+]
+
+RANK = 2  # R: rank of the query-wise / key-wise dynamic compose (published value)
+BRANCHES = ("pre_q", "pre_k", "post_q", "post_k")  # fixed order of the 4 dynamic branches
+
+
+# ----------------------------------------------------------------------------- config
+@dataclass
+class DCFormerConfig:
+    """Model configuration. Field names are those of the published JSON configs."""
+
+    vocab_size: int = 256
+    dim: int = 128                    # D
+    n_layer: int = 4
+    n_head: int = 4                   # H
+    head_dim: int | None = None       # d (default dim // n_head)
+    intermediate_size: int | None = None  # SwiGLU hidden size (default ~ 8/3 * dim)
+    window_size: int | None = 256     # w of the local layers (None: all global)
+    window_type: Any = "LG"           # "LG", "LGLL", or an explicit per-layer list (int / None)
+    use_qk_norm: bool = False
+    rope_base: float = 10000.0
+    norm_eps: float = 1e-5
+    q_chunk_size: int | None = 128    # queries per chunk (None / 0: no chunking)
+    use_dcmha: bool = True
+    mgate: bool = False
+    mgate_dim: int = 44
+    block_size: int = 2048            # max positions (RoPE table size; grows on demand)
+    use_static_compose: bool = False  # optional learned H x H static part (off in published configs)
+
+    def __post_init__(self) -> None:
+        if self.head_dim is None:
+            self.head_dim = self.dim // self.n_head
+        if self.intermediate_size is None:
+            hidden = int(2 * (4 * self.dim) / 3)
+            self.intermediate_size = 32 * ((hidden + 31) // 32)
+        if isinstance(self.window_type, tuple):
+            self.window_type = list(self.window_type)
+
+    # -- windows -----------------------------------------------------------------
+    def layer_windows(self, window_size: int | None | str = "config") -> list[int | None]:
+        """Per-layer window (None = global causal). ``window_size`` overrides the local size."""
+        w = self.window_size if window_size == "config" else window_size
+        wt = self.window_type
+        if isinstance(wt, (list, tuple)):
+            if len(wt) != self.n_layer:
+                raise ValueError(f"window_type list has {len(wt)} entries, expected n_layer={self.n_layer}")
+            out = []
+            for x in wt:  # explicit list; a window_size override rescales nothing here
+                out.append(None if x in (None, 0, "G", "g") else (w if x in ("L", "l") else int(x)))
+            return out
+        pattern = {"LG": "LG", "LGLL": "LGLL", "G": "G", "L": "L", None: "G"}.get(wt)
+        if pattern is None:
+            raise ValueError(f"unknown window_type {wt!r} (use 'LG', 'LGLL' or a list)")
+        return [(w if pattern[i % len(pattern)] == "L" else None) for i in range(self.n_layer)]
+
+    # -- JSON ----------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DCFormerConfig":
+        known = {f.name for f in fields(cls)}
+        d = dict(d)
+        # a few aliases seen in published / HF-style configs
+        aliases = {"num_hidden_layers": "n_layer", "num_attention_heads": "n_head",
+                   "hidden_size": "dim", "rms_norm_eps": "norm_eps", "rope_theta": "rope_base",
+                   "max_position_embeddings": "block_size"}
+        for a, b in aliases.items():
+            if a in d and b not in d:
+                d[b] = d.pop(a)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# ----------------------------------------------------------------------------- pieces
+class RMSNorm(nn.Module):
+    """x * rsqrt(mean(x^2) + eps) * weight (computed in float32)."""
+
+    def __init__(self, dim: int, eps: float = 1e-5, param_name: str = "weight"):
+        super().__init__()
+        self.eps = eps
+        self.param_name = param_name
+        self.register_parameter(param_name, nn.Parameter(torch.ones(dim)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xf = x.float()
+        out = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return out.type_as(x) * getattr(self, self.param_name)
+
+
+def rms_norm_noscale(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Scale-free RMS norm over the last axis (used on w1, over the head axis)."""
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)).type_as(x)
+
+
+def rope_tables(n_pos: int, head_dim: int, base: float, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos, sin of shape (n_pos, d/2): angle pos * base^(-2j/d) for j < d/2."""
+    half = head_dim // 2
+    inv = base ** (-torch.arange(0, half, dtype=torch.float64, device=device) * 2.0 / head_dim)
+    ang = torch.arange(n_pos, dtype=torch.float64, device=device)[:, None] * inv[None, :]  # (P, d/2)
+    return torch.cos(ang).float(), torch.sin(ang).float()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """RoPE 'half' mode. x: (B, H, T, d); cos/sin: (T, d/2). Pair (x_j, x_{j+d/2}) is rotated."""
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half], x[..., half:]  # real parts, imaginary parts
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).type_as(x)
+
+
+def build_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, window: int | None, causal: bool = True) -> torch.Tensor:
+    """Boolean (T, S) mask, True = query may attend to key.
+
+    causal: key position <= query position. window w (local layer): query i sees keys
+    i-w+1 .. i (causal) or |i-j| < w (non-causal).
+    """
+    diff = q_pos[:, None] - k_pos[None, :]  # (T, S) = i - j
+    m = torch.ones_like(diff, dtype=torch.bool)
+    if causal:
+        m &= diff >= 0
+    if window is not None:
+        m &= diff < window
+        if not causal:
+            m &= diff > -window
+    return m
+
+
+def compose(a: torch.Tensor, qw1: torch.Tensor, qw2: torch.Tensor, kw1: torch.Tensor, kw2: torch.Tensor,
+            qdd: torch.Tensor, kdd: torch.Tensor, static: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-head compose in factored form: out[:, t, s] = C_ts @ a[:, t, s].
+
+    a: (B, H, T, S); qw1, qw2: (B, T, R, H); kw1, kw2: (B, S, R, H); qdd: (B, T, H); kdd: (B, S, H);
+    static: (H, H) in C orientation (out_n += sum_m static[n, m] * a_m) or None.
+    C_ts = I + static + sum_i qw2[t,i] qw1[t,i]^T + diag(qdd[t]) + sum_i kw2[s,i] kw1[s,i]^T + diag(kdd[s]).
+    Cost O(B*H*T*S*R); C_ts itself is never built.
+    """
+    out = a  # residual identity
+    for i in range(qw1.shape[-2]):
+        # query-wise: hidden[b,t,s] = sum_m a[b,m,t,s] * qw1[b,t,i,m]
+        qh = (a * qw1[:, :, i, :].transpose(1, 2).unsqueeze(-1)).sum(1, keepdim=True)  # (B, 1, T, S)
+        out = out + qh * qw2[:, :, i, :].transpose(1, 2).unsqueeze(-1)                 # (B, H, T, S)
+        # key-wise: same with the key token's weights
+        kh = (a * kw1[:, :, i, :].transpose(1, 2).unsqueeze(-2)).sum(1, keepdim=True)  # (B, 1, T, S)
+        out = out + kh * kw2[:, :, i, :].transpose(1, 2).unsqueeze(-2)                 # (B, H, T, S)
+    out = out + a * qdd.transpose(1, 2).unsqueeze(-1)   # query gate (B, H, T, 1)
+    out = out + a * kdd.transpose(1, 2).unsqueeze(-2)   # key gate   (B, H, 1, S)
+    if static is not None:
+        out = out + torch.einsum("nm,bmts->bnts", static, a)
+    return out
+
+
+# ----------------------------------------------------------------------------- DCMHA
+class DynamicWeightProjection(nn.Module):
+    """Per-token compose weights from the normalised layer input x (published layout, G = 1)."""
+
+    def __init__(self, dim: int, n_head: int, use_static: bool = False):
+        super().__init__()
+        H, D, K, G = n_head, dim, 4 * n_head, 1
+        self.n_head, self.K = H, K
+        self.dw1 = nn.Parameter(torch.zeros(D, G, 4, K))            # (D, 1, 4, K)
+        self.qkw = nn.Parameter(torch.zeros(G, 4, K, 2 * RANK, H))  # (1, 4, K, 2R, H)
+        self.dd = nn.Parameter(torch.zeros(D, G, 4 * H))            # (D, 1, 4H)
+        # optional static part, published orientation: out_n += sum_m in_m * sw[0, c, m, n], c = 0 pre / 1 post
+        self.sw = nn.Parameter(torch.zeros(G, 2, H, H)) if use_static else None
+        self.act = nn.GELU()  # exact erf GELU
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        D, H, K, R = self.dw1.shape[0], self.n_head, self.K, RANK
+        nn.init.normal_(self.dw1, 0.0, math.sqrt(2.0 / (D + K)))
+        nn.init.normal_(self.qkw, 0.0, 0.02 / (math.sqrt(2 * H * R) * (H + R)))
+        nn.init.normal_(self.dd, 0.0, 0.05 * math.sqrt(2.0 / (H + D)))
+        if self.sw is not None:
+            nn.init.zeros_(self.sw)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """x: (B, T, D) -> dict of the 12 dynamic tensors, e.g. 'pre_qw1' (B, T, R, H), 'pre_qdd' (B, T, H)."""
+        H = self.n_head
+        hidden = self.act(torch.einsum("btd,dgck->btgck", x, self.dw1))     # (B, T, 1, 4, K)
+        w = torch.einsum("btgck,gckim->btgcim", hidden, self.qkw)           # (B, T, 1, 4, 2R, H)
+        w = w[:, :, 0]                                                       # (B, T, 4, 2R, H)
+        w1 = rms_norm_noscale(w[..., :RANK, :], eps=1e-6)                    # (B, T, 4, R, H) normed over H
+        w2 = w[..., RANK:, :]                                                # (B, T, 4, R, H)
+        dd = torch.tanh(torch.einsum("btd,dgm->btgm", x, self.dd))[:, :, 0]  # (B, T, 4H)
+        out: dict[str, torch.Tensor] = {}
+        for c, name in enumerate(BRANCHES):  # pre_q, pre_k, post_q, post_k
+            stage, side = name.split("_")
+            out[f"{stage}_{side}w1"] = w1[:, :, c]                # (B, T, R, H)
+            out[f"{stage}_{side}w2"] = w2[:, :, c]                # (B, T, R, H)
+            out[f"{stage}_{side}dd"] = dd[:, :, c * H:(c + 1) * H]  # (B, T, H)
+        return out
+
+    def static_matrix(self, stage: str) -> torch.Tensor | None:
+        """Static part in C orientation (H, H): C[n, m] = sw[m, n]."""
+        if self.sw is None:
+            return None
+        return self.sw[0, 0 if stage == "pre" else 1].transpose(0, 1)
+
+
+DYN_KEYS = [f"{st}_{x}" for st in ("pre", "post") for x in ("qw1", "qw2", "kw1", "kw2", "qdd", "kdd")]
+HOOK_NAMES_ATTN = (["hook_q", "hook_k", "hook_v", "hook_scores", "hook_scores_composed", "hook_mask",
+                    "hook_probs", "hook_pattern", "hook_z"] + [f"hook_{k}" for k in DYN_KEYS])
+
+
+class KVCache:
+    """Per-layer cache for incremental decoding: keys/values after RoPE plus key-wise compose weights."""
+
+    def __init__(self, n_layer: int):
+        self.layers: list[dict[str, torch.Tensor]] = [dict() for _ in range(n_layer)]
+
+    @property
+    def length(self) -> int:
+        l0 = self.layers[0]
+        return 0 if "k" not in l0 else l0["k"].shape[2]
+
+    def extend(self, layer: int, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Append along the token axis (dim 2 for k/v (B,H,S,d), dim 1 for (B,S,...) weights)."""
+        store = self.layers[layer]
+        for name, t in tensors.items():
+            dim = 2 if name in ("k", "v") else 1
+            store[name] = t if name not in store else torch.cat([store[name], t], dim=dim)
+        return store
+
+
+def _np(t: torch.Tensor):
+    return t.detach().to("cpu", torch.float32).numpy() if t.dtype != torch.bool else t.detach().cpu().numpy()
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: DCFormerConfig):
+        super().__init__()
+        self.cfg = cfg
+        H, d, D = cfg.n_head, cfg.head_dim, cfg.dim
+        self.n_head, self.head_dim = H, d
+        self.wqkv = nn.Linear(D, 3 * H * d, bias=False)  # q, k, v stacked on dim 0
+        self.wo = nn.Linear(H * d, D, bias=False)
+        if cfg.use_qk_norm:
+            self.q_norm = RMSNorm(d, eps=1e-6, param_name="scale")
+            self.k_norm = RMSNorm(d, eps=1e-6, param_name="scale")
+        if cfg.use_dcmha:
+            self.dyn_w_proj = DynamicWeightProjection(D, H, use_static=cfg.use_static_compose)
+
+    # One block of queries [a, b) against keys [k0, k1). Everything (B, H, ...) per head.
+    def _attend(self, q, k, v, dw, mask, a, b, k0, k1, rec: dict | None, prefix: str):
+        scale = 1.0 / math.sqrt(self.head_dim)
+        qc = q[:, :, a:b]                                    # (B, H, Tc, d)
+        kc, vc = k[:, :, k0:k1], v[:, :, k0:k1]              # (B, H, Sc, d)
+        scores = torch.matmul(qc, kc.transpose(-2, -1)) * scale  # (B, H, Tc, Sc)
+        m = mask[..., a:b, k0:k1]                            # (B or 1, 1, Tc, Sc)
+        if dw is not None:
+            sl_q, sl_k = slice(a, b), slice(k0, k1)
+            pre = [dw["pre_qw1"][:, sl_q], dw["pre_qw2"][:, sl_q], dw["pre_kw1"][:, sl_k],
+                   dw["pre_kw2"][:, sl_k], dw["pre_qdd"][:, sl_q], dw["pre_kdd"][:, sl_k]]
+            composed = compose(scores, *pre, static=self.dyn_w_proj.static_matrix("pre"))  # (B, H, Tc, Sc)
+        else:
+            composed = scores
+        masked = composed.float().masked_fill(~m, float("-inf"))
+        probs = torch.softmax(masked, dim=-1)                # (B, H, Tc, Sc), float32
+        probs = torch.nan_to_num(probs, nan=0.0)             # rows with no visible key (custom masks)
+        if dw is not None:
+            post = [dw["post_qw1"][:, sl_q], dw["post_qw2"][:, sl_q], dw["post_kw1"][:, sl_k],
+                    dw["post_kw2"][:, sl_k], dw["post_qdd"][:, sl_q], dw["post_kdd"][:, sl_k]]
+            pattern = compose(probs, *post, static=self.dyn_w_proj.static_matrix("post"))  # (B, H, Tc, Sc)
+        else:
+            pattern = probs
+        out = torch.matmul(pattern.type_as(vc), vc)          # (B, H, Tc, d)
+        if rec is not None:
+            rec[prefix + "hook_scores"] = _np(scores[0])
+            rec[prefix + "hook_scores_composed"] = _np(composed[0])
+            rec[prefix + "hook_mask"] = _np(m[0, 0].expand(b - a, k1 - k0))
+            rec[prefix + "hook_probs"] = _np(probs[0])
+            rec[prefix + "hook_pattern"] = _np(pattern[0])
+        return out
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, *, layer: int = 0,
+                window: int | None = None, causal: bool = True, attn_mask: torch.Tensor | None = None,
+                cache: KVCache | None = None, record: dict | None = None) -> torch.Tensor:
+        """x: (B, T, D) normalised input. cos/sin: (T, d/2) for the T new positions."""
+        B, T, _ = x.shape
+        H, d = self.n_head, self.head_dim
+        prefix = f"blocks.{layer}.attn."
+        q, k, v = self.wqkv(x).split(H * d, dim=-1)                 # 3 x (B, T, H*d)
+        q = q.view(B, T, H, d).transpose(1, 2)                     # (B, H, T, d)
+        k = k.view(B, T, H, d).transpose(1, 2)                     # (B, H, T, d)
+        v = v.view(B, T, H, d).transpose(1, 2)                     # (B, H, T, d)
+        if self.cfg.use_qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        dw = self.dyn_w_proj(x) if self.cfg.use_dcmha else None  # dict of (B, T, R, H) / (B, T, H)
+        if record is not None:
+            record[prefix + "hook_q"], record[prefix + "hook_k"] = _np(q[0]), _np(k[0])
+            record[prefix + "hook_v"] = _np(v[0])
+            if dw is not None:
+                for key in DYN_KEYS:
+                    record[prefix + "hook_" + key] = _np(dw[key][0])
+                for stage in ("pre", "post"):
+                    st = self.dyn_w_proj.static_matrix(stage)
+                    if st is not None:
+                        record[prefix + f"hook_{stage}_static"] = _np(st)
+
+        past = 0
+        if cache is not None:  # incremental decoding: keys/values + key-wise weights of earlier tokens
+            prev = cache.layers[layer]
+            past = prev["k"].shape[2] if "k" in prev else 0
+            kv = {"k": k, "v": v}
+            if dw is not None:
+                kv.update({key: dw[key] for key in DYN_KEYS if "_k" in key})
+            store = cache.extend(layer, **kv)
+            k, v = store["k"], store["v"]
+            if dw is not None:
+                dw = dict(dw)
+                dw.update({key: store[key] for key in DYN_KEYS if "_k" in key})
+        S = k.shape[2]
+        q_pos = torch.arange(past, past + T, device=x.device)
+        k_pos = torch.arange(S, device=x.device)
+        mask = build_mask(q_pos, k_pos, window, causal)[None, None]  # (1, 1, T, S)
+        if attn_mask is not None:  # extra boolean mask, True = may attend; (T,S), (B,T,S) or (B,1,T,S)
+            am = attn_mask.to(torch.bool)
+            am = am[None, None] if am.dim() == 2 else (am[:, None] if am.dim() == 3 else am)
+            mask = mask & am
+
+        chunk = self.cfg.q_chunk_size
+        if record is not None or not chunk or T <= chunk:
+            out = self._attend(q, k, v, dw, mask, 0, T, 0, S, record, prefix)  # (B, H, T, d)
+        else:
+            outs = []
+            for a in range(0, T, chunk):
+                b = min(T, a + chunk)
+                # keys this chunk can see: [first - w + 1, last] (causal) in absolute positions
+                k0 = 0 if window is None else max(0, past + a - window + 1)
+                k1 = past + b if causal else (S if window is None else min(S, past + b + window - 1))
+                if attn_mask is not None:  # a custom mask may open anything: read all keys
+                    k0, k1 = 0, S
+                outs.append(self._attend(q, k, v, dw, mask, a, b, k0, k1, None, prefix))
+            out = torch.cat(outs, dim=2)                              # (B, H, T, d)
+        if record is not None:
+            record[prefix + "hook_z"] = _np(out[0].transpose(0, 1))   # (T, H, d)
+        return self.wo(out.transpose(1, 2).reshape(B, T, H * d))     # (B, T, D)
+
+
+class FeedForward(nn.Module):
+    """SwiGLU: w2(silu(w1 x) * w3 x); with mgate the activations are cut into mgate_dim
+    groups, each scaled by softmax(mg x) (float32)."""
+
+    def __init__(self, cfg: DCFormerConfig):
+        super().__init__()
+        D, I = cfg.dim, cfg.intermediate_size
+        self.w1 = nn.Linear(D, I, bias=False)
+        self.w3 = nn.Linear(D, I, bias=False)
+        self.w2 = nn.Linear(I, D, bias=False)
+        self.mgate = cfg.mgate
+        if cfg.mgate:
+            if I % cfg.mgate_dim:
+                raise ValueError("intermediate_size must be divisible by mgate_dim")
+            self.mgate_dim = cfg.mgate_dim
+            self.mg = nn.Linear(D, cfg.mgate_dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.silu(self.w1(x)) * self.w3(x)                           # (B, T, I)
+        if self.mgate:
+            B, T, I = h.shape
+            g = torch.softmax(self.mg(x).float(), dim=-1).type_as(h)  # (B, T, M)
+            h = (h.view(B, T, self.mgate_dim, I // self.mgate_dim) * g[..., None]).view(B, T, I)
+        return self.w2(h)
+
+
+class TransformerBlock(nn.Module):
+    def __init__(self, cfg: DCFormerConfig):
+        super().__init__()
+        self.attention_norm = RMSNorm(cfg.dim, cfg.norm_eps)
+        self.attention = Attention(cfg)
+        self.ffn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
+        self.feed_forward = FeedForward(cfg)
+
+    def forward(self, h, cos, sin, *, layer, window, causal, attn_mask, cache, record):
+        pre = f"blocks.{layer}."
+        if record is not None:
+            record[pre + "hook_resid_pre"] = _np(h[0])
+        a = self.attention(self.attention_norm(h), cos, sin, layer=layer, window=window, causal=causal,
+                           attn_mask=attn_mask, cache=cache, record=record)
+        h = h + a
+        m = self.feed_forward(self.ffn_norm(h))
+        out = h + m
+        if record is not None:
+            record[pre + "hook_attn_out"], record[pre + "hook_resid_mid"] = _np(a[0]), _np(h[0])
+            record[pre + "hook_mlp_out"], record[pre + "hook_resid_post"] = _np(m[0]), _np(out[0])
+        return out
+
+
+_CONFIG_DEFAULT = object()
+
+
+class DCFormer(nn.Module):
+    def __init__(self, cfg: DCFormerConfig):
+        super().__init__()
+        self.config = cfg
+        self.tok_embeddings = nn.Embedding(cfg.vocab_size, cfg.dim)
+        self.layers = nn.ModuleList(TransformerBlock(cfg) for _ in range(cfg.n_layer))
+        self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
+        self.output = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
+        self._rope_cache: dict = {}
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(m: nn.Module) -> None:
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+
+    def layer_windows(self, window_size: Any = "config") -> list[int | None]:
+        return self.config.layer_windows(window_size)
+
+    def _rope(self, start: int, T: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        n = max(self.config.block_size, start + T)
+        key = (n, str(device))
+        if key not in self._rope_cache:  # plain cache of constants, no capture state
+            self._rope_cache = {key: rope_tables(n, self.config.head_dim, self.config.rope_base, device)}
+        cos, sin = self._rope_cache[key]
+        return cos[start:start + T], sin[start:start + T]
+
+    def forward(self, tokens: torch.Tensor, *, record: dict | None = None, cache: KVCache | None = None,
+                causal: bool = True, window_size: Any = _CONFIG_DEFAULT,
+                layer_windows: Sequence[int | None] | None = None,
+                attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """tokens: (B, T) int64 -> logits (B, T, V).
+
+        record: a dict to fill with hook arrays (batch item 0, NumPy float32), or None.
+        cache: a KVCache for incremental decoding (tokens are the NEW tokens).
+        causal: False drops the causal constraint (windows become |i-j| < w).
+        window_size: override the local layers' window (None: every layer global).
+        layer_windows: explicit per-layer windows (wins over window_size).
+        attn_mask: extra boolean mask ANDed in every layer, True = may attend; (T, S), (B, T, S) or (B, 1, T, S).
+        """
+        B, T = tokens.shape
+        if layer_windows is None:
+            layer_windows = self.config.layer_windows("config" if window_size is _CONFIG_DEFAULT else window_size)
+        if len(layer_windows) != self.config.n_layer:
+            raise ValueError("layer_windows must have one entry per layer")
+        start = cache.length if cache is not None else 0
+        cos, sin = self._rope(start, T, tokens.device)
+        h = self.tok_embeddings(tokens)  # (B, T, D)
+        if record is not None:
+            record["hook_embed"] = _np(h[0])
+        for i, layer in enumerate(self.layers):
+            h = layer(h, cos, sin, layer=i, window=layer_windows[i], causal=causal,
+                      attn_mask=attn_mask, cache=cache, record=record)
+        logits = self.output(self.norm(h))  # (B, T, V)
+        if record is not None:
+            record["hook_logits"] = _np(logits[0])
+        return logits
+
+    def run_with_cache(self, tokens: torch.Tensor, **kw) -> tuple[torch.Tensor, dict]:
+        """Convenience: (logits, capture dict)."""
+        rec: dict = {}
+        with torch.no_grad():
+            logits = self.forward(tokens, record=rec, **kw)
+        return logits, rec
+
+    def hook_names(self) -> list[str]:
+        names = ["hook_embed"]
+        for l in range(self.config.n_layer):
+            attn = HOOK_NAMES_ATTN if self.config.use_dcmha else HOOK_NAMES_ATTN[:9]
+            names += [f"blocks.{l}.attn.{n}" for n in attn]
+            if self.config.use_dcmha and self.config.use_static_compose:
+                names += [f"blocks.{l}.attn.hook_pre_static", f"blocks.{l}.attn.hook_post_static"]
+            names += [f"blocks.{l}.{n}" for n in ("hook_resid_pre", "hook_attn_out", "hook_resid_mid",
+                                                  "hook_mlp_out", "hook_resid_post")]
+        return names + ["hook_logits"]
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+# ----------------------------------------------------------------------------- compose matrix from a capture
+def compose_matrix(capture: dict, layer: int, t: int, s: int, stage: str = "pre") -> dict:
+    """Full H x H compose matrix C_ts of one layer for query t and key s, and its parts.
+
+    Orientation: ``C[n, m]`` is how much output head n draws from input head m
+    (out_n = sum_m C[n, m] * in_m). Returns NumPy arrays:
+    ``C`` (total), ``identity``, ``query`` (sum_i qw2 qw1^T), ``key`` (sum_i kw2 kw1^T),
+    ``query_gate`` (diag qdd[t]), ``key_gate`` (diag kdd[s]), ``static`` (zeros if absent).
+    """
+    import numpy as np
+    if stage not in ("pre", "post"):
+        raise ValueError("stage must be 'pre' or 'post'")
+    p = f"blocks.{layer}.attn.hook_{stage}_"
+    if p + "qw1" not in capture:
+        raise KeyError(f"no {stage}-compose weights for layer {layer} in this capture (MHA model?)")
+    qw1, qw2 = capture[p + "qw1"][t], capture[p + "qw2"][t]    # (R, H)
+    kw1, kw2 = capture[p + "kw1"][s], capture[p + "kw2"][s]    # (R, H)
+    qdd, kdd = capture[p + "qdd"][t], capture[p + "kdd"][s]    # (H,)
+    H = qdd.shape[0]
+    parts = {
+        "identity": np.eye(H, dtype=np.float32),
+        "query": np.einsum("in,im->nm", qw2, qw1).astype(np.float32),
+        "key": np.einsum("in,im->nm", kw2, kw1).astype(np.float32),
+        "query_gate": np.diag(qdd).astype(np.float32),
+        "key_gate": np.diag(kdd).astype(np.float32),
+        "static": np.asarray(capture.get(p + "static", np.zeros((H, H))), dtype=np.float32),
+    }
+    parts["C"] = sum(parts[k] for k in ("identity", "query", "key", "query_gate", "key_gate", "static"))
+    return parts
+
+
+# ----------------------------------------------------------------------------- checkpoints
+class CheckpointError(ValueError):
+    """Missing, unexpected or mis-shaped tensors in a checkpoint; the message names every one."""
+
+
+def expected_shapes(cfg: DCFormerConfig) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in DCFormer(cfg).state_dict().items()}
+
+
+def _resolve_files(src: Any) -> tuple[dict | None, list[str]]:
+    """dir -> (config, [*.safetensors]); list of files -> (config if a .json is among them, files)."""
+    if isinstance(src, (str, os.PathLike)) and os.path.isdir(src):
+        d = os.fspath(src)
+        files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".safetensors"))
+        cfg_path = os.path.join(d, "config.json")
+        cfg = json.load(open(cfg_path, encoding="utf-8")) if os.path.exists(cfg_path) else None
+        return cfg, files
+    items = [src] if isinstance(src, (str, os.PathLike)) else list(src)
+    cfg, files = None, []
+    for it in items:
+        it = os.fspath(it)
+        if it.endswith(".json"):
+            cfg = json.load(open(it, encoding="utf-8"))
+        else:
+            files.append(it)
+    return cfg, files
+
+
+def load_dcformer(src: Any, config: DCFormerConfig | dict | None = None, device: str = "cpu",
+                  strict: bool = True) -> DCFormer:
+    """Load a DCFormer from safetensors + JSON config (no pickle, no remote code).
+
+    ``src``: a directory holding ``config.json`` and ``*.safetensors`` (sharded files are merged),
+    or a list of files. Accepts the fused ``attention.wqkv.weight`` or separate ``wq/wk/wv``.
+    bf16/fp16 tensors are converted to float32. Raises :class:`CheckpointError` naming every
+    missing / mis-shaped (and, if strict, unexpected) tensor with expected and actual shape.
+    """
+    from safetensors.torch import load_file
+
+    cfg_dict, files = _resolve_files(src)
+    if config is not None:
+        cfg_dict = config.to_dict() if isinstance(config, DCFormerConfig) else dict(config)
+    if cfg_dict is None:
+        raise FileNotFoundError(f"no config.json found for {src!r}")
+    if not files:
+        raise FileNotFoundError(f"no .safetensors file found in {src!r}")
+    cfg = DCFormerConfig.from_dict(cfg_dict)
+    sd: dict[str, torch.Tensor] = {}
+    for f in files:
+        sd.update(load_file(f, device="cpu"))
+    sd = {k.removeprefix("model."): v for k, v in sd.items()}  # tolerate a 'model.' prefix
+    # separate wq / wk / wv -> fused wqkv (stacked on dim 0)
+    for i in range(cfg.n_layer):
+        p = f"layers.{i}.attention."
+        parts = [p + n + ".weight" for n in ("wq", "wk", "wv")]
+        if all(n in sd for n in parts) and p + "wqkv.weight" not in sd:
+            sd[p + "wqkv.weight"] = torch.cat([sd.pop(n) for n in parts], dim=0)
+    model = DCFormer(cfg)
+    want = model.state_dict()
+    problems = []
+    for name, ref in want.items():
+        if name not in sd:
+            problems.append(f"missing {name}: expected shape {tuple(ref.shape)}")
+        elif tuple(sd[name].shape) != tuple(ref.shape):
+            problems.append(f"mis-shaped {name}: expected shape {tuple(ref.shape)}, got {tuple(sd[name].shape)}")
+    if strict:
+        for name in sd:
+            if name not in want:
+                problems.append(f"unexpected {name}: shape {tuple(sd[name].shape)}")
+    if problems:
+        raise CheckpointError(f"checkpoint {src!r} does not match the config "
+                              f"({len(problems)} problem(s)):\n  " + "\n  ".join(problems))
+    model.load_state_dict({k: sd[k].to(torch.float32) for k in want}, strict=True)
+    return model.to(device).eval()
+
+
+def save_dcformer(model: DCFormer, out_dir: str, extra_config: dict | None = None,
+                  dtype: torch.dtype = torch.float32) -> None:
+    """Write ``model.safetensors`` (published names) and ``config.json`` to ``out_dir``."""
+    from safetensors.torch import save_file
+
+    os.makedirs(out_dir, exist_ok=True)
+    sd = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
+    save_file(sd, os.path.join(out_dir, "model.safetensors"), metadata={"format": "pt"})
+    cfg = model.config.to_dict()
+    if extra_config:
+        cfg.update(extra_config)
+    with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as f:
+        json.dump(cfg, f, indent=2, ensure_ascii=False)
+
+
+# ----------------------------------------------------------------------------- tokenizer
+class CharTokenizer:
+    """Character-level tokenizer. id 0 is ``<unk>`` (any character not in the vocabulary)."""
+
+    UNK = "<unk>"
+
+    def __init__(self, chars: Iterable[str]):
+        chars = [c for c in chars if c != self.UNK]
+        self.itos = [self.UNK] + list(dict.fromkeys(chars))
+        self.stoi = {c: i for i, c in enumerate(self.itos)}
+        self.unk_id = 0
+
+    @classmethod
+    def from_text(cls, text: str, min_count: int = 1) -> "CharTokenizer":
+        from collections import Counter
+        cnt = Counter(text)
+        return cls(sorted(c for c, n in cnt.items() if n >= min_count))
+
+    @classmethod
+    def load(cls, path: str) -> "CharTokenizer":
+        if os.path.isdir(path):
+            path = os.path.join(path, "vocab.json")
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+        return cls(d["tokens"][1:])
+
+    def save(self, path: str) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"type": "char", "unk": self.UNK, "unk_id": 0, "tokens": self.itos}, f, ensure_ascii=False)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def encode(self, text: str) -> list[int]:
+        return [self.stoi.get(c, 0) for c in text]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return "".join(self.itos[i] if 0 < i < len(self.itos) else "\ufffd" for i in ids)
+
+    def tokens(self, text: str) -> list[str]:
+        """Per-position labels for a UI (unknown characters shown as themselves)."""
+        return list(text)
+
+
+# ----------------------------------------------------------------------------- generation
+@torch.no_grad()
+def generate(model: DCFormer, prompt_ids: Sequence[int], max_new_tokens: int = 100, *,
+             temperature: float = 0.0, top_k: int | None = None, seed: int | None = None,
+             use_cache: bool = True, **forward_kw) -> list[int]:
+    """Greedy (temperature 0) or sampled generation. Returns prompt + new token ids.
+
+    Sampling: logits / temperature, optionally keep the top_k, sample with a seeded generator.
+    """
+    model.eval()
+    ids = list(prompt_ids) or [0]
+    gen = torch.Generator().manual_seed(seed) if seed is not None else None
+    cache = KVCache(model.config.n_layer) if use_cache else None
+    x = torch.tensor([ids], dtype=torch.long)
+    for _ in range(max_new_tokens):
+        logits = model(x, cache=cache, **forward_kw)[0, -1].float()  # (V,)
+        if temperature <= 0:
+            nxt = int(torch.argmax(logits))
+        else:
+            logits = logits / temperature
+            if top_k is not None and top_k > 0:
+                kth = torch.topk(logits, min(top_k, logits.numel())).values[-1]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            nxt = int(torch.multinomial(torch.softmax(logits, -1), 1, generator=gen))
+        ids.append(nxt)
+        x = torch.tensor([[nxt]], dtype=torch.long) if use_cache else torch.tensor([ids], dtype=torch.long)
+    return ids
+
+
+def generate_text(model: DCFormer, tok: CharTokenizer, prompt: str, max_new_tokens: int = 100, **kw) -> str:
+    ids = generate(model, tok.encode(prompt), max_new_tokens, **kw)
+    return tok.decode(ids)
