@@ -1,0 +1,84 @@
+"""attnviz main page: type a sentence, see every head's attention."""
+
+import streamlit as st
+
+from attnviz import plots
+from ui import url_state
+from ui.controls import SHARED, run_view, sentence_input, sidebar_controls
+
+st.set_page_config(page_title="attnviz — multi-head attention", page_icon="🔍", layout="wide")
+
+VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63)]
+url_state.load(SHARED + VIEW_PARAMS)
+
+
+def select_from_overview() -> None:
+    """Plotly selection event on the overview: the clicked thumbnail becomes the chosen head."""
+    points = st.session_state["overview"]["selection"]["points"]
+    if points:
+        layer, head = points[0]["customdata"][:2]
+        st.session_state["layer"], st.session_state["head"] = int(layer), int(head)
+
+
+st.title("attnviz — multi-head attention, head by head")
+st.caption("Queries on rows, keys on columns. Every number is read from the model's real forward pass.")
+sidebar_controls()
+sentence_input()
+view = run_view()
+
+if view is not None:
+    model, capture = view.model, view.captures[0]
+    st.session_state["layer"] = min(st.session_state["layer"], model.n_layers - 1)
+    st.session_state["head"] = min(st.session_state["head"], model.n_heads - 1)
+    pick_layer, pick_head = st.columns(2)
+    pick_layer.slider("Layer", 0, model.n_layers - 1, key="layer")
+    pick_head.slider("Head", 0, model.n_heads - 1, key="head")
+    layer, head = st.session_state["layer"], st.session_state["head"]
+    keep = view.keep(0)
+
+    focus, overview = st.columns([3, 2])
+    with focus:
+        st.plotly_chart(
+            plots.head_heatmap(
+                capture.pattern(layer)[head],
+                capture.tokens,
+                scores=capture.scores(layer)[head],
+                allowed=capture.mask(layer),
+                keep=keep,
+                title=f"Layer {layer} · head {head}",
+            ),
+            key="head_heatmap",
+        )
+        st.caption(f"{len(capture.tokens)} tokens · mask: {view.spec.describe()} · grey cells are masked.")
+    with overview:
+        st.markdown("**All layers × all heads** — click a thumbnail to select that head.")
+        st.plotly_chart(
+            plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head)),
+            key="overview",
+            on_select=select_from_overview,
+            selection_mode="points",
+        )
+
+    st.plotly_chart(
+        plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head),
+        key="layer_grid",
+    )
+
+    if len(view.captures) > 1:
+        st.subheader("Padding: both sentences as one batch")
+        st.caption("The shorter sentence is filled with [PAD]; its padded keys are masked (grey) so no query attends to them.")
+        for column, (index, item) in zip(st.columns(2), enumerate(view.captures)):
+            with column:
+                st.plotly_chart(
+                    plots.head_heatmap(
+                        item.pattern(layer)[head],
+                        item.tokens,
+                        scores=item.scores(layer)[head],
+                        allowed=item.mask(layer),
+                        keep=view.keep(index),
+                        title=f"Sentence {index + 1} · layer {layer} · head {head}",
+                    ),
+                    key=f"padding_{index}",
+                )
+
+url_state.save(SHARED + VIEW_PARAMS)

@@ -1,0 +1,53 @@
+"""Models load once per process; captures are remembered per browser session."""
+
+from __future__ import annotations
+
+import sys
+
+import streamlit as st
+
+from attnviz.capture import run_capture
+from attnviz.masks import MaskSpec
+from attnviz.models import DEFAULT_MODEL, available_models, load_model
+
+# The app only draws these; capturing q, k, v and z too would only cost memory.
+VIEW_HOOKS = ("blocks.*.attn.hook_pattern", "blocks.*.attn.hook_scores", "blocks.*.attn.hook_mask")
+
+
+def command_line_model() -> str | None:
+    """The model named after ``--`` in ``streamlit run app.py -- --model NAME_OR_DIR``."""
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        if arg == "--model" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--model="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def model_choices() -> list[str]:
+    choices = available_models()
+    extra = command_line_model()
+    if extra and extra not in choices:
+        choices.insert(0, extra)
+    return choices
+
+
+def default_model() -> str:
+    return command_line_model() or DEFAULT_MODEL
+
+
+@st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=4)
+def get_model(name: str):
+    return load_model(name)
+
+
+def captures_for(model_name: str, texts: tuple[str, ...], spec: MaskSpec):
+    """Run (or reuse, within this browser session) the capture of ``texts`` under ``spec``."""
+    key = (model_name, texts, spec)
+    memo = st.session_state.get("_capture_memo")
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    result = run_capture(get_model(model_name), list(texts), spec, hooks=VIEW_HOOKS)
+    st.session_state["_capture_memo"] = (key, result)
+    return result

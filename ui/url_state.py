@@ -1,0 +1,75 @@
+"""Mirror widget state in the URL query parameters, so a copied link reopens the same view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import streamlit as st
+
+
+@dataclass(frozen=True)
+class Param:
+    key: str
+    default: Any
+    parse: Callable[[str], Any]
+
+    def read(self, raw: str | None):
+        if raw is None:
+            return self.default
+        try:
+            return self.parse(raw)
+        except (TypeError, ValueError):
+            return self.default
+
+
+def _bool(raw: str) -> bool:
+    return raw.lower() in ("1", "true", "yes", "on")
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def text_param(key: str, default: str) -> Param:
+    return Param(key, default, _text)
+
+
+def bool_param(key: str, default: bool = False) -> Param:
+    return Param(key, default, _bool)
+
+
+def int_param(key: str, default: int, low: int, high: int) -> Param:
+    return Param(key, default, int_in(low, high))
+
+
+def load(params: list[Param]) -> None:
+    """Fill session state from the URL once per session; keep it alive across pages after that."""
+    for param in params:
+        if param.key in st.session_state:
+            # Re-assigning keeps a widget's value when the user moves to a page that lacks that widget.
+            st.session_state[param.key] = st.session_state[param.key]
+        else:
+            st.session_state[param.key] = param.read(st.query_params.get(param.key))
+
+
+def save(params: list[Param]) -> None:
+    """Write the non-default values of ``params`` into the URL (and drop the rest)."""
+    wanted = {}
+    for param in params:
+        value = st.session_state.get(param.key, param.default)
+        if value != param.default:
+            wanted[param.key] = str(int(value)) if isinstance(value, bool) else str(value)
+    current = {key: st.query_params.get(key) for key in st.query_params}
+    if current != wanted:
+        st.query_params.from_dict(wanted)
