@@ -188,16 +188,14 @@ def compose(a: torch.Tensor, qw1: torch.Tensor, qw2: torch.Tensor, kw1: torch.Te
     C_ts = I + static + sum_i qw2[t,i] qw1[t,i]^T + diag(qdd[t]) + sum_i kw2[s,i] kw1[s,i]^T + diag(kdd[s]).
     Cost O(B*H*T*S*R); C_ts itself is never built.
     """
-    out = a  # residual identity
-    for i in range(qw1.shape[-2]):
-        # query-wise: hidden[b,t,s] = sum_m a[b,m,t,s] * qw1[b,t,i,m]
-        qh = (a * qw1[:, :, i, :].transpose(1, 2).unsqueeze(-1)).sum(1, keepdim=True)  # (B, 1, T, S)
-        out = out + qh * qw2[:, :, i, :].transpose(1, 2).unsqueeze(-1)                 # (B, H, T, S)
-        # key-wise: same with the key token's weights
-        kh = (a * kw1[:, :, i, :].transpose(1, 2).unsqueeze(-2)).sum(1, keepdim=True)  # (B, 1, T, S)
-        out = out + kh * kw2[:, :, i, :].transpose(1, 2).unsqueeze(-2)                 # (B, H, T, S)
-    out = out + a * qdd.transpose(1, 2).unsqueeze(-1)   # query gate (B, H, T, 1)
-    out = out + a * kdd.transpose(1, 2).unsqueeze(-2)   # key gate   (B, H, 1, S)
+    # query-wise low rank: hidden[b,i,t,s] = sum_m a[b,m,t,s] * qw1[b,t,i,m]; out_n += hidden_i * qw2[t,i,n]
+    qh = torch.einsum("bmts,btim->bits", a, qw1)                 # (B, R, T, S)
+    out = a + torch.einsum("bits,btin->bnts", qh, qw2)           # residual identity + query-wise
+    # key-wise low rank: the same with the KEY token's weights
+    kh = torch.einsum("bmts,bsim->bits", a, kw1)                 # (B, R, T, S)
+    out = out + torch.einsum("bits,bsin->bnts", kh, kw2)         # (B, H, T, S)
+    out = out + a * qdd.transpose(1, 2).unsqueeze(-1)            # query gate (B, H, T, 1)
+    out = out + a * kdd.transpose(1, 2).unsqueeze(-2)            # key gate   (B, H, 1, S)
     if static is not None:
         out = out + torch.einsum("nm,bmts->bnts", static, a)
     return out
