@@ -152,7 +152,9 @@ class BertFamilyModel(nn.Module):
 def load_bert_family(path_or_id: str, name: str | None = None, local_only: bool = True, device=None) -> BertFamilyModel:
     """Load a BERT-family encoder and its tokenizer from a directory (or, with a network, a hub id)."""
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(path_or_id, local_files_only=local_only)
     hf_model = AutoModel.from_pretrained(path_or_id, local_files_only=local_only, attn_implementation="eager")
     model = BertFamilyModel(hf_model, tokenizer, name or str(path_or_id))

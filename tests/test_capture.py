@@ -1,0 +1,138 @@
+"""The capture layer against Hugging Face's output_attentions and an independent NumPy recomputation."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import attnviz
+from attnviz.capture import run_capture
+from attnviz.masks import MaskSpec
+
+SENTENCES = [
+    "The animal didn't cross the street because it was too tired.",
+    "狗追猫。",
+    "I love 🍕 and 🚀!",
+    "<b>bold</b> & <script>x</script>",
+]
+LAYER_HOOKS = ("hook_q", "hook_k", "hook_v", "hook_scores", "hook_mask", "hook_pattern", "hook_z")
+
+
+def hf_forward(hf_reference, texts, additive_mask=None):
+    model, tokenizer = hf_reference
+    batch = tokenizer(texts, return_tensors="pt", padding=True)
+    mask = batch["attention_mask"] if additive_mask is None else additive_mask
+    with torch.no_grad():
+        return model(input_ids=batch["input_ids"], attention_mask=mask, output_attentions=True), batch
+
+
+@pytest.mark.parametrize("text", SENTENCES)
+def test_pattern_equals_hf_output_attentions(minilm, hf_reference, text):
+    cap = attnviz.capture(text, minilm)
+    out, batch = hf_forward(hf_reference, [text])
+    assert cap.tokens == hf_reference[1].convert_ids_to_tokens(batch["input_ids"][0])
+    assert np.array_equal(cap["token_ids"], batch["input_ids"][0].numpy())
+    for layer in range(6):
+        np.testing.assert_allclose(cap.pattern(layer), out.attentions[layer][0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(cap["blocks.5.hook_resid_post"], out.last_hidden_state[0].numpy(), atol=1e-4)
+
+
+def test_every_named_array_with_its_shape(minilm):
+    cap = attnviz.capture("one two three", minilm)
+    seq = len(cap.tokens)
+    assert seq == 5  # [CLS] one two three [SEP]
+    for layer in range(6):
+        prefix = f"blocks.{layer}.attn."
+        for name in ("hook_q", "hook_k", "hook_v", "hook_z"):
+            assert cap[prefix + name].shape == (12, seq, 32)
+        for name in ("hook_scores", "hook_pattern"):
+            assert cap[prefix + name].shape == (12, seq, seq)
+        assert cap[prefix + "hook_mask"].shape == (seq, seq) and cap[prefix + "hook_mask"].dtype == bool
+        assert cap[f"blocks.{layer}.hook_resid_post"].shape == (seq, 384)
+    assert cap["hook_embed"].shape == (seq, 384)
+    assert cap["token_ids"].shape == (seq,)
+
+
+@pytest.mark.parametrize("spec", [MaskSpec(), MaskSpec(causal=True), MaskSpec(window=2), MaskSpec(causal=True, chunk=3)])
+def test_numpy_recomputation_from_q_k_v(minilm, spec):
+    cap = attnviz.capture(SENTENCES[0], minilm, causal=spec.causal, window=spec.window, chunk=spec.chunk)
+    for layer in range(6):
+        p = f"blocks.{layer}.attn."
+        q, k, v = cap[p + "hook_q"].astype(np.float64), cap[p + "hook_k"].astype(np.float64), cap[p + "hook_v"]
+        scores = np.einsum("htd,hsd->hts", q, k) / np.sqrt(32)
+        np.testing.assert_allclose(cap[p + "hook_scores"], scores, atol=1e-4)
+        masked = np.where(cap[p + "hook_mask"][None], cap[p + "hook_scores"].astype(np.float64), -np.inf)
+        expected = np.exp(masked - masked.max(axis=-1, keepdims=True))
+        expected /= expected.sum(axis=-1, keepdims=True)
+        np.testing.assert_allclose(cap[p + "hook_pattern"], expected, atol=1e-5)
+        np.testing.assert_allclose(cap[p + "hook_z"], cap[p + "hook_pattern"] @ v, atol=1e-5)
+
+
+def test_padded_batch_matches_hf_and_masks_padding(minilm, hf_reference):
+    texts = ["A much longer sentence with many more words in it.", "Short one."]
+    long_cap, short_cap = run_capture(minilm, texts)
+    out, batch = hf_forward(hf_reference, texts)
+    assert len(long_cap.tokens) == len(short_cap.tokens)
+    n_real = int(batch["attention_mask"][1].sum())
+    assert short_cap.tokens[n_real:] == ["[PAD]"] * (len(short_cap.tokens) - n_real)
+    for layer in range(6):
+        np.testing.assert_allclose(long_cap.pattern(layer), out.attentions[layer][0].numpy(), atol=1e-5)
+        np.testing.assert_allclose(short_cap.pattern(layer), out.attentions[layer][1].numpy(), atol=1e-5)
+        assert not short_cap.mask(layer)[:, n_real:].any()
+        assert np.all(short_cap.pattern(layer)[:, :, n_real:] == 0)
+    solo = attnviz.capture("Short one.", minilm)
+    np.testing.assert_allclose(short_cap.pattern(3)[:, :n_real, :n_real], solo.pattern(3), atol=1e-5)
+
+
+def test_threads_never_mix_captures(minilm):
+    texts = ["The first sentence is here.", "A completely different second text, longer than the first one."]
+    solo = {t: attnviz.capture(t, minilm) for t in texts}
+    failures = []
+    barrier = threading.Barrier(2)
+
+    def worker(text):
+        barrier.wait()
+        for _ in range(8):
+            cap = attnviz.capture(text, minilm)
+            if cap.tokens != solo[text].tokens or not np.allclose(cap.pattern(5), solo[text].pattern(5), atol=1e-6):
+                failures.append(text)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_hook_filter_records_only_what_is_asked(minilm):
+    cap = attnviz.capture("hello world", minilm, hooks=["blocks.*.attn.hook_pattern"])
+    assert sorted(k for k in cap if k.startswith("blocks")) == [f"blocks.{l}.attn.hook_pattern" for l in range(6)]
+
+
+def test_plain_torch_forward_hooks_still_work(minilm):
+    seen = []
+    handle = minilm.hook("blocks.2.attn.hook_pattern").register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    try:
+        attnviz.capture("hello world", minilm)
+    finally:
+        handle.remove()
+    assert seen == [torch.Size([1, 12, 4, 4])]
+
+
+def test_empty_text_is_refused_clearly(minilm):
+    with pytest.raises(attnviz.InputError, match="empty"):
+        attnviz.capture("   \n ", minilm)
+
+
+def test_long_text_is_truncated_and_says_so(minilm):
+    cap = attnviz.capture("word " * 5000, minilm, hooks=["blocks.0.attn.hook_pattern"])
+    assert cap.truncated and cap.full_length == 5002
+    assert len(cap.tokens) == 512 and cap.tokens[-1] == "[SEP]"
+
+
+def test_control_characters_are_removed_with_a_notice(minilm):
+    cap = attnviz.capture("abc\x07\x1b def", minilm)
+    assert cap.tokens == ["[CLS]", "abc", "def", "[SEP]"]
+    assert any("control" in n for n in cap.notices)
