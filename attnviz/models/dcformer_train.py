@@ -113,6 +113,20 @@ def evaluate(model: DCFormer, data: torch.Tensor, context: int, n_batches: int, 
     return total / count
 
 
+@torch.no_grad()
+def evaluate_full(model: DCFormer, data: torch.Tensor, context: int, batch_size: int = 8) -> float:
+    """Mean next-char loss over the WHOLE held-out split, cut into non-overlapping windows."""
+    model.eval()
+    starts = torch.arange(0, len(data) - 1 - context + 1, context)
+    total, count = 0.0, 0
+    for i in range(0, len(starts), batch_size):
+        x, y = get_batch(data, starts[i:i + batch_size], context)
+        logits = model(x)
+        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
+        count += y.numel()
+    return total / count
+
+
 def train(cfg: DCFormerConfig, train_data: torch.Tensor, s: TrainSettings,
           val_data: torch.Tensor | None = None, log=print) -> tuple[DCFormer, dict]:
     """Train from scratch with a fixed seed. Returns (model, history)."""
