@@ -1,0 +1,61 @@
+"""The command line: arrays under the documented names, one-line errors, non-zero exits."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from attnviz.cli import main
+
+
+def test_capture_writes_every_named_array(tmp_path, capsys):
+    out = tmp_path / "cap.npz"
+    assert main(["capture", "--text", "The cat sat.", "--causal", "--window", "2", "--out", str(out)]) == 0
+    data = np.load(out)
+    assert data["tokens"].tolist() == ["[CLS]", "the", "cat", "sat", ".", "[SEP]"]
+    for layer in range(6):
+        for hook in ("hook_q", "hook_k", "hook_v", "hook_scores", "hook_mask", "hook_pattern", "hook_z"):
+            assert f"blocks.{layer}.attn.{hook}" in data
+    mask = data["blocks.0.attn.hook_mask"]
+    assert mask[3].tolist() == [False, False, True, True, False, False]
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["capture", "--text", "hi", "--window", "0", "--out", "x.npz"], "--window"),
+        (["capture", "--text", "hi", "--chunk", "two", "--out", "x.npz"], "whole number"),
+        (["capture", "--out", "x.npz"], "--text"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_non_zero_with_one_line(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err
+    assert fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_empty_text_and_unknown_model_are_one_line_errors(tmp_path, capsys):
+    assert main(["capture", "--text", "  ", "--out", str(tmp_path / "a.npz")]) == 1
+    assert main(["capture", "--model", str(tmp_path / "nowhere"), "--text", "hi", "--out", str(tmp_path / "b.npz")]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and "empty" in lines[0] and "no such model directory" in lines[1]
+
+
+def test_local_model_directory(tmp_path, minilm):
+    """Any local Hugging Face BERT-family directory works; here a copy of the shipped model saved afresh."""
+    minilm.hf.save_pretrained(tmp_path / "copy")
+    minilm.tokenizer.save_pretrained(tmp_path / "copy")
+    out = tmp_path / "local.npz"
+    assert main(["capture", "--model", str(tmp_path / "copy"), "--text", "hello", "--out", str(out)]) == 0
+    assert np.load(out)["blocks.0.attn.hook_pattern"].shape == (12, 3, 3)
+
+
+def test_console_help_documents_capture():
+    result = subprocess.run([sys.executable, "-m", "attnviz", "capture", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "--window" in result.stdout and "hook_pattern" in result.stdout

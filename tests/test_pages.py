@@ -1,0 +1,130 @@
+"""Streamlit AppTest of every page: renders without exception, and widgets change what is shown."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from apptest_utils import array, figure_with_title, figures
+
+TIMEOUT = 120
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+COMPARE = str(ROOT / "pages" / "1_Compare_heads.py")
+
+
+@pytest.fixture
+def main_page():
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+
+
+def test_main_page_renders_the_example(main_page):
+    at = main_page
+    assert not at.exception
+    spec = figure_with_title(at, "Layer 0 · head 0")
+    assert spec["layout"]["yaxis"]["ticktext"][:3] == ["[CLS]", "the", "animal"]
+    assert len(figures(at)) == 3  # head map, overview, layer grid
+    assert not at.warning  # no mask, no intervention notice
+
+
+def test_typing_a_sentence_redraws_with_its_tokens(main_page):
+    at = main_page
+    at.text_input(key="text").input("Zebras eat purple carrots").run()
+    assert not at.exception
+    ticks = figure_with_title(at, "Layer 0").get("layout")["yaxis"]["ticktext"]
+    assert ticks[:5] == ["[CLS]", "zebra", "##s", "eat", "purple"]
+    assert at.query_params["text"] == "Zebras eat purple carrots"
+
+
+def test_causal_toggle_empties_the_upper_triangle_and_warns(main_page):
+    at = main_page
+    at.checkbox(key="causal").check().run()
+    z = array(figure_with_title(at, "Layer 0")["data"][0]["z"])
+    upper = np.triu_indices(z.shape[0], k=1)
+    assert np.isnan(z[upper]).all() and not np.isnan(z[np.tril_indices(z.shape[0])]).any()
+    assert any("Intervention" in w.value for w in at.warning)
+    assert at.query_params["causal"] == "1"
+
+
+def test_window_slider_changes_the_forward(main_page):
+    at = main_page
+    at.checkbox(key="use_window").check().run()
+    at.slider(key="window").set_value(2).run()
+    z2 = array(figure_with_title(at, "Layer 0")["data"][0]["z"])
+    at.slider(key="window").set_value(4).run()
+    z4 = array(figure_with_title(at, "Layer 0")["data"][0]["z"])
+    n = z2.shape[0]
+    distance = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    assert np.array_equal(~np.isnan(z2), distance < 2)
+    assert np.array_equal(~np.isnan(z4), distance < 4)
+
+
+def test_layer_and_head_sliders_pick_the_map(main_page):
+    at = main_page
+    at.slider(key="layer").set_value(3).run()
+    at.slider(key="head").set_value(7).run()
+    figure_with_title(at, "Layer 3 · head 7")
+    assert at.query_params["layer"] == "3" and at.query_params["head"] == "7"
+
+
+def test_url_reopens_the_same_view():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"text": "a b c", "layer": "2", "head": "5", "causal": "1", "hide_special": "1"})
+    at.run()
+    assert not at.exception
+    spec = figure_with_title(at, "Layer 2 · head 5")
+    assert spec["layout"]["yaxis"]["ticktext"] == ["a", "b", "c"]
+    assert at.checkbox(key="causal").value is True
+
+
+def test_padding_comparison_shows_both_sentences(main_page):
+    at = main_page
+    at.text_input(key="text2").input("Short.").run()
+    spec = figure_with_title(at, "Sentence 2")
+    ticks = spec["layout"]["xaxis"]["ticktext"]
+    assert ticks[-1] == "[PAD]"
+    z = array(spec["data"][0]["z"])
+    n_pad = ticks.count("[PAD]")
+    assert np.isnan(z[:, -n_pad:]).all()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("", "empty"), ("   ", "empty"), ("\x07\x08", "control characters")],
+)
+def test_bad_text_gives_a_message_not_a_traceback(main_page, text, message):
+    at = main_page
+    at.text_input(key="text").input(text).run()
+    assert not at.exception
+    assert any(message in m.value for m in at.info)
+
+
+def test_long_text_is_cut_with_a_notice(main_page):
+    at = main_page
+    at.text_input(key="text").input("word " * 5000).run()
+    assert not at.exception
+    assert any("512" in w.value for w in at.warning)
+
+
+def test_unknown_model_is_an_error_message():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["model"] = "/no/such/model"
+    at.run()
+    assert not at.exception
+    assert any("Could not load" in e.value for e in at.error)
+
+
+def test_compare_page_renders_and_ranks_heads():
+    at = AppTest.from_file(COMPARE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    (spec,) = figures(at)
+    assert len(spec["data"]) == 3
+    at.slider(key="b_layer").set_value(4).run()
+    (spec,) = figures(at)
+    assert "layer 4" in spec["layout"]["annotations"][1]["text"]
+    table = at.dataframe[0].value
+    assert len(table) == 72 and list(table["entropy"]) == sorted(table["entropy"])
+    at.selectbox(key="rank_by").set_value("previous").run()
+    table = at.dataframe[0].value
+    assert list(table["previous"]) == sorted(table["previous"], reverse=True)

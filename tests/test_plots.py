@@ -1,0 +1,88 @@
+"""Figure builders, checked without a browser: traces, labels, hover text, masked cells."""
+
+import numpy as np
+import plotly.graph_objects as go
+
+from attnviz import plots
+
+TOKENS = ["[CLS]", "<b>", "cat", "&", "[SEP]"]
+
+
+def pattern_and_mask():
+    allowed = np.tril(np.ones((5, 5), dtype=bool))
+    p = np.where(allowed, 1.0, 0.0)
+    p /= p.sum(-1, keepdims=True)
+    return p, allowed
+
+
+def test_head_heatmap_labels_are_escaped_and_hover_names_tokens():
+    p, allowed = pattern_and_mask()
+    scores = np.arange(25, dtype=float).reshape(5, 5)
+    fig = plots.head_heatmap(p, TOKENS, scores=scores, allowed=allowed, title="L0 H0")
+    assert isinstance(fig, go.Figure)
+    (trace,) = fig.data
+    assert list(fig.layout.yaxis.ticktext) == ["[CLS]", "&lt;b&gt;", "cat", "&amp;", "[SEP]"]
+    assert list(fig.layout.xaxis.ticktext) == list(fig.layout.yaxis.ticktext)
+    assert "customdata[0]" in trace.hovertemplate and "raw score" in trace.hovertemplate
+    custom = np.asarray(trace.customdata)
+    assert custom[2, 1, 0] == "cat" and custom[2, 1, 1] == "&lt;b&gt;" and float(custom[2, 1, 2]) == 11.0
+    z = np.asarray(trace.z, dtype=float)
+    assert np.isnan(z[0, 1:]).all() and not np.isnan(z[np.tril_indices(5)]).any()
+    assert fig.layout.yaxis.autorange == "reversed"  # first query on top
+
+
+def test_hiding_special_tokens_keeps_positions():
+    p, allowed = pattern_and_mask()
+    fig = plots.head_heatmap(p, TOKENS, allowed=allowed, keep=np.array([1, 2, 3]))
+    assert list(fig.layout.yaxis.ticktext) == ["&lt;b&gt;", "cat", "&amp;"]
+    assert list(fig.data[0].y) == [1, 2, 3]
+    np.testing.assert_allclose(np.asarray(fig.data[0].z, dtype=float)[2], [1 / 4, 1 / 4, 1 / 4])
+
+
+def test_long_inputs_keep_hover_light_and_ticks_thinned():
+    n = 400
+    p = np.full((n, n), 1 / n)
+    fig = plots.head_heatmap(p, [f"t{i}" for i in range(n)], scores=np.zeros((n, n)))
+    assert np.asarray(fig.data[0].customdata).dtype != object
+    assert len(fig.layout.yaxis.tickvals) <= 64
+
+
+def test_downsample_block_means():
+    m = np.arange(16, dtype=float).reshape(4, 4)
+    np.testing.assert_allclose(plots.downsample(m, 2), [[2.5, 4.5], [10.5, 12.5]])
+    assert plots.downsample(m, 8) is m
+
+
+def test_layer_grid_has_one_trace_per_head_and_marks_the_selection():
+    patterns = np.random.default_rng(0).random((12, 5, 5))
+    fig = plots.layer_grid(patterns, TOKENS, layer=2, selected_head=4)
+    assert len(fig.data) == 12
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[4] == "<b>head 4</b>" and titles[3] == "head 3"
+
+
+def test_layer_grid_downsamples_long_inputs():
+    patterns = np.random.default_rng(0).random((12, 300, 300))
+    fig = plots.layer_grid(patterns, [str(i) for i in range(300)], max_cells=48)
+    assert np.asarray(fig.data[0].z).shape == (48, 48)
+
+
+def test_overview_points_carry_layer_and_head():
+    patterns = [np.random.default_rng(l).random((12, 7, 7)) for l in range(6)]
+    fig = plots.overview(patterns, thumb=8, selected=(2, 5))
+    heat, points = fig.data
+    assert np.asarray(heat.z).shape == (6 * 9 - 1, 12 * 9 - 1)
+    custom = np.asarray(points.customdata)
+    assert custom.shape == (72, 2) and custom[2 * 12 + 5].tolist() == [2, 5]
+    assert points.marker.line.color[2 * 12 + 5] != points.marker.line.color[0]
+    assert list(fig.layout.yaxis.ticktext) == [f"L{l}" for l in range(6)]
+
+
+def test_comparison_difference_is_a_minus_b_on_a_centred_scale():
+    a = np.eye(5)
+    b = np.full((5, 5), 0.2)
+    fig = plots.comparison(a, b, TOKENS, name_a="A <x>", name_b="B")
+    assert len(fig.data) == 3
+    np.testing.assert_allclose(np.asarray(fig.data[2].z, dtype=float), a - b)
+    assert fig.data[2].zmid == 0
+    assert fig.layout.annotations[0].text == "A &lt;x&gt;"
