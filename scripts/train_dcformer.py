@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus-dir", default=FORTUNE_DIR)
     ap.add_argument("--which", choices=["both", "dcformer", "mha"], default="both")
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--steps", type=int, default=1200)
+    ap.add_argument("--steps", type=int, default=700)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--context", type=int, default=256)
     ap.add_argument("--window", type=int, default=64)

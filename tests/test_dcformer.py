@@ -116,7 +116,11 @@ def ref_forward(sd: dict, cfg: DCFormerConfig, tokens: torch.Tensor) -> torch.Te
         h = h + o
         y = rms(h, sd[p + "ffn_norm.weight"], cfg.norm_eps)
         a1 = y @ sd[p + "feed_forward.w1.weight"].T
-        h = h + ((a1 * torch.sigmoid(a1)) * (y @ sd[p + "feed_forward.w3.weight"].T)) @ sd[p + "feed_forward.w2.weight"].T
+        act = (a1 * torch.sigmoid(a1)) * (y @ sd[p + "feed_forward.w3.weight"].T)  # (B, T, I)
+        if cfg.mgate:  # mgate_dim equal groups, each scaled by softmax(mg y)
+            g = torch.softmax(y @ sd[p + "feed_forward.mg.weight"].T, -1)  # (B, T, M)
+            act = (act.view(B, T, cfg.mgate_dim, -1) * g[..., None]).view(B, T, -1)
+        h = h + act @ sd[p + "feed_forward.w2.weight"].T
     return rms(h, sd["norm.weight"], cfg.norm_eps) @ sd["output.weight"].T
 
 
@@ -127,6 +131,18 @@ def test_matches_independent_reference():
         out = m(x)
     ref = ref_forward(m.state_dict(), m.config, x)
     assert torch.allclose(out.double(), ref, atol=2e-6), (out.double() - ref).abs().max()
+
+
+def test_matches_independent_reference_mgate_lgll():
+    m = make_model(seed=16, n_layer=4, window_size=3, window_type="LGLL", mgate=True, mgate_dim=4,
+                   intermediate_size=48, use_qk_norm=False)
+    with torch.no_grad():
+        for l in m.layers:
+            l.feed_forward.mg.weight.normal_(0, 1.0)
+    x = toks(T=8, B=1)
+    with torch.no_grad():
+        out = m(x)
+    assert torch.allclose(out.double(), ref_forward(m.state_dict(), m.config, x), atol=2e-6)
 
 
 # --------------------------------------------------------------- 6.1 zero dynamic weights == MHA
@@ -216,6 +232,10 @@ def test_incremental_decoding_equals_full_forward():
         m(x[:, :-1], cache=cache)                   # prefill (chunked)
         last = m(x[:, -1:], cache=cache)            # one new token
         assert torch.allclose(last[:, 0], full[:, -1], atol=ATOL)
+        cache = KVCache(m.config.n_layer)            # two chunked prefills (the second one starts at 7)
+        m(x[:, :7], cache=cache)
+        second = m(x[:, 7:], cache=cache)
+        assert torch.allclose(second, full[:, 7:], atol=ATOL)
         cache = KVCache(m.config.n_layer)            # token by token, every position
         steps = torch.cat([m(x[:, i:i + 1], cache=cache) for i in range(x.shape[1])], dim=1)
     assert torch.allclose(steps, full, atol=ATOL)
