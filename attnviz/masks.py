@@ -82,7 +82,8 @@ def masked_softmax(scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
 
     scores: (..., q_len, k_len); allowed broadcastable to it.
     """
-    filled = scores.masked_fill(~allowed, float("-inf"))
-    probs = torch.softmax(filled, dim=-1)
-    # A row with no allowed key is all -inf -> NaN; such rows carry no attention.
-    return torch.nan_to_num(probs, nan=0.0)
+    probs = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
+    if not bool(allowed.any(dim=-1).all()):
+        # A row with no allowed key is all -inf -> NaN; such rows carry no attention.
+        probs = torch.nan_to_num(probs, nan=0.0)
+    return probs

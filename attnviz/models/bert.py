@@ -69,6 +69,7 @@ class BertFamilyModel(nn.Module):
         self.n_heads = config.num_attention_heads
         self.d_model = config.hidden_size
         self.d_head = self.d_model // self.n_heads
+        self.scale = 1.0 / math.sqrt(self.d_head)
         position_limit = getattr(config, "max_position_embeddings", 512)
         # RoBERTa reserves the first positions for padding, so its usable length is shorter.
         position_offset = (config.pad_token_id + 1) if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
@@ -139,7 +140,7 @@ class BertFamilyModel(nn.Module):
         q = self.hook(prefix + "hook_q")(split_heads(attn.query(hidden)))
         k = self.hook(prefix + "hook_k")(split_heads(attn.key(hidden)))
         v = self.hook(prefix + "hook_v")(split_heads(attn.value(hidden)))
-        scores = self.hook(prefix + "hook_scores")(q @ k.transpose(-1, -2) / math.sqrt(self.d_head))  # (batch, heads, seq, seq)
+        scores = self.hook(prefix + "hook_scores")((q @ k.transpose(-1, -2)).mul_(self.scale))  # (batch, heads, seq, seq)
         allowed = self.hook(prefix + "hook_mask")(allowed)  # (batch, seq, seq), same for every head
         pattern = self.hook(prefix + "hook_pattern")(masked_softmax(scores, allowed[:, None]))
         z = self.hook(prefix + "hook_z")(pattern @ v)  # (batch, heads, seq, d_head)
