@@ -139,7 +139,7 @@ def layer_grid(
     n_heads = patterns.shape[0]
     rows = int(np.ceil(n_heads / columns))
     titles = [f"<b>head {h}</b>" if h == selected_head else f"head {h}" for h in range(n_heads)]
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.08)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.12 / max(rows - 1, 1))
     mask_kept = None if allowed is None else select(allowed, keep)
     q_text = labels([tokens[i] for i in (range(len(tokens)) if keep is None else keep)])
     for head in range(n_heads):
@@ -167,7 +167,7 @@ def layer_grid(
     fig.update_layout(
         title=dict(text=f"Layer {layer}: all {n_heads} heads", x=0.01),
         coloraxis=dict(colorscale=SEQUENTIAL, cmin=0, colorbar=dict(title="weight", thickness=10)),
-        height=190 * rows + 70,
+        height=200 * rows + 80,
         margin=dict(l=10, r=10, t=70, b=10),
         plot_bgcolor=MASKED_COLOR,
     )
@@ -206,23 +206,28 @@ def overview(
             centers_x.append(head * cell + (thumb - 1) / 2)
             centers_y.append(layer * cell + (thumb - 1) / 2)
             custom.append([layer, head])
-    selected_index = None if selected is None else selected[0] * n_heads + selected[1]
     fig.add_trace(
         go.Scatter(
             x=centers_x,
             y=centers_y,
             mode="markers",
             customdata=custom,
-            marker=dict(
-                symbol="square",
-                size=thumb * 1.9,
-                color=["rgba(230,80,0,0.25)" if i == selected_index else "rgba(0,0,0,0.01)" for i in range(len(custom))],
-                line=dict(color=["#e65000" if i == selected_index else "rgba(0,0,0,0)" for i in range(len(custom))], width=3),
-            ),
+            # Nearly transparent squares: they only catch clicks and hovers over each thumbnail.
+            marker=dict(symbol="square", size=26, color="rgba(0,0,0,0.01)"),
             hovertemplate="layer %{customdata[0]}, head %{customdata[1]}<br>click to select<extra></extra>",
             showlegend=False,
         )
     )
+    if selected is not None:
+        layer, head = selected
+        fig.add_shape(
+            type="rect",
+            x0=head * cell - 0.8,
+            x1=head * cell + thumb - 0.2,
+            y0=layer * cell - 0.8,
+            y1=layer * cell + thumb - 0.2,
+            line=dict(color="#e65000", width=3),
+        )
     fig.update_xaxes(
         tickmode="array",
         tickvals=[h * cell + (thumb - 1) / 2 for h in range(n_heads)],
@@ -238,10 +243,9 @@ def overview(
         showgrid=False,
         zeroline=False,
         autorange="reversed",
-        scaleanchor="x",
     )
     fig.update_layout(
-        height=40 * n_layers + 120,
+        height=62 * n_layers + 60,
         margin=dict(l=10, r=10, t=40, b=10),
         plot_bgcolor="white",
         clickmode="event+select",

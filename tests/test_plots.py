@@ -74,7 +74,8 @@ def test_overview_points_carry_layer_and_head():
     assert np.asarray(heat.z).shape == (6 * 9 - 1, 12 * 9 - 1)
     custom = np.asarray(points.customdata)
     assert custom.shape == (72, 2) and custom[2 * 12 + 5].tolist() == [2, 5]
-    assert points.marker.line.color[2 * 12 + 5] != points.marker.line.color[0]
+    (frame,) = fig.layout.shapes  # the selected thumbnail is framed
+    assert frame.x0 < 5 * 9 < frame.x1 and frame.y0 < 2 * 9 < frame.y1
     assert list(fig.layout.yaxis.ticktext) == [f"L{l}" for l in range(6)]
 
 
