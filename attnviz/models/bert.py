@@ -23,7 +23,8 @@ from torch import nn
 from ..hooks import HookPoint
 from ..masks import MaskSpec, attention_mask, masked_softmax
 
-ATTENTION_HOOKS = ("hook_q", "hook_k", "hook_v", "hook_scores", "hook_mask", "hook_pattern", "hook_z")
+ATTENTION_HOOKS = ("hook_q", "hook_k", "hook_v", "hook_scores", "hook_mask", "hook_pattern", "hook_z", "hook_result")
+BLOCK_HOOKS = ("hook_resid_mid", "hook_resid_post")
 
 
 @dataclass
@@ -45,8 +46,11 @@ def _is_bert_family(hf_model: nn.Module) -> bool:
         return False
     first = layers[0]
     self_attn = getattr(getattr(first, "attention", None), "self", None)
-    return all(hasattr(self_attn, name) for name in ("query", "key", "value")) and all(
-        hasattr(first, name) for name in ("intermediate", "output")
+    self_output = getattr(getattr(first, "attention", None), "output", None)
+    return (
+        all(hasattr(self_attn, name) for name in ("query", "key", "value"))
+        and all(hasattr(self_output, name) for name in ("dense", "dropout", "LayerNorm"))
+        and all(hasattr(first, name) for name in ("intermediate", "output"))
     )
 
 
@@ -77,9 +81,11 @@ class BertFamilyModel(nn.Module):
         self.hook_points = nn.ModuleDict()
         self._add_hook("hook_embed")
         for layer in range(self.n_layers):
+            self._add_hook(f"blocks.{layer}.hook_resid_pre")
             for hook in ATTENTION_HOOKS:
                 self._add_hook(f"blocks.{layer}.attn.{hook}")
-            self._add_hook(f"blocks.{layer}.hook_resid_post")
+            for hook in BLOCK_HOOKS:
+                self._add_hook(f"blocks.{layer}.{hook}")
 
     def _add_hook(self, name: str) -> None:
         # ModuleDict keys may not contain dots; the HookPoint keeps the dotted name.
@@ -131,6 +137,7 @@ class BertFamilyModel(nn.Module):
 
     def _layer(self, index: int, layer: nn.Module, hidden: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
         prefix = f"blocks.{index}.attn."
+        hidden = self.hook(f"blocks.{index}.hook_resid_pre")(hidden)
         batch, seq, _ = hidden.shape
         attn = layer.attention.self
 
@@ -145,7 +152,10 @@ class BertFamilyModel(nn.Module):
         pattern = self.hook(prefix + "hook_pattern")(masked_softmax(scores, allowed[:, None]))
         z = self.hook(prefix + "hook_z")(pattern @ v)  # (batch, heads, seq, d_head)
         context = z.transpose(1, 2).reshape(batch, seq, self.d_model)  # concatenate the heads
-        attn_out = layer.attention.output(context, hidden)  # W_O, residual, LayerNorm
+        self_output = layer.attention.output  # Hugging Face's BertSelfOutput: dense, dropout, LayerNorm
+        result = self.hook(prefix + "hook_result")(self_output.dense(context))  # all heads @ W_O + b_O
+        attn_out = self_output.LayerNorm(self_output.dropout(result) + hidden)  # residual, LayerNorm
+        attn_out = self.hook(f"blocks.{index}.hook_resid_mid")(attn_out)
         out = layer.output(layer.intermediate(attn_out), attn_out)  # feed-forward, residual, LayerNorm
         return self.hook(f"blocks.{index}.hook_resid_post")(out)
 
