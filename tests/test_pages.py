@@ -128,3 +128,23 @@ def test_compare_page_renders_and_ranks_heads():
     at.selectbox(key="rank_by").set_value("previous").run()
     table = at.dataframe[0].value
     assert list(table["previous"]) == sorted(table["previous"], reverse=True)
+
+
+def test_step_by_step_page_shows_the_real_numbers(minilm):
+    import attnviz
+    from attnviz.steps import steps
+
+    at = AppTest.from_file(str(ROOT / "pages" / "3_Step_by_step.py"), default_timeout=TIMEOUT)
+    at.query_params.update({"text": "the dog chases the cat", "layer": "1", "head": "4", "query": "2", "causal": "1"})
+    at.run()
+    assert not at.exception
+    expected = steps(minilm, attnviz.capture("the dog chases the cat", minilm, causal=True), 1, 4, 2)
+    by_title = {spec["layout"]["title"]["text"]: spec for spec in figures(at)}
+    probs = next(spec for title, spec in by_title.items() if title.startswith("attention weights of “dog”"))
+    np.testing.assert_allclose(array(probs["data"][0]["y"]), expected.probs, atol=1e-6)
+    assert probs["data"][0]["text"][3] == "−∞ (masked)"  # causal: "the" (3) is after "dog" (2)
+    q = next(spec for title, spec in by_title.items() if title.startswith("query vector q"))
+    np.testing.assert_allclose(array(q["data"][0]["z"])[0], expected.q[:8], atol=1e-6)
+    at.selectbox(key="query").set_value(4).run()
+    titles = [spec["layout"]["title"]["text"] for spec in figures(at)]
+    assert any(t.startswith("attention weights of “the”") for t in titles)

@@ -11,7 +11,7 @@ from attnviz.masks import MaskSpec
 from attnviz.text import InputError, clean_text
 
 from . import url_state
-from .session import captures_for, default_model, get_model, model_choices
+from .session import VIEW_HOOKS, captures_for, default_model, get_model, model_choices
 
 EXAMPLE = "The animal didn't cross the street because it was too tired."
 EXAMPLE_2 = "The cat sat."
@@ -110,7 +110,7 @@ def sentence_input() -> None:
     st.text_input("Sentence", key="text", help="Type any text and press Enter. Long texts are cut to the model's limit.")
 
 
-def run_view() -> View | None:
+def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
     """Clean the text, load the model, capture; every problem becomes a message, never a traceback."""
     state = st.session_state
     texts = []
@@ -134,7 +134,7 @@ def run_view() -> View | None:
         st.error(f"Could not load the model “{state['model']}”: {error}")
         return None
     spec = current_spec()
-    captures = captures_for(state["model"], tuple(texts), spec)
+    captures = captures_for(state["model"], tuple(texts), spec, hooks)
     for index, capture in enumerate(captures):
         if capture.truncated:
             which = "The text" if index == 0 else "The second sentence"

@@ -42,12 +42,15 @@ def get_model(name: str):
     return load_model(name)
 
 
-def captures_for(model_name: str, texts: tuple[str, ...], spec: MaskSpec):
-    """Run (or reuse, within this browser session) the capture of ``texts`` under ``spec``."""
-    key = (model_name, texts, spec)
+def captures_for(model_name: str, texts: tuple[str, ...], spec: MaskSpec, hooks: tuple[str, ...] | None = VIEW_HOOKS):
+    """Run (or reuse, within this browser session) the capture of ``texts`` under ``spec``.
+
+    ``hooks=None`` records every hook point (the step-by-step view needs q, k, v, z …).
+    """
+    key = (model_name, texts, spec, hooks)
     memo = st.session_state.get("_capture_memo")
     if memo is not None and memo[0] == key:
         return memo[1]
-    result = run_capture(get_model(model_name), list(texts), spec, hooks=VIEW_HOOKS)
+    result = run_capture(get_model(model_name), list(texts), spec, hooks=hooks)
     st.session_state["_capture_memo"] = (key, result)
     return result

@@ -1,0 +1,120 @@
+"""Figures for the step-by-step view: vectors with their numbers, per-key bars, the split projection."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .plots import DIVERGING, MASKED_COLOR, SEQUENTIAL, labels
+
+
+def _limit(values: np.ndarray) -> float:
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if finite.size else 1.0
+
+
+def vector_rows(rows: np.ndarray, row_labels: list[str], *, title: str, dims: int | None = None, numbers: bool = True) -> go.Figure:
+    """Vectors as rows of coloured cells, each with its value (first ``dims`` dimensions)."""
+    rows = np.atleast_2d(rows)
+    total = rows.shape[1]
+    shown = rows[:, : dims or total]
+    limit = _limit(shown)
+    fig = go.Figure(
+        go.Heatmap(
+            z=shown,
+            x=list(range(shown.shape[1])),
+            y=list(range(shown.shape[0])),
+            colorscale=DIVERGING,
+            zmid=0,
+            zmin=-limit,
+            zmax=limit,
+            texttemplate="%{z:.2f}" if numbers and shown.shape[1] <= 48 else None,
+            textfont=dict(size=11),
+            hovertemplate="%{customdata}<br>dimension %{x}: %{z:.4f}<extra></extra>",
+            customdata=np.array(labels(row_labels), dtype=object)[:, None].repeat(shown.shape[1], 1),
+            showscale=False,
+        )
+    )
+    note = "" if shown.shape[1] == total else f" (first {shown.shape[1]} of {total} dimensions)"
+    fig.update_layout(
+        title=dict(text=title + note, x=0.01),
+        height=60 + 34 * shown.shape[0] + 30,
+        margin=dict(l=10, r=10, t=40, b=10),
+        yaxis=dict(tickmode="array", tickvals=list(range(len(row_labels))), ticktext=labels(row_labels), autorange="reversed"),
+        xaxis=dict(title=None, showticklabels=shown.shape[1] <= 48, dtick=1 if shown.shape[1] <= 48 else None),
+    )
+    return fig
+
+
+def key_bars(values: np.ndarray, tokens: list[str], *, title: str, allowed: np.ndarray | None = None, fmt: str = ".3f") -> go.Figure:
+    """One value per key; masked keys are drawn as grey '−∞' markers (they get weight 0 after softmax)."""
+    values = np.asarray(values, dtype=float)
+    allowed = np.ones(len(values), dtype=bool) if allowed is None else np.asarray(allowed)
+    names = [f"{i}: {t}" for i, t in enumerate(labels(tokens))]
+    shown = np.where(allowed & np.isfinite(values), values, 0.0)
+    text = [format(v, fmt) if ok and np.isfinite(v) else "−∞ (masked)" for v, ok in zip(values, allowed)]
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=shown,
+            text=text,
+            textposition="outside",
+            marker_color=["#2b6cb0" if ok else MASKED_COLOR for ok in allowed],
+            hovertemplate="key %{x}<br>%{text}<extra></extra>",
+        )
+    )
+    span = _limit(shown) or 1.0
+    low = min(0.0, float(shown.min())) - 0.25 * span
+    fig.update_layout(
+        title=dict(text=title, x=0.01),
+        height=300,
+        margin=dict(l=10, r=10, t=40, b=10),
+        yaxis=dict(range=[low, float(shown.max()) + 0.3 * span], zeroline=True),
+        xaxis=dict(tickangle=-45),
+        uniformtext=dict(minsize=9, mode="hide"),
+    )
+    return fig
+
+
+def projection_split(weight: np.ndarray, *, head: int, d_head: int, name: str = "W_Q") -> go.Figure:
+    """The one (d_model, d_model) projection with its columns cut into heads; the chosen head is framed."""
+    d_model = weight.shape[0]
+    n_heads = weight.shape[1] // d_head
+    limit = float(np.percentile(np.abs(weight), 99))
+    fig = go.Figure(
+        go.Heatmap(
+            z=weight,
+            colorscale=DIVERGING,
+            zmid=0,
+            zmin=-limit,
+            zmax=limit,
+            hovertemplate=f"{name}[%{{y}}, %{{x}}] = %{{z:.4f}}<extra></extra>",
+            colorbar=dict(thickness=10),
+        )
+    )
+    for h in range(1, n_heads):
+        fig.add_vline(x=h * d_head - 0.5, line=dict(color="black", width=1))
+    fig.add_shape(
+        type="rect", x0=head * d_head - 0.5, x1=(head + 1) * d_head - 0.5, y0=-0.5, y1=d_model - 0.5,
+        line=dict(color="#e65000", width=4),
+    )
+    fig.update_layout(
+        title=dict(text=f"{name}: {d_model} × {d_model} = {n_heads} heads × {d_head} columns; head {head} framed", x=0.01),
+        height=420,
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis=dict(
+            title="output dimension (columns)",
+            tickmode="array",
+            tickvals=[h * d_head + d_head / 2 - 0.5 for h in range(n_heads)],
+            ticktext=[f"h{h}" for h in range(n_heads)],
+        ),
+        yaxis=dict(title="input dimension (d_model)", autorange="reversed"),
+    )
+    return fig
+
+
+def probability_bars(probs: np.ndarray, tokens: list[str], *, allowed: np.ndarray, title: str) -> go.Figure:
+    fig = key_bars(probs, tokens, title=title, allowed=allowed)
+    fig.update_traces(marker_colorscale=SEQUENTIAL)
+    fig.update_yaxes(range=[0, 1.15])
+    return fig
