@@ -300,3 +300,30 @@ def comparison(
     fig.update_yaxes(showticklabels=False, col=3)
     fig.update_layout(height=int(np.clip(18 * n + 220, 380, 700)), margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor=MASKED_COLOR)
     return fig
+
+
+def matrix_figure(
+    values: np.ndarray,
+    row_tokens: list[str] | None,
+    col_tokens: list[str] | None,
+    *,
+    title: str,
+    diverging: bool = False,
+    x_title: str = "key",
+    y_title: str = "query",
+) -> go.Figure:
+    """A plain labelled matrix (differences, encodings, similarities); diverging scales centre on 0."""
+    values = np.asarray(values, dtype=np.float32)
+    colour = dict(colorscale=SEQUENTIAL)
+    if diverging:
+        limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+        colour = dict(colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit)
+    fig = go.Figure(go.Heatmap(z=values, hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z:.4f}}<extra></extra>", colorbar=dict(thickness=10), **colour))
+    xaxis = dict(title=x_title, showgrid=False, zeroline=False)
+    yaxis = dict(title=y_title, autorange="reversed", showgrid=False, zeroline=False)
+    if col_tokens is not None:
+        xaxis.update(_axis_ticks(values.shape[1], labels(col_tokens)), tickangle=-60, side="top")
+    if row_tokens is not None:
+        yaxis.update(_axis_ticks(values.shape[0], labels(row_tokens)))
+    fig.update_layout(title=dict(text=title, x=0.01), xaxis=xaxis, yaxis=yaxis, height=460, margin=dict(l=10, r=10, t=60, b=10))
+    return fig

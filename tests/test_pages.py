@@ -148,3 +148,15 @@ def test_step_by_step_page_shows_the_real_numbers(minilm):
     at.selectbox(key="query").set_value(4).run()
     titles = [spec["layout"]["title"]["text"] for spec in figures(at)]
     assert any(t.startswith("attention weights of “the”") for t in titles)
+
+
+def test_word_order_page_shows_both_orders_and_the_difference():
+    at = AppTest.from_file(str(ROOT / "pages" / "4_Word_order.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    titles = [spec["layout"]["title"]["text"] for spec in figures(at)]
+    assert titles[:3] == ["A", "B", "A − B, with B's rows and columns put in A's word order"]
+    assert any("learned position embeddings" in t for t in titles)
+    at.text_input(key="order_b").input("狗追猫").run()
+    assert not at.exception
+    assert any("[UNK]" in w.value for w in at.warning)
+    assert any("not a reordering" in i.value for i in at.info)
