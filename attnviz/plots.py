@@ -97,16 +97,21 @@ def head_heatmap(
         hover = "query #%{y} → key #%{x}<br>weight %{z:.4f}"
         hover += "<br>raw score %{customdata:.3f}" if scores is not None else ""
     finite_max = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
+    finite_min = float(np.nanmin(z)) if np.isfinite(z).any() else 0.0
+    if finite_min < -1e-6:
+        # DCMHA's post-composed maps can hold negative weights: centre a diverging scale on 0.
+        limit = max(abs(finite_min), finite_max)
+        colour = dict(colorscale=DIVERGING, zmid=0.0, zmin=-limit, zmax=limit)
+    else:
+        colour = dict(colorscale=SEQUENTIAL, zmin=0.0, zmax=zmax if zmax is not None else max(finite_max, 1e-6))
     heat = go.Heatmap(
         z=z,
         x=positions_k,
         y=positions_q,
         customdata=custom,
         hovertemplate=hover + "<extra></extra>",
-        colorscale=SEQUENTIAL,
-        zmin=0.0,
-        zmax=zmax if zmax is not None else max(finite_max, 1e-6),
         colorbar=dict(title="weight", thickness=12),
+        **colour,
         xgap=0,
         ygap=0,
     )

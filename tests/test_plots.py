@@ -87,3 +87,10 @@ def test_comparison_difference_is_a_minus_b_on_a_centred_scale():
     np.testing.assert_allclose(np.asarray(fig.data[2].z, dtype=float), a - b)
     assert fig.data[2].zmid == 0
     assert fig.layout.annotations[0].text == "A &lt;x&gt;"
+
+
+def test_negative_weights_get_a_diverging_scale_centred_on_zero():
+    p = np.array([[1.2, -0.2], [0.5, 0.5]])
+    fig = plots.head_heatmap(p, ["a", "b"])
+    assert fig.data[0].zmid == 0 and fig.data[0].zmin == -1.2 and fig.data[0].colorscale[0][1] != "rgb(247,251,255)"
+    assert plots.head_heatmap(np.eye(2), ["a", "b"]).data[0].zmin == 0

@@ -134,6 +134,17 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
         st.error(f"Could not load the model “{state['model']}”: {error}")
         return None
     spec = current_spec()
+    if getattr(model, "kind", "") == "decoder":
+        if len(texts) > 1:
+            st.info("The padding comparison needs a BERT-family model; the second sentence is ignored.")
+            texts = texts[:1]
+        unknown = model.unknown_characters(texts[0])
+        if unknown:
+            st.warning(f"{model.name} never saw these characters in training; they are read as <unk>: {' '.join(unknown)}")
+        st.info(
+            f"{model.name} is a causal language model: every layer already uses the causal mask. "
+            f"Its layers' windows are {model.layer_windows(spec.window)} (None = global); the window slider resizes the local layers."
+        )
     captures = captures_for(state["model"], tuple(texts), spec, hooks)
     for index, capture in enumerate(captures):
         if capture.truncated:

@@ -51,6 +51,28 @@ REGISTRY: dict[str, RegistryEntry] = {
 }
 
 
+def _register_char_models() -> None:
+    from .char_lm import ASSETS, CHAR_MODELS, load_char_model
+
+    for name, description in CHAR_MODELS.items():
+        if (ASSETS / name / "config.json").exists():
+            REGISTRY[name] = RegistryEntry(name, description, lambda device=None, name=name: load_char_model(name, device))
+
+
+_register_char_models()
+
+
+def _is_dcformer_dir(path: Path) -> bool:
+    """A DCFormer checkpoint: published config field names and a character vocabulary beside it."""
+    import json
+
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return {"dim", "n_head", "n_layer"} <= set(config) and (path / "vocab.json").exists()
+
+
 def available_models() -> list[str]:
     return list(REGISTRY)
 
@@ -63,7 +85,11 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
     path = Path(os.path.expanduser(name_or_path))
     if path.is_dir():
         if not (path / "config.json").exists():
-            raise ModelNotFound(f"{path}: no config.json, so not a Hugging Face model directory")
+            raise ModelNotFound(f"{path}: no config.json, so not a model directory")
+        if _is_dcformer_dir(path):
+            from .char_lm import CharLanguageModel
+
+            return CharLanguageModel(path, name=path.name, device=device).eval()
         return load_bert_family(str(path), name=path.name, local_only=True, device=device)
     if path.exists() or name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
         raise ModelNotFound(f"{name_or_path}: no such model directory")
