@@ -1,0 +1,733 @@
+"""What the DCMHA page computes, without Streamlit and without plotting.
+
+* :func:`load_tiny` -- the shipped tiny char-level DCFormer (``assets/dcformer-tiny``) or its MHA twin
+  (``assets/mha-tiny``); a randomly initialised tiny model of the same shape while the assets are missing.
+* :func:`prepare_text` -- user text -> character ids, naming the characters mapped to ``<unk>`` and
+  cutting to the training context.
+* :func:`run_dcmha` -- one real forward with a window / causal override, recording every hook
+  (:class:`DcmhaCapture`): the four stage maps, the compose matrices C_ts of any cell, summaries.
+* Summaries: how much each output head draws from every other head (mean |C_ts - I| over the allowed
+  cells), per-head compose strength, a ranking of every head of every layer, per-token gates.
+* :func:`sandbox_capture` -- the MiniLM sandbox: a user-given static H x H compose matrix applied to the
+  scores (pre-compose, before the mask) or the probabilities (post-compose, after softmax) of ONE layer
+  of a BERT-family model, through a forward hook that lives only for one call.
+* :data:`TEXT` / :func:`tr` -- the page's English and Chinese strings (terms of course note 004).
+
+Orientation everywhere: ``C[n, m]`` = how much OUTPUT head n (row) draws from INPUT head m (column),
+``out_n = sum_m C[n, m] * in_m``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import math
+import string
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .masks import MaskSpec
+from .models.dcformer import (
+    CharTokenizer,
+    DCFormer,
+    DCFormerConfig,
+    compose_matrix,
+    generate_text,
+    load_dcformer,
+)
+from .text import InputError, clean_text
+
+REPO = Path(__file__).resolve().parent.parent
+ASSETS = REPO / "assets"
+TINY_MODELS = ("dcformer-tiny", "mha-tiny")
+TWIN = {"dcformer-tiny": "mha-tiny", "mha-tiny": "dcformer-tiny"}
+DEFAULT_CONTEXT = 256
+STAGES = ("raw", "composed", "probs", "pattern")
+STAGE_HOOKS = {
+    "raw": "hook_scores",
+    "composed": "hook_scores_composed",
+    "probs": "hook_probs",
+    "pattern": "hook_pattern",
+}
+PARTS = ("identity", "query", "key", "query_gate", "key_gate", "static")
+GATES = ("pre_qdd", "pre_kdd", "post_qdd", "post_kdd")
+
+# Characters of the stand-in vocabulary used while the trained assets are missing.
+_FALLBACK_CHARS = string.ascii_letters + string.digits + string.punctuation + " " + "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年猫坐垫上。，！？"
+
+
+# ----------------------------------------------------------------------------- models
+@dataclass
+class TinyModel:
+    name: str
+    model: DCFormer
+    tokenizer: CharTokenizer
+    context: int  # training context: longer texts are cut to this
+    trained: bool  # False: random weights (the assets are missing)
+    heldout_loss: float | None = None
+    source: str = ""
+
+    @property
+    def config(self) -> DCFormerConfig:
+        return self.model.config
+
+    @property
+    def n_layer(self) -> int:
+        return self.config.n_layer
+
+    @property
+    def n_head(self) -> int:
+        return self.config.n_head
+
+    @property
+    def use_dcmha(self) -> bool:
+        return bool(self.config.use_dcmha)
+
+
+def asset_dir(name: str, assets: Path | str = ASSETS) -> Path:
+    return Path(assets) / name
+
+
+def asset_stamp(name: str, assets: Path | str = ASSETS) -> float:
+    """Modification time of the weights (0 when missing): a cache key that changes when assets appear."""
+    path = asset_dir(name, assets) / "model.safetensors"
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+def fallback_config(vocab_size: int, use_dcmha: bool) -> DCFormerConfig:
+    """The shape of the shipped tiny models (scripts/train_dcformer.py defaults)."""
+    return DCFormerConfig(vocab_size=vocab_size, dim=128, n_layer=4, n_head=4, window_size=64, window_type="LG",
+                          q_chunk_size=64, use_dcmha=use_dcmha, block_size=2048)
+
+
+def load_tiny(name: str, assets: Path | str = ASSETS) -> TinyModel:
+    """The shipped model ``name`` from ``assets/name``; random weights of the same shape if it is missing."""
+    if name not in TINY_MODELS:
+        raise ValueError(f"unknown tiny model {name!r} (choose {', '.join(TINY_MODELS)})")
+    d = asset_dir(name, assets)
+    if (d / "model.safetensors").exists() and (d / "config.json").exists():
+        model = load_dcformer(d)
+        tok = CharTokenizer.load(str(d)) if (d / "vocab.json").exists() else CharTokenizer(_FALLBACK_CHARS)
+        info: dict[str, Any] = {}
+        if (d / "train_log.json").exists():
+            info = json.loads((d / "train_log.json").read_text(encoding="utf-8"))
+        context = int(info.get("settings", {}).get("context", DEFAULT_CONTEXT))
+        return TinyModel(name, model, tok, context, True, info.get("heldout_loss"), str(d))
+    tok = CharTokenizer(_FALLBACK_CHARS)
+    torch.manual_seed(0)
+    model = DCFormer(fallback_config(len(tok), use_dcmha=name.startswith("dcformer"))).eval()
+    return TinyModel(name, model, tok, DEFAULT_CONTEXT, False, None, "random initialisation (assets missing)")
+
+
+# ----------------------------------------------------------------------------- text
+def display_char(c: str) -> str:
+    """A character as a readable label: spaces and line breaks made visible."""
+    return {" ": "␣", "\n": "↵", "\t": "⇥", "\u3000": "□"}.get(c, c)
+
+
+@dataclass
+class PreparedText:
+    text: str  # what the model reads
+    ids: list[int]
+    unknown: list[str]  # distinct characters mapped to <unk>, in order of appearance
+    truncated: bool
+    full_length: int
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def chars(self) -> list[str]:
+        return list(self.text)
+
+    @property
+    def labels(self) -> list[str]:
+        return [display_char(c) for c in self.text]
+
+
+def prepare_text(raw: str | None, tok: CharTokenizer, context: int) -> PreparedText:
+    """Clean (raises :class:`InputError` on empty text), cut to ``context`` characters, find unknown ones."""
+    cleaned = clean_text(raw)
+    text = cleaned.text
+    full = len(text)
+    truncated = full > context
+    if truncated:
+        text = text[:context]
+    ids = tok.encode(text)
+    unknown = list(dict.fromkeys(c for c, i in zip(text, ids) if i == tok.unk_id))
+    return PreparedText(text, ids, unknown, truncated, full, list(cleaned.notices))
+
+
+# ----------------------------------------------------------------------------- capture
+def chunk_spans(T: int, chunk: int | None, window: int | None, causal: bool = True) -> list[tuple[int, int, int, int]]:
+    """(a, b, k0, k1) per query chunk [a, b): the keys [k0, k1) the chunked forward reads (model code)."""
+    if not chunk or T <= chunk:
+        chunk = T
+    spans = []
+    for a in range(0, T, chunk):
+        b = min(T, a + chunk)
+        k0 = 0 if window is None else max(0, a - window + 1)
+        k1 = b if causal else (T if window is None else min(T, b + window - 1))
+        spans.append((a, b, k0, k1))
+    return spans
+
+
+@dataclass
+class DcmhaCapture:
+    arrays: dict[str, np.ndarray]
+    labels: list[str]  # one per character (spaces made visible)
+    windows: list[int | None]  # per-layer window actually used
+    causal: bool
+    chunk: int | None
+    n_layer: int
+    n_head: int
+    use_dcmha: bool
+    loss: float  # mean next-character cross-entropy on this text, nats
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    @property
+    def T(self) -> int:
+        return len(self.labels)
+
+    def hook(self, layer: int, name: str) -> np.ndarray:
+        return self.arrays[f"blocks.{layer}.attn.{name}"]
+
+    def mask(self, layer: int) -> np.ndarray:
+        return self.hook(layer, "hook_mask").astype(bool)
+
+    def stage_maps(self, layer: int) -> dict[str, np.ndarray]:
+        """raw scores, after pre-compose, probabilities (before post-compose), after post-compose: (H, T, T)."""
+        return {stage: self.hook(layer, hook) for stage, hook in STAGE_HOOKS.items()}
+
+    def compose(self, layer: int, t: int, s: int, stage: str) -> dict[str, np.ndarray]:
+        """C_ts and its parts; the MHA twin has no compose, so C_ts = I."""
+        if not self.use_dcmha:
+            eye = np.eye(self.n_head, dtype=np.float32)
+            zero = np.zeros_like(eye)
+            parts = {p: (eye if p == "identity" else zero) for p in PARTS}
+            parts["C"] = eye.copy()
+            return parts
+        return compose_matrix(self.arrays, layer, t, s, stage)
+
+    def spans(self, layer: int) -> list[tuple[int, int, int, int]]:
+        return chunk_spans(self.T, self.chunk, self.windows[layer], self.causal)
+
+
+def run_dcmha(tiny: TinyModel, prepared: PreparedText, window: Any = "config", causal: bool = True) -> DcmhaCapture:
+    """One forward of ``tiny`` on ``prepared`` with every hook recorded.
+
+    window: "config" (the trained window), an int (new window for the local layers) or None (all global).
+    """
+    model = tiny.model
+    windows = model.layer_windows(window)
+    tokens = torch.tensor([prepared.ids], dtype=torch.long)
+    record: dict = {}
+    with torch.inference_mode():
+        logits = model(tokens, record=record, causal=causal, layer_windows=windows)
+    if tokens.shape[1] > 1:
+        loss = float(torch.nn.functional.cross_entropy(logits[0, :-1].float(), tokens[0, 1:]))
+    else:
+        loss = float("nan")
+    return DcmhaCapture(record, prepared.labels, list(windows), causal, model.config.q_chunk_size or None,
+                        model.config.n_layer, model.config.n_head, tiny.use_dcmha, loss)
+
+
+# ----------------------------------------------------------------------------- summaries
+def compose_offsets(cap: DcmhaCapture, layer: int, stage: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """C_ts - I = Qoff[t] + Koff[s] + static, with Qoff (T, H, H) = query low rank + diag(qdd), Koff likewise."""
+    H = cap.n_head
+    if not cap.use_dcmha:
+        z = np.zeros((cap.T, H, H), dtype=np.float32)
+        return z, z.copy(), np.zeros((H, H), dtype=np.float32)
+    p = f"blocks.{layer}.attn.hook_{stage}_"
+    a = cap.arrays
+    q = np.einsum("tin,tim->tnm", a[p + "qw2"], a[p + "qw1"])
+    k = np.einsum("tin,tim->tnm", a[p + "kw2"], a[p + "kw1"])
+    idx = np.arange(H)
+    q[:, idx, idx] += a[p + "qdd"]
+    k[:, idx, idx] += a[p + "kdd"]
+    static = np.asarray(a.get(p + "static", np.zeros((H, H))), dtype=np.float32)
+    return q.astype(np.float32), k.astype(np.float32), static
+
+
+def draw_matrix(cap: DcmhaCapture, layer: int, stage: str, block: int = 32) -> np.ndarray:
+    """(H, H): mean over the allowed (t, s) cells of |C_ts - I| -- how much head n draws from head m.
+
+    Works in blocks of ``block`` queries so the (T, S, H, H) tensor never exists at once.
+    """
+    q, k, static = compose_offsets(cap, layer, stage)
+    allowed = cap.mask(layer)
+    H = cap.n_head
+    total = np.zeros((H, H), dtype=np.float64)
+    count = int(allowed.sum())
+    if count == 0:
+        return total.astype(np.float32)
+    for a in range(0, cap.T, block):
+        rows = slice(a, min(cap.T, a + block))
+        cells = np.abs(q[rows, None] + k[None, :] + static)  # (b, S, H, H)
+        total += (cells * allowed[rows, :, None, None]).sum(axis=(0, 1))
+    return (total / count).astype(np.float32)
+
+
+def head_strength(draw: np.ndarray) -> dict[str, np.ndarray]:
+    """From a draw matrix: per OUTPUT head, the cross-head part (off-diagonal row sum) and the self part."""
+    diag = np.diag(draw).copy()
+    return {"cross": draw.sum(axis=1) - diag, "self": diag}
+
+
+def map_change(cap: DcmhaCapture, layer: int) -> dict[str, np.ndarray]:
+    """Per head, mean over allowed cells of |after pre-compose - raw| and |after post-compose - probs|."""
+    m = cap.mask(layer)
+    n = max(int(m.sum()), 1)
+    st = cap.stage_maps(layer)
+    pre = (np.abs(st["composed"] - st["raw"]) * m).sum(axis=(1, 2)) / n
+    post = (np.abs(st["pattern"] - st["probs"]) * m).sum(axis=(1, 2)) / n
+    return {"pre": pre.astype(np.float32), "post": post.astype(np.float32)}
+
+
+def ranking(cap: DcmhaCapture):
+    """Every head of every layer, sorted by how much it composes (cross-head draw, pre + post)."""
+    import pandas as pd
+
+    rows = []
+    for layer in range(cap.n_layer):
+        pre = head_strength(draw_matrix(cap, layer, "pre"))
+        post = head_strength(draw_matrix(cap, layer, "post"))
+        change = map_change(cap, layer)
+        for h in range(cap.n_head):
+            rows.append({
+                "layer": layer, "head": h,
+                "pre_cross": float(pre["cross"][h]), "post_cross": float(post["cross"][h]),
+                "pre_self": float(pre["self"][h]), "post_self": float(post["self"][h]),
+                "pre_map_change": float(change["pre"][h]), "post_map_change": float(change["post"][h]),
+            })
+    table = pd.DataFrame(rows)
+    table["cross_total"] = table["pre_cross"] + table["post_cross"]
+    return table.sort_values("cross_total", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def gates(cap: DcmhaCapture, layer: int) -> dict[str, np.ndarray]:
+    """Per-token gates tanh(x @ dd): 'pre_qdd', 'pre_kdd', 'post_qdd', 'post_kdd', each (T, H)."""
+    if not cap.use_dcmha:
+        return {}
+    return {g: cap.hook(layer, f"hook_{g}") for g in GATES}
+
+
+def lowrank_strength(cap: DcmhaCapture, layer: int) -> dict[str, np.ndarray]:
+    """Per token and head: Frobenius row norm of the query-/key-wise low-rank parts, (T, H) each."""
+    if not cap.use_dcmha:
+        return {}
+    out = {}
+    for stage in ("pre", "post"):
+        for side in ("q", "k"):
+            w1 = cap.hook(layer, f"hook_{stage}_{side}w1")
+            w2 = cap.hook(layer, f"hook_{stage}_{side}w2")
+            mat = np.einsum("tin,tim->tnm", w2, w1)
+            out[f"{stage}_{side}"] = np.sqrt((mat ** 2).sum(axis=2)).astype(np.float32)
+    return out
+
+
+def continue_text(tiny: TinyModel, prompt: str, n_chars: int, temperature: float = 0.0, seed: int = 0) -> str:
+    """The model's continuation of ``prompt`` (greedy at temperature 0, else sampled with ``seed``)."""
+    prompt = prompt[-tiny.context:]
+    out = generate_text(tiny.model, tiny.tokenizer, prompt, n_chars, temperature=temperature,
+                        top_k=None, seed=seed if temperature > 0 else None)
+    return out[len(prompt):]
+
+
+# ----------------------------------------------------------------------------- MiniLM sandbox
+SANDBOX_PRESETS = ("identity", "swap", "average", "zero")
+
+
+def preset_matrix(name: str, n_heads: int, a: int = 0, b: int = 1) -> np.ndarray:
+    """identity; swap heads a and b (permutation); average of all heads; zero out head a (others kept)."""
+    eye = np.eye(n_heads, dtype=np.float32)
+    if name == "identity":
+        return eye
+    if name == "swap":
+        perm = np.arange(n_heads)
+        perm[[a, b]] = perm[[b, a]]
+        return eye[perm]
+    if name == "average":
+        return np.full((n_heads, n_heads), 1.0 / n_heads, dtype=np.float32)
+    if name == "zero":
+        eye[a, a] = 0.0
+        return eye
+    raise ValueError(f"unknown preset {name!r}")
+
+
+def matrix_to_text(matrix: np.ndarray) -> str:
+    """Compact URL form: the entries that differ from the identity, 'row.col=value;...' ('' = identity)."""
+    eye = np.eye(matrix.shape[0], dtype=np.float32)
+    out = []
+    for n, m in zip(*np.nonzero(~np.isclose(matrix, eye, atol=0, rtol=0))):
+        out.append(f"{n}.{m}={float(matrix[n, m]):.6g}")
+    return ";".join(out)
+
+
+def matrix_from_text(text: str, n_heads: int) -> np.ndarray:
+    """Inverse of :func:`matrix_to_text`; malformed or out-of-range entries raise ValueError."""
+    matrix = np.eye(n_heads, dtype=np.float32)
+    for item in filter(None, (text or "").split(";")):
+        where, value = item.split("=")
+        n, m = (int(x) for x in where.split("."))
+        if not (0 <= n < n_heads and 0 <= m < n_heads):
+            raise ValueError(f"entry {item!r} outside a {n_heads}x{n_heads} matrix")
+        v = float(value)
+        if not math.isfinite(v):
+            raise ValueError(f"entry {item!r} is not a finite number")
+        matrix[n, m] = v
+    return matrix
+
+
+@dataclass
+class _SandboxState:
+    hook_name: str
+    matrix: torch.Tensor
+    seen: dict = field(default_factory=dict)
+
+
+_sandbox: contextvars.ContextVar[_SandboxState | None] = contextvars.ContextVar("attnviz_dcmha_sandbox", default=None)
+_sandbox_lock = threading.Lock()
+
+
+def _sandbox_hook(module, inputs, output):
+    """Forward hook on a HookPoint: replace its output by the static compose -- only inside our own call."""
+    state = _sandbox.get()
+    if state is None or getattr(module, "name", None) != state.hook_name:
+        return None  # another session's forward through the same model: untouched
+    mixed = torch.einsum("nm,bmts->bnts", state.matrix.to(output.dtype), output)
+    state.seen[state.hook_name] = mixed.detach()
+    return mixed
+
+
+@dataclass
+class SandboxResult:
+    base: dict  # the unmodified capture (name -> array), tokens included
+    edited: dict  # the capture with the compose applied, same names; plus hook_scores_composed / hook_probs
+    layer: int
+    stage: str
+
+
+def sandbox_capture(model, text: str, layer: int, matrix: np.ndarray, stage: str, base: dict | None = None,
+                    spec: MaskSpec = MaskSpec()) -> SandboxResult:
+    """Run ``model`` (a BERT-family attnviz model) twice on ``text``: unmodified and with the static compose
+    ``matrix`` (H x H, C orientation) applied at ``stage`` of ``layer``.
+
+    pre:  scores' = C . scores  before the mask and softmax (hook ``blocks.{layer}.attn.hook_scores``)
+    post: pattern' = C . softmax(...) after the softmax (hook ``blocks.{layer}.attn.hook_pattern``)
+    The forward hook exists only during the call and acts only in this thread's context; a lock keeps
+    two sandboxes from installing hooks on the same model at once.
+    """
+    from .capture import run_capture
+
+    if stage not in ("pre", "post"):
+        raise ValueError("stage must be 'pre' or 'post'")
+    H = model.n_heads
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.shape != (H, H):
+        raise ValueError(f"the compose matrix must be {H}x{H}, got {matrix.shape}")
+    if not np.isfinite(matrix).all():
+        raise ValueError("the compose matrix holds a non-finite number")
+    if not 0 <= layer < model.n_layers:
+        raise ValueError(f"layer must be in 0..{model.n_layers - 1}")
+    if base is None:
+        (base_cap,) = run_capture(model, [text], spec)
+        base = dict(base_cap)
+    name = f"blocks.{layer}.attn." + ("hook_scores" if stage == "pre" else "hook_pattern")
+    state = _SandboxState(name, torch.from_numpy(matrix).to(model.device))
+    with _sandbox_lock:
+        handle = model.hook(name).register_forward_hook(_sandbox_hook)
+        token = _sandbox.set(state)
+        try:
+            (edited_cap,) = run_capture(model, [text], spec)
+        finally:
+            _sandbox.reset(token)
+            handle.remove()
+    edited = dict(edited_cap)
+    mixed = state.seen[name][0].float().cpu().numpy()
+    prefix = f"blocks.{layer}.attn."
+    if stage == "pre":
+        edited[prefix + "hook_scores_composed"] = mixed  # the recorder saw the scores before the hook
+    else:
+        edited[prefix + "hook_probs"] = edited[prefix + "hook_pattern"]  # softmax, before post-compose
+        edited[prefix + "hook_pattern"] = mixed
+    return SandboxResult(base, edited, layer, stage)
+
+
+def pattern_change_by_layer(result: SandboxResult, n_layers: int) -> np.ndarray:
+    """Mean |edited pattern - base pattern| per layer: zero before the edited layer, then it spreads."""
+    out = np.zeros(n_layers, dtype=np.float32)
+    for l in range(n_layers):
+        key = f"blocks.{l}.attn.hook_pattern"
+        out[l] = float(np.abs(result.edited[key] - result.base[key]).mean())
+    return out
+
+
+def max_difference(result: SandboxResult) -> float:
+    """Largest |edited - base| over every captured float array (0.0 means the edit changed nothing)."""
+    worst = 0.0
+    for name, base in result.base.items():
+        if isinstance(base, np.ndarray) and np.issubdtype(base.dtype, np.floating):
+            worst = max(worst, float(np.abs(result.edited[name] - base).max()))
+    return worst
+
+
+def hidden_change(result: SandboxResult, n_layers: int) -> float:
+    """Relative change of the final hidden states: ||edited - base|| / ||base||."""
+    key = f"blocks.{n_layers - 1}.hook_resid_post"
+    base = result.base[key]
+    return float(np.linalg.norm(result.edited[key] - base) / max(np.linalg.norm(base), 1e-12))
+
+
+# ----------------------------------------------------------------------------- bilingual strings
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "DCMHA — heads that compose",
+        "intro": (
+            "**Dynamically Composable Multi-Head Attention (DCMHA)** lets the heads of a layer mix their attention maps. "
+            "For every query t and key s, an H×H **compose** matrix C_ts, computed from the two tokens "
+            "(*input-dependent*), maps the H heads' values at that cell to new ones: **pre-compose** acts on the scores "
+            "**before softmax**, **post-compose** on the probabilities **after softmax**. "
+            "C_ts = I + query-wise low rank + diag(qdd) + key-wise low rank + diag(kdd). With all dynamic parts zero, "
+            "DCMHA is plain MHA; a model that uses DCMHA is a **DCFormer**."
+        ),
+        "lang": "Language / 语言",
+        "model": "Model",
+        "model_help": "The tiny character-level DCFormer, or its MHA twin (same data, seed and steps; DCMHA off).",
+        "text": "Text (characters; English and Chinese work)",
+        "layer": "Layer",
+        "query": "Query token t (row)",
+        "key": "Key token s (column)",
+        "head": "Head",
+        "window_box": "Window and mask",
+        "global": "No window (every layer global)",
+        "window": "Window w of the local layers",
+        "window_help": "Query i sees keys i−w+1 … i (w keys, itself included) in the local layers. Changing it re-runs the real forward.",
+        "causal": "Causal mask",
+        "causal_help": "The tiny models are causal language models. Unticking runs the same forward without the causal constraint.",
+        "causal_off": "**Intervention:** the model was trained causal. Without the causal mask every query also sees later characters (and their key-wise compose weights): the maps show how it copes with something it never saw in training.",
+        "window_trained": "Trained with w = {w}; local layers: {local}; global layers: {glob}.",
+        "window_other": "**Intervention:** the model was trained with w = {w}; the maps below use {now}.",
+        "random_weights": "Trained weights not found under `assets/{name}/` yet: this is a **randomly initialised** model of the same shape (the pictures show the mechanics, not learned behaviour).",
+        "trained_from": "Weights: `{src}` · held-out loss {loss} nats/char · loss on this text {here:.3f} nats/char.",
+        "unknown": "Characters not in the vocabulary, mapped to <unk>: {chars}",
+        "truncated": "The text has {n:,} characters; the model was trained on {ctx} — only the first {ctx} are used.",
+        "empty": "Type a text to see its heads compose: the text is empty.",
+        "mha_note": "The MHA twin has no compose: C_ts = I for every cell, so the scores after pre-compose equal the raw scores and the pattern equals the probabilities. Pick the DCFormer to see heads compose.",
+        "tab_compose": "Compose matrix C_ts",
+        "tab_stages": "Four stages",
+        "tab_gates": "Gates and ranking",
+        "tab_compare": "DCFormer vs MHA",
+        "tab_sandbox": "MiniLM sandbox",
+        "compose_caption": "Rows = **output head n**, columns = **input head m**: out_n = Σ_m C[n, m]·in_m. Diverging colours centred on 0. The parts add up to C_ts (left to right).",
+        "masked_cell": "This cell (t = {t}, s = {s}) is masked: C_ts exists but acts on −∞ (pre) / 0 (post).",
+        "pre_title": "Pre-compose C_ts (scores, before softmax) · layer {layer} · t={t} ‘{q}’, s={s} ‘{k}’",
+        "post_title": "Post-compose C_ts (probabilities, after softmax) · layer {layer} · t={t} ‘{q}’, s={s} ‘{k}’",
+        "part_identity": "I (residual)",
+        "part_query": "query-wise low rank",
+        "part_key": "key-wise low rank",
+        "part_query_gate": "diag(qdd[t]) query gate",
+        "part_key_gate": "diag(kdd[s]) key gate",
+        "part_static": "static W",
+        "part_C": "= C_ts",
+        "out_head": "output head n (row)",
+        "in_head": "input head m (column)",
+        "cell_table": "At this cell: each head's value before and after compose (C_ts · in = out).",
+        "col_head": "head",
+        "col_raw": "raw score",
+        "col_composed": "after pre-compose",
+        "col_probs": "probability",
+        "col_pattern": "after post-compose",
+        "draw_title": "How much each head draws from every other head · layer {layer} · mean |C_ts − I| over {n} allowed cells",
+        "draw_pre": "pre-compose",
+        "draw_post": "post-compose",
+        "strength_title": "Per output head: cross-head draw (off-diagonal) and self gate (diagonal) · layer {layer}",
+        "cross": "cross-head",
+        "self": "self (diagonal)",
+        "stages_caption": "Queries on rows, keys on columns; grey = masked. Scores use a diverging scale centred on 0; post-composed maps may hold negative values (then diverging too). Outline = window band; dashed boxes = the key block each query chunk reads.",
+        "stage_title": "Layer {layer} · head {head}: the four stages and what compose changed",
+        "stage_raw": "1 raw scores q·k/√d",
+        "stage_composed": "2 after pre-compose",
+        "stage_dpre": "2 − 1 (pre-compose change)",
+        "stage_probs": "3 probabilities (softmax)",
+        "stage_pattern": "4 after post-compose",
+        "stage_dpost": "4 − 3 (post-compose change)",
+        "grid_title": "Layer {layer}: every head at the four stages",
+        "key_axis": "key s",
+        "query_axis": "query t",
+        "gates_title": "Per-token gate strengths tanh(x·dd) · layer {layer} (rows = heads, columns = tokens)",
+        "gate_pre_qdd": "pre-compose query gate qdd",
+        "gate_pre_kdd": "pre-compose key gate kdd",
+        "gate_post_qdd": "post-compose query gate qdd",
+        "gate_post_kdd": "post-compose key gate kdd",
+        "lowrank_title": "Per-token low-rank strength ‖row n of Σ w2 w1ᵀ‖ · layer {layer}",
+        "ranking": "Which heads compose most (all layers; sorted by cross-head draw, pre + post)",
+        "ranking_help": "pre/post_cross: mean over allowed cells of Σ_{m≠n} |C_ts[n, m]|; *_self: mean |C_ts[n, n] − 1|; *_map_change: mean |after − before| of the head's map.",
+        "compare_title": "Same text, layer {layer}, head {head}: DCFormer (post-compose pattern) vs MHA twin (softmax)",
+        "compare_loss": "Next-character loss on this text: DCFormer {dc:.3f}, MHA twin {mha:.3f} nats/char.",
+        "generate": "Continue the text with both models",
+        "gen_chars": "Characters to generate",
+        "gen_temp": "Temperature (0 = greedy)",
+        "gen_button": "Generate",
+        "sandbox_intro": "Apply a **static** H×H compose matrix to ONE layer of all-MiniLM-L6-v2 (12 heads) — no training, just the compose operation of DCMHA without the dynamic part. **pre** mixes the heads' scores before the mask and softmax; **post** mixes the probabilities after softmax. Rows = output head, columns = input head. The identity leaves every output unchanged.",
+        "sb_text": "Sentence for MiniLM",
+        "sb_layer": "MiniLM layer",
+        "sb_stage": "Compose stage",
+        "sb_preset": "Preset",
+        "sb_a": "Head a",
+        "sb_b": "Head b",
+        "sb_apply": "Load preset into the editor",
+        "sb_editor": "Compose matrix C (rows = output head n, columns = input head m); edit any cell",
+        "sb_before": "MiniLM layer {layer}: heads before",
+        "sb_after": "MiniLM layer {layer}: heads after {stage}-compose",
+        "sb_diff": "after − before",
+        "sb_spread": "Mean |Δ pattern| per layer (the edit at layer {layer} spreads to later layers)",
+        "sb_hidden": "Final hidden states changed by {rel:.2%} (relative norm).",
+        "sb_identity": "The matrix is the identity: every output equals the unmodified model.",
+        "sb_bad": "The matrix could not be used: {error}",
+        "preset_identity": "identity",
+        "preset_swap": "swap heads a and b",
+        "preset_average": "average all heads",
+        "preset_zero": "zero head a",
+        "stage_pre": "pre (scores, before softmax)",
+        "stage_post": "post (probabilities, after softmax)",
+        "masked_tag": "masked",
+        "rank_label": "rank",
+    },
+    "zh": {
+        "title": "DCMHA —— 注意力头的动态组合",
+        "intro": (
+            "**动态组合多头注意力（DCMHA）** 让同一层的各个注意力头相互组合它们的注意力图。"
+            "对每个查询 t 和键 s，模型根据这两个 token **依赖输入**地算出一个 H×H 的 **Compose（组合）矩阵** C_ts，"
+            "把该单元上 H 个头的值变换成新的值：**pre-compose 在 softmax 之前**，作用于注意力得分（logits）；"
+            "**post-compose 在 softmax 之后**，作用于注意力权重（概率）。"
+            "C_ts = I + 查询侧低秩 + diag(qdd) + 键侧低秩 + diag(kdd)（对角加权）。动态部分全为 0 时 DCMHA 就是普通的多头注意力（MHA）；"
+            "用 DCMHA 替换 MHA 得到的模型就是 **DCFormer**。"
+        ),
+        "lang": "Language / 语言",
+        "model": "模型",
+        "model_help": "字符级的小 DCFormer，或与它对应的 MHA 孪生模型（相同数据、随机种子和步数，只是关闭 DCMHA）。",
+        "text": "文本（按字符切分；中英文均可）",
+        "layer": "层",
+        "query": "查询 token t（行）",
+        "key": "键 token s（列）",
+        "head": "注意力头",
+        "window_box": "滑动窗口与掩码",
+        "global": "不用窗口（所有层都是全局注意力）",
+        "window": "局部层的滑动窗口大小 w",
+        "window_help": "局部层中查询 i 只看键 i−w+1 … i（共 w 个，含自身）。改变窗口会重新运行真实的前向计算。",
+        "causal": "因果掩码",
+        "causal_help": "这两个小模型是因果语言模型。取消勾选则在没有因果约束的情况下运行同一个前向计算。",
+        "causal_off": "**干预：** 模型是按因果方式训练的。去掉因果掩码后，每个查询也能看到后面的字符（以及它们的键侧组合权重）：下面的图显示的是模型如何应对训练中从未见过的情况。",
+        "window_trained": "训练时 w = {w}；局部层：{local}；全局层：{glob}。",
+        "window_other": "**干预：** 模型训练时 w = {w}；下面的图使用 {now}。",
+        "random_weights": "尚未在 `assets/{name}/` 找到训练好的权重：当前是同样结构的 **随机初始化** 模型（图只展示计算机制，而非学到的行为）。",
+        "trained_from": "权重：`{src}` · 留出集损失 {loss} nats/字符 · 本文本上的损失 {here:.3f} nats/字符。",
+        "unknown": "以下字符不在词表中，已映射为 <unk>：{chars}",
+        "truncated": "文本共有 {n:,} 个字符；模型的训练上下文为 {ctx}，只使用前 {ctx} 个字符。",
+        "empty": "请输入文本以查看注意力头的组合：当前文本为空。",
+        "mha_note": "MHA 孪生模型没有组合：每个单元的 C_ts = I，因此 pre-compose 之后的得分等于原始得分，最终注意力图等于概率。选择 DCFormer 才能看到头之间的组合。",
+        "tab_compose": "组合矩阵 C_ts",
+        "tab_stages": "四个阶段",
+        "tab_gates": "门控与排名",
+        "tab_compare": "DCFormer 对比 MHA",
+        "tab_sandbox": "MiniLM 沙盒",
+        "compose_caption": "行 = **输出头 n**，列 = **输入头 m**：out_n = Σ_m C[n, m]·in_m。发散色标以 0 为中心。各部分（从左到右）相加得到 C_ts。",
+        "masked_cell": "该单元（t = {t}, s = {s}）被掩码：C_ts 依然存在，但作用于 −∞（pre）/ 0（post）。",
+        "pre_title": "Pre-compose C_ts（得分，softmax 之前）· 第 {layer} 层 · t={t} ‘{q}’，s={s} ‘{k}’",
+        "post_title": "Post-compose C_ts（概率，softmax 之后）· 第 {layer} 层 · t={t} ‘{q}’，s={s} ‘{k}’",
+        "part_identity": "I（残差）",
+        "part_query": "查询侧低秩",
+        "part_key": "键侧低秩",
+        "part_query_gate": "diag(qdd[t]) 查询门控",
+        "part_key_gate": "diag(kdd[s]) 键门控",
+        "part_static": "静态 W",
+        "part_C": "= C_ts",
+        "out_head": "输出头 n（行）",
+        "in_head": "输入头 m（列）",
+        "cell_table": "在该单元上：每个头组合前后的值（C_ts · 输入 = 输出）。",
+        "col_head": "头",
+        "col_raw": "原始得分",
+        "col_composed": "pre-compose 之后",
+        "col_probs": "概率",
+        "col_pattern": "post-compose 之后",
+        "draw_title": "每个头从其他各头“取”多少 · 第 {layer} 层 · {n} 个允许单元上的平均 |C_ts − I|",
+        "draw_pre": "pre-compose",
+        "draw_post": "post-compose",
+        "strength_title": "每个输出头：跨头组合（非对角）与自身门控（对角）· 第 {layer} 层",
+        "cross": "跨头",
+        "self": "自身（对角）",
+        "stages_caption": "行 = 查询，列 = 键；灰色 = 被掩码。得分使用以 0 为中心的发散色标；post-compose 之后的图可能含负值（此时也用发散色标）。实线 = 滑动窗口带；虚线框 = 每个查询块（chunk）读取的键范围。",
+        "stage_title": "第 {layer} 层 · 头 {head}：四个阶段以及组合带来的变化",
+        "stage_raw": "1 原始得分 q·k/√d",
+        "stage_composed": "2 pre-compose 之后",
+        "stage_dpre": "2 − 1（pre-compose 的变化）",
+        "stage_probs": "3 概率（softmax）",
+        "stage_pattern": "4 post-compose 之后",
+        "stage_dpost": "4 − 3（post-compose 的变化）",
+        "grid_title": "第 {layer} 层：每个头的四个阶段",
+        "key_axis": "键 s",
+        "query_axis": "查询 t",
+        "gates_title": "逐 token 的门控强度 tanh(x·dd) · 第 {layer} 层（行 = 头，列 = token）",
+        "gate_pre_qdd": "pre-compose 查询门控 qdd",
+        "gate_pre_kdd": "pre-compose 键门控 kdd",
+        "gate_post_qdd": "post-compose 查询门控 qdd",
+        "gate_post_kdd": "post-compose 键门控 kdd",
+        "lowrank_title": "逐 token 的低秩强度 ‖Σ w2 w1ᵀ 的第 n 行‖ · 第 {layer} 层",
+        "ranking": "哪些头组合得最多（所有层；按跨头组合 pre + post 排序）",
+        "ranking_help": "pre/post_cross：允许单元上 Σ_{m≠n} |C_ts[n, m]| 的平均；*_self：|C_ts[n, n] − 1| 的平均；*_map_change：该头注意力图前后差的平均绝对值。",
+        "compare_title": "同一文本，第 {layer} 层，头 {head}：DCFormer（post-compose 之后）对比 MHA 孪生模型（softmax）",
+        "compare_loss": "本文本上的下一字符损失：DCFormer {dc:.3f}，MHA 孪生模型 {mha:.3f} nats/字符。",
+        "generate": "用两个模型续写文本",
+        "gen_chars": "生成的字符数",
+        "gen_temp": "温度（0 = 贪心）",
+        "gen_button": "生成",
+        "sandbox_intro": "对 all-MiniLM-L6-v2（12 个头）的某一层施加一个 **静态** 的 H×H 组合矩阵 —— 不需训练，只是 DCMHA 中去掉动态部分的组合运算。**pre** 在掩码和 softmax 之前组合各头的得分；**post** 在 softmax 之后组合概率。行 = 输出头，列 = 输入头。单位矩阵不改变任何输出。",
+        "sb_text": "MiniLM 的句子",
+        "sb_layer": "MiniLM 层",
+        "sb_stage": "组合阶段",
+        "sb_preset": "预设",
+        "sb_a": "头 a",
+        "sb_b": "头 b",
+        "sb_apply": "把预设载入编辑器",
+        "sb_editor": "组合矩阵 C（行 = 输出头 n，列 = 输入头 m）；可编辑任意单元格",
+        "sb_before": "MiniLM 第 {layer} 层：组合之前的各头",
+        "sb_after": "MiniLM 第 {layer} 层：{stage}-compose 之后的各头",
+        "sb_diff": "之后 − 之前",
+        "sb_spread": "每层的平均 |Δ 注意力图|（第 {layer} 层的修改会传播到后面的层）",
+        "sb_hidden": "最终隐藏状态的相对变化：{rel:.2%}。",
+        "sb_identity": "该矩阵是单位矩阵：所有输出与未修改的模型完全相同。",
+        "sb_bad": "无法使用该矩阵：{error}",
+        "preset_identity": "单位矩阵",
+        "preset_swap": "交换头 a 和头 b",
+        "preset_average": "所有头取平均",
+        "preset_zero": "把头 a 置零",
+        "stage_pre": "pre（得分，softmax 之前）",
+        "stage_post": "post（概率，softmax 之后）",
+        "masked_tag": "已掩码",
+        "rank_label": "排名",
+    },
+}
+LANGUAGES = {"en": "EN", "zh": "中文"}
+
+
+def tr(lang: str, key: str, **kw) -> str:
+    """The page string ``key`` in ``lang`` ('en' or 'zh'), formatted with ``kw``."""
+    table = TEXT.get(lang, TEXT["en"])
+    text = table.get(key, TEXT["en"][key])
+    return text.format(**kw) if kw else text
+
+
+__all__ = [
+    "ASSETS", "TINY_MODELS", "TWIN", "STAGES", "PARTS", "GATES", "TinyModel", "PreparedText", "DcmhaCapture",
+    "SandboxResult", "InputError", "load_tiny", "asset_stamp", "prepare_text", "run_dcmha", "chunk_spans",
+    "compose_offsets", "draw_matrix", "head_strength", "map_change", "ranking", "gates", "lowrank_strength",
+    "continue_text", "preset_matrix", "matrix_to_text", "matrix_from_text", "sandbox_capture",
+    "pattern_change_by_layer", "max_difference", "hidden_change", "display_char", "TEXT", "LANGUAGES", "tr",
+]
