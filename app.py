@@ -5,6 +5,7 @@ import streamlit as st
 from attnviz import plots
 from ui import url_state
 from ui.controls import SHARED, run_view, sentence_input, sidebar_controls
+from ui.figures import show_figure
 
 st.set_page_config(page_title="attnviz — multi-head attention", page_icon="🔍", layout="wide")
 
@@ -38,7 +39,7 @@ if view is not None:
 
     focus, overview = st.columns([3, 2])
     with focus:
-        st.plotly_chart(
+        show_figure(
             plots.head_heatmap(
                 capture.pattern(layer)[head],
                 capture.tokens,
@@ -48,20 +49,23 @@ if view is not None:
                 title=f"Layer {layer} · head {head}",
             ),
             key="head_heatmap",
+            arrays=view.head_arrays(layer, head),
         )
         st.caption(f"{len(capture.tokens)} tokens · mask: {view.spec.describe()} · grey cells are masked.")
     with overview:
         st.markdown("**All layers × all heads** — click a thumbnail to select that head.")
-        st.plotly_chart(
+        show_figure(
             plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head)),
             key="overview",
+            arrays=view.all_arrays(),
             on_select=select_from_overview,
             selection_mode="points",
         )
 
-    st.plotly_chart(
+    show_figure(
         plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head),
         key="layer_grid",
+        arrays=view.layer_arrays(layer),
     )
 
     if len(view.captures) > 1:
@@ -69,7 +73,7 @@ if view is not None:
         st.caption("The shorter sentence is filled with [PAD]; its padded keys are masked (grey) so no query attends to them.")
         for column, (index, item) in zip(st.columns(2), enumerate(view.captures)):
             with column:
-                st.plotly_chart(
+                show_figure(
                     plots.head_heatmap(
                         item.pattern(layer)[head],
                         item.tokens,
@@ -79,6 +83,7 @@ if view is not None:
                         title=f"Sentence {index + 1} · layer {layer} · head {head}",
                     ),
                     key=f"padding_{index}",
+                    arrays=view.head_arrays(layer, head, index),
                 )
 
 url_state.save(SHARED + VIEW_PARAMS)

@@ -6,6 +6,7 @@ from attnviz import plots
 from attnviz.stats import STAT_COLUMNS, stats_table
 from ui import url_state
 from ui.controls import SHARED, run_view, sentence_input, sidebar_controls
+from ui.figures import show_figure
 
 st.set_page_config(page_title="attnviz — compare heads", page_icon="🔍", layout="wide")
 
@@ -49,7 +50,7 @@ if view is not None:
         st.slider("B: head", 0, model.n_heads - 1, key="b_head")
     a_layer, a_head = st.session_state["a_layer"], st.session_state["a_head"]
     b_layer, b_head = st.session_state["b_layer"], st.session_state["b_head"]
-    st.plotly_chart(
+    show_figure(
         plots.comparison(
             capture.pattern(a_layer)[a_head],
             capture.pattern(b_layer)[b_head],

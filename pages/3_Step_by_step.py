@@ -6,6 +6,7 @@ from attnviz import plots_steps
 from attnviz.steps import full_projection, steps
 from ui import url_state
 from ui.controls import SHARED, run_view, sentence_input, sidebar_controls
+from ui.figures import show_figure
 
 st.set_page_config(page_title="attnviz — step by step", page_icon="🔍", layout="wide")
 
@@ -49,7 +50,7 @@ elif view is not None:
         f"**{H} heads × {d} columns** (d_model = heads × d_head); head {head} uses only its own {d} columns. "
         "The same holds for W_K and W_V."
     )
-    st.plotly_chart(plots_steps.projection_split(full_projection(model, layer, "q"), head=head, d_head=d), key="split")
+    show_figure(plots_steps.projection_split(full_projection(model, layer, "q"), head=head, d_head=d), key="split")
 
     st.header("1 · Input vectors x")
     if s.embeddings is not None:
@@ -59,43 +60,43 @@ elif view is not None:
         names = [f"word “{qt}”", f"position {query}"] + (["type 0"] if "type" in parts else [])
         rows += [parts["sum"][query], parts["after LayerNorm"][query]]
         names += ["sum", "after LayerNorm = x"]
-        st.plotly_chart(plots_steps.vector_rows(rows, names, title=f"Input of “{qt}”", dims=dims), key="embed")
+        show_figure(plots_steps.vector_rows(rows, names, title=f"Input of “{qt}”", dims=dims), key="embed")
     else:
         st.markdown(f"Layer {layer}'s input is layer {layer - 1}'s output.")
-    st.plotly_chart(plots_steps.vector_rows(s.layer_input, tokens, title="x for every token", dims=dims), key="x")
+    show_figure(plots_steps.vector_rows(s.layer_input, tokens, title="x for every token", dims=dims), key="x")
 
     st.header(f"2 · Head {head}'s slice of W_Q, W_K, W_V → q, k, v")
     st.latex(r"q_i = x_i W_Q^{(h)} + b_Q^{(h)},\quad k_j = x_j W_K^{(h)} + b_K^{(h)},\quad v_j = x_j W_V^{(h)} + b_V^{(h)}")
     st.caption(f"Each slice is {D} × {d}: the head's columns of the big matrix above.")
     col_q, col_kv = st.columns([1, 2])
     with col_q:
-        st.plotly_chart(plots_steps.vector_rows(s.q, [f"q of “{qt}”"], title="query vector q", dims=dims), key="q")
+        show_figure(plots_steps.vector_rows(s.q, [f"q of “{qt}”"], title="query vector q", dims=dims), key="q")
     with col_kv:
-        st.plotly_chart(plots_steps.vector_rows(s.k, tokens, title="key vectors k_j", dims=dims), key="k")
-        st.plotly_chart(plots_steps.vector_rows(s.v, tokens, title="value vectors v_j", dims=dims), key="v")
+        show_figure(plots_steps.vector_rows(s.k, tokens, title="key vectors k_j", dims=dims), key="k")
+        show_figure(plots_steps.vector_rows(s.v, tokens, title="value vectors v_j", dims=dims), key="v")
 
     st.header("3 · Dot products q · k_j")
-    st.plotly_chart(plots_steps.key_bars(s.dots, tokens, title=f"q(“{qt}”) · k_j"), key="dots")
+    show_figure(plots_steps.key_bars(s.dots, tokens, title=f"q(“{qt}”) · k_j"), key="dots")
     st.header(f"4 · Divided by √d_k = √{d} = {d ** 0.5:.3f}")
-    st.plotly_chart(plots_steps.key_bars(s.scaled, tokens, title="q · k_j / √d_k  (the raw score)"), key="scaled")
+    show_figure(plots_steps.key_bars(s.scaled, tokens, title="q · k_j / √d_k  (the raw score)"), key="scaled")
     st.header("5 · The mask added")
     st.markdown(f"Mask: **{view.spec.describe()}**. Keys the query may not see get −∞, so softmax gives them exactly 0.")
-    st.plotly_chart(plots_steps.key_bars(s.masked, tokens, title="score + mask", allowed=s.allowed), key="masked")
+    show_figure(plots_steps.key_bars(s.masked, tokens, title="score + mask", allowed=s.allowed), key="masked")
     st.header("6 · Softmax")
     st.latex(r"p_j = \frac{e^{s_j}}{\sum_{j'} e^{s_{j'}}}")
-    st.plotly_chart(plots_steps.probability_bars(s.probs, tokens, allowed=s.allowed, title=f"attention weights of “{qt}” (sum = {s.probs.sum():.4f})"), key="probs")
+    show_figure(plots_steps.probability_bars(s.probs, tokens, allowed=s.allowed, title=f"attention weights of “{qt}” (sum = {s.probs.sum():.4f})"), key="probs")
     st.header("7 · Weighted sum Σ p_j v_j → the head's output z")
-    st.plotly_chart(plots_steps.vector_rows(s.weighted, [f"{p:.3f} × v({t})" for p, t in zip(s.probs, tokens)], title="p_j v_j", dims=dims), key="weighted")
-    st.plotly_chart(plots_steps.vector_rows(s.z, [f"z of head {head}"], title="z = Σ p_j v_j", dims=dims), key="z")
+    show_figure(plots_steps.vector_rows(s.weighted, [f"{p:.3f} × v({t})" for p, t in zip(s.probs, tokens)], title="p_j v_j", dims=dims), key="weighted")
+    show_figure(plots_steps.vector_rows(s.z, [f"z of head {head}"], title="z = Σ p_j v_j", dims=dims), key="z")
     st.header(f"8 · All {H} heads concatenated → W_O")
     st.caption(f"{H} heads × {d} = {D} numbers; head {head}'s block starts at dimension {head * d}.")
     concat_rows = s.concat.reshape(H, d)
-    st.plotly_chart(plots_steps.vector_rows(concat_rows, [f"head {h}" for h in range(H)], title="concat(z¹ … zᴴ), one row per head", dims=dims), key="concat")
+    show_figure(plots_steps.vector_rows(concat_rows, [f"head {h}" for h in range(H)], title="concat(z¹ … zᴴ), one row per head", dims=dims), key="concat")
     st.latex(r"\text{attention}(x_i) = \mathrm{concat}(z^1,\dots,z^H)\,W_O + b_O")
-    st.plotly_chart(plots_steps.vector_rows(s.attn_result, ["concat · W_O + b_O"], title="after W_O", dims=dims), key="wo")
+    show_figure(plots_steps.vector_rows(s.attn_result, ["concat · W_O + b_O"], title="after W_O", dims=dims), key="wo")
     st.header("9 · The layer output")
     st.markdown("Residual + LayerNorm, then the feed-forward network with its own residual + LayerNorm.")
-    st.plotly_chart(
+    show_figure(
         plots_steps.vector_rows(
             [s.layer_input[query], s.attn_result, s.resid_mid, s.layer_output],
             ["x (input)", "attention output", "LayerNorm(x + attention)", "layer output"],

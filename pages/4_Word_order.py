@@ -10,6 +10,7 @@ from attnviz.positions import alignment, cosine_similarity, learned_positions, r
 from attnviz.text import InputError
 from ui import url_state
 from ui.controls import SHARED, sidebar_controls
+from ui.figures import show_figure
 from ui.session import get_model
 
 
@@ -57,14 +58,16 @@ else:
             "every character becomes [UNK], so both orders look the same to it except for their positions."
         )
     left, right = st.columns(2)
-    left.plotly_chart(plots.head_heatmap(cap_a.pattern(layer)[head], cap_a.tokens, title="A"), key="order_a_map")
-    right.plotly_chart(plots.head_heatmap(cap_b.pattern(layer)[head], cap_b.tokens, title="B"), key="order_b_map")
+    with left:
+        show_figure(plots.head_heatmap(cap_a.pattern(layer)[head], cap_a.tokens, title="A"), key="order_a_map")
+    with right:
+        show_figure(plots.head_heatmap(cap_b.pattern(layer)[head], cap_b.tokens, title="B"), key="order_b_map")
     perm = alignment(cap_a.tokens, cap_b.tokens)
     if perm is None:
         st.info("B is not a reordering of A's tokens, so there is no cell-by-cell difference to show.")
     else:
         diff = cap_a.pattern(layer)[head] - reorder(cap_b.pattern(layer)[head], perm)
-        st.plotly_chart(
+        show_figure(
             matrix_figure(diff, cap_a.tokens, cap_a.tokens, title="A − B, with B's rows and columns put in A's word order", diverging=True),
             key="order_diff",
         )
@@ -79,19 +82,21 @@ n = st.session_state["positions"]
 st.latex(r"PE_{(pos,\,2i)} = \sin\!\left(pos / 10000^{2i/d_{model}}\right),\qquad PE_{(pos,\,2i+1)} = \cos\!\left(pos / 10000^{2i/d_{model}}\right)")
 sin_col, learned_col = st.columns(2)
 with sin_col:
-    st.plotly_chart(
+    show_figure(
         matrix_figure(sinusoidal(n, model.d_model), None, None, title=f"Sinusoidal encoding (Transformer paper), {n} × {model.d_model}", diverging=True, x_title="dimension", y_title="position"),
         key="pe_sin",
     )
 with learned_col:
-    st.plotly_chart(
+    show_figure(
         matrix_figure(learned_positions(model, n), None, None, title=f"{model.name}: learned position embeddings", diverging=True, x_title="dimension", y_title="position"),
         key="pe_learned",
     )
 st.markdown("How similar are positions to each other? (cosine similarity of their vectors)")
 sim_sin, sim_learned = st.columns(2)
-sim_sin.plotly_chart(matrix_figure(cosine_similarity(sinusoidal(n, model.d_model)), None, None, title="sinusoidal", diverging=True, x_title="position", y_title="position"), key="sim_sin")
-sim_learned.plotly_chart(matrix_figure(cosine_similarity(learned_positions(model, n)), None, None, title="learned", diverging=True, x_title="position", y_title="position"), key="sim_learned")
+with sim_sin:
+    show_figure(matrix_figure(cosine_similarity(sinusoidal(n, model.d_model)), None, None, title="sinusoidal", diverging=True, x_title="position", y_title="position"), key="sim_sin")
+with sim_learned:
+    show_figure(matrix_figure(cosine_similarity(learned_positions(model, n)), None, None, title="learned", diverging=True, x_title="position", y_title="position"), key="sim_learned")
 st.caption("Both give nearby positions similar vectors: the model can tell near from far.")
 
 url_state.save(SHARED + ORDER_PARAMS)

@@ -57,6 +57,25 @@ class View:
         keep = np.flatnonzero(~hidden)
         return keep if keep.size else None
 
+    def head_arrays(self, layer: int, head: int, index: int = 0) -> dict:
+        """The arrays behind one head's map, under their capture names, for NPZ export."""
+        cap = self.captures[index]
+        p = f"blocks.{layer}.attn."
+        return {
+            p + "hook_pattern": cap[p + "hook_pattern"][head],
+            p + "hook_scores": cap[p + "hook_scores"][head],
+            p + "hook_mask": cap[p + "hook_mask"],
+            "tokens": cap["tokens"],
+            "token_ids": cap["token_ids"],
+        }
+
+    def layer_arrays(self, layer: int, index: int = 0) -> dict:
+        cap = self.captures[index]
+        return {name: value for name, value in cap.items() if name.startswith(f"blocks.{layer}.") or name.startswith("token")}
+
+    def all_arrays(self, index: int = 0) -> dict:
+        return dict(self.captures[index])
+
 
 def sidebar_controls() -> None:
     st.sidebar.header("Model")
