@@ -1,0 +1,418 @@
+"""A small encoder-decoder Transformer ("Attention Is All You Need"), one readable file, nanoGPT style.
+
+Shapes in comments: B batch, S source length, T target length, H heads, d head size,
+D model width, V vocabulary.
+
+    source ids (B, S) --embed + sinusoidal positions--> encoder blocks --> memory (B, S, D)
+        encoder block:  x = x + SelfAttn(LN(x))      every source char sees every source char
+                        x = x + MLP(LN(x))
+    target ids (B, T), starting with <sos> --embed + positions--> decoder blocks --> logits (B, T, V)
+        decoder block:  x = x + MaskedSelfAttn(LN(x))        query t sees target keys 0..t (causal)
+                        x = x + CrossAttn(LN(x), memory)     queries from the decoder, keys and values
+                                                             from the encoder's memory
+                        x = x + MLP(LN(x))
+
+Pre-LayerNorm (as in GPT-2/nanoGPT; the 2017 paper normalises after the residual add), no dropout.
+Every attention runs through :class:`Attention`, whose named hook points are (per sentence,
+batch axis included while recording):
+
+    {prefix}.hook_q                 (B, H, Tq, d)
+    {prefix}.hook_k, hook_v         (B, H, Tk, d)
+    {prefix}.hook_scores            (B, H, Tq, Tk)   q·kᵀ/√d, before the mask
+    {prefix}.hook_mask              (B, Tq, Tk) bool True = may attend
+    {prefix}.hook_pattern           (B, H, Tq, Tk)   softmax weights, rows sum to 1
+    {prefix}.hook_z                 (B, H, Tq, d)    pattern @ v
+    {prefix}.hook_result            (B, Tq, D)       concat(z) @ W_O + b_O
+
+with prefix ``encoder.blocks.{l}.attn``, ``decoder.blocks.{l}.self_attn`` or
+``decoder.blocks.{l}.cross_attn``. Also ``encoder.hook_embed`` / ``decoder.hook_embed`` (token +
+position), ``{side}.blocks.{l}.hook_resid_pre`` / ``hook_resid_post`` (B, len, D),
+``encoder.hook_memory`` (B, S, D, after the final LayerNorm) and ``decoder.hook_logits`` (B, T, V).
+Recording uses :func:`attnviz.hooks.recording` (a ContextVar: per call, thread-safe).
+
+:func:`greedy_decode` runs the autoregressive loop (no KV cache: each step re-reads the whole
+prefix, so each step's capture holds the full matrices) and returns every step's captures.
+:func:`save_seq2seq` / :func:`load_seq2seq` use safetensors + JSON (no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..hooks import HookPoint, recording
+from ..masks import masked_softmax
+from ..tasks import EOS, PAD, SOS, CharVocab
+
+ATTENTION_HOOKS = ("hook_q", "hook_k", "hook_v", "hook_scores", "hook_mask", "hook_pattern", "hook_z", "hook_result")
+ATTENTION_KINDS = {"encoder": "attn", "decoder_self": "self_attn", "decoder_cross": "cross_attn"}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint directory that cannot be loaded; the message says why."""
+
+
+# ----------------------------------------------------------------------------- config
+@dataclass
+class Seq2SeqConfig:
+    vocab_size: int = 64  # V, shared by source and target
+    d_model: int = 64  # D
+    n_heads: int = 4  # H
+    n_encoder_layers: int = 2
+    n_decoder_layers: int = 2
+    d_ff: int = 256  # hidden width of the MLP
+    max_source_len: int = 24
+    max_target_len: int = 12  # <sos> + 10 characters + <eos>
+    norm_eps: float = 1e-5
+
+    def __post_init__(self):
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} is not a multiple of n_heads={self.n_heads}")
+
+    @property
+    def d_head(self) -> int:
+        return self.d_model // self.n_heads
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Seq2SeqConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known - {"model_type"})
+        if unknown:
+            raise CheckpointError(f"config.json: unknown fields {unknown}")
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def sinusoidal_positions(n_pos: int, d_model: int) -> torch.Tensor:
+    """PE[pos, 2i] = sin(pos / 10000^(2i/D)), PE[pos, 2i+1] = cos(...): (n_pos, D), fixed, not learned."""
+    pos = torch.arange(n_pos, dtype=torch.float64)[:, None]  # (P, 1)
+    rates = torch.pow(10000.0, -torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)  # (D/2,)
+    pe = torch.zeros(n_pos, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(pos * rates)
+    pe[:, 1::2] = torch.cos(pos * rates)
+    return pe.float()
+
+
+# ----------------------------------------------------------------------------- pieces
+class Attention(nn.Module):
+    """Multi-head attention: queries from ``x``, keys and values from ``source`` (``x`` itself for self-attention).
+
+    One W_Q, W_K, W_V of size D x D each; "multi-head" = cutting their output into H slices of d = D / H.
+    """
+
+    def __init__(self, cfg: Seq2SeqConfig, prefix: str):
+        super().__init__()
+        self.n_heads, self.d_head = cfg.n_heads, cfg.d_head
+        self.q_proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.k_proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.v_proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.o_proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.prefix = prefix
+        for name in ATTENTION_HOOKS:
+            setattr(self, name, HookPoint(f"{prefix}.{name}"))
+
+    def forward(self, x: torch.Tensor, source: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        """x: (B, Tq, D); source: (B, Tk, D); allowed: (B, Tq, Tk) bool -> (B, Tq, D)."""
+        B, Tq, D = x.shape
+        Tk = source.shape[1]
+
+        def split_heads(y: torch.Tensor, n: int) -> torch.Tensor:  # (B, n, D) -> (B, H, n, d)
+            return y.view(B, n, self.n_heads, self.d_head).transpose(1, 2)
+
+        q = self.hook_q(split_heads(self.q_proj(x), Tq))  # (B, H, Tq, d)
+        k = self.hook_k(split_heads(self.k_proj(source), Tk))  # (B, H, Tk, d)
+        v = self.hook_v(split_heads(self.v_proj(source), Tk))  # (B, H, Tk, d)
+        scores = self.hook_scores(q @ k.transpose(-1, -2) / math.sqrt(self.d_head))  # (B, H, Tq, Tk)
+        allowed = self.hook_mask(allowed)  # (B, Tq, Tk), the same for every head
+        pattern = self.hook_pattern(masked_softmax(scores, allowed[:, None]))  # (B, H, Tq, Tk)
+        z = self.hook_z(pattern @ v)  # (B, H, Tq, d)
+        concat = z.transpose(1, 2).reshape(B, Tq, D)  # heads side by side again
+        return self.hook_result(self.o_proj(concat))  # (B, Tq, D)
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: Seq2SeqConfig):
+        super().__init__()
+        self.fc = nn.Linear(cfg.d_model, cfg.d_ff)
+        self.proj = nn.Linear(cfg.d_ff, cfg.d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(F.gelu(self.fc(x)))
+
+
+class EncoderBlock(nn.Module):
+    def __init__(self, cfg: Seq2SeqConfig, layer: int):
+        super().__init__()
+        name = f"encoder.blocks.{layer}"
+        self.ln_attn = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
+        self.attn = Attention(cfg, f"{name}.attn")
+        self.ln_mlp = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
+        self.mlp = MLP(cfg)
+        self.hook_resid_pre = HookPoint(f"{name}.hook_resid_pre")
+        self.hook_resid_post = HookPoint(f"{name}.hook_resid_post")
+
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        x = self.hook_resid_pre(x)  # (B, S, D)
+        h = self.ln_attn(x)
+        x = x + self.attn(h, h, allowed)
+        x = x + self.mlp(self.ln_mlp(x))
+        return self.hook_resid_post(x)
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, cfg: Seq2SeqConfig, layer: int):
+        super().__init__()
+        name = f"decoder.blocks.{layer}"
+        self.ln_self = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
+        self.self_attn = Attention(cfg, f"{name}.self_attn")
+        self.ln_cross = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
+        self.cross_attn = Attention(cfg, f"{name}.cross_attn")
+        self.ln_mlp = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
+        self.mlp = MLP(cfg)
+        self.hook_resid_pre = HookPoint(f"{name}.hook_resid_pre")
+        self.hook_resid_mid = HookPoint(f"{name}.hook_resid_mid")  # after self-attention, before cross-attention
+        self.hook_resid_post = HookPoint(f"{name}.hook_resid_post")
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, self_allowed: torch.Tensor, cross_allowed: torch.Tensor) -> torch.Tensor:
+        x = self.hook_resid_pre(x)  # (B, T, D)
+        h = self.ln_self(x)
+        x = x + self.self_attn(h, h, self_allowed)  # masked: position t reads target positions <= t
+        x = self.hook_resid_mid(x)
+        x = x + self.cross_attn(self.ln_cross(x), memory, cross_allowed)  # Q from here, K and V from the encoder
+        x = x + self.mlp(self.ln_mlp(x))
+        return self.hook_resid_post(x)
+
+
+# ----------------------------------------------------------------------------- the model
+class Seq2Seq(nn.Module):
+    kind = "encoder-decoder"
+
+    def __init__(self, cfg: Seq2SeqConfig):
+        super().__init__()
+        self.cfg = cfg
+        D = cfg.d_model
+        self.src_embed = nn.Embedding(cfg.vocab_size, D)
+        self.tgt_embed = nn.Embedding(cfg.vocab_size, D)
+        n_pos = max(cfg.max_source_len, cfg.max_target_len)
+        self.register_buffer("positions", sinusoidal_positions(n_pos, D), persistent=False)  # (P, D)
+        self.encoder_blocks = nn.ModuleList(EncoderBlock(cfg, l) for l in range(cfg.n_encoder_layers))
+        self.encoder_ln = nn.LayerNorm(D, eps=cfg.norm_eps)
+        self.decoder_blocks = nn.ModuleList(DecoderBlock(cfg, l) for l in range(cfg.n_decoder_layers))
+        self.decoder_ln = nn.LayerNorm(D, eps=cfg.norm_eps)
+        self.lm_head = nn.Linear(D, cfg.vocab_size)
+        self.hook_encoder_embed = HookPoint("encoder.hook_embed")
+        self.hook_memory = HookPoint("encoder.hook_memory")
+        self.hook_decoder_embed = HookPoint("decoder.hook_embed")
+        self.hook_logits = HookPoint("decoder.hook_logits")
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, 0.0, 0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    @property
+    def n_heads(self) -> int:
+        return self.cfg.n_heads
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def _embed(self, table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+        # The token vectors are scaled by sqrt(D), as in the paper, so the fixed positions do not drown them.
+        return table(ids) * math.sqrt(self.cfg.d_model) + self.positions[: ids.shape[1]]
+
+    def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """src: (B, S) ids, <pad> at the end of shorter rows -> (memory (B, S, D), src_is_real (B, S))."""
+        if src.shape[1] > self.cfg.max_source_len:
+            raise ValueError(f"source has {src.shape[1]} positions; the model reads at most {self.cfg.max_source_len}")
+        src_is_real = src != PAD  # (B, S)
+        allowed = src_is_real[:, None, :].expand(-1, src.shape[1], -1)  # (B, S, S): padding mask only
+        x = self.hook_encoder_embed(self._embed(self.src_embed, src))  # (B, S, D)
+        for block in self.encoder_blocks:
+            x = block(x, allowed)
+        return self.hook_memory(self.encoder_ln(x)), src_is_real
+
+    def decode(self, tgt: torch.Tensor, memory: torch.Tensor, src_is_real: torch.Tensor) -> torch.Tensor:
+        """tgt: (B, T) ids starting with <sos>; memory: (B, S, D) -> logits (B, T, V) for the NEXT token."""
+        T = tgt.shape[1]
+        if T > self.cfg.max_target_len:
+            raise ValueError(f"target has {T} positions; the model reads at most {self.cfg.max_target_len}")
+        causal = torch.ones(T, T, dtype=torch.bool, device=tgt.device).tril()  # (T, T): key j <= query i
+        self_allowed = causal[None] & (tgt != PAD)[:, None, :]  # (B, T, T)
+        cross_allowed = src_is_real[:, None, :].expand(-1, T, -1)  # (B, T, S): every real source char
+        x = self.hook_decoder_embed(self._embed(self.tgt_embed, tgt))  # (B, T, D)
+        for block in self.decoder_blocks:
+            x = block(x, memory, self_allowed, cross_allowed)
+        return self.hook_logits(self.lm_head(self.decoder_ln(x)))  # (B, T, V)
+
+    def forward(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: logits (B, T, V) where position t predicts tgt[:, t + 1]."""
+        memory, src_is_real = self.encode(src)
+        return self.decode(tgt, memory, src_is_real)
+
+
+# ----------------------------------------------------------------------------- batching and decoding
+def pad_batch(rows: list[list[int]], length: int | None = None) -> torch.Tensor:
+    """Right-pad id lists with <pad> into a (B, max_len) long tensor."""
+    length = length or max(len(r) for r in rows)
+    out = torch.full((len(rows), length), PAD, dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+    return out
+
+
+@torch.inference_mode()
+def greedy_batch(model: Seq2Seq, vocab: CharVocab, texts: list[str], max_new: int | None = None) -> list[str]:
+    """Greedy decoding of many sources at once (no captures): the fast path for evaluation."""
+    model.eval()
+    max_new = max_new or model.cfg.max_target_len - 1
+    device = next(model.parameters()).device
+    src = pad_batch([vocab.encode(t) for t in texts]).to(device)
+    memory, src_is_real = model.encode(src)
+    out = torch.full((len(texts), 1), SOS, dtype=torch.long, device=device)
+    done = torch.zeros(len(texts), dtype=torch.bool, device=device)
+    for _ in range(max_new):
+        next_id = model.decode(out, memory, src_is_real)[:, -1].argmax(-1)  # (B,)
+        next_id = torch.where(done, torch.full_like(next_id, PAD), next_id)
+        out = torch.cat([out, next_id[:, None]], dim=1)
+        done |= next_id == EOS
+        if bool(done.all()):
+            break
+    return [vocab.decode(row[1:].tolist()) for row in out.cpu()]
+
+
+@dataclass
+class DecodeStep:
+    """One turn of the autoregressive loop."""
+
+    input_tokens: list[str]  # what the decoder reads: <sos> and the outputs so far
+    output_token: str  # the character chosen (argmax) at the last position
+    output_id: int
+    probs: np.ndarray  # (V,) softmax of the last position's logits
+    arrays: dict[str, np.ndarray]  # decoder hook name -> array, batch axis removed
+
+
+@dataclass
+class Decoding:
+    """Everything the page draws for one source string."""
+
+    source: str
+    source_tokens: list[str]
+    encoder: dict[str, np.ndarray]  # encoder hook name -> array, batch axis removed
+    steps: list[DecodeStep]
+
+    @property
+    def output_tokens(self) -> list[str]:
+        return [s.output_token for s in self.steps]
+
+    @property
+    def text(self) -> str:
+        return "".join(t for t in self.output_tokens if t not in ("<eos>", "<pad>", "<sos>", "<unk>"))
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.steps) and self.steps[-1].output_id == EOS
+
+
+def _numpy(recorded: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    return {name: t[0].detach().float().cpu().numpy() if t.dtype != torch.bool else t[0].cpu().numpy() for name, t in recorded.items()}
+
+
+@torch.inference_mode()
+def greedy_decode(model: Seq2Seq, vocab: CharVocab, text: str, max_new: int | None = None, hooks=None) -> Decoding:
+    """Run the encoder once, then the decoder once per output character, recording each step.
+
+    Step k (1-based) reads ``[<sos>, y_1 .. y_{k-1}]`` (k tokens) and picks ``y_k`` = argmax of the
+    last position's logits; the loop stops after ``<eos>`` or ``max_new`` steps. ``hooks``: fnmatch
+    patterns for :func:`recording` (None = every hook point).
+    """
+    model.eval()
+    max_new = max_new or model.cfg.max_target_len - 1
+    device = next(model.parameters()).device
+    src = torch.tensor([vocab.encode(text)], dtype=torch.long, device=device)  # (1, S)
+    with recording(hooks) as rec:
+        memory, src_is_real = model.encode(src)
+    encoder = _numpy(rec.tensors)
+    ids = [SOS]
+    steps: list[DecodeStep] = []
+    for _ in range(max_new):
+        tgt = torch.tensor([ids], dtype=torch.long, device=device)  # (1, k)
+        with recording(hooks) as rec:
+            logits = model.decode(tgt, memory, src_is_real)  # (1, k, V)
+        probs = torch.softmax(logits[0, -1].float(), dim=-1)
+        next_id = int(probs.argmax())
+        steps.append(
+            DecodeStep(
+                input_tokens=[vocab.itos[i] for i in ids],
+                output_token=vocab.itos[next_id],
+                output_id=next_id,
+                probs=probs.cpu().numpy(),
+                arrays=_numpy(rec.tensors),
+            )
+        )
+        ids.append(next_id)
+        if next_id == EOS:
+            break
+    return Decoding(text, list(text), encoder, steps)
+
+
+# ----------------------------------------------------------------------------- save / load
+def save_seq2seq(model: Seq2Seq, vocab: CharVocab, out_dir: str | os.PathLike) -> None:
+    """Write ``model.safetensors``, ``config.json`` and ``vocab.json`` into ``out_dir``."""
+    from safetensors.torch import save_file
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+    with open(out / "config.json", "w", encoding="utf-8") as f:
+        json.dump({"model_type": "attnviz-seq2seq", **model.cfg.to_dict()}, f, indent=2)
+    vocab.save(out / "vocab.json")
+
+
+def load_seq2seq(path: str | os.PathLike, device: str = "cpu") -> tuple[Seq2Seq, CharVocab]:
+    """Load a directory written by :func:`save_seq2seq` (safetensors + JSON only, no pickle)."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    for name in ("model.safetensors", "config.json", "vocab.json"):
+        if not (path / name).is_file():
+            raise CheckpointError(f"{path}: missing {name} (train one with scripts/train_seq2seq.py)")
+    with open(path / "config.json", encoding="utf-8") as f:
+        cfg = Seq2SeqConfig.from_dict(json.load(f))
+    vocab = CharVocab.load(path / "vocab.json")
+    if len(vocab) != cfg.vocab_size:
+        raise CheckpointError(f"{path}: vocab.json has {len(vocab)} tokens, config.json says {cfg.vocab_size}")
+    model = Seq2Seq(cfg)
+    state = load_file(str(path / "model.safetensors"))
+    expected = model.state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(f"{path}: weights do not match the config (missing {missing[:5]}, unexpected {unexpected[:5]})")
+    for name, tensor in state.items():
+        if tensor.shape != expected[name].shape:
+            raise CheckpointError(f"{path}: {name} has shape {tuple(tensor.shape)}, expected {tuple(expected[name].shape)}")
+    model.load_state_dict(state)
+    return model.to(device).eval(), vocab
+
+
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "assets" / "seq2seq-dates"
+
+
+def hook_prefix(kind: str, layer: int) -> str:
+    """'encoder' | 'decoder_self' | 'decoder_cross' -> the hook prefix of that attention in ``layer``."""
+    side = "encoder" if kind == "encoder" else "decoder"
+    return f"{side}.blocks.{layer}.{ATTENTION_KINDS[kind]}"

@@ -1,0 +1,194 @@
+"""The generated task of the encoder-decoder page: human-readable dates -> ISO dates.
+
+    "25 November 2026"  -> "2026-11-25"
+    "Nov 25, 2026"      -> "2026-11-25"
+    "2026年11月25日"     -> "2026-11-25"
+
+Why dates: every output character comes from one or two source characters (the year digits,
+the day digits, the month name), so the decoder -> encoder cross-attention has an alignment
+that can be read by eye, and a wrong answer is easy to spot.
+
+* :data:`FORMATS` -- the input formats the model is trained on (one function each).
+* :func:`sample` / :func:`dataset` -- a seeded generator of (source, target) pairs.
+* :func:`is_heldout` -- a fixed 10 % of calendar days never used for training (in any format),
+  so held-out accuracy measures dates the model has never seen.
+* :class:`CharVocab` -- the character-level vocabulary shared by both sides
+  (``<pad>`` 0, ``<sos>`` 1, ``<eos>`` 2, ``<unk>`` 3, then the characters).
+* :func:`check_input` -- user text in, a clean source string or a :class:`TaskInputError`
+  whose message can be shown as it is.
+* :func:`parse_date` -- the reference answer for a typed date in a known format (None otherwise).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import re
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+MONTHS_SHORT = [m[:3] for m in MONTHS]
+FIRST_YEAR, LAST_YEAR = 1900, 2099
+MAX_SOURCE_CHARS = 24  # the longest format ("September 30th, 2026") has 20
+TARGET_CHARS = 10  # "YYYY-MM-DD"
+
+
+def _ordinal(day: int) -> str:
+    if 10 <= day % 100 <= 20:
+        return f"{day}th"
+    return f"{day}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(day % 10, 'th') }"
+
+
+FORMATS: dict[str, Callable[[dt.date], str]] = {
+    "25 November 2026": lambda d: f"{d.day} {MONTHS[d.month - 1]} {d.year}",
+    "25 Nov 2026": lambda d: f"{d.day} {MONTHS_SHORT[d.month - 1]} {d.year}",
+    "25 november 2026": lambda d: f"{d.day} {MONTHS[d.month - 1].lower()} {d.year}",
+    "Nov 25, 2026": lambda d: f"{MONTHS_SHORT[d.month - 1]} {d.day}, {d.year}",
+    "November 25, 2026": lambda d: f"{MONTHS[d.month - 1]} {d.day}, {d.year}",
+    "November 25th, 2026": lambda d: f"{MONTHS[d.month - 1]} {_ordinal(d.day)}, {d.year}",
+    "2026年11月25日": lambda d: f"{d.year}年{d.month}月{d.day}日",
+    "25.11.2026": lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}",
+    "2026/11/25": lambda d: f"{d.year}/{d.month:02d}/{d.day:02d}",
+}
+EXAMPLE_DATE = dt.date(2026, 11, 25)
+
+SPECIALS = ["<pad>", "<sos>", "<eos>", "<unk>"]
+PAD, SOS, EOS, UNK = range(4)
+
+
+def iso(date: dt.date) -> str:
+    return date.isoformat()  # "2026-11-25"
+
+
+def is_heldout(date: dt.date) -> bool:
+    """A fixed tenth of all days (by a hash of the ISO string): never trained on, in any format."""
+    return zlib.crc32(iso(date).encode()) % 10 == 0
+
+
+_FIRST = dt.date(FIRST_YEAR, 1, 1).toordinal()
+_LAST = dt.date(LAST_YEAR, 12, 31).toordinal()
+
+
+def sample(rng: random.Random, heldout: bool = False) -> tuple[str, str]:
+    """One (source, target) pair: a uniform day in FIRST_YEAR..LAST_YEAR and a uniform format."""
+    while True:
+        date = dt.date.fromordinal(rng.randint(_FIRST, _LAST))
+        if is_heldout(date) == heldout:
+            break
+    fmt = rng.choice(list(FORMATS.values()))
+    return fmt(date), iso(date)
+
+
+def dataset(n: int, seed: int, heldout: bool = False) -> list[tuple[str, str]]:
+    """``n`` pairs from a generator seeded with ``seed``; ``heldout`` picks the held-out days."""
+    rng = random.Random(seed)
+    return [sample(rng, heldout) for _ in range(n)]
+
+
+def all_characters() -> list[str]:
+    """Every character any format can produce, plus the target alphabet, in a fixed order."""
+    chars: set[str] = set("0123456789-")
+    day = dt.date(2000, 1, 1)
+    while day.year == 2000:  # a leap year: every month, every day number, every ordinal suffix
+        for fmt in FORMATS.values():
+            chars.update(fmt(day))
+        day += dt.timedelta(days=1)
+    return sorted(chars)
+
+
+@dataclass
+class CharVocab:
+    """Character-level vocabulary; ids 0..3 are the special tokens."""
+
+    itos: list[str]
+
+    def __post_init__(self):
+        self.stoi = {s: i for i, s in enumerate(self.itos)}
+
+    @classmethod
+    def build(cls) -> CharVocab:
+        return cls(SPECIALS + all_characters())
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def encode(self, text: str) -> list[int]:
+        return [self.stoi.get(c, UNK) for c in text]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Characters up to the first <eos>; other special tokens are dropped."""
+        out = []
+        for i in ids:
+            if i == EOS:
+                break
+            if i >= len(SPECIALS):
+                out.append(self.itos[i])
+        return "".join(out)
+
+    def unknown(self, text: str) -> list[str]:
+        return sorted({c for c in text if c not in self.stoi or self.stoi[c] < len(SPECIALS)})
+
+    def save(self, path) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"type": "char", "specials": SPECIALS, "tokens": self.itos}, f, ensure_ascii=False, indent=0)
+
+    @classmethod
+    def load(cls, path) -> CharVocab:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        tokens = data.get("tokens")
+        if not isinstance(tokens, list) or tokens[: len(SPECIALS)] != SPECIALS:
+            raise ValueError(f"{path}: not a seq2seq character vocabulary (tokens must start with {SPECIALS})")
+        return cls(tokens)
+
+
+class TaskInputError(ValueError):
+    """Text the date model cannot take; the message is meant for the user."""
+
+
+def check_input(text: str | None, vocab: CharVocab, max_chars: int = MAX_SOURCE_CHARS) -> str:
+    """Strip, collapse runs of spaces, and refuse what the model cannot read."""
+    if text is None or not text.strip():
+        raise TaskInputError("Type a date, for example “25 November 2026”: the text is empty.")
+    cleaned = re.sub(r"\s+", " ", text.strip())
+    unknown = vocab.unknown(cleaned)
+    if unknown:
+        shown = " ".join(f"“{c}”" for c in unknown[:10])
+        raise TaskInputError(
+            f"The model has no character {shown} in its vocabulary: it only knows digits, month names, "
+            "spaces, “, . /” and 年 月 日."
+        )
+    if len(cleaned) > max_chars:
+        raise TaskInputError(f"The date is {len(cleaned)} characters long; this model reads at most {max_chars}.")
+    return cleaned
+
+
+_MONTH_NUMBER = {m.lower(): i + 1 for i, m in enumerate(MONTHS)} | {m.lower(): i + 1 for i, m in enumerate(MONTHS_SHORT)}
+_PATTERNS = [
+    (re.compile(r"(\d{1,2}) ([A-Za-z]+) (\d{4})"), ("d", "m", "y")),
+    (re.compile(r"([A-Za-z]+) (\d{1,2})(?:st|nd|rd|th)?, (\d{4})"), ("m", "d", "y")),
+    (re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日"), ("y", "m", "d")),
+    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})"), ("d", "m", "y")),
+    (re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"), ("y", "m", "d")),
+]
+
+
+def parse_date(text: str) -> dt.date | None:
+    """The date a text in one of the trained formats stands for; None if it is none of them or no real day."""
+    for pattern, order in _PATTERNS:
+        match = pattern.fullmatch(text.strip())
+        if not match:
+            continue
+        parts = dict(zip(order, match.groups()))
+        month = parts["m"]
+        month_number = int(month) if month.isdigit() else _MONTH_NUMBER.get(month.lower())
+        if month_number is None:
+            return None
+        try:
+            return dt.date(int(parts["y"]), month_number, int(parts["d"]))
+        except ValueError:
+            return None
+    return None
