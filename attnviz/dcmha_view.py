@@ -161,6 +161,13 @@ def prepare_text(raw: str | None, tok: CharTokenizer, context: int) -> PreparedT
     return PreparedText(text, ids, unknown, truncated, full, list(cleaned.notices))
 
 
+def reencode(prepared: PreparedText, tok: CharTokenizer) -> PreparedText:
+    """The same (already cleaned and cut) text for another model's vocabulary, e.g. the MHA twin's."""
+    ids = tok.encode(prepared.text)
+    unknown = list(dict.fromkeys(c for c, i in zip(prepared.text, ids) if i == tok.unk_id))
+    return PreparedText(prepared.text, ids, unknown, prepared.truncated, prepared.full_length, list(prepared.notices))
+
+
 # ----------------------------------------------------------------------------- capture
 def chunk_spans(T: int, chunk: int | None, window: int | None, causal: bool = True) -> list[tuple[int, int, int, int]]:
     """(a, b, k0, k1) per query chunk [a, b): the keys [k0, k1) the chunked forward reads (model code)."""
@@ -186,6 +193,7 @@ class DcmhaCapture:
     n_head: int
     use_dcmha: bool
     loss: float  # mean next-character cross-entropy on this text, nats
+    cache: dict = field(default_factory=dict, repr=False)  # summaries computed once per capture
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
@@ -294,6 +302,8 @@ def ranking(cap: DcmhaCapture):
     """Every head of every layer, sorted by how much it composes (cross-head draw, pre + post)."""
     import pandas as pd
 
+    if "ranking" in cap.cache:
+        return cap.cache["ranking"].copy()
     rows = []
     for layer in range(cap.n_layer):
         pre = head_strength(draw_matrix(cap, layer, "pre"))
@@ -308,7 +318,8 @@ def ranking(cap: DcmhaCapture):
             })
     table = pd.DataFrame(rows)
     table["cross_total"] = table["pre_cross"] + table["post_cross"]
-    return table.sort_values("cross_total", ascending=False, kind="stable").reset_index(drop=True)
+    cap.cache["ranking"] = table.sort_values("cross_total", ascending=False, kind="stable").reset_index(drop=True)
+    return cap.cache["ranking"].copy()
 
 
 def gates(cap: DcmhaCapture, layer: int) -> dict[str, np.ndarray]:
@@ -726,7 +737,7 @@ def tr(lang: str, key: str, **kw) -> str:
 
 __all__ = [
     "ASSETS", "TINY_MODELS", "TWIN", "STAGES", "PARTS", "GATES", "TinyModel", "PreparedText", "DcmhaCapture",
-    "SandboxResult", "InputError", "load_tiny", "asset_stamp", "prepare_text", "run_dcmha", "chunk_spans",
+    "SandboxResult", "InputError", "load_tiny", "asset_stamp", "prepare_text", "reencode", "run_dcmha", "chunk_spans",
     "compose_offsets", "draw_matrix", "head_strength", "map_change", "ranking", "gates", "lowrank_strength",
     "continue_text", "preset_matrix", "matrix_to_text", "matrix_from_text", "sandbox_capture",
     "pattern_change_by_layer", "max_difference", "hidden_change", "display_char", "TEXT", "LANGUAGES", "tr",

@@ -250,7 +250,7 @@ def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: 
 
 
 def stage_grid(per_layer: dict[str, np.ndarray], allowed: np.ndarray | None, *, title: str,
-               column_titles: dict[str, str], max_cells: int = 40) -> go.Figure:
+               column_titles: dict[str, str], max_cells: int = 64) -> go.Figure:
     """Every head (rows) at the four stages (columns), small and block-averaged beyond ``max_cells``.
 
     Scores and negative post-composed maps: diverging scale centred on 0, each panel scaled to its own range.
@@ -334,7 +334,7 @@ def side_by_side(maps: Sequence[tuple[str, np.ndarray]], labels: Sequence[str], 
     return fig
 
 
-def head_grid(maps: np.ndarray, allowed: np.ndarray | None, *, title: str, columns: int = 6, max_cells: int = 40,
+def head_grid(maps: np.ndarray, allowed: np.ndarray | None, *, title: str, columns: int = 6, max_cells: int = 64,
               limit: float | None = None, diverging: bool | None = None, selected: int | None = None,
               bar_title: str = "") -> go.Figure:
     """All heads of one layer as small maps on ONE shared colour scale (diverging when negatives, or asked)."""

@@ -111,7 +111,7 @@ if prepared is not None:
         st.warning(T("causal_off"), icon="⚠️")
 
     cap = capture_for(tiny, prepared, window, causal)
-    twin_prepared = dv.prepare_text(prepared.text, twin.tokenizer, twin.context)
+    twin_prepared = dv.reencode(prepared, twin.tokenizer)
     twin_cap = capture_for(twin, twin_prepared, window, causal)
     if tiny.trained:
         st.caption(T("trained_from", src=f"assets/{tiny.name}", loss="–" if tiny.heldout_loss is None else f"{tiny.heldout_loss:.3f}", here=cap.loss))

@@ -1,0 +1,252 @@
+"""attnviz.dcmha_view: captures, compose matrices (against the hooks and an independent recomputation),
+summaries, text preparation, and the MiniLM sandbox (identity changes nothing, a permutation swaps heads)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from attnviz import dcmha_view as dv
+from attnviz.models.dcformer import CharTokenizer, DCFormer, DCFormerConfig, compose_matrix
+
+torch.set_num_threads(1)
+TEXT = "the cat sat on the mat. 猫坐在垫子上。"
+ATOL = 2e-5
+
+
+def boosted_tiny(use_dcmha: bool = True, seed: int = 0) -> dv.TinyModel:
+    """A random tiny model whose dynamic weights are scaled up, so that C_ts is far from I."""
+    tok = CharTokenizer(sorted(set(TEXT)))
+    torch.manual_seed(seed)
+    cfg = DCFormerConfig(vocab_size=len(tok), dim=32, n_layer=4, n_head=4, window_size=5, window_type="LG",
+                         q_chunk_size=8, use_dcmha=use_dcmha)
+    model = DCFormer(cfg).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("qkw"):
+                p.mul_(30.0)
+            elif name.endswith("dd"):
+                p.mul_(20.0)
+    return dv.TinyModel("dcformer-tiny" if use_dcmha else "mha-tiny", model, tok, 64, False)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return boosted_tiny()
+
+
+@pytest.fixture(scope="module")
+def cap(tiny):
+    return dv.run_dcmha(tiny, dv.prepare_text(TEXT, tiny.tokenizer, tiny.context))
+
+
+def independent_c(cap: dv.DcmhaCapture, layer: int, t: int, s: int, stage: str) -> np.ndarray:
+    """C_ts written out from the design page's formula, entry by entry, from the captured weights."""
+    a = lambda name: cap.hook(layer, f"hook_{stage}_{name}")  # noqa: E731
+    qw1, qw2, kw1, kw2, qdd, kdd = a("qw1")[t], a("qw2")[t], a("kw1")[s], a("kw2")[s], a("qdd")[t], a("kdd")[s]
+    H = cap.n_head
+    C = np.zeros((H, H))
+    for n in range(H):
+        for m in range(H):
+            C[n, m] = float(n == m)
+            C[n, m] += sum(qw1[i, m] * qw2[i, n] for i in range(qw1.shape[0]))
+            C[n, m] += sum(kw1[i, m] * kw2[i, n] for i in range(kw1.shape[0]))
+            if n == m:
+                C[n, m] += qdd[n] + kdd[n]
+    return C
+
+
+@pytest.mark.parametrize("stage", ["pre", "post"])
+def test_compose_matrix_equals_hooks_and_independent_formula(cap, stage):
+    for layer in range(cap.n_layer):
+        for t, s in [(0, 0), (7, 5), (20, 19), (cap.T - 1, cap.T - 3)]:
+            parts = cap.compose(layer, t, s, stage)
+            ref = compose_matrix(cap.arrays, layer, t, s, stage)
+            for key in ref:
+                np.testing.assert_allclose(parts[key], ref[key], atol=1e-6)
+            np.testing.assert_allclose(parts["C"], independent_c(cap, layer, t, s, stage), atol=ATOL)
+            total = sum(parts[k] for k in dv.PARTS)
+            np.testing.assert_allclose(total, parts["C"], atol=1e-6)
+    assert np.abs(cap.compose(0, 7, 5, stage)["C"] - np.eye(cap.n_head)).max() > 0.05  # the test is not vacuous
+
+
+def test_compose_matrix_maps_the_captured_stages(cap):
+    """C_ts applied to the heads' values at (t, s) gives the next stage of the real forward."""
+    for layer in range(cap.n_layer):
+        st = cap.stage_maps(layer)
+        for t in range(cap.T):
+            for s in np.flatnonzero(cap.mask(layer)[t]):
+                pre, post = cap.compose(layer, t, s, "pre")["C"], cap.compose(layer, t, s, "post")["C"]
+                np.testing.assert_allclose(pre @ st["raw"][:, t, s], st["composed"][:, t, s], atol=1e-4)
+                np.testing.assert_allclose(post @ st["probs"][:, t, s], st["pattern"][:, t, s], atol=1e-5)
+
+
+def test_stage_maps_are_the_hooks(cap):
+    st = cap.stage_maps(1)
+    for stage, hook in dv.STAGE_HOOKS.items():
+        assert st[stage] is cap.arrays[f"blocks.1.attn.{hook}"]
+
+
+def test_draw_matrix_is_the_mean_over_allowed_cells(cap):
+    layer = 0
+    allowed = cap.mask(layer)
+    for stage in ("pre", "post"):
+        brute = np.mean([np.abs(cap.compose(layer, t, s, stage)["C"] - np.eye(cap.n_head))
+                         for t, s in zip(*np.nonzero(allowed))], axis=0)
+        np.testing.assert_allclose(dv.draw_matrix(cap, layer, stage, block=3), brute, atol=1e-5)
+        strength = dv.head_strength(brute)
+        np.testing.assert_allclose(strength["self"], np.diag(brute))
+        np.testing.assert_allclose(strength["cross"], brute.sum(1) - np.diag(brute), atol=1e-6)
+
+
+def test_ranking_and_gates(cap):
+    table = dv.ranking(cap)
+    assert len(table) == cap.n_layer * cap.n_head
+    assert list(table["cross_total"]) == sorted(table["cross_total"], reverse=True)
+    gates = dv.gates(cap, 2)
+    assert set(gates) == set(dv.GATES) and gates["pre_qdd"].shape == (cap.T, cap.n_head)
+    assert np.all(np.abs(gates["post_kdd"]) < 1)  # tanh
+    change = dv.map_change(cap, 1)
+    assert change["pre"].shape == (cap.n_head,) and (change["post"] > 0).all()
+
+
+def test_window_override_and_causal_change_the_real_forward(tiny):
+    prepared = dv.prepare_text(TEXT, tiny.tokenizer, tiny.context)
+    cap3 = dv.run_dcmha(tiny, prepared, window=3)
+    cap_global = dv.run_dcmha(tiny, prepared, window=None)
+    i, j = np.indices((cap3.T, cap3.T))
+    assert cap3.windows == [3, None, 3, None]
+    assert np.array_equal(cap3.mask(0), (j <= i) & (i - j < 3))
+    assert np.array_equal(cap3.mask(1), j <= i)
+    assert np.array_equal(cap_global.mask(0), j <= i)
+    assert not np.allclose(cap3.hook(0, "hook_pattern"), cap_global.hook(0, "hook_pattern"))
+    bidir = dv.run_dcmha(tiny, prepared, window=None, causal=False)
+    assert bidir.mask(1).all()
+
+
+def test_chunk_spans_follow_the_model_code():
+    assert dv.chunk_spans(20, 8, 3) == [(0, 8, 0, 8), (8, 16, 6, 16), (16, 20, 14, 20)]
+    assert dv.chunk_spans(20, 8, None) == [(0, 8, 0, 8), (8, 16, 0, 16), (16, 20, 0, 20)]
+    assert dv.chunk_spans(5, 8, 3) == [(0, 5, 0, 5)]
+
+
+def test_mha_twin_has_identity_compose():
+    mha = boosted_tiny(use_dcmha=False)
+    cap = dv.run_dcmha(mha, dv.prepare_text("the cat", mha.tokenizer, 64))
+    np.testing.assert_array_equal(cap.compose(0, 3, 1, "pre")["C"], np.eye(4))
+    st = cap.stage_maps(0)
+    np.testing.assert_array_equal(st["raw"], st["composed"])
+    np.testing.assert_array_equal(st["probs"], st["pattern"])
+    assert dv.gates(cap, 0) == {}
+    assert np.all(dv.draw_matrix(cap, 0, "pre") == 0)
+
+
+def test_prepare_text_names_unknown_characters_and_truncates(tiny):
+    p = dv.prepare_text("cat é 😀 é", tiny.tokenizer, 64)
+    assert p.unknown == ["é", "😀"]
+    assert p.ids[p.text.index("é")] == 0
+    long = dv.prepare_text("the cat " * 40, tiny.tokenizer, 64)
+    assert long.truncated and len(long.ids) == 64 and long.full_length == 319
+    assert p.labels[3] == "␣"
+    for bad in ("", "   ", None):
+        with pytest.raises(dv.InputError):
+            dv.prepare_text(bad, tiny.tokenizer, 64)
+
+
+def test_load_tiny_without_assets_is_random_and_named(tmp_path):
+    t = dv.load_tiny("mha-tiny", assets=tmp_path)
+    assert not t.trained and not t.use_dcmha and t.n_head == 4
+    with pytest.raises(ValueError):
+        dv.load_tiny("gpt-2", assets=tmp_path)
+
+
+def test_matrix_text_round_trip():
+    m = dv.preset_matrix("swap", 12, 2, 7)
+    assert dv.matrix_from_text(dv.matrix_to_text(m), 12).tolist() == m.tolist()
+    assert dv.matrix_to_text(np.eye(12)) == ""
+    avg = dv.preset_matrix("average", 12)
+    np.testing.assert_allclose(dv.matrix_from_text(dv.matrix_to_text(avg), 12), avg, rtol=1e-6)
+    for bad in ("0.13=1", "x", "0.0=nan"):
+        with pytest.raises(ValueError):
+            dv.matrix_from_text(bad, 12)
+
+
+def test_strings_exist_in_both_languages():
+    assert set(dv.TEXT["en"]) == set(dv.TEXT["zh"])
+    assert "softmax 之前" in dv.tr("zh", "intro") and "组合" in dv.tr("zh", "intro")
+
+
+# ----------------------------------------------------------------------------- MiniLM sandbox
+SENTENCE = "The cat sat on the mat."
+
+
+@pytest.fixture(scope="module")
+def base(minilm):
+    from attnviz.capture import run_capture
+
+    (cap,) = run_capture(minilm, [SENTENCE])
+    return dict(cap)
+
+
+@pytest.mark.parametrize("stage", ["pre", "post"])
+def test_sandbox_identity_changes_nothing(minilm, base, stage):
+    result = dv.sandbox_capture(minilm, SENTENCE, 3, np.eye(12), stage, base=base)
+    last = f"blocks.{minilm.n_layers - 1}.hook_resid_post"
+    np.testing.assert_allclose(result.edited[last], base[last], atol=1e-6, rtol=0)  # final hidden states
+    for layer in range(minilm.n_layers):
+        key = f"blocks.{layer}.attn.hook_pattern"
+        np.testing.assert_allclose(result.edited[key], base[key], atol=1e-7, rtol=0)
+    assert dv.max_difference(result) <= 1e-6
+    assert dv.hidden_change(result, minilm.n_layers) < 1e-6
+
+
+@pytest.mark.parametrize("stage", ["pre", "post"])
+def test_sandbox_permutation_swaps_heads(minilm, base, stage):
+    layer, a, b = 2, 0, 5
+    perm = dv.preset_matrix("swap", 12, a, b)
+    result = dv.sandbox_capture(minilm, SENTENCE, layer, perm, stage, base=base)
+    key = f"blocks.{layer}.attn.hook_pattern"
+    order = np.arange(12)
+    order[[a, b]] = order[[b, a]]
+    np.testing.assert_allclose(result.edited[key], base[key][order], atol=1e-6)
+    assert not np.allclose(result.edited[key], base[key])
+    change = dv.pattern_change_by_layer(result, minilm.n_layers)
+    assert np.all(change[:layer] == 0) and change[layer] > 0 and change[layer + 1] > 0
+    if stage == "pre":
+        scores = base[f"blocks.{layer}.attn.hook_scores"]
+        np.testing.assert_allclose(result.edited[f"blocks.{layer}.attn.hook_scores_composed"], scores[order], atol=1e-6)
+
+
+def test_sandbox_average_and_bad_matrices(minilm, base):
+    result = dv.sandbox_capture(minilm, SENTENCE, 1, dv.preset_matrix("average", 12), "post", base=base)
+    pattern = result.edited["blocks.1.attn.hook_pattern"]
+    np.testing.assert_allclose(pattern, np.broadcast_to(base["blocks.1.attn.hook_pattern"].mean(0), pattern.shape), atol=1e-6)
+    with pytest.raises(ValueError):
+        dv.sandbox_capture(minilm, SENTENCE, 1, np.eye(4), "post", base=base)
+    with pytest.raises(ValueError):
+        dv.sandbox_capture(minilm, SENTENCE, 1, np.full((12, 12), np.nan), "pre", base=base)
+
+
+def test_sandbox_hook_is_invisible_to_other_threads(minilm, base):
+    """While one session's sandbox is active, a forward in another thread through the same model is untouched."""
+    from attnviz.capture import run_capture
+
+    name = "blocks.2.attn.hook_pattern"
+    state = dv._SandboxState(name, torch.from_numpy(dv.preset_matrix("swap", 12, 0, 5)))
+    handle = minilm.hook(name).register_forward_hook(dv._sandbox_hook)
+    token = dv._sandbox.set(state)
+    other: dict = {}
+    try:
+        worker = threading.Thread(target=lambda: other.update(dict(run_capture(minilm, [SENTENCE])[0])))
+        worker.start()
+        worker.join()
+        (mine,) = run_capture(minilm, [SENTENCE])
+    finally:
+        dv._sandbox.reset(token)
+        handle.remove()
+    np.testing.assert_array_equal(other[name], base[name])  # the other thread: unmodified
+    assert not np.allclose(mine["blocks.3.attn.hook_pattern"], base["blocks.3.attn.hook_pattern"])  # ours: edited
+    assert len(minilm.hook(name)._forward_hooks) == 0

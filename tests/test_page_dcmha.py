@@ -1,0 +1,160 @@
+"""AppTest of pages/2_DCMHA.py: what the page draws is what the model computed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from apptest_utils import array, figure_with_title, figures
+from test_dcmha_view import independent_c
+
+from attnviz import dcmha_view as dv
+
+TIMEOUT = 180
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_DCMHA.py")
+PARTS_SHOWN = ["identity", "query", "key", "query_gate", "key_gate", "C"]
+
+
+@pytest.fixture(scope="module")
+def page():
+    """The default page, run once; tests that only read share it."""
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    return at
+
+
+def reference_capture(at, window="config", causal=True) -> dv.DcmhaCapture:
+    """The same forward, computed here without the page."""
+    tiny = dv.load_tiny(at.session_state["dc_model"])
+    prepared = dv.prepare_text(at.session_state["dc_text"], tiny.tokenizer, tiny.context)
+    return dv.run_dcmha(tiny, prepared, window=window, causal=causal)
+
+
+def compose_panels(at, stage: str) -> list[np.ndarray]:
+    spec = figure_with_title(at, "Pre-compose C_ts" if stage == "pre" else "Post-compose C_ts")
+    return [array(trace["z"]) for trace in spec["data"]]
+
+
+def test_page_renders_every_section(page):
+    at = page
+    assert not at.exception
+    titles = [f["layout"]["title"]["text"] for f in figures(at)]
+    for fragment in ("Pre-compose C_ts", "Post-compose C_ts", "How much each head draws", "the four stages",
+                     "every head at the four stages", "gate strengths", "DCFormer (post-compose pattern) vs MHA twin",
+                     "MiniLM layer 2: heads before", "MiniLM layer 2: heads after post-compose"):
+        assert any(fragment in t for t in titles), fragment
+    assert any("identity" in s.value for s in at.success)  # the sandbox starts at the identity
+
+
+def test_compose_figures_equal_compose_matrix_and_independent_recomputation(page):
+    at = page
+    ref = reference_capture(at)
+    layer, t, s = at.session_state["dc_layer"], at.session_state["dc_q"], at.session_state["dc_k"]
+    for stage in ("pre", "post"):
+        panels = compose_panels(at, stage)
+        parts = ref.compose(layer, t, s, stage)
+        assert len(panels) == len(PARTS_SHOWN)
+        for z, key in zip(panels, PARTS_SHOWN):
+            np.testing.assert_allclose(z, parts[key], atol=1e-6)
+        np.testing.assert_allclose(panels[-1], independent_c(ref, layer, t, s, stage), atol=2e-5)
+
+
+def test_stage_maps_equal_the_captured_hooks(page):
+    at = page
+    ref = reference_capture(at)
+    layer, head = at.session_state["dc_layer"], at.session_state["dc_head"]
+    spec = figure_with_title(at, "the four stages")
+    z = {trace["name"]: array(trace["z"]) for trace in spec["data"]}
+    allowed = ref.mask(layer)
+    names = {k: dv.tr("en", f"stage_{k}") for k in ("raw", "composed", "probs", "pattern", "dpre", "dpost")}
+    for stage in dv.STAGES:
+        shown = z[names[stage]]
+        np.testing.assert_allclose(shown[allowed], ref.stage_maps(layer)[stage][head][allowed], atol=1e-6)
+        assert np.isnan(shown[~allowed]).all()
+    st = ref.stage_maps(layer)
+    np.testing.assert_allclose(z[names["dpost"]][allowed], (st["pattern"] - st["probs"])[head][allowed], atol=1e-6)
+
+
+def test_changing_the_query_token_changes_the_compose_matrix():
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.query_params.update({"sb_layer": "0"})
+    at.run()
+    before = {stage: compose_panels(at, stage) for stage in ("pre", "post")}
+    t_new = at.session_state["dc_q"] + 3
+    at.selectbox(key="dc_q").set_value(t_new).run()
+    assert not at.exception
+    assert f"t={t_new}" in figure_with_title(at, "Pre-compose C_ts")["layout"]["title"]["text"]
+    after = {stage: compose_panels(at, stage) for stage in ("pre", "post")}
+    if reference_capture(at).use_dcmha:
+        for stage in ("pre", "post"):
+            assert not np.allclose(before[stage][-1], after[stage][-1]), stage  # C_ts changed
+            assert not np.allclose(before[stage][1], after[stage][1])  # its query-wise part too
+    assert at.query_params["dc_q"] == str(t_new)
+
+
+def test_changing_the_window_changes_the_maps():
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    layer = at.session_state["dc_layer"]
+    assert reference_capture(at).windows[layer] is not None  # layer 0 is a local layer
+    at.slider(key="dc_window").set_value(3).run()
+    assert not at.exception
+    spec = figure_with_title(at, "the four stages")
+    probs = array(spec["data"][3]["z"])
+    n = probs.shape[0]
+    i, j = np.indices((n, n))
+    assert np.array_equal(~np.isnan(probs), (j <= i) & (i - j < 3))  # the real forward used w = 3
+    ref = reference_capture(at, window=3)
+    np.testing.assert_allclose(probs[~np.isnan(probs)], ref.stage_maps(layer)["probs"][0][~np.isnan(probs)], atol=1e-6)
+    assert any("Intervention" in w.value for w in at.warning)
+    assert at.query_params["dc_window"] == "3"
+    at.checkbox(key="dc_global").check().run()
+    probs = array(figure_with_title(at, "the four stages")["data"][3]["z"])
+    assert np.array_equal(~np.isnan(probs), j <= i)
+    assert at.query_params["dc_global"] == "1"
+
+
+def test_url_reopens_the_view_and_language_switches_labels():
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.query_params.update({"dc_text": "猫坐在垫子上。猫坐在垫子上。", "dc_layer": "1", "dc_q": "9", "dc_k": "2",
+                            "dc_lang": "zh", "dc_head": "2", "sb_preset": "swap", "sb_matrix": "0.0=0;0.1=1;1.0=1;1.1=0"})
+    at.run()
+    assert not at.exception
+    assert at.title[0].value.startswith("DCMHA —— 注意力头的动态组合")
+    assert at.selectbox(key="dc_q").value == 9 and at.selectbox(key="dc_layer").value == 1
+    spec = figure_with_title(at, "第 1 层 · t=9")
+    assert "输出头" in spec["layout"]["yaxis"]["title"]["text"]
+    assert figure_with_title(at, "第 1 层 · 头 2")
+    sandbox_after = figure_with_title(at, "post-compose 之后的各头")
+    before = figure_with_title(at, "组合之前的各头")
+    np.testing.assert_allclose(array(sandbox_after["data"][0]["z"]), array(before["data"][1]["z"]), atol=1e-6)
+
+
+def test_sandbox_preset_swaps_heads():
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    at.number_input(key="sb_b").set_value(3)
+    at.selectbox(key="sb_preset").set_value("swap").run()
+    assert not at.exception
+    assert at.query_params["sb_matrix"] == "0.0=0;0.3=1;3.0=1;3.3=0"
+    after = figure_with_title(at, "heads after post-compose")
+    before = figure_with_title(at, "heads before")
+    np.testing.assert_allclose(array(after["data"][0]["z"]), array(before["data"][3]["z"]), atol=1e-6)
+    np.testing.assert_allclose(array(after["data"][1]["z"]), array(before["data"][1]["z"]), atol=1e-6)
+    assert not any("identity" in s.value for s in at.success)
+
+
+def test_bad_input_gives_a_message_not_a_traceback(page):
+    at = page
+    for text, kind, fragment in [
+        ("", "info", "empty"),
+        ("   ", "info", "empty"),
+        ("cat ☃ dog ☃", "warning", "‘☃’"),
+        ("the cat " * 100, "warning", "only the first 256"),
+    ]:
+        at.text_input(key="dc_text").input(text).run()
+        assert not at.exception, text
+        messages = at.info if kind == "info" else at.warning
+        assert any(fragment in m.value for m in messages), [m.value for m in messages]
+    assert array(figure_with_title(at, "the four stages")["data"][0]["z"]).shape == (256, 256)
