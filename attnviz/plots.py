@@ -19,6 +19,17 @@ DIVERGING = "RdBu_r"
 FULL_DETAIL_TOKENS = 160  # above this, hover text names positions instead of carrying per-cell strings
 
 
+def finish(fig: go.Figure) -> go.Figure:
+    """Shared styling: a white template and axes that make room for their own labels.
+
+    Set here, not by Streamlit's theme, so that the page and every export look the same.
+    """
+    fig.update_layout(template="plotly_white", font=dict(family="Source Sans Pro, Noto Sans CJK SC, sans-serif"))
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
 def labels(tokens: list[str]) -> list[str]:
     return [escape_label(t) for t in tokens]
 
@@ -118,15 +129,16 @@ def head_heatmap(
     fig = go.Figure(heat)
     side = height or int(np.clip(28 * n_q + 160, 360, 760))
     fig.update_layout(
-        title=dict(text=title, x=0.01),
+        # The key axis sits on top; the title goes above it, at the very top of the figure.
+        title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
         height=side,
-        margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+        margin=dict(l=10, r=10, t=40 if title else 20, b=10),
         plot_bgcolor=MASKED_COLOR,
         xaxis=dict(title="key (attended to)", side="top", tickangle=-60, **_axis_ticks(n_k, k_text), showgrid=False, zeroline=False),
         yaxis=dict(title="query (attending)", autorange="reversed", **_axis_ticks(n_q, q_text), showgrid=False, zeroline=False),
     )
     fig.update_xaxes(range=[positions_k[0] - 0.5, positions_k[-1] + 0.5] if keep is None else None)
-    return fig
+    return finish(fig)
 
 
 def layer_grid(
@@ -176,7 +188,7 @@ def layer_grid(
         margin=dict(l=10, r=10, t=70, b=10),
         plot_bgcolor=MASKED_COLOR,
     )
-    return fig
+    return finish(fig)
 
 
 def overview(
@@ -256,7 +268,7 @@ def overview(
         clickmode="event+select",
         dragmode=False,
     )
-    return fig
+    return finish(fig)
 
 
 def comparison(
@@ -304,7 +316,7 @@ def comparison(
     fig.update_yaxes(showticklabels=False, col=2)
     fig.update_yaxes(showticklabels=False, col=3)
     fig.update_layout(height=int(np.clip(18 * n + 220, 380, 700)), margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor=MASKED_COLOR)
-    return fig
+    return finish(fig)
 
 
 def matrix_figure(
@@ -331,4 +343,4 @@ def matrix_figure(
     if row_tokens is not None:
         yaxis.update(_axis_ticks(values.shape[0], labels(row_tokens)))
     fig.update_layout(title=dict(text=title, x=0.01), xaxis=xaxis, yaxis=yaxis, height=460, margin=dict(l=10, r=10, t=60, b=10))
-    return fig
+    return finish(fig)

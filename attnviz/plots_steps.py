@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .plots import DIVERGING, MASKED_COLOR, SEQUENTIAL, labels
+from .plots import DIVERGING, MASKED_COLOR, SEQUENTIAL, finish, labels
 
 
 def _limit(values: np.ndarray) -> float:
@@ -43,7 +43,7 @@ def vector_rows(rows: np.ndarray, row_labels: list[str], *, title: str, dims: in
         yaxis=dict(tickmode="array", tickvals=list(range(len(row_labels))), ticktext=labels(row_labels), autorange="reversed"),
         xaxis=dict(title=None, showticklabels=shown.shape[1] <= 48, dtick=1 if shown.shape[1] <= 48 else None),
     )
-    return fig
+    return finish(fig)
 
 
 def key_bars(values: np.ndarray, tokens: list[str], *, title: str, allowed: np.ndarray | None = None, fmt: str = ".3f") -> go.Figure:
@@ -73,7 +73,7 @@ def key_bars(values: np.ndarray, tokens: list[str], *, title: str, allowed: np.n
         xaxis=dict(tickangle=-45),
         uniformtext=dict(minsize=9, mode="hide"),
     )
-    return fig
+    return finish(fig)
 
 
 def projection_split(weight: np.ndarray, *, head: int, d_head: int, name: str = "W_Q") -> go.Figure:
@@ -110,11 +110,11 @@ def projection_split(weight: np.ndarray, *, head: int, d_head: int, name: str = 
         ),
         yaxis=dict(title="input dimension (d_model)", autorange="reversed"),
     )
-    return fig
+    return finish(fig)
 
 
 def probability_bars(probs: np.ndarray, tokens: list[str], *, allowed: np.ndarray, title: str) -> go.Figure:
     fig = key_bars(probs, tokens, title=title, allowed=allowed)
     fig.update_traces(marker_colorscale=SEQUENTIAL)
     fig.update_yaxes(range=[0, 1.15])
-    return fig
+    return finish(fig)

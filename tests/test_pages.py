@@ -160,3 +160,32 @@ def test_word_order_page_shows_both_orders_and_the_difference():
     assert not at.exception
     assert any("[UNK]" in w.value for w in at.warning)
     assert any("not a reordering" in i.value for i in at.info)
+
+
+def presenter(params: dict) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "6_Presenter.py"), default_timeout=TIMEOUT)
+    at.query_params.update(params)
+    return at.run()
+
+
+@pytest.mark.parametrize("lesson", ["1_multihead", "2_masks", "3_positions"])
+def test_presenter_steps_through_every_slide_of_each_lesson(lesson):
+    from attnviz.lessons import load_lesson, shipped_lessons
+
+    slides = load_lesson(shipped_lessons()[lesson]).slides
+    at = presenter({"lesson": lesson, "lang": "en"})
+    for slide in slides:
+        assert not at.exception and not at.error, (lesson, slide.number)
+        assert at.title[0].value == slide.title["en"]
+        assert figures(at), (lesson, slide.number)
+        assert slide.number == 1 or at.query_params["slide"] == str(slide.number)
+        if slide.number < len(slides):
+            at.button[1].click().run()  # Next
+
+
+def test_presenter_speaks_chinese_and_keeps_the_slide_in_the_url():
+    at = presenter({"lesson": "2_masks", "slide": "3", "lang": "zh"})
+    assert at.title[0].value == "因果掩码（subsequent mask）"
+    assert at.button[0].label == "◀ 上一页"
+    at.button[0].click().run()
+    assert at.query_params["slide"] == "2" and at.query_params["lang"] == "zh"

@@ -1,0 +1,114 @@
+"""Turn a lesson slide into figures: runs the capture the slide asks for, then the pure plot builders."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from . import plots, plots_steps
+from .capture import run_capture
+from .lessons import LessonError, Slide
+from .masks import MaskSpec
+from .positions import alignment, learned_positions, reorder, sinusoidal
+from .steps import steps
+from .text import clean_text
+
+PRESENTER_FONT = 17
+
+
+def slide_spec(slide: Slide) -> MaskSpec:
+    return MaskSpec(causal=slide.causal, window=slide.window, chunk=slide.chunk)
+
+
+def _check_range(slide: Slide, model, capture=None) -> None:
+    where = f"slide {slide.number}"
+    for name in ("layer", "layer_b"):
+        if getattr(slide, name) >= model.n_layers:
+            raise LessonError(f"{where}: field '{name}' is {getattr(slide, name)} but {model.name} has layers 0–{model.n_layers - 1}")
+    for name in ("head", "head_b"):
+        if getattr(slide, name) >= model.n_heads:
+            raise LessonError(f"{where}: field '{name}' is {getattr(slide, name)} but {model.name} has heads 0–{model.n_heads - 1}")
+    if capture is not None and slide.view == "steps" and slide.query >= len(capture.tokens):
+        raise LessonError(f"{where}: field 'query' is {slide.query} but the text has tokens 0–{len(capture.tokens) - 1}")
+
+
+def _keep(slide: Slide, capture) -> np.ndarray | None:
+    if not slide.hide_special:
+        return None
+    hidden = np.array([s and t not in ("[PAD]", "<pad>") for s, t in zip(capture.special, capture.tokens)])
+    return np.flatnonzero(~hidden)
+
+
+def slide_figures(slide: Slide, model, dcformer=None) -> list[go.Figure]:
+    """The figures of one slide, for ``model`` (and the DCFormer for 'dcmha' slides)."""
+    if slide.view == "positions":
+        n = 64
+        figures = [
+            plots.matrix_figure(sinusoidal(n, model.d_model), None, None, title="sinusoidal PE", diverging=True, x_title="dimension", y_title="position"),
+            plots.matrix_figure(learned_positions(model, n), None, None, title=f"{model.name}: learned positions", diverging=True, x_title="dimension", y_title="position"),
+        ]
+        return _presentable(figures)
+    if slide.view == "dcmha":
+        if dcformer is None:
+            raise LessonError(f"slide {slide.number}: the 'dcmha' view needs the shipped DCFormer (assets/dcformer-tiny)")
+        model = dcformer
+    _check_range(slide, model)
+    texts = [clean_text(slide.text).text]
+    if slide.text2.strip() and slide.view in ("head", "order"):
+        texts.append(clean_text(slide.text2).text)
+    spec = slide_spec(slide)
+    if slide.view == "order":
+        a, b = (run_capture(model, [t], spec)[0] for t in texts[:2]) if len(texts) > 1 else (None, None)
+        if a is None:
+            raise LessonError(f"slide {slide.number}: the 'order' view needs 'text' and 'text2'")
+        figures = [
+            plots.head_heatmap(a.pattern(slide.layer)[slide.head], a.tokens, title="A"),
+            plots.head_heatmap(b.pattern(slide.layer)[slide.head], b.tokens, title="B"),
+        ]
+        perm = alignment(a.tokens, b.tokens)
+        if perm is not None:
+            diff = a.pattern(slide.layer)[slide.head] - reorder(b.pattern(slide.layer)[slide.head], perm)
+            figures.append(plots.matrix_figure(diff, a.tokens, a.tokens, title="A − B (B in A's word order)", diverging=True))
+        return _presentable(figures)
+    captures = run_capture(model, texts, spec)
+    cap = captures[0]
+    _check_range(slide, model, cap)
+    layer, head = slide.layer, slide.head
+    keep = _keep(slide, cap)
+    if slide.view in ("head", "dcmha"):
+        figures = [
+            plots.head_heatmap(c.pattern(layer)[head], c.tokens, scores=c.scores(layer)[head], allowed=c.mask(layer), keep=_keep(slide, c), title=f"layer {layer} · head {head}")
+            for c in captures
+        ]
+        if slide.view == "dcmha" and "blocks.0.attn.hook_probs" in cap:
+            figures.insert(0, plots.head_heatmap(cap[f"blocks.{layer}.attn.hook_probs"][head], cap.tokens, allowed=cap.mask(layer), title=f"before post-compose · layer {layer} · head {head}"))
+            figures[1].update_layout(title_text=f"after post-compose · layer {layer} · head {head}")
+    elif slide.view == "layer":
+        figures = [plots.layer_grid(cap.pattern(layer), cap.tokens, allowed=cap.mask(layer), keep=keep, layer=layer, selected_head=head)]
+    elif slide.view == "overview":
+        figures = [plots.overview([cap.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head))]
+    elif slide.view == "compare":
+        figures = [
+            plots.comparison(
+                cap.pattern(layer)[head], cap.pattern(slide.layer_b)[slide.head_b], cap.tokens,
+                name_a=f"A: layer {layer} · head {head}", name_b=f"B: layer {slide.layer_b} · head {slide.head_b}",
+                allowed=cap.mask(layer), keep=keep,
+            )
+        ]
+    elif slide.view == "steps":
+        s = steps(model, cap, layer, head, slide.query)
+        token = cap.tokens[slide.query]
+        figures = [
+            plots_steps.key_bars(s.masked, cap.tokens, title=f"q(“{token}”) · k_j / √d_k + mask", allowed=s.allowed),
+            plots_steps.probability_bars(s.probs, cap.tokens, allowed=s.allowed, title=f"softmax → weights of “{token}”"),
+        ]
+    else:  # pragma: no cover - the loader only admits known views
+        raise LessonError(f"slide {slide.number}: unknown view {slide.view!r}")
+    return _presentable(figures)
+
+
+def _presentable(figures: list[go.Figure]) -> list[go.Figure]:
+    for fig in figures:
+        # Large type, and short enough to sit beside the text on a 1280 × 720 projector.
+        fig.update_layout(font=dict(size=PRESENTER_FONT), height=min(fig.layout.height or 520, 560))
+    return figures

@@ -1,0 +1,108 @@
+"""Presenter: step through a lesson's slides with large type, for a projector."""
+
+import html
+
+import streamlit as st
+
+from attnviz.lessons import LessonError, load_lesson, parse_lesson, shipped_lessons
+from attnviz.models import DEFAULT_MODEL
+from attnviz.text import InputError
+from attnviz.slides import slide_figures, slide_spec
+from ui import url_state
+from ui.figures import show_figure
+from ui.lang import T, language_switch
+from ui.session import get_model
+
+st.set_page_config(page_title="attnviz — presenter", page_icon="🔍", layout="wide", initial_sidebar_state="collapsed")
+st.markdown(
+    """<style>
+    .block-container {padding-top: 3.2rem; max-width: 1260px;}
+    .slide-text p {font-size: 1.55rem; line-height: 1.5;}
+    h1 {font-size: 2.4rem !important;}
+    </style>""",
+    unsafe_allow_html=True,
+)
+
+LESSONS = shipped_lessons()
+PARAMS = [url_state.text_param("lesson", next(iter(LESSONS), "")), url_state.int_param("slide", 1, 1, 999)]
+url_state.load(PARAMS)
+language_switch()
+lang = st.session_state["lang"]
+
+with st.sidebar:
+    uploaded = st.file_uploader(T("presenter.own_lesson"), type=["yaml", "yml"], help=T("presenter.own_lesson_help"))
+
+lesson = None
+try:
+    if uploaded is not None:
+        import yaml
+
+        try:
+            data = yaml.safe_load(uploaded.getvalue().decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise LessonError(f"{uploaded.name}: not valid YAML ({error})") from None
+        lesson = parse_lesson(data, uploaded.name)
+    elif LESSONS:
+        if st.session_state["lesson"] not in LESSONS:
+            st.session_state["lesson"] = next(iter(LESSONS))
+        lesson = load_lesson(LESSONS[st.session_state["lesson"]])
+except LessonError as error:
+    st.error(T("presenter.bad_lesson", error=error))
+
+if lesson is None:
+    if not LESSONS:
+        st.info(T("presenter.no_lessons"))
+    st.stop()
+
+total = len(lesson.slides)
+st.session_state["slide"] = min(max(st.session_state["slide"], 1), total)
+
+
+def move(step: int) -> None:
+    st.session_state["slide"] = min(max(st.session_state["slide"] + step, 1), total)
+
+
+top = st.columns([3, 1, 1, 1])
+if uploaded is None:
+    top[0].selectbox(
+        T("presenter.lesson"),
+        list(LESSONS),
+        key="lesson",
+        format_func=lambda name: load_lesson(LESSONS[name]).title[lang],
+        on_change=lambda: st.session_state.update(slide=1),
+        label_visibility="collapsed",
+    )
+else:
+    top[0].markdown(f"**{lesson.title[lang]}**")
+top[1].button(T("presenter.previous"), on_click=move, args=(-1,), disabled=st.session_state["slide"] <= 1, use_container_width=True)
+top[2].button(T("presenter.next"), on_click=move, args=(1,), disabled=st.session_state["slide"] >= total, use_container_width=True)
+top[3].markdown(f"### {T('presenter.counter', n=st.session_state['slide'], total=total)}")
+
+slide = lesson.slides[st.session_state["slide"] - 1]
+st.title(slide.title[lang])
+text_col, figure_col = st.columns([2, 3])
+with text_col:
+    # Lesson text is data: escaped, then wrapped in our own class for projector-size type.
+    st.markdown(f'<div class="slide-text"><p>{html.escape(slide.explanation[lang])}</p></div>', unsafe_allow_html=True)
+    if slide.view not in ("positions",):
+        st.caption(T("presenter.mask", mask=slide_spec(slide).describe()))
+with figure_col:
+    try:
+        model = get_model(slide.model or DEFAULT_MODEL)
+        dcformer = None
+        if slide.view == "dcmha":
+            try:
+                dcformer = get_model("dcformer-tiny")
+            except Exception:
+                dcformer = None
+        figures = slide_figures(slide, model, dcformer)
+    except (LessonError, InputError) as error:
+        st.error(T("presenter.slide_error", error=error))
+    except Exception as error:  # e.g. a model the lesson names that cannot be loaded
+        st.error(T("presenter.slide_error", error=f"{type(error).__name__}: {error}"))
+    else:
+        for index, fig in enumerate(figures):
+            show_figure(fig, key=f"slide_{lesson.name}_{slide.number}_{index}")
+
+if uploaded is None:
+    url_state.save(PARAMS + [url_state.text_param("lang", "en")])

@@ -1,0 +1,35 @@
+"""The interface language: from the URL (?lang=zh), else the browser's language, else English."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from attnviz.i18n import LANGUAGE_NAMES, translate
+
+
+def browser_language() -> str:
+    locale = ""
+    try:
+        locale = st.context.locale or ""
+    except Exception:  # older Streamlit or bare AppTest runs expose no locale
+        locale = ""
+    return "zh" if locale.lower().startswith("zh") else "en"
+
+
+def ensure_language() -> str:
+    if "lang" not in st.session_state:
+        raw = st.query_params.get("lang")
+        st.session_state["lang"] = raw if raw in LANGUAGE_NAMES else browser_language()
+    return st.session_state["lang"]
+
+
+def language_switch() -> None:
+    """The sidebar switch; call it before any text is translated on the page."""
+    if "lang" in st.session_state:
+        st.session_state["lang"] = st.session_state["lang"]  # keep the widget's value across pages
+    ensure_language()
+    st.sidebar.radio("Language / 语言", list(LANGUAGE_NAMES), key="lang", format_func=LANGUAGE_NAMES.get, horizontal=True)
+
+
+def T(key: str, **values) -> str:
+    return translate(key, ensure_language(), **values)
