@@ -23,12 +23,13 @@ $(VENV)/.installed: pyproject.toml
 app: install
 	$(BIN)/streamlit run app.py --server.port $(PORT) -- --model "$(MODEL)"
 
-# Browser tests drive Debian's Chromium; install it when it is missing and we may.
+# Browser tests and PNG/SVG export drive Debian's Chromium (with CJK fonts for Chinese tokens);
+# install them when they are missing and we may.
 chromium:
-	@test -x /usr/bin/chromium || { \
+	@{ test -x /usr/bin/chromium && test -d /usr/share/fonts/opentype/noto; } || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
-	  else echo "Chromium missing: run 'sudo apt-get install chromium' for the browser tests"; fi; }
+	    apt-get install -y -q chromium fonts-noto-cjk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-cjk >/dev/null; }; \
+	  else echo "Chromium missing: run 'sudo apt-get install chromium fonts-noto-cjk' for the browser tests"; fi; }
 
 test: install chromium
 	$(BIN)/python -m pytest
