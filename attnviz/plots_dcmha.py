@@ -105,32 +105,43 @@ def structure_shapes(T: int, window: int | None, causal: bool, spans: Sequence[t
 def compose_parts(parts: dict[str, np.ndarray], *, title: str, part_titles: dict[str, str],
                   order: Sequence[str] = ("identity", "query", "key", "query_gate", "key_gate", "static", "C"),
                   x_title: str = "input head m", y_title: str = "output head n", show_zero_static: bool = False,
-                  height: int = 330) -> go.Figure:
-    """The parts of one C_ts side by side (they add up to the last panel, C_ts); one diverging scale centred on 0."""
+                  height: int = 340) -> go.Figure:
+    """The parts of one C_ts side by side (they add up to the last panel, C_ts).
+
+    Two diverging scales centred on 0: one for I and C_ts, one for the dynamic parts (much smaller than I,
+    they would look blank on the scale of the identity).
+    """
     keys = [k for k in order if k in parts and (k != "static" or show_zero_static or np.any(parts[k]))]
     H = parts["C"].shape[0]
     fig = make_subplots(rows=1, cols=len(keys), subplot_titles=[part_titles.get(k, k) for k in keys],
                         horizontal_spacing=0.025)
-    limit = _abs_limit(*(parts[k] for k in keys))
+    whole = [k for k in keys if k in ("identity", "C")]
+    dynamic = [k for k in keys if k not in whole]
+    lim_whole = _abs_limit(*(parts[k] for k in whole))
+    lim_dyn = _abs_limit(*(parts[k] for k in dynamic)) if dynamic else 1.0
     show_text = H <= 8
     for col, k in enumerate(keys, start=1):
         z = np.asarray(parts[k], dtype=np.float32)
         fig.add_trace(go.Heatmap(
-            z=z, x=list(range(H)), y=list(range(H)), coloraxis="coloraxis", name=part_titles.get(k, k),
+            z=z, x=list(range(H)), y=list(range(H)), coloraxis="coloraxis" if k in whole else "coloraxis2",
+            name=part_titles.get(k, k),
             text=np.round(z, 2) if show_text else None, texttemplate="%{text:.2f}" if show_text else None,
             textfont=dict(size=10),
             hovertemplate=f"{escape_label(part_titles.get(k, k))}<br>output head %{{y}} ← input head %{{x}}<br>%{{z:.4f}}<extra></extra>",
         ), row=1, col=col)
         fig.update_xaxes(title_text=x_title if col == (len(keys) + 1) // 2 else None, row=1, col=col)
     fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain", **_head_ticks(H))
-    fig.update_yaxes(showgrid=False, zeroline=False, autorange="reversed", scaleanchor=None, **_head_ticks(H))
+    fig.update_yaxes(showgrid=False, zeroline=False, autorange="reversed", **_head_ticks(H))
     fig.update_yaxes(title_text=y_title, row=1, col=1)
     for col in range(2, len(keys) + 1):
         fig.update_yaxes(showticklabels=False, row=1, col=col)
     fig.update_layout(
         title=dict(text=title, x=0.01, font=dict(size=15)),
-        coloraxis=dict(colorscale=DIVERGING, cmid=0, cmin=-limit, cmax=limit, colorbar=dict(thickness=10, title="C")),
-        height=height, margin=dict(l=10, r=10, t=80, b=50),
+        coloraxis=dict(colorscale=DIVERGING, cmid=0, cmin=-lim_whole, cmax=lim_whole,
+                       colorbar=dict(thickness=9, title="I, C", x=1.0, xanchor="left", len=0.8)),
+        coloraxis2=dict(colorscale=DIVERGING, cmid=0, cmin=-lim_dyn, cmax=lim_dyn,
+                        colorbar=dict(thickness=9, title="parts", x=1.06, xanchor="left", len=0.8)),
+        height=height, margin=dict(l=10, r=40, t=80, b=50),
     )
     fig.update_annotations(font=dict(size=11))
     return fig
@@ -159,7 +170,7 @@ def draw_matrices(mats: Sequence[tuple[str, np.ndarray]], *, title: str, x_title
 
 
 def head_bars(series: dict[str, np.ndarray], *, title: str, x_title: str = "head", y_title: str = "",
-              highlight: int | None = None, height: int = 320) -> go.Figure:
+              highlight: int | None = None, height: int = 380) -> go.Figure:
     """Grouped bars per head (or per layer), one group member per entry of ``series``."""
     fig = go.Figure()
     n = len(next(iter(series.values())))
@@ -170,15 +181,17 @@ def head_bars(series: dict[str, np.ndarray], *, title: str, x_title: str = "head
         fig.add_vrect(x0=highlight - 0.5, x1=highlight + 0.5, fillcolor=SELECTED_COLOR, opacity=0.12, line_width=0)
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), barmode="group", height=height,
                       xaxis=dict(title=x_title, tickmode="linear", dtick=1), yaxis=dict(title=y_title, rangemode="tozero"),
-                      margin=dict(l=10, r=10, t=60, b=40), legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+                      margin=dict(l=10, r=10, t=70, b=40), legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"))
     return fig
 
 
 # ----------------------------------------------------------------------------- attention maps
 def _map_axes(fig: go.Figure, labels: list[str], rows: int, cols: int, x_title: str, y_title: str) -> None:
-    ticks = _ticks(labels, max_ticks=40 if cols <= 3 else 24)
-    fig.update_xaxes(showgrid=False, zeroline=False, tickangle=-60 if len(labels) > 6 else 0, tickfont=dict(size=9), **ticks)
-    fig.update_yaxes(showgrid=False, zeroline=False, autorange="reversed", tickfont=dict(size=9), **ticks)
+    n = len(labels)
+    fig.update_xaxes(showgrid=False, zeroline=False, tickangle=-60 if n > 6 else 0, tickfont=dict(size=9),
+                     range=[-0.5, n - 0.5], **_ticks(labels, max_ticks=(64 if cols <= 2 else 40)))
+    fig.update_yaxes(showgrid=False, zeroline=False, autorange=False, range=[n - 0.5, -0.5], tickfont=dict(size=9),
+                     **_ticks(labels, max_ticks=80))
     for r in range(1, rows + 1):
         for c in range(1, cols + 1):
             if c > 1:
@@ -217,8 +230,10 @@ def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: 
     probs, pat = _masked(stages["probs"], allowed), _masked(stages["pattern"], allowed)
     dpre, dpost = comp - raw, pat - probs
     order = ["raw", "composed", "dpre", "probs", "pattern", "dpost"]
+    n = len(labels)
+    height = int(np.clip(2 * (11 * n + 150) + 60, 700, 1800))
     fig = make_subplots(rows=2, cols=3, subplot_titles=[panel_titles[k] for k in order],
-                        horizontal_spacing=0.075, vertical_spacing=0.16)
+                        horizontal_spacing=0.075, vertical_spacing=110 / height)
     s_lim = _abs_limit(raw, comp)
     p_max = max(float(np.nanmax(probs)) if np.isfinite(probs).any() else 1.0, 1e-6)
     negative = has_negative(pat)
@@ -242,9 +257,8 @@ def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: 
         for shape in shapes:
             fig.add_shape(dict(shape, xref=xref, yref=yref))
     _map_axes(fig, labels, 2, 3, x_title, y_title)
-    n = len(labels)
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor=MASKED_COLOR,
-                      height=int(np.clip(2 * (14 * n + 120) + 120, 560, 1300)), margin=dict(l=10, r=30, t=80, b=10))
+                      height=height, margin=dict(l=10, r=30, t=80, b=10))
     fig.update_annotations(font=dict(size=12))
     return fig
 
@@ -267,8 +281,10 @@ def stage_grid(per_layer: dict[str, np.ndarray], allowed: np.ndarray | None, *, 
                   else dict(colorscale=SEQUENTIAL, zmin=0))
             fig.add_trace(go.Heatmap(z=z, showscale=False, hovertemplate=f"head {h} · {escape_label(column_titles[key])}<br>%{{z:.3f}}<extra></extra>", **kw),
                           row=h + 1, col=c)
+            fig.update_xaxes(range=[-0.5, z.shape[1] - 0.5], row=h + 1, col=c)
+            fig.update_yaxes(range=[z.shape[0] - 0.5, -0.5], row=h + 1, col=c)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor=MASKED_COLOR,
                       height=170 * H + 90, margin=dict(l=10, r=30, t=90, b=10))
     return fig
@@ -281,8 +297,9 @@ def token_head_maps(panels: dict[str, np.ndarray], labels: Sequence[str], *, tit
     labels = _labels(labels)
     keys = list(panels)
     H = panels[keys[0]].shape[1]
+    height = len(keys) * (22 * H + 110) + 90
     fig = make_subplots(rows=len(keys), cols=1, subplot_titles=[panel_titles.get(k, k) for k in keys],
-                        vertical_spacing=0.5 / max(len(keys) * 3, 1), shared_xaxes=True)
+                        vertical_spacing=min(0.3, 75 / height), shared_xaxes=True)
     lim = limit if limit is not None else _abs_limit(*(panels[k] for k in keys))
     color = (dict(colorscale=DIVERGING, cmid=0, cmin=-lim, cmax=lim) if diverging
              else dict(colorscale=SEQUENTIAL, cmin=0, cmax=lim))
@@ -300,7 +317,7 @@ def token_head_maps(panels: dict[str, np.ndarray], labels: Sequence[str], *, tit
     fig.update_xaxes(title_text=x_title, row=len(keys), col=1)
     fig.update_xaxes(showticklabels=True)
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), coloraxis=dict(colorbar=dict(thickness=10, title=bar_title), **color),
-                      height=len(keys) * (22 * H + 90) + 90, margin=dict(l=10, r=10, t=80, b=40))
+                      height=height, margin=dict(l=10, r=10, t=80, b=40))
     fig.update_annotations(font=dict(size=12))
     return fig
 
@@ -330,13 +347,13 @@ def side_by_side(maps: Sequence[tuple[str, np.ndarray]], labels: Sequence[str], 
     _map_axes(fig, labels, 1, n_cols, x_title, y_title)
     n = len(labels)
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor=MASKED_COLOR,
-                      height=int(np.clip(14 * n + 220, 380, 760)), margin=dict(l=10, r=30, t=80, b=10))
+                      height=int(np.clip(11 * n + 250, 420, 1000)), margin=dict(l=10, r=30, t=80, b=10))
     return fig
 
 
 def head_grid(maps: np.ndarray, allowed: np.ndarray | None, *, title: str, columns: int = 6, max_cells: int = 64,
               limit: float | None = None, diverging: bool | None = None, selected: int | None = None,
-              bar_title: str = "") -> go.Figure:
+              bar_title: str = "", head_label: str = "head {h}") -> go.Figure:
     """All heads of one layer as small maps on ONE shared colour scale (diverging when negatives, or asked)."""
     H = maps.shape[0]
     rows = int(np.ceil(H / columns))
@@ -347,15 +364,19 @@ def head_grid(maps: np.ndarray, allowed: np.ndarray | None, *, title: str, colum
     lim = limit if limit is not None else _abs_limit(stacked)
     color = (dict(colorscale=DIVERGING, cmid=0, cmin=-lim, cmax=lim) if diverging
              else dict(colorscale=SEQUENTIAL, cmin=0, cmax=lim))
-    titles = [f"<b>head {h}</b>" if h == selected else f"head {h}" for h in range(H)]
+    names = [escape_label(head_label.format(h=h)) for h in range(H)]
+    titles = [f"<b>{names[h]}</b>" if h == selected else names[h] for h in range(H)]
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.015,
                         vertical_spacing=0.12 / max(rows - 1, 1))
     for h in range(H):
+        r, c = h // columns + 1, h % columns + 1
+        fig.update_xaxes(range=[-0.5, zs[h].shape[1] - 0.5], row=r, col=c)
+        fig.update_yaxes(range=[zs[h].shape[0] - 0.5, -0.5], row=r, col=c)
         fig.add_trace(go.Heatmap(z=zs[h], coloraxis="coloraxis",
                                  hovertemplate=f"head {h}<br>query #%{{y}} → key #%{{x}}<br>%{{z:.4f}}<extra></extra>"),
                       row=h // columns + 1, col=h % columns + 1)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor=MASKED_COLOR,
                       coloraxis=dict(colorbar=dict(thickness=10, title=bar_title), **color),
                       height=190 * rows + 90, margin=dict(l=10, r=10, t=80, b=10))

@@ -12,7 +12,7 @@ from ui.session import get_model
 
 st.set_page_config(page_title="attnviz — DCMHA", page_icon="🔀", layout="wide")
 
-DEFAULT_TEXT = "The cat sat on the mat because it was tired. 猫坐在垫子上。"
+DEFAULT_TEXT = "The cat sat on the mat because it was tired. 学而时习之，不亦说乎。"
 SANDBOX_TEXT = "The animal didn't cross the street because it was too tired."
 MINILM = "all-MiniLM-L6-v2"
 PARAMS = [
@@ -121,8 +121,9 @@ if prepared is not None:
         state[key] = min(state[key], limit - 1)
     labels = cap.labels
     c_layer, c_q, c_k = st.columns([1, 2, 2])
+    layer_global, layer_local = T("layer_global"), dv.TEXT[lang]["layer_local"]
     c_layer.selectbox(T("layer"), list(range(cap.n_layer)), key="dc_layer",
-                      format_func=lambda l: f"{l} · " + ("global" if cap.windows[l] is None else f"local w={cap.windows[l]}"))
+                      format_func=lambda l: f"{l} · " + (layer_global if cap.windows[l] is None else layer_local.format(w=cap.windows[l])))
     c_q.selectbox(T("query"), list(range(n)), key="dc_q", format_func=lambda i: f"{i}: {labels[i]}")
     visible = cap.mask(state["dc_layer"])[state["dc_q"]]  # keys the chosen query may attend to
     masked_tag = T("masked_tag")
@@ -182,7 +183,8 @@ if prepared is not None:
         st.caption(T("stages_caption"))
         if not cap.use_dcmha:
             st.info(T("mha_note"))
-        st.radio(T("head"), list(range(cap.n_head)), key="dc_head", horizontal=True, format_func=lambda h: f"head {h}")
+        head_n = dv.TEXT[lang]["head_n"]
+        st.radio(T("head"), list(range(cap.n_head)), key="dc_head", horizontal=True, format_func=lambda h: head_n.format(h=h))
         head = state["dc_head"]
         st.plotly_chart(
             figs.stage_figure({k: v[head] for k, v in stages.items()}, labels, allowed,
@@ -204,15 +206,14 @@ if prepared is not None:
             st.plotly_chart(
                 figs.token_head_maps(dv.gates(cap, layer), labels, title=T("gates_title", layer=layer),
                                      panel_titles={g: T(f"gate_{g}") for g in dv.GATES}, limit=1.0,
-                                     x_title=T("key_axis").split()[0] if lang == "zh" else "token", y_title=T("head"),
+                                     x_title=T("token_axis"), y_title=T("head"),
                                      bar_title="tanh"),
                 key="gates",
             )
             st.plotly_chart(
                 figs.token_head_maps(dv.lowrank_strength(cap, layer), labels, title=T("lowrank_title", layer=layer),
-                                     panel_titles={"pre_q": "pre · query-wise", "pre_k": "pre · key-wise",
-                                                   "post_q": "post · query-wise", "post_k": "post · key-wise"},
-                                     diverging=False, x_title="token", y_title=T("head")),
+                                     panel_titles={k: T(f"lr_{k}") for k in ("pre_q", "pre_k", "post_q", "post_k")},
+                                     diverging=False, x_title=T("token_axis"), y_title=T("head")),
                 key="lowrank",
             )
             st.subheader(T("ranking"))
@@ -223,19 +224,22 @@ if prepared is not None:
     with tabs[3]:
         dc_cap, mha_cap = (cap, twin_cap) if cap.use_dcmha else (twin_cap, cap)
         head = state["dc_head"]
+        other = twin if tiny.use_dcmha else tiny
+        if not other.trained:
+            st.warning(T("random_weights", name=other.name), icon="⚠️")
         st.caption(T("compare_loss", dc=dc_cap.loss, mha=mha_cap.loss))
         st.plotly_chart(
-            figs.side_by_side([("DCFormer · post-compose", dc_cap.stage_maps(layer)["pattern"][head]),
-                               ("MHA twin · softmax", mha_cap.stage_maps(layer)["pattern"][head])],
+            figs.side_by_side([(T("dc_map"), dc_cap.stage_maps(layer)["pattern"][head]),
+                               (T("mha_map"), mha_cap.stage_maps(layer)["pattern"][head])],
                               labels, allowed, title=T("compare_title", layer=layer, head=head),
                               x_title=T("key_axis"), y_title=T("query_axis"), shapes=shapes),
             key="compare",
         )
         left, right = st.columns(2)
         left.plotly_chart(figs.head_grid(dc_cap.stage_maps(layer)["pattern"], allowed, columns=cap.n_head, selected=head,
-                                         title=f"DCFormer · layer {layer}"), key="compare_dc_grid")
+                                         title=T("dc_grid", layer=layer), head_label=dv.TEXT[lang]["head_n"]), key="compare_dc_grid")
         right.plotly_chart(figs.head_grid(mha_cap.stage_maps(layer)["pattern"], allowed, columns=cap.n_head, selected=head,
-                                          title=f"MHA twin · layer {layer}"), key="compare_mha_grid")
+                                          title=T("mha_grid", layer=layer), head_label=dv.TEXT[lang]["head_n"]), key="compare_mha_grid")
         with st.expander(T("generate")):
             g1, g2 = st.columns(2)
             n_chars = g1.slider(T("gen_chars"), 10, 200, 60, key="dc_gen_chars")
@@ -320,12 +324,12 @@ def sandbox() -> None:
     st.caption(T("sb_hidden", rel=dv.hidden_change(result, L)))
     peak = float(max(np.abs(before).max(), np.abs(after).max()))
     st.plotly_chart(figs.head_grid(before, allowed_sb, title=T("sb_before", layer=layer_sb), limit=peak,
-                                   diverging=figs.has_negative(after), bar_title="p"), key="sb_before")
+                                   diverging=figs.has_negative(after), bar_title="p", head_label=dv.TEXT[lang]["head_n"]), key="sb_before")
     st.plotly_chart(figs.head_grid(after, allowed_sb, title=T("sb_after", layer=layer_sb, stage=stage_sb), limit=peak,
-                                   diverging=figs.has_negative(after), bar_title="p′"), key="sb_after")
-    st.plotly_chart(figs.head_grid(after - before, allowed_sb, title=f"{T('sb_diff')} · layer {layer_sb}", diverging=True,
-                                   bar_title="Δ"), key="sb_diff")
-    st.plotly_chart(figs.head_bars({"mean |Δ pattern|": dv.pattern_change_by_layer(result, L)},
+                                   diverging=figs.has_negative(after), bar_title="p′", head_label=dv.TEXT[lang]["head_n"]), key="sb_after")
+    st.plotly_chart(figs.head_grid(after - before, allowed_sb, title=T("sb_diff_title", layer=layer_sb), diverging=True,
+                                   bar_title="Δ", head_label=dv.TEXT[lang]["head_n"]), key="sb_diff")
+    st.plotly_chart(figs.head_bars({T("mean_dpattern"): dv.pattern_change_by_layer(result, L)},
                                    title=T("sb_spread", layer=layer_sb), x_title=T("layer"), highlight=layer_sb),
                     key="sb_spread")
     st.caption(" ".join(tokens))

@@ -127,7 +127,7 @@ def test_url_reopens_the_view_and_language_switches_labels():
     spec = figure_with_title(at, "第 1 层 · t=9")
     assert "输出头" in spec["layout"]["yaxis"]["title"]["text"]
     assert figure_with_title(at, "第 1 层 · 头 2")
-    sandbox_after = figure_with_title(at, "post-compose 之后的各头")
+    sandbox_after = figure_with_title(at, "MiniLM 第 2 层：post-compose 之后的各头")
     before = figure_with_title(at, "组合之前的各头")
     np.testing.assert_allclose(array(sandbox_after["data"][0]["z"]), array(before["data"][1]["z"]), atol=1e-6)
 

@@ -24,8 +24,11 @@ def test_compose_parts_panels_scale_and_axes():
     assert [t.name for t in fig.data] == ["I", "Q", "K", "qdd", "kdd", "C"]  # zero static part left out
     for trace, key in zip(fig.data, ["identity", "query", "key", "query_gate", "key_gate", "C"]):
         np.testing.assert_allclose(np.asarray(trace.z), p[key], atol=1e-6)
-    ax = fig.layout.coloraxis
+    ax, ax2 = fig.layout.coloraxis, fig.layout.coloraxis2
     assert ax.cmid == 0 and ax.cmin == -ax.cmax and ax.cmax == pytest.approx(np.abs(p["C"]).max(), rel=1e-5)
+    dyn = max(np.abs(p[k]).max() for k in ("query", "key", "query_gate", "key_gate"))
+    assert ax2.cmid == 0 and ax2.cmin == -ax2.cmax and ax2.cmax == pytest.approx(dyn, rel=1e-5)
+    assert [t.coloraxis for t in fig.data] == ["coloraxis"] + ["coloraxis2"] * 4 + ["coloraxis"]
     assert fig.layout.yaxis.title.text == "output head n" and fig.layout.yaxis.autorange == "reversed"
     assert any(getattr(fig.layout[f"xaxis{i}"].title, "text", None) == "input head m" for i in ["", 2, 3, 4, 5, 6])
     p["static"] = np.ones((4, 4))

@@ -1,0 +1,94 @@
+"""End-to-end: the DCMHA page in headless Chromium; picking a query token redraws the compose matrices."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import FIRST_LOAD_TIMEOUT_MS, STEP_TIMEOUT_MS
+
+pytestmark = pytest.mark.browser
+
+# The z of the LAST trace of a keyed chart (for the compose figures: C_ts itself), NaN -> null.
+JS_LAST_Z = """(key) => {
+  const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
+  if (!gd || !gd._fullData || !gd._fullData.length) return null;
+  let z = gd._fullData[gd._fullData.length - 1].z;
+  if (!z) return null;
+  if (z.bdata !== undefined) {
+    const bytes = Uint8Array.from(atob(z.bdata), c => c.charCodeAt(0));
+    const Ctor = {f4: Float32Array, f8: Float64Array}[z.dtype];
+    const flat = new Ctor(bytes.buffer);
+    const [rows, cols] = typeof z.shape === 'string' ? z.shape.split(',').map(Number) : z.shape;
+    z = Array.from({length: rows}, (_, i) => flat.subarray(i * cols, (i + 1) * cols));
+  }
+  return Array.from(z, row => Array.from(row, v => (v === null || Number.isNaN(v)) ? null : Number(v)));
+}"""
+JS_HAS_PLOT = "(key) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot'); return !!(gd && gd._fullData && gd._fullData.length); }"
+
+
+def open_page(app, query: str = "") -> None:
+    # Streamlit scrolls inside its own container: a tall viewport lets one screenshot hold a whole tab.
+    app.page.set_viewport_size({"width": 1400, "height": 2600})
+    app.page.goto(app.base_url + "DCMHA" + query)
+    app.page.wait_for_function(JS_HAS_PLOT, arg="compose_pre", timeout=FIRST_LOAD_TIMEOUT_MS)
+    app.wait_idle(timeout=FIRST_LOAD_TIMEOUT_MS)
+
+
+def pick_option(app, key: str, prefix: str) -> None:
+    """Open a Streamlit selectbox (a combobox), type to filter its options, click the one starting with ``prefix``."""
+    box = app.page.locator(f".st-key-{key} input[role=combobox]")
+    box.click()
+    box.fill(prefix)
+    option = app.page.get_by_role("option").filter(has_text=prefix).first
+    option.wait_for(timeout=STEP_TIMEOUT_MS)
+    option.click()
+
+
+def open_tab(app, index: int) -> None:
+    app.page.get_by_role("tab").nth(index).click()
+    app.page.wait_for_timeout(800)  # let Plotly lay out the newly visible charts
+
+
+def assert_clean(app):
+    assert app.exception_count() == 0, "a Streamlit exception box is on the page"
+    assert "Traceback" not in app.body_text()
+    assert app.dialogs == [], app.dialogs
+
+
+def test_picking_a_query_token_changes_the_compose_matrices(app):
+    open_page(app, "?dc_q=10&dc_k=8")
+    before = {k: app.page.evaluate(JS_LAST_Z, k) for k in ("compose_pre", "compose_post")}
+    assert "t=10" in app.title("compose_pre")
+    assert len(before["compose_pre"]) == len(before["compose_pre"][0]) >= 2  # H x H
+    app.shot("dcmha-compose")
+    pick_option(app, "dc_q", "20: ")
+    app.wait_query("dc_q", "20")
+    app.page.wait_for_function(
+        "(key) => { const t = document.querySelector('.st-key-' + key + ' .gtitle'); return t && t.textContent.includes('t=20'); }",
+        arg="compose_pre", timeout=STEP_TIMEOUT_MS)
+    app.wait_idle()
+    after = {k: app.page.evaluate(JS_LAST_Z, k) for k in ("compose_pre", "compose_post")}
+    for key in after:
+        assert after[key] != before[key], f"{key}: C_ts did not change with the query token"
+    app.shot("dcmha-compose-query20")
+    assert_clean(app)
+
+
+def test_every_tab_renders_and_screenshots(app):
+    open_page(app)
+    for index, name in enumerate(["stages", "gates", "compare", "sandbox"], start=1):
+        open_tab(app, index)
+        app.wait_idle()
+        app.shot(f"dcmha-{name}")
+    assert app.page.evaluate(JS_HAS_PLOT, "sb_after")
+    assert_clean(app)
+
+
+def test_chinese_labels(app):
+    open_page(app, "?dc_lang=zh&dc_text=" + "猫坐在垫子上。狗在院子里跑。")
+    assert "动态组合" in app.body_text()
+    assert "输出头" in app.page.locator(".st-key-compose_pre").inner_text()  # axis title of the compose figure
+    app.shot("dcmha-zh")
+    open_tab(app, 1)
+    app.shot("dcmha-zh-stages")
+    assert_clean(app)
