@@ -231,7 +231,7 @@ def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: 
     dpre, dpost = comp - raw, pat - probs
     order = ["raw", "composed", "dpre", "probs", "pattern", "dpost"]
     n = len(labels)
-    height = int(np.clip(2 * (11 * n + 150) + 60, 700, 1800))
+    height = int(np.clip(2 * (9 * n + 160) + 60, 700, 1600))
     fig = make_subplots(rows=2, cols=3, subplot_titles=[panel_titles[k] for k in order],
                         horizontal_spacing=0.075, vertical_spacing=110 / height)
     s_lim = _abs_limit(raw, comp)
@@ -370,14 +370,18 @@ def head_grid(maps: np.ndarray, allowed: np.ndarray | None, *, title: str, colum
                         vertical_spacing=0.12 / max(rows - 1, 1))
     for h in range(H):
         r, c = h // columns + 1, h % columns + 1
-        fig.update_xaxes(range=[-0.5, zs[h].shape[1] - 0.5], row=r, col=c)
-        fig.update_yaxes(range=[zs[h].shape[0] - 0.5, -0.5], row=r, col=c)
-        fig.add_trace(go.Heatmap(z=zs[h], coloraxis="coloraxis",
+        fig.update_xaxes(range=[-0.5, zs[h].shape[1] - 0.5], autorange=False, row=r, col=c)
+        fig.update_yaxes(range=[zs[h].shape[0] - 0.5, -0.5], autorange=False, row=r, col=c)
+        masked = np.where(np.isnan(zs[h]), 0.0, np.nan)  # grey underlay for masked cells (the background stays white)
+        if np.isfinite(masked).any():
+            fig.add_trace(go.Heatmap(z=masked, colorscale=[[0, MASKED_COLOR], [1, MASKED_COLOR]], showscale=False,
+                                     hoverinfo="skip", name="masked"), row=r, col=c)
+        fig.add_trace(go.Heatmap(z=zs[h], coloraxis="coloraxis", name=f"head {h}",
                                  hovertemplate=f"head {h}<br>query #%{{y}} → key #%{{x}}<br>%{{z:.4f}}<extra></extra>"),
                       row=h // columns + 1, col=h % columns + 1)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor=MASKED_COLOR,
+    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor="white",
                       coloraxis=dict(colorbar=dict(thickness=10, title=bar_title), **color),
                       height=190 * rows + 90, margin=dict(l=10, r=10, t=80, b=10))
     return fig

@@ -87,6 +87,8 @@ def test_token_head_maps_and_grids():
     maps = np.stack([np.tril(np.ones((5, 5))) * h for h in range(3)]) - 0.5
     grid = figs.head_grid(maps, np.tril(np.ones((5, 5), dtype=bool)), title="h", columns=3)
     assert grid.layout.coloraxis.cmid == 0  # negatives -> diverging
+    assert [t.name for t in grid.data] == ["masked", "head 0", "masked", "head 1", "masked", "head 2"]
+    assert np.isnan(np.asarray(grid.data[1].z, dtype=float)[0, 1]) and np.asarray(grid.data[0].z, dtype=float)[0, 1] == 0
     side = figs.side_by_side([("a", np.eye(5)), ("b", -np.eye(5))], list("abcde"), None, title="c")
     assert side.data[0].zmin == 0 and side.data[1].zmid == 0
     sg = figs.stage_grid({k: np.repeat(v[None], 2, 0) for k, v in stages().items()}, None, title="g",
