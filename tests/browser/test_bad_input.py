@@ -137,7 +137,7 @@ def test_control_characters(app):
     ticks = assert_heatmap_consistent(app)
     assert ticks == ["[CLS]", "abc", "[", "31", "##m", "##red", "[SEP]"]
     assert not any(ord(c) < 32 for t in ticks for c in t)
-    assert "Removed 2 control characters" in alerts_text(app)
+    assert "Removed 2 control character" in alerts_text(app)
     assert_no_crash(app)
 
 
