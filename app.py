@@ -4,13 +4,14 @@ import streamlit as st
 
 from attnviz import plots
 from ui import url_state
-from ui.controls import SHARED, run_view, sentence_input, sidebar_controls
+from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.figures import show_figure
+from ui.lang import T
 
-st.set_page_config(page_title="attnviz — multi-head attention", page_icon="🔍", layout="wide")
+st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
 
 VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63)]
-url_state.load(SHARED + VIEW_PARAMS)
+load_page_state(VIEW_PARAMS)
 
 
 def select_from_overview() -> None:
@@ -21,8 +22,9 @@ def select_from_overview() -> None:
         st.session_state["layer"], st.session_state["head"] = int(layer), int(head)
 
 
-st.title("attnviz — multi-head attention, head by head")
-st.caption("Queries on rows, keys on columns. Every number is read from the model's real forward pass.")
+lang = st.session_state["lang"]
+st.title(T("main.title"))
+st.caption(T("main.caption"))
 sidebar_controls()
 sentence_input()
 view = run_view()
@@ -32,8 +34,8 @@ if view is not None:
     st.session_state["layer"] = min(st.session_state["layer"], model.n_layers - 1)
     st.session_state["head"] = min(st.session_state["head"], model.n_heads - 1)
     pick_layer, pick_head = st.columns(2)
-    pick_layer.slider("Layer", 0, model.n_layers - 1, key="layer")
-    pick_head.slider("Head", 0, model.n_heads - 1, key="head")
+    pick_layer.slider(T("main.layer"), 0, model.n_layers - 1, key="layer")
+    pick_head.slider(T("main.head"), 0, model.n_heads - 1, key="head")
     layer, head = st.session_state["layer"], st.session_state["head"]
     keep = view.keep(0)
 
@@ -46,16 +48,17 @@ if view is not None:
                 scores=capture.scores(layer)[head],
                 allowed=capture.mask(layer),
                 keep=keep,
-                title=f"Layer {layer} · head {head}",
+                title=T("main.head_title", layer=layer, head=head),
+                lang=lang,
             ),
             key="head_heatmap",
             arrays=view.head_arrays(layer, head),
         )
-        st.caption(f"{len(capture.tokens)} tokens · mask: {view.spec.describe()} · grey cells are masked.")
+        st.caption(T("main.head_caption", n=len(capture.tokens), mask=view.spec.describe(lang)))
     with overview:
-        st.markdown("**All layers × all heads** — click a thumbnail to select that head.")
+        st.markdown(T("main.overview"))
         show_figure(
-            plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head)),
+            plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head), lang=lang),
             key="overview",
             arrays=view.all_arrays(),
             on_select=select_from_overview,
@@ -63,14 +66,14 @@ if view is not None:
         )
 
     show_figure(
-        plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head),
+        plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head, lang=lang),
         key="layer_grid",
         arrays=view.layer_arrays(layer),
     )
 
     if len(view.captures) > 1:
-        st.subheader("Padding: both sentences as one batch")
-        st.caption("The shorter sentence is filled with [PAD]; its padded keys are masked (grey) so no query attends to them.")
+        st.subheader(T("main.padding_header"))
+        st.caption(T("main.padding_caption"))
         for column, (index, item) in zip(st.columns(2), enumerate(view.captures)):
             with column:
                 show_figure(
@@ -80,10 +83,11 @@ if view is not None:
                         scores=item.scores(layer)[head],
                         allowed=item.mask(layer),
                         keep=view.keep(index),
-                        title=f"Sentence {index + 1} · layer {layer} · head {head}",
+                        title=T("main.sentence_n", n=index + 1, layer=layer, head=head),
+                        lang=lang,
                     ),
                     key=f"padding_{index}",
                     arrays=view.head_arrays(layer, head, index),
                 )
 
-url_state.save(SHARED + VIEW_PARAMS)
+save_page_state(VIEW_PARAMS)

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from .i18n import translate
+
 
 @dataclass(frozen=True)
 class MaskSpec:
@@ -38,15 +40,15 @@ class MaskSpec:
         """True when the mask changes what a bidirectional encoder was trained to see."""
         return self.causal or self.window is not None or self.chunk is not None
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "en") -> str:
         parts = []
         if self.causal:
-            parts.append("causal")
+            parts.append(translate("mask.causal", lang))
         if self.window is not None:
-            parts.append(f"window {self.window}")
+            parts.append(translate("mask.window", lang, w=self.window))
         if self.chunk is not None:
-            parts.append(f"chunk {self.chunk}")
-        return ", ".join(parts) or "no mask (padding only)"
+            parts.append(translate("mask.chunk", lang, c=self.chunk))
+        return ("、" if lang == "zh" else ", ").join(parts) or translate("mask.none", lang)
 
     def to_dict(self) -> dict:
         return asdict(self)

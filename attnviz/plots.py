@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .i18n import translate
 from .text import escape_label
 
 MASKED_COLOR = "#d0d0d0"
@@ -28,6 +29,10 @@ def finish(fig: go.Figure) -> go.Figure:
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
     return fig
+
+
+def _translator(lang: str):
+    return lambda key, **values: translate(key, lang, **values)
 
 
 def labels(tokens: list[str]) -> list[str]:
@@ -83,11 +88,13 @@ def head_heatmap(
     key_tokens: list[str] | None = None,
     zmax: float | None = None,
     height: int | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """One head's attention: queries on rows, keys on columns, hover = tokens, weight, raw score.
 
     pattern, scores, allowed: (q_len, k_len); keep: indices of the tokens to show.
     """
+    t = _translator(lang)
     key_tokens = tokens if key_tokens is None else key_tokens
     positions_q = np.arange(len(tokens)) if keep is None else np.asarray(keep)
     positions_k = np.arange(len(key_tokens)) if keep is None else np.asarray(keep)
@@ -101,12 +108,12 @@ def head_heatmap(
         custom[:, :, 0] = np.array(q_text, dtype=object)[:, None]
         custom[:, :, 1] = np.array(k_text, dtype=object)[None, :]
         custom[:, :, 2] = np.round(raw, 4)
-        hover = "query <b>%{customdata[0]}</b> → key <b>%{customdata[1]}</b><br>weight %{z:.4f}"
-        hover += "<br>raw score %{customdata[2]:.3f}" if scores is not None else ""
+        hover = f"{t('plot.query')} <b>%{{customdata[0]}}</b> → {t('plot.key')} <b>%{{customdata[1]}}</b><br>{t('plot.weight')} %{{z:.4f}}"
+        hover += f"<br>{t('plot.raw_score')} %{{customdata[2]:.3f}}" if scores is not None else ""
     else:
         custom = np.round(raw, 3)
-        hover = "query #%{y} → key #%{x}<br>weight %{z:.4f}"
-        hover += "<br>raw score %{customdata:.3f}" if scores is not None else ""
+        hover = f"{t('plot.query')} #%{{y}} → {t('plot.key')} #%{{x}}<br>{t('plot.weight')} %{{z:.4f}}"
+        hover += f"<br>{t('plot.raw_score')} %{{customdata:.3f}}" if scores is not None else ""
     finite_max = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
     finite_min = float(np.nanmin(z)) if np.isfinite(z).any() else 0.0
     if finite_min < -1e-6:
@@ -121,7 +128,7 @@ def head_heatmap(
         y=positions_q,
         customdata=custom,
         hovertemplate=hover + "<extra></extra>",
-        colorbar=dict(title="weight", thickness=12),
+        colorbar=dict(title=t("plot.weight"), thickness=12),
         **colour,
         xgap=0,
         ygap=0,
@@ -134,8 +141,8 @@ def head_heatmap(
         height=side,
         margin=dict(l=10, r=10, t=40 if title else 20, b=10),
         plot_bgcolor=MASKED_COLOR,
-        xaxis=dict(title="key (attended to)", side="top", tickangle=-60, **_axis_ticks(n_k, k_text), showgrid=False, zeroline=False),
-        yaxis=dict(title="query (attending)", autorange="reversed", **_axis_ticks(n_q, q_text), showgrid=False, zeroline=False),
+        xaxis=dict(title=t("plot.key_axis"), side="top", tickangle=-60, **_axis_ticks(n_k, k_text), showgrid=False, zeroline=False),
+        yaxis=dict(title=t("plot.query_axis"), autorange="reversed", **_axis_ticks(n_q, q_text), showgrid=False, zeroline=False),
     )
     fig.update_xaxes(range=[positions_k[0] - 0.5, positions_k[-1] + 0.5] if keep is None else None)
     return finish(fig)
@@ -151,11 +158,13 @@ def layer_grid(
     selected_head: int | None = None,
     max_cells: int = 48,
     columns: int = 6,
+    lang: str = "en",
 ) -> go.Figure:
     """Every head of one layer as small maps (downsampled beyond ``max_cells`` tokens)."""
+    t = _translator(lang)
     n_heads = patterns.shape[0]
     rows = int(np.ceil(n_heads / columns))
-    titles = [f"<b>head {h}</b>" if h == selected_head else f"head {h}" for h in range(n_heads)]
+    titles = [f"<b>{t('plot.head', h=h)}</b>" if h == selected_head else t("plot.head", h=h) for h in range(n_heads)]
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.12 / max(rows - 1, 1))
     mask_kept = None if allowed is None else select(allowed, keep)
     q_text = labels([tokens[i] for i in (range(len(tokens)) if keep is None else keep)])
@@ -171,9 +180,9 @@ def layer_grid(
                 if exact
                 else None,
                 hovertemplate=(
-                    f"head {head}<br>query %{{customdata[0]}} (#%{{y}}) → key #%{{x}}<br>weight %{{z:.3f}}<extra></extra>"
+                    f"{t('plot.head', h=head)}<br>{t('plot.query')} %{{customdata[0]}} (#%{{y}}) → {t('plot.key')} #%{{x}}<br>{t('plot.weight')} %{{z:.3f}}<extra></extra>"
                     if exact
-                    else f"head {head} (block average)<br>weight %{{z:.3f}}<extra></extra>"
+                    else f"{t('plot.head', h=head)} ({t('plot.block_average')})<br>{t('plot.weight')} %{{z:.3f}}<extra></extra>"
                 ),
             ),
             row=head // columns + 1,
@@ -182,8 +191,8 @@ def layer_grid(
     fig.update_xaxes(showticklabels=False, showgrid=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed")
     fig.update_layout(
-        title=dict(text=f"Layer {layer}: all {n_heads} heads", x=0.01),
-        coloraxis=dict(colorscale=SEQUENTIAL, cmin=0, colorbar=dict(title="weight", thickness=10)),
+        title=dict(text=t("plot.layer_heads", layer=layer, n=n_heads), x=0.01),
+        coloraxis=dict(colorscale=SEQUENTIAL, cmin=0, colorbar=dict(title=t("plot.weight"), thickness=10)),
         height=200 * rows + 80,
         margin=dict(l=10, r=10, t=70, b=10),
         plot_bgcolor=MASKED_COLOR,
@@ -197,6 +206,7 @@ def overview(
     keep: np.ndarray | None = None,
     thumb: int = 16,
     selected: tuple[int, int] | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """All layers × all heads as thumbnails in one image; each thumbnail is a clickable point.
 
@@ -231,7 +241,7 @@ def overview(
             customdata=custom,
             # Nearly transparent squares: they only catch clicks and hovers over each thumbnail.
             marker=dict(symbol="square", size=26, color="rgba(0,0,0,0.01)"),
-            hovertemplate="layer %{customdata[0]}, head %{customdata[1]}<br>click to select<extra></extra>",
+            hovertemplate=translate("plot.click_to_select", lang, layer="%{customdata[0]}", head="%{customdata[1]}") + "<extra></extra>",
             showlegend=False,
         )
     )
@@ -280,15 +290,17 @@ def comparison(
     name_b: str,
     allowed: np.ndarray | None = None,
     keep: np.ndarray | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """Two heads side by side and their difference A − B on a diverging scale centred on 0."""
+    t = _translator(lang)
     a = _masked(select(pattern_a, keep), None if allowed is None else select(allowed, keep))
     b = _masked(select(pattern_b, keep), None if allowed is None else select(allowed, keep))
     diff = a - b
     shown = labels([tokens[i] for i in (range(len(tokens)) if keep is None else keep)])
     n = len(shown)
     fig = make_subplots(
-        rows=1, cols=3, subplot_titles=[escape_label(name_a), escape_label(name_b), "difference A − B"],
+        rows=1, cols=3, subplot_titles=[escape_label(name_a), escape_label(name_b), t("plot.difference")],
         horizontal_spacing=0.06,
     )
     limit = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
@@ -296,7 +308,7 @@ def comparison(
     for col, (z, kwargs) in enumerate(
         [
             (a, dict(colorscale=SEQUENTIAL, zmin=0, zmax=peak, showscale=False)),
-            (b, dict(colorscale=SEQUENTIAL, zmin=0, zmax=peak, colorbar=dict(x=0.63, thickness=10, title="weight"))),
+            (b, dict(colorscale=SEQUENTIAL, zmin=0, zmax=peak, colorbar=dict(x=0.63, thickness=10, title=t("plot.weight")))),
             (diff, dict(colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit, colorbar=dict(thickness=10, title="A−B"))),
         ],
         start=1,
@@ -304,7 +316,7 @@ def comparison(
         fig.add_trace(
             go.Heatmap(
                 z=z,
-                hovertemplate="query #%{y} → key #%{x}<br>%{z:.4f}<extra></extra>",
+                hovertemplate=f"{t('plot.query')} #%{{y}} → {t('plot.key')} #%{{x}}<br>%{{z:.4f}}<extra></extra>",
                 **kwargs,
             ),
             row=1,

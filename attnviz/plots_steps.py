@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from .i18n import translate
 from .plots import DIVERGING, MASKED_COLOR, SEQUENTIAL, finish, labels
 
 
@@ -13,7 +14,7 @@ def _limit(values: np.ndarray) -> float:
     return float(finite.max()) if finite.size else 1.0
 
 
-def vector_rows(rows: np.ndarray, row_labels: list[str], *, title: str, dims: int | None = None, numbers: bool = True) -> go.Figure:
+def vector_rows(rows: np.ndarray, row_labels: list[str], *, title: str, dims: int | None = None, numbers: bool = True, lang: str = "en") -> go.Figure:
     """Vectors as rows of coloured cells, each with its value (first ``dims`` dimensions)."""
     rows = np.atleast_2d(rows)
     total = rows.shape[1]
@@ -30,12 +31,12 @@ def vector_rows(rows: np.ndarray, row_labels: list[str], *, title: str, dims: in
             zmax=limit,
             texttemplate="%{z:.2f}" if numbers and shown.shape[1] <= 48 else None,
             textfont=dict(size=11),
-            hovertemplate="%{customdata}<br>dimension %{x}: %{z:.4f}<extra></extra>",
+            hovertemplate="%{customdata}<br>" + translate("plot.dimension", lang) + " %{x}: %{z:.4f}<extra></extra>",
             customdata=np.array(labels(row_labels), dtype=object)[:, None].repeat(shown.shape[1], 1),
             showscale=False,
         )
     )
-    note = "" if shown.shape[1] == total else f" (first {shown.shape[1]} of {total} dimensions)"
+    note = "" if shown.shape[1] == total else translate("plot.first_dims", lang, shown=shown.shape[1], total=total)
     fig.update_layout(
         title=dict(text=title + note, x=0.01),
         height=60 + 34 * shown.shape[0] + 30,
@@ -46,13 +47,13 @@ def vector_rows(rows: np.ndarray, row_labels: list[str], *, title: str, dims: in
     return finish(fig)
 
 
-def key_bars(values: np.ndarray, tokens: list[str], *, title: str, allowed: np.ndarray | None = None, fmt: str = ".3f") -> go.Figure:
+def key_bars(values: np.ndarray, tokens: list[str], *, title: str, allowed: np.ndarray | None = None, fmt: str = ".3f", lang: str = "en") -> go.Figure:
     """One value per key; masked keys are drawn as grey '−∞' markers (they get weight 0 after softmax)."""
     values = np.asarray(values, dtype=float)
     allowed = np.ones(len(values), dtype=bool) if allowed is None else np.asarray(allowed)
     names = [f"{i}: {t}" for i, t in enumerate(labels(tokens))]
     shown = np.where(allowed & np.isfinite(values), values, 0.0)
-    text = [format(v, fmt) if ok and np.isfinite(v) else "−∞ (masked)" for v, ok in zip(values, allowed)]
+    text = [format(v, fmt) if ok and np.isfinite(v) else translate("plot.masked", lang) for v, ok in zip(values, allowed)]
     fig = go.Figure(
         go.Bar(
             x=names,
@@ -60,7 +61,7 @@ def key_bars(values: np.ndarray, tokens: list[str], *, title: str, allowed: np.n
             text=text,
             textposition="outside",
             marker_color=["#2b6cb0" if ok else MASKED_COLOR for ok in allowed],
-            hovertemplate="key %{x}<br>%{text}<extra></extra>",
+            hovertemplate=translate("plot.key", lang) + " %{x}<br>%{text}<extra></extra>",
         )
     )
     span = _limit(shown) or 1.0
@@ -76,7 +77,7 @@ def key_bars(values: np.ndarray, tokens: list[str], *, title: str, allowed: np.n
     return finish(fig)
 
 
-def projection_split(weight: np.ndarray, *, head: int, d_head: int, name: str = "W_Q") -> go.Figure:
+def projection_split(weight: np.ndarray, *, head: int, d_head: int, name: str = "W_Q", lang: str = "en") -> go.Figure:
     """The one (d_model, d_model) projection with its columns cut into heads; the chosen head is framed."""
     d_model = weight.shape[0]
     n_heads = weight.shape[1] // d_head
@@ -99,22 +100,22 @@ def projection_split(weight: np.ndarray, *, head: int, d_head: int, name: str = 
         line=dict(color="#e65000", width=4),
     )
     fig.update_layout(
-        title=dict(text=f"{name}: {d_model} × {d_model} = {n_heads} heads × {d_head} columns; head {head} framed", x=0.01),
+        title=dict(text=translate("plot.split_title", lang, name=name, d=d_model, n=n_heads, dh=d_head, head=head), x=0.01),
         height=420,
         margin=dict(l=10, r=10, t=40, b=10),
         xaxis=dict(
-            title="output dimension (columns)",
+            title=translate("plot.output_dim", lang),
             tickmode="array",
             tickvals=[h * d_head + d_head / 2 - 0.5 for h in range(n_heads)],
             ticktext=[f"h{h}" for h in range(n_heads)],
         ),
-        yaxis=dict(title="input dimension (d_model)", autorange="reversed"),
+        yaxis=dict(title=translate("plot.input_dim", lang), autorange="reversed"),
     )
     return finish(fig)
 
 
-def probability_bars(probs: np.ndarray, tokens: list[str], *, allowed: np.ndarray, title: str) -> go.Figure:
-    fig = key_bars(probs, tokens, title=title, allowed=allowed)
+def probability_bars(probs: np.ndarray, tokens: list[str], *, allowed: np.ndarray, title: str, lang: str = "en") -> go.Figure:
+    fig = key_bars(probs, tokens, title=title, allowed=allowed, lang=lang)
     fig.update_traces(marker_colorscale=SEQUENTIAL)
     fig.update_yaxes(range=[0, 1.15])
     return finish(fig)

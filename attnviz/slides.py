@@ -11,6 +11,7 @@ from .lessons import LessonError, Slide
 from .masks import MaskSpec
 from .positions import alignment, learned_positions, reorder, sinusoidal
 from .steps import steps
+from .i18n import translate
 from .text import clean_text
 
 PRESENTER_FONT = 17
@@ -39,13 +40,13 @@ def _keep(slide: Slide, capture) -> np.ndarray | None:
     return np.flatnonzero(~hidden)
 
 
-def slide_figures(slide: Slide, model, dcformer=None) -> list[go.Figure]:
+def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en") -> list[go.Figure]:
     """The figures of one slide, for ``model`` (and the DCFormer for 'dcmha' slides)."""
     if slide.view == "positions":
         n = 64
         figures = [
-            plots.matrix_figure(sinusoidal(n, model.d_model), None, None, title="sinusoidal PE", diverging=True, x_title="dimension", y_title="position"),
-            plots.matrix_figure(learned_positions(model, n), None, None, title=f"{model.name}: learned positions", diverging=True, x_title="dimension", y_title="position"),
+            plots.matrix_figure(sinusoidal(n, model.d_model), None, None, title=translate("order.sin_title", lang, n=n, d=model.d_model), diverging=True, x_title=translate("plot.dimension", lang), y_title=translate("plot.position", lang)),
+            plots.matrix_figure(learned_positions(model, n), None, None, title=translate("order.learned_title", lang, model=model.name), diverging=True, x_title=translate("plot.dimension", lang), y_title=translate("plot.position", lang)),
         ]
         return _presentable(figures)
     if slide.view == "dcmha":
@@ -62,13 +63,13 @@ def slide_figures(slide: Slide, model, dcformer=None) -> list[go.Figure]:
         if a is None:
             raise LessonError(f"slide {slide.number}: the 'order' view needs 'text' and 'text2'")
         figures = [
-            plots.head_heatmap(a.pattern(slide.layer)[slide.head], a.tokens, title="A"),
-            plots.head_heatmap(b.pattern(slide.layer)[slide.head], b.tokens, title="B"),
+            plots.head_heatmap(a.pattern(slide.layer)[slide.head], a.tokens, title="A", lang=lang),
+            plots.head_heatmap(b.pattern(slide.layer)[slide.head], b.tokens, title="B", lang=lang),
         ]
         perm = alignment(a.tokens, b.tokens)
         if perm is not None:
             diff = a.pattern(slide.layer)[slide.head] - reorder(b.pattern(slide.layer)[slide.head], perm)
-            figures.append(plots.matrix_figure(diff, a.tokens, a.tokens, title="A − B (B in A's word order)", diverging=True))
+            figures.append(plots.matrix_figure(diff, a.tokens, a.tokens, title=translate("order.diff_title", lang), diverging=True))
         return _presentable(figures)
     captures = run_capture(model, texts, spec)
     cap = captures[0]
@@ -77,30 +78,31 @@ def slide_figures(slide: Slide, model, dcformer=None) -> list[go.Figure]:
     keep = _keep(slide, cap)
     if slide.view in ("head", "dcmha"):
         figures = [
-            plots.head_heatmap(c.pattern(layer)[head], c.tokens, scores=c.scores(layer)[head], allowed=c.mask(layer), keep=_keep(slide, c), title=f"layer {layer} · head {head}")
+            plots.head_heatmap(c.pattern(layer)[head], c.tokens, scores=c.scores(layer)[head], allowed=c.mask(layer), keep=_keep(slide, c), title=translate("main.head_title", lang, layer=layer, head=head), lang=lang)
             for c in captures
         ]
         if slide.view == "dcmha" and "blocks.0.attn.hook_probs" in cap:
-            figures.insert(0, plots.head_heatmap(cap[f"blocks.{layer}.attn.hook_probs"][head], cap.tokens, allowed=cap.mask(layer), title=f"before post-compose · layer {layer} · head {head}"))
-            figures[1].update_layout(title_text=f"after post-compose · layer {layer} · head {head}")
+            figures.insert(0, plots.head_heatmap(cap[f"blocks.{layer}.attn.hook_probs"][head], cap.tokens, allowed=cap.mask(layer), title=translate("slide.before_post", lang, layer=layer, head=head), lang=lang))
+            figures[1].update_layout(title_text=translate("slide.after_post", lang, layer=layer, head=head))
     elif slide.view == "layer":
-        figures = [plots.layer_grid(cap.pattern(layer), cap.tokens, allowed=cap.mask(layer), keep=keep, layer=layer, selected_head=head)]
+        figures = [plots.layer_grid(cap.pattern(layer), cap.tokens, allowed=cap.mask(layer), keep=keep, layer=layer, selected_head=head, lang=lang)]
     elif slide.view == "overview":
-        figures = [plots.overview([cap.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head))]
+        figures = [plots.overview([cap.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head), lang=lang)]
     elif slide.view == "compare":
         figures = [
             plots.comparison(
                 cap.pattern(layer)[head], cap.pattern(slide.layer_b)[slide.head_b], cap.tokens,
-                name_a=f"A: layer {layer} · head {head}", name_b=f"B: layer {slide.layer_b} · head {slide.head_b}",
-                allowed=cap.mask(layer), keep=keep,
+                name_a=translate("compare.name", lang, which="A", layer=layer, head=head),
+                name_b=translate("compare.name", lang, which="B", layer=slide.layer_b, head=slide.head_b),
+                allowed=cap.mask(layer), keep=keep, lang=lang,
             )
         ]
     elif slide.view == "steps":
         s = steps(model, cap, layer, head, slide.query)
         token = cap.tokens[slide.query]
         figures = [
-            plots_steps.key_bars(s.masked, cap.tokens, title=f"q(“{token}”) · k_j / √d_k + mask", allowed=s.allowed),
-            plots_steps.probability_bars(s.probs, cap.tokens, allowed=s.allowed, title=f"softmax → weights of “{token}”"),
+            plots_steps.key_bars(s.masked, cap.tokens, title=f"q(“{token}”) · k_j / √d_k + mask", allowed=s.allowed, lang=lang),
+            plots_steps.probability_bars(s.probs, cap.tokens, allowed=s.allowed, title=translate("steps.probs_title", lang, token=token, total=float(s.probs.sum())), lang=lang),
         ]
     else:  # pragma: no cover - the loader only admits known views
         raise LessonError(f"slide {slide.number}: unknown view {slide.view!r}")

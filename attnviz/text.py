@@ -6,17 +6,33 @@ import html
 import unicodedata
 from dataclasses import dataclass, field
 
+from .i18n import translate
+
 MAX_CHARS = 100_000  # beyond this even tokenizing is wasted work; the model keeps far fewer tokens
 
 
 class InputError(ValueError):
-    """Text the model cannot take; the message is meant for the user."""
+    """Text the model cannot take; the message is meant for the user (``message(lang)`` translates it)."""
+
+    def __init__(self, key: str, **values):
+        self.key, self.values = key, values
+        super().__init__(translate(key, "en", **values))
+
+    def message(self, lang: str = "en") -> str:
+        return translate(self.key, lang, **self.values)
 
 
 @dataclass
 class CleanText:
     text: str
-    notices: list[str] = field(default_factory=list)
+    notice_keys: list[tuple[str, dict]] = field(default_factory=list)
+
+    @property
+    def notices(self) -> list[str]:
+        return self.messages("en")
+
+    def messages(self, lang: str) -> list[str]:
+        return [translate(key, lang, **values) for key, values in self.notice_keys]
 
 
 def clean_text(raw: str | None) -> CleanText:
@@ -25,7 +41,7 @@ def clean_text(raw: str | None) -> CleanText:
     Emoji, CJK and markup pass through unchanged: they are data, shown as text.
     """
     if raw is None or not raw.strip():
-        raise InputError("Type a sentence to see its attention: the text is empty.")
+        raise InputError("msg.empty")
     notices = []
     kept = []
     removed = 0
@@ -38,12 +54,12 @@ def clean_text(raw: str | None) -> CleanText:
             kept.append(char)
     text = "".join(kept)
     if removed:
-        notices.append(f"Removed {removed} control character{'s' if removed > 1 else ''} from the text.")
+        notices.append(("msg.control_removed", {"count": removed}))
     if not text.strip():
-        raise InputError("The text holds only control characters or spaces; type some words.")
+        raise InputError("msg.only_control")
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS]
-        notices.append(f"The text was cut to its first {MAX_CHARS:,} characters.")
+        notices.append(("msg.chars_cut", {"count": MAX_CHARS}))
     return CleanText(text.strip(), notices)
 
 

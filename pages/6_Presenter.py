@@ -85,7 +85,7 @@ with text_col:
     # Lesson text is data: escaped, then wrapped in our own class for projector-size type.
     st.markdown(f'<div class="slide-text"><p>{html.escape(slide.explanation[lang])}</p></div>', unsafe_allow_html=True)
     if slide.view not in ("positions",):
-        st.caption(T("presenter.mask", mask=slide_spec(slide).describe()))
+        st.caption(T("presenter.mask", mask=slide_spec(slide).describe(lang)))
 with figure_col:
     try:
         model = get_model(slide.model or DEFAULT_MODEL)
@@ -95,7 +95,7 @@ with figure_col:
                 dcformer = get_model("dcformer-tiny")
             except Exception:
                 dcformer = None
-        figures = slide_figures(slide, model, dcformer)
+        figures = slide_figures(slide, model, dcformer, lang=lang)
     except (LessonError, InputError) as error:
         st.error(T("presenter.slide_error", error=error))
     except Exception as error:  # e.g. a model the lesson names that cannot be loaded

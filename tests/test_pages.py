@@ -1,5 +1,6 @@
 """Streamlit AppTest of every page: renders without exception, and widgets change what is shown."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -189,3 +190,24 @@ def test_presenter_speaks_chinese_and_keeps_the_slide_in_the_url():
     assert at.button[0].label == "◀ 上一页"
     at.button[0].click().run()
     assert at.query_params["slide"] == "2" and at.query_params["lang"] == "zh"
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("page", ["app.py", "pages/1_Compare_heads.py", "pages/3_Step_by_step.py", "pages/4_Word_order.py", "pages/6_Presenter.py"])
+def test_chinese_interface_has_no_english_labels(page):
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+    at.query_params["lang"] = "zh"
+    at.run()
+    assert not at.exception
+    labels = [w.label for kind in ("slider", "checkbox", "selectbox", "text_input") for w in getattr(at, kind)]
+    labels = [label for label in labels if label != "Language / 语言"]
+    assert labels or page.endswith("Presenter.py")
+    assert all(CJK.search(label) for label in labels), labels
+    for element in list(at.title) + list(at.header) + list(at.caption):
+        assert CJK.search(element.value), element.value
+    for spec in figures(at):
+        axis_titles = [(spec["layout"].get(axis) or {}).get("title", {}).get("text", "") for axis in ("xaxis", "yaxis")]
+        for title in axis_titles:
+            assert not re.search(r"\b(query|key|weight|dimension|position)\b", title), (page, title)

@@ -11,6 +11,7 @@ from attnviz.masks import MaskSpec
 from attnviz.text import InputError, clean_text
 
 from . import url_state
+from .lang import T, ensure_language, language_switch
 from .session import VIEW_HOOKS, captures_for, default_model, get_model, model_choices
 
 EXAMPLE = "The animal didn't cross the street because it was too tired."
@@ -28,13 +29,19 @@ SHARED = [
     url_state.bool_param("use_chunk"),
     url_state.int_param("chunk", 4, 1, MAX_CHUNK),
     url_state.bool_param("hide_special"),
+    url_state.text_param("lang", "en"),  # filled from the browser's language first (ui.lang)
 ]
 
-INTERVENTION_NOTE = (
-    "**Intervention:** this model is a bidirectional encoder trained to see every token. "
-    "The {what} mask changes what every layer sees, so these patterns show how the model copes "
-    "with a restriction it was never trained with — not how it normally works."
-)
+
+def load_page_state(params: list) -> None:
+    """Start of every page: language first (URL, else browser), then the URL's widget state, then the switch."""
+    ensure_language()
+    url_state.load(SHARED + params)
+    language_switch()
+
+
+def save_page_state(params: list) -> None:
+    url_state.save(SHARED + params)
 
 
 @dataclass
@@ -78,42 +85,34 @@ class View:
 
 
 def sidebar_controls() -> None:
-    st.sidebar.header("Model")
+    st.sidebar.header(T("sidebar.model"))
     choices = model_choices()
     if st.session_state["model"] not in choices:
         choices = [st.session_state["model"], *choices]
-    st.sidebar.selectbox("Model", choices, key="model", help="Start the app with `-- --model /path/to/dir` to add a local Hugging Face BERT-family model.")
-    st.sidebar.header("Masks")
-    st.sidebar.checkbox("Causal (subsequent) mask", key="causal", help="Each query sees only itself and earlier keys.")
-    st.sidebar.checkbox("Sliding window", key="use_window")
+    st.sidebar.selectbox(T("sidebar.model"), choices, key="model", help=T("sidebar.model_help"))
+    st.sidebar.header(T("sidebar.masks"))
+    st.sidebar.checkbox(T("sidebar.causal"), key="causal", help=T("sidebar.causal_help"))
+    st.sidebar.checkbox(T("sidebar.window"), key="use_window")
     st.sidebar.slider(
-        "Window size w",
+        T("sidebar.window_size"),
         1,
         MAX_WINDOW,
         key="window",
         disabled=not st.session_state["use_window"],
-        help="Query i sees keys j with |i − j| < w: w keys with the causal mask (itself and w−1 before), 2w−1 without.",
+        help=T("sidebar.window_help"),
     )
-    st.sidebar.checkbox("Chunked attention", key="use_chunk")
+    st.sidebar.checkbox(T("sidebar.chunk"), key="use_chunk")
     st.sidebar.slider(
-        "Chunk size c",
+        T("sidebar.chunk_size"),
         1,
         MAX_CHUNK,
         key="chunk",
         disabled=not st.session_state["use_chunk"],
-        help="The sequence is cut into blocks of c tokens; attention stays inside a block.",
+        help=T("sidebar.chunk_help"),
     )
-    st.sidebar.checkbox(
-        "Hide [CLS] / [SEP] in the plots",
-        key="hide_special",
-        help="Only the drawing changes: the model still attends to them, so shown rows may sum to less than 1.",
-    )
-    st.sidebar.header("Padding")
-    st.sidebar.text_input(
-        "Second sentence (padding demo)",
-        key="text2",
-        help="Both sentences run as one padded batch; the shorter one's [PAD] keys are masked.",
-    )
+    st.sidebar.checkbox(T("sidebar.hide_special"), key="hide_special", help=T("sidebar.hide_special_help"))
+    st.sidebar.header(T("sidebar.padding"))
+    st.sidebar.text_input(T("sidebar.text2"), key="text2", help=T("sidebar.text2_help"))
 
 
 def current_spec() -> MaskSpec:
@@ -126,12 +125,13 @@ def current_spec() -> MaskSpec:
 
 
 def sentence_input() -> None:
-    st.text_input("Sentence", key="text", help="Type any text and press Enter. Long texts are cut to the model's limit.")
+    st.text_input(T("input.sentence"), key="text", help=T("input.sentence_help"))
 
 
 def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
     """Clean the text, load the model, capture; every problem becomes a message, never a traceback."""
     state = st.session_state
+    lang = ensure_language()
     texts = []
     for key in ("text", "text2"):
         if key == "text2" and not state[key].strip():
@@ -140,38 +140,32 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
             cleaned = clean_text(state[key])
         except InputError as error:
             if key == "text":
-                st.info(str(error))
+                st.info(error.message(lang))
                 return None
-            st.warning(f"Second sentence ignored: {error}")
+            st.warning(T("msg.second_ignored", error=error.message(lang)))
             continue
-        for notice in cleaned.notices:
+        for notice in cleaned.messages(lang):
             st.warning(notice)
         texts.append(cleaned.text)
     try:
         model = get_model(state["model"])
     except Exception as error:  # a bad model path must not take the page down
-        st.error(f"Could not load the model “{state['model']}”: {error}")
+        st.error(T("msg.model_failed", name=state["model"], error=error))
         return None
     spec = current_spec()
     if getattr(model, "kind", "") == "decoder":
         if len(texts) > 1:
-            st.info("The padding comparison needs a BERT-family model; the second sentence is ignored.")
+            st.info(T("msg.padding_needs_bert"))
             texts = texts[:1]
         unknown = model.unknown_characters(texts[0])
         if unknown:
-            st.warning(f"{model.name} never saw these characters in training; they are read as <unk>: {' '.join(unknown)}")
-        st.info(
-            f"{model.name} is a causal language model: every layer already uses the causal mask. "
-            f"Its layers' windows are {model.layer_windows(spec.window)} (None = global); the window slider resizes the local layers."
-        )
+            st.warning(T("msg.unknown_chars", model=model.name, chars=" ".join(unknown)))
+        st.info(T("msg.decoder_note", model=model.name, windows=model.layer_windows(spec.window)))
     captures = captures_for(state["model"], tuple(texts), spec, hooks)
     for index, capture in enumerate(captures):
         if capture.truncated:
-            which = "The text" if index == 0 else "The second sentence"
-            st.warning(
-                f"{which} has {capture.full_length:,} tokens; {model.name} reads at most {model.max_tokens}, "
-                f"so only the first {model.max_tokens} are shown."
-            )
+            key = "msg.truncated_first" if index == 0 else "msg.truncated_second"
+            st.warning(T(key, n=capture.full_length, model=model.name, limit=model.max_tokens))
     if spec.is_intervention and getattr(model, "kind", "") == "encoder":
-        st.warning(INTERVENTION_NOTE.format(what=spec.describe()), icon="⚠️")
+        st.warning(T("msg.intervention", mask=spec.describe(lang)), icon="⚠️")
     return View(state["model"], model, spec, captures, bool(state["hide_special"]))

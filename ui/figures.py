@@ -9,6 +9,8 @@ import streamlit as st
 
 from attnviz.export import capture_npz, figure_html, figure_image
 
+from .lang import T
+
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "figure"
@@ -21,10 +23,10 @@ def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, **chart
     """
     event = st.plotly_chart(fig, key=key, theme=None, **chart_kwargs)
     name = _slug(key)
-    with st.popover("Export", icon=":material/download:"):
-        st.download_button("PNG image", lambda: figure_image(fig, "png"), file_name=f"{name}.png", mime="image/png", key=f"{key}__png", on_click="ignore")
-        st.download_button("SVG image", lambda: figure_image(fig, "svg"), file_name=f"{name}.svg", mime="image/svg+xml", key=f"{key}__svg", on_click="ignore")
-        st.download_button("Interactive HTML", lambda: figure_html(fig), file_name=f"{name}.html", mime="text/html", key=f"{key}__html", on_click="ignore")
+    with st.popover(T("export.menu"), icon=":material/download:"):
+        st.download_button(T("export.png"), lambda: figure_image(fig, "png"), file_name=f"{name}.png", mime="image/png", key=f"{key}__png", on_click="ignore")
+        st.download_button(T("export.svg"), lambda: figure_image(fig, "svg"), file_name=f"{name}.svg", mime="image/svg+xml", key=f"{key}__svg", on_click="ignore")
+        st.download_button(T("export.html"), lambda: figure_html(fig), file_name=f"{name}.html", mime="text/html", key=f"{key}__html", on_click="ignore")
         if arrays:
-            st.download_button("Captured arrays (NPZ)", lambda: capture_npz(arrays), file_name=f"{name}.npz", mime="application/octet-stream", key=f"{key}__npz", on_click="ignore")
+            st.download_button(T("export.npz"), lambda: capture_npz(arrays), file_name=f"{name}.npz", mime="application/octet-stream", key=f"{key}__npz", on_click="ignore")
     return event
