@@ -20,7 +20,8 @@ PARTS_SHOWN = ["identity", "query", "key", "query_gate", "key_gate", "C"]
 
 @pytest.fixture(scope="module")
 def page():
-    """The default page, run once; tests that only read share it."""
+    """The default page, run once and shared: the tests below run in file order, each from the state
+    the previous one left (reads first, then query, window, sandbox and text changes)."""
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
     assert not at.exception
     return at
@@ -83,10 +84,8 @@ def test_stage_maps_equal_the_captured_hooks(page):
     np.testing.assert_allclose(z[names["dpost"]][allowed], (st["pattern"] - st["probs"])[head][allowed], atol=1e-6)
 
 
-def test_changing_the_query_token_changes_the_compose_matrix():
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.query_params.update({"sb_layer": "0"})
-    at.run()
+def test_changing_the_query_token_changes_the_compose_matrix(page):
+    at = page
     before = {stage: compose_panels(at, stage) for stage in ("pre", "post")}
     t_new = at.session_state["dc_q"] + 3
     at.selectbox(key="dc_q").set_value(t_new).run()
@@ -100,8 +99,8 @@ def test_changing_the_query_token_changes_the_compose_matrix():
     assert at.query_params["dc_q"] == str(t_new)
 
 
-def test_changing_the_window_changes_the_maps():
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+def test_changing_the_window_changes_the_maps(page):
+    at = page
     layer = at.session_state["dc_layer"]
     assert reference_capture(at).windows[layer] is not None  # layer 0 is a local layer
     at.slider(key="dc_window").set_value(3).run()
@@ -112,6 +111,7 @@ def test_changing_the_window_changes_the_maps():
     i, j = np.indices((n, n))
     assert np.array_equal(~np.isnan(probs), (j <= i) & (i - j < 3))  # the real forward used w = 3
     ref = reference_capture(at, window=3)
+    assert at.session_state["dc_global"] is False
     np.testing.assert_allclose(probs[~np.isnan(probs)], ref.stage_maps(layer)["probs"][0][~np.isnan(probs)], atol=1e-6)
     assert any("Intervention" in w.value for w in at.warning)
     assert at.query_params["dc_window"] == "3"
@@ -137,8 +137,8 @@ def test_url_reopens_the_view_and_language_switches_labels():
     np.testing.assert_allclose(head_z(sandbox_after, 0), head_z(before, 1), atol=1e-6)
 
 
-def test_sandbox_preset_swaps_heads():
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+def test_sandbox_preset_swaps_heads(page):
+    at = page
     at.number_input(key="sb_b").set_value(3)
     at.selectbox(key="sb_preset").set_value("swap").run()
     assert not at.exception
