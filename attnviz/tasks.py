@@ -158,8 +158,9 @@ def check_input(text: str | None, vocab: CharVocab, max_chars: int = MAX_SOURCE_
     if unknown:
         shown = " ".join(f"“{c}”" for c in unknown[:10])
         raise TaskInputError(
-            f"The model has no character {shown} in its vocabulary: it only knows digits, month names, "
-            "spaces, “, . /” and 年 月 日."
+            f"The model does not know {'this character' if len(unknown) == 1 else 'these characters'}: {shown}. "
+            "Its vocabulary holds digits, the month names as the trained formats write them (“November”, “Nov”, "
+            "“november”), spaces, “, . /” and 年 月 日."
         )
     if len(cleaned) > max_chars:
         raise TaskInputError(f"The date is {len(cleaned)} characters long; this model reads at most {max_chars}.")
