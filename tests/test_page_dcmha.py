@@ -151,6 +151,16 @@ def test_sandbox_preset_swaps_heads(page):
     assert not any("identity" in s.value for s in at.success)
 
 
+def test_generation_with_both_models(page):
+    at = page
+    at.slider(key="dc_gen_chars").set_value(12)
+    at.button(key="dc_gen").click().run()
+    assert not at.exception
+    prompt = at.session_state["dc_text"]
+    shown = [c.value for c in at.code]
+    assert len(shown) == 2 and all(v.startswith(prompt) and len(prompt) < len(v) <= len(prompt) + 12 for v in shown)
+
+
 def test_bad_input_gives_a_message_not_a_traceback(page):
     at = page
     for text, kind, fragment in [

@@ -92,3 +92,17 @@ def test_chinese_labels(app):
     open_tab(app, 1)
     app.shot("dcmha-zh-stages")
     assert_clean(app)
+
+
+def test_window_band_and_chunks_are_drawn(app):
+    text = "The quick brown fox jumps over the lazy dog; " * 4
+    open_page(app, "?dc_window=12&dc_q=150&dc_k=145&dc_text=" + text.replace(" ", "%20").replace(";", "%3B"))
+    open_tab(app, 1)
+    app.wait_idle()
+    names = app.page.evaluate(
+        "() => { const gd = document.querySelector('.st-key-stages .js-plotly-plot');"
+        " return gd._fullLayout.shapes.map(s => s.name); }")
+    assert names.count("window") == 6 and names.count("selected") == 6
+    assert names.count("chunk") == 6 * 3  # 180 characters, chunks of 64
+    app.shot("dcmha-window12-chunks")
+    assert_clean(app)
