@@ -88,7 +88,7 @@ def structure_shapes(T: int, window: int | None, causal: bool, spans: Sequence[t
     shapes: list[dict] = []
     path = window_band_path(T, window, causal)
     if path:
-        shapes.append(dict(type="path", path=path, xref=xref, yref=yref, line=dict(color=WINDOW_COLOR, width=2),
+        shapes.append(dict(type="path", path=path, xref=xref, yref=yref, line=dict(color=WINDOW_COLOR, width=2 if T <= 64 else 1),
                            fillcolor="rgba(0,0,0,0)", name="window"))
     if len(spans) > 1:
         for a, b, k0, k1 in spans:
