@@ -137,7 +137,7 @@ class PreparedText:
     unknown: list[str]  # distinct characters mapped to <unk>, in order of appearance
     truncated: bool
     full_length: int
-    notices: list[str] = field(default_factory=list)
+    notices: list[tuple[str, dict]] = field(default_factory=list)  # (attnviz.i18n key, values) from cleaning
 
     @property
     def chars(self) -> list[str]:
@@ -158,7 +158,7 @@ def prepare_text(raw: str | None, tok: CharTokenizer, context: int) -> PreparedT
         text = text[:context]
     ids = tok.encode(text)
     unknown = list(dict.fromkeys(c for c, i in zip(text, ids) if i == tok.unk_id))
-    return PreparedText(text, ids, unknown, truncated, full, list(cleaned.notices))
+    return PreparedText(text, ids, unknown, truncated, full, list(getattr(cleaned, "notice_keys", [])))
 
 
 def reencode(prepared: PreparedText, tok: CharTokenizer) -> PreparedText:

@@ -6,8 +6,10 @@ import streamlit as st
 
 from attnviz import dcmha_view as dv
 from attnviz import plots_dcmha as figs
+from attnviz.i18n import translate
 from attnviz.text import InputError, clean_text
 from ui import url_state
+from ui.controls import load_page_state, save_page_state
 from ui.session import get_model
 
 st.set_page_config(page_title="attnviz — DCMHA", page_icon="🔀", layout="wide")
@@ -16,7 +18,6 @@ DEFAULT_TEXT = "The cat sat on the mat because it was tired. 学而时习之，�
 SANDBOX_TEXT = "The animal didn't cross the street because it was too tired."
 MINILM = "all-MiniLM-L6-v2"
 PARAMS = [
-    url_state.text_param("dc_lang", "en"),
     url_state.text_param("dc_model", "dcformer-tiny"),
     url_state.text_param("dc_text", DEFAULT_TEXT),
     url_state.int_param("dc_layer", 0, 0, 63),
@@ -34,9 +35,9 @@ PARAMS = [
     url_state.int_param("sb_b", 1, 0, 63),
     url_state.text_param("sb_matrix", ""),
 ]
-url_state.load(PARAMS)
+load_page_state(PARAMS)  # the shared language (?lang=, sidebar switch) first, then this page's URL state
 state = st.session_state
-for key, allowed in (("dc_lang", dv.LANGUAGES), ("dc_model", dv.TINY_MODELS), ("sb_stage", ("pre", "post")),
+for key, allowed in (("dc_model", dv.TINY_MODELS), ("sb_stage", ("pre", "post")),
                      ("sb_preset", dv.SANDBOX_PRESETS)):
     if state[key] not in allowed:
         state[key] = next(p.default for p in PARAMS if p.key == key)
@@ -60,8 +61,7 @@ def capture_for(tiny: dv.TinyModel, prepared: dv.PreparedText, window, causal: b
 
 
 # ----------------------------------------------------------------------------- sidebar
-st.sidebar.radio(dv.TEXT["en"]["lang"], list(dv.LANGUAGES), key="dc_lang", format_func=dv.LANGUAGES.get, horizontal=True)
-lang = state["dc_lang"]
+lang = state["lang"] if state["lang"] in dv.LANGUAGES else "en"
 
 
 def T(key: str, **kw) -> str:
@@ -95,8 +95,8 @@ except InputError:
     st.info(T("empty"))
 
 if prepared is not None:
-    for notice in prepared.notices:
-        st.warning(notice)
+    for key, values in prepared.notices:
+        st.warning(translate(key, lang, **values))
     if prepared.truncated:
         st.warning(T("truncated", n=prepared.full_length, ctx=tiny.context))
     if prepared.unknown:
@@ -301,7 +301,7 @@ def sandbox() -> None:
     try:
         text = clean_text(state["sb_text"]).text
     except InputError as error:
-        st.info(str(error))
+        st.info(error.message(lang))
         return
     layer_sb, stage_sb = int(state["sb_layer"]), state["sb_stage"]
     memo = state.get("_sb_memo") or {}
@@ -342,4 +342,4 @@ else:
     st.subheader(T("tab_sandbox"))
     sandbox()
 
-url_state.save(PARAMS)
+save_page_state(PARAMS)

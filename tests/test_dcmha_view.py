@@ -151,6 +151,7 @@ def test_prepare_text_names_unknown_characters_and_truncates(tiny):
     long = dv.prepare_text("the cat " * 40, tiny.tokenizer, 64)
     assert long.truncated and len(long.ids) == 64 and long.full_length == 319
     assert p.labels[3] == "␣"
+    assert dv.prepare_text("ca\x07t", tiny.tokenizer, 64).notices == [("msg.control_removed", {"count": 1})]
     for bad in ("", "   ", None):
         with pytest.raises(dv.InputError):
             dv.prepare_text(bad, tiny.tokenizer, 64)

@@ -124,7 +124,7 @@ def test_changing_the_window_changes_the_maps(page):
 def test_url_reopens_the_view_and_language_switches_labels():
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
     at.query_params.update({"dc_text": "猫坐在垫子上。猫坐在垫子上。", "dc_layer": "1", "dc_q": "9", "dc_k": "2",
-                            "dc_lang": "zh", "dc_head": "2", "sb_preset": "swap", "sb_matrix": "0.0=0;0.1=1;1.0=1;1.1=0"})
+                            "lang": "zh", "dc_head": "2", "sb_preset": "swap", "sb_matrix": "0.0=0;0.1=1;1.0=1;1.1=0"})
     at.run()
     assert not at.exception
     assert at.title[0].value.startswith("DCMHA —— 注意力头的动态组合")

@@ -90,7 +90,7 @@ def test_every_tab_renders_and_screenshots(app):
 
 
 def test_chinese_labels(app):
-    open_page(app, "?dc_lang=zh&dc_text=" + "猫坐在垫子上。狗在院子里跑。")
+    open_page(app, "?lang=zh&dc_text=" + "猫坐在垫子上。狗在院子里跑。")
     assert "动态组合" in app.body_text()
     assert "输出头" in app.page.locator(".st-key-compose_pre").inner_text()  # axis title of the compose figure
     app.shot("dcmha-zh")
