@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from . import plots
+from .seq2seq_text import t
 from .text import escape_label
 
 HIGHLIGHT_COLOR = "#d62728"
@@ -34,6 +35,7 @@ def attention_map(
     title: str = "",
     highlight_row: int | None = None,
     height: int | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """One head's (q_len, k_len) map with row ``highlight_row`` framed (the step's new query)."""
     fig = plots.head_heatmap(
@@ -45,6 +47,7 @@ def attention_map(
         title=title,
         zmax=1.0,
         height=height,
+        lang=lang,
     )
     n_q, n_k = pattern.shape
     fig.update_yaxes(range=[n_q - 0.5, -0.5], autorange=False)
@@ -55,7 +58,7 @@ def attention_map(
         # Plotly centres a multi-line title on its anchor: place the centre so that every line stays inside.
         title=dict(yref="container", y=1 - (8 + 10 * lines) / fig_height, yanchor="middle", font=dict(size=15)),
         margin=dict(t=60 + 20 * lines),
-        xaxis=dict(tickangle=0, title=dict(text="key (attended to)", standoff=4)),
+        xaxis=dict(tickangle=0, title=dict(text=t("plot.key_axis", lang), standoff=4)),
     )
     if highlight_row is not None:
         fig.add_shape(
@@ -71,7 +74,7 @@ def attention_map(
     return fig
 
 
-def next_token_bar(probs: np.ndarray, itos: list[str], chosen: int, *, top: int = 5, title: str = "", height: int = 300) -> go.Figure:
+def next_token_bar(probs: np.ndarray, itos: list[str], chosen: int, *, top: int = 5, title: str = "", height: int = 300, lang: str = "en") -> go.Figure:
     """The ``top`` most likely next tokens (softmax of the last position's logits); the chosen one in red."""
     order = np.argsort(-probs)[:top]
     names = [escape_label(show_chars([itos[i]])[0]) for i in order]
@@ -91,10 +94,10 @@ def next_token_bar(probs: np.ndarray, itos: list[str], chosen: int, *, top: int 
         title=dict(text=title, x=0.01),
         height=height,
         margin=dict(l=10, r=10, t=50 if title else 20, b=50),
-        xaxis=dict(title="probability", range=[0, 1]),
+        xaxis=dict(title=t("ed.probability", lang), range=[0, 1]),
         yaxis=dict(autorange="reversed", type="category"),
     )
-    return fig
+    return plots.finish(fig)
 
 
 def heads_row(
@@ -107,10 +110,11 @@ def heads_row(
     selected_head: int | None = None,
     title: str = "",
     height: int = 320,
+    lang: str = "en",
 ) -> go.Figure:
     """Every head's (q_len, k_len) map of one attention side by side, the new row framed in each."""
     n_heads, n_q, n_k = patterns.shape
-    titles = [f"<b>head {h}</b>" if h == selected_head else f"head {h}" for h in range(n_heads)]
+    titles = [f"<b>{t('plot.head', lang, h=h)}</b>" if h == selected_head else t("plot.head", lang, h=h) for h in range(n_heads)]
     fig = make_subplots(rows=1, cols=n_heads, subplot_titles=titles, horizontal_spacing=0.03)
     q_text = [escape_label(t) for t in show_chars(query_tokens)]
     k_text = [escape_label(t) for t in show_chars(key_tokens)]
@@ -126,7 +130,8 @@ def heads_row(
                 z=z,
                 customdata=custom,
                 coloraxis="coloraxis",
-                hovertemplate=f"head {h}<br>query <b>%{{customdata[0]}}</b> → key <b>%{{customdata[1]}}</b><br>weight %{{z:.3f}}<extra></extra>",
+                hovertemplate=f"{t('plot.head', lang, h=h)}<br>{t('plot.query', lang)} <b>%{{customdata[0]}}</b> → "
+                f"{t('plot.key', lang)} <b>%{{customdata[1]}}</b><br>{t('plot.weight', lang)} %{{z:.3f}}<extra></extra>",
             ),
             row=1,
             col=h + 1,
@@ -142,9 +147,9 @@ def heads_row(
         fig.update_yaxes(showticklabels=False, ticks="", col=col)
     fig.update_layout(
         title=dict(text=title, x=0.01),
-        coloraxis=dict(colorscale=plots.SEQUENTIAL, cmin=0, cmax=1, colorbar=dict(title="weight", thickness=10)),
+        coloraxis=dict(colorscale=plots.SEQUENTIAL, cmin=0, cmax=1, colorbar=dict(title=t("plot.weight", lang), thickness=10)),
         height=height,
         margin=dict(l=60, r=10, t=80 if title else 40, b=10),
         plot_bgcolor=plots.MASKED_COLOR,
     )
-    return fig
+    return plots.finish(fig)

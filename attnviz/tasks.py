@@ -146,24 +146,28 @@ class CharVocab:
 
 
 class TaskInputError(ValueError):
-    """Text the date model cannot take; the message is meant for the user."""
+    """Text the date model cannot take; ``message(lang)`` is meant for the user (English or Chinese)."""
+
+    def __init__(self, key: str, **values):
+        self.key, self.values = key, values
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "en") -> str:
+        from .seq2seq_text import t
+
+        return t(self.key, lang, **self.values)
 
 
 def check_input(text: str | None, vocab: CharVocab, max_chars: int = MAX_SOURCE_CHARS) -> str:
     """Strip, collapse runs of spaces, and refuse what the model cannot read."""
     if text is None or not text.strip():
-        raise TaskInputError("Type a date, for example “25 November 2026”: the text is empty.")
+        raise TaskInputError("ed.err_empty")
     cleaned = re.sub(r"\s+", " ", text.strip())
     unknown = vocab.unknown(cleaned)
     if unknown:
-        shown = " ".join(f"“{c}”" for c in unknown[:10])
-        raise TaskInputError(
-            f"The model does not know {'this character' if len(unknown) == 1 else 'these characters'}: {shown}. "
-            "Its vocabulary holds digits, the month names as the trained formats write them (“November”, “Nov”, "
-            "“november”), spaces, “, . /” and 年 月 日."
-        )
+        raise TaskInputError("ed.err_unknown", chars=" ".join(f"“{c}”" for c in unknown[:10]))
     if len(cleaned) > max_chars:
-        raise TaskInputError(f"The date is {len(cleaned)} characters long; this model reads at most {max_chars}.")
+        raise TaskInputError("ed.err_long", n=len(cleaned), limit=max_chars)
     return cleaned
 
 

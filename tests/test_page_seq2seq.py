@@ -113,3 +113,22 @@ def test_sharpest_head_button_selects_it(page):
     assert (at.slider(key="ed_layer").value, at.slider(key="ed_head").value) == (layer, head)
     figure_with_title(at, f"Cross-attention (融合注意力)<br>layer {layer} · head {head} · step 1")
     assert at.button(key="ed_sharpest").disabled
+
+
+def test_chinese_interface():
+    import re
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.query_params.update({"lang": "zh", "ed_step": "3"})
+    at.run()
+    assert not at.exception
+    labels = [w.label for kind in ("slider", "selectbox", "text_input") for w in getattr(at, kind) if w.label != "Language / 语言"]
+    assert labels and all(cjk.search(label) for label in labels), labels
+    for element in list(at.title) + list(at.header) + list(at.caption):
+        assert cjk.search(element.value), element.value
+    cross = figure_with_title(at, "融合注意力<br>第 0 层 · 第 0 个头 · 第 3 步")
+    assert cross["layout"]["xaxis"]["title"]["text"] == "键（被关注）"
+    assert any("**第 3 步 / 共 11 步**：" in m.value for m in at.markdown)
+    at.text_input(key="ed_date").input("").run()
+    assert any("请输入一个日期" in m.value for m in at.info)
