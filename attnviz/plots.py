@@ -52,16 +52,13 @@ def downsample(matrix: np.ndarray, size: int) -> np.ndarray:
     q_len, k_len = matrix.shape
     if q_len <= size and k_len <= size:
         return matrix
-    rows = np.array_split(np.arange(q_len), min(size, q_len))
-    cols = np.array_split(np.arange(k_len), min(size, k_len))
-    out = np.empty((len(rows), len(cols)), dtype=np.float32)
-    with np.errstate(invalid="ignore"):
-        for i, r in enumerate(rows):
-            band = matrix[r[0] : r[-1] + 1]
-            for j, c in enumerate(cols):
-                block = band[:, c[0] : c[-1] + 1]
-                out[i, j] = np.nan if np.isnan(block).all() else np.nanmean(block)
-    return out
+    row_starts = np.array([r[0] for r in np.array_split(np.arange(q_len), min(size, q_len))])
+    col_starts = np.array([c[0] for c in np.array_split(np.arange(k_len), min(size, k_len))])
+    valid = ~np.isnan(matrix)
+    sums = np.add.reduceat(np.add.reduceat(np.where(valid, matrix, 0.0), row_starts, axis=0), col_starts, axis=1)
+    counts = np.add.reduceat(np.add.reduceat(valid.astype(np.int64), row_starts, axis=0), col_starts, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan).astype(np.float32)
 
 
 def _masked(values: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
@@ -98,8 +95,9 @@ def head_heatmap(
     key_tokens = tokens if key_tokens is None else key_tokens
     positions_q = np.arange(len(tokens)) if keep is None else np.asarray(keep)
     positions_k = np.arange(len(key_tokens)) if keep is None else np.asarray(keep)
-    q_text = [labels(tokens)[i] for i in positions_q]
-    k_text = [labels(key_tokens)[i] for i in positions_k]
+    query_labels, key_labels = labels(tokens), labels(key_tokens)
+    q_text = [query_labels[i] for i in positions_q]
+    k_text = [key_labels[i] for i in positions_k]
     z = _masked(select(pattern, keep), None if allowed is None else select(allowed, keep))
     n_q, n_k = z.shape
     raw = np.zeros_like(z) if scores is None else select(scores, keep).astype(np.float32)
@@ -148,6 +146,37 @@ def head_heatmap(
     return finish(fig)
 
 
+def downsample_stack(stack: np.ndarray, size: int) -> np.ndarray:
+    """Block-average every (q, k) map of a (n, q, k) stack to at most (size, size); NaN-free input."""
+    _, q_len, k_len = stack.shape
+    if q_len <= size and k_len <= size:
+        return stack.astype(np.float32, copy=False)
+    row_groups = np.array_split(np.arange(q_len), min(size, q_len))
+    col_groups = np.array_split(np.arange(k_len), min(size, k_len))
+    rows = np.array([g[0] for g in row_groups])
+    cols = np.array([g[0] for g in col_groups])
+    sums = np.add.reduceat(np.add.reduceat(stack, rows, axis=1), cols, axis=2)
+    sizes = np.outer([len(g) for g in row_groups], [len(g) for g in col_groups])
+    return (sums / sizes).astype(np.float32)
+
+
+def _tile_canvas(tiles: list[np.ndarray], columns: int, gap: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Place equal-sized tiles on one NaN canvas (row-major); returns it and each tile's (x0, y0)."""
+    size_q, size_k = tiles[0].shape
+    rows = int(np.ceil(len(tiles) / columns))
+    canvas = np.full((rows * (size_q + gap) - gap, min(columns, len(tiles)) * (size_k + gap) - gap), np.nan, dtype=np.float32)
+    origins = []
+    for index, tile in enumerate(tiles):
+        y0, x0 = (index // columns) * (size_q + gap), (index % columns) * (size_k + gap)
+        canvas[y0 : y0 + size_q, x0 : x0 + size_k] = tile
+        origins.append((x0, y0))
+    return canvas, origins
+
+
+def _frame(fig: go.Figure, x0: float, y0: float, width: int, height: int, **line) -> None:
+    fig.add_shape(type="rect", x0=x0 - 0.5, x1=x0 + width - 0.5, y0=y0 - 0.5, y1=y0 + height - 0.5, **line)
+
+
 def layer_grid(
     patterns: np.ndarray,
     tokens: list[str],
@@ -160,42 +189,55 @@ def layer_grid(
     columns: int = 6,
     lang: str = "en",
 ) -> go.Figure:
-    """Every head of one layer as small maps (downsampled beyond ``max_cells`` tokens)."""
+    """Every head of one layer as small maps on one canvas (block-averaged beyond ``max_cells`` tokens).
+
+    One heatmap trace for all heads keeps the figure light; each tile sits on a grey rectangle,
+    so masked (NaN) cells show grey while the gaps between tiles stay white.
+    """
     t = _translator(lang)
     n_heads = patterns.shape[0]
-    rows = int(np.ceil(n_heads / columns))
-    titles = [f"<b>{t('plot.head', h=h)}</b>" if h == selected_head else t("plot.head", h=h) for h in range(n_heads)]
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.12 / max(rows - 1, 1))
-    mask_kept = None if allowed is None else select(allowed, keep)
-    q_text = labels([tokens[i] for i in (range(len(tokens)) if keep is None else keep)])
-    for head in range(n_heads):
-        z = _masked(select(patterns[head], keep), mask_kept)
-        small = downsample(z, max_cells)
-        exact = small.shape == z.shape
-        fig.add_trace(
-            go.Heatmap(
-                z=small,
-                coloraxis="coloraxis",
-                customdata=np.array(q_text, dtype=object)[:, None].repeat(len(q_text), 1)[:, :, None]
-                if exact
-                else None,
-                hovertemplate=(
-                    f"{t('plot.head', h=head)}<br>{t('plot.query')} %{{customdata[0]}} (#%{{y}}) → {t('plot.key')} #%{{x}}<br>{t('plot.weight')} %{{z:.3f}}<extra></extra>"
-                    if exact
-                    else f"{t('plot.head', h=head)} ({t('plot.block_average')})<br>{t('plot.weight')} %{{z:.3f}}<extra></extra>"
-                ),
-            ),
-            row=head // columns + 1,
-            col=head % columns + 1,
+    kept = select(patterns, keep).astype(np.float32)  # (heads, q, k)
+    if allowed is not None:
+        kept = np.where(np.broadcast_to(select(allowed, keep), kept.shape[1:])[None], kept, np.nan)
+    tiles = [downsample(kept[h], max_cells) for h in range(n_heads)]
+    exact = tiles[0].shape == kept.shape[1:]
+    size = tiles[0].shape[0]
+    gap = max(1, round(size * 0.1))
+    canvas, origins = _tile_canvas(tiles, columns, gap)
+    index = np.full(canvas.shape + (3,), -1, dtype=np.int16)  # (head, query, key) under each cell
+    for head, (x0, y0) in enumerate(origins):
+        q_idx, k_idx = np.meshgrid(np.arange(size), np.arange(tiles[head].shape[1]), indexing="ij")
+        index[y0 : y0 + size, x0 : x0 + tiles[head].shape[1]] = np.stack([np.full_like(q_idx, head), q_idx, k_idx], -1)
+    where = t("plot.query") + " #%{customdata[1]} → " + t("plot.key") + " #%{customdata[2]}" if exact else t("plot.block_average")
+    fig = go.Figure(
+        go.Heatmap(
+            z=canvas,
+            customdata=index,
+            colorscale=SEQUENTIAL,
+            zmin=0,
+            zmax=float(np.nanmax(canvas)) if np.isfinite(canvas).any() else 1.0,
+            colorbar=dict(title=t("plot.weight"), thickness=10),
+            hovertemplate=t("plot.head", h="%{customdata[0]}") + "<br>" + where + "<br>" + t("plot.weight") + " %{z:.3f}<extra></extra>",
+            hoverongaps=False,
         )
-    fig.update_xaxes(showticklabels=False, showgrid=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed")
+    )
+    for head, (x0, y0) in enumerate(origins):
+        fig.add_shape(type="rect", x0=x0 - 0.5, x1=x0 + tiles[head].shape[1] - 0.5, y0=y0 - 0.5, y1=y0 + size - 0.5,
+                      fillcolor=MASKED_COLOR, line=dict(width=0), layer="below")
+        label = t("plot.head", h=head)
+        fig.add_annotation(x=x0 + (tiles[head].shape[1] - 1) / 2, y=y0 - 0.6, text=f"<b>{label}</b>" if head == selected_head else label,
+                           showarrow=False, yanchor="bottom", font=dict(size=13))
+    if selected_head is not None:
+        x0, y0 = origins[selected_head]
+        _frame(fig, x0 - 0.3, y0 - 0.3, tiles[selected_head].shape[1] + 0.6, size + 0.6, line=dict(color="#e65000", width=3))
+    rows = int(np.ceil(n_heads / columns))
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     fig.update_layout(
         title=dict(text=t("plot.layer_heads", layer=layer, n=n_heads), x=0.01),
-        coloraxis=dict(colorscale=SEQUENTIAL, cmin=0, colorbar=dict(title=t("plot.weight"), thickness=10)),
         height=200 * rows + 80,
         margin=dict(l=10, r=10, t=70, b=10),
-        plot_bgcolor=MASKED_COLOR,
+        plot_bgcolor="white",
     )
     return finish(fig)
 
@@ -215,30 +257,21 @@ def overview(
     """
     n_layers = len(patterns_by_layer)
     n_heads = patterns_by_layer[0].shape[0]
-    cell = thumb + 1  # one blank row/column between thumbnails
-    canvas = np.full((n_layers * cell - 1, n_heads * cell - 1), np.nan, dtype=np.float32)
-    for layer, patterns in enumerate(patterns_by_layer):
-        for head in range(n_heads):
-            small = downsample(select(patterns[head], keep).astype(np.float32), thumb)
-            peak = np.nanmax(small) if np.isfinite(small).any() else 1.0
-            tile = np.full((thumb, thumb), np.nan, dtype=np.float32)
-            tile[: small.shape[0], : small.shape[1]] = small / max(peak, 1e-9)
-            canvas[layer * cell : layer * cell + thumb, head * cell : head * cell + thumb] = tile
-    fig = go.Figure(
-        go.Heatmap(z=canvas, colorscale=SEQUENTIAL, showscale=False, hoverinfo="skip", zmin=0, zmax=1)
-    )
-    centers_x, centers_y, custom = [], [], []
-    for layer in range(n_layers):
-        for head in range(n_heads):
-            centers_x.append(head * cell + (thumb - 1) / 2)
-            centers_y.append(layer * cell + (thumb - 1) / 2)
-            custom.append([layer, head])
+    tiles = []
+    for patterns in patterns_by_layer:
+        small = downsample_stack(select(patterns, keep).astype(np.float32), thumb)  # (heads, s, s)
+        peak = small.reshape(n_heads, -1).max(axis=1)[:, None, None]
+        tiles.extend(small / np.maximum(peak, 1e-9))
+    size_q, size_k = tiles[0].shape
+    canvas, origins = _tile_canvas(tiles, n_heads, gap=1)
+    fig = go.Figure(go.Heatmap(z=canvas, colorscale=SEQUENTIAL, showscale=False, hoverinfo="skip", zmin=0, zmax=1))
+    centers = [(x0 + (size_k - 1) / 2, y0 + (size_q - 1) / 2) for x0, y0 in origins]
     fig.add_trace(
         go.Scatter(
-            x=centers_x,
-            y=centers_y,
+            x=[c[0] for c in centers],
+            y=[c[1] for c in centers],
             mode="markers",
-            customdata=custom,
+            customdata=[[layer, head] for layer in range(n_layers) for head in range(n_heads)],
             # Nearly transparent squares: they only catch clicks and hovers over each thumbnail.
             marker=dict(symbol="square", size=26, color="rgba(0,0,0,0.01)"),
             hovertemplate=translate("plot.click_to_select", lang, layer="%{customdata[0]}", head="%{customdata[1]}") + "<extra></extra>",
@@ -246,34 +279,30 @@ def overview(
         )
     )
     if selected is not None:
-        layer, head = selected
-        fig.add_shape(
-            type="rect",
-            x0=head * cell - 0.8,
-            x1=head * cell + thumb - 0.2,
-            y0=layer * cell - 0.8,
-            y1=layer * cell + thumb - 0.2,
-            line=dict(color="#e65000", width=3),
-        )
+        x0, y0 = origins[selected[0] * n_heads + selected[1]]
+        _frame(fig, x0 - 0.3, y0 - 0.3, size_k + 0.6, size_q + 0.6, line=dict(color="#e65000", width=3))
     fig.update_xaxes(
         tickmode="array",
-        tickvals=[h * cell + (thumb - 1) / 2 for h in range(n_heads)],
+        tickvals=[centers[h][0] for h in range(n_heads)],
         ticktext=[f"h{h}" for h in range(n_heads)],
         showgrid=False,
         zeroline=False,
         side="top",
+        constrain="domain",
     )
     fig.update_yaxes(
         tickmode="array",
-        tickvals=[l * cell + (thumb - 1) / 2 for l in range(n_layers)],
+        tickvals=[centers[l * n_heads][1] for l in range(n_layers)],
         ticktext=[f"L{l}" for l in range(n_layers)],
         showgrid=False,
         zeroline=False,
         autorange="reversed",
+        scaleanchor="x",
+        constrain="domain",
     )
     fig.update_layout(
-        height=62 * n_layers + 60,
-        margin=dict(l=10, r=10, t=40, b=10),
+        height=34 * n_layers + 70,
+        margin=dict(l=10, r=10, t=30, b=10),
         plot_bgcolor="white",
         clickmode="event+select",
         dragmode=False,

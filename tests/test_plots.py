@@ -54,29 +54,53 @@ def test_downsample_block_means():
     assert plots.downsample(m, 8) is m
 
 
-def test_layer_grid_has_one_trace_per_head_and_marks_the_selection():
+def test_layer_grid_places_every_head_on_one_canvas_and_marks_the_selection():
     patterns = np.random.default_rng(0).random((12, 5, 5))
     fig = plots.layer_grid(patterns, TOKENS, layer=2, selected_head=4)
-    assert len(fig.data) == 12
+    (heat,) = fig.data
+    z = np.asarray(heat.z, dtype=float)
+    gap = 1
+    assert z.shape == (2 * 5 + gap, 6 * 5 + 5 * gap)
+    np.testing.assert_allclose(z[:5, 4 * 6 : 4 * 6 + 5], patterns[4])  # head 4: row 0, column 4
+    np.testing.assert_allclose(z[6:, 2 * 6 : 2 * 6 + 5], patterns[8])  # head 8: row 1, column 2
+    custom = np.asarray(heat.customdata)
+    assert custom[6 + 1, 2 * 6 + 3].tolist() == [8, 1, 3]  # head 8, query 1, key 3
     titles = [a.text for a in fig.layout.annotations]
     assert titles[4] == "<b>head 4</b>" and titles[3] == "head 3"
+    frames = [s for s in fig.layout.shapes if s.line.color == "#e65000"]
+    assert len(frames) == 1 and frames[0].x0 < 24 < frames[0].x1
+
+
+def test_layer_grid_shows_masked_cells_as_gaps_over_grey():
+    patterns = np.full((12, 4, 4), 0.25)
+    fig = plots.layer_grid(patterns, ["a", "b", "c", "d"], allowed=np.tril(np.ones((4, 4), dtype=bool)))
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert np.isnan(z[0, 1]) and z[1, 0] == 0.25
+    assert sum(1 for s in fig.layout.shapes if s.fillcolor == plots.MASKED_COLOR) == 12
 
 
 def test_layer_grid_downsamples_long_inputs():
     patterns = np.random.default_rng(0).random((12, 300, 300))
     fig = plots.layer_grid(patterns, [str(i) for i in range(300)], max_cells=48)
-    assert np.asarray(fig.data[0].z).shape == (48, 48)
+    z = np.asarray(fig.data[0].z)
+    gap = 5
+    assert z.shape == (2 * 48 + gap, 6 * 48 + 5 * gap)
+    np.testing.assert_allclose(z[:48, :48], plots.downsample(patterns[0].astype(np.float32), 48), rtol=1e-5)
 
 
 def test_overview_points_carry_layer_and_head():
     patterns = [np.random.default_rng(l).random((12, 7, 7)) for l in range(6)]
     fig = plots.overview(patterns, thumb=8, selected=(2, 5))
     heat, points = fig.data
-    assert np.asarray(heat.z).shape == (6 * 9 - 1, 12 * 9 - 1)
+    assert np.asarray(heat.z).shape == (6 * 8 - 1, 12 * 8 - 1)  # 7-token tiles, 1 blank between
     custom = np.asarray(points.customdata)
     assert custom.shape == (72, 2) and custom[2 * 12 + 5].tolist() == [2, 5]
     (frame,) = fig.layout.shapes  # the selected thumbnail is framed
-    assert frame.x0 < 5 * 9 < frame.x1 and frame.y0 < 2 * 9 < frame.y1
+    assert frame.x0 < 5 * 8 < frame.x1 and frame.y0 < 2 * 8 < frame.y1
+    z = np.asarray(heat.z, dtype=float)
+    expected = plots.downsample_stack(patterns[2].astype(np.float32), 8)[5]
+    np.testing.assert_allclose(z[2 * 8 : 2 * 8 + 7, 5 * 8 : 5 * 8 + 7], patterns[2][5] / patterns[2][5].max(), rtol=1e-5)
+    assert expected.shape == (7, 7)
     assert list(fig.layout.yaxis.ticktext) == [f"L{l}" for l in range(6)]
 
 
@@ -95,3 +119,12 @@ def test_negative_weights_get_a_diverging_scale_centred_on_zero():
     fig = plots.head_heatmap(p, ["a", "b"])
     assert fig.data[0].zmid == 0 and fig.data[0].zmin == pytest.approx(-1.2) and fig.data[0].zmax == pytest.approx(1.2)
     assert plots.head_heatmap(np.eye(2), ["a", "b"]).data[0].zmin == 0
+
+
+def test_downsample_skips_nan_and_keeps_all_nan_blocks_nan():
+    m = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, 5.0], [7.0, 8.0, 9.0]])
+    out = plots.downsample(m, 2)  # blocks: rows [0,1] [2], cols [0,1] [2]
+    np.testing.assert_allclose(out, [[1.0, 4.0], [7.5, 9.0]])
+    all_nan = np.full((4, 4), np.nan)
+    all_nan[2:, 2:] = 1.0
+    assert np.isnan(plots.downsample(all_nan, 2)[0, 0]) and plots.downsample(all_nan, 2)[1, 1] == 1.0
