@@ -21,7 +21,7 @@ What is here
   Recorded arrays are for BATCH ITEM 0 (the batch dim is stripped):
   ``blocks.{l}.attn.hook_q/k/v`` (H, T, d) after qk-norm and RoPE,
   ``hook_scores``, ``hook_scores_composed``, ``hook_probs``, ``hook_pattern`` (H, T, S),
-  ``hook_mask`` (T, S) bool (True = may attend), ``hook_z`` (T, H, d),
+  ``hook_mask`` (T, S) bool (True = may attend), ``hook_z`` (H, T, d),
   ``hook_{pre,post}_{qw1,qw2,kw1,kw2}`` (T, R, H), ``hook_{pre,post}_{qdd,kdd}`` (T, H),
   ``hook_{pre,post}_static`` (H, H, only with a static part, in C orientation),
   plus ``blocks.{l}.hook_resid_pre``, ``hook_attn_out``, ``hook_resid_mid``,
@@ -386,7 +386,7 @@ class Attention(nn.Module):
                 outs.append(self._attend(q, k, v, dw, mask, a, b, k0, k1, None, prefix))
             out = torch.cat(outs, dim=2)                              # (B, H, T, d)
         if record is not None:
-            record[prefix + "hook_z"] = _np(out[0].transpose(0, 1))   # (T, H, d)
+            record[prefix + "hook_z"] = _np(out[0])                   # (H, T, d), like hook_q/k/v
         return self.wo(out.transpose(1, 2).reshape(B, T, H * d))     # (B, T, D)
 
 
@@ -692,10 +692,11 @@ class CharTokenizer:
 @torch.no_grad()
 def generate(model: DCFormer, prompt_ids: Sequence[int], max_new_tokens: int = 100, *,
              temperature: float = 0.0, top_k: int | None = None, seed: int | None = None,
-             use_cache: bool = True, **forward_kw) -> list[int]:
+             use_cache: bool = True, allow_unk: bool = False, **forward_kw) -> list[int]:
     """Greedy (temperature 0) or sampled generation. Returns prompt + new token ids.
 
     Sampling: logits / temperature, optionally keep the top_k, sample with a seeded generator.
+    Token id 0 (``<unk>``) is never produced unless ``allow_unk``.
     """
     model.eval()
     ids = list(prompt_ids) or [0]
@@ -704,6 +705,8 @@ def generate(model: DCFormer, prompt_ids: Sequence[int], max_new_tokens: int = 1
     x = torch.tensor([ids], dtype=torch.long)
     for _ in range(max_new_tokens):
         logits = model(x, cache=cache, **forward_kw)[0, -1].float()  # (V,)
+        if not allow_unk:
+            logits[0] = float("-inf")
         if temperature <= 0:
             nxt = int(torch.argmax(logits))
         else:
