@@ -353,7 +353,7 @@ def test_hook_names_and_shapes():
         for n in ("hook_scores", "hook_scores_composed", "hook_probs", "hook_pattern"):
             assert cap[p + n].shape == (H, T, T) and cap[p + n].dtype == np.float32
         assert cap[p + "hook_mask"].shape == (T, T)
-        assert cap[p + "hook_z"].shape == (T, H, d)
+        assert cap[p + "hook_z"].shape == (H, T, d)
         for st in ("pre", "post"):
             for n in ("qw1", "qw2", "kw1", "kw2"):
                 assert cap[f"{p}hook_{st}_{n}"].shape == (T, R, H)

@@ -26,8 +26,8 @@ What is here
   ``hook_{pre,post}_static`` (H, H, only with a static part, in C orientation),
   plus ``blocks.{l}.hook_resid_pre``, ``hook_attn_out``, ``hook_resid_mid``,
   ``hook_mlp_out``, ``hook_resid_post`` (T, D), ``hook_embed`` and ``hook_logits``.
-  Maps are (T, S): when recording, the attention is computed unchunked (chunking
-  is an implementation detail that gives the same numbers, see tests).
+  Maps are full (H, T, S): when recording, every query row is computed against all S keys
+  (masked cells included, in row blocks of q_chunk_size); chunking gives the same numbers (tests).
 * :func:`load_dcformer` -- safetensors + ``config.json`` (no pickle, no remote code).
 * :class:`CharTokenizer` -- the tiny char-level vocabulary shipped with the weights.
 * :func:`generate` -- greedy / sampled generation with a KV cache.
@@ -316,12 +316,12 @@ class Attention(nn.Module):
         else:
             pattern = probs
         out = torch.matmul(pattern.type_as(vc), vc)          # (B, H, Tc, d)
-        if rec is not None:
-            rec[prefix + "hook_scores"] = _np(scores[0])
-            rec[prefix + "hook_scores_composed"] = _np(composed[0])
-            rec[prefix + "hook_mask"] = _np(m[0, 0].expand(b - a, k1 - k0))
-            rec[prefix + "hook_probs"] = _np(probs[0])
-            rec[prefix + "hook_pattern"] = _np(pattern[0])
+        if rec is not None:  # rows [a, b) of the preallocated full (H, T, S) / (T, S) maps
+            rec[prefix + "hook_scores"][:, a:b, k0:k1] = _np(scores[0])
+            rec[prefix + "hook_scores_composed"][:, a:b, k0:k1] = _np(composed[0])
+            rec[prefix + "hook_mask"][a:b, k0:k1] = _np(m[0, 0].expand(b - a, k1 - k0))
+            rec[prefix + "hook_probs"][:, a:b, k0:k1] = _np(probs[0])
+            rec[prefix + "hook_pattern"][:, a:b, k0:k1] = _np(pattern[0])
         return out
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, *, layer: int = 0,
@@ -372,8 +372,18 @@ class Attention(nn.Module):
             mask = mask & am
 
         chunk = self.cfg.q_chunk_size
-        if record is not None or not chunk or T <= chunk:
-            out = self._attend(q, k, v, dw, mask, 0, T, 0, S, record, prefix)  # (B, H, T, d)
+        if record is not None:
+            # full maps: every query row against ALL S keys (masked cells too), computed in row blocks
+            # so that no (B, H, T, S) temporary is larger than one block; numbers equal the unchunked ones
+            import numpy as np
+            for name in ("hook_scores", "hook_scores_composed", "hook_probs", "hook_pattern"):
+                record[prefix + name] = np.empty((H, T, S), dtype=np.float32)
+            record[prefix + "hook_mask"] = np.empty((T, S), dtype=bool)
+            rows = chunk or T
+            out = torch.cat([self._attend(q, k, v, dw, mask, a, min(T, a + rows), 0, S, record, prefix)
+                             for a in range(0, T, rows)], dim=2)        # (B, H, T, d)
+        elif not chunk or T <= chunk:
+            out = self._attend(q, k, v, dw, mask, 0, T, 0, S, None, prefix)  # (B, H, T, d)
         else:
             outs = []
             for a in range(0, T, chunk):
