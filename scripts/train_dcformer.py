@@ -34,6 +34,8 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus-dir", default=FORTUNE_DIR)
     ap.add_argument("--which", choices=["both", "dcformer", "mha"], default="both")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--split-seed", type=int, default=None,
+                    help="seed of the train/held-out split (default: --seed), to vary the init and data order alone")
     ap.add_argument("--steps", type=int, default=700)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--context", type=int, default=256)
@@ -50,7 +52,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
 
     docs = load_fortunes(args.corpus_dir)
-    train_text, val_text = split_corpus(docs, args.seed, args.heldout_frac)
+    split_seed = args.seed if args.split_seed is None else args.split_seed
+    train_text, val_text = split_corpus(docs, split_seed, args.heldout_frac)
     tok = CharTokenizer.from_text(train_text, min_count=args.min_count)
     train_ids = torch.tensor(tok.encode(train_text), dtype=torch.long)
     val_ids = torch.tensor(tok.encode(val_text), dtype=torch.long)
@@ -78,7 +81,7 @@ def main(argv=None) -> int:
               f"eval {time.time() - t1:.0f} s, {model.num_params()} params)", flush=True)
         last = hist["train_loss"][-50:]
         info = {
-            "model": name, "command": command, "seed": args.seed, "steps": args.steps,
+            "model": name, "command": command, "seed": args.seed, "split_seed": split_seed, "steps": args.steps,
             "heldout_loss": round(heldout, 4), "heldout_loss_units": "nats per character (mean cross-entropy)",
             "final_train_loss_mean_last50": round(sum(last) / len(last), 4),
             "train_seconds": round(train_seconds, 1), "threads": args.threads,
