@@ -1,4 +1,4 @@
-"""attnviz main page: type a sentence, see every head's attention."""
+"""attnviz: the entry point (page navigation in the chosen language) and the main page."""
 
 import streamlit as st
 
@@ -6,12 +6,19 @@ from attnviz import plots
 from ui import url_state
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.figures import show_figure
-from ui.lang import T
-
-st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
+from ui.lang import T, ensure_language
 
 VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63)]
-load_page_state(VIEW_PARAMS)
+
+# (file, url path, catalog key of the title, icon); the main page is the function below
+PAGES = [
+    ("pages/1_Compare_heads.py", "Compare_heads", "nav.compare", "⚖️"),
+    ("pages/2_DCMHA.py", "DCMHA", "nav.dcmha", "🔀"),
+    ("pages/3_Step_by_step.py", "Step_by_step", "nav.steps", "🧮"),
+    ("pages/4_Word_order.py", "Word_order", "nav.order", "🔤"),
+    ("pages/5_Encoder_decoder.py", "Encoder_decoder", "nav.seq2seq", "🔁"),
+    ("pages/6_Presenter.py", "Presenter", "nav.presenter", "🎓"),
+]
 
 
 def select_from_overview() -> None:
@@ -22,72 +29,87 @@ def select_from_overview() -> None:
         st.session_state["layer"], st.session_state["head"] = int(layer), int(head)
 
 
-lang = st.session_state["lang"]
-st.title(T("main.title"))
-st.caption(T("main.caption"))
-sidebar_controls()
-sentence_input()
-view = run_view()
+def attention_page() -> None:
+    """Type a sentence, see every head's attention."""
+    st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
 
-if view is not None:
-    model, capture = view.model, view.captures[0]
-    st.session_state["layer"] = min(st.session_state["layer"], model.n_layers - 1)
-    st.session_state["head"] = min(st.session_state["head"], model.n_heads - 1)
-    pick_layer, pick_head = st.columns(2)
-    pick_layer.slider(T("main.layer"), 0, model.n_layers - 1, key="layer")
-    pick_head.slider(T("main.head"), 0, model.n_heads - 1, key="head")
-    layer, head = st.session_state["layer"], st.session_state["head"]
-    keep = view.keep(0)
+    load_page_state(VIEW_PARAMS)
 
-    focus, overview = st.columns([3, 2])
-    with focus:
+
+    lang = st.session_state["lang"]
+    st.title(T("main.title"))
+    st.caption(T("main.caption"))
+    sidebar_controls()
+    sentence_input()
+    view = run_view()
+
+    if view is not None:
+        model, capture = view.model, view.captures[0]
+        st.session_state["layer"] = min(st.session_state["layer"], model.n_layers - 1)
+        st.session_state["head"] = min(st.session_state["head"], model.n_heads - 1)
+        pick_layer, pick_head = st.columns(2)
+        pick_layer.slider(T("main.layer"), 0, model.n_layers - 1, key="layer")
+        pick_head.slider(T("main.head"), 0, model.n_heads - 1, key="head")
+        layer, head = st.session_state["layer"], st.session_state["head"]
+        keep = view.keep(0)
+
+        focus, overview = st.columns([3, 2])
+        with focus:
+            show_figure(
+                plots.head_heatmap(
+                    capture.pattern(layer)[head],
+                    capture.tokens,
+                    scores=capture.scores(layer)[head],
+                    allowed=capture.mask(layer),
+                    keep=keep,
+                    title=T("main.head_title", layer=layer, head=head),
+                    lang=lang,
+                ),
+                key="head_heatmap",
+                arrays=view.head_arrays(layer, head),
+            )
+            st.caption(T("main.head_caption", n=len(capture.tokens), mask=view.spec.describe(lang)))
+        with overview:
+            st.markdown(T("main.overview"))
+            show_figure(
+                plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head), lang=lang),
+                key="overview",
+                arrays=view.all_arrays(),
+                on_select=select_from_overview,
+                selection_mode="points",
+            )
+
         show_figure(
-            plots.head_heatmap(
-                capture.pattern(layer)[head],
-                capture.tokens,
-                scores=capture.scores(layer)[head],
-                allowed=capture.mask(layer),
-                keep=keep,
-                title=T("main.head_title", layer=layer, head=head),
-                lang=lang,
-            ),
-            key="head_heatmap",
-            arrays=view.head_arrays(layer, head),
-        )
-        st.caption(T("main.head_caption", n=len(capture.tokens), mask=view.spec.describe(lang)))
-    with overview:
-        st.markdown(T("main.overview"))
-        show_figure(
-            plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head), lang=lang),
-            key="overview",
-            arrays=view.all_arrays(),
-            on_select=select_from_overview,
-            selection_mode="points",
+            plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head, lang=lang),
+            key="layer_grid",
+            arrays=view.layer_arrays(layer),
         )
 
-    show_figure(
-        plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head, lang=lang),
-        key="layer_grid",
-        arrays=view.layer_arrays(layer),
-    )
+        if len(view.captures) > 1:
+            st.subheader(T("main.padding_header"))
+            st.caption(T("main.padding_caption"))
+            for column, (index, item) in zip(st.columns(2), enumerate(view.captures)):
+                with column:
+                    show_figure(
+                        plots.head_heatmap(
+                            item.pattern(layer)[head],
+                            item.tokens,
+                            scores=item.scores(layer)[head],
+                            allowed=item.mask(layer),
+                            keep=view.keep(index),
+                            title=T("main.sentence_n", n=index + 1, layer=layer, head=head),
+                            lang=lang,
+                        ),
+                        key=f"padding_{index}",
+                        arrays=view.head_arrays(layer, head, index),
+                    )
 
-    if len(view.captures) > 1:
-        st.subheader(T("main.padding_header"))
-        st.caption(T("main.padding_caption"))
-        for column, (index, item) in zip(st.columns(2), enumerate(view.captures)):
-            with column:
-                show_figure(
-                    plots.head_heatmap(
-                        item.pattern(layer)[head],
-                        item.tokens,
-                        scores=item.scores(layer)[head],
-                        allowed=item.mask(layer),
-                        keep=view.keep(index),
-                        title=T("main.sentence_n", n=index + 1, layer=layer, head=head),
-                        lang=lang,
-                    ),
-                    key=f"padding_{index}",
-                    arrays=view.head_arrays(layer, head, index),
-                )
+    save_page_state(VIEW_PARAMS)
 
-save_page_state(VIEW_PARAMS)
+
+ensure_language()
+navigation = st.navigation(
+    [st.Page(attention_page, title=T("nav.main"), icon="🔍", default=True)]
+    + [st.Page(path, title=T(key), icon=icon, url_path=url) for path, url, key, icon in PAGES]
+)
+navigation.run()

@@ -5,6 +5,14 @@ from __future__ import annotations
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 
 MESSAGES: dict[str, dict[str, str]] = {
+    # page navigation
+    "nav.main": {"en": "Attention", "zh": "注意力"},
+    "nav.compare": {"en": "Compare heads", "zh": "比较注意力头"},
+    "nav.dcmha": {"en": "DCMHA", "zh": "DCMHA 动态组合"},
+    "nav.steps": {"en": "Step by step", "zh": "逐步计算"},
+    "nav.order": {"en": "Word order", "zh": "词序与位置"},
+    "nav.seq2seq": {"en": "Encoder-decoder", "zh": "编码器-解码器"},
+    "nav.presenter": {"en": "Presenter", "zh": "演示模式"},
     # shared controls (sidebar)
     "sidebar.model": {"en": "Model", "zh": "模型"},
     "sidebar.model_help": {

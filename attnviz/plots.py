@@ -137,9 +137,9 @@ def head_heatmap(
         # The key axis sits on top; the title goes above it, at the very top of the figure.
         title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
         height=side,
-        margin=dict(l=10, r=10, t=40 if title else 20, b=10),
+        margin=dict(l=10, r=10, t=45 if title else 20, b=10),
         plot_bgcolor=MASKED_COLOR,
-        xaxis=dict(title=t("plot.key_axis"), side="top", tickangle=-60, **_axis_ticks(n_k, k_text), showgrid=False, zeroline=False),
+        xaxis=dict(title=t("plot.key_axis"), side="bottom", tickangle=-60, **_axis_ticks(n_k, k_text), showgrid=False, zeroline=False),
         yaxis=dict(title=t("plot.query_axis"), autorange="reversed", **_axis_ticks(n_q, q_text), showgrid=False, zeroline=False),
     )
     fig.update_xaxes(range=[positions_k[0] - 0.5, positions_k[-1] + 0.5] if keep is None else None)

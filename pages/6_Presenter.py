@@ -62,7 +62,7 @@ def move(step: int) -> None:
     st.session_state["slide"] = min(max(st.session_state["slide"] + step, 1), total)
 
 
-top = st.columns([3, 1, 1, 1])
+top = st.columns([3, 1, 1, 1.3])
 if uploaded is None:
     top[0].selectbox(
         T("presenter.lesson"),
