@@ -12,12 +12,12 @@ VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head
 
 # (file, url path, catalog key of the title, icon); the main page is the function below
 PAGES = [
-    ("pages/1_Compare_heads.py", "Compare_heads", "nav.compare", "⚖️"),
-    ("pages/2_DCMHA.py", "DCMHA", "nav.dcmha", "🔀"),
-    ("pages/3_Step_by_step.py", "Step_by_step", "nav.steps", "🧮"),
-    ("pages/4_Word_order.py", "Word_order", "nav.order", "🔤"),
-    ("pages/5_Encoder_decoder.py", "Encoder_decoder", "nav.seq2seq", "🔁"),
-    ("pages/6_Presenter.py", "Presenter", "nav.presenter", "🎓"),
+    ("pages/1_Compare_heads.py", "Compare_heads", "nav.compare", ":material/compare:"),
+    ("pages/2_DCMHA.py", "DCMHA", "nav.dcmha", ":material/hub:"),
+    ("pages/3_Step_by_step.py", "Step_by_step", "nav.steps", ":material/calculate:"),
+    ("pages/4_Word_order.py", "Word_order", "nav.order", ":material/swap_horiz:"),
+    ("pages/5_Encoder_decoder.py", "Encoder_decoder", "nav.seq2seq", ":material/translate:"),
+    ("pages/6_Presenter.py", "Presenter", "nav.presenter", ":material/co_present:"),
 ]
 
 
@@ -109,7 +109,7 @@ def attention_page() -> None:
 
 ensure_language()
 navigation = st.navigation(
-    [st.Page(attention_page, title=T("nav.main"), icon="🔍", default=True)]
+    [st.Page(attention_page, title=T("nav.main"), icon=":material/grid_on:", default=True)]
     + [st.Page(path, title=T(key), icon=icon, url_path=url) for path, url, key, icon in PAGES]
 )
 navigation.run()

@@ -82,7 +82,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "msg.intervention": {
         "en": "**Intervention:** this model is a bidirectional encoder trained to see every token. The {mask} mask changes what every layer sees, so these patterns show how the model copes with a restriction it was never trained with — not how it normally works.",
-        "zh": "**干预：**这个模型是双向编码器，训练时能看到所有词。{mask} 掩码改变了每一层能看到的内容，因此这些注意力图显示的是模型如何应对一种训练时从未见过的限制，而不是它平时的工作方式。",
+        "zh": "**干预**：这个模型是双向编码器，训练时能看到所有词。{mask} 掩码改变了每一层能看到的内容，因此这些注意力图显示的是模型如何应对一种训练时从未见过的限制，而不是它平时的工作方式。",
     },
     "msg.encoder_only": {
         "en": "This view is written for BERT-family encoders; pick one in the sidebar.",
