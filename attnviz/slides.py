@@ -81,7 +81,7 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en") -> list[
             plots.head_heatmap(c.pattern(layer)[head], c.tokens, scores=c.scores(layer)[head], allowed=c.mask(layer), keep=_keep(slide, c), title=translate("main.head_title", lang, layer=layer, head=head), lang=lang)
             for c in captures
         ]
-        if slide.view == "dcmha" and "blocks.0.attn.hook_probs" in cap:
+        if slide.view == "dcmha" and getattr(model, "use_dcmha", False):
             figures.insert(0, plots.head_heatmap(cap[f"blocks.{layer}.attn.hook_probs"][head], cap.tokens, allowed=cap.mask(layer), title=translate("slide.before_post", lang, layer=layer, head=head), lang=lang))
             figures[1].update_layout(title_text=translate("slide.after_post", lang, layer=layer, head=head))
     elif slide.view == "layer":

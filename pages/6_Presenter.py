@@ -88,13 +88,10 @@ with text_col:
         st.caption(T("presenter.mask", mask=slide_spec(slide).describe(lang)))
 with figure_col:
     try:
-        model = get_model(slide.model or DEFAULT_MODEL)
-        dcformer = None
-        if slide.view == "dcmha":
-            try:
-                dcformer = get_model("dcformer-tiny")
-            except Exception:
-                dcformer = None
+        if slide.view == "dcmha":  # a dcmha slide names its character model: the DCFormer, or its MHA twin
+            model, dcformer = None, get_model(slide.model or "dcformer-tiny")
+        else:
+            model, dcformer = get_model(slide.model or DEFAULT_MODEL), None
         figures = slide_figures(slide, model, dcformer, lang=lang)
     except (LessonError, InputError) as error:
         st.error(T("presenter.slide_error", error=error))

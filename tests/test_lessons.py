@@ -25,7 +25,7 @@ def lesson_with(**changes):
 
 def test_at_least_three_shipped_lessons_cover_the_notes():
     lessons = {name: load_lesson(path) for name, path in shipped_lessons().items()}
-    assert len(lessons) >= 3
+    assert len(lessons) >= 3 and "4_dcmha" in lessons
     views = {slide.view for lesson in lessons.values() for slide in lesson.slides}
     assert {"head", "layer", "steps", "order", "positions"} <= views
     masks = [s for s in lessons["2_masks"].slides]
@@ -34,9 +34,20 @@ def test_at_least_three_shipped_lessons_cover_the_notes():
 
 @pytest.mark.parametrize("name", sorted(shipped_lessons()))
 def test_every_slide_of_every_shipped_lesson_renders(minilm, name):
+    from attnviz.capture import get_model
+
     for slide in load_lesson(shipped_lessons()[name]).slides:
-        figures = slide_figures(slide, minilm)
+        character_model = get_model(slide.model or "dcformer-tiny") if slide.view == "dcmha" else None
+        figures = slide_figures(slide, minilm, character_model)
         assert figures, f"{name} slide {slide.number} drew nothing"
+        if slide.view == "dcmha" and character_model.use_dcmha:
+            before, after = figures[0], figures[1]  # probabilities, then the post-composed pattern
+            assert "before post-compose" in before.layout.title.text and "after post-compose" in after.layout.title.text
+
+
+def test_dcmha_lesson_shows_composition_and_the_twin():
+    lesson = load_lesson(shipped_lessons()["4_dcmha"])
+    assert lesson.slides[0].model == "mha-tiny" and any(s.window for s in lesson.slides)
 
 
 @pytest.mark.parametrize(

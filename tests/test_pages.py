@@ -169,7 +169,7 @@ def presenter(params: dict) -> AppTest:
     return at.run()
 
 
-@pytest.mark.parametrize("lesson", ["1_multihead", "2_masks", "3_positions"])
+@pytest.mark.parametrize("lesson", ["1_multihead", "2_masks", "3_positions", "4_dcmha"])
 def test_presenter_steps_through_every_slide_of_each_lesson(lesson):
     from attnviz.lessons import load_lesson, shipped_lessons
 
