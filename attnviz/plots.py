@@ -133,14 +133,15 @@ def head_heatmap(
     )
     fig = go.Figure(heat)
     side = height or int(np.clip(28 * n_q + 160, 360, 760))
+    tick_font = dict(size=10) if max(n_q, n_k) > 30 else None  # many labels: small, fixed size (also on a projector)
     fig.update_layout(
         # The key axis sits on top; the title goes above it, at the very top of the figure.
         title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
         height=side,
         margin=dict(l=10, r=10, t=45 if title else 20, b=10),
         plot_bgcolor=MASKED_COLOR,
-        xaxis=dict(title=t("plot.key_axis"), side="bottom", tickangle=-60, **_axis_ticks(n_k, k_text), showgrid=False, zeroline=False),
-        yaxis=dict(title=t("plot.query_axis"), autorange="reversed", **_axis_ticks(n_q, q_text), showgrid=False, zeroline=False),
+        xaxis=dict(title=t("plot.key_axis"), side="bottom", tickangle=-60, **_axis_ticks(n_k, k_text), showgrid=False, zeroline=False, tickfont=tick_font),
+        yaxis=dict(title=t("plot.query_axis"), autorange="reversed", **_axis_ticks(n_q, q_text), showgrid=False, zeroline=False, tickfont=tick_font),
     )
     fig.update_xaxes(range=[positions_k[0] - 0.5, positions_k[-1] + 0.5] if keep is None else None)
     return finish(fig)

@@ -18,7 +18,8 @@ PRESENTER_FONT = 17
 
 
 def slide_spec(slide: Slide) -> MaskSpec:
-    return MaskSpec(causal=slide.causal, window=slide.window, chunk=slide.chunk)
+    # the character models of 'dcmha' slides are causal by construction
+    return MaskSpec(causal=slide.causal or slide.view == "dcmha", window=slide.window, chunk=slide.chunk)
 
 
 def _check_range(slide: Slide, model, capture=None) -> None:
