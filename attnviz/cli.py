@@ -47,6 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--window", type=_positive, metavar="W", help="sliding window: query i sees keys with |i-j| < W")
     cap.add_argument("--chunk", type=_positive, metavar="C", help="chunked attention: blocks of C tokens")
     cap.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the arrays")
+    gen = commands.add_parser(
+        "generate",
+        help="continue a text with a shipped character model (dcformer-tiny or mha-tiny)",
+        description="Greedy when --temperature is 0 (the default); otherwise sampled with a seeded generator.",
+    )
+    gen.add_argument("--model", default="dcformer-tiny", help="dcformer-tiny, mha-tiny, or a DCFormer checkpoint directory")
+    gen.add_argument("--prompt", required=True, help="the text to continue")
+    gen.add_argument("-n", "--max-new-tokens", type=_positive, default=120, metavar="N", help="characters to add (default: %(default)s)")
+    gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    gen.add_argument("--top-k", type=_positive, default=None, metavar="K", help="sample only among the K likeliest")
+    gen.add_argument("--seed", type=int, default=0, help="random seed for sampling (default: %(default)s)")
     return parser
 
 
@@ -56,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "generate":
+        return _generate(args)
     from .capture import capture
     from .text import InputError
 
@@ -71,6 +84,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: the text had {result.full_length} tokens and was cut to the model's limit", file=sys.stderr)
     spec = MaskSpec(args.causal, args.window, args.chunk)
     print(f"wrote {len(result)} arrays for {len(result.tokens)} tokens ({spec.describe()}) to {args.out}")
+    return 0
+
+
+def _generate(args) -> int:
+    from .capture import get_model
+    from .models.dcformer import generate_text
+
+    if args.temperature < 0:
+        print("attnviz: error: --temperature must be 0 or more", file=sys.stderr)
+        return 2
+    try:
+        model = get_model(args.model)
+    except (ModelNotFound, OSError, ValueError) as error:
+        print(f"attnviz: error: {error}", file=sys.stderr)
+        return 1
+    if getattr(model, "kind", "") != "decoder":
+        print(f"attnviz: error: {args.model} is not a character language model (try dcformer-tiny)", file=sys.stderr)
+        return 1
+    unknown = model.unknown_characters(args.prompt)
+    if unknown:
+        print(f"note: read as <unk>: {' '.join(unknown)}", file=sys.stderr)
+    print(generate_text(model.lm, model.tokenizer, args.prompt, args.max_new_tokens,
+                        temperature=args.temperature, top_k=args.top_k, seed=args.seed))
     return 0
 
 

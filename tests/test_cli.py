@@ -59,3 +59,20 @@ def test_console_help_documents_capture():
     result = subprocess.run([sys.executable, "-m", "attnviz", "capture", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "--window" in result.stdout and "hook_pattern" in result.stdout
+
+
+def test_generate_greedy_is_deterministic_and_sampling_is_seeded(capsys):
+    assert main(["generate", "--prompt", "The cat", "-n", "20"]) == 0
+    first = capsys.readouterr().out
+    assert main(["generate", "--prompt", "The cat", "-n", "20"]) == 0
+    assert capsys.readouterr().out == first and first.startswith("The cat") and len(first.rstrip("\n")) == 27
+    outputs = []
+    for seed in (1, 1, 2):
+        assert main(["generate", "--model", "mha-tiny", "--prompt", "床前", "-n", "15", "--temperature", "1.0", "--top-k", "20", "--seed", str(seed)]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and outputs[0].startswith("床前")
+
+
+def test_generate_refuses_an_encoder(capsys):
+    assert main(["generate", "--model", "all-MiniLM-L6-v2", "--prompt", "x"]) == 1
+    assert "not a character language model" in capsys.readouterr().err
