@@ -17,3 +17,16 @@ def best_device() -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def app_threads() -> int:
+    """Intra-op threads for the app: half the cores (at least 1), or ATTNVIZ_TORCH_THREADS.
+
+    The app shares the machine with the browser, the Streamlit server and other sessions; a torch
+    that claims every core stalls badly once any of them is busy (on 2 cores a 20-token forward went
+    from 14 ms to over 600 ms with one other busy process; benchmarks/capture_overhead.py shows it).
+    """
+    forced = os.environ.get("ATTNVIZ_TORCH_THREADS")
+    if forced:
+        return max(1, int(forced))
+    return max(1, (os.cpu_count() or 2) // 2)

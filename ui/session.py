@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 
 import streamlit as st
+import torch
 
 from attnviz.capture import run_capture
+from attnviz.device import app_threads
 from attnviz.masks import MaskSpec
 from attnviz.models import DEFAULT_MODEL, available_models, load_model
 
@@ -39,6 +41,7 @@ def default_model() -> str:
 
 @st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=4)
 def get_model(name: str):
+    torch.set_num_threads(app_threads())
     return load_model(name)
 
 
