@@ -11,7 +11,9 @@ from attnviz.text import InputError, clean_text
 from ui import url_state
 from ui.controls import load_page_state, save_page_state
 from ui.session import get_model
+from ui.nav import run_through_navigation
 
+run_through_navigation()
 st.set_page_config(page_title="attnviz — DCMHA", page_icon="🔀", layout="wide")
 
 DEFAULT_TEXT = "The cat sat on the mat because it was tired. 学而时习之，不亦说乎。"

@@ -8,7 +8,9 @@ from ui import url_state
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.figures import show_figure
 from ui.lang import T
+from ui.nav import run_through_navigation
 
+run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
 
 STEP_PARAMS = [

@@ -13,8 +13,10 @@ from ui.controls import load_page_state, save_page_state, sidebar_controls
 from ui.figures import show_figure
 from ui.lang import T
 from ui.session import get_model
+from ui.nav import run_through_navigation
 
 
+run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
 
 ORDER_PARAMS = [

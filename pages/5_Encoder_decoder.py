@@ -13,7 +13,9 @@ from attnviz.seq2seq_text import t
 from ui import url_state
 from ui.controls import load_page_state, save_page_state
 from ui.figures import show_figure
+from ui.nav import run_through_navigation
 
+run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="🔁", layout="wide")
 
 DEFAULT_DATE = "25 November 2026"

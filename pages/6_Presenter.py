@@ -12,7 +12,9 @@ from ui import url_state
 from ui.figures import show_figure
 from ui.lang import T, language_switch
 from ui.session import get_model
+from ui.nav import run_through_navigation
 
+run_through_navigation()
 st.set_page_config(page_title="attnviz — presenter", page_icon="🔍", layout="wide", initial_sidebar_state="collapsed")
 st.markdown(
     """<style>
