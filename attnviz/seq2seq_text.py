@@ -35,7 +35,7 @@ ED_MESSAGES: dict[str, dict[str, str]] = {
         "zh": "由 `{command}` 训练（随机种子 {seed}，单个 CPU 线程 {minutes:.1f} 分钟）。在 {n} 个从未见过的留出日期上完全正确率：**{accuracy:.2%}**。",
     },
     "ed.sidebar_formats": {"en": "Formats it was trained on:", "zh": "训练过的日期格式："},
-    "ed.input": {"en": "Date (the source, 上文)", "zh": "日期（上文）"},
+    "ed.input": {"en": "Date (the source)", "zh": "日期（上文）"},
     "ed.input_help": {
         "en": "One of the formats in the sidebar; at most {n} characters.",
         "zh": "侧栏中的任一格式；最多 {n} 个字符。",
@@ -62,8 +62,8 @@ ED_MESSAGES: dict[str, dict[str, str]] = {
         "zh": "对这个日期，融合注意力最集中的是第 {layer} 层第 {head} 个头：它每一行平均把 {share:.0%} 的权重放在一个上文字符上。",
     },
     "ed.show_head": {"en": "Show that head", "zh": "显示这个头"},
-    "ed.encoder_header": {"en": "① Encoder self-attention (多头注意力)", "zh": "① 编码器：多头注意力（自注意力）"},
-    "ed.encoder_title": {"en": "Encoder self-attention (多头注意力)<br>layer {layer} · head {head}", "zh": "编码器多头注意力<br>第 {layer} 层 · 第 {head} 个头"},
+    "ed.encoder_header": {"en": "① Encoder self-attention", "zh": "① 编码器：多头注意力（自注意力）"},
+    "ed.encoder_title": {"en": "Encoder self-attention<br>layer {layer} · head {head}", "zh": "编码器多头注意力<br>第 {layer} 层 · 第 {head} 个头"},
     "ed.encoder_text": {
         "en": "Every source character is a query (row) and a key (column): **{n} × {n}** weights, no mask (there is no "
         "padding with one date). This runs **once**: its output, after the last encoder layer, is the memory — {n} "
@@ -73,7 +73,7 @@ ED_MESSAGES: dict[str, dict[str, str]] = {
         "这一步只运行**一次**：最后一层编码器的输出就是中间表达——{n} 个 {d} 维向量——解码的每一步都会再读它。"
         "\n\n空格画作 ␣。鼠标悬停在格子上可看到权重和原始分数 q·k/√d。",
     },
-    "ed.decoder_header": {"en": "② Decoder, one step at a time (自回归循环)", "zh": "② 解码器：自回归循环，一步一步"},
+    "ed.decoder_header": {"en": "② Decoder, one step at a time", "zh": "② 解码器：自回归循环，一步一步"},
     "ed.start": {"en": "Start", "zh": "开始"},
     "ed.back": {"en": "Back", "zh": "上一步"},
     "ed.next": {"en": "Next", "zh": "下一步"},
@@ -89,7 +89,7 @@ ED_MESSAGES: dict[str, dict[str, str]] = {
         "zh": "这个字符会被加到输入的末尾，进入下一步。",
     },
     "ed.self_title": {
-        "en": "Masked self-attention (多头掩码注意力)<br>layer {layer} · head {head} · step {k}",
+        "en": "Masked self-attention<br>layer {layer} · head {head} · step {k}",
         "zh": "多头掩码注意力<br>第 {layer} 层 · 第 {head} 个头 · 第 {k} 步",
     },
     "ed.self_caption": {
@@ -100,7 +100,7 @@ ED_MESSAGES: dict[str, dict[str, str]] = {
         "红框这一行是本步新增的查询；它上面的各行与上一步完全相同——新加一个词不会改变前面位置看到的内容。",
     },
     "ed.cross_title": {
-        "en": "Cross-attention (融合注意力)<br>layer {layer} · head {head} · step {k}",
+        "en": "Cross-attention<br>layer {layer} · head {head} · step {k}",
         "zh": "融合注意力<br>第 {layer} 层 · 第 {head} 个头 · 第 {k} 步",
     },
     "ed.cross_caption": {
@@ -111,7 +111,7 @@ ED_MESSAGES: dict[str, dict[str, str]] = {
         "列：上文字符（键和值，K 和 V 来自编码器的中间表达）。新的一行由位置 {row} 的查询 {query} 读出，用来写出 {output}，"
         "它的权重主要落在 {top}。",
     },
-    "ed.probs_title": {"en": "Output probabilities (输出概率) · step {k}", "zh": "输出概率 · 第 {k} 步"},
+    "ed.probs_title": {"en": "Output probabilities · step {k}", "zh": "输出概率 · 第 {k} 步"},
     "ed.probability": {"en": "probability", "zh": "概率"},
     "ed.heads_title": {
         "en": "Cross-attention, every head of layer {layer} · step {k}",

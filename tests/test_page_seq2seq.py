@@ -25,11 +25,11 @@ def framed_row(spec: dict) -> float:
 def test_default_date_renders_all_three_attentions(page):
     at = page
     assert not at.exception
-    enc = figure_with_title(at, "Encoder self-attention (多头注意力)<br>layer 0 · head 0")
+    enc = figure_with_title(at, "Encoder self-attention<br>layer 0 · head 0")
     assert enc["layout"]["yaxis"]["ticktext"][:3] == ["2", "5", "␣"]  # "25 November 2026", spaces visible
     assert array(enc["data"][0]["z"]).shape == (16, 16)
     figure_with_title(at, "Masked self-attention")
-    figure_with_title(at, "Cross-attention (融合注意力)")
+    figure_with_title(at, "Cross-attention")
     figure_with_title(at, "Output probabilities")
     assert any("2026-11-25" in m.value and "✓" in m.value for m in at.markdown)
     assert len(at.dataframe[0].value) == 11  # ten characters and <eos>
@@ -38,12 +38,12 @@ def test_default_date_renders_all_three_attentions(page):
 def test_step_slider_moves_the_highlighted_row(page):
     at = page
     at.slider(key="ed_step").set_value(3).run()
-    cross = figure_with_title(at, "Cross-attention (融合注意力)")
+    cross = figure_with_title(at, "Cross-attention")
     assert array(cross["data"][0]["z"]).shape == (3, 16)  # three decoder tokens so far, 16 source characters
     assert framed_row(cross) == 2
     assert cross["layout"]["yaxis"]["ticktext"] == ["&lt;sos&gt;", "2", "0"]  # escaped: Plotly labels render HTML
     at.slider(key="ed_step").set_value(7).run()
-    cross = figure_with_title(at, "Cross-attention (融合注意力)")
+    cross = figure_with_title(at, "Cross-attention")
     masked = figure_with_title(at, "Masked self-attention")
     assert framed_row(cross) == 6 and framed_row(masked) == 6
     z = array(masked["data"][0]["z"])
@@ -57,7 +57,7 @@ def test_buttons_walk_from_start_to_end(page):
     assert at.button(key="ed_prev").disabled and at.button(key="ed_first").disabled
     at.button(key="ed_next").click().run()
     assert at.slider(key="ed_step").value == 2
-    assert framed_row(figure_with_title(at, "Cross-attention (融合注意力)")) == 1
+    assert framed_row(figure_with_title(at, "Cross-attention")) == 1
     at.button(key="ed_last").click().run()
     assert at.slider(key="ed_step").value == 11 and at.button(key="ed_next").disabled
     assert any("<eos>" in m.value and "loop ends" in m.value for m in at.markdown)
@@ -93,7 +93,7 @@ def test_url_reopens_the_same_view():
     at.query_params.update({"ed_date": "Nov 5, 1999", "ed_layer": "1", "ed_head": "2", "ed_step": "4"})
     at.run()
     assert not at.exception
-    cross = figure_with_title(at, "Cross-attention (融合注意力)<br>layer 1 · head 2 · step 4")
+    cross = figure_with_title(at, "Cross-attention<br>layer 1 · head 2 · step 4")
     assert framed_row(cross) == 3
     assert any("1999-11-05" in m.value for m in at.markdown)
 
@@ -111,7 +111,7 @@ def test_sharpest_head_button_selects_it(page):
     layer, head = (int(hint.split("layer ")[1].split(",")[0]), int(hint.split("head ")[1].split(":")[0]))
     at.button(key="ed_sharpest").click().run()
     assert (at.slider(key="ed_layer").value, at.slider(key="ed_head").value) == (layer, head)
-    figure_with_title(at, f"Cross-attention (融合注意力)<br>layer {layer} · head {head} · step 1")
+    figure_with_title(at, f"Cross-attention<br>layer {layer} · head {head} · step 1")
     assert at.button(key="ed_sharpest").disabled
 
 
