@@ -11,7 +11,15 @@ from attnviz.text import InputError, clean_text
 from ui import url_state
 from ui.controls import load_page_state, save_page_state
 from ui.session import get_model
+from ui.figures import show_figure
 from ui.nav import run_through_navigation
+
+
+
+def chart_in(column, fig, key):
+    with column:
+        show_figure(fig, key=key)
+
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz — DCMHA", page_icon="🔀", layout="wide")
@@ -147,7 +155,7 @@ if prepared is not None:
         if not allowed[t, s]:
             st.warning(T("masked_cell", t=t, s=s))
         for stage in ("pre", "post"):
-            st.plotly_chart(
+            show_figure(
                 figs.compose_parts(cap.compose(layer, t, s, stage), part_titles=part_titles,
                                    title=T(f"{stage}_title", layer=layer, t=t, s=s, q=labels[t], k=labels[s]),
                                    x_title=T("in_head"), y_title=T("out_head")),
@@ -166,14 +174,14 @@ if prepared is not None:
         if cap.use_dcmha:
             draws = {stage: dv.draw_matrix(cap, layer, stage) for stage in ("pre", "post")}
             left, right = st.columns([3, 2])
-            left.plotly_chart(
+            chart_in(left, 
                 figs.draw_matrices([(T("draw_pre"), draws["pre"]), (T("draw_post"), draws["post"])],
                                    title=T("draw_title", layer=layer, n=int(allowed.sum())),
                                    x_title=T("in_head"), y_title=T("out_head")),
                 key="draw_matrix",
             )
             strengths = {stage: dv.head_strength(draws[stage]) for stage in ("pre", "post")}
-            right.plotly_chart(
+            chart_in(right, 
                 figs.head_bars({f"pre · {T('cross')}": strengths["pre"]["cross"], f"post · {T('cross')}": strengths["post"]["cross"],
                                 f"pre · {T('self')}": strengths["pre"]["self"], f"post · {T('self')}": strengths["post"]["self"]},
                                title=T("strength_title", layer=layer), x_title=T("out_head"), y_title="mean |C − I|"),
@@ -188,13 +196,13 @@ if prepared is not None:
         head_n = dv.TEXT[lang]["head_n"]
         st.radio(T("head"), list(range(cap.n_head)), key="dc_head", horizontal=True, format_func=lambda h: head_n.format(h=h))
         head = state["dc_head"]
-        st.plotly_chart(
+        show_figure(
             figs.stage_figure({k: v[head] for k, v in stages.items()}, labels, allowed,
                               title=T("stage_title", layer=layer, head=head), panel_titles=stage_titles,
                               x_title=T("key_axis"), y_title=T("query_axis"), shapes=shapes),
             key="stages",
         )
-        st.plotly_chart(
+        show_figure(
             figs.stage_grid(stages, allowed, title=T("grid_title", layer=layer),
                             column_titles={k: stage_titles[k] for k in dv.STAGES}),
             key="stage_grid",
@@ -205,14 +213,14 @@ if prepared is not None:
         if not cap.use_dcmha:
             st.info(T("mha_note"))
         else:
-            st.plotly_chart(
+            show_figure(
                 figs.token_head_maps(dv.gates(cap, layer), labels, title=T("gates_title", layer=layer),
                                      panel_titles={g: T(f"gate_{g}") for g in dv.GATES}, limit=1.0,
                                      x_title=T("token_axis"), y_title=T("head"),
                                      bar_title="tanh"),
                 key="gates",
             )
-            st.plotly_chart(
+            show_figure(
                 figs.token_head_maps(dv.lowrank_strength(cap, layer), labels, title=T("lowrank_title", layer=layer),
                                      panel_titles={k: T(f"lr_{k}") for k in ("pre_q", "pre_k", "post_q", "post_k")},
                                      diverging=False, x_title=T("token_axis"), y_title=T("head")),
@@ -230,7 +238,7 @@ if prepared is not None:
         if not other.trained:
             st.warning(T("random_weights", name=other.name), icon="⚠️")
         st.caption(T("compare_loss", dc=dc_cap.loss, mha=mha_cap.loss))
-        st.plotly_chart(
+        show_figure(
             figs.side_by_side([(T("dc_map"), dc_cap.stage_maps(layer)["pattern"][head]),
                                (T("mha_map"), mha_cap.stage_maps(layer)["pattern"][head])],
                               labels, allowed, title=T("compare_title", layer=layer, head=head),
@@ -238,9 +246,9 @@ if prepared is not None:
             key="compare",
         )
         left, right = st.columns(2)
-        left.plotly_chart(figs.head_grid(dc_cap.stage_maps(layer)["pattern"], allowed, columns=cap.n_head, selected=head,
+        chart_in(left, figs.head_grid(dc_cap.stage_maps(layer)["pattern"], allowed, columns=cap.n_head, selected=head,
                                          title=T("dc_grid", layer=layer), head_label=dv.TEXT[lang]["head_n"]), key="compare_dc_grid")
-        right.plotly_chart(figs.head_grid(mha_cap.stage_maps(layer)["pattern"], allowed, columns=cap.n_head, selected=head,
+        chart_in(right, figs.head_grid(mha_cap.stage_maps(layer)["pattern"], allowed, columns=cap.n_head, selected=head,
                                           title=T("mha_grid", layer=layer), head_label=dv.TEXT[lang]["head_n"]), key="compare_mha_grid")
         with st.expander(T("generate")):
             g1, g2 = st.columns(2)
@@ -325,13 +333,13 @@ def sandbox() -> None:
         st.success(T("sb_identity") + f" (max |Δ| = {biggest:.1e})")
     st.caption(T("sb_hidden", rel=dv.hidden_change(result, L)))
     peak = float(max(np.abs(before).max(), np.abs(after).max()))
-    st.plotly_chart(figs.head_grid(before, allowed_sb, title=T("sb_before", layer=layer_sb), limit=peak,
+    show_figure(figs.head_grid(before, allowed_sb, title=T("sb_before", layer=layer_sb), limit=peak,
                                    diverging=figs.has_negative(after), bar_title="p", head_label=dv.TEXT[lang]["head_n"]), key="sb_before")
-    st.plotly_chart(figs.head_grid(after, allowed_sb, title=T("sb_after", layer=layer_sb, stage=stage_sb), limit=peak,
+    show_figure(figs.head_grid(after, allowed_sb, title=T("sb_after", layer=layer_sb, stage=stage_sb), limit=peak,
                                    diverging=figs.has_negative(after), bar_title="p′", head_label=dv.TEXT[lang]["head_n"]), key="sb_after")
-    st.plotly_chart(figs.head_grid(after - before, allowed_sb, title=T("sb_diff_title", layer=layer_sb), diverging=True,
+    show_figure(figs.head_grid(after - before, allowed_sb, title=T("sb_diff_title", layer=layer_sb), diverging=True,
                                    bar_title="Δ", head_label=dv.TEXT[lang]["head_n"]), key="sb_diff")
-    st.plotly_chart(figs.head_bars({T("mean_dpattern"): dv.pattern_change_by_layer(result, L)},
+    show_figure(figs.head_bars({T("mean_dpattern"): dv.pattern_change_by_layer(result, L)},
                                    title=T("sb_spread", layer=layer_sb), x_title=T("layer"), highlight=layer_sb),
                     key="sb_spread")
     st.caption(" ".join(tokens))

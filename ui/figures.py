@@ -21,6 +21,10 @@ def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, **chart
 
     Exports are generated only when their button is clicked (deferred callables).
     """
+    # Without Streamlit's theme, axes must make room for their own labels; set on the figure itself
+    # so that the exports below carry the same layout.
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     event = st.plotly_chart(fig, key=key, theme=None, **chart_kwargs)
     name = _slug(key)
     with st.popover(T("export.menu"), icon=":material/download:"):
