@@ -25,7 +25,7 @@ def finish(fig: go.Figure) -> go.Figure:
 
     Set here, not by Streamlit's theme, so that the page and every export look the same.
     """
-    fig.update_layout(template="plotly_white", font=dict(family="Source Sans Pro, Noto Sans CJK SC, sans-serif"))
+    fig.update_layout(template="none", font=dict(family="Source Sans Pro, Noto Sans CJK SC, sans-serif"))
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
     return fig
