@@ -29,6 +29,24 @@ def select_from_overview() -> None:
         st.session_state["layer"], st.session_state["head"] = int(layer), int(head)
 
 
+def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> None:
+    """One head's map for sentence ``index`` of the view, with its arrays for export."""
+    capture = view.captures[index]
+    show_figure(
+        plots.head_heatmap(
+            capture.pattern(layer)[head],
+            capture.tokens,
+            scores=capture.scores(layer)[head],
+            allowed=capture.mask(layer),
+            keep=view.keep(index),
+            title=title,
+            lang=st.session_state["lang"],
+        ),
+        key=key,
+        arrays=view.head_arrays(layer, head, index),
+    )
+
+
 def attention_page() -> None:
     """Type a sentence, see every head's attention."""
     st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
@@ -55,19 +73,7 @@ def attention_page() -> None:
 
         focus, overview = st.columns([3, 2])
         with focus:
-            show_figure(
-                plots.head_heatmap(
-                    capture.pattern(layer)[head],
-                    capture.tokens,
-                    scores=capture.scores(layer)[head],
-                    allowed=capture.mask(layer),
-                    keep=keep,
-                    title=T("main.head_title", layer=layer, head=head),
-                    lang=lang,
-                ),
-                key="head_heatmap",
-                arrays=view.head_arrays(layer, head),
-            )
+            show_head(view, 0, layer, head, T("main.head_title", layer=layer, head=head), key="head_heatmap")
             st.caption(T("main.head_caption", n=len(capture.tokens), mask=view.spec.describe(lang)))
         with overview:
             st.markdown(T("main.overview"))
@@ -88,21 +94,10 @@ def attention_page() -> None:
         if len(view.captures) > 1:
             st.subheader(T("main.padding_header"))
             st.caption(T("main.padding_caption"))
-            for column, (index, item) in zip(st.columns(2), enumerate(view.captures)):
+            for index, column in enumerate(st.columns(len(view.captures))):
                 with column:
-                    show_figure(
-                        plots.head_heatmap(
-                            item.pattern(layer)[head],
-                            item.tokens,
-                            scores=item.scores(layer)[head],
-                            allowed=item.mask(layer),
-                            keep=view.keep(index),
-                            title=T("main.sentence_n", n=index + 1, layer=layer, head=head),
-                            lang=lang,
-                        ),
-                        key=f"padding_{index}",
-                        arrays=view.head_arrays(layer, head, index),
-                    )
+                    title = T("main.sentence_n", n=index + 1, layer=layer, head=head)
+                    show_head(view, index, layer, head, title, key=f"padding_{index}")
 
     save_page_state(VIEW_PARAMS)
 
