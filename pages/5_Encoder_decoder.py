@@ -203,40 +203,33 @@ st.markdown(
 dec_tokens = step.input_tokens
 self_p, cross_p = hook_prefix("decoder_self", layer), hook_prefix("decoder_cross", layer)
 map_height = max(240, 150 + 36 * k)  # about one height per row: the maps grow by a row per step
+
+
+def decoder_map(prefix: str, key_tokens: list[str], title_key: str, key: str) -> None:
+    """This step's decoder attention (self or cross) for the chosen layer and head, its new row framed."""
+    show_figure(
+        figs.attention_map(
+            step.arrays[f"{prefix}.hook_pattern"][head],
+            dec_tokens,
+            key_tokens,
+            scores=step.arrays[f"{prefix}.hook_scores"][head],
+            allowed=step.arrays[f"{prefix}.hook_mask"],
+            title=T(title_key, layer=layer, head=head, k=k),
+            highlight_row=row,
+            height=map_height,
+            lang=lang,
+        ),
+        key=key,
+        arrays={name: v for name, v in step.arrays.items() if name.startswith(prefix + ".")},
+    )
+
+
 self_col, cross_col = st.columns([2, 3])
 with self_col:
-    show_figure(
-        figs.attention_map(
-            step.arrays[f"{self_p}.hook_pattern"][head],
-            dec_tokens,
-            dec_tokens,
-            scores=step.arrays[f"{self_p}.hook_scores"][head],
-            allowed=step.arrays[f"{self_p}.hook_mask"],
-            title=T("ed.self_title", layer=layer, head=head, k=k),
-            highlight_row=row,
-            height=map_height,
-            lang=lang,
-        ),
-        key="ed_self",
-        arrays={name: v for name, v in step.arrays.items() if name.startswith(self_p + ".")},
-    )
+    decoder_map(self_p, dec_tokens, "ed.self_title", "ed_self")
     st.caption(T("ed.self_caption"))
 with cross_col:
-    show_figure(
-        figs.attention_map(
-            step.arrays[f"{cross_p}.hook_pattern"][head],
-            dec_tokens,
-            src,
-            scores=step.arrays[f"{cross_p}.hook_scores"][head],
-            allowed=step.arrays[f"{cross_p}.hook_mask"],
-            title=T("ed.cross_title", layer=layer, head=head, k=k),
-            highlight_row=row,
-            height=map_height,
-            lang=lang,
-        ),
-        key="ed_cross",
-        arrays={name: v for name, v in step.arrays.items() if name.startswith(cross_p + ".")},
-    )
+    decoder_map(cross_p, src, "ed.cross_title", "ed_cross")
     weights = step.arrays[f"{cross_p}.hook_pattern"][head][row]
     top = ", ".join(f"{chips([src[j]])} #{j} ({weights[j]:.2f})" for j in np.argsort(-weights)[:3])
     st.caption(T("ed.cross_caption", query=chips([dec_tokens[-1]]), row=row, output=chips([step.output_token]), top=top))
