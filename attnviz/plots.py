@@ -222,15 +222,20 @@ def layer_grid(
             hoverongaps=False,
         )
     )
+    # Shapes and titles go in with one layout update: Plotly validates each add_shape call separately.
+    shapes, titles = [], []
     for head, (x0, y0) in enumerate(origins):
-        fig.add_shape(type="rect", x0=x0 - 0.5, x1=x0 + tiles[head].shape[1] - 0.5, y0=y0 - 0.5, y1=y0 + size - 0.5,
-                      fillcolor=MASKED_COLOR, line=dict(width=0), layer="below")
+        width = tiles[head].shape[1]
+        shapes.append(dict(type="rect", x0=x0 - 0.5, x1=x0 + width - 0.5, y0=y0 - 0.5, y1=y0 + size - 0.5,
+                           fillcolor=MASKED_COLOR, line=dict(width=0), layer="below"))
         label = t("plot.head", h=head)
-        fig.add_annotation(x=x0 + (tiles[head].shape[1] - 1) / 2, y=y0 - 0.6, text=f"<b>{label}</b>" if head == selected_head else label,
-                           showarrow=False, yanchor="bottom", font=dict(size=13))
+        titles.append(dict(x=x0 + (width - 1) / 2, y=y0 - 0.6, text=f"<b>{label}</b>" if head == selected_head else label,
+                           showarrow=False, yanchor="bottom", font=dict(size=13)))
     if selected_head is not None:
         x0, y0 = origins[selected_head]
-        _frame(fig, x0 - 0.3, y0 - 0.3, tiles[selected_head].shape[1] + 0.6, size + 0.6, line=dict(color="#e65000", width=3))
+        shapes.append(dict(type="rect", x0=x0 - 0.8, x1=x0 + tiles[selected_head].shape[1] - 0.2, y0=y0 - 0.8, y1=y0 + size - 0.2,
+                           line=dict(color="#e65000", width=3)))
+    fig.update_layout(shapes=shapes, annotations=titles)
     rows = int(np.ceil(n_heads / columns))
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
