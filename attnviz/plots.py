@@ -336,14 +336,14 @@ def comparison(
     n = len(shown)
     fig = make_subplots(
         rows=1, cols=3, subplot_titles=[escape_label(name_a), escape_label(name_b), t("plot.difference")],
-        horizontal_spacing=0.06,
+        horizontal_spacing=0.09,  # room for A and B's shared colour bar between B and the difference
     )
     limit = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
     peak = float(np.nanmax([np.nanmax(a), np.nanmax(b)])) if np.isfinite(a).any() else 1.0
     for col, (z, kwargs) in enumerate(
         [
             (a, dict(colorscale=SEQUENTIAL, zmin=0, zmax=peak, showscale=False)),
-            (b, dict(colorscale=SEQUENTIAL, zmin=0, zmax=peak, colorbar=dict(x=0.63, thickness=10, title=t("plot.weight")))),
+            (b, dict(colorscale=SEQUENTIAL, zmin=0, zmax=peak, colorbar=dict(x=0.642, xanchor="left", thickness=10, title=t("plot.weight")))),
             (diff, dict(colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit, colorbar=dict(thickness=10, title="A−B"))),
         ],
         start=1,
