@@ -298,9 +298,14 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def translate(key: str, lang: str = "en", **values) -> str:
-    entry = MESSAGES.get(key)
+def lookup(catalog: dict[str, dict[str, str]], key: str, lang: str = "en", **values) -> str:
+    """``key`` from a catalog shaped like MESSAGES, in ``lang`` (English when missing), formatted."""
+    entry = catalog.get(key)
     if entry is None:
         raise KeyError(f"no interface text for {key!r}")
     text = entry.get(lang) or entry["en"]
     return text.format(**values) if values else text
+
+
+def translate(key: str, lang: str = "en", **values) -> str:
+    return lookup(MESSAGES, key, lang, **values)

@@ -7,7 +7,7 @@ plot words (``plot.weight``, ``plot.key_axis`` ...). The Chinese uses the course
 
 from __future__ import annotations
 
-from .i18n import translate
+from .i18n import lookup, translate
 
 ED_MESSAGES: dict[str, dict[str, str]] = {
     "ed.title": {"en": "Encoder-decoder attention, one decoding step at a time", "zh": "编码器–解码器注意力：一步一步看解码"},
@@ -147,8 +147,4 @@ ED_MESSAGES: dict[str, dict[str, str]] = {
 
 def t(key: str, lang: str = "en", **values) -> str:
     """This page's text, or the shared catalog's for keys it does not hold."""
-    entry = ED_MESSAGES.get(key)
-    if entry is None:
-        return translate(key, lang, **values)
-    text = entry.get(lang) or entry["en"]
-    return text.format(**values) if values else text
+    return lookup(ED_MESSAGES, key, lang, **values) if key in ED_MESSAGES else translate(key, lang, **values)
