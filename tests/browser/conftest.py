@@ -31,10 +31,12 @@ JS_GD = """(key) => document.querySelector('.st-key-' + key + ' .js-plotly-plot'
 # The heatmap's z as nested plain arrays, NaN -> null.  Plotly 3 keeps the decoded typed arrays
 # in _fullData; gd.data may still hold the {dtype, bdata, shape} form sent by Python, which we
 # decode ourselves as a fallback.
-JS_Z = """(key) => {
+JS_TRACE_Z = """(args) => {
+  const [key, which] = args;  // which: trace index, negative counts from the end
   const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
   if (!gd || !gd._fullData || !gd._fullData.length) return null;
-  let z = gd._fullData[0].z;
+  const trace = gd._fullData[which < 0 ? gd._fullData.length + which : which];
+  let z = trace ? trace.z : null;
   if (!z) return null;
   if (z.bdata !== undefined) {
     const bytes = Uint8Array.from(atob(z.bdata), c => c.charCodeAt(0));
@@ -45,6 +47,7 @@ JS_Z = """(key) => {
   }
   return Array.from(z, row => Array.from(row, v => (v === null || v === undefined || Number.isNaN(v)) ? null : Number(v)));
 }"""
+JS_Z = f"""(key) => ({JS_TRACE_Z})([key, 0])"""
 
 JS_TICKS = """(args) => {
   const [key, axis] = args;

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FIRST_LOAD_TIMEOUT_MS, STEP_TIMEOUT_MS
+from conftest import FIRST_LOAD_TIMEOUT_MS, JS_TRACE_Z, STEP_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
 # The z of the LAST trace of a keyed chart (for the compose figures: C_ts itself), NaN -> null.
-JS_LAST_Z = """(key) => {
-  const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
-  if (!gd || !gd._fullData || !gd._fullData.length) return null;
-  let z = gd._fullData[gd._fullData.length - 1].z;
-  if (!z) return null;
-  if (z.bdata !== undefined) {
-    const bytes = Uint8Array.from(atob(z.bdata), c => c.charCodeAt(0));
-    const Ctor = {f4: Float32Array, f8: Float64Array}[z.dtype];
-    const flat = new Ctor(bytes.buffer);
-    const [rows, cols] = typeof z.shape === 'string' ? z.shape.split(',').map(Number) : z.shape;
-    z = Array.from({length: rows}, (_, i) => flat.subarray(i * cols, (i + 1) * cols));
-  }
-  return Array.from(z, row => Array.from(row, v => (v === null || Number.isNaN(v)) ? null : Number(v)));
-}"""
+JS_LAST_Z = f"""(key) => ({JS_TRACE_Z})([key, -1])"""
 JS_HAS_PLOT = "(key) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot'); return !!(gd && gd._fullData && gd._fullData.length); }"
 
 
