@@ -19,7 +19,9 @@ def _slug(text: str) -> str:
 def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, **chart_kwargs):
     """st.plotly_chart with ``theme=None`` (what you see is what exports) plus PNG/SVG/HTML/NPZ downloads.
 
-    Exports are generated only when their button is clicked (deferred callables).
+    The menu is lazy: its buttons exist only while it is open (``on_change="rerun"``), so an edit of the
+    sentence does not make the browser rebuild a dozen download buttons it never shows; each export is
+    generated only when its button is clicked (deferred callables).
     """
     # Without Streamlit's theme, axes must make room for their own labels; set on the figure itself
     # so that the exports below carry the same layout.
@@ -27,7 +29,10 @@ def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, **chart
     fig.update_yaxes(automargin=True)
     event = st.plotly_chart(fig, key=key, theme=None, **chart_kwargs)
     name = _slug(key)
-    with st.popover(T("export.menu"), icon=":material/download:"):
+    menu = st.popover(T("export.menu"), icon=":material/download:", key=f"{key}__export", on_change="rerun")
+    if not menu.open:
+        return event
+    with menu:
         st.download_button(T("export.png"), lambda: figure_image(fig, "png"), file_name=f"{name}.png", mime="image/png", key=f"{key}__png", on_click="ignore")
         st.download_button(T("export.svg"), lambda: figure_image(fig, "svg"), file_name=f"{name}.svg", mime="image/svg+xml", key=f"{key}__svg", on_click="ignore")
         st.download_button(T("export.html"), lambda: figure_html(fig), file_name=f"{name}.html", mime="text/html", key=f"{key}__html", on_click="ignore")
