@@ -7,6 +7,10 @@ label (Plotly renders some HTML), masked cells drawn as blank grey, never as zer
 
 from __future__ import annotations
 
+import html
+import math
+import unicodedata
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -18,17 +22,51 @@ MASKED_COLOR = "#d0d0d0"
 SEQUENTIAL = "Blues"
 DIVERGING = "RdBu_r"
 FULL_DETAIL_TOKENS = 160  # above this, hover text names positions instead of carrying per-cell strings
+STYLE = dict(template="none", font=dict(family="Source Sans Pro, Noto Sans CJK SC, sans-serif"))
+TICK_SIZE = 12  # Plotly's default tick font size (px)
+TITLE_ROOM = 24  # an axis title (14 px) and its gap to the tick labels
+COLORBAR_ROOM = 76  # right of the plot: pad, bar, its tick labels ("0.035")
 
 
 def finish(fig: go.Figure) -> go.Figure:
     """Shared styling: a white template and axes that make room for their own labels.
 
     Set here, not by Streamlit's theme, so that the page and every export look the same.
+    Plotly's automargin draws such a figure twice (draw, measure the labels, redraw); the live
+    main-page figures avoid that with :func:`fixed_layout` instead.
     """
-    fig.update_layout(template="none", font=dict(family="Source Sans Pro, Noto Sans CJK SC, sans-serif"))
+    fig.update_layout(**STYLE)
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
     return fig
+
+
+def text_width(label: str, size: float = TICK_SIZE) -> float:
+    """Generous width estimate (px) of an HTML-escaped label: wide characters (CJK, emoji) 1 em, others 0.62 em."""
+    return size * sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.62 for ch in html.unescape(label))
+
+
+def widest(labels: list[str], size: float = TICK_SIZE) -> float:
+    return max((text_width(label, size) for label in labels), default=0.0)
+
+
+def fixed_layout(*, left: float, right: float, top: float, bottom: float, **layout) -> dict:
+    """A whole layout with margins computed here instead of by Plotly's automargin.
+
+    ``autoexpand=False`` keeps colour bars and labels from growing the margins, so Plotly draws the
+    figure once instead of drawing, measuring and redrawing it — the live figures redraw on every edit.
+    """
+    margin = dict(l=math.ceil(left), r=math.ceil(right), t=math.ceil(top), b=math.ceil(bottom), autoexpand=False)
+    return {**STYLE, **layout, "margin": margin}
+
+
+def colorbar(title: str, thickness: int = 12) -> dict:
+    """A colour bar just right of the plot, inside the room that :func:`colorbar_room` reserves."""
+    return dict(title=dict(text=title), thickness=thickness, x=1.0, xanchor="left", xpad=8)
+
+
+def colorbar_room(title: str) -> float:
+    return max(COLORBAR_ROOM, text_width(title) + 20)
 
 
 def _translator(lang: str):
@@ -126,25 +164,32 @@ def head_heatmap(
         y=positions_q,
         customdata=custom,
         hovertemplate=hover + "<extra></extra>",
-        colorbar=dict(title=t("plot.weight"), thickness=12),
+        colorbar=colorbar(t("plot.weight")),
         **colour,
         xgap=0,
         ygap=0,
     )
-    fig = go.Figure(heat)
     side = height or int(np.clip(28 * n_q + 160, 360, 760))
-    tick_font = dict(size=10) if max(n_q, n_k) > 30 else None  # many labels: small, fixed size (also on a projector)
-    fig.update_layout(
-        # The key axis sits on top; the title goes above it, at the very top of the figure.
+    tick_size = 10 if max(n_q, n_k) > 30 else TICK_SIZE  # many labels: small, fixed size (also on a projector)
+    x_ticks, y_ticks = _axis_ticks(n_k, k_text), _axis_ticks(n_q, q_text)
+    # Key labels are turned 60°: their height is w·sin 60° + h·cos 60°.
+    x_label_height = widest(x_ticks["ticktext"], tick_size) * math.sin(math.radians(60)) + tick_size * 0.5
+    layout = fixed_layout(
+        left=widest(y_ticks["ticktext"], tick_size) + TITLE_ROOM + 14,
+        right=colorbar_room(t("plot.weight")),
+        # The title sits at the very top of the figure, above the plot.
+        top=45 if title else 20,
+        bottom=x_label_height + TITLE_ROOM + 14,
         title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
         height=side,
-        margin=dict(l=10, r=10, t=45 if title else 20, b=10),
         plot_bgcolor=MASKED_COLOR,
-        xaxis=dict(title=t("plot.key_axis"), side="bottom", tickangle=-60, **_axis_ticks(n_k, k_text), showgrid=False, zeroline=False, tickfont=tick_font),
-        yaxis=dict(title=t("plot.query_axis"), autorange="reversed", **_axis_ticks(n_q, q_text), showgrid=False, zeroline=False, tickfont=tick_font),
+        xaxis=dict(title=t("plot.key_axis"), side="bottom", tickangle=-60, **x_ticks, showgrid=False, zeroline=False,
+                   tickfont=dict(size=tick_size), automargin=False,
+                   range=[positions_k[0] - 0.5, positions_k[-1] + 0.5] if keep is None else None),
+        yaxis=dict(title=t("plot.query_axis"), autorange="reversed", **y_ticks, showgrid=False, zeroline=False,
+                   tickfont=dict(size=tick_size), automargin=False),
     )
-    fig.update_xaxes(range=[positions_k[0] - 0.5, positions_k[-1] + 0.5] if keep is None else None)
-    return finish(fig)
+    return go.Figure(heat, layout)
 
 
 def downsample_stack(stack: np.ndarray, size: int) -> np.ndarray:
@@ -174,8 +219,9 @@ def _tile_canvas(tiles: list[np.ndarray], columns: int, gap: int) -> tuple[np.nd
     return canvas, origins
 
 
-def _frame(fig: go.Figure, x0: float, y0: float, width: int, height: int, **line) -> None:
-    fig.add_shape(type="rect", x0=x0 - 0.5, x1=x0 + width - 0.5, y0=y0 - 0.5, y1=y0 + height - 0.5, **line)
+def _frame(x0: float, y0: float, width: int, height: int, **line) -> dict:
+    """A rectangle shape around cells x0..x0+width-1, y0..y0+height-1."""
+    return dict(type="rect", x0=x0 - 0.5, x1=x0 + width - 0.5, y0=y0 - 0.5, y1=y0 + height - 0.5, **line)
 
 
 def layer_grid(
@@ -210,19 +256,16 @@ def layer_grid(
         q_idx, k_idx = np.meshgrid(np.arange(size), np.arange(tiles[head].shape[1]), indexing="ij")
         index[y0 : y0 + size, x0 : x0 + tiles[head].shape[1]] = np.stack([np.full_like(q_idx, head), q_idx, k_idx], -1)
     where = t("plot.query") + " #%{customdata[1]} → " + t("plot.key") + " #%{customdata[2]}" if exact else t("plot.block_average")
-    fig = go.Figure(
-        go.Heatmap(
-            z=canvas,
-            customdata=index,
-            colorscale=SEQUENTIAL,
-            zmin=0,
-            zmax=float(np.nanmax(canvas)) if np.isfinite(canvas).any() else 1.0,
-            colorbar=dict(title=t("plot.weight"), thickness=10),
-            hovertemplate=t("plot.head", h="%{customdata[0]}") + "<br>" + where + "<br>" + t("plot.weight") + " %{z:.3f}<extra></extra>",
-            hoverongaps=False,
-        )
+    heat = go.Heatmap(
+        z=canvas,
+        customdata=index,
+        colorscale=SEQUENTIAL,
+        zmin=0,
+        zmax=float(np.nanmax(canvas)) if np.isfinite(canvas).any() else 1.0,
+        colorbar=colorbar(t("plot.weight"), thickness=10),
+        hovertemplate=t("plot.head", h="%{customdata[0]}") + "<br>" + where + "<br>" + t("plot.weight") + " %{z:.3f}<extra></extra>",
+        hoverongaps=False,
     )
-    # Shapes and titles go in with one layout update: Plotly validates each add_shape call separately.
     shapes, titles = [], []
     for head, (x0, y0) in enumerate(origins):
         width = tiles[head].shape[1]
@@ -235,17 +278,18 @@ def layer_grid(
         x0, y0 = origins[selected_head]
         shapes.append(dict(type="rect", x0=x0 - 0.8, x1=x0 + tiles[selected_head].shape[1] - 0.2, y0=y0 - 0.8, y1=y0 + size - 0.2,
                            line=dict(color="#e65000", width=3)))
-    fig.update_layout(shapes=shapes, annotations=titles)
     rows = int(np.ceil(n_heads / columns))
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
-    fig.update_layout(
+    layout = fixed_layout(
+        left=10, right=colorbar_room(t("plot.weight")), top=70, bottom=10,  # the top row's head titles sit in the top margin
         title=dict(text=t("plot.layer_heads", layer=layer, n=n_heads), x=0.01),
         height=200 * rows + 80,
-        margin=dict(l=10, r=10, t=70, b=10),
         plot_bgcolor="white",
+        shapes=shapes,
+        annotations=titles,
+        xaxis=dict(visible=False, constrain="domain", automargin=False),
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain", automargin=False),
     )
-    return finish(fig)
+    return go.Figure(heat, layout)
 
 
 def overview(
@@ -270,50 +314,36 @@ def overview(
         tiles.extend(small / np.maximum(peak, 1e-9))
     size_q, size_k = tiles[0].shape
     canvas, origins = _tile_canvas(tiles, n_heads, gap=1)
-    fig = go.Figure(go.Heatmap(z=canvas, colorscale=SEQUENTIAL, showscale=False, hoverinfo="skip", zmin=0, zmax=1))
     centers = [(x0 + (size_k - 1) / 2, y0 + (size_q - 1) / 2) for x0, y0 in origins]
-    fig.add_trace(
-        go.Scatter(
-            x=[c[0] for c in centers],
-            y=[c[1] for c in centers],
-            mode="markers",
-            customdata=[[layer, head] for layer in range(n_layers) for head in range(n_heads)],
-            # Nearly transparent squares: they only catch clicks and hovers over each thumbnail.
-            marker=dict(symbol="square", size=26, color="rgba(0,0,0,0.01)"),
-            hovertemplate=translate("plot.click_to_select", lang, layer="%{customdata[0]}", head="%{customdata[1]}") + "<extra></extra>",
-            showlegend=False,
-        )
+    thumbnails = go.Heatmap(z=canvas, colorscale=SEQUENTIAL, showscale=False, hoverinfo="skip", zmin=0, zmax=1)
+    targets = go.Scatter(
+        x=[c[0] for c in centers],
+        y=[c[1] for c in centers],
+        mode="markers",
+        customdata=[[layer, head] for layer in range(n_layers) for head in range(n_heads)],
+        # Nearly transparent squares: they only catch clicks and hovers over each thumbnail.
+        marker=dict(symbol="square", size=26, color="rgba(0,0,0,0.01)"),
+        hovertemplate=translate("plot.click_to_select", lang, layer="%{customdata[0]}", head="%{customdata[1]}") + "<extra></extra>",
+        showlegend=False,
     )
+    shapes = []
     if selected is not None:
         x0, y0 = origins[selected[0] * n_heads + selected[1]]
-        _frame(fig, x0 - 0.3, y0 - 0.3, size_k + 0.6, size_q + 0.6, line=dict(color="#e65000", width=3))
-    fig.update_xaxes(
-        tickmode="array",
-        tickvals=[centers[h][0] for h in range(n_heads)],
-        ticktext=[f"h{h}" for h in range(n_heads)],
-        showgrid=False,
-        zeroline=False,
-        side="top",
-        constrain="domain",
-    )
-    fig.update_yaxes(
-        tickmode="array",
-        tickvals=[centers[l * n_heads][1] for l in range(n_layers)],
-        ticktext=[f"L{l}" for l in range(n_layers)],
-        showgrid=False,
-        zeroline=False,
-        autorange="reversed",
-        scaleanchor="x",
-        constrain="domain",
-    )
-    fig.update_layout(
+        shapes.append(_frame(x0 - 0.3, y0 - 0.3, size_k + 0.6, size_q + 0.6, line=dict(color="#e65000", width=3)))
+    layer_labels = [f"L{l}" for l in range(n_layers)]
+    layout = fixed_layout(
+        left=widest(layer_labels) + 12, right=10, top=TICK_SIZE + 18, bottom=10,
         height=34 * n_layers + 70,
-        margin=dict(l=10, r=10, t=30, b=10),
         plot_bgcolor="white",
         clickmode="event+select",
         dragmode=False,
+        shapes=shapes,
+        xaxis=dict(tickmode="array", tickvals=[centers[h][0] for h in range(n_heads)], ticktext=[f"h{h}" for h in range(n_heads)],
+                   showgrid=False, zeroline=False, side="top", constrain="domain", automargin=False),
+        yaxis=dict(tickmode="array", tickvals=[centers[l * n_heads][1] for l in range(n_layers)], ticktext=layer_labels,
+                   showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x", constrain="domain", automargin=False),
     )
-    return finish(fig)
+    return go.Figure([thumbnails, targets], layout)
 
 
 def comparison(

@@ -24,9 +24,11 @@ def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, **chart
     generated only when its button is clicked (deferred callables).
     """
     # Without Streamlit's theme, axes must make room for their own labels; set on the figure itself
-    # so that the exports below carry the same layout.
-    fig.update_xaxes(automargin=True)
-    fig.update_yaxes(automargin=True)
+    # so that the exports below carry the same layout. Figures that computed their own margins
+    # (plots.fixed_layout: the live main-page maps) keep them and are drawn in one pass.
+    if fig.layout.margin.autoexpand is not False:
+        fig.update_xaxes(automargin=True)
+        fig.update_yaxes(automargin=True)
     event = st.plotly_chart(fig, key=key, theme=None, **chart_kwargs)
     name = _slug(key)
     menu = st.popover(T("export.menu"), icon=":material/download:", key=f"{key}__export", on_change="rerun")
