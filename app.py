@@ -50,14 +50,18 @@ def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> 
 def attention_page() -> None:
     """Type a sentence, see every head's attention."""
     st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
-
     load_page_state(VIEW_PARAMS)
-
-
-    lang = st.session_state["lang"]
     st.title(T("main.title"))
     st.caption(T("main.caption"))
     sidebar_controls()
+    attention_view()
+
+
+@st.fragment
+def attention_view() -> None:
+    """The sentence and its maps. A fragment: typing a sentence, moving the layer/head sliders or clicking a
+    thumbnail reruns only this part, so the browser does not rebuild the sidebar on every edit."""
+    lang = st.session_state["lang"]
     sentence_input()
     view = run_view()
 
