@@ -47,7 +47,7 @@ JS_ARM = """([kind, check, arg]) => {
   const st = {t0: null, t1: null, t2: null, sawRunning: false};
   window.__bench = st;
   const evName = kind === 'click' ? 'click' : 'keydown';
-  const key = kind === 'enter' ? 'Enter' : 'r';
+  const key = {enter: 'Enter', r: 'r', right: 'ArrowRight', left: 'ArrowLeft'}[kind];
   const onStart = e => {
     if (kind !== 'click' && e.key !== key) return;
     st.t0 = performance.now();
@@ -67,6 +67,7 @@ JS_ARM = """([kind, check, arg]) => {
   requestAnimationFrame(frame);
 }"""
 
+SAMPLE_TIMEOUT_MS = 30_000  # a change that has not shown by then was lost (the click or key never arrived)
 JS_DRAWN = "() => window.__bench && window.__bench.t1 !== null"
 JS_DONE = "() => window.__bench && window.__bench.t1 !== null && window.__bench.t2 !== null"
 
@@ -89,6 +90,18 @@ COND_CAUSAL = f"""(arg) => {{
   const masked = v === null || Number.isNaN(v);
   return masked === arg.causal;
 }}"""
+COND_WINDOW = f"""(arg) => {{
+  const gd = {GD};
+  if (!gd || !gd._fullData || !gd._fullData.length) return false;
+  const row = gd._fullData[0].z[0];
+  if (!row || row.length !== arg.n) return false;
+  return Array.from(row).filter(v => v !== null && !Number.isNaN(v)).length === arg.w;
+}}"""
+COND_TITLE = f"""(arg) => {{
+  const gd = {GD};
+  const title = document.querySelector('.st-key-head_heatmap .gtitle');
+  return !!(gd && gd._fullData && gd._fullData.length && title && title.textContent === arg.title);
+}}"""
 COND_NONE = "(arg, st) => st.sawRunning && document.querySelector('[data-testid=stApp]').getAttribute('data-test-script-state') === 'notRunning'"
 
 JS_HEATMAP_READY = f"""() => {{
@@ -103,6 +116,18 @@ JS_IDLE = "() => document.querySelector('[data-testid=stApp]')?.getAttribute('da
 def long_text(word: str) -> str:
     # the unique word first, 9 times, so that it lands on a drawn tick (512 tokens -> every 8th is labelled)
     return " ".join([word] * 9 + [FILLER[i % len(FILLER)] for i in range(700)])
+
+
+def repeat(repeats: int, step) -> dict:
+    """``step(i)`` for i = 0..repeats; the first run is a warm-up, lost samples (None) are counted."""
+    samples, lost = [], 0
+    for i in range(repeats + 1):
+        sample = step(i)
+        if sample is None:
+            lost += 1
+        elif i:
+            samples.append(sample)
+    return dict(samples=samples, lost=lost)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -120,15 +145,28 @@ class Bench:
     def z_len(self) -> int:
         return self.page.evaluate(f"() => {GD}._fullData[0].z.length")
 
-    def measure(self, kind: str, check: str, arg: dict, act) -> tuple[float, float, float]:
+    def measure(self, kind: str, check: str, arg: dict, act) -> tuple[float, float, float] | None:
+        """One sample, or None when the change never showed (a lost click or key press): counted, not waited for."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         self.page.evaluate(JS_ARM, [kind, check, arg])
         start = time.perf_counter()
         act()
-        self.page.wait_for_function(JS_DRAWN, polling="raf", timeout=120_000)
-        wall = (time.perf_counter() - start) * 1000
-        self.page.wait_for_function(JS_DONE, polling="raf", timeout=120_000)
+        try:
+            self.page.wait_for_function(JS_DRAWN, polling="raf", timeout=SAMPLE_TIMEOUT_MS)
+            wall = (time.perf_counter() - start) * 1000
+            self.page.wait_for_function(JS_DONE, polling="raf", timeout=SAMPLE_TIMEOUT_MS)
+        except PlaywrightTimeout:
+            self.wait_idle()
+            return None
         st = self.page.evaluate("() => window.__bench")
         return st["t1"] - st["t0"], wall, st["t2"] - st["t0"]
+
+    def checked(self, key: str) -> bool:
+        return self.page.locator(f".st-key-{key} input[type=checkbox]").is_checked()
+
+    def slider(self, key: str) -> int:
+        return int(self.page.locator(f".st-key-{key} input[type=range]").input_value())
 
     def set_text(self, text: str):
         box = self.page.locator(".st-key-text input")
@@ -136,6 +174,18 @@ class Bench:
         box.press("Enter")
         self.page.wait_for_timeout(300)
         self.wait_idle()
+
+    def step_slider(self, key: str, kind: str, check: str, arg: dict) -> tuple[float, float, float]:
+        """Focus a slider's thumb and press an arrow key: how a keyboard user moves it one step."""
+        self.page.locator(f".st-key-{key}").get_by_role("slider").focus()
+        return self.measure(kind, check, arg, lambda: self.page.keyboard.press("ArrowRight" if kind == "right" else "ArrowLeft"))
+
+    def set_checkbox(self, key: str, on: bool):
+        box = self.page.locator(f".st-key-{key} input[type=checkbox]")
+        if box.is_checked() != on:
+            self.page.locator(f".st-key-{key} label").first.click()
+            self.page.wait_for_timeout(300)
+            self.wait_idle()
 
     def set_causal(self, on: bool):
         box = self.page.locator(".st-key-causal input[type=checkbox]")
@@ -145,7 +195,7 @@ class Bench:
             self.wait_idle()
 
 
-def run(repeats: int) -> list[dict]:
+def run(repeats: int) -> list[dict]:  # noqa: C901
     from playwright.sync_api import sync_playwright
 
     rows = []
@@ -159,58 +209,70 @@ def run(repeats: int) -> list[dict]:
 
         # --- baselines -------------------------------------------------------------------
         bench.set_text(SHORT.format(w="cat"))
-        samples = []
-        for i in range(repeats + 1):
-            page.evaluate("() => document.activeElement && document.activeElement.blur()")
-            sample = bench.measure("r", COND_NONE, {}, lambda: page.keyboard.press("r"))
-            if i:  # the first repeat is a warm-up
-                samples.append(sample)
-        rows.append(dict(name="baseline: no-op rerun ('r'), ~20 tok", samples=samples, target=None))
 
-        samples = []
-        for i in range(max(5, repeats // 2) + 1):
+        def noop(i):
+            page.evaluate("() => document.activeElement && document.activeElement.blur()")
+            return bench.measure("r", COND_NONE, {}, lambda: page.keyboard.press("r"))
+
+        rows.append(dict(name="baseline: no-op rerun ('r'), ~20 tok", target=None, **repeat(repeats, noop)))
+
+        def reload(i):
             start = time.perf_counter()
             page.reload()
             in_page = page.wait_for_function(JS_HEATMAP_READY, polling="raf", timeout=120_000).json_value()
             wall = (time.perf_counter() - start) * 1000
             page.wait_for_function(JS_IDLE, polling="raf", timeout=120_000)
-            idle = page.evaluate("() => performance.now()")
-            if i:
-                samples.append((in_page, wall, idle))
-        rows.append(dict(name="baseline: page reload -> heatmap", samples=samples, target=None, note="in-page = since navigation start"))
+            return in_page, wall, page.evaluate("() => performance.now()")
+
+        rows.append(dict(name="baseline: page reload -> heatmap", target=None, **repeat(max(5, repeats // 2), reload)))
 
         # --- (b) ~20 tokens, (c) 512 tokens ------------------------------------------------
-        for label, make, target_ms in (("~20 tok", SHORT.format, 300), ("512 tok", lambda w: long_text(w), 1500)):
-            make_text = (lambda w, make=make: make(w=w)) if label == "~20 tok" else make
+        for label, make_text, target_ms in (("~20 tok", lambda w: SHORT.format(w=w), 300), ("512 tok", long_text, 1500)):
             bench.set_causal(False)
-            old = WORDS[-1]
-            bench.set_text(make_text(old))
+            shown = {"word": WORDS[-1]}
+            bench.set_text(make_text(shown["word"]))
             n = bench.z_len()
-            samples = []
-            for i in range(repeats + 1):
+
+            def new_sentence(i):
                 word = WORDS[i % (len(WORDS) - 1)]
                 page.locator(".st-key-text input").fill(make_text(word))
                 sample = bench.measure(
-                    "enter", COND_WORD, {"word": word, "old": old, "n": n},
+                    "enter", COND_WORD, {"word": word, "old": shown["word"], "n": n},
                     lambda: page.locator(".st-key-text input").press("Enter"),
                 )
-                old = word
-                if i:
-                    samples.append(sample)
-            rows.append(dict(name=f"(b/c) new sentence, {label} (n={n})", samples=samples, target=target_ms))
+                shown["word"] = word
+                return sample
 
-            samples = []
-            causal = False
-            for i in range(repeats + 1):
-                causal = not causal
-                sample = bench.measure(
-                    "click", COND_CAUSAL, {"causal": causal, "n": n},
-                    lambda: page.locator(".st-key-causal label").first.click(),
-                )
-                if i:
-                    samples.append(sample)
+            rows.append(dict(name=f"(b/c) new sentence, {label} (n={n})", target=target_ms, **repeat(repeats, new_sentence)))
+
+            def toggle_causal(i):
+                want = not bench.checked("causal")
+                return bench.measure("click", COND_CAUSAL, {"causal": want, "n": n}, lambda: page.locator(".st-key-causal label").first.click())
+
+            rows.append(dict(name=f"(b/c) causal toggle, {label} (n={n})", target=target_ms, **repeat(repeats, toggle_causal)))
             bench.wait_idle()
-            rows.append(dict(name=f"(b/c) causal toggle, {label} (n={n})", samples=samples, target=target_ms))
+            if label != "~20 tok":
+                continue
+            bench.set_causal(False)
+
+            # The window slider (a mask): one step right or left, w = 3 <-> 4.
+            bench.set_checkbox("use_window", True)
+
+            def step_window(i):
+                kind, w = ("right", 4) if bench.slider("window") == 3 else ("left", 3)
+                return bench.step_slider("window", kind, COND_WINDOW, {"w": w, "n": n})
+
+            rows.append(dict(name=f"(b) window slider step, {label} (n={n})", target=target_ms, **repeat(repeats, step_window)))
+            bench.wait_idle()
+            bench.set_checkbox("use_window", False)
+
+            # Another head: the head slider one step (not a target of the issue; the same redraw path).
+            def step_head(i):
+                kind, head = ("right", 1) if bench.slider("head") == 0 else ("left", 0)
+                return bench.step_slider("head", kind, COND_TITLE, {"title": f"Layer 0 · head {head}"})
+
+            rows.append(dict(name=f"head slider step, {label} (n={n})", target=None, **repeat(repeats, step_head)))
+            bench.wait_idle()
         browser.close()
     return rows
 
@@ -224,7 +286,7 @@ def main() -> None:
     started = time.perf_counter()
     rows = run(args.repeats)
     base = statistics.median(s[0] for s in rows[0]["samples"])
-    header = f"{'scenario':<44} {'n':>3} {'in-page med':>11} {'p90':>7} {'wall med':>9} {'p90':>7} {'to idle med':>11} {'x no-op':>7} {'target':>7}"
+    header = f"{'scenario':<44} {'n':>3} {'lost':>4} {'in-page med':>11} {'p90':>7} {'wall med':>9} {'p90':>7} {'to idle med':>11} {'x no-op':>7} {'target':>7}"
     print()
     print("attnviz browser latency (ms): action -> updated heatmap drawn, headless Chromium, this machine")
     print(header)
@@ -237,13 +299,14 @@ def main() -> None:
         target = "-" if row["target"] is None else f"<={row['target']}"
         flag = "" if row["target"] is None else ("  ok" if med <= row["target"] else "  OVER")
         print(
-            f"{row['name']:<44} {len(in_page):>3} {med:>11.0f} {pct(in_page, 0.9):>7.0f} {statistics.median(wall):>9.0f} "
+            f"{row['name']:<44} {len(in_page):>3} {row['lost']:>4} {med:>11.0f} {pct(in_page, 0.9):>7.0f} {statistics.median(wall):>9.0f} "
             f"{pct(wall, 0.9):>7.0f} {statistics.median(idle):>11.0f} {med / base:>7.1f} {target:>7}{flag}"
         )
     print()
     print("in-page: performance.now() from the input event (capture phase) to the first animation frame whose")
     print("live Plotly data shows the change; wall: time.perf_counter() around press/click -> wait_for_function;")
     print("to idle: input event -> Streamlit script run finished. Reload row: in-page is since navigation start.")
+    print(f"lost: actions whose change never showed within {SAMPLE_TIMEOUT_MS // 1000} s (a click or key press that did not arrive); left out.")
     print(f"x no-op: in-page median / no-op rerun median ({base:.0f} ms). Total benchmark time {time.perf_counter() - started:.0f} s.")
 
 

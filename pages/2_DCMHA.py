@@ -10,7 +10,7 @@ from attnviz.i18n import translate
 from attnviz.text import InputError, clean_text
 from ui import url_state
 from ui.controls import load_page_state, save_page_state
-from ui.session import get_model
+from ui.session import freeze_loaded_objects, get_model
 from ui.figures import show_figure
 from ui.nav import run_through_navigation
 
@@ -56,7 +56,9 @@ for key, allowed in (("dc_model", dv.TINY_MODELS), ("sb_stage", ("pre", "post"))
 @st.cache_resource(show_spinner="Loading the tiny model (once per server)…", max_entries=4)
 def tiny_model(name: str, stamp: float) -> dv.TinyModel:
     """``stamp`` (the weights' mtime) makes the cache pick up assets that appear while the server runs."""
-    return dv.load_tiny(name)
+    tiny = dv.load_tiny(name)
+    freeze_loaded_objects()
+    return tiny
 
 
 def capture_for(tiny: dv.TinyModel, prepared: dv.PreparedText, window, causal: bool) -> dv.DcmhaCapture:

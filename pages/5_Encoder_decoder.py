@@ -14,6 +14,7 @@ from ui import url_state
 from ui.controls import load_page_state, save_page_state
 from ui.figures import show_figure
 from ui.nav import run_through_navigation
+from ui.session import freeze_loaded_objects
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="🔁", layout="wide")
@@ -37,7 +38,9 @@ def T(key: str, **values) -> str:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def date_model(stamp: float):
     """``stamp`` (the weights' mtime) makes the cache pick up a model retrained while the server runs."""
-    return load_seq2seq(DEFAULT_DIR)
+    model = load_seq2seq(DEFAULT_DIR)
+    freeze_loaded_objects()
+    return model
 
 
 def asset_stamp() -> float:

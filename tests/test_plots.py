@@ -128,3 +128,47 @@ def test_downsample_skips_nan_and_keeps_all_nan_blocks_nan():
     all_nan = np.full((4, 4), np.nan)
     all_nan[2:, 2:] = 1.0
     assert np.isnan(plots.downsample(all_nan, 2)[0, 0]) and plots.downsample(all_nan, 2)[1, 1] == 1.0
+
+
+# --- margins computed from the labels (the live maps draw once, without Plotly's automargin) ---
+
+
+def _drawn_in_one_pass(fig: go.Figure) -> bool:
+    return fig.layout.margin.autoexpand is False and fig.layout.xaxis.automargin is False and fig.layout.yaxis.automargin is False
+
+
+def test_live_maps_fix_their_margins_instead_of_automargin():
+    p, allowed = pattern_and_mask()
+    patterns = np.stack([p] * 12)
+    for fig in (
+        plots.head_heatmap(p, TOKENS, allowed=allowed, title="L0 H0"),
+        plots.layer_grid(patterns, TOKENS, allowed=allowed),
+        plots.overview([patterns] * 6, selected=(0, 0)),
+    ):
+        assert _drawn_in_one_pass(fig)
+        margin = fig.layout.margin
+        assert min(margin.l, margin.r, margin.t, margin.b) >= 10
+
+
+def test_heatmap_margins_grow_with_the_longest_token():
+    p = np.full((3, 3), 1 / 3)
+    short = plots.head_heatmap(p, ["a", "b", "c"]).layout.margin
+    long = plots.head_heatmap(p, ["a", "supercalifragilistic", "c"]).layout.margin
+    # The query labels sit left of the map, the key labels (turned 60°) below it.
+    assert long.l - short.l == pytest.approx(19 * 0.62 * 12, abs=1)
+    assert long.b - short.b == pytest.approx(19 * 0.62 * 12 * np.sin(np.radians(60)), abs=1)
+    assert long.r == short.r and long.t == short.t
+
+
+def test_label_width_counts_wide_characters_and_entities_as_shown():
+    assert plots.text_width("猫猫") == pytest.approx(2 * 12)  # CJK: one em each
+    assert plots.text_width("🍕") == pytest.approx(12)
+    assert plots.text_width("ab") == pytest.approx(2 * 0.62 * 12)
+    assert plots.text_width("&lt;b&gt;") == plots.text_width("<b>")  # measured as drawn, not as escaped
+    p = np.full((2, 2), 0.5)
+    assert plots.head_heatmap(p, ["猫猫猫猫", "a"]).layout.margin.l > plots.head_heatmap(p, ["abcd", "a"]).layout.margin.l
+
+
+def test_colour_bar_room_fits_its_title():
+    assert plots.colorbar_room("weight") == plots.COLORBAR_ROOM
+    assert plots.colorbar_room("a much longer colour bar title") > plots.COLORBAR_ROOM

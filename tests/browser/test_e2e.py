@@ -163,3 +163,56 @@ def test_url_opens_layer_head_and_causal(app):
     assert query.get("layer") == ["3"] and query.get("head") == ["7"] and query.get("causal") == ["1"]
     app.shot("e2e-url-layer3-head7-causal")
     assert_clean(app)
+
+
+def test_export_menu_builds_its_buttons_when_opened_and_downloads(app, tmp_path):
+    import numpy as np
+
+    app.goto()
+    downloads = app.page.locator("[data-testid=stDownloadButton]")
+    assert downloads.count() == 0  # closed menus hold no buttons: an edit does not rebuild a dozen of them
+    app.page.locator(".st-key-head_heatmap__export button").first.click()
+    app.page.get_by_role("button", name="Captured arrays (NPZ)").wait_for()
+    assert downloads.count() == 4  # PNG, SVG, HTML, NPZ
+    with app.page.expect_download() as info:
+        app.page.get_by_role("button", name="Captured arrays (NPZ)").click()
+    download = info.value
+    assert download.suggested_filename == "head_heatmap.npz"
+    path = tmp_path / "head_heatmap.npz"
+    download.save_as(path)
+    with np.load(path) as arrays:
+        pattern = arrays["blocks.0.attn.hook_pattern"]
+        tokens = list(arrays["tokens"])
+    assert pattern.shape == (len(tokens), len(tokens))
+    np.testing.assert_allclose(pattern.sum(-1), 1.0, atol=1e-5)
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+    assert_clean(app)
+
+
+# Every tick label's box, against the figure's own box: computed margins must leave room for them.
+JS_LABELS_INSIDE = """(key) => {
+  const svg = document.querySelector('.st-key-' + key + ' .main-svg');
+  const frame = svg.getBoundingClientRect();
+  const out = [];
+  for (const t of document.querySelectorAll('.st-key-' + key + ' .xtick text, .st-key-' + key + ' .ytick text')) {
+    const r = t.getBoundingClientRect();
+    if (r.left < frame.left - 0.5 || r.right > frame.right + 0.5 || r.top < frame.top - 0.5 || r.bottom > frame.bottom + 0.5)
+      out.push(t.textContent);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Internationalization supercalifragilisticexpialidocious antidisestablishmentarianism",
+        "中文标点。日本語のテキスト、한국어 텍스트",
+        "I love 🍕 <b>bold</b> & <script>x</script>",
+    ],
+)
+def test_tick_labels_fit_inside_the_live_maps(app, text):
+    app.goto("?" + urllib.parse.urlencode({"text": text}))
+    for key in ("head_heatmap", "overview"):
+        assert app.page.evaluate(JS_LABELS_INSIDE, key) == [], f"labels cut off at the edge of {key}"
+    assert_clean(app)
