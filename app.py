@@ -60,48 +60,60 @@ def attention_page() -> None:
 @st.fragment
 def attention_view() -> None:
     """The sentence and its maps. A fragment: typing a sentence, moving the layer/head sliders or clicking a
-    thumbnail reruns only this part, so the browser does not rebuild the sidebar on every edit."""
-    lang = st.session_state["lang"]
-    sentence_input()
-    view = run_view()
+    thumbnail reruns only this part, so the browser does not rebuild the sidebar on every edit.
 
-    if view is not None:
-        model, capture = view.model, view.captures[0]
-        st.session_state["layer"] = min(st.session_state["layer"], model.n_layers - 1)
-        st.session_state["head"] = min(st.session_state["head"], model.n_heads - 1)
+    The head's heatmap is sent before the widgets above it, which fill their places afterwards: the
+    browser starts drawing the map the user is looking at before the rest of the page arrives.
+    """
+    lang = st.session_state["lang"]
+    input_slot = st.container()
+    view = run_view()  # its notices (empty text, truncation, intervention) sit below the input
+    if view is None:
+        with input_slot:
+            sentence_input()
+        save_page_state(VIEW_PARAMS)
+        return
+
+    model, capture = view.model, view.captures[0]
+    st.session_state["layer"] = min(st.session_state["layer"], model.n_layers - 1)
+    st.session_state["head"] = min(st.session_state["head"], model.n_heads - 1)
+    layer, head = st.session_state["layer"], st.session_state["head"]
+    keep = view.keep(0)
+    slider_slot = st.container()
+    focus, overview = st.columns([3, 2])
+    with focus:
+        show_head(view, 0, layer, head, T("main.head_title", layer=layer, head=head), key="head_heatmap")
+        st.caption(T("main.head_caption", n=len(capture.tokens), mask=view.spec.describe(lang)))
+    with input_slot:
+        sentence_input()
+    with slider_slot:
         pick_layer, pick_head = st.columns(2)
         pick_layer.slider(T("main.layer"), 0, model.n_layers - 1, key="layer")
         pick_head.slider(T("main.head"), 0, model.n_heads - 1, key="head")
-        layer, head = st.session_state["layer"], st.session_state["head"]
-        keep = view.keep(0)
 
-        focus, overview = st.columns([3, 2])
-        with focus:
-            show_head(view, 0, layer, head, T("main.head_title", layer=layer, head=head), key="head_heatmap")
-            st.caption(T("main.head_caption", n=len(capture.tokens), mask=view.spec.describe(lang)))
-        with overview:
-            st.markdown(T("main.overview"))
-            show_figure(
-                plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head), lang=lang),
-                key="overview",
-                arrays=view.all_arrays(),
-                on_select=select_from_overview,
-                selection_mode="points",
-            )
-
+    with overview:
+        st.markdown(T("main.overview"))
         show_figure(
-            plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head, lang=lang),
-            key="layer_grid",
-            arrays=view.layer_arrays(layer),
+            plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head), lang=lang),
+            key="overview",
+            arrays=view.all_arrays(),
+            on_select=select_from_overview,
+            selection_mode="points",
         )
 
-        if len(view.captures) > 1:
-            st.subheader(T("main.padding_header"))
-            st.caption(T("main.padding_caption"))
-            for index, column in enumerate(st.columns(len(view.captures))):
-                with column:
-                    title = T("main.sentence_n", n=index + 1, layer=layer, head=head)
-                    show_head(view, index, layer, head, title, key=f"padding_{index}")
+    show_figure(
+        plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head, lang=lang),
+        key="layer_grid",
+        arrays=view.layer_arrays(layer),
+    )
+
+    if len(view.captures) > 1:
+        st.subheader(T("main.padding_header"))
+        st.caption(T("main.padding_caption"))
+        for index, column in enumerate(st.columns(len(view.captures))):
+            with column:
+                title = T("main.sentence_n", n=index + 1, layer=layer, head=head)
+                show_head(view, index, layer, head, title, key=f"padding_{index}")
 
     save_page_state(VIEW_PARAMS)
 
