@@ -7,6 +7,7 @@ label (Plotly renders some HTML), masked cells drawn as blank grey, never as zer
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 import unicodedata
@@ -58,6 +59,28 @@ def fixed_layout(*, left: float, right: float, top: float, bottom: float, **layo
     """
     margin = dict(l=math.ceil(left), r=math.ceil(right), t=math.ceil(top), b=math.ceil(bottom), autoexpand=False)
     return {**STYLE, **layout, "margin": margin}
+
+
+def live_figure(traces, layout: dict) -> go.Figure:
+    """A figure for a map that redraws on every edit: no template, and a ``datarevision`` of its data.
+
+    Streamlit hands a mounted chart a JSON copy of its figure once more after the first draw. Plotly.react
+    then redraws from scratch unless it can tell nothing changed: ``datarevision`` tells it the arrays are
+    the same, and a template (even "none", which carries a stub list) always counts as changed. Without a
+    template Plotly's own defaults apply, which is what "none" gives; the app keeps plotly.py from adding
+    its default template back (``ui.figures``).
+    """
+    fig = go.Figure(traces, layout)
+    fig.layout.template = None
+    digest = hashlib.blake2b(digest_size=8)
+    for trace in fig.data:  # the arrays, and the labels that customdata's hover text repeats
+        for values in (getattr(trace, "z", None), trace.x, trace.y):
+            if values is not None:
+                digest.update(np.asarray(values, dtype=np.float64).tobytes())
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        digest.update(repr(axis.ticktext).encode())
+    fig.layout.datarevision = digest.hexdigest()
+    return fig
 
 
 def colorbar(title: str, thickness: int = 12) -> dict:
@@ -160,8 +183,8 @@ def head_heatmap(
         colour = dict(colorscale=SEQUENTIAL, zmin=0.0, zmax=zmax if zmax is not None else max(finite_max, 1e-6))
     heat = go.Heatmap(
         z=z,
-        x=positions_k,
-        y=positions_q,
+        x=positions_k.tolist(),  # plain lists: typed-array axes make Plotly.react redraw a copy from scratch
+        y=positions_q.tolist(),
         customdata=custom,
         hovertemplate=hover + "<extra></extra>",
         colorbar=colorbar(t("plot.weight")),
@@ -189,7 +212,7 @@ def head_heatmap(
         yaxis=dict(title=t("plot.query_axis"), autorange="reversed", **y_ticks, showgrid=False, zeroline=False,
                    tickfont=dict(size=tick_size), automargin=False),
     )
-    return go.Figure(heat, layout)
+    return live_figure(heat, layout)
 
 
 def downsample_stack(stack: np.ndarray, size: int) -> np.ndarray:
@@ -289,7 +312,7 @@ def layer_grid(
         xaxis=dict(visible=False, constrain="domain", automargin=False),
         yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain", automargin=False),
     )
-    return go.Figure(heat, layout)
+    return live_figure(heat, layout)
 
 
 def overview(
@@ -343,7 +366,7 @@ def overview(
         yaxis=dict(tickmode="array", tickvals=[centers[l * n_heads][1] for l in range(n_layers)], ticktext=layer_labels,
                    showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x", constrain="domain", automargin=False),
     )
-    return go.Figure([thumbnails, targets], layout)
+    return live_figure([thumbnails, targets], layout)
 
 
 def comparison(

@@ -8,7 +8,8 @@ rows = OUTPUT head n, columns = INPUT head m, diverging colour scale centred on 
 
 from __future__ import annotations
 
-from typing import Sequence
+import functools
+from typing import Callable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -23,6 +24,19 @@ CHUNK_COLOR = "#5e3c99"
 
 
 # ----------------------------------------------------------------------------- helpers
+def _on_plotly_template(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+    """These figures were designed on plotly.py's default template: pin it, whatever the process default is
+    (the app sets none, so that its live maps carry no template; see ``plots.live_figure``)."""
+
+    @functools.wraps(build)
+    def built(*args, **kwargs) -> go.Figure:
+        fig = build(*args, **kwargs)
+        fig.layout.template = "plotly"
+        return fig
+
+    return built
+
+
 def _labels(tokens: Sequence[str]) -> list[str]:
     return [escape_label(t) for t in tokens]
 
@@ -102,6 +116,7 @@ def structure_shapes(T: int, window: int | None, causal: bool, spans: Sequence[t
 
 
 # ----------------------------------------------------------------------------- compose matrices
+@_on_plotly_template
 def compose_parts(parts: dict[str, np.ndarray], *, title: str, part_titles: dict[str, str],
                   order: Sequence[str] = ("identity", "query", "key", "query_gate", "key_gate", "static", "C"),
                   x_title: str = "input head m", y_title: str = "output head n", show_zero_static: bool = False,
@@ -147,6 +162,7 @@ def compose_parts(parts: dict[str, np.ndarray], *, title: str, part_titles: dict
     return fig
 
 
+@_on_plotly_template
 def draw_matrices(mats: Sequence[tuple[str, np.ndarray]], *, title: str, x_title: str = "input head m",
                   y_title: str = "output head n", height: int = 340) -> go.Figure:
     """Non-negative H x H summaries (e.g. mean |C_ts - I|) side by side on one sequential scale from 0."""
@@ -169,6 +185,7 @@ def draw_matrices(mats: Sequence[tuple[str, np.ndarray]], *, title: str, x_title
     return fig
 
 
+@_on_plotly_template
 def head_bars(series: dict[str, np.ndarray], *, title: str, x_title: str = "head", y_title: str = "",
               highlight: int | None = None, height: int = 380) -> go.Figure:
     """Grouped bars per head (or per layer), one group member per entry of ``series``."""
@@ -216,6 +233,7 @@ def _heat(z, labels, name, **kw) -> go.Heatmap:
                       hovertemplate=hover, name=name, **kw)
 
 
+@_on_plotly_template
 def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: np.ndarray | None, *, title: str,
                  panel_titles: dict[str, str], x_title: str = "key s", y_title: str = "query t",
                  shapes: Sequence[dict] = ()) -> go.Figure:
@@ -263,6 +281,7 @@ def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: 
     return fig
 
 
+@_on_plotly_template
 def stage_grid(per_layer: dict[str, np.ndarray], allowed: np.ndarray | None, *, title: str,
                column_titles: dict[str, str], max_cells: int = 64) -> go.Figure:
     """Every head (rows) at the four stages (columns), small and block-averaged beyond ``max_cells``.
@@ -290,6 +309,7 @@ def stage_grid(per_layer: dict[str, np.ndarray], allowed: np.ndarray | None, *, 
     return fig
 
 
+@_on_plotly_template
 def token_head_maps(panels: dict[str, np.ndarray], labels: Sequence[str], *, title: str, panel_titles: dict[str, str],
                     diverging: bool = True, limit: float | None = None, x_title: str = "token",
                     y_title: str = "head", bar_title: str = "") -> go.Figure:
@@ -322,6 +342,7 @@ def token_head_maps(panels: dict[str, np.ndarray], labels: Sequence[str], *, tit
     return fig
 
 
+@_on_plotly_template
 def side_by_side(maps: Sequence[tuple[str, np.ndarray]], labels: Sequence[str], allowed: np.ndarray | None, *,
                  title: str, x_title: str = "key s", y_title: str = "query t",
                  shapes: Sequence[dict] = ()) -> go.Figure:
@@ -351,6 +372,7 @@ def side_by_side(maps: Sequence[tuple[str, np.ndarray]], labels: Sequence[str], 
     return fig
 
 
+@_on_plotly_template
 def head_grid(maps: np.ndarray, allowed: np.ndarray | None, *, title: str, columns: int = 6, max_cells: int = 64,
               limit: float | None = None, diverging: bool | None = None, selected: int | None = None,
               bar_title: str = "", head_label: str = "head {h}") -> go.Figure:

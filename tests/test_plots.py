@@ -172,3 +172,21 @@ def test_label_width_counts_wide_characters_and_entities_as_shown():
 def test_colour_bar_room_fits_its_title():
     assert plots.colorbar_room("weight") == plots.COLORBAR_ROOM
     assert plots.colorbar_room("a much longer colour bar title") > plots.COLORBAR_ROOM
+
+
+def test_live_maps_carry_no_template_and_a_revision_of_their_data():
+    # Streamlit re-sends a mounted chart a JSON copy of its figure; without a template and with an unchanged
+    # datarevision, Plotly.react sees nothing to redraw.
+    p, allowed = pattern_and_mask()
+    a = plots.head_heatmap(p, TOKENS, allowed=allowed)
+    assert a.layout.template is None or not a.layout.template.to_plotly_json()
+    assert "template" not in a.to_plotly_json()["layout"]
+    assert isinstance(a.data[0].x, tuple) and list(a.data[0].x) == [0, 1, 2, 3, 4]  # plain values, not typed arrays
+    same = plots.head_heatmap(p, TOKENS, allowed=allowed)
+    other_weights = plots.head_heatmap(p[::-1].copy(), TOKENS, allowed=allowed)
+    other_tokens = plots.head_heatmap(p, ["[CLS]", "a", "b", "c", "[SEP]"], allowed=allowed)
+    assert a.layout.datarevision == same.layout.datarevision
+    assert len({a.layout.datarevision, other_weights.layout.datarevision, other_tokens.layout.datarevision}) == 3
+    patterns = np.stack([p] * 12)
+    for fig in (plots.layer_grid(patterns, TOKENS), plots.overview([patterns] * 6)):
+        assert "template" not in fig.to_plotly_json()["layout"] and fig.layout.datarevision

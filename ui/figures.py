@@ -5,11 +5,17 @@ from __future__ import annotations
 import re
 
 import plotly.graph_objects as go
+import plotly.io as pio
 import streamlit as st
 
 from attnviz.export import capture_npz, figure_html, figure_image
 
 from .lang import T
+
+# st.plotly_chart rebuilds every figure with plotly.py, which adds the default template to any figure without
+# one. The live maps carry none on purpose (plots.live_figure: a template makes Plotly redraw each of them a
+# second time after mounting); every other figure names its template itself.
+pio.templates.default = None
 
 
 def _slug(text: str) -> str:
