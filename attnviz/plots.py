@@ -23,7 +23,8 @@ MASKED_COLOR = "#d0d0d0"
 SEQUENTIAL = "Blues"
 DIVERGING = "RdBu_r"
 FULL_DETAIL_TOKENS = 160  # above this, hover text names positions instead of carrying per-cell strings
-STYLE = dict(template="none", font=dict(family="Source Sans Pro, Noto Sans CJK SC, sans-serif"))
+FONT = dict(family="Source Sans Pro, Noto Sans CJK SC, sans-serif")
+STYLE = dict(template="none", font=FONT)
 TICK_SIZE = 12  # Plotly's default tick font size (px)
 TITLE_ROOM = 24  # an axis title (14 px) and its gap to the tick labels
 COLORBAR_ROOM = 76  # right of the plot: pad, bar, its tick labels ("0.035")
@@ -56,9 +57,10 @@ def fixed_layout(*, left: float, right: float, top: float, bottom: float, **layo
 
     ``autoexpand=False`` keeps colour bars and labels from growing the margins, so Plotly draws the
     figure once instead of drawing, measuring and redrawing it — the live figures redraw on every edit.
+    No template: :func:`live_figure`, which builds every such figure, leaves it out on purpose.
     """
     margin = dict(l=math.ceil(left), r=math.ceil(right), t=math.ceil(top), b=math.ceil(bottom), autoexpand=False)
-    return {**STYLE, **layout, "margin": margin}
+    return {"font": FONT, **layout, "margin": margin}
 
 
 def live_figure(traces, layout: dict) -> go.Figure:
