@@ -4,7 +4,7 @@ import streamlit as st
 
 from attnviz import plots
 from ui import url_state
-from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
+from ui.controls import load_page_state, restore_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.figures import show_figure
 from ui.lang import T, ensure_language
 
@@ -65,6 +65,7 @@ def attention_view() -> None:
     The head's heatmap is sent before the widgets above it, which fill their places afterwards: the
     browser starts drawing the map the user is looking at before the rest of the page arrives.
     """
+    restore_page_state(VIEW_PARAMS)  # a fragment rerun after a run that drew no sliders must find their values
     lang = st.session_state["lang"]
     input_slot = st.container()
     view = run_view()  # its notices (empty text, truncation, intervention) sit below the input

@@ -8,7 +8,8 @@ import numpy as np
 import streamlit as st
 
 from attnviz.masks import MaskSpec
-from attnviz.text import InputError, clean_text
+from attnviz.i18n import translate
+from attnviz.text import CleanText, InputError, clean_text, escape_markdown
 
 from . import url_state
 from .lang import T, ensure_language, language_switch
@@ -38,6 +39,11 @@ def load_page_state(params: list) -> None:
     ensure_language()
     url_state.load(SHARED + params)
     language_switch()
+
+
+def restore_page_state(params: list) -> None:
+    """Start of a fragment: the values of widgets that an earlier run did not draw (no sidebar writes here)."""
+    url_state.load(SHARED + params, refresh=False)
 
 
 def save_page_state(params: list) -> None:
@@ -128,6 +134,14 @@ def sentence_input() -> None:
     st.text_input(T("input.sentence"), key="text", help=T("input.sentence_help"))
 
 
+def show_notices(cleaned: CleanText | list[tuple[str, dict]], lang: str | None = None) -> None:
+    """What :func:`attnviz.text.clean_text` changed (control or invisible characters removed, text cut), as
+    warnings: every text box of every page says it the same way. Takes a CleanText or its ``notice_keys``."""
+    lang = lang or ensure_language()
+    for key, values in getattr(cleaned, "notice_keys", cleaned):
+        st.warning(translate(key, lang, **values))
+
+
 def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
     """Clean the text, load the model, capture; every problem becomes a message, never a traceback."""
     state = st.session_state
@@ -144,13 +158,12 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
                 return None
             st.warning(T("msg.second_ignored", error=error.message(lang)))
             continue
-        for notice in cleaned.messages(lang):
-            st.warning(notice)
+        show_notices(cleaned, lang)
         texts.append(cleaned.text)
     try:
         model = get_model(state["model"])
     except Exception as error:  # a bad model path must not take the page down
-        st.error(T("msg.model_failed", name=state["model"], error=error))
+        st.error(T("msg.model_failed", name=escape_markdown(state["model"]), error=escape_markdown(error)))
         return None
     spec = current_spec()
     if getattr(model, "kind", "") == "decoder":
@@ -159,13 +172,13 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
             texts = texts[:1]
         unknown = model.unknown_characters(texts[0])
         if unknown:
-            st.warning(T("msg.unknown_chars", model=model.name, chars=" ".join(unknown)))
-        st.info(T("msg.decoder_note", model=model.name, windows=model.layer_windows(spec.window)))
+            st.warning(T("msg.unknown_chars", model=escape_markdown(model.name), chars=escape_markdown(" ".join(unknown))))
+        st.info(T("msg.decoder_note", model=escape_markdown(model.name), windows=model.layer_windows(spec.window)))
     captures = captures_for(state["model"], tuple(texts), spec, hooks)
     for index, capture in enumerate(captures):
         if capture.truncated:
             key = "msg.truncated_first" if index == 0 else "msg.truncated_second"
-            st.warning(T(key, n=capture.full_length, model=model.name, limit=model.max_tokens))
+            st.warning(T(key, n=capture.full_length, model=escape_markdown(model.name), limit=model.max_tokens))
     if spec.is_intervention and getattr(model, "kind", "") == "encoder":
         st.warning(T("msg.intervention", mask=spec.describe(lang)), icon="⚠️")
     return View(state["model"], model, spec, captures, bool(state["hide_special"]))

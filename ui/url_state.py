@@ -53,21 +53,38 @@ def int_param(key: str, default: int, low: int, high: int) -> Param:
     return Param(key, default, int_in(low, high))
 
 
-def load(params: list[Param]) -> None:
-    """Fill session state from the URL once per session; keep it alive across pages after that."""
+KEPT = "_kept_widget_values"  # a plain session-state entry: Streamlit never cleans it up
+
+
+def load(params: list[Param], *, refresh: bool = True) -> None:
+    """Fill session state once per session from the URL; after that keep it alive across runs and pages.
+
+    Streamlit drops a widget's key at the end of any run that did not draw the widget (an empty sentence
+    hides the sliders; another page lacks them). Every value is therefore also kept under ``KEPT`` by
+    ``save`` and restored from there, so a run that skips a widget never loses its value. Call it at the
+    start of every page (and, with ``refresh=False``, of a fragment: it only fills keys that are missing,
+    since a fragment may not assign to widgets the full run already drew).
+    """
+    kept = st.session_state.setdefault(KEPT, {})
     for param in params:
         if param.key in st.session_state:
+            if not refresh:
+                continue
             # Re-assigning keeps a widget's value when the user moves to a page that lacks that widget.
             st.session_state[param.key] = st.session_state[param.key]
+        elif param.key in kept:
+            st.session_state[param.key] = kept[param.key]
         else:
             st.session_state[param.key] = param.read(st.query_params.get(param.key))
 
 
 def save(params: list[Param]) -> None:
-    """Write the non-default values of ``params`` into the URL (and drop the rest)."""
+    """Remember ``params``' values, and write the non-default ones into the URL (dropping the rest)."""
+    kept = st.session_state.setdefault(KEPT, {})
     wanted = {}
     for param in params:
-        value = st.session_state.get(param.key, param.default)
+        value = st.session_state.get(param.key, kept.get(param.key, param.default))
+        kept[param.key] = value
         if value != param.default:
             wanted[param.key] = str(int(value)) if isinstance(value, bool) else str(value)
     current = {key: st.query_params.get(key) for key in st.query_params}
