@@ -1,10 +1,18 @@
 """attnviz: the entry point (page navigation in the chosen language) and the main page."""
 
-import streamlit as st
+import os
+
+# A shared server never downloads from a model hub unless its operator says so (ATTNVIZ_ALLOW_HUB=1).
+# Set before transformers is first imported: huggingface_hub reads it once, at import.
+if os.environ.get("ATTNVIZ_ALLOW_HUB") != "1":
+    os.environ["HF_HUB_OFFLINE"] = "1"
+
+import streamlit as st  # noqa: E402
 
 from attnviz import plots
 from ui import url_state
 from ui.controls import load_page_state, restore_page_state, run_view, save_page_state, sentence_input, sidebar_controls
+from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T, ensure_language
 
@@ -63,18 +71,30 @@ def attention_view() -> None:
     thumbnail reruns only this part, so the browser does not rebuild the sidebar on every edit.
 
     The head's heatmap is sent before the widgets above it, which fill their places afterwards: the
-    browser starts drawing the map the user is looking at before the rest of the page arrives.
+    browser starts drawing the map the user is looking at before the rest of the page arrives. Whatever
+    fails on the way, the sentence box is drawn, so the user can always type again.
     """
     restore_page_state(VIEW_PARAMS)  # a fragment rerun after a run that drew no sliders must find their values
-    lang = st.session_state["lang"]
-    input_slot = st.container()
-    view = run_view()  # its notices (empty text, truncation, intervention) sit below the input
-    if view is None:
+    input_slot, drawn = st.container(), []
+
+    def show_input() -> None:
         with input_slot:
             sentence_input()
-        save_page_state(VIEW_PARAMS)
-        return
+        drawn.append(True)
 
+    with guard("error.capture"):
+        draw_maps(show_input)
+    if not drawn:  # no text, or a failure before the map: the box must stay to type again
+        show_input()
+    save_page_state(VIEW_PARAMS)
+
+
+def draw_maps(show_input) -> None:
+    """Capture and draw; ``show_input()`` fills the sentence box's place once the head's map is sent."""
+    lang = st.session_state["lang"]
+    view = run_view()  # its notices (empty text, truncation, intervention) sit below the input
+    if view is None:
+        return
     model, capture = view.model, view.captures[0]
     st.session_state["layer"] = min(st.session_state["layer"], model.n_layers - 1)
     st.session_state["head"] = min(st.session_state["head"], model.n_heads - 1)
@@ -85,8 +105,7 @@ def attention_view() -> None:
     with focus:
         show_head(view, 0, layer, head, T("main.head_title", layer=layer, head=head), key="head_heatmap")
         st.caption(T("main.head_caption", n=len(capture.tokens), mask=view.spec.describe(lang)))
-    with input_slot:
-        sentence_input()
+    show_input()
     with slider_slot:
         pick_layer, pick_head = st.columns(2)
         pick_layer.slider(T("main.layer"), 0, model.n_layers - 1, key="layer")
@@ -115,8 +134,6 @@ def attention_view() -> None:
             with column:
                 title = T("main.sentence_n", n=index + 1, layer=layer, head=head)
                 show_head(view, index, layer, head, title, key=f"padding_{index}")
-
-    save_page_state(VIEW_PARAMS)
 
 
 ensure_language()

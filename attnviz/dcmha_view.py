@@ -423,6 +423,8 @@ class SandboxResult:
     edited: dict  # the capture with the compose applied, same names; plus hook_scores_composed / hook_probs
     layer: int
     stage: str
+    truncated: bool = False  # the text had more tokens than the model reads (it was cut to max_tokens)
+    full_length: int = 0  # its token count before the cut
 
 
 def sandbox_capture(model, text: str, layer: int, matrix: np.ndarray, stage: str, base: dict | None = None,
@@ -468,7 +470,7 @@ def sandbox_capture(model, text: str, layer: int, matrix: np.ndarray, stage: str
     else:
         edited[prefix + "hook_probs"] = edited[prefix + "hook_pattern"]  # softmax, before post-compose
         edited[prefix + "hook_pattern"] = mixed
-    return SandboxResult(base, edited, layer, stage)
+    return SandboxResult(base, edited, layer, stage, bool(edited_cap.truncated), int(edited_cap.full_length))
 
 
 def pattern_change_by_layer(result: SandboxResult, n_layers: int) -> np.ndarray:

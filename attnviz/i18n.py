@@ -16,8 +16,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     # shared controls (sidebar)
     "sidebar.model": {"en": "Model", "zh": "模型"},
     "sidebar.model_help": {
-        "en": "Start the app with `-- --model /path/to/dir` to add a local Hugging Face BERT-family model.",
-        "zh": "启动时加上 `-- --model /本地/模型目录` 即可加入本地的 Hugging Face BERT 类模型。",
+        "en": "The models this server offers. Whoever starts the app adds a local Hugging Face BERT-family folder with `-- --model /path/to/dir` (or the ATTNVIZ_MODELS setting); a link can only pick among these.",
+        "zh": "本服务器提供的模型。启动应用的人可用 `-- --model /本地/模型目录`（或 ATTNVIZ_MODELS 设置）加入本地的 Hugging Face BERT 类模型；链接只能在这些模型中选择。",
     },
     "sidebar.masks": {"en": "Masks", "zh": "掩码"},
     "sidebar.causal": {"en": "Causal (subsequent) mask", "zh": "因果掩码（subsequent mask）"},
@@ -53,13 +53,36 @@ MESSAGES: dict[str, dict[str, str]] = {
     # messages
     "msg.empty": {"en": "Type a sentence to see its attention: the text is empty.", "zh": "请输入一句话来查看注意力：文本为空。"},
     "msg.only_control": {
-        "en": "The text holds only control characters or spaces; type some words.",
-        "zh": "文本中只有控制字符或空格，请输入一些词。",
+        "en": "The text holds only control characters, invisible formatting characters or spaces; type some words.",
+        "zh": "文本中只有控制字符、不可见的格式字符或空格，请输入一些词。",
     },
     "msg.control_removed": {"en": "Removed {count} control character(s) from the text.", "zh": "已从文本中删除 {count} 个控制字符。"},
+    "msg.invisible_removed": {
+        "en": "Removed {count} invisible formatting character(s) (bidi overrides, zero-width spaces) from the text.",
+        "zh": "已从文本中删除 {count} 个不可见的格式字符（双向文本控制符、零宽空格等）。",
+    },
     "msg.chars_cut": {"en": "The text was cut to its first {count:,} characters.", "zh": "文本被截断为前 {count:,} 个字符。"},
     "msg.second_ignored": {"en": "Second sentence ignored: {error}", "zh": "已忽略第二个句子：{error}"},
     "msg.model_failed": {"en": "Could not load the model “{name}”: {error}", "zh": "无法加载模型“{name}”：{error}"},
+    # the error boundary (ui/errors.py): what failed, and what to do
+    "error.failed": {
+        "en": "Something went wrong while {what}. Your inputs are kept: change one (or reload the page) to try again. The details are in the server's log.",
+        "zh": "{what}时出错了。你的输入都保留着：改动任意一项（或刷新页面）即可重试。详细信息记录在服务器日志中。",
+    },
+    "error.capture": {"en": "running the model on your text", "zh": "用模型处理你的文本"},
+    "error.model": {"en": "loading the model", "zh": "加载模型"},
+    "error.steps": {"en": "computing the steps of this head", "zh": "计算这个注意力头的各个步骤"},
+    "error.order": {"en": "comparing the two word orders", "zh": "比较两种词序"},
+    "error.positions": {"en": "drawing the position embeddings", "zh": "绘制位置编码"},
+    "error.dcmha": {"en": "running the DCFormer on your text", "zh": "用 DCFormer 处理你的文本"},
+    "error.sandbox": {"en": "running the MiniLM sandbox", "zh": "运行 MiniLM 实验区"},
+    "error.decode": {"en": "rewriting the date", "zh": "改写日期"},
+    "error.slide": {"en": "drawing this slide", "zh": "绘制这张幻灯片"},
+    "error.lesson": {"en": "reading the lesson", "zh": "读取课程文件"},
+    "msg.model_not_offered": {
+        "en": "The link asked for a model this server does not offer; showing {model} instead.",
+        "zh": "链接指定的模型不在本服务器提供的模型之列，改为显示 {model}。",
+    },
     "msg.padding_needs_bert": {
         "en": "The padding comparison needs a BERT-family model; the second sentence is ignored.",
         "zh": "填充对比需要 BERT 类模型，已忽略第二个句子。",

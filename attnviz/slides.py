@@ -12,7 +12,7 @@ from .masks import MaskSpec
 from .positions import alignment, learned_positions, reorder, sinusoidal
 from .steps import steps
 from .i18n import translate
-from .text import clean_text
+from .text import CleanText, clean_text
 
 PRESENTER_FONT = 17
 
@@ -41,6 +41,17 @@ def _keep(slide: Slide, capture) -> np.ndarray | None:
     return np.flatnonzero(~hidden)
 
 
+def slide_texts(slide: Slide) -> list[CleanText]:
+    """The texts the slide runs (``text``, and ``text2`` where its view uses it), cleaned as every text box is:
+    their ``notice_keys`` say what was removed or cut. Raises :class:`InputError` for an empty text."""
+    if slide.view == "positions":
+        return []
+    texts = [clean_text(slide.text)]
+    if slide.text2.strip() and slide.view in ("head", "order"):
+        texts.append(clean_text(slide.text2))
+    return texts
+
+
 def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en") -> list[go.Figure]:
     """The figures of one slide, for ``model`` (and the DCFormer for 'dcmha' slides)."""
     if slide.view == "positions":
@@ -55,9 +66,7 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en") -> list[
             raise LessonError(f"slide {slide.number}: the 'dcmha' view needs the shipped DCFormer (assets/dcformer-tiny)")
         model = dcformer
     _check_range(slide, model)
-    texts = [clean_text(slide.text).text]
-    if slide.text2.strip() and slide.view in ("head", "order"):
-        texts.append(clean_text(slide.text2).text)
+    texts = [cleaned.text for cleaned in slide_texts(slide)]
     spec = slide_spec(slide)
     if slide.view == "order":
         a, b = (run_capture(model, [t], spec)[0] for t in texts[:2]) if len(texts) > 1 else (None, None)

@@ -6,6 +6,7 @@ from attnviz import plots
 from attnviz.stats import STAT_COLUMNS, stats_table
 from ui import url_state
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
+from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
 from ui.nav import run_through_navigation
@@ -21,15 +22,11 @@ COMPARE_PARAMS = [
     url_state.text_param("rank_by", "entropy"),
 ]
 load_page_state(COMPARE_PARAMS)
-
-
 lang = st.session_state["lang"]
-st.title(T("compare.title"))
-sidebar_controls()
-sentence_input()
-view = run_view()
 
-if view is not None:
+
+def compare_view(view) -> None:
+    """Heads A and B side by side, their difference, and every head ranked."""
     model, capture = view.model, view.captures[0]
     keep = view.keep(0)
     for key, limit in (("a_layer", model.n_layers), ("b_layer", model.n_layers), ("a_head", model.n_heads), ("b_head", model.n_heads)):
@@ -77,5 +74,14 @@ if view is not None:
         },
     )
     st.caption(T("compare.table_caption"))
+
+
+st.title(T("compare.title"))
+sidebar_controls()
+sentence_input()
+with guard("error.capture"):
+    view = run_view()
+    if view is not None:
+        compare_view(view)
 
 save_page_state(COMPARE_PARAMS)

@@ -7,10 +7,11 @@ import streamlit as st
 from attnviz import dcmha_view as dv
 from attnviz import plots_dcmha as figs
 from attnviz.i18n import translate
-from attnviz.text import InputError, clean_text
+from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
-from ui.controls import load_page_state, save_page_state
+from ui.controls import load_page_state, save_page_state, show_notices
 from ui.session import freeze_loaded_objects, get_model
+from ui.errors import guard
 from ui.figures import show_figure
 from ui.nav import run_through_navigation
 
@@ -72,286 +73,298 @@ def capture_for(tiny: dv.TinyModel, prepared: dv.PreparedText, window, causal: b
     return memo[key]
 
 
-# ----------------------------------------------------------------------------- sidebar
-lang = state["lang"] if state["lang"] in dv.LANGUAGES else "en"
+def dcmha_page() -> None:
+    """The whole page below the URL state: sidebar, text, the five tabs."""
+    # ----------------------------------------------------------------------------- sidebar
+    lang = state["lang"] if state["lang"] in dv.LANGUAGES else "en"
 
 
-def T(key: str, **kw) -> str:
-    return dv.tr(lang, key, **kw)
+    def T(key: str, **kw) -> str:
+        return dv.tr(lang, key, **kw)
 
 
-st.sidebar.selectbox(T("model"), dv.TINY_MODELS, key="dc_model", help=T("model_help"))
-tiny = tiny_model(state["dc_model"], dv.asset_stamp(state["dc_model"]))
-twin = tiny_model(dv.TWIN[tiny.name], dv.asset_stamp(dv.TWIN[tiny.name]))
-cfg = tiny.config
-trained_w = cfg.window_size
-state["dc_window"] = min(state["dc_window"], tiny.context)
-st.sidebar.subheader(T("window_box"))
-st.sidebar.checkbox(T("global"), key="dc_global")
-st.sidebar.slider(T("window"), 1, tiny.context, key="dc_window", disabled=state["dc_global"], help=T("window_help"))
-st.sidebar.checkbox(T("causal"), key="dc_causal", help=T("causal_help"))
-window = None if state["dc_global"] else int(state["dc_window"])
-causal = bool(state["dc_causal"])
+    st.sidebar.selectbox(T("model"), dv.TINY_MODELS, key="dc_model", help=T("model_help"))
+    tiny = tiny_model(state["dc_model"], dv.asset_stamp(state["dc_model"]))
+    twin = tiny_model(dv.TWIN[tiny.name], dv.asset_stamp(dv.TWIN[tiny.name]))
+    cfg = tiny.config
+    trained_w = cfg.window_size
+    state["dc_window"] = min(state["dc_window"], tiny.context)
+    st.sidebar.subheader(T("window_box"))
+    st.sidebar.checkbox(T("global"), key="dc_global")
+    st.sidebar.slider(T("window"), 1, tiny.context, key="dc_window", disabled=state["dc_global"], help=T("window_help"))
+    st.sidebar.checkbox(T("causal"), key="dc_causal", help=T("causal_help"))
+    window = None if state["dc_global"] else int(state["dc_window"])
+    causal = bool(state["dc_causal"])
 
-# ----------------------------------------------------------------------------- header and text
-st.title(T("title"))
-st.markdown(T("intro"))
-if not tiny.trained:
-    st.warning(T("random_weights", name=tiny.name), icon="⚠️")
-st.text_input(T("text"), key="dc_text")
+    # ----------------------------------------------------------------------------- header and text
+    st.title(T("title"))
+    st.markdown(T("intro"))
+    if not tiny.trained:
+        st.warning(T("random_weights", name=tiny.name), icon="⚠️")
+    st.text_input(T("text"), key="dc_text")
 
-prepared = None
-try:
-    prepared = dv.prepare_text(state["dc_text"], tiny.tokenizer, tiny.context)
-except InputError:
-    st.info(T("empty"))
-
-if prepared is not None:
-    for key, values in prepared.notices:
-        st.warning(translate(key, lang, **values))
-    if prepared.truncated:
-        st.warning(T("truncated", n=prepared.full_length, ctx=tiny.context))
-    if prepared.unknown:
-        st.warning(T("unknown", chars="  ".join(f"‘{dv.display_char(c)}’" for c in prepared.unknown)))
-    local = [l for l, w in enumerate(cfg.layer_windows()) if w is not None]
-    glob = [l for l, w in enumerate(cfg.layer_windows()) if w is None]
-    st.caption(T("window_trained", w=trained_w, local=", ".join(map(str, local)) or "–", glob=", ".join(map(str, glob)) or "–"))
-    if window != trained_w and local:
-        now = "—" if window is None else f"w = {window}"
-        st.warning(T("window_other", w=trained_w, now=T("global") if window is None else now), icon="⚠️")
-    if not causal:
-        st.warning(T("causal_off"), icon="⚠️")
-
-    cap = capture_for(tiny, prepared, window, causal)
-    twin_prepared = dv.reencode(prepared, twin.tokenizer)
-    twin_cap = capture_for(twin, twin_prepared, window, causal)
-    if tiny.trained:
-        st.caption(T("trained_from", src=f"assets/{tiny.name}", loss="–" if tiny.heldout_loss is None else f"{tiny.heldout_loss:.3f}", here=cap.loss))
-
-    n = cap.T
-    for key, limit in (("dc_layer", cap.n_layer), ("dc_q", n), ("dc_k", n), ("dc_head", cap.n_head)):
-        state[key] = min(state[key], limit - 1)
-    labels = cap.labels
-    c_layer, c_q, c_k = st.columns([1, 2, 2])
-    layer_global, layer_local = T("layer_global"), dv.TEXT[lang]["layer_local"]
-    c_layer.selectbox(T("layer"), list(range(cap.n_layer)), key="dc_layer",
-                      format_func=lambda l: f"{l} · " + (layer_global if cap.windows[l] is None else layer_local.format(w=cap.windows[l])))
-    c_q.selectbox(T("query"), list(range(n)), key="dc_q", format_func=lambda i: f"{i}: {labels[i]}")
-    visible = cap.mask(state["dc_layer"])[state["dc_q"]]  # keys the chosen query may attend to
-    masked_tag = T("masked_tag")
-    c_k.selectbox(T("key"), list(range(n)), key="dc_k",
-                  format_func=lambda j: f"{j}: {labels[j]}" + ("" if visible[j] else f"  ({masked_tag})"))
-    layer, t, s = state["dc_layer"], state["dc_q"], state["dc_k"]
-    allowed = cap.mask(layer)
-    shapes = figs.structure_shapes(n, cap.windows[layer], causal, cap.spans(layer), selected=(t, s))
-    part_titles = {k: T(f"part_{k}") for k in (*dv.PARTS, "C")}
-    stage_titles = {k: T(f"stage_{k}") for k in ("raw", "composed", "dpre", "probs", "pattern", "dpost")}
-
-    tabs = st.tabs([T("tab_compose"), T("tab_stages"), T("tab_gates"), T("tab_compare"), T("tab_sandbox")])
-
-    # ------------------------------------------------------------------------- 1 compose matrices
-    with tabs[0]:
-        if not cap.use_dcmha:
-            st.info(T("mha_note"))
-        st.caption(T("compose_caption"))
-        if not allowed[t, s]:
-            st.warning(T("masked_cell", t=t, s=s))
-        for stage in ("pre", "post"):
-            show_figure(
-                figs.compose_parts(cap.compose(layer, t, s, stage), part_titles=part_titles,
-                                   title=T(f"{stage}_title", layer=layer, t=t, s=s, q=labels[t], k=labels[s]),
-                                   x_title=T("in_head"), y_title=T("out_head")),
-                key=f"compose_{stage}",
-            )
-        st.markdown(T("cell_table"))
-        stages = cap.stage_maps(layer)
-        st.dataframe(
-            pd.DataFrame({
-                T("col_head"): [f"h{h}" for h in range(cap.n_head)],
-                T("col_raw"): stages["raw"][:, t, s], T("col_composed"): stages["composed"][:, t, s],
-                T("col_probs"): stages["probs"][:, t, s], T("col_pattern"): stages["pattern"][:, t, s],
-            }),
-            hide_index=True, key="cell_table",
-        )
-        if cap.use_dcmha:
-            draws = {stage: dv.draw_matrix(cap, layer, stage) for stage in ("pre", "post")}
-            left, right = st.columns([3, 2])
-            chart_in(left, 
-                figs.draw_matrices([(T("draw_pre"), draws["pre"]), (T("draw_post"), draws["post"])],
-                                   title=T("draw_title", layer=layer, n=int(allowed.sum())),
-                                   x_title=T("in_head"), y_title=T("out_head")),
-                key="draw_matrix",
-            )
-            strengths = {stage: dv.head_strength(draws[stage]) for stage in ("pre", "post")}
-            chart_in(right, 
-                figs.head_bars({f"pre · {T('cross')}": strengths["pre"]["cross"], f"post · {T('cross')}": strengths["post"]["cross"],
-                                f"pre · {T('self')}": strengths["pre"]["self"], f"post · {T('self')}": strengths["post"]["self"]},
-                               title=T("strength_title", layer=layer), x_title=T("out_head"), y_title="mean |C − I|"),
-                key="head_strength",
-            )
-
-    # ------------------------------------------------------------------------- 2 the four stages
-    with tabs[1]:
-        st.caption(T("stages_caption"))
-        if not cap.use_dcmha:
-            st.info(T("mha_note"))
-        head_n = dv.TEXT[lang]["head_n"]
-        st.radio(T("head"), list(range(cap.n_head)), key="dc_head", horizontal=True, format_func=lambda h: head_n.format(h=h))
-        head = state["dc_head"]
-        show_figure(
-            figs.stage_figure({k: v[head] for k, v in stages.items()}, labels, allowed,
-                              title=T("stage_title", layer=layer, head=head), panel_titles=stage_titles,
-                              x_title=T("key_axis"), y_title=T("query_axis"), shapes=shapes),
-            key="stages",
-        )
-        show_figure(
-            figs.stage_grid(stages, allowed, title=T("grid_title", layer=layer),
-                            column_titles={k: stage_titles[k] for k in dv.STAGES}),
-            key="stage_grid",
-        )
-
-    # ------------------------------------------------------------------------- 3 gates and ranking
-    with tabs[2]:
-        if not cap.use_dcmha:
-            st.info(T("mha_note"))
-        else:
-            show_figure(
-                figs.token_head_maps(dv.gates(cap, layer), labels, title=T("gates_title", layer=layer),
-                                     panel_titles={g: T(f"gate_{g}") for g in dv.GATES}, limit=1.0,
-                                     x_title=T("token_axis"), y_title=T("head"),
-                                     bar_title="tanh"),
-                key="gates",
-            )
-            show_figure(
-                figs.token_head_maps(dv.lowrank_strength(cap, layer), labels, title=T("lowrank_title", layer=layer),
-                                     panel_titles={k: T(f"lr_{k}") for k in ("pre_q", "pre_k", "post_q", "post_k")},
-                                     diverging=False, x_title=T("token_axis"), y_title=T("head")),
-                key="lowrank",
-            )
-            st.subheader(T("ranking"))
-            st.caption(T("ranking_help"))
-            st.dataframe(dv.ranking(cap).round(4), hide_index=True, key="ranking")
-
-    # ------------------------------------------------------------------------- 4 DCFormer vs MHA
-    with tabs[3]:
-        dc_cap, mha_cap = (cap, twin_cap) if cap.use_dcmha else (twin_cap, cap)
-        head = state["dc_head"]
-        other = twin if tiny.use_dcmha else tiny
-        if not other.trained:
-            st.warning(T("random_weights", name=other.name), icon="⚠️")
-        st.caption(T("compare_loss", dc=dc_cap.loss, mha=mha_cap.loss))
-        show_figure(
-            figs.side_by_side([(T("dc_map"), dc_cap.stage_maps(layer)["pattern"][head]),
-                               (T("mha_map"), mha_cap.stage_maps(layer)["pattern"][head])],
-                              labels, allowed, title=T("compare_title", layer=layer, head=head),
-                              x_title=T("key_axis"), y_title=T("query_axis"), shapes=shapes),
-            key="compare",
-        )
-        left, right = st.columns(2)
-        chart_in(left, figs.head_grid(dc_cap.stage_maps(layer)["pattern"], allowed, columns=cap.n_head, selected=head,
-                                         title=T("dc_grid", layer=layer), head_label=dv.TEXT[lang]["head_n"]), key="compare_dc_grid")
-        chart_in(right, figs.head_grid(mha_cap.stage_maps(layer)["pattern"], allowed, columns=cap.n_head, selected=head,
-                                          title=T("mha_grid", layer=layer), head_label=dv.TEXT[lang]["head_n"]), key="compare_mha_grid")
-        with st.expander(T("generate")):
-            g1, g2 = st.columns(2)
-            n_chars = g1.slider(T("gen_chars"), 10, 200, 60, key="dc_gen_chars")
-            temperature = g2.slider(T("gen_temp"), 0.0, 1.5, 0.0, 0.1, key="dc_gen_temp")
-            if st.button(T("gen_button"), key="dc_gen"):
-                for model in (tiny, twin):
-                    more = dv.continue_text(model, prepared.text, n_chars, temperature=temperature, seed=0)
-                    st.markdown(f"**{model.name}**")
-                    st.code(prepared.text + more, language=None, wrap_lines=True)
-
-
-# ----------------------------------------------------------------------------- 5 MiniLM sandbox
-def load_preset() -> None:
-    H = 12
-    a, b = min(state["sb_a"], H - 1), min(state["sb_b"], H - 1)
-    state["sb_matrix"] = dv.matrix_to_text(dv.preset_matrix(state["sb_preset"], H, a, b))
-    state["_sb_base"] = state["sb_matrix"]
-    state["_sb_version"] = state.get("_sb_version", 0) + 1
-
-
-def sandbox() -> None:
-    st.markdown(T("sandbox_intro"))
+    prepared = None
     try:
-        minilm = get_model(MINILM)
-    except Exception as error:  # the offline model package missing must not take the page down
-        st.error(f"{MINILM}: {error}")
-        return
-    H, L = minilm.n_heads, minilm.n_layers
-    for key, limit in (("sb_layer", L), ("sb_a", H), ("sb_b", H)):
-        state[key] = min(state[key], limit - 1)
-    st.text_input(T("sb_text"), key="sb_text")
-    c1, c2, c3, c4, c5 = st.columns([1, 2, 2, 1, 1])
-    c1.selectbox(T("sb_layer"), list(range(L)), key="sb_layer")
-    c2.radio(T("sb_stage"), ["pre", "post"], key="sb_stage", format_func=lambda x: T(f"stage_{x}"), horizontal=True)
-    c3.selectbox(T("sb_preset"), dv.SANDBOX_PRESETS, key="sb_preset", format_func=lambda p: T(f"preset_{p}"), on_change=load_preset)
-    c4.number_input(T("sb_a"), 0, H - 1, key="sb_a", on_change=load_preset)
-    c5.number_input(T("sb_b"), 0, H - 1, key="sb_b", on_change=load_preset)
-    st.button(T("sb_apply"), on_click=load_preset, key="sb_apply")
-    if "_sb_base" not in state:
+        prepared = dv.prepare_text(state["dc_text"], tiny.tokenizer, tiny.context)
+    except InputError:
+        st.info(T("empty"))
+
+    if prepared is not None:
+        show_notices(prepared.notices, lang)
+        if prepared.truncated:
+            st.warning(T("truncated", n=prepared.full_length, ctx=tiny.context))
+        if prepared.unknown:
+            st.warning(T("unknown", chars="  ".join(f"‘{escape_markdown(dv.display_char(c))}’" for c in prepared.unknown)))
+        local = [l for l, w in enumerate(cfg.layer_windows()) if w is not None]
+        glob = [l for l, w in enumerate(cfg.layer_windows()) if w is None]
+        st.caption(T("window_trained", w=trained_w, local=", ".join(map(str, local)) or "–", glob=", ".join(map(str, glob)) or "–"))
+        if window != trained_w and local:
+            now = "—" if window is None else f"w = {window}"
+            st.warning(T("window_other", w=trained_w, now=T("global") if window is None else now), icon="⚠️")
+        if not causal:
+            st.warning(T("causal_off"), icon="⚠️")
+
+        cap = capture_for(tiny, prepared, window, causal)
+        twin_prepared = dv.reencode(prepared, twin.tokenizer)
+        twin_cap = capture_for(twin, twin_prepared, window, causal)
+        if tiny.trained:
+            st.caption(T("trained_from", src=f"assets/{tiny.name}", loss="–" if tiny.heldout_loss is None else f"{tiny.heldout_loss:.3f}", here=cap.loss))
+
+        n = cap.T
+        for key, limit in (("dc_layer", cap.n_layer), ("dc_q", n), ("dc_k", n), ("dc_head", cap.n_head)):
+            state[key] = min(state[key], limit - 1)
+        labels = cap.labels
+        c_layer, c_q, c_k = st.columns([1, 2, 2])
+        layer_global, layer_local = T("layer_global"), dv.TEXT[lang]["layer_local"]
+        c_layer.selectbox(T("layer"), list(range(cap.n_layer)), key="dc_layer",
+                          format_func=lambda l: f"{l} · " + (layer_global if cap.windows[l] is None else layer_local.format(w=cap.windows[l])))
+        c_q.selectbox(T("query"), list(range(n)), key="dc_q", format_func=lambda i: f"{i}: {labels[i]}")
+        visible = cap.mask(state["dc_layer"])[state["dc_q"]]  # keys the chosen query may attend to
+        masked_tag = T("masked_tag")
+        c_k.selectbox(T("key"), list(range(n)), key="dc_k",
+                      format_func=lambda j: f"{j}: {labels[j]}" + ("" if visible[j] else f"  ({masked_tag})"))
+        layer, t, s = state["dc_layer"], state["dc_q"], state["dc_k"]
+        allowed = cap.mask(layer)
+        shapes = figs.structure_shapes(n, cap.windows[layer], causal, cap.spans(layer), selected=(t, s))
+        part_titles = {k: T(f"part_{k}") for k in (*dv.PARTS, "C")}
+        stage_titles = {k: T(f"stage_{k}") for k in ("raw", "composed", "dpre", "probs", "pattern", "dpost")}
+
+        tabs = st.tabs([T("tab_compose"), T("tab_stages"), T("tab_gates"), T("tab_compare"), T("tab_sandbox")])
+
+        # ------------------------------------------------------------------------- 1 compose matrices
+        with tabs[0]:
+            if not cap.use_dcmha:
+                st.info(T("mha_note"))
+            st.caption(T("compose_caption"))
+            if not allowed[t, s]:
+                st.warning(T("masked_cell", t=t, s=s))
+            for stage in ("pre", "post"):
+                show_figure(
+                    figs.compose_parts(cap.compose(layer, t, s, stage), part_titles=part_titles,
+                                       title=T(f"{stage}_title", layer=layer, t=t, s=s, q=labels[t], k=labels[s]),
+                                       x_title=T("in_head"), y_title=T("out_head")),
+                    key=f"compose_{stage}",
+                )
+            st.markdown(T("cell_table"))
+            stages = cap.stage_maps(layer)
+            st.dataframe(
+                pd.DataFrame({
+                    T("col_head"): [f"h{h}" for h in range(cap.n_head)],
+                    T("col_raw"): stages["raw"][:, t, s], T("col_composed"): stages["composed"][:, t, s],
+                    T("col_probs"): stages["probs"][:, t, s], T("col_pattern"): stages["pattern"][:, t, s],
+                }),
+                hide_index=True, key="cell_table",
+            )
+            if cap.use_dcmha:
+                draws = {stage: dv.draw_matrix(cap, layer, stage) for stage in ("pre", "post")}
+                left, right = st.columns([3, 2])
+                chart_in(left, 
+                    figs.draw_matrices([(T("draw_pre"), draws["pre"]), (T("draw_post"), draws["post"])],
+                                       title=T("draw_title", layer=layer, n=int(allowed.sum())),
+                                       x_title=T("in_head"), y_title=T("out_head")),
+                    key="draw_matrix",
+                )
+                strengths = {stage: dv.head_strength(draws[stage]) for stage in ("pre", "post")}
+                chart_in(right, 
+                    figs.head_bars({f"pre · {T('cross')}": strengths["pre"]["cross"], f"post · {T('cross')}": strengths["post"]["cross"],
+                                    f"pre · {T('self')}": strengths["pre"]["self"], f"post · {T('self')}": strengths["post"]["self"]},
+                                   title=T("strength_title", layer=layer), x_title=T("out_head"), y_title="mean |C − I|"),
+                    key="head_strength",
+                )
+
+        # ------------------------------------------------------------------------- 2 the four stages
+        with tabs[1]:
+            st.caption(T("stages_caption"))
+            if not cap.use_dcmha:
+                st.info(T("mha_note"))
+            head_n = dv.TEXT[lang]["head_n"]
+            st.radio(T("head"), list(range(cap.n_head)), key="dc_head", horizontal=True, format_func=lambda h: head_n.format(h=h))
+            head = state["dc_head"]
+            show_figure(
+                figs.stage_figure({k: v[head] for k, v in stages.items()}, labels, allowed,
+                                  title=T("stage_title", layer=layer, head=head), panel_titles=stage_titles,
+                                  x_title=T("key_axis"), y_title=T("query_axis"), shapes=shapes),
+                key="stages",
+            )
+            show_figure(
+                figs.stage_grid(stages, allowed, title=T("grid_title", layer=layer),
+                                column_titles={k: stage_titles[k] for k in dv.STAGES}),
+                key="stage_grid",
+            )
+
+        # ------------------------------------------------------------------------- 3 gates and ranking
+        with tabs[2]:
+            if not cap.use_dcmha:
+                st.info(T("mha_note"))
+            else:
+                show_figure(
+                    figs.token_head_maps(dv.gates(cap, layer), labels, title=T("gates_title", layer=layer),
+                                         panel_titles={g: T(f"gate_{g}") for g in dv.GATES}, limit=1.0,
+                                         x_title=T("token_axis"), y_title=T("head"),
+                                         bar_title="tanh"),
+                    key="gates",
+                )
+                show_figure(
+                    figs.token_head_maps(dv.lowrank_strength(cap, layer), labels, title=T("lowrank_title", layer=layer),
+                                         panel_titles={k: T(f"lr_{k}") for k in ("pre_q", "pre_k", "post_q", "post_k")},
+                                         diverging=False, x_title=T("token_axis"), y_title=T("head")),
+                    key="lowrank",
+                )
+                st.subheader(T("ranking"))
+                st.caption(T("ranking_help"))
+                st.dataframe(dv.ranking(cap).round(4), hide_index=True, key="ranking")
+
+        # ------------------------------------------------------------------------- 4 DCFormer vs MHA
+        with tabs[3]:
+            dc_cap, mha_cap = (cap, twin_cap) if cap.use_dcmha else (twin_cap, cap)
+            head = state["dc_head"]
+            other = twin if tiny.use_dcmha else tiny
+            if not other.trained:
+                st.warning(T("random_weights", name=other.name), icon="⚠️")
+            st.caption(T("compare_loss", dc=dc_cap.loss, mha=mha_cap.loss))
+            show_figure(
+                figs.side_by_side([(T("dc_map"), dc_cap.stage_maps(layer)["pattern"][head]),
+                                   (T("mha_map"), mha_cap.stage_maps(layer)["pattern"][head])],
+                                  labels, allowed, title=T("compare_title", layer=layer, head=head),
+                                  x_title=T("key_axis"), y_title=T("query_axis"), shapes=shapes),
+                key="compare",
+            )
+            left, right = st.columns(2)
+            chart_in(left, figs.head_grid(dc_cap.stage_maps(layer)["pattern"], allowed, columns=cap.n_head, selected=head,
+                                             title=T("dc_grid", layer=layer), head_label=dv.TEXT[lang]["head_n"]), key="compare_dc_grid")
+            chart_in(right, figs.head_grid(mha_cap.stage_maps(layer)["pattern"], allowed, columns=cap.n_head, selected=head,
+                                              title=T("mha_grid", layer=layer), head_label=dv.TEXT[lang]["head_n"]), key="compare_mha_grid")
+            with st.expander(T("generate")):
+                g1, g2 = st.columns(2)
+                n_chars = g1.slider(T("gen_chars"), 10, 200, 60, key="dc_gen_chars")
+                temperature = g2.slider(T("gen_temp"), 0.0, 1.5, 0.0, 0.1, key="dc_gen_temp")
+                if st.button(T("gen_button"), key="dc_gen"):
+                    for model in (tiny, twin):
+                        more = dv.continue_text(model, prepared.text, n_chars, temperature=temperature, seed=0)
+                        st.markdown(f"**{model.name}**")
+                        st.code(prepared.text + more, language=None, wrap_lines=True)
+
+
+    # ----------------------------------------------------------------------------- 5 MiniLM sandbox
+    def load_preset() -> None:
+        H = 12
+        a, b = min(state["sb_a"], H - 1), min(state["sb_b"], H - 1)
+        state["sb_matrix"] = dv.matrix_to_text(dv.preset_matrix(state["sb_preset"], H, a, b))
         state["_sb_base"] = state["sb_matrix"]
-        state["_sb_version"] = 0
-    try:
-        base_matrix = dv.matrix_from_text(state["_sb_base"], H)
-    except ValueError as error:
-        st.warning(T("sb_bad", error=error))
-        base_matrix = np.eye(H, dtype=np.float32)
-    names_in = [f"in {m}" for m in range(H)]
-    frame = pd.DataFrame(base_matrix, columns=names_in, index=[f"out {n}" for n in range(H)])
-    edited = st.data_editor(
-        frame, key=f"sb_editor_{state['_sb_version']}", width="stretch",
-        column_config={c: st.column_config.NumberColumn(c, format="%.3f", step=0.05) for c in names_in},
-    )
-    st.caption(T("sb_editor"))
-    matrix = edited.to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
-    if not np.isfinite(matrix).all():
-        st.warning(T("sb_bad", error="empty or non-numeric cell"))
-        return
-    state["sb_matrix"] = dv.matrix_to_text(matrix)
-    try:
-        text = clean_text(state["sb_text"]).text
-    except InputError as error:
-        st.info(error.message(lang))
-        return
-    layer_sb, stage_sb = int(state["sb_layer"]), state["sb_stage"]
-    memo = state.get("_sb_memo") or {}
-    base_key = ("base", text)
-    if base_key not in memo:
-        memo = {base_key: None}
-    key = (text, layer_sb, stage_sb, state["sb_matrix"])
-    if memo.get("key") != key:
-        result = dv.sandbox_capture(minilm, text, layer_sb, matrix, stage_sb, base=memo.get(base_key))
-        memo = {base_key: result.base, "key": key, "result": result}
-        state["_sb_memo"] = memo
-    result = memo["result"]
-    tokens = [str(x) for x in result.base["tokens"]]
-    prefix = f"blocks.{layer_sb}.attn."
-    before, after = result.base[prefix + "hook_pattern"], result.edited[prefix + "hook_pattern"]
-    allowed_sb = result.base[prefix + "hook_mask"]
-    biggest = dv.max_difference(result)
-    if np.array_equal(matrix, np.eye(H, dtype=np.float32)):
-        st.success(T("sb_identity") + f" (max |Δ| = {biggest:.1e})")
-    st.caption(T("sb_hidden", rel=dv.hidden_change(result, L)))
-    peak = float(max(np.abs(before).max(), np.abs(after).max()))
-    show_figure(figs.head_grid(before, allowed_sb, title=T("sb_before", layer=layer_sb), limit=peak,
-                                   diverging=figs.has_negative(after), bar_title="p", head_label=dv.TEXT[lang]["head_n"]), key="sb_before")
-    show_figure(figs.head_grid(after, allowed_sb, title=T("sb_after", layer=layer_sb, stage=stage_sb), limit=peak,
-                                   diverging=figs.has_negative(after), bar_title="p′", head_label=dv.TEXT[lang]["head_n"]), key="sb_after")
-    show_figure(figs.head_grid(after - before, allowed_sb, title=T("sb_diff_title", layer=layer_sb), diverging=True,
-                                   bar_title="Δ", head_label=dv.TEXT[lang]["head_n"]), key="sb_diff")
-    show_figure(figs.head_bars({T("mean_dpattern"): dv.pattern_change_by_layer(result, L)},
-                                   title=T("sb_spread", layer=layer_sb), x_title=T("layer"), highlight=layer_sb),
-                    key="sb_spread")
-    st.caption(" ".join(tokens))
+        state["_sb_version"] = state.get("_sb_version", 0) + 1
 
 
-if prepared is not None:
-    with tabs[4]:
+    def sandbox() -> None:
+        st.markdown(T("sandbox_intro"))
+        try:
+            minilm = get_model(MINILM)
+        except Exception as error:  # the offline model package missing must not take the page down
+            st.error(f"{MINILM}: {escape_markdown(error)}")
+            return
+        H, L = minilm.n_heads, minilm.n_layers
+        for key, limit in (("sb_layer", L), ("sb_a", H), ("sb_b", H)):
+            state[key] = min(state[key], limit - 1)
+        st.text_input(T("sb_text"), key="sb_text")
+        try:
+            sb_text = clean_text(state["sb_text"])
+        except InputError as error:
+            st.info(error.message(lang))
+            sb_text = None
+        else:
+            show_notices(sb_text, lang)
+        c1, c2, c3, c4, c5 = st.columns([1, 2, 2, 1, 1])
+        c1.selectbox(T("sb_layer"), list(range(L)), key="sb_layer")
+        c2.radio(T("sb_stage"), ["pre", "post"], key="sb_stage", format_func=lambda x: T(f"stage_{x}"), horizontal=True)
+        c3.selectbox(T("sb_preset"), dv.SANDBOX_PRESETS, key="sb_preset", format_func=lambda p: T(f"preset_{p}"), on_change=load_preset)
+        c4.number_input(T("sb_a"), 0, H - 1, key="sb_a", on_change=load_preset)
+        c5.number_input(T("sb_b"), 0, H - 1, key="sb_b", on_change=load_preset)
+        st.button(T("sb_apply"), on_click=load_preset, key="sb_apply")
+        if "_sb_base" not in state:
+            state["_sb_base"] = state["sb_matrix"]
+            state["_sb_version"] = 0
+        try:
+            base_matrix = dv.matrix_from_text(state["_sb_base"], H)
+        except ValueError as error:
+            st.warning(T("sb_bad", error=escape_markdown(error)))  # it quotes the URL's sb_matrix
+            base_matrix = np.eye(H, dtype=np.float32)
+        names_in = [f"in {m}" for m in range(H)]
+        frame = pd.DataFrame(base_matrix, columns=names_in, index=[f"out {n}" for n in range(H)])
+        edited = st.data_editor(
+            frame, key=f"sb_editor_{state['_sb_version']}", width="stretch",
+            column_config={c: st.column_config.NumberColumn(c, format="%.3f", step=0.05) for c in names_in},
+        )
+        st.caption(T("sb_editor"))
+        matrix = edited.to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
+        if not np.isfinite(matrix).all():
+            st.warning(T("sb_bad", error="empty or non-numeric cell"))
+            return
+        state["sb_matrix"] = dv.matrix_to_text(matrix)
+        if sb_text is None:
+            return
+        text = sb_text.text
+        layer_sb, stage_sb = int(state["sb_layer"]), state["sb_stage"]
+        memo = state.get("_sb_memo") or {}
+        base_key = ("base", text)
+        if base_key not in memo:
+            memo = {base_key: None}
+        key = (text, layer_sb, stage_sb, state["sb_matrix"])
+        if memo.get("key") != key:
+            result = dv.sandbox_capture(minilm, text, layer_sb, matrix, stage_sb, base=memo.get(base_key))
+            memo = {base_key: result.base, "key": key, "result": result}
+            state["_sb_memo"] = memo
+        result = memo["result"]
+        if result.truncated:
+            st.warning(translate("msg.truncated_first", lang, n=result.full_length, model=escape_markdown(minilm.name), limit=minilm.max_tokens))
+        tokens = [str(x) for x in result.base["tokens"]]
+        prefix = f"blocks.{layer_sb}.attn."
+        before, after = result.base[prefix + "hook_pattern"], result.edited[prefix + "hook_pattern"]
+        allowed_sb = result.base[prefix + "hook_mask"]
+        biggest = dv.max_difference(result)
+        if np.array_equal(matrix, np.eye(H, dtype=np.float32)):
+            st.success(T("sb_identity") + f" (max |Δ| = {biggest:.1e})")
+        st.caption(T("sb_hidden", rel=dv.hidden_change(result, L)))
+        peak = float(max(np.abs(before).max(), np.abs(after).max()))
+        show_figure(figs.head_grid(before, allowed_sb, title=T("sb_before", layer=layer_sb), limit=peak,
+                                       diverging=figs.has_negative(after), bar_title="p", head_label=dv.TEXT[lang]["head_n"]), key="sb_before")
+        show_figure(figs.head_grid(after, allowed_sb, title=T("sb_after", layer=layer_sb, stage=stage_sb), limit=peak,
+                                       diverging=figs.has_negative(after), bar_title="p′", head_label=dv.TEXT[lang]["head_n"]), key="sb_after")
+        show_figure(figs.head_grid(after - before, allowed_sb, title=T("sb_diff_title", layer=layer_sb), diverging=True,
+                                       bar_title="Δ", head_label=dv.TEXT[lang]["head_n"]), key="sb_diff")
+        show_figure(figs.head_bars({T("mean_dpattern"): dv.pattern_change_by_layer(result, L)},
+                                       title=T("sb_spread", layer=layer_sb), x_title=T("layer"), highlight=layer_sb),
+                        key="sb_spread")
+        st.caption(escape_markdown(" ".join(tokens)))
+
+
+    if prepared is not None:
+        with tabs[4]:
+            sandbox()
+    else:
+        st.subheader(T("tab_sandbox"))
         sandbox()
-else:
-    st.subheader(T("tab_sandbox"))
-    sandbox()
+
+
+with guard("error.dcmha"):  # a failure is a message; the inputs drawn so far stay on screen
+    dcmha_page()
 
 save_page_state(PARAMS)

@@ -6,6 +6,7 @@ from attnviz import plots_steps
 from attnviz.steps import full_projection, steps
 from ui import url_state
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
+from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
 from ui.nav import run_through_navigation
@@ -22,15 +23,10 @@ STEP_PARAMS = [
 load_page_state(STEP_PARAMS)
 
 lang = st.session_state["lang"]
-st.title(T("steps.title"))
-st.caption(T("steps.caption"))
-sidebar_controls()
-sentence_input()
-view = run_view(hooks=None)
 
-if view is not None and getattr(view.model, "kind", "") != "encoder":
-    st.info(T("msg.encoder_only"))
-elif view is not None:
+
+def steps_view(view) -> None:
+    """One head, one query: every panel of the computation, in order."""
     model, capture = view.model, view.captures[0]
     tokens = capture.tokens
     state = st.session_state
@@ -110,5 +106,17 @@ elif view is not None:
         T("steps.through", token=qt, layer=layer),
         "output",
     )
+
+
+st.title(T("steps.title"))
+st.caption(T("steps.caption"))
+sidebar_controls()
+sentence_input()
+with guard("error.steps"):
+    view = run_view(hooks=None)
+    if view is not None and getattr(view.model, "kind", "") != "encoder":
+        st.info(T("msg.encoder_only"))
+    elif view is not None:
+        steps_view(view)
 
 save_page_state(STEP_PARAMS)

@@ -7,9 +7,10 @@ import attnviz
 from attnviz import plots
 from attnviz.plots import matrix_figure
 from attnviz.positions import alignment, cosine_similarity, learned_positions, reorder, sinusoidal
-from attnviz.text import InputError
+from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
-from ui.controls import load_page_state, save_page_state, sidebar_controls
+from ui.controls import load_page_state, save_page_state, show_notices, sidebar_controls
+from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
 from ui.session import get_model
@@ -29,32 +30,29 @@ ORDER_PARAMS = [
 load_page_state(ORDER_PARAMS)
 
 lang = st.session_state["lang"]
-st.title(T("order.title"))
-sidebar_controls()
-model = get_model(st.session_state["model"])
-if getattr(model, "kind", "") != "encoder":
-    st.info(T("msg.encoder_only"))
-    st.stop()
 
-st.header(T("order.blind_header"))
-st.markdown(T("order.blind_text"))
-col_a, col_b = st.columns(2)
-col_a.text_input(T("order.a"), key="order_a")
-col_b.text_input(T("order.b"), key="order_b")
-pick_l, pick_h = st.columns(2)
-st.session_state["layer"] = min(st.session_state["layer"], model.n_layers - 1)
-st.session_state["head"] = min(st.session_state["head"], model.n_heads - 1)
-pick_l.slider(T("main.layer"), 0, model.n_layers - 1, key="layer")
-pick_h.slider(T("main.head"), 0, model.n_heads - 1, key="head")
-layer, head = st.session_state["layer"], st.session_state["head"]
-try:
-    cap_a = attnviz.capture(st.session_state["order_a"], model, hooks=["blocks.*.attn.hook_pattern"])
-    cap_b = attnviz.capture(st.session_state["order_b"], model, hooks=["blocks.*.attn.hook_pattern"])
-except InputError as error:
-    st.info(error.message(lang))
-else:
+
+def box_text(column, key: str) -> str | None:
+    """The box's text cleaned, with its notices (or why it cannot be used) under the box; None if unusable."""
+    with column:
+        try:
+            cleaned = clean_text(st.session_state[key])
+        except InputError as error:
+            st.info(error.message(lang))
+            return None
+        show_notices(cleaned, lang)
+        return cleaned.text
+
+
+def order_view(model, boxes, text_a: str, text_b: str, layer: int, head: int) -> None:
+    """The same words in two orders: both maps, and their difference in A's word order (``boxes``: their columns)."""
+    cap_a = attnviz.capture(text_a, model, hooks=["blocks.*.attn.hook_pattern"])
+    cap_b = attnviz.capture(text_b, model, hooks=["blocks.*.attn.hook_pattern"])
+    for column, cap in zip(boxes, (cap_a, cap_b)):
+        if cap.truncated:
+            column.warning(T("msg.truncated_first", n=cap.full_length, model=escape_markdown(model.name), limit=model.max_tokens))
     if "[UNK]" in cap_a.tokens + cap_b.tokens:
-        st.warning(T("order.unk", model=model.name))
+        st.warning(T("order.unk", model=escape_markdown(model.name)))
     left, right = st.columns(2)
     with left:
         show_figure(plots.head_heatmap(cap_a.pattern(layer)[head], cap_a.tokens, title="A", lang=lang), key="order_a_map")
@@ -71,27 +69,56 @@ else:
         )
         st.caption(T("order.diff_caption", value=float(np.abs(diff).max())))
 
-st.header(T("order.pe_header"))
-st.slider(T("order.positions"), 8, 512, key="positions")
-n = st.session_state["positions"]
-st.latex(r"PE_{(pos,\,2i)} = \sin\!\left(pos / 10000^{2i/d_{model}}\right),\qquad PE_{(pos,\,2i+1)} = \cos\!\left(pos / 10000^{2i/d_{model}}\right)")
-sin_col, learned_col = st.columns(2)
-with sin_col:
-    show_figure(
-        matrix_figure(sinusoidal(n, model.d_model), None, None, title=T("order.sin_title", n=n, d=model.d_model), diverging=True, x_title=T("plot.dimension"), y_title=T("plot.position")),
-        key="pe_sin",
-    )
-with learned_col:
-    show_figure(
-        matrix_figure(learned_positions(model, n), None, None, title=T("order.learned_title", model=model.name), diverging=True, x_title=T("plot.dimension"), y_title=T("plot.position")),
-        key="pe_learned",
-    )
-st.markdown(T("order.similarity"))
-sim_sin, sim_learned = st.columns(2)
-with sim_sin:
-    show_figure(matrix_figure(cosine_similarity(sinusoidal(n, model.d_model)), None, None, title=T("order.sim_sin"), diverging=True, x_title=T("plot.position"), y_title=T("plot.position")), key="sim_sin")
-with sim_learned:
-    show_figure(matrix_figure(cosine_similarity(learned_positions(model, n)), None, None, title=T("order.sim_learned"), diverging=True, x_title=T("plot.position"), y_title=T("plot.position")), key="sim_learned")
-st.caption(T("order.sim_caption"))
+
+def positions_view(model) -> None:
+    """The sinusoidal formula beside the model's learned positions, and their cosine similarities."""
+    st.header(T("order.pe_header"))
+    st.slider(T("order.positions"), 8, 512, key="positions")
+    n = st.session_state["positions"]
+    st.latex(r"PE_{(pos,\,2i)} = \sin\!\left(pos / 10000^{2i/d_{model}}\right),\qquad PE_{(pos,\,2i+1)} = \cos\!\left(pos / 10000^{2i/d_{model}}\right)")
+    sin_col, learned_col = st.columns(2)
+    with sin_col:
+        show_figure(
+            matrix_figure(sinusoidal(n, model.d_model), None, None, title=T("order.sin_title", n=n, d=model.d_model), diverging=True, x_title=T("plot.dimension"), y_title=T("plot.position")),
+            key="pe_sin",
+        )
+    with learned_col:
+        show_figure(
+            matrix_figure(learned_positions(model, n), None, None, title=T("order.learned_title", model=model.name), diverging=True, x_title=T("plot.dimension"), y_title=T("plot.position")),
+            key="pe_learned",
+        )
+    st.markdown(T("order.similarity"))
+    sim_sin, sim_learned = st.columns(2)
+    with sim_sin:
+        show_figure(matrix_figure(cosine_similarity(sinusoidal(n, model.d_model)), None, None, title=T("order.sim_sin"), diverging=True, x_title=T("plot.position"), y_title=T("plot.position")), key="sim_sin")
+    with sim_learned:
+        show_figure(matrix_figure(cosine_similarity(learned_positions(model, n)), None, None, title=T("order.sim_learned"), diverging=True, x_title=T("plot.position"), y_title=T("plot.position")), key="sim_learned")
+    st.caption(T("order.sim_caption"))
+
+
+st.title(T("order.title"))
+sidebar_controls()
+model = None
+with guard("error.model"):
+    model = get_model(st.session_state["model"])
+if model is not None and getattr(model, "kind", "") != "encoder":
+    st.info(T("msg.encoder_only"))
+elif model is not None:
+    st.header(T("order.blind_header"))
+    st.markdown(T("order.blind_text"))
+    col_a, col_b = st.columns(2)
+    col_a.text_input(T("order.a"), key="order_a")
+    col_b.text_input(T("order.b"), key="order_b")
+    pick_l, pick_h = st.columns(2)
+    st.session_state["layer"] = min(st.session_state["layer"], model.n_layers - 1)
+    st.session_state["head"] = min(st.session_state["head"], model.n_heads - 1)
+    pick_l.slider(T("main.layer"), 0, model.n_layers - 1, key="layer")
+    pick_h.slider(T("main.head"), 0, model.n_heads - 1, key="head")
+    text_a, text_b = box_text(col_a, "order_a"), box_text(col_b, "order_b")
+    if text_a is not None and text_b is not None:
+        with guard("error.order"):
+            order_view(model, (col_a, col_b), text_a, text_b, st.session_state["layer"], st.session_state["head"])
+    with guard("error.positions"):
+        positions_view(model)
 
 save_page_state(ORDER_PARAMS)

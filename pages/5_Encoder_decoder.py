@@ -10,8 +10,10 @@ from attnviz import plots_seq2seq as figs
 from attnviz import tasks
 from attnviz.models.seq2seq import DEFAULT_DIR, CheckpointError, Decoding, greedy_decode, hook_prefix, load_seq2seq
 from attnviz.seq2seq_text import t
+from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
-from ui.controls import load_page_state, save_page_state
+from ui.controls import load_page_state, save_page_state, show_notices
+from ui.errors import guard
 from ui.figures import show_figure
 from ui.nav import run_through_navigation
 from ui.session import freeze_loaded_objects
@@ -87,195 +89,208 @@ def chips(tokens: list[str]) -> str:
     return " ".join(f"`{figs.show_chars([tok])[0]}`" for tok in tokens)
 
 
-st.title(T("ed.title"))
-st.markdown(T("ed.intro"))
+def date_page() -> None:
+    """The date box, the model's answer, the encoder's maps and the decoding loop, step by step."""
+    st.title(T("ed.title"))
+    st.markdown(T("ed.intro"))
 
-try:
-    model, vocab = date_model(asset_stamp())
-except (CheckpointError, OSError) as error:
-    st.error(T("ed.load_failed", error=error))
-    st.stop()
-cfg = model.cfg
-info = train_info(asset_stamp())
-with st.sidebar:
-    st.header(T("ed.sidebar_header"))
-    st.markdown(
-        T("ed.sidebar_model", enc=cfg.n_encoder_layers, dec=cfg.n_decoder_layers, heads=cfg.n_heads, d=cfg.d_model,
-          params=f"{model.num_params():,}", vocab=len(vocab))
-    )
-    if info:
+    try:
+        model, vocab = date_model(asset_stamp())
+    except (CheckpointError, OSError) as error:
+        st.error(T("ed.load_failed", error=error))
+        st.stop()
+    cfg = model.cfg
+    info = train_info(asset_stamp())
+    with st.sidebar:
+        st.header(T("ed.sidebar_header"))
         st.markdown(
-            T("ed.sidebar_training", command=info.get("command", "scripts/train_seq2seq.py"), seed=info.get("seed"),
-              minutes=info.get("train_seconds", 0) / 60, n=info.get("heldout_size"), accuracy=info.get("heldout_exact_match", 0))
+            T("ed.sidebar_model", enc=cfg.n_encoder_layers, dec=cfg.n_decoder_layers, heads=cfg.n_heads, d=cfg.d_model,
+              params=f"{model.num_params():,}", vocab=len(vocab))
         )
-    st.markdown(T("ed.sidebar_formats") + "\n" + "\n".join(f"- {f}" for f in tasks.FORMATS))
+        if info:
+            st.markdown(
+                T("ed.sidebar_training", command=info.get("command", "scripts/train_seq2seq.py"), seed=info.get("seed"),
+                  minutes=info.get("train_seconds", 0) / 60, n=info.get("heldout_size"), accuracy=info.get("heldout_exact_match", 0))
+            )
+        st.markdown(T("ed.sidebar_formats") + "\n" + "\n".join(f"- {f}" for f in tasks.FORMATS))
 
-source_col, example_col = st.columns([3, 2])
-source_col.text_input(T("ed.input"), key="ed_date", help=T("ed.input_help", n=cfg.max_source_len))
-example_col.selectbox(
-    T("ed.examples"), list(tasks.FORMATS), index=None, key="ed_example", placeholder=T("ed.examples_placeholder"),
-    on_change=pick_example,
-)
-
-try:
-    text = tasks.check_input(state["ed_date"], vocab, cfg.max_source_len)
-except tasks.TaskInputError as error:
-    st.info(error.message(lang))
-    save_page_state(PARAMS)
-    st.stop()
-if text != state["ed_date"]:
-    st.caption(T("ed.read_as", text=text))
-
-decoding = decoding_for(model, vocab, text)
-expected = tasks.parse_date(text)
-answer = decoding.text
-if expected is None:
-    verdict = T("ed.verdict_none")
-elif answer == expected.isoformat():
-    verdict = T("ed.verdict_right")
-else:
-    verdict = T("ed.verdict_wrong", answer=expected.isoformat())
-if not decoding.finished:
-    verdict += T("ed.unfinished", n=len(decoding.steps))
-st.markdown("#### " + T("ed.output", answer=answer or T("ed.nothing"), verdict=verdict))
-
-n_steps = len(decoding.steps)
-n_layers = min(cfg.n_encoder_layers, cfg.n_decoder_layers)
-state["ed_layer"] = min(state["ed_layer"], n_layers - 1)
-state["ed_head"] = min(state["ed_head"], cfg.n_heads - 1)
-state["ed_step"] = min(max(1, state["ed_step"]), n_steps)
-pick_layer, pick_head = st.columns(2)
-pick_layer.slider(T("ed.layer"), 0, n_layers - 1, key="ed_layer")
-pick_head.slider(T("ed.head"), 0, cfg.n_heads - 1, key="ed_head")
-layer, head = state["ed_layer"], state["ed_head"]
-src = decoding.source_tokens
-
-final = decoding.steps[-1].arrays  # the last step holds every row of the decoder's maps
-sharpness = {
-    (l, h): float(final[f"{hook_prefix('decoder_cross', l)}.hook_pattern"][h].max(-1).mean())
-    for l in range(cfg.n_decoder_layers)
-    for h in range(cfg.n_heads)
-}
-best_layer, best_head = max(sharpness, key=sharpness.get)
-hint_col, jump_col = st.columns([4, 1], vertical_alignment="center")
-hint_col.caption(T("ed.sharpest", layer=best_layer, head=best_head, share=sharpness[(best_layer, best_head)]))
-jump_col.button(
-    T("ed.show_head"), key="ed_sharpest", on_click=lambda: state.update(ed_layer=best_layer, ed_head=best_head),
-    disabled=(layer, head) == (best_layer, best_head), width="stretch",
-)
-
-# ----------------------------------------------------------------------------- ① encoder
-st.header(T("ed.encoder_header"))
-enc = hook_prefix("encoder", layer)
-enc_map, enc_text = st.columns([3, 2])
-with enc_map:
-    show_figure(
-        figs.attention_map(
-            decoding.encoder[f"{enc}.hook_pattern"][head],
-            src,
-            src,
-            scores=decoding.encoder[f"{enc}.hook_scores"][head],
-            allowed=decoding.encoder[f"{enc}.hook_mask"],
-            title=T("ed.encoder_title", layer=layer, head=head),
-            lang=lang,
-        ),
-        key="ed_encoder",
-        arrays={k: v for k, v in decoding.encoder.items() if k.startswith(enc + ".")},
-    )
-with enc_text:
-    st.markdown(T("ed.encoder_text", n=len(src), d=cfg.d_model))
-
-# ----------------------------------------------------------------------------- ② the loop
-st.header(T("ed.decoder_header"))
-b_first, b_prev, b_next, b_last, slider_col = st.columns([1, 1, 1, 1, 3], vertical_alignment="center")
-at_start, at_end = state["ed_step"] == 1, state["ed_step"] == n_steps
-b_first.button(T("ed.start"), icon=":material/first_page:", key="ed_first", on_click=move_step, args=(0, n_steps), disabled=at_start, width="stretch")
-b_prev.button(T("ed.back"), icon=":material/chevron_left:", key="ed_prev", on_click=move_step, args=(-1, n_steps), disabled=at_start, width="stretch")
-b_next.button(T("ed.next"), icon=":material/chevron_right:", key="ed_next", on_click=move_step, args=(1, n_steps), disabled=at_end, width="stretch")
-b_last.button(T("ed.end"), icon=":material/last_page:", key="ed_last", on_click=move_step, args=(None, n_steps), disabled=at_end, width="stretch")
-if n_steps > 1:
-    slider_col.slider(T("ed.step"), 1, n_steps, key="ed_step", label_visibility="collapsed")
-k = state["ed_step"]
-step = decoding.steps[k - 1]
-row = k - 1  # the new query row at this step
-st.markdown(
-    T("ed.step_text", k=k, n=n_steps, inputs=chips(step.input_tokens), output=chips([step.output_token]), p=float(step.probs[step.output_id]))
-    + T("ed.step_end" if step.output_id == tasks.EOS else "ed.step_more")
-)
-
-dec_tokens = step.input_tokens
-self_p, cross_p = hook_prefix("decoder_self", layer), hook_prefix("decoder_cross", layer)
-map_height = max(240, 150 + 36 * k)  # about one height per row: the maps grow by a row per step
-
-
-def decoder_map(prefix: str, key_tokens: list[str], title_key: str, key: str) -> None:
-    """This step's decoder attention (self or cross) for the chosen layer and head, its new row framed."""
-    show_figure(
-        figs.attention_map(
-            step.arrays[f"{prefix}.hook_pattern"][head],
-            dec_tokens,
-            key_tokens,
-            scores=step.arrays[f"{prefix}.hook_scores"][head],
-            allowed=step.arrays[f"{prefix}.hook_mask"],
-            title=T(title_key, layer=layer, head=head, k=k),
-            highlight_row=row,
-            height=map_height,
-            lang=lang,
-        ),
-        key=key,
-        arrays={name: v for name, v in step.arrays.items() if name.startswith(prefix + ".")},
+    source_col, example_col = st.columns([3, 2])
+    source_col.text_input(T("ed.input"), key="ed_date", help=T("ed.input_help", n=cfg.max_source_len))
+    example_col.selectbox(
+        T("ed.examples"), list(tasks.FORMATS), index=None, key="ed_example", placeholder=T("ed.examples_placeholder"),
+        on_change=pick_example,
     )
 
+    try:
+        cleaned = clean_text(state["ed_date"])
+    except InputError:  # empty, or nothing but control / invisible characters: check_input says "empty" for dates
+        cleaned = None
+    else:
+        show_notices(cleaned, lang)
+    try:
+        text = tasks.check_input(None if cleaned is None else cleaned.text, vocab, cfg.max_source_len)
+    except tasks.TaskInputError as error:
+        # the message may quote the user's characters (already cleaned): inert Markdown
+        st.info(T(error.key, **{k: escape_markdown(v) if isinstance(v, str) else v for k, v in error.values.items()}))
+        save_page_state(PARAMS)
+        st.stop()
+    if text != state["ed_date"]:
+        st.caption(T("ed.read_as", text=escape_markdown(text)))
 
-self_col, cross_col = st.columns([2, 3])
-with self_col:
-    decoder_map(self_p, dec_tokens, "ed.self_title", "ed_self")
-    st.caption(T("ed.self_caption"))
-with cross_col:
-    decoder_map(cross_p, src, "ed.cross_title", "ed_cross")
-    weights = step.arrays[f"{cross_p}.hook_pattern"][head][row]
-    top = ", ".join(f"{chips([src[j]])} #{j} ({weights[j]:.2f})" for j in np.argsort(-weights)[:3])
-    st.caption(T("ed.cross_caption", query=chips([dec_tokens[-1]]), row=row, output=chips([step.output_token]), top=top))
+    decoding = decoding_for(model, vocab, text)
+    expected = tasks.parse_date(text)
+    answer = decoding.text
+    if expected is None:
+        verdict = T("ed.verdict_none")
+    elif answer == expected.isoformat():
+        verdict = T("ed.verdict_right")
+    else:
+        verdict = T("ed.verdict_wrong", answer=expected.isoformat())
+    if not decoding.finished:
+        verdict += T("ed.unfinished", n=len(decoding.steps))
+    st.markdown("#### " + T("ed.output", answer=answer or T("ed.nothing"), verdict=verdict))
 
-prob_col, heads_col = st.columns([2, 3])
-with prob_col:
-    show_figure(
-        figs.next_token_bar(step.probs, vocab.itos, step.output_id, title=T("ed.probs_title", k=k), lang=lang),
-        key="ed_probs",
-        arrays={"probs": step.probs, "tokens": np.array(vocab.itos)},
-    )
-with heads_col:
-    show_figure(
-        figs.heads_row(
-            step.arrays[f"{cross_p}.hook_pattern"],
-            dec_tokens,
-            src,
-            allowed=step.arrays[f"{cross_p}.hook_mask"],
-            highlight_row=row,
-            selected_head=head,
-            title=T("ed.heads_title", layer=layer, k=k),
-            height=max(220, 110 + 24 * k),
-            lang=lang,
-        ),
-        key="ed_cross_heads",
+    n_steps = len(decoding.steps)
+    n_layers = min(cfg.n_encoder_layers, cfg.n_decoder_layers)
+    state["ed_layer"] = min(state["ed_layer"], n_layers - 1)
+    state["ed_head"] = min(state["ed_head"], cfg.n_heads - 1)
+    state["ed_step"] = min(max(1, state["ed_step"]), n_steps)
+    pick_layer, pick_head = st.columns(2)
+    pick_layer.slider(T("ed.layer"), 0, n_layers - 1, key="ed_layer")
+    pick_head.slider(T("ed.head"), 0, cfg.n_heads - 1, key="ed_head")
+    layer, head = state["ed_layer"], state["ed_head"]
+    src = decoding.source_tokens
+
+    final = decoding.steps[-1].arrays  # the last step holds every row of the decoder's maps
+    sharpness = {
+        (l, h): float(final[f"{hook_prefix('decoder_cross', l)}.hook_pattern"][h].max(-1).mean())
+        for l in range(cfg.n_decoder_layers)
+        for h in range(cfg.n_heads)
+    }
+    best_layer, best_head = max(sharpness, key=sharpness.get)
+    hint_col, jump_col = st.columns([4, 1], vertical_alignment="center")
+    hint_col.caption(T("ed.sharpest", layer=best_layer, head=best_head, share=sharpness[(best_layer, best_head)]))
+    jump_col.button(
+        T("ed.show_head"), key="ed_sharpest", on_click=lambda: state.update(ed_layer=best_layer, ed_head=best_head),
+        disabled=(layer, head) == (best_layer, best_head), width="stretch",
     )
 
-st.subheader(T("ed.loop_header"))
-rows = []
-for i, s in enumerate(decoding.steps, start=1):
-    w = s.arrays[f"{cross_p}.hook_pattern"][head][i - 1]
-    j = int(np.argmax(w))
-    rows.append(
-        {
-            "": "▶" if i == k else "",
-            T("ed.col_step"): i,
-            T("ed.col_reads"): s.input_tokens[-1],
-            T("ed.col_writes"): s.output_token,
-            T("ed.col_prob"): round(float(s.probs[s.output_id]), 4),
-            T("ed.col_source", layer=layer, head=head): f"{figs.show_chars([src[j]])[0]} #{j} ({w[j]:.2f})",
-        }
+    # ----------------------------------------------------------------------------- ① encoder
+    st.header(T("ed.encoder_header"))
+    enc = hook_prefix("encoder", layer)
+    enc_map, enc_text = st.columns([3, 2])
+    with enc_map:
+        show_figure(
+            figs.attention_map(
+                decoding.encoder[f"{enc}.hook_pattern"][head],
+                src,
+                src,
+                scores=decoding.encoder[f"{enc}.hook_scores"][head],
+                allowed=decoding.encoder[f"{enc}.hook_mask"],
+                title=T("ed.encoder_title", layer=layer, head=head),
+                lang=lang,
+            ),
+            key="ed_encoder",
+            arrays={k: v for k, v in decoding.encoder.items() if k.startswith(enc + ".")},
+        )
+    with enc_text:
+        st.markdown(T("ed.encoder_text", n=len(src), d=cfg.d_model))
+
+    # ----------------------------------------------------------------------------- ② the loop
+    st.header(T("ed.decoder_header"))
+    b_first, b_prev, b_next, b_last, slider_col = st.columns([1, 1, 1, 1, 3], vertical_alignment="center")
+    at_start, at_end = state["ed_step"] == 1, state["ed_step"] == n_steps
+    b_first.button(T("ed.start"), icon=":material/first_page:", key="ed_first", on_click=move_step, args=(0, n_steps), disabled=at_start, width="stretch")
+    b_prev.button(T("ed.back"), icon=":material/chevron_left:", key="ed_prev", on_click=move_step, args=(-1, n_steps), disabled=at_start, width="stretch")
+    b_next.button(T("ed.next"), icon=":material/chevron_right:", key="ed_next", on_click=move_step, args=(1, n_steps), disabled=at_end, width="stretch")
+    b_last.button(T("ed.end"), icon=":material/last_page:", key="ed_last", on_click=move_step, args=(None, n_steps), disabled=at_end, width="stretch")
+    if n_steps > 1:
+        slider_col.slider(T("ed.step"), 1, n_steps, key="ed_step", label_visibility="collapsed")
+    k = state["ed_step"]
+    step = decoding.steps[k - 1]
+    row = k - 1  # the new query row at this step
+    st.markdown(
+        T("ed.step_text", k=k, n=n_steps, inputs=chips(step.input_tokens), output=chips([step.output_token]), p=float(step.probs[step.output_id]))
+        + T("ed.step_end" if step.output_id == tasks.EOS else "ed.step_more")
     )
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3)
-st.caption(T("ed.loop_caption", n=n_steps))
+
+    dec_tokens = step.input_tokens
+    self_p, cross_p = hook_prefix("decoder_self", layer), hook_prefix("decoder_cross", layer)
+    map_height = max(240, 150 + 36 * k)  # about one height per row: the maps grow by a row per step
+
+
+    def decoder_map(prefix: str, key_tokens: list[str], title_key: str, key: str) -> None:
+        """This step's decoder attention (self or cross) for the chosen layer and head, its new row framed."""
+        show_figure(
+            figs.attention_map(
+                step.arrays[f"{prefix}.hook_pattern"][head],
+                dec_tokens,
+                key_tokens,
+                scores=step.arrays[f"{prefix}.hook_scores"][head],
+                allowed=step.arrays[f"{prefix}.hook_mask"],
+                title=T(title_key, layer=layer, head=head, k=k),
+                highlight_row=row,
+                height=map_height,
+                lang=lang,
+            ),
+            key=key,
+            arrays={name: v for name, v in step.arrays.items() if name.startswith(prefix + ".")},
+        )
+
+
+    self_col, cross_col = st.columns([2, 3])
+    with self_col:
+        decoder_map(self_p, dec_tokens, "ed.self_title", "ed_self")
+        st.caption(T("ed.self_caption"))
+    with cross_col:
+        decoder_map(cross_p, src, "ed.cross_title", "ed_cross")
+        weights = step.arrays[f"{cross_p}.hook_pattern"][head][row]
+        top = ", ".join(f"{chips([src[j]])} #{j} ({weights[j]:.2f})" for j in np.argsort(-weights)[:3])
+        st.caption(T("ed.cross_caption", query=chips([dec_tokens[-1]]), row=row, output=chips([step.output_token]), top=top))
+
+    prob_col, heads_col = st.columns([2, 3])
+    with prob_col:
+        show_figure(
+            figs.next_token_bar(step.probs, vocab.itos, step.output_id, title=T("ed.probs_title", k=k), lang=lang),
+            key="ed_probs",
+            arrays={"probs": step.probs, "tokens": np.array(vocab.itos)},
+        )
+    with heads_col:
+        show_figure(
+            figs.heads_row(
+                step.arrays[f"{cross_p}.hook_pattern"],
+                dec_tokens,
+                src,
+                allowed=step.arrays[f"{cross_p}.hook_mask"],
+                highlight_row=row,
+                selected_head=head,
+                title=T("ed.heads_title", layer=layer, k=k),
+                height=max(220, 110 + 24 * k),
+                lang=lang,
+            ),
+            key="ed_cross_heads",
+        )
+
+    st.subheader(T("ed.loop_header"))
+    rows = []
+    for i, s in enumerate(decoding.steps, start=1):
+        w = s.arrays[f"{cross_p}.hook_pattern"][head][i - 1]
+        j = int(np.argmax(w))
+        rows.append(
+            {
+                "": "▶" if i == k else "",
+                T("ed.col_step"): i,
+                T("ed.col_reads"): s.input_tokens[-1],
+                T("ed.col_writes"): s.output_token,
+                T("ed.col_prob"): round(float(s.probs[s.output_id]), 4),
+                T("ed.col_source", layer=layer, head=head): f"{figs.show_chars([src[j]])[0]} #{j} ({w[j]:.2f})",
+            }
+        )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3)
+    st.caption(T("ed.loop_caption", n=n_steps))
+
+
+with guard("error.decode"):  # a failure is a message; the inputs drawn so far stay on screen
+    date_page()
 
 save_page_state(PARAMS)

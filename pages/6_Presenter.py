@@ -4,14 +4,17 @@ import html
 
 import streamlit as st
 
-from attnviz.lessons import LessonError, load_lesson, parse_lesson, shipped_lessons
+from attnviz.lessons import LessonError, load_lesson, shipped_lessons
 from attnviz.models import DEFAULT_MODEL
-from attnviz.text import InputError
-from attnviz.slides import slide_figures, slide_spec
+from attnviz.text import InputError, escape_markdown
+from attnviz.slides import slide_figures, slide_spec, slide_texts
 from ui import url_state
+from ui.controls import show_notices
 from ui.figures import show_figure
 from ui.lang import T, language_switch
-from ui.session import get_model
+from ui.errors import guard
+from ui.session import ModelNotOffered, get_model
+from ui.uploads import uploaded_lesson
 from ui.nav import run_through_navigation
 
 run_through_navigation()
@@ -36,20 +39,14 @@ with st.sidebar:
 
 lesson = None
 try:
-    if uploaded is not None:
-        import yaml
-
-        try:
-            data = yaml.safe_load(uploaded.getvalue().decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as error:
-            raise LessonError(f"{uploaded.name}: not valid YAML ({error})") from None
-        lesson = parse_lesson(data, uploaded.name)
+    if uploaded is not None:  # bounded and parsed once per file content (ui/uploads.py)
+        lesson = uploaded_lesson(uploaded.getvalue(), uploaded.name)
     elif LESSONS:
         if st.session_state["lesson"] not in LESSONS:
             st.session_state["lesson"] = next(iter(LESSONS))
         lesson = load_lesson(LESSONS[st.session_state["lesson"]])
 except LessonError as error:
-    st.error(T("presenter.bad_lesson", error=error))
+    st.error(T("presenter.bad_lesson", error=escape_markdown(error)))  # it quotes the file name and its content
 
 if lesson is None:
     if not LESSONS:
@@ -70,36 +67,39 @@ if uploaded is None:
         T("presenter.lesson"),
         list(LESSONS),
         key="lesson",
-        format_func=lambda name: load_lesson(LESSONS[name]).title[lang],
+        format_func=lambda name: load_lesson(LESSONS[name]).title[lang],  # options are plain text, not Markdown
         on_change=lambda: st.session_state.update(slide=1),
         label_visibility="collapsed",
     )
 else:
-    top[0].markdown(f"**{lesson.title[lang]}**")
+    top[0].markdown(f"**{escape_markdown(lesson.title[lang])}**")
 top[1].button(T("presenter.previous"), on_click=move, args=(-1,), disabled=st.session_state["slide"] <= 1, use_container_width=True)
 top[2].button(T("presenter.next"), on_click=move, args=(1,), disabled=st.session_state["slide"] >= total, use_container_width=True)
 top[3].markdown(f"### {T('presenter.counter', n=st.session_state['slide'], total=total)}")
 
 slide = lesson.slides[st.session_state["slide"] - 1]
-st.title(slide.title[lang])
+st.title(escape_markdown(slide.title[lang]))  # lesson text is data: shown as typed, never Markdown
 text_col, figure_col = st.columns([2, 3])
 with text_col:
-    # Lesson text is data: escaped, then wrapped in our own class for projector-size type.
-    st.markdown(f'<div class="slide-text"><p>{html.escape(slide.explanation[lang])}</p></div>', unsafe_allow_html=True)
+    # Lesson text is data: escaped, then wrapped in our own class for projector-size type. Its line breaks
+    # become <br>: a blank line would end the HTML block and what follows would be read as Markdown.
+    explanation = "<br>".join(html.escape(slide.explanation[lang]).splitlines())
+    st.markdown(f'<div class="slide-text"><p>{explanation}</p></div>', unsafe_allow_html=True)
     if slide.view not in ("positions",):
         st.caption(T("presenter.mask", mask=slide_spec(slide).describe(lang)))
-with figure_col:
+with figure_col, guard("error.slide"):  # anything unexpected: a message, and next/previous still work
     try:
         if slide.view == "dcmha":  # a dcmha slide names its character model: the DCFormer, or its MHA twin
             model, dcformer = None, get_model(slide.model or "dcformer-tiny")
         else:
             model, dcformer = get_model(slide.model or DEFAULT_MODEL), None
+        cleaned = slide_texts(slide)
         figures = slide_figures(slide, model, dcformer, lang=lang)
-    except (LessonError, InputError) as error:
-        st.error(T("presenter.slide_error", error=error))
-    except Exception as error:  # e.g. a model the lesson names that cannot be loaded
-        st.error(T("presenter.slide_error", error=f"{type(error).__name__}: {error}"))
+    except (LessonError, InputError, ModelNotOffered) as error:  # the lesson's own fault, said in words
+        st.error(T("presenter.slide_error", error=escape_markdown(error)))
     else:
+        for text in cleaned:
+            show_notices(text, lang)
         for index, fig in enumerate(figures):
             show_figure(fig, key=f"slide_{lesson.name}_{slide.number}_{index}")
 

@@ -1,9 +1,26 @@
 """Lesson files: shipped ones load and every slide renders; malformed ones get precise messages."""
 
+import json
+import pickle
+import subprocess
+import sys
+import textwrap
+import time
+
 import pytest
 import yaml
 
-from attnviz.lessons import LessonError, load_lesson, parse_lesson, shipped_lessons
+from attnviz import lessons as lessons_module
+from attnviz.lessons import (
+    MAX_LESSON_BYTES,
+    MAX_SLIDES,
+    LessonError,
+    excerpt,
+    load_lesson,
+    parse_lesson,
+    parse_lesson_bytes,
+    shipped_lessons,
+)
 from attnviz.slides import slide_figures
 
 GOOD_SLIDE = {
@@ -85,6 +102,197 @@ def test_out_of_range_layer_is_reported_for_the_slide(minilm):
 
 def test_a_teachers_own_file_round_trips(tmp_path):
     path = tmp_path / "own.yaml"
-    path.write_text(yaml.safe_dump(lesson_with(window=2), allow_unicode=True), encoding="utf-8")
+    # lesson_with shares GOOD_SLIDE's dicts, which PyYAML would write as anchors (refused): unshare them
+    path.write_text(yaml.safe_dump(json.loads(json.dumps(lesson_with(window=2))), allow_unicode=True), encoding="utf-8")
     lesson = load_lesson(path)
     assert lesson.slides[1].window == 2 and lesson.slides[1].title["zh"] == "因果"
+
+
+# --- untrusted uploads: size, anchors, limits, and short messages ----------------------------
+
+HEADER = "title: {en: T, zh: 标题}\nslides:\n"
+SLIDE_YAML = "  - title: {en: Causal, zh: 因果}\n    explanation: {en: Only the past., zh: 只看过去。}\n"
+
+
+def billion_laughs(levels: int = 10) -> str:
+    """The classic: each anchor holds ten aliases of the previous one, under a slide's 'view', whose
+    error message used to quote the value (10 levels: 10^10 strings once expanded)."""
+    lines = [HEADER + SLIDE_YAML + "    view:"]  # lines 1-5
+    lines.append('      - &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]')  # line 6
+    for i in range(1, levels):
+        prev, this = chr(ord("a") + i - 1), chr(ord("a") + i)
+        lines.append(f"      - &{this} [" + ",".join([f"*{prev}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def refusal(data: bytes | str, name: str = "mine.yaml") -> str:
+    with pytest.raises(LessonError) as error:
+        parse_lesson_bytes(data.encode("utf-8") if isinstance(data, str) else data, name)
+    return str(error.value)
+
+
+def test_billion_laughs_is_refused_at_the_first_anchor_quickly_with_a_short_message(tmp_path):
+    """Read the way the Presenter reads an upload, in a child capped at 1 GB of address space and 60 s (so a
+    regression fails instead of taking the machine down): before anchors were refused, formatting the error
+    for this 700-byte file needed ~10^10 strings."""
+    bomb = billion_laughs(10)
+    assert 600 <= len(bomb.encode()) <= 800 and bomb.count("&") == 10
+    (tmp_path / "bomb.yaml").write_text(bomb, encoding="utf-8")
+    child = textwrap.dedent(
+        f"""
+        import importlib.util, resource, sys, time
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        spec = importlib.util.spec_from_file_location("lessons_alone", {str(lessons_module.__file__)!r})
+        lessons = sys.modules["lessons_alone"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(lessons)  # yaml and the standard library: no torch in the child
+        data = open({str(tmp_path / "bomb.yaml")!r}, "rb").read()
+        start = time.perf_counter()
+        try:
+            lessons.parse_lesson_bytes(data, "bomb.yaml")
+        except lessons.LessonError as error:
+            print(f"{{time.perf_counter() - start:.3f}}"); print(error)
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    seconds, message = run.stdout.splitlines()
+    assert float(seconds) < 1.0
+    assert message == "bomb.yaml: line 6: anchors and aliases (&name, *name) are not allowed in a lesson"
+    assert len(message) < 300
+
+
+@pytest.mark.parametrize(
+    "yaml_text, message",
+    [
+        (HEADER + SLIDE_YAML + "    view: *nowhere\n", "mine.yaml: line 5: anchors and aliases"),  # an alias alone
+        (HEADER + SLIDE_YAML + "    view: &v head\n    text: x\n", "mine.yaml: line 5: anchors and aliases"),  # an anchor alone
+        (HEADER + SLIDE_YAML + "    <<: {view: head, text: the cat}\n", "mine.yaml: line 5: merge keys (<<) are not allowed"),
+        (HEADER + SLIDE_YAML + "    view: head\n    1: x\n", "mine.yaml: line 6: a field name must be text, got '1'"),
+        (HEADER + SLIDE_YAML + "    view: head\n    yes: x\n", "mine.yaml: line 6: a field name must be text, got 'yes'"),
+        (HEADER + SLIDE_YAML + "    ? [view]\n    : head\n", "mine.yaml: line 5: a field name must be text, got a list or mapping"),
+        (HEADER + SLIDE_YAML + "    view: head\n    text: " + "[" * 20 + "]" * 20 + "\n", "mine.yaml: line 6: the lesson is nested more than 8 levels deep"),
+        (HEADER + SLIDE_YAML + "    view: head\n    text: x\n---\ntitle: again\n", "mine.yaml: line 7: a lesson is a single YAML document"),
+        (HEADER + SLIDE_YAML + "    view: head\n    layer: 0x" + "f" * 5000 + "\n", "mine.yaml: line 6: a value that is not text is 5,002 characters long (at most 100)"),
+        (HEADER + "  [" + "x, " * 12_000 + "]\n", "more than 10,000 values (at most 200 slides)"),
+        ("title: {en: a\x00, zh: b}\n", "mine.yaml: not valid YAML: unacceptable character #x0000"),
+    ],
+)
+def test_the_lesson_loader_refuses_what_a_lesson_never_needs(yaml_text, message):
+    assert message in refusal(yaml_text)
+
+
+def test_the_merge_key_refusal_is_not_just_an_unknown_field():
+    """With plain yaml.safe_load the merge would quietly give a valid slide: the loader must refuse it."""
+    text = HEADER + SLIDE_YAML + "    <<: {view: head, text: the cat}\n"
+    assert parse_lesson(yaml.safe_load(text), "mine.yaml").slides[0].view == "head"
+    assert "merge keys" in refusal(text)
+
+
+def test_an_oversize_file_is_refused_before_it_is_decoded_or_parsed(monkeypatch, tmp_path):
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed an oversize file")
+
+    monkeypatch.setattr(lessons_module, "_load_yaml", no_parsing)
+    big = (HEADER + SLIDE_YAML + "    view: head\n    text: the cat\n").encode() + b"#" * (3 * 1024 * 1024 + 200_000)
+    assert refusal(big) == "mine.yaml: the file is 3.2 MB; a lesson is at most 256 KB"
+    just_over = b"\xff" * (MAX_LESSON_BYTES + 1)  # not even UTF-8: the size is said first
+    assert refusal(just_over) == "mine.yaml: the file is 257 KB; a lesson is at most 256 KB"
+
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(big)
+    monkeypatch.setattr(type(path), "read_bytes", no_parsing)  # refused from its size on disk, unread
+    with pytest.raises(LessonError, match="^huge.yaml: the file is 3.2 MB; a lesson is at most 256 KB$"):
+        load_lesson(path)
+
+
+def test_a_file_at_the_limit_is_still_read():
+    text = HEADER + SLIDE_YAML + "    view: head\n    text: the cat\n"
+    padded = text.encode() + b"#" * (MAX_LESSON_BYTES - len(text.encode()) - 1) + b"\n"
+    assert len(padded) == MAX_LESSON_BYTES
+    assert parse_lesson_bytes(padded, "mine.yaml").slides[0].text == "the cat"
+
+
+def test_a_10kb_unknown_field_name_gets_a_short_message():
+    key = "k" * 10_240
+    message = refusal(HEADER + SLIDE_YAML + f"    view: head\n    ? {key}\n    : 1\n")
+    assert message.startswith("mine.yaml: slide 1 ('Causal'): unknown field 'kkkk") and "(10,240 characters)" in message
+    assert len(message) < 300 and key not in message
+    top = refusal(f"? {key}\n: 1\n")  # at the top level, and as a language of the title
+    assert "unknown top-level field(s) 'kkk" in top and len(top) < 300
+    language = refusal("title: {en: a, zh: b, ? " + key + " : c}\nslides: [x]\n")
+    assert "unknown language(s) 'kkk" in language and len(language) < 300
+
+
+@pytest.mark.parametrize(
+    "slide_yaml, field",
+    [
+        ('    view: "' + "v\\e[31m\\u202e" * 3000 + '"\n', "field 'view' must be one of"),
+        ("    view: head\n    causal: \"" + "\\e[2J" * 3000 + '"\n', "field 'causal' must be true or false"),
+        ("    view: head\n    layer: \"" + "9" * 3000 + '"\n', "field 'layer' must be a whole number"),
+    ],
+)
+def test_bad_values_are_quoted_short_and_escaped(slide_yaml, field):
+    message = refusal(HEADER + SLIDE_YAML + slide_yaml)
+    assert field in message and len(message) < 300
+    assert "\x1b" not in message and "\u202e" not in message  # the raw control and bidi characters never appear...
+    assert "9" * 100 not in message
+    if "view" in field:
+        assert "\\x1b[31m\\u202e" in message  # ...they are shown escaped
+
+
+def test_the_file_name_is_shown_short_and_escaped():
+    name = "[evil](http://x)\n\x1b" * 1000 + ".yaml"
+    message = refusal(b"x: 1\n", name)
+    assert message.startswith("[evil](http://x)\\n\\x1b") and len(message) < 300 and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"text": "x" * 5_001}, "field 'text' is 5,001 characters long; at most 5,000 are allowed"),
+        ({"text2": "x" * 5_001}, "field 'text2' is 5,001 characters long; at most 5,000 are allowed"),
+        ({"title": {"en": "x" * 2_001, "zh": "因果"}}, "field 'title' (en) is 2,001 characters long; at most 2,000 are allowed"),
+        ({"explanation": {"en": "x", "zh": "长" * 2_001}}, "field 'explanation' (zh) is 2,001 characters long; at most 2,000"),
+        ({"layer": 100_001}, "field 'layer' must be at most 100,000, got 100001"),
+        ({"window": 10**300}, "field 'window' must be at most 100,000, got a number of 997 bits"),
+    ],
+)
+def test_field_limits_are_named_in_the_message(changes, message):
+    with pytest.raises(LessonError) as error:
+        parse_lesson(lesson_with(**changes), "mine.yaml")
+    assert message in str(error.value) and len(str(error.value)) < 300
+
+
+def test_a_lesson_has_at_most_200_slides():
+    lesson = {"title": {"en": "T", "zh": "标题"}, "slides": [dict(GOOD_SLIDE) for _ in range(MAX_SLIDES)]}
+    assert len(parse_lesson(lesson, "mine.yaml").slides) == MAX_SLIDES
+    lesson["slides"].append(dict(GOOD_SLIDE))
+    with pytest.raises(LessonError, match="^mine.yaml: the lesson has 201 slides; at most 200 are allowed$"):
+        parse_lesson(lesson, "mine.yaml")
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ("two", "'two'"),
+        ("x" * 41, "'" + "x" * 40 + "'… (41 characters)"),
+        ("\x1b[31m\u202e", "'\\x1b[31m\\u202e'"),
+        ("\U0010ffff" * 30, "'" + "\\U0010ffff" * 4 + "'… (30 characters)"),  # cut after escaping, not before
+        ("多头注意力", "'多头注意力'"),
+        (0, "0"),
+        (10**50, "a number of 167 bits"),
+        ([list(range(100))] * 50, "[[0, 1, 2, 3, ...], [0, 1, 2, 3, ...], […"),
+    ],
+)
+def test_excerpt(value, shown):
+    assert excerpt(value) == shown
+
+
+@pytest.mark.parametrize("name", sorted(shipped_lessons()))
+def test_every_shipped_lesson_loads_through_the_upload_path_and_pickles(name):
+    path = shipped_lessons()[name]
+    data = path.read_bytes()
+    assert len(data) < MAX_LESSON_BYTES // 4
+    lesson = parse_lesson_bytes(data, path.name)
+    assert lesson == load_lesson(path) and 1 <= len(lesson.slides) <= MAX_SLIDES
+    assert pickle.loads(pickle.dumps(lesson)) == lesson  # st.cache_data pickles what it keeps

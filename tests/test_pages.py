@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_utils import array, figure_with_title, figures
+from attnviz.text import escape_markdown
 
 TIMEOUT = 120
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,12 +109,40 @@ def test_long_text_is_cut_with_a_notice(main_page):
     assert any("512" in w.value for w in at.warning)
 
 
-def test_unknown_model_is_an_error_message():
+@pytest.mark.parametrize(
+    "name",
+    ["/no/such/model", "/etc", str(ROOT / "assets" / "mha-tiny"), "bert-base-uncased", "all-MiniLM-L6-v2//",
+     "[log in again](http://evil.example/login) ![x](http://evil.example/x.png)"],
+)
+def test_a_link_cannot_load_a_model_the_server_does_not_offer(name, monkeypatch):
+    """Paths (even to a real model folder), hub ids and markup in ?model= are refused without being echoed."""
+    loaded = []
+    from ui import session
+
+    monkeypatch.setattr(session, "load_model", lambda n, _real=session.load_model: loaded.append(n) or _real(n))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["model"] = "/no/such/model"
+    at.query_params["model"] = name
+    at.run()
+    assert not at.exception
+    assert set(loaded) <= {"all-MiniLM-L6-v2"}  # nothing but the offered default was loaded
+    assert at.selectbox(key="model").value == "all-MiniLM-L6-v2"
+    shown = " ".join(element.value for kind in ("warning", "error", "info", "markdown", "caption") for element in getattr(at, kind) if isinstance(element.value, str))
+    assert "evil" not in shown and "/etc" not in shown and "no/such" not in shown
+    assert figure_with_title(at, "Layer 0")["layout"]["yaxis"]["ticktext"][0] == "[CLS]"
+    if name != "all-MiniLM-L6-v2//":  # another spelling of an offered model is simply that model
+        assert any("does not offer" in w.value for w in at.sidebar.warning)
+
+
+def test_an_offered_folder_that_cannot_load_is_an_error_message(tmp_path, monkeypatch):
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    monkeypatch.setenv("ATTNVIZ_MODELS", str(broken))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["model"] = str(broken) + "/"
     at.run()
     assert not at.exception
     assert any("Could not load" in e.value for e in at.error)
+    assert at.text_input(key="text").value  # the sentence box stays
 
 
 def test_compare_page_renders_and_ranks_heads():
@@ -177,7 +206,7 @@ def test_presenter_steps_through_every_slide_of_each_lesson(lesson):
     at = presenter({"lesson": lesson, "lang": "en"})
     for slide in slides:
         assert not at.exception and not at.error, (lesson, slide.number)
-        assert at.title[0].value == slide.title["en"]
+        assert at.title[0].value == escape_markdown(slide.title["en"])  # shown as plain text
         assert figures(at), (lesson, slide.number)
         assert slide.number == 1 or at.query_params["slide"] == str(slide.number)
         if slide.number < len(slides):

@@ -38,9 +38,67 @@ def test_freeze_moves_live_objects_out_of_the_collectors_reach(unfrozen):
 def test_get_model_freezes_what_it_loaded(unfrozen, monkeypatch):
     loaded = FakeModel()
     monkeypatch.setattr(session, "load_model", lambda name: loaded)
-    session.get_model.clear()
+    monkeypatch.setenv("ATTNVIZ_MODELS", "fake-model-for-test")
+    session._load_offered.clear()
     try:
         assert session.get_model("fake-model-for-test") is loaded
         assert not tracked(loaded)
     finally:
-        session.get_model.clear()
+        session._load_offered.clear()
+
+
+# --- which models a browser may pick ---------------------------------------------------------------
+
+
+@pytest.fixture
+def offered_dir(tmp_path, monkeypatch):
+    """A folder the operator offers at start-up (``-- --model DIR``); nothing else is offered."""
+    folder = tmp_path / "my-bert"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    monkeypatch.setattr(session.sys, "argv", ["app.py", "--model", str(folder)])
+    monkeypatch.delenv("ATTNVIZ_MODELS", raising=False)
+    return folder
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """Record every real load instead of loading."""
+    calls = []
+    monkeypatch.setattr(session, "load_model", lambda name: calls.append(name) or FakeModel())
+    session._load_offered.clear()
+    yield calls
+    session._load_offered.clear()
+
+
+def test_offered_models_are_the_registry_and_what_the_operator_named(offered_dir, monkeypatch):
+    monkeypatch.setenv("ATTNVIZ_MODELS", "/srv/models/a" + session.os.pathsep + "/srv/models/b/")
+    choices = session.model_choices()
+    assert choices[0] == str(offered_dir)  # named at start-up: first, and the default
+    assert "/srv/models/a" in choices and "/srv/models/b" in choices
+    assert {"all-MiniLM-L6-v2", "dcformer-tiny", "mha-tiny"} <= set(choices)
+    assert session.default_model() == str(offered_dir)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["/etc", "/", "..", "../../etc/passwd", "~", "bert-base-uncased", "meta-llama/Llama-3.1-405B", "",
+     "   ", "x" * 5000, "all-MiniLM-L6-v2\x00", "[log in again](http://evil.example)", None, 3],
+)
+def test_anything_else_is_refused_without_loading(offered_dir, loads, name):
+    assert session.canonical_model(name) is None
+    with pytest.raises(session.ModelNotOffered) as error:
+        session.get_model(name)
+    assert loads == []
+    assert str(name) not in str(error.value) or name in ("", "   ")  # the refusal never repeats the name
+
+
+def test_every_spelling_of_an_offered_folder_is_one_model(offered_dir, loads, monkeypatch):
+    spellings = [str(offered_dir), str(offered_dir) + "/", str(offered_dir) + "//", f"{offered_dir}/./",
+                 f"{offered_dir.parent}//{offered_dir.name}"]
+    monkeypatch.chdir(offered_dir.parent)
+    spellings += ["my-bert", "./my-bert/"]
+    models = {id(session.get_model(spelling)) for spelling in spellings}
+    assert loads == [str(offered_dir)]  # loaded once, under one name
+    assert len(models) == 1
+    assert session.get_model("all-MiniLM-L6-v2") is not None and loads[-1] == "all-MiniLM-L6-v2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,9 @@ from attnviz.text import CleanText, InputError, clean_text, escape_markdown
 
 from . import url_state
 from .lang import T, ensure_language, language_switch
-from .session import VIEW_HOOKS, captures_for, default_model, get_model, model_choices
+from .session import VIEW_HOOKS, canonical_model, captures_for, default_model, get_model, model_choices
+
+log = logging.getLogger("attnviz")
 
 EXAMPLE = "The animal didn't cross the street because it was too tired."
 EXAMPLE_2 = "The cat sat."
@@ -94,7 +97,12 @@ def sidebar_controls() -> None:
     st.sidebar.header(T("sidebar.model"))
     choices = model_choices()
     if st.session_state["model"] not in choices:
-        choices = [st.session_state["model"], *choices]
+        # A link (or an old bookmark) named another spelling of an offered model, or something this server
+        # does not offer: never load it, and never repeat it on screen.
+        canonical = canonical_model(st.session_state["model"])
+        if canonical is None:
+            st.sidebar.warning(T("msg.model_not_offered", model=default_model()))
+        st.session_state["model"] = canonical or default_model()
     st.sidebar.selectbox(T("sidebar.model"), choices, key="model", help=T("sidebar.model_help"))
     st.sidebar.header(T("sidebar.masks"))
     st.sidebar.checkbox(T("sidebar.causal"), key="causal", help=T("sidebar.causal_help"))
@@ -162,7 +170,8 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
         texts.append(cleaned.text)
     try:
         model = get_model(state["model"])
-    except Exception as error:  # a bad model path must not take the page down
+    except Exception as error:  # an offered model that cannot load (a broken folder) must not take the page down
+        log.exception("attnviz: loading the model failed")
         st.error(T("msg.model_failed", name=escape_markdown(state["model"]), error=escape_markdown(error)))
         return None
     spec = current_spec()

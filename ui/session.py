@@ -1,14 +1,23 @@
-"""Models load once per process; captures are remembered per browser session."""
+"""Which models this server offers, loaded once per process; captures shared by all sessions, bounded in bytes.
+
+A browser can only *pick* among the models the operator offered: the registry's, those named at start-up
+(``streamlit run app.py -- --model DIR_OR_ID``, repeatable) and those listed in ``ATTNVIZ_MODELS``
+(separated by ``os.pathsep``). A URL or a lesson naming anything else is refused without touching the file
+system, and every spelling of an offered folder (``dir/``, ``dir//``, ``./dir``) maps to one name, so to one
+cache entry.
+"""
 
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 import streamlit as st
 import torch
 
 from attnviz.capture import run_capture
+from attnviz.capture_cache import CaptureCache, nbytes
 from attnviz.device import app_threads
 from attnviz.masks import MaskSpec
 from attnviz.models import DEFAULT_MODEL, available_models, load_model
@@ -16,28 +25,63 @@ from attnviz.models import DEFAULT_MODEL, available_models, load_model
 # The app only draws these; capturing q, k, v and z too would only cost memory.
 VIEW_HOOKS = ("blocks.*.attn.hook_pattern", "blocks.*.attn.hook_scores", "blocks.*.attn.hook_mask")
 
+# Memory: captures live in one process-wide cache bounded in bytes; a session keeps its own latest capture
+# beside it only while that is small (a short sentence), so a long text costs the server once, not per tab.
+CAPTURE_CACHE_MB = int(os.environ.get("ATTNVIZ_CAPTURE_CACHE_MB", "512"))
+SESSION_CAPTURE_MB = int(os.environ.get("ATTNVIZ_SESSION_CAPTURE_MB", "8"))
+FORWARD_WORKERS = int(os.environ.get("ATTNVIZ_FORWARD_WORKERS", "2"))
 
-def command_line_model() -> str | None:
-    """The model named after ``--`` in ``streamlit run app.py -- --model NAME_OR_DIR``."""
-    args = sys.argv[1:]
+
+class ModelNotOffered(ValueError):
+    """A model name this server does not offer; the message never repeats the name (it may come from a URL)."""
+
+
+def command_line_models() -> list[str]:
+    """The models named after ``--`` in ``streamlit run app.py -- --model A --model B``."""
+    args, found = sys.argv[1:], []
     for i, arg in enumerate(args):
         if arg == "--model" and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith("--model="):
-            return arg.split("=", 1)[1]
-    return None
+            found.append(args[i + 1])
+        elif arg.startswith("--model="):
+            found.append(arg.split("=", 1)[1])
+    return found
+
+
+def _spelling_key(name: str) -> str:
+    """One key for every spelling of a folder (``d/``, ``d//``, ``./d``, ``~/d``); names stay as they are.
+
+    Purely lexical: nothing from a browser ever reaches the file system through this.
+    """
+    if name in available_models():
+        return name
+    return os.path.normpath(os.path.abspath(os.path.expanduser(name)))
+
+
+def offered_models() -> dict[str, str]:
+    """key of every spelling -> the one name the app shows and caches, in the order of the model menu."""
+    offered: dict[str, str] = {}
+    extra = [m for m in os.environ.get("ATTNVIZ_MODELS", "").split(os.pathsep) if m.strip()]
+    for name in [*command_line_models(), *extra, *available_models()]:
+        name = name.strip()
+        key = _spelling_key(name)
+        if key not in offered:
+            offered[key] = name.rstrip("/") or name
+    return offered
 
 
 def model_choices() -> list[str]:
-    choices = available_models()
-    extra = command_line_model()
-    if extra and extra not in choices:
-        choices.insert(0, extra)
-    return choices
+    return list(dict.fromkeys(offered_models().values()))
+
+
+def canonical_model(name: object) -> str | None:
+    """The offered model that ``name`` spells, or None."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 1024 or "\x00" in name:
+        return None
+    return offered_models().get(_spelling_key(name.strip()))
 
 
 def default_model() -> str:
-    return command_line_model() or DEFAULT_MODEL
+    return model_choices()[0] if command_line_models() else DEFAULT_MODEL
 
 
 def freeze_loaded_objects() -> None:
@@ -52,22 +96,40 @@ def freeze_loaded_objects() -> None:
 
 
 @st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=4)
-def get_model(name: str):
+def _load_offered(name: str):
     torch.set_num_threads(app_threads())
     model = load_model(name)
     freeze_loaded_objects()
     return model
 
 
+def get_model(name: str):
+    """An offered model, loaded once per process under its one canonical name."""
+    canonical = canonical_model(name)
+    if canonical is None:
+        raise ModelNotOffered("This server does not offer that model.")
+    return _load_offered(canonical)
+
+
+@st.cache_resource
+def shared_captures() -> CaptureCache:
+    """The one capture cache of this server process (every session reads it, nobody writes into its arrays)."""
+    return CaptureCache(CAPTURE_CACHE_MB * 2**20, workers=FORWARD_WORKERS)
+
+
 def captures_for(model_name: str, texts: tuple[str, ...], spec: MaskSpec, hooks: tuple[str, ...] | None = VIEW_HOOKS):
-    """Run (or reuse, within this browser session) the capture of ``texts`` under ``spec``.
+    """The captures of ``texts`` under ``spec``: this session's last ones, else the server's shared cache.
 
     ``hooks=None`` records every hook point (the step-by-step view needs q, k, v, z …).
     """
+    model_name = canonical_model(model_name) or model_name
     key = (model_name, texts, spec, hooks)
     memo = st.session_state.get("_capture_memo")
     if memo is not None and memo[0] == key:
         return memo[1]
-    result = run_capture(get_model(model_name), list(texts), spec, hooks=hooks)
-    st.session_state["_capture_memo"] = (key, result)
+    model = get_model(model_name)
+    result = shared_captures().get_or_compute(key, lambda: run_capture(model, list(texts), spec, hooks=hooks))
+    # A session keeps only a small capture of its own; a large one stays in (and is evicted from) the shared cache.
+    small = nbytes(result) <= SESSION_CAPTURE_MB * 2**20
+    st.session_state["_capture_memo"] = (key, result) if small else None
     return result

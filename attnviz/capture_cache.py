@@ -1,0 +1,92 @@
+"""A process-wide cache of captures, bounded in bytes, that computes each key once.
+
+A class of thirty mostly types the same few examples: the same model, text and mask settings are then
+computed once and shared, read-only, by every session. The cache is a least-recently-used map bounded by
+the captures' bytes (``cachetools.LRUCache`` with ``getsizeof``); a capture larger than the whole budget is
+returned but not kept. At most ``workers`` forward passes run at once (more only make a 2-core machine
+slower and hold more memory), and concurrent requests for one key wait for the first instead of repeating it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+
+import numpy as np
+from cachetools import LRUCache
+
+
+def nbytes(value) -> int:
+    """Bytes held by the NumPy arrays of a capture (a mapping of arrays) or a list of captures."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, dict):
+        return sum(nbytes(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(nbytes(item) for item in value)
+    return 0
+
+
+def freeze(value):
+    """Make every array of ``value`` read-only: a shared capture must never be changed by one of its users."""
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, dict):
+        for item in value.values():
+            freeze(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            freeze(item)
+    return value
+
+
+class CaptureCache:
+    def __init__(self, max_bytes: int, workers: int = 2):
+        self.max_bytes = int(max_bytes)
+        self._lru: LRUCache = LRUCache(maxsize=max(1, self.max_bytes), getsizeof=lambda value: max(1, nbytes(value)))
+        self._lock = threading.Lock()  # guards _lru and _pending
+        self._pending: dict[Hashable, threading.Event] = {}
+        self._workers = threading.BoundedSemaphore(max(1, workers))
+        self.hits = self.misses = 0
+
+    @property
+    def current_bytes(self) -> int:
+        with self._lock:
+            return int(self._lru.currsize)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._lru)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._lru
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], object]):
+        """The cached value of ``key``, or ``compute()`` run once (by the first caller) and cached if it fits."""
+        while True:
+            with self._lock:
+                if key in self._lru:
+                    self.hits += 1
+                    return self._lru[key]
+                event = self._pending.get(key)
+                if event is None:
+                    event = self._pending[key] = threading.Event()
+                    self.misses += 1
+                    break
+            event.wait()  # another session is computing this very key; then look again
+        try:
+            with self._workers:
+                value = freeze(compute())
+            with self._lock:
+                if nbytes(value) <= self.max_bytes:
+                    self._lru[key] = value
+            return value
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+            event.set()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._lru.clear()

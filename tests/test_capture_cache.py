@@ -1,0 +1,89 @@
+"""The server's shared capture cache: bounded in bytes, each key computed once, arrays read-only."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from attnviz.capture_cache import CaptureCache, nbytes
+
+MB = 2**20
+
+
+def capture_of(mb: float, fill: float = 0.0) -> dict:
+    return {"blocks.0.attn.hook_pattern": np.full(int(mb * MB) // 4, fill, dtype=np.float32)}
+
+
+def test_bytes_are_bounded_and_the_least_recent_goes_first():
+    cache = CaptureCache(10 * MB)
+    for key in "abcd":
+        cache.get_or_compute(key, lambda: capture_of(3))
+    assert cache.current_bytes <= 10 * MB
+    assert "a" not in cache and {"b", "c", "d"} <= {k for k in "abcd" if k in cache}
+    cache.get_or_compute("b", lambda: pytest.fail("b is cached"))  # touch b: now c is the oldest
+    cache.get_or_compute("e", lambda: capture_of(3))
+    assert "c" not in cache and "b" in cache and "e" in cache
+    assert cache.current_bytes == nbytes([capture_of(3)]) * 3
+
+
+def test_a_capture_larger_than_the_budget_is_returned_but_not_kept():
+    cache = CaptureCache(2 * MB)
+    value = cache.get_or_compute("big", lambda: capture_of(3, fill=1.0))
+    assert value["blocks.0.attn.hook_pattern"][0] == 1.0
+    assert "big" not in cache and cache.current_bytes == 0
+
+
+def test_concurrent_requests_for_one_key_compute_it_once():
+    cache = CaptureCache(100 * MB)
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.2)
+        return capture_of(1, fill=len(calls))
+
+    results = [None] * 8
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, cache.get_or_compute("same", slow))) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert all(result is results[0] for result in results)
+
+
+def test_at_most_workers_forward_passes_run_at_once():
+    cache = CaptureCache(100 * MB, workers=2)
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def compute():
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return capture_of(0.1)
+
+    threads = [threading.Thread(target=cache.get_or_compute, args=(i, compute)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak[0] == 2
+
+
+def test_shared_arrays_are_read_only():
+    cache = CaptureCache(10 * MB)
+    value = cache.get_or_compute("k", lambda: [capture_of(0.1)])
+    with pytest.raises(ValueError):
+        value[0]["blocks.0.attn.hook_pattern"][0] = 5.0
+
+
+def test_a_failed_compute_is_not_cached_and_the_next_caller_retries():
+    cache = CaptureCache(10 * MB)
+    with pytest.raises(RuntimeError):
+        cache.get_or_compute("k", lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert "k" not in cache
+    assert cache.get_or_compute("k", lambda: capture_of(0.1)) is not None
