@@ -1,6 +1,7 @@
 """attnviz: the entry point (page navigation in the chosen language) and the main page."""
 
 import os
+from pathlib import Path
 
 # A shared server never downloads from a model hub unless its operator says so (ATTNVIZ_ALLOW_HUB=1).
 # Set before transformers is first imported: huggingface_hub reads it once, at import.
@@ -16,6 +17,7 @@ from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T, ensure_language
 
+HERE = Path(__file__).resolve().parent  # pages resolve from here, whoever runs this file
 VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63)]
 
 # (file, url path, catalog key of the title, icon); the main page is the function below
@@ -139,6 +141,6 @@ def draw_maps(show_input) -> None:
 ensure_language()
 navigation = st.navigation(
     [st.Page(attention_page, title=T("nav.main"), icon=":material/grid_on:", default=True)]
-    + [st.Page(path, title=T(key), icon=icon, url_path=url) for path, url, key, icon in PAGES]
+    + [st.Page(HERE / path, title=T(key), icon=icon, url_path=url) for path, url, key, icon in PAGES]
 )
 navigation.run()
