@@ -17,13 +17,15 @@ from cachetools import LRUCache
 
 
 def nbytes(value) -> int:
-    """Bytes held by the NumPy arrays of a capture (a mapping of arrays) or a list of captures."""
+    """Bytes held by the NumPy arrays of a capture: a mapping of arrays, a list of them, or an object holding them."""
     if isinstance(value, np.ndarray):
         return int(value.nbytes)
     if isinstance(value, dict):
         return sum(nbytes(item) for item in value.values())
     if isinstance(value, (list, tuple)):
         return sum(nbytes(item) for item in value)
+    if hasattr(value, "__dict__") and not isinstance(value, type):  # a capture object (DcmhaCapture, Decoding)
+        return nbytes(list(vars(value).values()))
     return 0
 
 
@@ -37,6 +39,8 @@ def freeze(value):
     elif isinstance(value, (list, tuple)):
         for item in value:
             freeze(item)
+    elif hasattr(value, "__dict__") and not isinstance(value, type):
+        freeze(list(vars(value).values()))
     return value
 
 

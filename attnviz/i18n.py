@@ -83,6 +83,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The link asked for a model this server does not offer; showing {model} instead.",
         "zh": "链接指定的模型不在本服务器提供的模型之列，改为显示 {model}。",
     },
+    "msg.link_without_text": {
+        "en": "This text is longer than {n:,} characters, so the page's link does not carry it: a copied link opens the example sentence.",
+        "zh": "这段文本超过 {n:,} 个字符，所以页面链接里不包含它：复制的链接会打开示例句子。",
+    },
     "msg.padding_needs_bert": {
         "en": "The padding comparison needs a BERT-family model; the second sentence is ignored.",
         "zh": "填充对比需要 BERT 类模型，已忽略第二个句子。",

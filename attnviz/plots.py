@@ -23,6 +23,7 @@ MASKED_COLOR = "#d0d0d0"
 SEQUENTIAL = "Blues"
 DIVERGING = "RdBu_r"
 FULL_DETAIL_TOKENS = 160  # above this, hover text names positions instead of carrying per-cell strings
+MAX_DRAWN_TOKENS = 512  # above this, one head's map is block-averaged (payload budget: ~3 MB of JSON per map)
 FONT = dict(family="Source Sans Pro, Noto Sans CJK SC, sans-serif")
 STYLE = dict(template="none", font=FONT)
 TICK_SIZE = 12  # Plotly's default tick font size (px)
@@ -110,13 +111,17 @@ def select(matrix: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
     return matrix[..., keep, :][..., :, keep]
 
 
+def block_starts(n: int, size: int) -> np.ndarray:
+    """First index of each of at most ``size`` near-equal blocks of ``range(n)`` (as ``downsample`` cuts them)."""
+    return np.array([block[0] for block in np.array_split(np.arange(n), min(size, n))])
+
+
 def downsample(matrix: np.ndarray, size: int) -> np.ndarray:
     """Block-average a (q, k) map to at most (size, size) cells; NaN cells are skipped."""
     q_len, k_len = matrix.shape
     if q_len <= size and k_len <= size:
         return matrix
-    row_starts = np.array([r[0] for r in np.array_split(np.arange(q_len), min(size, q_len))])
-    col_starts = np.array([c[0] for c in np.array_split(np.arange(k_len), min(size, k_len))])
+    row_starts, col_starts = block_starts(q_len, size), block_starts(k_len, size)
     valid = ~np.isnan(matrix)
     sums = np.add.reduceat(np.add.reduceat(np.where(valid, matrix, 0.0), row_starts, axis=0), col_starts, axis=1)
     counts = np.add.reduceat(np.add.reduceat(valid.astype(np.int64), row_starts, axis=0), col_starts, axis=1)
@@ -164,7 +169,17 @@ def head_heatmap(
     z = _masked(select(pattern, keep), None if allowed is None else select(allowed, keep))
     n_q, n_k = z.shape
     raw = np.zeros_like(z) if scores is None else select(scores, keep).astype(np.float32)
-    if max(n_q, n_k) <= FULL_DETAIL_TOKENS:
+    if max(n_q, n_k) > MAX_DRAWN_TOKENS:
+        # Over the payload budget (a 1,024-token map is 14 MB of JSON, and the browser gains nothing from
+        # more cells than pixels): block-averaged, and the hover says so and names each block's first token.
+        rows, cols = block_starts(n_q, MAX_DRAWN_TOKENS), block_starts(n_k, MAX_DRAWN_TOKENS)
+        z = downsample(z, MAX_DRAWN_TOKENS)
+        positions_q, positions_k = positions_q[rows], positions_k[cols]
+        q_text, k_text = [q_text[i] for i in rows], [k_text[i] for i in cols]
+        n_q, n_k = z.shape
+        custom = None
+        hover = f"{t('plot.block_average')}: {t('plot.query')} #%{{y}}… → {t('plot.key')} #%{{x}}…<br>{t('plot.weight')} %{{z:.4f}}"
+    elif max(n_q, n_k) <= FULL_DETAIL_TOKENS:
         custom = np.empty((n_q, n_k, 3), dtype=object)
         custom[:, :, 0] = np.array(q_text, dtype=object)[:, None]
         custom[:, :, 1] = np.array(k_text, dtype=object)[None, :]

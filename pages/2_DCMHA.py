@@ -10,7 +10,7 @@ from attnviz.i18n import translate
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices
-from ui.session import freeze_loaded_objects, get_model
+from ui.session import freeze_loaded_objects, get_model, remembered
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.nav import run_through_navigation
@@ -63,14 +63,9 @@ def tiny_model(name: str, stamp: float) -> dv.TinyModel:
 
 
 def capture_for(tiny: dv.TinyModel, prepared: dv.PreparedText, window, causal: bool) -> dv.DcmhaCapture:
-    """Run (or reuse, within this browser session) the forward of this text under this window."""
-    key = (tiny.name, tiny.source, dv.asset_stamp(tiny.name), prepared.text, window, causal)
-    memo = state.setdefault("_dc_memo", {})
-    if key not in memo:
-        if len(memo) >= 4:
-            memo.pop(next(iter(memo)))
-        memo[key] = dv.run_dcmha(tiny, prepared, window=window, causal=causal)
-    return memo[key]
+    """The forward of this text under this window: this session's last one, else the server's shared cache."""
+    key = ("dcmha", tiny.name, tiny.source, dv.asset_stamp(tiny.name), prepared.text, window, causal)
+    return remembered(f"dcmha:{tiny.name}", key, lambda: dv.run_dcmha(tiny, prepared, window=window, causal=causal))
 
 
 def dcmha_page() -> None:

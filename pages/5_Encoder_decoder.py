@@ -16,7 +16,7 @@ from ui.controls import load_page_state, save_page_state, show_notices
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.nav import run_through_navigation
-from ui.session import freeze_loaded_objects
+from ui.session import freeze_loaded_objects, remembered
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="🔁", layout="wide")
@@ -59,13 +59,8 @@ def train_info(stamp: float) -> dict:
 
 
 def decoding_for(model, vocab, text: str) -> Decoding:
-    """Run (or reuse, within this browser session) the encoder and the whole greedy loop."""
-    key = (asset_stamp(), text)
-    memo = state.get("_ed_memo")
-    if memo is None or memo[0] != key:
-        memo = (key, greedy_decode(model, vocab, text))
-        state["_ed_memo"] = memo
-    return memo[1]
+    """The encoder and the whole greedy loop: this session's last one, else the server's shared cache."""
+    return remembered("decoding", ("decoding", asset_stamp(), text), lambda: greedy_decode(model, vocab, text))
 
 
 def pick_example() -> None:

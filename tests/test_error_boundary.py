@@ -25,6 +25,16 @@ TIMEOUT = 120
 SECRET = "injected-failure /srv/secret/path.py line 42"
 
 
+@pytest.fixture(autouse=True)
+def empty_shared_cache():
+    """Captures are shared across sessions (and so across AppTest runs): start each case from an empty cache."""
+    from ui.session import shared_captures
+
+    shared_captures().clear()
+    yield
+    shared_captures().clear()
+
+
 def boom(*args, **kwargs):
     raise RuntimeError(SECRET)
 

@@ -240,3 +240,15 @@ def test_chinese_interface_has_no_english_labels(page):
         axis_titles = [(spec["layout"].get(axis) or {}).get("title", {}).get("text", "") for axis in ("xaxis", "yaxis")]
         for title in axis_titles:
             assert not re.search(r"\b(query|key|weight|dimension|position)\b", title), (page, title)
+
+
+def test_a_long_text_is_not_put_into_the_link(main_page):
+    at = main_page
+    long_text = "the quick brown fox " * 150  # 3,000 characters
+    at.text_input(key="text").input(long_text).run()
+    assert not at.exception
+    assert "text" not in at.query_params  # the link stays short
+    assert any("does not carry it" in c.value for c in at.caption)
+    at.text_input(key="text").input("A short one").run()
+    assert at.query_params["text"] == "A short one"
+    assert not any("does not carry it" in c.value for c in at.caption)

@@ -190,3 +190,21 @@ def test_live_maps_carry_no_template_and_a_revision_of_their_data():
     patterns = np.stack([p] * 12)
     for fig in (plots.layer_grid(patterns, TOKENS), plots.overview([patterns] * 6)):
         assert "template" not in fig.to_plotly_json()["layout"] and fig.layout.datarevision
+
+
+def test_a_map_over_the_payload_budget_is_block_averaged_and_says_so():
+    """A 1,024-token map would be ~14 MB of JSON: it is drawn as 512 × 512 block means, hover naming it."""
+    from attnviz.plots import MAX_DRAWN_TOKENS
+
+    n = 2 * MAX_DRAWN_TOKENS
+    rng = np.random.default_rng(0)
+    pattern = rng.random((n, n)).astype(np.float32)
+    allowed = np.tril(np.ones((n, n), dtype=bool))
+    fig = plots.head_heatmap(pattern, [f"t{i}" for i in range(n)], scores=pattern, allowed=allowed)
+    z = np.array(fig.data[0].z, dtype=float)
+    assert z.shape == (MAX_DRAWN_TOKENS, MAX_DRAWN_TOKENS)
+    masked = np.where(allowed, pattern, np.nan).reshape(MAX_DRAWN_TOKENS, 2, MAX_DRAWN_TOKENS, 2)
+    np.testing.assert_allclose(z, np.nanmean(masked, axis=(1, 3)), rtol=1e-6, equal_nan=True)  # independent block means
+    assert "block average" in fig.data[0].hovertemplate
+    assert list(fig.data[0].y[:3]) == [0, 2, 4]  # each row sits at its block's first position
+    assert len(fig.to_json()) < 4_000_000

@@ -140,6 +140,8 @@ def current_spec() -> MaskSpec:
 
 def sentence_input() -> None:
     st.text_input(T("input.sentence"), key="text", help=T("input.sentence_help"))
+    if not url_state.fits_in_link(st.session_state["text"]):
+        st.caption(T("msg.link_without_text", n=url_state.MAX_LINK_TEXT))
 
 
 def show_notices(cleaned: CleanText | list[tuple[str, dict]], lang: str | None = None) -> None:

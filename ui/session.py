@@ -117,19 +117,24 @@ def shared_captures() -> CaptureCache:
     return CaptureCache(CAPTURE_CACHE_MB * 2**20, workers=FORWARD_WORKERS)
 
 
-def captures_for(model_name: str, texts: tuple[str, ...], spec: MaskSpec, hooks: tuple[str, ...] | None = VIEW_HOOKS):
-    """The captures of ``texts`` under ``spec``: this session's last ones, else the server's shared cache.
+def remembered(slot: str, key, compute):
+    """``compute()``'s value for ``key``: this session's last one for ``slot``, else the server's shared cache.
 
-    ``hooks=None`` records every hook point (the step-by-step view needs q, k, v, z …).
+    The one memo of every page. A session keeps its latest value per slot only while it is small (a short
+    sentence); a large one lives in the shared, byte-bounded cache alone, so thirty tabs with long texts cost
+    the server its cache budget, not thirty copies.
     """
+    memo = st.session_state.setdefault("_memo", {})
+    kept = memo.get(slot)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    value = shared_captures().get_or_compute(key, compute)
+    memo[slot] = (key, value) if nbytes(value) <= SESSION_CAPTURE_MB * 2**20 else None
+    return value
+
+
+def captures_for(model_name: str, texts: tuple[str, ...], spec: MaskSpec, hooks: tuple[str, ...] | None = VIEW_HOOKS):
+    """The captures of ``texts`` under ``spec`` (``hooks=None``: every hook point, as Step by step needs)."""
     model_name = canonical_model(model_name) or model_name
-    key = (model_name, texts, spec, hooks)
-    memo = st.session_state.get("_capture_memo")
-    if memo is not None and memo[0] == key:
-        return memo[1]
     model = get_model(model_name)
-    result = shared_captures().get_or_compute(key, lambda: run_capture(model, list(texts), spec, hooks=hooks))
-    # A session keeps only a small capture of its own; a large one stays in (and is evicted from) the shared cache.
-    small = nbytes(result) <= SESSION_CAPTURE_MB * 2**20
-    st.session_state["_capture_memo"] = (key, result) if small else None
-    return result
+    return remembered("capture", ("capture", model_name, texts, spec, hooks), lambda: run_capture(model, list(texts), spec, hooks=hooks))

@@ -53,6 +53,10 @@ def int_param(key: str, default: int, low: int, high: int) -> Param:
     return Param(key, default, int_in(low, high))
 
 
+# A link is for sharing a view: a text longer than this is not mirrored into it (a URL of over ~100 KB is refused
+# by browsers and servers alike, and a pasted essay in every link helps nobody); the page says so.
+MAX_LINK_TEXT = 2_000
+
 KEPT = "_kept_widget_values"  # a plain session-state entry: Streamlit never cleans it up
 
 
@@ -85,8 +89,14 @@ def save(params: list[Param]) -> None:
     for param in params:
         value = st.session_state.get(param.key, kept.get(param.key, param.default))
         kept[param.key] = value
+        if not fits_in_link(value):
+            continue  # the link opens with the default; ``fits_in_link`` lets the page say so
         if value != param.default:
             wanted[param.key] = str(int(value)) if isinstance(value, bool) else str(value)
     current = {key: st.query_params.get(key) for key in st.query_params}
     if current != wanted:
         st.query_params.from_dict(wanted)
+
+
+def fits_in_link(value) -> bool:
+    return not isinstance(value, str) or len(value) <= MAX_LINK_TEXT

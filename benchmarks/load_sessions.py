@@ -1,0 +1,389 @@
+"""Server load of attnviz: N simultaneous sessions speaking Streamlit's websocket protocol (no browser).
+
+Run:  .venv/bin/python benchmarks/load_sessions.py [--sessions 10 30 60] [--tokens 512] [--timeout 180]
+
+Starts one fresh app (``streamlit run app.py`` on a free port, ``benchmarks/_app_server.py``), warms
+it up with one session (the model loads once per server), then, for each N in ``--sessions`` in turn,
+starts N sessions at once (asyncio) with ``benchmarks/_st_client.py``. Each session is what a browser
+tab is to the server:
+
+1. it opens ``ws://127.0.0.1:PORT/_stcore/stream`` and sends ``rerun_script`` with the query string
+   ``text=<its own sentence>``; every sentence holds ``zebra <k>`` where the number k is unique to the
+   session (a number below 342 is one token of MiniLM's vocabulary, so it is one tick label of the
+   heatmap; "zebra17" would be split into "zebra" + "##17");
+2. it reads ForwardMsgs until the main page's head heatmap arrives (the ``st.plotly_chart`` whose
+   element id carries the key ``head_heatmap``): **connect -> heatmap**; then until the run finishes;
+3. it "ticks a mask": a rerun whose widget states set the sidebar checkbox ``causal`` (its widget id is
+   read from the checkbox element it received) to true, and reads until the next run's heatmap:
+   **tick -> heatmap**; that map must be causal (every cell above the diagonal masked, NaN), the first
+   one not;
+4. it stays connected until every session is done, so the peak memory is that of N live sessions.
+
+Cross-talk: every frame a session receives is searched for ``zebra <number>`` (widget values, the
+query string, tick labels, hover text), and both heatmaps' all-digit tick labels must be its own
+number only; any other session's number counts. Errors: exception elements, ``st.error`` alerts, a
+run that fails to compile, timeouts (``--timeout`` per step), disconnects, a heatmap without the
+session's own word or a tick whose heatmap is not causal.
+
+Memory: VmRSS (``/proc/PID/status``) of the streamlit process and its children, before each N, peak
+while the N sessions run (sampled every 0.1 s) and after they disconnected (plus ``--settle`` s).
+
+The client shares this machine's cores with the server, as the browsers did in browser_latency.py;
+it records the time a frame was parsed, before decoding any figure. It measures; it never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import re
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+
+from _app_server import AppServer  # noqa: E402
+
+MARKER = re.compile(rb'zebra(?:\s+|\+|%20|","|\\",\\")(\d+)')
+FIRST_NUMBER = 100  # numbers 0..341 are single tokens of the (uncased BERT) vocabulary
+LAST_NUMBER = 341
+SHORT = "The zebra {k} quietly ate purple carrots near the old red barn while the farmer watched."  # ~20 tokens
+# single-token words, so that a sentence of n words is n tokens (+ [CLS], [SEP])
+FILLER = "students watch attention heads move across long sentences in the browser".split()
+HEATMAP = "head_heatmap"
+
+
+def sentence(k: int, tokens: int = 0) -> str:
+    """The session's sentence: the short one, or about ``tokens`` tokens with ``k`` on the first ticks."""
+    if not tokens:
+        return SHORT.format(k=k)
+    # [CLS] zebra k k k k k k k k k filler ... [SEP]: position 8 (a tick when every 8th is labelled) holds k
+    words = ["zebra"] + [str(k)] * 9
+    words += [FILLER[i % len(FILLER)] for i in range(max(0, tokens - 2 - len(words)))]
+    return " ".join(words)
+
+
+@dataclass
+class Result:
+    k: int
+    connect_heatmap: float | None = None  # s
+    connect_idle: float | None = None
+    tick_heatmap: float | None = None
+    tick_idle: float | None = None
+    n_tokens: int | None = None
+    session_id: str = ""
+    errors: list = field(default_factory=list)
+    crosstalk: set = field(default_factory=set)
+    frames: int = 0
+    bytes: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.connect_heatmap is not None and self.tick_heatmap is not None and not self.errors
+
+
+def check_heatmap(chart, k: int, result: Result, what: str):
+    """The map's all-digit tick labels must be exactly this session's number; returns its z."""
+    digits = {t for axis in ("yaxis", "xaxis") for t in chart.ticktext(axis) if t.isdigit()}
+    if str(k) not in digits:
+        result.errors.append(f"{what}: heatmap lacks the session's word {k} (digit ticks {sorted(digits)[:5]})")
+    result.crosstalk |= {int(d) for d in digits - {str(k)}}
+    return chart.z()
+
+
+async def simulate(base_url: str, k: int, text: str, timeout: float, gate: "Gate") -> Result:
+    """One browser-like session: load the page with ?text=..., then tick the causal mask."""
+    from websockets.exceptions import ConnectionClosed
+
+    from _st_client import StreamlitClient, query_string
+
+    result = Result(k)
+    client = StreamlitClient(base_url, query=query_string(text=text), watch=MARKER)
+    step = "connect"
+    started = time.perf_counter()
+    try:
+        await client.connect(timeout)
+        await client.rerun()
+        step = "first heatmap"
+        first = await client.wait_for(StreamlitClient.chart_after(HEATMAP, 0), timeout)
+        result.connect_heatmap = first.received - started
+        step = "first run to finish"
+        await client.wait_for(idle_after(0), timeout)
+        result.connect_idle = time.perf_counter() - started
+        z0 = check_heatmap(first, k, result, "first")
+        if str(k) not in client.seen:  # its own sentence comes back in the text box and the URL
+            result.errors.append("the frame scan never saw the session's own word: the cross-talk check would be blind")
+        result.n_tokens = int(z0.shape[0])
+        if "causal" not in client.widgets:
+            raise LookupError("no checkbox with key 'causal' received")
+        runs = len(client.runs_started)
+        step = "causal heatmap"
+        sent = await client.rerun({"causal": True})
+        tick = await client.wait_for(StreamlitClient.chart_after(HEATMAP, runs), timeout)
+        result.tick_heatmap = tick.received - sent
+        step = "causal run to finish"
+        await client.wait_for(idle_after(runs), timeout)
+        result.tick_idle = time.perf_counter() - sent
+        z1 = check_heatmap(tick, k, result, "causal")
+        upper = np.triu(np.ones(z1.shape, dtype=bool), 1)
+        if z1.shape != z0.shape:
+            result.errors.append(f"causal heatmap shape {z1.shape} != first {z0.shape}")
+        elif not (np.isnan(z1[upper]).all() and np.isfinite(z1[~upper]).all()):
+            result.errors.append("causal heatmap is not causal (upper triangle not all masked)")
+        elif not np.isfinite(z0[upper]).all():
+            result.errors.append("first heatmap already masked above the diagonal")
+    except asyncio.TimeoutError:
+        result.errors.append(f"timeout ({timeout:.0f} s) waiting for {step}")
+    except ConnectionClosed as error:
+        result.errors.append(f"disconnected while waiting for {step}: {error}")
+    except (OSError, LookupError, KeyError, ValueError) as error:
+        result.errors.append(f"{type(error).__name__} at {step}: {error}")
+    finally:
+        result.errors[:0] = client.errors
+        result.crosstalk |= {int(m) for m in client.seen if m.isdigit()} - {k}
+        result.session_id = client.session_id
+        result.frames, result.bytes = client.frames, client.bytes_received
+        gate.arrive()
+        await gate.wait(5 * timeout)  # stay connected until every session is done
+        await client.close()
+    return result
+
+
+def idle_after(runs_before: int):
+    """The last run started after the first ``runs_before`` has finished (not for a rerun)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    def check(client) -> bool:
+        runs = client.runs_started[runs_before:]
+        return bool(runs) and client.finished.get(runs[-1], ForwardMsg.FINISHED_EARLY_FOR_RERUN) != ForwardMsg.FINISHED_EARLY_FOR_RERUN
+
+    return check
+
+
+class Gate:
+    """Opens when every one of ``n`` sessions has arrived (done or failed): then they all disconnect."""
+
+    def __init__(self, n: int):
+        self.n, self.arrived = n, 0
+        self.open = asyncio.Event()
+
+    def arrive(self) -> None:
+        self.arrived += 1
+        if self.arrived >= self.n:
+            self.open.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.open.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def run_sessions(base_url: str, numbers: list[int], tokens: int, timeout: float) -> list[Result]:
+    """All sessions at once (each with its own number); each stays connected until the last one is done."""
+    gate = Gate(len(numbers))
+    sessions = [simulate(base_url, k, sentence(k, tokens), timeout, gate) for k in numbers]
+    # a session takes at most 4 steps of ``timeout`` plus its wait at the gate (bounded the same way)
+    return await asyncio.wait_for(asyncio.gather(*sessions), 9 * timeout + 60)
+
+
+# --- process memory ---------------------------------------------------------------------------
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_mb(pid: int) -> float:
+    """VmRSS of ``pid`` and all its descendants, MB."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        total += _rss_kb(current)
+        stack.extend(children.get(current, []))
+    return total / 1024
+
+
+class PeakSampler(threading.Thread):
+    """Samples :func:`tree_rss_mb` every ``interval`` s until stopped; ``peak`` is the largest sample."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak = 0.0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak = max(self.peak, tree_rss_mb(self.pid))
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> float:
+        self._stop_event.set()
+        self.join(timeout=5)
+        self.peak = max(self.peak, tree_rss_mb(self.pid))
+        return self.peak
+
+
+# --- reporting --------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value * 1000:.0f}"
+
+
+def summarize(n: int, results: list[Result], memory: tuple[float, float, float], wall: float, log_problems: int) -> dict:
+    connect = [r.connect_heatmap for r in results if r.connect_heatmap is not None]
+    tick = [r.tick_heatmap for r in results if r.tick_heatmap is not None]
+    ids = [r.session_id for r in results if r.session_id]
+    return dict(
+        n=n,
+        complete=sum(r.complete for r in results),
+        errors=sum(len(r.errors) for r in results),
+        sessions_with_errors=sum(bool(r.errors) for r in results),
+        crosstalk=sum(len(r.crosstalk) for r in results),
+        duplicate_ids=len(ids) - len(set(ids)),
+        tokens=sorted({r.n_tokens for r in results if r.n_tokens}),
+        connect=(pct(connect, 0.5), pct(connect, 0.95)),
+        connect_idle=pct([r.connect_idle for r in results if r.connect_idle is not None], 0.95),
+        tick=(pct(tick, 0.5), pct(tick, 0.95)),
+        tick_idle=pct([r.tick_idle for r in results if r.tick_idle is not None], 0.95),
+        memory=memory,
+        wall=wall,
+        mb_received=sum(r.bytes for r in results) / 1e6,
+        log_problems=log_problems,
+        details=[(r.k, e) for r in results for e in r.errors],
+        crosstalk_details=[(r.k, sorted(r.crosstalk)) for r in results if r.crosstalk],
+    )
+
+
+def print_table(rows: list[dict], header_note: str) -> None:
+    print()
+    print(f"attnviz server load: N sessions at once over Streamlit's websocket protocol (no browser); {header_note}")
+    header = (
+        f"{'N':>4} {'ok':>4} {'errors':>6} {'x-talk':>6} {'tokens':>7} "
+        f"{'conn->map p50':>13} {'p95':>6} {'->idle p95':>10} "
+        f"{'tick->map p50':>13} {'p95':>6} {'->idle p95':>10} "
+        f"{'RSS MB before':>13} {'peak':>6} {'after':>6} {'MB recv':>7} {'wall s':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        before, peak, after = row["memory"]
+        tokens = ",".join(str(t) for t in row["tokens"]) or "-"
+        print(
+            f"{row['n']:>4} {row['complete']:>4} {row['errors']:>6} {row['crosstalk']:>6} {tokens:>7} "
+            f"{ms(row['connect'][0]):>13} {ms(row['connect'][1]):>6} {ms(row['connect_idle']):>10} "
+            f"{ms(row['tick'][0]):>13} {ms(row['tick'][1]):>6} {ms(row['tick_idle']):>10} "
+            f"{before:>13.0f} {peak:>6.0f} {after:>6.0f} {row['mb_received']:>7.1f} {row['wall']:>6.1f}"
+        )
+    print()
+    print("times in ms. conn->map: websocket connect started -> head heatmap frame parsed; ->idle: to that run's")
+    print("script_finished. tick->map: rerun with causal=true sent -> the new run's heatmap frame parsed.")
+    print("ok: sessions with both heatmaps, no error; x-talk: other sessions' words seen (frames or ticks).")
+    print("RSS: streamlit process + children (/proc VmRSS): before the N sessions, peak while they ran")
+    print("(0.1 s samples), after they disconnected (+ settle time).")
+    for row in rows:
+        if row["duplicate_ids"]:
+            print(f"N={row['n']}: {row['duplicate_ids']} duplicate session ids")
+        if row["log_problems"]:
+            print(f"N={row['n']}: {row['log_problems']} 'Traceback'/'ERROR' lines in the server log during the run")
+        shown: dict[str, int] = {}
+        for _, error in row["details"]:
+            shown[error] = shown.get(error, 0) + 1
+        for error, count in list(shown.items())[:8]:
+            print(f"N={row['n']}: {count} x {error}")
+        for k, words in row["crosstalk_details"][:8]:
+            print(f"N={row['n']}: session {k} saw other sessions' words {words}")
+
+
+def log_problems(text: str) -> int:
+    return sum(1 for line in text.splitlines() if "Traceback" in line or " ERROR " in line or line.startswith("ERROR"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[10, 30, 60], help="session counts, run in turn against one server")
+    parser.add_argument("--tokens", type=int, default=0, help="about this many tokens per sentence (default: a ~20-token sentence)")
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds per step of a session (connect, heatmap, run end, tick)")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds to wait after each N before reading the memory")
+    parser.add_argument("--no-warmup", action="store_true", help="let the first N pay for the model load")
+    args = parser.parse_args()
+    if args.tokens and not 12 <= args.tokens <= 512:
+        sys.exit("--tokens must be between 12 and 512")
+    needed = sum(args.sessions) + (0 if args.no_warmup else 1)
+    if needed > LAST_NUMBER - FIRST_NUMBER + 1:
+        sys.exit(f"at most {LAST_NUMBER - FIRST_NUMBER + 1} sessions in one invocation (each needs its own one-token number)")
+
+    started = time.perf_counter()
+    rows = []
+    next_number = FIRST_NUMBER
+    with AppServer() as server:
+        pid = server.proc.pid
+        note = f"text {'~20 tokens' if not args.tokens else f'~{args.tokens} tokens'}, timeout {args.timeout:.0f} s/step, server pid {pid}"
+        if not args.no_warmup:
+            t0 = time.perf_counter()
+            warm = asyncio.run(run_sessions(server.url, [next_number], args.tokens, args.timeout))
+            next_number += 1
+            status = "ok" if warm[0].complete else f"errors: {warm[0].errors}"
+            print(f"warm-up session (model load): {time.perf_counter() - t0:.1f} s, {status}; RSS {tree_rss_mb(pid):.0f} MB", flush=True)
+        for n in args.sessions:
+            numbers = list(range(next_number, next_number + n))
+            next_number += n
+            log_start = len(server.log())
+            before = tree_rss_mb(pid)
+            sampler = PeakSampler(pid)
+            sampler.start()
+            t0 = time.perf_counter()
+            results = asyncio.run(run_sessions(server.url, numbers, args.tokens, args.timeout))
+            wall = time.perf_counter() - t0
+            peak = sampler.stop()
+            time.sleep(args.settle)
+            after = tree_rss_mb(pid)
+            row = summarize(n, results, (before, peak, after), wall, log_problems(server.log()[log_start:]))
+            rows.append(row)
+            print(
+                f"N={n}: {row['complete']}/{n} ok, {row['errors']} errors, {row['crosstalk']} cross-talk, "
+                f"connect->heatmap p50 {ms(row['connect'][0])} ms, tick->heatmap p50 {ms(row['tick'][0])} ms, {wall:.1f} s",
+                flush=True,
+            )
+        if server.proc.poll() is not None:
+            print(f"the server exited with code {server.proc.returncode}")
+    print_table(rows, note)
+    print(f"Total benchmark time {time.perf_counter() - started:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
