@@ -9,7 +9,7 @@ MODEL  ?= all-MiniLM-L6-v2
 PORT   ?= 8501
 BIN     = $(VENV)/bin
 
-.PHONY: install app test chromium bench
+.PHONY: install app class test chromium bench
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,15 @@ $(VENV)/.installed: pyproject.toml
 
 app: install
 	$(BIN)/streamlit run app.py --server.port $(PORT) -- --model "$(MODEL)"
+
+# A class on the LAN: every address of this machine, the offline model list only, 1 MB uploads, and a shared
+# password when PASSWORD is given (make class PASSWORD=otters). See README, "Running it for a class".
+HOST     ?= 0.0.0.0
+PASSWORD ?=
+class: install
+	@echo "Students open http://$$(hostname -I 2>/dev/null | awk '{print $$1}'):$(PORT)  (password: $(if $(PASSWORD),set,NONE - anyone on the network gets in))"
+	HF_HUB_OFFLINE=1 ATTNVIZ_PASSWORD="$(PASSWORD)" MALLOC_ARENA_MAX=2 $(BIN)/streamlit run app.py \
+	  --server.address $(HOST) --server.port $(PORT) --server.maxUploadSize 1 -- --model "$(MODEL)"
 
 # Browser tests and PNG/SVG export drive Debian's Chromium (with CJK fonts for Chinese tokens);
 # install them when they are missing and we may.

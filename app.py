@@ -15,6 +15,7 @@ from ui import url_state
 from ui.controls import load_page_state, restore_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
 from ui.figures import show_figure
+from ui.gate import admitted, password_page
 from ui.lang import T, ensure_language
 
 HERE = Path(__file__).resolve().parent  # pages resolve from here, whoever runs this file
@@ -139,8 +140,11 @@ def draw_maps(show_input) -> None:
 
 
 ensure_language()
-navigation = st.navigation(
-    [st.Page(attention_page, title=T("nav.main"), icon=":material/grid_on:", default=True)]
-    + [st.Page(HERE / path, title=T(key), icon=icon, url_path=url) for path, url, key, icon in PAGES]
-)
+if admitted():
+    navigation = st.navigation(
+        [st.Page(attention_page, title=T("nav.main"), icon=":material/grid_on:", default=True)]
+        + [st.Page(HERE / path, title=T(key), icon=icon, url_path=url) for path, url, key, icon in PAGES]
+    )
+else:  # the operator set a class password (make class PASSWORD=...) and this session has not typed it yet
+    navigation = st.navigation([st.Page(password_page, title="attnviz", default=True)], position="hidden")
 navigation.run()

@@ -87,6 +87,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This text is longer than {n:,} characters, so the page's link does not carry it: a copied link opens the example sentence.",
         "zh": "这段文本超过 {n:,} 个字符，所以页面链接里不包含它：复制的链接会打开示例句子。",
     },
+    # the class password (ui/gate.py)
+    "gate.password": {"en": "Class password", "zh": "课堂密码"},
+    "gate.enter": {"en": "Enter", "zh": "进入"},
+    "gate.wrong": {"en": "That is not the class password. Ask your teacher for it.", "zh": "密码不对，请向老师询问课堂密码。"},
     "msg.padding_needs_bert": {
         "en": "The padding comparison needs a BERT-family model; the second sentence is ignored.",
         "zh": "填充对比需要 BERT 类模型，已忽略第二个句子。",

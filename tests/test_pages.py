@@ -252,3 +252,27 @@ def test_a_long_text_is_not_put_into_the_link(main_page):
     at.text_input(key="text").input("A short one").run()
     assert at.query_params["text"] == "A short one"
     assert not any("does not carry it" in c.value for c in at.caption)
+
+
+def test_class_password_gates_every_page(monkeypatch):
+    monkeypatch.setenv("ATTNVIZ_PASSWORD", "otters-2026")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert not at.get("plotly_chart") and not at.sidebar.selectbox  # nothing of the app before the password
+    box = at.text_input[0]
+    box.input("wrong guess")
+    at.button[0].click().run()
+    assert any("not the class password" in e.value for e in at.error)
+    assert not at.get("plotly_chart")
+    at.text_input[0].input("otters-2026")
+    at.button[0].click().run()
+    assert not at.exception
+    assert figure_with_title(at, "Layer 0")  # in: the main page, and it stays for the session
+    at.text_input(key="text").input("Zebras eat purple carrots").run()
+    assert figure_with_title(at, "Layer 0")["layout"]["yaxis"]["ticktext"][1] == "zebra"
+
+
+def test_no_password_no_gate(monkeypatch):
+    monkeypatch.delenv("ATTNVIZ_PASSWORD", raising=False)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert figure_with_title(at, "Layer 0")
