@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .plots import DIVERGING, MASKED_COLOR, SEQUENTIAL, downsample
+from .plots import DIVERGING, MASKED_COLOR, MAX_DRAWN_TOKENS, SEQUENTIAL, block_starts, downsample
 from .text import escape_label
 
 SELECTED_COLOR = "#e65000"
@@ -222,6 +222,12 @@ def _map_axes(fig: go.Figure, labels: list[str], rows: int, cols: int, x_title: 
 def _heat(z, labels, name, **kw) -> go.Heatmap:
     n = len(labels)
     custom = None
+    if max(z.shape) > MAX_DRAWN_TOKENS:
+        # The payload budget of every map (plots.MAX_DRAWN_TOKENS): block means, each at its block's first
+        # position, so window bands and chunk outlines drawn in token coordinates still line up.
+        rows, cols = block_starts(z.shape[0], MAX_DRAWN_TOKENS), block_starts(z.shape[1], MAX_DRAWN_TOKENS)
+        hover = f"{escape_label(name)}<br>block average: query #%{{y}}… → key #%{{x}}…<br>%{{z:.4f}}<extra></extra>"
+        return go.Heatmap(z=downsample(z, MAX_DRAWN_TOKENS), x=cols.tolist(), y=rows.tolist(), hovertemplate=hover, name=name, **kw)
     if n <= 160:
         custom = np.empty((z.shape[0], z.shape[1], 2), dtype=object)
         custom[:, :, 0] = np.array(labels, dtype=object)[:, None]

@@ -101,3 +101,20 @@ def test_draw_matrices_and_bars():
     assert fig.layout.coloraxis.cmin == 0 and fig.layout.coloraxis.cmax == 1
     bars = figs.head_bars({"x": np.arange(3), "y": np.ones(3)}, title="b", highlight=1)
     assert len(bars.data) == 2 and len(bars.layout.shapes) == 1
+
+
+def test_dcmha_maps_over_the_payload_budget_are_block_averaged():
+    """A 1,024-character DCMHA slide was 26 MB of JSON: maps are block means at their blocks' first positions."""
+    from attnviz.plots import MAX_DRAWN_TOKENS
+    from attnviz.plots_dcmha import side_by_side
+
+    n = 2 * MAX_DRAWN_TOKENS
+    rng = np.random.default_rng(1)
+    a, b = rng.random((n, n)), -rng.random((n, n))
+    fig = side_by_side([("A", a), ("B", b)], [chr(97 + i % 26) for i in range(n)], None, title="t")
+    for trace, source in zip(fig.data, (a, b)):
+        z = np.asarray(trace.z, dtype=float)
+        assert z.shape == (MAX_DRAWN_TOKENS, MAX_DRAWN_TOKENS)
+        np.testing.assert_allclose(z, source.reshape(MAX_DRAWN_TOKENS, 2, MAX_DRAWN_TOKENS, 2).mean(axis=(1, 3)), rtol=1e-6)
+        assert list(trace.x[:2]) == [0, 2] and "block average" in trace.hovertemplate
+    assert len(fig.to_json()) < 6_000_000
