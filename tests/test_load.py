@@ -13,6 +13,7 @@ start and the first model load).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import sys
 from pathlib import Path
 
@@ -32,7 +33,10 @@ NUMBERS = list(range(load_sessions.FIRST_NUMBER, load_sessions.FIRST_NUMBER + SE
 @pytest.fixture(scope="module")
 def load_run():
     with AppServer() as server:
-        results = asyncio.run(load_sessions.run_sessions(server.url, NUMBERS, 0, STEP_TIMEOUT))
+        # In a thread of its own: Playwright's sync API (the browser tests, same pytest process) keeps an
+        # event loop running in the main thread, and asyncio.run() refuses to start inside it.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            results = pool.submit(asyncio.run, load_sessions.run_sessions(server.url, NUMBERS, 0, STEP_TIMEOUT)).result()
         log = server.log()
     return results, log
 
