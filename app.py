@@ -17,6 +17,7 @@ from ui.errors import guard
 from ui.figures import show_figure
 from ui.gate import admitted, password_page
 from ui.lang import T, ensure_language
+from ui.session import heavy_section
 
 HERE = Path(__file__).resolve().parent  # pages resolve from here, whoever runs this file
 VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63)]
@@ -47,7 +48,7 @@ def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> 
         plots.head_heatmap(
             capture.pattern(layer)[head],
             capture.tokens,
-            scores=capture.scores(layer)[head],
+            scores=view.scores(layer, index)[head],
             allowed=capture.mask(layer),
             keep=view.keep(index),
             title=title,
@@ -85,7 +86,7 @@ def attention_view() -> None:
             sentence_input()
         drawn.append(True)
 
-    with guard("error.capture"):
+    with guard("error.capture"), heavy_section():  # a long text waits for one of the server's few slots
         draw_maps(show_input)
     if not drawn:  # no text, or a failure before the map: the box must stay to type again
         show_input()

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from .hooks import recording
+from .hooks import StopForward, recording
 from .masks import MaskSpec
 from .models import DEFAULT_MODEL, load_model
 from .text import clean_text
@@ -60,8 +60,11 @@ class Capture(dict):
 def run_capture(model, texts: list[str], spec: MaskSpec = MaskSpec(), hooks: Iterable[str] | None = None) -> list[Capture]:
     """Capture one padded batch; returns one Capture per text (padding kept, and masked)."""
     encoding = model.encode(texts)
-    with torch.inference_mode(), recording(hooks) as recorder:
-        model(encoding, spec)
+    with torch.inference_mode(), recording(hooks, stop_when_done=True) as recorder:
+        try:
+            model(encoding, spec)
+        except StopForward:  # exact hook names, all recorded (one layer's scores): the later layers are not needed
+            pass
     captures = []
     for b, tokens in enumerate(encoding.tokens):
         arrays = {name: _to_numpy(tensor[b]) for name, tensor in recorder.tensors.items()}

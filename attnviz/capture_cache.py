@@ -5,10 +5,14 @@ computed once and shared, read-only, by every session. The cache is a least-rece
 the captures' bytes (``cachetools.LRUCache`` with ``getsizeof``); a capture larger than the whole budget is
 returned but not kept. At most ``workers`` forward passes run at once (more only make a 2-core machine
 slower and hold more memory), and concurrent requests for one key wait for the first instead of repeating it.
+
+:class:`HeavyGate` bounds the other half of a long text's memory: the page runs that hold a large capture
+while they draw it (each with its own arrays and figures), at most a few at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Hashable
 
@@ -94,3 +98,46 @@ class CaptureCache:
     def clear(self) -> None:
         with self._lock:
             self._lru.clear()
+
+
+class HeavyGate:
+    """At most ``slots`` page runs at once hold a large capture, from computing it to the end of drawing it.
+
+        with gate.section():                     # around a page's compute and draw
+            gate.hold(lambda: estimated_bytes)   # before each capture: waits for a slot only if it is large
+            ...
+
+    A section takes at most one slot, the first time something in it is larger than ``threshold`` bytes, and
+    gives it back when it ends, however it ends (an exception, ``st.stop()``, ``st.rerun()``). Work at or under
+    the threshold never waits, and the size is only asked for while the section holds no slot yet. Outside a
+    section ``hold`` does nothing; a section inside a section is the outer one. Per thread (one page run each).
+    """
+
+    def __init__(self, slots: int, threshold: int):
+        self.slots, self.threshold = max(1, int(slots)), int(threshold)
+        self._slots = threading.BoundedSemaphore(self.slots)
+        self._local = threading.local()  # .held: None outside a section, else whether it holds a slot
+
+    @contextlib.contextmanager
+    def section(self):
+        if getattr(self._local, "held", None) is not None:  # nested: the outer section holds or releases
+            yield
+            return
+        self._local.held = False
+        try:
+            yield
+        finally:
+            held, self._local.held = self._local.held, None
+            if held:
+                self._slots.release()
+
+    def hold(self, size: Callable[[], int]) -> bool:
+        """Take this section's slot if ``size()`` bytes is large (waiting while all are taken); True if held."""
+        held = getattr(self._local, "held", None)
+        if held is None or held:
+            return bool(held)
+        if size() <= self.threshold:
+            return False
+        self._slots.acquire()
+        self._local.held = True
+        return True

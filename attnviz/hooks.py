@@ -23,13 +23,20 @@ _active_recorder: contextvars.ContextVar[Recorder | None] = contextvars.ContextV
 )
 
 
+class StopForward(Exception):
+    """Raised through the model by a recorder that ``stop_when_done`` once it holds every name it wants."""
+
+
 class Recorder:
     """Collects the tensors passing through hook points during one forward call."""
 
-    def __init__(self, patterns: Iterable[str] | None = None):
+    def __init__(self, patterns: Iterable[str] | None = None, stop_when_done: bool = False):
         # fnmatch patterns such as "blocks.*.attn.hook_pattern"; None records everything.
         self.patterns = None if patterns is None else tuple(patterns)
         self.tensors: dict[str, torch.Tensor] = {}
+        # Only exact names (no wildcard) say when everything is recorded: then the rest of the forward is skipped.
+        exact = self.patterns is not None and not any(set(p) & set("*?[") for p in self.patterns)
+        self.stop_when_done = stop_when_done and exact
 
     def wants(self, name: str) -> bool:
         if self.patterns is None:
@@ -38,6 +45,8 @@ class Recorder:
 
     def save(self, name: str, value: torch.Tensor) -> None:
         self.tensors[name] = value.detach()
+        if self.stop_when_done and all(p in self.tensors for p in self.patterns):
+            raise StopForward
 
 
 class HookPoint(nn.Module):
@@ -58,9 +67,10 @@ class HookPoint(nn.Module):
 
 
 @contextlib.contextmanager
-def recording(patterns: Iterable[str] | None = None) -> Iterator[Recorder]:
-    """Record every hook point (or those matching ``patterns``) inside the block."""
-    recorder = Recorder(patterns)
+def recording(patterns: Iterable[str] | None = None, stop_when_done: bool = False) -> Iterator[Recorder]:
+    """Record every hook point (or those matching ``patterns``) inside the block. ``stop_when_done``: when
+    ``patterns`` are exact names, the hook point that records the last of them raises :class:`StopForward`."""
+    recorder = Recorder(patterns, stop_when_done)
     token = _active_recorder.set(recorder)
     try:
         yield recorder

@@ -70,7 +70,8 @@ class AppServer:
             "--browser.gatherUsageStats", "false",
             *self.extra_args,
         ]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # The allocator settings of `make app` / `make class` (see the Makefile): measure what users get.
+        env = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "8388608", **os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         deadline = time.monotonic() + self.startup_timeout
         health = f"http://127.0.0.1:{self.port}/_stcore/health"

@@ -10,6 +10,7 @@ from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
 from ui.nav import run_through_navigation
+from ui.session import heavy_section
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
@@ -79,9 +80,10 @@ def compare_view(view) -> None:
 st.title(T("compare.title"))
 sidebar_controls()
 sentence_input()
-with guard("error.capture"):
+with guard("error.capture"), heavy_section():  # a long text waits for one of the server's few slots
     view = run_view()
     if view is not None:
         compare_view(view)
+    del view  # the arrays go before the slot does
 
 save_page_state(COMPARE_PARAMS)

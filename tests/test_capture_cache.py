@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from attnviz.capture_cache import CaptureCache, nbytes
+from attnviz.capture_cache import CaptureCache, HeavyGate, nbytes
 
 MB = 2**20
 
@@ -87,3 +87,86 @@ def test_a_failed_compute_is_not_cached_and_the_next_caller_retries():
         cache.get_or_compute("k", lambda: (_ for _ in ()).throw(RuntimeError("boom")))
     assert "k" not in cache
     assert cache.get_or_compute("k", lambda: capture_of(0.1)) is not None
+
+
+# --- the gate in front of large page runs -----------------------------------------------------------
+
+
+def test_at_most_slots_sections_hold_large_work_at_once():
+    gate = HeavyGate(slots=3, threshold=8 * MB)
+    holding, peak, lock = [0], [0], threading.Lock()
+
+    def page_run():
+        with gate.section():
+            assert gate.hold(lambda: 80 * MB)
+            assert gate.hold(lambda: pytest.fail("a section holding its slot never asks again"))  # second capture
+            with lock:
+                holding[0] += 1
+                peak[0] = max(peak[0], holding[0])
+            time.sleep(0.05)
+            with lock:
+                holding[0] -= 1
+
+    threads = [threading.Thread(target=page_run) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert peak[0] == 3
+    assert gate._slots.acquire(blocking=False) and gate._slots._value == 2  # every slot came back
+
+
+def test_small_work_never_waits_even_when_every_slot_is_taken():
+    gate = HeavyGate(slots=2, threshold=8 * MB)
+    taken, release = threading.Barrier(3), threading.Event()
+
+    def large():
+        with gate.section():
+            gate.hold(lambda: 80 * MB)
+            taken.wait()
+            release.wait(10)
+
+    holders = [threading.Thread(target=large) for _ in range(2)]
+    for thread in holders:
+        thread.start()
+    taken.wait(timeout=10)  # both slots are held now
+    try:
+        done = threading.Event()
+
+        def small():
+            with gate.section():
+                assert not gate.hold(lambda: 8 * MB)  # at the threshold: small
+            assert not gate.hold(lambda: 80 * MB)  # outside a section nothing is held
+            done.set()
+
+        threading.Thread(target=small).start()
+        assert done.wait(2), "a short text waited for the long ones"
+    finally:
+        release.set()
+        for thread in holders:
+            thread.join(timeout=10)
+
+
+class StopLike(BaseException):
+    """What st.stop() and st.rerun() raise: not an Exception."""
+
+
+@pytest.mark.parametrize("error", [RuntimeError, StopLike])
+def test_the_slot_comes_back_however_the_section_ends(error):
+    gate = HeavyGate(slots=1, threshold=8 * MB)
+    for _ in range(3):  # with one slot, a slot lost once would block the next round forever
+        with pytest.raises(error):
+            with gate.section():
+                assert gate.hold(lambda: 80 * MB)
+                raise error("page run ended")
+    assert gate._slots.acquire(timeout=1)
+
+
+def test_a_nested_section_is_the_outer_one():
+    gate = HeavyGate(slots=1, threshold=8 * MB)
+    with gate.section():
+        with gate.section():
+            assert gate.hold(lambda: 80 * MB)
+        assert gate.hold(lambda: pytest.fail("still held"))  # the inner end did not release it
+        assert not gate._slots.acquire(blocking=False)
+    assert gate._slots.acquire(blocking=False)

@@ -14,7 +14,7 @@ from attnviz.text import CleanText, InputError, clean_text, escape_markdown
 
 from . import url_state
 from .lang import T, ensure_language, language_switch
-from .session import VIEW_HOOKS, canonical_model, captures_for, default_model, get_model, model_choices
+from .session import VIEW_HOOKS, canonical_model, captures_for, default_model, get_model, model_choices, scores_hooks, view_hooks
 
 log = logging.getLogger("attnviz")
 
@@ -62,6 +62,16 @@ class View:
     spec: MaskSpec
     captures: list  # one Capture per sentence (two when comparing padding)
     hide_special: bool
+    texts: tuple[str, ...] = ()  # the cleaned sentences the captures are of
+
+    def scores(self, layer: int, index: int = 0) -> np.ndarray:
+        """One layer's raw scores (heads, seq, seq): from the view's captures when they hold them (a short
+        text, Step by step), else from a capture of that layer alone, remembered in its own slot (moving the
+        head within the layer reuses it). The same padded batch, so the same numbers as the model's own."""
+        name = f"blocks.{layer}.attn.hook_scores"
+        if name in self.captures[index]:
+            return self.captures[index][name]
+        return captures_for(self.model_name, self.texts, self.spec, scores_hooks(layer), slot="scores")[index][name]
 
     def keep(self, index: int = 0) -> np.ndarray | None:
         """Token positions to draw: all, or all but [CLS]/[SEP] (padding stays, shown as masked)."""
@@ -79,7 +89,7 @@ class View:
         p = f"blocks.{layer}.attn."
         return {
             p + "hook_pattern": cap[p + "hook_pattern"][head],
-            p + "hook_scores": cap[p + "hook_scores"][head],
+            p + "hook_scores": self.scores(layer, index)[head],
             p + "hook_mask": cap[p + "hook_mask"],
             "tokens": cap["tokens"],
             "token_ids": cap["token_ids"],
@@ -87,7 +97,8 @@ class View:
 
     def layer_arrays(self, layer: int, index: int = 0) -> dict:
         cap = self.captures[index]
-        return {name: value for name, value in cap.items() if name.startswith(f"blocks.{layer}.") or name.startswith("token")}
+        arrays = {name: value for name, value in cap.items() if name.startswith(f"blocks.{layer}.") or name.startswith("token")}
+        return {**arrays, f"blocks.{layer}.attn.hook_scores": self.scores(layer, index)}
 
     def all_arrays(self, index: int = 0) -> dict:
         return dict(self.captures[index])
@@ -185,6 +196,8 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
         if unknown:
             st.warning(T("msg.unknown_chars", model=escape_markdown(model.name), chars=escape_markdown(" ".join(unknown))))
         st.info(T("msg.decoder_note", model=escape_markdown(model.name), windows=model.layer_windows(spec.window)))
+    if hooks == VIEW_HOOKS:  # the maps' arrays; every layer's scores too while that stays small
+        hooks = view_hooks(model, tuple(texts))
     captures = captures_for(state["model"], tuple(texts), spec, hooks)
     for index, capture in enumerate(captures):
         if capture.truncated:
@@ -192,4 +205,4 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
             st.warning(T(key, n=capture.full_length, model=escape_markdown(model.name), limit=model.max_tokens))
     if spec.is_intervention and getattr(model, "kind", "") == "encoder":
         st.warning(T("msg.intervention", mask=spec.describe(lang)), icon="⚠️")
-    return View(state["model"], model, spec, captures, bool(state["hide_special"]))
+    return View(state["model"], model, spec, captures, bool(state["hide_special"]), tuple(texts))

@@ -9,6 +9,7 @@ cache entry.
 
 from __future__ import annotations
 
+import fnmatch
 import gc
 import os
 import sys
@@ -17,19 +18,32 @@ import streamlit as st
 import torch
 
 from attnviz.capture import run_capture
-from attnviz.capture_cache import CaptureCache, nbytes
+from attnviz.capture_cache import CaptureCache, HeavyGate, nbytes
 from attnviz.device import app_threads
 from attnviz.masks import MaskSpec
 from attnviz.models import DEFAULT_MODEL, available_models, load_model
 
-# The app only draws these; capturing q, k, v and z too would only cost memory.
-VIEW_HOOKS = ("blocks.*.attn.hook_pattern", "blocks.*.attn.hook_scores", "blocks.*.attn.hook_mask")
+# The main and Compare pages draw every layer's pattern and mask; capturing q, k, v and z too would only cost
+# memory. The raw scores (the hover of the one head in focus) ride along while that stays small (view_hooks);
+# a longer text's come from a capture of the one layer (scores_hooks): every layer's scores would double its
+# capture (512 tokens: 151 MB instead of 77).
+VIEW_HOOKS = ("blocks.*.attn.hook_pattern", "blocks.*.attn.hook_mask")
+ALL_SCORES = ("blocks.*.attn.hook_scores",)
+
+
+def scores_hooks(layer: int) -> tuple[str, ...]:
+    return (f"blocks.{layer}.attn.hook_scores",)
+
 
 # Memory: captures live in one process-wide cache bounded in bytes; a session keeps its own latest capture
 # beside it only while that is small (a short sentence), so a long text costs the server once, not per tab.
 CAPTURE_CACHE_MB = int(os.environ.get("ATTNVIZ_CAPTURE_CACHE_MB", "512"))
 SESSION_CAPTURE_MB = int(os.environ.get("ATTNVIZ_SESSION_CAPTURE_MB", "8"))
 FORWARD_WORKERS = int(os.environ.get("ATTNVIZ_FORWARD_WORKERS", "2"))
+# At most this many page runs at once compute and draw a capture over SESSION_CAPTURE_MB (a long text);
+# the others wait for a slot before capturing, so they hold nothing meanwhile. Short texts never wait.
+HEAVY_SESSIONS = int(os.environ.get("ATTNVIZ_HEAVY_SESSIONS", "4"))
+HEAVY = HeavyGate(HEAVY_SESSIONS, SESSION_CAPTURE_MB * 2**20)
 
 
 class ModelNotOffered(ValueError):
@@ -133,8 +147,36 @@ def remembered(slot: str, key, compute):
     return value
 
 
-def captures_for(model_name: str, texts: tuple[str, ...], spec: MaskSpec, hooks: tuple[str, ...] | None = VIEW_HOOKS):
-    """The captures of ``texts`` under ``spec`` (``hooks=None``: every hook point, as Step by step needs)."""
+def heavy_section():
+    """``with heavy_section():`` around a page's compute and draw: a long text's run holds one of the
+    server's HEAVY_SESSIONS slots from its capture to the end of the block (released however it ends)."""
+    return HEAVY.section()
+
+
+def capture_bytes(model, texts: tuple[str, ...], hooks: tuple[str, ...] | None) -> int:
+    """Bytes of the (heads, seq, seq) maps (patterns, scores) a capture would hold, known before running it."""
+    batch, seq = model.encode(list(texts)).input_ids.shape
+    names = [f"blocks.{layer}.attn.hook_{kind}" for layer in range(model.n_layers) for kind in ("pattern", "scores")]
+    maps = len(names) if hooks is None else sum(any(fnmatch.fnmatchcase(name, hook) for hook in hooks) for name in names)
+    return int(batch) * maps * model.n_heads * int(seq) ** 2 * 4
+
+
+def view_hooks(model, texts: tuple[str, ...]) -> tuple[str, ...]:
+    """What the main and Compare pages capture: VIEW_HOOKS, plus every layer's scores while the whole stays
+    within SESSION_CAPTURE_MB (a short sentence: one forward pass, kept in the session, as always)."""
+    with_scores = VIEW_HOOKS + ALL_SCORES
+    return with_scores if capture_bytes(model, texts, with_scores) <= SESSION_CAPTURE_MB * 2**20 else VIEW_HOOKS
+
+
+def captures_for(
+    model_name: str, texts: tuple[str, ...], spec: MaskSpec, hooks: tuple[str, ...] | None = VIEW_HOOKS, slot: str = "capture"
+):
+    """The captures of ``texts`` under ``spec`` (``hooks=None``: every hook point, as Step by step needs).
+
+    ``slot``: this session's memo slot (a second capture of the same text, such as one layer's scores, keeps
+    its own). Inside :func:`heavy_section`, a large capture first waits for one of the server's slots.
+    """
     model_name = canonical_model(model_name) or model_name
     model = get_model(model_name)
-    return remembered("capture", ("capture", model_name, texts, spec, hooks), lambda: run_capture(model, list(texts), spec, hooks=hooks))
+    HEAVY.hold(lambda: capture_bytes(model, texts, hooks))
+    return remembered(slot, (slot, model_name, texts, spec, hooks), lambda: run_capture(model, list(texts), spec, hooks=hooks))
