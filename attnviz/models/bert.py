@@ -15,29 +15,14 @@ With no mask option the pattern equals Hugging Face's ``output_attentions`` (tes
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec, attention_mask, masked_softmax
+from .base import ATTENTION_HOOKS, Encoding, hook_name
 
-ATTENTION_HOOKS = ("hook_q", "hook_k", "hook_v", "hook_scores", "hook_mask", "hook_pattern", "hook_z", "hook_result")
-BLOCK_HOOKS = ("hook_resid_mid", "hook_resid_post")
-
-
-@dataclass
-class Encoding:
-    """Tokenized input of one or more sentences, padded to one length."""
-
-    input_ids: torch.Tensor  # (batch, seq) long
-    key_is_real: torch.Tensor  # (batch, seq) bool, False at padding
-    token_type_ids: torch.Tensor  # (batch, seq) long
-    tokens: list[list[str]]  # token strings, padding included
-    special: list[list[bool]]  # True at [CLS]/[SEP]/[PAD]-like tokens
-    truncated: list[bool]  # the text had more tokens than the model accepts
-    full_lengths: list[int]  # token count before truncation
+BLOCK_HOOKS = ("resid_pre", "resid_mid", "resid_post")
 
 
 def _is_bert_family(hf_model: nn.Module) -> bool:
@@ -78,14 +63,13 @@ class BertFamilyModel(nn.Module):
         # RoBERTa reserves the first positions for padding, so its usable length is shorter.
         position_offset = (config.pad_token_id + 1) if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
         self.max_tokens = min(position_limit - position_offset, tokenizer.model_max_length or 10**9)
+        self.n_kv_heads = self.n_heads  # every head has its own K and V
+        self.special_tokens = frozenset(tokenizer.all_special_tokens)
         self.hook_points = nn.ModuleDict()
-        self._add_hook("hook_embed")
+        self._add_hook(hook_name("embed"))
         for layer in range(self.n_layers):
-            self._add_hook(f"blocks.{layer}.hook_resid_pre")
-            for hook in ATTENTION_HOOKS:
-                self._add_hook(f"blocks.{layer}.attn.{hook}")
-            for hook in BLOCK_HOOKS:
-                self._add_hook(f"blocks.{layer}.{hook}")
+            for hook in (*ATTENTION_HOOKS, *BLOCK_HOOKS):
+                self._add_hook(hook_name(hook, layer))
 
     def _add_hook(self, name: str) -> None:
         # ModuleDict keys may not contain dots; the HookPoint keeps the dotted name.
@@ -93,6 +77,9 @@ class BertFamilyModel(nn.Module):
 
     def hook(self, name: str) -> HookPoint:
         return self.hook_points[name.replace(".", "__")]
+
+    def kv_head_of(self, head: int) -> int:
+        return head
 
     @property
     def device(self) -> torch.device:

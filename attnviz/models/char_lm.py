@@ -15,7 +15,7 @@ from torch import nn
 
 from ..hooks import _active_recorder
 from ..masks import MaskSpec, structural_mask
-from .bert import Encoding
+from .base import Encoding
 from .dcformer import CharTokenizer, load_dcformer
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -37,6 +37,8 @@ class CharLanguageModel(nn.Module):
         self.name = name or directory.name
         cfg = self.lm.config
         self.n_layers, self.n_heads, self.d_head, self.d_model = cfg.n_layer, cfg.n_head, cfg.head_dim, cfg.dim
+        self.n_kv_heads = self.n_heads
+        self.special_tokens = frozenset()  # characters only: no [CLS]/[SEP]
         self.use_dcmha = cfg.use_dcmha
         self.max_tokens = MAX_TOKENS
         log = directory / "train_log.json"
@@ -66,6 +68,9 @@ class CharLanguageModel(nn.Module):
             truncated=[full > self.max_tokens],
             full_lengths=[full],
         )
+
+    def kv_head_of(self, head: int) -> int:
+        return head
 
     def unknown_characters(self, text: str) -> list[str]:
         return sorted({c for c in text if self.tokenizer.stoi.get(c, 0) == 0})

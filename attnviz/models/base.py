@@ -1,0 +1,89 @@
+"""The contract every attnviz model keeps: what the pages, the CLI and the Python API may rely on.
+
+A model is a ``torch.nn.Module`` that tokenizes (``encode``), runs a forward pass under a mask
+(``forward(encoding, spec)``) and passes its intermediates through named ``HookPoint`` modules, so that
+``attnviz.capture`` records any of them by name. Names follow TransformerLens and come from one helper,
+:func:`hook_name`, never typed by hand:
+
+    hook_name("pattern", 3)        -> "blocks.3.attn.hook_pattern"    (heads, seq, seq)
+    hook_name("resid_post", 3)     -> "blocks.3.hook_resid_post"      (seq, d_model)
+    hook_name("embed")             -> "hook_embed"                    (seq, d_model)
+
+Shapes (per sentence, batch axis removed by the capture): q and z have ``n_heads`` heads; k and v have
+``n_kv_heads`` (fewer than ``n_heads`` for grouped-query attention: query head h reads K/V head
+``kv_head_of(h)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+import torch
+
+from ..hooks import HookPoint
+from ..masks import MaskSpec
+
+Kind = Literal["encoder", "decoder", "encoder-decoder"]
+
+# hook_{name} inside blocks.{l}.attn: the attention's steps, in order
+ATTENTION_HOOKS = ("q", "k", "v", "scores", "mask", "pattern", "z", "result")
+# hook_{name} directly inside blocks.{l}: the residual stream around the attention
+BLOCK_HOOKS = ("resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out")
+
+
+def hook_name(name: str, layer: int | None = None) -> str:
+    """The one spelling of a hook point's name (TransformerLens's ``get_act_name``).
+
+    ``name`` without its ``hook_`` prefix; attention steps get ``blocks.{layer}.attn.``, residual-stream points
+    ``blocks.{layer}.``, and model-level points (``embed``, ``logits``) no prefix.
+    """
+    name = name.removeprefix("hook_")
+    if layer is None:
+        if name in ATTENTION_HOOKS or name in BLOCK_HOOKS:
+            raise ValueError(f"hook_{name} belongs to a layer: hook_name({name!r}, layer)")
+        return f"hook_{name}"
+    if name in ATTENTION_HOOKS:
+        return f"blocks.{layer}.attn.hook_{name}"
+    return f"blocks.{layer}.hook_{name}"
+
+
+def layer_hooks(name: str, n_layers: int) -> list[str]:
+    """``hook_name(name, l)`` for every layer: what a capture of one kind of array over the whole model asks for."""
+    return [hook_name(name, layer) for layer in range(n_layers)]
+
+
+@dataclass
+class Encoding:
+    """Tokenized input of one or more sentences, padded to one length (right padding)."""
+
+    input_ids: torch.Tensor  # (batch, seq) long
+    key_is_real: torch.Tensor  # (batch, seq) bool, False at padding
+    token_type_ids: torch.Tensor  # (batch, seq) long
+    tokens: list[list[str]]  # token strings, padding included
+    special: list[list[bool]]  # True at [CLS]/[SEP]/[PAD]-like tokens
+    truncated: list[bool]  # the text had more tokens than the model accepts
+    full_lengths: list[int]  # token count before truncation
+
+
+@runtime_checkable
+class AttentionModel(Protocol):
+    """What every model offers; the contract test (tests/test_model_contract.py) checks it for each family."""
+
+    name: str
+    kind: Kind
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    d_model: int
+    d_head: int
+    max_tokens: int
+    special_tokens: frozenset[str]  # for statistics and "hide special tokens"
+
+    def encode(self, texts: list[str]) -> Encoding: ...
+
+    def forward(self, encoding: Encoding, spec: MaskSpec) -> torch.Tensor: ...
+
+    def hook(self, name: str) -> HookPoint: ...
+
+    def kv_head_of(self, head: int) -> int: ...
