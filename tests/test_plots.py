@@ -1,5 +1,7 @@
 """Figure builders, checked without a browser: traces, labels, hover text, masked cells."""
 
+import warnings
+
 import numpy as np
 import pytest
 import plotly.graph_objects as go
@@ -204,8 +206,8 @@ def test_a_map_over_the_payload_budget_is_block_averaged_and_says_so():
     z = np.array(fig.data[0].z, dtype=float)
     assert z.shape == (MAX_DRAWN_TOKENS, MAX_DRAWN_TOKENS)
     masked = np.where(allowed, pattern, np.nan).reshape(MAX_DRAWN_TOKENS, 2, MAX_DRAWN_TOKENS, 2)
-    with np.testing.suppress_warnings() as quiet:  # fully masked blocks: "mean of empty slice" is their NaN
-        quiet.filter(RuntimeWarning)
+    with warnings.catch_warnings():  # fully masked blocks: "mean of empty slice" is their NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
         expected = np.nanmean(masked, axis=(1, 3))
     np.testing.assert_allclose(z, expected, rtol=1e-6, equal_nan=True)  # independent block means
     assert "block average" in fig.data[0].hovertemplate
