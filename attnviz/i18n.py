@@ -92,16 +92,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "gate.enter": {"en": "Enter", "zh": "进入"},
     "gate.wrong": {"en": "That is not the class password. Ask your teacher for it.", "zh": "密码不对，请向老师询问课堂密码。"},
     "msg.padding_needs_bert": {
-        "en": "The padding comparison needs a BERT-family model; the second sentence is ignored.",
-        "zh": "填充对比需要 BERT 类模型，已忽略第二个句子。",
+        "en": "The padding comparison needs a model that takes padded batches (the character models take one text at a time); the second sentence is ignored.",
+        "zh": "填充对比需要能处理填充批次的模型（字符模型一次只处理一段文本），已忽略第二个句子。",
     },
     "msg.unknown_chars": {
         "en": "{model} never saw these characters in training; they are read as <unk>: {chars}",
         "zh": "{model} 训练时没见过这些字符，它们被当作 <unk>：{chars}",
     },
     "msg.decoder_note": {
-        "en": "{model} is a causal language model: every layer already uses the causal mask. Its layers' windows are {windows} (None = global); the window slider resizes the local layers.",
-        "zh": "{model} 是因果语言模型：每一层本来就使用因果掩码。各层窗口为 {windows}（None 表示全局）；窗口滑块改变局部层的窗口大小。",
+        "en": "{model} is a causal language model: every layer already uses the causal mask. Its layers' windows, as applied now, are {windows} (None = global); the window slider changes them.",
+        "zh": "{model} 是因果语言模型：每一层本来就使用因果掩码。各层当前实际使用的窗口为 {windows}（None 表示全局）；窗口滑块会改变它们。",
     },
     "msg.truncated_first": {
         "en": "The text has {n:,} tokens; {model} reads at most {limit}, so only the first {limit} are shown.",

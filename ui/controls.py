@@ -188,11 +188,11 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
         st.error(T("msg.model_failed", name=escape_markdown(state["model"]), error=escape_markdown(error)))
         return None
     spec = current_spec()
+    if len(texts) > getattr(model, "max_batch", len(texts)):
+        st.info(T("msg.padding_needs_bert"))
+        texts = texts[:1]
     if getattr(model, "kind", "") == "decoder":
-        if len(texts) > 1:
-            st.info(T("msg.padding_needs_bert"))
-            texts = texts[:1]
-        unknown = model.unknown_characters(texts[0])
+        unknown = model.unknown_characters(texts[0]) if hasattr(model, "unknown_characters") else []
         if unknown:
             st.warning(T("msg.unknown_chars", model=escape_markdown(model.name), chars=escape_markdown(" ".join(unknown))))
         st.info(T("msg.decoder_note", model=escape_markdown(model.name), windows=model.layer_windows(spec.window)))

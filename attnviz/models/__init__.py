@@ -1,5 +1,10 @@
 """The model registry: a name, a local directory or a hub id in, a ready model out.
 
+A local directory is dispatched on its ``config.json``: a DCFormer checkpoint goes to ``char_lm``, a decoder
+family that transformers runs through its attention interface (``hf.SUPPORTED``: GPT-2, Llama, Qwen2, Mistral,
+Gemma 2, gpt-oss) to ``hf``, a BERT-family encoder to ``bert``; anything else is refused in one line naming the
+family. Adding a family that uses the attention interface is one ``hf.SUPPORTED`` entry and one test parameter.
+
 Every model exposes ``encode(texts)`` (tokenizing), ``forward(encoding, spec)`` (the
 forward pass under a mask) and named hook points (``blocks.{l}.attn.hook_pattern`` ...).
 """
@@ -73,6 +78,22 @@ def _is_dcformer_dir(path: Path) -> bool:
     return {"dim", "n_head", "n_layer"} <= set(config) and (path / "vocab.json").exists()
 
 
+# Encoders whose layers are BERT's (encoder.layer[i].attention.self.query/key/value): the bert adapter runs them.
+BERT_FAMILY = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "electra", "ernie", "data2vec-text"})
+
+
+def _model_type(path: Path) -> str | None:
+    """config.json's ``model_type``, read before anything is loaded (it picks the adapter)."""
+    import json
+
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    return model_type if isinstance(model_type, str) else None
+
+
 def available_models() -> list[str]:
     return list(REGISTRY)
 
@@ -90,6 +111,16 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
             from .char_lm import CharLanguageModel
 
             return CharLanguageModel(path, name=path.name, device=device).eval()
+        from .hf import SUPPORTED, UnsupportedModel, load_hf_model, refusal
+
+        model_type = _model_type(path)
+        if model_type in SUPPORTED:  # decoders recorded through transformers' attention interface
+            try:
+                return load_hf_model(path, name=path.name, device=device)
+            except UnsupportedModel as error:
+                raise ModelNotFound(str(error)) from None
+        if model_type not in BERT_FAMILY:
+            raise ModelNotFound(refusal(model_type))
         return load_bert_family(str(path), name=path.name, local_only=True, device=device)
     if path.exists() or name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
         raise ModelNotFound(f"{name_or_path}: no such model directory")

@@ -28,6 +28,7 @@ MAX_TOKENS = 1024
 
 class CharLanguageModel(nn.Module):
     kind = "decoder"
+    max_batch = 1  # one text at a time: no padded batches
 
     def __init__(self, directory: str | Path, name: str | None = None, device=None):
         super().__init__()

@@ -1,0 +1,591 @@
+"""Hugging Face causal language models, recorded through transformers' own attention interface.
+
+transformers 5 lets a program register an attention function (``AttentionInterface``) and a mask function
+(``AttentionMaskInterface``) under a name; every model that dispatches on ``config._attn_implementation`` then
+calls them in place of its eager/SDPA code.  This adapter registers both under one name of its own
+(:data:`ATTN_NAME`), loads the model with that name, and keeps everything else Hugging Face's: embeddings,
+RoPE, the projections, normalisations, feed-forward blocks, the LM head and the tokenizer.  Per layer the
+registered attention function computes what each family's eager function computes, passing every step
+through a named hook point:
+
+    q, k, v   as the model hands them over (after RoPE), K/V at their own head count     hook_q, hook_k, hook_v
+    scores    = q·kᵀ · scaling  (the model's scaling), softcapped, + position bias        hook_scores
+    mask      = the 4-D mask the model built (its causal mask, its own per-layer sliding window, padding)
+                AND the user's MaskSpec, combined inside the registered mask function  hook_mask
+    pattern   = softmax(scores where mask), over the keys and any attention sink      hook_pattern
+    z         = pattern @ v  (query head h reads K/V head ``kv_head_of(h)``)          hook_z
+    result    = the attention module's output (z concatenated @ W_O + b_O)            hook_result
+
+Why a mask function too: a model builds its masks through ``ALL_MASK_ATTENTION_FUNCTIONS[name]``; an
+implementation name without one there gets no mask at all (no causal mask).  Combining the user's mask with the
+model's *inside* that function, as one more ``and_masks`` term, keeps every mask the model makes for itself
+(Mistral's window on all layers, Gemma 2's on every other layer); passing the user's mask as ``attention_mask``
+would replace them.  The user's mask travels to the function through a ``ContextVar`` set for one forward call,
+so threads never see each other's settings, and a model not run by this adapter never sees any of it.
+
+Loading (:func:`load_hf_model`) reads ``config.json`` first and dispatches on ``model_type`` through
+:data:`SUPPORTED`; anything else is refused with one line naming the family.  Weights are safetensors only,
+remote code is never run, nothing is fetched from a hub, and transformers' load report stays silent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import importlib.util
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..hooks import HookPoint
+from ..masks import MaskSpec
+from .bert import Encoding
+
+ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
+
+ATTENTION_HOOKS = (
+    "hook_q",
+    "hook_k",
+    "hook_v",
+    "hook_scores",
+    "hook_mask",
+    "hook_pattern",
+    "hook_z",
+    "hook_result",
+)
+SINK_HOOK = "hook_sink"  # (batch, heads, seq): the share of attention that went to the sink (families with sinks)
+BLOCK_HOOKS = ("hook_resid_pre", "hook_resid_post")
+
+
+@dataclass(frozen=True)
+class Family:
+    """Where a family keeps its decoder layers and their self-attention; everything else is found generically."""
+
+    model_class: str  # the transformers class that is loaded (a causal LM with its head)
+    layers: str  # dotted path from the loaded model to the ModuleList of decoder layers
+    attention: str  # attribute of a decoder layer that holds its self-attention module
+    sinks: bool = False  # the family has per-head attention sinks
+
+
+SUPPORTED: dict[str, Family] = {
+    "gpt2": Family("GPT2LMHeadModel", "transformer.h", "attn"),
+    "llama": Family("LlamaForCausalLM", "model.layers", "self_attn"),
+    "qwen2": Family("Qwen2ForCausalLM", "model.layers", "self_attn"),
+    "mistral": Family("MistralForCausalLM", "model.layers", "self_attn"),
+    "gemma2": Family("Gemma2ForCausalLM", "model.layers", "self_attn"),
+    "gpt_oss": Family("GptOssForCausalLM", "model.layers", "self_attn", sinks=True),
+}
+
+
+class UnsupportedModel(ValueError):
+    """A model directory this adapter will not load; the message is one line, fit to show a user as it is."""
+
+
+# ---------------------------------------------------------------------------------------------------- one run
+@dataclass
+class _Run:
+    """What one forward call of one adapter needs inside the registered functions."""
+
+    model: HFAttentionModel
+    user_mask: Callable | None  # an index-based mask function (batch, head, q, kv) -> bool, or None
+
+
+_active_run: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("attnviz_hf_run", default=None)
+
+
+@dataclass(frozen=True)
+class _LayerHooks:
+    q: HookPoint
+    k: HookPoint
+    v: HookPoint
+    scores: HookPoint
+    mask: HookPoint
+    pattern: HookPoint
+    z: HookPoint
+    sink: HookPoint
+
+
+def spec_mask_function(spec: MaskSpec) -> Callable | None:
+    """The user's MaskSpec as a transformers mask function (index-based, so it works with and without vmap).
+
+    Same convention as :func:`attnviz.masks.structural_mask`: causal j <= i, window |i - j| < w, chunk i//c == j//c.
+    """
+    from transformers.masking_utils import and_masks, causal_mask_function
+
+    parts: list[Callable] = []
+    if spec.causal:
+        parts.append(causal_mask_function)
+    if spec.window is not None:
+        window = spec.window
+
+        def window_mask(batch_idx, head_idx, q_idx, kv_idx):
+            return (q_idx - kv_idx).abs() < window
+
+        parts.append(window_mask)
+    if spec.chunk is not None:
+        chunk = spec.chunk
+
+        def chunk_mask(batch_idx, head_idx, q_idx, kv_idx):
+            return torch.div(q_idx, chunk, rounding_mode="floor") == torch.div(kv_idx, chunk, rounding_mode="floor")
+
+        parts.append(chunk_mask)
+    return and_masks(*parts) if parts else None
+
+
+# ---------------------------------------------------------------------------------------------------- the mask function
+def attnviz_mask(
+    batch_size: int,
+    q_length: int,
+    kv_length: int,
+    q_offset: int = 0,
+    kv_offset: int = 0,
+    mask_function: Callable | None = None,
+    attention_mask: torch.Tensor | None = None,
+    config=None,
+    use_vmap: bool = False,
+    device: torch.device | str = "cpu",
+    **kwargs,
+) -> torch.Tensor:
+    """Registered in ``AttentionMaskInterface``: the model's own mask function AND the user's, as a 4-D bool mask.
+
+    ``mask_function`` is what the model asked for (causal, or causal with its sliding window, plus whatever overlay
+    the family adds); the padding mask is added by ``sdpa_mask``.  The result is always materialised
+    (batch, 1, q, kv), True = may attend, so the attention function can record it.
+    """
+    from transformers.masking_utils import and_masks, causal_mask_function, sdpa_mask
+
+    mask_function = mask_function if mask_function is not None else causal_mask_function
+    run = _active_run.get()
+    if run is not None and run.user_mask is not None and config is run.model.hf.config:
+        mask_function = and_masks(mask_function, run.user_mask)
+    return sdpa_mask(
+        batch_size=batch_size,
+        q_length=q_length,
+        kv_length=kv_length,
+        q_offset=q_offset,
+        kv_offset=kv_offset,
+        mask_function=mask_function,
+        attention_mask=attention_mask,
+        allow_is_causal_skip=False,
+        allow_is_bidirectional_skip=False,
+        use_vmap=use_vmap,
+        device=device,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- the attention function
+def attnviz_attention(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float | None = None,
+    dropout: float = 0.0,
+    softcap: float | None = None,
+    s_aux: torch.Tensor | None = None,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Registered in ``AttentionInterface``: eager attention with every step through a hook point.
+
+    query (batch, heads, q, d_head); key, value (batch, kv_heads, kv, d_head); attention_mask a 4-D bool mask
+    from :func:`attnviz_mask` (or an additive float mask, whose finite part counts as position bias).
+    Returns (batch, q, heads, d_head) and the pattern, as every family's eager function does.
+    """
+    run = _active_run.get()
+    hooks = run.model._hooks_by_module.get(id(module)) if run is not None else None
+    batch, n_heads, q_len, d_head = query.shape
+    if hooks is not None:
+        query, key, value = hooks.q(query), hooks.k(key), hooks.v(value)
+    n_kv = key.shape[1]
+    kv_len = key.shape[2]
+    group = n_heads // n_kv
+    if scaling is None:
+        scaling = d_head**-0.5
+
+    # Scores: query head h reads K/V head h // group (transformers' repeat_kv order), without copying K.
+    if group == 1:
+        scores = torch.matmul(query, key.transpose(-1, -2))
+    else:
+        grouped = query.reshape(batch, n_kv, group * q_len, d_head)
+        scores = torch.matmul(grouped, key.transpose(-1, -2)).view(batch, n_heads, q_len, kv_len)
+    scores.mul_(scaling)  # in place: the matmul's backward does not need its output, and a 1,024-token map is 4 MB a head
+    if softcap is not None:  # Gemma 2: softcap * tanh(scores / softcap)
+        if torch.is_grad_enabled():
+            scores = torch.tanh(scores / softcap) * softcap
+        else:
+            scores = scores.div_(softcap).tanh_().mul_(softcap)
+
+    allowed = None
+    if attention_mask is not None:
+        mask = attention_mask[..., :kv_len]
+        if mask.dtype == torch.bool:
+            allowed = mask
+        else:  # additive: very negative = masked, anything finite above is a bias (T5-style position bias)
+            allowed = mask > torch.finfo(mask.dtype).min / 2
+            scores = scores + mask.masked_fill(~allowed, 0.0).to(scores.dtype)
+    if hooks is not None:
+        scores = hooks.scores(scores)
+        shown = torch.ones(batch, q_len, kv_len, dtype=torch.bool, device=query.device) if allowed is None else (
+            allowed[:, 0] if allowed.shape[1] == 1 else allowed
+        )
+        recorded = hooks.mask(shown)
+        if recorded is not shown:  # a PyTorch hook replaced the mask: use it
+            allowed = recorded[:, None] if recorded.dim() == 3 else recorded
+
+    logits = scores if allowed is None else scores.masked_fill(~allowed, float("-inf"))
+    if s_aux is not None:  # attention sinks (gpt-oss): one extra logit per head, dropped after the softmax
+        sinks = s_aux.reshape(1, -1, 1, 1).to(logits.dtype).expand(batch, n_heads, q_len, 1)
+        combined = torch.cat([logits, sinks], dim=-1)
+        combined = combined - combined.max(dim=-1, keepdim=True).values
+        probs = torch.softmax(combined, dim=-1, dtype=torch.float32)
+        sink_share, probs = probs[..., -1], probs[..., :-1]
+        if hooks is not None:
+            hooks.sink(sink_share)
+    else:
+        if logits is not scores and logits.dtype == torch.float32 and not torch.is_grad_enabled():
+            probs = torch.softmax(logits, dim=-1, out=logits)  # in place: the masked copy is ours and not kept
+        else:
+            probs = torch.softmax(logits, dim=-1, dtype=torch.float32)
+        if allowed is not None and not bool(allowed.any(dim=-1).all()):
+            probs = torch.nan_to_num(probs, nan=0.0)  # a row with no key carries no attention
+    pattern = probs.to(value.dtype)
+    if module.training and dropout > 0.0:
+        pattern = nn.functional.dropout(pattern, p=dropout, training=True)
+    if hooks is not None:
+        pattern = hooks.pattern(pattern)
+
+    if group == 1:
+        z = torch.matmul(pattern, value)
+    else:
+        z = torch.matmul(pattern.reshape(batch, n_kv, group * q_len, kv_len), value).view(batch, n_heads, q_len, -1)
+    if hooks is not None:
+        z = hooks.z(z)
+    return z.transpose(1, 2).contiguous(), pattern
+
+
+_register_lock = threading.Lock()
+_registered = False
+
+
+def register_attnviz_attention() -> None:
+    """Register both functions under :data:`ATTN_NAME` (idempotent). Other names, and other models, are untouched."""
+    global _registered
+    with _register_lock:
+        if _registered:
+            return
+        from transformers import AttentionInterface
+        from transformers.masking_utils import AttentionMaskInterface
+
+        AttentionInterface.register(ATTN_NAME, attnviz_attention)
+        AttentionMaskInterface.register(ATTN_NAME, attnviz_mask)
+        _registered = True
+
+
+# ---------------------------------------------------------------------------------------------------- the adapter
+def _get_path(root: nn.Module, dotted: str) -> nn.Module:
+    module = root
+    for part in dotted.split("."):
+        module = getattr(module, part)
+    return module
+
+
+def native_windows(config, n_layers: int) -> list[int | None]:
+    """The sliding window each layer applies by itself (None = full causal attention), as the config says."""
+    window = getattr(config, "sliding_window", None)
+    layer_types = getattr(config, "layer_types", None)
+    if layer_types:
+        return [window if kind == "sliding_attention" else None for kind in layer_types[:n_layers]]
+    return [window] * n_layers
+
+
+class HFAttentionModel(nn.Module):
+    """A Hugging Face decoder-only LM whose attention runs through attnviz's registered function."""
+
+    kind = "decoder"
+
+    def __init__(self, hf_model: nn.Module, tokenizer, name: str, family: Family | None = None):
+        super().__init__()
+        register_attnviz_attention()
+        config = hf_model.config
+        family = family or SUPPORTED.get(config.model_type)
+        if family is None:
+            raise UnsupportedModel(refusal(config.model_type))
+        if config._attn_implementation != ATTN_NAME:
+            hf_model.set_attn_implementation(ATTN_NAME)
+        self.hf = hf_model.eval()
+        self.family = family
+        self.tokenizer = tokenizer
+        self.name = name
+        self.n_layers = config.num_hidden_layers
+        self.n_heads = config.num_attention_heads
+        self.n_kv_heads = getattr(config, "num_key_value_heads", None) or self.n_heads
+        self.d_model = config.hidden_size
+        self.d_head = getattr(config, "head_dim", None) or self.d_model // self.n_heads
+        if self.n_heads % self.n_kv_heads:
+            raise UnsupportedModel(f"{name}: {self.n_heads} query heads do not divide into {self.n_kv_heads} K/V heads")
+        group = self.n_heads // self.n_kv_heads
+        self.kv_head_map: tuple[int, ...] = tuple(h // group for h in range(self.n_heads))  # query head -> K/V head
+        self.windows = native_windows(config, self.n_layers)  # the model's own sliding window per layer
+        self.has_sinks = family.sinks
+        position_limit = getattr(config, "max_position_embeddings", None) or 10**9
+        tokenizer_limit = tokenizer.model_max_length if (tokenizer.model_max_length or 0) < 10**8 else 10**9
+        self.max_tokens = int(min(position_limit, tokenizer_limit))
+
+        # Right padding keeps every real token at its own position (left padding shifts GPT-2's positions).
+        tokenizer.padding_side = "right"
+        tokenizer.truncation_side = "right"
+        if tokenizer.pad_token is None:
+            fallback = tokenizer.eos_token or tokenizer.unk_token or tokenizer.bos_token
+            if fallback is not None:
+                tokenizer.pad_token = fallback
+
+        self.hook_points = nn.ModuleDict()
+        self._add_hook("hook_embed")
+        for layer in range(self.n_layers):
+            for hook in BLOCK_HOOKS:
+                self._add_hook(f"blocks.{layer}.{hook}")
+            for hook in ATTENTION_HOOKS:
+                self._add_hook(f"blocks.{layer}.attn.{hook}")
+            if self.has_sinks:
+                self._add_hook(f"blocks.{layer}.attn.{SINK_HOOK}")
+
+        layers = _get_path(hf_model, family.layers)
+        if len(layers) < self.n_layers:
+            raise UnsupportedModel(f"{name}: expected {self.n_layers} decoder layers, found {len(layers)}")
+        self._hooks_by_module: dict[int, _LayerHooks] = {}
+        self._handles = []
+        for index, layer in enumerate(list(layers)[: self.n_layers]):
+            attention = getattr(layer, family.attention)
+            # The registered function learns its layer from the attention module transformers hands it.
+            if getattr(attention, "layer_idx", None) != index:
+                raise UnsupportedModel(f"{name}: attention module {index} has layer_idx {getattr(attention, 'layer_idx', None)}")
+            prefix = f"blocks.{index}.attn."
+            self._hooks_by_module[id(attention)] = _LayerHooks(
+                *(self.hook(prefix + h) for h in ("hook_q", "hook_k", "hook_v", "hook_scores", "hook_mask", "hook_pattern", "hook_z")),
+                sink=self.hook(prefix + SINK_HOOK) if self.has_sinks else HookPoint(prefix + SINK_HOOK),
+            )
+            self._handles.append(layer.register_forward_pre_hook(self._pre_layer_hook(index), with_kwargs=True))
+            self._handles.append(layer.register_forward_hook(self._output_hook(f"blocks.{index}.hook_resid_post")))
+            self._handles.append(attention.register_forward_hook(self._output_hook(prefix + "hook_result")))
+
+    # ----------------------------------------------------------------- hook points
+    def _add_hook(self, name: str) -> None:
+        # ModuleDict keys may not contain dots; the HookPoint keeps the dotted name.
+        self.hook_points[name.replace(".", "__")] = HookPoint(name)
+
+    def hook(self, name: str) -> HookPoint:
+        return self.hook_points[name.replace(".", "__")]
+
+    def kv_head_of(self, query_head: int) -> int:
+        """The K/V head that query head ``query_head`` reads (grouped-query attention; identity without it)."""
+        return self.kv_head_map[query_head]
+
+    def layer_windows(self, window: int | None = None) -> list[int | None]:
+        """Each layer's window as the forward applies it: the model's own (None = global), narrowed by ``window``."""
+        return [own if window is None else (window if own is None else min(own, window)) for own in self.windows]
+
+    def _mine(self) -> bool:
+        run = _active_run.get()
+        return run is not None and run.model is self
+
+    def _pre_layer_hook(self, index: int):
+        names = (["hook_embed"] if index == 0 else []) + [f"blocks.{index}.hook_resid_pre"]
+        points = [self.hook(n) for n in names]
+
+        def pre_hook(module, args, kwargs):
+            if not self._mine():
+                return None
+            hidden = args[0] if args else kwargs["hidden_states"]
+            new = hidden
+            for point in points:
+                new = point(new)
+            if new is hidden:
+                return None
+            if args:
+                return (new, *args[1:]), kwargs
+            return args, {**kwargs, "hidden_states": new}
+
+        return pre_hook
+
+    def _output_hook(self, name: str):
+        point = self.hook(name)
+
+        def forward_hook(module, args, output):
+            if not self._mine():
+                return None
+            first = output[0] if isinstance(output, tuple) else output
+            new = point(first)
+            if new is first:
+                return None
+            return (new, *output[1:]) if isinstance(output, tuple) else new
+
+        return forward_hook
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.hf.parameters()).device
+
+    # ----------------------------------------------------------------- tokenizing
+    def encode(self, texts: list[str]) -> Encoding:
+        tokenizer = self.tokenizer
+        full = tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        pad = len(texts) > 1
+        if pad and tokenizer.pad_token is None:
+            raise UnsupportedModel(f"{self.name}: the tokenizer has no padding token, so texts run one at a time")
+        batch = tokenizer(
+            texts,
+            add_special_tokens=True,
+            truncation=True,
+            max_length=self.max_tokens,
+            padding=pad,
+            return_tensors="pt",
+            return_special_tokens_mask=True,
+            return_attention_mask=True,
+        )
+        ids = batch["input_ids"]
+        tokens = [tokenizer.convert_ids_to_tokens(row.tolist()) for row in ids]
+        real = batch["attention_mask"].bool()
+        special = (batch["special_tokens_mask"].bool() | ~real).tolist()
+        return Encoding(
+            input_ids=ids,
+            key_is_real=real,
+            token_type_ids=torch.zeros_like(ids),
+            tokens=tokens,
+            special=[[bool(s) for s in row] for row in special],
+            truncated=[len(f) > self.max_tokens for f in full],
+            full_lengths=[len(f) for f in full],
+        )
+
+    # ----------------------------------------------------------------- forward
+    def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
+        """Run the model under ``spec`` (combined with the model's own masks); returns the logits (batch, seq, vocab)."""
+        device = self.device
+        token = _active_run.set(_Run(self, spec_mask_function(spec)))
+        try:
+            output = self.hf(
+                input_ids=encoding.input_ids.to(device),
+                attention_mask=encoding.key_is_real.to(device).long(),
+                use_cache=False,
+            )
+        finally:
+            _active_run.reset(token)
+        return output.logits
+
+
+# ---------------------------------------------------------------------------------------------------- loading
+def _uses_attention_interface(model_type: str) -> bool | None:
+    """Whether transformers' modeling code for this family dispatches through the attention interface
+    (None: transformers does not know the family). Reads the source; imports nothing."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES, model_type_to_module_name
+
+    if model_type not in CONFIG_MAPPING_NAMES:
+        return None
+    module = model_type_to_module_name(model_type)
+    spec = importlib.util.find_spec(f"transformers.models.{module}")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    sources = list(folder.glob("modeling_*.py"))
+    return any("ALL_ATTENTION_FUNCTIONS" in path.read_text(encoding="utf-8", errors="replace") for path in sources)
+
+
+def refusal(model_type: str | None) -> str:
+    """The one-line reason a model family is not loaded."""
+    if not model_type:
+        return "config.json names no model_type, so attnviz cannot tell which model family this is"
+    uses = _uses_attention_interface(model_type)
+    if uses is False:
+        return f"{model_type}: this model family does not use transformers' attention interface; attnviz cannot record it"
+    supported = ", ".join(SUPPORTED)
+    if uses is None:
+        return (
+            f"{model_type}: not a model family this version of transformers knows, and attnviz never runs a "
+            f"model's own code (supported: {supported})"
+        )
+    return f"{model_type}: attnviz does not support this model family yet (supported: {supported})"
+
+
+_load_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_transformers():
+    """transformers' load report, warnings and progress bars silenced for the duration, then restored."""
+    from transformers.utils import logging as hf_logging
+
+    with _load_lock:
+        verbosity = hf_logging.get_verbosity()
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        try:
+            yield
+        finally:
+            hf_logging.set_verbosity(verbosity)
+            if bars:
+                hf_logging.enable_progress_bar()
+
+
+def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionModel:
+    """Load a local Hugging Face causal-LM directory of a supported family, in float32, ready to record."""
+    path = Path(path).expanduser()
+    label = name or path.name or str(path)
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise UnsupportedModel(f"{label}: no config.json, so not a model directory")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UnsupportedModel(f"{label}: config.json cannot be read ({type(error).__name__})") from error
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    family = SUPPORTED.get(model_type) if isinstance(model_type, str) else None
+    if family is None:
+        raise UnsupportedModel(refusal(model_type if isinstance(model_type, str) else None))
+    if not any(path.glob("*.safetensors")):
+        raise UnsupportedModel(f"{label}: no .safetensors weights (attnviz loads safetensors only, never pickled files)")
+
+    register_attnviz_attention()
+    import transformers
+    from transformers import AutoTokenizer
+
+    model_class = getattr(transformers, family.model_class)
+    with _quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
+        hf_model, info = model_class.from_pretrained(
+            str(path),
+            use_safetensors=True,
+            trust_remote_code=False,
+            local_files_only=True,
+            dtype=torch.float32,
+            attn_implementation=ATTN_NAME,
+            output_loading_info=True,
+        )
+    missing = sorted(info.get("missing_keys") or ())
+    if missing:
+        shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+        raise UnsupportedModel(f"{label}: the checkpoint lacks {len(missing)} weights ({shown}); attnviz will not run random weights")
+    model = HFAttentionModel(hf_model, tokenizer, label, family)
+    if device is not None:
+        model.to(device)
+    return model.eval()
+
+
+__all__ = [
+    "ATTN_NAME",
+    "SUPPORTED",
+    "HFAttentionModel",
+    "UnsupportedModel",
+    "attnviz_attention",
+    "attnviz_mask",
+    "load_hf_model",
+    "native_windows",
+    "refusal",
+    "register_attnviz_attention",
+    "spec_mask_function",
+]

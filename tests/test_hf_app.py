@@ -1,0 +1,89 @@
+"""Any local Hugging Face decoder of a supported family, through the registry, the CLI, the Python API and the app.
+
+Tiny random models are built at test time (``test_hf_models.build``) and saved to a temporary folder; nothing is
+downloaded. The adapter's own numbers are checked against transformers' eager attention in test_hf_models.py;
+here the question is whether every entry point takes such a folder as a user would give it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+import attnviz
+from attnviz.models import ModelNotFound, load_model
+from attnviz.models.hf import HFAttentionModel
+
+from apptest_utils import array, figure_with_title
+from test_hf_models import build  # noqa: F401  (the session fixture that builds and saves tiny models)
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXT = "the cat sat on the mat and the dog sat on the log"
+
+
+@pytest.mark.parametrize("family", ["gpt2", "llama", "mistral"])
+def test_a_local_folder_loads_through_the_registry_and_captures(build, family):  # noqa: F811
+    built = build(family)
+    model = load_model(str(built.path))
+    assert isinstance(model, HFAttentionModel) and model.kind == "decoder"
+    cap = attnviz.capture(TEXT, model)
+    n = len(cap.tokens)
+    for layer in range(model.n_layers):
+        assert cap.pattern(layer).shape == (model.n_heads, n, n)
+        assert cap[f"blocks.{layer}.attn.hook_k"].shape[0] == model.n_kv_heads
+    encoding = model.encode([TEXT])
+    with torch.no_grad():
+        reference = built.reference(encoding.input_ids, output_attentions=True).attentions
+    for layer, attentions in enumerate(reference):
+        np.testing.assert_allclose(cap.pattern(layer), attentions[0].numpy(), atol=1e-5)
+
+
+def test_unsupported_families_are_refused_in_one_line(tmp_path):
+    folder = tmp_path / "a-falcon"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "falcon"}))
+    with pytest.raises(ModelNotFound) as error:
+        load_model(str(folder))
+    message = str(error.value)
+    assert "falcon" in message and "\n" not in message
+
+
+def test_the_cli_captures_a_local_llama(build, tmp_path):  # noqa: F811
+    built = build("llama")
+    out = tmp_path / "x.npz"
+    result = subprocess.run(
+        [sys.executable, "-m", "attnviz", "capture", "--model", str(built.path), "--text", TEXT, "--causal", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    arrays = np.load(out)
+    assert arrays["blocks.0.attn.hook_k"].shape[0] == built.adapter.n_kv_heads < arrays["blocks.0.attn.hook_q"].shape[0]
+
+
+def test_the_main_page_draws_an_offered_mistral_with_its_own_window(build, monkeypatch):  # noqa: F811
+    built = build("mistral")
+    monkeypatch.setenv("ATTNVIZ_MODELS", str(built.path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["model"] = str(built.path)
+    at.query_params["text"] = TEXT
+    at.run()
+    assert not at.exception and not at.error
+    assert any("causal language model" in i.value for i in at.info)
+    spec = figure_with_title(at, "Layer 0")
+    z = array(spec["data"][0]["z"])
+    n = z.shape[0]
+    distance = np.subtract.outer(np.arange(n), np.arange(n))
+    window = built.windows[0]
+    allowed = (distance >= 0) & (distance < window)  # the model's own sliding window, drawn as it is
+    assert np.array_equal(~np.isnan(z), allowed)
+    at.checkbox(key="use_window").check().run()
+    at.slider(key="window").set_value(2).run()  # the user's window narrows the model's, never widens it
+    z2 = array(figure_with_title(at, "Layer 0")["data"][0]["z"])
+    assert np.array_equal(~np.isnan(z2), (distance >= 0) & (distance < 2))

@@ -1,0 +1,571 @@
+"""The Hugging Face adapter (attnviz.models.hf) against transformers' own eager models.
+
+Every family is a tiny random model built here and saved to a temporary directory together with a byte-level BPE
+tokenizer trained in-process: nothing is downloaded.  The reference is the same checkpoint loaded by transformers
+with ``attn_implementation="eager"`` and run with ``output_attentions=True``.  Expected masks are computed here
+from the configs (causal, the configured sliding window on the layers the config names, padding), never taken
+from the adapter.  Comparisons use the real (non-padding) query rows: a padded query whose window holds no real
+key is a row with no key at all, which attnviz draws as zero weight and transformers' eager code as a uniform row.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from attnviz.capture import run_capture
+from attnviz.hooks import recording
+from attnviz.masks import MaskSpec, structural_mask
+from attnviz.models.bert import Encoding
+from attnviz.models.hf import ATTN_NAME, HFAttentionModel, UnsupportedModel, load_hf_model
+
+TEXTS = [
+    "The cat sat on the mat. A dog ran in the park while time flies like an arrow!",
+    "Fruit flies like a banana.",
+]
+WINDOW = 4  # the models' own sliding window, shorter than the texts
+SPECS = [MaskSpec(window=2), MaskSpec(window=7), MaskSpec(chunk=3), MaskSpec(causal=True, window=3, chunk=5)]
+FAMILIES = ["gpt2", "llama", "qwen2", "mistral", "gemma2", "gpt_oss"]
+TRAINING_TEXT = [
+    "The cat sat on the mat.",
+    "A dog ran in the park!",
+    "Time flies like an arrow; fruit flies like a banana.",
+    "猫 sat 🙂 <b>bold</b> & more words here.",
+]
+MODEL_CLASSES = {
+    "gpt2": "GPT2LMHeadModel",
+    "llama": "LlamaForCausalLM",
+    "qwen2": "Qwen2ForCausalLM",
+    "mistral": "MistralForCausalLM",
+    "gemma2": "Gemma2ForCausalLM",
+    "gpt_oss": "GptOssForCausalLM",
+}
+
+
+# ---------------------------------------------------------------------------------------------------- building
+def _tokenizer():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=300,
+        special_tokens=["<unk>", "<pad>", "<s>", "</s>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(TRAINING_TEXT * 5, trainer)
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
+
+
+def _config(family: str, vocab: int, ids: dict):
+    import transformers
+
+    common = dict(vocab_size=vocab, initializer_range=0.3, **ids)
+    decoder = dict(common, hidden_size=32, intermediate_size=64, num_attention_heads=4, max_position_embeddings=64)
+    if family == "gpt2":
+        return transformers.GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=64, **common)
+    if family == "llama":
+        return transformers.LlamaConfig(num_hidden_layers=3, num_key_value_heads=2, **decoder)
+    if family == "qwen2":  # layer 0 full, layers 1-2 sliding
+        return transformers.Qwen2Config(
+            num_hidden_layers=3, num_key_value_heads=2, use_sliding_window=True, sliding_window=WINDOW, max_window_layers=1, **decoder
+        )
+    if family == "mistral":  # every layer sliding
+        return transformers.MistralConfig(num_hidden_layers=2, num_key_value_heads=2, sliding_window=WINDOW, **decoder)
+    if family == "gemma2":  # alternating sliding / global, scores softcapped at 1.0
+        return transformers.Gemma2Config(
+            num_hidden_layers=3,
+            num_key_value_heads=2,
+            head_dim=8,
+            sliding_window=WINDOW,
+            attn_logit_softcapping=1.0,
+            query_pre_attn_scalar=8,
+            **decoder,
+        )
+    if family == "gpt_oss":  # attention sinks, alternating sliding / full, a tiny mixture of experts
+        decoder = dict(decoder, intermediate_size=32)
+        return transformers.GptOssConfig(
+            num_hidden_layers=2, num_key_value_heads=2, head_dim=8, sliding_window=WINDOW, num_local_experts=4, num_experts_per_tok=2, **decoder
+        )
+    raise AssertionError(family)
+
+
+def _expected_windows(family: str, config) -> list[int | None]:
+    """What each layer's own window is, read from the config as each family documents it."""
+    n = config.num_hidden_layers
+    if family == "mistral":
+        return [config.sliding_window] * n
+    if family in ("qwen2", "gemma2", "gpt_oss"):
+        return [config.sliding_window if t == "sliding_attention" else None for t in config.layer_types]
+    return [None] * n
+
+
+class Built:
+    def __init__(self, family, path, config, adapter, reference):
+        self.family, self.path, self.config, self.adapter, self.reference = family, path, config, adapter, reference
+        self.windows = _expected_windows(family, config)
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory):
+    import transformers
+
+    cache: dict[str, Built] = {}
+    tokenizer = _tokenizer()
+    ids = dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+
+    def get(family: str) -> Built:
+        if family not in cache:
+            path = tmp_path_factory.mktemp(family)
+            config = _config(family, len(tokenizer), ids)
+            torch.manual_seed(1234)
+            model = getattr(transformers, MODEL_CLASSES[family])(config)
+            if family == "gpt_oss":  # the sinks start empty: give every head its own sink logit
+                with torch.no_grad():
+                    for layer in model.model.layers:
+                        layer.self_attn.sinks.normal_(0.0, 1.0)
+            model.save_pretrained(path)
+            tokenizer.save_pretrained(path)
+            adapter = load_hf_model(path, name=f"tiny-{family}")
+            reference = getattr(transformers, MODEL_CLASSES[family]).from_pretrained(path, attn_implementation="eager").eval()
+            cache[family] = Built(family, path, reference.config, adapter, reference)
+        return cache[family]
+
+    return get
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+def capture(adapter, encoding, spec=MaskSpec()):
+    with torch.inference_mode(), recording() as recorder:
+        logits = adapter(encoding, spec)
+    return recorder.tensors, logits
+
+
+def reference_run(built: Built, encoding: Encoding, spec: MaskSpec | None = None):
+    """transformers' eager model; with a spec, given the combined mask explicitly as 4-D additive masks."""
+    ids = encoding.input_ids
+    if spec is None:
+        mask = encoding.key_is_real.long()
+    else:
+        def additive(window):
+            allowed = expected_mask(encoding, window, spec)[:, None]  # (batch, 1, seq, seq)
+            return torch.zeros(allowed.shape).masked_fill(~allowed, torch.finfo(torch.float32).min)
+
+        layer_types = getattr(built.config, "layer_types", None)
+        if built.family == "mistral" or not layer_types:
+            mask = additive(built.windows[0])
+        else:
+            mask = {
+                "full_attention": additive(None),
+                "sliding_attention": additive(built.config.sliding_window),
+            }
+    with torch.inference_mode():
+        return built.reference(input_ids=ids, attention_mask=mask, output_attentions=True, output_hidden_states=True)
+
+
+def expected_mask(encoding: Encoding, window: int | None, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
+    """(batch, seq, seq): causal, the layer's own sliding window, padding, and the user's spec, built here."""
+    seq = encoding.input_ids.shape[1]
+    i = torch.arange(seq)[:, None]
+    j = torch.arange(seq)[None, :]
+    allowed = j <= i
+    if window is not None:
+        allowed = allowed & (i - j < window)
+    allowed = allowed & structural_mask(seq, spec)
+    return allowed[None] & encoding.key_is_real[:, None, :]
+
+
+def real_rows(encoding: Encoding, b: int) -> int:
+    return int(encoding.key_is_real[b].sum())
+
+
+# ---------------------------------------------------------------------------------------------------- equality with eager
+@pytest.mark.parametrize("family", FAMILIES)
+def test_pattern_logits_and_residuals_equal_eager(build, family):
+    built = build(family)
+    adapter = built.adapter
+    encoding = adapter.encode(TEXTS)
+    assert encoding.key_is_real[1].sum() < encoding.key_is_real[0].sum()  # a padded batch
+    tensors, logits = capture(adapter, encoding)
+    out = reference_run(built, encoding)
+    assert len(out.attentions) == adapter.n_layers
+    for b in range(2):
+        n = real_rows(encoding, b)
+        for layer in range(adapter.n_layers):
+            ours = tensors[f"blocks.{layer}.attn.hook_pattern"][b, :, :n]
+            torch.testing.assert_close(ours, out.attentions[layer][b, :, :n], atol=1e-5, rtol=0)
+            if layer < adapter.n_layers - 1:  # the last hidden state transformers returns is after the final norm
+                torch.testing.assert_close(tensors[f"blocks.{layer}.hook_resid_post"][b, :n], out.hidden_states[layer + 1][b, :n], atol=1e-5, rtol=0)
+        torch.testing.assert_close(tensors["hook_embed"][b, :n], out.hidden_states[0][b, :n], atol=1e-6, rtol=0)
+        torch.testing.assert_close(logits[b, :n], out.logits[b, :n], atol=1e-4, rtol=0)
+    # the patterns are not near-uniform, so equality above means something
+    assert float(tensors["blocks.0.attn.hook_pattern"][0, :, -1].max()) > 0.3
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_hook_with_its_shape(build, family):
+    adapter = build(family).adapter
+    encoding = adapter.encode(TEXTS)
+    tensors, _ = capture(adapter, encoding)
+    batch, seq = encoding.input_ids.shape
+    h, kv, d = adapter.n_heads, adapter.n_kv_heads, adapter.d_head
+    assert tensors["hook_embed"].shape == (batch, seq, adapter.d_model)
+    for layer in range(adapter.n_layers):
+        p = f"blocks.{layer}.attn."
+        assert tensors[p + "hook_q"].shape == (batch, h, seq, d)
+        assert tensors[p + "hook_k"].shape == tensors[p + "hook_v"].shape == (batch, kv, seq, d)
+        assert tensors[p + "hook_scores"].shape == tensors[p + "hook_pattern"].shape == (batch, h, seq, seq)
+        assert tensors[p + "hook_mask"].shape == (batch, seq, seq) and tensors[p + "hook_mask"].dtype == torch.bool
+        assert tensors[p + "hook_z"].shape == (batch, h, seq, d)
+        assert tensors[p + "hook_result"].shape == tensors[f"blocks.{layer}.hook_resid_post"].shape == (batch, seq, adapter.d_model)
+    assert adapter.kind == "decoder"
+    assert adapter.hook("blocks.0.attn.hook_pattern").name == "blocks.0.attn.hook_pattern"
+
+
+# ---------------------------------------------------------------------------------------------------- heads
+@pytest.mark.parametrize("family", FAMILIES)
+def test_kv_heads_and_the_query_to_kv_head_map(build, family):
+    built = build(family)
+    adapter = built.adapter
+    expected_kv = getattr(built.config, "num_key_value_heads", None) or built.config.num_attention_heads
+    assert adapter.n_kv_heads == expected_kv
+    if family != "gpt2":
+        assert adapter.n_kv_heads == 2 < adapter.n_heads == 4  # grouped-query attention
+    group = adapter.n_heads // adapter.n_kv_heads
+    assert [adapter.kv_head_of(h) for h in range(adapter.n_heads)] == [h // group for h in range(adapter.n_heads)]
+    encoding = adapter.encode(TEXTS[:1])
+    tensors, _ = capture(adapter, encoding)
+    attn = built.reference.model.layers[0].self_attn if family != "gpt2" else built.reference.transformer.h[0].attn
+    scaling = attn.scaling
+    softcap = getattr(built.config, "attn_logit_softcapping", None)
+    for layer in range(adapter.n_layers):
+        p = f"blocks.{layer}.attn."
+        q, k, v = (tensors[p + n][0].double() for n in ("hook_q", "hook_k", "hook_v"))
+        pattern, z, scores = tensors[p + "hook_pattern"][0].double(), tensors[p + "hook_z"][0].double(), tensors[p + "hook_scores"][0].double()
+        for h in range(adapter.n_heads):
+            g = adapter.kv_head_of(h)
+            raw = q[h] @ k[g].T * scaling
+            expected = softcap * torch.tanh(raw / softcap) if softcap else raw
+            torch.testing.assert_close(scores[h], expected, atol=1e-5, rtol=0)
+            torch.testing.assert_close(z[h], pattern[h] @ v[g], atol=1e-5, rtol=0)
+
+
+# ---------------------------------------------------------------------------------------------------- masks
+@pytest.mark.parametrize("family", FAMILIES)
+def test_model_mask_without_user_mask(build, family):
+    """Causal everywhere, each layer's own window exactly where the config puts it, padding keys masked."""
+    built = build(family)
+    adapter = built.adapter
+    encoding = adapter.encode(TEXTS)
+    tensors, _ = capture(adapter, encoding)
+    for layer, window in enumerate(built.windows):
+        mask = tensors[f"blocks.{layer}.attn.hook_mask"]
+        assert torch.equal(mask, expected_mask(encoding, window)), f"layer {layer}"
+        assert not torch.triu(mask[0], diagonal=1).any()  # causal
+    if family == "mistral":
+        assert built.windows == [WINDOW, WINDOW]
+    if family == "gemma2":
+        assert built.windows == [WINDOW, None, WINDOW]  # alternating sliding / global
+        full = tensors["blocks.1.attn.hook_mask"][0]
+        sliding = tensors["blocks.0.attn.hook_mask"][0]
+        assert full[-1].sum() == real_rows(encoding, 0) and sliding[-1].sum() == WINDOW
+    if family == "qwen2":
+        assert built.windows == [None, WINDOW, WINDOW]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("spec", [MaskSpec()] + SPECS, ids=str)
+def test_rows_sum_to_one_and_masked_cells_are_zero(build, family, spec):
+    adapter = build(family).adapter
+    encoding = adapter.encode(TEXTS)
+    tensors, _ = capture(adapter, encoding, spec)
+    for layer in range(adapter.n_layers):
+        p = f"blocks.{layer}.attn."
+        mask, pattern = tensors[p + "hook_mask"], tensors[p + "hook_pattern"]
+        assert torch.all(pattern.masked_fill(mask[:, None], 0.0) == 0)  # exactly zero where masked
+        has_key = mask.any(-1)[:, None].expand(-1, adapter.n_heads, -1)
+        sums = pattern.sum(-1)
+        if family == "gpt_oss":  # the sink takes the rest of every row
+            torch.testing.assert_close(sums + tensors[p + "hook_sink"], torch.ones_like(sums), atol=1e-5, rtol=0)
+            assert float(tensors[p + "hook_sink"].min()) > 0
+        else:
+            torch.testing.assert_close(sums[has_key], torch.ones_like(sums[has_key]), atol=1e-5, rtol=0)
+        assert torch.all(sums[~has_key] == 0)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("spec", SPECS, ids=str)
+def test_user_mask_restricts_and_never_widens(build, family, spec):
+    """mask = the model's own mask AND the user's; transformers' eager model given that mask agrees."""
+    built = build(family)
+    adapter = built.adapter
+    encoding = adapter.encode(TEXTS)
+    plain, _ = capture(adapter, encoding)
+    tensors, logits = capture(adapter, encoding, spec)
+    for layer, window in enumerate(built.windows):
+        mask = tensors[f"blocks.{layer}.attn.hook_mask"]
+        model_mask = plain[f"blocks.{layer}.attn.hook_mask"]
+        assert torch.equal(mask, expected_mask(encoding, window, spec)), f"layer {layer}"
+        assert not (mask & ~model_mask).any()  # never widens the model's own mask
+        assert torch.equal(mask, model_mask & structural_mask(mask.shape[-1], spec)[None])
+    if spec.window == 7 and WINDOW in built.windows:  # wider than the model's window: its window stays
+        layer = built.windows.index(WINDOW)
+        assert int(tensors[f"blocks.{layer}.attn.hook_mask"][0, -1].sum()) == WINDOW
+    out = reference_run(built, encoding, spec)
+    for b in range(2):
+        n = real_rows(encoding, b)
+        for layer in range(adapter.n_layers):
+            torch.testing.assert_close(tensors[f"blocks.{layer}.attn.hook_pattern"][b, :, :n], out.attentions[layer][b, :, :n], atol=1e-5, rtol=0)
+        torch.testing.assert_close(logits[b, :n], out.logits[b, :n], atol=1e-4, rtol=0)
+    # the intervention runs inside the forward: where it masks anything, the logits move; where not, nothing does
+    _, plain_logits = capture(adapter, encoding)
+    changed = any(not torch.equal(tensors[n], plain[n]) for n in tensors if n.endswith("hook_mask"))
+    assert changed == (not torch.allclose(logits[0], plain_logits[0], atol=1e-4))
+    assert changed or (spec.window == 7 and family == "mistral")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("spec", [MaskSpec()] + SPECS, ids=str)
+def test_no_leak_from_later_tokens(build, family, spec):
+    adapter = build(family).adapter
+    encoding = adapter.encode(TEXTS[:1])
+    seq = encoding.input_ids.shape[1]
+    cut = seq // 2
+    changed_ids = encoding.input_ids.clone()
+    generator = torch.Generator().manual_seed(0)
+    changed_ids[0, cut + 1 :] = torch.randint(4, len(adapter.tokenizer), (seq - cut - 1,), generator=generator)
+    assert not torch.equal(changed_ids, encoding.input_ids)
+    changed = Encoding(changed_ids, encoding.key_is_real, encoding.token_type_ids, encoding.tokens, encoding.special, encoding.truncated, encoding.full_lengths)
+    before, logits_before = capture(adapter, encoding, spec)
+    after, logits_after = capture(adapter, changed, spec)
+    for layer in range(adapter.n_layers):
+        name = f"blocks.{layer}.attn.hook_pattern"
+        torch.testing.assert_close(before[name][0, :, : cut + 1], after[name][0, :, : cut + 1], atol=1e-6, rtol=0)
+    torch.testing.assert_close(logits_before[0, : cut + 1], logits_after[0, : cut + 1], atol=1e-5, rtol=0)
+    assert not torch.allclose(logits_before[0, -1], logits_after[0, -1])  # the change itself is visible
+
+
+# ---------------------------------------------------------------------------------------------------- softcapping, sinks
+def test_gemma2_scores_are_softcapped(build):
+    built = build("gemma2")
+    adapter = built.adapter
+    cap = built.config.attn_logit_softcapping
+    scaling = built.config.query_pre_attn_scalar**-0.5
+    encoding = adapter.encode(TEXTS[:1])
+    tensors, _ = capture(adapter, encoding)
+    saturated = False
+    for layer in range(adapter.n_layers):
+        p = f"blocks.{layer}.attn."
+        scores = tensors[p + "hook_scores"][0]
+        assert float(scores.abs().max()) <= cap  # tanh saturates to exactly ±cap in float32
+        q, k = tensors[p + "hook_q"][0], tensors[p + "hook_k"][0]
+        raw = torch.stack([q[h] @ k[adapter.kv_head_of(h)].T * scaling for h in range(adapter.n_heads)])
+        saturated |= float(raw.abs().max()) > 1.5 * cap  # the cap really bites somewhere
+        torch.testing.assert_close(scores, cap * torch.tanh(raw / cap), atol=1e-5, rtol=0)
+    assert saturated
+
+
+def test_gpt_oss_sinks_take_a_share(build):
+    built = build("gpt_oss")
+    encoding = built.adapter.encode(TEXTS[:1])
+    tensors, _ = capture(built.adapter, encoding)
+    sink = tensors["blocks.0.attn.hook_sink"][0]  # (heads, seq)
+    sums = tensors["blocks.0.attn.hook_pattern"][0].sum(-1)
+    assert float(sums.min()) < 0.9 and float(sink.max()) > 0.1
+    torch.testing.assert_close(sink + sums, torch.ones_like(sums), atol=1e-6, rtol=0)
+
+
+# ---------------------------------------------------------------------------------------------------- threads
+@pytest.mark.parametrize("family", ["llama", "gemma2"])
+def test_two_threads_do_not_mix(build, family):
+    adapter = build(family).adapter
+    jobs = [(TEXTS[0], MaskSpec(window=2)), (TEXTS[1], MaskSpec())]
+    expected = [run_capture(adapter, [text], spec)[0] for text, spec in jobs]
+    barrier = threading.Barrier(2)
+    results: dict[int, list] = {0: [], 1: []}
+    errors = []
+
+    def work(index):
+        text, spec = jobs[index]
+        try:
+            for _ in range(15):
+                barrier.wait(timeout=30)
+                results[index].append(run_capture(adapter, [text], spec)[0])
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for index in range(2):
+        assert len(results[index]) == 15
+        for got in results[index]:
+            assert got.tokens == expected[index].tokens
+            assert set(got) == set(expected[index])
+            for name in got:
+                if name != "tokens":
+                    np.testing.assert_allclose(got[name], expected[index][name], atol=1e-6, err_msg=name)
+
+
+# ---------------------------------------------------------------------------------------------------- tokenizing
+def test_encode_pads_right_flags_specials_and_truncates(build):
+    adapter = build("llama").adapter
+    tokenizer = adapter.tokenizer
+    encoding = adapter.encode(TEXTS)
+    n = real_rows(encoding, 1)
+    assert encoding.key_is_real[1, :n].all() and not encoding.key_is_real[1, n:].any()  # right padding
+    specials = set(tokenizer.all_special_ids)
+    for b in range(2):
+        assert encoding.special[b] == [int(i) in specials for i in encoding.input_ids[b]]
+        assert encoding.tokens[b][0] == "<s>" and encoding.special[b][0]
+    assert encoding.tokens[1][n:] == ["<pad>"] * (len(encoding.tokens[1]) - n)
+    assert encoding.truncated == [False, False]
+    assert encoding.full_lengths == [real_rows(encoding, 0), n]
+    long_text = " ".join(["banana arrow"] * 60)
+    long = adapter.encode([long_text])
+    assert adapter.max_tokens == 64
+    assert long.input_ids.shape[1] == 64 and long.truncated == [True] and long.full_lengths[0] > 64
+    tensors, logits = capture(adapter, long)
+    assert logits.shape[:2] == (1, 64)
+
+
+# ---------------------------------------------------------------------------------------------------- loading
+def test_load_is_silent_float32_and_restores_logging(build, tmp_path, capfd):
+    from transformers.utils import logging as hf_logging
+
+    built = build("mistral")
+    path = tmp_path / "bf16"
+    built.reference.save_pretrained(path)
+    built.adapter.tokenizer.save_pretrained(path)
+    config = json.loads((path / "config.json").read_text())
+    config["dtype"] = "bfloat16"  # the checkpoint says bfloat16: attnviz still runs float32 on the CPU
+    (path / "config.json").write_text(json.dumps(config))
+    hf_logging.set_verbosity_warning()
+    capfd.readouterr()
+    model = load_hf_model(path)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert hf_logging.get_verbosity() == hf_logging.WARNING
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    assert model.hf.config._attn_implementation == ATTN_NAME
+    assert (model.name, model.n_layers, model.n_heads, model.n_kv_heads, model.d_model, model.d_head) == ("bf16", 2, 4, 2, 32, 8)
+
+
+def _write_config(path, **config):
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.json").write_text(json.dumps(config))
+    return path
+
+
+@pytest.mark.parametrize(
+    "model_type, words",
+    [
+        ("falcon", "falcon: this model family does not use transformers' attention interface; attnviz cannot record it"),
+        ("bloom", "bloom: this model family does not use transformers' attention interface"),
+        ("gpt_neo", "gpt_neo: this model family does not use transformers' attention interface"),
+        ("deberta-v2", "deberta-v2: this model family does not use transformers' attention interface"),
+        ("t5", "t5: attnviz does not support this model family yet"),
+        ("my_remote_model", "my_remote_model: not a model family this version of transformers knows"),
+    ],
+)
+def test_refuses_other_families_in_one_line(tmp_path, model_type, words):
+    path = _write_config(tmp_path / "m", model_type=model_type, auto_map={"AutoModel": "modeling_x.Model"})
+    (path / "model.safetensors").write_bytes(b"")
+    with pytest.raises(UnsupportedModel) as info:
+        load_hf_model(path)
+    message = str(info.value)
+    assert message.startswith(words) and "\n" not in message
+    assert str(tmp_path) not in message
+
+
+def test_refuses_pickled_weights_and_missing_files(tmp_path, build):
+    built = build("llama")
+    path = tmp_path / "bin-only"
+    built.reference.save_pretrained(path)
+    for file in path.glob("*.safetensors"):
+        file.unlink()
+    (path / "pytorch_model.bin").write_bytes(b"not loaded")
+    with pytest.raises(UnsupportedModel, match="safetensors only"):
+        load_hf_model(path)
+    with pytest.raises(UnsupportedModel, match="no config.json"):
+        load_hf_model(tmp_path / "nothing-here")
+    with pytest.raises(UnsupportedModel, match="names no model_type"):
+        load_hf_model(_write_config(tmp_path / "untyped", hidden_size=4))
+
+
+def test_refuses_a_checkpoint_with_missing_weights(tmp_path, build):
+    from safetensors.torch import load_file, save_file
+
+    built = build("llama")
+    path = tmp_path / "partial"
+    built.reference.save_pretrained(path)
+    built.adapter.tokenizer.save_pretrained(path)
+    (weights,) = path.glob("*.safetensors")
+    tensors = load_file(weights)
+    del tensors["model.layers.1.self_attn.q_proj.weight"]
+    save_file(tensors, weights, metadata={"format": "pt"})
+    with pytest.raises(UnsupportedModel, match="lacks 1 weights"):
+        load_hf_model(path)
+
+
+def test_registration_touches_no_other_model(build):
+    """The adapter's name is its own; transformers' built-in functions and an eager model are unchanged."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, eager_mask, sdpa_mask
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    built = build("llama")
+    assert ALL_ATTENTION_FUNCTIONS["sdpa"] is sdpa_attention_forward
+    assert ALL_MASK_ATTENTION_FUNCTIONS["sdpa"] is sdpa_mask and ALL_MASK_ATTENTION_FUNCTIONS["eager"] is eager_mask
+    assert built.reference.config._attn_implementation == "eager"
+    # While one adapter runs with a user mask, another model in the same thread keeps its own masks: an sdpa model,
+    # and a second model loaded under attnviz's own implementation name but called directly (no run of its own).
+    import transformers
+
+    sdpa = transformers.LlamaForCausalLM.from_pretrained(built.path, attn_implementation="sdpa").eval()
+    other = load_hf_model(built.path, name="other")
+    encoding = built.adapter.encode(TEXTS[:1])
+    spy = []
+
+    def nested(module, args, output):
+        if not spy:
+            spy.append(sdpa(input_ids=encoding.input_ids).logits)
+            spy.append(other.hf(input_ids=encoding.input_ids).logits)
+
+    hook = built.adapter.hook("blocks.0.attn.hook_mask").register_forward_hook(nested)
+    try:
+        with torch.inference_mode():
+            built.adapter(encoding, MaskSpec(window=2))
+    finally:
+        hook.remove()
+    with torch.inference_mode():
+        expected = built.reference(input_ids=encoding.input_ids).logits
+    assert len(spy) == 2
+    for logits in spy:
+        torch.testing.assert_close(logits, expected, atol=1e-4, rtol=0)
+
+
+def test_wraps_an_already_loaded_model(build):
+    """HFAttentionModel switches a loaded model to its own implementation name and records the same patterns."""
+    import transformers
+
+    built = build("gemma2")
+    hf = transformers.Gemma2ForCausalLM.from_pretrained(built.path, attn_implementation="eager").eval()
+    adapter = HFAttentionModel(hf, built.adapter.tokenizer, "wrapped")
+    assert hf.config._attn_implementation == ATTN_NAME
+    encoding = adapter.encode(TEXTS[:1])
+    ours, _ = capture(adapter, encoding)
+    reference, _ = capture(built.adapter, encoding)
+    for layer in range(adapter.n_layers):
+        name = f"blocks.{layer}.attn.hook_pattern"
+        torch.testing.assert_close(ours[name], reference[name], atol=1e-6, rtol=0)
