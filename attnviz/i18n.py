@@ -16,8 +16,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     # shared controls (sidebar)
     "sidebar.model": {"en": "Model", "zh": "模型"},
     "sidebar.model_help": {
-        "en": "The models this server offers. Whoever starts the app adds a local Hugging Face BERT-family folder with `-- --model /path/to/dir` (or the ATTNVIZ_MODELS setting); a link can only pick among these.",
-        "zh": "本服务器提供的模型。启动应用的人可用 `-- --model /本地/模型目录`（或 ATTNVIZ_MODELS 设置）加入本地的 Hugging Face BERT 类模型；链接只能在这些模型中选择。",
+        "en": "The models this server offers. Whoever starts the app adds a local Hugging Face model folder (BERT-family, GPT-2, Llama, Qwen2, Mistral, Gemma 2) with `-- --model /path/to/dir` (or the ATTNVIZ_MODELS setting); a link can only pick among these.",
+        "zh": "本服务器提供的模型。启动应用的人可用 `-- --model /本地/模型目录`（或 ATTNVIZ_MODELS 设置）加入本地的 Hugging Face 模型（BERT 类、GPT-2、Llama、Qwen2、Mistral、Gemma 2）；链接只能在这些模型中选择。",
     },
     "sidebar.masks": {"en": "Masks", "zh": "掩码"},
     "sidebar.causal": {"en": "Causal (subsequent) mask", "zh": "因果掩码（subsequent mask）"},
