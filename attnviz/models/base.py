@@ -28,6 +28,9 @@ Kind = Literal["encoder", "decoder", "encoder-decoder"]
 
 # hook_{name} inside blocks.{l}.attn: the attention's steps, in order
 ATTENTION_HOOKS = ("q", "k", "v", "scores", "mask", "pattern", "z", "result")
+# attention steps only some families have: DCMHA's composed scores and pre-compose softmax, attention sinks;
+# DCMHA's compose weights are hook_pre_* / hook_post_* (pre- and post-softmax composition)
+EXTRA_ATTENTION_HOOKS = ("scores_composed", "probs", "sink")
 # hook_{name} directly inside blocks.{l}: the residual stream around the attention
 BLOCK_HOOKS = ("resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out")
 
@@ -43,7 +46,7 @@ def hook_name(name: str, layer: int | None = None) -> str:
         if name in ATTENTION_HOOKS or name in BLOCK_HOOKS:
             raise ValueError(f"hook_{name} belongs to a layer: hook_name({name!r}, layer)")
         return f"hook_{name}"
-    if name in ATTENTION_HOOKS:
+    if name in ATTENTION_HOOKS or name in EXTRA_ATTENTION_HOOKS or name.startswith(("pre_", "post_")):
         return f"blocks.{layer}.attn.hook_{name}"
     return f"blocks.{layer}.hook_{name}"
 

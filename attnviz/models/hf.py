@@ -331,6 +331,7 @@ class HFAttentionModel(nn.Module):
             raise UnsupportedModel(f"{name}: {self.n_heads} query heads do not divide into {self.n_kv_heads} K/V heads")
         group = self.n_heads // self.n_kv_heads
         self.kv_head_map: tuple[int, ...] = tuple(h // group for h in range(self.n_heads))  # query head -> K/V head
+        self.special_tokens = frozenset(tokenizer.all_special_tokens)
         self.windows = native_windows(config, self.n_layers)  # the model's own sliding window per layer
         self.has_sinks = family.sinks
         position_limit = getattr(config, "max_position_embeddings", None) or 10**9
