@@ -58,7 +58,9 @@ def tokenizer():
         show_progress=False,
     )
     tok.train_from_iterator([" ".join(WORDS)] * 3, trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>"
+    )
 
 
 def build(kind: str):
@@ -98,7 +100,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU float32, median of {args.repeats}")
     print(f"{'model':>32} {'tokens':>6} {'HF eager ms':>12} {'capture ms':>11} {'ratio':>6} {'view ms':>8} {'ratio':>6}")
-    for kind, tokens, label in (("gpt2", 512, "GPT-2 small size (12L 12H d768)"), ("llama", 1024, "Llama GQA (12L 12H/4KV d768)")):
+    models = (("gpt2", 512, "GPT-2 small size (12L 12H d768)"), ("llama", 1024, "Llama GQA (12L 12H/4KV d768)"))
+    for kind, tokens, label in models:
         if args.only not in (None, kind):
             continue
         eager, adapter = build(kind)
@@ -122,14 +125,21 @@ def main() -> None:
         # same numbers on both sides, or the timing compares different computations
         (cap,) = full_capture()
         reference = hf_forward()
-        worst = max(float(abs(cap[f"blocks.{layer}.attn.hook_pattern"] - reference[layer][0]).max()) for layer in range(adapter.n_layers))
+        worst = max(
+            float(abs(cap[f"blocks.{layer}.attn.hook_pattern"] - reference[layer][0]).max())
+            for layer in range(adapter.n_layers)
+        )
         assert worst < 1e-5, worst
         del cap, reference
 
         base, full, view = interleaved_medians([hf_forward, full_capture, view_capture], args.repeats)
-        print(f"{label:>32} {tokens:>6} {base * 1e3:>12.1f} {full * 1e3:>11.1f} {full / base:>6.2f} {view * 1e3:>8.1f} {view / base:>6.2f}")
+        print(
+            f"{label:>32} {tokens:>6} {base * 1e3:>12.1f} {full * 1e3:>11.1f} {full / base:>6.2f}"
+            f" {view * 1e3:>8.1f} {view / base:>6.2f}"
+        )
         del eager, adapter
-    print("capture = every hook as NumPy (q, k, v, scores, mask, pattern, z, result, residuals); view = pattern, scores, mask.")
+    print("capture = every hook as NumPy (q, k, v, scores, mask, pattern, z, result, residuals);")
+    print("view = pattern, scores, mask only (what the app draws).")
     print("target: capture / HF eager <= 1.3")
 
 

@@ -10,6 +10,7 @@ key is a row with no key at all, which attnviz draws as zero weight and transfor
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 
@@ -46,7 +47,7 @@ MODEL_CLASSES = {
 }
 
 
-# ---------------------------------------------------------------------------------------------------- building
+# -------------------------------------------------------------------------------------------- building
 def _tokenizer():
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
@@ -60,8 +61,12 @@ def _tokenizer():
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(TRAINING_TEXT * 5, trainer)
-    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>"
+    )
 
 
 def _config(family: str, vocab: int, ids: dict):
@@ -75,7 +80,12 @@ def _config(family: str, vocab: int, ids: dict):
         return transformers.LlamaConfig(num_hidden_layers=3, num_key_value_heads=2, **decoder)
     if family == "qwen2":  # layer 0 full, layers 1-2 sliding
         return transformers.Qwen2Config(
-            num_hidden_layers=3, num_key_value_heads=2, use_sliding_window=True, sliding_window=WINDOW, max_window_layers=1, **decoder
+            num_hidden_layers=3,
+            num_key_value_heads=2,
+            use_sliding_window=True,
+            sliding_window=WINDOW,
+            max_window_layers=1,
+            **decoder,
         )
     if family == "mistral":  # every layer sliding
         return transformers.MistralConfig(num_hidden_layers=2, num_key_value_heads=2, sliding_window=WINDOW, **decoder)
@@ -92,7 +102,13 @@ def _config(family: str, vocab: int, ids: dict):
     if family == "gpt_oss":  # attention sinks, alternating sliding / full, a tiny mixture of experts
         decoder = dict(decoder, intermediate_size=32)
         return transformers.GptOssConfig(
-            num_hidden_layers=2, num_key_value_heads=2, head_dim=8, sliding_window=WINDOW, num_local_experts=4, num_experts_per_tok=2, **decoder
+            num_hidden_layers=2,
+            num_key_value_heads=2,
+            head_dim=8,
+            sliding_window=WINDOW,
+            num_local_experts=4,
+            num_experts_per_tok=2,
+            **decoder,
         )
     raise AssertionError(family)
 
@@ -119,7 +135,9 @@ def build(tmp_path_factory):
 
     cache: dict[str, Built] = {}
     tokenizer = _tokenizer()
-    ids = dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    ids = dict(
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
 
     def get(family: str) -> Built:
         if family not in cache:
@@ -134,14 +152,15 @@ def build(tmp_path_factory):
             model.save_pretrained(path)
             tokenizer.save_pretrained(path)
             adapter = load_hf_model(path, name=f"tiny-{family}")
-            reference = getattr(transformers, MODEL_CLASSES[family]).from_pretrained(path, attn_implementation="eager").eval()
+            model_class = getattr(transformers, MODEL_CLASSES[family])
+            reference = model_class.from_pretrained(path, attn_implementation="eager").eval()
             cache[family] = Built(family, path, reference.config, adapter, reference)
         return cache[family]
 
     return get
 
 
-# ---------------------------------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------------------------- helpers
 def capture(adapter, encoding, spec=MaskSpec()):
     with torch.inference_mode(), recording() as recorder:
         logits = adapter(encoding, spec)
@@ -186,7 +205,7 @@ def real_rows(encoding: Encoding, b: int) -> int:
     return int(encoding.key_is_real[b].sum())
 
 
-# ---------------------------------------------------------------------------------------------------- equality with eager
+# --------------------------------------------------------------------------------- equality with eager
 @pytest.mark.parametrize("family", FAMILIES)
 def test_pattern_logits_and_residuals_equal_eager(build, family):
     built = build(family)
@@ -202,7 +221,8 @@ def test_pattern_logits_and_residuals_equal_eager(build, family):
             ours = tensors[f"blocks.{layer}.attn.hook_pattern"][b, :, :n]
             torch.testing.assert_close(ours, out.attentions[layer][b, :, :n], atol=1e-5, rtol=0)
             if layer < adapter.n_layers - 1:  # the last hidden state transformers returns is after the final norm
-                torch.testing.assert_close(tensors[f"blocks.{layer}.hook_resid_post"][b, :n], out.hidden_states[layer + 1][b, :n], atol=1e-5, rtol=0)
+                resid = tensors[f"blocks.{layer}.hook_resid_post"][b, :n]
+                torch.testing.assert_close(resid, out.hidden_states[layer + 1][b, :n], atol=1e-5, rtol=0)
         torch.testing.assert_close(tensors["hook_embed"][b, :n], out.hidden_states[0][b, :n], atol=1e-6, rtol=0)
         torch.testing.assert_close(logits[b, :n], out.logits[b, :n], atol=1e-4, rtol=0)
     # the patterns are not near-uniform, so equality above means something
@@ -224,12 +244,13 @@ def test_every_hook_with_its_shape(build, family):
         assert tensors[p + "hook_scores"].shape == tensors[p + "hook_pattern"].shape == (batch, h, seq, seq)
         assert tensors[p + "hook_mask"].shape == (batch, seq, seq) and tensors[p + "hook_mask"].dtype == torch.bool
         assert tensors[p + "hook_z"].shape == (batch, h, seq, d)
-        assert tensors[p + "hook_result"].shape == tensors[f"blocks.{layer}.hook_resid_post"].shape == (batch, seq, adapter.d_model)
+        assert tensors[p + "hook_result"].shape == (batch, seq, adapter.d_model)
+        assert tensors[f"blocks.{layer}.hook_resid_post"].shape == (batch, seq, adapter.d_model)
     assert adapter.kind == "decoder"
     assert adapter.hook("blocks.0.attn.hook_pattern").name == "blocks.0.attn.hook_pattern"
 
 
-# ---------------------------------------------------------------------------------------------------- heads
+# ----------------------------------------------------------------------------------------------- heads
 @pytest.mark.parametrize("family", FAMILIES)
 def test_kv_heads_and_the_query_to_kv_head_map(build, family):
     built = build(family)
@@ -248,7 +269,7 @@ def test_kv_heads_and_the_query_to_kv_head_map(build, family):
     for layer in range(adapter.n_layers):
         p = f"blocks.{layer}.attn."
         q, k, v = (tensors[p + n][0].double() for n in ("hook_q", "hook_k", "hook_v"))
-        pattern, z, scores = tensors[p + "hook_pattern"][0].double(), tensors[p + "hook_z"][0].double(), tensors[p + "hook_scores"][0].double()
+        pattern, z, scores = (tensors[p + n][0].double() for n in ("hook_pattern", "hook_z", "hook_scores"))
         for h in range(adapter.n_heads):
             g = adapter.kv_head_of(h)
             raw = q[h] @ k[g].T * scaling
@@ -257,7 +278,7 @@ def test_kv_heads_and_the_query_to_kv_head_map(build, family):
             torch.testing.assert_close(z[h], pattern[h] @ v[g], atol=1e-5, rtol=0)
 
 
-# ---------------------------------------------------------------------------------------------------- masks
+# ----------------------------------------------------------------------------------------------- masks
 @pytest.mark.parametrize("family", FAMILIES)
 def test_model_mask_without_user_mask(build, family):
     """Causal everywhere, each layer's own window exactly where the config puts it, padding keys masked."""
@@ -322,7 +343,8 @@ def test_user_mask_restricts_and_never_widens(build, family, spec):
     for b in range(2):
         n = real_rows(encoding, b)
         for layer in range(adapter.n_layers):
-            torch.testing.assert_close(tensors[f"blocks.{layer}.attn.hook_pattern"][b, :, :n], out.attentions[layer][b, :, :n], atol=1e-5, rtol=0)
+            ours = tensors[f"blocks.{layer}.attn.hook_pattern"][b, :, :n]
+            torch.testing.assert_close(ours, out.attentions[layer][b, :, :n], atol=1e-5, rtol=0)
         torch.testing.assert_close(logits[b, :n], out.logits[b, :n], atol=1e-4, rtol=0)
     # the intervention runs inside the forward: where it masks anything, the logits move; where not, nothing does
     _, plain_logits = capture(adapter, encoding)
@@ -342,7 +364,7 @@ def test_no_leak_from_later_tokens(build, family, spec):
     generator = torch.Generator().manual_seed(0)
     changed_ids[0, cut + 1 :] = torch.randint(4, len(adapter.tokenizer), (seq - cut - 1,), generator=generator)
     assert not torch.equal(changed_ids, encoding.input_ids)
-    changed = Encoding(changed_ids, encoding.key_is_real, encoding.token_type_ids, encoding.tokens, encoding.special, encoding.truncated, encoding.full_lengths)
+    changed = dataclasses.replace(encoding, input_ids=changed_ids)
     before, logits_before = capture(adapter, encoding, spec)
     after, logits_after = capture(adapter, changed, spec)
     for layer in range(adapter.n_layers):
@@ -352,7 +374,7 @@ def test_no_leak_from_later_tokens(build, family, spec):
     assert not torch.allclose(logits_before[0, -1], logits_after[0, -1])  # the change itself is visible
 
 
-# ---------------------------------------------------------------------------------------------------- softcapping, sinks
+# ---------------------------------------------------------------------------------- softcapping, sinks
 def test_gemma2_scores_are_softcapped(build):
     built = build("gemma2")
     adapter = built.adapter
@@ -382,7 +404,7 @@ def test_gpt_oss_sinks_take_a_share(build):
     torch.testing.assert_close(sink + sums, torch.ones_like(sums), atol=1e-6, rtol=0)
 
 
-# ---------------------------------------------------------------------------------------------------- threads
+# --------------------------------------------------------------------------------------------- threads
 @pytest.mark.parametrize("family", ["llama", "gemma2"])
 def test_two_threads_do_not_mix(build, family):
     adapter = build(family).adapter
@@ -417,7 +439,7 @@ def test_two_threads_do_not_mix(build, family):
                     np.testing.assert_allclose(got[name], expected[index][name], atol=1e-6, err_msg=name)
 
 
-# ---------------------------------------------------------------------------------------------------- tokenizing
+# ------------------------------------------------------------------------------------------ tokenizing
 def test_encode_pads_right_flags_specials_and_truncates(build):
     adapter = build("llama").adapter
     tokenizer = adapter.tokenizer
@@ -439,7 +461,7 @@ def test_encode_pads_right_flags_specials_and_truncates(build):
     assert logits.shape[:2] == (1, 64)
 
 
-# ---------------------------------------------------------------------------------------------------- loading
+# --------------------------------------------------------------------------------------------- loading
 def test_load_is_silent_float32_and_restores_logging(build, tmp_path, capfd):
     from transformers.utils import logging as hf_logging
 
@@ -458,7 +480,8 @@ def test_load_is_silent_float32_and_restores_logging(build, tmp_path, capfd):
     assert hf_logging.get_verbosity() == hf_logging.WARNING
     assert {p.dtype for p in model.parameters()} == {torch.float32}
     assert model.hf.config._attn_implementation == ATTN_NAME
-    assert (model.name, model.n_layers, model.n_heads, model.n_kv_heads, model.d_model, model.d_head) == ("bf16", 2, 4, 2, 32, 8)
+    sizes = (model.n_layers, model.n_heads, model.n_kv_heads, model.d_model, model.d_head)
+    assert model.name == "bf16" and sizes == (2, 4, 2, 32, 8)
 
 
 def _write_config(path, **config):
@@ -470,7 +493,10 @@ def _write_config(path, **config):
 @pytest.mark.parametrize(
     "model_type, words",
     [
-        ("falcon", "falcon: this model family does not use transformers' attention interface; attnviz cannot record it"),
+        (
+            "falcon",
+            "falcon: this model family does not use transformers' attention interface; attnviz cannot record it",
+        ),
         ("bloom", "bloom: this model family does not use transformers' attention interface"),
         ("gpt_neo", "gpt_neo: this model family does not use transformers' attention interface"),
         ("deberta-v2", "deberta-v2: this model family does not use transformers' attention interface"),

@@ -86,7 +86,7 @@ class UnsupportedModel(ValueError):
     """A model directory this adapter will not load; the message is one line, fit to show a user as it is."""
 
 
-# ---------------------------------------------------------------------------------------------------- one run
+# ------------------------------------------------------------------------------------------ one run
 @dataclass
 class _Run:
     """What one forward call of one adapter needs inside the registered functions."""
@@ -137,7 +137,7 @@ def spec_mask_function(spec: MaskSpec) -> Callable | None:
     return and_masks(*parts) if parts else None
 
 
-# ---------------------------------------------------------------------------------------------------- the mask function
+# ------------------------------------------------------------------------------------------ the mask function
 def attnviz_mask(
     batch_size: int,
     q_length: int,
@@ -178,7 +178,7 @@ def attnviz_mask(
     )
 
 
-# ---------------------------------------------------------------------------------------------------- the attention function
+# ------------------------------------------------------------------------------------------ the attention function
 def attnviz_attention(
     module: nn.Module,
     query: torch.Tensor,
@@ -214,7 +214,7 @@ def attnviz_attention(
     else:
         grouped = query.reshape(batch, n_kv, group * q_len, d_head)
         scores = torch.matmul(grouped, key.transpose(-1, -2)).view(batch, n_heads, q_len, kv_len)
-    scores.mul_(scaling)  # in place: the matmul's backward does not need its output, and a 1,024-token map is 4 MB a head
+    scores.mul_(scaling)  # in place (the matmul's backward does not need its output): one (heads, q, kv) map less
     if softcap is not None:  # Gemma 2: softcap * tanh(scores / softcap)
         if torch.is_grad_enabled():
             scores = torch.tanh(scores / softcap) * softcap
@@ -287,7 +287,7 @@ def register_attnviz_attention() -> None:
         _registered = True
 
 
-# ---------------------------------------------------------------------------------------------------- the adapter
+# ------------------------------------------------------------------------------------------ the adapter
 def _get_path(root: nn.Module, dotted: str) -> nn.Module:
     module = root
     for part in dotted.split("."):
@@ -365,10 +365,11 @@ class HFAttentionModel(nn.Module):
             attention = getattr(layer, family.attention)
             # The registered function learns its layer from the attention module transformers hands it.
             if getattr(attention, "layer_idx", None) != index:
-                raise UnsupportedModel(f"{name}: attention module {index} has layer_idx {getattr(attention, 'layer_idx', None)}")
+                found = getattr(attention, "layer_idx", None)
+                raise UnsupportedModel(f"{name}: attention module {index} has layer_idx {found}")
             prefix = f"blocks.{index}.attn."
             self._hooks_by_module[id(attention)] = _LayerHooks(
-                *(self.hook(prefix + h) for h in ("hook_q", "hook_k", "hook_v", "hook_scores", "hook_mask", "hook_pattern", "hook_z")),
+                *(self.hook(prefix + h) for h in ATTENTION_HOOKS[:7]),  # q, k, v, scores, mask, pattern, z
                 sink=self.hook(prefix + SINK_HOOK) if self.has_sinks else HookPoint(prefix + SINK_HOOK),
             )
             self._handles.append(layer.register_forward_pre_hook(self._pre_layer_hook(index), with_kwargs=True))
@@ -465,7 +466,7 @@ class HFAttentionModel(nn.Module):
 
     # ----------------------------------------------------------------- forward
     def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
-        """Run the model under ``spec`` (combined with the model's own masks); returns the logits (batch, seq, vocab)."""
+        """Run the model under ``spec`` (ANDed with the model's own masks); returns logits (batch, seq, vocab)."""
         device = self.device
         token = _active_run.set(_Run(self, spec_mask_function(spec)))
         try:
@@ -479,7 +480,7 @@ class HFAttentionModel(nn.Module):
         return output.logits
 
 
-# ---------------------------------------------------------------------------------------------------- loading
+# ------------------------------------------------------------------------------------------ loading
 def _uses_attention_interface(model_type: str) -> bool | None:
     """Whether transformers' modeling code for this family dispatches through the attention interface
     (None: transformers does not know the family). Reads the source; imports nothing."""
@@ -502,7 +503,10 @@ def refusal(model_type: str | None) -> str:
         return "config.json names no model_type, so attnviz cannot tell which model family this is"
     uses = _uses_attention_interface(model_type)
     if uses is False:
-        return f"{model_type}: this model family does not use transformers' attention interface; attnviz cannot record it"
+        return (
+            f"{model_type}: this model family does not use transformers' attention interface; "
+            "attnviz cannot record it"
+        )
     supported = ", ".join(SUPPORTED)
     if uses is None:
         return (
@@ -549,7 +553,9 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
     if family is None:
         raise UnsupportedModel(refusal(model_type if isinstance(model_type, str) else None))
     if not any(path.glob("*.safetensors")):
-        raise UnsupportedModel(f"{label}: no .safetensors weights (attnviz loads safetensors only, never pickled files)")
+        raise UnsupportedModel(
+            f"{label}: no .safetensors weights (attnviz loads safetensors only, never pickled files)"
+        )
 
     register_attnviz_attention()
     import transformers
@@ -570,7 +576,9 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
     missing = sorted(info.get("missing_keys") or ())
     if missing:
         shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
-        raise UnsupportedModel(f"{label}: the checkpoint lacks {len(missing)} weights ({shown}); attnviz will not run random weights")
+        raise UnsupportedModel(
+            f"{label}: the checkpoint lacks {len(missing)} weights ({shown}); attnviz will not run random weights"
+        )
     model = HFAttentionModel(hf_model, tokenizer, label, family)
     if device is not None:
         model.to(device)
