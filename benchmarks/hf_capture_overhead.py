@@ -15,13 +15,18 @@ from __future__ import annotations
 import argparse
 import copy
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
 from attnviz.capture import run_capture
 from attnviz.masks import MaskSpec
 from attnviz.models.hf import HFAttentionModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from tiny_tokenizer import byte_level_tokenizer  # noqa: E402  (the tests' offline stand-in tokenizer)
 
 VIEW_HOOKS = ("blocks.*.attn.hook_pattern", "blocks.*.attn.hook_scores", "blocks.*.attn.hook_mask")
 WORDS = "the cat sat on the mat while a dog ran in the park and time flies like an arrow".split()
@@ -45,22 +50,7 @@ def interleaved_medians(fns, repeats: int) -> list[float]:
 
 def tokenizer():
     """A byte-level BPE trained here on a few words (ids fit any vocabulary); stands in for the real one."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=300,
-        special_tokens=["<unk>", "<pad>", "<s>", "</s>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator([" ".join(WORDS)] * 3, trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>"
-    )
+    return byte_level_tokenizer([" ".join(WORDS)] * 3, bos_prefix=False)
 
 
 def build(kind: str):

@@ -22,6 +22,7 @@ from attnviz.capture import run_capture
 from attnviz.hooks import recording
 from attnviz.masks import MaskSpec, structural_mask
 from attnviz.models.bert import Encoding
+from tiny_tokenizer import byte_level_tokenizer
 from attnviz.models.hf import ATTN_NAME, HFAttentionModel, UnsupportedModel, load_hf_model
 
 TEXTS = [
@@ -49,24 +50,7 @@ MODEL_CLASSES = {
 
 # -------------------------------------------------------------------------------------------- building
 def _tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=300,
-        special_tokens=["<unk>", "<pad>", "<s>", "</s>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(TRAINING_TEXT * 5, trainer)
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>"
-    )
+    return byte_level_tokenizer(TRAINING_TEXT * 5)
 
 
 def _config(family: str, vocab: int, ids: dict):
