@@ -111,6 +111,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The second sentence has {n:,} tokens; {model} reads at most {limit}, so only the first {limit} are shown.",
         "zh": "第二个句子有 {n:,} 个词元；{model} 最多读取 {limit} 个，因此只显示前 {limit} 个。",
     },
+    "msg.decoder_intervention": {
+        "en": "**Intervention:** {model} was trained with the windows {trained}; the {mask} setting narrows what its layers see beyond that, so these patterns show how the model copes with a restriction it was never trained with.",
+        "zh": "**干预**：{model} 训练时使用的窗口是 {trained}；{mask} 设置进一步限制了各层能看到的内容，因此这些注意力图显示的是模型如何应对一种训练时从未见过的限制。",
+    },
+    "msg.window_changes_nothing": {
+        "en": "The window w = {w} changes nothing here: every layer of {model} already sees at most that far ({trained}).",
+        "zh": "窗口 w = {w} 在这里不起作用：{model} 的每一层本来就最多看这么远（{trained}）。",
+    },
     "msg.intervention": {
         "en": "**Intervention:** this model is a bidirectional encoder trained to see every token. The {mask} mask changes what every layer sees, so these patterns show how the model copes with a restriction it was never trained with — not how it normally works.",
         "zh": "**干预**：这个模型是双向编码器，训练时能看到所有词。{mask} 掩码改变了每一层能看到的内容，因此这些注意力图显示的是模型如何应对一种训练时从未见过的限制，而不是它平时的工作方式。",

@@ -83,7 +83,12 @@ def test_the_main_page_draws_an_offered_mistral_with_its_own_window(build, monke
     window = built.windows[0]
     allowed = (distance >= 0) & (distance < window)  # the model's own sliding window, drawn as it is
     assert np.array_equal(~np.isnan(z), allowed)
+    assert not at.warning  # the model's own causal mask and window: no intervention
     at.checkbox(key="use_window").check().run()
+    at.slider(key="window").set_value(window + 3).run()  # wider than the model's own: changes nothing, and says so
+    assert any("changes nothing" in i.value for i in at.info) and not at.warning
+    assert np.array_equal(~np.isnan(array(figure_with_title(at, "Layer 0")["data"][0]["z"])), allowed)
     at.slider(key="window").set_value(2).run()  # the user's window narrows the model's, never widens it
     z2 = array(figure_with_title(at, "Layer 0")["data"][0]["z"])
     assert np.array_equal(~np.isnan(z2), (distance >= 0) & (distance < 2))
+    assert any("Intervention" in w.value for w in at.warning)

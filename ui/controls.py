@@ -196,6 +196,11 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
         if unknown:
             st.warning(T("msg.unknown_chars", model=escape_markdown(model.name), chars=escape_markdown(" ".join(unknown))))
         st.info(T("msg.decoder_note", model=escape_markdown(model.name), windows=model.layer_windows(spec.window)))
+        trained, applied = model.layer_windows(None), model.layer_windows(spec.window)
+        if spec.chunk is not None or applied != trained:
+            st.warning(T("msg.decoder_intervention", model=escape_markdown(model.name), trained=trained, mask=spec.describe(lang)), icon="⚠️")
+        elif spec.window is not None:
+            st.info(T("msg.window_changes_nothing", w=spec.window, model=escape_markdown(model.name), trained=trained))
     if hooks == VIEW_HOOKS:  # the maps' arrays; every layer's scores too while that stays small
         hooks = view_hooks(model, tuple(texts))
     captures = captures_for(state["model"], tuple(texts), spec, hooks)
