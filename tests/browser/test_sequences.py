@@ -74,8 +74,12 @@ def test_switch_page_and_come_back_keeps_the_view(app):
     # clear on the main page, go away and back: the message and the box are there, and typing works
     clear_sentence(app)
     app.page.get_by_role("link", name="Step by step").click()
+    app.page.wait_for_function("() => location.pathname.includes('Step_by_step')")
+    app.page.locator("h1", has_text="Step by step").wait_for()
     app.wait_idle()
     app.page.get_by_role("link", name="Attention").click()
+    app.page.wait_for_function("() => !location.pathname.includes('Step_by_step')")
+    app.page.locator(".st-key-text input").wait_for()  # the box is back, even though the text is empty
     app.wait_idle()
     assert app.page.locator(".st-key-text input").count() == 1
     type_and_wait(app, "Bees dance to give directions", "bees")
