@@ -19,6 +19,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The models this server offers. Whoever starts the app adds a local Hugging Face model folder (BERT-family, GPT-2, Llama, Qwen2, Mistral, Gemma 2) with `-- --model /path/to/dir` (or the ATTNVIZ_MODELS setting); a link can only pick among these.",
         "zh": "本服务器提供的模型。启动应用的人可用 `-- --model /本地/模型目录`（或 ATTNVIZ_MODELS 设置）加入本地的 Hugging Face 模型（BERT 类、GPT-2、Llama、Qwen2、Mistral、Gemma 2）；链接只能在这些模型中选择。",
     },
+    "sidebar.sizes": {"en": "{layers} layers · {heads} heads · d_head {d}", "zh": "{layers} 层 · {heads} 个头 · d_head {d}"},
+    "sidebar.sizes_gqa": {
+        "en": "{layers} layers · {heads} query heads · {kv} K/V heads (grouped-query attention: each K/V head serves {group} query heads) · d_head {d}",
+        "zh": "{layers} 层 · {heads} 个查询头 · {kv} 个 K/V 头（分组查询注意力：每个 K/V 头服务 {group} 个查询头）· d_head {d}",
+    },
     "sidebar.masks": {"en": "Masks", "zh": "掩码"},
     "sidebar.causal": {"en": "Causal (subsequent) mask", "zh": "因果掩码（subsequent mask）"},
     "sidebar.causal_help": {"en": "Each query sees only itself and earlier keys.", "zh": "每个查询只能看到自己和之前的键。"},

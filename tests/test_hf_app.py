@@ -92,3 +92,18 @@ def test_the_main_page_draws_an_offered_mistral_with_its_own_window(build, monke
     z2 = array(figure_with_title(at, "Layer 0")["data"][0]["z"])
     assert np.array_equal(~np.isnan(z2), (distance >= 0) & (distance < 2))
     assert any("Intervention" in w.value for w in at.warning)
+
+
+def test_the_sidebar_says_how_query_heads_share_kv_heads(build, monkeypatch):  # noqa: F811
+    built = build("llama")
+    monkeypatch.setenv("ATTNVIZ_MODELS", str(built.path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["model"] = str(built.path)
+    at.run()
+    model = built.adapter
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert f"{model.n_heads} query heads · {model.n_kv_heads} K/V heads" in captions
+    assert f"each K/V head serves {model.n_heads // model.n_kv_heads} query heads" in captions
+    at.selectbox(key="model").select("all-MiniLM-L6-v2").run()
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "6 layers · 12 heads · d_head 32" in captions and "K/V" not in captions

@@ -115,6 +115,7 @@ def sidebar_controls() -> None:
             st.sidebar.warning(T("msg.model_not_offered", model=default_model()))
         st.session_state["model"] = canonical or default_model()
     st.sidebar.selectbox(T("sidebar.model"), choices, key="model", help=T("sidebar.model_help"))
+    model_sizes_caption()
     st.sidebar.header(T("sidebar.masks"))
     st.sidebar.checkbox(T("sidebar.causal"), key="causal", help=T("sidebar.causal_help"))
     st.sidebar.checkbox(T("sidebar.window"), key="use_window")
@@ -138,6 +139,20 @@ def sidebar_controls() -> None:
     st.sidebar.checkbox(T("sidebar.hide_special"), key="hide_special", help=T("sidebar.hide_special_help"))
     st.sidebar.header(T("sidebar.padding"))
     st.sidebar.text_input(T("sidebar.text2"), key="text2", help=T("sidebar.text2_help"))
+
+
+def model_sizes_caption() -> None:
+    """Under the model menu: its layers and heads, and how query heads share K/V heads when they do."""
+    try:
+        model = get_model(st.session_state["model"])
+    except Exception:  # noqa: BLE001 - the page's own run says in words why the model cannot load
+        return
+    sizes = dict(layers=model.n_layers, heads=model.n_heads, d=model.d_head)
+    kv = getattr(model, "n_kv_heads", model.n_heads)
+    if kv < model.n_heads:
+        st.sidebar.caption(T("sidebar.sizes_gqa", kv=kv, group=model.n_heads // kv, **sizes))
+    else:
+        st.sidebar.caption(T("sidebar.sizes", **sizes))
 
 
 def current_spec() -> MaskSpec:
