@@ -126,7 +126,8 @@ def draw_maps(show_input) -> None:
         )
 
     show_figure(
-        plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head, lang=lang),
+        plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head,
+                         kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=lang),
         key="layer_grid",
         arrays=view.layer_arrays(layer),
     )

@@ -310,6 +310,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "plot.key": {"en": "key", "zh": "键"},
     "plot.raw_score": {"en": "raw score", "zh": "原始分数"},
     "plot.head": {"en": "head {h}", "zh": "头 {h}"},
+    "plot.kv_head": {"en": " · K/V {kv}", "zh": " · K/V {kv}"},
     "plot.layer_heads": {"en": "Layer {layer}: all {n} heads", "zh": "第 {layer} 层：全部 {n} 个头"},
     "plot.block_average": {"en": "block average", "zh": "块平均"},
     "plot.click_to_select": {"en": "layer {layer}, head {head}<br>click to select", "zh": "第 {layer} 层，第 {head} 个头<br>点击选中"},

@@ -274,15 +274,22 @@ def layer_grid(
     selected_head: int | None = None,
     max_cells: int = 48,
     columns: int = 6,
+    kv_heads: list[int] | None = None,
     lang: str = "en",
 ) -> go.Figure:
     """Every head of one layer as small maps on one canvas (block-averaged beyond ``max_cells`` tokens).
 
     One heatmap trace for all heads keeps the figure light; each tile sits on a grey rectangle,
-    so masked (NaN) cells show grey while the gaps between tiles stay white.
+    so masked (NaN) cells show grey while the gaps between tiles stay white. ``kv_heads[h]``: the K/V head
+    that query head h reads (grouped-query attention); heads sharing one are then laid out as one row and
+    titled with it.
     """
     t = _translator(lang)
     n_heads = patterns.shape[0]
+    grouped = kv_heads is not None and len(set(kv_heads)) < n_heads
+    if grouped:
+        group = n_heads // len(set(kv_heads))
+        columns = group if 2 <= group <= 8 else columns  # one row per K/V head when it fits
     kept = select(patterns, keep).astype(np.float32)  # (heads, q, k)
     if allowed is not None:
         kept = np.where(np.broadcast_to(select(allowed, keep), kept.shape[1:])[None], kept, np.nan)
@@ -311,7 +318,7 @@ def layer_grid(
         width = tiles[head].shape[1]
         shapes.append(dict(type="rect", x0=x0 - 0.5, x1=x0 + width - 0.5, y0=y0 - 0.5, y1=y0 + size - 0.5,
                            fillcolor=MASKED_COLOR, line=dict(width=0), layer="below"))
-        label = t("plot.head", h=head)
+        label = t("plot.head", h=head) + (t("plot.kv_head", kv=kv_heads[head]) if grouped else "")
         titles.append(dict(x=x0 + (width - 1) / 2, y=y0 - 0.6, text=f"<b>{label}</b>" if head == selected_head else label,
                            showarrow=False, yanchor="bottom", font=dict(size=13)))
     if selected_head is not None:

@@ -213,3 +213,19 @@ def test_a_map_over_the_payload_budget_is_block_averaged_and_says_so():
     assert "block average" in fig.data[0].hovertemplate
     assert list(fig.data[0].y[:3]) == [0, 2, 4]  # each row sits at its block's first position
     assert len(fig.to_json()) < 4_000_000
+
+
+def test_layer_grid_groups_heads_that_share_a_kv_head():
+    """Grouped-query attention: heads reading one K/V head form one row, and each title names its K/V head."""
+    rng = np.random.default_rng(0)
+    patterns = rng.random((8, 5, 5)).astype(np.float32)
+    tokens = list("abcde")
+    fig = plots.layer_grid(patterns, tokens, kv_heads=[h // 4 for h in range(8)])
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[0] == "head 0 · K/V 0" and titles[5] == "head 5 · K/V 1"
+    rows = {}
+    for head, note in enumerate(fig.layout.annotations):
+        rows.setdefault(round(note.y, 3), []).append(head)
+    assert sorted(rows.values()) == [[0, 1, 2, 3], [4, 5, 6, 7]]  # one row per K/V head
+    plain = plots.layer_grid(patterns, tokens, kv_heads=list(range(8)))  # one K/V head per head: no grouping
+    assert [a.text for a in plain.layout.annotations][:2] == ["head 0", "head 1"]
