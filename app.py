@@ -118,7 +118,8 @@ def draw_maps(show_input) -> None:
     with overview:
         st.markdown(T("main.overview"))
         show_figure(
-            plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head), lang=lang),
+            plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head),
+                           kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=lang),
             key="overview",
             arrays=view.all_arrays(),
             on_select=select_from_overview,

@@ -345,12 +345,14 @@ def overview(
     keep: np.ndarray | None = None,
     thumb: int = 16,
     selected: tuple[int, int] | None = None,
+    kv_heads: list[int] | None = None,
     lang: str = "en",
 ) -> go.Figure:
     """All layers × all heads as thumbnails in one image; each thumbnail is a clickable point.
 
     Each thumbnail is scaled to its own maximum so that weak heads stay readable.
     The scatter layer carries (layer, head) as customdata for Plotly selection events.
+    ``kv_heads[h]``: the K/V head query head h reads; with grouped-query attention a line separates the groups.
     """
     n_layers = len(patterns_by_layer)
     n_heads = patterns_by_layer[0].shape[0]
@@ -374,6 +376,12 @@ def overview(
         showlegend=False,
     )
     shapes = []
+    if kv_heads is not None and len(set(kv_heads)) < n_heads:
+        bottom = origins[-1][1] + size_q - 0.5
+        for head in range(1, n_heads):
+            if kv_heads[head] != kv_heads[head - 1]:  # the gap between two K/V groups
+                x = origins[head][0] - 1.0
+                shapes.append(dict(type="line", x0=x, x1=x, y0=-0.5, y1=bottom, line=dict(color="#555555", width=2)))
     if selected is not None:
         x0, y0 = origins[selected[0] * n_heads + selected[1]]
         shapes.append(_frame(x0 - 0.3, y0 - 0.3, size_k + 0.6, size_q + 0.6, line=dict(color="#e65000", width=3)))

@@ -229,3 +229,16 @@ def test_layer_grid_groups_heads_that_share_a_kv_head():
     assert sorted(rows.values()) == [[0, 1, 2, 3], [4, 5, 6, 7]]  # one row per K/V head
     plain = plots.layer_grid(patterns, tokens, kv_heads=list(range(8)))  # one K/V head per head: no grouping
     assert [a.text for a in plain.layout.annotations][:2] == ["head 0", "head 1"]
+
+
+def test_overview_separates_the_kv_groups():
+    rng = np.random.default_rng(1)
+    layers = [rng.random((8, 6, 6)).astype(np.float32) for _ in range(3)]
+    lines = lambda fig: [s for s in fig.layout.shapes if s.type == "line"]  # noqa: E731
+    grouped = plots.overview(layers, kv_heads=[h // 2 for h in range(8)])
+    assert len(lines(grouped)) == 3  # 4 K/V heads: 3 separators
+    xs = sorted(s.x0 for s in lines(grouped))
+    centres = list(grouped.layout.xaxis.tickvals)
+    assert all(centres[2 * g + 1] < x < centres[2 * g + 2] for g, x in enumerate(xs))  # each between two groups
+    assert lines(plots.overview(layers, kv_heads=list(range(8)))) == []
+    assert lines(plots.overview(layers)) == []
