@@ -183,6 +183,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stat.self": {"en": "self", "zh": "自身"},
     "stat.previous": {"en": "previous", "zh": "前一个词"},
     "stat.next": {"en": "next", "zh": "后一个词"},
+    "stat.first": {"en": "first token", "zh": "首个词元"},
+    "stat.induction": {"en": "induction", "zh": "归纳"},
     "stat.cls": {"en": "[CLS]", "zh": "[CLS]"},
     "stat.sep": {"en": "[SEP]", "zh": "[SEP]"},
     "stat.entropy_help": {
@@ -193,6 +195,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stat.self_help": {"en": "Share of attention a token gives itself.", "zh": "词元分给自己的注意力比例。"},
     "stat.previous_help": {"en": "Share given to the token just before.", "zh": "分给前一个词元的比例。"},
     "stat.next_help": {"en": "Share given to the token just after.", "zh": "分给后一个词元的比例。"},
+    "stat.first_help": {
+        "en": "Share given to the first token: in decoders, often an attention sink that absorbs what a head does not need.",
+        "zh": "分给第一个词元的比例：在解码器中，它常是吸收多余注意力的“注意力汇点”。",
+    },
+    "stat.induction_help": {
+        "en": "Share given to the token that followed an earlier copy of the query's token (A B … A → B), over the queries that have one: high in induction heads.",
+        "zh": "分给“查询词元上一次出现时紧随其后的词元”的比例（A B … A → B），只统计有这种早先副本的查询：归纳头的这一值很高。",
+    },
     "stat.cls_help": {"en": "Share given to [CLS].", "zh": "分给 [CLS] 的比例。"},
     "stat.sep_help": {"en": "Share given to [SEP] (often a 'no-op' sink).", "zh": "分给 [SEP] 的比例（常被当作“无操作”的汇点）。"},
     # word-order page

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from attnviz import plots
-from attnviz.stats import STAT_COLUMNS, stats_table
+from attnviz.stats import stat_columns, stats_table
 from ui import url_state
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
@@ -58,10 +58,11 @@ def compare_view(view) -> None:
     )
 
     st.subheader(T("compare.rank"))
-    if st.session_state["rank_by"] not in STAT_COLUMNS:
+    columns = stat_columns(capture.tokens)
+    if st.session_state["rank_by"] not in columns:
         st.session_state["rank_by"] = "entropy"
     rank_by = st.selectbox(
-        T("compare.sort_by"), STAT_COLUMNS, key="rank_by", format_func=lambda name: T(f"stat.{name}"), help=T(f"stat.{st.session_state['rank_by']}_help")
+        T("compare.sort_by"), columns, key="rank_by", format_func=lambda name: T(f"stat.{name}"), help=T(f"stat.{st.session_state['rank_by']}_help")
     )
     table = stats_table(capture).sort_values(rank_by, ascending=rank_by == "entropy")
     st.dataframe(
@@ -71,7 +72,7 @@ def compare_view(view) -> None:
         column_config={
             "layer": st.column_config.NumberColumn(T("stat.layer")),
             "head": st.column_config.NumberColumn(T("stat.head")),
-            **{name: st.column_config.NumberColumn(T(f"stat.{name}"), help=T(f"stat.{name}_help"), format="%.3f") for name in STAT_COLUMNS},
+            **{name: st.column_config.NumberColumn(T(f"stat.{name}"), help=T(f"stat.{name}_help"), format="%.3f") for name in columns},
         },
     )
     st.caption(T("compare.table_caption"))

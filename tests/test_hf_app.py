@@ -107,3 +107,18 @@ def test_the_sidebar_says_how_query_heads_share_kv_heads(build, monkeypatch):  #
     at.selectbox(key="model").select("all-MiniLM-L6-v2").run()
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert "6 layers · 12 heads · d_head 32" in captions and "K/V" not in captions
+
+
+def test_compare_page_ranks_decoder_heads_by_first_token_and_induction(build, monkeypatch):  # noqa: F811
+    built = build("gpt2")
+    monkeypatch.setenv("ATTNVIZ_MODELS", str(built.path))
+    at = AppTest.from_file(str(ROOT / "pages" / "1_Compare_heads.py"), default_timeout=120)
+    at.query_params["model"] = str(built.path)
+    at.query_params["text"] = "the cat sat on the mat the cat sat on the mat"
+    at.run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert {"first", "induction"} <= set(table.columns) and "cls" not in table.columns and "sep" not in table.columns
+    assert len(table) == built.adapter.n_layers * built.adapter.n_heads
+    assert table["induction"].notna().all()  # the text repeats, so every head has an induction share
+    assert "cls" not in at.selectbox(key="rank_by").options

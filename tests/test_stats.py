@@ -42,3 +42,27 @@ def test_query_rows_restrict_the_average():
     rows = np.array([True, True, True, True, False])
     assert head_stats(p, TOKENS, rows)["self"] == pytest.approx(1.0)
     assert head_stats(p, TOKENS)["self"] == pytest.approx(0.8)
+
+
+def test_induction_head_on_a_repeated_sequence():
+    """``<s> a b c a b c``: a perfect induction head sends each repeated token to what followed its first copy."""
+    tokens = ["<s>", "a", "b", "c", "a", "b", "c"]
+    p = np.zeros((7, 7))
+    p[:4, 0] = 1.0  # first occurrences (no earlier copy): all on the first token, the sink
+    for i, target in ((4, 2), (5, 3), (6, 4)):  # a→b (position 2), b→c (3), c→a (4: followed c at 3)
+        p[i, target] = 1.0
+    s = head_stats(p, tokens)
+    assert s["induction"] == pytest.approx(1.0)  # averaged over the three queries that have an earlier copy
+    assert s["first"] == pytest.approx(4 / 7)
+    previous = np.eye(7, k=-1)
+    previous[0, 0] = 1.0
+    assert head_stats(previous, tokens)["induction"] == pytest.approx(0.0)  # a previous-token head is no induction head
+    assert np.isnan(head_stats(np.eye(4), ["<s>", "a", "b", "c"])["induction"])  # no repeats: undefined, not 0
+
+
+def test_cls_and_sep_columns_only_where_those_tokens_are():
+    from attnviz.stats import stat_columns
+
+    assert "cls" in stat_columns(TOKENS) and "sep" in stat_columns(TOKENS)
+    decoder = stat_columns(["<s>", "a", "b"])
+    assert "cls" not in decoder and "sep" not in decoder and {"first", "induction"} <= set(decoder)
