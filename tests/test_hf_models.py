@@ -21,7 +21,7 @@ import torch
 from attnviz.capture import run_capture
 from attnviz.hooks import recording
 from attnviz.masks import MaskSpec, structural_mask
-from attnviz.models.bert import Encoding
+from attnviz.models.base import Encoding
 from tiny_tokenizer import byte_level_tokenizer
 from attnviz.models.hf import ATTN_NAME, HFAttentionModel, UnsupportedModel, load_hf_model
 

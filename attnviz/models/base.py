@@ -69,6 +69,38 @@ class Encoding:
     full_lengths: list[int]  # token count before truncation
 
 
+def encode_texts(tokenizer, texts: list[str], max_tokens: int, *, token_types: bool = False) -> Encoding:
+    """Tokenize ``texts`` with a Hugging Face tokenizer into one right-padded batch of at most ``max_tokens``.
+
+    Special tokens are added as the model was trained with them; padding and special tokens are flagged in
+    ``special``; each text's length before truncation is kept. ``token_types``: the tokenizer's segment ids
+    (BERT), else zeros.
+    """
+    full = tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+    batch = tokenizer(
+        texts,
+        add_special_tokens=True,
+        truncation=True,
+        max_length=max_tokens,
+        padding=len(texts) > 1,
+        return_tensors="pt",
+        return_special_tokens_mask=True,
+        return_attention_mask=True,
+        return_token_type_ids=token_types,
+    )
+    ids = batch["input_ids"]
+    real = batch["attention_mask"].bool()
+    return Encoding(
+        input_ids=ids,
+        key_is_real=real,
+        token_type_ids=batch["token_type_ids"] if token_types else torch.zeros_like(ids),
+        tokens=[tokenizer.convert_ids_to_tokens(row.tolist()) for row in ids],
+        special=(batch["special_tokens_mask"].bool() | ~real).tolist(),
+        truncated=[len(f) > max_tokens for f in full],
+        full_lengths=[len(f) for f in full],
+    )
+
+
 @runtime_checkable
 class AttentionModel(Protocol):
     """What every model offers; the contract test (tests/test_model_contract.py) checks it for each family."""

@@ -20,7 +20,7 @@ from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec, attention_mask, masked_softmax
-from .base import ATTENTION_HOOKS, Encoding, hook_name
+from .base import ATTENTION_HOOKS, Encoding, encode_texts, hook_name
 
 BLOCK_HOOKS = ("resid_pre", "resid_mid", "resid_post")
 
@@ -87,28 +87,7 @@ class BertFamilyModel(nn.Module):
 
     # ----------------------------------------------------------------- tokenizing
     def encode(self, texts: list[str]) -> Encoding:
-        full = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
-        batch = self.tokenizer(
-            texts,
-            add_special_tokens=True,
-            truncation=True,
-            max_length=self.max_tokens,
-            padding=True,
-            return_tensors="pt",
-            return_special_tokens_mask=True,
-            return_token_type_ids=True,
-        )
-        ids = batch["input_ids"]
-        tokens = [self.tokenizer.convert_ids_to_tokens(row.tolist()) for row in ids]
-        return Encoding(
-            input_ids=ids,
-            key_is_real=batch["attention_mask"].bool(),
-            token_type_ids=batch["token_type_ids"],
-            tokens=tokens,
-            special=[[bool(s) for s in row] for row in batch["special_tokens_mask"]],
-            truncated=[len(f) > self.max_tokens for f in full],
-            full_lengths=[len(f) for f in full],
-        )
+        return encode_texts(self.tokenizer, texts, self.max_tokens, token_types=True)
 
     # ----------------------------------------------------------------- forward
     def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:

@@ -44,7 +44,7 @@ from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec
-from .bert import Encoding
+from .base import Encoding, encode_texts
 
 ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
 
@@ -435,34 +435,9 @@ class HFAttentionModel(nn.Module):
 
     # ----------------------------------------------------------------- tokenizing
     def encode(self, texts: list[str]) -> Encoding:
-        tokenizer = self.tokenizer
-        full = tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
-        pad = len(texts) > 1
-        if pad and tokenizer.pad_token is None:
+        if len(texts) > 1 and self.tokenizer.pad_token is None:
             raise UnsupportedModel(f"{self.name}: the tokenizer has no padding token, so texts run one at a time")
-        batch = tokenizer(
-            texts,
-            add_special_tokens=True,
-            truncation=True,
-            max_length=self.max_tokens,
-            padding=pad,
-            return_tensors="pt",
-            return_special_tokens_mask=True,
-            return_attention_mask=True,
-        )
-        ids = batch["input_ids"]
-        tokens = [tokenizer.convert_ids_to_tokens(row.tolist()) for row in ids]
-        real = batch["attention_mask"].bool()
-        special = (batch["special_tokens_mask"].bool() | ~real).tolist()
-        return Encoding(
-            input_ids=ids,
-            key_is_real=real,
-            token_type_ids=torch.zeros_like(ids),
-            tokens=tokens,
-            special=[[bool(s) for s in row] for row in special],
-            truncated=[len(f) > self.max_tokens for f in full],
-            full_lengths=[len(f) for f in full],
-        )
+        return encode_texts(self.tokenizer, texts, self.max_tokens)
 
     # ----------------------------------------------------------------- forward
     def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
