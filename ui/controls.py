@@ -148,7 +148,7 @@ def model_sizes_caption() -> None:
     except Exception:  # noqa: BLE001 - the page's own run says in words why the model cannot load
         return
     sizes = dict(layers=model.n_layers, heads=model.n_heads, d=model.d_head)
-    kv = getattr(model, "n_kv_heads", model.n_heads)
+    kv = model.n_kv_heads
     if kv < model.n_heads:
         st.sidebar.caption(T("sidebar.sizes_gqa", kv=kv, group=model.n_heads // kv, **sizes))
     else:
@@ -210,8 +210,8 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
         unknown = model.unknown_characters(texts[0]) if hasattr(model, "unknown_characters") else []
         if unknown:
             st.warning(T("msg.unknown_chars", model=escape_markdown(model.name), chars=escape_markdown(" ".join(unknown))))
-        st.info(T("msg.decoder_note", model=escape_markdown(model.name), windows=model.layer_windows(spec.window)))
         trained, applied = model.layer_windows(None), model.layer_windows(spec.window)
+        st.info(T("msg.decoder_note", model=escape_markdown(model.name), windows=applied))
         if spec.chunk is not None or applied != trained:
             st.warning(T("msg.decoder_intervention", model=escape_markdown(model.name), trained=trained, mask=spec.describe(lang)), icon="⚠️")
         elif spec.window is not None:
