@@ -20,16 +20,22 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from .hooks import StopForward, recording
+from .hooks import StopForward, recording, to_numpy
 from .masks import MaskSpec
+from .models.base import hook_name
 from .models import DEFAULT_MODEL, load_model
 from .text import clean_text
 
 
 class Capture(dict):
-    """name -> np.ndarray for one sentence, plus what a viewer needs to label it."""
+    """name -> np.ndarray for one sentence, plus what a viewer needs to label and outline it.
 
-    def __init__(self, arrays, *, model_name, n_layers, n_heads, spec, special, truncated, full_length, notices=()):
+    The one capture type of every page: the DCMHA views (``analysis`` of compose matrices, stage maps) and the
+    decoding views are functions over it.
+    """
+
+    def __init__(self, arrays, *, model_name, n_layers, n_heads, spec, special, truncated, full_length, notices=(),
+                 layer_windows=None, causal=None, query_block=None, loss=None):
         super().__init__(arrays)
         self.model_name = model_name
         self.n_layers = n_layers
@@ -39,37 +45,58 @@ class Capture(dict):
         self.truncated = truncated
         self.full_length = full_length
         self.notices = list(notices)
+        # what the forward applied: each layer's window (None = global; the model's own narrowed by the spec's)
+        # and whether attention was causal, so figures outline exactly that
+        self.layer_windows = list(layer_windows) if layer_windows is not None else [spec.window] * n_layers
+        self.causal = spec.causal if causal is None else causal
+        self.query_block = query_block  # DCFormer computes attention in blocks of this many queries (not a mask)
+        self.loss = loss  # a language model's mean next-token loss on this text (nats), when asked for
 
     @property
     def tokens(self) -> list[str]:
         return [str(t) for t in self["tokens"]]
 
     def pattern(self, layer: int) -> np.ndarray:
-        return self[f"blocks.{layer}.attn.hook_pattern"]
+        return self[hook_name("pattern", layer)]
 
     def scores(self, layer: int) -> np.ndarray:
-        return self[f"blocks.{layer}.attn.hook_scores"]
+        return self[hook_name("scores", layer)]
 
     def mask(self, layer: int) -> np.ndarray:
-        return self[f"blocks.{layer}.attn.hook_mask"]
+        return self[hook_name("mask", layer)]
 
     def save_npz(self, path) -> None:
         np.savez(path, **self)
 
 
-def run_capture(model, texts: list[str], spec: MaskSpec = MaskSpec(), hooks: Iterable[str] | None = None) -> list[Capture]:
-    """Capture one padded batch; returns one Capture per text (padding kept, and masked)."""
+def run_capture(model, texts: list[str], spec: MaskSpec = MaskSpec(), hooks: Iterable[str] | None = None, *,
+           with_loss: bool = False, **options) -> list[Capture]:
+    """Run ``model`` on one padded batch with the hook points matching ``hooks`` recorded (all by default);
+    one Capture per text (padding kept, and masked).
+
+    ``options`` go to the model's forward (the character models' ``local_window`` and ``causal``);
+    ``with_loss``: also each text's mean next-token loss (language models; the whole forward then runs).
+    """
     encoding = model.encode(texts)
-    with torch.inference_mode(), recording(hooks, stop_when_done=True) as recorder:
+    output = None
+    with torch.inference_mode(), recording(hooks, stop_when_done=not with_loss) as recorder:
         try:
-            model(encoding, spec)
+            output = model(encoding, spec, **options)
         except StopForward:  # exact hook names, all recorded (one layer's scores): the later layers are not needed
             pass
+    windows = None
+    if hasattr(model, "layer_windows"):
+        local = {"local_window": options["local_window"]} if "local_window" in options else {}
+        windows = model.layer_windows(spec.window, **local)
+    causal = options.get("causal", True) or spec.causal if model.kind == "decoder" else spec.causal
     captures = []
     for b, tokens in enumerate(encoding.tokens):
-        arrays = {name: _to_numpy(tensor[b]) for name, tensor in recorder.tensors.items()}
+        arrays = {name: to_numpy(tensor[b]) for name, tensor in recorder.tensors.items()}
         arrays["tokens"] = np.array(tokens, dtype=str)
         arrays["token_ids"] = encoding.input_ids[b].numpy().astype(np.int64)
+        loss = None
+        if with_loss and output is not None:
+            loss = next_token_loss(output[b], encoding.input_ids[b], encoding.key_is_real[b])
         captures.append(
             Capture(
                 arrays,
@@ -80,16 +107,24 @@ def run_capture(model, texts: list[str], spec: MaskSpec = MaskSpec(), hooks: Ite
                 special=encoding.special[b],
                 truncated=encoding.truncated[b],
                 full_length=encoding.full_lengths[b],
+                layer_windows=windows,
+                causal=causal,
+                query_block=getattr(model, "query_block", None),
+                loss=loss,
             )
         )
     return captures
 
 
-def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
-    tensor = tensor.detach()
-    if tensor.dtype not in (torch.bool, torch.float32, torch.int64):
-        tensor = tensor.float()
-    return tensor.cpu().numpy()
+def next_token_loss(logits: torch.Tensor, ids: torch.Tensor, real: torch.Tensor) -> float:
+    """Mean cross-entropy (nats) of predicting each real token from the ones before it; NaN for one token.
+
+    logits: (seq, vocab); ids, real: (seq,).
+    """
+    n = int(real.sum())
+    if n < 2:
+        return float("nan")
+    return float(torch.nn.functional.cross_entropy(logits[: n - 1].float().cpu(), ids[1:n].cpu()))
 
 
 _models: dict[str, object] = {}

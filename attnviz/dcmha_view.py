@@ -1,11 +1,13 @@
 """What the DCMHA page computes, without Streamlit and without plotting.
 
-* :func:`load_tiny` -- the shipped tiny char-level DCFormer (``assets/dcformer-tiny``) or its MHA twin
-  (``assets/mha-tiny``); a randomly initialised tiny model of the same shape while the assets are missing.
-* :func:`prepare_text` -- user text -> character ids, naming the characters mapped to ``<unk>`` and
-  cutting to the training context.
-* :func:`run_dcmha` -- one real forward with a window / causal override, recording every hook
-  (:class:`DcmhaCapture`): the four stage maps, the compose matrices C_ts of any cell, summaries.
+* The models are the registry's character models (``models.char_lm.CharLanguageModel``: the shipped tiny
+  DCFormer and its MHA twin), from the one model cache like every page's.
+* :func:`prepare_text` -- user text cleaned and cut to the training context, naming the characters its
+  vocabulary reads as ``<unk>``.
+* :func:`run_dcmha` -- one real forward with the local window resized or causality lifted, recording every hook
+  into the one :class:`~attnviz.capture.Capture` type; the four stage maps, the compose matrices C_ts of any
+  cell and DCFormer's query blocks are functions over it (:func:`stage_maps`, :func:`compose`,
+  :func:`query_blocks`).
 * Summaries: how much each output head draws from every other head (mean |C_ts - I| over the allowed
   cells), per-head compose strength, a ranking of every head of every layer, per-token gates.
 * :func:`sandbox_capture` -- the MiniLM sandbox: a user-given static H x H compose matrix applied to the
@@ -20,108 +22,26 @@ Orientation everywhere: ``C[n, m]`` = how much OUTPUT head n (row) draws from IN
 from __future__ import annotations
 
 import contextvars
-import json
 import math
-import string
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from .masks import MaskSpec
-from .models.dcformer import (
-    CharTokenizer,
-    DCFormer,
-    DCFormerConfig,
-    compose_matrix,
-    generate_text,
-    load_dcformer,
-)
+from .capture import Capture, run_capture
+from .masks import MaskSpec, query_block_spans
+from .models.base import hook_name
+from .models.char_lm import TWIN, CharLanguageModel
+from .models.dcformer import compose_matrix, generate_text
 from .text import InputError, clean_text
 
-REPO = Path(__file__).resolve().parent.parent
-ASSETS = REPO / "assets"
-TINY_MODELS = ("dcformer-tiny", "mha-tiny")
-TWIN = {"dcformer-tiny": "mha-tiny", "mha-tiny": "dcformer-tiny"}
-DEFAULT_CONTEXT = 256
+TINY_MODELS = tuple(TWIN)  # the shipped DCFormer and its MHA twin
 STAGES = ("raw", "composed", "probs", "pattern")
-STAGE_HOOKS = {
-    "raw": "hook_scores",
-    "composed": "hook_scores_composed",
-    "probs": "hook_probs",
-    "pattern": "hook_pattern",
-}
+STAGE_HOOKS = {"raw": "scores", "composed": "scores_composed", "probs": "probs", "pattern": "pattern"}
 PARTS = ("identity", "query", "key", "query_gate", "key_gate", "static")
 GATES = ("pre_qdd", "pre_kdd", "post_qdd", "post_kdd")
-
-# Characters of the stand-in vocabulary used while the trained assets are missing.
-_FALLBACK_CHARS = string.ascii_letters + string.digits + string.punctuation + " " + "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年猫坐垫上。，！？"
-
-
-# ----------------------------------------------------------------------------- models
-@dataclass
-class TinyModel:
-    name: str
-    model: DCFormer
-    tokenizer: CharTokenizer
-    context: int  # training context: longer texts are cut to this
-    trained: bool  # False: random weights (the assets are missing)
-    heldout_loss: float | None = None
-    source: str = ""
-
-    @property
-    def config(self) -> DCFormerConfig:
-        return self.model.config
-
-    @property
-    def n_layer(self) -> int:
-        return self.config.n_layer
-
-    @property
-    def n_head(self) -> int:
-        return self.config.n_head
-
-    @property
-    def use_dcmha(self) -> bool:
-        return bool(self.config.use_dcmha)
-
-
-def asset_dir(name: str, assets: Path | str = ASSETS) -> Path:
-    return Path(assets) / name
-
-
-def asset_stamp(name: str, assets: Path | str = ASSETS) -> float:
-    """Modification time of the weights (0 when missing): a cache key that changes when assets appear."""
-    path = asset_dir(name, assets) / "model.safetensors"
-    return path.stat().st_mtime if path.exists() else 0.0
-
-
-def fallback_config(vocab_size: int, use_dcmha: bool) -> DCFormerConfig:
-    """The shape of the shipped tiny models (scripts/train_dcformer.py defaults)."""
-    return DCFormerConfig(vocab_size=vocab_size, dim=128, n_layer=4, n_head=4, window_size=64, window_type="LG",
-                          q_chunk_size=64, use_dcmha=use_dcmha, block_size=2048)
-
-
-def load_tiny(name: str, assets: Path | str = ASSETS) -> TinyModel:
-    """The shipped model ``name`` from ``assets/name``; random weights of the same shape if it is missing."""
-    if name not in TINY_MODELS:
-        raise ValueError(f"unknown tiny model {name!r} (choose {', '.join(TINY_MODELS)})")
-    d = asset_dir(name, assets)
-    if (d / "model.safetensors").exists() and (d / "config.json").exists():
-        model = load_dcformer(d)
-        tok = CharTokenizer.load(str(d)) if (d / "vocab.json").exists() else CharTokenizer(_FALLBACK_CHARS)
-        info: dict[str, Any] = {}
-        if (d / "train_log.json").exists():
-            info = json.loads((d / "train_log.json").read_text(encoding="utf-8"))
-        context = int(info.get("settings", {}).get("context", DEFAULT_CONTEXT))
-        return TinyModel(name, model, tok, context, True, info.get("heldout_loss"), str(d))
-    tok = CharTokenizer(_FALLBACK_CHARS)
-    torch.manual_seed(0)
-    model = DCFormer(fallback_config(len(tok), use_dcmha=name.startswith("dcformer"))).eval()
-    return TinyModel(name, model, tok, DEFAULT_CONTEXT, False, None, "random initialisation (assets missing)")
 
 
 # ----------------------------------------------------------------------------- text
@@ -130,130 +50,74 @@ def display_char(c: str) -> str:
     return {" ": "␣", "\n": "↵", "\t": "⇥", "\u3000": "□"}.get(c, c)
 
 
+def labels(cap: Capture) -> list[str]:
+    """One readable label per character of a character model's capture."""
+    return [display_char(c) for c in cap.tokens]
+
+
 @dataclass
 class PreparedText:
     text: str  # what the model reads
-    ids: list[int]
     unknown: list[str]  # distinct characters mapped to <unk>, in order of appearance
     truncated: bool
     full_length: int
     notices: list[tuple[str, dict]] = field(default_factory=list)  # (attnviz.i18n key, values) from cleaning
 
-    @property
-    def chars(self) -> list[str]:
-        return list(self.text)
 
-    @property
-    def labels(self) -> list[str]:
-        return [display_char(c) for c in self.text]
-
-
-def prepare_text(raw: str | None, tok: CharTokenizer, context: int) -> PreparedText:
-    """Clean (raises :class:`InputError` on empty text), cut to ``context`` characters, find unknown ones."""
+def prepare_text(raw: str | None, model: CharLanguageModel) -> PreparedText:
+    """Clean (raises :class:`InputError` on empty text), cut to the model's training context, find the characters
+    its vocabulary reads as <unk>."""
     cleaned = clean_text(raw)
-    text = cleaned.text
-    full = len(text)
-    truncated = full > context
-    if truncated:
-        text = text[:context]
-    ids = tok.encode(text)
-    unknown = list(dict.fromkeys(c for c, i in zip(text, ids) if i == tok.unk_id))
-    return PreparedText(text, ids, unknown, truncated, full, list(getattr(cleaned, "notice_keys", [])))
-
-
-def reencode(prepared: PreparedText, tok: CharTokenizer) -> PreparedText:
-    """The same (already cleaned and cut) text for another model's vocabulary, e.g. the MHA twin's."""
-    ids = tok.encode(prepared.text)
-    unknown = list(dict.fromkeys(c for c, i in zip(prepared.text, ids) if i == tok.unk_id))
-    return PreparedText(prepared.text, ids, unknown, prepared.truncated, prepared.full_length, list(prepared.notices))
+    text = cleaned.text[: model.context]
+    return PreparedText(text, model.unknown_characters(text), len(cleaned.text) > model.context, len(cleaned.text),
+                        list(cleaned.notice_keys))
 
 
 # ----------------------------------------------------------------------------- capture
-def chunk_spans(T: int, chunk: int | None, window: int | None, causal: bool = True) -> list[tuple[int, int, int, int]]:
-    """(a, b, k0, k1) per query chunk [a, b): the keys [k0, k1) the chunked forward reads (model code)."""
-    if not chunk or T <= chunk:
-        chunk = T
-    spans = []
-    for a in range(0, T, chunk):
-        b = min(T, a + chunk)
-        k0 = 0 if window is None else max(0, a - window + 1)
-        k1 = b if causal else (T if window is None else min(T, b + window - 1))
-        spans.append((a, b, k0, k1))
-    return spans
+def run_dcmha(model: CharLanguageModel, text: str, window: Any = "config", causal: bool = True) -> Capture:
+    """One forward of ``model`` on ``text`` with every hook recorded and the text's next-character loss.
 
-
-@dataclass
-class DcmhaCapture:
-    arrays: dict[str, np.ndarray]
-    labels: list[str]  # one per character (spaces made visible)
-    windows: list[int | None]  # per-layer window actually used
-    causal: bool
-    chunk: int | None
-    n_layer: int
-    n_head: int
-    use_dcmha: bool
-    loss: float  # mean next-character cross-entropy on this text, nats
-    cache: dict = field(default_factory=dict, repr=False)  # summaries computed once per capture
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.arrays[name]
-
-    @property
-    def T(self) -> int:
-        return len(self.labels)
-
-    def hook(self, layer: int, name: str) -> np.ndarray:
-        return self.arrays[f"blocks.{layer}.attn.{name}"]
-
-    def mask(self, layer: int) -> np.ndarray:
-        return self.hook(layer, "hook_mask").astype(bool)
-
-    def stage_maps(self, layer: int) -> dict[str, np.ndarray]:
-        """raw scores, after pre-compose, probabilities (before post-compose), after post-compose: (H, T, T)."""
-        return {stage: self.hook(layer, hook) for stage, hook in STAGE_HOOKS.items()}
-
-    def compose(self, layer: int, t: int, s: int, stage: str) -> dict[str, np.ndarray]:
-        """C_ts and its parts; the MHA twin has no compose, so C_ts = I."""
-        if not self.use_dcmha:
-            eye = np.eye(self.n_head, dtype=np.float32)
-            zero = np.zeros_like(eye)
-            parts = {p: (eye if p == "identity" else zero) for p in PARTS}
-            parts["C"] = eye.copy()
-            return parts
-        return compose_matrix(self.arrays, layer, t, s, stage)
-
-    def spans(self, layer: int) -> list[tuple[int, int, int, int]]:
-        return chunk_spans(self.T, self.chunk, self.windows[layer], self.causal)
-
-
-def run_dcmha(tiny: TinyModel, prepared: PreparedText, window: Any = "config", causal: bool = True) -> DcmhaCapture:
-    """One forward of ``tiny`` on ``prepared`` with every hook recorded.
-
-    window: "config" (the trained window), an int (new window for the local layers) or None (all global).
+    window: the local layers' own size -- "config" (as trained), an int, or None (every layer global).
+    causal: False lifts the causal constraint (a lesson: local windows become two-sided).
     """
-    model = tiny.model
-    windows = model.layer_windows(window)
-    tokens = torch.tensor([prepared.ids], dtype=torch.long)
-    record: dict = {}
-    with torch.inference_mode():
-        logits = model(tokens, record=record, causal=causal, layer_windows=windows)
-    if tokens.shape[1] > 1:
-        loss = float(torch.nn.functional.cross_entropy(logits[0, :-1].float(), tokens[0, 1:]))
-    else:
-        loss = float("nan")
-    return DcmhaCapture(record, prepared.labels, list(windows), causal, model.config.q_chunk_size or None,
-                        model.config.n_layer, model.config.n_head, tiny.use_dcmha, loss)
+    (cap,) = run_capture(model, [text], MaskSpec(), with_loss=True, local_window=window, causal=causal)
+    return cap
+
+
+def uses_dcmha(cap: Capture) -> bool:
+    return hook_name("pre_qw1", 0) in cap
+
+
+def stage_maps(cap: Capture, layer: int) -> dict[str, np.ndarray]:
+    """raw scores, after pre-compose, probabilities (before post-compose), after post-compose: (H, T, T)."""
+    return {stage: cap[hook_name(hook, layer)] for stage, hook in STAGE_HOOKS.items()}
+
+
+def compose(cap: Capture, layer: int, t: int, s: int, stage: str) -> dict[str, np.ndarray]:
+    """C_ts and its parts; the MHA twin has no compose, so C_ts = I."""
+    if not uses_dcmha(cap):
+        eye = np.eye(cap.n_heads, dtype=np.float32)
+        zero = np.zeros_like(eye)
+        parts = {p: (eye if p == "identity" else zero) for p in PARTS}
+        parts["C"] = eye.copy()
+        return parts
+    return compose_matrix(cap, layer, t, s, stage)
+
+
+def query_blocks(cap: Capture, layer: int) -> list[tuple[int, int, int, int]]:
+    """(a, b, k0, k1): DCFormer's blocks of queries [a, b) and the keys [k0, k1) each reads in ``layer``."""
+    return query_block_spans(len(cap.tokens), cap.query_block, cap.layer_windows[layer], cap.causal)
 
 
 # ----------------------------------------------------------------------------- summaries
-def compose_offsets(cap: DcmhaCapture, layer: int, stage: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def compose_offsets(cap: Capture, layer: int, stage: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """C_ts - I = Qoff[t] + Koff[s] + static, with Qoff (T, H, H) = query low rank + diag(qdd), Koff likewise."""
-    H = cap.n_head
-    if not cap.use_dcmha:
-        z = np.zeros((cap.T, H, H), dtype=np.float32)
+    H, T = cap.n_heads, len(cap.tokens)
+    if not uses_dcmha(cap):
+        z = np.zeros((T, H, H), dtype=np.float32)
         return z, z.copy(), np.zeros((H, H), dtype=np.float32)
     p = f"blocks.{layer}.attn.hook_{stage}_"
-    a = cap.arrays
+    a = cap
     q = np.einsum("tin,tim->tnm", a[p + "qw2"], a[p + "qw1"])
     k = np.einsum("tin,tim->tnm", a[p + "kw2"], a[p + "kw1"])
     idx = np.arange(H)
@@ -263,20 +127,20 @@ def compose_offsets(cap: DcmhaCapture, layer: int, stage: str) -> tuple[np.ndarr
     return q.astype(np.float32), k.astype(np.float32), static
 
 
-def draw_matrix(cap: DcmhaCapture, layer: int, stage: str, block: int = 32) -> np.ndarray:
+def draw_matrix(cap: Capture, layer: int, stage: str, block: int = 32) -> np.ndarray:
     """(H, H): mean over the allowed (t, s) cells of |C_ts - I| -- how much head n draws from head m.
 
     Works in blocks of ``block`` queries so the (T, S, H, H) tensor never exists at once.
     """
     q, k, static = compose_offsets(cap, layer, stage)
     allowed = cap.mask(layer)
-    H = cap.n_head
+    H, T = cap.n_heads, len(cap.tokens)
     total = np.zeros((H, H), dtype=np.float64)
     count = int(allowed.sum())
     if count == 0:
         return total.astype(np.float32)
-    for a in range(0, cap.T, block):
-        rows = slice(a, min(cap.T, a + block))
+    for a in range(0, T, block):
+        rows = slice(a, min(T, a + block))
         cells = np.abs(q[rows, None] + k[None, :] + static)  # (b, S, H, H)
         total += (cells * allowed[rows, :, None, None]).sum(axis=(0, 1))
     return (total / count).astype(np.float32)
@@ -288,28 +152,26 @@ def head_strength(draw: np.ndarray) -> dict[str, np.ndarray]:
     return {"cross": draw.sum(axis=1) - diag, "self": diag}
 
 
-def map_change(cap: DcmhaCapture, layer: int) -> dict[str, np.ndarray]:
+def map_change(cap: Capture, layer: int) -> dict[str, np.ndarray]:
     """Per head, mean over allowed cells of |after pre-compose - raw| and |after post-compose - probs|."""
     m = cap.mask(layer)
     n = max(int(m.sum()), 1)
-    st = cap.stage_maps(layer)
+    st = stage_maps(cap, layer)
     pre = (np.abs(st["composed"] - st["raw"]) * m).sum(axis=(1, 2)) / n
     post = (np.abs(st["pattern"] - st["probs"]) * m).sum(axis=(1, 2)) / n
     return {"pre": pre.astype(np.float32), "post": post.astype(np.float32)}
 
 
-def ranking(cap: DcmhaCapture):
+def ranking(cap: Capture):
     """Every head of every layer, sorted by how much it composes (cross-head draw, pre + post)."""
     import pandas as pd
 
-    if "ranking" in cap.cache:
-        return cap.cache["ranking"].copy()
     rows = []
-    for layer in range(cap.n_layer):
+    for layer in range(cap.n_layers):
         pre = head_strength(draw_matrix(cap, layer, "pre"))
         post = head_strength(draw_matrix(cap, layer, "post"))
         change = map_change(cap, layer)
-        for h in range(cap.n_head):
+        for h in range(cap.n_heads):
             rows.append({
                 "layer": layer, "head": h,
                 "pre_cross": float(pre["cross"][h]), "post_cross": float(post["cross"][h]),
@@ -318,35 +180,34 @@ def ranking(cap: DcmhaCapture):
             })
     table = pd.DataFrame(rows)
     table["cross_total"] = table["pre_cross"] + table["post_cross"]
-    cap.cache["ranking"] = table.sort_values("cross_total", ascending=False, kind="stable").reset_index(drop=True)
-    return cap.cache["ranking"].copy()
+    return table.sort_values("cross_total", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def gates(cap: DcmhaCapture, layer: int) -> dict[str, np.ndarray]:
+def gates(cap: Capture, layer: int) -> dict[str, np.ndarray]:
     """Per-token gates tanh(x @ dd): 'pre_qdd', 'pre_kdd', 'post_qdd', 'post_kdd', each (T, H)."""
-    if not cap.use_dcmha:
+    if not uses_dcmha(cap):
         return {}
-    return {g: cap.hook(layer, f"hook_{g}") for g in GATES}
+    return {g: cap[hook_name(g, layer)] for g in GATES}
 
 
-def lowrank_strength(cap: DcmhaCapture, layer: int) -> dict[str, np.ndarray]:
+def lowrank_strength(cap: Capture, layer: int) -> dict[str, np.ndarray]:
     """Per token and head: Frobenius row norm of the query-/key-wise low-rank parts, (T, H) each."""
-    if not cap.use_dcmha:
+    if not uses_dcmha(cap):
         return {}
     out = {}
     for stage in ("pre", "post"):
         for side in ("q", "k"):
-            w1 = cap.hook(layer, f"hook_{stage}_{side}w1")
-            w2 = cap.hook(layer, f"hook_{stage}_{side}w2")
+            w1 = cap[hook_name(f"{stage}_{side}w1", layer)]
+            w2 = cap[hook_name(f"{stage}_{side}w2", layer)]
             mat = np.einsum("tin,tim->tnm", w2, w1)
             out[f"{stage}_{side}"] = np.sqrt((mat ** 2).sum(axis=2)).astype(np.float32)
     return out
 
 
-def continue_text(tiny: TinyModel, prompt: str, n_chars: int, temperature: float = 0.0, seed: int = 0) -> str:
+def continue_text(model: CharLanguageModel, prompt: str, n_chars: int, temperature: float = 0.0, seed: int = 0) -> str:
     """The model's continuation of ``prompt`` (greedy at temperature 0, else sampled with ``seed``)."""
-    prompt = prompt[-tiny.context:]
-    out = generate_text(tiny.model, tiny.tokenizer, prompt, n_chars, temperature=temperature,
+    prompt = prompt[-model.context:]
+    out = generate_text(model.lm, model.tokenizer, prompt, n_chars, temperature=temperature,
                         top_k=None, seed=seed if temperature > 0 else None)
     return out[len(prompt):]
 
@@ -527,7 +388,6 @@ TEXT: dict[str, dict[str, str]] = {
         "causal_off": "**Intervention:** the model was trained causal. Without the causal mask every query also sees later characters (and their key-wise compose weights): the maps show how it copes with something it never saw in training.",
         "window_trained": "Trained with w = {w}; local layers: {local}; global layers: {glob}.",
         "window_other": "**Intervention:** the model was trained with w = {w}; the maps below use {now}.",
-        "random_weights": "Trained weights not found under `assets/{name}/` yet: this is a **randomly initialised** model of the same shape (the pictures show the mechanics, not learned behaviour).",
         "trained_from": "Weights: `{src}` · held-out loss {loss} nats/char · loss on this text {here:.3f} nats/char.",
         "unknown": "Characters not in the vocabulary, mapped to <unk>: {chars}",
         "truncated": "The text has {n:,} characters; the model was trained on {ctx} — only the first {ctx} are used.",
@@ -563,7 +423,7 @@ TEXT: dict[str, dict[str, str]] = {
         "strength_title": "Per output head · layer {layer}<br><sup>cross-head draw (off-diagonal) and self gate (diagonal)</sup>",
         "cross": "cross-head",
         "self": "self (diagonal)",
-        "stages_caption": "Queries on rows, keys on columns; grey = masked. Scores use a diverging scale centred on 0; post-composed maps may hold negative values (then diverging too). Outline = window band; dashed boxes = the key block each query chunk reads.",
+        "stages_caption": "Queries on rows, keys on columns; grey = masked. Scores use a diverging scale centred on 0; post-composed maps may hold negative values (then diverging too). Outline = window band; dashed boxes = the keys each block of queries reads (DCFormer computes attention in query blocks to bound memory: a computation order, not a mask).",
         "stage_title": "Layer {layer} · head {head}: the four stages and what compose changed",
         "stage_raw": "1 raw scores q·k/√d",
         "stage_composed": "2 after pre-compose",
@@ -655,7 +515,6 @@ TEXT: dict[str, dict[str, str]] = {
         "causal_off": "**干预：** 模型是按因果方式训练的。去掉因果掩码后，每个查询也能看到后面的字符（以及它们的键侧组合权重）：下面的图显示的是模型如何应对训练中从未见过的情况。",
         "window_trained": "训练时 w = {w}；局部层：{local}；全局层：{glob}。",
         "window_other": "**干预：** 模型训练时 w = {w}；下面的图使用 {now}。",
-        "random_weights": "尚未在 `assets/{name}/` 找到训练好的权重：当前是同样结构的 **随机初始化** 模型（图只展示计算机制，而非学到的行为）。",
         "trained_from": "权重：`{src}` · 留出集损失 {loss} nats/字符 · 本文本上的损失 {here:.3f} nats/字符。",
         "unknown": "以下字符不在词表中，已映射为 <unk>：{chars}",
         "truncated": "文本共有 {n:,} 个字符；模型的训练上下文为 {ctx}，只使用前 {ctx} 个字符。",
@@ -691,7 +550,7 @@ TEXT: dict[str, dict[str, str]] = {
         "strength_title": "每个输出头 · 第 {layer} 层<br><sup>跨头组合（非对角）与自身门控（对角）</sup>",
         "cross": "跨头",
         "self": "自身（对角）",
-        "stages_caption": "行 = 查询，列 = 键；灰色 = 被掩码。得分使用以 0 为中心的发散色标；post-compose 之后的图可能含负值（此时也用发散色标）。实线 = 滑动窗口带；虚线框 = 每个查询块（chunk）读取的键范围。",
+        "stages_caption": "行 = 查询，列 = 键；灰色 = 被掩码。得分使用以 0 为中心的发散色标；post-compose 之后的图可能含负值（此时也用发散色标）。实线 = 滑动窗口带；虚线框 = 每个查询块读取的键范围（DCFormer 分块计算注意力以限制内存：这是计算顺序，不是掩码）。",
         "stage_title": "第 {layer} 层 · 头 {head}：四个阶段以及组合带来的变化",
         "stage_raw": "1 原始得分 q·k/√d",
         "stage_composed": "2 pre-compose 之后",
@@ -768,8 +627,8 @@ def tr(lang: str, key: str, **kw) -> str:
 
 
 __all__ = [
-    "ASSETS", "TINY_MODELS", "TWIN", "STAGES", "PARTS", "GATES", "TinyModel", "PreparedText", "DcmhaCapture",
-    "SandboxResult", "InputError", "load_tiny", "asset_stamp", "prepare_text", "reencode", "run_dcmha", "chunk_spans",
+    "TINY_MODELS", "TWIN", "STAGES", "PARTS", "GATES", "PreparedText", "SandboxResult", "InputError",
+    "prepare_text", "run_dcmha", "uses_dcmha", "stage_maps", "compose", "query_blocks", "labels",
     "compose_offsets", "draw_matrix", "head_strength", "map_change", "ranking", "gates", "lowrank_strength",
     "continue_text", "preset_matrix", "matrix_to_text", "matrix_from_text", "sandbox_capture",
     "pattern_change_by_layer", "max_difference", "hidden_change", "display_char", "TEXT", "LANGUAGES", "tr",

@@ -56,6 +56,12 @@ class HookPoint(nn.Module):
         super().__init__()
         self.name = name
 
+    def wanted(self) -> bool:
+        """True when the active recorder will keep this point's tensor: a model computes an expensive
+        intermediate (DCFormer's full maps beside its chunked forward) only then."""
+        recorder = _active_recorder.get()
+        return recorder is not None and recorder.wants(self.name)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         recorder = _active_recorder.get()
         if recorder is not None and recorder.wants(self.name):
@@ -78,5 +84,10 @@ def recording(patterns: Iterable[str] | None = None, stop_when_done: bool = Fals
         _active_recorder.reset(token)
 
 
-def is_recording() -> bool:
-    return _active_recorder.get() is not None
+
+def to_numpy(tensor: torch.Tensor):
+    """A recorded tensor as NumPy: bool, float32 and int64 kept, other floats (bf16, fp16) as float32."""
+    tensor = tensor.detach()
+    if tensor.dtype not in (torch.bool, torch.float32, torch.int64):
+        tensor = tensor.float()
+    return tensor.cpu().numpy()

@@ -54,18 +54,64 @@ class MaskSpec:
         return asdict(self)
 
 
+def position_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, spec: MaskSpec) -> torch.Tensor:
+    """The (T, S) mask of queries at positions ``q_pos`` over keys at ``k_pos`` (absolute positions, so a
+    KV-cached step's new queries are masked against every cached key)."""
+    diff = q_pos[:, None] - k_pos[None, :]  # (T, S) = i - j
+    allowed = torch.ones(diff.shape, dtype=torch.bool, device=diff.device)
+    if spec.causal:
+        allowed &= diff >= 0
+    if spec.window is not None:
+        allowed &= diff.abs() < spec.window
+    if spec.chunk is not None:
+        allowed &= (q_pos[:, None] // spec.chunk) == (k_pos[None, :] // spec.chunk)
+    return allowed
+
+
 def structural_mask(seq_len: int, spec: MaskSpec, device=None) -> torch.Tensor:
     """The (seq, seq) part of the mask that depends only on positions."""
     pos = torch.arange(seq_len, device=device)
-    query, key = pos[:, None], pos[None, :]  # (seq, 1), (1, seq)
-    allowed = torch.ones(seq_len, seq_len, dtype=torch.bool, device=device)
-    if spec.causal:
-        allowed &= key <= query
-    if spec.window is not None:
-        allowed &= (query - key).abs() < spec.window
-    if spec.chunk is not None:
-        allowed &= (query // spec.chunk) == (key // spec.chunk)
-    return allowed
+    return position_mask(pos, pos, spec)
+
+
+def combine_windows(own: int | None, window: int | None) -> int | None:
+    """A layer's window once the user's is added to the model's own: the narrower one (None = global)."""
+    return own if window is None else (window if own is None else min(own, window))
+
+
+def query_block_spans(T: int, block: int | None, window: int | None, causal: bool = True, *, past: int = 0,
+                      S: int | None = None) -> list[tuple[int, int, int, int]]:
+    """(a, b, k0, k1) per block of queries [a, b): the keys [k0, k1) that block can see under its layer's
+    causal window (absolute key positions; ``past`` keys already cached, ``S`` keys in all).
+
+    DCFormer computes its attention in such query blocks to bound memory: a computation order, not a mask (the
+    numbers equal the unblocked ones); the DCMHA page outlines the keys each block reads.
+    """
+    S = past + T if S is None else S
+    if not block or T <= block:
+        block = T
+    spans = []
+    for a in range(0, T, block):
+        b = min(T, a + block)
+        k0 = 0 if window is None else max(0, past + a - window + 1)
+        k1 = past + b if causal else (S if window is None else min(S, past + b + window - 1))
+        spans.append((a, b, k0, k1))
+    return spans
+
+
+def window_band_outline(T: int, window: int | None, causal: bool = True) -> list[tuple[float, float]]:
+    """Corner points (key x, query y, in cell coordinates) of the outline around a window's allowed band in a
+    T x T map, or [] for a global layer: down the band's right edge, back up its left edge."""
+    if window is None or T == 0:
+        return []
+    right = [(i if causal else min(T - 1, i + window - 1)) + 0.5 for i in range(T)]
+    left = [max(0, i - window + 1) - 0.5 for i in range(T)]
+    points: list[tuple[float, float]] = []
+    for i in range(T):
+        points += [(right[i], i - 0.5), (right[i], i + 0.5)]
+    for i in reversed(range(T)):
+        points += [(left[i], i + 0.5), (left[i], i - 0.5)]
+    return points
 
 
 def attention_mask(key_is_real: torch.Tensor, spec: MaskSpec) -> torch.Tensor:

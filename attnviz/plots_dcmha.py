@@ -16,11 +16,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .plots import DIVERGING, MASKED_COLOR, MAX_DRAWN_TOKENS, SEQUENTIAL, block_starts, downsample
+from .masks import window_band_outline
 from .text import escape_label
 
 SELECTED_COLOR = "#e65000"
 WINDOW_COLOR = "#1b7837"
-CHUNK_COLOR = "#5e3c99"
+QUERY_BLOCK_COLOR = "#5e3c99"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -84,21 +85,14 @@ def _head_ticks(H: int) -> dict:
 # ----------------------------------------------------------------------------- structure shapes
 def window_band_path(T: int, window: int | None, causal: bool = True) -> str | None:
     """SVG path (data coordinates) outlining the allowed band of a local layer, or None for a global layer."""
-    if window is None or T == 0:
-        return None
-    right = [(i if causal else min(T - 1, i + window - 1)) + 0.5 for i in range(T)]
-    left = [max(0, i - window + 1) - 0.5 for i in range(T)]
-    pts = []
-    for i in range(T):  # down the right edge
-        pts += [(right[i], i - 0.5), (right[i], i + 0.5)]
-    for i in reversed(range(T)):  # back up the left edge
-        pts += [(left[i], i + 0.5), (left[i], i - 0.5)]
-    return "M " + " L ".join(f"{x:g},{y:g}" for x, y in pts) + " Z"
+    points = window_band_outline(T, window, causal)
+    return "M " + " L ".join(f"{x:g},{y:g}" for x, y in points) + " Z" if points else None
 
 
 def structure_shapes(T: int, window: int | None, causal: bool, spans: Sequence[tuple[int, int, int, int]] = (),
                      selected: tuple[int, int] | None = None, xref: str = "x", yref: str = "y") -> list[dict]:
-    """Window band outline, one dashed box per query chunk (keys it reads), and the selected (t, s) cell."""
+    """Window band outline, one dashed box per block of queries of the blocked computation (the keys it reads),
+    and the selected (t, s) cell."""
     shapes: list[dict] = []
     path = window_band_path(T, window, causal)
     if path:
@@ -107,7 +101,7 @@ def structure_shapes(T: int, window: int | None, causal: bool, spans: Sequence[t
     if len(spans) > 1:
         for a, b, k0, k1 in spans:
             shapes.append(dict(type="rect", x0=k0 - 0.5, x1=k1 - 0.5, y0=a - 0.5, y1=b - 0.5, xref=xref, yref=yref,
-                               line=dict(color=CHUNK_COLOR, width=1.5, dash="dash"), name="chunk"))
+                               line=dict(color=QUERY_BLOCK_COLOR, width=1.5, dash="dash"), name="query block"))
     if selected is not None:
         t, s = selected
         shapes.append(dict(type="rect", x0=s - 0.5, x1=s + 0.5, y0=t - 0.5, y1=t + 0.5, xref=xref, yref=yref,
@@ -224,7 +218,7 @@ def _heat(z, labels, name, **kw) -> go.Heatmap:
     custom = None
     if max(z.shape) > MAX_DRAWN_TOKENS:
         # The payload budget of every map (plots.MAX_DRAWN_TOKENS): block means, each at its block's first
-        # position, so window bands and chunk outlines drawn in token coordinates still line up.
+        # position, so window bands and query-block outlines drawn in token coordinates still line up.
         rows, cols = block_starts(z.shape[0], MAX_DRAWN_TOKENS), block_starts(z.shape[1], MAX_DRAWN_TOKENS)
         hover = f"{escape_label(name)}<br>block average: query #%{{y}}… → key #%{{x}}…<br>%{{z:.4f}}<extra></extra>"
         return go.Heatmap(z=downsample(z, MAX_DRAWN_TOKENS), x=cols.tolist(), y=rows.tolist(), hovertemplate=hover, name=name, **kw)

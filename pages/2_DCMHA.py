@@ -10,7 +10,7 @@ from attnviz.i18n import translate
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices
-from ui.session import freeze_loaded_objects, get_model, remembered
+from ui.session import get_model, remembered
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.nav import run_through_navigation
@@ -54,18 +54,10 @@ for key, allowed in (("dc_model", dv.TINY_MODELS), ("sb_stage", ("pre", "post"))
         state[key] = next(p.default for p in PARAMS if p.key == key)
 
 
-@st.cache_resource(show_spinner="Loading the tiny model (once per server)…", max_entries=4)
-def tiny_model(name: str, stamp: float) -> dv.TinyModel:
-    """``stamp`` (the weights' mtime) makes the cache pick up assets that appear while the server runs."""
-    tiny = dv.load_tiny(name)
-    freeze_loaded_objects()
-    return tiny
-
-
-def capture_for(tiny: dv.TinyModel, prepared: dv.PreparedText, window, causal: bool) -> dv.DcmhaCapture:
-    """The forward of this text under this window: this session's last one, else the server's shared cache."""
-    key = ("dcmha", tiny.name, tiny.source, dv.asset_stamp(tiny.name), prepared.text, window, causal)
-    return remembered(f"dcmha:{tiny.name}", key, lambda: dv.run_dcmha(tiny, prepared, window=window, causal=causal))
+def capture_for(model, text: str, window, causal: bool):
+    """(key, the forward of this text under this window): this session's last one, else the server's shared cache."""
+    key = ("dcmha", model.name, text, window, causal)
+    return key, remembered(f"dcmha:{model.name}", key, lambda: dv.run_dcmha(model, text, window=window, causal=causal))
 
 
 def dcmha_page() -> None:
@@ -79,8 +71,7 @@ def dcmha_page() -> None:
 
 
     st.sidebar.selectbox(T("model"), dv.TINY_MODELS, key="dc_model", help=T("model_help"))
-    tiny = tiny_model(state["dc_model"], dv.asset_stamp(state["dc_model"]))
-    twin = tiny_model(dv.TWIN[tiny.name], dv.asset_stamp(dv.TWIN[tiny.name]))
+    tiny, twin = get_model(state["dc_model"]), get_model(dv.TWIN[state["dc_model"]])
     cfg = tiny.config
     trained_w = cfg.window_size
     state["dc_window"] = min(state["dc_window"], tiny.context)
@@ -94,13 +85,11 @@ def dcmha_page() -> None:
     # ----------------------------------------------------------------------------- header and text
     st.title(T("title"))
     st.markdown(T("intro"))
-    if not tiny.trained:
-        st.warning(T("random_weights", name=tiny.name), icon="⚠️")
     st.text_input(T("text"), key="dc_text")
 
     prepared = None
     try:
-        prepared = dv.prepare_text(state["dc_text"], tiny.tokenizer, tiny.context)
+        prepared = dv.prepare_text(state["dc_text"], tiny)
     except InputError:
         st.info(T("empty"))
 
@@ -110,8 +99,8 @@ def dcmha_page() -> None:
             st.warning(T("truncated", n=prepared.full_length, ctx=tiny.context))
         if prepared.unknown:
             st.warning(T("unknown", chars="  ".join(f"‘{escape_markdown(dv.display_char(c))}’" for c in prepared.unknown)))
-        local = [l for l, w in enumerate(cfg.layer_windows()) if w is not None]
-        glob = [l for l, w in enumerate(cfg.layer_windows()) if w is None]
+        local = [l for l, w in enumerate(tiny.layer_windows()) if w is not None]
+        glob = [l for l, w in enumerate(tiny.layer_windows()) if w is None]
         st.caption(T("window_trained", w=trained_w, local=", ".join(map(str, local)) or "–", glob=", ".join(map(str, glob)) or "–"))
         if window != trained_w and local:
             now = "—" if window is None else f"w = {window}"
@@ -119,20 +108,18 @@ def dcmha_page() -> None:
         if not causal:
             st.warning(T("causal_off"), icon="⚠️")
 
-        cap = capture_for(tiny, prepared, window, causal)
-        twin_prepared = dv.reencode(prepared, twin.tokenizer)
-        twin_cap = capture_for(twin, twin_prepared, window, causal)
-        if tiny.trained:
-            st.caption(T("trained_from", src=f"assets/{tiny.name}", loss="–" if tiny.heldout_loss is None else f"{tiny.heldout_loss:.3f}", here=cap.loss))
+        cap_key, cap = capture_for(tiny, prepared.text, window, causal)
+        _, twin_cap = capture_for(twin, prepared.text, window, causal)
+        st.caption(T("trained_from", src=f"assets/{tiny.name}", loss="–" if tiny.heldout_loss is None else f"{tiny.heldout_loss:.3f}", here=cap.loss))
 
-        n = cap.T
-        for key, limit in (("dc_layer", cap.n_layer), ("dc_q", n), ("dc_k", n), ("dc_head", cap.n_head)):
+        n = len(cap.tokens)
+        for key, limit in (("dc_layer", cap.n_layers), ("dc_q", n), ("dc_k", n), ("dc_head", cap.n_heads)):
             state[key] = min(state[key], limit - 1)
-        labels = cap.labels
+        labels = dv.labels(cap)
         c_layer, c_q, c_k = st.columns([1, 2, 2])
         layer_global, layer_local = T("layer_global"), dv.TEXT[lang]["layer_local"]
-        c_layer.selectbox(T("layer"), list(range(cap.n_layer)), key="dc_layer",
-                          format_func=lambda l: f"{l} · " + (layer_global if cap.windows[l] is None else layer_local.format(w=cap.windows[l])))
+        c_layer.selectbox(T("layer"), list(range(cap.n_layers)), key="dc_layer",
+                          format_func=lambda l: f"{l} · " + (layer_global if cap.layer_windows[l] is None else layer_local.format(w=cap.layer_windows[l])))
         c_q.selectbox(T("query"), list(range(n)), key="dc_q", format_func=lambda i: f"{i}: {labels[i]}")
         visible = cap.mask(state["dc_layer"])[state["dc_q"]]  # keys the chosen query may attend to
         masked_tag = T("masked_tag")
@@ -140,7 +127,7 @@ def dcmha_page() -> None:
                       format_func=lambda j: f"{j}: {labels[j]}" + ("" if visible[j] else f"  ({masked_tag})"))
         layer, t, s = state["dc_layer"], state["dc_q"], state["dc_k"]
         allowed = cap.mask(layer)
-        shapes = figs.structure_shapes(n, cap.windows[layer], causal, cap.spans(layer), selected=(t, s))
+        shapes = figs.structure_shapes(n, cap.layer_windows[layer], causal, dv.query_blocks(cap, layer), selected=(t, s))
         part_titles = {k: T(f"part_{k}") for k in (*dv.PARTS, "C")}
         stage_titles = {k: T(f"stage_{k}") for k in ("raw", "composed", "dpre", "probs", "pattern", "dpost")}
 
@@ -148,29 +135,29 @@ def dcmha_page() -> None:
 
         # ------------------------------------------------------------------------- 1 compose matrices
         with tabs[0]:
-            if not cap.use_dcmha:
+            if not tiny.use_dcmha:
                 st.info(T("mha_note"))
             st.caption(T("compose_caption"))
             if not allowed[t, s]:
                 st.warning(T("masked_cell", t=t, s=s))
             for stage in ("pre", "post"):
                 show_figure(
-                    figs.compose_parts(cap.compose(layer, t, s, stage), part_titles=part_titles,
+                    figs.compose_parts(dv.compose(cap, layer, t, s, stage), part_titles=part_titles,
                                        title=T(f"{stage}_title", layer=layer, t=t, s=s, q=labels[t], k=labels[s]),
                                        x_title=T("in_head"), y_title=T("out_head")),
                     key=f"compose_{stage}",
                 )
             st.markdown(T("cell_table"))
-            stages = cap.stage_maps(layer)
+            stages = dv.stage_maps(cap, layer)
             st.dataframe(
                 pd.DataFrame({
-                    T("col_head"): [f"h{h}" for h in range(cap.n_head)],
+                    T("col_head"): [f"h{h}" for h in range(cap.n_heads)],
                     T("col_raw"): stages["raw"][:, t, s], T("col_composed"): stages["composed"][:, t, s],
                     T("col_probs"): stages["probs"][:, t, s], T("col_pattern"): stages["pattern"][:, t, s],
                 }),
                 hide_index=True, key="cell_table",
             )
-            if cap.use_dcmha:
+            if tiny.use_dcmha:
                 draws = {stage: dv.draw_matrix(cap, layer, stage) for stage in ("pre", "post")}
                 left, right = st.columns([3, 2])
                 chart_in(left, 
@@ -190,10 +177,10 @@ def dcmha_page() -> None:
         # ------------------------------------------------------------------------- 2 the four stages
         with tabs[1]:
             st.caption(T("stages_caption"))
-            if not cap.use_dcmha:
+            if not tiny.use_dcmha:
                 st.info(T("mha_note"))
             head_n = dv.TEXT[lang]["head_n"]
-            st.radio(T("head"), list(range(cap.n_head)), key="dc_head", horizontal=True, format_func=lambda h: head_n.format(h=h))
+            st.radio(T("head"), list(range(cap.n_heads)), key="dc_head", horizontal=True, format_func=lambda h: head_n.format(h=h))
             head = state["dc_head"]
             show_figure(
                 figs.stage_figure({k: v[head] for k, v in stages.items()}, labels, allowed,
@@ -209,7 +196,7 @@ def dcmha_page() -> None:
 
         # ------------------------------------------------------------------------- 3 gates and ranking
         with tabs[2]:
-            if not cap.use_dcmha:
+            if not tiny.use_dcmha:
                 st.info(T("mha_note"))
             else:
                 show_figure(
@@ -227,27 +214,25 @@ def dcmha_page() -> None:
                 )
                 st.subheader(T("ranking"))
                 st.caption(T("ranking_help"))
-                st.dataframe(dv.ranking(cap).round(4), hide_index=True, key="ranking")
+                table = remembered("dcmha:ranking", ("ranking", *cap_key), lambda: dv.ranking(cap))
+                st.dataframe(table.round(4), hide_index=True, key="ranking")
 
         # ------------------------------------------------------------------------- 4 DCFormer vs MHA
         with tabs[3]:
-            dc_cap, mha_cap = (cap, twin_cap) if cap.use_dcmha else (twin_cap, cap)
+            dc_cap, mha_cap = (cap, twin_cap) if tiny.use_dcmha else (twin_cap, cap)
             head = state["dc_head"]
-            other = twin if tiny.use_dcmha else tiny
-            if not other.trained:
-                st.warning(T("random_weights", name=other.name), icon="⚠️")
             st.caption(T("compare_loss", dc=dc_cap.loss, mha=mha_cap.loss))
             show_figure(
-                figs.side_by_side([(T("dc_map"), dc_cap.stage_maps(layer)["pattern"][head]),
-                                   (T("mha_map"), mha_cap.stage_maps(layer)["pattern"][head])],
+                figs.side_by_side([(T("dc_map"), dc_cap.pattern(layer)[head]),
+                                   (T("mha_map"), mha_cap.pattern(layer)[head])],
                                   labels, allowed, title=T("compare_title", layer=layer, head=head),
                                   x_title=T("key_axis"), y_title=T("query_axis"), shapes=shapes),
                 key="compare",
             )
             left, right = st.columns(2)
-            chart_in(left, figs.head_grid(dc_cap.stage_maps(layer)["pattern"], allowed, columns=cap.n_head, selected=head,
+            chart_in(left, figs.head_grid(dc_cap.pattern(layer), allowed, columns=cap.n_heads, selected=head,
                                              title=T("dc_grid", layer=layer), head_label=dv.TEXT[lang]["head_n"]), key="compare_dc_grid")
-            chart_in(right, figs.head_grid(mha_cap.stage_maps(layer)["pattern"], allowed, columns=cap.n_head, selected=head,
+            chart_in(right, figs.head_grid(mha_cap.pattern(layer), allowed, columns=cap.n_heads, selected=head,
                                               title=T("mha_grid", layer=layer), head_label=dv.TEXT[lang]["head_n"]), key="compare_mha_grid")
             with st.expander(T("generate")):
                 g1, g2 = st.columns(2)

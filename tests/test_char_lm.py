@@ -42,16 +42,35 @@ def test_capture_has_every_dcmha_hook(tiny_dir):
     assert np.array_equal(cap.mask(1), np.tril(np.ones((seq, seq), dtype=bool)))
 
 
-def test_window_and_chunk_change_the_real_forward(tiny_dir):
+def test_window_narrows_every_layer_as_on_any_decoder_and_chunk_is_a_mask(tiny_dir):
+    """One meaning of window on every model: the model's own layout (layer 0 local, 3 keys; layer 1 global),
+    narrowed by the user's window; a wider window changes nothing in the local layer."""
     model = CharLanguageModel(tiny_dir)
     text = "the cat sat on a mat"
     base = attnviz.capture(text, model)
     wide = attnviz.capture(text, model, window=6)
+    narrow = attnviz.capture(text, model, window=2)
     chunked = attnviz.capture(text, model, chunk=5)
-    assert wide.mask(0)[10].sum() == 6 and base.mask(0)[10].sum() == 3
-    assert not np.allclose(wide["blocks.1.attn.hook_pattern"], base["blocks.1.attn.hook_pattern"])
+    assert base.mask(0)[10].sum() == 3 and base.mask(1)[10].sum() == 11
+    assert wide.mask(0)[10].sum() == 3 and wide.mask(1)[10].sum() == 6
+    assert narrow.mask(0)[10].sum() == 2 and narrow.mask(1)[10].sum() == 2
+    assert base.layer_windows == [3, None] and wide.layer_windows == [3, 6] and narrow.layer_windows == [2, 2]
+    np.testing.assert_array_equal(wide.pattern(0), base.pattern(0))
+    assert not np.allclose(wide.pattern(1), base.pattern(1))
     assert chunked.mask(1)[7].tolist() == [5 <= j <= 7 for j in range(len(text))]
     np.testing.assert_allclose(chunked.pattern(1)[:, ~chunked.mask(1)], 0, atol=0)
+
+
+def test_local_window_resizes_the_trained_local_layers_only(tiny_dir):
+    """The DCMHA page's lesson: the local layers' own size changed (global layers stay global), or every layer global."""
+    model = CharLanguageModel(tiny_dir)
+    text = "the cat sat on a mat"
+    (resized,) = run_capture(model, [text], MaskSpec(causal=True), local_window=6)
+    (all_global,) = run_capture(model, [text], MaskSpec(causal=True), local_window=None)
+    assert resized.layer_windows == [6, None] and resized.mask(0)[10].sum() == 6 and resized.mask(1)[10].sum() == 11
+    assert all_global.layer_windows == [None, None] and all_global.mask(0)[10].sum() == 11
+    (two_sided,) = run_capture(model, [text], MaskSpec(), causal=False)
+    assert two_sided.causal is False and two_sided.mask(0)[10].tolist() == [8 <= j <= 12 for j in range(len(text))]
 
 
 def test_hook_filter_and_unknown_characters(tiny_dir):

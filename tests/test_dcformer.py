@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from attnviz.models.dcformer import (
-    CharTokenizer, CheckpointError, DCFormer, DCFormerConfig, HOOK_NAMES_ATTN, KVCache, compose,
+    CharTokenizer, CheckpointError, DCFormer, DCFormerConfig, KVCache, compose,
     compose_matrix, generate, load_dcformer, save_dcformer,
 )
 
@@ -338,6 +338,11 @@ def test_dynamic_weight_semantics():
 
 
 # --------------------------------------------------------------- hooks
+ATTENTION_HOOKS = ["hook_q", "hook_k", "hook_v", "hook_scores", "hook_scores_composed", "hook_mask", "hook_probs",
+                   "hook_pattern", "hook_z"] + [f"hook_{st}_{n}" for st in ("pre", "post")
+                                                for n in ("qw1", "qw2", "kw1", "kw2", "qdd", "kdd")]
+
+
 def test_hook_names_and_shapes():
     m = make_model(seed=11)
     T, H, d, D, R = 13, 4, 8, 32, 2
@@ -345,7 +350,7 @@ def test_hook_names_and_shapes():
     assert set(m.hook_names()) == set(cap)
     for l in range(4):
         p = f"blocks.{l}.attn."
-        for n in HOOK_NAMES_ATTN:
+        for n in ATTENTION_HOOKS:
             assert p + n in cap, p + n
             assert isinstance(cap[p + n], np.ndarray)
         for n in ("hook_q", "hook_k", "hook_v"):
@@ -370,17 +375,18 @@ def test_hook_names_and_shapes():
         compose_matrix(ct, 0, 1, 1)
 
 
-def test_record_is_per_call_and_thread_safe():
+def test_recording_is_per_call_and_thread_safe():
     import threading
+    from attnviz.hooks import recording
     m = make_model(seed=12)
     results = {}
 
     def run(T):
-        rec = {}
         with torch.no_grad():
             for _ in range(3):
-                m(toks(T=T, B=1), record=rec)
-        results[T] = rec
+                with recording() as recorder:
+                    m(toks(T=T, B=1))
+        results[T] = recorder.tensors
 
     threads = [threading.Thread(target=run, args=(T,)) for T in (5, 7, 9)]
     for th in threads:
@@ -388,9 +394,23 @@ def test_record_is_per_call_and_thread_safe():
     for th in threads:
         th.join()
     for T, rec in results.items():
-        assert rec["blocks.3.attn.hook_pattern"].shape == (4, T, T)
+        assert rec["blocks.3.attn.hook_pattern"].shape == (1, 4, T, T)
     for mod in m.modules():  # nothing captured is kept on the modules
-        assert not any(isinstance(v, np.ndarray) or any(v is r for r in results.values()) for v in vars(mod).values())
+        assert not any(isinstance(v, torch.Tensor) and any(v is r for rec in results.values() for r in rec.values())
+                       for v in vars(mod).values())
+
+
+def test_only_recorded_maps_are_built():
+    """Filtered at the source: without a recorder wanting a map, the blocked forward reads only each block's keys;
+    recording one name records that name alone, and the numbers equal a full recording's."""
+    from attnviz.hooks import recording
+    m = make_model(seed=12, window_size=3, q_chunk_size=4)
+    x = toks(T=11, B=1)
+    with torch.no_grad(), recording(["blocks.1.attn.hook_pattern"]) as only:
+        m(x)
+    _, full = m.run_with_cache(x)
+    assert list(only.tensors) == ["blocks.1.attn.hook_pattern"]
+    np.testing.assert_allclose(only.tensors["blocks.1.attn.hook_pattern"][0].numpy(), full["blocks.1.attn.hook_pattern"], atol=1e-6)
 
 
 # --------------------------------------------------------------- checkpoints

@@ -3,6 +3,7 @@ summaries, text preparation, and the MiniLM sandbox (identity changes nothing, a
 
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
@@ -10,15 +11,18 @@ import pytest
 import torch
 
 from attnviz import dcmha_view as dv
-from attnviz.models.dcformer import CharTokenizer, DCFormer, DCFormerConfig, compose_matrix
+from attnviz.masks import query_block_spans
+from attnviz.models.char_lm import CharLanguageModel
+from attnviz.models.dcformer import CharTokenizer, DCFormer, DCFormerConfig, compose_matrix, save_dcformer
 
 torch.set_num_threads(1)
 TEXT = "the cat sat on the mat. 猫坐在垫子上。"
 ATOL = 2e-5
 
 
-def boosted_tiny(use_dcmha: bool = True, seed: int = 0) -> dv.TinyModel:
-    """A random tiny model whose dynamic weights are scaled up, so that C_ts is far from I."""
+def boosted_tiny(directory, use_dcmha: bool = True, seed: int = 0) -> CharLanguageModel:
+    """A random tiny model whose dynamic weights are scaled up, so that C_ts is far from I, saved to ``directory``
+    and loaded as the app loads the shipped ones (training context 64)."""
     tok = CharTokenizer(sorted(set(TEXT)))
     torch.manual_seed(seed)
     cfg = DCFormerConfig(vocab_size=len(tok), dim=32, n_layer=4, n_head=4, window_size=5, window_type="LG",
@@ -30,24 +34,27 @@ def boosted_tiny(use_dcmha: bool = True, seed: int = 0) -> dv.TinyModel:
                 p.mul_(30.0)
             elif name.endswith("dd"):
                 p.mul_(20.0)
-    return dv.TinyModel("dcformer-tiny" if use_dcmha else "mha-tiny", model, tok, 64, False)
+    save_dcformer(model, str(directory))
+    tok.save(str(directory / "vocab.json"))
+    (directory / "train_log.json").write_text(json.dumps({"settings": {"context": 64}}), encoding="utf-8")
+    return CharLanguageModel(directory, name="dcformer-tiny" if use_dcmha else "mha-tiny").eval()
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    return boosted_tiny()
+def tiny(tmp_path_factory):
+    return boosted_tiny(tmp_path_factory.mktemp("boosted"))
 
 
 @pytest.fixture(scope="module")
 def cap(tiny):
-    return dv.run_dcmha(tiny, dv.prepare_text(TEXT, tiny.tokenizer, tiny.context))
+    return dv.run_dcmha(tiny, dv.prepare_text(TEXT, tiny).text)
 
 
-def independent_c(cap: dv.DcmhaCapture, layer: int, t: int, s: int, stage: str) -> np.ndarray:
+def independent_c(cap, layer: int, t: int, s: int, stage: str) -> np.ndarray:
     """C_ts written out from the design page's formula, entry by entry, from the captured weights."""
-    a = lambda name: cap.hook(layer, f"hook_{stage}_{name}")  # noqa: E731
+    a = lambda name: cap[f"blocks.{layer}.attn.hook_{stage}_{name}"]  # noqa: E731
     qw1, qw2, kw1, kw2, qdd, kdd = a("qw1")[t], a("qw2")[t], a("kw1")[s], a("kw2")[s], a("qdd")[t], a("kdd")[s]
-    H = cap.n_head
+    H = cap.n_heads
     C = np.zeros((H, H))
     for n in range(H):
         for m in range(H):
@@ -61,40 +68,41 @@ def independent_c(cap: dv.DcmhaCapture, layer: int, t: int, s: int, stage: str) 
 
 @pytest.mark.parametrize("stage", ["pre", "post"])
 def test_compose_matrix_equals_hooks_and_independent_formula(cap, stage):
-    for layer in range(cap.n_layer):
-        for t, s in [(0, 0), (7, 5), (20, 19), (cap.T - 1, cap.T - 3)]:
-            parts = cap.compose(layer, t, s, stage)
-            ref = compose_matrix(cap.arrays, layer, t, s, stage)
+    T = len(cap.tokens)
+    for layer in range(cap.n_layers):
+        for t, s in [(0, 0), (7, 5), (20, 19), (T - 1, T - 3)]:
+            parts = dv.compose(cap, layer, t, s, stage)
+            ref = compose_matrix(cap, layer, t, s, stage)
             for key in ref:
                 np.testing.assert_allclose(parts[key], ref[key], atol=1e-6)
             np.testing.assert_allclose(parts["C"], independent_c(cap, layer, t, s, stage), atol=ATOL)
             total = sum(parts[k] for k in dv.PARTS)
             np.testing.assert_allclose(total, parts["C"], atol=1e-6)
-    assert np.abs(cap.compose(0, 7, 5, stage)["C"] - np.eye(cap.n_head)).max() > 0.05  # the test is not vacuous
+    assert np.abs(dv.compose(cap, 0, 7, 5, stage)["C"] - np.eye(cap.n_heads)).max() > 0.05  # the test is not vacuous
 
 
 def test_compose_matrix_maps_the_captured_stages(cap):
     """C_ts applied to the heads' values at (t, s) gives the next stage of the real forward."""
-    for layer in range(cap.n_layer):
-        st = cap.stage_maps(layer)
-        for t in range(cap.T):
+    for layer in range(cap.n_layers):
+        st = dv.stage_maps(cap, layer)
+        for t in range(len(cap.tokens)):
             for s in np.flatnonzero(cap.mask(layer)[t]):
-                pre, post = cap.compose(layer, t, s, "pre")["C"], cap.compose(layer, t, s, "post")["C"]
+                pre, post = dv.compose(cap, layer, t, s, "pre")["C"], dv.compose(cap, layer, t, s, "post")["C"]
                 np.testing.assert_allclose(pre @ st["raw"][:, t, s], st["composed"][:, t, s], atol=1e-4)
                 np.testing.assert_allclose(post @ st["probs"][:, t, s], st["pattern"][:, t, s], atol=1e-5)
 
 
 def test_stage_maps_are_the_hooks(cap):
-    st = cap.stage_maps(1)
+    st = dv.stage_maps(cap, 1)
     for stage, hook in dv.STAGE_HOOKS.items():
-        assert st[stage] is cap.arrays[f"blocks.1.attn.{hook}"]
+        assert st[stage] is cap[f"blocks.1.attn.hook_{hook}"]
 
 
 def test_draw_matrix_is_the_mean_over_allowed_cells(cap):
     layer = 0
     allowed = cap.mask(layer)
     for stage in ("pre", "post"):
-        brute = np.mean([np.abs(cap.compose(layer, t, s, stage)["C"] - np.eye(cap.n_head))
+        brute = np.mean([np.abs(dv.compose(cap, layer, t, s, stage)["C"] - np.eye(cap.n_heads))
                          for t, s in zip(*np.nonzero(allowed))], axis=0)
         np.testing.assert_allclose(dv.draw_matrix(cap, layer, stage, block=3), brute, atol=1e-5)
         strength = dv.head_strength(brute)
@@ -104,40 +112,44 @@ def test_draw_matrix_is_the_mean_over_allowed_cells(cap):
 
 def test_ranking_and_gates(cap):
     table = dv.ranking(cap)
-    assert len(table) == cap.n_layer * cap.n_head
+    assert len(table) == cap.n_layers * cap.n_heads
     assert list(table["cross_total"]) == sorted(table["cross_total"], reverse=True)
     gates = dv.gates(cap, 2)
-    assert set(gates) == set(dv.GATES) and gates["pre_qdd"].shape == (cap.T, cap.n_head)
+    assert set(gates) == set(dv.GATES) and gates["pre_qdd"].shape == (len(cap.tokens), cap.n_heads)
     assert np.all(np.abs(gates["post_kdd"]) < 1)  # tanh
     change = dv.map_change(cap, 1)
-    assert change["pre"].shape == (cap.n_head,) and (change["post"] > 0).all()
+    assert change["pre"].shape == (cap.n_heads,) and (change["post"] > 0).all()
 
 
 def test_window_override_and_causal_change_the_real_forward(tiny):
-    prepared = dv.prepare_text(TEXT, tiny.tokenizer, tiny.context)
-    cap3 = dv.run_dcmha(tiny, prepared, window=3)
-    cap_global = dv.run_dcmha(tiny, prepared, window=None)
-    i, j = np.indices((cap3.T, cap3.T))
-    assert cap3.windows == [3, None, 3, None]
+    text = dv.prepare_text(TEXT, tiny).text
+    cap3 = dv.run_dcmha(tiny, text, window=3)
+    cap_global = dv.run_dcmha(tiny, text, window=None)
+    i, j = np.indices((len(text), len(text)))
+    assert cap3.layer_windows == [3, None, 3, None]
     assert np.array_equal(cap3.mask(0), (j <= i) & (i - j < 3))
     assert np.array_equal(cap3.mask(1), j <= i)
     assert np.array_equal(cap_global.mask(0), j <= i)
-    assert not np.allclose(cap3.hook(0, "hook_pattern"), cap_global.hook(0, "hook_pattern"))
-    bidir = dv.run_dcmha(tiny, prepared, window=None, causal=False)
-    assert bidir.mask(1).all()
+    assert not np.allclose(cap3.pattern(0), cap_global.pattern(0))
+    bidir = dv.run_dcmha(tiny, text, window=None, causal=False)
+    assert bidir.mask(1).all() and not bidir.causal
 
 
-def test_chunk_spans_follow_the_model_code():
-    assert dv.chunk_spans(20, 8, 3) == [(0, 8, 0, 8), (8, 16, 6, 16), (16, 20, 14, 20)]
-    assert dv.chunk_spans(20, 8, None) == [(0, 8, 0, 8), (8, 16, 0, 16), (16, 20, 0, 20)]
-    assert dv.chunk_spans(5, 8, 3) == [(0, 5, 0, 5)]
+def test_query_blocks_are_the_keys_each_block_of_the_forward_reads(cap):
+    assert query_block_spans(20, 8, 3) == [(0, 8, 0, 8), (8, 16, 6, 16), (16, 20, 14, 20)]
+    assert query_block_spans(20, 8, None) == [(0, 8, 0, 8), (8, 16, 0, 16), (16, 20, 0, 20)]
+    assert query_block_spans(5, 8, 3) == [(0, 5, 0, 5)]
+    assert dv.query_blocks(cap, 0) == query_block_spans(len(cap.tokens), 8, 5)  # the capture's own layer 0
+    for a, b, k0, k1 in dv.query_blocks(cap, 0):  # every key a block may see lies in its span
+        seen = np.flatnonzero(cap.mask(0)[a:b].any(axis=0))
+        assert seen.min() >= k0 and seen.max() < k1
 
 
-def test_mha_twin_has_identity_compose():
-    mha = boosted_tiny(use_dcmha=False)
-    cap = dv.run_dcmha(mha, dv.prepare_text("the cat", mha.tokenizer, 64))
-    np.testing.assert_array_equal(cap.compose(0, 3, 1, "pre")["C"], np.eye(4))
-    st = cap.stage_maps(0)
+def test_mha_twin_has_identity_compose(tmp_path):
+    mha = boosted_tiny(tmp_path, use_dcmha=False)
+    cap = dv.run_dcmha(mha, "the cat")
+    np.testing.assert_array_equal(dv.compose(cap, 0, 3, 1, "pre")["C"], np.eye(4))
+    st = dv.stage_maps(cap, 0)
     np.testing.assert_array_equal(st["raw"], st["composed"])
     np.testing.assert_array_equal(st["probs"], st["pattern"])
     assert dv.gates(cap, 0) == {}
@@ -145,23 +157,24 @@ def test_mha_twin_has_identity_compose():
 
 
 def test_prepare_text_names_unknown_characters_and_truncates(tiny):
-    p = dv.prepare_text("cat é 😀 é", tiny.tokenizer, 64)
+    p = dv.prepare_text("cat é 😀 é", tiny)
     assert p.unknown == ["é", "😀"]
-    assert p.ids[p.text.index("é")] == 0
-    long = dv.prepare_text("the cat " * 40, tiny.tokenizer, 64)
-    assert long.truncated and len(long.ids) == 64 and long.full_length == 319
-    assert p.labels[3] == "␣"
-    assert dv.prepare_text("ca\x07t", tiny.tokenizer, 64).notices == [("msg.control_removed", {"count": 1})]
+    long = dv.prepare_text("the cat " * 40, tiny)
+    assert long.truncated and len(long.text) == 64 and long.full_length == 319
+    assert dv.labels(dv.run_dcmha(tiny, p.text))[3] == "␣"
+    assert dv.prepare_text("ca\x07t", tiny).notices == [("msg.control_removed", {"count": 1})]
     for bad in ("", "   ", None):
         with pytest.raises(dv.InputError):
-            dv.prepare_text(bad, tiny.tokenizer, 64)
+            dv.prepare_text(bad, tiny)
 
 
-def test_load_tiny_without_assets_is_random_and_named(tmp_path):
-    t = dv.load_tiny("mha-tiny", assets=tmp_path)
-    assert not t.trained and not t.use_dcmha and t.n_head == 4
-    with pytest.raises(ValueError):
-        dv.load_tiny("gpt-2", assets=tmp_path)
+def test_loss_is_the_next_character_cross_entropy(tiny, cap):
+    with torch.no_grad():
+        logits = tiny.lm(torch.tensor([tiny.tokenizer.encode(TEXT)]))[0]
+    ids = tiny.tokenizer.encode(TEXT)
+    log_probs = torch.log_softmax(logits.double(), -1)
+    expected = -np.mean([float(log_probs[i, ids[i + 1]]) for i in range(len(ids) - 1)])
+    assert cap.loss == pytest.approx(expected, abs=1e-5)
 
 
 def test_matrix_text_round_trip():

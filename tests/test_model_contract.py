@@ -71,17 +71,9 @@ def test_names_shapes_and_kv_heads(model):
     assert isinstance(model.special_tokens, frozenset)
 
 
-CHAR_WINDOW = pytest.mark.xfail(
-    strict=True,
-    reason="the character models' window resizes only their local layers (global layers stay global): "
-           "one meaning of window across models is still to do (model contract, one mask module)",
-)
-
-
 @pytest.mark.parametrize(
     "model, spec",
-    [pytest.param(family, spec, id=f"{family}-{name}",
-                  marks=CHAR_WINDOW if family in ("mha-tiny", "dcformer-tiny") and spec.window else ())
+    [pytest.param(family, spec, id=f"{family}-{name}")
      for family in FAMILIES for spec, name in zip(SPECS, ["causal", "window3", "chunk4"])],
     indirect=["model"],
 )
@@ -125,9 +117,7 @@ def test_no_information_from_masked_keys_in_any_layer(model):
 
 @pytest.mark.parametrize(
     "model",
-    [f if f not in ("mha-tiny", "dcformer-tiny") else pytest.param(f, marks=pytest.mark.xfail(
-        strict=True, reason="the character models record through a dict, not HookPoints, until DCFormer is moved onto them"))
-     for f in FAMILIES],
+    FAMILIES,
     indirect=True,
 )
 def test_every_model_keeps_the_written_contract(model):

@@ -12,6 +12,7 @@ from apptest_utils import array, figure_with_title, figures
 from test_dcmha_view import independent_c
 
 from attnviz import dcmha_view as dv
+from attnviz.models import load_model
 
 TIMEOUT = 180
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_DCMHA.py")
@@ -27,11 +28,11 @@ def page():
     return at
 
 
-def reference_capture(at, window="config", causal=True) -> dv.DcmhaCapture:
-    """The same forward, computed here without the page."""
-    tiny = dv.load_tiny(at.session_state["dc_model"])
-    prepared = dv.prepare_text(at.session_state["dc_text"], tiny.tokenizer, tiny.context)
-    return dv.run_dcmha(tiny, prepared, window=window, causal=causal)
+def reference_capture(at, window="config", causal=True):
+    """The same forward, computed here without the page (a model loaded apart from the page's cache)."""
+    model = load_model(at.session_state["dc_model"], device="cpu")
+    prepared = dv.prepare_text(at.session_state["dc_text"], model)
+    return dv.run_dcmha(model, prepared.text, window=window, causal=causal)
 
 
 def head_z(spec: dict, head: int) -> np.ndarray:
@@ -61,7 +62,7 @@ def test_compose_figures_equal_compose_matrix_and_independent_recomputation(page
     layer, t, s = at.session_state["dc_layer"], at.session_state["dc_q"], at.session_state["dc_k"]
     for stage in ("pre", "post"):
         panels = compose_panels(at, stage)
-        parts = ref.compose(layer, t, s, stage)
+        parts = dv.compose(ref, layer, t, s, stage)
         assert len(panels) == len(PARTS_SHOWN)
         for z, key in zip(panels, PARTS_SHOWN):
             np.testing.assert_allclose(z, parts[key], atol=1e-6)
@@ -78,9 +79,9 @@ def test_stage_maps_equal_the_captured_hooks(page):
     names = {k: dv.tr("en", f"stage_{k}") for k in ("raw", "composed", "probs", "pattern", "dpre", "dpost")}
     for stage in dv.STAGES:
         shown = z[names[stage]]
-        np.testing.assert_allclose(shown[allowed], ref.stage_maps(layer)[stage][head][allowed], atol=1e-6)
+        np.testing.assert_allclose(shown[allowed], dv.stage_maps(ref, layer)[stage][head][allowed], atol=1e-6)
         assert np.isnan(shown[~allowed]).all()
-    st = ref.stage_maps(layer)
+    st = dv.stage_maps(ref, layer)
     np.testing.assert_allclose(z[names["dpost"]][allowed], (st["pattern"] - st["probs"])[head][allowed], atol=1e-6)
 
 
@@ -92,7 +93,7 @@ def test_changing_the_query_token_changes_the_compose_matrix(page):
     assert not at.exception
     assert f"t={t_new}" in figure_with_title(at, "Pre-compose C_ts")["layout"]["title"]["text"]
     after = {stage: compose_panels(at, stage) for stage in ("pre", "post")}
-    if reference_capture(at).use_dcmha:
+    if dv.uses_dcmha(reference_capture(at)):
         for stage in ("pre", "post"):
             assert not np.allclose(before[stage][-1], after[stage][-1]), stage  # C_ts changed
             assert not np.allclose(before[stage][1], after[stage][1])  # its query-wise part too
@@ -102,7 +103,7 @@ def test_changing_the_query_token_changes_the_compose_matrix(page):
 def test_changing_the_window_changes_the_maps(page):
     at = page
     layer = at.session_state["dc_layer"]
-    assert reference_capture(at).windows[layer] is not None  # layer 0 is a local layer
+    assert reference_capture(at).layer_windows[layer] is not None  # layer 0 is a local layer
     at.slider(key="dc_window").set_value(3).run()
     assert not at.exception
     spec = figure_with_title(at, "the four stages")
@@ -112,7 +113,7 @@ def test_changing_the_window_changes_the_maps(page):
     assert np.array_equal(~np.isnan(probs), (j <= i) & (i - j < 3))  # the real forward used w = 3
     ref = reference_capture(at, window=3)
     assert at.session_state["dc_global"] is False
-    np.testing.assert_allclose(probs[~np.isnan(probs)], ref.stage_maps(layer)["probs"][0][~np.isnan(probs)], atol=1e-6)
+    np.testing.assert_allclose(probs[~np.isnan(probs)], dv.stage_maps(ref, layer)["probs"][0][~np.isnan(probs)], atol=1e-6)
     assert any("Intervention" in w.value for w in at.warning)
     assert at.query_params["dc_window"] == "3"
     at.checkbox(key="dc_global").check().run()

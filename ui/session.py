@@ -109,7 +109,7 @@ def freeze_loaded_objects() -> None:
     gc.freeze()
 
 
-@st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=4)
+@st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=6)  # the DCMHA page alone uses 3
 def _load_offered(name: str):
     torch.set_num_threads(app_threads())
     model = load_model(name)

@@ -1,20 +1,26 @@
-"""The shipped character-level causal models (tiny DCFormer and its MHA twin) behind the registry's interface.
+"""The one wrapper of the shipped character-level causal models (tiny DCFormer and its MHA twin).
 
-They record their hooks into a plain dict (see ``dcformer.py``); this adapter hands that dict to the
-active recorder, so ``attnviz.capture(text, "dcformer-tiny")`` and the CLI work as for BERT models.
+It keeps the model contract (``models/base.py``): ``encode``, ``forward(encoding, spec)`` and the DCFormer's own
+``HookPoint``s, so the main page, the DCMHA page, the presenter, the CLI and ``attnviz.capture`` all read the same
+loaded model, from the one model cache, by the same hook names.
+
+Windows have one meaning on every model: the model's own layout (DCFormer's local layers of ``window_size`` keys,
+its global layers) is what it was trained with, and a ``MaskSpec`` window or chunk only narrows it further, as on
+any Hugging Face decoder. Resizing the local layers themselves (the DCMHA page's "local window" lesson) is a
+separate forward option, ``local_window``.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..hooks import _active_recorder
-from ..masks import MaskSpec, structural_mask
+from ..hooks import HookPoint
+from ..masks import MaskSpec, combine_windows, structural_mask
 from .base import Encoding
 from .dcformer import CharTokenizer, load_dcformer
 
@@ -23,7 +29,9 @@ CHAR_MODELS = {
     "dcformer-tiny": "tiny character-level DCFormer (DCMHA on), trained on Debian's fortunes (English + Chinese)",
     "mha-tiny": "its MHA twin: identical but DCMHA off, same data, seed and steps",
 }
+TWIN = {"dcformer-tiny": "mha-tiny", "mha-tiny": "dcformer-tiny"}
 MAX_TOKENS = 1024
+DEFAULT_CONTEXT = 256  # training context of a checkpoint whose train_log.json does not say
 
 
 class CharLanguageModel(nn.Module):
@@ -36,22 +44,43 @@ class CharLanguageModel(nn.Module):
         self.lm = load_dcformer(str(directory), device=str(device or "cpu"))
         self.tokenizer = CharTokenizer.load(str(directory))
         self.name = name or directory.name
+        self.source = str(directory)
         cfg = self.lm.config
         self.n_layers, self.n_heads, self.d_head, self.d_model = cfg.n_layer, cfg.n_head, cfg.head_dim, cfg.dim
         self.n_kv_heads = self.n_heads
         self.special_tokens = frozenset()  # characters only: no [CLS]/[SEP]
-        self.use_dcmha = cfg.use_dcmha
+        self.use_dcmha = bool(cfg.use_dcmha)
         self.max_tokens = MAX_TOKENS
         log = directory / "train_log.json"
         self.train_log = json.loads(log.read_text(encoding="utf-8")) if log.exists() else {}
+        # the length it was trained on: positions beyond it are flagged on the pages
+        self.context = int(self.train_log.get("settings", {}).get("context", DEFAULT_CONTEXT))
+        self.heldout_loss = self.train_log.get("heldout_loss")
+        self.hook_points = {module.name: module for module in self.lm.modules() if isinstance(module, HookPoint)}
+
+    @property
+    def config(self):
+        return self.lm.config
 
     @property
     def device(self) -> torch.device:
         return next(self.lm.parameters()).device
 
-    def layer_windows(self, window: int | None = None) -> list[int | None]:
-        """Each layer's window: the trained layout, or the local layers resized to ``window``."""
-        return self.lm.layer_windows("config" if window is None else window)
+    @property
+    def query_block(self) -> int | None:
+        """Queries per block of DCFormer's blocked computation (a memory bound, not a mask)."""
+        return self.lm.config.q_chunk_size or None
+
+    def hook(self, name: str) -> HookPoint:
+        return self.hook_points[name]
+
+    def kv_head_of(self, head: int) -> int:
+        return head
+
+    def layer_windows(self, window: int | None = None, local_window: Any = "config") -> list[int | None]:
+        """Each layer's window as the forward applies it (None = global): the trained layout (``local_window``:
+        "config", or the local layers resized to an int, or None for every layer global), narrowed by ``window``."""
+        return [combine_windows(own, window) for own in self.lm.layer_windows(local_window)]
 
     def encode(self, texts: list[str]) -> Encoding:
         if len(texts) != 1:
@@ -70,29 +99,24 @@ class CharLanguageModel(nn.Module):
             full_lengths=[full],
         )
 
-    def kv_head_of(self, head: int) -> int:
-        return head
-
     def unknown_characters(self, text: str) -> list[str]:
-        return sorted({c for c in text if self.tokenizer.stoi.get(c, 0) == 0})
+        """Distinct characters of ``text`` the vocabulary reads as <unk>, in order of appearance."""
+        return list(dict.fromkeys(c for c in text if self.tokenizer.stoi.get(c, 0) == 0))
 
-    def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec(causal=True)) -> torch.Tensor:
-        """Logits (1, seq, vocab). The model is causal by construction; ``spec.window`` resizes its local
-        layers (global layers stay global) and ``spec.chunk`` restricts every layer to blocks."""
+    def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec(causal=True), *, local_window: Any = "config",
+                causal: bool = True) -> torch.Tensor:
+        """Logits (1, seq, vocab). The model is causal by construction (``causal=False`` lifts that, a DCMHA-page
+        lesson); ``spec``'s window and chunk narrow every layer's own mask; ``local_window`` resizes the local
+        layers (see :meth:`layer_windows`)."""
         ids = encoding.input_ids.to(self.device)
-        seq = ids.shape[1]
         extra = None
         if spec.chunk is not None:
-            extra = structural_mask(seq, MaskSpec(chunk=spec.chunk), device=ids.device)
-        recorder = _active_recorder.get()
-        record = {} if recorder is not None else None
-        overrides = {} if spec.window is None else {"window_size": spec.window}
-        logits = self.lm(ids, record=record, attn_mask=extra, **overrides)
-        if recorder is not None:
-            for name, value in record.items():
-                if recorder.wants(name):
-                    recorder.save(name, torch.from_numpy(np.asarray(value))[None])
-        return logits
+            extra = structural_mask(ids.shape[1], MaskSpec(chunk=spec.chunk), device=ids.device)
+        if spec.causal and not causal:  # the spec asks for what the lesson lifted
+            causal_mask = structural_mask(ids.shape[1], MaskSpec(causal=True), device=ids.device)
+            extra = causal_mask if extra is None else extra & causal_mask
+        windows = self.layer_windows(spec.window, local_window)
+        return self.lm(ids, layer_windows=windows, causal=causal, attn_mask=extra)
 
 
 def load_char_model(name: str, device=None) -> CharLanguageModel:

@@ -15,19 +15,18 @@ What is here
 * Compose is applied in FACTORED form: the (T, S, H, H) tensor is never built.
   :func:`compose_matrix` builds the H x H matrix C_ts for one (query, key) cell
   from a capture dict, with its parts.
-* Hooks: ``forward(tokens, record=d)`` fills the plain dict ``d`` with
-  TransformerLens-style names -> NumPy float32 arrays. Capture state lives only in
-  that argument, never on the module, so concurrent forwards are safe.
-  Recorded arrays are for BATCH ITEM 0 (the batch dim is stripped):
-  ``blocks.{l}.attn.hook_q/k/v`` (H, T, d) after qk-norm and RoPE,
-  ``hook_scores``, ``hook_scores_composed``, ``hook_probs``, ``hook_pattern`` (H, T, S),
-  ``hook_mask`` (T, S) bool (True = may attend), ``hook_z`` (H, T, d),
-  ``hook_{pre,post}_{qw1,qw2,kw1,kw2}`` (T, R, H), ``hook_{pre,post}_{qdd,kdd}`` (T, H),
-  ``hook_{pre,post}_static`` (H, H, only with a static part, in C orientation),
+* Hooks: every intermediate passes through a named ``HookPoint`` (``attnviz.hooks``), its name from
+  ``models.base.hook_name``: ``blocks.{l}.attn.hook_q/k/v`` (B, H, T, d) after qk-norm and RoPE,
+  ``hook_scores``, ``hook_scores_composed``, ``hook_probs``, ``hook_pattern`` (B, H, T, S),
+  ``hook_mask`` (B, T, S) bool (True = may attend), ``hook_z`` (B, H, T, d),
+  ``hook_{pre,post}_{qw1,qw2,kw1,kw2}`` (B, T, R, H), ``hook_{pre,post}_{qdd,kdd}`` (B, T, H),
+  ``hook_{pre,post}_static`` (B, H, H, only with a static part, in C orientation),
   plus ``blocks.{l}.hook_resid_pre``, ``hook_attn_out``, ``hook_resid_mid``,
-  ``hook_mlp_out``, ``hook_resid_post`` (T, D), ``hook_embed`` and ``hook_logits``.
-  Maps are full (H, T, S): when recording, every query row is computed against all S keys
-  (masked cells included, in row blocks of q_chunk_size); chunking gives the same numbers (tests).
+  ``hook_mlp_out``, ``hook_resid_post`` (B, T, D), ``hook_embed`` and ``hook_logits``.
+  Recording is per call (``attnviz.hooks.recording``), never state on the module, so concurrent forwards
+  are safe. A recorded map is full (H, T, S): every query row against all S keys (masked cells included),
+  computed in query blocks of ``q_chunk_size``; the blocking gives the same numbers (tests).
+  :meth:`DCFormer.run_with_cache` returns ``(logits, {name: array})`` as TransformerLens does.
 * :func:`load_dcformer` -- safetensors + ``config.json`` (no pickle, no remote code).
 * :class:`CharTokenizer` -- the tiny char-level vocabulary shipped with the weights.
 * :func:`generate` -- greedy / sampled generation with a KV cache.
@@ -48,10 +47,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..hooks import HookPoint, recording, to_numpy as _numpy
+from ..masks import MaskSpec, position_mask, query_block_spans
+from .base import hook_name
+
 __all__ = [
     "DCFormerConfig", "DCFormer", "RMSNorm", "KVCache", "CharTokenizer",
     "compose", "compose_matrix", "load_dcformer", "save_dcformer", "generate",
-    "build_mask", "HOOK_NAMES_ATTN", "CheckpointError",
+    "CheckpointError",
 ]
 
 RANK = 2  # R: rank of the query-wise / key-wise dynamic compose (published value)
@@ -162,23 +165,6 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).type_as(x)
 
 
-def build_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, window: int | None, causal: bool = True) -> torch.Tensor:
-    """Boolean (T, S) mask, True = query may attend to key.
-
-    causal: key position <= query position. window w (local layer): query i sees keys
-    i-w+1 .. i (causal) or |i-j| < w (non-causal).
-    """
-    diff = q_pos[:, None] - k_pos[None, :]  # (T, S) = i - j
-    m = torch.ones_like(diff, dtype=torch.bool)
-    if causal:
-        m &= diff >= 0
-    if window is not None:
-        m &= diff < window
-        if not causal:
-            m &= diff > -window
-    return m
-
-
 def compose(a: torch.Tensor, qw1: torch.Tensor, qw2: torch.Tensor, kw1: torch.Tensor, kw2: torch.Tensor,
             qdd: torch.Tensor, kdd: torch.Tensor, static: torch.Tensor | None = None) -> torch.Tensor:
     """Cross-head compose in factored form: out[:, t, s] = C_ts @ a[:, t, s].
@@ -250,10 +236,6 @@ class DynamicWeightProjection(nn.Module):
 
 
 DYN_KEYS = [f"{st}_{x}" for st in ("pre", "post") for x in ("qw1", "qw2", "kw1", "kw2", "qdd", "kdd")]
-HOOK_NAMES_ATTN = (["hook_q", "hook_k", "hook_v", "hook_scores", "hook_scores_composed", "hook_mask",
-                    "hook_probs", "hook_pattern", "hook_z"] + [f"hook_{k}" for k in DYN_KEYS])
-
-
 class KVCache:
     """Per-layer cache for incremental decoding: keys/values after RoPE plus key-wise compose weights."""
 
@@ -274,12 +256,21 @@ class KVCache:
         return store
 
 
-def _np(t: torch.Tensor):
-    return t.detach().to("cpu", torch.float32).numpy() if t.dtype != torch.bool else t.detach().cpu().numpy()
-
-
 class Attention(nn.Module):
-    def __init__(self, cfg: DCFormerConfig):
+    # Hook points, one per intermediate (batch first; H heads, T queries, S keys):
+    #   hook_q, hook_k, hook_v                      (B, H, T|S, d) after qk-norm and RoPE
+    #   hook_scores                                 (B, H, T, S)   q·kᵀ/√d, before compose and mask
+    #   hook_scores_composed                        (B, H, T, S)   after pre-compose (DCMHA)
+    #   hook_mask                                   (B, T, S)      True = may attend
+    #   hook_probs                                  (B, H, T, S)   softmax, before post-compose (DCMHA)
+    #   hook_pattern                                (B, H, T, S)   the weights that mix v
+    #   hook_z                                      (B, H, T, d)   pattern @ v
+    #   hook_{pre,post}_{qw1,qw2,kw1,kw2}           (B, T, R, H)   dynamic compose weights (DCMHA)
+    #   hook_{pre,post}_{qdd,kdd}                   (B, T, H)      query / key gates (DCMHA)
+    #   hook_{pre,post}_static                      (B, H, H)      static part in C orientation (if any)
+    MAP_HOOKS = ("scores", "scores_composed", "mask", "probs", "pattern")
+
+    def __init__(self, cfg: DCFormerConfig, layer: int = 0):
         super().__init__()
         self.cfg = cfg
         H, d, D = cfg.n_head, cfg.head_dim, cfg.dim
@@ -289,11 +280,18 @@ class Attention(nn.Module):
         if cfg.use_qk_norm:
             self.q_norm = RMSNorm(d, eps=1e-6, param_name="scale")
             self.k_norm = RMSNorm(d, eps=1e-6, param_name="scale")
+        # the MHA twin has the four stages too (composed = scores, pattern = probs), so the two compare stage by stage
+        names = ["q", "k", "v", "scores", "scores_composed", "mask", "probs", "pattern", "z"]
         if cfg.use_dcmha:
             self.dyn_w_proj = DynamicWeightProjection(D, H, use_static=cfg.use_static_compose)
+            names += DYN_KEYS
+            if cfg.use_static_compose:
+                names += ["pre_static", "post_static"]
+        for name in names:  # hook names from the one helper; the module attribute is the name's last part
+            setattr(self, f"hook_{name}", HookPoint(hook_name(name, layer)))
 
     # One block of queries [a, b) against keys [k0, k1). Everything (B, H, ...) per head.
-    def _attend(self, q, k, v, dw, mask, a, b, k0, k1, rec: dict | None, prefix: str):
+    def _attend(self, q, k, v, dw, mask, a, b, k0, k1, maps: dict | None = None):
         scale = 1.0 / math.sqrt(self.head_dim)
         qc = q[:, :, a:b]                                    # (B, H, Tc, d)
         kc, vc = k[:, :, k0:k1], v[:, :, k0:k1]              # (B, H, Sc, d)
@@ -316,39 +314,34 @@ class Attention(nn.Module):
         else:
             pattern = probs
         out = torch.matmul(pattern.type_as(vc), vc)          # (B, H, Tc, d)
-        if rec is not None:  # rows [a, b) of the preallocated full (H, T, S) / (T, S) maps
-            rec[prefix + "hook_scores"][:, a:b, k0:k1] = _np(scores[0])
-            rec[prefix + "hook_scores_composed"][:, a:b, k0:k1] = _np(composed[0])
-            rec[prefix + "hook_mask"][a:b, k0:k1] = _np(m[0, 0].expand(b - a, k1 - k0))
-            rec[prefix + "hook_probs"][:, a:b, k0:k1] = _np(probs[0])
-            rec[prefix + "hook_pattern"][:, a:b, k0:k1] = _np(pattern[0])
+        if maps is not None:  # this block's rows of the recorded maps
+            block = {"scores": scores, "scores_composed": composed, "probs": probs, "pattern": pattern,
+                     "mask": m[:, 0].expand(q.shape[0], b - a, k1 - k0)}
+            for name, rows in maps.items():
+                rows.append(block[name])
         return out
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, *, layer: int = 0,
-                window: int | None = None, causal: bool = True, attn_mask: torch.Tensor | None = None,
-                cache: KVCache | None = None, record: dict | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, *, window: int | None = None,
+                causal: bool = True, attn_mask: torch.Tensor | None = None,
+                cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         """x: (B, T, D) normalised input. cos/sin: (T, d/2) for the T new positions."""
         B, T, _ = x.shape
         H, d = self.n_head, self.head_dim
-        prefix = f"blocks.{layer}.attn."
         q, k, v = self.wqkv(x).split(H * d, dim=-1)                 # 3 x (B, T, H*d)
         q = q.view(B, T, H, d).transpose(1, 2)                     # (B, H, T, d)
         k = k.view(B, T, H, d).transpose(1, 2)                     # (B, H, T, d)
         v = v.view(B, T, H, d).transpose(1, 2)                     # (B, H, T, d)
         if self.cfg.use_qk_norm:
             q, k = self.q_norm(q), self.k_norm(k)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        dw = self.dyn_w_proj(x) if self.cfg.use_dcmha else None  # dict of (B, T, R, H) / (B, T, H)
-        if record is not None:
-            record[prefix + "hook_q"], record[prefix + "hook_k"] = _np(q[0]), _np(k[0])
-            record[prefix + "hook_v"] = _np(v[0])
-            if dw is not None:
-                for key in DYN_KEYS:
-                    record[prefix + "hook_" + key] = _np(dw[key][0])
-                for stage in ("pre", "post"):
-                    st = self.dyn_w_proj.static_matrix(stage)
-                    if st is not None:
-                        record[prefix + f"hook_{stage}_static"] = _np(st)
+        q, k = self.hook_q(apply_rope(q, cos, sin)), self.hook_k(apply_rope(k, cos, sin))
+        v = self.hook_v(v)
+        dw = None
+        if self.cfg.use_dcmha:
+            dw = {key: getattr(self, f"hook_{key}")(value) for key, value in self.dyn_w_proj(x).items()}
+            for stage in ("pre", "post"):
+                hook = getattr(self, f"hook_{stage}_static", None)
+                if hook is not None and hook.wanted():
+                    hook(self.dyn_w_proj.static_matrix(stage)[None].expand(B, H, H))
 
         past = 0
         if cache is not None:  # incremental decoding: keys/values + key-wise weights of earlier tokens
@@ -365,38 +358,26 @@ class Attention(nn.Module):
         S = k.shape[2]
         q_pos = torch.arange(past, past + T, device=x.device)
         k_pos = torch.arange(S, device=x.device)
-        mask = build_mask(q_pos, k_pos, window, causal)[None, None]  # (1, 1, T, S)
+        mask = position_mask(q_pos, k_pos, MaskSpec(causal=causal, window=window))[None, None]  # (1, 1, T, S)
         if attn_mask is not None:  # extra boolean mask, True = may attend; (T,S), (B,T,S) or (B,1,T,S)
             am = attn_mask.to(torch.bool)
             am = am[None, None] if am.dim() == 2 else (am[:, None] if am.dim() == 3 else am)
             mask = mask & am
 
-        chunk = self.cfg.q_chunk_size
-        if record is not None:
-            # full maps: every query row against ALL S keys (masked cells too), computed in row blocks
-            # so that no (B, H, T, S) temporary is larger than one block; numbers equal the unchunked ones
-            import numpy as np
-            for name in ("hook_scores", "hook_scores_composed", "hook_probs", "hook_pattern"):
-                record[prefix + name] = np.empty((H, T, S), dtype=np.float32)
-            record[prefix + "hook_mask"] = np.empty((T, S), dtype=bool)
-            rows = chunk or T
-            out = torch.cat([self._attend(q, k, v, dw, mask, a, min(T, a + rows), 0, S, record, prefix)
-                             for a in range(0, T, rows)], dim=2)        # (B, H, T, d)
-        elif not chunk or T <= chunk:
-            out = self._attend(q, k, v, dw, mask, 0, T, 0, S, None, prefix)  # (B, H, T, d)
-        else:
-            outs = []
-            for a in range(0, T, chunk):
-                b = min(T, a + chunk)
-                # keys this chunk can see: [first - w + 1, last] (causal) in absolute positions
-                k0 = 0 if window is None else max(0, past + a - window + 1)
-                k1 = past + b if causal else (S if window is None else min(S, past + b + window - 1))
-                if attn_mask is not None:  # a custom mask may open anything: read all keys
-                    k0, k1 = 0, S
-                outs.append(self._attend(q, k, v, dw, mask, a, b, k0, k1, None, prefix))
-            out = torch.cat(outs, dim=2)                              # (B, H, T, d)
-        if record is not None:
-            record[prefix + "hook_z"] = _np(out[0])                   # (H, T, d), like hook_q/k/v
+        # Maps someone records: every query row against ALL S keys (masked cells too), still in query blocks so
+        # that no temporary is larger than one block. Only those maps are kept, and only while recorded.
+        maps = {name: [] for name in self.MAP_HOOKS if getattr(self, f"hook_{name}").wanted()}
+        if maps:
+            spans = [(a, b, 0, S) for a, b, _, _ in query_block_spans(T, self.cfg.q_chunk_size, None, past=past, S=S)]
+        else:  # each query block reads only the keys its window lets it see (all of them under a custom mask)
+            spans = query_block_spans(T, self.cfg.q_chunk_size, window, causal, past=past, S=S)
+            if attn_mask is not None:
+                spans = [(a, b, 0, S) for a, b, _, _ in spans]
+        out = torch.cat([self._attend(q, k, v, dw, mask, a, b, k0, k1, maps or None) for a, b, k0, k1 in spans],
+                        dim=2)                                        # (B, H, T, d)
+        for name, rows in maps.items():
+            getattr(self, f"hook_{name}")(torch.cat(rows, dim=-2))   # (B, H, T, S) / (B, T, S)
+        out = self.hook_z(out)                                        # (B, H, T, d)
         return self.wo(out.transpose(1, 2).reshape(B, T, H * d))     # (B, T, D)
 
 
@@ -427,26 +408,23 @@ class FeedForward(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    def __init__(self, cfg: DCFormerConfig):
+    def __init__(self, cfg: DCFormerConfig, layer: int = 0):
         super().__init__()
+        self.layer = layer
         self.attention_norm = RMSNorm(cfg.dim, cfg.norm_eps)
-        self.attention = Attention(cfg)
+        self.attention = Attention(cfg, layer)
         self.ffn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.feed_forward = FeedForward(cfg)
+        for name in ("resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post"):  # each (B, T, D)
+            setattr(self, f"hook_{name}", HookPoint(hook_name(name, layer)))
 
-    def forward(self, h, cos, sin, *, layer, window, causal, attn_mask, cache, record):
-        pre = f"blocks.{layer}."
-        if record is not None:
-            record[pre + "hook_resid_pre"] = _np(h[0])
-        a = self.attention(self.attention_norm(h), cos, sin, layer=layer, window=window, causal=causal,
-                           attn_mask=attn_mask, cache=cache, record=record)
-        h = h + a
-        m = self.feed_forward(self.ffn_norm(h))
-        out = h + m
-        if record is not None:
-            record[pre + "hook_attn_out"], record[pre + "hook_resid_mid"] = _np(a[0]), _np(h[0])
-            record[pre + "hook_mlp_out"], record[pre + "hook_resid_post"] = _np(m[0]), _np(out[0])
-        return out
+    def forward(self, h, cos, sin, *, window, causal, attn_mask, cache):
+        h = self.hook_resid_pre(h)
+        a = self.hook_attn_out(self.attention(self.attention_norm(h), cos, sin, window=window, causal=causal,
+                                              attn_mask=attn_mask, cache=cache, layer=self.layer))
+        h = self.hook_resid_mid(h + a)
+        m = self.hook_mlp_out(self.feed_forward(self.ffn_norm(h)))
+        return self.hook_resid_post(h + m)
 
 
 _CONFIG_DEFAULT = object()
@@ -457,9 +435,11 @@ class DCFormer(nn.Module):
         super().__init__()
         self.config = cfg
         self.tok_embeddings = nn.Embedding(cfg.vocab_size, cfg.dim)
-        self.layers = nn.ModuleList(TransformerBlock(cfg) for _ in range(cfg.n_layer))
+        self.layers = nn.ModuleList(TransformerBlock(cfg, i) for i in range(cfg.n_layer))
         self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.output = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
+        self.hook_embed = HookPoint(hook_name("embed"))    # (B, T, D)
+        self.hook_logits = HookPoint(hook_name("logits"))  # (B, T, V)
         self._rope_cache: dict = {}
         self.apply(self._init_weights)
 
@@ -475,17 +455,18 @@ class DCFormer(nn.Module):
         n = max(self.config.block_size, start + T)
         key = (n, str(device))
         if key not in self._rope_cache:  # plain cache of constants, no capture state
-            self._rope_cache = {key: rope_tables(n, self.config.head_dim, self.config.rope_base, device)}
+            with torch.inference_mode(False):  # built under a capture, the tables must still serve training
+                self._rope_cache = {key: rope_tables(n, self.config.head_dim, self.config.rope_base, device)}
         cos, sin = self._rope_cache[key]
         return cos[start:start + T], sin[start:start + T]
 
-    def forward(self, tokens: torch.Tensor, *, record: dict | None = None, cache: KVCache | None = None,
+    def forward(self, tokens: torch.Tensor, *, cache: KVCache | None = None,
                 causal: bool = True, window_size: Any = _CONFIG_DEFAULT,
                 layer_windows: Sequence[int | None] | None = None,
                 attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """tokens: (B, T) int64 -> logits (B, T, V).
+        """tokens: (B, T) int64 -> logits (B, T, V). Intermediates pass through the hook points
+        (``attnviz.hooks.recording`` records them by name).
 
-        record: a dict to fill with hook arrays (batch item 0, NumPy float32), or None.
         cache: a KVCache for incremental decoding (tokens are the NEW tokens).
         causal: False drops the causal constraint (windows become |i-j| < w).
         window_size: override the local layers' window (None: every layer global).
@@ -499,34 +480,21 @@ class DCFormer(nn.Module):
             raise ValueError("layer_windows must have one entry per layer")
         start = cache.length if cache is not None else 0
         cos, sin = self._rope(start, T, tokens.device)
-        h = self.tok_embeddings(tokens)  # (B, T, D)
-        if record is not None:
-            record["hook_embed"] = _np(h[0])
+        h = self.hook_embed(self.tok_embeddings(tokens))  # (B, T, D)
         for i, layer in enumerate(self.layers):
-            h = layer(h, cos, sin, layer=i, window=layer_windows[i], causal=causal,
-                      attn_mask=attn_mask, cache=cache, record=record)
-        logits = self.output(self.norm(h))  # (B, T, V)
-        if record is not None:
-            record["hook_logits"] = _np(logits[0])
-        return logits
+            h = layer(h, cos, sin, window=layer_windows[i], causal=causal, attn_mask=attn_mask, cache=cache)
+        return self.hook_logits(self.output(self.norm(h)))  # (B, T, V)
 
-    def run_with_cache(self, tokens: torch.Tensor, **kw) -> tuple[torch.Tensor, dict]:
-        """Convenience: (logits, capture dict)."""
-        rec: dict = {}
-        with torch.no_grad():
-            logits = self.forward(tokens, record=rec, **kw)
-        return logits, rec
+    def run_with_cache(self, tokens: torch.Tensor, names: Iterable[str] | None = None, **kw) -> tuple[torch.Tensor, dict]:
+        """(logits, {hook name: NumPy array of batch item 0}) for the hook points matching ``names`` (all by
+        default), TransformerLens's ``run_with_cache``."""
+        with torch.inference_mode(), recording(names) as recorder:
+            logits = self.forward(tokens, **kw)
+        return logits, {name: _numpy(value[0]) for name, value in recorder.tensors.items()}
 
     def hook_names(self) -> list[str]:
-        names = ["hook_embed"]
-        for l in range(self.config.n_layer):
-            attn = HOOK_NAMES_ATTN if self.config.use_dcmha else HOOK_NAMES_ATTN[:9]
-            names += [f"blocks.{l}.attn.{n}" for n in attn]
-            if self.config.use_dcmha and self.config.use_static_compose:
-                names += [f"blocks.{l}.attn.hook_pre_static", f"blocks.{l}.attn.hook_post_static"]
-            names += [f"blocks.{l}.{n}" for n in ("hook_resid_pre", "hook_attn_out", "hook_resid_mid",
-                                                  "hook_mlp_out", "hook_resid_post")]
-        return names + ["hook_logits"]
+        """Every hook point's name, in the order of the module tree."""
+        return [module.name for module in self.modules() if isinstance(module, HookPoint)]
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

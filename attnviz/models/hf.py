@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from ..hooks import HookPoint
-from ..masks import MaskSpec
+from ..masks import MaskSpec, combine_windows
 from .base import Encoding, encode_texts
 
 ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
@@ -390,7 +390,7 @@ class HFAttentionModel(nn.Module):
 
     def layer_windows(self, window: int | None = None) -> list[int | None]:
         """Each layer's window as the forward applies it: the model's own (None = global), narrowed by ``window``."""
-        return [own if window is None else (window if own is None else min(own, window)) for own in self.windows]
+        return [combine_windows(own, window) for own in self.windows]
 
     def _mine(self) -> bool:
         run = _active_run.get()

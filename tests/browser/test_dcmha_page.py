@@ -95,6 +95,6 @@ def test_window_band_and_chunks_are_drawn(app):
         "() => { const gd = document.querySelector('.st-key-stages .js-plotly-plot');"
         " return gd._fullLayout.shapes.map(s => s.name); }")
     assert names.count("window") == 6 and names.count("selected") == 6
-    assert names.count("chunk") == 6 * 3  # 180 characters, chunks of 64
+    assert names.count("query block") == 6 * 3  # 180 characters, blocks of 64 queries
     app.shot("dcmha-window12-chunks")
     assert_clean(app)
