@@ -451,6 +451,31 @@ def test_save_load_published_layout_roundtrip(tmp_path):
     assert next(m3.parameters()).dtype == torch.float32
 
 
+def test_a_config_written_the_published_way_reads_as_the_published_code_reads_it(tmp_path):
+    """A published config.json: window_type null (the LG layout), and no rope_base, q_chunk_size or
+    intermediate_size (the published defaults: 500000, 128 and the SwiGLU width rounded to 256)."""
+    published = {"vocab_size": 50, "dim": 64, "n_head": 4, "n_layer": 4, "window_size": 5, "window_type": None,
+                 "use_qk_norm": True, "model_type": "dcformer", "bos_token_id": 1}
+    cfg = DCFormerConfig.from_dict(published)
+    assert cfg.layer_windows() == [5, None, 5, None]
+    assert cfg.rope_base == 500000.0 and cfg.q_chunk_size == 128 and cfg.intermediate_size == 256
+    assert cfg.head_dim == 16 and cfg.use_dcmha and not cfg.mgate
+    # weights of that shape, written with the published names, load and run with those windows and positions
+    torch.manual_seed(0)
+    model = DCFormer(cfg).eval()
+    save_dcformer(model, tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(published))
+    loaded = load_dcformer(tmp_path)
+    assert loaded.config.rope_base == 500000.0 and loaded.layer_windows() == [5, None, 5, None]
+    x = torch.randint(0, 50, (1, 12))
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+    _, cap = loaded.run_with_cache(x)
+    i, j = np.indices((12, 12))
+    assert np.array_equal(cap["blocks.0.attn.hook_mask"], (j <= i) & (i - j < 5))
+    assert np.array_equal(cap["blocks.1.attn.hook_mask"], j <= i)
+
+
 def test_loader_names_missing_and_misshaped(tmp_path):
     from safetensors.torch import save_file
     m = make_model(seed=14)

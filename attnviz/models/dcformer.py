@@ -73,7 +73,7 @@ class DCFormerConfig:
     head_dim: int | None = None       # d (default dim // n_head)
     intermediate_size: int | None = None  # SwiGLU hidden size (default ~ 8/3 * dim)
     window_size: int | None = 256     # w of the local layers (None: all global)
-    window_type: Any = "LG"           # "LG", "LGLL", or an explicit per-layer list (int / None)
+    window_type: Any = "LG"           # "LG" (also null, as in the published code), "LGLL", "G", "L" or a per-layer list
     use_qk_norm: bool = False
     rope_base: float = 10000.0
     norm_eps: float = 1e-5
@@ -105,7 +105,7 @@ class DCFormerConfig:
             for x in wt:  # explicit list; a window_size override rescales nothing here
                 out.append(None if x in (None, 0, "G", "g") else (w if x in ("L", "l") else int(x)))
             return out
-        pattern = {"LG": "LG", "LGLL": "LGLL", "G": "G", "L": "L", None: "G"}.get(wt)
+        pattern = {"LG": "LG", "LGLL": "LGLL", "G": "G", "L": "L", None: "LG"}.get(wt)  # null: published default
         if pattern is None:
             raise ValueError(f"unknown window_type {wt!r} (use 'LG', 'LGLL' or a list)")
         return [(w if pattern[i % len(pattern)] == "L" else None) for i in range(self.n_layer)]
@@ -116,6 +116,8 @@ class DCFormerConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "DCFormerConfig":
+        """A config.json read as the published code reads it: a key it leaves out takes the published default
+        (:data:`PUBLISHED_DEFAULTS`), not this class's tiny ones; ``window_type: null`` is the LG layout."""
         known = {f.name for f in fields(cls)}
         d = dict(d)
         # a few aliases seen in published / HF-style configs
@@ -125,7 +127,19 @@ class DCFormerConfig:
         for a, b in aliases.items():
             if a in d and b not in d:
                 d[b] = d.pop(a)
-        return cls(**{k: v for k, v in d.items() if k in known})
+        d = {**PUBLISHED_DEFAULTS, **{k: v for k, v in d.items() if k in known}}
+        if d.get("intermediate_size") is None:  # the published rounding: a multiple of 256
+            d["intermediate_size"] = 256 * -(-int(2 * 4 * d["dim"] / 3) // 256)
+        return cls(**d)
+
+
+# What the published configuration (configuration_dcformer.py of the PyTorch release) assumes for a key a config.json
+# leaves out. The dataclass defaults above are the shipped tiny model's shape; a published checkpoint reads these.
+PUBLISHED_DEFAULTS = {
+    "block_size": 2048, "vocab_size": 32000, "n_layer": 32, "n_head": 32, "dim": 2560, "rope_base": 500000.0,
+    "norm_eps": 1e-5, "q_chunk_size": 128, "use_dcmha": True, "use_qk_norm": False, "window_size": 256,
+    "window_type": None, "mgate": False, "mgate_dim": 44,
+}
 
 
 # ----------------------------------------------------------------------------- pieces
