@@ -116,14 +116,15 @@ def compose_offsets(cap: Capture, layer: int, stage: str) -> tuple[np.ndarray, n
     if not uses_dcmha(cap):
         z = np.zeros((T, H, H), dtype=np.float32)
         return z, z.copy(), np.zeros((H, H), dtype=np.float32)
-    p = f"blocks.{layer}.attn.hook_{stage}_"
-    a = cap
-    q = np.einsum("tin,tim->tnm", a[p + "qw2"], a[p + "qw1"])
-    k = np.einsum("tin,tim->tnm", a[p + "kw2"], a[p + "kw1"])
+    def part(name: str) -> np.ndarray:
+        return cap[hook_name(f"{stage}_{name}", layer)]
+
+    q = np.einsum("tin,tim->tnm", part("qw2"), part("qw1"))
+    k = np.einsum("tin,tim->tnm", part("kw2"), part("kw1"))
     idx = np.arange(H)
-    q[:, idx, idx] += a[p + "qdd"]
-    k[:, idx, idx] += a[p + "kdd"]
-    static = np.asarray(a.get(p + "static", np.zeros((H, H))), dtype=np.float32)
+    q[:, idx, idx] += part("qdd")
+    k[:, idx, idx] += part("kdd")
+    static = np.asarray(cap.get(hook_name(f"{stage}_static", layer), np.zeros((H, H))), dtype=np.float32)
     return q.astype(np.float32), k.astype(np.float32), static
 
 
@@ -313,7 +314,7 @@ def sandbox_capture(model, text: str, layer: int, matrix: np.ndarray, stage: str
     if base is None:
         (base_cap,) = run_capture(model, [text], spec)
         base = dict(base_cap)
-    name = f"blocks.{layer}.attn." + ("hook_scores" if stage == "pre" else "hook_pattern")
+    name = hook_name("scores" if stage == "pre" else "pattern", layer)
     state = _SandboxState(name, torch.from_numpy(matrix).to(model.device))
     with _sandbox_lock:
         handle = model.hook(name).register_forward_hook(_sandbox_hook)
@@ -325,12 +326,11 @@ def sandbox_capture(model, text: str, layer: int, matrix: np.ndarray, stage: str
             handle.remove()
     edited = dict(edited_cap)
     mixed = state.seen[name][0].float().cpu().numpy()
-    prefix = f"blocks.{layer}.attn."
     if stage == "pre":
-        edited[prefix + "hook_scores_composed"] = mixed  # the recorder saw the scores before the hook
+        edited[hook_name("scores_composed", layer)] = mixed  # the recorder saw the scores before the hook
     else:
-        edited[prefix + "hook_probs"] = edited[prefix + "hook_pattern"]  # softmax, before post-compose
-        edited[prefix + "hook_pattern"] = mixed
+        edited[hook_name("probs", layer)] = edited[hook_name("pattern", layer)]  # softmax, before post-compose
+        edited[hook_name("pattern", layer)] = mixed
     return SandboxResult(base, edited, layer, stage, bool(edited_cap.truncated), int(edited_cap.full_length))
 
 
@@ -338,7 +338,7 @@ def pattern_change_by_layer(result: SandboxResult, n_layers: int) -> np.ndarray:
     """Mean |edited pattern - base pattern| per layer: zero before the edited layer, then it spreads."""
     out = np.zeros(n_layers, dtype=np.float32)
     for l in range(n_layers):
-        key = f"blocks.{l}.attn.hook_pattern"
+        key = hook_name("pattern", l)
         out[l] = float(np.abs(result.edited[key] - result.base[key]).mean())
     return out
 
@@ -354,7 +354,7 @@ def max_difference(result: SandboxResult) -> float:
 
 def hidden_change(result: SandboxResult, n_layers: int) -> float:
     """Relative change of the final hidden states: ||edited - base|| / ||base||."""
-    key = f"blocks.{n_layers - 1}.hook_resid_post"
+    key = hook_name("resid_post", n_layers - 1)
     base = result.base[key]
     return float(np.linalg.norm(result.edited[key] - base) / max(np.linalg.norm(base), 1e-12))
 

@@ -84,6 +84,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.decode": {"en": "rewriting the date", "zh": "改写日期"},
     "error.slide": {"en": "drawing this slide", "zh": "绘制这张幻灯片"},
     "error.lesson": {"en": "reading the lesson", "zh": "读取课程文件"},
+    "msg.model_has_own_page": {
+        "en": "{name} is an encoder-decoder model: it is shown on the Encoder-decoder page. Showing {model} here.",
+        "zh": "{name} 是编码器-解码器模型，请在“编码器-解码器”页面查看。此处改为显示 {model}。",
+    },
     "msg.model_not_offered": {
         "en": "The link asked for a model this server does not offer; showing {model} instead.",
         "zh": "链接指定的模型不在本服务器提供的模型之列，改为显示 {model}。",

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-LESSON_DIR = Path(__file__).resolve().parents[1] / "assets" / "lessons"
+from .paths import LESSONS as LESSON_DIR
 VIEWS = ("head", "layer", "overview", "compare", "steps", "order", "positions", "dcmha")
 LANGS = ("en", "zh")
 

@@ -9,6 +9,7 @@ from . import plots, plots_steps
 from .capture import run_capture
 from .lessons import LessonError, Slide
 from .masks import MaskSpec
+from .models.base import hook_name
 from .positions import alignment, learned_positions, reorder, sinusoidal
 from .steps import steps
 from .i18n import translate
@@ -65,6 +66,8 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en") -> list[
         if dcformer is None:
             raise LessonError(f"slide {slide.number}: the 'dcmha' view needs the shipped DCFormer (assets/dcformer-tiny)")
         model = dcformer
+    if getattr(model, "kind", "") == "encoder-decoder":
+        raise LessonError(f"slide {slide.number}: {model.name} is an encoder-decoder model: its attention is shown on the Encoder-decoder page")
     _check_range(slide, model)
     texts = [cleaned.text for cleaned in slide_texts(slide)]
     spec = slide_spec(slide)
@@ -92,7 +95,7 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en") -> list[
             for c in captures
         ]
         if slide.view == "dcmha" and getattr(model, "use_dcmha", False):
-            figures.insert(0, plots.head_heatmap(cap[f"blocks.{layer}.attn.hook_probs"][head], cap.tokens, allowed=cap.mask(layer), title=translate("slide.before_post", lang, layer=layer, head=head), lang=lang))
+            figures.insert(0, plots.head_heatmap(cap[hook_name("probs", layer)][head], cap.tokens, allowed=cap.mask(layer), title=translate("slide.before_post", lang, layer=layer, head=head), lang=lang))
             figures[1].update_layout(title_text=translate("slide.after_post", lang, layer=layer, head=head))
     elif slide.view == "layer":
         figures = [plots.layer_grid(cap.pattern(layer), cap.tokens, allowed=cap.mask(layer), keep=keep, layer=layer, selected_head=head, lang=lang)]

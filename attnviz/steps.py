@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .models.base import hook_name
+
 
 @dataclass
 class HeadSlices:
@@ -93,17 +95,19 @@ def embedding_parts(model, token_ids: np.ndarray, type_ids: np.ndarray | None = 
 
 def steps(model, capture, layer: int, head: int, query: int) -> Steps:
     """Gather every panel of the step-by-step view from a full capture of ``model``."""
-    p = f"blocks.{layer}.attn."
+    def hook(name: str) -> np.ndarray:
+        return capture[hook_name(name, layer)]
+
     d_head = model.d_head
-    scaled = capture[p + "hook_scores"][head, query]
-    allowed = np.broadcast_to(capture[p + "hook_mask"], capture[p + "hook_scores"].shape[-2:])[query]
-    probs = capture[p + "hook_pattern"][head, query]
-    v = capture[p + "hook_v"][head]
-    z_all = capture[p + "hook_z"][:, query, :]  # (heads, d_head)
+    scaled = hook("scores")[head, query]
+    allowed = np.broadcast_to(hook("mask"), hook("scores").shape[-2:])[query]
+    probs = hook("pattern")[head, query]
+    v = hook("v")[head]
+    z_all = hook("z")[:, query, :]  # (heads, d_head)
     embeddings = None
     if layer == 0:
         embeddings = embedding_parts(model, capture["token_ids"])
-        embeddings["after LayerNorm"] = capture["hook_embed"]
+        embeddings["after LayerNorm"] = capture[hook_name("embed")]
     return Steps(
         layer=layer,
         head=head,
@@ -112,10 +116,10 @@ def steps(model, capture, layer: int, head: int, query: int) -> Steps:
         n_heads=model.n_heads,
         d_head=d_head,
         embeddings=embeddings,
-        layer_input=capture[f"blocks.{layer}.hook_resid_pre"],
+        layer_input=hook("resid_pre"),
         slices=head_slices(model, layer, head),
-        q=capture[p + "hook_q"][head, query],
-        k=capture[p + "hook_k"][head],
+        q=hook("q")[head, query],
+        k=hook("k")[head],
         v=v,
         dots=scaled * np.sqrt(d_head),
         scaled=scaled,
@@ -123,10 +127,10 @@ def steps(model, capture, layer: int, head: int, query: int) -> Steps:
         masked=np.where(allowed, scaled, -np.inf),
         probs=probs,
         weighted=probs[:, None] * v,
-        z=capture[p + "hook_z"][head, query],
+        z=hook("z")[head, query],
         concat=z_all.reshape(-1),
         w_o=model.hf.encoder.layer[layer].attention.output.dense.weight.detach().cpu().numpy().T,
-        attn_result=capture[p + "hook_result"][query],
-        resid_mid=capture[f"blocks.{layer}.hook_resid_mid"][query],
-        layer_output=capture[f"blocks.{layer}.hook_resid_post"][query],
+        attn_result=hook("result")[query],
+        resid_mid=hook("resid_mid")[query],
+        layer_output=hook("resid_post")[query],
     )

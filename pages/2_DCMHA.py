@@ -7,6 +7,7 @@ import streamlit as st
 from attnviz import dcmha_view as dv
 from attnviz import plots_dcmha as figs
 from attnviz.i18n import translate
+from attnviz.models.base import hook_name
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices
@@ -316,9 +317,8 @@ def dcmha_page() -> None:
         if result.truncated:
             st.warning(translate("msg.truncated_first", lang, n=result.full_length, model=escape_markdown(minilm.name), limit=minilm.max_tokens))
         tokens = [str(x) for x in result.base["tokens"]]
-        prefix = f"blocks.{layer_sb}.attn."
-        before, after = result.base[prefix + "hook_pattern"], result.edited[prefix + "hook_pattern"]
-        allowed_sb = result.base[prefix + "hook_mask"]
+        before, after = result.base[hook_name("pattern", layer_sb)], result.edited[hook_name("pattern", layer_sb)]
+        allowed_sb = result.base[hook_name("mask", layer_sb)]
         biggest = dv.max_difference(result)
         if np.array_equal(matrix, np.eye(H, dtype=np.float32)):
             st.success(T("sb_identity") + f" (max |Δ| = {biggest:.1e})")

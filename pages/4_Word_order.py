@@ -6,6 +6,7 @@ import streamlit as st
 import attnviz
 from attnviz import plots
 from attnviz.plots import matrix_figure
+from attnviz.models.base import hook_name
 from attnviz.positions import alignment, cosine_similarity, learned_positions, reorder, sinusoidal
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
@@ -46,8 +47,8 @@ def box_text(column, key: str) -> str | None:
 
 def order_view(model, boxes, text_a: str, text_b: str, layer: int, head: int) -> None:
     """The same words in two orders: both maps, and their difference in A's word order (``boxes``: their columns)."""
-    cap_a = attnviz.capture(text_a, model, hooks=["blocks.*.attn.hook_pattern"])
-    cap_b = attnviz.capture(text_b, model, hooks=["blocks.*.attn.hook_pattern"])
+    cap_a = attnviz.capture(text_a, model, hooks=[hook_name("pattern", "*")])
+    cap_b = attnviz.capture(text_b, model, hooks=[hook_name("pattern", "*")])
     for column, cap in zip(boxes, (cap_a, cap_b)):
         if cap.truncated:
             column.warning(T("msg.truncated_first", n=cap.full_length, model=escape_markdown(model.name), limit=model.max_tokens))

@@ -1,14 +1,14 @@
 """Encoder-decoder attention: a small Transformer rewrites a date, one decoding step at a time."""
 
-import json
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from attnviz import plots_seq2seq as figs
 from attnviz import tasks
-from attnviz.models.seq2seq import DEFAULT_DIR, CheckpointError, Decoding, greedy_decode, hook_prefix, load_seq2seq
+from attnviz.models import DATE_MODEL
+from attnviz.models.base import hook_name
+from attnviz.models.seq2seq import CheckpointError, Decoding, greedy_decode
 from attnviz.seq2seq_text import t
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
@@ -16,7 +16,7 @@ from ui.controls import load_page_state, save_page_state, show_notices
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.nav import run_through_navigation
-from ui.session import freeze_loaded_objects, remembered
+from ui.session import get_model, remembered
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="🔁", layout="wide")
@@ -37,30 +37,9 @@ def T(key: str, **values) -> str:
     return t(key, lang, **values)
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def date_model(stamp: float):
-    """``stamp`` (the weights' mtime) makes the cache pick up a model retrained while the server runs."""
-    model = load_seq2seq(DEFAULT_DIR)
-    freeze_loaded_objects()
-    return model
-
-
-def asset_stamp() -> float:
-    path = DEFAULT_DIR / "model.safetensors"
-    return path.stat().st_mtime if path.exists() else 0.0
-
-
-@st.cache_data(show_spinner=False)
-def train_info(stamp: float) -> dict:
-    try:
-        return json.loads((DEFAULT_DIR / "train_log.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def decoding_for(model, vocab, text: str) -> Decoding:
+def decoding_for(model, text: str) -> Decoding:
     """The encoder and the whole greedy loop: this session's last one, else the server's shared cache."""
-    return remembered("decoding", ("decoding", asset_stamp(), text), lambda: greedy_decode(model, vocab, text))
+    return remembered("decoding", ("decoding", model.name, text), lambda: greedy_decode(model, text))
 
 
 def pick_example() -> None:
@@ -90,17 +69,16 @@ def date_page() -> None:
     st.markdown(T("ed.intro"))
 
     try:
-        model, vocab = date_model(asset_stamp())
+        model = get_model(DATE_MODEL)
     except (CheckpointError, OSError) as error:
-        st.error(T("ed.load_failed", error=error))
+        st.error(T("ed.load_failed", error=escape_markdown(error)))
         st.stop()
-    cfg = model.cfg
-    info = train_info(asset_stamp())
+    cfg, vocab, info = model.cfg, model.vocab, model.train_log
     with st.sidebar:
         st.header(T("ed.sidebar_header"))
         st.markdown(
             T("ed.sidebar_model", enc=cfg.n_encoder_layers, dec=cfg.n_decoder_layers, heads=cfg.n_heads, d=cfg.d_model,
-              params=f"{model.num_params():,}", vocab=len(vocab))
+              params=f"{model.seq2seq.num_params():,}", vocab=len(vocab))
         )
         if info:
             st.markdown(
@@ -132,7 +110,7 @@ def date_page() -> None:
     if text != state["ed_date"]:
         st.caption(T("ed.read_as", text=escape_markdown(text)))
 
-    decoding = decoding_for(model, vocab, text)
+    decoding = decoding_for(model, text)
     expected = tasks.parse_date(text)
     answer = decoding.text
     if expected is None:
@@ -156,9 +134,9 @@ def date_page() -> None:
     layer, head = state["ed_layer"], state["ed_head"]
     src = decoding.source_tokens
 
-    final = decoding.steps[-1].arrays  # the last step holds every row of the decoder's maps
+    final = decoding.steps[-1].capture  # the last step holds every row of the decoder's maps
     sharpness = {
-        (l, h): float(final[f"{hook_prefix('decoder_cross', l)}.hook_pattern"][h].max(-1).mean())
+        (l, h): float(final[hook_name("pattern", l, "decoder_cross")][h].max(-1).mean())
         for l in range(cfg.n_decoder_layers)
         for h in range(cfg.n_heads)
     }
@@ -172,21 +150,21 @@ def date_page() -> None:
 
     # ----------------------------------------------------------------------------- ① encoder
     st.header(T("ed.encoder_header"))
-    enc = hook_prefix("encoder", layer)
+    enc = hook_name("pattern", layer, "encoder").removesuffix("hook_pattern")  # this layer's encoder attention
     enc_map, enc_text = st.columns([3, 2])
     with enc_map:
         show_figure(
             figs.attention_map(
-                decoding.encoder[f"{enc}.hook_pattern"][head],
+                decoding.encoder[hook_name("pattern", layer, "encoder")][head],
                 src,
                 src,
-                scores=decoding.encoder[f"{enc}.hook_scores"][head],
-                allowed=decoding.encoder[f"{enc}.hook_mask"],
+                scores=decoding.encoder[hook_name("scores", layer, "encoder")][head],
+                allowed=decoding.encoder[hook_name("mask", layer, "encoder")],
                 title=T("ed.encoder_title", layer=layer, head=head),
                 lang=lang,
             ),
             key="ed_encoder",
-            arrays={k: v for k, v in decoding.encoder.items() if k.startswith(enc + ".")},
+            arrays={k: v for k, v in decoding.encoder.items() if k.startswith(enc)},
         )
     with enc_text:
         st.markdown(T("ed.encoder_text", n=len(src), d=cfg.d_model))
@@ -210,26 +188,27 @@ def date_page() -> None:
     )
 
     dec_tokens = step.input_tokens
-    self_p, cross_p = hook_prefix("decoder_self", layer), hook_prefix("decoder_cross", layer)
+    self_p, cross_p = "decoder_self", "decoder_cross"
     map_height = max(240, 150 + 36 * k)  # about one height per row: the maps grow by a row per step
 
 
-    def decoder_map(prefix: str, key_tokens: list[str], title_key: str, key: str) -> None:
+    def decoder_map(part: str, key_tokens: list[str], title_key: str, key: str) -> None:
         """This step's decoder attention (self or cross) for the chosen layer and head, its new row framed."""
+        prefix = hook_name("pattern", layer, part).removesuffix("hook_pattern")
         show_figure(
             figs.attention_map(
-                step.arrays[f"{prefix}.hook_pattern"][head],
+                step.capture[hook_name("pattern", layer, part)][head],
                 dec_tokens,
                 key_tokens,
-                scores=step.arrays[f"{prefix}.hook_scores"][head],
-                allowed=step.arrays[f"{prefix}.hook_mask"],
+                scores=step.capture[hook_name("scores", layer, part)][head],
+                allowed=step.capture[hook_name("mask", layer, part)],
                 title=T(title_key, layer=layer, head=head, k=k),
                 highlight_row=row,
                 height=map_height,
                 lang=lang,
             ),
             key=key,
-            arrays={name: v for name, v in step.arrays.items() if name.startswith(prefix + ".")},
+            arrays={name: v for name, v in step.capture.items() if name.startswith(prefix)},
         )
 
 
@@ -239,7 +218,7 @@ def date_page() -> None:
         st.caption(T("ed.self_caption"))
     with cross_col:
         decoder_map(cross_p, src, "ed.cross_title", "ed_cross")
-        weights = step.arrays[f"{cross_p}.hook_pattern"][head][row]
+        weights = step.capture[hook_name("pattern", layer, cross_p)][head][row]
         top = ", ".join(f"{chips([src[j]])} #{j} ({weights[j]:.2f})" for j in np.argsort(-weights)[:3])
         st.caption(T("ed.cross_caption", query=chips([dec_tokens[-1]]), row=row, output=chips([step.output_token]), top=top))
 
@@ -253,10 +232,10 @@ def date_page() -> None:
     with heads_col:
         show_figure(
             figs.heads_row(
-                step.arrays[f"{cross_p}.hook_pattern"],
+                step.capture[hook_name("pattern", layer, cross_p)],
                 dec_tokens,
                 src,
-                allowed=step.arrays[f"{cross_p}.hook_mask"],
+                allowed=step.capture[hook_name("mask", layer, cross_p)],
                 highlight_row=row,
                 selected_head=head,
                 title=T("ed.heads_title", layer=layer, k=k),
@@ -269,7 +248,7 @@ def date_page() -> None:
     st.subheader(T("ed.loop_header"))
     rows = []
     for i, s in enumerate(decoding.steps, start=1):
-        w = s.arrays[f"{cross_p}.hook_pattern"][head][i - 1]
+        w = s.capture[hook_name("pattern", layer, cross_p)][head][i - 1]
         j = int(np.argmax(w))
         rows.append(
             {

@@ -140,10 +140,13 @@ def test_billion_laughs_is_refused_at_the_first_anchor_quickly_with_a_short_mess
     (tmp_path / "bomb.yaml").write_text(bomb, encoding="utf-8")
     child = textwrap.dedent(
         f"""
-        import importlib.util, resource, sys, time
+        import importlib.util, os, resource, sys, time, types
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-        spec = importlib.util.spec_from_file_location("lessons_alone", {str(lessons_module.__file__)!r})
-        lessons = sys.modules["lessons_alone"] = importlib.util.module_from_spec(spec)
+        folder = os.path.dirname({str(lessons_module.__file__)!r})
+        package = sys.modules["alone"] = types.ModuleType("alone")  # the package's folder, not its __init__
+        package.__path__ = [folder]
+        spec = importlib.util.spec_from_file_location("alone.lessons", os.path.join(folder, "lessons.py"))
+        lessons = sys.modules["alone.lessons"] = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(lessons)  # yaml and the standard library: no torch in the child
         data = open({str(tmp_path / "bomb.yaml")!r}, "rb").read()
         start = time.perf_counter()

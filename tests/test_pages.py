@@ -133,6 +133,18 @@ def test_a_link_cannot_load_a_model_the_server_does_not_offer(name, monkeypatch)
         assert any("does not offer" in w.value for w in at.sidebar.warning)
 
 
+def test_the_encoder_decoder_model_is_sent_to_its_own_page():
+    """The date model is offered (the Encoder-decoder page loads it from the one cache) but not in the attention
+    pages' menu: a link naming it says where it is shown and draws the default model."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["model"] = "date-seq2seq"
+    at.run()
+    assert not at.exception
+    assert "date-seq2seq" not in at.selectbox(key="model").options
+    assert at.selectbox(key="model").value == "all-MiniLM-L6-v2"
+    assert any("Encoder-decoder page" in w.value for w in at.sidebar.warning)
+
+
 def test_an_offered_folder_that_cannot_load_is_an_error_message(tmp_path, monkeypatch):
     broken = tmp_path / "broken-model"
     broken.mkdir()

@@ -16,9 +16,14 @@ import torch
 from attnviz import tasks
 from attnviz.hooks import recording
 from attnviz.models.seq2seq import (
-    CheckpointError, DEFAULT_DIR, Seq2Seq, Seq2SeqConfig, greedy_batch, greedy_decode, hook_prefix, load_seq2seq,
+    CheckpointError, DEFAULT_DIR, DateTranslator, Seq2Seq, Seq2SeqConfig, greedy_batch, greedy_decode, load_seq2seq,
     pad_batch, save_seq2seq,
 )
+from attnviz.models.base import hook_name
+
+
+def hook_prefix(part: str, layer: int) -> str:
+    return hook_name("pattern", layer, part).removesuffix(".hook_pattern")
 from attnviz.models.seq2seq_train import HELDOUT_SEED, exact_match, make_batch, smoke_train
 
 torch.set_num_threads(1)
@@ -162,13 +167,13 @@ def test_greedy_decode_equals_the_step_by_step_loop(random_model, shipped, vocab
         texts = ["25 November 2026", "Nov 25, 2026", "2026年11月25日", "31.12.1999"]
         batch = greedy_batch(model, voc, texts)
         for text, expected in zip(texts, batch):
-            decoding = greedy_decode(model, voc, text)
+            decoding = greedy_decode(DateTranslator(model, voc), text)
             assert decoding.text == expected
             ids = [tasks.SOS] + [s.output_id for s in decoding.steps]
             for k, step in enumerate(decoding.steps, start=1):
                 assert step.input_tokens == [voc.itos[i] for i in ids[:k]]  # the outputs so far, fed back
                 assert step.output_id == int(np.argmax(step.probs))
-                assert step.arrays["decoder.blocks.0.cross_attn.hook_pattern"].shape[1] == k
+                assert step.capture["decoder.blocks.0.cross_attn.hook_pattern"].shape[1] == k
             # Each step's rows equal the same rows of one teacher-forced pass over the final sequence:
             # the causal mask means a new token never changes what earlier positions computed.
             src = torch.tensor([voc.encode(text)])
@@ -177,7 +182,7 @@ def test_greedy_decode_equals_the_step_by_step_loop(random_model, shipped, vocab
             for k, step in enumerate(decoding.steps, start=1):
                 for name in ("decoder.blocks.1.self_attn.hook_pattern", "decoder.blocks.1.cross_attn.hook_pattern"):
                     full = rec.tensors[name][0].numpy()
-                    np.testing.assert_allclose(step.arrays[name], full[:, :k, : step.arrays[name].shape[2]], atol=1e-5)
+                    np.testing.assert_allclose(step.capture[name], full[:, :k, : step.capture[name].shape[2]], atol=1e-5)
                 assert int(rec.tensors["decoder.hook_logits"][0, k - 1].argmax()) == step.output_id
     assert decoding.finished
 
@@ -270,3 +275,32 @@ def test_shipped_model_accuracy_on_heldout_dates(shipped):
         date += dt.timedelta(days=1)
     sources = [fmt(date) for fmt in tasks.FORMATS.values()]
     assert greedy_batch(model, vocab, sources) == [date.isoformat()] * len(sources), sources
+
+
+def test_the_date_model_is_in_the_registry_and_keeps_the_contract():
+    """One model cache and one capture path: the registry loads it, run_capture records its encoder by hook_name,
+    and a decoding is Captures (the encoder's, one per step) named the same way."""
+    from attnviz.capture import Capture, run_capture
+    from attnviz.masks import MaskSpec
+    from attnviz.models import DATE_MODEL, available_models, load_model
+    from attnviz.models.base import AttentionModel
+
+    assert DATE_MODEL in available_models() and DATE_MODEL not in available_models(("encoder", "decoder"))
+    model = load_model(DATE_MODEL, device="cpu")
+    assert isinstance(model, AttentionModel) and model.kind == "encoder-decoder"
+    assert model.hook(hook_name("pattern", 1, "decoder_cross")).name == "decoder.blocks.1.cross_attn.hook_pattern"
+    text = "25 November 2026"
+    (cap,) = run_capture(model, [text], MaskSpec())
+    S, H = len(text), model.n_heads
+    for layer in range(model.n_layers):
+        assert cap[hook_name("pattern", layer, "encoder")].shape == (H, S, S)
+        assert cap[hook_name("mask", layer, "encoder")].all()  # every source character sees every other
+        np.testing.assert_allclose(cap[hook_name("pattern", layer, "encoder")].sum(-1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="no causal"):
+        run_capture(model, [text], MaskSpec(causal=True))
+    decoding = model.generate(text)
+    assert decoding.text == "2026-11-25" and decoding.finished
+    assert isinstance(decoding.encoder, Capture) and all(isinstance(s.capture, Capture) for s in decoding.steps)
+    np.testing.assert_allclose(decoding.encoder[hook_name("pattern", 0, "encoder")], cap[hook_name("pattern", 0, "encoder")], atol=1e-6)
+    last = decoding.steps[-1].capture
+    assert last[hook_name("mask", 0, "decoder_self")].tolist() == np.tril(np.ones((len(decoding.steps),) * 2, bool)).tolist()

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from attnviz.masks import MaskSpec
+from attnviz.models.base import hook_name
 from attnviz.i18n import translate
 from attnviz.text import CleanText, InputError, clean_text, escape_markdown
 
@@ -68,7 +69,7 @@ class View:
         """One layer's raw scores (heads, seq, seq): from the view's captures when they hold them (a short
         text, Step by step), else from a capture of that layer alone, remembered in its own slot (moving the
         head within the layer reuses it). The same padded batch, so the same numbers as the model's own."""
-        name = f"blocks.{layer}.attn.hook_scores"
+        name = hook_name("scores", layer)
         if name in self.captures[index]:
             return self.captures[index][name]
         return captures_for(self.model_name, self.texts, self.spec, scores_hooks(layer), slot="scores")[index][name]
@@ -86,11 +87,10 @@ class View:
     def head_arrays(self, layer: int, head: int, index: int = 0) -> dict:
         """The arrays behind one head's map, under their capture names, for NPZ export."""
         cap = self.captures[index]
-        p = f"blocks.{layer}.attn."
         return {
-            p + "hook_pattern": cap[p + "hook_pattern"][head],
-            p + "hook_scores": self.scores(layer, index)[head],
-            p + "hook_mask": cap[p + "hook_mask"],
+            hook_name("pattern", layer): cap.pattern(layer)[head],
+            hook_name("scores", layer): self.scores(layer, index)[head],
+            hook_name("mask", layer): cap.mask(layer),
             "tokens": cap["tokens"],
             "token_ids": cap["token_ids"],
         }
@@ -98,7 +98,7 @@ class View:
     def layer_arrays(self, layer: int, index: int = 0) -> dict:
         cap = self.captures[index]
         arrays = {name: value for name, value in cap.items() if name.startswith(f"blocks.{layer}.") or name.startswith("token")}
-        return {**arrays, f"blocks.{layer}.attn.hook_scores": self.scores(layer, index)}
+        return {**arrays, hook_name("scores", layer): self.scores(layer, index)}
 
     def all_arrays(self, index: int = 0) -> dict:
         return dict(self.captures[index])
@@ -113,7 +113,9 @@ def sidebar_controls() -> None:
         canonical = canonical_model(st.session_state["model"])
         if canonical is None:
             st.sidebar.warning(T("msg.model_not_offered", model=default_model()))
-        st.session_state["model"] = canonical or default_model()
+        elif canonical not in choices:
+            st.sidebar.warning(T("msg.model_has_own_page", name=canonical, model=default_model()))
+        st.session_state["model"] = canonical if canonical in choices else default_model()
     st.sidebar.selectbox(T("sidebar.model"), choices, key="model", help=T("sidebar.model_help"))
     model_sizes_caption()
     st.sidebar.header(T("sidebar.masks"))

@@ -22,17 +22,18 @@ from attnviz.capture_cache import CaptureCache, HeavyGate, nbytes
 from attnviz.device import app_threads
 from attnviz.masks import MaskSpec
 from attnviz.models import DEFAULT_MODEL, available_models, load_model
+from attnviz.models.base import hook_name
 
 # The main and Compare pages draw every layer's pattern and mask; capturing q, k, v and z too would only cost
 # memory. The raw scores (the hover of the one head in focus) ride along while that stays small (view_hooks);
 # a longer text's come from a capture of the one layer (scores_hooks): every layer's scores would double its
 # capture (512 tokens: 151 MB instead of 77).
-VIEW_HOOKS = ("blocks.*.attn.hook_pattern", "blocks.*.attn.hook_mask")
-ALL_SCORES = ("blocks.*.attn.hook_scores",)
+VIEW_HOOKS = (hook_name("pattern", "*"), hook_name("mask", "*"))
+ALL_SCORES = (hook_name("scores", "*"),)
 
 
 def scores_hooks(layer: int) -> tuple[str, ...]:
-    return (f"blocks.{layer}.attn.hook_scores",)
+    return (hook_name("scores", layer),)
 
 
 # Memory: captures live in one process-wide cache bounded in bytes; a session keeps its own latest capture
@@ -84,7 +85,10 @@ def offered_models() -> dict[str, str]:
 
 
 def model_choices() -> list[str]:
-    return list(dict.fromkeys(offered_models().values()))
+    """The attention pages' model menu: every offered model except those with a page of their own (the
+    encoder-decoder date model, on the Encoder-decoder page)."""
+    own_page = set(available_models(("encoder-decoder",)))
+    return [name for name in dict.fromkeys(offered_models().values()) if name not in own_page]
 
 
 def canonical_model(name: object) -> str | None:
@@ -156,7 +160,7 @@ def heavy_section():
 def capture_bytes(model, texts: tuple[str, ...], hooks: tuple[str, ...] | None) -> int:
     """Bytes of the (heads, seq, seq) maps (patterns, scores) a capture would hold, known before running it."""
     batch, seq = model.encode(list(texts)).input_ids.shape
-    names = [f"blocks.{layer}.attn.hook_{kind}" for layer in range(model.n_layers) for kind in ("pattern", "scores")]
+    names = [hook_name(kind, layer) for layer in range(model.n_layers) for kind in ("pattern", "scores")]
     maps = len(names) if hooks is None else sum(any(fnmatch.fnmatchcase(name, hook) for hook in hooks) for name in names)
     return int(batch) * maps * model.n_heads * int(seq) ** 2 * 4
 

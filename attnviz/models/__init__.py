@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..device import best_device
+from ..paths import DATE_MODEL_DIR, char_model_dir
 from .bert import BertFamilyModel, load_bert_family
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -41,6 +42,7 @@ class RegistryEntry:
     name: str
     description: str
     load: Callable[..., object]
+    kind: str = "encoder"  # "encoder", "decoder" or "encoder-decoder" (the last has its own page)
 
 
 def _load_minilm(device=None):
@@ -57,14 +59,28 @@ REGISTRY: dict[str, RegistryEntry] = {
 
 
 def _register_char_models() -> None:
-    from .char_lm import ASSETS, CHAR_MODELS, load_char_model
+    from .char_lm import CHAR_MODELS, load_char_model
 
     for name, description in CHAR_MODELS.items():
-        if (ASSETS / name / "config.json").exists():
-            REGISTRY[name] = RegistryEntry(name, description, lambda device=None, name=name: load_char_model(name, device))
+        if (char_model_dir(name) / "config.json").exists():
+            REGISTRY[name] = RegistryEntry(name, description, lambda device=None, name=name: load_char_model(name, device), "decoder")
 
 
+def _register_date_model() -> None:
+    def load(device=None):
+        from .seq2seq import DateTranslator  # imported on first use: it builds on the capture layer
+
+        return DateTranslator.load(DATE_MODEL_DIR, name=DATE_MODEL, device=device)
+
+    if (DATE_MODEL_DIR / "config.json").exists():
+        REGISTRY[DATE_MODEL] = RegistryEntry(
+            DATE_MODEL, "small encoder-decoder Transformer that rewrites a date as YYYY-MM-DD (the Encoder-decoder page)",
+            load, "encoder-decoder")
+
+
+DATE_MODEL = "date-seq2seq"
 _register_char_models()
+_register_date_model()
 
 
 def _is_dcformer_dir(path: Path) -> bool:
@@ -94,8 +110,9 @@ def _model_type(path: Path) -> str | None:
     return model_type if isinstance(model_type, str) else None
 
 
-def available_models() -> list[str]:
-    return list(REGISTRY)
+def available_models(kinds: tuple[str, ...] | None = None) -> list[str]:
+    """The registered models' names (of the given kinds only, when ``kinds`` is given)."""
+    return [name for name, entry in REGISTRY.items() if kinds is None or entry.kind in kinds]
 
 
 def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
@@ -111,9 +128,13 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
             from .char_lm import CharLanguageModel
 
             return CharLanguageModel(path, name=path.name, device=device).eval()
+        model_type = _model_type(path)
+        if model_type == "attnviz-seq2seq":  # written by save_seq2seq (scripts/train_seq2seq.py)
+            from .seq2seq import DateTranslator
+
+            return DateTranslator.load(path, name=path.name, device=device)
         from .hf import SUPPORTED, UnsupportedModel, load_hf_model, refusal
 
-        model_type = _model_type(path)
         if model_type in SUPPORTED:  # decoders recorded through transformers' attention interface
             try:
                 return load_hf_model(path, name=path.name, device=device)
@@ -136,4 +157,4 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
         ) from error
 
 
-__all__ = ["DEFAULT_MODEL", "REGISTRY", "BertFamilyModel", "ModelNotFound", "available_models", "load_model"]
+__all__ = ["DATE_MODEL", "DEFAULT_MODEL", "REGISTRY", "BertFamilyModel", "ModelNotFound", "available_models", "load_model"]

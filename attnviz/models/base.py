@@ -35,20 +35,34 @@ EXTRA_ATTENTION_HOOKS = ("scores_composed", "probs", "sink")
 BLOCK_HOOKS = ("resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out")
 
 
-def hook_name(name: str, layer: int | None = None) -> str:
+# Encoder-decoder models name each attention by where it sits: the encoder's self-attention, the decoder's masked
+# self-attention, the decoder's cross-attention (queries from the decoder, keys and values from the encoder).
+ATTENTION_PARTS = {"encoder": ("encoder", "attn"), "decoder_self": ("decoder", "self_attn"),
+                   "decoder_cross": ("decoder", "cross_attn")}
+
+
+def hook_name(name: str, layer: int | str | None = None, part: str | None = None) -> str:
     """The one spelling of a hook point's name (TransformerLens's ``get_act_name``).
 
     ``name`` without its ``hook_`` prefix; attention steps get ``blocks.{layer}.attn.``, residual-stream points
-    ``blocks.{layer}.``, and model-level points (``embed``, ``logits``) no prefix.
+    ``blocks.{layer}.``, and model-level points (``embed``, ``logits``) no prefix. In an encoder-decoder model
+    ``part`` says which stack and which attention: ``hook_name("pattern", 1, "decoder_cross")`` is
+    ``decoder.blocks.1.cross_attn.hook_pattern``; residual and model-level points take "encoder" or "decoder"
+    (``decoder.blocks.1.hook_resid_mid``, ``encoder.hook_embed``). ``layer="*"`` names that point in every
+    layer, as a recording filter (``blocks.*.attn.hook_pattern``).
     """
     name = name.removeprefix("hook_")
+    stack, attention = ATTENTION_PARTS.get(part, (part, "attn"))
+    prefix = f"{stack}." if stack else ""
+    if part is not None and stack not in ("encoder", "decoder"):
+        raise ValueError(f"part must be one of {', '.join(ATTENTION_PARTS)}, 'encoder' or 'decoder' (got {part!r})")
     if layer is None:
         if name in ATTENTION_HOOKS or name in BLOCK_HOOKS:
             raise ValueError(f"hook_{name} belongs to a layer: hook_name({name!r}, layer)")
-        return f"hook_{name}"
+        return f"{prefix}hook_{name}"
     if name in ATTENTION_HOOKS or name in EXTRA_ATTENTION_HOOKS or name.startswith(("pre_", "post_")):
-        return f"blocks.{layer}.attn.hook_{name}"
-    return f"blocks.{layer}.hook_{name}"
+        return f"{prefix}blocks.{layer}.{attention}.hook_{name}"
+    return f"{prefix}blocks.{layer}.hook_{name}"
 
 
 def layer_hooks(name: str, n_layers: int) -> list[str]:

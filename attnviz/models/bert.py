@@ -102,28 +102,30 @@ class BertFamilyModel(nn.Module):
         return hidden
 
     def _layer(self, index: int, layer: nn.Module, hidden: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        prefix = f"blocks.{index}.attn."
-        hidden = self.hook(f"blocks.{index}.hook_resid_pre")(hidden)
+        def hook(name: str) -> HookPoint:
+            return self.hook(hook_name(name, index))
+
+        hidden = hook("resid_pre")(hidden)
         batch, seq, _ = hidden.shape
         attn = layer.attention.self
 
         def split_heads(x: torch.Tensor) -> torch.Tensor:  # (batch, seq, d_model) -> (batch, heads, seq, d_head)
             return x.view(batch, seq, self.n_heads, self.d_head).transpose(1, 2)
 
-        q = self.hook(prefix + "hook_q")(split_heads(attn.query(hidden)))
-        k = self.hook(prefix + "hook_k")(split_heads(attn.key(hidden)))
-        v = self.hook(prefix + "hook_v")(split_heads(attn.value(hidden)))
-        scores = self.hook(prefix + "hook_scores")((q @ k.transpose(-1, -2)).mul_(self.scale))  # (batch, heads, seq, seq)
-        allowed = self.hook(prefix + "hook_mask")(allowed)  # (batch, seq, seq), same for every head
-        pattern = self.hook(prefix + "hook_pattern")(masked_softmax(scores, allowed[:, None]))
-        z = self.hook(prefix + "hook_z")(pattern @ v)  # (batch, heads, seq, d_head)
+        q = hook("q")(split_heads(attn.query(hidden)))
+        k = hook("k")(split_heads(attn.key(hidden)))
+        v = hook("v")(split_heads(attn.value(hidden)))
+        scores = hook("scores")((q @ k.transpose(-1, -2)).mul_(self.scale))  # (batch, heads, seq, seq)
+        allowed = hook("mask")(allowed)  # (batch, seq, seq), same for every head
+        pattern = hook("pattern")(masked_softmax(scores, allowed[:, None]))
+        z = hook("z")(pattern @ v)  # (batch, heads, seq, d_head)
         context = z.transpose(1, 2).reshape(batch, seq, self.d_model)  # concatenate the heads
         self_output = layer.attention.output  # Hugging Face's BertSelfOutput: dense, dropout, LayerNorm
-        result = self.hook(prefix + "hook_result")(self_output.dense(context))  # all heads @ W_O + b_O
+        result = hook("result")(self_output.dense(context))  # all heads @ W_O + b_O
         attn_out = self_output.LayerNorm(self_output.dropout(result) + hidden)  # residual, LayerNorm
-        attn_out = self.hook(f"blocks.{index}.hook_resid_mid")(attn_out)
+        attn_out = hook("resid_mid")(attn_out)
         out = layer.output(layer.intermediate(attn_out), attn_out)  # feed-forward, residual, LayerNorm
-        return self.hook(f"blocks.{index}.hook_resid_post")(out)
+        return hook("resid_post")(out)
 
 
 def load_bert_family(path_or_id: str, name: str | None = None, local_only: bool = True, device=None) -> BertFamilyModel:

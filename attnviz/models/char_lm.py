@@ -21,10 +21,10 @@ from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows, structural_mask
+from ..paths import char_model_dir
 from .base import Encoding
 from .dcformer import CharTokenizer, load_dcformer
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 CHAR_MODELS = {
     "dcformer-tiny": "tiny character-level DCFormer (DCMHA on), trained on Debian's fortunes (English + Chinese)",
     "mha-tiny": "its MHA twin: identical but DCMHA off, same data, seed and steps",
@@ -120,7 +120,7 @@ class CharLanguageModel(nn.Module):
 
 
 def load_char_model(name: str, device=None) -> CharLanguageModel:
-    directory = ASSETS / name
+    directory = char_model_dir(name)
     if not (directory / "config.json").exists():
         raise FileNotFoundError(f"{name}: no trained weights under {directory} (run scripts/train_dcformer.py)")
     return CharLanguageModel(directory, name=name, device=device).eval()

@@ -526,12 +526,14 @@ def compose_matrix(capture: dict, layer: int, t: int, s: int, stage: str = "pre"
     import numpy as np
     if stage not in ("pre", "post"):
         raise ValueError("stage must be 'pre' or 'post'")
-    p = f"blocks.{layer}.attn.hook_{stage}_"
-    if p + "qw1" not in capture:
+    def p(name: str) -> str:  # this stage's compose weights in ``layer``
+        return hook_name(f"{stage}_{name}", layer)
+
+    if p("qw1") not in capture:
         raise KeyError(f"no {stage}-compose weights for layer {layer} in this capture (MHA model?)")
-    qw1, qw2 = capture[p + "qw1"][t], capture[p + "qw2"][t]    # (R, H)
-    kw1, kw2 = capture[p + "kw1"][s], capture[p + "kw2"][s]    # (R, H)
-    qdd, kdd = capture[p + "qdd"][t], capture[p + "kdd"][s]    # (H,)
+    qw1, qw2 = capture[p("qw1")][t], capture[p("qw2")][t]    # (R, H)
+    kw1, kw2 = capture[p("kw1")][s], capture[p("kw2")][s]    # (R, H)
+    qdd, kdd = capture[p("qdd")][t], capture[p("kdd")][s]    # (H,)
     H = qdd.shape[0]
     parts = {
         "identity": np.eye(H, dtype=np.float32),
@@ -539,7 +541,7 @@ def compose_matrix(capture: dict, layer: int, t: int, s: int, stage: str = "pre"
         "key": np.einsum("in,im->nm", kw2, kw1).astype(np.float32),
         "query_gate": np.diag(qdd).astype(np.float32),
         "key_gate": np.diag(kdd).astype(np.float32),
-        "static": np.asarray(capture.get(p + "static", np.zeros((H, H))), dtype=np.float32),
+        "static": np.asarray(capture.get(p("static"), np.zeros((H, H))), dtype=np.float32),
     }
     parts["C"] = sum(parts[k] for k in ("identity", "query", "key", "query_gate", "key_gate", "static"))
     return parts

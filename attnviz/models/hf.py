@@ -44,22 +44,13 @@ from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows
-from .base import Encoding, encode_texts
+from .base import ATTENTION_HOOKS, Encoding, encode_texts, hook_name
 
 ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
 
-ATTENTION_HOOKS = (
-    "hook_q",
-    "hook_k",
-    "hook_v",
-    "hook_scores",
-    "hook_mask",
-    "hook_pattern",
-    "hook_z",
-    "hook_result",
-)
-SINK_HOOK = "hook_sink"  # (batch, heads, seq): the share of attention that went to the sink (families with sinks)
-BLOCK_HOOKS = ("hook_resid_pre", "hook_resid_post")
+# Recorded here: every step of base.ATTENTION_HOOKS, hook_sink (batch, heads, seq: the share of attention that
+# went to the sink, families with sinks) and the residual stream around each layer.
+BLOCK_HOOKS = ("resid_pre", "resid_post")
 
 
 @dataclass(frozen=True)
@@ -347,14 +338,10 @@ class HFAttentionModel(nn.Module):
                 tokenizer.pad_token = fallback
 
         self.hook_points = nn.ModuleDict()
-        self._add_hook("hook_embed")
+        self._add_hook(hook_name("embed"))
         for layer in range(self.n_layers):
-            for hook in BLOCK_HOOKS:
-                self._add_hook(f"blocks.{layer}.{hook}")
-            for hook in ATTENTION_HOOKS:
-                self._add_hook(f"blocks.{layer}.attn.{hook}")
-            if self.has_sinks:
-                self._add_hook(f"blocks.{layer}.attn.{SINK_HOOK}")
+            for hook in (*BLOCK_HOOKS, *ATTENTION_HOOKS, *(("sink",) if self.has_sinks else ())):
+                self._add_hook(hook_name(hook, layer))
 
         layers = _get_path(hf_model, family.layers)
         if len(layers) < self.n_layers:
@@ -367,14 +354,13 @@ class HFAttentionModel(nn.Module):
             if getattr(attention, "layer_idx", None) != index:
                 found = getattr(attention, "layer_idx", None)
                 raise UnsupportedModel(f"{name}: attention module {index} has layer_idx {found}")
-            prefix = f"blocks.{index}.attn."
             self._hooks_by_module[id(attention)] = _LayerHooks(
-                *(self.hook(prefix + h) for h in ATTENTION_HOOKS[:7]),  # q, k, v, scores, mask, pattern, z
-                sink=self.hook(prefix + SINK_HOOK) if self.has_sinks else HookPoint(prefix + SINK_HOOK),
+                *(self.hook(hook_name(h, index)) for h in ATTENTION_HOOKS[:7]),  # q, k, v, scores, mask, pattern, z
+                sink=self.hook(hook_name("sink", index)) if self.has_sinks else HookPoint(hook_name("sink", index)),
             )
             self._handles.append(layer.register_forward_pre_hook(self._pre_layer_hook(index), with_kwargs=True))
-            self._handles.append(layer.register_forward_hook(self._output_hook(f"blocks.{index}.hook_resid_post")))
-            self._handles.append(attention.register_forward_hook(self._output_hook(prefix + "hook_result")))
+            self._handles.append(layer.register_forward_hook(self._output_hook(hook_name("resid_post", index))))
+            self._handles.append(attention.register_forward_hook(self._output_hook(hook_name("result", index))))
 
     # ----------------------------------------------------------------- hook points
     def _add_hook(self, name: str) -> None:
@@ -397,7 +383,7 @@ class HFAttentionModel(nn.Module):
         return run is not None and run.model is self
 
     def _pre_layer_hook(self, index: int):
-        names = (["hook_embed"] if index == 0 else []) + [f"blocks.{index}.hook_resid_pre"]
+        names = ([hook_name("embed")] if index == 0 else []) + [hook_name("resid_pre", index)]
         points = [self.hook(n) for n in names]
 
         def pre_hook(module, args, kwargs):

@@ -14,24 +14,26 @@ D model width, V vocabulary.
 
 Pre-LayerNorm (as in GPT-2/nanoGPT; the 2017 paper normalises after the residual add), no dropout.
 Every attention runs through :class:`Attention`, whose named hook points are (per sentence,
-batch axis included while recording):
+batch axis included while recording), named by ``models.base.hook_name(name, layer, part)``:
 
-    {prefix}.hook_q                 (B, H, Tq, d)
-    {prefix}.hook_k, hook_v         (B, H, Tk, d)
-    {prefix}.hook_scores            (B, H, Tq, Tk)   q·kᵀ/√d, before the mask
-    {prefix}.hook_mask              (B, Tq, Tk) bool True = may attend
-    {prefix}.hook_pattern           (B, H, Tq, Tk)   softmax weights, rows sum to 1
-    {prefix}.hook_z                 (B, H, Tq, d)    pattern @ v
-    {prefix}.hook_result            (B, Tq, D)       concat(z) @ W_O + b_O
+    hook_q                 (B, H, Tq, d)
+    hook_k, hook_v         (B, H, Tk, d)
+    hook_scores            (B, H, Tq, Tk)   q·kᵀ/√d, before the mask
+    hook_mask              (B, Tq, Tk) bool True = may attend
+    hook_pattern           (B, H, Tq, Tk)   softmax weights, rows sum to 1
+    hook_z                 (B, H, Tq, d)    pattern @ v
+    hook_result            (B, Tq, D)       concat(z) @ W_O + b_O
 
-with prefix ``encoder.blocks.{l}.attn``, ``decoder.blocks.{l}.self_attn`` or
-``decoder.blocks.{l}.cross_attn``. Also ``encoder.hook_embed`` / ``decoder.hook_embed`` (token +
-position), ``{side}.blocks.{l}.hook_resid_pre`` / ``hook_resid_post`` (B, len, D),
-``encoder.hook_memory`` (B, S, D, after the final LayerNorm) and ``decoder.hook_logits`` (B, T, V).
-Recording uses :func:`attnviz.hooks.recording` (a ContextVar: per call, thread-safe).
+with part "encoder" (``encoder.blocks.{l}.attn.hook_pattern``), "decoder_self"
+(``decoder.blocks.{l}.self_attn.…``) or "decoder_cross" (``decoder.blocks.{l}.cross_attn.…``). Also
+``encoder.hook_embed`` / ``decoder.hook_embed`` (token + position), ``{side}.blocks.{l}.hook_resid_pre`` /
+``hook_resid_post`` (B, len, D), ``encoder.hook_memory`` (B, S, D, after the final LayerNorm) and
+``decoder.hook_logits`` (B, T, V). Recording uses :func:`attnviz.hooks.recording` (per call, thread-safe).
 
-:func:`greedy_decode` runs the autoregressive loop (no KV cache: each step re-reads the whole
-prefix, so each step's capture holds the full matrices) and returns every step's captures.
+:class:`DateTranslator` is the shipped date model behind the model contract (the registry's
+``date-seq2seq``); :func:`greedy_decode` runs the autoregressive loop (no KV cache: each step re-reads the
+whole prefix, so each step's capture holds the full matrices) and returns the encoder's capture and every
+step's, each an :class:`attnviz.capture.Capture`.
 :func:`save_seq2seq` / :func:`load_seq2seq` use safetensors + JSON (no pickle).
 """
 
@@ -48,12 +50,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hooks import HookPoint, recording
-from ..masks import masked_softmax
-from ..tasks import EOS, PAD, SOS, CharVocab
-
-ATTENTION_HOOKS = ("hook_q", "hook_k", "hook_v", "hook_scores", "hook_mask", "hook_pattern", "hook_z", "hook_result")
-ATTENTION_KINDS = {"encoder": "attn", "decoder_self": "self_attn", "decoder_cross": "cross_attn"}
+from ..capture import Capture
+from ..hooks import HookPoint, recording, to_numpy
+from ..masks import MaskSpec, masked_softmax
+from ..paths import DATE_MODEL_DIR
+from ..tasks import EOS, PAD, SOS, SPECIALS, CharVocab
+from .base import ATTENTION_HOOKS, Encoding, hook_name
 
 
 class CheckpointError(ValueError):
@@ -110,16 +112,15 @@ class Attention(nn.Module):
     One W_Q, W_K, W_V of size D x D each; "multi-head" = cutting their output into H slices of d = D / H.
     """
 
-    def __init__(self, cfg: Seq2SeqConfig, prefix: str):
+    def __init__(self, cfg: Seq2SeqConfig, layer: int, part: str):
         super().__init__()
         self.n_heads, self.d_head = cfg.n_heads, cfg.d_head
         self.q_proj = nn.Linear(cfg.d_model, cfg.d_model)
         self.k_proj = nn.Linear(cfg.d_model, cfg.d_model)
         self.v_proj = nn.Linear(cfg.d_model, cfg.d_model)
         self.o_proj = nn.Linear(cfg.d_model, cfg.d_model)
-        self.prefix = prefix
-        for name in ATTENTION_HOOKS:
-            setattr(self, name, HookPoint(f"{prefix}.{name}"))
+        for name in ATTENTION_HOOKS:  # "encoder" / "decoder_self" / "decoder_cross": the part of the model
+            setattr(self, f"hook_{name}", HookPoint(hook_name(name, layer, part)))
 
     def forward(self, x: torch.Tensor, source: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
         """x: (B, Tq, D); source: (B, Tk, D); allowed: (B, Tq, Tk) bool -> (B, Tq, D)."""
@@ -153,13 +154,12 @@ class MLP(nn.Module):
 class EncoderBlock(nn.Module):
     def __init__(self, cfg: Seq2SeqConfig, layer: int):
         super().__init__()
-        name = f"encoder.blocks.{layer}"
         self.ln_attn = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
-        self.attn = Attention(cfg, f"{name}.attn")
+        self.attn = Attention(cfg, layer, "encoder")
         self.ln_mlp = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
         self.mlp = MLP(cfg)
-        self.hook_resid_pre = HookPoint(f"{name}.hook_resid_pre")
-        self.hook_resid_post = HookPoint(f"{name}.hook_resid_post")
+        self.hook_resid_pre = HookPoint(hook_name("resid_pre", layer, "encoder"))
+        self.hook_resid_post = HookPoint(hook_name("resid_post", layer, "encoder"))
 
     def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
         x = self.hook_resid_pre(x)  # (B, S, D)
@@ -172,16 +172,15 @@ class EncoderBlock(nn.Module):
 class DecoderBlock(nn.Module):
     def __init__(self, cfg: Seq2SeqConfig, layer: int):
         super().__init__()
-        name = f"decoder.blocks.{layer}"
         self.ln_self = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
-        self.self_attn = Attention(cfg, f"{name}.self_attn")
+        self.self_attn = Attention(cfg, layer, "decoder_self")
         self.ln_cross = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
-        self.cross_attn = Attention(cfg, f"{name}.cross_attn")
+        self.cross_attn = Attention(cfg, layer, "decoder_cross")
         self.ln_mlp = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
         self.mlp = MLP(cfg)
-        self.hook_resid_pre = HookPoint(f"{name}.hook_resid_pre")
-        self.hook_resid_mid = HookPoint(f"{name}.hook_resid_mid")  # after self-attention, before cross-attention
-        self.hook_resid_post = HookPoint(f"{name}.hook_resid_post")
+        self.hook_resid_pre = HookPoint(hook_name("resid_pre", layer, "decoder"))
+        self.hook_resid_mid = HookPoint(hook_name("resid_mid", layer, "decoder"))  # after self-, before cross-attention
+        self.hook_resid_post = HookPoint(hook_name("resid_post", layer, "decoder"))
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, self_allowed: torch.Tensor, cross_allowed: torch.Tensor) -> torch.Tensor:
         x = self.hook_resid_pre(x)  # (B, T, D)
@@ -210,10 +209,10 @@ class Seq2Seq(nn.Module):
         self.decoder_blocks = nn.ModuleList(DecoderBlock(cfg, l) for l in range(cfg.n_decoder_layers))
         self.decoder_ln = nn.LayerNorm(D, eps=cfg.norm_eps)
         self.lm_head = nn.Linear(D, cfg.vocab_size)
-        self.hook_encoder_embed = HookPoint("encoder.hook_embed")
-        self.hook_memory = HookPoint("encoder.hook_memory")
-        self.hook_decoder_embed = HookPoint("decoder.hook_embed")
-        self.hook_logits = HookPoint("decoder.hook_logits")
+        self.hook_encoder_embed = HookPoint(hook_name("embed", part="encoder"))
+        self.hook_memory = HookPoint(hook_name("memory", part="encoder"))
+        self.hook_decoder_embed = HookPoint(hook_name("embed", part="decoder"))
+        self.hook_logits = HookPoint(hook_name("logits", part="decoder"))
         self.apply(self._init_weights)
 
     @staticmethod
@@ -298,21 +297,27 @@ def greedy_batch(model: Seq2Seq, vocab: CharVocab, texts: list[str], max_new: in
 class DecodeStep:
     """One turn of the autoregressive loop."""
 
-    input_tokens: list[str]  # what the decoder reads: <sos> and the outputs so far
+    capture: Capture  # the decoder's hook points at this step; its tokens are what it read (<sos>, outputs so far)
     output_token: str  # the character chosen (argmax) at the last position
     output_id: int
     probs: np.ndarray  # (V,) softmax of the last position's logits
-    arrays: dict[str, np.ndarray]  # decoder hook name -> array, batch axis removed
+
+    @property
+    def input_tokens(self) -> list[str]:
+        return self.capture.tokens
 
 
 @dataclass
 class Decoding:
-    """Everything the page draws for one source string."""
+    """Everything the page draws for one source string: the encoder's capture and one per decoding step."""
 
     source: str
-    source_tokens: list[str]
-    encoder: dict[str, np.ndarray]  # encoder hook name -> array, batch axis removed
+    encoder: Capture  # the encoder's hook points; its tokens are the source characters
     steps: list[DecodeStep]
+
+    @property
+    def source_tokens(self) -> list[str]:
+        return self.encoder.tokens
 
     @property
     def output_tokens(self) -> list[str]:
@@ -320,53 +325,116 @@ class Decoding:
 
     @property
     def text(self) -> str:
-        return "".join(t for t in self.output_tokens if t not in ("<eos>", "<pad>", "<sos>", "<unk>"))
+        return "".join(t for t in self.output_tokens if t not in SPECIALS)
 
     @property
     def finished(self) -> bool:
         return bool(self.steps) and self.steps[-1].output_id == EOS
 
 
-def _numpy(recorded: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    return {name: t[0].detach().float().cpu().numpy() if t.dtype != torch.bool else t[0].cpu().numpy() for name, t in recorded.items()}
+class DateTranslator(nn.Module):
+    """The shipped date model (or any directory :func:`save_seq2seq` wrote) behind the model contract.
+
+    ``forward(encoding, spec)`` runs the encoder (its hook points record as any model's do);
+    :meth:`generate` runs the whole greedy loop and returns a :class:`Decoding`.
+    """
+
+    kind = "encoder-decoder"
+    max_batch = 1
+
+    def __init__(self, seq2seq: Seq2Seq, vocab: CharVocab, name: str = "seq2seq", train_log: dict | None = None):
+        super().__init__()
+        self.seq2seq, self.vocab = seq2seq.eval(), vocab
+        cfg = seq2seq.cfg
+        self.name = name
+        self.cfg = cfg
+        self.n_layers, self.n_decoder_layers = cfg.n_encoder_layers, cfg.n_decoder_layers
+        self.n_heads = self.n_kv_heads = cfg.n_heads
+        self.d_model, self.d_head = cfg.d_model, cfg.d_head
+        self.max_tokens = cfg.max_source_len
+        self.special_tokens = frozenset(SPECIALS)
+        self.train_log = train_log or {}  # how it was trained (command, seed, held-out accuracy), for the page
+        self.hook_points = {m.name: m for m in seq2seq.modules() if isinstance(m, HookPoint)}
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike = DATE_MODEL_DIR, name: str | None = None, device=None) -> DateTranslator:
+        """A directory :func:`save_seq2seq` wrote (the shipped one by default), with its train_log.json if any."""
+        directory = Path(directory)
+        seq2seq, vocab = load_seq2seq(directory, device=str(device or "cpu"))
+        try:
+            train_log = json.loads((directory / "train_log.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            train_log = {}
+        return cls(seq2seq, vocab, name or directory.name, train_log)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.seq2seq.parameters()).device
+
+    def hook(self, name: str) -> HookPoint:
+        return self.hook_points[name]
+
+    def kv_head_of(self, head: int) -> int:
+        return head
+
+    def encode(self, texts: list[str]) -> Encoding:
+        if len(texts) != 1:
+            raise ValueError("the date model reads one text at a time")
+        full = len(texts[0])
+        text = texts[0][: self.max_tokens]
+        ids = torch.tensor([self.vocab.encode(text)], dtype=torch.long)
+        return Encoding(input_ids=ids, key_is_real=ids != PAD, token_type_ids=torch.zeros_like(ids),
+                        tokens=[list(text)], special=[[False] * len(text)], truncated=[full > self.max_tokens],
+                        full_lengths=[full])
+
+    def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
+        """The encoder's memory (1, S, D). Its self-attention sees every source character: no mask to add."""
+        if spec.is_intervention:
+            raise ValueError("the date model's encoder takes no causal, window or chunk mask")
+        memory, _ = self.seq2seq.encode(encoding.input_ids.to(self.device))
+        return memory
+
+    def generate(self, text: str, max_new: int | None = None, hooks=None) -> Decoding:
+        return greedy_decode(self, text, max_new, hooks)
+
+
+def _step_capture(model: DateTranslator, tensors: dict[str, torch.Tensor], tokens: list[str], ids: list[int],
+                  spec: MaskSpec) -> Capture:
+    arrays = {name: to_numpy(t[0]) for name, t in tensors.items()}
+    arrays["tokens"] = np.array(tokens, dtype=str)
+    arrays["token_ids"] = np.array(ids, dtype=np.int64)
+    return Capture(arrays, model_name=model.name, n_layers=model.n_layers, n_heads=model.n_heads, spec=spec,
+                   special=[t in SPECIALS for t in tokens], truncated=False, full_length=len(tokens))
 
 
 @torch.inference_mode()
-def greedy_decode(model: Seq2Seq, vocab: CharVocab, text: str, max_new: int | None = None, hooks=None) -> Decoding:
+def greedy_decode(model: DateTranslator, text: str, max_new: int | None = None, hooks=None) -> Decoding:
     """Run the encoder once, then the decoder once per output character, recording each step.
 
     Step k (1-based) reads ``[<sos>, y_1 .. y_{k-1}]`` (k tokens) and picks ``y_k`` = argmax of the
     last position's logits; the loop stops after ``<eos>`` or ``max_new`` steps. ``hooks``: fnmatch
     patterns for :func:`recording` (None = every hook point).
     """
-    model.eval()
-    max_new = max_new or model.cfg.max_target_len - 1
-    device = next(model.parameters()).device
-    src = torch.tensor([vocab.encode(text)], dtype=torch.long, device=device)  # (1, S)
+    net, vocab = model.seq2seq, model.vocab
+    max_new = max_new or net.cfg.max_target_len - 1
+    device = model.device
+    src_ids = vocab.encode(text)
     with recording(hooks) as rec:
-        memory, src_is_real = model.encode(src)
-    encoder = _numpy(rec.tensors)
+        memory, src_is_real = net.encode(torch.tensor([src_ids], dtype=torch.long, device=device))  # (1, S, D)
+    encoder = _step_capture(model, rec.tensors, list(text), src_ids, MaskSpec())
     ids = [SOS]
     steps: list[DecodeStep] = []
     for _ in range(max_new):
-        tgt = torch.tensor([ids], dtype=torch.long, device=device)  # (1, k)
         with recording(hooks) as rec:
-            logits = model.decode(tgt, memory, src_is_real)  # (1, k, V)
+            logits = net.decode(torch.tensor([ids], dtype=torch.long, device=device), memory, src_is_real)  # (1, k, V)
         probs = torch.softmax(logits[0, -1].float(), dim=-1)
         next_id = int(probs.argmax())
-        steps.append(
-            DecodeStep(
-                input_tokens=[vocab.itos[i] for i in ids],
-                output_token=vocab.itos[next_id],
-                output_id=next_id,
-                probs=probs.cpu().numpy(),
-                arrays=_numpy(rec.tensors),
-            )
-        )
+        capture = _step_capture(model, rec.tensors, [vocab.itos[i] for i in ids], ids, MaskSpec(causal=True))
+        steps.append(DecodeStep(capture, vocab.itos[next_id], next_id, probs.cpu().numpy()))
         ids.append(next_id)
         if next_id == EOS:
             break
-    return Decoding(text, list(text), encoder, steps)
+    return Decoding(text, encoder, steps)
 
 
 # ----------------------------------------------------------------------------- save / load
@@ -409,10 +477,4 @@ def load_seq2seq(path: str | os.PathLike, device: str = "cpu") -> tuple[Seq2Seq,
     return model.to(device).eval(), vocab
 
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "assets" / "seq2seq-dates"
-
-
-def hook_prefix(kind: str, layer: int) -> str:
-    """'encoder' | 'decoder_self' | 'decoder_cross' -> the hook prefix of that attention in ``layer``."""
-    side = "encoder" if kind == "encoder" else "decoder"
-    return f"{side}.blocks.{layer}.{ATTENTION_KINDS[kind]}"
+DEFAULT_DIR = DATE_MODEL_DIR
