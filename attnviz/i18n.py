@@ -265,6 +265,53 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "第 0 层的输入是词向量 **+** 位置向量（**+** 句段向量），再经过 LayerNorm。",
     },
     "steps.t1_later": {"en": "Layer {layer}'s input is layer {prev}'s output.", "zh": "第 {layer} 层的输入是第 {prev} 层的输出。"},
+    "steps.t1_decoder": {
+        "en": "Layer 0's input is the token's embedding row{positions}.",
+        "zh": "第 0 层的输入是词元的嵌入向量{positions}。",
+    },
+    "steps.t1_learned_positions": {"en": " **+** a learned position row", "zh": " **+** 学到的位置向量"},
+    "steps.t1_rotary_positions": {
+        "en": " alone: positions enter later, by rotating q and k (RoPE, step 2b)",
+        "zh": "本身：位置信息稍后通过旋转 q 和 k 加入（RoPE，见第 2b 步）",
+    },
+    "steps.layer0_input": {"en": "layer 0's input = x", "zh": "第 0 层的输入 = x"},
+    "steps.prenorm": {
+        "en": "A pre-norm model normalises x before the attention: the projections below read **norm(x)**, and the attention's output is added to x itself.",
+        "zh": "前置归一化（pre-norm）模型在注意力之前先对 x 归一化：下面的投影读取的是 **norm(x)**，注意力的输出再加回 x 本身。",
+    },
+    "steps.attn_in_all": {"en": "norm(x) for every token: what W_Q, W_K, W_V read", "zh": "每个词元的 norm(x)：W_Q、W_K、W_V 读取的输入"},
+    "steps.kv_shared": {
+        "en": "Grouped-query attention: head {head} reads K/V head {kv}, which it shares with heads {heads}; k and v below are that K/V head's.",
+        "zh": "分组查询注意力（GQA）：第 {head} 个头读取第 {kv} 个 K/V 头，与第 {heads} 个头共享；下面的 k 和 v 都来自这个 K/V 头。",
+    },
+    "steps.h2b": {"en": "2b · Positions rotate q and k (RoPE)", "zh": "2b · 位置旋转 q 和 k（RoPE）"},
+    "steps.t2b": {
+        "en": "Each pair of dimensions of q and k is rotated by an angle proportional to the token's position, so q·k depends on how far apart the two tokens are. A rotation keeps each vector's length: |q| = {before:.3f} before, {after:.3f} after.",
+        "zh": "q 和 k 的每一对维度按与词元位置成正比的角度旋转，于是 q·k 取决于两个词元相隔多远。旋转不改变向量长度：旋转前 |q| = {before:.3f}，旋转后 {after:.3f}。",
+    },
+    "steps.t2b_norm": {
+        "en": "This model also normalises q and k per head before rotating them (qk-norm), so their lengths change between the two rows.",
+        "zh": "这个模型在旋转之前还会按头对 q 和 k 归一化（qk-norm），所以两行之间长度会变化。",
+    },
+    "steps.q_before": {"en": "q before RoPE: x W_Q + b", "zh": "RoPE 之前的 q：x W_Q + b"},
+    "steps.q_after": {"en": "q after RoPE (used in the scores)", "zh": "RoPE 之后的 q（用于计算得分）"},
+    "steps.k_before": {"en": "k of “{token}” before RoPE", "zh": "RoPE 之前“{token}”的 k"},
+    "steps.k_after": {"en": "k of “{token}” after RoPE", "zh": "RoPE 之后“{token}”的 k"},
+    "steps.t9_prenorm": {
+        "en": "The attention's output is added to x (the residual stream), then the feed-forward network reads a normalised copy and its output is added too.",
+        "zh": "注意力的输出加回 x（残差流），然后前馈网络读取归一化后的副本，其输出也加回去。",
+    },
+    "steps.resid_add": {"en": "x + attention", "zh": "x + 注意力"},
+    "steps.pre_compose_title": {"en": "Scores after pre-compose", "zh": "pre-compose 之后的得分"},
+    "steps.pre_compose": {
+        "en": "DCMHA: before the mask and softmax, each head's scores are composed with the other heads' (pre-compose); the softmax below reads these.",
+        "zh": "DCMHA：在掩码和 softmax 之前，每个头的得分会与其他头的得分组合（pre-compose）；下面的 softmax 读取的是组合后的得分。",
+    },
+    "steps.post_compose_title": {"en": "Weights that mix v for “{token}”, after post-compose", "zh": "“{token}”用来加权 v 的权重（post-compose 之后）"},
+    "steps.post_compose": {
+        "en": "DCMHA: before mixing v, each head's softmax weights are composed with the other heads' (post-compose), so they need not sum to 1. The DCMHA page shows the compose matrix of every cell.",
+        "zh": "DCMHA：在加权 v 之前，每个头的 softmax 权重会与其他头的权重组合（post-compose），因此不一定加起来等于 1。DCMHA 页面展示每个单元格的组合矩阵。",
+    },
     "steps.word": {"en": "word “{token}”", "zh": "词“{token}”"},
     "steps.position": {"en": "position {n}", "zh": "位置 {n}"},
     "steps.type": {"en": "type 0", "zh": "句段 0"},

@@ -18,7 +18,7 @@ from .models.base import hook_name
 
 @dataclass
 class HeadSlices:
-    """The head's columns of the one big projection: d_model = heads × d_head."""
+    """The head's columns of the one big projection: d_model = heads × d_head (K and V: its K/V head's)."""
 
     w_q: np.ndarray  # (d_model, d_head), used as x @ w_q
     w_k: np.ndarray
@@ -26,7 +26,8 @@ class HeadSlices:
     b_q: np.ndarray  # (d_head,)
     b_k: np.ndarray
     b_v: np.ndarray
-    columns: slice  # where the head sits in the full (d_model, d_model) matrix
+    columns: slice  # where the head sits in the full (d_model, heads × d_head) matrix
+    kv_head: int  # the K/V head this query head reads (itself without grouped-query attention)
 
 
 @dataclass
@@ -37,77 +38,68 @@ class Steps:
     tokens: list[str]
     n_heads: int
     d_head: int
-    embeddings: dict[str, np.ndarray] | None  # layer 0 only: word, position, type rows, their sum, after LayerNorm
-    layer_input: np.ndarray  # (seq, d_model) x
+    embeddings: dict[str, np.ndarray] | None  # layer 0 only: word, position, type rows, their sum, the layer's input
+    layer_input: np.ndarray  # (seq, d_model) x, the layer's input (hook_resid_pre)
+    attn_input: np.ndarray  # (seq, d_model) what the projections read: x, or norm(x) in a pre-norm model
     slices: HeadSlices
-    q: np.ndarray  # (d_head,) the query's q
-    k: np.ndarray  # (seq, d_head) every key's k
+    rotary: bool  # positions rotate q and k (RoPE): q_before/k_before are the projections, q/k after the rotation
+    q_before: np.ndarray  # (d_head,) x_i W_Q + b_Q
+    k_before: np.ndarray  # (seq, d_head)
+    q: np.ndarray  # (d_head,) the query's q, as the scores use it (hook_q)
+    k: np.ndarray  # (seq, d_head) every key's k (hook_k, the K/V head's)
     v: np.ndarray  # (seq, d_head)
     dots: np.ndarray  # (seq,) q·k_j
-    scaled: np.ndarray  # (seq,) q·k_j / √d_head   (hook_scores)
+    scaled: np.ndarray  # (seq,) the scores: q·k_j scaled by the model (1/√d_head, or its own factor) (hook_scores)
+    composed: np.ndarray | None  # (seq,) DCMHA only: the scores after pre-compose (hook_scores_composed)
     allowed: np.ndarray  # (seq,) bool              (hook_mask)
-    masked: np.ndarray  # (seq,) scaled, −∞ where not allowed
-    probs: np.ndarray  # (seq,) softmax             (hook_pattern)
-    weighted: np.ndarray  # (seq, d_head) p_j v_j
+    masked: np.ndarray  # (seq,) what the softmax reads (scaled, or composed), −∞ where not allowed
+    probs: np.ndarray  # (seq,) softmax             (hook_pattern; DCFormer's hook_probs)
+    pattern: np.ndarray  # (seq,) the weights that mix v: the softmax, or DCMHA's post-composed weights (hook_pattern)
+    weighted: np.ndarray  # (seq, d_head) pattern_j v_j
     z: np.ndarray  # (d_head,) Σ_j p_j v_j        (hook_z)
-    concat: np.ndarray  # (d_model,) all heads' z for this query, side by side
-    w_o: np.ndarray  # (d_model, d_model), used as concat @ w_o
+    concat: np.ndarray  # (n_heads × d_head,) all heads' z for this query, side by side
+    w_o: np.ndarray  # (n_heads × d_head, d_model), used as concat @ w_o
     attn_result: np.ndarray  # (d_model,) concat @ W_O + b_O   (hook_result)
-    resid_mid: np.ndarray  # (d_model,) LayerNorm(x + attention)  (hook_resid_mid)
+    resid_mid: np.ndarray  # (d_model,) the residual after the attention  (hook_resid_mid)
     layer_output: np.ndarray  # (d_model,) after the feed-forward  (hook_resid_post)
 
 
 def head_slices(model, layer: int, head: int) -> HeadSlices:
-    attn = model.hf.encoder.layer[layer].attention.self
+    weights, kv = model.attention_weights(layer), model.kv_head_of(head)
     cols = slice(head * model.d_head, (head + 1) * model.d_head)
-
-    def part(linear):
-        weight = linear.weight.detach().cpu().numpy()  # (out, in): Linear computes x @ weight.T
-        return weight.T[:, cols], linear.bias.detach().cpu().numpy()[cols]
-
-    (w_q, b_q), (w_k, b_k), (w_v, b_v) = part(attn.query), part(attn.key), part(attn.value)
-    return HeadSlices(w_q, w_k, w_v, b_q, b_k, b_v, cols)
+    return HeadSlices(weights.w_q[head], weights.w_k[kv], weights.w_v[kv], weights.b_q[head], weights.b_k[kv],
+                      weights.b_v[kv], cols, kv)
 
 
 def full_projection(model, layer: int, which: str) -> np.ndarray:
-    """The whole (d_model, d_model) W_Q, W_K or W_V of a layer, as used in x @ W."""
-    linear = getattr(model.hf.encoder.layer[layer].attention.self, {"q": "query", "k": "key", "v": "value"}[which])
-    return linear.weight.detach().cpu().numpy().T
-
-
-def embedding_parts(model, token_ids: np.ndarray, type_ids: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Word + position + type embedding rows of the tokens (BERT adds all three, then LayerNorm)."""
-    emb = model.hf.embeddings
-    seq = len(token_ids)
-    offset = 0
-    if model.hf.config.model_type in ("roberta", "xlm-roberta", "camembert"):
-        offset = model.hf.config.pad_token_id + 1  # RoBERTa counts positions after the padding index
-    parts = {
-        "word": emb.word_embeddings.weight.detach().cpu().numpy()[token_ids],
-        "position": emb.position_embeddings.weight.detach().cpu().numpy()[offset : offset + seq],
-    }
-    if getattr(emb, "token_type_embeddings", None) is not None:
-        types = np.zeros(seq, dtype=np.int64) if type_ids is None else type_ids
-        parts["type"] = emb.token_type_embeddings.weight.detach().cpu().numpy()[types]
-    parts["sum"] = sum(parts.values())
-    return parts
+    """The whole (d_model, heads × d_head) W_Q, W_K or W_V of a layer, as used in x @ W."""
+    w = getattr(model.attention_weights(layer), f"w_{which}")  # (heads, d_model, d_head)
+    return w.transpose(1, 0, 2).reshape(w.shape[1], -1)
 
 
 def steps(model, capture, layer: int, head: int, query: int) -> Steps:
-    """Gather every panel of the step-by-step view from a full capture of ``model``."""
+    """Gather every panel of the step-by-step view from a full capture of ``model`` (any model of the contract)."""
+
     def hook(name: str) -> np.ndarray:
         return capture[hook_name(name, layer)]
 
     d_head = model.d_head
+    weights = model.attention_weights(layer)
+    sl = head_slices(model, layer, head)
+    x_in = hook("attn_in")
     scaled = hook("scores")[head, query]
     allowed = np.broadcast_to(hook("mask"), hook("scores").shape[-2:])[query]
-    probs = hook("pattern")[head, query]
-    v = hook("v")[head]
+    pattern = hook("pattern")[head, query]
+    composed = capture[hook_name("scores_composed", layer)][head, query] if hook_name("scores_composed", layer) in capture else None
+    probs = capture[hook_name("probs", layer)][head, query] if hook_name("probs", layer) in capture else pattern
+    q, k, v = hook("q")[head, query], hook("k")[sl.kv_head], hook("v")[sl.kv_head]
     z_all = hook("z")[:, query, :]  # (heads, d_head)
     embeddings = None
     if layer == 0:
-        embeddings = embedding_parts(model, capture["token_ids"])
-        embeddings["after LayerNorm"] = capture[hook_name("embed")]
+        embeddings = dict(model.embedding_parts(capture["token_ids"]))
+        if len(embeddings) > 1:
+            embeddings["sum"] = sum(embeddings.values())
+        embeddings["input"] = capture[hook_name("embed")]
     return Steps(
         layer=layer,
         head=head,
@@ -117,19 +109,25 @@ def steps(model, capture, layer: int, head: int, query: int) -> Steps:
         d_head=d_head,
         embeddings=embeddings,
         layer_input=hook("resid_pre"),
-        slices=head_slices(model, layer, head),
-        q=hook("q")[head, query],
-        k=hook("k")[head],
+        attn_input=x_in,
+        slices=sl,
+        rotary=weights.rotary,
+        q_before=x_in[query] @ sl.w_q + sl.b_q,
+        k_before=x_in @ sl.w_k + sl.b_k,
+        q=q,
+        k=k,
         v=v,
-        dots=scaled * np.sqrt(d_head),
+        dots=k @ q,
         scaled=scaled,
+        composed=composed,
         allowed=np.asarray(allowed),
-        masked=np.where(allowed, scaled, -np.inf),
+        masked=np.where(allowed, scaled if composed is None else composed, -np.inf),
         probs=probs,
-        weighted=probs[:, None] * v,
+        pattern=pattern,
+        weighted=pattern[:, None] * v,
         z=hook("z")[head, query],
         concat=z_all.reshape(-1),
-        w_o=model.hf.encoder.layer[layer].attention.output.dense.weight.detach().cpu().numpy().T,
+        w_o=weights.w_o,
         attn_result=hook("result")[query],
         resid_mid=hook("resid_mid")[query],
         layer_output=hook("resid_post")[query],

@@ -1,5 +1,6 @@
 """Step by step: one head, one query, every number of the real computation in order."""
 
+import numpy as np
 import streamlit as st
 
 from attnviz import plots_steps
@@ -54,33 +55,55 @@ def steps_view(view) -> None:
     st.markdown(T("steps.t0", D=D, H=H, d=d, head=head))
     show_figure(plots_steps.projection_split(full_projection(model, layer, "q"), head=head, d_head=d, lang=lang), key="split")
 
+    encoder = model.kind == "encoder"  # BERT: post-norm, learned positions added to the embeddings
     st.header(T("steps.h1"))
     if s.embeddings is not None:
-        st.markdown(T("steps.t1_layer0"))
         parts = s.embeddings
-        rows = [parts["word"][query], parts["position"][query]] + ([parts["type"][query]] if "type" in parts else [])
-        names = [T("steps.word", token=qt), T("steps.position", n=query)] + ([T("steps.type")] if "type" in parts else [])
-        rows += [parts["sum"][query], parts["after LayerNorm"][query]]
-        names += [T("steps.sum"), T("steps.after_ln")]
-        vectors(rows, names, T("steps.input_of", token=qt), "embed")
+        if encoder:
+            st.markdown(T("steps.t1_layer0"))
+        else:
+            positions = "steps.t1_rotary_positions" if s.rotary else "steps.t1_learned_positions"
+            st.markdown(T("steps.t1_decoder", positions=T(positions)))
+        labels = {"word": T("steps.word", token=qt), "position": T("steps.position", n=query), "type": T("steps.type"),
+                  "sum": T("steps.sum"), "input": T("steps.after_ln" if encoder else "steps.layer0_input")}
+        vectors([parts[name][query] for name in parts], [labels[name] for name in parts], T("steps.input_of", token=qt), "embed")
     else:
         st.markdown(T("steps.t1_later", layer=layer, prev=layer - 1))
     vectors(s.layer_input, tokens, T("steps.x_all"), "x")
+    if not encoder:
+        st.markdown(T("steps.prenorm"))
+        vectors(s.attn_input, tokens, T("steps.attn_in_all"), "x_in")
 
     st.header(T("steps.h2", head=head))
     st.latex(r"q_i = x_i W_Q^{(h)} + b_Q^{(h)},\quad k_j = x_j W_K^{(h)} + b_K^{(h)},\quad v_j = x_j W_V^{(h)} + b_V^{(h)}")
     st.caption(T("steps.t2", D=D, d=d))
+    if model.n_kv_heads < H:
+        sharing = [h for h in range(H) if model.kv_head_of(h) == s.slices.kv_head and h != head]
+        st.info(T("steps.kv_shared", head=head, kv=s.slices.kv_head, heads=", ".join(map(str, sharing))))
     col_q, col_kv = st.columns([1, 2])
     with col_q:
-        vectors(s.q, [T("steps.q_of", token=qt)], T("steps.q_title"), "q")
+        vectors(s.q_before if s.rotary else s.q, [T("steps.q_of", token=qt)], T("steps.q_title"), "q")
     with col_kv:
-        vectors(s.k, tokens, T("steps.k_title"), "k")
+        vectors(s.k_before if s.rotary else s.k, tokens, T("steps.k_title"), "k")
         vectors(s.v, tokens, T("steps.v_title"), "v")
+    if s.rotary:
+        st.header(T("steps.h2b"))
+        weights = model.attention_weights(layer)
+        st.markdown(T("steps.t2b", before=float(np.linalg.norm(s.q_before)), after=float(np.linalg.norm(s.q)))
+                    + (" " + T("steps.t2b_norm") if weights.qk_norm else ""))
+        first = 0  # the first token's key, rotated by position 0 (unchanged) beside the query's own, rotated by i
+        vectors([s.q_before, s.q, s.k_before[query], s.k[query], s.k_before[first], s.k[first]],
+                [T("steps.q_before"), T("steps.q_after"), T("steps.k_before", token=qt), T("steps.k_after", token=qt),
+                 T("steps.k_before", token=tokens[first]), T("steps.k_after", token=tokens[first])],
+                T("steps.h2b"), "rope")
 
     st.header(T("steps.h3"))
     bars(s.dots, f"q(“{qt}”) · k_j", "dots")
     st.header(T("steps.h4", d=d, root=d ** 0.5))
     bars(s.scaled, T("steps.scaled_title"), "scaled")
+    if s.composed is not None:  # DCMHA: the heads' scores are composed before the mask and softmax
+        bars(s.composed, T("steps.pre_compose_title"), "composed")
+        st.caption(T("steps.pre_compose"))
     st.header(T("steps.h5"))
     st.markdown(T("steps.t5", mask=view.spec.describe(lang)))
     bars(s.masked, T("steps.masked_title"), "masked", allowed=s.allowed)
@@ -91,7 +114,10 @@ def steps_view(view) -> None:
         key="probs",
     )
     st.header(T("steps.h7"))
-    vectors(s.weighted, [f"{p:.3f} × v({t})" for p, t in zip(s.probs, tokens)], "p_j v_j", "weighted")
+    if getattr(model, "use_dcmha", False):  # DCMHA: the heads' softmax weights are composed before they mix v
+        show_figure(plots_steps.probability_bars(s.pattern, tokens, allowed=s.allowed, title=T("steps.post_compose_title", token=qt), lang=lang), key="pattern")
+        st.caption(T("steps.post_compose"))
+    vectors(s.weighted, [f"{p:.3f} × v({t})" for p, t in zip(s.pattern, tokens)], "p_j v_j", "weighted")
     vectors(s.z, [T("steps.z_of", head=head)], "z = Σ p_j v_j", "z")
     st.header(T("steps.h8", H=H))
     st.caption(T("steps.t8", H=H, d=d, D=D, head=head, start=head * d))
@@ -99,10 +125,10 @@ def steps_view(view) -> None:
     st.latex(r"\text{attention}(x_i) = \mathrm{concat}(z^1,\dots,z^H)\,W_O + b_O")
     vectors(s.attn_result, ["concat · W_O + b_O"], T("steps.after_wo"), "wo")
     st.header(T("steps.h9"))
-    st.markdown(T("steps.t9"))
+    st.markdown(T("steps.t9" if encoder else "steps.t9_prenorm"))
     vectors(
         [s.layer_input[query], s.attn_result, s.resid_mid, s.layer_output],
-        [T("steps.x_input"), T("steps.attn_output"), T("steps.ln_mid"), T("steps.layer_output")],
+        [T("steps.x_input"), T("steps.attn_output"), T("steps.ln_mid" if encoder else "steps.resid_add"), T("steps.layer_output")],
         T("steps.through", token=qt, layer=layer),
         "output",
     )
@@ -114,9 +140,7 @@ sidebar_controls()
 sentence_input()
 with guard("error.steps"):
     view = run_view(hooks=None)
-    if view is not None and getattr(view.model, "kind", "") != "encoder":
-        st.info(T("msg.encoder_only"))
-    elif view is not None:
+    if view is not None:
         steps_view(view)
 
 save_page_state(STEP_PARAMS)

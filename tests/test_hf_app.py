@@ -122,3 +122,28 @@ def test_compare_page_ranks_decoder_heads_by_first_token_and_induction(build, mo
     assert len(table) == built.adapter.n_layers * built.adapter.n_heads
     assert table["induction"].notna().all()  # the text repeats, so every head has an induction share
     assert "cls" not in at.selectbox(key="rank_by").options
+
+
+def test_step_by_step_shows_a_grouped_rotary_decoder_and_the_shipped_dcformer(build, monkeypatch):  # noqa: F811
+    """Step by step runs on decoders through the contract: norm(x) before the projections, the K/V head a query head
+    shares, q and k before and after RoPE (their lengths kept), and for the DCFormer its pre- and post-compose."""
+    from attnviz.steps import steps as step_panels
+
+    built = build("llama")
+    monkeypatch.setenv("ATTNVIZ_MODELS", str(built.path))
+    at = AppTest.from_file(str(ROOT / "pages" / "3_Step_by_step.py"), default_timeout=120)
+    at.query_params.update({"model": str(built.path), "text": TEXT, "layer": "1", "head": "3", "query": "5"})
+    at.run()
+    assert not at.exception and not at.error
+    model = built.adapter
+    assert any(f"reads K/V head {model.kv_head_of(3)}" in i.value for i in at.info)
+    assert any("Positions rotate q and k" in h.value for h in at.header)
+    assert any("norm(x)" in m.value for m in at.markdown)
+    rope = figure_with_title(at, "2b · Positions rotate q and k (RoPE)")
+    (cap,) = attnviz.run_capture(model, [TEXT], attnviz.masks.MaskSpec())
+    s = step_panels(model, cap, 1, 3, 5)
+    shown = [array(trace["z"]) for trace in rope["data"] if "z" in trace]
+    np.testing.assert_allclose(np.concatenate([t.ravel() for t in shown])[: model.d_head], s.q_before[: model.d_head], atol=1e-5)
+    at.selectbox(key="model").select("dcformer-tiny").run()
+    assert not at.exception and not at.error
+    assert any("pre-compose" in c.value for c in at.caption) and any("post-compose" in c.value for c in at.caption)

@@ -5,7 +5,12 @@ import pytest
 import torch
 
 import attnviz
-from attnviz.steps import steps
+from attnviz.capture import get_model, run_capture
+from attnviz.masks import MaskSpec
+from attnviz.models.base import hook_name
+from attnviz.steps import full_projection, steps
+
+from test_hf_models import build  # noqa: F401  (tiny Hugging Face models saved to a temporary folder)
 
 TEXT = "The dog chases the cat."
 
@@ -93,4 +98,66 @@ def test_layer_zero_shows_the_embedding_sum(minilm, hf_reference):
     np.testing.assert_allclose(s.embeddings["sum"], word + position + kind, atol=1e-6)
     with torch.no_grad():
         after = emb.LayerNorm(torch.from_numpy(word + position + kind)).numpy()
-    np.testing.assert_allclose(s.embeddings["after LayerNorm"], after, atol=1e-5)
+    np.testing.assert_allclose(s.embeddings["input"], after, atol=1e-5)
+
+
+DECODERS = ["gpt2", "llama", "mistral", "gemma2", "dcformer-tiny"]
+
+
+@pytest.fixture
+def decoder(request, build):  # noqa: F811
+    return get_model(request.param) if request.param == "dcformer-tiny" else build(request.param).adapter
+
+
+@pytest.mark.parametrize("decoder", DECODERS, indirect=True)
+def test_step_by_step_runs_on_every_decoder_through_the_contract(decoder):
+    """Every panel from the contract alone (attention_weights, embedding_parts, hook names), each recomputed here
+    from the model's weights or from other captured numbers: the projection of norm(x), the rotation (lengths of
+    each rotated pair kept), K/V of the shared head, z, the output projection and the residual stream."""
+    model = decoder
+    (cap,) = run_capture(model, ["the cat sat on the mat and the dog sat on the log"], MaskSpec(causal=True))
+    n = len(cap.tokens)
+    weights = model.attention_weights(0)
+    assert weights.w_q.shape == (model.n_heads, model.d_model, model.d_head)
+    assert weights.w_k.shape == (model.n_kv_heads, model.d_model, model.d_head) and weights.w_o.shape[1] == model.d_model
+    for layer, head, query in [(0, 0, 3), (model.n_layers - 1, model.n_heads - 1, n - 1)]:
+        s = steps(model, cap, layer, head, query)
+        kv = model.kv_head_of(head)
+        assert s.slices.kv_head == kv
+        np.testing.assert_allclose(s.k, cap[hook_name("k", layer)][kv])
+        # q = norm(x) W_Q + b, before any rotation; without RoPE it is exactly the captured q
+        w = model.attention_weights(layer)
+        np.testing.assert_allclose(s.q_before, s.attn_input[query] @ w.w_q[head] + w.b_q[head], rtol=1e-5)
+        half = model.d_head // 2
+        pairs = lambda x: x[..., :half] ** 2 + x[..., half:] ** 2  # noqa: E731  (RoPE rotates x_j with x_{j+d/2})
+        if s.rotary and not w.qk_norm:
+            np.testing.assert_allclose(pairs(s.q), pairs(s.q_before), rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(pairs(s.k), pairs(s.k_before), rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(s.k[0], s.k_before[0], atol=1e-5)  # position 0: no rotation
+            assert not np.allclose(s.q, s.q_before, atol=1e-4) or query == 0
+        elif not s.rotary:
+            np.testing.assert_allclose(s.q, s.q_before, atol=1e-5)
+            np.testing.assert_allclose(s.k, s.k_before, atol=1e-5)
+        np.testing.assert_allclose(s.dots, s.k @ s.q, rtol=1e-6)
+        np.testing.assert_allclose(s.probs.sum(), 1.0, atol=1e-5)
+        softmax = np.exp(s.masked - s.masked[s.allowed].max())  # the softmax of what the page says it reads
+        np.testing.assert_allclose(s.probs, softmax / softmax.sum(), atol=1e-5)
+        assert (s.probs[~s.allowed] == 0).all() and not s.allowed[query + 1:].any()
+        np.testing.assert_allclose(s.z, s.pattern @ s.v, atol=1e-5)  # DCFormer: post-composed weights mix v
+        if not getattr(model, "use_dcmha", False):
+            np.testing.assert_array_equal(s.pattern, s.probs)
+        np.testing.assert_allclose(s.attn_result, s.concat @ w.w_o + w.b_o, atol=1e-4)
+        if model.name.endswith("gemma2"):  # Gemma 2 normalises the attention's output before adding it
+            assert s.resid_mid.shape == (model.d_model,)
+        else:
+            np.testing.assert_allclose(s.resid_mid, s.layer_input[query] + s.attn_result, atol=1e-4)
+        if layer + 1 < model.n_layers:
+            np.testing.assert_allclose(s.layer_output, cap[hook_name("resid_pre", layer + 1)][query], atol=1e-5)
+    assert full_projection(model, 0, "q").shape == (model.d_model, model.n_heads * model.d_head)
+    first = steps(model, cap, 0, 0, 1)
+    parts = model.embedding_parts(cap["token_ids"])
+    if "position" in parts:  # GPT-2: learned positions added to the word rows
+        np.testing.assert_allclose(first.embeddings["sum"], parts["word"] + parts["position"], atol=1e-6)
+        np.testing.assert_allclose(first.embeddings["input"], first.embeddings["sum"], atol=1e-5)
+    elif not model.name.endswith("gemma2"):  # RoPE models: the word row is layer 0's input (Gemma 2 scales it)
+        np.testing.assert_allclose(first.embeddings["input"], parts["word"], atol=1e-6)

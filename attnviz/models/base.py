@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+import numpy as np
 import torch
 
 from ..hooks import HookPoint
@@ -31,8 +32,9 @@ ATTENTION_HOOKS = ("q", "k", "v", "scores", "mask", "pattern", "z", "result")
 # attention steps only some families have: DCMHA's composed scores and pre-compose softmax, attention sinks;
 # DCMHA's compose weights are hook_pre_* / hook_post_* (pre- and post-softmax composition)
 EXTRA_ATTENTION_HOOKS = ("scores_composed", "probs", "sink")
-# hook_{name} directly inside blocks.{l}: the residual stream around the attention
-BLOCK_HOOKS = ("resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out")
+# hook_{name} directly inside blocks.{l}: the residual stream around the attention; attn_in is what the attention's
+# projections read (the layer input normalised, in pre-norm models; the layer input itself in BERT)
+BLOCK_HOOKS = ("resid_pre", "attn_in", "resid_mid", "resid_post", "attn_out", "mlp_out")
 
 
 # Encoder-decoder models name each attention by where it sits: the encoder's self-attention, the decoder's masked
@@ -115,6 +117,43 @@ def encode_texts(tokenizer, texts: list[str], max_tokens: int, *, token_types: b
     )
 
 
+@dataclass
+class AttentionWeights:
+    """One layer's attention projections split by head, as the forward uses them on ``x`` (its ``hook_attn_in``):
+    q_h = x @ w_q[h] + b_q[h]; k and v per K/V head (query head h reads K/V head ``kv_head_of(h)``); the
+    attention's output is concat_h(z_h) @ w_o + b_o. Missing biases are zeros."""
+
+    w_q: np.ndarray  # (n_heads, d_model, d_head)
+    w_k: np.ndarray  # (n_kv_heads, d_model, d_head)
+    w_v: np.ndarray  # (n_kv_heads, d_model, d_head)
+    b_q: np.ndarray  # (n_heads, d_head)
+    b_k: np.ndarray  # (n_kv_heads, d_head)
+    b_v: np.ndarray  # (n_kv_heads, d_head)
+    w_o: np.ndarray  # (n_heads * d_head, d_model)
+    b_o: np.ndarray  # (d_model,)
+    rotary: bool = False  # q and k are then rotated by their position (RoPE): hook_q/hook_k are after the rotation
+    qk_norm: bool = False  # q and k are normalised per head before the rotation
+
+    @classmethod
+    def from_linear(cls, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, o: torch.Tensor, *, n_heads: int,
+                    n_kv_heads: int, biases=(None, None, None, None), **flags) -> AttentionWeights:
+        """From torch ``nn.Linear``-layout weights (out, in): q (H*d, D), k and v (Hkv*d, D), o (D, H*d)."""
+
+        def by_head(weight: torch.Tensor, heads: int) -> np.ndarray:  # (heads*d, D) -> (heads, D, d)
+            w = weight.detach().float().cpu().numpy()
+            return w.reshape(heads, -1, w.shape[1]).transpose(0, 2, 1).copy()
+
+        def bias(value, heads: int, d: int) -> np.ndarray:
+            return np.zeros((heads, d), np.float32) if value is None else value.detach().float().cpu().numpy().reshape(heads, d)
+
+        w_q, w_k, w_v = by_head(q, n_heads), by_head(k, n_kv_heads), by_head(v, n_kv_heads)
+        d = w_q.shape[2]
+        b_o = biases[3]
+        return cls(w_q, w_k, w_v, bias(biases[0], n_heads, d), bias(biases[1], n_kv_heads, d), bias(biases[2], n_kv_heads, d),
+                   o.detach().float().cpu().numpy().T.copy(),
+                   np.zeros(o.shape[0], np.float32) if b_o is None else b_o.detach().float().cpu().numpy(), **flags)
+
+
 @runtime_checkable
 class AttentionModel(Protocol):
     """What every model offers; the contract test (tests/test_model_contract.py) checks it for each family."""
@@ -136,3 +175,7 @@ class AttentionModel(Protocol):
     def hook(self, name: str) -> HookPoint: ...
 
     def kv_head_of(self, head: int) -> int: ...
+
+    def attention_weights(self, layer: int) -> AttentionWeights: ...  # for Step by step
+
+    def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]: ...  # rows adding up to layer 0's input

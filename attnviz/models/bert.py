@@ -15,14 +15,16 @@ With no mask option the pattern equals Hugging Face's ``output_attentions`` (tes
 from __future__ import annotations
 
 import math
+
+import numpy as np
 import torch
 from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec, attention_mask, masked_softmax
-from .base import ATTENTION_HOOKS, Encoding, encode_texts, hook_name
+from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, encode_texts, hook_name
 
-BLOCK_HOOKS = ("resid_pre", "resid_mid", "resid_post")
+BLOCK_HOOKS = ("resid_pre", "attn_in", "resid_mid", "resid_post")
 
 
 def _is_bert_family(hf_model: nn.Module) -> bool:
@@ -81,6 +83,28 @@ class BertFamilyModel(nn.Module):
     def kv_head_of(self, head: int) -> int:
         return head
 
+    def attention_weights(self, layer: int) -> AttentionWeights:
+        attn, out = self.hf.encoder.layer[layer].attention.self, self.hf.encoder.layer[layer].attention.output
+        return AttentionWeights.from_linear(attn.query.weight, attn.key.weight, attn.value.weight, out.dense.weight,
+                                            n_heads=self.n_heads, n_kv_heads=self.n_heads,
+                                            biases=(attn.query.bias, attn.key.bias, attn.value.bias, out.dense.bias))
+
+    def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
+        """Word + position + type rows of the tokens (BERT adds the three, then a LayerNorm gives hook_embed);
+        every token is of type 0, as a single sentence is."""
+        emb = self.hf.embeddings
+        seq = len(token_ids)
+        offset = 0
+        if self.hf.config.model_type in ("roberta", "xlm-roberta", "camembert"):
+            offset = self.hf.config.pad_token_id + 1  # RoBERTa counts positions after the padding index
+        parts = {
+            "word": emb.word_embeddings.weight.detach().cpu().numpy()[token_ids],
+            "position": emb.position_embeddings.weight.detach().cpu().numpy()[offset : offset + seq],
+        }
+        if getattr(emb, "token_type_embeddings", None) is not None:
+            parts["type"] = emb.token_type_embeddings.weight.detach().cpu().numpy()[np.zeros(seq, dtype=np.int64)]
+        return parts
+
     @property
     def device(self) -> torch.device:
         return next(self.hf.parameters()).device
@@ -105,7 +129,7 @@ class BertFamilyModel(nn.Module):
         def hook(name: str) -> HookPoint:
             return self.hook(hook_name(name, index))
 
-        hidden = hook("resid_pre")(hidden)
+        hidden = hook("attn_in")(hook("resid_pre")(hidden))  # post-norm: the attention reads the layer input
         batch, seq, _ = hidden.shape
         attn = layer.attention.self
 

@@ -16,13 +16,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows, structural_mask
 from ..paths import char_model_dir
-from .base import Encoding
+from .base import AttentionWeights, Encoding
 from .dcformer import CharTokenizer, load_dcformer
 
 CHAR_MODELS = {
@@ -76,6 +77,16 @@ class CharLanguageModel(nn.Module):
 
     def kv_head_of(self, head: int) -> int:
         return head
+
+    def attention_weights(self, layer: int) -> AttentionWeights:
+        attention = self.lm.layers[layer].attention
+        q, k, v = attention.wqkv.weight.split(self.n_heads * self.d_head, dim=0)
+        return AttentionWeights.from_linear(q, k, v, attention.wo.weight, n_heads=self.n_heads, n_kv_heads=self.n_heads,
+                                            rotary=True, qk_norm=bool(self.config.use_qk_norm))
+
+    def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
+        """The character's embedding row: positions enter later, by rotating q and k (RoPE)."""
+        return {"word": self.lm.tok_embeddings.weight.detach().float().cpu().numpy()[token_ids]}
 
     def layer_windows(self, window: int | None = None, local_window: Any = "config") -> list[int | None]:
         """Each layer's window as the forward applies it (None = global): the trained layout (``local_window``:

@@ -279,6 +279,7 @@ class Attention(nn.Module):
     #   hook_probs                                  (B, H, T, S)   softmax, before post-compose (DCMHA)
     #   hook_pattern                                (B, H, T, S)   the weights that mix v
     #   hook_z                                      (B, H, T, d)   pattern @ v
+    #   hook_result                                 (B, T, D)      concat(z) @ W_O
     #   hook_{pre,post}_{qw1,qw2,kw1,kw2}           (B, T, R, H)   dynamic compose weights (DCMHA)
     #   hook_{pre,post}_{qdd,kdd}                   (B, T, H)      query / key gates (DCMHA)
     #   hook_{pre,post}_static                      (B, H, H)      static part in C orientation (if any)
@@ -295,7 +296,7 @@ class Attention(nn.Module):
             self.q_norm = RMSNorm(d, eps=1e-6, param_name="scale")
             self.k_norm = RMSNorm(d, eps=1e-6, param_name="scale")
         # the MHA twin has the four stages too (composed = scores, pattern = probs), so the two compare stage by stage
-        names = ["q", "k", "v", "scores", "scores_composed", "mask", "probs", "pattern", "z"]
+        names = ["q", "k", "v", "scores", "scores_composed", "mask", "probs", "pattern", "z", "result"]
         if cfg.use_dcmha:
             self.dyn_w_proj = DynamicWeightProjection(D, H, use_static=cfg.use_static_compose)
             names += DYN_KEYS
@@ -392,7 +393,7 @@ class Attention(nn.Module):
         for name, rows in maps.items():
             getattr(self, f"hook_{name}")(torch.cat(rows, dim=-2))   # (B, H, T, S) / (B, T, S)
         out = self.hook_z(out)                                        # (B, H, T, d)
-        return self.wo(out.transpose(1, 2).reshape(B, T, H * d))     # (B, T, D)
+        return self.hook_result(self.wo(out.transpose(1, 2).reshape(B, T, H * d)))  # (B, T, D)
 
 
 class FeedForward(nn.Module):
@@ -429,13 +430,14 @@ class TransformerBlock(nn.Module):
         self.attention = Attention(cfg, layer)
         self.ffn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.feed_forward = FeedForward(cfg)
-        for name in ("resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post"):  # each (B, T, D)
+        for name in ("resid_pre", "attn_in", "attn_out", "resid_mid", "mlp_out", "resid_post"):  # each (B, T, D)
             setattr(self, f"hook_{name}", HookPoint(hook_name(name, layer)))
 
     def forward(self, h, cos, sin, *, window, causal, attn_mask, cache):
         h = self.hook_resid_pre(h)
-        a = self.hook_attn_out(self.attention(self.attention_norm(h), cos, sin, window=window, causal=causal,
-                                              attn_mask=attn_mask, cache=cache, layer=self.layer))
+        x = self.hook_attn_in(self.attention_norm(h))  # pre-norm: what the attention's projections read
+        a = self.hook_attn_out(self.attention(x, cos, sin, window=window, causal=causal, attn_mask=attn_mask,
+                                              cache=cache, layer=self.layer))
         h = self.hook_resid_mid(h + a)
         m = self.hook_mlp_out(self.feed_forward(self.ffn_norm(h)))
         return self.hook_resid_post(h + m)

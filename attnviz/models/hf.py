@@ -39,18 +39,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows
-from .base import ATTENTION_HOOKS, Encoding, encode_texts, hook_name
+from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, encode_texts, hook_name
 
 ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
 
 # Recorded here: every step of base.ATTENTION_HOOKS, hook_sink (batch, heads, seq: the share of attention that
 # went to the sink, families with sinks) and the residual stream around each layer.
-BLOCK_HOOKS = ("resid_pre", "resid_post")
+BLOCK_HOOKS = ("resid_pre", "attn_in", "resid_mid", "resid_post")
 
 
 @dataclass(frozen=True)
@@ -60,16 +61,18 @@ class Family:
     model_class: str  # the transformers class that is loaded (a causal LM with its head)
     layers: str  # dotted path from the loaded model to the ModuleList of decoder layers
     attention: str  # attribute of a decoder layer that holds its self-attention module
+    mlp_norm: str  # attribute of a decoder layer: the norm before its MLP, whose input is the residual mid-layer
     sinks: bool = False  # the family has per-head attention sinks
+    rotary: bool = True  # positions rotate q and k (RoPE); GPT-2 adds learned position vectors instead
 
 
 SUPPORTED: dict[str, Family] = {
-    "gpt2": Family("GPT2LMHeadModel", "transformer.h", "attn"),
-    "llama": Family("LlamaForCausalLM", "model.layers", "self_attn"),
-    "qwen2": Family("Qwen2ForCausalLM", "model.layers", "self_attn"),
-    "mistral": Family("MistralForCausalLM", "model.layers", "self_attn"),
-    "gemma2": Family("Gemma2ForCausalLM", "model.layers", "self_attn"),
-    "gpt_oss": Family("GptOssForCausalLM", "model.layers", "self_attn", sinks=True),
+    "gpt2": Family("GPT2LMHeadModel", "transformer.h", "attn", "ln_2", rotary=False),
+    "llama": Family("LlamaForCausalLM", "model.layers", "self_attn", "post_attention_layernorm"),
+    "qwen2": Family("Qwen2ForCausalLM", "model.layers", "self_attn", "post_attention_layernorm"),
+    "mistral": Family("MistralForCausalLM", "model.layers", "self_attn", "post_attention_layernorm"),
+    "gemma2": Family("Gemma2ForCausalLM", "model.layers", "self_attn", "pre_feedforward_layernorm"),
+    "gpt_oss": Family("GptOssForCausalLM", "model.layers", "self_attn", "post_attention_layernorm", sinks=True),
 }
 
 
@@ -347,6 +350,7 @@ class HFAttentionModel(nn.Module):
         if len(layers) < self.n_layers:
             raise UnsupportedModel(f"{name}: expected {self.n_layers} decoder layers, found {len(layers)}")
         self._hooks_by_module: dict[int, _LayerHooks] = {}
+        self._attention_modules: list[nn.Module] = []
         self._handles = []
         for index, layer in enumerate(list(layers)[: self.n_layers]):
             attention = getattr(layer, family.attention)
@@ -358,7 +362,12 @@ class HFAttentionModel(nn.Module):
                 *(self.hook(hook_name(h, index)) for h in ATTENTION_HOOKS[:7]),  # q, k, v, scores, mask, pattern, z
                 sink=self.hook(hook_name("sink", index)) if self.has_sinks else HookPoint(hook_name("sink", index)),
             )
-            self._handles.append(layer.register_forward_pre_hook(self._pre_layer_hook(index), with_kwargs=True))
+            layer_inputs = ([hook_name("embed")] if index == 0 else []) + [hook_name("resid_pre", index)]
+            self._handles.append(layer.register_forward_pre_hook(self._input_hook(layer_inputs), with_kwargs=True))
+            self._handles.append(attention.register_forward_pre_hook(self._input_hook([hook_name("attn_in", index)]), with_kwargs=True))
+            mlp_norm = getattr(layer, family.mlp_norm)  # its input: the residual after the attention
+            self._handles.append(mlp_norm.register_forward_pre_hook(self._input_hook([hook_name("resid_mid", index)]), with_kwargs=True))
+            self._attention_modules.append(attention)
             self._handles.append(layer.register_forward_hook(self._output_hook(hook_name("resid_post", index))))
             self._handles.append(attention.register_forward_hook(self._output_hook(hook_name("result", index))))
 
@@ -382,8 +391,8 @@ class HFAttentionModel(nn.Module):
         run = _active_run.get()
         return run is not None and run.model is self
 
-    def _pre_layer_hook(self, index: int):
-        names = ([hook_name("embed")] if index == 0 else []) + [hook_name("resid_pre", index)]
+    def _input_hook(self, names: list[str]):
+        """A forward pre-hook passing a module's input (first argument or ``hidden_states``) through hook points."""
         points = [self.hook(n) for n in names]
 
         def pre_hook(module, args, kwargs):
@@ -418,6 +427,27 @@ class HFAttentionModel(nn.Module):
     @property
     def device(self) -> torch.device:
         return next(self.hf.parameters()).device
+
+    # ----------------------------------------------------------------- weights (Step by step)
+    def attention_weights(self, layer: int) -> AttentionWeights:
+        attention = self._attention_modules[layer]
+        heads = dict(n_heads=self.n_heads, n_kv_heads=self.n_kv_heads, rotary=self.family.rotary)
+        if hasattr(attention, "c_attn"):  # GPT-2: Conv1D, x @ W + b with W (in, out), q|k|v side by side
+            w, b = attention.c_attn.weight, attention.c_attn.bias
+            q, k, v = w.T.split(self.n_heads * self.d_head, dim=0)
+            biases = (*b.split(self.n_heads * self.d_head), attention.c_proj.bias)
+            return AttentionWeights.from_linear(q, k, v, attention.c_proj.weight.T, biases=biases, **heads)
+        projections = [getattr(attention, f"{x}_proj") for x in "qkvo"]
+        return AttentionWeights.from_linear(*(p.weight for p in projections), biases=[p.bias for p in projections],
+                                            qk_norm=hasattr(attention, "q_norm"), **heads)
+
+    def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
+        """The token's embedding row, and GPT-2's learned position row (RoPE models rotate q and k instead)."""
+        parts = {"word": self.hf.get_input_embeddings().weight.detach().float().cpu().numpy()[token_ids]}
+        positions = getattr(getattr(self.hf, "transformer", None), "wpe", None)
+        if positions is not None:
+            parts["position"] = positions.weight.detach().float().cpu().numpy()[: len(token_ids)]
+        return parts
 
     # ----------------------------------------------------------------- tokenizing
     def encode(self, texts: list[str]) -> Encoding:
