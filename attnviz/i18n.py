@@ -132,10 +132,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "**Intervention:** this model is a bidirectional encoder trained to see every token. The {mask} mask changes what every layer sees, so these patterns show how the model copes with a restriction it was never trained with — not how it normally works.",
         "zh": "**干预**：这个模型是双向编码器，训练时能看到所有词。{mask} 掩码改变了每一层能看到的内容，因此这些注意力图显示的是模型如何应对一种训练时从未见过的限制，而不是它平时的工作方式。",
     },
-    "msg.encoder_only": {
-        "en": "This view is written for BERT-family encoders; pick one in the sidebar.",
-        "zh": "这个视图适用于 BERT 类编码器，请在侧边栏选择一个。",
-    },
     # mask descriptions
     "mask.causal": {"en": "causal", "zh": "因果"},
     "mask.window": {"en": "window {w}", "zh": "窗口 {w}"},
@@ -239,6 +235,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "How similar are positions to each other? (cosine similarity of their vectors)",
         "zh": "不同位置之间有多相似？（位置向量的余弦相似度）",
     },
+    "order.rope_title": {"en": "{model}: RoPE, cos of each pair's angle (base {base}, d_head {d})", "zh": "{model}：RoPE，每对维度旋转角的余弦（base {base}，d_head {d}）"},
+    "order.rope_pair": {"en": "pair of dimensions j", "zh": "维度对 j"},
+    "order.rope_text": {
+        "en": "This model adds no position vector: it **rotates** each pair of dimensions of q and k by an angle proportional to the position (RoPE). Fast pairs (left) tell near positions apart, slow pairs (right) far ones.",
+        "zh": "这个模型不加位置向量，而是把 q 和 k 的每一对维度按与位置成正比的角度**旋转**（RoPE）。转得快的维度对（左）区分相近的位置，转得慢的（右）区分相距较远的位置。",
+    },
+    "order.sim_rope": {"en": "RoPE: cos between rotated copies of one vector", "zh": "RoPE：同一向量旋转后的余弦相似度"},
+    "order.sim_rope_caption": {
+        "en": "Each diagonal is constant: after rotation, q·k depends only on how far apart two tokens are (m − n), not where they are.",
+        "zh": "每条对角线上的值都相同：旋转之后 q·k 只取决于两个词元相隔多远（m − n），与它们所在的位置无关。",
+    },
+    "order.no_positions": {"en": "{model} has no position encoding this page can show.", "zh": "{model} 没有本页可以展示的位置编码。"},
     "order.sim_sin": {"en": "sinusoidal", "zh": "正弦编码"},
     "order.sim_learned": {"en": "learned", "zh": "学到的位置向量"},
     "order.sim_caption": {

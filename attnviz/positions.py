@@ -16,11 +16,27 @@ def sinusoidal(n_positions: int, d_model: int, base: float = 10000.0) -> np.ndar
     return pe
 
 
-def learned_positions(model, n_positions: int) -> np.ndarray:
-    """The model's own learned absolute position embeddings, (n_positions, d_model)."""
-    table = model.hf.embeddings.position_embeddings.weight.detach().cpu().numpy()
-    offset = model.hf.config.pad_token_id + 1 if model.hf.config.model_type in ("roberta", "xlm-roberta") else 0
-    return table[offset : offset + n_positions]
+def learned_positions(model, n_positions: int) -> np.ndarray | None:
+    """The model's own learned absolute position embeddings, (n_positions, d_model) (fewer rows if the model has
+    fewer positions), or None for a model without them (RoPE rotates q and k instead)."""
+    return model.embedding_parts(np.zeros(n_positions, dtype=np.int64)).get("position")
+
+
+def rotary_angles(n_positions: int, d_head: int, base: float) -> np.ndarray:
+    """RoPE's rotation angle of every position for every pair of dimensions: pos · base^(−2j/d), (n_positions, d/2).
+
+    Pair j of q and k (dimensions j and j + d/2) turns by this angle; low j turn fast, high j slowly."""
+    j = np.arange(d_head // 2)
+    return np.arange(n_positions)[:, None] * np.power(float(base), -2.0 * j / d_head)[None, :]
+
+
+def rotary_similarity(n_positions: int, d_head: int, base: float) -> np.ndarray:
+    """cos(R_m u, R_n u) for a vector u with equal weight in every pair: mean_j cos((m − n) θ_j), (n, n).
+
+    It depends on m − n alone: a rotation by position makes q·k see how far apart two tokens are, not where."""
+    angles = rotary_angles(n_positions, d_head, base)  # (n, d/2)
+    diff = angles[:, None, :] - angles[None, :, :]  # (n, n, d/2) = (m − n) θ_j
+    return np.cos(diff).mean(axis=-1)
 
 
 def cosine_similarity(vectors: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from .capture import run_capture
 from .lessons import LessonError, Slide
 from .masks import MaskSpec
 from .models.base import hook_name
-from .positions import alignment, learned_positions, reorder, sinusoidal
+from .positions import alignment, learned_positions, reorder, rotary_angles, sinusoidal
 from .steps import steps
 from .i18n import translate
 from .text import CleanText, clean_text
@@ -59,8 +59,12 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en") -> list[
         n = 64
         figures = [
             plots.matrix_figure(sinusoidal(n, model.d_model), None, None, title=translate("order.sin_title", lang, n=n, d=model.d_model), diverging=True, x_title=translate("plot.dimension", lang), y_title=translate("plot.position", lang)),
-            plots.matrix_figure(learned_positions(model, n), None, None, title=translate("order.learned_title", lang, model=model.name), diverging=True, x_title=translate("plot.dimension", lang), y_title=translate("plot.position", lang)),
         ]
+        learned = learned_positions(model, n)
+        if learned is not None:
+            figures.append(plots.matrix_figure(learned, None, None, title=translate("order.learned_title", lang, model=model.name), diverging=True, x_title=translate("plot.dimension", lang), y_title=translate("plot.position", lang)))
+        elif model.rope_base is not None:
+            figures.append(plots.matrix_figure(np.cos(rotary_angles(n, model.d_head, model.rope_base)), None, None, title=translate("order.rope_title", lang, model=model.name, base=f"{model.rope_base:g}", d=model.d_head), diverging=True, x_title=translate("order.rope_pair", lang), y_title=translate("plot.position", lang)))
         return _presentable(figures)
     if slide.view == "dcmha":
         if dcformer is None:

@@ -7,7 +7,7 @@ import attnviz
 from attnviz import plots
 from attnviz.plots import matrix_figure
 from attnviz.models.base import hook_name
-from attnviz.positions import alignment, cosine_similarity, learned_positions, reorder, sinusoidal
+from attnviz.positions import alignment, cosine_similarity, learned_positions, reorder, rotary_angles, rotary_similarity, sinusoidal
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices, sidebar_controls
@@ -72,29 +72,46 @@ def order_view(model, boxes, text_a: str, text_b: str, layer: int, head: int) ->
 
 
 def positions_view(model) -> None:
-    """The sinusoidal formula beside the model's learned positions, and their cosine similarities."""
+    """The sinusoidal formula beside the model's own positions: its learned vectors, or RoPE's rotations."""
     st.header(T("order.pe_header"))
     st.slider(T("order.positions"), 8, 512, key="positions")
     n = st.session_state["positions"]
     st.latex(r"PE_{(pos,\,2i)} = \sin\!\left(pos / 10000^{2i/d_{model}}\right),\qquad PE_{(pos,\,2i+1)} = \cos\!\left(pos / 10000^{2i/d_{model}}\right)")
-    sin_col, learned_col = st.columns(2)
+    learned = learned_positions(model, n)
+    if learned is None and model.rope_base is None:
+        st.info(T("order.no_positions", model=escape_markdown(model.name)))
+        return
+    sin_col, own_col = st.columns(2)
     with sin_col:
         show_figure(
             matrix_figure(sinusoidal(n, model.d_model), None, None, title=T("order.sin_title", n=n, d=model.d_model), diverging=True, x_title=T("plot.dimension"), y_title=T("plot.position")),
             key="pe_sin",
         )
-    with learned_col:
-        show_figure(
-            matrix_figure(learned_positions(model, n), None, None, title=T("order.learned_title", model=model.name), diverging=True, x_title=T("plot.dimension"), y_title=T("plot.position")),
-            key="pe_learned",
-        )
+    if learned is not None:
+        with own_col:
+            show_figure(
+                matrix_figure(learned, None, None, title=T("order.learned_title", model=model.name), diverging=True, x_title=T("plot.dimension"), y_title=T("plot.position")),
+                key="pe_learned",
+            )
+        own, own_title = cosine_similarity(learned), T("order.sim_learned")
+    else:
+        with own_col:
+            show_figure(
+                matrix_figure(np.cos(rotary_angles(n, model.d_head, model.rope_base)), None, None,
+                              title=T("order.rope_title", model=model.name, base=f"{model.rope_base:g}", d=model.d_head),
+                              diverging=True, x_title=T("order.rope_pair"), y_title=T("plot.position")),
+                key="pe_rope",
+            )
+        st.markdown(T("order.rope_text"))
+        st.latex(r"\begin{pmatrix} q'_j \\ q'_{j+d/2} \end{pmatrix} = \begin{pmatrix} \cos m\theta_j & -\sin m\theta_j \\ \sin m\theta_j & \cos m\theta_j \end{pmatrix} \begin{pmatrix} q_j \\ q_{j+d/2} \end{pmatrix},\qquad \theta_j = \text{base}^{-2j/d}")
+        own, own_title = rotary_similarity(n, model.d_head, model.rope_base), T("order.sim_rope")
     st.markdown(T("order.similarity"))
-    sim_sin, sim_learned = st.columns(2)
+    sim_sin, sim_own = st.columns(2)
     with sim_sin:
         show_figure(matrix_figure(cosine_similarity(sinusoidal(n, model.d_model)), None, None, title=T("order.sim_sin"), diverging=True, x_title=T("plot.position"), y_title=T("plot.position")), key="sim_sin")
-    with sim_learned:
-        show_figure(matrix_figure(cosine_similarity(learned_positions(model, n)), None, None, title=T("order.sim_learned"), diverging=True, x_title=T("plot.position"), y_title=T("plot.position")), key="sim_learned")
-    st.caption(T("order.sim_caption"))
+    with sim_own:
+        show_figure(matrix_figure(own, None, None, title=own_title, diverging=True, x_title=T("plot.position"), y_title=T("plot.position")), key="sim_learned")
+    st.caption(T("order.sim_caption" if learned is not None else "order.sim_rope_caption"))
 
 
 st.title(T("order.title"))
@@ -102,9 +119,7 @@ sidebar_controls()
 model = None
 with guard("error.model"):
     model = get_model(st.session_state["model"])
-if model is not None and getattr(model, "kind", "") != "encoder":
-    st.info(T("msg.encoder_only"))
-elif model is not None:
+if model is not None:
     st.header(T("order.blind_header"))
     st.markdown(T("order.blind_text"))
     col_a, col_b = st.columns(2)

@@ -204,6 +204,24 @@ def test_word_order_page_shows_both_orders_and_the_difference():
     assert any("not a reordering" in i.value for i in at.info)
 
 
+def test_word_order_page_on_a_rotary_decoder_shows_the_rotations_then_back_to_learned_positions():
+    """The same page for the character DCFormer (RoPE, no position vectors), then MiniLM again: each its own panels,
+    the rotary similarity constant along its diagonals."""
+    at = AppTest.from_file(str(ROOT / "pages" / "4_Word_order.py"), default_timeout=TIMEOUT)
+    at.query_params["model"] = "dcformer-tiny"
+    at.run()
+    assert not at.exception and not at.error
+    titles = [spec["layout"]["title"]["text"] for spec in figures(at)]
+    assert titles[:2] == ["A", "B"] and any("RoPE, cos of each pair's angle" in t for t in titles)
+    assert not any("learned position embeddings" in t for t in titles)
+    sim = array(figure_with_title(at, "RoPE: cos between rotated copies")["data"][0]["z"])
+    np.testing.assert_allclose(np.diagonal(sim, 3), np.diagonal(sim, 3)[0], atol=1e-6)
+    at.selectbox(key="model").select("all-MiniLM-L6-v2").run()
+    assert not at.exception
+    titles = [spec["layout"]["title"]["text"] for spec in figures(at)]
+    assert any("learned position embeddings" in t for t in titles) and not any("RoPE" in t for t in titles)
+
+
 def presenter(params: dict) -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / "6_Presenter.py"), default_timeout=TIMEOUT)
     at.query_params.update(params)

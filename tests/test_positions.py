@@ -5,6 +5,8 @@ import numpy as np
 import attnviz
 from attnviz.positions import alignment, learned_positions, reorder, sinusoidal
 
+from test_hf_models import build  # noqa: F401  (tiny Hugging Face models saved to a temporary folder)
+
 
 def test_sinusoidal_matches_the_formula():
     pe = sinusoidal(50, 16)
@@ -45,3 +47,35 @@ def test_order_changes_attention_only_through_positions(minilm):
             emb[:] = saved
     for layer in range(6):
         np.testing.assert_allclose(a0.pattern(layer), reorder(b0.pattern(layer), perm), atol=1e-5)
+
+
+def test_rotary_similarity_is_the_cosine_of_rope_rotated_vectors_and_depends_on_distance_only():
+    """Against the DCFormer's own rotation (apply_rope with its tables): rotate one vector with equal weight in every
+    pair to each position; the cosines between positions are rotary_similarity, constant along each diagonal."""
+    import torch
+
+    from attnviz.models.dcformer import apply_rope, rope_tables
+    from attnviz.positions import rotary_angles, rotary_similarity
+
+    n, d, base = 24, 16, 10000.0
+    cos, sin = rope_tables(n, d, base)
+    np.testing.assert_allclose(np.arccos(np.clip(cos.numpy(), -1, 1))[:3, :3],
+                               np.arccos(np.cos(rotary_angles(n, d, base)))[:3, :3], atol=1e-5)
+    u = torch.ones(1, 1, n, d)  # the same vector at every position
+    rotated = apply_rope(u, cos, sin)[0, 0].double().numpy()  # (n, d)
+    unit = rotated / np.linalg.norm(rotated, axis=1, keepdims=True)
+    sim = rotary_similarity(n, d, base)
+    np.testing.assert_allclose(sim, unit @ unit.T, atol=1e-5)
+    for offset in range(-5, 6):
+        diagonal = np.diagonal(sim, offset)
+        np.testing.assert_allclose(diagonal, diagonal[0], atol=1e-9)
+
+
+def test_learned_positions_come_through_the_contract(build):  # noqa: F811
+    from attnviz.capture import get_model
+
+    gpt2, llama = build("gpt2").adapter, build("llama").adapter
+    table = gpt2.hf.transformer.wpe.weight.detach().numpy()
+    np.testing.assert_array_equal(learned_positions(gpt2, 7), table[:7])
+    assert learned_positions(llama, 7) is None and llama.rope_base == 10000.0 and gpt2.rope_base is None
+    assert learned_positions(get_model("dcformer-tiny"), 7) is None and get_model("dcformer-tiny").rope_base > 0

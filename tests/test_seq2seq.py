@@ -296,6 +296,10 @@ def test_the_date_model_is_in_the_registry_and_keeps_the_contract():
         assert cap[hook_name("pattern", layer, "encoder")].shape == (H, S, S)
         assert cap[hook_name("mask", layer, "encoder")].all()  # every source character sees every other
         np.testing.assert_allclose(cap[hook_name("pattern", layer, "encoder")].sum(-1), 1.0, atol=1e-5)
+    parts = model.embedding_parts(cap["token_ids"])  # word × √D + sinusoidal position = the encoder's input
+    np.testing.assert_allclose(parts["word"] + parts["position"], cap[hook_name("embed", part="encoder")], atol=1e-5)
+    w = model.attention_weights(0)
+    assert w.w_q.shape == (H, model.d_model, model.d_head) and not w.rotary
     with pytest.raises(ValueError, match="no causal"):
         run_capture(model, [text], MaskSpec(causal=True))
     decoding = model.generate(text)

@@ -167,6 +167,7 @@ class AttentionModel(Protocol):
     d_head: int
     max_tokens: int
     special_tokens: frozenset[str]  # for statistics and "hide special tokens"
+    rope_base: float | None  # positions rotate q and k with this base (RoPE); None: position vectors are added
 
     def encode(self, texts: list[str]) -> Encoding: ...
 

@@ -66,6 +66,7 @@ class BertFamilyModel(nn.Module):
         position_offset = (config.pad_token_id + 1) if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
         self.max_tokens = min(position_limit - position_offset, tokenizer.model_max_length or 10**9)
         self.n_kv_heads = self.n_heads  # every head has its own K and V
+        self.rope_base = None  # learned absolute positions, added to the embeddings
         self.special_tokens = frozenset(tokenizer.all_special_tokens)
         self.hook_points = nn.ModuleDict()
         self._add_hook(hook_name("embed"))

@@ -51,6 +51,7 @@ class CharLanguageModel(nn.Module):
         self.n_kv_heads = self.n_heads
         self.special_tokens = frozenset()  # characters only: no [CLS]/[SEP]
         self.use_dcmha = bool(cfg.use_dcmha)
+        self.rope_base = float(cfg.rope_base)  # positions rotate q and k
         self.max_tokens = MAX_TOKENS
         log = directory / "train_log.json"
         self.train_log = json.loads(log.read_text(encoding="utf-8")) if log.exists() else {}

@@ -76,6 +76,15 @@ SUPPORTED: dict[str, Family] = {
 }
 
 
+def _rope_base(config) -> float | None:
+    """RoPE's base (theta) as transformers 5 states it (``rope_parameters``), or as older configs do (``rope_theta``)."""
+    parameters = getattr(config, "rope_parameters", None) or {}
+    if isinstance(parameters, dict) and "rope_theta" in parameters:
+        return float(parameters["rope_theta"])
+    theta = getattr(config, "rope_theta", None)
+    return float(theta) if theta is not None else None
+
+
 class UnsupportedModel(ValueError):
     """A model directory this adapter will not load; the message is one line, fit to show a user as it is."""
 
@@ -328,6 +337,7 @@ class HFAttentionModel(nn.Module):
         self.special_tokens = frozenset(tokenizer.all_special_tokens)
         self.windows = native_windows(config, self.n_layers)  # the model's own sliding window per layer
         self.has_sinks = family.sinks
+        self.rope_base = _rope_base(config) if family.rotary else None  # None: learned positions (GPT-2)
         position_limit = getattr(config, "max_position_embeddings", None) or 10**9
         tokenizer_limit = tokenizer.model_max_length if (tokenizer.model_max_length or 0) < 10**8 else 10**9
         self.max_tokens = int(min(position_limit, tokenizer_limit))

@@ -55,7 +55,7 @@ from ..hooks import HookPoint, recording, to_numpy
 from ..masks import MaskSpec, masked_softmax
 from ..paths import DATE_MODEL_DIR
 from ..tasks import EOS, PAD, SOS, SPECIALS, CharVocab
-from .base import ATTENTION_HOOKS, Encoding, hook_name
+from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, hook_name
 
 
 class CheckpointError(ValueError):
@@ -353,6 +353,7 @@ class DateTranslator(nn.Module):
         self.d_model, self.d_head = cfg.d_model, cfg.d_head
         self.max_tokens = cfg.max_source_len
         self.special_tokens = frozenset(SPECIALS)
+        self.rope_base = None  # fixed sinusoidal positions, added to the embeddings
         self.train_log = train_log or {}  # how it was trained (command, seed, held-out accuracy), for the page
         self.hook_points = {m.name: m for m in seq2seq.modules() if isinstance(m, HookPoint)}
 
@@ -376,6 +377,19 @@ class DateTranslator(nn.Module):
 
     def kv_head_of(self, head: int) -> int:
         return head
+
+    def attention_weights(self, layer: int, part: str = "encoder") -> AttentionWeights:
+        """``part``: "encoder" (its self-attention), "decoder_self" or "decoder_cross"."""
+        blocks = self.seq2seq.encoder_blocks if part == "encoder" else self.seq2seq.decoder_blocks
+        attention = getattr(blocks[layer], {"encoder": "attn", "decoder_self": "self_attn", "decoder_cross": "cross_attn"}[part])
+        projections = (attention.q_proj, attention.k_proj, attention.v_proj, attention.o_proj)
+        return AttentionWeights.from_linear(*(p.weight for p in projections), biases=[p.bias for p in projections],
+                                            n_heads=self.n_heads, n_kv_heads=self.n_heads)
+
+    def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
+        """The source characters' rows, scaled by √D as the encoder scales them, and the fixed sinusoidal positions."""
+        word = self.seq2seq.src_embed.weight.detach().float().cpu().numpy()[token_ids] * math.sqrt(self.d_model)
+        return {"word": word, "position": self.seq2seq.positions[: len(token_ids)].cpu().numpy()}
 
     def encode(self, texts: list[str]) -> Encoding:
         if len(texts) != 1:
