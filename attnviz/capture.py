@@ -94,6 +94,8 @@ def run_capture(model, texts: list[str], spec: MaskSpec = MaskSpec(), hooks: Ite
         arrays = {name: to_numpy(tensor[b]) for name, tensor in recorder.tensors.items()}
         arrays["tokens"] = np.array(tokens, dtype=str)
         arrays["token_ids"] = encoding.input_ids[b].numpy().astype(np.int64)
+        if encoding.pieces is not None:  # the vocabulary's own strings, beside the readable tokens
+            arrays["token_pieces"] = np.array(encoding.pieces[b], dtype=str)
         loss = None
         if with_loss and output is not None:
             loss = next_token_loss(output[b], encoding.input_ids[b], encoding.key_is_real[b])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -82,6 +83,62 @@ def clean_text(raw: str | None) -> CleanText:
         text = text[:MAX_CHARS]
         notices.append(("msg.chars_cut", {"count": MAX_CHARS}))
     return CleanText(text.strip(), notices)
+
+
+# How a tokenizer marks word boundaries in its vocabulary, read once per tokenizer (token_style):
+#   "byte-level"    GPT-2's BPE: every byte is a printable stand-in character, a space is "Ġ" (Llama 3, Qwen 2)
+#   "sentencepiece" a leading "▁" is a space, "<0xE7>" a raw byte (Llama 2, Mistral, Gemma, T5)
+#   "wordpiece"     "##ing" continues the previous token's word (BERT)
+#   "plain"         tokens are the text itself (the character models)
+CONTINUES = "‿"  # drawn before a WordPiece continuation: "play" "‿ing"
+
+
+def token_style(tokenizer) -> str:
+    vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
+    starts = {token[:1] for token in vocab} | {token[:2] for token in vocab if token.startswith("##")}
+    if "Ġ" in starts:
+        return "byte-level"
+    if "▁" in starts:
+        return "sentencepiece"
+    if "##" in starts:
+        return "wordpiece"
+    return "plain"
+
+
+@functools.lru_cache(maxsize=1)
+def _byte_of_char() -> dict[str, int]:
+    """The inverse of GPT-2's bytes-to-unicode table: stand-in character -> byte."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    chars, extra = list(printable), 0
+    codes = list(printable)
+    for byte in range(256):
+        if byte not in printable:
+            codes.append(byte)
+            chars.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(codes, chars)}
+
+
+def readable_token(token: str, style: str, special: bool = False) -> str:
+    """A vocabulary piece as the text it stands for: "Ġcat" and "▁cat" -> " cat", "##ing" -> "‿ing", bytes of a
+    character split over several tokens -> "\\xe7\\x8c" (the bytes, since they are not a character yet).
+    Special tokens ([CLS], <s>) stay as they are."""
+    if special or style == "plain":
+        return token
+    if style == "byte-level":
+        table = _byte_of_char()
+        if not all(char in table for char in token):
+            return token  # an added token written in plain text
+        data = bytes(table[char] for char in token)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:  # part of a multi-byte character: show its bytes
+            return "".join(f"\\x{b:02x}" if b >= 0x80 else chr(b) for b in data)
+    if style == "sentencepiece":
+        return token.replace("▁", " ")
+    if style == "wordpiece" and token.startswith("##") and len(token) > 2:
+        return CONTINUES + token[2:]
+    return token
 
 
 def escape_label(token: str) -> str:

@@ -41,7 +41,7 @@ def test_one_layers_scores_are_those_of_a_capture_of_every_layer(minilm, texts, 
     for layer in (0, 3, minilm.n_layers - 1):
         alone = run_capture(minilm, texts, spec, hooks=session.scores_hooks(layer))
         for full, small in zip(everything, alone):
-            assert list(small) == [f"blocks.{layer}.attn.hook_scores", "tokens", "token_ids"]
+            assert list(small) == [f"blocks.{layer}.attn.hook_scores", "tokens", "token_ids", "token_pieces"]
             np.testing.assert_array_equal(small.scores(layer), full.scores(layer))
 
 
@@ -110,7 +110,7 @@ def test_a_heads_export_still_holds_its_scores(minilm, forwards):
     view = View("all-MiniLM-L6-v2", minilm, MaskSpec(), captures, False, texts)
     everything = run_capture(minilm, list(texts), MaskSpec(), hooks=EVERYTHING_DRAWN)
     arrays = view.head_arrays(2, 5, index=1)
-    assert set(arrays) == {"blocks.2.attn.hook_pattern", "blocks.2.attn.hook_scores", "blocks.2.attn.hook_mask", "tokens", "token_ids"}
+    assert set(arrays) == {"blocks.2.attn.hook_pattern", "blocks.2.attn.hook_scores", "blocks.2.attn.hook_mask", "tokens", "token_ids", "token_pieces"}
     np.testing.assert_array_equal(arrays["blocks.2.attn.hook_scores"], everything[1].scores(2)[5])
     assert "blocks.2.attn.hook_scores" in view.layer_arrays(2, index=1)
 

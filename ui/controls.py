@@ -91,8 +91,7 @@ class View:
             hook_name("pattern", layer): cap.pattern(layer)[head],
             hook_name("scores", layer): self.scores(layer, index)[head],
             hook_name("mask", layer): cap.mask(layer),
-            "tokens": cap["tokens"],
-            "token_ids": cap["token_ids"],
+            **{name: cap[name] for name in ("tokens", "token_ids", "token_pieces") if name in cap},
         }
 
     def layer_arrays(self, layer: int, index: int = 0) -> dict:

@@ -24,6 +24,7 @@ import torch
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec
+from ..text import readable_token
 
 Kind = Literal["encoder", "decoder", "encoder-decoder"]
 
@@ -79,18 +80,19 @@ class Encoding:
     input_ids: torch.Tensor  # (batch, seq) long
     key_is_real: torch.Tensor  # (batch, seq) bool, False at padding
     token_type_ids: torch.Tensor  # (batch, seq) long
-    tokens: list[list[str]]  # token strings, padding included
+    tokens: list[list[str]]  # each token as the text it stands for (text.readable_token), padding included
     special: list[list[bool]]  # True at [CLS]/[SEP]/[PAD]-like tokens
     truncated: list[bool]  # the text had more tokens than the model accepts
     full_lengths: list[int]  # token count before truncation
+    pieces: list[list[str]] | None = None  # the vocabulary's own strings ("Ġcat", "##ing"), where they differ
 
 
-def encode_texts(tokenizer, texts: list[str], max_tokens: int, *, token_types: bool = False) -> Encoding:
+def encode_texts(tokenizer, texts: list[str], max_tokens: int, *, token_types: bool = False, style: str = "plain") -> Encoding:
     """Tokenize ``texts`` with a Hugging Face tokenizer into one right-padded batch of at most ``max_tokens``.
 
     Special tokens are added as the model was trained with them; padding and special tokens are flagged in
     ``special``; each text's length before truncation is kept. ``token_types``: the tokenizer's segment ids
-    (BERT), else zeros.
+    (BERT), else zeros. ``style`` (:func:`attnviz.text.token_style`) turns the vocabulary's pieces into text.
     """
     full = tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
     batch = tokenizer(
@@ -106,12 +108,15 @@ def encode_texts(tokenizer, texts: list[str], max_tokens: int, *, token_types: b
     )
     ids = batch["input_ids"]
     real = batch["attention_mask"].bool()
+    special = (batch["special_tokens_mask"].bool() | ~real).tolist()
+    pieces = [tokenizer.convert_ids_to_tokens(row.tolist()) for row in ids]
     return Encoding(
         input_ids=ids,
         key_is_real=real,
         token_type_ids=batch["token_type_ids"] if token_types else torch.zeros_like(ids),
-        tokens=[tokenizer.convert_ids_to_tokens(row.tolist()) for row in ids],
-        special=(batch["special_tokens_mask"].bool() | ~real).tolist(),
+        tokens=[[readable_token(p, style, s) for p, s in zip(row, flags)] for row, flags in zip(pieces, special)],
+        pieces=pieces,
+        special=special,
         truncated=[len(f) > max_tokens for f in full],
         full_lengths=[len(f) for f in full],
     )

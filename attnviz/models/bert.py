@@ -22,6 +22,7 @@ from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec, attention_mask, masked_softmax
+from ..text import token_style
 from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, encode_texts, hook_name
 
 BLOCK_HOOKS = ("resid_pre", "attn_in", "resid_mid", "resid_post")
@@ -68,6 +69,7 @@ class BertFamilyModel(nn.Module):
         self.n_kv_heads = self.n_heads  # every head has its own K and V
         self.rope_base = None  # learned absolute positions, added to the embeddings
         self.special_tokens = frozenset(tokenizer.all_special_tokens)
+        self.token_style = token_style(tokenizer)  # how its vocabulary writes spaces and word pieces
         self.hook_points = nn.ModuleDict()
         self._add_hook(hook_name("embed"))
         for layer in range(self.n_layers):
@@ -112,7 +114,7 @@ class BertFamilyModel(nn.Module):
 
     # ----------------------------------------------------------------- tokenizing
     def encode(self, texts: list[str]) -> Encoding:
-        return encode_texts(self.tokenizer, texts, self.max_tokens, token_types=True)
+        return encode_texts(self.tokenizer, texts, self.max_tokens, token_types=True, style=self.token_style)
 
     # ----------------------------------------------------------------- forward
     def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:

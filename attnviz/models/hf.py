@@ -45,6 +45,7 @@ from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows
+from ..text import token_style
 from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, encode_texts, hook_name
 
 ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
@@ -335,6 +336,7 @@ class HFAttentionModel(nn.Module):
         group = self.n_heads // self.n_kv_heads
         self.kv_head_map: tuple[int, ...] = tuple(h // group for h in range(self.n_heads))  # query head -> K/V head
         self.special_tokens = frozenset(tokenizer.all_special_tokens)
+        self.token_style = token_style(tokenizer)  # how its vocabulary writes spaces and word pieces
         self.windows = native_windows(config, self.n_layers)  # the model's own sliding window per layer
         self.has_sinks = family.sinks
         self.rope_base = _rope_base(config) if family.rotary else None  # None: learned positions (GPT-2)
@@ -463,7 +465,7 @@ class HFAttentionModel(nn.Module):
     def encode(self, texts: list[str]) -> Encoding:
         if len(texts) > 1 and self.tokenizer.pad_token is None:
             raise UnsupportedModel(f"{self.name}: the tokenizer has no padding token, so texts run one at a time")
-        return encode_texts(self.tokenizer, texts, self.max_tokens)
+        return encode_texts(self.tokenizer, texts, self.max_tokens, style=self.token_style)
 
     # ----------------------------------------------------------------- forward
     def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
