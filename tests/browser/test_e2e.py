@@ -9,8 +9,8 @@ import pytest
 pytestmark = pytest.mark.browser
 
 NEW_SENTENCE = "Zebras quietly ate purple carrots"
-# all-MiniLM-L6-v2 is uncased WordPiece: "Zebras" -> zebra ##s, "carrots" -> carrot ##s.
-NEW_TOKENS = ["[CLS]", "zebra", "##s", "quietly", "ate", "purple", "carrot", "##s", "[SEP]"]
+# all-MiniLM-L6-v2 is uncased WordPiece: "Zebras" -> zebra ##s, "carrots" -> carrot ##s (drawn "‿s": a continuation).
+NEW_TOKENS = ["[CLS]", "zebra", "‿s", "quietly", "ate", "purple", "carrot", "‿s", "[SEP]"]
 
 # JS predicates on the heatmap's z (nested arrays, masked cells = null).
 JS_CAUSAL = """(z) => z.length > 2 && z.every((row, i) => row.every((v, j) => j > i ? v === null : v !== null))"""
