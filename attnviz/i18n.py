@@ -108,6 +108,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{model} never saw these characters in training; they are read as <unk>: {chars}",
         "zh": "{model} 训练时没见过这些字符，它们被当作 <unk>：{chars}",
     },
+    "msg.beyond_context": {
+        "en": "{model} was trained on texts of {context} characters; positions {context}–{n} are beyond what it learned, so its attention there extrapolates.",
+        "zh": "{model} 训练时的文本长度为 {context} 个字符；位置 {context}–{n} 超出了它学过的范围，那里的注意力是外推的结果。",
+    },
     "msg.decoder_note": {
         "en": "{model} is a causal language model: every layer already uses the causal mask. Its layers' windows, as applied now, are {windows} (None = global); the window slider changes them.",
         "zh": "{model} 是因果语言模型：每一层本来就使用因果掩码。各层当前实际使用的窗口为 {windows}（None 表示全局）；窗口滑块会改变它们。",

@@ -123,3 +123,21 @@ def test_no_information_from_masked_keys_in_any_layer(model):
 def test_every_model_keeps_the_written_contract(model):
     assert isinstance(model, AttentionModel)
     assert model.hook(hook_name("pattern", 0)).name == "blocks.0.attn.hook_pattern"
+
+
+@pytest.mark.parametrize("model", FAMILIES, indirect=True)
+def test_every_model_says_what_a_page_must_tell(model):
+    """notices(text, spec): an encoder's mask is an intervention; a decoder states its own windows and whether the
+    user's window or chunk changes them; the character models also name unknown characters and untrained positions."""
+    keys = lambda spec, text=TEXT: [n.key for n in model.notices(text, spec)]  # noqa: E731
+    if model.kind == "encoder":
+        assert keys(MaskSpec()) == [] and keys(MaskSpec(causal=True)) == ["msg.intervention"]
+        return
+    assert keys(MaskSpec(causal=True)) == ["msg.decoder_note"]
+    assert keys(MaskSpec(causal=True, chunk=4))[-1] == "msg.decoder_intervention"
+    wide = MaskSpec(causal=True, window=10_000)
+    assert keys(wide)[-1] == ("msg.window_changes_nothing" if all(model.layer_windows(None)) else "msg.decoder_intervention")
+    if hasattr(model, "unknown_characters"):
+        notices = model.notices("cat \u2603" + "a" * model.context, MaskSpec(causal=True))
+        assert [n.key for n in notices][:2] == ["msg.unknown_chars", "msg.beyond_context"]
+        assert notices[0].values["chars"] == "\u2603" and notices[1].values["context"] == model.context

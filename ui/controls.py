@@ -179,6 +179,17 @@ def show_notices(cleaned: CleanText | list[tuple[str, dict]], lang: str | None =
         st.warning(translate(key, lang, **values))
 
 
+def show_model_notices(notices, lang: str) -> None:
+    """A model's notices (``model.notices(text, spec)``), each as an info or a warning, its values inert."""
+    for notice in notices:
+        values = {name: value.describe(lang) if isinstance(value, MaskSpec) else escape_markdown(value) if isinstance(value, str) else value
+                  for name, value in notice.values.items()}
+        if notice.level == "warning":
+            st.warning(T(notice.key, **values), icon="⚠️" if notice.key.endswith("intervention") else None)
+        else:
+            st.info(T(notice.key, **values))
+
+
 def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
     """Clean the text, load the model, capture; every problem becomes a message, never a traceback."""
     state = st.session_state
@@ -207,16 +218,7 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
     if len(texts) > getattr(model, "max_batch", len(texts)):
         st.info(T("msg.padding_needs_bert"))
         texts = texts[:1]
-    if getattr(model, "kind", "") == "decoder":
-        unknown = model.unknown_characters(texts[0]) if hasattr(model, "unknown_characters") else []
-        if unknown:
-            st.warning(T("msg.unknown_chars", model=escape_markdown(model.name), chars=escape_markdown(" ".join(unknown))))
-        trained, applied = model.layer_windows(None), model.layer_windows(spec.window)
-        st.info(T("msg.decoder_note", model=escape_markdown(model.name), windows=applied))
-        if spec.chunk is not None or applied != trained:
-            st.warning(T("msg.decoder_intervention", model=escape_markdown(model.name), trained=trained, mask=spec.describe(lang)), icon="⚠️")
-        elif spec.window is not None:
-            st.info(T("msg.window_changes_nothing", w=spec.window, model=escape_markdown(model.name), trained=trained))
+    show_model_notices(model.notices(texts[0], spec), lang)
     if hooks == VIEW_HOOKS:  # the maps' arrays; every layer's scores too while that stays small
         hooks = view_hooks(model, tuple(texts))
     captures = captures_for(state["model"], tuple(texts), spec, hooks)
@@ -224,6 +226,4 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
         if capture.truncated:
             key = "msg.truncated_first" if index == 0 else "msg.truncated_second"
             st.warning(T(key, n=capture.full_length, model=escape_markdown(model.name), limit=model.max_tokens))
-    if spec.is_intervention and getattr(model, "kind", "") == "encoder":
-        st.warning(T("msg.intervention", mask=spec.describe(lang)), icon="⚠️")
     return View(state["model"], model, spec, captures, bool(state["hide_special"]), tuple(texts))

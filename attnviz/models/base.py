@@ -16,7 +16,7 @@ Shapes (per sentence, batch axis removed by the capture): q and z have ``n_heads
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -159,6 +159,33 @@ class AttentionWeights:
                    np.zeros(o.shape[0], np.float32) if b_o is None else b_o.detach().float().cpu().numpy(), **flags)
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Something a page must tell the user about this model on this input: a text catalogue key and its values.
+
+    ``level`` is "info" or "warning". A value that is a :class:`MaskSpec` is shown in the page's language; string
+    values (a model name, characters of the user's text) are shown inert.
+    """
+
+    level: str
+    key: str
+    values: dict = field(default_factory=dict)
+
+
+def mask_notices(model, spec: MaskSpec) -> list[Notice]:
+    """What every page says about the mask: for an encoder trained to see everything, any mask is an intervention;
+    a decoder's own windows, and whether the user's window or chunk changes them."""
+    if model.kind != "decoder":
+        return [Notice("warning", "msg.intervention", {"mask": spec})] if spec.is_intervention else []
+    trained, applied = model.layer_windows(None), model.layer_windows(spec.window)
+    notices = [Notice("info", "msg.decoder_note", {"model": model.name, "windows": str(applied)})]
+    if spec.chunk is not None or applied != trained:
+        notices.append(Notice("warning", "msg.decoder_intervention", {"model": model.name, "trained": str(trained), "mask": spec}))
+    elif spec.window is not None:
+        notices.append(Notice("info", "msg.window_changes_nothing", {"w": spec.window, "model": model.name, "trained": str(trained)}))
+    return notices
+
+
 @runtime_checkable
 class AttentionModel(Protocol):
     """What every model offers; the contract test (tests/test_model_contract.py) checks it for each family."""
@@ -185,3 +212,5 @@ class AttentionModel(Protocol):
     def attention_weights(self, layer: int) -> AttentionWeights: ...  # for Step by step
 
     def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]: ...  # rows adding up to layer 0's input
+
+    def notices(self, text: str, spec: MaskSpec) -> list[Notice]: ...  # what a page must tell the user

@@ -23,7 +23,7 @@ from torch import nn
 from ..hooks import HookPoint
 from ..masks import MaskSpec, attention_mask, masked_softmax
 from ..text import token_style
-from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, encode_texts, hook_name
+from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name, mask_notices
 
 BLOCK_HOOKS = ("resid_pre", "attn_in", "resid_mid", "resid_post")
 
@@ -85,6 +85,9 @@ class BertFamilyModel(nn.Module):
 
     def kv_head_of(self, head: int) -> int:
         return head
+
+    def notices(self, text: str, spec: MaskSpec) -> list[Notice]:
+        return mask_notices(self, spec)
 
     def attention_weights(self, layer: int) -> AttentionWeights:
         attn, out = self.hf.encoder.layer[layer].attention.self, self.hf.encoder.layer[layer].attention.output

@@ -23,7 +23,7 @@ from torch import nn
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows, structural_mask
 from ..paths import char_model_dir
-from .base import AttentionWeights, Encoding
+from .base import AttentionWeights, Encoding, Notice, mask_notices
 from .dcformer import CharTokenizer, load_dcformer
 
 CHAR_MODELS = {
@@ -78,6 +78,17 @@ class CharLanguageModel(nn.Module):
 
     def kv_head_of(self, head: int) -> int:
         return head
+
+    def notices(self, text: str, spec: MaskSpec) -> list[Notice]:
+        """Characters it reads as <unk>, positions beyond the length it was trained on, and the mask notices."""
+        notices = []
+        unknown = self.unknown_characters(text)
+        if unknown:
+            notices.append(Notice("warning", "msg.unknown_chars", {"model": self.name, "chars": " ".join(unknown)}))
+        if len(text) > self.context:
+            notices.append(Notice("info", "msg.beyond_context", {"model": self.name, "context": self.context,
+                                                                 "n": min(len(text), self.max_tokens)}))
+        return notices + mask_notices(self, spec)
 
     def attention_weights(self, layer: int) -> AttentionWeights:
         attention = self.lm.layers[layer].attention

@@ -46,7 +46,7 @@ from torch import nn
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows
 from ..text import token_style
-from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, encode_texts, hook_name
+from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name, mask_notices
 
 ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
 
@@ -441,6 +441,9 @@ class HFAttentionModel(nn.Module):
         return next(self.hf.parameters()).device
 
     # ----------------------------------------------------------------- weights (Step by step)
+    def notices(self, text: str, spec: MaskSpec) -> list[Notice]:
+        return mask_notices(self, spec)
+
     def attention_weights(self, layer: int) -> AttentionWeights:
         attention = self._attention_modules[layer]
         heads = dict(n_heads=self.n_heads, n_kv_heads=self.n_kv_heads, rotary=self.family.rotary)

@@ -55,7 +55,7 @@ from ..hooks import HookPoint, recording, to_numpy
 from ..masks import MaskSpec, masked_softmax
 from ..paths import DATE_MODEL_DIR
 from ..tasks import EOS, PAD, SOS, SPECIALS, CharVocab
-from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, hook_name
+from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, hook_name
 
 
 class CheckpointError(ValueError):
@@ -377,6 +377,9 @@ class DateTranslator(nn.Module):
 
     def kv_head_of(self, head: int) -> int:
         return head
+
+    def notices(self, text: str, spec: MaskSpec) -> list[Notice]:
+        return []  # the Encoder-decoder page checks a date itself (tasks.check_input)
 
     def attention_weights(self, layer: int, part: str = "encoder") -> AttentionWeights:
         """``part``: "encoder" (its self-attention), "decoder_self" or "decoder_cross"."""
