@@ -35,6 +35,9 @@ ED_MESSAGES: dict[str, dict[str, str]] = {
         "zh": "由 `{command}` 训练（随机种子 {seed}，单个 CPU 线程 {minutes:.1f} 分钟）。在 {n} 个从未见过的留出日期上完全正确率：**{accuracy:.2%}**。",
     },
     "ed.sidebar_formats": {"en": "Formats it was trained on:", "zh": "训练过的日期格式："},
+    "ed.model": {"en": "Encoder-decoder model", "zh": "编码器-解码器模型"},
+    "ed.input_any": {"en": "Source text", "zh": "源文本"},
+    "ed.output_text": {"en": "Model output: {answer} {verdict}", "zh": "模型输出：{answer} {verdict}"},  # answer: a code span
     "ed.input": {"en": "Date (the source)", "zh": "日期（上文）"},
     "ed.input_help": {
         "en": "One of the formats in the sidebar; at most {n} characters.",
@@ -53,7 +56,6 @@ ED_MESSAGES: dict[str, dict[str, str]] = {
         "en": " (The loop stopped after {n} steps without `<eos>`.)",
         "zh": "（循环在 {n} 步后停止，没有输出 `<eos>`。）",
     },
-    "ed.output": {"en": "Model output: `{answer}` {verdict}", "zh": "模型输出：`{answer}` {verdict}"},
     "ed.nothing": {"en": "(nothing)", "zh": "（空）"},
     "ed.layer": {"en": "Layer", "zh": "层"},
     "ed.head": {"en": "Head", "zh": "头"},

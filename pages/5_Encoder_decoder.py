@@ -1,4 +1,6 @@
-"""Encoder-decoder attention: a small Transformer rewrites a date, one decoding step at a time."""
+"""Encoder-decoder attention, one decoding step at a time: the shipped date model, or an offered T5 / BART folder."""
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -8,7 +10,8 @@ from attnviz import plots_seq2seq as figs
 from attnviz import tasks
 from attnviz.models import DATE_MODEL
 from attnviz.models.base import hook_name
-from attnviz.models.seq2seq import CheckpointError, Decoding, greedy_decode
+from attnviz.models.seq2seq import CheckpointError, DateTranslator, Decoding, greedy_decode
+from attnviz.i18n import translate
 from attnviz.seq2seq_text import t
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
@@ -16,14 +19,17 @@ from ui.controls import load_page_state, save_page_state, show_notices
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.nav import run_through_navigation
-from ui.session import get_model, remembered
+from ui.session import canonical_model, get_model, model_choices, remembered
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="🔁", layout="wide")
 
 DEFAULT_DATE = "25 November 2026"
+DEFAULT_TEXT = "translate English to German: The house is wonderful."  # what a T5 checkpoint was trained to do
 PARAMS = [
+    url_state.text_param("ed_model", DATE_MODEL),
     url_state.text_param("ed_date", DEFAULT_DATE),
+    url_state.text_param("ed_text", DEFAULT_TEXT),
     url_state.int_param("ed_layer", 0, 0, 63),
     url_state.int_param("ed_head", 0, 0, 63),
     url_state.int_param("ed_step", 1, 1, 64),
@@ -39,7 +45,63 @@ def T(key: str, **values) -> str:
 
 def decoding_for(model, text: str) -> Decoding:
     """The encoder and the whole greedy loop: this session's last one, else the server's shared cache."""
-    return remembered("decoding", ("decoding", model.name, text), lambda: greedy_decode(model, text))
+    if isinstance(model, DateTranslator):
+        return remembered("decoding", ("decoding", model.name, text), lambda: greedy_decode(model, text))
+    return remembered("decoding", ("decoding", model.name, text), lambda: model.generate(text, max_new=MAX_NEW))
+
+
+MAX_NEW = 24  # output tokens of an offered model's answer, at most
+
+
+def pick_model() -> str:
+    """The sidebar's model menu: the date model and any offered encoder-decoder folder (never a name from a link
+    that is not on that list)."""
+    choices = model_choices("encoder-decoder")
+    if state["ed_model"] not in choices:
+        canonical = canonical_model(state["ed_model"])
+        state["ed_model"] = canonical if canonical in choices else DATE_MODEL
+    st.sidebar.selectbox(T("ed.model"), choices, key="ed_model")
+    return state["ed_model"]
+
+
+def read_date(model) -> str | None:
+    """The date box, checked as the date model reads it (its characters, its length); None with a message."""
+    source_col, example_col = st.columns([3, 2])
+    source_col.text_input(T("ed.input"), key="ed_date", help=T("ed.input_help", n=model.cfg.max_source_len))
+    example_col.selectbox(
+        T("ed.examples"), list(tasks.FORMATS), index=None, key="ed_example", placeholder=T("ed.examples_placeholder"),
+        on_change=pick_example,
+    )
+    try:
+        cleaned = clean_text(state["ed_date"])
+    except InputError:  # empty, or nothing but control / invisible characters: check_input says "empty" for dates
+        cleaned = None
+    else:
+        show_notices(cleaned, lang)
+    try:
+        text = tasks.check_input(None if cleaned is None else cleaned.text, model.vocab, model.cfg.max_source_len)
+    except tasks.TaskInputError as error:
+        # the message may quote the user's characters (already cleaned): inert Markdown
+        st.info(T(error.key, **{k: escape_markdown(v) if isinstance(v, str) else v for k, v in error.values.items()}))
+        return None
+    if text != state["ed_date"]:
+        st.caption(T("ed.read_as", text=escape_markdown(text)))
+    return text
+
+
+def read_text(model) -> str | None:
+    """Any text for an offered model, cleaned; cut to what its encoder reads, with the usual notice."""
+    st.text_input(T("ed.input_any"), key="ed_text")
+    try:
+        cleaned = clean_text(state["ed_text"])
+    except InputError as error:
+        st.info(error.message(lang))
+        return None
+    show_notices(cleaned, lang)
+    encoding = model.encode([cleaned.text])
+    if encoding.truncated[0]:
+        st.warning(translate("msg.truncated_first", lang, n=encoding.full_lengths[0], model=escape_markdown(model.name), limit=model.max_tokens))
+    return cleaned.text
 
 
 def pick_example() -> None:
@@ -59,86 +121,78 @@ def move_step(delta: int | None, last: int) -> None:
         state["ed_step"] = min(max(1, state["ed_step"] + delta), last)
 
 
+def code_span(text: str) -> str:
+    """``text`` as inline code: shown as typed (no link, emphasis or HTML), fenced by more backticks than it holds."""
+    text = " ".join(text.splitlines())
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def chips(tokens: list[str]) -> str:
     return " ".join(f"`{figs.show_chars([tok])[0]}`" for tok in tokens)
 
 
 def date_page() -> None:
-    """The date box, the model's answer, the encoder's maps and the decoding loop, step by step."""
+    """The source box, the model's answer, the encoder's maps and the decoding loop, step by step."""
     st.title(T("ed.title"))
     st.markdown(T("ed.intro"))
 
+    name = pick_model()
     try:
-        model = get_model(DATE_MODEL)
-    except (CheckpointError, OSError) as error:
+        model = get_model(name)
+    except (CheckpointError, OSError, ValueError) as error:
         st.error(T("ed.load_failed", error=escape_markdown(error)))
-        st.stop()
-    cfg, vocab, info = model.cfg, model.vocab, model.train_log
+        return
+    is_date_model = isinstance(model, DateTranslator)
+    info = model.train_log
     with st.sidebar:
         st.header(T("ed.sidebar_header"))
-        st.markdown(
-            T("ed.sidebar_model", enc=cfg.n_encoder_layers, dec=cfg.n_decoder_layers, heads=cfg.n_heads, d=cfg.d_model,
-              params=f"{model.seq2seq.num_params():,}", vocab=len(vocab))
-        )
+        params = sum(p.numel() for p in model.parameters())
+        st.markdown(T("ed.sidebar_model", enc=model.n_layers, dec=model.n_decoder_layers, heads=model.n_heads, d=model.d_model,
+                      params=f"{params:,}", vocab=len(model.itos)))
         if info:
             st.markdown(
                 T("ed.sidebar_training", command=info.get("command", "scripts/train_seq2seq.py"), seed=info.get("seed"),
                   minutes=info.get("train_seconds", 0) / 60, n=info.get("heldout_size"), accuracy=info.get("heldout_exact_match", 0))
             )
-        st.markdown(T("ed.sidebar_formats") + "\n" + "\n".join(f"- {f}" for f in tasks.FORMATS))
+        if is_date_model:
+            st.markdown(T("ed.sidebar_formats") + "\n" + "\n".join(f"- {f}" for f in tasks.FORMATS))
 
-    source_col, example_col = st.columns([3, 2])
-    source_col.text_input(T("ed.input"), key="ed_date", help=T("ed.input_help", n=cfg.max_source_len))
-    example_col.selectbox(
-        T("ed.examples"), list(tasks.FORMATS), index=None, key="ed_example", placeholder=T("ed.examples_placeholder"),
-        on_change=pick_example,
-    )
-
-    try:
-        cleaned = clean_text(state["ed_date"])
-    except InputError:  # empty, or nothing but control / invisible characters: check_input says "empty" for dates
-        cleaned = None
-    else:
-        show_notices(cleaned, lang)
-    try:
-        text = tasks.check_input(None if cleaned is None else cleaned.text, vocab, cfg.max_source_len)
-    except tasks.TaskInputError as error:
-        # the message may quote the user's characters (already cleaned): inert Markdown
-        st.info(T(error.key, **{k: escape_markdown(v) if isinstance(v, str) else v for k, v in error.values.items()}))
-        save_page_state(PARAMS)
-        st.stop()
-    if text != state["ed_date"]:
-        st.caption(T("ed.read_as", text=escape_markdown(text)))
-
+    text = read_date(model) if is_date_model else read_text(model)
+    if text is None:
+        return
     decoding = decoding_for(model, text)
-    expected = tasks.parse_date(text)
     answer = decoding.text
-    if expected is None:
-        verdict = T("ed.verdict_none")
-    elif answer == expected.isoformat():
-        verdict = T("ed.verdict_right")
-    else:
-        verdict = T("ed.verdict_wrong", answer=expected.isoformat())
+    verdict = ""
+    if is_date_model:
+        expected = tasks.parse_date(text)
+        if expected is None:
+            verdict = T("ed.verdict_none")
+        elif answer == expected.isoformat():
+            verdict = T("ed.verdict_right")
+        else:
+            verdict = T("ed.verdict_wrong", answer=expected.isoformat())
     if not decoding.finished:
         verdict += T("ed.unfinished", n=len(decoding.steps))
-    st.markdown("#### " + T("ed.output", answer=answer or T("ed.nothing"), verdict=verdict))
+    st.markdown("#### " + T("ed.output_text", answer=code_span(answer) if answer else T("ed.nothing"), verdict=verdict))
 
     n_steps = len(decoding.steps)
-    n_layers = min(cfg.n_encoder_layers, cfg.n_decoder_layers)
+    n_layers = min(model.n_layers, model.n_decoder_layers)
     state["ed_layer"] = min(state["ed_layer"], n_layers - 1)
-    state["ed_head"] = min(state["ed_head"], cfg.n_heads - 1)
+    state["ed_head"] = min(state["ed_head"], model.n_heads - 1)
     state["ed_step"] = min(max(1, state["ed_step"]), n_steps)
     pick_layer, pick_head = st.columns(2)
-    pick_layer.slider(T("ed.layer"), 0, n_layers - 1, key="ed_layer")
-    pick_head.slider(T("ed.head"), 0, cfg.n_heads - 1, key="ed_head")
+    pick_layer.slider(T("ed.layer"), 0, max(n_layers - 1, 1), key="ed_layer", disabled=n_layers == 1)
+    pick_head.slider(T("ed.head"), 0, model.n_heads - 1, key="ed_head")
     layer, head = state["ed_layer"], state["ed_head"]
     src = decoding.source_tokens
 
     final = decoding.steps[-1].capture  # the last step holds every row of the decoder's maps
     sharpness = {
         (l, h): float(final[hook_name("pattern", l, "decoder_cross")][h].max(-1).mean())
-        for l in range(cfg.n_decoder_layers)
-        for h in range(cfg.n_heads)
+        for l in range(model.n_decoder_layers)
+        for h in range(model.n_heads)
     }
     best_layer, best_head = max(sharpness, key=sharpness.get)
     hint_col, jump_col = st.columns([4, 1], vertical_alignment="center")
@@ -167,7 +221,7 @@ def date_page() -> None:
             arrays={k: v for k, v in decoding.encoder.items() if k.startswith(enc)},
         )
     with enc_text:
-        st.markdown(T("ed.encoder_text", n=len(src), d=cfg.d_model))
+        st.markdown(T("ed.encoder_text", n=len(src), d=model.d_model))
 
     # ----------------------------------------------------------------------------- ② the loop
     st.header(T("ed.decoder_header"))
@@ -225,9 +279,9 @@ def date_page() -> None:
     prob_col, heads_col = st.columns([2, 3])
     with prob_col:
         show_figure(
-            figs.next_token_bar(step.probs, vocab.itos, step.output_id, title=T("ed.probs_title", k=k), lang=lang),
+            figs.next_token_bar(step.probs, model.itos, step.output_id, title=T("ed.probs_title", k=k), lang=lang),
             key="ed_probs",
-            arrays={"probs": step.probs, "tokens": np.array(vocab.itos)},
+            arrays={"probs": step.probs, "token_ids": np.arange(len(step.probs))},
         )
     with heads_col:
         show_figure(

@@ -486,7 +486,7 @@ def _write_config(path, **config):
         ("bloom", "bloom: this model family does not use transformers' attention interface"),
         ("gpt_neo", "gpt_neo: this model family does not use transformers' attention interface"),
         ("deberta-v2", "deberta-v2: this model family does not use transformers' attention interface"),
-        ("t5", "t5: attnviz does not support this model family yet"),
+        ("phi3", "phi3: attnviz does not support this model family yet"),
         ("my_remote_model", "my_remote_model: not a model family this version of transformers knows"),
     ],
 )

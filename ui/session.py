@@ -21,7 +21,7 @@ from attnviz.capture import run_capture
 from attnviz.capture_cache import CaptureCache, HeavyGate, nbytes
 from attnviz.device import app_threads
 from attnviz.masks import MaskSpec
-from attnviz.models import DEFAULT_MODEL, available_models, load_model
+from attnviz.models import DEFAULT_MODEL, available_models, kind_of, load_model
 from attnviz.models.base import hook_name
 
 # The main and Compare pages draw every layer's pattern and mask; capturing q, k, v and z too would only cost
@@ -84,11 +84,13 @@ def offered_models() -> dict[str, str]:
     return offered
 
 
-def model_choices() -> list[str]:
-    """The attention pages' model menu: every offered model except those with a page of their own (the
-    encoder-decoder date model, on the Encoder-decoder page)."""
-    own_page = set(available_models(("encoder-decoder",)))
-    return [name for name in dict.fromkeys(offered_models().values()) if name not in own_page]
+def model_choices(kind: str | None = None) -> list[str]:
+    """A model menu. The attention pages' (``kind=None``): every offered model except the encoder-decoder ones,
+    which have a page of their own; ``kind="encoder-decoder"``: that page's menu."""
+    offered = dict.fromkeys(offered_models().values())
+    if kind == "encoder-decoder":
+        return [name for name in offered if kind_of(name) == "encoder-decoder"]
+    return [name for name in offered if kind_of(name) != "encoder-decoder"]
 
 
 def canonical_model(name: object) -> str | None:

@@ -2,8 +2,9 @@
 
 A local directory is dispatched on its ``config.json``: a DCFormer checkpoint goes to ``char_lm``, a decoder
 family that transformers runs through its attention interface (``hf.SUPPORTED``: GPT-2, Llama, Qwen2, Mistral,
-Gemma 2, gpt-oss) to ``hf``, a BERT-family encoder to ``bert``; anything else is refused in one line naming the
-family. Adding a family that uses the attention interface is one ``hf.SUPPORTED`` entry and one test parameter.
+Gemma 2, gpt-oss) to ``hf``, an encoder-decoder one (``hf_encdec.ENCODER_DECODER``: T5, BART) to ``hf_encdec``,
+a folder ``save_seq2seq`` wrote to ``seq2seq``, a BERT-family encoder to ``bert``; anything else is refused in
+one line naming the family. Adding a family that uses the attention interface is one ``hf.SUPPORTED`` entry and one test parameter.
 
 Every model exposes ``encode(texts)`` (tokenizing), ``forward(encoding, spec)`` (the
 forward pass under a mask) and named hook points (``blocks.{l}.attn.hook_pattern`` ...).
@@ -110,6 +111,17 @@ def _model_type(path: Path) -> str | None:
     return model_type if isinstance(model_type, str) else None
 
 
+def kind_of(name_or_path: str) -> str:
+    """A model's kind without loading it: the registry's, else read from a folder's config.json ("encoder-decoder"
+    for T5, BART and save_seq2seq folders; "encoder" for the BERT family; "decoder" otherwise)."""
+    if name_or_path in REGISTRY:
+        return REGISTRY[name_or_path].kind
+    model_type = _model_type(Path(os.path.expanduser(name_or_path)))
+    if model_type in ("t5", "bart", "attnviz-seq2seq"):
+        return "encoder-decoder"
+    return "encoder" if model_type in BERT_FAMILY or model_type is None else "decoder"
+
+
 def available_models(kinds: tuple[str, ...] | None = None) -> list[str]:
     """The registered models' names (of the given kinds only, when ``kinds`` is given)."""
     return [name for name, entry in REGISTRY.items() if kinds is None or entry.kind in kinds]
@@ -134,8 +146,9 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
 
             return DateTranslator.load(path, name=path.name, device=device)
         from .hf import SUPPORTED, UnsupportedModel, load_hf_model, refusal
+        from .hf_encdec import ENCODER_DECODER
 
-        if model_type in SUPPORTED:  # decoders recorded through transformers' attention interface
+        if model_type in SUPPORTED or model_type in ENCODER_DECODER:  # through transformers' attention interface
             try:
                 return load_hf_model(path, name=path.name, device=device)
             except UnsupportedModel as error:
@@ -157,4 +170,4 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
         ) from error
 
 
-__all__ = ["DATE_MODEL", "DEFAULT_MODEL", "REGISTRY", "BertFamilyModel", "ModelNotFound", "available_models", "load_model"]
+__all__ = ["DATE_MODEL", "DEFAULT_MODEL", "REGISTRY", "kind_of", "BertFamilyModel", "ModelNotFound", "available_models", "load_model"]

@@ -193,6 +193,7 @@ def attnviz_attention(
     dropout: float = 0.0,
     softcap: float | None = None,
     s_aux: torch.Tensor | None = None,
+    position_bias: torch.Tensor | None = None,
     **kwargs,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Registered in ``AttentionInterface``: eager attention with every step through a hook point.
@@ -225,6 +226,8 @@ def attnviz_attention(
         else:
             scores = scores.div_(softcap).tanh_().mul_(softcap)
 
+    if position_bias is not None:  # T5: a learned bias per head and relative distance, added to the scores
+        scores = scores + position_bias[..., -q_len:, :kv_len].to(scores.dtype)
     allowed = None
     if attention_mask is not None:
         mask = attention_mask[..., :kv_len]
@@ -555,13 +558,17 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
     except (OSError, ValueError) as error:
         raise UnsupportedModel(f"{label}: config.json cannot be read ({type(error).__name__})") from error
     model_type = config.get("model_type") if isinstance(config, dict) else None
+    from .hf_encdec import ENCODER_DECODER, load_encoder_decoder
+
     family = SUPPORTED.get(model_type) if isinstance(model_type, str) else None
-    if family is None:
+    if family is None and model_type not in ENCODER_DECODER:
         raise UnsupportedModel(refusal(model_type if isinstance(model_type, str) else None))
     if not any(path.glob("*.safetensors")):
         raise UnsupportedModel(
             f"{label}: no .safetensors weights (attnviz loads safetensors only, never pickled files)"
         )
+    if family is None:  # T5, BART: the Encoder-decoder page
+        return load_encoder_decoder(path, label, ENCODER_DECODER[model_type], device)
 
     register_attnviz_attention()
     import transformers

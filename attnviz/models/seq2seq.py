@@ -309,11 +309,13 @@ class DecodeStep:
 
 @dataclass
 class Decoding:
-    """Everything the page draws for one source string: the encoder's capture and one per decoding step."""
+    """Everything the Encoder-decoder page draws for one source text: the encoder's capture and one per step."""
 
     source: str
-    encoder: Capture  # the encoder's hook points; its tokens are the source characters
+    encoder: Capture  # the encoder's hook points; its tokens are the source's
     steps: list[DecodeStep]
+    text: str  # the model's answer, special tokens removed
+    eos_id: int  # the token that ends the answer
 
     @property
     def source_tokens(self) -> list[str]:
@@ -324,12 +326,8 @@ class Decoding:
         return [s.output_token for s in self.steps]
 
     @property
-    def text(self) -> str:
-        return "".join(t for t in self.output_tokens if t not in SPECIALS)
-
-    @property
     def finished(self) -> bool:
-        return bool(self.steps) and self.steps[-1].output_id == EOS
+        return bool(self.steps) and self.steps[-1].output_id == self.eos_id
 
 
 class DateTranslator(nn.Module):
@@ -371,6 +369,11 @@ class DateTranslator(nn.Module):
     @property
     def device(self) -> torch.device:
         return next(self.seq2seq.parameters()).device
+
+    @property
+    def itos(self) -> list[str]:
+        """Every token id's label (the next-token chart)."""
+        return self.vocab.itos
 
     def hook(self, name: str) -> HookPoint:
         return self.hook_points[name]
@@ -415,13 +418,15 @@ class DateTranslator(nn.Module):
         return greedy_decode(self, text, max_new, hooks)
 
 
-def _step_capture(model: DateTranslator, tensors: dict[str, torch.Tensor], tokens: list[str], ids: list[int],
-                  spec: MaskSpec) -> Capture:
+def step_capture(model_name: str, n_layers: int, n_heads: int, tensors: dict[str, torch.Tensor], tokens: list[str],
+                 ids: list[int], spec: MaskSpec, special: list[bool] | None = None) -> Capture:
+    """One recorded pass (the encoder, or one decoding step) as a Capture: batch item 0 of every tensor."""
     arrays = {name: to_numpy(t[0]) for name, t in tensors.items()}
     arrays["tokens"] = np.array(tokens, dtype=str)
     arrays["token_ids"] = np.array(ids, dtype=np.int64)
-    return Capture(arrays, model_name=model.name, n_layers=model.n_layers, n_heads=model.n_heads, spec=spec,
-                   special=[t in SPECIALS for t in tokens], truncated=False, full_length=len(tokens))
+    special = [t in SPECIALS for t in tokens] if special is None else special
+    return Capture(arrays, model_name=model_name, n_layers=n_layers, n_heads=n_heads, spec=spec, special=special,
+                   truncated=False, full_length=len(tokens))
 
 
 @torch.inference_mode()
@@ -438,7 +443,7 @@ def greedy_decode(model: DateTranslator, text: str, max_new: int | None = None, 
     src_ids = vocab.encode(text)
     with recording(hooks) as rec:
         memory, src_is_real = net.encode(torch.tensor([src_ids], dtype=torch.long, device=device))  # (1, S, D)
-    encoder = _step_capture(model, rec.tensors, list(text), src_ids, MaskSpec())
+    encoder = step_capture(model.name, model.n_layers, model.n_heads, rec.tensors, list(text), src_ids, MaskSpec())
     ids = [SOS]
     steps: list[DecodeStep] = []
     for _ in range(max_new):
@@ -446,12 +451,13 @@ def greedy_decode(model: DateTranslator, text: str, max_new: int | None = None, 
             logits = net.decode(torch.tensor([ids], dtype=torch.long, device=device), memory, src_is_real)  # (1, k, V)
         probs = torch.softmax(logits[0, -1].float(), dim=-1)
         next_id = int(probs.argmax())
-        capture = _step_capture(model, rec.tensors, [vocab.itos[i] for i in ids], ids, MaskSpec(causal=True))
+        capture = step_capture(model.name, model.n_decoder_layers, model.n_heads, rec.tensors, [vocab.itos[i] for i in ids],
+                               ids, MaskSpec(causal=True))
         steps.append(DecodeStep(capture, vocab.itos[next_id], next_id, probs.cpu().numpy()))
         ids.append(next_id)
         if next_id == EOS:
             break
-    return Decoding(text, encoder, steps)
+    return Decoding(text, encoder, steps, vocab.decode([s.output_id for s in steps]), EOS)
 
 
 # ----------------------------------------------------------------------------- save / load

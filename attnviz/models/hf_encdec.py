@@ -1,0 +1,221 @@
+"""Hugging Face encoder-decoder models (T5, BART) through the same registered attention function as ``hf.py``.
+
+Every attention of the model records through hook points named by ``hook_name(name, layer, part)``:
+
+    encoder.blocks.{l}.attn.hook_*          the encoder's self-attention (every source token sees every other)
+    decoder.blocks.{l}.self_attn.hook_*     the decoder's masked self-attention (causal)
+    decoder.blocks.{l}.cross_attn.hook_*    cross-attention: queries from the decoder, keys/values from the encoder
+
+with hook_q, hook_k, hook_v (batch, heads, len, d_head), hook_scores (the model's own scaling and T5's relative
+position bias, before the mask), hook_mask, hook_pattern, hook_z and hook_result. ``generate`` runs the model's own
+greedy loop one token at a time (no KV cache: each step's capture holds its full maps), the same
+:class:`~attnviz.models.seq2seq.Decoding` of Captures the Encoder-decoder page draws for the shipped date model.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..hooks import HookPoint, recording
+from ..masks import MaskSpec
+from ..text import readable_token, token_style
+from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name
+from .hf import _active_run, _get_path, _LayerHooks, _Run, register_attnviz_attention
+from .seq2seq import DecodeStep, Decoding, step_capture
+
+
+@dataclass(frozen=True)
+class EncoderDecoderFamily:
+    model_class: str  # the transformers class loaded (with its language-model head)
+    encoder_layers: str  # dotted path from the loaded model to the encoder's layers
+    decoder_layers: str
+    self_attention: str  # dotted path inside a layer to its self-attention (encoder and decoder alike)
+    cross_attention: str  # inside a decoder layer: its cross-attention
+
+
+ENCODER_DECODER: dict[str, EncoderDecoderFamily] = {
+    "t5": EncoderDecoderFamily("T5ForConditionalGeneration", "encoder.block", "decoder.block",
+                               "layer.0.SelfAttention", "layer.1.EncDecAttention"),
+    "bart": EncoderDecoderFamily("BartForConditionalGeneration", "model.encoder.layers", "model.decoder.layers",
+                                 "self_attn", "encoder_attn"),
+}
+PARTS = ("encoder", "decoder_self", "decoder_cross")
+
+
+class HFEncoderDecoder(nn.Module):
+    """A Hugging Face encoder-decoder whose every attention runs through attnviz's registered function."""
+
+    kind = "encoder-decoder"
+    max_batch = 1
+
+    def __init__(self, hf_model: nn.Module, tokenizer, name: str, family: EncoderDecoderFamily):
+        super().__init__()
+        register_attnviz_attention()
+        from .hf import ATTN_NAME
+
+        if hf_model.config._attn_implementation != ATTN_NAME:
+            hf_model.set_attn_implementation(ATTN_NAME)
+        self.hf, self.tokenizer, self.name, self.family = hf_model.eval(), tokenizer, name, family
+        config = hf_model.config
+        encoder_layers = list(_get_path(hf_model, family.encoder_layers))
+        decoder_layers = list(_get_path(hf_model, family.decoder_layers))
+        self.n_layers, self.n_decoder_layers = len(encoder_layers), len(decoder_layers)
+        first = _get_path(encoder_layers[0], family.self_attention)
+        self.n_heads = self.n_kv_heads = getattr(first, "n_heads", None) or getattr(config, "encoder_attention_heads")
+        self.d_model = config.d_model
+        self.d_head = getattr(first, "key_value_proj_dim", None) or getattr(first, "head_dim", None) or self.d_model // self.n_heads
+        limit = getattr(config, "max_position_embeddings", None) or 10**9
+        tokenizer_limit = tokenizer.model_max_length if (tokenizer.model_max_length or 0) < 10**8 else 10**9
+        self.max_tokens = int(min(limit, tokenizer_limit, 1024))
+        self.special_tokens = frozenset(tokenizer.all_special_tokens)
+        self.token_style = token_style(tokenizer)
+        self.rope_base = None  # T5: relative position buckets in the scores; BART: learned positions added
+        self.train_log: dict = {}
+        self.hook_points = nn.ModuleDict()
+        self._hooks_by_module: dict[int, _LayerHooks] = {}
+        self._attention: dict[tuple[str, int], nn.Module] = {}
+        self._handles = []
+        for part, layers, path in (("encoder", encoder_layers, family.self_attention),
+                                   ("decoder_self", decoder_layers, family.self_attention),
+                                   ("decoder_cross", decoder_layers, family.cross_attention)):
+            for index, layer in enumerate(layers):
+                module = _get_path(layer, path)
+                points = {h: self._add_hook(hook_name(h, index, part)) for h in ATTENTION_HOOKS}
+                self._hooks_by_module[id(module)] = _LayerHooks(
+                    *(points[h] for h in ATTENTION_HOOKS[:7]), sink=HookPoint(hook_name("sink", index, part)))
+                self._handles.append(module.register_forward_hook(self._result_hook(points["result"])))
+                self._attention[(part, index)] = module
+
+    def _add_hook(self, name: str) -> HookPoint:
+        point = HookPoint(name)
+        self.hook_points[name.replace(".", "__")] = point
+        return point
+
+    def _result_hook(self, point: HookPoint):
+        def forward_hook(module, args, output):
+            run = _active_run.get()
+            if run is None or run.model is not self:
+                return None
+            first = output[0] if isinstance(output, tuple) else output
+            new = point(first)
+            return None if new is first else ((new, *output[1:]) if isinstance(output, tuple) else new)
+
+        return forward_hook
+
+    # ----------------------------------------------------------------- the contract
+    def hook(self, name: str) -> HookPoint:
+        return self.hook_points[name.replace(".", "__")]
+
+    def kv_head_of(self, head: int) -> int:
+        return head
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.hf.parameters()).device
+
+    def attention_weights(self, layer: int, part: str = "encoder") -> AttentionWeights:
+        module = self._attention[(part, layer)]
+        if hasattr(module, "q_proj"):  # BART
+            projections = (module.q_proj, module.k_proj, module.v_proj, module.out_proj)
+        else:  # T5: q, k, v, o without biases
+            projections = (module.q, module.k, module.v, module.o)
+        return AttentionWeights.from_linear(*(p.weight for p in projections), biases=[p.bias for p in projections],
+                                            n_heads=self.n_heads, n_kv_heads=self.n_heads)
+
+    def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
+        return {"word": self.hf.get_input_embeddings().weight.detach().float().cpu().numpy()[token_ids]}
+
+    def notices(self, text: str, spec: MaskSpec) -> list[Notice]:
+        return []
+
+    def encode(self, texts: list[str]) -> Encoding:
+        if len(texts) != 1:
+            raise ValueError(f"{self.name} reads one text at a time")
+        return encode_texts(self.tokenizer, texts, self.max_tokens, style=self.token_style)
+
+    def _run(self):
+        return _active_run.set(_Run(self, None))
+
+    def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
+        """The encoder's last hidden state (1, S, D): its self-attention records as any model's does."""
+        if spec.is_intervention:
+            raise ValueError(f"{self.name}: an encoder-decoder model's attention takes no causal, window or chunk mask")
+        token = self._run()
+        try:
+            out = self.hf.get_encoder()(input_ids=encoding.input_ids.to(self.device),
+                                        attention_mask=encoding.key_is_real.to(self.device).long())
+        finally:
+            _active_run.reset(token)
+        return out.last_hidden_state
+
+    # ----------------------------------------------------------------- generation, one step at a time
+    @torch.inference_mode()
+    def generate(self, text: str, max_new: int = 24, hooks=None) -> Decoding:
+        """The model's own greedy output for ``text``, each step's decoder hooks captured over the whole prefix."""
+        encoding = self.encode([text])
+        ids_in = encoding.input_ids.to(self.device)
+        mask = encoding.key_is_real.to(self.device).long()
+        source_tokens = encoding.tokens[0]
+        token = self._run()
+        try:
+            with recording(hooks) as rec:
+                memory = self.hf.get_encoder()(input_ids=ids_in, attention_mask=mask)
+            encoder = step_capture(self.name, self.n_layers, self.n_heads, rec.tensors, source_tokens,
+                                   encoding.input_ids[0].tolist(), MaskSpec(), special=encoding.special[0])
+            config = self.hf.config
+            start = config.decoder_start_token_id if config.decoder_start_token_id is not None else config.pad_token_id
+            eos = config.eos_token_id
+            ids, steps = [int(start)], []
+            for _ in range(max_new):
+                with recording(hooks) as rec:
+                    logits = self.hf(encoder_outputs=memory, attention_mask=mask,
+                                     decoder_input_ids=torch.tensor([ids], device=self.device), use_cache=False).logits
+                probs = torch.softmax(logits[0, -1].float(), dim=-1)
+                next_id = int(probs.argmax())
+                tokens = self._labels(ids)
+                capture = step_capture(self.name, self.n_decoder_layers, self.n_heads, rec.tensors, tokens, ids,
+                                       MaskSpec(causal=True), special=[t in self.special_tokens for t in self.tokenizer.convert_ids_to_tokens(ids)])
+                steps.append(DecodeStep(capture, self._labels([next_id])[0], next_id, probs.cpu().numpy()))
+                ids.append(next_id)
+                if next_id == eos:
+                    break
+        finally:
+            _active_run.reset(token)
+        answer = self.tokenizer.decode(ids[1:], skip_special_tokens=True)
+        return Decoding(text, encoder, steps, answer, eos)
+
+    def _labels(self, ids: list[int]) -> list[str]:
+        pieces = self.tokenizer.convert_ids_to_tokens(ids)
+        return [readable_token(p, self.token_style, p in self.special_tokens) for p in pieces]
+
+    @functools.cached_property
+    def itos(self) -> list[str]:
+        """Every token id's label (the next-token chart), made once."""
+        return self._labels(list(range(len(self.tokenizer))))
+
+
+def load_encoder_decoder(path, label: str, family: EncoderDecoderFamily, device=None) -> HFEncoderDecoder:
+    from .hf import ATTN_NAME, UnsupportedModel, _quiet_transformers
+
+    import transformers
+    from transformers import AutoTokenizer
+
+    register_attnviz_attention()
+    with _quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
+        hf_model, info = getattr(transformers, family.model_class).from_pretrained(
+            str(path), use_safetensors=True, trust_remote_code=False, local_files_only=True, dtype=torch.float32,
+            attn_implementation=ATTN_NAME, output_loading_info=True)
+    missing = sorted(info.get("missing_keys") or ())
+    if missing:
+        raise UnsupportedModel(f"{label}: the checkpoint lacks {len(missing)} weights ({', '.join(missing[:3])}); "
+                               "attnviz will not run random weights")
+    model = HFEncoderDecoder(hf_model, tokenizer, label, family)
+    if device is not None:
+        model.to(device)
+    return model.eval()
