@@ -30,6 +30,7 @@ PAGES = [
     ("pages/4_Word_order.py", "Word_order", "nav.order", ":material/swap_horiz:"),
     ("pages/5_Encoder_decoder.py", "Encoder_decoder", "nav.seq2seq", ":material/translate:"),
     ("pages/6_Presenter.py", "Presenter", "nav.presenter", ":material/co_present:"),
+    ("pages/7_Generation.py", "Generation", "nav.generation", ":material/edit_note:"),
 ]
 
 

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import attnviz
 import attnviz.dcmha_view
+import attnviz.generation
 import attnviz.models.seq2seq
 import attnviz.positions
 import attnviz.slides
@@ -57,6 +58,7 @@ CASES = {
     "positions": ("pages/4_Word_order.py", (attnviz.positions, "learned_positions"), "order_a", "the cat sees the dog"),
     "dcmha": ("pages/2_DCMHA.py", (attnviz.dcmha_view, "run_dcmha"), "dc_text", "Time flies like an arrow."),
     "encoder-decoder": ("pages/5_Encoder_decoder.py", (attnviz.models.seq2seq, "greedy_decode"), "ed_date", "1 May 2020"),
+    "generation": ("pages/7_Generation.py", (attnviz.generation, "generate_with_cache"), "gen_text", "Once upon a"),
 }
 
 

@@ -84,6 +84,11 @@ def offered_models() -> dict[str, str]:
     return offered
 
 
+def model_kind(name: str) -> str:
+    """An offered model's kind, read without loading it ("encoder", "decoder" or "encoder-decoder")."""
+    return kind_of(name)
+
+
 def model_choices(kind: str | None = None) -> list[str]:
     """A model menu. The attention pages' (``kind=None``): every offered model except the encoder-decoder ones,
     which have a page of their own; ``kind="encoder-decoder"``: that page's menu."""

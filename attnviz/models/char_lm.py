@@ -24,7 +24,7 @@ from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows, structural_mask
 from ..paths import char_model_dir
 from .base import AttentionWeights, Encoding, Notice, mask_notices
-from .dcformer import CharTokenizer, load_dcformer
+from .dcformer import CharTokenizer, KVCache, load_dcformer
 
 CHAR_MODELS = {
     "dcformer-tiny": "tiny character-level DCFormer (DCMHA on), trained on Debian's fortunes (English + Chinese)",
@@ -125,6 +125,17 @@ class CharLanguageModel(nn.Module):
     def unknown_characters(self, text: str) -> list[str]:
         """Distinct characters of ``text`` the vocabulary reads as <unk>, in order of appearance."""
         return list(dict.fromkeys(c for c in text if self.tokenizer.stoi.get(c, 0) == 0))
+
+    never_generated = (0,)  # <unk>: any character outside the vocabulary
+
+    def decode_step(self, ids: torch.Tensor, cache: KVCache | None = None):
+        """Feed ``ids`` (1, n) after what ``cache`` holds (None: nothing yet); (logits (1, n, vocab), the cache).
+        DCFormer's cache keeps keys, values and the key-wise compose weights of every earlier token."""
+        cache = KVCache(self.n_layers) if cache is None else cache
+        return self.lm(ids.to(self.device), cache=cache), cache
+
+    def token_label(self, token_id: int) -> str:
+        return self.tokenizer.itos[int(token_id)]
 
     def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec(causal=True), *, local_window: Any = "config",
                 causal: bool = True) -> torch.Tensor:

@@ -45,7 +45,7 @@ from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows
-from ..text import token_style
+from ..text import readable_token, token_style
 from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name, mask_notices
 
 ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
@@ -466,6 +466,21 @@ class HFAttentionModel(nn.Module):
         if positions is not None:
             parts["position"] = positions.weight.detach().float().cpu().numpy()[: len(token_ids)]
         return parts
+
+    # ----------------------------------------------------------------- generation with the KV cache
+    def decode_step(self, ids: torch.Tensor, cache=None):
+        """Feed ``ids`` (1, n) after what ``cache`` holds (None: nothing yet); (logits (1, n, vocab), the cache).
+        The hook points record the new queries against every cached key, as any forward does."""
+        token = _active_run.set(_Run(self, None))
+        try:
+            out = self.hf(input_ids=ids.to(self.device), cache=cache, use_cache=True)
+        finally:
+            _active_run.reset(token)
+        return out.logits, out.cache
+
+    def token_label(self, token_id: int) -> str:
+        piece = self.tokenizer.convert_ids_to_tokens(int(token_id))
+        return readable_token(piece, self.token_style, piece in self.special_tokens)
 
     # ----------------------------------------------------------------- tokenizing
     def encode(self, texts: list[str]) -> Encoding:

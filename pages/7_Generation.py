@@ -1,0 +1,100 @@
+"""Generation: a decoder writes token by token; each step's new query reads the KV cache, one row longer each time."""
+
+import numpy as np
+import streamlit as st
+
+from attnviz import plots_seq2seq as figs
+from attnviz.generation import generate_with_cache
+from attnviz.text import InputError, clean_text, escape_markdown
+from ui import url_state
+from ui.controls import load_page_state, save_page_state, show_notices
+from ui.errors import guard
+from ui.figures import show_figure
+from ui.lang import T
+from ui.nav import run_through_navigation
+from ui.session import canonical_model, get_model, model_choices, model_kind, remembered
+
+run_through_navigation()
+st.set_page_config(page_title="attnviz", page_icon="✍️", layout="wide")
+
+PARAMS = [
+    url_state.text_param("gen_model", "dcformer-tiny"),
+    url_state.text_param("gen_text", "The cat sat on the"),
+    url_state.int_param("gen_new", 16, 1, 64),
+    url_state.int_param("gen_step", 1, 1, 64),
+    url_state.int_param("layer", 0, 0, 63),
+    url_state.int_param("head", 0, 0, 63),
+]
+load_page_state(PARAMS)
+state = st.session_state
+lang = state["lang"]
+
+
+def pick_decoder() -> str:
+    """A decoder from the offered models (a link naming anything else falls back to the first)."""
+    choices = [name for name in model_choices() if model_kind(name) == "decoder"]
+    if state["gen_model"] not in choices:
+        canonical = canonical_model(state["gen_model"])
+        state["gen_model"] = canonical if canonical in choices else choices[0]
+    st.sidebar.selectbox(T("gen.model"), choices, key="gen_model")
+    return state["gen_model"]
+
+
+def generation_view() -> None:
+    model = get_model(pick_decoder())
+    st.text_input(T("gen.prompt"), key="gen_text")
+    st.slider(T("gen.n_new"), 1, 64, key="gen_new")
+    try:
+        cleaned = clean_text(state["gen_text"])
+    except InputError as error:
+        st.info(error.message(lang))
+        return
+    show_notices(cleaned, lang)
+    key = ("generation", model.name, cleaned.text, state["gen_new"])
+    generation = remembered("generation", key, lambda: generate_with_cache(model, cleaned.text, state["gen_new"]))
+    prompt, new = generation.tokens[: generation.n_prompt], generation.tokens[generation.n_prompt:]
+    st.markdown(T("gen.output", prompt=escape_markdown("".join(prompt)), new=escape_markdown("".join(new))))
+
+    n_steps = len(generation.steps)
+    for name, limit in (("gen_step", n_steps), ("layer", model.n_layers), ("head", model.n_heads)):
+        state[name] = max(1 if name == "gen_step" else 0, min(state[name], limit if name == "gen_step" else limit - 1))
+    c_step, c_layer, c_head = st.columns([3, 1, 1])
+    if n_steps > 1:
+        c_step.slider(T("gen.step"), 1, n_steps, key="gen_step")
+    c_layer.selectbox(T("main.layer"), range(model.n_layers), key="layer")
+    c_head.selectbox(T("main.head"), range(model.n_heads), key="head")
+    k, layer, head = state["gen_step"], state["layer"], state["head"]
+    step = generation.steps[k - 1]
+    shown = generation.map(layer, head, upto=k)
+    tokens = generation.tokens[: shown.shape[0]]
+    st.markdown(T("gen.step_text", k=k, token=escape_markdown(step.token), position=step.position,
+                  keys=generation.cache_length(k) - step.key_start[layer], start=step.key_start[layer],
+                  kb=generation.cache_bytes(k) / 1024, layers=model.n_layers, kv=model.n_kv_heads))
+    left, right = st.columns([3, 2])
+    with left:
+        show_figure(
+            figs.attention_map(shown, tokens, tokens, allowed=~np.isnan(shown), highlight_row=step.position,
+                               title=T("gen.map_title", layer=layer, head=head, k=k), lang=lang),
+            key="gen_map",
+        )
+        st.caption(T("gen.map_caption"))
+    with right:
+        show_figure(figs.next_token_bar(step.probs, LabelOf(model), step.token_id, title=T("gen.probs_title", k=k), lang=lang),
+                    key="gen_probs")
+
+
+class LabelOf:
+    """A model's token labels by id, made only for the ids a chart shows."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __getitem__(self, token_id: int) -> str:
+        return self.model.token_label(int(token_id))
+
+
+st.title(T("gen.title"))
+st.markdown(T("gen.intro"))
+with guard("error.generation"):
+    generation_view()
+save_page_state(PARAMS)
