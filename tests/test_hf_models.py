@@ -23,7 +23,7 @@ from attnviz.hooks import recording
 from attnviz.masks import MaskSpec, structural_mask
 from attnviz.models.base import Encoding
 from tiny_tokenizer import byte_level_tokenizer
-from attnviz.models.hf import ATTN_NAME, HFAttentionModel, UnsupportedModel, load_hf_model
+from attnviz.models.hf import ATTN_NAME, SUPPORTED, HFAttentionModel, UnsupportedModel, load_hf_model
 
 TEXTS = [
     "The cat sat on the mat. A dog ran in the park while time flies like an arrow!",
@@ -581,3 +581,22 @@ def test_wraps_an_already_loaded_model(build):
     for layer in range(adapter.n_layers):
         name = f"blocks.{layer}.attn.hook_pattern"
         torch.testing.assert_close(ours[name], reference[name], atol=1e-6, rtol=0)
+
+
+def test_a_half_precision_forward_is_captured_in_float32(build):
+    """The CUDA path runs the checkpoint's own dtype (load_dtype: "auto" on CUDA, float32 elsewhere); emulated here in
+    bf16 on the CPU: the recorded pattern is the float32 softmax, close to the float32 model's."""
+    import copy
+
+    from attnviz.models.hf import load_dtype
+
+    assert load_dtype("cuda") == "auto" and load_dtype("cpu") == torch.float32 and load_dtype(None) == torch.float32
+    built = build("llama")
+    half = HFAttentionModel(copy.deepcopy(built.adapter.hf).to(torch.bfloat16), built.adapter.tokenizer, "bf16", SUPPORTED["llama"])
+    encoding = built.adapter.encode(["the cat sat on the mat"])
+    tensors, _ = capture(half, encoding)
+    reference, _ = capture(built.adapter, encoding)
+    pattern = tensors["blocks.0.attn.hook_pattern"]
+    assert pattern.dtype == torch.float32 and tensors["blocks.0.attn.hook_q"].dtype == torch.bfloat16
+    torch.testing.assert_close(pattern.sum(-1), torch.ones_like(pattern.sum(-1)))
+    torch.testing.assert_close(pattern, reference["blocks.0.attn.hook_pattern"], atol=3e-2, rtol=0)

@@ -1,7 +1,8 @@
 """The model contract (attnviz/models/base.py), checked the same way for every model family.
 
 Families: the shipped MiniLM (BERT adapter), the two shipped character models (DCFormer and its MHA twin), and
-tiny random GPT-2, Llama (grouped-query) and Mistral (sliding window) decoders built at test time. For each:
+tiny random GPT-2, Llama (grouped-query), Qwen2 and Mistral (sliding windows), Gemma 2 (softcapping, alternating
+windows) and gpt-oss (attention sinks) decoders built at test time. T5 and BART: tests/test_hf_encdec.py. For each:
 the same hook names (from ``hook_name``) and shapes, K/V at their own head count, softmax rows summing to 1 over
 the allowed keys, masked cells exactly 0, no information from masked keys in any layer, and the softmax equal
 to an independent NumPy softmax of the captured scores under the captured mask.
@@ -18,7 +19,7 @@ from attnviz.models.base import AttentionModel, hook_name
 
 from test_hf_models import build  # noqa: F401  (tiny Hugging Face models saved to a temporary folder)
 
-FAMILIES = ["minilm", "mha-tiny", "dcformer-tiny", "gpt2", "llama", "mistral"]
+FAMILIES = ["minilm", "mha-tiny", "dcformer-tiny", "gpt2", "llama", "qwen2", "mistral", "gemma2", "gpt_oss"]
 TEXT = "the cat sat on the mat and the dog sat on the log"
 LATER = "the cat sat on the mat and the owl ran to the sea"  # the same first 8 words, then different
 
@@ -91,12 +92,15 @@ def test_masks_softmax_and_rows(model, spec):
         assert not (mask & ~allowed_by_spec).any(), f"layer {layer}: the mask lets a query see a key the spec forbids"
         assert mask.diagonal().all()
         weights = softmax_weights(cap, layer)
-        np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+        sink = cap.get(hook_name("sink", layer))  # gpt-oss: a share of each row goes to the head's sink logit
+        np.testing.assert_allclose(weights.sum(-1) + (0 if sink is None else sink), 1.0, atol=1e-5)
         assert (weights[:, ~mask] == 0).all() and (cap[hook_name("pattern", layer)][:, ~mask] == 0).all()
         # an independent softmax of the captured scores under the captured mask
         scores = np.where(mask, pre_softmax_scores(cap, layer).astype(np.float64), -np.inf)
         expected = np.exp(scores - scores.max(-1, keepdims=True))
         expected /= expected.sum(-1, keepdims=True)
+        if sink is not None:  # the sink takes its share first; the keys share the rest in the same proportions
+            expected *= 1.0 - sink[..., None]
         np.testing.assert_allclose(weights, expected, atol=2e-5)
 
 

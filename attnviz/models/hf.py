@@ -261,11 +261,11 @@ def attnviz_attention(
             probs = torch.softmax(logits, dim=-1, dtype=torch.float32)
         if allowed is not None and not bool(allowed.any(dim=-1).all()):
             probs = torch.nan_to_num(probs, nan=0.0)  # a row with no key carries no attention
+    if hooks is not None:  # recorded in float32 even when the model runs in bf16/fp16 (CUDA)
+        probs = hooks.pattern(probs)
     pattern = probs.to(value.dtype)
     if module.training and dropout > 0.0:
         pattern = nn.functional.dropout(pattern, p=dropout, training=True)
-    if hooks is not None:
-        pattern = hooks.pattern(pattern)
 
     if group == 1:
         z = torch.matmul(pattern, value)
@@ -561,6 +561,13 @@ def _quiet_transformers():
                 hf_logging.enable_progress_bar()
 
 
+def load_dtype(device) -> torch.dtype | str:
+    """float32 on CPU (and MPS); on CUDA the checkpoint's own dtype ("auto": bf16 or fp16 as saved) for the forward.
+    Whatever the forward's dtype, captures are float32: the softmax runs in float32 and recorded tensors are
+    converted (``hooks.to_numpy``), and only the recorded hook points are copied off the GPU."""
+    return "auto" if torch.device(device or "cpu").type == "cuda" else torch.float32
+
+
 def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionModel:
     """Load a local Hugging Face causal-LM directory of a supported family, in float32, ready to record."""
     path = Path(path).expanduser()
@@ -597,7 +604,7 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
             use_safetensors=True,
             trust_remote_code=False,
             local_files_only=True,
-            dtype=torch.float32,
+            dtype=load_dtype(device),
             attn_implementation=ATTN_NAME,
             output_loading_info=True,
         )

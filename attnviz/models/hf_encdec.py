@@ -200,7 +200,7 @@ class HFEncoderDecoder(nn.Module):
 
 
 def load_encoder_decoder(path, label: str, family: EncoderDecoderFamily, device=None) -> HFEncoderDecoder:
-    from .hf import ATTN_NAME, UnsupportedModel, _quiet_transformers
+    from .hf import ATTN_NAME, UnsupportedModel, _quiet_transformers, load_dtype
 
     import transformers
     from transformers import AutoTokenizer
@@ -209,7 +209,7 @@ def load_encoder_decoder(path, label: str, family: EncoderDecoderFamily, device=
     with _quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
         hf_model, info = getattr(transformers, family.model_class).from_pretrained(
-            str(path), use_safetensors=True, trust_remote_code=False, local_files_only=True, dtype=torch.float32,
+            str(path), use_safetensors=True, trust_remote_code=False, local_files_only=True, dtype=load_dtype(device),
             attn_implementation=ATTN_NAME, output_loading_info=True)
     missing = sorted(info.get("missing_keys") or ())
     if missing:
