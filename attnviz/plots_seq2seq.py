@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from . import plots
-from .seq2seq_text import t
+from .i18n import translate
 from .text import escape_label
 
 HIGHLIGHT_COLOR = "#d62728"
@@ -58,7 +58,7 @@ def attention_map(
         # Plotly centres a multi-line title on its anchor: place the centre so that every line stays inside.
         title=dict(yref="container", y=1 - (8 + 10 * lines) / fig_height, yanchor="middle", font=dict(size=15)),
         margin=dict(t=60 + 20 * lines),
-        xaxis=dict(tickangle=0, title=dict(text=t("plot.key_axis", lang), standoff=4)),
+        xaxis=dict(tickangle=0, title=dict(text=translate("plot.key_axis", lang), standoff=4)),
     )
     if highlight_row is not None:
         fig.add_shape(
@@ -94,7 +94,7 @@ def next_token_bar(probs: np.ndarray, itos: list[str], chosen: int, *, top: int 
         title=dict(text=title, x=0.01),
         height=height,
         margin=dict(l=10, r=10, t=50 if title else 20, b=50),
-        xaxis=dict(title=t("ed.probability", lang), range=[0, 1]),
+        xaxis=dict(title=translate("ed.probability", lang), range=[0, 1]),
         yaxis=dict(autorange="reversed", type="category"),
     )
     return plots.finish(fig)
@@ -114,7 +114,7 @@ def heads_row(
 ) -> go.Figure:
     """Every head's (q_len, k_len) map of one attention side by side, the new row framed in each."""
     n_heads, n_q, n_k = patterns.shape
-    titles = [f"<b>{t('plot.head', lang, h=h)}</b>" if h == selected_head else t("plot.head", lang, h=h) for h in range(n_heads)]
+    titles = [f"<b>{translate('plot.head', lang, h=h)}</b>" if h == selected_head else translate("plot.head", lang, h=h) for h in range(n_heads)]
     fig = make_subplots(rows=1, cols=n_heads, subplot_titles=titles, horizontal_spacing=0.03)
     q_text = [escape_label(t) for t in show_chars(query_tokens)]
     k_text = [escape_label(t) for t in show_chars(key_tokens)]
@@ -130,8 +130,8 @@ def heads_row(
                 z=z,
                 customdata=custom,
                 coloraxis="coloraxis",
-                hovertemplate=f"{t('plot.head', lang, h=h)}<br>{t('plot.query', lang)} <b>%{{customdata[0]}}</b> → "
-                f"{t('plot.key', lang)} <b>%{{customdata[1]}}</b><br>{t('plot.weight', lang)} %{{z:.3f}}<extra></extra>",
+                hovertemplate=f"{translate('plot.head', lang, h=h)}<br>{translate('plot.query', lang)} <b>%{{customdata[0]}}</b> → "
+                f"{translate('plot.key', lang)} <b>%{{customdata[1]}}</b><br>{translate('plot.weight', lang)} %{{z:.3f}}<extra></extra>",
             ),
             row=1,
             col=h + 1,
@@ -147,7 +147,7 @@ def heads_row(
         fig.update_yaxes(showticklabels=False, ticks="", col=col)
     fig.update_layout(
         title=dict(text=title, x=0.01),
-        coloraxis=dict(colorscale=plots.SEQUENTIAL, cmin=0, cmax=1, colorbar=dict(title=t("plot.weight", lang), thickness=10)),
+        coloraxis=dict(colorscale=plots.SEQUENTIAL, cmin=0, cmax=1, colorbar=dict(title=translate("plot.weight", lang), thickness=10)),
         height=height,
         margin=dict(l=60, r=10, t=80 if title else 40, b=10),
         plot_bgcolor=plots.MASKED_COLOR,

@@ -153,9 +153,9 @@ class TaskInputError(ValueError):
         super().__init__(self.message("en"))
 
     def message(self, lang: str = "en") -> str:
-        from .seq2seq_text import t
+        from .i18n import translate
 
-        return t(self.key, lang, **self.values)
+        return translate(self.key, lang, **self.values)
 
 
 def check_input(text: str | None, vocab: CharVocab, max_chars: int = MAX_SOURCE_CHARS) -> str:

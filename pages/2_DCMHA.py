@@ -64,11 +64,11 @@ def capture_for(model, text: str, window, causal: bool):
 def dcmha_page() -> None:
     """The whole page below the URL state: sidebar, text, the five tabs."""
     # ----------------------------------------------------------------------------- sidebar
-    lang = state["lang"] if state["lang"] in dv.LANGUAGES else "en"
+    lang = state["lang"]
 
 
     def T(key: str, **kw) -> str:
-        return dv.tr(lang, key, **kw)
+        return translate(f"dcmha.{key}", lang, **kw)
 
 
     st.sidebar.selectbox(T("model"), dv.TINY_MODELS, key="dc_model", help=T("model_help"))
@@ -118,7 +118,7 @@ def dcmha_page() -> None:
             state[key] = min(state[key], limit - 1)
         labels = dv.labels(cap)
         c_layer, c_q, c_k = st.columns([1, 2, 2])
-        layer_global, layer_local = T("layer_global"), dv.TEXT[lang]["layer_local"]
+        layer_global, layer_local = T("layer_global"), T("layer_local")
         c_layer.selectbox(T("layer"), list(range(cap.n_layers)), key="dc_layer",
                           format_func=lambda l: f"{l} · " + (layer_global if cap.layer_windows[l] is None else layer_local.format(w=cap.layer_windows[l])))
         c_q.selectbox(T("query"), list(range(n)), key="dc_q", format_func=lambda i: f"{i}: {labels[i]}")
@@ -180,7 +180,7 @@ def dcmha_page() -> None:
             st.caption(T("stages_caption"))
             if not tiny.use_dcmha:
                 st.info(T("mha_note"))
-            head_n = dv.TEXT[lang]["head_n"]
+            head_n = T("head_n")
             st.radio(T("head"), list(range(cap.n_heads)), key="dc_head", horizontal=True, format_func=lambda h: head_n.format(h=h))
             head = state["dc_head"]
             show_figure(
@@ -232,9 +232,9 @@ def dcmha_page() -> None:
             )
             left, right = st.columns(2)
             chart_in(left, figs.head_grid(dc_cap.pattern(layer), allowed, columns=cap.n_heads, selected=head,
-                                             title=T("dc_grid", layer=layer), head_label=dv.TEXT[lang]["head_n"]), key="compare_dc_grid")
+                                             title=T("dc_grid", layer=layer), head_label=T("head_n")), key="compare_dc_grid")
             chart_in(right, figs.head_grid(mha_cap.pattern(layer), allowed, columns=cap.n_heads, selected=head,
-                                              title=T("mha_grid", layer=layer), head_label=dv.TEXT[lang]["head_n"]), key="compare_mha_grid")
+                                              title=T("mha_grid", layer=layer), head_label=T("head_n")), key="compare_mha_grid")
             with st.expander(T("generate")):
                 g1, g2 = st.columns(2)
                 n_chars = g1.slider(T("gen_chars"), 10, 200, 60, key="dc_gen_chars")
@@ -325,11 +325,11 @@ def dcmha_page() -> None:
         st.caption(T("sb_hidden", rel=dv.hidden_change(result, L)))
         peak = float(max(np.abs(before).max(), np.abs(after).max()))
         show_figure(figs.head_grid(before, allowed_sb, title=T("sb_before", layer=layer_sb), limit=peak,
-                                       diverging=figs.has_negative(after), bar_title="p", head_label=dv.TEXT[lang]["head_n"]), key="sb_before")
+                                       diverging=figs.has_negative(after), bar_title="p", head_label=T("head_n")), key="sb_before")
         show_figure(figs.head_grid(after, allowed_sb, title=T("sb_after", layer=layer_sb, stage=stage_sb), limit=peak,
-                                       diverging=figs.has_negative(after), bar_title="p′", head_label=dv.TEXT[lang]["head_n"]), key="sb_after")
+                                       diverging=figs.has_negative(after), bar_title="p′", head_label=T("head_n")), key="sb_after")
         show_figure(figs.head_grid(after - before, allowed_sb, title=T("sb_diff_title", layer=layer_sb), diverging=True,
-                                       bar_title="Δ", head_label=dv.TEXT[lang]["head_n"]), key="sb_diff")
+                                       bar_title="Δ", head_label=T("head_n")), key="sb_diff")
         show_figure(figs.head_bars({T("mean_dpattern"): dv.pattern_change_by_layer(result, L)},
                                        title=T("sb_spread", layer=layer_sb), x_title=T("layer"), highlight=layer_sb),
                         key="sb_spread")

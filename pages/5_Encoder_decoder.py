@@ -12,7 +12,6 @@ from attnviz.models import DATE_MODEL
 from attnviz.models.base import hook_name
 from attnviz.models.seq2seq import CheckpointError, DateTranslator, Decoding, greedy_decode
 from attnviz.i18n import translate
-from attnviz.seq2seq_text import t
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices
@@ -40,7 +39,7 @@ lang = state["lang"]
 
 
 def T(key: str, **values) -> str:
-    return t(key, lang, **values)
+    return translate(key, lang, **values)
 
 
 def decoding_for(model, text: str) -> Decoding:

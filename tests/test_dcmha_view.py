@@ -188,9 +188,10 @@ def test_matrix_text_round_trip():
             dv.matrix_from_text(bad, 12)
 
 
-def test_strings_exist_in_both_languages():
-    assert set(dv.TEXT["en"]) == set(dv.TEXT["zh"])
-    assert "softmax 之前" in dv.tr("zh", "intro") and "组合" in dv.tr("zh", "intro")
+def test_the_pages_strings_use_the_course_notes_terms():
+    from attnviz.i18n import translate
+
+    assert "softmax 之前" in translate("dcmha.intro", "zh") and "组合" in translate("dcmha.intro", "zh")
 
 
 # ----------------------------------------------------------------------------- MiniLM sandbox

@@ -12,6 +12,7 @@ from apptest_utils import array, figure_with_title, figures
 from test_dcmha_view import independent_c
 
 from attnviz import dcmha_view as dv
+from attnviz.i18n import translate
 from attnviz.models import load_model
 
 TIMEOUT = 180
@@ -76,7 +77,7 @@ def test_stage_maps_equal_the_captured_hooks(page):
     spec = figure_with_title(at, "the four stages")
     z = {trace["name"]: array(trace["z"]) for trace in spec["data"]}
     allowed = ref.mask(layer)
-    names = {k: dv.tr("en", f"stage_{k}") for k in ("raw", "composed", "probs", "pattern", "dpre", "dpost")}
+    names = {k: translate(f"dcmha.stage_{k}", "en") for k in ("raw", "composed", "probs", "pattern", "dpre", "dpost")}
     for stage in dv.STAGES:
         shown = z[names[stage]]
         np.testing.assert_allclose(shown[allowed], dv.stage_maps(ref, layer)[stage][head][allowed], atol=1e-6)

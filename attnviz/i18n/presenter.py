@@ -1,0 +1,17 @@
+"""pages/6_Presenter.py and the slides it draws."""
+
+TEXT: dict[str, dict[str, str]] = {
+    "slide.before_post": {"en": "before post-compose · layer {layer} · head {head}", "zh": "后组合（post-compose）之前 · 第 {layer} 层 · 第 {head} 个头"},
+    "slide.after_post": {"en": "after post-compose · layer {layer} · head {head}", "zh": "后组合（post-compose）之后 · 第 {layer} 层 · 第 {head} 个头"},
+    "presenter.title": {"en": "Presenter", "zh": "演示模式"},
+    "presenter.lesson": {"en": "Lesson", "zh": "课程"},
+    "presenter.previous": {"en": "◀ Previous", "zh": "◀ 上一页"},
+    "presenter.next": {"en": "Next ▶", "zh": "下一页 ▶"},
+    "presenter.counter": {"en": "Slide {n} of {total}", "zh": "第 {n} / {total} 页"},
+    "presenter.own_lesson": {"en": "Your own lesson file (YAML)", "zh": "上传自己的课程文件（YAML）"},
+    "presenter.own_lesson_help": {"en": "A lesson lists slides: view, text, layer, head, masks, and a title and explanation in en and zh. See assets/lessons/ for examples.", "zh": "课程文件列出若干页：视图、文本、层、头、掩码设置，以及中英文标题和讲解。示例见 assets/lessons/。"},
+    "presenter.bad_lesson": {"en": "This lesson file cannot be used: {error}", "zh": "无法使用这个课程文件：{error}"},
+    "presenter.slide_error": {"en": "This slide cannot be shown: {error}", "zh": "这一页无法显示：{error}"},
+    "presenter.mask": {"en": "Mask: {mask}", "zh": "掩码：{mask}"},
+    "presenter.no_lessons": {"en": "No lessons found under assets/lessons/.", "zh": "assets/lessons/ 下没有课程文件。"},
+}
