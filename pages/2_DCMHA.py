@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnviz import dcmha_view as dv
+from attnviz.analysis import dcmha as dv
 from attnviz import plots_dcmha as figs
 from attnviz.i18n import translate
 from attnviz.models.base import hook_name

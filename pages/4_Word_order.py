@@ -7,7 +7,7 @@ import attnviz
 from attnviz import plots
 from attnviz.plots import matrix_figure
 from attnviz.models.base import hook_name
-from attnviz.positions import alignment, cosine_similarity, learned_positions, reorder, rotary_angles, rotary_similarity, sinusoidal
+from attnviz.analysis.positions import alignment, cosine_similarity, learned_positions, reorder, rotary_angles, rotary_similarity, sinusoidal
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices, sidebar_controls

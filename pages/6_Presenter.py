@@ -4,10 +4,10 @@ import html
 
 import streamlit as st
 
-from attnviz.lessons import LessonError, load_lesson, shipped_lessons
+from attnviz.teaching.lessons import LessonError, load_lesson, shipped_lessons
 from attnviz.models import DEFAULT_MODEL
 from attnviz.text import InputError, escape_markdown
-from attnviz.slides import slide_figures, slide_spec, slide_texts
+from attnviz.teaching.slides import slide_figures, slide_spec, slide_texts
 from ui import url_state
 from ui.controls import show_notices
 from ui.figures import show_figure

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from attnviz import plots_seq2seq as figs
-from attnviz.generation import generate_with_cache
+from attnviz.analysis.generation import generate_with_cache
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices

@@ -1,4 +1,4 @@
-"""attnviz.dcmha_view: captures, compose matrices (against the hooks and an independent recomputation),
+"""attnviz.analysis.dcmha: captures, compose matrices (against the hooks and an independent recomputation),
 summaries, text preparation, and the MiniLM sandbox (identity changes nothing, a permutation swaps heads)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from attnviz import dcmha_view as dv
+from attnviz.analysis import dcmha as dv
 from attnviz.masks import query_block_spans
 from attnviz.models.char_lm import CharLanguageModel
 from attnviz.models.dcformer import CharTokenizer, DCFormer, DCFormerConfig, compose_matrix, save_dcformer

@@ -13,12 +13,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import attnviz
-import attnviz.dcmha_view
-import attnviz.generation
+import attnviz.analysis.dcmha
+import attnviz.analysis.generation
 import attnviz.models.seq2seq
-import attnviz.positions
-import attnviz.slides
-import attnviz.steps
+import attnviz.analysis.positions
+import attnviz.teaching.slides
+import attnviz.analysis.steps
 import ui.controls
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,12 +53,12 @@ def every_text(at) -> str:
 CASES = {
     "attention": ("app.py", (ui.controls, "captures_for"), "text", "Zebras eat purple carrots"),
     "compare": ("pages/1_Compare_heads.py", (ui.controls, "captures_for"), "text", "Zebras eat purple carrots"),
-    "steps": ("pages/3_Step_by_step.py", (attnviz.steps, "steps"), "text", "Zebras eat purple carrots"),
+    "steps": ("pages/3_Step_by_step.py", (attnviz.analysis.steps, "steps"), "text", "Zebras eat purple carrots"),
     "word order": ("pages/4_Word_order.py", (attnviz, "capture"), "order_a", "the cat sees the dog"),
-    "positions": ("pages/4_Word_order.py", (attnviz.positions, "learned_positions"), "order_a", "the cat sees the dog"),
-    "dcmha": ("pages/2_DCMHA.py", (attnviz.dcmha_view, "run_dcmha"), "dc_text", "Time flies like an arrow."),
+    "positions": ("pages/4_Word_order.py", (attnviz.analysis.positions, "learned_positions"), "order_a", "the cat sees the dog"),
+    "dcmha": ("pages/2_DCMHA.py", (attnviz.analysis.dcmha, "run_dcmha"), "dc_text", "Time flies like an arrow."),
     "encoder-decoder": ("pages/5_Encoder_decoder.py", (attnviz.models.seq2seq, "greedy_decode"), "ed_date", "1 May 2020"),
-    "generation": ("pages/7_Generation.py", (attnviz.generation, "generate_with_cache"), "gen_text", "Once upon a"),
+    "generation": ("pages/7_Generation.py", (attnviz.analysis.generation, "generate_with_cache"), "gen_text", "Once upon a"),
 }
 
 
@@ -89,7 +89,7 @@ def test_word_order_failure_leaves_the_position_figures(monkeypatch):
 
 
 def test_presenter_failure_keeps_next_and_previous(monkeypatch):
-    monkeypatch.setattr(attnviz.slides, "slide_figures", boom)
+    monkeypatch.setattr(attnviz.teaching.slides, "slide_figures", boom)
     at = AppTest.from_file(str(ROOT / "pages/6_Presenter.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert any("Something went wrong while drawing this slide" in e.value for e in at.error)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from attnviz.capture import get_model
-from attnviz.generation import generate_with_cache
+from attnviz.analysis.generation import generate_with_cache
 from attnviz.hooks import recording
 from attnviz.masks import MaskSpec
 from attnviz.models.base import Encoding, hook_name

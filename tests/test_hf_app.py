@@ -127,7 +127,7 @@ def test_compare_page_ranks_decoder_heads_by_first_token_and_induction(build, mo
 def test_step_by_step_shows_a_grouped_rotary_decoder_and_the_shipped_dcformer(build, monkeypatch):  # noqa: F811
     """Step by step runs on decoders through the contract: norm(x) before the projections, the K/V head a query head
     shares, q and k before and after RoPE (their lengths kept), and for the DCFormer its pre- and post-compose."""
-    from attnviz.steps import steps as step_panels
+    from attnviz.analysis.steps import steps as step_panels
 
     built = build("llama")
     monkeypatch.setenv("ATTNVIZ_MODELS", str(built.path))

@@ -10,8 +10,8 @@ import time
 import pytest
 import yaml
 
-from attnviz import lessons as lessons_module
-from attnviz.lessons import (
+from attnviz.teaching import lessons as lessons_module
+from attnviz.teaching.lessons import (
     MAX_LESSON_BYTES,
     MAX_SLIDES,
     LessonError,
@@ -21,7 +21,7 @@ from attnviz.lessons import (
     parse_lesson_bytes,
     shipped_lessons,
 )
-from attnviz.slides import slide_figures
+from attnviz.teaching.slides import slide_figures
 
 GOOD_SLIDE = {
     "title": {"en": "Causal", "zh": "因果"},
@@ -143,10 +143,11 @@ def test_billion_laughs_is_refused_at_the_first_anchor_quickly_with_a_short_mess
         import importlib.util, os, resource, sys, time, types
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
         folder = os.path.dirname({str(lessons_module.__file__)!r})
-        package = sys.modules["alone"] = types.ModuleType("alone")  # the package's folder, not its __init__
-        package.__path__ = [folder]
-        spec = importlib.util.spec_from_file_location("alone.lessons", os.path.join(folder, "lessons.py"))
-        lessons = sys.modules["alone.lessons"] = importlib.util.module_from_spec(spec)
+        for name, path in (("alone", os.path.dirname(folder)), ("alone.teaching", folder)):  # folders, not __init__s
+            package = sys.modules[name] = types.ModuleType(name)
+            package.__path__ = [path]
+        spec = importlib.util.spec_from_file_location("alone.teaching.lessons", os.path.join(folder, "lessons.py"))
+        lessons = sys.modules["alone.teaching.lessons"] = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(lessons)  # yaml and the standard library: no torch in the child
         data = open({str(tmp_path / "bomb.yaml")!r}, "rb").read()
         start = time.perf_counter()

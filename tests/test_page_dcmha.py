@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from apptest_utils import array, figure_with_title, figures
 from test_dcmha_view import independent_c
 
-from attnviz import dcmha_view as dv
+from attnviz.analysis import dcmha as dv
 from attnviz.i18n import translate
 from attnviz.models import load_model
 

@@ -174,7 +174,7 @@ def test_compare_page_renders_and_ranks_heads():
 
 def test_step_by_step_page_shows_the_real_numbers(minilm):
     import attnviz
-    from attnviz.steps import steps
+    from attnviz.analysis.steps import steps
 
     at = AppTest.from_file(str(ROOT / "pages" / "3_Step_by_step.py"), default_timeout=TIMEOUT)
     at.query_params.update({"text": "the dog chases the cat", "layer": "1", "head": "4", "query": "2", "causal": "1"})
@@ -230,7 +230,7 @@ def presenter(params: dict) -> AppTest:
 
 @pytest.mark.parametrize("lesson", ["1_multihead", "2_masks", "3_positions", "4_dcmha"])
 def test_presenter_steps_through_every_slide_of_each_lesson(lesson):
-    from attnviz.lessons import load_lesson, shipped_lessons
+    from attnviz.teaching.lessons import load_lesson, shipped_lessons
 
     slides = load_lesson(shipped_lessons()[lesson]).slides
     at = presenter({"lesson": lesson, "lang": "en"})

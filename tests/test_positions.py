@@ -3,7 +3,7 @@
 import numpy as np
 
 import attnviz
-from attnviz.positions import alignment, learned_positions, reorder, sinusoidal
+from attnviz.analysis.positions import alignment, learned_positions, reorder, sinusoidal
 
 from test_hf_models import build  # noqa: F401  (tiny Hugging Face models saved to a temporary folder)
 
@@ -55,7 +55,7 @@ def test_rotary_similarity_is_the_cosine_of_rope_rotated_vectors_and_depends_on_
     import torch
 
     from attnviz.models.dcformer import apply_rope, rope_tables
-    from attnviz.positions import rotary_angles, rotary_similarity
+    from attnviz.analysis.positions import rotary_angles, rotary_similarity
 
     n, d, base = 24, 16, 10000.0
     cos, sin = rope_tables(n, d, base)

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.uploads as uploads
-from attnviz.lessons import MAX_LESSON_BYTES, LessonError
+from attnviz.teaching.lessons import MAX_LESSON_BYTES, LessonError
 from attnviz.text import escape_markdown
 
 TIMEOUT = 120

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from attnviz.stats import head_stats
+from attnviz.analysis.stats import head_stats
 
 TOKENS = ["[CLS]", "a", "b", "c", "[SEP]"]
 
@@ -61,7 +61,7 @@ def test_induction_head_on_a_repeated_sequence():
 
 
 def test_cls_and_sep_columns_only_where_those_tokens_are():
-    from attnviz.stats import stat_columns
+    from attnviz.analysis.stats import stat_columns
 
     assert "cls" in stat_columns(TOKENS) and "sep" in stat_columns(TOKENS)
     decoder = stat_columns(["<s>", "a", "b"])

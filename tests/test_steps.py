@@ -8,7 +8,7 @@ import attnviz
 from attnviz.capture import get_model, run_capture
 from attnviz.masks import MaskSpec
 from attnviz.models.base import hook_name
-from attnviz.steps import full_projection, steps
+from attnviz.analysis.steps import full_projection, steps
 
 from test_hf_models import build  # noqa: F401  (tiny Hugging Face models saved to a temporary folder)
 

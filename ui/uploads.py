@@ -10,7 +10,7 @@ import hashlib
 
 import streamlit as st
 
-from attnviz.lessons import Lesson, LessonError, parse_lesson_bytes
+from attnviz.teaching.lessons import Lesson, LessonError, parse_lesson_bytes
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

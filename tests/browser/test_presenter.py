@@ -8,7 +8,7 @@ import pytest
 
 from conftest import FIRST_LOAD_TIMEOUT_MS, STEP_TIMEOUT_MS
 
-from attnviz.lessons import load_lesson, shipped_lessons
+from attnviz.teaching.lessons import load_lesson, shipped_lessons
 
 pytestmark = pytest.mark.browser
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from . import plots, plots_steps
-from .capture import run_capture
+from .. import plots, plots_steps
+from ..capture import run_capture
 from .lessons import LessonError, Slide
-from .masks import MaskSpec
-from .models.base import hook_name
-from .positions import alignment, learned_positions, reorder, rotary_angles, sinusoidal
-from .steps import steps
-from .i18n import translate
-from .text import CleanText, clean_text
+from ..masks import MaskSpec
+from ..models.base import hook_name
+from ..analysis.positions import alignment, learned_positions, reorder, rotary_angles, sinusoidal
+from ..analysis.steps import steps
+from ..i18n import translate
+from ..text import CleanText, clean_text
 
 PRESENTER_FONT = 17
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from .paths import LESSONS as LESSON_DIR
+from ..paths import LESSONS as LESSON_DIR
 VIEWS = ("head", "layer", "overview", "compare", "steps", "order", "positions", "dcmha")
 LANGS = ("en", "zh")
 

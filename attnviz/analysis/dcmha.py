@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from .capture import Capture, run_capture
-from .masks import MaskSpec, query_block_spans
-from .models.base import hook_name
-from .models.char_lm import TWIN, CharLanguageModel
-from .models.dcformer import compose_matrix, generate_text
-from .text import InputError, clean_text
+from ..capture import Capture, run_capture
+from ..masks import MaskSpec, query_block_spans
+from ..models.base import hook_name
+from ..models.char_lm import TWIN, CharLanguageModel
+from ..models.dcformer import compose_matrix, generate_text
+from ..text import InputError, clean_text
 
 TINY_MODELS = tuple(TWIN)  # the shipped DCFormer and its MHA twin
 STAGES = ("raw", "composed", "probs", "pattern")
@@ -298,7 +298,6 @@ def sandbox_capture(model, text: str, layer: int, matrix: np.ndarray, stage: str
     The forward hook exists only during the call and acts only in this thread's context; a lock keeps
     two sandboxes from installing hooks on the same model at once.
     """
-    from .capture import run_capture
 
     if stage not in ("pre", "post"):
         raise ValueError("stage must be 'pre' or 'post'")

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .hooks import recording
-from .masks import MaskSpec
-from .models.base import hook_name
+from ..hooks import recording
+from ..masks import MaskSpec
+from ..models.base import hook_name
 
 
 @dataclass

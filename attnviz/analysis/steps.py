@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models.base import hook_name
+from ..models.base import hook_name
 
 
 @dataclass
