@@ -11,6 +11,7 @@ from ui.figures import show_figure
 from ui.lang import T
 from ui.nav import run_through_navigation
 from ui.session import heavy_section
+from ui.state import fit_indices
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
@@ -30,8 +31,7 @@ def compare_view(view) -> None:
     """Heads A and B side by side, their difference, and every head ranked."""
     model, capture = view.model, view.captures[0]
     keep = view.keep(0)
-    for key, limit in (("a_layer", model.n_layers), ("b_layer", model.n_layers), ("a_head", model.n_heads), ("b_head", model.n_heads)):
-        st.session_state[key] = min(st.session_state[key], limit - 1)
+    fit_indices(a_layer=model.n_layers, b_layer=model.n_layers, a_head=model.n_heads, b_head=model.n_heads)
     col_a, col_b = st.columns(2)
     with col_a:
         st.markdown(T("compare.head_a"))

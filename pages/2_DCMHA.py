@@ -15,6 +15,7 @@ from ui.session import get_model, remembered
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.nav import run_through_navigation
+from ui.state import fit, fit_indices, one_of
 
 
 
@@ -49,10 +50,8 @@ PARAMS = [
 ]
 load_page_state(PARAMS)  # the shared language (?lang=, sidebar switch) first, then this page's URL state
 state = st.session_state
-for key, allowed in (("dc_model", dv.TINY_MODELS), ("sb_stage", ("pre", "post")),
-                     ("sb_preset", dv.SANDBOX_PRESETS)):
-    if state[key] not in allowed:
-        state[key] = next(p.default for p in PARAMS if p.key == key)
+for key, allowed in (("dc_model", dv.TINY_MODELS), ("sb_stage", ("pre", "post")), ("sb_preset", dv.SANDBOX_PRESETS)):
+    one_of(key, allowed, next(p.default for p in PARAMS if p.key == key))
 
 
 def capture_for(model, text: str, window, causal: bool):
@@ -75,7 +74,7 @@ def dcmha_page() -> None:
     tiny, twin = get_model(state["dc_model"]), get_model(dv.TWIN[state["dc_model"]])
     cfg = tiny.config
     trained_w = cfg.window_size
-    state["dc_window"] = min(state["dc_window"], tiny.context)
+    fit("dc_window", 1, tiny.context)
     st.sidebar.subheader(T("window_box"))
     st.sidebar.checkbox(T("global"), key="dc_global")
     st.sidebar.slider(T("window"), 1, tiny.context, key="dc_window", disabled=state["dc_global"], help=T("window_help"))
@@ -114,8 +113,7 @@ def dcmha_page() -> None:
         st.caption(T("trained_from", src=f"assets/{tiny.name}", loss="–" if tiny.heldout_loss is None else f"{tiny.heldout_loss:.3f}", here=cap.loss))
 
         n = len(cap.tokens)
-        for key, limit in (("dc_layer", cap.n_layers), ("dc_q", n), ("dc_k", n), ("dc_head", cap.n_heads)):
-            state[key] = min(state[key], limit - 1)
+        fit_indices(dc_layer=cap.n_layers, dc_q=n, dc_k=n, dc_head=cap.n_heads)
         labels = dv.labels(cap)
         c_layer, c_q, c_k = st.columns([1, 2, 2])
         layer_global, layer_local = T("layer_global"), T("layer_local")
@@ -263,8 +261,7 @@ def dcmha_page() -> None:
             st.error(f"{MINILM}: {escape_markdown(error)}")
             return
         H, L = minilm.n_heads, minilm.n_layers
-        for key, limit in (("sb_layer", L), ("sb_a", H), ("sb_b", H)):
-            state[key] = min(state[key], limit - 1)
+        fit_indices(sb_layer=L, sb_a=H, sb_b=H)
         st.text_input(T("sb_text"), key="sb_text")
         try:
             sb_text = clean_text(state["sb_text"])

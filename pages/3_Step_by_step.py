@@ -11,6 +11,7 @@ from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
 from ui.nav import run_through_navigation
+from ui.state import fit, fit_indices
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
@@ -31,10 +32,8 @@ def steps_view(view) -> None:
     model, capture = view.model, view.captures[0]
     tokens = capture.tokens
     state = st.session_state
-    state["layer"] = min(state["layer"], model.n_layers - 1)
-    state["head"] = min(state["head"], model.n_heads - 1)
-    state["query"] = min(state["query"], len(tokens) - 1)
-    state["dims"] = min(state["dims"], model.d_head)
+    fit_indices(layer=model.n_layers, head=model.n_heads, query=len(tokens))
+    fit("dims", 1, model.d_head)
     c1, c2, c3, c4 = st.columns(4)
     c1.selectbox(T("main.layer"), range(model.n_layers), key="layer")
     c2.selectbox(T("main.head"), range(model.n_heads), key="head")

@@ -16,6 +16,7 @@ from ui.figures import show_figure
 from ui.lang import T
 from ui.session import get_model
 from ui.nav import run_through_navigation
+from ui.state import fit_indices
 
 
 run_through_navigation()
@@ -126,8 +127,7 @@ if model is not None:
     col_a.text_input(T("order.a"), key="order_a")
     col_b.text_input(T("order.b"), key="order_b")
     pick_l, pick_h = st.columns(2)
-    st.session_state["layer"] = min(st.session_state["layer"], model.n_layers - 1)
-    st.session_state["head"] = min(st.session_state["head"], model.n_heads - 1)
+    fit_indices(layer=model.n_layers, head=model.n_heads)
     pick_l.slider(T("main.layer"), 0, model.n_layers - 1, key="layer")
     pick_h.slider(T("main.head"), 0, model.n_heads - 1, key="head")
     text_a, text_b = box_text(col_a, "order_a"), box_text(col_b, "order_b")

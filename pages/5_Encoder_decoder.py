@@ -19,6 +19,7 @@ from ui.errors import guard
 from ui.figures import show_figure
 from ui.nav import run_through_navigation
 from ui.session import canonical_model, get_model, model_choices, remembered
+from ui.state import fit, fit_indices
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="🔁", layout="wide")
@@ -178,9 +179,8 @@ def date_page() -> None:
 
     n_steps = len(decoding.steps)
     n_layers = min(model.n_layers, model.n_decoder_layers)
-    state["ed_layer"] = min(state["ed_layer"], n_layers - 1)
-    state["ed_head"] = min(state["ed_head"], model.n_heads - 1)
-    state["ed_step"] = min(max(1, state["ed_step"]), n_steps)
+    fit_indices(ed_layer=n_layers, ed_head=model.n_heads)
+    fit("ed_step", 1, n_steps)
     pick_layer, pick_head = st.columns(2)
     pick_layer.slider(T("ed.layer"), 0, max(n_layers - 1, 1), key="ed_layer", disabled=n_layers == 1)
     pick_head.slider(T("ed.head"), 0, model.n_heads - 1, key="ed_head")

@@ -16,6 +16,7 @@ from ui.errors import guard
 from ui.session import ModelNotOffered, get_model
 from ui.uploads import uploaded_lesson
 from ui.nav import run_through_navigation
+from ui.state import fit
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz — presenter", page_icon="🔍", layout="wide", initial_sidebar_state="collapsed")
@@ -54,7 +55,7 @@ if lesson is None:
     st.stop()
 
 total = len(lesson.slides)
-st.session_state["slide"] = min(max(st.session_state["slide"], 1), total)
+fit("slide", 1, total)
 
 
 def move(step: int) -> None:

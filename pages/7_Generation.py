@@ -13,6 +13,7 @@ from ui.figures import show_figure
 from ui.lang import T
 from ui.nav import run_through_navigation
 from ui.session import canonical_model, get_model, model_choices, model_kind, remembered
+from ui.state import fit, fit_indices
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="✍️", layout="wide")
@@ -56,8 +57,8 @@ def generation_view() -> None:
     st.markdown(T("gen.output", prompt=escape_markdown("".join(prompt)), new=escape_markdown("".join(new))))
 
     n_steps = len(generation.steps)
-    for name, limit in (("gen_step", n_steps), ("layer", model.n_layers), ("head", model.n_heads)):
-        state[name] = max(1 if name == "gen_step" else 0, min(state[name], limit if name == "gen_step" else limit - 1))
+    fit("gen_step", 1, n_steps)
+    fit_indices(layer=model.n_layers, head=model.n_heads)
     c_step, c_layer, c_head = st.columns([3, 1, 1])
     if n_steps > 1:
         c_step.slider(T("gen.step"), 1, n_steps, key="gen_step")
