@@ -160,3 +160,12 @@ def escape_markdown(value: object) -> str:
     text = " ".join(str(value).splitlines())
     text = "".join(char for char in text if char in _SHAPING or unicodedata.category(char) not in ("Cc", "Cs", "Cf"))
     return "".join("\\" + char if char in _MARKDOWN_SPECIAL else char for char in text)
+
+
+def code_span(text: str) -> str:
+    """``text`` as Markdown inline code: shown as typed (no link, emphasis or HTML), fenced by one backtick more
+    than its longest run of backticks, on one line."""
+    text = " ".join(str(text).splitlines())
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

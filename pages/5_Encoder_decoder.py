@@ -1,18 +1,17 @@
 """Encoder-decoder attention, one decoding step at a time: the shipped date model, or an offered T5 / BART folder."""
 
-import re
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from attnviz import plots_seq2seq as figs
 from attnviz import tasks
+from attnviz.analysis.seq2seq import date_verdict, loop_rows, sharpest_cross_head
 from attnviz.models import DATE_MODEL
 from attnviz.models.base import hook_name
 from attnviz.models.seq2seq import CheckpointError, DateTranslator, Decoding, greedy_decode
 from attnviz.i18n import translate
-from attnviz.text import InputError, clean_text, escape_markdown
+from attnviz.text import InputError, clean_text, code_span, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices
 from ui.errors import guard
@@ -121,14 +120,6 @@ def move_step(delta: int | None, last: int) -> None:
         state["ed_step"] = min(max(1, state["ed_step"] + delta), last)
 
 
-def code_span(text: str) -> str:
-    """``text`` as inline code: shown as typed (no link, emphasis or HTML), fenced by more backticks than it holds."""
-    text = " ".join(text.splitlines())
-    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
 def chips(tokens: list[str]) -> str:
     return " ".join(f"`{figs.show_chars([tok])[0]}`" for tok in tokens)
 
@@ -166,13 +157,8 @@ def date_page() -> None:
     answer = decoding.text
     verdict = ""
     if is_date_model:
-        expected = tasks.parse_date(text)
-        if expected is None:
-            verdict = T("ed.verdict_none")
-        elif answer == expected.isoformat():
-            verdict = T("ed.verdict_right")
-        else:
-            verdict = T("ed.verdict_wrong", answer=expected.isoformat())
+        key, values = date_verdict(text, answer)
+        verdict = T(key, **values)
     if not decoding.finished:
         verdict += T("ed.unfinished", n=len(decoding.steps))
     st.markdown("#### " + T("ed.output_text", answer=code_span(answer) if answer else T("ed.nothing"), verdict=verdict))
@@ -187,15 +173,9 @@ def date_page() -> None:
     layer, head = state["ed_layer"], state["ed_head"]
     src = decoding.source_tokens
 
-    final = decoding.steps[-1].capture  # the last step holds every row of the decoder's maps
-    sharpness = {
-        (l, h): float(final[hook_name("pattern", l, "decoder_cross")][h].max(-1).mean())
-        for l in range(model.n_decoder_layers)
-        for h in range(model.n_heads)
-    }
-    best_layer, best_head = max(sharpness, key=sharpness.get)
+    best_layer, best_head, share = sharpest_cross_head(decoding, model.n_decoder_layers, model.n_heads)
     hint_col, jump_col = st.columns([4, 1], vertical_alignment="center")
-    hint_col.caption(T("ed.sharpest", layer=best_layer, head=best_head, share=sharpness[(best_layer, best_head)]))
+    hint_col.caption(T("ed.sharpest", layer=best_layer, head=best_head, share=share))
     jump_col.button(
         T("ed.show_head"), key="ed_sharpest", on_click=lambda: state.update(ed_layer=best_layer, ed_head=best_head),
         disabled=(layer, head) == (best_layer, best_head), width="stretch",
@@ -299,20 +279,17 @@ def date_page() -> None:
         )
 
     st.subheader(T("ed.loop_header"))
-    rows = []
-    for i, s in enumerate(decoding.steps, start=1):
-        w = s.capture[hook_name("pattern", layer, cross_p)][head][i - 1]
-        j = int(np.argmax(w))
-        rows.append(
-            {
-                "": "▶" if i == k else "",
-                T("ed.col_step"): i,
-                T("ed.col_reads"): s.input_tokens[-1],
-                T("ed.col_writes"): s.output_token,
-                T("ed.col_prob"): round(float(s.probs[s.output_id]), 4),
-                T("ed.col_source", layer=layer, head=head): f"{figs.show_chars([src[j]])[0]} #{j} ({w[j]:.2f})",
-            }
-        )
+    rows = [
+        {
+            "": "▶" if row.step == k else "",
+            T("ed.col_step"): row.step,
+            T("ed.col_reads"): row.reads,
+            T("ed.col_writes"): row.writes,
+            T("ed.col_prob"): round(row.probability, 4),
+            T("ed.col_source", layer=layer, head=head): f"{figs.show_chars([src[row.source]])[0]} #{row.source} ({row.weight:.2f})",
+        }
+        for row in loop_rows(decoding, layer, head)
+    ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3)
     st.caption(T("ed.loop_caption", n=n_steps))
 

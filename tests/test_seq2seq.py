@@ -308,3 +308,24 @@ def test_the_date_model_is_in_the_registry_and_keeps_the_contract():
     np.testing.assert_allclose(decoding.encoder[hook_name("pattern", 0, "encoder")], cap[hook_name("pattern", 0, "encoder")], atol=1e-6)
     last = decoding.steps[-1].capture
     assert last[hook_name("mask", 0, "decoder_self")].tolist() == np.tril(np.ones((len(decoding.steps),) * 2, bool)).tolist()
+
+
+def test_the_pages_analysis_of_a_decoding():
+    """The verdict, the sharpest cross-attention head and the loop table, against direct readings of the capture."""
+    from attnviz.analysis.seq2seq import date_verdict, loop_rows, sharpest_cross_head
+    from attnviz.models import DATE_MODEL, load_model
+
+    assert date_verdict("25 November 2026", "2026-11-25") == ("ed.verdict_right", {})
+    assert date_verdict("25 November 2026", "2026-11-26") == ("ed.verdict_wrong", {"answer": "2026-11-25"})
+    assert date_verdict("no date here", "x")[0] == "ed.verdict_none"
+    model = load_model(DATE_MODEL, device="cpu")
+    decoding = model.generate("Nov 25, 2026")
+    layer, head, share = sharpest_cross_head(decoding, model.n_decoder_layers, model.n_heads)
+    final = decoding.steps[-1].capture
+    shares = [[final[hook_name("pattern", l, "decoder_cross")][h].max(-1).mean() for h in range(model.n_heads)] for l in range(2)]
+    assert share == pytest.approx(np.max(shares)) and shares[layer][head] == pytest.approx(share)
+    rows = loop_rows(decoding, layer, head)
+    assert [r.writes for r in rows] == decoding.output_tokens and rows[0].reads == "<sos>"
+    for i, row in enumerate(rows):
+        weights = decoding.steps[i].capture[hook_name("pattern", layer, "decoder_cross")][head][i]
+        assert row.source == int(np.argmax(weights)) and row.weight == pytest.approx(weights.max())

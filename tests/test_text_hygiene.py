@@ -270,3 +270,11 @@ def test_presenter_slide_text():
     assert at.title[0].value == "A slide"
     assert CONTROL_NOTICE in warnings(at) and INVISIBLE_NOTICE in warnings(at)
     assert not echoed(at)
+
+
+def test_a_code_span_shows_any_text_as_typed():
+    from attnviz.text import code_span
+
+    assert code_span("2026-11-25") == "`2026-11-25`"
+    assert code_span("a `b` c") == "``a `b` c``"
+    assert code_span("`x`") == "`` `x` ``" and code_span("two\nlines") == "`two lines`"
