@@ -6,11 +6,13 @@ import streamlit as st
 
 from attnviz.analysis import dcmha as dv
 from attnviz import plots_dcmha as figs
+from attnviz.capture import run_capture
 from attnviz.i18n import translate
 from attnviz.models.base import hook_name
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices
+from ui.editors import compose_editor, load_preset
 from ui.session import get_model, remembered
 from ui.errors import guard
 from ui.figures import show_figure
@@ -245,14 +247,6 @@ def dcmha_page() -> None:
 
 
     # ----------------------------------------------------------------------------- 5 MiniLM sandbox
-    def load_preset() -> None:
-        H = 12
-        a, b = min(state["sb_a"], H - 1), min(state["sb_b"], H - 1)
-        state["sb_matrix"] = dv.matrix_to_text(dv.preset_matrix(state["sb_preset"], H, a, b))
-        state["_sb_base"] = state["sb_matrix"]
-        state["_sb_version"] = state.get("_sb_version", 0) + 1
-
-
     def sandbox() -> None:
         st.markdown(T("sandbox_intro"))
         try:
@@ -273,44 +267,19 @@ def dcmha_page() -> None:
         c1, c2, c3, c4, c5 = st.columns([1, 2, 2, 1, 1])
         c1.selectbox(T("sb_layer"), list(range(L)), key="sb_layer")
         c2.radio(T("sb_stage"), ["pre", "post"], key="sb_stage", format_func=lambda x: T(f"stage_{x}"), horizontal=True)
-        c3.selectbox(T("sb_preset"), dv.SANDBOX_PRESETS, key="sb_preset", format_func=lambda p: T(f"preset_{p}"), on_change=load_preset)
-        c4.number_input(T("sb_a"), 0, H - 1, key="sb_a", on_change=load_preset)
-        c5.number_input(T("sb_b"), 0, H - 1, key="sb_b", on_change=load_preset)
-        st.button(T("sb_apply"), on_click=load_preset, key="sb_apply")
-        if "_sb_base" not in state:
-            state["_sb_base"] = state["sb_matrix"]
-            state["_sb_version"] = 0
-        try:
-            base_matrix = dv.matrix_from_text(state["_sb_base"], H)
-        except ValueError as error:
-            st.warning(T("sb_bad", error=escape_markdown(error)))  # it quotes the URL's sb_matrix
-            base_matrix = np.eye(H, dtype=np.float32)
-        names_in = [f"in {m}" for m in range(H)]
-        frame = pd.DataFrame(base_matrix, columns=names_in, index=[f"out {n}" for n in range(H)])
-        edited = st.data_editor(
-            frame, key=f"sb_editor_{state['_sb_version']}", width="stretch",
-            column_config={c: st.column_config.NumberColumn(c, format="%.3f", step=0.05) for c in names_in},
-        )
-        st.caption(T("sb_editor"))
-        matrix = edited.to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
-        if not np.isfinite(matrix).all():
-            st.warning(T("sb_bad", error="empty or non-numeric cell"))
-            return
-        state["sb_matrix"] = dv.matrix_to_text(matrix)
-        if sb_text is None:
+        preset = dict(on_change=load_preset, args=(H,))
+        c3.selectbox(T("sb_preset"), dv.SANDBOX_PRESETS, key="sb_preset", format_func=lambda p: T(f"preset_{p}"), **preset)
+        c4.number_input(T("sb_a"), 0, H - 1, key="sb_a", **preset)
+        c5.number_input(T("sb_b"), 0, H - 1, key="sb_b", **preset)
+        st.button(T("sb_apply"), on_click=load_preset, args=(H,), key="sb_apply")
+        matrix = compose_editor(H)
+        if matrix is None or sb_text is None:
             return
         text = sb_text.text
         layer_sb, stage_sb = int(state["sb_layer"]), state["sb_stage"]
-        memo = state.get("_sb_memo") or {}
-        base_key = ("base", text)
-        if base_key not in memo:
-            memo = {base_key: None}
-        key = (text, layer_sb, stage_sb, state["sb_matrix"])
-        if memo.get("key") != key:
-            result = dv.sandbox_capture(minilm, text, layer_sb, matrix, stage_sb, base=memo.get(base_key))
-            memo = {base_key: result.base, "key": key, "result": result}
-            state["_sb_memo"] = memo
-        result = memo["result"]
+        base = remembered("sandbox_base", ("sandbox_base", text), lambda: dict(run_capture(minilm, [text])[0]))
+        result = remembered("sandbox", ("sandbox", text, layer_sb, stage_sb, state["sb_matrix"]),
+                            lambda: dv.sandbox_capture(minilm, text, layer_sb, matrix, stage_sb, base=base))
         if result.truncated:
             st.warning(translate("msg.truncated_first", lang, n=result.full_length, model=escape_markdown(minilm.name), limit=minilm.max_tokens))
         tokens = [str(x) for x in result.base["tokens"]]
