@@ -1,4 +1,4 @@
-"""scripts/generate.py and scripts/train_dcformer.py entry points on a tiny random model / synthetic corpus."""
+"""`attnviz generate` on a local checkpoint folder and scripts/train_dcformer.py, on a tiny random model / synthetic corpus."""
 from __future__ import annotations
 
 import importlib.util
@@ -30,14 +30,16 @@ def _tiny_dir(tmp_path):
 
 
 def test_generate_cli_greedy_and_sampled(tmp_path, capsys):
+    from attnviz.cli import main
+
     d = _tiny_dir(tmp_path)
-    gen = _load_script("generate")
-    assert gen.main(["--model", str(d), "--prompt", "ab", "-n", "10"]) == 0
+    assert main(["generate", "--model", str(d), "--prompt", "ab", "-n", "10"]) == 0
     greedy = capsys.readouterr().out
     assert greedy.startswith("ab") and len(greedy.rstrip("\n")) >= 2
-    gen.main(["--model", str(d), "--prompt", "你", "-n", "10", "--temperature", "1.0", "--top-k", "3", "--seed", "3"])
+    sampled = ["generate", "--model", str(d), "--prompt", "你", "-n", "10", "--temperature", "1.0", "--top-k", "3", "--seed", "3"]
+    main(sampled)
     a = capsys.readouterr().out
-    gen.main(["--model", str(d), "--prompt", "你", "-n", "10", "--temperature", "1.0", "--top-k", "3", "--seed", "3"])
+    main(sampled)
     assert capsys.readouterr().out == a
 
 

@@ -1,7 +1,6 @@
 """The main Attention page (app.py's attention_page)."""
 
 TEXT: dict[str, dict[str, str]] = {
-    "main.page_title": {"en": "attnviz — multi-head attention", "zh": "attnviz — 多头注意力"},
     "main.title": {"en": "attnviz — multi-head attention, head by head", "zh": "attnviz — 多头注意力，一个头一个头地看"},
     "main.caption": {"en": "Queries on rows, keys on columns. Every number is read from the model's real forward pass.", "zh": "行是查询（Q），列是键（K）。每个数字都来自模型真实的前向计算。"},
     "main.layer": {"en": "Layer", "zh": "层"},

@@ -103,7 +103,6 @@ TEXT: dict[str, dict[str, str]] = {
     "dcmha.stage_pre": {"en": "pre (scores, before softmax)", "zh": "pre（得分，softmax 之前）"},
     "dcmha.stage_post": {"en": "post (probabilities, after softmax)", "zh": "post（概率，softmax 之后）"},
     "dcmha.masked_tag": {"en": "masked", "zh": "已掩码"},
-    "dcmha.rank_label": {"en": "rank", "zh": "排名"},
     "dcmha.token_axis": {"en": "token (character)", "zh": "token（字符）"},
     "dcmha.head_n": {"en": "head {h}", "zh": "头 {h}"},
     "dcmha.dc_grid": {"en": "DCFormer · layer {layer}: every head after post-compose", "zh": "DCFormer · 第 {layer} 层：post-compose 之后的各头"},
@@ -118,5 +117,4 @@ TEXT: dict[str, dict[str, str]] = {
     "dcmha.layer_global": {"en": "global", "zh": "全局"},
     "dcmha.layer_local": {"en": "local w={w}", "zh": "局部 w={w}"},
     "dcmha.mean_dpattern": {"en": "mean |Δ pattern|", "zh": "平均 |Δ 注意力图|"},
-    "dcmha.mha_loaded": {"en": "MHA twin weights: {src}", "zh": "MHA 孪生模型权重：{src}"},
 }

@@ -3,7 +3,6 @@
 TEXT: dict[str, dict[str, str]] = {
     "slide.before_post": {"en": "before post-compose · layer {layer} · head {head}", "zh": "后组合（post-compose）之前 · 第 {layer} 层 · 第 {head} 个头"},
     "slide.after_post": {"en": "after post-compose · layer {layer} · head {head}", "zh": "后组合（post-compose）之后 · 第 {layer} 层 · 第 {head} 个头"},
-    "presenter.title": {"en": "Presenter", "zh": "演示模式"},
     "presenter.lesson": {"en": "Lesson", "zh": "课程"},
     "presenter.previous": {"en": "◀ Previous", "zh": "◀ 上一页"},
     "presenter.next": {"en": "Next ▶", "zh": "下一页 ▶"},

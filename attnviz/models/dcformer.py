@@ -554,10 +554,6 @@ class CheckpointError(ValueError):
     """Missing, unexpected or mis-shaped tensors in a checkpoint; the message names every one."""
 
 
-def expected_shapes(cfg: DCFormerConfig) -> dict[str, tuple[int, ...]]:
-    return {k: tuple(v.shape) for k, v in DCFormer(cfg).state_dict().items()}
-
-
 def _resolve_files(src: Any) -> tuple[dict | None, list[str]]:
     """dir -> (config, [*.safetensors]); list of files -> (config if a .json is among them, files)."""
     if isinstance(src, (str, os.PathLike)) and os.path.isdir(src):
