@@ -35,7 +35,7 @@ class Capture(dict):
     """
 
     def __init__(self, arrays, *, model_name, n_layers, n_heads, spec, special, truncated, full_length, notices=(),
-                 layer_windows=None, causal=None, query_block=None, loss=None):
+                 layer_windows=None, causal=None, query_block=None, loss=None, key_is_real=None):
         super().__init__(arrays)
         self.model_name = model_name
         self.n_layers = n_layers
@@ -51,6 +51,8 @@ class Capture(dict):
         self.causal = spec.causal if causal is None else causal
         self.query_block = query_block  # DCFormer computes attention in blocks of this many queries (not a mask)
         self.loss = loss  # a language model's mean next-token loss on this text (nats), when asked for
+        # False at padding: with the mask rule above (causal, layer_windows, spec.chunk) it is the whole mask
+        self.key_is_real = np.ones(len(self.special), bool) if key_is_real is None else np.asarray(key_is_real, bool)
 
     @property
     def tokens(self) -> list[str]:
@@ -107,6 +109,7 @@ def run_capture(model, texts: list[str], spec: MaskSpec = MaskSpec(), hooks: Ite
                 n_heads=model.n_heads,
                 spec=spec,
                 special=encoding.special[b],
+                key_is_real=encoding.key_is_real[b].numpy(),
                 truncated=encoding.truncated[b],
                 full_length=encoding.full_lengths[b],
                 layer_windows=windows,

@@ -57,8 +57,10 @@ class HookPoint(nn.Module):
         self.name = name
 
     def wanted(self) -> bool:
-        """True when the active recorder will keep this point's tensor: a model computes an expensive
-        intermediate (DCFormer's full maps beside its chunked forward) only then."""
+        """True when someone will see this point's tensor (the active recorder keeps it, or a PyTorch hook is
+        registered on it): a model computes an expensive intermediate (a whole (heads, q, k) map) only then."""
+        if self._forward_hooks or self._forward_pre_hooks:
+            return True
         recorder = _active_recorder.get()
         return recorder is not None and recorder.wants(self.name)
 

@@ -32,7 +32,10 @@ Kind = Literal["encoder", "decoder", "encoder-decoder"]
 ATTENTION_HOOKS = ("q", "k", "v", "scores", "mask", "pattern", "z", "result")
 # attention steps only some families have: DCMHA's composed scores and pre-compose softmax, attention sinks;
 # DCMHA's compose weights are hook_pre_* / hook_post_* (pre- and post-softmax composition)
-EXTRA_ATTENTION_HOOKS = ("scores_composed", "probs", "sink")
+# hook_lse (heads, seq): each row's log-sum-exp of its allowed scores (the softmax's normaliser; with q, k and the mask
+# rule it rebuilds any cell of the pattern exactly, attnviz.analysis.tiles); hook_score_scale (2,): the scaling and
+# softcap (0 = none) that made q·k a score
+EXTRA_ATTENTION_HOOKS = ("scores_composed", "probs", "sink", "lse", "score_scale")
 # hook_{name} directly inside blocks.{l}: the residual stream around the attention; attn_in is what the attention's
 # projections read (the layer input normalised, in pre-norm models; the layer input itself in BERT)
 BLOCK_HOOKS = ("resid_pre", "attn_in", "resid_mid", "resid_post", "attn_out", "mlp_out")

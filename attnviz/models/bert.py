@@ -73,7 +73,7 @@ class BertFamilyModel(nn.Module):
         self.hook_points = nn.ModuleDict()
         self._add_hook(hook_name("embed"))
         for layer in range(self.n_layers):
-            for hook in (*ATTENTION_HOOKS, *BLOCK_HOOKS):
+            for hook in (*ATTENTION_HOOKS, *BLOCK_HOOKS, "lse", "score_scale"):
                 self._add_hook(hook_name(hook, layer))
 
     def _add_hook(self, name: str) -> None:
@@ -145,10 +145,25 @@ class BertFamilyModel(nn.Module):
         q = hook("q")(split_heads(attn.query(hidden)))
         k = hook("k")(split_heads(attn.key(hidden)))
         v = hook("v")(split_heads(attn.value(hidden)))
-        scores = hook("scores")((q @ k.transpose(-1, -2)).mul_(self.scale))  # (batch, heads, seq, seq)
-        allowed = hook("mask")(allowed)  # (batch, seq, seq), same for every head
-        pattern = hook("pattern")(masked_softmax(scores, allowed[:, None]))
-        z = hook("z")(pattern @ v)  # (batch, heads, seq, d_head)
+        if hook("score_scale").wanted():  # how q·k became a score (no softcap): tiles recompute it the same way
+            hook("score_scale")(torch.tensor([[self.scale, 0.0]], device=q.device).expand(batch, 2))
+        if any(hook(name).wanted() for name in ("scores", "mask", "pattern")):
+            scores = hook("scores")((q @ k.transpose(-1, -2)).mul_(self.scale))  # (batch, heads, seq, seq)
+            allowed = hook("mask")(allowed)  # (batch, seq, seq), same for every head
+            pattern = hook("pattern")(masked_softmax(scores, allowed[:, None]))
+            lse = torch.logsumexp(scores.masked_fill(~allowed[:, None], float("-inf")), dim=-1)  # (batch, heads, seq)
+            z = pattern @ v
+        else:  # nobody looks at a whole map: blocks of queries, memory linear in seq
+            rows = max(16, 2**24 // max(1, self.n_heads * seq))
+            z_parts, lse_parts = [], []
+            for a in range(0, seq, rows):
+                block = (q[:, :, a:a + rows] @ k.transpose(-1, -2)).mul_(self.scale)  # (batch, heads, rows, seq)
+                ok = allowed[:, None, a:a + rows]
+                lse_parts.append(torch.logsumexp(block.masked_fill(~ok, float("-inf")), dim=-1))
+                z_parts.append(masked_softmax(block, ok) @ v)
+            z, lse = torch.cat(z_parts, dim=2), torch.cat(lse_parts, dim=2)
+        hook("lse")(lse)
+        z = hook("z")(z)  # (batch, heads, seq, d_head)
         context = z.transpose(1, 2).reshape(batch, seq, self.d_model)  # concatenate the heads
         self_output = layer.attention.output  # Hugging Face's BertSelfOutput: dense, dropout, LayerNorm
         result = hook("result")(self_output.dense(context))  # all heads @ W_O + b_O

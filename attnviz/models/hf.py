@@ -112,6 +112,8 @@ class _LayerHooks:
     pattern: HookPoint
     z: HookPoint
     sink: HookPoint
+    lse: HookPoint
+    score_scale: HookPoint
 
 
 def spec_mask_function(spec: MaskSpec) -> Callable | None:
@@ -167,19 +169,22 @@ def attnviz_mask(
     run = _active_run.get()
     if run is not None and run.user_mask is not None and config is run.model.hf.config:
         mask_function = and_masks(mask_function, run.user_mask)
-    return sdpa_mask(
-        batch_size=batch_size,
-        q_length=q_length,
-        kv_length=kv_length,
-        q_offset=q_offset,
-        kv_offset=kv_offset,
-        mask_function=mask_function,
-        attention_mask=attention_mask,
-        allow_is_causal_skip=False,
-        allow_is_bidirectional_skip=False,
-        use_vmap=use_vmap,
-        device=device,
-    )
+
+    def rows(start: int, length: int) -> torch.Tensor:
+        return sdpa_mask(batch_size=batch_size, q_length=length, kv_length=kv_length, q_offset=q_offset + start,
+                         kv_offset=kv_offset, mask_function=mask_function, attention_mask=attention_mask,
+                         allow_is_causal_skip=False, allow_is_bidirectional_skip=False, use_vmap=use_vmap, device=device)
+
+    # The mask functions compare (q, kv) index grids in int64: for a long text, build the bool mask a block of rows
+    # at a time, so nothing bigger than the mask itself (one byte per cell) exists at once.
+    block = max(64, 2**22 // max(1, kv_length))
+    if q_length <= block:
+        return rows(0, q_length)
+    out = torch.empty(batch_size, 1, q_length, kv_length, dtype=torch.bool, device=device)
+    for start in range(0, q_length, block):
+        part = rows(start, min(block, q_length - start))
+        out[:, :, start:start + part.shape[2]] = part
+    return out
 
 
 # ------------------------------------------------------------------------------------------ the attention function
@@ -195,24 +200,71 @@ def attnviz_attention(
     s_aux: torch.Tensor | None = None,
     position_bias: torch.Tensor | None = None,
     **kwargs,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Registered in ``AttentionInterface``: eager attention with every step through a hook point.
 
     query (batch, heads, q, d_head); key, value (batch, kv_heads, kv, d_head); attention_mask a 4-D bool mask
     from :func:`attnviz_mask` (or an additive float mask, whose finite part counts as position bias).
     Returns (batch, q, heads, d_head) and the pattern, as every family's eager function does.
+
+    When nobody records a (heads, q, kv) map (scores, mask or pattern), the attention runs in blocks of queries and
+    no such map exists at once: memory grows with q, not q², and the per-row normaliser (hook_lse) with q and k
+    suffices to compute any part of a map exactly later (``attnviz.analysis.tiles``). The pattern returned is
+    then None (transformers only hands it on when asked for ``output_attentions``).
     """
     run = _active_run.get()
     hooks = run.model._hooks_by_module.get(id(module)) if run is not None else None
     batch, n_heads, q_len, d_head = query.shape
     if hooks is not None:
         query, key, value = hooks.q(query), hooks.k(key), hooks.v(value)
-    n_kv = key.shape[1]
-    kv_len = key.shape[2]
-    group = n_heads // n_kv
     if scaling is None:
         scaling = d_head**-0.5
+    if hooks is not None and hooks.score_scale.wanted():  # how q·k became a score: tiles recompute it the same way
+        hooks.score_scale(torch.tensor([[scaling, softcap or 0.0]], device=query.device).expand(batch, 2))
+    maps = hooks is not None and any(h.wanted() for h in (hooks.scores, hooks.mask, hooks.pattern))
+    if maps or position_bias is not None or module.training or hooks is None:
+        z, probs, lse = _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks)
+        pattern = probs.to(value.dtype)
+    else:  # only per-token state is recorded: blocks of queries, never a whole (heads, q, kv) map
+        kv_len = key.shape[2]
+        rows = max(16, 2**24 // max(1, n_heads * kv_len))
+        z_parts, lse_parts, sink_parts = [], [], []
+        for a in range(0, q_len, rows):
+            mask_rows = None if attention_mask is None else attention_mask[..., a:a + rows, :]
+            z_block, _, lse_block = _attend(query[:, :, a:a + rows], key, value, mask_rows, scaling, softcap, s_aux,
+                                            None, None, sink=sink_parts.append if hooks.sink.wanted() else None)
+            z_parts.append(z_block)  # the block's weights are dropped here: only z and the normaliser are kept
+            lse_parts.append(lse_block)
+        z, lse, pattern = torch.cat(z_parts, dim=2), torch.cat(lse_parts, dim=2), None
+        if sink_parts:
+            hooks.sink(torch.cat(sink_parts, dim=2))
+    if module.training and dropout > 0.0:  # training: the full path above, then dropout as eager attention does
+        pattern = nn.functional.dropout(pattern, p=dropout, training=True)
+        z = _mix(pattern, value)
+    if hooks is not None:
+        hooks.lse(lse)
+        z = hooks.z(z)
+    return z.transpose(1, 2).contiguous(), pattern
 
+
+def _mix(pattern: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """pattern (batch, heads, q, kv) @ value (batch, kv_heads, kv, d): query head h reads K/V head h // group."""
+    batch, n_heads, q_len, kv_len = pattern.shape
+    n_kv = value.shape[1]
+    pattern = pattern.to(value.dtype)
+    if n_kv == n_heads:
+        return torch.matmul(pattern, value)
+    return torch.matmul(pattern.reshape(batch, n_kv, (n_heads // n_kv) * q_len, kv_len), value).view(batch, n_heads, q_len, -1)
+
+
+def _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks, sink=None):
+    """Attention of these queries over every key: (z (batch, heads, q, d), probs float32, lse (batch, heads, q)).
+
+    ``hooks`` (the full path) records scores, mask, pattern and sink; the block path passes only ``sink``.
+    """
+    batch, n_heads, q_len, d_head = query.shape
+    n_kv, kv_len = key.shape[1], key.shape[2]
+    group = n_heads // n_kv
     # Scores: query head h reads K/V head h // group (transformers' repeat_kv order), without copying K.
     if group == 1:
         scores = torch.matmul(query, key.transpose(-1, -2))
@@ -225,9 +277,9 @@ def attnviz_attention(
             scores = torch.tanh(scores / softcap) * softcap
         else:
             scores = scores.div_(softcap).tanh_().mul_(softcap)
-
     if position_bias is not None:  # T5: a learned bias per head and relative distance, added to the scores
         scores = scores + position_bias[..., -q_len:, :kv_len].to(scores.dtype)
+
     allowed = None
     if attention_mask is not None:
         mask = attention_mask[..., :kv_len]
@@ -248,13 +300,15 @@ def attnviz_attention(
     logits = scores if allowed is None else scores.masked_fill(~allowed, float("-inf"))
     if s_aux is not None:  # attention sinks (gpt-oss): one extra logit per head, dropped after the softmax
         sinks = s_aux.reshape(1, -1, 1, 1).to(logits.dtype).expand(batch, n_heads, q_len, 1)
-        combined = torch.cat([logits, sinks], dim=-1)
-        combined = combined - combined.max(dim=-1, keepdim=True).values
-        probs = torch.softmax(combined, dim=-1, dtype=torch.float32)
+        combined = torch.cat([logits, sinks], dim=-1).float()
+        lse = torch.logsumexp(combined, dim=-1)  # (batch, heads, q), the sink's logit included
+        probs = torch.softmax(combined - combined.max(dim=-1, keepdim=True).values, dim=-1)
         sink_share, probs = probs[..., -1], probs[..., :-1]
-        if hooks is not None:
-            hooks.sink(sink_share)
+        for point in (hooks.sink if hooks is not None else None, sink):
+            if point is not None:
+                point(sink_share)
     else:
+        lse = torch.logsumexp(logits.float(), dim=-1)  # (batch, heads, q); -inf for a row with no key
         if logits is not scores and logits.dtype == torch.float32 and not torch.is_grad_enabled():
             probs = torch.softmax(logits, dim=-1, out=logits)  # in place: the masked copy is ours and not kept
         else:
@@ -263,17 +317,7 @@ def attnviz_attention(
             probs = torch.nan_to_num(probs, nan=0.0)  # a row with no key carries no attention
     if hooks is not None:  # recorded in float32 even when the model runs in bf16/fp16 (CUDA)
         probs = hooks.pattern(probs)
-    pattern = probs.to(value.dtype)
-    if module.training and dropout > 0.0:
-        pattern = nn.functional.dropout(pattern, p=dropout, training=True)
-
-    if group == 1:
-        z = torch.matmul(pattern, value)
-    else:
-        z = torch.matmul(pattern.reshape(batch, n_kv, group * q_len, kv_len), value).view(batch, n_heads, q_len, -1)
-    if hooks is not None:
-        z = hooks.z(z)
-    return z.transpose(1, 2).contiguous(), pattern
+    return _mix(probs, value), probs, lse
 
 
 _register_lock = threading.Lock()
@@ -358,7 +402,7 @@ class HFAttentionModel(nn.Module):
         self.hook_points = nn.ModuleDict()
         self._add_hook(hook_name("embed"))
         for layer in range(self.n_layers):
-            for hook in (*BLOCK_HOOKS, *ATTENTION_HOOKS, *(("sink",) if self.has_sinks else ())):
+            for hook in (*BLOCK_HOOKS, *ATTENTION_HOOKS, "lse", "score_scale", *(("sink",) if self.has_sinks else ())):
                 self._add_hook(hook_name(hook, layer))
 
         layers = _get_path(hf_model, family.layers)
@@ -376,6 +420,7 @@ class HFAttentionModel(nn.Module):
             self._hooks_by_module[id(attention)] = _LayerHooks(
                 *(self.hook(hook_name(h, index)) for h in ATTENTION_HOOKS[:7]),  # q, k, v, scores, mask, pattern, z
                 sink=self.hook(hook_name("sink", index)) if self.has_sinks else HookPoint(hook_name("sink", index)),
+                lse=self.hook(hook_name("lse", index)), score_scale=self.hook(hook_name("score_scale", index)),
             )
             layer_inputs = ([hook_name("embed")] if index == 0 else []) + [hook_name("resid_pre", index)]
             self._handles.append(layer.register_forward_pre_hook(self._input_hook(layer_inputs), with_kwargs=True))

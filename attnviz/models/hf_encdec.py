@@ -87,7 +87,8 @@ class HFEncoderDecoder(nn.Module):
                 module = _get_path(layer, path)
                 points = {h: self._add_hook(hook_name(h, index, part)) for h in ATTENTION_HOOKS}
                 self._hooks_by_module[id(module)] = _LayerHooks(
-                    *(points[h] for h in ATTENTION_HOOKS[:7]), sink=HookPoint(hook_name("sink", index, part)))
+                    *(points[h] for h in ATTENTION_HOOKS[:7]), sink=HookPoint(hook_name("sink", index, part)),
+                    lse=HookPoint(hook_name("lse", index, part)), score_scale=HookPoint(hook_name("score_scale", index, part)))
                 self._handles.append(module.register_forward_hook(self._result_hook(points["result"])))
                 self._attention[(part, index)] = module
 

@@ -1,0 +1,111 @@
+"""Any part of an attention map, exactly, from what is linear in the sequence.
+
+A capture of ``q``, ``k``, ``lse`` (each row's log-sum-exp over its allowed scores) and ``score_scale`` per layer —
+(heads × T × d) numbers, not (heads × T × T) — plus the mask as a rule (the capture's causal flag, each layer's
+window, the chunk and the padding) holds every cell of every map:
+
+    score[i, j]   = scale · q_i · k_j          (then softcap · tanh(score / softcap) when the model caps scores)
+    pattern[i, j] = exp(score[i, j] − lse_i)   where the rule allows (i, j), else 0
+
+FlashAttention keeps the same two things to avoid the map; here they let a page draw a downsampled map of a long
+text, then the exact tile under a zoom box, without a (T × T) array ever existing for more than a block of rows.
+Works for the BERT family and the Hugging Face decoders (grouped K/V heads, sliding windows, softcapping, sinks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..masks import MaskSpec, position_mask
+from ..models.base import hook_name
+
+LINEAR_HOOKS = ("q", "k", "lse", "score_scale")  # what a capture needs for tiles, per layer
+ROWS_PER_BLOCK = 256  # rows computed at once by the functions that sweep a whole map
+
+
+def linear_hooks(layers) -> list[str]:
+    """The hook names a tiles-ready capture records for ``layers``."""
+    return [hook_name(name, layer) for layer in layers for name in LINEAR_HOOKS]
+
+
+def allowed_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
+    """(rows, cols) bool: the mask rule of ``layer`` in that region (True = may attend)."""
+    n = len(cap.key_is_real)
+    q_pos, k_pos = torch.arange(n)[rows], torch.arange(n)[cols]
+    rule = MaskSpec(causal=cap.causal, window=cap.layer_windows[layer], chunk=cap.spec.chunk)
+    return position_mask(q_pos, k_pos, rule).numpy() & cap.key_is_real[cols][None, :]
+
+
+def scores_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
+    """(rows, cols) float32 scores of ``head``, before the mask, exactly as the forward computed them."""
+    q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]  # (H, T, d), (Hkv, T, d)
+    kv = head // (q.shape[0] // k.shape[0])  # grouped-query attention: query head h reads K/V head h // group
+    scale, softcap = (float(x) for x in cap[hook_name("score_scale", layer)])
+    scores = (q[head, rows].astype(np.float64) @ k[kv, cols].astype(np.float64).T) * scale
+    if softcap:
+        scores = softcap * np.tanh(scores / softcap)
+    return scores.astype(np.float32)
+
+
+def pattern_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
+    """(rows, cols) float32 attention weights of ``head``: exactly the softmax's, masked cells exactly 0."""
+    scores = scores_tile(cap, layer, head, rows, cols).astype(np.float64)
+    lse = cap[hook_name("lse", layer)][head, rows].astype(np.float64)[:, None]
+    allowed = allowed_tile(cap, layer, rows, cols)
+    with np.errstate(invalid="ignore", over="ignore"):
+        weights = np.where(allowed & np.isfinite(lse), np.exp(scores - lse), 0.0)
+    return weights.astype(np.float32)
+
+
+def _blocks(n: int, size: int) -> list[int]:
+    """Start of each of ``size`` nearly equal blocks of 0..n (size ≥ n: one block per position)."""
+    size = min(size, n)
+    return [round(i * n / size) for i in range(size)]
+
+
+def downsampled(cap, layer: int, head: int, size: int, how: str = "mean") -> np.ndarray:
+    """The whole (T × T) map of ``head`` at ``size`` × ``size`` blocks (fewer for a shorter text): each block's mean
+    or max of the exact weights, computed ROWS_PER_BLOCK rows at a time (never the whole map at once)."""
+    if how not in ("mean", "max"):
+        raise ValueError("how must be 'mean' or 'max'")
+    n = len(cap.key_is_real)
+    row_starts, col_starts = _blocks(n, size), np.asarray(_blocks(n, size))
+    widths = np.diff(np.append(col_starts, n))
+    out = np.zeros((len(row_starts), len(col_starts)), dtype=np.float64)
+    row_edges = row_starts + [n]
+    for b, (a, e) in enumerate(zip(row_edges[:-1], row_edges[1:])):
+        acc = None
+        for r in range(a, e, ROWS_PER_BLOCK):
+            part = pattern_tile(cap, layer, head, slice(r, min(e, r + ROWS_PER_BLOCK)), slice(0, n)).astype(np.float64)
+            reduced = np.add.reduceat(part, col_starts, axis=1).sum(0) if how == "mean" else np.maximum.reduceat(part, col_starts, axis=1).max(0)
+            acc = reduced if acc is None else (acc + reduced if how == "mean" else np.maximum(acc, reduced))
+        out[b] = acc / ((e - a) * widths) if how == "mean" else acc
+    return out.astype(np.float32)
+
+
+def full_pattern(cap, layer: int) -> np.ndarray:
+    """(heads, T, T): every head's whole map, assembled block by block (costs T² per head: say so before asking)."""
+    n, heads = len(cap.key_is_real), cap[hook_name("q", layer)].shape[0]
+    out = np.zeros((heads, n, n), dtype=np.float32)
+    for head in range(heads):
+        for r in range(0, n, ROWS_PER_BLOCK):
+            rows = slice(r, min(n, r + ROWS_PER_BLOCK))
+            out[head, rows] = pattern_tile(cap, layer, head, rows, slice(0, n))
+    return out
+
+
+def head_entropy(cap, layer: int) -> np.ndarray:
+    """(heads,) mean entropy (nats) of the real query rows, streamed over blocks of rows."""
+    n, heads = len(cap.key_is_real), cap[hook_name("q", layer)].shape[0]
+    real = np.flatnonzero(cap.key_is_real)
+    out = np.zeros(heads)
+    for head in range(heads):
+        total = 0.0
+        for r in range(0, n, ROWS_PER_BLOCK):
+            rows = np.arange(r, min(n, r + ROWS_PER_BLOCK))
+            p = pattern_tile(cap, layer, head, slice(rows[0], rows[-1] + 1), slice(0, n)).astype(np.float64)
+            terms = -(p * np.log(np.where(p > 0, p, 1.0))).sum(1)
+            total += terms[np.isin(rows, real)].sum()
+        out[head] = total / max(len(real), 1)
+    return out.astype(np.float32)

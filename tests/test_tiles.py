@@ -1,0 +1,113 @@
+"""Exact tiles of attention maps from linear state (q, k, the row normaliser, the mask rule), for every family
+that records them, against a full capture of the same text under the same mask."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attnviz.analysis import tiles
+from attnviz.capture import get_model, run_capture
+from attnviz.masks import MaskSpec
+from attnviz.models.base import hook_name
+
+from test_hf_models import build  # noqa: F401  (tiny Hugging Face models saved to a temporary folder)
+
+TEXT = "the cat sat on the mat and the dog sat on the log while the owl watched the cat"
+CASES = [("minilm", MaskSpec()), ("minilm", MaskSpec(causal=True, window=4)), ("minilm", MaskSpec(chunk=5)),
+         ("gpt2", MaskSpec(causal=True)), ("llama", MaskSpec(causal=True, window=3)), ("qwen2", MaskSpec(causal=True)),
+         ("mistral", MaskSpec(causal=True)), ("gemma2", MaskSpec(causal=True, chunk=6)), ("gpt_oss", MaskSpec(causal=True))]
+
+
+@pytest.fixture
+def model(request, build):  # noqa: F811
+    return get_model("all-MiniLM-L6-v2") if request.param == "minilm" else build(request.param).adapter
+
+
+@pytest.mark.parametrize("model, spec", [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES)], indirect=["model"])
+def test_tiles_from_linear_state_equal_the_full_capture(model, spec):
+    (full,) = run_capture(model, [TEXT], spec)
+    (linear,) = run_capture(model, [TEXT], spec, hooks=tiles.linear_hooks(range(model.n_layers)) + [hook_name("z", "*")])
+    assert hook_name("pattern", 0) not in linear  # no map was recorded, nor computed whole (the block path ran)
+    n = len(full.tokens)
+    rng = np.random.default_rng(0)
+    for layer in range(model.n_layers):
+        np.testing.assert_allclose(linear[hook_name("lse", layer)], full[hook_name("lse", layer)], atol=1e-5)
+        np.testing.assert_allclose(linear[hook_name("z", layer)], full[hook_name("z", layer)], atol=1e-5)  # same forward
+        pattern, scores = full.pattern(layer), full.scores(layer)
+        np.testing.assert_allclose(tiles.full_pattern(linear, layer), pattern, atol=1e-5)
+        for _ in range(4):
+            head = int(rng.integers(model.n_heads))
+            a, c = (int(x) for x in rng.integers(0, n - 3, 2))
+            rows, cols = slice(a, int(rng.integers(a + 1, n + 1))), slice(c, int(rng.integers(c + 1, n + 1)))
+            np.testing.assert_allclose(tiles.pattern_tile(linear, layer, head, rows, cols), pattern[head, rows, cols], atol=1e-5)
+            np.testing.assert_allclose(tiles.scores_tile(linear, layer, head, rows, cols), scores[head, rows, cols], atol=1e-4, rtol=1e-5)
+            np.testing.assert_array_equal(tiles.allowed_tile(linear, layer, rows, cols), full.mask(layer)[rows, cols])
+    size = 5
+    starts = tiles._blocks(n, size) + [n]
+    for how, reduce in (("mean", np.mean), ("max", np.max)):
+        small = tiles.downsampled(linear, 0, 1, size, how)
+        expected = [[reduce(full.pattern(0)[1, a:b, c:d]) for c, d in zip(starts, starts[1:])] for a, b in zip(starts, starts[1:])]
+        np.testing.assert_allclose(small, expected, atol=1e-5)
+    p = full.pattern(0).astype(np.float64)
+    entropy = -(p * np.log(np.where(p > 0, p, 1))).sum(-1)[:, full.key_is_real].mean(-1)
+    np.testing.assert_allclose(tiles.head_entropy(linear, 0), entropy, atol=1e-5)
+
+
+def test_a_padded_batch_keeps_padding_out_of_every_tile():
+    model = get_model("all-MiniLM-L6-v2")
+    texts = ["the cat sat", "a much longer second sentence pads the first one"]
+    full = run_capture(model, texts, MaskSpec())
+    linear = run_capture(model, texts, MaskSpec(), hooks=tiles.linear_hooks(range(model.n_layers)))
+    assert not linear[0].key_is_real.all()
+    np.testing.assert_allclose(tiles.full_pattern(linear[0], 2), full[0].pattern(2), atol=1e-5)
+
+
+MEASURE = r"""
+import resource, sys, torch, transformers
+sys.path.insert(0, {tests!r})
+from tiny_tokenizer import byte_level_tokenizer
+from attnviz.analysis import tiles
+from attnviz.hooks import recording
+from attnviz.masks import MaskSpec
+from attnviz.models.base import Encoding
+from attnviz.models.hf import ATTN_NAME, HFAttentionModel, SUPPORTED, register_attnviz_attention
+
+torch.set_num_threads(1)
+register_attnviz_attention()
+tokenizer = byte_level_tokenizer(["the cat sat on the mat"])
+config = transformers.LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=64, num_hidden_layers=2,
+                                  num_attention_heads=8, num_key_value_heads=2, max_position_embeddings=16384)
+model = HFAttentionModel(transformers.LlamaForCausalLM(config).eval(), tokenizer, "llama", SUPPORTED["llama"])
+n = {n}
+ids = torch.randint(0, len(tokenizer), (1, n))
+encoding = Encoding(ids, torch.ones_like(ids, dtype=torch.bool), torch.zeros_like(ids), [["x"] * n], [[False] * n], [False], [n])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with torch.inference_mode(), recording(tiles.linear_hooks(range(2))) as rec:
+    model(encoding, MaskSpec(causal=True))
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+stored = sum(t.numel() * t.element_size() for t in rec.tensors.values())
+print((after - before) * 1024, stored)
+"""
+
+
+def test_a_capture_for_tiles_grows_linearly_with_the_text():
+    """Peak memory of a forward recording only the linear state, at 1k, 4k and 8k tokens (fresh processes): what is
+    stored grows exactly linearly, and the peak stays far below one (heads × T × T) map (8k: 2 GiB in float32)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = str(Path(__file__).resolve().parent)
+    measured = {}
+    for n in (1024, 4096, 8192):
+        out = subprocess.run([sys.executable, "-c", MEASURE.format(tests=tests, n=n)], capture_output=True, text=True,
+                             timeout=600, cwd=str(Path(tests).parent))
+        assert out.returncode == 0, out.stderr[-2000:]
+        peak, stored = (int(x) for x in out.stdout.split())
+        measured[n] = (peak, stored)
+    s1, s4, s8 = (measured[n][1] for n in (1024, 4096, 8192))
+    assert (s8 - s4) * 3 == (s4 - s1) * 4  # a fixed part (the score scales) plus exactly so much per token
+    one_map = 8 * 8192 * 8192 * 4
+    assert measured[8192][0] < one_map / 4, measured  # quadratic would need several such maps at once
+    print("peak memory above the model's (MB):", {n: round(peak / 2**20) for n, (peak, _) in measured.items()})
