@@ -19,15 +19,21 @@ CASES = [("minilm", MaskSpec()), ("minilm", MaskSpec(causal=True, window=4)), ("
          ("mistral", MaskSpec(causal=True)), ("gemma2", MaskSpec(causal=True, chunk=6)), ("gpt_oss", MaskSpec(causal=True))]
 
 
+CASES += [("dcformer-tiny", MaskSpec(causal=True)), ("mha-tiny", MaskSpec(causal=True, window=5))]
+
+
 @pytest.fixture
 def model(request, build):  # noqa: F811
-    return get_model("all-MiniLM-L6-v2") if request.param == "minilm" else build(request.param).adapter
+    if request.param in ("minilm", "dcformer-tiny", "mha-tiny"):
+        return get_model("all-MiniLM-L6-v2" if request.param == "minilm" else request.param)
+    return build(request.param).adapter
 
 
 @pytest.mark.parametrize("model, spec", [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES)], indirect=["model"])
 def test_tiles_from_linear_state_equal_the_full_capture(model, spec):
     (full,) = run_capture(model, [TEXT], spec)
-    (linear,) = run_capture(model, [TEXT], spec, hooks=tiles.linear_hooks(range(model.n_layers)) + [hook_name("z", "*")])
+    hooks = tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False)) + [hook_name("z", "*")]
+    (linear,) = run_capture(model, [TEXT], spec, hooks=hooks)
     assert hook_name("pattern", 0) not in linear  # no map was recorded, nor computed whole (the block path ran)
     n = len(full.tokens)
     rng = np.random.default_rng(0)

@@ -9,7 +9,8 @@ window, the chunk and the padding) holds every cell of every map:
 
 FlashAttention keeps the same two things to avoid the map; here they let a page draw a downsampled map of a long
 text, then the exact tile under a zoom box, without a (T × T) array ever existing for more than a block of rows.
-Works for the BERT family and the Hugging Face decoders (grouped K/V heads, sliding windows, softcapping, sinks).
+Works for the BERT family, the Hugging Face decoders (grouped K/V heads, sliding windows, softcapping, sinks) and
+the DCFormer (its per-token compose weights are linear in the text too: each tile is composed as the forward does).
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from ..masks import MaskSpec, position_mask
 from ..models.base import hook_name
 
 LINEAR_HOOKS = ("q", "k", "lse", "score_scale")  # what a capture needs for tiles, per layer
+# and for a DCFormer, its per-token compose weights (pre_qw1 … post_kdd), linear in the text too
+DCMHA_HOOKS = tuple(f"{stage}_{name}" for stage in ("pre", "post") for name in ("qw1", "qw2", "kw1", "kw2", "qdd", "kdd"))
 ROWS_PER_BLOCK = 256  # rows computed at once by the functions that sweep a whole map
 
 
-def linear_hooks(layers) -> list[str]:
-    """The hook names a tiles-ready capture records for ``layers``."""
-    return [hook_name(name, layer) for layer in layers for name in LINEAR_HOOKS]
+def linear_hooks(layers, dcmha: bool = False) -> list[str]:
+    """The hook names a tiles-ready capture records for ``layers`` (``dcmha``: a DCFormer's compose weights too)."""
+    names = LINEAR_HOOKS + (DCMHA_HOOKS if dcmha else ())
+    return [hook_name(name, layer) for layer in layers for name in names]
 
 
 def allowed_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
@@ -49,13 +53,45 @@ def scores_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndar
 
 
 def pattern_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
-    """(rows, cols) float32 attention weights of ``head``: exactly the softmax's, masked cells exactly 0."""
+    """(rows, cols) float32 attention weights of ``head``: exactly the softmax's, masked cells exactly 0 (for a
+    DCFormer, after post-compose: the weights that mix v)."""
+    if hook_name("pre_qw1", layer) in cap:
+        return _composed_tile(cap, layer, rows, cols)[head]
     scores = scores_tile(cap, layer, head, rows, cols).astype(np.float64)
     lse = cap[hook_name("lse", layer)][head, rows].astype(np.float64)[:, None]
     allowed = allowed_tile(cap, layer, rows, cols)
     with np.errstate(invalid="ignore", over="ignore"):
         weights = np.where(allowed & np.isfinite(lse), np.exp(scores - lse), 0.0)
     return weights.astype(np.float32)
+
+
+def _composed_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
+    """DCMHA: (heads, rows, cols) weights after post-compose. Every head's scores of the tile are composed with the
+    rows' query-wise and the columns' key-wise weights (pre), normalised by the recorded lse, masked, and composed
+    again (post): the model's own ``compose`` on the tile, as its forward does on a block of queries."""
+    from ..models.dcformer import compose
+
+    def weights(stage: str, side: str, span: slice) -> list[torch.Tensor]:
+        return [torch.from_numpy(np.ascontiguousarray(cap[hook_name(f"{stage}_{side}{part}", layer)][span]))[None]
+                for part in ("w1", "w2")]
+
+    def composed(a: torch.Tensor, stage: str) -> torch.Tensor:  # a: (1, H, r, c)
+        qw1, qw2 = weights(stage, "q", rows)
+        kw1, kw2 = weights(stage, "k", cols)
+        qdd = torch.from_numpy(np.ascontiguousarray(cap[hook_name(f"{stage}_qdd", layer)][rows]))[None]
+        kdd = torch.from_numpy(np.ascontiguousarray(cap[hook_name(f"{stage}_kdd", layer)][cols]))[None]
+        static = cap.get(hook_name(f"{stage}_static", layer))
+        return compose(a, qw1, qw2, kw1, kw2, qdd, kdd, None if static is None else torch.from_numpy(static))
+
+    q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]
+    scale = float(cap[hook_name("score_scale", layer)][0])
+    scores = torch.from_numpy(np.einsum("hid,hjd->hij", q[:, rows], k[:, cols]) * scale)[None]  # (1, H, r, c)
+    lse = torch.from_numpy(cap[hook_name("lse", layer)][:, rows])[None, :, :, None]
+    allowed = torch.from_numpy(allowed_tile(cap, layer, rows, cols))
+    with torch.inference_mode():
+        logits = composed(scores, "pre")
+        probs = torch.where(allowed & torch.isfinite(lse), torch.exp(logits - lse), torch.zeros(()))
+        return composed(probs, "post")[0].numpy().astype(np.float32)
 
 
 def _blocks(n: int, size: int) -> list[int]:

@@ -280,6 +280,8 @@ class Attention(nn.Module):
     #   hook_pattern                                (B, H, T, S)   the weights that mix v
     #   hook_z                                      (B, H, T, d)   pattern @ v
     #   hook_result                                 (B, T, D)      concat(z) @ W_O
+    #   hook_lse                                    (B, H, T)      each row's log-sum-exp of its composed scores
+    #   hook_score_scale                            (B, 2)         1/√d and no softcap (0)
     #   hook_{pre,post}_{qw1,qw2,kw1,kw2}           (B, T, R, H)   dynamic compose weights (DCMHA)
     #   hook_{pre,post}_{qdd,kdd}                   (B, T, H)      query / key gates (DCMHA)
     #   hook_{pre,post}_static                      (B, H, H)      static part in C orientation (if any)
@@ -296,7 +298,7 @@ class Attention(nn.Module):
             self.q_norm = RMSNorm(d, eps=1e-6, param_name="scale")
             self.k_norm = RMSNorm(d, eps=1e-6, param_name="scale")
         # the MHA twin has the four stages too (composed = scores, pattern = probs), so the two compare stage by stage
-        names = ["q", "k", "v", "scores", "scores_composed", "mask", "probs", "pattern", "z", "result"]
+        names = ["q", "k", "v", "scores", "scores_composed", "mask", "probs", "pattern", "z", "result", "lse", "score_scale"]
         if cfg.use_dcmha:
             self.dyn_w_proj = DynamicWeightProjection(D, H, use_static=cfg.use_static_compose)
             names += DYN_KEYS
@@ -306,7 +308,7 @@ class Attention(nn.Module):
             setattr(self, f"hook_{name}", HookPoint(hook_name(name, layer)))
 
     # One block of queries [a, b) against keys [k0, k1). Everything (B, H, ...) per head.
-    def _attend(self, q, k, v, dw, mask, a, b, k0, k1, maps: dict | None = None):
+    def _attend(self, q, k, v, dw, mask, a, b, k0, k1, maps: dict | None = None, lse: list | None = None):
         scale = 1.0 / math.sqrt(self.head_dim)
         qc = q[:, :, a:b]                                    # (B, H, Tc, d)
         kc, vc = k[:, :, k0:k1], v[:, :, k0:k1]              # (B, H, Sc, d)
@@ -320,6 +322,8 @@ class Attention(nn.Module):
         else:
             composed = scores
         masked = composed.float().masked_fill(~m, float("-inf"))
+        if lse is not None:  # the softmax's normaliser of each row (B, H, Tc): with q, k and the compose weights it
+            lse.append(torch.logsumexp(masked, dim=-1))  # rebuilds any cell later (attnviz.analysis.tiles)
         probs = torch.softmax(masked, dim=-1)                # (B, H, Tc, Sc), float32
         probs = torch.nan_to_num(probs, nan=0.0)             # rows with no visible key (custom masks)
         if dw is not None:
@@ -388,8 +392,13 @@ class Attention(nn.Module):
             spans = query_block_spans(T, self.cfg.q_chunk_size, window, causal, past=past, S=S)
             if attn_mask is not None:
                 spans = [(a, b, 0, S) for a, b, _, _ in spans]
-        out = torch.cat([self._attend(q, k, v, dw, mask, a, b, k0, k1, maps or None) for a, b, k0, k1 in spans],
+        lse = [] if self.hook_lse.wanted() else None
+        out = torch.cat([self._attend(q, k, v, dw, mask, a, b, k0, k1, maps or None, lse) for a, b, k0, k1 in spans],
                         dim=2)                                        # (B, H, T, d)
+        if lse is not None:
+            self.hook_lse(torch.cat(lse, dim=2))                      # (B, H, T)
+        if self.hook_score_scale.wanted():
+            self.hook_score_scale(torch.tensor([[1.0 / math.sqrt(self.head_dim), 0.0]]).expand(B, 2))
         for name, rows in maps.items():
             getattr(self, f"hook_{name}")(torch.cat(rows, dim=-2))   # (B, H, T, S) / (B, T, S)
         out = self.hook_z(out)                                        # (B, H, T, d)
