@@ -151,7 +151,7 @@ class BertFamilyModel(nn.Module):
             scores = hook("scores")((q @ k.transpose(-1, -2)).mul_(self.scale))  # (batch, heads, seq, seq)
             allowed = hook("mask")(allowed)  # (batch, seq, seq), same for every head
             pattern = hook("pattern")(masked_softmax(scores, allowed[:, None]))
-            lse = torch.logsumexp(scores.masked_fill(~allowed[:, None], float("-inf")), dim=-1)  # (batch, heads, seq)
+            lse = torch.logsumexp(scores.masked_fill(~allowed[:, None], float("-inf")), dim=-1) if hook("lse").wanted() else None
             z = pattern @ v
         else:  # nobody looks at a whole map: blocks of queries, memory linear in seq
             rows = max(16, 2**24 // max(1, self.n_heads * seq))
@@ -162,7 +162,8 @@ class BertFamilyModel(nn.Module):
                 lse_parts.append(torch.logsumexp(block.masked_fill(~ok, float("-inf")), dim=-1))
                 z_parts.append(masked_softmax(block, ok) @ v)
             z, lse = torch.cat(z_parts, dim=2), torch.cat(lse_parts, dim=2)
-        hook("lse")(lse)
+        if lse is not None:  # (batch, heads, seq)
+            hook("lse")(lse)
         z = hook("z")(z)  # (batch, heads, seq, d_head)
         context = z.transpose(1, 2).reshape(batch, seq, self.d_model)  # concatenate the heads
         self_output = layer.attention.output  # Hugging Face's BertSelfOutput: dense, dropout, LayerNorm

@@ -223,7 +223,8 @@ def attnviz_attention(
         hooks.score_scale(torch.tensor([[scaling, softcap or 0.0]], device=query.device).expand(batch, 2))
     maps = hooks is not None and any(h.wanted() for h in (hooks.scores, hooks.mask, hooks.pattern))
     if maps or position_bias is not None or module.training or hooks is None:
-        z, probs, lse = _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks)
+        z, probs, lse = _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks,
+                                want_lse=hooks is not None and hooks.lse.wanted())
         pattern = probs.to(value.dtype)
     else:  # only per-token state is recorded: blocks of queries, never a whole (heads, q, kv) map
         kv_len = key.shape[2]
@@ -232,17 +233,20 @@ def attnviz_attention(
         for a in range(0, q_len, rows):
             mask_rows = None if attention_mask is None else attention_mask[..., a:a + rows, :]
             z_block, _, lse_block = _attend(query[:, :, a:a + rows], key, value, mask_rows, scaling, softcap, s_aux,
-                                            None, None, sink=sink_parts.append if hooks.sink.wanted() else None)
+                                            None, None, sink=sink_parts.append if hooks.sink.wanted() else None,
+                                            want_lse=hooks.lse.wanted())
             z_parts.append(z_block)  # the block's weights are dropped here: only z and the normaliser are kept
             lse_parts.append(lse_block)
-        z, lse, pattern = torch.cat(z_parts, dim=2), torch.cat(lse_parts, dim=2), None
+        z, pattern = torch.cat(z_parts, dim=2), None
+        lse = torch.cat(lse_parts, dim=2) if lse_parts[0] is not None else None
         if sink_parts:
             hooks.sink(torch.cat(sink_parts, dim=2))
     if module.training and dropout > 0.0:  # training: the full path above, then dropout as eager attention does
         pattern = nn.functional.dropout(pattern, p=dropout, training=True)
         z = _mix(pattern, value)
     if hooks is not None:
-        hooks.lse(lse)
+        if lse is not None:
+            hooks.lse(lse)
         z = hooks.z(z)
     return z.transpose(1, 2).contiguous(), pattern
 
@@ -257,8 +261,9 @@ def _mix(pattern: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
     return torch.matmul(pattern.reshape(batch, n_kv, (n_heads // n_kv) * q_len, kv_len), value).view(batch, n_heads, q_len, -1)
 
 
-def _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks, sink=None):
-    """Attention of these queries over every key: (z (batch, heads, q, d), probs float32, lse (batch, heads, q)).
+def _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks, sink=None, want_lse=False):
+    """Attention of these queries over every key: (z (batch, heads, q, d), probs float32, lse (batch, heads, q) or
+    None unless ``want_lse``: an extra pass over the scores, made only when someone records it).
 
     ``hooks`` (the full path) records scores, mask, pattern and sink; the block path passes only ``sink``.
     """
@@ -301,14 +306,14 @@ def _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position
     if s_aux is not None:  # attention sinks (gpt-oss): one extra logit per head, dropped after the softmax
         sinks = s_aux.reshape(1, -1, 1, 1).to(logits.dtype).expand(batch, n_heads, q_len, 1)
         combined = torch.cat([logits, sinks], dim=-1).float()
-        lse = torch.logsumexp(combined, dim=-1)  # (batch, heads, q), the sink's logit included
+        lse = torch.logsumexp(combined, dim=-1) if want_lse else None  # (batch, heads, q), the sink's logit included
         probs = torch.softmax(combined - combined.max(dim=-1, keepdim=True).values, dim=-1)
         sink_share, probs = probs[..., -1], probs[..., :-1]
         for point in (hooks.sink if hooks is not None else None, sink):
             if point is not None:
                 point(sink_share)
     else:
-        lse = torch.logsumexp(logits.float(), dim=-1)  # (batch, heads, q); -inf for a row with no key
+        lse = torch.logsumexp(logits.float(), dim=-1) if want_lse else None  # (batch, heads, q); -inf: a row with no key
         if logits is not scores and logits.dtype == torch.float32 and not torch.is_grad_enabled():
             probs = torch.softmax(logits, dim=-1, out=logits)  # in place: the masked copy is ours and not kept
         else:
