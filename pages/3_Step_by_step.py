@@ -1,10 +1,11 @@
 """Step by step: one head, one query, every number of the real computation in order."""
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from attnviz import plots_steps
-from attnviz.analysis.steps import full_projection, steps
+from attnviz.analysis.steps import full_projection, online_softmax, steps
 from ui import url_state
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
@@ -21,10 +22,29 @@ STEP_PARAMS = [
     url_state.int_param("head", 0, 0, 63),
     url_state.int_param("query", 1, 0, 4095),
     url_state.int_param("dims", 8, 1, 4096),
+    url_state.int_param("flash_block", 4, 1, 4096),
 ]
 load_page_state(STEP_PARAMS)
 
 lang = st.session_state["lang"]
+
+
+def flash_section(s, n: int, heads: int, d: int) -> None:
+    """The same row the way FlashAttention computes it: blocks of keys, a running max and sum, no whole row kept."""
+    if s.composed is not None and not np.array_equal(s.composed, s.scaled):
+        return  # DCMHA mixes every head's row before and after the softmax: not one head's online softmax
+    st.header(T("steps.h7b"))
+    st.markdown(T("steps.t7b"))
+    fit("flash_block", 1, n)
+    st.slider(T("steps.flash_block"), 1, n, key="flash_block")
+    online, z, weights = online_softmax(s.masked, s.v, st.session_state["flash_block"])
+    st.dataframe(pd.DataFrame([{
+        T("steps.col_keys"): f"{a}–{b - 1}", T("steps.col_block_max"): step.block_max,
+        T("steps.col_running_max"): step.running_max, T("steps.col_rescale"): step.rescale,
+        T("steps.col_block_sum"): step.block_sum, T("steps.col_running_sum"): step.running_sum,
+    } for step, (a, b) in ((step, step.keys) for step in online)]).round(5), hide_index=True, key="flash_table")
+    st.caption(T("steps.flash_equal", dz=float(np.abs(z - s.z).max()), dp=float(np.abs(weights - s.probs).max()),
+                 full=heads * n * n, kb_full=heads * n * n * 4 / 1024, linear=heads * n * (d + 2), kb_linear=heads * n * (d + 2) * 4 / 1024))
 
 
 def steps_view(view) -> None:
@@ -118,6 +138,7 @@ def steps_view(view) -> None:
         st.caption(T("steps.post_compose"))
     vectors(s.weighted, [f"{p:.3f} × v({t})" for p, t in zip(s.pattern, tokens)], "p_j v_j", "weighted")
     vectors(s.z, [T("steps.z_of", head=head)], "z = Σ p_j v_j", "z")
+    flash_section(s, len(tokens), H, d)
     st.header(T("steps.h8", H=H))
     st.caption(T("steps.t8", H=H, d=d, D=D, head=head, start=head * d))
     vectors(s.concat.reshape(H, d), [T("plot.head", h=h) for h in range(H)], T("steps.concat_title"), "concat")

@@ -192,6 +192,20 @@ def test_step_by_step_page_shows_the_real_numbers(minilm):
     assert any(t.startswith("attention weights of “the”") for t in titles)
 
 
+def test_step_by_step_walks_the_row_the_flashattention_way():
+    at = AppTest.from_file(str(ROOT / "pages" / "3_Step_by_step.py"), default_timeout=TIMEOUT)
+    at.query_params.update({"text": "the cat sat on the mat", "layer": "1", "head": "4", "query": "3", "flash_block": "3"})
+    at.run()
+    assert not at.exception and not at.error
+    assert any("FlashAttention" in h.value for h in at.header)
+    table = next(d.value for d in at.dataframe if "running max m" in d.value.columns)
+    assert len(table) == 3  # 8 tokens ([CLS] … [SEP]) in blocks of 3
+    assert list(table["running max m"]) == sorted(table["running max m"])
+    assert any("equals the ordinary softmax" in c.value for c in at.caption)
+    at.slider(key="flash_block").set_value(1).run()
+    assert len(next(d.value for d in at.dataframe if "running max m" in d.value.columns)) == 8
+
+
 def test_word_order_page_shows_both_orders_and_the_difference():
     at = AppTest.from_file(str(ROOT / "pages" / "4_Word_order.py"), default_timeout=TIMEOUT).run()
     assert not at.exception

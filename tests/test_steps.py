@@ -161,3 +161,20 @@ def test_step_by_step_runs_on_every_decoder_through_the_contract(decoder):
         np.testing.assert_allclose(first.embeddings["input"], first.embeddings["sum"], atol=1e-5)
     elif not model.name.endswith("gemma2"):  # RoPE models: the word row is layer 0's input (Gemma 2 scales it)
         np.testing.assert_allclose(first.embeddings["input"], parts["word"], atol=1e-6)
+
+
+def test_the_online_softmax_ends_equal_to_the_ordinary_one(minilm):
+    """FlashAttention's row, block by block: the running max only grows, each rescale is exp(m_before − m) ≤ 1, and
+    the end equals the ordinary softmax and z of the real forward."""
+    from attnviz.analysis.steps import online_softmax
+
+    cap = attnviz.capture(TEXT + " and the bird sang all day long", minilm, causal=True)
+    s = steps(minilm, cap, 2, 5, 9)
+    for block in (1, 3, 4, 64):
+        online, z, weights = online_softmax(s.masked, s.v, block)
+        np.testing.assert_allclose(weights, s.probs, atol=1e-6)
+        np.testing.assert_allclose(z, s.z, atol=1e-5)
+        maxima = [step.running_max for step in online]
+        assert maxima == sorted(maxima) and all(0 <= step.rescale <= 1 for step in online)
+        assert online[-1].running_sum == pytest.approx(np.exp(s.masked[s.allowed] - maxima[-1]).sum())
+        assert sum(step.keys[1] - step.keys[0] for step in online) == len(s.masked)

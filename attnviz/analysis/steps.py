@@ -132,3 +132,38 @@ def steps(model, capture, layer: int, head: int, query: int) -> Steps:
         resid_mid=hook("resid_mid")[query],
         layer_output=hook("resid_post")[query],
     )
+
+
+@dataclass
+class OnlineStep:
+    """One block of keys in FlashAttention's pass over a query's row (the online softmax)."""
+
+    keys: tuple[int, int]  # the block's key positions [start, end)
+    block_max: float  # the largest allowed score in the block (−∞ if none)
+    running_max: float  # m = max(m_before, block_max)
+    rescale: float  # exp(m_before − m): what the sum and the output so far are multiplied by
+    block_sum: float  # Σ exp(s_j − m) over the block's allowed keys
+    running_sum: float  # l = l_before · rescale + block_sum
+    output: np.ndarray  # (d_head,) o = o_before · rescale + Σ exp(s_j − m) v_j, not yet divided by l
+
+
+def online_softmax(masked: np.ndarray, v: np.ndarray, block: int) -> tuple[list[OnlineStep], np.ndarray, np.ndarray]:
+    """FlashAttention's softmax of one row, a block of keys at a time, never holding the whole row's weights.
+
+    masked: (seq,) the scores with −∞ at masked keys; v: (seq, d_head). Returns the steps, the final output o / l
+    (equal to Σ_j softmax_j v_j) and the weights exp(s − m) / l recovered at the end (equal to the softmax).
+    """
+    m, total, out = -np.inf, 0.0, np.zeros(v.shape[1], dtype=np.float64)
+    steps = []
+    for start in range(0, len(masked), block):
+        s = masked[start:start + block].astype(np.float64)
+        block_max = float(s.max()) if np.isfinite(s).any() else -np.inf
+        new_m = max(m, block_max)
+        rescale = float(np.exp(m - new_m)) if np.isfinite(m) else 0.0
+        e = np.exp(s - new_m) if np.isfinite(new_m) else np.zeros_like(s)
+        total = total * rescale + float(e.sum())
+        out = out * rescale + e @ v[start:start + block].astype(np.float64)
+        m = new_m
+        steps.append(OnlineStep((start, min(start + block, len(masked))), block_max, m, rescale, float(e.sum()), total, out.copy()))
+    weights = np.exp(masked.astype(np.float64) - m) / total if total > 0 else np.zeros(len(masked))
+    return steps, out / total if total > 0 else out, weights
