@@ -8,6 +8,7 @@ REPO = Path(__file__).resolve().parents[1]
 ASSETS = REPO / "assets"
 LESSONS = ASSETS / "lessons"  # the built-in lessons of the Presenter page
 DATE_MODEL_DIR = ASSETS / "seq2seq-dates"  # the Encoder-decoder page's trained date model
+MISTRAL_CHAR_DIR = ASSETS / "mistral-char"  # the trained Mistral char LM (GQA, sliding window), HF format
 
 
 def char_model_dir(name: str) -> Path:

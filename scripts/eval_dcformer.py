@@ -23,7 +23,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from attnviz.models.dcformer import CharTokenizer, load_dcformer  # noqa: E402
-from attnviz.models.dcformer_train import FORTUNE_DIR, load_fortunes, split_corpus  # noqa: E402
+from attnviz.training.dcformer import FORTUNE_DIR, load_fortunes, split_corpus  # noqa: E402
 
 
 def is_cjk(ch: str) -> bool:

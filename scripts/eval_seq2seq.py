@@ -20,7 +20,7 @@ import torch  # noqa: E402
 
 from attnviz import tasks  # noqa: E402
 from attnviz.models.seq2seq import DEFAULT_DIR, greedy_batch, load_seq2seq  # noqa: E402
-from attnviz.models.seq2seq_train import HELDOUT_SEED  # noqa: E402
+from attnviz.training.seq2seq import HELDOUT_SEED  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -24,7 +24,7 @@ import torch  # noqa: E402
 
 from attnviz import tasks  # noqa: E402
 from attnviz.models.seq2seq import Seq2SeqConfig, save_seq2seq  # noqa: E402
-from attnviz.models.seq2seq_train import HELDOUT_SEED, TrainSettings, exact_match, settings_dict, train  # noqa: E402
+from attnviz.training.seq2seq import HELDOUT_SEED, TrainSettings, exact_match, settings_dict, train  # noqa: E402
 
 
 def main(argv=None) -> int:

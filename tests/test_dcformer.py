@@ -512,7 +512,7 @@ def test_tokenizer_and_generation(tmp_path):
 
 
 def test_training_smoke():
-    from attnviz.models.dcformer_train import smoke_train
+    from attnviz.training.dcformer import smoke_train
     model, losses = smoke_train(steps=10)
     assert all(math.isfinite(l) for l in losses)
     assert np.mean(losses[-3:]) < np.mean(losses[:3])

@@ -1,6 +1,7 @@
 """The model contract (attnviz/models/base.py), checked the same way for every model family.
 
-Families: the shipped MiniLM (BERT adapter), the two shipped character models (DCFormer and its MHA twin), and
+Families: the shipped MiniLM (BERT adapter), the shipped character models (DCFormer, its MHA twin, and the
+Mistral-architecture one in the Hugging Face format), and
 tiny random GPT-2, Llama (grouped-query), Qwen2 and Mistral (sliding windows), Gemma 2 (softcapping, alternating
 windows) and gpt-oss (attention sinks) decoders built at test time. T5 and BART: tests/test_hf_encdec.py. For each:
 the same hook names (from ``hook_name``) and shapes, K/V at their own head count, softmax rows summing to 1 over
@@ -19,7 +20,7 @@ from attnviz.models.base import AttentionModel, hook_name
 
 from test_hf_models import build  # noqa: F401  (tiny Hugging Face models saved to a temporary folder)
 
-FAMILIES = ["minilm", "mha-tiny", "dcformer-tiny", "gpt2", "llama", "qwen2", "mistral", "gemma2", "gpt_oss"]
+FAMILIES = ["minilm", "mha-tiny", "dcformer-tiny", "mistral-char", "gpt2", "llama", "qwen2", "mistral", "gemma2", "gpt_oss"]
 TEXT = "the cat sat on the mat and the dog sat on the log"
 LATER = "the cat sat on the mat and the owl ran to the sea"  # the same first 8 words, then different
 
@@ -29,7 +30,7 @@ def model(request, build):  # noqa: F811
     name = request.param
     if name == "minilm":
         return get_model("all-MiniLM-L6-v2")
-    if name in ("mha-tiny", "dcformer-tiny"):
+    if name in ("mha-tiny", "dcformer-tiny", "mistral-char"):
         return get_model(name)
     return build(name).adapter
 

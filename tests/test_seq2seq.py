@@ -24,7 +24,7 @@ from attnviz.models.base import hook_name
 
 def hook_prefix(part: str, layer: int) -> str:
     return hook_name("pattern", layer, part).removesuffix(".hook_pattern")
-from attnviz.models.seq2seq_train import HELDOUT_SEED, exact_match, make_batch, smoke_train
+from attnviz.training.seq2seq import HELDOUT_SEED, exact_match, make_batch, smoke_train
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..device import best_device
-from ..paths import DATE_MODEL_DIR, char_model_dir
+from ..paths import DATE_MODEL_DIR, MISTRAL_CHAR_DIR, char_model_dir
 from .bert import BertFamilyModel, load_bert_family
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -79,8 +79,22 @@ def _register_date_model() -> None:
             load, "encoder-decoder")
 
 
+def _register_mistral_char() -> None:
+    def load(device=None):
+        from .hf import load_hf_model  # imported on first use, like the other adapters
+
+        return load_hf_model(MISTRAL_CHAR_DIR, name=MISTRAL_CHAR, device=device)
+
+    if (MISTRAL_CHAR_DIR / "config.json").exists():
+        REGISTRY[MISTRAL_CHAR] = RegistryEntry(
+            MISTRAL_CHAR, "transformers Mistral, character-level, trained on the fortunes: grouped-query attention "
+            "(4 query heads share 2 K/V heads) and a native 64-token sliding window on every layer", load, "decoder")
+
+
 DATE_MODEL = "date-seq2seq"
+MISTRAL_CHAR = "mistral-char"
 _register_char_models()
+_register_mistral_char()
 _register_date_model()
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, asdict
 import torch
 import torch.nn.functional as F
 
-from .dcformer import CharTokenizer, DCFormer, DCFormerConfig, save_dcformer
+from ..models.dcformer import CharTokenizer, DCFormer, DCFormerConfig, save_dcformer
 
 FORTUNE_DIR = "/usr/share/games/fortunes"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

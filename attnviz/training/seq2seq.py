@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from .. import tasks
 from ..tasks import EOS, PAD, SOS, CharVocab
-from .seq2seq import Seq2Seq, Seq2SeqConfig, greedy_batch, pad_batch
+from ..models.seq2seq import Seq2Seq, Seq2SeqConfig, greedy_batch, pad_batch
 
 HELDOUT_SEED = 12345  # the generator seed of every held-out set (the days themselves are fixed by is_heldout)
 

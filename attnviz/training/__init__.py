@@ -1,0 +1,1 @@
+"""Training loops behind scripts/ (the CLIs there parse arguments and call these)."""
