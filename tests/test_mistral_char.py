@@ -165,3 +165,14 @@ def test_train_log_names_the_command_and_seed():
     assert log["threads"] == 1 and log["steps"] == log["settings"]["steps"] > 0
     assert log["heldout_loss"] < log["unigram_baseline_loss"]
     assert log["params"] > 0 and log["train_seconds"] > 0
+
+
+def test_positions_beyond_the_training_length_are_flagged():
+    from attnviz.capture import get_model
+    from attnviz.masks import MaskSpec
+
+    model = get_model("mistral-char")
+    assert model.context == 1024 and model.max_tokens >= 8192
+    assert "msg.beyond_context" not in [n.key for n in model.notices("a short text", MaskSpec(causal=True))]
+    notice = model.notices("x" * 3000, MaskSpec(causal=True))[0]
+    assert notice.key == "msg.beyond_context" and notice.values["context"] == 1024 and notice.values["n"] > 3000

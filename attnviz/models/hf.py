@@ -392,6 +392,7 @@ class HFAttentionModel(nn.Module):
         self.windows = native_windows(config, self.n_layers)  # the model's own sliding window per layer
         self.has_sinks = family.sinks
         self.rope_base = _rope_base(config) if family.rotary else None  # None: learned positions (GPT-2)
+        self.context: int | None = None  # the training length, when known (load_hf_model reads train_log.json)
         position_limit = getattr(config, "max_position_embeddings", None) or 10**9
         tokenizer_limit = tokenizer.model_max_length if (tokenizer.model_max_length or 0) < 10**8 else 10**9
         self.max_tokens = int(min(position_limit, tokenizer_limit))
@@ -495,7 +496,14 @@ class HFAttentionModel(nn.Module):
 
     # ----------------------------------------------------------------- weights (Step by step)
     def notices(self, text: str, spec: MaskSpec) -> list[Notice]:
-        return mask_notices(self, spec)
+        """The mask notices, and positions beyond the length it was trained on (when its folder says, as the shipped
+        mistral-char's train_log.json does)."""
+        notices = mask_notices(self, spec)
+        if self.context is not None:
+            n = min(len(self.tokenizer(text)["input_ids"]), self.max_tokens)
+            if n > self.context:
+                notices.insert(0, Notice("info", "msg.beyond_context", {"model": self.name, "context": self.context, "n": n}))
+        return notices
 
     def attention_weights(self, layer: int) -> AttentionWeights:
         attention = self._attention_modules[layer]
@@ -665,6 +673,10 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
             f"{label}: the checkpoint lacks {len(missing)} weights ({shown}); attnviz will not run random weights"
         )
     model = HFAttentionModel(hf_model, tokenizer, label, family)
+    try:  # a folder trained here says how long its training texts were: later positions are flagged on the pages
+        model.context = int(json.loads((path / "train_log.json").read_text(encoding="utf-8"))["settings"]["context"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     if device is not None:
         model.to(device)
     return model.eval()
