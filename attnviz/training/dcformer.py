@@ -10,7 +10,6 @@ stripped, the list is shuffled with the seed, and a fixed share is held out.
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import re
@@ -21,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models.dcformer import CharTokenizer, DCFormer, DCFormerConfig, save_dcformer
+from .schedule import lr_at, take_step
 
 FORTUNE_DIR = "/usr/share/games/fortunes"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -74,13 +74,6 @@ def make_optimizer(model: DCFormer, s: TrainSettings) -> torch.optim.Optimizer:
         (decay if p.dim() == 2 and "norm" not in name else no_decay).append(p)
     return torch.optim.AdamW([{"params": decay, "weight_decay": s.weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}], lr=s.lr, betas=(0.9, 0.95))
-
-
-def lr_at(step: int, s: TrainSettings) -> float:
-    if step < s.warmup:
-        return s.lr * (step + 1) / s.warmup
-    p = (step - s.warmup) / max(1, s.steps - s.warmup)
-    return s.lr * (s.min_lr_frac + (1 - s.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, p))))
 
 
 def batch_starts(n_tokens: int, s: TrainSettings) -> torch.Tensor:
@@ -139,17 +132,10 @@ def train(cfg: DCFormerConfig, train_data: torch.Tensor, s: TrainSettings,
     t0 = time.time()
     run = None
     for step in range(s.steps):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, s)
         x, y = get_batch(train_data, starts[step], s.context)
         logits = model(x)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if s.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
-        opt.step()
-        lv = loss.item()
+        lv = take_step(model, opt, loss, lr_at(step, s), s.grad_clip)
         run = lv if run is None else 0.95 * run + 0.05 * lv
         hist["step"].append(step)
         hist["train_loss"].append(round(lv, 4))

@@ -27,7 +27,6 @@ each read after ``<s>``; every held-out character is predicted exactly once; mea
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections import Counter
@@ -36,6 +35,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from .schedule import lr_at, take_step
 
 UNK, PAD, BOS, EOS = "<unk>", "<pad>", "<s>", "</s>"
 SPECIAL_TOKENS = [UNK, PAD, BOS, EOS]  # ids 0..3
@@ -140,14 +141,6 @@ class TrainSettings:
     attn_implementation: str = "sdpa"  # for training only; the saved folder names none (the app picks its own)
 
 
-def lr_at(step: int, s: TrainSettings) -> float:
-    """Linear warmup over ``warmup`` steps, then cosine from lr down to lr * min_lr_frac at the last step."""
-    if step < s.warmup:
-        return s.lr * (step + 1) / s.warmup
-    p = (step - s.warmup) / max(1, s.steps - s.warmup)
-    return s.lr * (s.min_lr_frac + (1 - s.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, p))))
-
-
 def make_optimizer(model, s: TrainSettings) -> torch.optim.Optimizer:
     """AdamW; matrices (embeddings, projections, lm_head) decay, norms' gains do not."""
     decay, no_decay = [], []
@@ -235,17 +228,10 @@ def train(config, train_data: torch.Tensor, s: TrainSettings, bos_id: int,
     t0 = time.time()
     run = None
     for step in range(s.steps):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, s)
         x, y = get_batch(train_data, starts[step], s.context, bos_id)  # (B, T), (B, T)
         logits = model(input_ids=x, use_cache=False).logits  # (B, T, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if s.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
-        opt.step()
-        lv = loss.item()
+        lv = take_step(model, opt, loss, lr_at(step, s), s.grad_clip)
         run = lv if run is None else 0.95 * run + 0.05 * lv
         hist["train_loss"].append(round(lv, 4))
         if log and s.log_every and (step % s.log_every == 0 or step == s.steps - 1):

@@ -7,7 +7,6 @@ never drawn for training.
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -18,6 +17,7 @@ import torch.nn.functional as F
 from .. import tasks
 from ..tasks import EOS, PAD, SOS, CharVocab
 from ..models.seq2seq import Seq2Seq, Seq2SeqConfig, greedy_batch, pad_batch
+from .schedule import lr_at, take_step
 
 HELDOUT_SEED = 12345  # the generator seed of every held-out set (the days themselves are fixed by is_heldout)
 
@@ -46,13 +46,6 @@ def make_batch(pairs: list[tuple[str, str]], vocab: CharVocab) -> tuple[torch.Te
     return src, dec_in, labels
 
 
-def lr_at(step: int, s: TrainSettings) -> float:
-    if step < s.warmup:
-        return s.lr * (step + 1) / s.warmup
-    p = min(1.0, (step - s.warmup) / max(1, s.steps - s.warmup))
-    return s.lr * (s.min_lr_frac + (1 - s.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
-
-
 def exact_match(model: Seq2Seq, vocab: CharVocab, pairs: list[tuple[str, str]], batch_size: int = 256) -> float:
     """Share of sources whose greedy output equals the target exactly."""
     right = 0
@@ -77,17 +70,10 @@ def train(cfg: Seq2SeqConfig, vocab: CharVocab, s: TrainSettings, heldout: list[
     t0 = time.time()
     model.train()
     for step in range(s.steps):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, s)
         src, dec_in, labels = make_batch([tasks.sample(rng) for _ in range(s.batch_size)], vocab)
         logits = model(src, dec_in)  # (B, T, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=PAD)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if s.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
-        opt.step()
-        value = loss.item()
+        value = take_step(model, opt, loss, lr_at(step, s), s.grad_clip)
         if s.log_every and (step % s.log_every == 0 or step == s.steps - 1):
             hist["step"].append(step)
             hist["loss"].append(round(value, 5))

@@ -1,0 +1,28 @@
+"""What every training loop here shares: the learning-rate schedule and one optimiser step."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def lr_at(step: int, s) -> float:
+    """Linear warmup over ``s.warmup`` steps, then cosine from ``s.lr`` down to ``s.lr * s.min_lr_frac`` at the last
+    of ``s.steps``."""
+    if step < s.warmup:
+        return s.lr * (step + 1) / s.warmup
+    p = min(1.0, (step - s.warmup) / max(1, s.steps - s.warmup))
+    return s.lr * (s.min_lr_frac + (1 - s.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def take_step(model: torch.nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor, lr: float, grad_clip: float) -> float:
+    """Set the learning rate, back-propagate ``loss``, clip the gradient norm (if ``grad_clip``), step; the loss."""
+    for group in opt.param_groups:
+        group["lr"] = lr
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+    return loss.item()
