@@ -7,6 +7,10 @@ from pathlib import Path
 # Set before transformers is first imported: huggingface_hub reads it once, at import.
 if os.environ.get("ATTNVIZ_ALLOW_HUB") != "1":
     os.environ["HF_HUB_OFFLINE"] = "1"
+# Every session's page runs its forward pass in its own thread, and MKL's memory manager keeps about 2 MB of
+# buffers per thread that ever ran one (60 sessions at once: +110 MB RSS, kept); without it, +25 MB. Read when
+# MKL starts, so set before torch is first imported.
+os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
 
 import streamlit as st  # noqa: E402
 
@@ -15,9 +19,10 @@ from ui import url_state
 from ui.controls import load_page_state, restore_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
 from ui.figures import show_figure
+from ui.focus import FOCUS
 from ui.gate import admitted, password_page
 from ui.lang import T, ensure_language
-from ui.session import heavy_section
+from ui.session import HEAVY, heavy_section
 
 HERE = Path(__file__).resolve().parent  # pages resolve from here, whoever runs this file
 VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63)]
@@ -62,12 +67,13 @@ def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> 
 
 def attention_page() -> None:
     """Type a sentence, see every head's attention."""
-    st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
-    load_page_state(VIEW_PARAMS)
-    st.title(T("main.title"))
-    st.caption(T("main.caption"))
-    sidebar_controls()
-    attention_view()
+    with FOCUS.run():  # the whole run goes before other runs' overview and grid, until its heatmap is out
+        st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
+        load_page_state(VIEW_PARAMS)
+        st.title(T("main.title"))
+        st.caption(T("main.caption"))
+        sidebar_controls()
+        attention_view()
 
 
 @st.fragment
@@ -76,7 +82,8 @@ def attention_view() -> None:
     thumbnail reruns only this part, so the browser does not rebuild the sidebar on every edit.
 
     The head's heatmap is sent before the widgets above it, which fill their places afterwards: the
-    browser starts drawing the map the user is looking at before the rest of the page arrives. Whatever
+    browser starts drawing the map the user is looking at before the rest of the page arrives. Under load
+    the other sessions' heatmaps go before this run's overview and layer grid (``ui.focus``). Whatever
     fails on the way, the sentence box is drawn, so the user can always type again.
     """
     restore_page_state(VIEW_PARAMS)  # a fragment rerun after a run that drew no sliders must find their values
@@ -87,15 +94,16 @@ def attention_view() -> None:
             sentence_input()
         drawn.append(True)
 
-    with guard("error.capture"), heavy_section():  # a long text waits for one of the server's few slots
-        draw_maps(show_input)
+    with guard("error.capture"), heavy_section(), FOCUS.run() as turn:  # a long text waits for one of the server's few slots
+        draw_maps(show_input, turn)
     if not drawn:  # no text, or a failure before the map: the box must stay to type again
         show_input()
     save_page_state(VIEW_PARAMS)
 
 
-def draw_maps(show_input) -> None:
-    """Capture and draw; ``show_input()`` fills the sentence box's place once the head's map is sent."""
+def draw_maps(show_input, turn) -> None:
+    """Capture and draw; ``show_input()`` fills the sentence box's place once the head's map is sent, and
+    ``turn.sent()`` (``ui.focus``) lets other sessions' maps go before the overview and the layer grid."""
     lang = st.session_state["lang"]
     view = run_view()  # its notices (empty text, truncation, intervention) sit below the input
     if view is None:
@@ -115,6 +123,9 @@ def draw_maps(show_input) -> None:
         pick_layer, pick_head = st.columns(2)
         pick_layer.slider(T("main.layer"), 0, model.n_layers - 1, key="layer")
         pick_head.slider(T("main.head"), 0, model.n_heads - 1, key="head")
+    # A long text's run holds one of the few heavy slots while it draws: it must not wait for runs that wait for it.
+    light = not HEAVY.holding()
+    turn.sent(wait=light)
 
     with overview:
         st.markdown(T("main.overview"))
@@ -127,6 +138,8 @@ def draw_maps(show_input) -> None:
             selection_mode="points",
         )
 
+    if light:
+        turn.wait()
     show_figure(
         plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head,
                          kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=lang),

@@ -131,6 +131,10 @@ class HeavyGate:
             if held:
                 self._slots.release()
 
+    def holding(self) -> bool:
+        """Whether this thread's section holds a slot now."""
+        return bool(getattr(self._local, "held", None))
+
     def hold(self, size: Callable[[], int]) -> bool:
         """Take this section's slot if ``size()`` bytes is large (waiting while all are taken); True if held."""
         held = getattr(self._local, "held", None)

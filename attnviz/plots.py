@@ -7,6 +7,7 @@ label (Plotly renders some HTML), masked cells drawn as blank grey, never as zer
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import math
@@ -64,7 +65,7 @@ def fixed_layout(*, left: float, right: float, top: float, bottom: float, **layo
     return {"font": FONT, **layout, "margin": margin}
 
 
-def live_figure(traces, layout: dict) -> go.Figure:
+def live_figure(traces: list[dict], layout: dict) -> go.Figure:
     """A figure for a map that redraws on every edit: no template, and a ``datarevision`` of its data.
 
     Streamlit hands a mounted chart a JSON copy of its figure once more after the first draw. Plotly.react
@@ -72,18 +73,40 @@ def live_figure(traces, layout: dict) -> go.Figure:
     the same, and a template (even "none", which carries a stub list) always counts as changed. Without a
     template Plotly's own defaults apply, which is what "none" gives; the app keeps plotly.py from adding
     its default template back (``ui.figures``).
+
+    ``traces`` (dicts with their ``type``) and ``layout`` are written in the form plotly.py's validation
+    gives them: colour scales as explicit ``[position, colour]`` pairs (:func:`colorscale`), titles as
+    ``dict(text=...)``, no ``None`` values, plain numbers. So the figure is assembled without validating
+    every property once more (``_validate=False``): every session rebuilds these maps on every edit, and
+    validating them was the largest part of a main-page run's Python time (``benchmarks/load_sessions.py``).
+    ``tests/test_plots.py`` checks that validating a live figure changes nothing in what it sends. Changes
+    made to the figure afterwards are validated as usual.
     """
-    fig = go.Figure(traces, layout)
-    fig.layout.template = None
     digest = hashlib.blake2b(digest_size=8)
-    for trace in fig.data:  # the arrays, and the labels that customdata's hover text repeats
-        for values in (getattr(trace, "z", None), trace.x, trace.y):
+    for trace in traces:  # the arrays, and the labels that customdata's hover text repeats
+        for name in ("z", "x", "y"):
+            values = trace.get(name)
             if values is not None:
                 digest.update(np.asarray(values, dtype=np.float64).tobytes())
-    for axis in (fig.layout.xaxis, fig.layout.yaxis):
-        digest.update(repr(axis.ticktext).encode())
-    fig.layout.datarevision = digest.hexdigest()
+    for axis in ("xaxis", "yaxis"):
+        ticktext = layout.get(axis, {}).get("ticktext")
+        digest.update(repr(None if ticktext is None else tuple(ticktext)).encode())
+    fig = go.Figure({"data": traces, "layout": {**layout, "datarevision": digest.hexdigest()}}, _validate=False)
+    for part in (fig, fig.layout, *fig.data):
+        part._validate = True
+    fig.layout.template = None
     return fig
+
+
+@functools.cache
+def _colorscale_pairs(name: str) -> tuple:
+    return tuple(tuple(pair) for pair in go.Heatmap(colorscale=name).to_plotly_json()["colorscale"])
+
+
+def colorscale(name: str) -> list[list]:
+    """A named colour scale as plotly.py validates it: the explicit ``[position, colour]`` pairs it sends
+    (plotly.js's own scale of the same name has other colours)."""
+    return [list(pair) for pair in _colorscale_pairs(name)]
 
 
 def colorbar(title: str, thickness: int = 12) -> dict:
@@ -195,14 +218,15 @@ def head_heatmap(
     if finite_min < -1e-6:
         # DCMHA's post-composed maps can hold negative weights: centre a diverging scale on 0.
         limit = max(abs(finite_min), finite_max)
-        colour = dict(colorscale=DIVERGING, zmid=0.0, zmin=-limit, zmax=limit)
+        colour = dict(colorscale=colorscale(DIVERGING), zmid=0.0, zmin=-limit, zmax=limit)
     else:
-        colour = dict(colorscale=SEQUENTIAL, zmin=0.0, zmax=zmax if zmax is not None else max(finite_max, 1e-6))
-    heat = go.Heatmap(
+        colour = dict(colorscale=colorscale(SEQUENTIAL), zmin=0.0, zmax=float(zmax) if zmax is not None else max(finite_max, 1e-6))
+    heat = dict(
+        type="heatmap",
         z=z,
         x=positions_k.tolist(),  # plain lists: typed-array axes make Plotly.react redraw a copy from scratch
         y=positions_q.tolist(),
-        customdata=custom,
+        **({} if custom is None else {"customdata": custom}),
         hovertemplate=hover + "<extra></extra>",
         colorbar=colorbar(t("plot.weight")),
         **colour,
@@ -223,13 +247,13 @@ def head_heatmap(
         title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
         height=side,
         plot_bgcolor=MASKED_COLOR,
-        xaxis=dict(title=t("plot.key_axis"), side="bottom", tickangle=-60, **x_ticks, showgrid=False, zeroline=False,
+        xaxis=dict(title=dict(text=t("plot.key_axis")), side="bottom", tickangle=-60, **x_ticks, showgrid=False, zeroline=False,
                    tickfont=dict(size=tick_size), automargin=False,
-                   range=[positions_k[0] - 0.5, positions_k[-1] + 0.5] if keep is None else None),
-        yaxis=dict(title=t("plot.query_axis"), autorange="reversed", **y_ticks, showgrid=False, zeroline=False,
+                   **({"range": [float(positions_k[0]) - 0.5, float(positions_k[-1]) + 0.5]} if keep is None else {})),
+        yaxis=dict(title=dict(text=t("plot.query_axis")), autorange="reversed", **y_ticks, showgrid=False, zeroline=False,
                    tickfont=dict(size=tick_size), automargin=False),
     )
-    return live_figure(heat, layout)
+    return live_figure([heat], layout)
 
 
 def downsample_stack(stack: np.ndarray, size: int) -> np.ndarray:
@@ -237,13 +261,22 @@ def downsample_stack(stack: np.ndarray, size: int) -> np.ndarray:
     _, q_len, k_len = stack.shape
     if q_len <= size and k_len <= size:
         return stack.astype(np.float32, copy=False)
+    rows, cols, sizes = _blocks(q_len, k_len, size)
+    sums = np.add.reduceat(np.add.reduceat(stack, rows, axis=1), cols, axis=2)
+    return (sums / sizes).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=64)
+def _blocks(q_len: int, k_len: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First row and column of each block of :func:`downsample_stack`, and each block's number of cells."""
     row_groups = np.array_split(np.arange(q_len), min(size, q_len))
     col_groups = np.array_split(np.arange(k_len), min(size, k_len))
     rows = np.array([g[0] for g in row_groups])
     cols = np.array([g[0] for g in col_groups])
-    sums = np.add.reduceat(np.add.reduceat(stack, rows, axis=1), cols, axis=2)
     sizes = np.outer([len(g) for g in row_groups], [len(g) for g in col_groups])
-    return (sums / sizes).astype(np.float32)
+    for array in (rows, cols, sizes):
+        array.flags.writeable = False  # shared by every call
+    return rows, cols, sizes
 
 
 def _tile_canvas(tiles: list[np.ndarray], columns: int, gap: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -299,14 +332,17 @@ def layer_grid(
     gap = max(1, round(size * 0.1))
     canvas, origins = _tile_canvas(tiles, columns, gap)
     index = np.full(canvas.shape + (3,), -1, dtype=np.int16)  # (head, query, key) under each cell
+    width = tiles[0].shape[1]  # every tile has the same shape
+    block = np.stack(np.meshgrid(np.zeros(1), np.arange(size), np.arange(width), indexing="ij"), -1)[0].astype(np.int16)
     for head, (x0, y0) in enumerate(origins):
-        q_idx, k_idx = np.meshgrid(np.arange(size), np.arange(tiles[head].shape[1]), indexing="ij")
-        index[y0 : y0 + size, x0 : x0 + tiles[head].shape[1]] = np.stack([np.full_like(q_idx, head), q_idx, k_idx], -1)
+        block[..., 0] = head
+        index[y0 : y0 + size, x0 : x0 + width] = block
     where = t("plot.query") + " #%{customdata[1]} → " + t("plot.key") + " #%{customdata[2]}" if exact else t("plot.block_average")
-    heat = go.Heatmap(
+    heat = dict(
+        type="heatmap",
         z=canvas,
         customdata=index,
-        colorscale=SEQUENTIAL,
+        colorscale=colorscale(SEQUENTIAL),
         zmin=0,
         zmax=float(np.nanmax(canvas)) if np.isfinite(canvas).any() else 1.0,
         colorbar=colorbar(t("plot.weight"), thickness=10),
@@ -336,7 +372,7 @@ def layer_grid(
         xaxis=dict(visible=False, constrain="domain", automargin=False),
         yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain", automargin=False),
     )
-    return live_figure(heat, layout)
+    return live_figure([heat], layout)
 
 
 def overview(
@@ -364,8 +400,9 @@ def overview(
     size_q, size_k = tiles[0].shape
     canvas, origins = _tile_canvas(tiles, n_heads, gap=1)
     centers = [(x0 + (size_k - 1) / 2, y0 + (size_q - 1) / 2) for x0, y0 in origins]
-    thumbnails = go.Heatmap(z=canvas, colorscale=SEQUENTIAL, showscale=False, hoverinfo="skip", zmin=0, zmax=1)
-    targets = go.Scatter(
+    thumbnails = dict(type="heatmap", z=canvas, colorscale=colorscale(SEQUENTIAL), showscale=False, hoverinfo="skip", zmin=0, zmax=1)
+    targets = dict(
+        type="scatter",
         x=[c[0] for c in centers],
         y=[c[1] for c in centers],
         mode="markers",

@@ -170,3 +170,14 @@ def test_a_nested_section_is_the_outer_one():
         assert gate.hold(lambda: pytest.fail("still held"))  # the inner end did not release it
         assert not gate._slots.acquire(blocking=False)
     assert gate._slots.acquire(blocking=False)
+
+
+def test_a_section_says_whether_it_holds_a_slot():
+    gate = HeavyGate(slots=1, threshold=8 * MB)
+    assert not gate.holding()
+    with gate.section():
+        gate.hold(lambda: 1 * MB)
+        assert not gate.holding()  # a small capture takes no slot
+        gate.hold(lambda: 80 * MB)
+        assert gate.holding()
+    assert not gate.holding()

@@ -194,6 +194,57 @@ def test_live_maps_carry_no_template_and_a_revision_of_their_data():
         assert "template" not in fig.to_plotly_json()["layout"] and fig.layout.datarevision
 
 
+def _sent(fig: go.Figure) -> dict:
+    """What st.plotly_chart sends for a figure (Streamlit 1.67: ``plotly.tools.return_figure_from_figure_or_data``,
+    then ``plotly.io.to_json`` without validation), parsed."""
+    import json
+
+    import plotly.io as pio
+    import plotly.tools
+
+    return json.loads(pio.to_json(plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True), validate=False))
+
+
+def _live_maps():
+    rng = np.random.default_rng(3)
+    p, allowed = pattern_and_mask()
+    patterns = np.stack([p] * 12)
+    long_tokens = [f"t<{i}>" for i in range(170)]  # over FULL_DETAIL_TOKENS: positions in the hover
+    long = rng.random((12, 170, 170)).astype(np.float32)
+    return {
+        "head": lambda: plots.head_heatmap(p, TOKENS, scores=rng.normal(size=(5, 5)), allowed=allowed, title="L0 <b>H0</b>"),
+        "head hidden tokens": lambda: plots.head_heatmap(p, TOKENS, allowed=allowed, keep=np.array([1, 2, 3]), lang="zh"),
+        "head long": lambda: plots.head_heatmap(long[0], long_tokens, scores=long[1], zmax=1.0, height=500),
+        "head over budget": lambda: plots.head_heatmap(np.full((600, 600), 1 / 600), [str(i) for i in range(600)]),
+        "head diverging": lambda: plots.head_heatmap(p - 0.3, TOKENS, key_tokens=TOKENS[::-1]),
+        "grid": lambda: plots.layer_grid(patterns, TOKENS, allowed=allowed, layer=2, selected_head=4),
+        "grid long, K/V groups": lambda: plots.layer_grid(long, long_tokens, keep=np.arange(1, 169), kv_heads=[h // 4 for h in range(12)], lang="de"),
+        "overview": lambda: plots.overview([patterns] * 6, selected=(2, 5)),
+        "overview K/V groups": lambda: plots.overview([long[:, :40, :40]] * 4, keep=np.arange(30), kv_heads=[h // 3 for h in range(12)]),
+    }
+
+
+@pytest.mark.parametrize("name", list(_live_maps()))
+def test_live_maps_send_exactly_what_plotly_validation_gives(name):
+    # plots.live_figure builds these figures without validating every property again: they must already be
+    # what validation makes of them (colour scales spelt out, titles as dicts, no None), or the page would differ.
+    fig = _live_maps()[name]()
+    validated = go.Figure(fig.to_dict())
+    validated.layout.template = None
+    assert _sent(fig) == _sent(validated)
+
+
+def test_changes_to_a_live_map_are_validated_as_usual():
+    p, allowed = pattern_and_mask()
+    fig = plots.head_heatmap(p, TOKENS, allowed=allowed)
+    with pytest.raises(ValueError):
+        fig.update_layout(not_a_layout_property=1)
+    with pytest.raises(ValueError):
+        fig.data[0].zmin = "not a number"
+    fig.update_layout(title_text="changed")
+    assert _sent(fig)["layout"]["title"]["text"] == "changed"
+
+
 def test_a_map_over_the_payload_budget_is_block_averaged_and_says_so():
     """A 1,024-token map would be ~14 MB of JSON: it is drawn as 512 × 512 block means, hover naming it."""
     from attnviz.plots import MAX_DRAWN_TOKENS

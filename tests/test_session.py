@@ -102,3 +102,21 @@ def test_every_spelling_of_an_offered_folder_is_one_model(offered_dir, loads, mo
     assert loads == [str(offered_dir)]  # loaded once, under one name
     assert len(models) == 1
     assert session.get_model("all-MiniLM-L6-v2") is not None and loads[-1] == "all-MiniLM-L6-v2"
+
+
+def test_a_texts_token_count_is_asked_of_the_tokenizer_once():
+    # a page run sizes its capture twice before the forward pass; under load every tokenizer call costs a GIL wait
+    import torch
+
+    class Tokenizing(torch.nn.Module):
+        calls = 0
+
+        def encode(self, texts):
+            Tokenizing.calls += 1
+            return type("Encoding", (), {"input_ids": torch.zeros((len(texts), 3 + len(texts[0])), dtype=torch.long)})()
+
+    model, other = Tokenizing(), Tokenizing()
+    assert session.encoded_shape(model, ("ab",)) == (1, 5)
+    assert session.encoded_shape(model, ("ab",)) == (1, 5) and Tokenizing.calls == 1
+    assert session.encoded_shape(model, ("abc",)) == (1, 6) and Tokenizing.calls == 2
+    assert session.encoded_shape(other, ("ab",)) == (1, 5) and Tokenizing.calls == 3  # per model

@@ -13,6 +13,7 @@ import fnmatch
 import gc
 import os
 import sys
+import weakref
 
 import streamlit as st
 import torch
@@ -164,9 +165,32 @@ def heavy_section():
     return HEAVY.section()
 
 
+# model -> {texts: (batch, seq)}: a page run asks for a capture's size twice (view_hooks, HEAVY.hold) before the
+# forward pass tokenizes once more, and under load every call to the tokenizer also waits for the GIL again.
+_SHAPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def encoded_shape(model, texts: tuple[str, ...]) -> tuple[int, int]:
+    """(batch, tokens) of ``texts`` under ``model``'s tokenizer, remembered for the last few hundred texts."""
+    try:
+        known = _SHAPES.get(model)
+        if known is None:
+            known = _SHAPES.setdefault(model, {})
+    except TypeError:  # a model object that cannot be weakly referenced: ask its tokenizer every time
+        known = {}
+    shape = known.get(texts)
+    if shape is None:
+        batch, seq = model.encode(list(texts)).input_ids.shape
+        shape = (int(batch), int(seq))
+        if len(known) >= 512:
+            known.clear()
+        known[texts] = shape
+    return shape
+
+
 def capture_bytes(model, texts: tuple[str, ...], hooks: tuple[str, ...] | None) -> int:
     """Bytes of the (heads, seq, seq) maps (patterns, scores) a capture would hold, known before running it."""
-    batch, seq = model.encode(list(texts)).input_ids.shape
+    batch, seq = encoded_shape(model, texts)
     names = [hook_name(kind, layer) for layer in range(model.n_layers) for kind in ("pattern", "scores")]
     maps = len(names) if hooks is None else sum(any(fnmatch.fnmatchcase(name, hook) for hook in hooks) for name in names)
     return int(batch) * maps * model.n_heads * int(seq) ** 2 * 4

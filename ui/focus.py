@@ -1,0 +1,104 @@
+"""Under load, every page run's map in focus goes out before any run's other figures.
+
+The main page sends the head's heatmap (with the sentence box and the sliders) before the overview and the
+layer grid. When a class presses Enter at once, thirty runs share one interpreter lock and two forward-pass
+slots, and every run's overview and grid slow down the other runs' captures and heatmaps: everyone waits for
+everything (``benchmarks/load_sessions.py``). :data:`FOCUS` orders that work instead: a run that has sent its
+map in focus waits, at most ``max_wait`` seconds, while other runs have not sent theirs yet. Alone on the
+server a run never waits, and nothing it draws changes, only when the rest of a page arrives under load.
+``ATTNVIZ_FOCUS_WAIT`` sets ``max_wait`` (seconds; 0: never wait).
+
+    with FOCUS.run() as focus:   # around the page run (a run inside a run is the outer one)
+        ...draw the map in focus...
+        focus.sent()             # out: wait while other runs' maps are not
+        ...draw a figure...
+        focus.wait()             # and again between the figures that follow
+        ...draw the rest...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+
+
+class FocusFirst:
+    """Counts the page runs that have not sent their map in focus; the others wait for them, within bounds."""
+
+    def __init__(self, max_wait: float):
+        self.max_wait = float(max_wait)
+        self._changed = threading.Condition()
+        self._pending = 0  # runs inside run() that have not called sent()
+        self._waiting = 0  # runs waiting in sent() or wait()
+        self._local = threading.local()  # .run: this thread's current run
+
+    @property
+    def pending(self) -> int:
+        with self._changed:
+            return self._pending
+
+    @property
+    def waiting(self) -> int:
+        with self._changed:
+            return self._waiting
+
+    @contextlib.contextmanager
+    def run(self) -> Iterator[_Run]:
+        """One page run: pending from here until its ``sent()`` or the end of the block, however it ends.
+        Inside another ``run()`` of the same thread (the page's fragment during a full run) it is that run."""
+        outer = getattr(self._local, "run", None)
+        if outer is not None:
+            yield outer
+            return
+        with self._changed:
+            self._pending += 1
+        run = self._local.run = _Run(self)
+        try:
+            yield run
+        finally:
+            self._local.run = None
+            run.leave()
+
+    def _leave(self) -> None:
+        with self._changed:
+            self._pending -= 1
+            if not self._pending:
+                self._changed.notify_all()
+
+    def _wait_for_others(self) -> bool:
+        """Wait while other runs are pending, at most ``max_wait`` s; True if it waited at all."""
+        with self._changed:
+            if self.max_wait <= 0 or not self._pending:
+                return False
+            self._waiting += 1
+            try:
+                self._changed.wait_for(lambda: not self._pending, timeout=self.max_wait)
+            finally:
+                self._waiting -= 1
+            return True
+
+
+class _Run:
+    def __init__(self, focus: FocusFirst):
+        self._focus, self._left = focus, False
+
+    def leave(self) -> None:
+        """No longer pending (once; later calls do nothing)."""
+        if not self._left:
+            self._left = True
+            self._focus._leave()
+
+    def sent(self, wait: bool = True) -> bool:
+        """This run's map in focus is out: leave, then (``wait``) let the other runs' maps go first.
+        True if it waited."""
+        self.leave()
+        return wait and self._focus._wait_for_others()
+
+    def wait(self) -> bool:
+        """After ``sent()``: let the maps of runs that started since go first (within ``max_wait``)."""
+        return self._left and self._focus._wait_for_others()
+
+
+FOCUS = FocusFirst(float(os.environ.get("ATTNVIZ_FOCUS_WAIT", "1.0")))
