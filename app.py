@@ -15,6 +15,7 @@ os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
 import streamlit as st  # noqa: E402
 
 from attnviz import plots
+from attnviz.plots_dcmha import WINDOW_COLOR, window_band_path
 from ui import url_state
 from ui.controls import load_page_state, restore_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
@@ -48,21 +49,23 @@ def select_from_overview() -> None:
 
 
 def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> None:
-    """One head's map for sentence ``index`` of the view, with its arrays for export."""
+    """One head's map for sentence ``index`` of the view, with its arrays for export; a decoder's own window for
+    this layer (Mistral's, Gemma 2's, the DCFormer's local layers) outlined as a band."""
     capture = view.captures[index]
-    show_figure(
-        plots.head_heatmap(
-            capture.pattern(layer)[head],
-            capture.tokens,
-            scores=view.scores(layer, index)[head],
-            allowed=capture.mask(layer),
-            keep=view.keep(index),
-            title=title,
-            lang=st.session_state["lang"],
-        ),
-        key=key,
-        arrays=view.head_arrays(layer, head, index),
+    fig = plots.head_heatmap(
+        capture.pattern(layer)[head],
+        capture.tokens,
+        scores=view.scores(layer, index)[head],
+        allowed=capture.mask(layer),
+        keep=view.keep(index),
+        title=title,
+        lang=st.session_state["lang"],
     )
+    own = view.model.layer_windows(None)[layer] if view.model.kind == "decoder" else None
+    if own is not None and view.keep(index) is None and len(capture.tokens) <= plots.MAX_DRAWN_TOKENS:
+        fig.add_shape(type="path", path=window_band_path(len(capture.tokens), own, True), name="own window",
+                      line=dict(color=WINDOW_COLOR, width=1.5), fillcolor="rgba(0,0,0,0)", layer="above")
+    show_figure(fig, key=key, arrays=view.head_arrays(layer, head, index))
 
 
 def attention_page() -> None:

@@ -53,8 +53,14 @@ def generation_view() -> None:
     show_notices(cleaned, lang)
     key = ("generation", model.name, cleaned.text, state["gen_new"])
     generation = remembered("generation", key, lambda: generate_with_cache(model, cleaned.text, state["gen_new"]))
-    prompt, new = generation.tokens[: generation.n_prompt], generation.tokens[generation.n_prompt:]
-    st.markdown(T("gen.output", prompt=escape_markdown("".join(prompt)), new=escape_markdown("".join(new))))
+    shown = [t for t in generation.tokens if t not in model.special_tokens]  # the text, without <s> and the like
+    prompt = "".join(t for t in generation.tokens[: generation.n_prompt] if t not in model.special_tokens)
+    new = "".join(shown)[len(prompt):]
+    space = new[: len(new) - len(new.lstrip())]  # Markdown bold may not start with a space: keep it outside
+    if new.strip():
+        st.markdown(T("gen.output", prompt=escape_markdown(prompt + space), new=escape_markdown(new.strip())))
+    else:  # only spaces or special tokens were written: nothing to set in bold
+        st.markdown(escape_markdown(prompt + new))
 
     n_steps = len(generation.steps)
     fit("gen_step", 1, n_steps)

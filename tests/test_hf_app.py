@@ -84,6 +84,8 @@ def test_the_main_page_draws_an_offered_mistral_with_its_own_window(build, monke
     allowed = (distance >= 0) & (distance < window)  # the model's own sliding window, drawn as it is
     assert np.array_equal(~np.isnan(z), allowed)
     assert not at.warning  # the model's own causal mask and window: no intervention
+    outline = [shape for shape in spec["layout"].get("shapes", []) if shape.get("name") == "own window"]
+    assert len(outline) == 1 and outline[0]["type"] == "path"  # the layer's own band, outlined
     at.checkbox(key="use_window").check().run()
     at.slider(key="window").set_value(window + 3).run()  # wider than the model's own: changes nothing, and says so
     assert any("changes nothing" in i.value for i in at.info) and not at.warning
