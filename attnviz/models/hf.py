@@ -65,6 +65,7 @@ class Family:
     mlp_norm: str  # attribute of a decoder layer: the norm before its MLP, whose input is the residual mid-layer
     sinks: bool = False  # the family has per-head attention sinks
     rotary: bool = True  # positions rotate q and k (RoPE); GPT-2 adds learned position vectors instead
+    kind: str = "decoder"  # "encoder": bidirectional (DistilBERT), its mask the padding alone
 
 
 SUPPORTED: dict[str, Family] = {
@@ -74,6 +75,8 @@ SUPPORTED: dict[str, Family] = {
     "mistral": Family("MistralForCausalLM", "model.layers", "self_attn", "post_attention_layernorm"),
     "gemma2": Family("Gemma2ForCausalLM", "model.layers", "self_attn", "pre_feedforward_layernorm"),
     "gpt_oss": Family("GptOssForCausalLM", "model.layers", "self_attn", "post_attention_layernorm", sinks=True),
+    # an encoder through the same interface: post-norm, so the input of its feed-forward block is the residual mid-layer
+    "distilbert": Family("DistilBertModel", "transformer.layer", "attention", "ffn", rotary=False, kind="encoder"),
 }
 
 
@@ -363,7 +366,7 @@ def native_windows(config, n_layers: int) -> list[int | None]:
 class HFAttentionModel(nn.Module):
     """A Hugging Face decoder-only LM whose attention runs through attnviz's registered function."""
 
-    kind = "decoder"
+    kind = "decoder"  # or the family's ("encoder" for DistilBERT): set per model below
 
     def __init__(self, hf_model: nn.Module, tokenizer, name: str, family: Family | None = None):
         super().__init__()
@@ -376,6 +379,7 @@ class HFAttentionModel(nn.Module):
             hf_model.set_attn_implementation(ATTN_NAME)
         self.hf = hf_model.eval()
         self.family = family
+        self.kind = family.kind
         self.tokenizer = tokenizer
         self.name = name
         self.n_layers = config.num_hidden_layers
@@ -420,7 +424,7 @@ class HFAttentionModel(nn.Module):
         for index, layer in enumerate(list(layers)[: self.n_layers]):
             attention = getattr(layer, family.attention)
             # The registered function learns its layer from the attention module transformers hands it.
-            if getattr(attention, "layer_idx", None) != index:
+            if hasattr(attention, "layer_idx") and attention.layer_idx != index:  # (encoders keep no layer_idx)
                 found = getattr(attention, "layer_idx", None)
                 raise UnsupportedModel(f"{name}: attention module {index} has layer_idx {found}")
             self._hooks_by_module[id(attention)] = _LayerHooks(
@@ -513,14 +517,16 @@ class HFAttentionModel(nn.Module):
             q, k, v = w.T.split(self.n_heads * self.d_head, dim=0)
             biases = (*b.split(self.n_heads * self.d_head), attention.c_proj.bias)
             return AttentionWeights.from_linear(q, k, v, attention.c_proj.weight.T, biases=biases, **heads)
-        projections = [getattr(attention, f"{x}_proj") for x in "qkvo"]
+        names = ("q_lin", "k_lin", "v_lin", "out_lin") if hasattr(attention, "q_lin") else ("q_proj", "k_proj", "v_proj", "o_proj")
+        projections = [getattr(attention, name) for name in names]
         return AttentionWeights.from_linear(*(p.weight for p in projections), biases=[p.bias for p in projections],
                                             qk_norm=hasattr(attention, "q_norm"), **heads)
 
     def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
         """The token's embedding row, and GPT-2's learned position row (RoPE models rotate q and k instead)."""
         parts = {"word": self.hf.get_input_embeddings().weight.detach().float().cpu().numpy()[token_ids]}
-        positions = getattr(getattr(self.hf, "transformer", None), "wpe", None)
+        positions = getattr(getattr(self.hf, "transformer", None), "wpe", None)  # GPT-2
+        positions = positions or getattr(getattr(self.hf, "embeddings", None), "position_embeddings", None)  # DistilBERT
         if positions is not None:
             parts["position"] = positions.weight.detach().float().cpu().numpy()[: len(token_ids)]
         return parts
@@ -555,11 +561,11 @@ class HFAttentionModel(nn.Module):
             output = self.hf(
                 input_ids=encoding.input_ids.to(device),
                 attention_mask=encoding.key_is_real.to(device).long(),
-                use_cache=False,
+                **({"use_cache": False} if self.kind == "decoder" else {}),
             )
         finally:
             _active_run.reset(token)
-        return output.logits
+        return output.logits if hasattr(output, "logits") else output.last_hidden_state
 
 
 # ------------------------------------------------------------------------------------------ loading
