@@ -346,21 +346,22 @@ def token_head_maps(panels: dict[str, np.ndarray], labels: Sequence[str], *, tit
 def side_by_side(maps: Sequence[tuple[str, np.ndarray]], labels: Sequence[str], allowed: np.ndarray | None, *,
                  title: str, x_title: str = "key s", y_title: str = "query t",
                  shapes: Sequence[dict] = ()) -> go.Figure:
-    """Maps of the same text next to each other (e.g. DCFormer vs MHA twin, or before / after / difference).
-
-    A map that holds negative values gets a diverging scale centred on 0, the others a sequential one.
+    """Maps of the same text next to each other (e.g. DCFormer vs MHA twin, or before / after / difference), on ONE
+    colour scale with one meaning: diverging and centred on 0 for all when any map holds a negative value, else
+    sequential for all, with a common limit. (A colour must mean the same number in both panels.)
     """
     labels = _labels(labels)
     n_cols = len(maps)
     fig = make_subplots(rows=1, cols=n_cols, subplot_titles=[escape_label(n) for n, _ in maps], horizontal_spacing=0.08)
-    for c, (name, m) in enumerate(maps, start=1):
-        z = _masked(m, allowed)
-        if has_negative(z):
-            lim = _abs_limit(z)
-            kw = dict(colorscale=DIVERGING, zmid=0, zmin=-lim, zmax=lim)
-        else:
-            kw = dict(colorscale=SEQUENTIAL, zmin=0, zmax=max(float(np.nanmax(z)) if np.isfinite(z).any() else 1.0, 1e-6))
-        kw["colorbar"] = _colorbar_for(fig, 1, c)
+    zs = [_masked(m, allowed) for _, m in maps]
+    if any(has_negative(z) for z in zs):
+        lim = max(_abs_limit(z) for z in zs)
+        scale = dict(colorscale=DIVERGING, zmid=0, zmin=-lim, zmax=lim)
+    else:
+        top = max((float(np.nanmax(z)) for z in zs if np.isfinite(z).any()), default=1.0)
+        scale = dict(colorscale=SEQUENTIAL, zmin=0, zmax=max(top, 1e-6))
+    for c, ((name, _), z) in enumerate(zip(maps, zs), start=1):
+        kw = dict(scale, colorbar=_colorbar_for(fig, 1, c))
         fig.add_trace(_heat(z, labels, name, **kw), row=1, col=c)
         xref, yref = _axis_ref(fig, 1, c)
         for shape in shapes:

@@ -231,10 +231,11 @@ def dcmha_page() -> None:
                 key="compare",
             )
             left, right = st.columns(2)
-            chart_in(left, figs.head_grid(dc_cap.pattern(layer), allowed, columns=cap.n_heads, selected=head,
-                                             title=T("dc_grid", layer=layer), head_label=T("head_n")), key="compare_dc_grid")
-            chart_in(right, figs.head_grid(mha_cap.pattern(layer), allowed, columns=cap.n_heads, selected=head,
-                                              title=T("mha_grid", layer=layer), head_label=T("head_n")), key="compare_mha_grid")
+            pair = (dc_cap.pattern(layer), mha_cap.pattern(layer))  # side by side: one scale, one meaning of a colour
+            shared = dict(columns=cap.n_heads, selected=head, head_label=T("head_n"),
+                          diverging=any(figs.has_negative(m) for m in pair), limit=max(float(np.abs(m).max()) for m in pair))
+            chart_in(left, figs.head_grid(pair[0], allowed, title=T("dc_grid", layer=layer), **shared), key="compare_dc_grid")
+            chart_in(right, figs.head_grid(pair[1], allowed, title=T("mha_grid", layer=layer), **shared), key="compare_mha_grid")
             with st.expander(T("generate")):
                 g1, g2 = st.columns(2)
                 n_chars = g1.slider(T("gen_chars"), 10, 200, 60, key="dc_gen_chars")

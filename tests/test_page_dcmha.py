@@ -176,3 +176,12 @@ def test_bad_input_gives_a_message_not_a_traceback(page):
         messages = at.info if kind == "info" else at.warning
         assert any(fragment in m.value for m in messages), [m.value for m in messages]
     assert array(figure_with_title(at, "the four stages")["data"][0]["z"]).shape == (256, 256)
+
+
+def test_the_comparison_tab_draws_both_models_on_one_scale():
+    """DCFormer's post-composed maps may be negative; the MHA twin's never are. Side by side, both grids share one
+    scale with one meaning (diverging for both, one limit), so a colour is the same number in both."""
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    dc, mha = figure_with_title(at, "every head after post-compose"), figure_with_title(at, "every head (softmax)")
+    assert dc["layout"]["coloraxis"] == mha["layout"]["coloraxis"]

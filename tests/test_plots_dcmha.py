@@ -89,8 +89,12 @@ def test_token_head_maps_and_grids():
     assert grid.layout.coloraxis.cmid == 0  # negatives -> diverging
     assert [t.name for t in grid.data] == ["masked", "head 0", "masked", "head 1", "masked", "head 2"]
     assert np.isnan(np.asarray(grid.data[1].z, dtype=float)[0, 1]) and np.asarray(grid.data[0].z, dtype=float)[0, 1] == 0
-    side = figs.side_by_side([("a", np.eye(5)), ("b", -np.eye(5))], list("abcde"), None, title="c")
-    assert side.data[0].zmin == 0 and side.data[1].zmid == 0
+    # side by side, one colour means one number: a negative map anywhere makes every panel diverging, same limits
+    side = figs.side_by_side([("a", np.eye(5)), ("b", -0.5 * np.eye(5))], list("abcde"), None, title="c")
+    assert [t.colorscale for t in side.data][0] == side.data[1].colorscale
+    assert all(t.zmid == 0 and t.zmin == -1.0 and t.zmax == 1.0 for t in side.data)
+    calm = figs.side_by_side([("a", np.eye(5)), ("b", 0.25 * np.eye(5))], list("abcde"), None, title="c")
+    assert all(t.zmin == 0 and t.zmax == 1.0 and t.zmid is None for t in calm.data)
     sg = figs.stage_grid({k: np.repeat(v[None], 2, 0) for k, v in stages().items()}, None, title="g",
                          column_titles={k: k for k in ("raw", "composed", "probs", "pattern")})
     assert len(sg.data) == 8
