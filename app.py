@@ -14,8 +14,8 @@ os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
 
 import streamlit as st  # noqa: E402
 
-from attnviz import plots
-from attnviz.plots_dcmha import WINDOW_COLOR, window_band_path
+from attnviz.figures import attention as plots
+from attnviz.figures.dcmha import WINDOW_COLOR, window_band_path
 from ui import url_state
 from ui.controls import load_page_state, restore_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard

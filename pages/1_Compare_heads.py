@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from attnviz import plots
+from attnviz.figures import attention as plots
 from attnviz.analysis.stats import stat_columns, stats_table
 from ui import url_state
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz.analysis import dcmha as dv
-from attnviz import plots_dcmha as figs
+from attnviz.figures import dcmha as figs
 from attnviz.capture import run_capture
 from attnviz.i18n import translate
 from attnviz.models.base import hook_name

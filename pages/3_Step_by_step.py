@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnviz import plots_steps
+from attnviz.figures import steps as plots_steps
 from attnviz.analysis.steps import full_projection, online_softmax, steps
 from ui import url_state
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls

@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 import attnviz
-from attnviz import plots
-from attnviz.plots import matrix_figure
+from attnviz.figures import attention as plots
+from attnviz.figures.attention import matrix_figure
 from attnviz.models.base import hook_name
 from attnviz.analysis.positions import alignment, cosine_similarity, learned_positions, reorder, rotary_angles, rotary_similarity, sinusoidal
 from attnviz.text import InputError, clean_text, escape_markdown

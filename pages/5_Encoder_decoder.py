@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnviz import plots_seq2seq as figs
+from attnviz.figures import seq2seq as figs
 from attnviz import tasks
 from attnviz.analysis.seq2seq import date_verdict, loop_rows, sharpest_cross_head
 from attnviz.models import DATE_MODEL

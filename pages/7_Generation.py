@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from attnviz import plots_seq2seq as figs
+from attnviz.figures import seq2seq as figs
 from attnviz.analysis.generation import generate_with_cache
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state

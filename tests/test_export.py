@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import attnviz
-from attnviz import plots
+from attnviz.figures import attention as plots
 from attnviz.export import capture_npz, figure_html, figure_image
 from apptest_utils import array
 

@@ -32,3 +32,11 @@ def test_the_library_never_imports_streamlit_or_the_ui(path):
 def test_pages_keep_no_cache_of_their_own(path):
     """One model cache and one memo, in ui/session.py: a page never decorates with st.cache_*."""
     assert "st.cache_" not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "attnviz" / "figures").glob("*.py")), ids=lambda p: p.name)
+def test_figures_never_run_a_model(path):
+    """Figure builders take arrays: they import neither torch nor the models."""
+    bad = {name for name in imported_modules(path) if name.split(".")[0] == "torch" or "models" in name.split(".")}
+    source = path.read_text(encoding="utf-8")
+    assert not bad and "from ..models" not in source and "import torch" not in source, path.name

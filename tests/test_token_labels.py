@@ -66,7 +66,7 @@ def test_wordpiece_labels_mark_the_pieces_that_continue_a_word(minilm):
 
 
 def test_a_decoders_ticks_hovers_and_export_read_as_text(build, tmp_path):  # noqa: F811
-    from attnviz import plots
+    from attnviz.figures import attention as plots
     from attnviz.export import capture_npz
 
     model = build("gpt2").adapter

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .. import plots, plots_steps
+from ..figures import attention as plots, steps as plots_steps
 from ..capture import run_capture
 from .lessons import LessonError, Slide
 from ..masks import MaskSpec

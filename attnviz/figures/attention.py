@@ -17,8 +17,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .i18n import translate
-from .text import escape_label
+from ..i18n import translate
+from ..text import escape_label
 
 MASKED_COLOR = "#d0d0d0"
 SEQUENTIAL = "Blues"
@@ -79,7 +79,7 @@ def live_figure(traces: list[dict], layout: dict) -> go.Figure:
     ``dict(text=...)``, no ``None`` values, plain numbers. So the figure is assembled without validating
     every property once more (``_validate=False``): every session rebuilds these maps on every edit, and
     validating them was the largest part of a main-page run's Python time (``benchmarks/load_sessions.py``).
-    ``tests/test_plots.py`` checks that validating a live figure changes nothing in what it sends. Changes
+    ``tests/test_figures_attention.py`` checks that validating a live figure changes nothing in what it sends. Changes
     made to the figure afterwards are validated as usual.
     """
     digest = hashlib.blake2b(digest_size=8)

@@ -1,6 +1,6 @@
 """Figure builders of the encoder-decoder page (pure: arrays in, Plotly figures out).
 
-Attention maps reuse :func:`attnviz.plots.head_heatmap` (queries on rows, keys on columns, masked
+Attention maps reuse :func:`attnviz.figures.attention.head_heatmap` (queries on rows, keys on columns, masked
 cells grey); this module adds what the autoregressive walk needs: visible spaces in character
 labels, a frame around the row computed at the current step, the next-character probabilities,
 and every head of one attention side by side.
@@ -12,9 +12,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import plots
-from .i18n import translate
-from .text import escape_label
+from . import attention as plots
+from ..i18n import translate
+from ..text import escape_label
 
 HIGHLIGHT_COLOR = "#d62728"
 SPACE = "␣"

@@ -1,6 +1,6 @@
 """Pure figure builders for the DCMHA page: arrays in, ``plotly.graph_objects.Figure`` out.
 
-Conventions (as in :mod:`attnviz.plots`): queries on rows top to bottom, keys on columns, labels escaped
+Conventions (as in :mod:`attnviz.figures.attention`): queries on rows top to bottom, keys on columns, labels escaped
 with :func:`attnviz.text.escape_label`, masked cells drawn as NaN on a grey background. Compose matrices:
 rows = OUTPUT head n, columns = INPUT head m, diverging colour scale centred on 0. Every text shown
 (titles, axis titles) is passed in by the caller, so the page can switch language.
@@ -15,9 +15,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .plots import DIVERGING, MASKED_COLOR, MAX_DRAWN_TOKENS, SEQUENTIAL, block_starts, downsample
-from .masks import window_band_outline
-from .text import escape_label
+from .attention import DIVERGING, MASKED_COLOR, MAX_DRAWN_TOKENS, SEQUENTIAL, block_starts, downsample
+from ..masks import window_band_outline
+from ..text import escape_label
 
 SELECTED_COLOR = "#e65000"
 WINDOW_COLOR = "#1b7837"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .i18n import translate
-from .plots import DIVERGING, MASKED_COLOR, SEQUENTIAL, finish, labels
+from ..i18n import translate
+from .attention import DIVERGING, MASKED_COLOR, SEQUENTIAL, finish, labels
 
 
 def _limit(values: np.ndarray) -> float:

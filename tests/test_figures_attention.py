@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import plotly.graph_objects as go
 
-from attnviz import plots
+from attnviz.figures import attention as plots
 
 TOKENS = ["[CLS]", "<b>", "cat", "&", "[SEP]"]
 
@@ -247,7 +247,7 @@ def test_changes_to_a_live_map_are_validated_as_usual():
 
 def test_a_map_over_the_payload_budget_is_block_averaged_and_says_so():
     """A 1,024-token map would be ~14 MB of JSON: it is drawn as 512 × 512 block means, hover naming it."""
-    from attnviz.plots import MAX_DRAWN_TOKENS
+    from attnviz.figures.attention import MAX_DRAWN_TOKENS
 
     n = 2 * MAX_DRAWN_TOKENS
     rng = np.random.default_rng(0)

@@ -1,11 +1,11 @@
-"""attnviz.plots_dcmha: pure figure builders (data in, figure out)."""
+"""attnviz.figures.dcmha: pure figure builders (data in, figure out)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from attnviz import plots_dcmha as figs
+from attnviz.figures import dcmha as figs
 
 PART_TITLES = {"identity": "I", "query": "Q", "key": "K", "query_gate": "qdd", "key_gate": "kdd", "static": "W", "C": "C"}
 
@@ -109,8 +109,8 @@ def test_draw_matrices_and_bars():
 
 def test_dcmha_maps_over_the_payload_budget_are_block_averaged():
     """A 1,024-character DCMHA slide was 26 MB of JSON: maps are block means at their blocks' first positions."""
-    from attnviz.plots import MAX_DRAWN_TOKENS
-    from attnviz.plots_dcmha import side_by_side
+    from attnviz.figures.attention import MAX_DRAWN_TOKENS
+    from attnviz.figures.dcmha import side_by_side
 
     n = 2 * MAX_DRAWN_TOKENS
     rng = np.random.default_rng(1)
