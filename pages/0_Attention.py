@@ -1,0 +1,139 @@
+"""The main page: type a sentence, see every head's attention (the page app.py opens by default)."""
+
+import streamlit as st
+
+from attnviz.figures import attention as plots
+from attnviz.figures.dcmha import WINDOW_COLOR, window_band_path
+from ui import url_state
+from ui.controls import load_page_state, restore_page_state, run_view, save_page_state, sentence_input, sidebar_controls
+from ui.errors import guard
+from ui.figures import show_figure
+from ui.focus import FOCUS
+from ui.lang import T
+from ui.nav import run_through_navigation
+from ui.session import HEAVY, heavy_section
+
+run_through_navigation()
+VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63)]
+
+
+def select_from_overview() -> None:
+    """Plotly selection event on the overview: the clicked thumbnail becomes the chosen head."""
+    points = st.session_state["overview"]["selection"]["points"]
+    if points:
+        layer, head = points[0]["customdata"][:2]
+        st.session_state["layer"], st.session_state["head"] = int(layer), int(head)
+
+
+def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> None:
+    """One head's map for sentence ``index`` of the view, with its arrays for export; a decoder's own window for
+    this layer (Mistral's, Gemma 2's, the DCFormer's local layers) outlined as a band."""
+    capture = view.captures[index]
+    fig = plots.head_heatmap(
+        capture.pattern(layer)[head],
+        capture.tokens,
+        scores=view.scores(layer, index)[head],
+        allowed=capture.mask(layer),
+        keep=view.keep(index),
+        title=title,
+        lang=st.session_state["lang"],
+    )
+    own = view.model.layer_windows(None)[layer] if view.model.kind == "decoder" else None
+    if own is not None and view.keep(index) is None and len(capture.tokens) <= plots.MAX_DRAWN_TOKENS:
+        fig.add_shape(type="path", path=window_band_path(len(capture.tokens), own, True), name="own window",
+                      line=dict(color=WINDOW_COLOR, width=1.5), fillcolor="rgba(0,0,0,0)", layer="above")
+    show_figure(fig, key=key, arrays=view.head_arrays(layer, head, index))
+
+
+def attention_page() -> None:
+    """Type a sentence, see every head's attention."""
+    with FOCUS.run():  # the whole run goes before other runs' overview and grid, until its heatmap is out
+        st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
+        load_page_state(VIEW_PARAMS)
+        st.title(T("main.title"))
+        st.caption(T("main.caption"))
+        sidebar_controls()
+        attention_view()
+
+
+@st.fragment
+def attention_view() -> None:
+    """The sentence and its maps. A fragment: typing a sentence, moving the layer/head sliders or clicking a
+    thumbnail reruns only this part, so the browser does not rebuild the sidebar on every edit.
+
+    The head's heatmap is sent before the widgets above it, which fill their places afterwards: the
+    browser starts drawing the map the user is looking at before the rest of the page arrives. Under load
+    the other sessions' heatmaps go before this run's overview and layer grid (``ui.focus``). Whatever
+    fails on the way, the sentence box is drawn, so the user can always type again.
+    """
+    restore_page_state(VIEW_PARAMS)  # a fragment rerun after a run that drew no sliders must find their values
+    input_slot, drawn = st.container(), []
+
+    def show_input() -> None:
+        with input_slot:
+            sentence_input()
+        drawn.append(True)
+
+    with guard("error.capture"), heavy_section(), FOCUS.run() as turn:  # a long text waits for one of the server's few slots
+        draw_maps(show_input, turn)
+    if not drawn:  # no text, or a failure before the map: the box must stay to type again
+        show_input()
+    save_page_state(VIEW_PARAMS)
+
+
+def draw_maps(show_input, turn) -> None:
+    """Capture and draw; ``show_input()`` fills the sentence box's place once the head's map is sent, and
+    ``turn.sent()`` (``ui.focus``) lets other sessions' maps go before the overview and the layer grid."""
+    lang = st.session_state["lang"]
+    view = run_view()  # its notices (empty text, truncation, intervention) sit below the input
+    if view is None:
+        return
+    model, capture = view.model, view.captures[0]
+    st.session_state["layer"] = min(st.session_state["layer"], model.n_layers - 1)
+    st.session_state["head"] = min(st.session_state["head"], model.n_heads - 1)
+    layer, head = st.session_state["layer"], st.session_state["head"]
+    keep = view.keep(0)
+    slider_slot = st.container()
+    focus, overview = st.columns([3, 2])
+    with focus:
+        show_head(view, 0, layer, head, T("main.head_title", layer=layer, head=head), key="head_heatmap")
+        st.caption(T("main.head_caption", n=len(capture.tokens), mask=view.spec.describe(lang)))
+    show_input()
+    with slider_slot:
+        pick_layer, pick_head = st.columns(2)
+        pick_layer.slider(T("main.layer"), 0, model.n_layers - 1, key="layer")
+        pick_head.slider(T("main.head"), 0, model.n_heads - 1, key="head")
+    # A long text's run holds one of the few heavy slots while it draws: it must not wait for runs that wait for it.
+    light = not HEAVY.holding()
+    turn.sent(wait=light)
+
+    with overview:
+        st.markdown(T("main.overview"))
+        show_figure(
+            plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head),
+                           kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=lang),
+            key="overview",
+            arrays=view.all_arrays(),
+            on_select=select_from_overview,
+            selection_mode="points",
+        )
+
+    if light:
+        turn.wait()
+    show_figure(
+        plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head,
+                         kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=lang),
+        key="layer_grid",
+        arrays=view.layer_arrays(layer),
+    )
+
+    if len(view.captures) > 1:
+        st.subheader(T("main.padding_header"))
+        st.caption(T("main.padding_caption"))
+        for index, column in enumerate(st.columns(len(view.captures))):
+            with column:
+                title = T("main.sentence_n", n=index + 1, layer=layer, head=head)
+                show_head(view, index, layer, head, title, key=f"padding_{index}")
+
+
+attention_page()
