@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models.dcformer import CharTokenizer, DCFormer, DCFormerConfig, save_dcformer
-from .schedule import lr_at, take_step
+from .schedule import adamw, lr_at, take_step
 
 FORTUNE_DIR = "/usr/share/games/fortunes"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -66,14 +66,6 @@ class TrainSettings:
     seed: int = 1234
     eval_batches: int = 24
     log_every: int = 50
-
-
-def make_optimizer(model: DCFormer, s: TrainSettings) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (decay if p.dim() == 2 and "norm" not in name else no_decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": s.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=s.lr, betas=(0.9, 0.95))
 
 
 def batch_starts(n_tokens: int, s: TrainSettings) -> torch.Tensor:
@@ -126,7 +118,7 @@ def train(cfg: DCFormerConfig, train_data: torch.Tensor, s: TrainSettings,
     torch.manual_seed(s.seed)
     model = DCFormer(cfg)
     model.train()
-    opt = make_optimizer(model, s)
+    opt = adamw(model, s)
     starts = batch_starts(len(train_data), s)
     hist: dict = {"step": [], "train_loss": [], "val": []}
     t0 = time.time()

@@ -36,7 +36,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .schedule import lr_at, take_step
+from .schedule import adamw, lr_at, take_step
 
 UNK, PAD, BOS, EOS = "<unk>", "<pad>", "<s>", "</s>"
 SPECIAL_TOKENS = [UNK, PAD, BOS, EOS]  # ids 0..3
@@ -141,15 +141,6 @@ class TrainSettings:
     attn_implementation: str = "sdpa"  # for training only; the saved folder names none (the app picks its own)
 
 
-def make_optimizer(model, s: TrainSettings) -> torch.optim.Optimizer:
-    """AdamW; matrices (embeddings, projections, lm_head) decay, norms' gains do not."""
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (decay if p.dim() == 2 and "norm" not in name else no_decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": s.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=s.lr, betas=(0.9, 0.95))
-
-
 def batch_starts(n_chars: int, s: TrainSettings) -> torch.Tensor:
     """(steps, B) window starts from a generator seeded with s.seed: the data order depends on seed and corpus only."""
     g = torch.Generator().manual_seed(s.seed)
@@ -222,7 +213,7 @@ def train(config, train_data: torch.Tensor, s: TrainSettings, bos_id: int,
     torch.manual_seed(s.seed)
     model = MistralForCausalLM._from_config(config, attn_implementation=s.attn_implementation, dtype=torch.float32)
     model.train()
-    opt = make_optimizer(model, s)
+    opt = adamw(model, s)
     starts = batch_starts(len(train_data), s)
     hist: dict = {"train_loss": [], "val": []}
     t0 = time.time()

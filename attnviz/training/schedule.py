@@ -1,4 +1,4 @@
-"""What every training loop here shares: the learning-rate schedule and one optimiser step."""
+"""What the training loops here share: the optimiser set-up, the learning-rate schedule and one optimiser step."""
 
 from __future__ import annotations
 
@@ -26,3 +26,13 @@ def take_step(model: torch.nn.Module, opt: torch.optim.Optimizer, loss: torch.Te
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     opt.step()
     return loss.item()
+
+
+def adamw(model: torch.nn.Module, s) -> torch.optim.Optimizer:
+    """AdamW with ``s.lr`` and ``s.weight_decay`` on the matrices (embeddings, projections, output); norms' gains and
+    biases do not decay."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.dim() == 2 and "norm" not in name else no_decay).append(p)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": s.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=s.lr, betas=(0.9, 0.95))
