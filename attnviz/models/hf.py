@@ -226,9 +226,10 @@ def attnviz_attention(
         hooks.score_scale(torch.tensor([[scaling, softcap or 0.0]], device=query.device).expand(batch, 2))
     maps = hooks is not None and any(h.wanted() for h in (hooks.scores, hooks.mask, hooks.pattern))
     if maps or position_bias is not None or module.training or hooks is None:
-        z, probs, lse = _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks,
-                                want_lse=hooks is not None and hooks.lse.wanted())
-        pattern = probs.to(value.dtype)
+        z, weights, lse = _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks,
+                                  want_lse=hooks is not None and hooks.lse.wanted(),
+                                  dropout=dropout if module.training else 0.0)
+        pattern = weights.to(value.dtype)
     else:  # only per-token state is recorded: blocks of queries, never a whole (heads, q, kv) map
         kv_len = key.shape[2]
         rows = max(16, 2**24 // max(1, n_heads * kv_len))
@@ -244,9 +245,6 @@ def attnviz_attention(
         lse = torch.cat(lse_parts, dim=2) if lse_parts[0] is not None else None
         if sink_parts:
             hooks.sink(torch.cat(sink_parts, dim=2))
-    if module.training and dropout > 0.0:  # training: the full path above, then dropout as eager attention does
-        pattern = nn.functional.dropout(pattern, p=dropout, training=True)
-        z = _mix(pattern, value)
     if hooks is not None:
         if lse is not None:
             hooks.lse(lse)
@@ -264,9 +262,11 @@ def _mix(pattern: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
     return torch.matmul(pattern.reshape(batch, n_kv, (n_heads // n_kv) * q_len, kv_len), value).view(batch, n_heads, q_len, -1)
 
 
-def _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks, sink=None, want_lse=False):
-    """Attention of these queries over every key: (z (batch, heads, q, d), probs float32, lse (batch, heads, q) or
-    None unless ``want_lse``: an extra pass over the scores, made only when someone records it).
+def _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks, sink=None, want_lse=False,
+            dropout=0.0):
+    """Attention of these queries over every key: (z (batch, heads, q, d), the weights that mixed v (float32; after
+    ``dropout`` when training, as eager attention does), lse (batch, heads, q) or None unless ``want_lse``: an extra
+    pass over the scores, made only when someone records it).
 
     ``hooks`` (the full path) records scores, mask, pattern and sink; the block path passes only ``sink``.
     """
@@ -325,6 +325,8 @@ def _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position
             probs = torch.nan_to_num(probs, nan=0.0)  # a row with no key carries no attention
     if hooks is not None:  # recorded in float32 even when the model runs in bf16/fp16 (CUDA)
         probs = hooks.pattern(probs)
+    if dropout > 0.0:
+        probs = nn.functional.dropout(probs, p=dropout, training=True)
     return _mix(probs, value), probs, lse
 
 
@@ -344,6 +346,23 @@ def register_attnviz_attention() -> None:
         AttentionInterface.register(ATTN_NAME, attnviz_attention)
         AttentionMaskInterface.register(ATTN_NAME, attnviz_mask)
         _registered = True
+
+
+def output_hook(owner: nn.Module, point: HookPoint):
+    """A forward hook passing a module's output (its first element, for a tuple) through ``point`` while ``owner``
+    (an adapter) runs; other forwards through the same module are untouched."""
+
+    def forward_hook(module, args, output):
+        run = _active_run.get()
+        if run is None or run.model is not owner:
+            return None
+        first = output[0] if isinstance(output, tuple) else output
+        new = point(first)
+        if new is first:
+            return None
+        return (new, *output[1:]) if isinstance(output, tuple) else new
+
+    return forward_hook
 
 
 # ------------------------------------------------------------------------------------------ the adapter
@@ -438,8 +457,8 @@ class HFAttentionModel(nn.Module):
             mlp_norm = getattr(layer, family.mlp_norm)  # its input: the residual after the attention
             self._handles.append(mlp_norm.register_forward_pre_hook(self._input_hook([hook_name("resid_mid", index)]), with_kwargs=True))
             self._attention_modules.append(attention)
-            self._handles.append(layer.register_forward_hook(self._output_hook(hook_name("resid_post", index))))
-            self._handles.append(attention.register_forward_hook(self._output_hook(hook_name("result", index))))
+            self._handles.append(layer.register_forward_hook(output_hook(self, self.hook(hook_name("resid_post", index)))))
+            self._handles.append(attention.register_forward_hook(output_hook(self, self.hook(hook_name("result", index)))))
 
     # ----------------------------------------------------------------- hook points
     def _add_hook(self, name: str) -> None:
@@ -479,20 +498,6 @@ class HFAttentionModel(nn.Module):
             return args, {**kwargs, "hidden_states": new}
 
         return pre_hook
-
-    def _output_hook(self, name: str):
-        point = self.hook(name)
-
-        def forward_hook(module, args, output):
-            if not self._mine():
-                return None
-            first = output[0] if isinstance(output, tuple) else output
-            new = point(first)
-            if new is first:
-                return None
-            return (new, *output[1:]) if isinstance(output, tuple) else new
-
-        return forward_hook
 
     @property
     def device(self) -> torch.device:

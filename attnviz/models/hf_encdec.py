@@ -25,7 +25,7 @@ from ..hooks import HookPoint, recording
 from ..masks import MaskSpec
 from ..text import readable_token, token_style
 from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name
-from .hf import _active_run, _get_path, _LayerHooks, _Run, register_attnviz_attention
+from .hf import _active_run, _get_path, _LayerHooks, _Run, output_hook, register_attnviz_attention
 from .seq2seq import DecodeStep, Decoding, step_capture
 
 
@@ -89,24 +89,13 @@ class HFEncoderDecoder(nn.Module):
                 self._hooks_by_module[id(module)] = _LayerHooks(
                     *(points[h] for h in ATTENTION_HOOKS[:7]), sink=HookPoint(hook_name("sink", index, part)),
                     lse=HookPoint(hook_name("lse", index, part)), score_scale=HookPoint(hook_name("score_scale", index, part)))
-                self._handles.append(module.register_forward_hook(self._result_hook(points["result"])))
+                self._handles.append(module.register_forward_hook(output_hook(self, points["result"])))
                 self._attention[(part, index)] = module
 
     def _add_hook(self, name: str) -> HookPoint:
         point = HookPoint(name)
         self.hook_points[name.replace(".", "__")] = point
         return point
-
-    def _result_hook(self, point: HookPoint):
-        def forward_hook(module, args, output):
-            run = _active_run.get()
-            if run is None or run.model is not self:
-                return None
-            first = output[0] if isinstance(output, tuple) else output
-            new = point(first)
-            return None if new is first else ((new, *output[1:]) if isinstance(output, tuple) else new)
-
-        return forward_hook
 
     # ----------------------------------------------------------------- the contract
     def hook(self, name: str) -> HookPoint:
