@@ -13,11 +13,11 @@ from attnviz.models.seq2seq import CheckpointError, DateTranslator, Decoding, gr
 from attnviz.i18n import translate
 from attnviz.text import InputError, clean_text, code_span, escape_markdown
 from ui import url_state
-from ui.controls import load_page_state, save_page_state, show_notices
+from ui.controls import load_page_state, model_menu, save_page_state, show_notices
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.nav import run_through_navigation
-from ui.session import canonical_model, get_model, model_choices, remembered
+from ui.session import get_model, model_choices, remembered
 from ui.state import fit, fit_indices
 
 run_through_navigation()
@@ -53,14 +53,8 @@ MAX_NEW = 24  # output tokens of an offered model's answer, at most
 
 
 def pick_model() -> str:
-    """The sidebar's model menu: the date model and any offered encoder-decoder folder (never a name from a link
-    that is not on that list)."""
-    choices = model_choices("encoder-decoder")
-    if state["ed_model"] not in choices:
-        canonical = canonical_model(state["ed_model"])
-        state["ed_model"] = canonical if canonical in choices else DATE_MODEL
-    st.sidebar.selectbox(T("ed.model"), choices, key="ed_model")
-    return state["ed_model"]
+    """The date model and any offered encoder-decoder folder (never a name from a link that is not on that list)."""
+    return model_menu("ed_model", T("ed.model"), model_choices(("encoder-decoder",)), DATE_MODEL)
 
 
 def read_date(model) -> str | None:

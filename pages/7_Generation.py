@@ -7,12 +7,12 @@ from attnviz.figures import seq2seq as figs
 from attnviz.analysis.generation import generate_with_cache
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
-from ui.controls import load_page_state, save_page_state, show_notices
+from ui.controls import load_page_state, model_menu, save_page_state, show_notices
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
 from ui.nav import run_through_navigation
-from ui.session import canonical_model, get_model, model_choices, model_kind, remembered
+from ui.session import get_model, model_choices, remembered
 from ui.state import fit, fit_indices
 
 run_through_navigation()
@@ -33,12 +33,8 @@ lang = state["lang"]
 
 def pick_decoder() -> str:
     """A decoder from the offered models (a link naming anything else falls back to the first)."""
-    choices = [name for name in model_choices() if model_kind(name) == "decoder"]
-    if state["gen_model"] not in choices:
-        canonical = canonical_model(state["gen_model"])
-        state["gen_model"] = canonical if canonical in choices else choices[0]
-    st.sidebar.selectbox(T("gen.model"), choices, key="gen_model")
-    return state["gen_model"]
+    choices = model_choices(("decoder",))
+    return model_menu("gen_model", T("gen.model"), choices, choices[0])
 
 
 def generation_view() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from attnviz.masks import MaskSpec
-from attnviz.models.base import hook_name
+from attnviz.models.base import Notice, hook_name
 from attnviz.i18n import translate
 from attnviz.text import CleanText, InputError, clean_text, escape_markdown
 
@@ -103,19 +103,24 @@ class View:
         return dict(self.captures[index])
 
 
+def model_menu(key: str, label: str, choices: list[str], fallback: str, *, say_why: bool = False, **selectbox) -> str:
+    """The sidebar's model menu over ``choices``. A link (or an old bookmark) naming another spelling of one of
+    them gets that one; anything else becomes ``fallback``, is never loaded and never repeated on screen
+    (``say_why``: a sidebar warning says it was not offered, or that it has a page of its own)."""
+    if st.session_state[key] not in choices:
+        canonical = canonical_model(st.session_state[key])
+        if say_why and canonical is None:
+            st.sidebar.warning(T("msg.model_not_offered", model=fallback))
+        elif say_why and canonical not in choices:
+            st.sidebar.warning(T("msg.model_has_own_page", name=canonical, model=fallback))
+        st.session_state[key] = canonical if canonical in choices else fallback
+    st.sidebar.selectbox(label, choices, key=key, **selectbox)
+    return st.session_state[key]
+
+
 def sidebar_controls() -> None:
     st.sidebar.header(T("sidebar.model"))
-    choices = model_choices()
-    if st.session_state["model"] not in choices:
-        # A link (or an old bookmark) named another spelling of an offered model, or something this server
-        # does not offer: never load it, and never repeat it on screen.
-        canonical = canonical_model(st.session_state["model"])
-        if canonical is None:
-            st.sidebar.warning(T("msg.model_not_offered", model=default_model()))
-        elif canonical not in choices:
-            st.sidebar.warning(T("msg.model_has_own_page", name=canonical, model=default_model()))
-        st.session_state["model"] = canonical if canonical in choices else default_model()
-    st.sidebar.selectbox(T("sidebar.model"), choices, key="model", help=T("sidebar.model_help"))
+    model_menu("model", T("sidebar.model"), model_choices(), default_model(), say_why=True, help=T("sidebar.model_help"))
     model_sizes_caption()
     st.sidebar.header(T("sidebar.masks"))
     st.sidebar.checkbox(T("sidebar.causal"), key="causal", help=T("sidebar.causal_help"))
@@ -174,20 +179,19 @@ def sentence_input() -> None:
 def show_notices(cleaned: CleanText | list[tuple[str, dict]], lang: str | None = None) -> None:
     """What :func:`attnviz.text.clean_text` changed (control or invisible characters removed, text cut), as
     warnings: every text box of every page says it the same way. Takes a CleanText or its ``notice_keys``."""
-    lang = lang or ensure_language()
-    for key, values in getattr(cleaned, "notice_keys", cleaned):
-        st.warning(translate(key, lang, **values))
+    show_model_notices([Notice("warning", key, values) for key, values in getattr(cleaned, "notice_keys", cleaned)],
+                       lang or ensure_language())
 
 
 def show_model_notices(notices, lang: str) -> None:
-    """A model's notices (``model.notices(text, spec)``), each as an info or a warning, its values inert."""
+    """Notices (a model's ``notices(text, spec)``, or the cleaning's), each as an info or a warning, values inert."""
     for notice in notices:
         values = {name: value.describe(lang) if isinstance(value, MaskSpec) else escape_markdown(value) if isinstance(value, str) else value
                   for name, value in notice.values.items()}
         if notice.level == "warning":
-            st.warning(T(notice.key, **values), icon="⚠️" if notice.key.endswith("intervention") else None)
+            st.warning(translate(notice.key, lang, **values), icon="⚠️" if notice.key.endswith("intervention") else None)
         else:
-            st.info(T(notice.key, **values))
+            st.info(translate(notice.key, lang, **values))
 
 
 def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:

@@ -85,18 +85,12 @@ def offered_models() -> dict[str, str]:
     return offered
 
 
-def model_kind(name: str) -> str:
-    """An offered model's kind, read without loading it ("encoder", "decoder" or "encoder-decoder")."""
-    return kind_of(name)
+ATTENTION_KINDS = ("encoder", "decoder")  # the attention pages' models; encoder-decoders have a page of their own
 
 
-def model_choices(kind: str | None = None) -> list[str]:
-    """A model menu. The attention pages' (``kind=None``): every offered model except the encoder-decoder ones,
-    which have a page of their own; ``kind="encoder-decoder"``: that page's menu."""
-    offered = dict.fromkeys(offered_models().values())
-    if kind == "encoder-decoder":
-        return [name for name in offered if kind_of(name) == "encoder-decoder"]
-    return [name for name in offered if kind_of(name) != "encoder-decoder"]
+def model_choices(kinds: tuple[str, ...] = ATTENTION_KINDS) -> list[str]:
+    """A model menu: the offered models of these kinds (read without loading them), in the menu's order."""
+    return [name for name in dict.fromkeys(offered_models().values()) if kind_of(name) in kinds]
 
 
 def canonical_model(name: object) -> str | None:
