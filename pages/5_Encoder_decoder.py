@@ -4,20 +4,21 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnviz.figures import seq2seq as figs
 from attnviz import tasks
 from attnviz.analysis.seq2seq import date_verdict, loop_rows, sharpest_cross_head
+from attnviz.figures import seq2seq as figs
 from attnviz.models import DATE_MODEL
 from attnviz.models.base import hook_name
-from attnviz.models.seq2seq import CheckpointError, DateTranslator, Decoding, greedy_decode
-from attnviz.i18n import translate
-from attnviz.text import InputError, clean_text, code_span, escape_markdown
+from attnviz.models.seq2seq import CheckpointError, DateTranslator
+from attnviz.text import code_span, escape_markdown
 from ui import url_state
-from ui.controls import load_page_state, model_menu, save_page_state, show_notices
+from ui.controls import load_page_state, model_menu, save_page_state
+from ui.encoder_decoder import chips, decoder_map, decoding_for, model_sidebar, read_date, read_text, step_buttons
 from ui.errors import guard
 from ui.figures import show_figure
+from ui.lang import T
 from ui.nav import run_through_navigation
-from ui.session import get_model, model_choices, remembered
+from ui.session import get_model, model_choices
 from ui.state import fit, fit_indices
 
 run_through_navigation()
@@ -38,84 +39,9 @@ state = st.session_state
 lang = state["lang"]
 
 
-def T(key: str, **values) -> str:
-    return translate(key, lang, **values)
-
-
-def decoding_for(model, text: str) -> Decoding:
-    """The encoder and the whole greedy loop: this session's last one, else the server's shared cache."""
-    if isinstance(model, DateTranslator):
-        return remembered("decoding", ("decoding", model.name, text), lambda: greedy_decode(model, text))
-    return remembered("decoding", ("decoding", model.name, text), lambda: model.generate(text, max_new=MAX_NEW))
-
-
-MAX_NEW = 24  # output tokens of an offered model's answer, at most
-
-
 def pick_model() -> str:
     """The date model and any offered encoder-decoder folder (never a name from a link that is not on that list)."""
     return model_menu("ed_model", T("ed.model"), model_choices(("encoder-decoder",)), DATE_MODEL)
-
-
-def read_date(model) -> str | None:
-    """The date box, checked as the date model reads it (its characters, its length); None with a message."""
-    source_col, example_col = st.columns([3, 2])
-    source_col.text_input(T("ed.input"), key="ed_date", help=T("ed.input_help", n=model.cfg.max_source_len))
-    example_col.selectbox(
-        T("ed.examples"), list(tasks.FORMATS), index=None, key="ed_example", placeholder=T("ed.examples_placeholder"),
-        on_change=pick_example,
-    )
-    try:
-        cleaned = clean_text(state["ed_date"])
-    except InputError:  # empty, or nothing but control / invisible characters: check_input says "empty" for dates
-        cleaned = None
-    else:
-        show_notices(cleaned, lang)
-    try:
-        text = tasks.check_input(None if cleaned is None else cleaned.text, model.vocab, model.cfg.max_source_len)
-    except tasks.TaskInputError as error:
-        # the message may quote the user's characters (already cleaned): inert Markdown
-        st.info(T(error.key, **{k: escape_markdown(v) if isinstance(v, str) else v for k, v in error.values.items()}))
-        return None
-    if text != state["ed_date"]:
-        st.caption(T("ed.read_as", text=escape_markdown(text)))
-    return text
-
-
-def read_text(model) -> str | None:
-    """Any text for an offered model, cleaned; cut to what its encoder reads, with the usual notice."""
-    st.text_input(T("ed.input_any"), key="ed_text")
-    try:
-        cleaned = clean_text(state["ed_text"])
-    except InputError as error:
-        st.info(error.message(lang))
-        return None
-    show_notices(cleaned, lang)
-    encoding = model.encode([cleaned.text])
-    if encoding.truncated[0]:
-        st.warning(translate("msg.truncated_first", lang, n=encoding.full_lengths[0], model=escape_markdown(model.name), limit=model.max_tokens))
-    return cleaned.text
-
-
-def pick_example() -> None:
-    if state.get("ed_example"):
-        state["ed_date"] = state["ed_example"]
-        state["ed_step"] = 1
-    state["ed_example"] = None
-
-
-def move_step(delta: int | None, last: int) -> None:
-    """delta None = go to the last step; 0 = back to the first."""
-    if delta is None:
-        state["ed_step"] = last
-    elif delta == 0:
-        state["ed_step"] = 1
-    else:
-        state["ed_step"] = min(max(1, state["ed_step"] + delta), last)
-
-
-def chips(tokens: list[str]) -> str:
-    return " ".join(f"`{figs.show_chars([tok])[0]}`" for tok in tokens)
 
 
 def date_page() -> None:
@@ -130,19 +56,7 @@ def date_page() -> None:
         st.error(T("ed.load_failed", error=escape_markdown(error)))
         return
     is_date_model = isinstance(model, DateTranslator)
-    info = model.train_log
-    with st.sidebar:
-        st.header(T("ed.sidebar_header"))
-        params = sum(p.numel() for p in model.parameters())
-        st.markdown(T("ed.sidebar_model", enc=model.n_layers, dec=model.n_decoder_layers, heads=model.n_heads, d=model.d_model,
-                      params=f"{params:,}", vocab=len(model.itos)))
-        if info:
-            st.markdown(
-                T("ed.sidebar_training", command=info.get("command", "scripts/train_seq2seq.py"), seed=info.get("seed"),
-                  minutes=info.get("train_seconds", 0) / 60, n=info.get("heldout_size"), accuracy=info.get("heldout_exact_match", 0))
-            )
-        if is_date_model:
-            st.markdown(T("ed.sidebar_formats") + "\n" + "\n".join(f"- {f}" for f in tasks.FORMATS))
+    model_sidebar(model)
 
     text = read_date(model) if is_date_model else read_text(model)
     if text is None:
@@ -198,14 +112,7 @@ def date_page() -> None:
 
     # ----------------------------------------------------------------------------- ② the loop
     st.header(T("ed.decoder_header"))
-    b_first, b_prev, b_next, b_last, slider_col = st.columns([1, 1, 1, 1, 3], vertical_alignment="center")
-    at_start, at_end = state["ed_step"] == 1, state["ed_step"] == n_steps
-    b_first.button(T("ed.start"), icon=":material/first_page:", key="ed_first", on_click=move_step, args=(0, n_steps), disabled=at_start, width="stretch")
-    b_prev.button(T("ed.back"), icon=":material/chevron_left:", key="ed_prev", on_click=move_step, args=(-1, n_steps), disabled=at_start, width="stretch")
-    b_next.button(T("ed.next"), icon=":material/chevron_right:", key="ed_next", on_click=move_step, args=(1, n_steps), disabled=at_end, width="stretch")
-    b_last.button(T("ed.end"), icon=":material/last_page:", key="ed_last", on_click=move_step, args=(None, n_steps), disabled=at_end, width="stretch")
-    if n_steps > 1:
-        slider_col.slider(T("ed.step"), 1, n_steps, key="ed_step", label_visibility="collapsed")
+    step_buttons(n_steps)
     k = state["ed_step"]
     step = decoding.steps[k - 1]
     row = k - 1  # the new query row at this step
@@ -216,35 +123,12 @@ def date_page() -> None:
 
     dec_tokens = step.input_tokens
     self_p, cross_p = "decoder_self", "decoder_cross"
-    map_height = max(240, 150 + 36 * k)  # about one height per row: the maps grow by a row per step
-
-
-    def decoder_map(part: str, key_tokens: list[str], title_key: str, key: str) -> None:
-        """This step's decoder attention (self or cross) for the chosen layer and head, its new row framed."""
-        prefix = hook_name("pattern", layer, part).removesuffix("hook_pattern")
-        show_figure(
-            figs.attention_map(
-                step.capture[hook_name("pattern", layer, part)][head],
-                dec_tokens,
-                key_tokens,
-                scores=step.capture[hook_name("scores", layer, part)][head],
-                allowed=step.capture[hook_name("mask", layer, part)],
-                title=T(title_key, layer=layer, head=head, k=k),
-                highlight_row=row,
-                height=map_height,
-                lang=lang,
-            ),
-            key=key,
-            arrays={name: v for name, v in step.capture.items() if name.startswith(prefix)},
-        )
-
-
     self_col, cross_col = st.columns([2, 3])
     with self_col:
-        decoder_map(self_p, dec_tokens, "ed.self_title", "ed_self")
+        decoder_map(step, self_p, layer, head, dec_tokens, T("ed.self_title", layer=layer, head=head, k=k), "ed_self")
         st.caption(T("ed.self_caption"))
     with cross_col:
-        decoder_map(cross_p, src, "ed.cross_title", "ed_cross")
+        decoder_map(step, cross_p, layer, head, src, T("ed.cross_title", layer=layer, head=head, k=k), "ed_cross")
         weights = step.capture[hook_name("pattern", layer, cross_p)][head][row]
         top = ", ".join(f"{chips([src[j]])} #{j} ({weights[j]:.2f})" for j in np.argsort(-weights)[:3])
         st.caption(T("ed.cross_caption", query=chips([dec_tokens[-1]]), row=row, output=chips([step.output_token]), top=top))

@@ -162,20 +162,6 @@ def test_heatmap_margins_grow_with_the_longest_token():
     assert long.r == short.r and long.t == short.t
 
 
-def test_label_width_counts_wide_characters_and_entities_as_shown():
-    assert plots.text_width("猫猫") == pytest.approx(2 * 12)  # CJK: one em each
-    assert plots.text_width("🍕") == pytest.approx(12)
-    assert plots.text_width("ab") == pytest.approx(2 * 0.62 * 12)
-    assert plots.text_width("&lt;b&gt;") == plots.text_width("<b>")  # measured as drawn, not as escaped
-    p = np.full((2, 2), 0.5)
-    assert plots.head_heatmap(p, ["猫猫猫猫", "a"]).layout.margin.l > plots.head_heatmap(p, ["abcd", "a"]).layout.margin.l
-
-
-def test_colour_bar_room_fits_its_title():
-    assert plots.colorbar_room("weight") == plots.COLORBAR_ROOM
-    assert plots.colorbar_room("a much longer colour bar title") > plots.COLORBAR_ROOM
-
-
 def test_live_maps_carry_no_template_and_a_revision_of_their_data():
     # Streamlit re-sends a mounted chart a JSON copy of its figure; without a template and with an unchanged
     # datarevision, Plotly.react sees nothing to redraw.
@@ -247,7 +233,7 @@ def test_changes_to_a_live_map_are_validated_as_usual():
 
 def test_a_map_over_the_payload_budget_is_block_averaged_and_says_so():
     """A 1,024-token map would be ~14 MB of JSON: it is drawn as 512 × 512 block means, hover naming it."""
-    from attnviz.figures.attention import MAX_DRAWN_TOKENS
+    from attnviz.figures.style import MAX_DRAWN_TOKENS
 
     n = 2 * MAX_DRAWN_TOKENS
     rng = np.random.default_rng(0)

@@ -33,3 +33,9 @@ def language_switch() -> None:
 
 def T(key: str, **values) -> str:
     return translate(key, ensure_language(), **values)
+
+
+def texts_of(page: str):
+    """``T`` for one page's catalogue (``attnviz/i18n/{page}.py``, keys ``{page}.…``): ``D = texts_of("dcmha")``,
+    then ``D("title")`` is ``T("dcmha.title")``."""
+    return lambda key, **values: T(f"{page}.{key}", **values)

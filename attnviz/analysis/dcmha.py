@@ -92,6 +92,12 @@ def stage_maps(cap: Capture, layer: int) -> dict[str, np.ndarray]:
     return {stage: cap[hook_name(hook, layer)] for stage, hook in STAGE_HOOKS.items()}
 
 
+def cell_values(cap: Capture, layer: int, t: int, s: int) -> dict[str, list | np.ndarray]:
+    """Every head's value at query t, key s at each stage (raw score, composed score, softmax, post-composed)."""
+    stages = stage_maps(cap, layer)
+    return {"head": [f"h{h}" for h in range(cap.n_heads)], **{stage: stages[stage][:, t, s] for stage in STAGES}}
+
+
 def compose(cap: Capture, layer: int, t: int, s: int, stage: str) -> dict[str, np.ndarray]:
     """C_ts and its parts; the MHA twin has no compose, so C_ts = I."""
     if not uses_dcmha(cap):

@@ -2,22 +2,22 @@
 
 Conventions (as in :mod:`attnviz.figures.attention`): queries on rows top to bottom, keys on columns, labels escaped
 with :func:`attnviz.text.escape_label`, masked cells drawn as NaN on a grey background. Compose matrices:
-rows = OUTPUT head n, columns = INPUT head m, diverging colour scale centred on 0. Every text shown
-(titles, axis titles) is passed in by the caller, so the page can switch language.
+rows = OUTPUT head n, columns = INPUT head m, diverging colour scale centred on 0. Titles and axis titles are passed
+in by the caller; hover words are translated here (``lang``). Style and template: :mod:`attnviz.figures.style`.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .attention import DIVERGING, MASKED_COLOR, MAX_DRAWN_TOKENS, SEQUENTIAL, block_starts, downsample
+from ..i18n import translate
 from ..masks import window_band_outline
 from ..text import escape_label
+from .style import DIVERGING, MASKED_COLOR, MAX_DRAWN_TOKENS, SEQUENTIAL, block_starts, downsample, finish
 
 SELECTED_COLOR = "#e65000"
 WINDOW_COLOR = "#1b7837"
@@ -25,19 +25,6 @@ QUERY_BLOCK_COLOR = "#5e3c99"
 
 
 # ----------------------------------------------------------------------------- helpers
-def _on_plotly_template(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
-    """These figures were designed on plotly.py's default template: pin it, whatever the process default is
-    (the app sets none, so that its live maps carry no template; see ``plots.live_figure``)."""
-
-    @functools.wraps(build)
-    def built(*args, **kwargs) -> go.Figure:
-        fig = build(*args, **kwargs)
-        fig.layout.template = "plotly"
-        return fig
-
-    return built
-
-
 def _labels(tokens: Sequence[str]) -> list[str]:
     return [escape_label(t) for t in tokens]
 
@@ -110,11 +97,10 @@ def structure_shapes(T: int, window: int | None, causal: bool, spans: Sequence[t
 
 
 # ----------------------------------------------------------------------------- compose matrices
-@_on_plotly_template
 def compose_parts(parts: dict[str, np.ndarray], *, title: str, part_titles: dict[str, str],
                   order: Sequence[str] = ("identity", "query", "key", "query_gate", "key_gate", "static", "C"),
                   x_title: str = "input head m", y_title: str = "output head n", show_zero_static: bool = False,
-                  height: int = 340) -> go.Figure:
+                  height: int = 340, lang: str = "en") -> go.Figure:
     """The parts of one C_ts side by side (they add up to the last panel, C_ts).
 
     Two diverging scales centred on 0: one for I and C_ts, one for the dynamic parts (much smaller than I,
@@ -136,7 +122,7 @@ def compose_parts(parts: dict[str, np.ndarray], *, title: str, part_titles: dict
             name=part_titles.get(k, k),
             text=np.round(z, 2) if show_text else None, texttemplate="%{text:.2f}" if show_text else None,
             textfont=dict(size=10),
-            hovertemplate=f"{escape_label(part_titles.get(k, k))}<br>output head %{{y}} ← input head %{{x}}<br>%{{z:.4f}}<extra></extra>",
+            hovertemplate=f"{escape_label(part_titles.get(k, k))}<br>{translate('plot.compose_cell', lang, n='%{y}', m='%{x}')}<br>%{{z:.4f}}<extra></extra>",
         ), row=1, col=col)
         fig.update_xaxes(title_text=x_title if col == (len(keys) + 1) // 2 else None, row=1, col=col)
     fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain", **_head_ticks(H))
@@ -149,16 +135,15 @@ def compose_parts(parts: dict[str, np.ndarray], *, title: str, part_titles: dict
         coloraxis=dict(colorscale=DIVERGING, cmid=0, cmin=-lim_whole, cmax=lim_whole,
                        colorbar=dict(thickness=9, title="I, C", x=1.0, xanchor="left", len=0.8)),
         coloraxis2=dict(colorscale=DIVERGING, cmid=0, cmin=-lim_dyn, cmax=lim_dyn,
-                        colorbar=dict(thickness=9, title="parts", x=1.06, xanchor="left", len=0.8)),
+                        colorbar=dict(thickness=9, title=translate("plot.parts", lang), x=1.06, xanchor="left", len=0.8)),
         height=height, margin=dict(l=10, r=40, t=80, b=50),
     )
     fig.update_annotations(font=dict(size=11))
-    return fig
+    return finish(fig)
 
 
-@_on_plotly_template
 def draw_matrices(mats: Sequence[tuple[str, np.ndarray]], *, title: str, x_title: str = "input head m",
-                  y_title: str = "output head n", height: int = 340) -> go.Figure:
+                  y_title: str = "output head n", height: int = 340, lang: str = "en") -> go.Figure:
     """Non-negative H x H summaries (e.g. mean |C_ts - I|) side by side on one sequential scale from 0."""
     H = mats[0][1].shape[0]
     fig = make_subplots(rows=1, cols=len(mats), subplot_titles=[escape_label(n) for n, _ in mats], horizontal_spacing=0.08)
@@ -167,7 +152,7 @@ def draw_matrices(mats: Sequence[tuple[str, np.ndarray]], *, title: str, x_title
         fig.add_trace(go.Heatmap(
             z=np.asarray(m, dtype=np.float32), x=list(range(H)), y=list(range(H)), coloraxis="coloraxis",
             text=np.round(m, 3) if H <= 8 else None, texttemplate="%{text:.3f}" if H <= 8 else None,
-            hovertemplate=f"{escape_label(name)}<br>output head %{{y}} draws from input head %{{x}}<br>%{{z:.4f}}<extra></extra>",
+            hovertemplate=f"{escape_label(name)}<br>{translate('plot.draws_from', lang, n='%{y}', m='%{x}')}<br>%{{z:.4f}}<extra></extra>",
         ), row=1, col=col)
         fig.update_xaxes(title_text=x_title, row=1, col=col)
         fig.update_yaxes(title_text=y_title if col == 1 else None, row=1, col=col)
@@ -176,10 +161,9 @@ def draw_matrices(mats: Sequence[tuple[str, np.ndarray]], *, title: str, x_title
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)),
                       coloraxis=dict(colorscale="Oranges", cmin=0, cmax=peak, colorbar=dict(thickness=10, title="|C−I|")),
                       height=height, margin=dict(l=10, r=10, t=80, b=50))
-    return fig
+    return finish(fig)
 
 
-@_on_plotly_template
 def head_bars(series: dict[str, np.ndarray], *, title: str, x_title: str = "head", y_title: str = "",
               highlight: int | None = None, height: int = 380) -> go.Figure:
     """Grouped bars per head (or per layer), one group member per entry of ``series``."""
@@ -193,7 +177,7 @@ def head_bars(series: dict[str, np.ndarray], *, title: str, x_title: str = "head
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), barmode="group", height=height,
                       xaxis=dict(title=x_title, tickmode="linear", dtick=1), yaxis=dict(title=y_title, rangemode="tozero"),
                       margin=dict(l=10, r=10, t=70, b=40), legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"))
-    return fig
+    return finish(fig)
 
 
 # ----------------------------------------------------------------------------- attention maps
@@ -213,30 +197,29 @@ def _map_axes(fig: go.Figure, labels: list[str], rows: int, cols: int, x_title: 
                 fig.update_xaxes(title_text=x_title, row=r, col=c)
 
 
-def _heat(z, labels, name, **kw) -> go.Heatmap:
+def _heat(z, labels, name, lang: str = "en", **kw) -> go.Heatmap:
     n = len(labels)
     custom = None
     if max(z.shape) > MAX_DRAWN_TOKENS:
         # The payload budget of every map (plots.MAX_DRAWN_TOKENS): block means, each at its block's first
         # position, so window bands and query-block outlines drawn in token coordinates still line up.
         rows, cols = block_starts(z.shape[0], MAX_DRAWN_TOKENS), block_starts(z.shape[1], MAX_DRAWN_TOKENS)
-        hover = f"{escape_label(name)}<br>block average: query #%{{y}}… → key #%{{x}}…<br>%{{z:.4f}}<extra></extra>"
+        hover = f"{escape_label(name)}<br>{translate('plot.block_average', lang)}: {translate('plot.query', lang)} #%{{y}}… → {translate('plot.key', lang)} #%{{x}}…<br>%{{z:.4f}}<extra></extra>"
         return go.Heatmap(z=downsample(z, MAX_DRAWN_TOKENS), x=cols.tolist(), y=rows.tolist(), hovertemplate=hover, name=name, **kw)
     if n <= 160:
         custom = np.empty((z.shape[0], z.shape[1], 2), dtype=object)
         custom[:, :, 0] = np.array(labels, dtype=object)[:, None]
         custom[:, :, 1] = np.array(labels, dtype=object)[None, :]
-        hover = f"{escape_label(name)}<br>query #%{{y}} <b>%{{customdata[0]}}</b> → key #%{{x}} <b>%{{customdata[1]}}</b><br>%{{z:.4f}}<extra></extra>"
+        hover = f"{escape_label(name)}<br>{translate('plot.query', lang)} #%{{y}} <b>%{{customdata[0]}}</b> → {translate('plot.key', lang)} #%{{x}} <b>%{{customdata[1]}}</b><br>%{{z:.4f}}<extra></extra>"
     else:
-        hover = f"{escape_label(name)}<br>query #%{{y}} → key #%{{x}}<br>%{{z:.4f}}<extra></extra>"
+        hover = f"{escape_label(name)}<br>{translate('plot.query', lang)} #%{{y}} → {translate('plot.key', lang)} #%{{x}}<br>%{{z:.4f}}<extra></extra>"
     return go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])), customdata=custom,
                       hovertemplate=hover, name=name, **kw)
 
 
-@_on_plotly_template
 def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: np.ndarray | None, *, title: str,
                  panel_titles: dict[str, str], x_title: str = "key s", y_title: str = "query t",
-                 shapes: Sequence[dict] = ()) -> go.Figure:
+                 shapes: Sequence[dict] = (), lang: str = "en") -> go.Figure:
     """One head: row 1 raw scores | after pre-compose | difference; row 2 probabilities | after post-compose | difference.
 
     ``stages`` holds (T, T) maps 'raw', 'composed', 'probs', 'pattern'. Scores and differences use a
@@ -270,7 +253,7 @@ def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: 
         z, r, c, kw = specs[key]
         if kw.get("showscale", True):
             kw["colorbar"] = _colorbar_for(fig, r, c, bar_titles.get(key, ""))
-        fig.add_trace(_heat(z, labels, panel_titles[key], **kw), row=r, col=c)
+        fig.add_trace(_heat(z, labels, panel_titles[key], lang, **kw), row=r, col=c)
         xref, yref = _axis_ref(fig, r, c)
         for shape in shapes:
             fig.add_shape(dict(shape, xref=xref, yref=yref))
@@ -278,12 +261,11 @@ def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: 
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor=MASKED_COLOR,
                       height=height, margin=dict(l=10, r=30, t=80, b=10))
     fig.update_annotations(font=dict(size=12))
-    return fig
+    return finish(fig)
 
 
-@_on_plotly_template
 def stage_grid(per_layer: dict[str, np.ndarray], allowed: np.ndarray | None, *, title: str,
-               column_titles: dict[str, str], max_cells: int = 64) -> go.Figure:
+               column_titles: dict[str, str], max_cells: int = 64, lang: str = "en") -> go.Figure:
     """Every head (rows) at the four stages (columns), small and block-averaged beyond ``max_cells``.
 
     Scores and negative post-composed maps: diverging scale centred on 0, each panel scaled to its own range.
@@ -298,7 +280,7 @@ def stage_grid(per_layer: dict[str, np.ndarray], allowed: np.ndarray | None, *, 
             diverging = key in ("raw", "composed") or has_negative(z)
             kw = (dict(colorscale=DIVERGING, zmid=0, zmin=-_abs_limit(z), zmax=_abs_limit(z)) if diverging
                   else dict(colorscale=SEQUENTIAL, zmin=0))
-            fig.add_trace(go.Heatmap(z=z, showscale=False, hovertemplate=f"head {h} · {escape_label(column_titles[key])}<br>%{{z:.3f}}<extra></extra>", **kw),
+            fig.add_trace(go.Heatmap(z=z, showscale=False, hovertemplate=f"{translate('plot.head', lang, h=h)} · {escape_label(column_titles[key])}<br>%{{z:.3f}}<extra></extra>", **kw),
                           row=h + 1, col=c)
             fig.update_xaxes(range=[-0.5, z.shape[1] - 0.5], row=h + 1, col=c)
             fig.update_yaxes(range=[z.shape[0] - 0.5, -0.5], row=h + 1, col=c)
@@ -306,13 +288,12 @@ def stage_grid(per_layer: dict[str, np.ndarray], allowed: np.ndarray | None, *, 
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor=MASKED_COLOR,
                       height=170 * H + 90, margin=dict(l=10, r=30, t=90, b=10))
-    return fig
+    return finish(fig)
 
 
-@_on_plotly_template
 def token_head_maps(panels: dict[str, np.ndarray], labels: Sequence[str], *, title: str, panel_titles: dict[str, str],
                     diverging: bool = True, limit: float | None = None, x_title: str = "token",
-                    y_title: str = "head", bar_title: str = "") -> go.Figure:
+                    y_title: str = "head", bar_title: str = "", lang: str = "en") -> go.Figure:
     """Per-token, per-head values (each panel (T, H)) drawn heads × tokens, panels stacked."""
     labels = _labels(labels)
     keys = list(panels)
@@ -328,7 +309,7 @@ def token_head_maps(panels: dict[str, np.ndarray], labels: Sequence[str], *, tit
         custom = np.empty(z.shape, dtype=object)
         custom[:] = np.array(labels, dtype=object)[None, :]
         fig.add_trace(go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(H)), coloraxis="coloraxis", customdata=custom,
-                                 hovertemplate=f"{escape_label(panel_titles.get(k, k))}<br>token #%{{x}} <b>%{{customdata}}</b> · head %{{y}}<br>%{{z:.4f}}<extra></extra>"),
+                                 hovertemplate=f"{escape_label(panel_titles.get(k, k))}<br>#%{{x}} <b>%{{customdata}}</b> · {translate('plot.head', lang, h='%{y}')}<br>%{{z:.4f}}<extra></extra>"),
                       row=r, col=1)
         fig.update_yaxes(title_text=y_title, row=r, col=1)
     fig.update_yaxes(showgrid=False, zeroline=False, autorange="reversed", **_head_ticks(H))
@@ -339,13 +320,12 @@ def token_head_maps(panels: dict[str, np.ndarray], labels: Sequence[str], *, tit
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), coloraxis=dict(colorbar=dict(thickness=10, title=bar_title), **color),
                       height=height, margin=dict(l=10, r=10, t=80, b=40))
     fig.update_annotations(font=dict(size=12))
-    return fig
+    return finish(fig)
 
 
-@_on_plotly_template
 def side_by_side(maps: Sequence[tuple[str, np.ndarray]], labels: Sequence[str], allowed: np.ndarray | None, *,
                  title: str, x_title: str = "key s", y_title: str = "query t",
-                 shapes: Sequence[dict] = ()) -> go.Figure:
+                 shapes: Sequence[dict] = (), lang: str = "en") -> go.Figure:
     """Maps of the same text next to each other (e.g. DCFormer vs MHA twin, or before / after / difference), on ONE
     colour scale with one meaning: diverging and centred on 0 for all when any map holds a negative value, else
     sequential for all, with a common limit. (A colour must mean the same number in both panels.)
@@ -362,7 +342,7 @@ def side_by_side(maps: Sequence[tuple[str, np.ndarray]], labels: Sequence[str], 
         scale = dict(colorscale=SEQUENTIAL, zmin=0, zmax=max(top, 1e-6))
     for c, ((name, _), z) in enumerate(zip(maps, zs), start=1):
         kw = dict(scale, colorbar=_colorbar_for(fig, 1, c))
-        fig.add_trace(_heat(z, labels, name, **kw), row=1, col=c)
+        fig.add_trace(_heat(z, labels, name, lang, **kw), row=1, col=c)
         xref, yref = _axis_ref(fig, 1, c)
         for shape in shapes:
             fig.add_shape(dict(shape, xref=xref, yref=yref))
@@ -370,13 +350,12 @@ def side_by_side(maps: Sequence[tuple[str, np.ndarray]], labels: Sequence[str], 
     n = len(labels)
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor=MASKED_COLOR,
                       height=int(np.clip(11 * n + 250, 420, 1000)), margin=dict(l=10, r=30, t=80, b=10))
-    return fig
+    return finish(fig)
 
 
-@_on_plotly_template
 def head_grid(maps: np.ndarray, allowed: np.ndarray | None, *, title: str, columns: int = 6, max_cells: int = 64,
               limit: float | None = None, diverging: bool | None = None, selected: int | None = None,
-              bar_title: str = "", head_label: str = "head {h}") -> go.Figure:
+              bar_title: str = "", head_label: str = "head {h}", lang: str = "en") -> go.Figure:
     """All heads of one layer as small maps on ONE shared colour scale (diverging when negatives, or asked)."""
     H = maps.shape[0]
     rows = int(np.ceil(H / columns))
@@ -400,14 +379,14 @@ def head_grid(maps: np.ndarray, allowed: np.ndarray | None, *, title: str, colum
             fig.add_trace(go.Heatmap(z=masked, colorscale=[[0, MASKED_COLOR], [1, MASKED_COLOR]], showscale=False,
                                      hoverinfo="skip", name="masked"), row=r, col=c)
         fig.add_trace(go.Heatmap(z=zs[h], coloraxis="coloraxis", name=f"head {h}",
-                                 hovertemplate=f"head {h}<br>query #%{{y}} → key #%{{x}}<br>%{{z:.4f}}<extra></extra>"),
+                                 hovertemplate=f"{translate('plot.head', lang, h=h)}<br>{translate('plot.query', lang)} #%{{y}} → {translate('plot.key', lang)} #%{{x}}<br>%{{z:.4f}}<extra></extra>"),
                       row=h // columns + 1, col=h % columns + 1)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor="white",
                       coloraxis=dict(colorbar=dict(thickness=10, title=bar_title), **color),
                       height=190 * rows + 90, margin=dict(l=10, r=10, t=80, b=10))
-    return fig
+    return finish(fig)
 
 
 __all__ = [

@@ -1,0 +1,207 @@
+"""The DCMHA page's tabs (pages/2_DCMHA.py lays them out): each draws one view of the chosen cell of one layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from attnviz.analysis import dcmha as dv
+from attnviz.capture import Capture, run_capture
+from attnviz.figures import dcmha as figs
+from attnviz.models.base import hook_name
+from attnviz.text import InputError, clean_text, escape_markdown
+
+from .controls import show_notices
+from .editors import compose_editor, load_preset
+from .figures import show_figure
+from .lang import T, ensure_language, texts_of
+from .session import get_model, remembered
+from .state import fit_indices
+
+D = texts_of("dcmha")
+MINILM = "all-MiniLM-L6-v2"  # the sandbox composes MiniLM's heads: a trained model that never learned to
+
+
+@dataclass
+class Cell:
+    """What every tab looks at: the forward of the text on the chosen model and its twin, the layer, the (t, s) cell."""
+
+    model: object
+    twin: object
+    cap: Capture
+    twin_cap: Capture
+    cap_key: tuple
+    layer: int
+    t: int
+    s: int
+    labels: list[str]
+    shapes: list[dict]  # window band, query blocks and the selected cell, drawn on every map
+
+    @property
+    def allowed(self) -> np.ndarray:
+        return self.cap.mask(self.layer)
+
+
+def capture_for(model, text: str, window, causal: bool) -> tuple[tuple, Capture]:
+    """(key, the forward of this text under this window): this session's last one, else the server's shared cache."""
+    key = ("dcmha", model.name, text, window, causal)
+    return key, remembered(f"dcmha:{model.name}", key, lambda: dv.run_dcmha(model, text, window=window, causal=causal))
+
+
+def chart_in(column, fig, key: str) -> None:
+    with column:
+        show_figure(fig, key=key)
+
+
+def compose_tab(cell: Cell) -> None:
+    """C_ts's parts at both stages, every head's value at the cell, and how much each head draws from the others."""
+    cap, layer, t, s, lang = cell.cap, cell.layer, cell.t, cell.s, ensure_language()
+    if not cell.model.use_dcmha:
+        st.info(D("mha_note"))
+    st.caption(D("compose_caption"))
+    if not cell.allowed[t, s]:
+        st.warning(D("masked_cell", t=t, s=s))
+    part_titles = {k: D(f"part_{k}") for k in (*dv.PARTS, "C")}
+    for stage in ("pre", "post"):
+        show_figure(
+            figs.compose_parts(dv.compose(cap, layer, t, s, stage), part_titles=part_titles,
+                               title=D(f"{stage}_title", layer=layer, t=t, s=s, q=cell.labels[t], k=cell.labels[s]),
+                               x_title=D("in_head"), y_title=D("out_head"), lang=lang),
+            key=f"compose_{stage}",
+        )
+    st.markdown(D("cell_table"))
+    st.dataframe(pd.DataFrame({D(f"col_{k}"): v for k, v in dv.cell_values(cap, layer, t, s).items()}),
+                 hide_index=True, key="cell_table")
+    if not cell.model.use_dcmha:
+        return
+    draws = {stage: dv.draw_matrix(cap, layer, stage) for stage in ("pre", "post")}
+    left, right = st.columns([3, 2])
+    chart_in(left, figs.draw_matrices([(D("draw_pre"), draws["pre"]), (D("draw_post"), draws["post"])],
+                                      title=D("draw_title", layer=layer, n=int(cell.allowed.sum())),
+                                      x_title=D("in_head"), y_title=D("out_head"), lang=lang), key="draw_matrix")
+    strengths = {stage: dv.head_strength(draws[stage]) for stage in ("pre", "post")}
+    bars = {f"{stage} · {D(kind)}": strengths[stage][kind] for kind in ("cross", "self") for stage in ("pre", "post")}
+    chart_in(right, figs.head_bars(bars, title=D("strength_title", layer=layer), x_title=D("out_head"), y_title="mean |C − I|"),
+             key="head_strength")
+
+
+def stages_tab(cell: Cell) -> None:
+    """One head's four maps (raw, composed, softmax, post-composed) with their differences, then every head small."""
+    st.caption(D("stages_caption"))
+    if not cell.model.use_dcmha:
+        st.info(D("mha_note"))
+    head_n = D("head_n")
+    st.radio(D("head"), list(range(cell.cap.n_heads)), key="dc_head", horizontal=True, format_func=lambda h: head_n.format(h=h))
+    head, lang = st.session_state["dc_head"], ensure_language()
+    stages = dv.stage_maps(cell.cap, cell.layer)
+    stage_titles = {k: D(f"stage_{k}") for k in ("raw", "composed", "dpre", "probs", "pattern", "dpost")}
+    show_figure(figs.stage_figure({k: v[head] for k, v in stages.items()}, cell.labels, cell.allowed,
+                                  title=D("stage_title", layer=cell.layer, head=head), panel_titles=stage_titles,
+                                  x_title=D("key_axis"), y_title=D("query_axis"), shapes=cell.shapes, lang=lang),
+                key="stages")
+    show_figure(figs.stage_grid(stages, cell.allowed, title=D("grid_title", layer=cell.layer),
+                                column_titles={k: stage_titles[k] for k in dv.STAGES}, lang=lang),
+                key="stage_grid")
+
+
+def gates_tab(cell: Cell) -> None:
+    """The per-token gates and low-rank compose strengths, and the heads ranked by how much they compose."""
+    if not cell.model.use_dcmha:
+        st.info(D("mha_note"))
+        return
+    cap, layer, lang = cell.cap, cell.layer, ensure_language()
+    show_figure(figs.token_head_maps(dv.gates(cap, layer), cell.labels, title=D("gates_title", layer=layer),
+                                     panel_titles={g: D(f"gate_{g}") for g in dv.GATES}, limit=1.0,
+                                     x_title=D("token_axis"), y_title=D("head"), bar_title="tanh", lang=lang),
+                key="gates")
+    show_figure(figs.token_head_maps(dv.lowrank_strength(cap, layer), cell.labels, title=D("lowrank_title", layer=layer),
+                                     panel_titles={k: D(f"lr_{k}") for k in ("pre_q", "pre_k", "post_q", "post_k")},
+                                     diverging=False, x_title=D("token_axis"), y_title=D("head"), lang=lang),
+                key="lowrank")
+    st.subheader(D("ranking"))
+    st.caption(D("ranking_help"))
+    table = remembered("dcmha:ranking", ("ranking", *cell.cap_key), lambda: dv.ranking(cap))
+    st.dataframe(table.round(4), hide_index=True, key="ranking")
+
+
+def compare_tab(cell: Cell, text: str) -> None:
+    """The DCFormer next to its MHA twin on the same text: one head's maps, every head's, and their continuations."""
+    dc_cap, mha_cap = (cell.cap, cell.twin_cap) if cell.model.use_dcmha else (cell.twin_cap, cell.cap)
+    head, layer, lang = st.session_state["dc_head"], cell.layer, ensure_language()
+    st.caption(D("compare_loss", dc=dc_cap.loss, mha=mha_cap.loss))
+    show_figure(figs.side_by_side([(D("dc_map"), dc_cap.pattern(layer)[head]), (D("mha_map"), mha_cap.pattern(layer)[head])],
+                                  cell.labels, cell.allowed, title=D("compare_title", layer=layer, head=head),
+                                  x_title=D("key_axis"), y_title=D("query_axis"), shapes=cell.shapes, lang=lang),
+                key="compare")
+    left, right = st.columns(2)
+    pair = (dc_cap.pattern(layer), mha_cap.pattern(layer))  # side by side: one scale, one meaning of a colour
+    shared = dict(columns=cell.cap.n_heads, selected=head, head_label=D("head_n"), lang=lang,
+                  diverging=any(figs.has_negative(m) for m in pair), limit=max(float(np.abs(m).max()) for m in pair))
+    chart_in(left, figs.head_grid(pair[0], cell.allowed, title=D("dc_grid", layer=layer), **shared), key="compare_dc_grid")
+    chart_in(right, figs.head_grid(pair[1], cell.allowed, title=D("mha_grid", layer=layer), **shared), key="compare_mha_grid")
+    with st.expander(D("generate")):
+        g1, g2 = st.columns(2)
+        n_chars = g1.slider(D("gen_chars"), 10, 200, 60, key="dc_gen_chars")
+        temperature = g2.slider(D("gen_temp"), 0.0, 1.5, 0.0, 0.1, key="dc_gen_temp")
+        if st.button(D("gen_button"), key="dc_gen"):
+            for model in (cell.model, cell.twin):
+                more = dv.continue_text(model, text, n_chars, temperature=temperature, seed=0)
+                st.markdown(f"**{model.name}**")
+                st.code(text + more, language=None, wrap_lines=True)
+
+
+def sandbox() -> None:
+    """A static compose matrix applied to one layer of MiniLM: what changes in that layer and after it."""
+    state, lang = st.session_state, ensure_language()
+    st.markdown(D("sandbox_intro"))
+    try:
+        minilm = get_model(MINILM)
+    except Exception as error:  # the offline model package missing must not take the page down
+        st.error(f"{MINILM}: {escape_markdown(error)}")
+        return
+    H, L = minilm.n_heads, minilm.n_layers
+    fit_indices(sb_layer=L, sb_a=H, sb_b=H)
+    st.text_input(D("sb_text"), key="sb_text")
+    try:
+        sb_text = clean_text(state["sb_text"])
+    except InputError as error:
+        st.info(error.message(lang))
+        sb_text = None
+    else:
+        show_notices(sb_text, lang)
+    c1, c2, c3, c4, c5 = st.columns([1, 2, 2, 1, 1])
+    c1.selectbox(D("sb_layer"), list(range(L)), key="sb_layer")
+    c2.radio(D("sb_stage"), ["pre", "post"], key="sb_stage", format_func=lambda x: D(f"stage_{x}"), horizontal=True)
+    preset = dict(on_change=load_preset, args=(H,))
+    c3.selectbox(D("sb_preset"), dv.SANDBOX_PRESETS, key="sb_preset", format_func=lambda p: D(f"preset_{p}"), **preset)
+    c4.number_input(D("sb_a"), 0, H - 1, key="sb_a", **preset)
+    c5.number_input(D("sb_b"), 0, H - 1, key="sb_b", **preset)
+    st.button(D("sb_apply"), on_click=load_preset, args=(H,), key="sb_apply")
+    matrix = compose_editor(H)
+    if matrix is None or sb_text is None:
+        return
+    text, layer, stage = sb_text.text, int(state["sb_layer"]), state["sb_stage"]
+    base = remembered("sandbox_base", ("sandbox_base", text), lambda: dict(run_capture(minilm, [text])[0]))
+    result = remembered("sandbox", ("sandbox", text, layer, stage, state["sb_matrix"]),
+                        lambda: dv.sandbox_capture(minilm, text, layer, matrix, stage, base=base))
+    if result.truncated:
+        st.warning(T("msg.truncated_first", n=result.full_length, model=escape_markdown(minilm.name), limit=minilm.max_tokens))
+    before, after = result.base[hook_name("pattern", layer)], result.edited[hook_name("pattern", layer)]
+    allowed = result.base[hook_name("mask", layer)]
+    if np.array_equal(matrix, np.eye(H, dtype=np.float32)):
+        st.success(D("sb_identity") + f" (max |Δ| = {dv.max_difference(result):.1e})")
+    st.caption(D("sb_hidden", rel=dv.hidden_change(result, L)))
+    peak, negative = float(max(np.abs(before).max(), np.abs(after).max())), figs.has_negative(after)
+    grid = dict(head_label=D("head_n"), lang=lang)
+    show_figure(figs.head_grid(before, allowed, title=D("sb_before", layer=layer), limit=peak, diverging=negative, bar_title="p", **grid),
+                key="sb_before")
+    show_figure(figs.head_grid(after, allowed, title=D("sb_after", layer=layer, stage=stage), limit=peak, diverging=negative,
+                               bar_title="p′", **grid), key="sb_after")
+    show_figure(figs.head_grid(after - before, allowed, title=D("sb_diff_title", layer=layer), diverging=True, bar_title="Δ", **grid),
+                key="sb_diff")
+    show_figure(figs.head_bars({D("mean_dpattern"): dv.pattern_change_by_layer(result, L)}, title=D("sb_spread", layer=layer),
+                               x_title=D("layer"), highlight=layer), key="sb_spread")
+    st.caption(escape_markdown(" ".join(str(x) for x in result.base["tokens"])))
