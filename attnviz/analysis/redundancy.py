@@ -1,0 +1,226 @@
+"""Head redundancy: which heads attend alike, and how many directions a head's map really uses.
+
+Two kinds of number, both over the real (non-padding) tokens of one capture:
+
+* how alike two heads are (:func:`head_similarity`, :func:`layer_similarity`), for every pair of heads of every
+  layer, ordered for display by :func:`cluster_order` so that heads that attend alike sit together;
+* how low-rank a head is (:func:`rank_table`): the effective rank of its attention map and of its raw score
+  matrix q·kᵀ/√d_head. The score matrix is a product of a (T, d_head) and a (d_head, T) matrix, so its rank can
+  never exceed d_head (the "low-rank bottleneck" of multi-head attention, Bhojanapalli et al. 2020); the softmax
+  can raise the rank of the map above d_head again.
+
+Head index convention of the all-layer matrices: ``layer * n_heads + head`` (:func:`head_labels` names them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..models.base import hook_name
+
+METRICS = ("js", "cosine")
+
+
+def head_labels(n_layers: int, n_heads: int) -> list[str]:
+    """``"L{layer} H{head}"`` for every head, in the order of :func:`head_similarity`'s rows."""
+    return [f"L{layer} H{head}" for layer in range(n_layers) for head in range(n_heads)]
+
+
+def real_query_rows(capture, query_rows: np.ndarray | None = None) -> np.ndarray:
+    """bool (T,): the real (non-padding) tokens, further restricted to ``query_rows`` (bool (T,)) when given."""
+    rows = np.asarray(capture.key_is_real, dtype=bool).copy()
+    if query_rows is not None:
+        rows &= np.asarray(query_rows, dtype=bool)
+    return rows
+
+
+def _maps(capture, layers: list[int], rows: np.ndarray) -> np.ndarray:
+    """(len(layers) * heads, n_rows, n_real_keys) float64: every head's pattern on the chosen query rows and the
+    real keys (padding keys carry no weight, so dropping them changes no distribution)."""
+    keys = np.asarray(capture.key_is_real, dtype=bool)
+    stacked = [capture.pattern(layer)[:, rows][:, :, keys] for layer in layers]
+    return np.concatenate(stacked, axis=0).astype(np.float64)
+
+
+def _entropy_bits(p: np.ndarray) -> np.ndarray:
+    """Shannon entropy (bits) along the last axis; 0·log 0 = 0."""
+    safe = np.where(p > 0, p, 1.0)
+    return -(p * np.log2(safe)).sum(axis=-1)
+
+
+def _js_distance(maps: np.ndarray) -> np.ndarray:
+    """(N, N) mean over query rows of the Jensen–Shannon distance between heads' rows. maps: (N, R, K).
+
+    Uses JSD(p, q) = H((p + q) / 2) − (H(p) + H(q)) / 2, so each pair costs one entropy of the mixture; the
+    distance is √JSD with base-2 logarithms, hence in [0, 1]. Each row is normalised to sum 1 first (as
+    scipy.spatial.distance.jensenshannon does), so maps whose rows drift from 1 by rounding compare as
+    distributions.
+    """
+    if (maps < 0).any():
+        # JS is defined for distributions only: DCMHA's post-composed maps can hold negative weights
+        raise ValueError("Jensen–Shannon distance needs non-negative attention weights; use metric='cosine'")
+    sums = maps.sum(axis=-1, keepdims=True)
+    p = maps / np.where(sums > 0, sums, 1.0)
+    own = _entropy_bits(p)  # (N, R)
+    n = p.shape[0]
+    distance = np.zeros((n, n))
+    for a in range(n - 1):  # one head against every later one at a time: memory (N, R, K), not (N, N, R, K)
+        mixture = (p[a][None] + p[a + 1 :]) / 2  # (N - a - 1, R, K)
+        divergence = _entropy_bits(mixture) - (own[a][None] + own[a + 1 :]) / 2  # (N - a - 1, R)
+        # rounding can leave a divergence of −1e-16 for identical rows: √ of that would be NaN
+        distance[a, a + 1 :] = np.sqrt(np.clip(divergence, 0.0, 1.0)).mean(axis=1)
+    return distance + distance.T  # symmetric by construction; the diagonal stays exactly 0
+
+
+def _cosine_similarity(maps: np.ndarray) -> np.ndarray:
+    """(N, N) cosine similarity of the flattened (R·K) maps. maps: (N, R, K).
+
+    A head whose map is all zero (it cannot happen after a softmax) has no direction: its similarity is 0 to
+    every other head and 1 to itself.
+    """
+    flat = maps.reshape(maps.shape[0], -1)
+    norms = np.linalg.norm(flat, axis=1)
+    unit = flat / np.where(norms > 0, norms, 1.0)[:, None]
+    similarity = np.clip(unit @ unit.T, -1.0, 1.0)
+    similarity = (similarity + similarity.T) / 2  # exactly symmetric despite the matmul's rounding
+    np.fill_diagonal(similarity, 1.0)
+    return similarity
+
+
+def _similarity(maps: np.ndarray, metric: str) -> np.ndarray:
+    if metric == "js":
+        return _js_distance(maps)
+    if metric == "cosine":
+        return _cosine_similarity(maps)
+    raise ValueError(f"metric must be one of {', '.join(METRICS)} (got {metric!r})")
+
+
+def head_similarity(capture, metric: str = "js", query_rows: np.ndarray | None = None) -> np.ndarray:
+    """How alike every pair of heads of every layer attends: (L·H, L·H), head index ``layer * H + head``.
+
+    metric "js": a DISTANCE (0 = identical, 1 = disjoint supports). For each real query row (optionally only
+    ``query_rows``, bool (T,)), the Jensen–Shannon distance (base 2: √ of the JS divergence) between the two
+    heads' rows, which are distributions over the same keys even when the two layers' masks differ; then the
+    mean over those rows. Zero diagonal.
+
+    metric "cosine": a SIMILARITY (1 = identical up to scale, 0 = no shared cell). The cosine of the two
+    heads' maps, each flattened over the same query rows × real keys. 1.0 on the diagonal.
+
+    Both are symmetric.
+    """
+    rows = real_query_rows(capture, query_rows)
+    return _similarity(_maps(capture, list(range(capture.n_layers)), rows), metric)
+
+
+def layer_similarity(capture, layer: int, metric: str = "js", query_rows: np.ndarray | None = None) -> np.ndarray:
+    """:func:`head_similarity` for the heads of one layer only: (H, H)."""
+    rows = real_query_rows(capture, query_rows)
+    return _similarity(_maps(capture, [layer], rows), metric)
+
+
+def cluster_order(matrix: np.ndarray, is_distance: bool) -> np.ndarray:
+    """A permutation of the heads (int (N,)) that puts heads with similar attention next to each other.
+
+    matrix: (N, N) symmetric, a distance (``is_distance``) or a similarity, which becomes the distance
+    1 − similarity. Average-linkage hierarchical clustering, with its leaves ordered so that neighbours in the
+    order are as close as possible (scipy's optimal_leaf_ordering), read off as the leaf order.
+    """
+    from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
+    from scipy.spatial.distance import squareform
+
+    matrix = np.asarray(matrix, dtype=np.float64)
+    n = matrix.shape[0]
+    if matrix.shape != (n, n):
+        raise ValueError(f"cluster_order needs a square matrix (got shape {matrix.shape})")
+    if not np.isfinite(matrix).all():
+        raise ValueError("cluster_order needs a finite matrix")
+    if n < 3:  # nothing to reorder: any order of two heads puts them together
+        return np.arange(n)
+    distance = matrix if is_distance else 1.0 - matrix
+    distance = np.clip((distance + distance.T) / 2, 0.0, None)
+    np.fill_diagonal(distance, 0.0)
+    condensed = squareform(distance, checks=False)
+    tree = linkage(condensed, method="average")
+    return leaves_list(optimal_leaf_ordering(tree, condensed)).astype(np.int64)
+
+
+def _spectrum(matrix: np.ndarray) -> np.ndarray:
+    """The singular values of ``matrix`` that are above its numerical noise floor.
+
+    The floor is the one :func:`numpy.linalg.matrix_rank` uses, at the precision the matrix was computed in
+    (float32 captures: float32's ε): the SVD itself runs in float64, where float32 rounding would otherwise
+    show up as small but "nonzero" singular values beyond the true rank.
+    """
+    matrix = np.asarray(matrix)
+    eps = np.finfo(matrix.dtype if np.issubdtype(matrix.dtype, np.floating) else np.float64).eps
+    values = np.linalg.svd(matrix.astype(np.float64), compute_uv=False)
+    if values.size == 0 or values[0] == 0:
+        return values[:0]
+    return values[values > values[0] * max(matrix.shape) * eps]
+
+
+def effective_rank(matrix: np.ndarray) -> float:
+    """Entropy-based effective rank (Roy & Vetterli 2007): exp of the Shannon entropy (nats) of the singular
+    values normalised to sum 1. 1 for a rank-one matrix, n for n equal singular values; never above the rank.
+    A zero matrix has effective rank 0. matrix: (m, n)."""
+    values = _spectrum(matrix)
+    if values.size == 0:
+        return 0.0
+    p = values / values.sum()
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def energy_rank(matrix: np.ndarray, energy: float = 0.9) -> int:
+    """How many of the largest singular values hold ``energy`` of the matrix's energy (the sum of squared
+    singular values, its squared Frobenius norm). 0 for a zero matrix. matrix: (m, n)."""
+    if not 0 < energy <= 1:
+        raise ValueError(f"energy must be in (0, 1] (got {energy})")
+    values = _spectrum(matrix)
+    if values.size == 0:
+        return 0
+    share = np.cumsum(values**2) / np.sum(values**2)
+    # a share of exactly `energy` counts as reached, whatever the last bit of rounding says
+    return int(np.searchsorted(share, energy - 1e-12) + 1)
+
+
+def _d_head(capture, layer: int) -> float:
+    for name in ("q", "k"):
+        key = hook_name(name, layer)
+        if key in capture:
+            return int(capture[key].shape[-1])
+    return float("nan")  # neither q nor k was recorded
+
+
+RANK_COLUMNS = ("layer", "head", "pattern_erank", "pattern_rank90", "scores_erank", "scores_rank90", "d_head")
+
+
+def rank_table(capture, query_rows: np.ndarray | None = None, energy: float = 0.9) -> pd.DataFrame:
+    """One row per (layer, head): effective rank and ``energy`` (90 %) rank of the attention map and of the raw
+    scores (the columns of ``RANK_COLUMNS``).
+
+    Both matrices are taken over the real query rows (optionally only ``query_rows``, bool (T,)) × the real
+    keys, so padding never enters. The map keeps its masked cells, which the softmax made 0: they are part of
+    the map. The scores are q·kᵀ/√d_head *before* the mask, and they are kept whole on real tokens even where
+    a causal or windowed mask hides a cell: the bottleneck is the bilinear form q·kᵀ, of rank ≤ d_head, and the
+    mask is applied after it; blanking the hidden cells (to 0 or −∞) would measure the mask's triangle, not the
+    head. So ``scores_erank`` ≤ min(n_real_tokens, d_head) always; ``pattern_erank`` may exceed d_head.
+    """
+    rows = real_query_rows(capture, query_rows)
+    keys = np.asarray(capture.key_is_real, dtype=bool)
+    records = []
+    for layer in range(capture.n_layers):
+        patterns = capture.pattern(layer)[:, rows][:, :, keys]  # (heads, n_rows, n_keys)
+        scores = capture.scores(layer)[:, rows][:, :, keys]
+        d_head = _d_head(capture, layer)
+        for head in range(patterns.shape[0]):
+            records.append({
+                "layer": layer,
+                "head": head,
+                "pattern_erank": effective_rank(patterns[head]),
+                "pattern_rank90": energy_rank(patterns[head], energy),
+                "scores_erank": effective_rank(scores[head]),
+                "scores_rank90": energy_rank(scores[head], energy),
+                "d_head": d_head,
+            })
+    return pd.DataFrame.from_records(records, columns=list(RANK_COLUMNS))

@@ -1,0 +1,119 @@
+"""Figures over all heads at once: how alike they attend (:func:`similarity_matrix`) and how many directions their
+maps use (:func:`rank_bars`). Arrays from :mod:`attnviz.analysis.redundancy` in, ``go.Figure`` out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..text import escape_label
+from .attention import _axis_ticks, _translator
+from .style import SEQUENTIAL, TICK_SIZE, TITLE_ROOM, colorbar, colorbar_room, colorscale, fixed_layout, live_figure, widest
+
+MAX_HEAD_TICKS = 96  # beyond this many heads, every other label is left out
+
+
+def similarity_matrix(
+    matrix: np.ndarray,
+    head_labels: list[str],
+    *,
+    is_distance: bool,
+    order: np.ndarray | None = None,
+    title: str = "",
+    lang: str = "en",
+) -> go.Figure:
+    """Every head against every head: matrix (N, N) (a JS distance when ``is_distance``, else a cosine
+    similarity), rows and columns permuted by ``order`` (:func:`attnviz.analysis.redundancy.cluster_order`) so
+    that alike heads form blocks. Alike is dark on both metrics. Hover: "L0 H1 ↔ L3 H2: 0.123"."""
+    t = _translator(lang)
+    matrix = np.asarray(matrix, dtype=np.float64)
+    n = matrix.shape[0]
+    order = np.arange(n) if order is None else np.asarray(order)
+    shown = matrix[np.ix_(order, order)]
+    names = [escape_label(head_labels[i]) for i in order]  # the caller's labels: escaped like any label
+    custom = np.empty((n, n, 2), dtype=object)
+    custom[:, :, 0] = np.array(names, dtype=object)[:, None]
+    custom[:, :, 1] = np.array(names, dtype=object)[None, :]
+    metric = t("analysis.js_distance") if is_distance else t("analysis.cosine_similarity")
+    low = min(0.0, float(np.nanmin(shown))) if np.isfinite(shown).any() else 0.0
+    heat = dict(
+        type="heatmap",
+        z=shown,
+        x=list(range(n)),
+        y=list(range(n)),
+        customdata=custom,
+        hovertemplate="%{customdata[0]} ↔ %{customdata[1]}: %{z:.3f}<extra></extra>",
+        colorscale=colorscale(SEQUENTIAL),
+        reversescale=is_distance,  # distance 0 = identical: dark, as similarity 1 is
+        zmin=low,
+        zmax=1.0,
+        colorbar=colorbar(metric),
+    )
+    tick_size = 9 if n > 36 else TICK_SIZE
+    ticks = _axis_ticks(n, names, max_ticks=MAX_HEAD_TICKS)
+    label_room = widest(ticks["ticktext"], tick_size) + 10
+    side = int(np.clip(14 * n + label_room + 80, 420, 900))
+    layout = fixed_layout(
+        left=label_room + TITLE_ROOM,
+        right=colorbar_room(metric),
+        top=45 if title else 20,
+        bottom=label_room + TITLE_ROOM,
+        title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
+        height=side,
+        plot_bgcolor="white",
+        xaxis=dict(title=dict(text=t("analysis.head_axis")), tickangle=-90, **ticks, tickfont=dict(size=tick_size),
+                   showgrid=False, zeroline=False, automargin=False, constrain="domain"),
+        yaxis=dict(title=dict(text=t("analysis.head_axis")), autorange="reversed", **ticks, tickfont=dict(size=tick_size),
+                   showgrid=False, zeroline=False, automargin=False, scaleanchor="x", constrain="domain"),
+    )
+    return live_figure([heat], layout)
+
+
+def rank_bars(table: pd.DataFrame, *, d_head: int | None, title: str = "", lang: str = "en") -> go.Figure:
+    """Effective rank of every head's attention map and score matrix, side by side, with d_head as a dashed
+    line: the scores can never rise above it (q·kᵀ has rank ≤ d_head), the map can. table: one row per head with
+    the columns of :data:`attnviz.analysis.redundancy.RANK_COLUMNS`; thin lines separate the layers."""
+    t = _translator(lang)
+    n = len(table)
+    x = list(range(n))
+    names = [f"L{layer} H{head}" for layer, head in zip(table["layer"], table["head"])]
+    traces = []
+    for column, colour, name_key in (("pattern", "#6baed6", "analysis.pattern_erank"),
+                                     ("scores", "#08519c", "analysis.scores_erank")):
+        custom = np.empty((n, 2), dtype=object)
+        custom[:, 0] = names
+        custom[:, 1] = table[f"{column}_rank90"].to_numpy()
+        traces.append(dict(
+            type="bar",
+            x=x,
+            y=table[f"{column}_erank"].to_numpy(dtype=np.float64),
+            name=t(name_key),
+            marker=dict(color=colour),
+            customdata=custom,
+            hovertemplate=(f"%{{customdata[0]}} · {t(name_key)}<br>{t('analysis.effective_rank')} %{{y:.2f}}<br>"
+                           + t("analysis.rank90", n="%{customdata[1]}") + "<extra></extra>"),
+        ))
+    if d_head is not None and np.isfinite(d_head):
+        traces.append(dict(type="scatter", x=[-0.5, n - 0.5], y=[float(d_head)] * 2, mode="lines",
+                           name=t("analysis.d_head_line", d=int(d_head)), hoverinfo="skip",
+                           line=dict(color="#e65000", dash="dash", width=2)))
+    layers = table["layer"].to_numpy()
+    shapes = [dict(type="line", x0=i - 0.5, x1=i - 0.5, y0=0, y1=1, yref="paper", line=dict(color="#bbbbbb", width=1))
+              for i in range(1, n) if layers[i] != layers[i - 1]]
+    tick_size = 9 if n > 36 else TICK_SIZE
+    ticks = _axis_ticks(n, names, max_ticks=MAX_HEAD_TICKS)
+    layout = fixed_layout(
+        left=60, right=20, top=70 if title else 50, bottom=widest(ticks["ticktext"], tick_size) + TITLE_ROOM + 14,
+        title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
+        height=420,
+        barmode="group",
+        plot_bgcolor="white",
+        shapes=shapes,
+        legend=dict(orientation="h", x=0, y=1.0, xanchor="left", yanchor="bottom"),
+        xaxis=dict(title=dict(text=t("analysis.head_axis")), tickangle=-90, **ticks, tickfont=dict(size=tick_size),
+                   showgrid=False, zeroline=False, automargin=False, range=[-0.5, n - 0.5]),
+        yaxis=dict(title=dict(text=t("analysis.effective_rank")), rangemode="tozero", gridcolor="#eeeeee",
+                   zeroline=False, automargin=False),
+    )
+    return live_figure(traces, layout)
