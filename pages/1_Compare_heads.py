@@ -1,17 +1,19 @@
-"""Head comparison: two heads side by side, their difference, and a sortable table of every head."""
+"""Head comparison: two heads side by side, their difference, every head ranked, which heads attend alike, and how many directions each uses."""
 
 import streamlit as st
 
 from attnviz.figures import attention as plots
+from attnviz.analysis import redundancy
 from attnviz.analysis.stats import stat_columns, stats_table
 from ui import url_state
+from ui.compare import rank_section, similarity_section
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
 from ui.nav import run_through_navigation
 from ui.session import heavy_section
-from ui.state import fit_indices
+from ui.state import fit_indices, one_of
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
@@ -22,8 +24,10 @@ COMPARE_PARAMS = [
     url_state.int_param("b_layer", 0, 0, 63),
     url_state.int_param("b_head", 1, 0, 63),
     url_state.text_param("rank_by", "entropy"),
+    url_state.text_param("similarity_metric", "js"),
 ]
 load_page_state(COMPARE_PARAMS)
+one_of("similarity_metric", redundancy.METRICS, "js")
 lang = st.session_state["lang"]
 
 
@@ -76,6 +80,8 @@ def compare_view(view) -> None:
         },
     )
     st.caption(T("compare.table_caption"))
+    similarity_section(view)
+    rank_section(view)
 
 
 st.title(T("compare.title"))

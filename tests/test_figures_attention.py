@@ -279,3 +279,16 @@ def test_overview_separates_the_kv_groups():
     assert all(centres[2 * g + 1] < x < centres[2 * g + 2] for g, x in enumerate(xs))  # each between two groups
     assert lines(plots.overview(layers, kv_heads=list(range(8)))) == []
     assert lines(plots.overview(layers)) == []
+
+
+def test_hidden_special_tokens_keep_each_label_on_its_own_row_and_column():
+    """With [CLS]/[SEP] hidden the cells sit at their token positions (1..n-2): so must the tick labels."""
+    p, allowed = pattern_and_mask()
+    fig = plots.head_heatmap(p, TOKENS, allowed=allowed, keep=np.array([1, 2, 3]))
+    (trace,) = fig.data
+    for axis, cells in ((fig.layout.xaxis, trace.x), (fig.layout.yaxis, trace.y)):
+        assert list(axis.tickvals) == list(cells) == [1, 2, 3]
+        assert dict(zip(axis.tickvals, axis.ticktext)) == {1: "&lt;b&gt;", 2: "cat", 3: "&amp;"}
+    over = plots.head_heatmap(np.full((600, 600), 1 / 600), [f"t{i}" for i in range(600)], keep=np.arange(1, 599))
+    ticks = dict(zip(over.layout.xaxis.tickvals, over.layout.xaxis.ticktext))
+    assert all(ticks[v] == f"t{v}" for v in ticks)  # block starts: each label at its own token's position

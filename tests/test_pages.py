@@ -160,10 +160,10 @@ def test_an_offered_folder_that_cannot_load_is_an_error_message(tmp_path, monkey
 def test_compare_page_renders_and_ranks_heads():
     at = AppTest.from_file(COMPARE, default_timeout=TIMEOUT).run()
     assert not at.exception
-    (spec,) = figures(at)
+    spec = figures(at)[0]  # A, B and their difference (then the similarity matrix and the ranks)
     assert len(spec["data"]) == 3
     at.slider(key="b_layer").set_value(4).run()
-    (spec,) = figures(at)
+    spec = figures(at)[0]
     assert "layer 4" in spec["layout"]["annotations"][1]["text"]
     table = at.dataframe[0].value
     assert len(table) == 72 and list(table["entropy"]) == sorted(table["entropy"])

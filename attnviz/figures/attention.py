@@ -41,10 +41,13 @@ def _masked(values: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
     return values
 
 
-def _axis_ticks(n: int, text: list[str], max_ticks: int = 64) -> dict:
+def _axis_ticks(n: int, text: list[str], max_ticks: int = 64, positions: np.ndarray | None = None) -> dict:
+    """At most ``max_ticks`` of the ``n`` labels ``text``; a tick sits at its cell's coordinate, which is its index or,
+    when only some tokens are drawn (hidden special tokens, block starts), ``positions[index]``."""
     step = max(1, int(np.ceil(n / max_ticks)))
     idx = list(range(0, n, step))
-    return dict(tickmode="array", tickvals=idx, ticktext=[text[i] for i in idx])
+    values = idx if positions is None else [int(positions[i]) for i in idx]
+    return dict(tickmode="array", tickvals=values, ticktext=[text[i] for i in idx])
 
 
 def head_heatmap(
@@ -117,7 +120,7 @@ def head_heatmap(
     )
     side = height or int(np.clip(28 * n_q + 160, 360, 760))
     tick_size = 10 if max(n_q, n_k) > 30 else TICK_SIZE  # many labels: small, fixed size (also on a projector)
-    x_ticks, y_ticks = _axis_ticks(n_k, k_text), _axis_ticks(n_q, q_text)
+    x_ticks, y_ticks = _axis_ticks(n_k, k_text, positions=positions_k), _axis_ticks(n_q, q_text, positions=positions_q)
     # Key labels are turned 60°: their height is w·sin 60° + h·cos 60°.
     x_label_height = widest(x_ticks["ticktext"], tick_size) * math.sin(math.radians(60)) + tick_size * 0.5
     layout = fixed_layout(

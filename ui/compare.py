@@ -1,0 +1,75 @@
+"""The Compare heads page's two views over every head at once (pages/1_Compare_heads.py lays them out):
+which heads attend alike, and how many directions each head's map and scores use."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import streamlit as st
+
+from attnviz.analysis import redundancy
+from attnviz.figures import heads as head_figures
+from attnviz.models.base import hook_name
+
+from .figures import show_figure
+from .lang import T, ensure_language
+from .session import captures_for, remembered
+
+
+def pick_pair(order: np.ndarray, n_heads: int) -> None:
+    """A click on the similarity matrix: the row's head becomes A and the column's head B (the figure is drawn in
+    cluster order, so a cell's position goes through ``order`` back to ``layer * n_heads + head``)."""
+    points = st.session_state["similarity"]["selection"]["points"]
+    if not points:
+        return
+    row, column = (int(order[int(points[0][axis])]) for axis in ("y", "x"))
+    st.session_state.update(a_layer=row // n_heads, a_head=row % n_heads, b_layer=column // n_heads, b_head=column % n_heads)
+
+
+def similarity_section(view) -> None:
+    """Every head against every head, ordered so that heads that attend alike form blocks; a click compares two."""
+    capture, lang = view.captures[0], ensure_language()
+    st.subheader(T("compare.similar_header"))
+    st.radio(T("compare.metric"), redundancy.METRICS, key="similarity_metric", horizontal=True,
+             format_func=lambda m: T(f"compare.metric_{m}"))
+    metric = st.session_state["similarity_metric"]
+    keep = view.keep(0)
+    rows = None if keep is None else np.isin(np.arange(len(capture.tokens)), keep)  # "hide special tokens": their rows too
+    key = ("similarity", view.model_name, view.texts, view.spec, metric, None if keep is None else tuple(keep))
+    try:
+        matrix, order = remembered("similarity", key, lambda: _similarity_and_order(capture, metric, rows))
+    except ValueError as error:  # JS of a map with negative weights (a DCFormer's post-composed maps)
+        st.info(T("compare.js_refused", error=str(error)))
+        return
+    labels = redundancy.head_labels(capture.n_layers, capture.n_heads)
+    show_figure(
+        head_figures.similarity_matrix(matrix, labels, is_distance=metric == "js", order=order,
+                                       title=T("compare.similar_title", n=len(labels)), lang=lang),
+        key="similarity",
+        arrays={"similarity": matrix, "order": order},
+        on_select=functools.partial(pick_pair, order, capture.n_heads),
+        selection_mode="points",
+    )
+    st.caption(T("compare.similar_caption_js" if metric == "js" else "compare.similar_caption_cosine"))
+
+
+def _similarity_and_order(capture, metric: str, rows) -> tuple[np.ndarray, np.ndarray]:
+    matrix = redundancy.head_similarity(capture, metric, query_rows=rows)
+    return matrix, redundancy.cluster_order(matrix, is_distance=metric == "js")
+
+
+def rank_section(view) -> None:
+    """Effective rank of every head's map and score matrix next to d_head, the bound of the scores."""
+    model, lang = view.model, ensure_language()
+    st.subheader(T("compare.rank_header"))
+    hooks = tuple(hook_name(name, layer) for layer in range(model.n_layers) for name in ("pattern", "scores", "mask", "q"))
+    capture = captures_for(view.model_name, view.texts[:1], view.spec, hooks, slot="ranks")[0]
+    key = ("ranks", view.model_name, view.texts[:1], view.spec)
+    table = remembered("ranks", key, lambda: redundancy.rank_table(capture))
+    show_figure(head_figures.rank_bars(table, d_head=model.d_head, title=T("compare.rank_title", d=model.d_head), lang=lang),
+                key="rank_bars", arrays={name: table[name].to_numpy() for name in redundancy.RANK_COLUMNS})
+    n_real = int(np.asarray(capture.key_is_real).sum())
+    above = int((table["pattern_erank"] > model.d_head).sum())
+    st.caption(T("compare.rank_caption", d=model.d_head, n=n_real, above=above, heads=len(table),
+                 pattern=float(table["pattern_erank"].mean()), scores=float(table["scores_erank"].mean())))
