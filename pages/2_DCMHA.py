@@ -7,7 +7,7 @@ from attnviz.figures import dcmha as figs
 from attnviz.text import InputError, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices
-from ui.dcmha import Cell, capture_for, compare_tab, compose_tab, gates_tab, sandbox, stages_tab
+from ui.dcmha import Cell, capture_for, compare_tab, compose_tab, gates_tab, redundancy_tab, sandbox, stages_tab
 from ui.errors import guard
 from ui.lang import texts_of
 from ui.nav import run_through_navigation
@@ -109,7 +109,7 @@ def dcmha_page() -> None:
         return
     text_notices(prepared, model, window, causal)
     cell = pick_cell(model, twin, prepared.text, window, causal)
-    tabs = st.tabs([D("tab_compose"), D("tab_stages"), D("tab_gates"), D("tab_compare"), D("tab_sandbox")])
+    tabs = st.tabs([D("tab_compose"), D("tab_stages"), D("tab_gates"), D("tab_compare"), D("tab_redundancy"), D("tab_sandbox")])
     with tabs[0]:
         compose_tab(cell)
     with tabs[1]:
@@ -119,6 +119,8 @@ def dcmha_page() -> None:
     with tabs[3]:
         compare_tab(cell, prepared.text)
     with tabs[4]:
+        redundancy_tab(cell)
+    with tabs[5]:
         sandbox()
 
 

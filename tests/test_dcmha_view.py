@@ -265,3 +265,24 @@ def test_sandbox_hook_is_invisible_to_other_threads(minilm, base):
     np.testing.assert_array_equal(other[name], base[name])  # the other thread: unmodified
     assert not np.allclose(mine["blocks.3.attn.hook_pattern"], base["blocks.3.attn.hook_pattern"])  # ours: edited
     assert len(minilm.hook(name)._forward_hooks) == 0
+
+
+def test_the_redundancy_verdict_says_no_consistent_difference_unless_every_layer_agrees():
+    def comparison(dc, mha):
+        return dv.RedundancyComparison({"dcmha": np.array(dc), "mha": np.array(mha)},
+                                       {"dcmha": np.array(dc), "mha": np.array(mha)}, d_head=32)
+
+    key, values = comparison([0.1, 0.2], [0.4, 0.5]).verdict("similarity")
+    assert key == "dcmha.verdict_similarity_lower" and values["lower"] == 2
+    assert comparison([0.6, 0.7], [0.4, 0.5]).verdict("rank")[0] == "dcmha.verdict_rank_higher"
+    key, values = comparison([0.1, 0.7], [0.4, 0.5]).verdict("similarity")
+    assert key == "dcmha.verdict_similarity_mixed" and (values["lower"], values["higher"]) == (1, 1)
+    key, values = comparison([0.401, 0.2], [0.4, 0.5]).verdict("similarity")  # 0.25 % apart: the same
+    assert key == "dcmha.verdict_similarity_mixed" and (values["lower"], values["higher"]) == (1, 0)
+
+
+def test_redundancy_comparison_of_a_model_with_itself_is_no_difference(cap):
+    result = dv.redundancy_comparison(cap, cap)
+    np.testing.assert_array_equal(result.similarity["dcmha"], result.similarity["mha"])
+    assert result.verdict("similarity")[0].endswith("_mixed") and result.verdict("rank")[0].endswith("_mixed")
+    assert "dcmha_softmax" in result.similarity and result.d_head == cap["blocks.0.attn.hook_q"].shape[-1]

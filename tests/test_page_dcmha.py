@@ -185,3 +185,32 @@ def test_the_comparison_tab_draws_both_models_on_one_scale():
     assert not at.exception
     dc, mha = figure_with_title(at, "every head after post-compose"), figure_with_title(at, "every head (softmax)")
     assert dc["layout"]["coloraxis"] == mha["layout"]["coloraxis"]
+
+
+def test_the_redundancy_tab_states_what_the_numbers_show_for_both_models():
+    """Per layer, the mean cosine between distinct heads and the mean effective rank of the maps, for the DCFormer
+    and its twin on the page's text: the bars carry the same numbers as an independent computation, the two
+    head × head matrices share one colour scale, and the verdicts are written in the chosen language."""
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    dc_model, mha_model = load_model("dcformer-tiny", device="cpu"), load_model("mha-tiny", device="cpu")
+    text = dv.prepare_text(at.session_state["dc_text"], dc_model).text
+    dc, mha = dv.run_dcmha(dc_model, text), dv.run_dcmha(mha_model, text)
+    bars = figure_with_title(at, "How alike a layer's heads are")
+    for trace, cap in zip(bars["data"], (dc, mha)):
+        expected = []
+        for layer in range(cap.n_layers):
+            maps = cap.pattern(layer).reshape(cap.n_heads, -1).astype(np.float64)
+            unit = maps / np.linalg.norm(maps, axis=1, keepdims=True)
+            cosine = unit @ unit.T
+            expected.append(cosine[~np.eye(cap.n_heads, dtype=bool)].mean())
+        np.testing.assert_allclose(array(trace["y"]), expected, atol=1e-5)
+    left, right = figure_with_title(at, "DCFormer · after post-compose: layer 0"), figure_with_title(at, "MHA twin · softmax: layer 0")
+    assert left["data"][0]["zmin"] == right["data"][0]["zmin"] and left["data"][0]["zmax"] == right["data"][0]["zmax"]
+    verdicts = [m.value for m in at.markdown if m.value.startswith(("**Alike:**", "**Directions:**"))]
+    assert len(verdicts) == 2
+    chinese = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    chinese.query_params["lang"] = "zh"
+    chinese.run()
+    assert not chinese.exception
+    assert sum(m.value.startswith(("**相似度：**", "**方向数：**")) for m in chinese.markdown) == 2

@@ -10,7 +10,9 @@ import streamlit as st
 
 from attnviz.analysis import dcmha as dv
 from attnviz.capture import Capture, run_capture
+from attnviz.analysis import redundancy
 from attnviz.figures import dcmha as figs
+from attnviz.figures import heads as head_figures
 from attnviz.models.base import hook_name
 from attnviz.text import InputError, clean_text, escape_markdown
 
@@ -151,6 +153,32 @@ def compare_tab(cell: Cell, text: str) -> None:
                 more = dv.continue_text(model, text, n_chars, temperature=temperature, seed=0)
                 st.markdown(f"**{model.name}**")
                 st.code(text + more, language=None, wrap_lines=True)
+
+
+def redundancy_tab(cell: Cell) -> None:
+    """Does composition make heads less redundant, or maps higher-rank? The two models on the user's text, per layer."""
+    dc_cap, mha_cap = (cell.cap, cell.twin_cap) if cell.model.use_dcmha else (cell.twin_cap, cell.cap)
+    lang, layer = ensure_language(), cell.layer
+    st.caption(D("redundancy_caption"))
+    result = remembered("dcmha:redundancy", ("redundancy", *cell.cap_key), lambda: dv.redundancy_comparison(dc_cap, mha_cap))
+    for measure in ("similarity", "rank"):
+        key, values = result.verdict(measure)
+        st.markdown(D(key.removeprefix("dcmha."), **values))
+    left, right = st.columns(2)
+    similarity = {D(f"series_{name}"): values for name, values in result.similarity.items()}
+    chart_in(left, figs.head_bars(similarity, title=D("similarity_by_layer"), x_title=D("layer"), y_title=D("mean_cosine"),
+                                  highlight=layer), key="similarity_by_layer")
+    ranks = {D(f"series_{name}"): values for name, values in result.rank.items()}
+    chart_in(right, figs.head_bars(ranks, title=D("rank_by_layer", d=result.d_head), x_title=D("layer"),
+                                   y_title=D("mean_erank"), highlight=layer), key="rank_by_layer")
+    matrices = [redundancy.layer_similarity(cap, layer, "cosine") for cap in (dc_cap, mha_cap)]
+    bottom = min(0.0, *(float(m.min()) for m in matrices))  # one colour scale for both
+    labels = [D("head_n", h=h) for h in range(cell.cap.n_heads)]
+    for column, matrix, name in zip(st.columns(2), matrices, ("dc_map", "mha_map")):
+        chart_in(column, head_figures.similarity_matrix(matrix, labels, is_distance=False, zmin=bottom, lang=lang,
+                                                        title=D("layer_similarity_title", model=D(name), layer=layer)),
+                 key=f"similarity_{name}")
+    st.caption(D("redundancy_honest"))
 
 
 def sandbox() -> None:

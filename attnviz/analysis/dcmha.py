@@ -35,6 +35,7 @@ from ..models.base import hook_name
 from ..models.char_lm import TWIN, CharLanguageModel
 from ..models.dcformer import compose_matrix, generate_text
 from ..text import InputError, clean_text
+from . import redundancy
 
 TINY_MODELS = tuple(TWIN)  # the shipped DCFormer and its MHA twin
 STAGES = ("raw", "composed", "probs", "pattern")
@@ -370,3 +371,60 @@ __all__ = [
     "continue_text", "preset_matrix", "matrix_to_text", "matrix_from_text", "sandbox_capture",
     "pattern_change_by_layer", "max_difference", "hidden_change", "display_char",
 ]
+
+
+# ----------------------------------------------------------------------------- does composition change redundancy?
+SAME_WITHIN = 0.05  # per layer, relative differences below 5 % count as "about the same"
+
+
+@dataclass
+class RedundancyComparison:
+    """The DCFormer and its MHA twin on one text, per layer (L,): how alike a layer's heads are (mean cosine of the
+    maps over the distinct pairs of heads: the DCFormer's post-composed maps may hold negative weights, so no JS
+    distance) and how many directions the maps use (mean effective rank), with ``d_head`` the scores' bound."""
+
+    similarity: dict[str, np.ndarray]  # "dcmha" (post-composed maps, what mixes v), "dcmha_softmax" (before), "mha"
+    rank: dict[str, np.ndarray]  # "dcmha", "mha": mean effective rank of the layer's maps
+    d_head: int
+
+    def verdict(self, measure: str) -> tuple[str, dict]:
+        """A text key and its values saying, honestly, what the numbers show: the DCFormer lower / higher in
+        every layer, or no consistent difference (some layers each way, or within ``SAME_WITHIN``)."""
+        values = self.similarity if measure == "similarity" else self.rank
+        dc, mha = values["dcmha"], values["mha"]
+        relative = (dc - mha) / np.maximum(np.abs(mha), 1e-6)
+        lower, higher = int((relative < -SAME_WITHIN).sum()), int((relative > SAME_WITHIN).sum())
+        layers = len(dc)
+        outcome = "lower" if lower == layers else "higher" if higher == layers else "mixed"
+        return f"dcmha.verdict_{measure}_{outcome}", {"lower": lower, "higher": higher, "layers": layers,
+                                                      "dc": float(dc.mean()), "mha": float(mha.mean())}
+
+
+def _mean_off_diagonal(matrix: np.ndarray) -> float:
+    return float(matrix[~np.eye(len(matrix), dtype=bool)].mean())
+
+
+def redundancy_comparison(dc_cap: Capture, mha_cap: Capture) -> RedundancyComparison:
+    """How alike each layer's heads attend, and how high-rank their maps are, for the two models on the same text."""
+    def per_layer(cap: Capture, maps: str = "pattern") -> np.ndarray:
+        view = cap if maps == "pattern" else _with_pattern(cap, maps)
+        return np.array([_mean_off_diagonal(redundancy.layer_similarity(view, layer, "cosine")) for layer in range(cap.n_layers)])
+
+    def ranks(cap: Capture) -> np.ndarray:
+        return redundancy.rank_table(cap).groupby("layer")["pattern_erank"].mean().to_numpy()
+
+    similarity = {"dcmha": per_layer(dc_cap), "mha": per_layer(mha_cap)}
+    if hook_name("probs", 0) in dc_cap:
+        similarity["dcmha_softmax"] = per_layer(dc_cap, "probs")
+    d_head = int(dc_cap[hook_name("q", 0)].shape[-1])
+    return RedundancyComparison(similarity, {"dcmha": ranks(dc_cap), "mha": ranks(mha_cap)}, d_head)
+
+
+def _with_pattern(cap: Capture, name: str) -> Capture:
+    """The capture with another stage (``probs``: the softmax before post-compose) in the place of its pattern."""
+    arrays = dict(cap)
+    for layer in range(cap.n_layers):
+        arrays[hook_name("pattern", layer)] = cap[hook_name(name, layer)]
+    return Capture(arrays, model_name=cap.model_name, n_layers=cap.n_layers, n_heads=cap.n_heads, spec=cap.spec,
+                   special=cap.special, truncated=cap.truncated, full_length=cap.full_length,
+                   layer_windows=cap.layer_windows, causal=cap.causal, key_is_real=cap.key_is_real)

@@ -21,11 +21,13 @@ def similarity_matrix(
     is_distance: bool,
     order: np.ndarray | None = None,
     title: str = "",
+    zmin: float | None = None,
     lang: str = "en",
 ) -> go.Figure:
     """Every head against every head: matrix (N, N) (a JS distance when ``is_distance``, else a cosine
     similarity), rows and columns permuted by ``order`` (:func:`attnviz.analysis.redundancy.cluster_order`) so
-    that alike heads form blocks. Alike is dark on both metrics. Hover: "L0 H1 ↔ L3 H2: 0.123"."""
+    that alike heads form blocks. Alike is dark on both metrics. Hover: "L0 H1 ↔ L3 H2: 0.123". ``zmin``: the bottom of
+    the colour scale (default: 0, or the lowest negative cosine), the same for matrices drawn side by side."""
     t = _translator(lang)
     matrix = np.asarray(matrix, dtype=np.float64)
     n = matrix.shape[0]
@@ -37,6 +39,7 @@ def similarity_matrix(
     custom[:, :, 1] = np.array(names, dtype=object)[None, :]
     metric = t("analysis.js_distance") if is_distance else t("analysis.cosine_similarity")
     low = min(0.0, float(np.nanmin(shown))) if np.isfinite(shown).any() else 0.0
+    low = low if zmin is None else float(zmin)  # matrices drawn side by side pass one shared bottom: one scale
     heat = dict(
         type="heatmap",
         z=shown,
