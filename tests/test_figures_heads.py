@@ -57,12 +57,16 @@ def test_similarity_matrix_applies_the_order_and_names_both_heads(synthetic):
     names[4] = HOSTILE  # the labels are escaped as any label is
     order = np.array([3, 0, 5, 1, 4, 2])
     fig = head_plots.similarity_matrix(distance, names, is_distance=True, order=order)
-    (heat,) = fig.data
+    heat, targets = fig.data
     np.testing.assert_allclose(np.asarray(heat.z, dtype=float), distance[np.ix_(order, order)])
     assert list(fig.layout.xaxis.ticktext) == ["L1 H0", "L0 H0", "L1 H2", "L0 H1", ESCAPED, "L0 H2"]
-    custom = np.asarray(heat.customdata)
-    assert custom[1, 4, 0] == "L0 H0" and custom[1, 4, 1] == ESCAPED
-    assert heat.hovertemplate.startswith("%{customdata[0]} ↔ %{customdata[1]}: %{z:.3f}")
+    # a click target on every cell: (row head, column head) in the original numbering, the names, the value
+    cell = 1 * 6 + 4  # row 1, column 4 of the ordered matrix
+    assert (targets.x[cell], targets.y[cell]) == (4, 1)
+    assert list(targets.customdata[cell][:4]) == [0, 4, "L0 H0", ESCAPED]
+    assert targets.customdata[cell][4] == pytest.approx(distance[0, 4], abs=1e-4)
+    assert targets.hovertemplate.startswith("%{customdata[2]} ↔ %{customdata[3]}: %{customdata[4]:.3f}")
+    assert fig.layout.clickmode == "event+select" and heat.hoverinfo == "skip"
     assert heat.reversescale and heat.colorbar.title.text == "JS distance" and heat.zmin == 0 and heat.zmax == 1
     assert no_raw_token(fig)
     cosine = head_plots.similarity_matrix(1 - distance, names, is_distance=False, lang="zh")

@@ -33,3 +33,26 @@ def test_library_messages_translate():
     assert "empty" in str(error.value)
     assert clean_text("a\x07b").messages("zh") == ["已从文本中删除 1 个控制字符。"]
     assert MaskSpec(causal=True, window=3).describe("zh") == "因果、窗口 3"
+
+
+def test_bold_closes_where_markdown_can_close_it():
+    """CommonMark closes ``**`` after punctuation only before a space or more punctuation: ``**相似度：**在`` shows
+    its asterisks on the page. Every closing ``**`` of every text must be able to close."""
+    import re
+    import unicodedata
+
+    from attnviz.i18n import CATALOGUES
+
+    def punctuation(char: str) -> bool:
+        return unicodedata.category(char).startswith("P")
+
+    stuck = []
+    for catalogue in CATALOGUES.values():
+        for key, texts in catalogue.items():
+            for lang, text in texts.items():
+                closing = [m.start() for m in re.finditer(r"\*\*", text)][1::2]
+                for at in closing:
+                    before, after = text[at - 1], text[at + 2] if at + 2 < len(text) else " "
+                    if punctuation(before) and not (after.isspace() or punctuation(after)):
+                        stuck.append((key, lang, text[max(0, at - 12):at + 6]))
+    assert not stuck, stuck

@@ -213,4 +213,4 @@ def test_the_redundancy_tab_states_what_the_numbers_show_for_both_models():
     chinese.query_params["lang"] = "zh"
     chinese.run()
     assert not chinese.exception
-    assert sum(m.value.startswith(("**相似度：**", "**方向数：**")) for m in chinese.markdown) == 2
+    assert sum(m.value.startswith(("**相似度**：", "**方向数**：")) for m in chinese.markdown) == 2

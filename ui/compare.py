@@ -17,13 +17,13 @@ from .lang import T, ensure_language
 from .session import captures_for, remembered
 
 
-def pick_pair(order: np.ndarray, n_heads: int) -> None:
-    """A click on the similarity matrix: the row's head becomes A and the column's head B (the figure is drawn in
-    cluster order, so a cell's position goes through ``order`` back to ``layer * n_heads + head``)."""
+def pick_pair(n_heads: int) -> None:
+    """A click on the similarity matrix: the row's head becomes A and the column's head B (each cell's click target
+    carries both as ``layer * n_heads + head``, whatever the cluster order)."""
     points = st.session_state["similarity"]["selection"]["points"]
-    if not points:
+    if not points or "customdata" not in points[0]:
         return
-    row, column = (int(order[int(points[0][axis])]) for axis in ("y", "x"))
+    row, column = (int(i) for i in points[0]["customdata"][:2])
     st.session_state.update(a_layer=row // n_heads, a_head=row % n_heads, b_layer=column // n_heads, b_head=column % n_heads)
 
 
@@ -48,7 +48,7 @@ def similarity_section(view) -> None:
                                        title=T("compare.similar_title", n=len(labels)), lang=lang),
         key="similarity",
         arrays={"similarity": matrix, "order": order},
-        on_select=functools.partial(pick_pair, order, capture.n_heads),
+        on_select=functools.partial(pick_pair, capture.n_heads),
         selection_mode="points",
     )
     st.caption(T("compare.similar_caption_js" if metric == "js" else "compare.similar_caption_cosine"))

@@ -12,6 +12,7 @@ from .attention import _axis_ticks, _translator
 from .style import SEQUENTIAL, TICK_SIZE, TITLE_ROOM, colorbar, colorbar_room, colorscale, fixed_layout, live_figure, widest
 
 MAX_HEAD_TICKS = 96  # beyond this many heads, every other label is left out
+MAX_CLICKABLE_HEADS = 160  # up to 160² click targets; beyond, the matrix is drawn without them (a heatmap can't be clicked)
 
 
 def similarity_matrix(
@@ -40,23 +41,36 @@ def similarity_matrix(
     metric = t("analysis.js_distance") if is_distance else t("analysis.cosine_similarity")
     low = min(0.0, float(np.nanmin(shown))) if np.isfinite(shown).any() else 0.0
     low = low if zmin is None else float(zmin)  # matrices drawn side by side pass one shared bottom: one scale
+    clickable = n <= MAX_CLICKABLE_HEADS
     heat = dict(
         type="heatmap",
         z=shown,
         x=list(range(n)),
         y=list(range(n)),
-        customdata=custom,
-        hovertemplate="%{customdata[0]} ↔ %{customdata[1]}: %{z:.3f}<extra></extra>",
+        **({"hoverinfo": "skip"} if clickable else {
+            "customdata": custom, "hovertemplate": "%{customdata[0]} ↔ %{customdata[1]}: %{z:.3f}<extra></extra>"}),
         colorscale=colorscale(SEQUENTIAL),
         reversescale=is_distance,  # distance 0 = identical: dark, as similarity 1 is
         zmin=low,
         zmax=1.0,
         colorbar=colorbar(metric),
     )
+    traces = [heat]
     tick_size = 9 if n > 36 else TICK_SIZE
     ticks = _axis_ticks(n, names, max_ticks=MAX_HEAD_TICKS)
     label_room = widest(ticks["ticktext"], tick_size) + 10
     side = int(np.clip(14 * n + label_room + 80, 420, 900))
+    if clickable:
+        # Plotly's selection events come from points, not heatmap cells: a nearly transparent square on every cell
+        # carries (row head, column head) in the matrix's own head numbering, and the hover.
+        rows, columns = np.divmod(np.arange(n * n), n)
+        traces.append(dict(
+            type="scatter", x=columns.tolist(), y=rows.tolist(), mode="markers", showlegend=False,
+            customdata=[[int(order[r]), int(order[c]), names[r], names[c], round(float(shown[r, c]), 4)]
+                        for r, c in zip(rows, columns)],
+            marker=dict(symbol="square", size=max(2.0, (side - 2 * label_room) / n), color="rgba(0,0,0,0.01)"),
+            hovertemplate="%{customdata[2]} ↔ %{customdata[3]}: %{customdata[4]:.3f}<extra></extra>",
+        ))
     layout = fixed_layout(
         left=label_room + TITLE_ROOM,
         right=colorbar_room(metric),
@@ -70,7 +84,9 @@ def similarity_matrix(
         yaxis=dict(title=dict(text=t("analysis.head_axis")), autorange="reversed", **ticks, tickfont=dict(size=tick_size),
                    showgrid=False, zeroline=False, automargin=False, scaleanchor="x", constrain="domain"),
     )
-    return live_figure([heat], layout)
+    if clickable:
+        layout["clickmode"] = "event+select"
+    return live_figure(traces, layout)
 
 
 def rank_bars(table: pd.DataFrame, *, d_head: int | None, title: str = "", lang: str = "en") -> go.Figure:

@@ -64,12 +64,14 @@ def test_picking_a_query_token_changes_the_compose_matrices(app):
 def test_every_tab_renders_and_screenshots(app):
     # the sandbox opens from the URL with heads 0 and 3 swapped after softmax in MiniLM layer 2
     open_page(app, "?sb_preset=swap&sb_b=3&sb_matrix=0.0%3D0%3B0.3%3D1%3B3.0%3D1%3B3.3%3D0")
-    for index, name in enumerate(["stages", "gates", "compare", "sandbox"], start=1):
+    for index, name in enumerate(["stages", "gates", "compare", "redundancy", "sandbox"], start=1):
         if name == "sandbox":
             app.page.set_viewport_size({"width": 1400, "height": 3900})
         open_tab(app, index)
         app.wait_idle()
         app.shot(f"dcmha-{name}")
+    for key in ("similarity_by_layer", "rank_by_layer", "similarity_dc_map", "similarity_mha_map"):  # the redundancy tab
+        assert app.page.evaluate(JS_HAS_PLOT, key), key
     assert app.page.evaluate(JS_HAS_PLOT, "sb_after")
     assert app.page.evaluate(JS_HAS_PLOT, "sb_spread")
     assert "identity" not in app.page.locator("[data-testid=stAlert]").all_inner_texts().__str__()
