@@ -17,10 +17,15 @@ everywhere instead of NaN; real tokens always see at least themselves.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from .i18n import translate
+
+if TYPE_CHECKING:
+    import torch
+
+# The tensor masks import torch when first called: the rules, spans and outlines here are plain Python, and the
+# figures draw those without a model (``import attnviz.figures`` never loads torch; tests/test_layering.py).
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class MaskSpec:
 def position_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, spec: MaskSpec) -> torch.Tensor:
     """The (T, S) mask of queries at positions ``q_pos`` over keys at ``k_pos`` (absolute positions, so a
     KV-cached step's new queries are masked against every cached key)."""
+    import torch
+
     diff = q_pos[:, None] - k_pos[None, :]  # (T, S) = i - j
     allowed = torch.ones(diff.shape, dtype=torch.bool, device=diff.device)
     if spec.causal:
@@ -70,6 +77,8 @@ def position_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, spec: MaskSpec) -> t
 
 def structural_mask(seq_len: int, spec: MaskSpec, device=None) -> torch.Tensor:
     """The (seq, seq) part of the mask that depends only on positions."""
+    import torch
+
     pos = torch.arange(seq_len, device=device)
     return position_mask(pos, pos, spec)
 
@@ -120,6 +129,8 @@ def attention_mask(key_is_real: torch.Tensor, spec: MaskSpec) -> torch.Tensor:
     key_is_real: (batch, seq) bool, False at [PAD] positions.
     returns:     (batch, seq, seq) bool, True = query (row) may attend key (column).
     """
+    import torch
+
     seq_len = key_is_real.shape[-1]
     structure = structural_mask(seq_len, spec, device=key_is_real.device)  # (seq, seq)
     return structure[None, :, :] & key_is_real[:, None, :].bool()
@@ -130,6 +141,8 @@ def masked_softmax(scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
 
     scores: (..., q_len, k_len); allowed broadcastable to it.
     """
+    import torch
+
     probs = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
     if not bool(allowed.any(dim=-1).all()):
         # A row with no allowed key is all -inf -> NaN; such rows carry no attention.
