@@ -67,8 +67,62 @@ class Capture(dict):
     def mask(self, layer: int) -> np.ndarray:
         return self[hook_name("mask", layer)]
 
+    # A linear capture (``capture(..., full=False)``, or a long text) holds q, k, v and each row's log-sum-exp, not
+    # the (heads, T, T) maps: any map asked for by name is computed exactly from those (attnviz.analysis.tiles),
+    # block by block, and not kept. Views of a long text ask for tiles and downsampled maps instead.
+    def __missing__(self, name: str) -> np.ndarray:
+        layer, kind = _map_name(name)
+        if layer is None or not self.is_linear(layer):
+            raise KeyError(name)
+        from .analysis import tiles
+
+        n = len(self.key_is_real)
+        if kind == "pattern":
+            return tiles.full_pattern(self, layer)
+        if kind == "mask":
+            return tiles.allowed_tile(self, layer, slice(0, n), slice(0, n))
+        heads = self[hook_name("q", layer)].shape[0]
+        return np.stack([tiles.scores_tile(self, layer, head, slice(0, n), slice(0, n)) for head in range(heads)])
+
+    def __contains__(self, name) -> bool:  # "is it recorded?", not "can it be computed?"
+        return dict.__contains__(self, name)
+
+    def is_linear(self, layer: int = 0) -> bool:
+        """True when ``layer``'s maps are not stored but computed from q, k and the row normalisers."""
+        return not dict.__contains__(self, hook_name("pattern", layer)) and all(
+            dict.__contains__(self, hook_name(part, layer)) for part in ("q", "k", "lse", "score_scale"))
+
+    def full_bytes(self) -> int:
+        """What every layer's pattern, scores and mask would cost stored whole (float32, bool): T² per head."""
+        n = len(self.key_is_real)
+        return self.n_layers * (2 * self.n_heads * n * n * 4 + n * n)
+
     def save_npz(self, path) -> None:
         np.savez(path, **self)
+
+
+def _map_name(name: str) -> tuple[int | None, str]:
+    """(layer, "pattern" | "scores" | "mask") of a decoder-only map's hook name, else (None, "")."""
+    parts = name.split(".")
+    if len(parts) == 4 and parts[0] == "blocks" and parts[2] == "attn" and parts[1].isdigit():
+        kind = parts[3].removeprefix("hook_")
+        if kind in ("pattern", "scores", "mask"):
+            return int(parts[1]), kind
+    return None, ""
+
+
+# Up to this many tokens ``capture`` records the maps whole by default (MiniLM's whole context: 512 tokens cost
+# 6 × 12 × 512² × 4 B ≈ 75 MB per kind of map); beyond, what is linear in the text, and maps on request.
+FULL_UP_TO = 512
+
+
+def linear_hooks(model) -> list[str]:
+    """What a linear capture records: per layer q, k, v, z, each row's log-sum-exp and the score scale (and a
+    DCFormer's per-token compose weights), the residual stream, the embeddings: O(T·d), never (T × T)."""
+    from .analysis import tiles
+
+    names = tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False))
+    return names + [hook_name(part, "*") for part in ("v", "z", "resid_post")] + [hook_name("embed")]
 
 
 def run_capture(model, texts: list[str], spec: MaskSpec = MaskSpec(), hooks: Iterable[str] | None = None, *,
@@ -152,14 +206,24 @@ def capture(
     window: int | None = None,
     chunk: int | None = None,
     hooks: Iterable[str] | None = None,
+    full: bool | None = None,
 ) -> Capture:
     """Capture every head of every layer for one sentence.
 
     >>> cap = attnviz.capture("The cat sat on the mat.", causal=True)
     >>> cap["blocks.0.attn.hook_pattern"].shape   # (heads, seq, seq)
+
+    ``full``: record every (heads, T, T) map (True), or only what is linear in the text (False: q, k, v, z, the
+    softmax's row normalisers; any map is then computed exactly when asked for, by name or as a tile with
+    :mod:`attnviz.analysis.tiles`). Default: whole maps up to ``FULL_UP_TO`` tokens, linear beyond.
+    ``cap.full_bytes()`` says what the whole maps would cost. ``hooks`` (names or patterns) overrides both.
     """
     cleaned = clean_text(text)
     model_obj = get_model(model) if isinstance(model, str) else model
+    if hooks is None and full is not True:
+        tokens = model_obj.encode([cleaned.text]).input_ids.shape[1]
+        if full is False or tokens > FULL_UP_TO:
+            hooks = linear_hooks(model_obj)
     (result,) = run_capture(model_obj, [cleaned.text], MaskSpec(causal, window, chunk), hooks)
     result.notices = cleaned.notices + result.notices
     return result

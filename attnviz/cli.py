@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--window", type=_positive, metavar="W", help="sliding window: query i sees keys with |i-j| < W")
     cap.add_argument("--chunk", type=_positive, metavar="C", help="chunked attention: blocks of C tokens")
     cap.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the arrays")
+    whole = cap.add_mutually_exclusive_group()
+    whole.add_argument("--full", dest="full", action="store_true", default=None,
+                       help="write every (heads, seq, seq) map, however long the text (the default up to 512 tokens)")
+    whole.add_argument("--linear", dest="full", action="store_false",
+                       help="write only what is linear in the text (q, k, v, z, hook_lse, hook_score_scale), whatever its "
+                            "length; every map can be rebuilt exactly from them (attnviz.analysis.tiles)")
     gen = commands.add_parser(
         "generate",
         help="continue a text with a shipped character model (dcformer-tiny or mha-tiny)",
@@ -73,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     from .text import InputError
 
     try:
-        result = capture(args.text, args.model, causal=args.causal, window=args.window, chunk=args.chunk)
+        result = capture(args.text, args.model, causal=args.causal, window=args.window, chunk=args.chunk, full=args.full)
         result.save_npz(args.out)
     except (InputError, ModelNotFound, OSError, ValueError) as error:
         print(f"attnviz: error: {error}", file=sys.stderr)
@@ -82,9 +88,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {notice}", file=sys.stderr)
     if result.truncated:
         print(f"note: the text had {result.full_length} tokens and was cut to the model's limit", file=sys.stderr)
+    if result.is_linear(0):
+        print(f"note: the maps were not written (a linear capture, {_megabytes(sum(a.nbytes for a in result.values()))}); "
+              f"--full writes them, {_megabytes(result.full_bytes())} more", file=sys.stderr)
     spec = MaskSpec(args.causal, args.window, args.chunk)
     print(f"wrote {len(result)} arrays for {len(result.tokens)} tokens ({spec.describe()}) to {args.out}")
     return 0
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB"
 
 
 def _generate(args) -> int:

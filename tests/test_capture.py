@@ -9,6 +9,7 @@ import torch
 import attnviz
 from attnviz.capture import run_capture
 from attnviz.masks import MaskSpec
+from attnviz.models.base import hook_name
 
 SENTENCES = [
     "The animal didn't cross the street because it was too tired.",
@@ -136,3 +137,39 @@ def test_control_characters_are_removed_with_a_notice(minilm):
     cap = attnviz.capture("abc\x07\x1b def", minilm)
     assert cap.tokens == ["[CLS]", "abc", "def", "[SEP]"]
     assert any("control" in n for n in cap.notices)
+
+
+@pytest.mark.parametrize("name", ["all-MiniLM-L6-v2", "mistral-char", "dcformer-tiny"])
+def test_a_linear_capture_answers_every_map_by_name_exactly(name):
+    """capture(..., full=False) stores no (heads, T, T) map; asking for one by name computes it from q, k and the
+    row normalisers, equal to the full capture's, under a causal window (a DCFormer's composition included)."""
+    from attnviz.capture import capture, get_model
+
+    model = get_model(name)
+    text = "the cat sat on the mat and the dog sat on the log"
+    full = capture(text, model, causal=True, window=5, full=True)
+    linear = capture(text, model, causal=True, window=5, full=False)
+    assert not full.is_linear(0) and all(linear.is_linear(layer) for layer in range(model.n_layers))
+    assert hook_name("pattern", 0) not in linear and hook_name("pattern", 0) in full
+    for layer in range(model.n_layers):
+        np.testing.assert_allclose(linear.pattern(layer), full.pattern(layer), atol=1e-5)
+        np.testing.assert_array_equal(linear.mask(layer), full.mask(layer))
+        np.testing.assert_allclose(linear[hook_name("z", layer)], full[hook_name("z", layer)], atol=1e-5)
+    if hook_name("scores", 0) in full:
+        np.testing.assert_allclose(linear.scores(0), full.scores(0), atol=1e-4, rtol=1e-5)
+    n = len(full.tokens)
+    assert linear.full_bytes() == model.n_layers * (2 * model.n_heads * n * n * 4 + n * n)
+    with pytest.raises(KeyError):
+        linear["blocks.0.attn.hook_not_a_map"]
+
+
+def test_capture_records_whole_maps_only_up_to_its_limit(monkeypatch):
+    import sys
+
+    capture_module = sys.modules["attnviz.capture"]  # the package's attribute of that name is the function
+
+    text = "the cat sat on the mat"
+    assert not capture_module.capture(text).is_linear(0)
+    monkeypatch.setattr(capture_module, "FULL_UP_TO", 4)  # a "long" text: linear by default, whole on request
+    assert capture_module.capture(text).is_linear(0)
+    assert not capture_module.capture(text, full=True).is_linear(0)

@@ -76,3 +76,27 @@ def test_generate_greedy_is_deterministic_and_sampling_is_seeded(capsys):
 def test_generate_refuses_an_encoder(capsys):
     assert main(["generate", "--model", "all-MiniLM-L6-v2", "--prompt", "x"]) == 1
     assert "not a character language model" in capsys.readouterr().err
+
+
+def test_linear_and_full_captures_on_the_command_line(tmp_path, capsys):
+    """--linear writes q, k, v, z and the row normalisers, not the maps, and says what --full would add; the maps
+    rebuilt from them equal the ones --full writes."""
+    from attnviz.analysis import tiles
+    from attnviz.capture import Capture
+
+    text = "The cat sat on the mat."
+    full, linear = tmp_path / "full.npz", tmp_path / "linear.npz"
+    assert main(["capture", "--text", text, "--causal", "--full", "--out", str(full)]) == 0
+    assert main(["capture", "--text", text, "--causal", "--linear", "--out", str(linear)]) == 0
+    assert "--full writes them" in capsys.readouterr().err
+    whole, small = np.load(full), dict(np.load(linear))
+    assert "blocks.0.attn.hook_pattern" in whole and "blocks.0.attn.hook_pattern" not in small
+    assert {"blocks.0.attn.hook_lse", "blocks.0.attn.hook_score_scale", "blocks.0.attn.hook_q"} <= set(small)
+    n = len(small["tokens"])
+    cap = Capture(small, model_name="all-MiniLM-L6-v2", n_layers=6, n_heads=12, spec=None, special=np.zeros(n, bool),
+                  truncated=False, full_length=n, layer_windows=[None] * 6, causal=True)
+    cap.spec = type("Spec", (), {"chunk": None})()
+    for layer in range(6):
+        np.testing.assert_allclose(tiles.full_pattern(cap, layer), whole[f"blocks.{layer}.attn.hook_pattern"], atol=1e-5)
+    with pytest.raises(SystemExit):
+        main(["capture", "--text", text, "--full", "--linear", "--out", str(full)])
