@@ -8,13 +8,14 @@ from ui import url_state
 from ui.controls import load_page_state, restore_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
 from ui.figures import show_figure
+from ui.flow import FLOW_PARAMS, flow_section
 from ui.focus import FOCUS
 from ui.lang import T
 from ui.nav import run_through_navigation
 from ui.session import HEAVY, heavy_section
 
 run_through_navigation()
-VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63)]
+VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63), *FLOW_PARAMS]
 
 
 def select_from_overview() -> None:
@@ -134,6 +135,7 @@ def draw_maps(show_input, turn) -> None:
             with column:
                 title = T("main.sentence_n", n=index + 1, layer=layer, head=head)
                 show_head(view, index, layer, head, title, key=f"padding_{index}")
+    flow_section(view, layer, head)  # closed by default: two toggles
 
 
 attention_page()
