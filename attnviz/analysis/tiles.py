@@ -52,9 +52,35 @@ def scores_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndar
     return scores.astype(np.float32)
 
 
+def allowed_span(cap, layer: int, rows: slice) -> slice:
+    """The columns that the mask rule lets any of ``rows`` attend to (a superset: padding is not looked at). A
+    sliding window or a chunk keeps it near the rows, so a long text's tiles cost O(T·w), not O(T²)."""
+    n = len(cap.key_is_real)
+    first, last = rows.start or 0, min(n, rows.stop if rows.stop is not None else n) - 1
+    lo, hi = 0, n
+    if cap.causal:
+        hi = min(hi, last + 1)
+    window = cap.layer_windows[layer]
+    if window is not None:
+        lo, hi = max(lo, first - window + 1), min(hi, last + window)
+    chunk = getattr(cap.spec, "chunk", None)
+    if chunk is not None:
+        lo, hi = max(lo, first // chunk * chunk), min(hi, (last // chunk + 1) * chunk)
+    return slice(lo, max(lo, hi))
+
+
 def pattern_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
     """(rows, cols) float32 attention weights of ``head``: exactly the softmax's, masked cells exactly 0 (for a
-    DCFormer, after post-compose: the weights that mix v)."""
+    DCFormer, after post-compose: the weights that mix v). Only the columns the mask rule allows are computed."""
+    n = len(cap.key_is_real)
+    rows, cols = slice(*rows.indices(n)), slice(*cols.indices(n))
+    span = allowed_span(cap, layer, rows)
+    inside = slice(max(cols.start, span.start), min(cols.stop, span.stop))
+    if inside.start > cols.start or inside.stop < cols.stop:  # zeros outside the rule's span, computed within it
+        out = np.zeros((rows.stop - rows.start, cols.stop - cols.start), dtype=np.float32)
+        if inside.stop > inside.start:
+            out[:, inside.start - cols.start:inside.stop - cols.start] = pattern_tile(cap, layer, head, rows, inside)
+        return out
     if hook_name("pre_qw1", layer) in cap:
         return _composed_tile(cap, layer, rows, cols)[head]
     scores = scores_tile(cap, layer, head, rows, cols).astype(np.float64)

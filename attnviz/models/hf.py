@@ -235,9 +235,17 @@ def attnviz_attention(
         rows = max(16, 2**24 // max(1, n_heads * kv_len))
         z_parts, lse_parts, sink_parts = [], [], []
         for a in range(0, q_len, rows):
-            mask_rows = None if attention_mask is None else attention_mask[..., a:a + rows, :]
-            z_block, _, lse_block = _attend(query[:, :, a:a + rows], key, value, mask_rows, scaling, softcap, s_aux,
-                                            None, None, sink=sink_parts.append if hooks.sink.wanted() else None,
+            keys = slice(0, kv_len)
+            mask_rows = None if attention_mask is None else attention_mask[..., a:a + rows, :kv_len]
+            if mask_rows is not None and mask_rows.dtype == torch.bool:
+                # Only the span of keys these queries may attend to: a sliding window or chunk makes the work grow
+                # with the text, not its square. Columns outside it are masked for every row, so nothing changes.
+                seen = torch.nonzero(mask_rows.any(dim=(0, 1, 2))).flatten()
+                if len(seen):
+                    keys = slice(int(seen[0]), int(seen[-1]) + 1)
+                    mask_rows = mask_rows[..., keys]
+            z_block, _, lse_block = _attend(query[:, :, a:a + rows], key[:, :, keys], value[:, :, keys], mask_rows, scaling,
+                                            softcap, s_aux, None, None, sink=sink_parts.append if hooks.sink.wanted() else None,
                                             want_lse=hooks.lse.wanted())
             z_parts.append(z_block)  # the block's weights are dropped here: only z and the normaliser are kept
             lse_parts.append(lse_block)
