@@ -11,11 +11,12 @@ from ui.figures import show_figure
 from ui.flow import FLOW_PARAMS, flow_section
 from ui.focus import FOCUS
 from ui.lang import T
+from ui.long_maps import ZOOM_PARAMS, long_grid, long_head, long_overview
 from ui.nav import run_through_navigation
 from ui.session import HEAVY, heavy_section
 
 run_through_navigation()
-VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63), *FLOW_PARAMS]
+VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63), *FLOW_PARAMS, *ZOOM_PARAMS]
 
 
 def select_from_overview() -> None:
@@ -97,7 +98,10 @@ def draw_maps(show_input, turn) -> None:
     slider_slot = st.container()
     focus, overview = st.columns([3, 2])
     with focus:
-        show_head(view, 0, layer, head, T("main.head_title", layer=layer, head=head), key="head_heatmap")
+        if view.long:  # the maps are not stored whole: blocks, and the exact region under a dragged box
+            long_head(view, layer, head, T("main.head_title", layer=layer, head=head))
+        else:
+            show_head(view, 0, layer, head, T("main.head_title", layer=layer, head=head), key="head_heatmap")
         st.caption(T("main.head_caption", n=len(capture.tokens), mask=view.spec.describe(lang)))
     show_input()
     with slider_slot:
@@ -108,6 +112,15 @@ def draw_maps(show_input, turn) -> None:
     light = not HEAVY.holding()
     turn.sent(wait=light)
 
+    if view.long:
+        with overview:
+            st.markdown(T("main.overview"))
+            long_overview(view, layer, head, select_from_overview)
+        if light:
+            turn.wait()
+        long_grid(view, layer, head)
+        st.info(T("main.long_no_flow", n=len(capture.tokens)))
+        return
     with overview:
         st.markdown(T("main.overview"))
         show_figure(

@@ -34,6 +34,9 @@ lang = st.session_state["lang"]
 def compare_view(view) -> None:
     """Heads A and B side by side, their difference, and every head ranked."""
     model, capture = view.model, view.captures[0]
+    if view.long:  # whole maps of a long text are not stored; comparing them would rebuild every one
+        st.info(T("msg.long_for_this_page", n=len(capture.tokens)))
+        return
     keep = view.keep(0)
     fit_indices(a_layer=model.n_layers, b_layer=model.n_layers, a_head=model.n_heads, b_head=model.n_heads)
     col_a, col_b = st.columns(2)

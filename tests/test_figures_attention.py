@@ -207,7 +207,33 @@ def _live_maps():
         "grid long, K/V groups": lambda: plots.layer_grid(long, long_tokens, keep=np.arange(1, 169), kv_heads=[h // 4 for h in range(12)], lang="de"),
         "overview": lambda: plots.overview([patterns] * 6, selected=(2, 5)),
         "overview K/V groups": lambda: plots.overview([long[:, :40, :40]] * 4, keep=np.arange(30), kv_heads=[h // 3 for h in range(12)]),
+        "long text in blocks": lambda: plots.block_heatmap(_block_map(), long_tokens, title="L0 <b>H0</b>", lang="zh"),
     }
+
+
+def _block_map():
+    """A BlockMap of a 170-token text at 10 × 10 blocks, from tiles.block_map's own type."""
+    from attnviz.analysis.tiles import BlockMap
+
+    rng = np.random.default_rng(5)
+    shape = (10, 10)
+    starts = np.arange(0, 170, 17)
+    weight = rng.random(shape).astype(np.float32)
+    weight[0, 5:] = 0  # blocks with no allowed cell
+    return BlockMap(mean=weight / 4, weight=weight, query=rng.integers(0, 170, shape), key=rng.integers(0, 170, shape),
+                    score=rng.normal(size=shape).astype(np.float32), row_starts=starts, col_starts=starts,
+                    rows=slice(0, 170), cols=slice(0, 170))
+
+
+def test_a_long_texts_block_map_names_each_blocks_strongest_cell():
+    fig = plots.block_heatmap(_block_map(), [f"t<{i}>" for i in range(170)], statistic="max")
+    heat, targets = fig.data
+    z = np.array(heat.z, dtype=float)
+    assert np.isnan(z[0, 5:]).all() and np.isfinite(z[1]).all()  # no allowed cell: grey, not a weight of 0
+    assert list(heat.x) == list(range(0, 170, 17)) and "block max" in heat.hovertemplate
+    assert np.asarray(heat.customdata).shape == (10, 10, 4) and np.asarray(heat.customdata).dtype == np.float32
+    assert all("&lt;" in t for t in fig.layout.yaxis.ticktext)  # token text escaped
+    assert fig.layout.dragmode == "select" and targets.type == "scatter" and targets.hoverinfo == "skip"
 
 
 @pytest.mark.parametrize("name", list(_live_maps()))

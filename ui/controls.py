@@ -15,7 +15,8 @@ from attnviz.text import CleanText, InputError, clean_text, escape_markdown
 
 from . import url_state
 from .lang import T, ensure_language, language_switch
-from .session import VIEW_HOOKS, canonical_model, captures_for, default_model, get_model, model_choices, scores_hooks, view_hooks
+from .session import (VIEW_HOOKS, canonical_model, captures_for, default_model, encoded_shape, get_model, is_long, model_choices,
+                      scores_hooks, view_hooks)
 
 log = logging.getLogger("attnviz")
 
@@ -64,6 +65,11 @@ class View:
     captures: list  # one Capture per sentence (two when comparing padding)
     hide_special: bool
     texts: tuple[str, ...] = ()  # the cleaned sentences the captures are of
+
+    @property
+    def long(self) -> bool:
+        """The maps are not stored whole (a long text): draw blocks and tiles of them (ui.long_maps)."""
+        return self.captures[0].is_linear(0)
 
     def scores(self, layer: int, index: int = 0) -> np.ndarray:
         """One layer's raw scores (heads, seq, seq): from the view's captures when they hold them (a short
@@ -224,7 +230,13 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
         texts = texts[:1]
     show_model_notices(model.notices(texts[0], spec), lang)
     if hooks == VIEW_HOOKS:  # the maps' arrays; every layer's scores too while that stays small
+        if len(texts) > 1 and is_long(model, tuple(texts)):
+            st.info(T("msg.long_one_text"))  # a long text's maps are drawn in blocks: no padding comparison
+            texts = texts[:1]
         hooks = view_hooks(model, tuple(texts))
+    elif hooks is None and is_long(model, tuple(texts), None):  # every step of every head, stored whole: refuse
+        st.info(T("msg.long_for_this_page", n=encoded_shape(model, tuple(texts))[1]))
+        return None
     captures = captures_for(state["model"], tuple(texts), spec, hooks)
     for index, capture in enumerate(captures):
         if capture.truncated:

@@ -18,7 +18,7 @@ import weakref
 import streamlit as st
 import torch
 
-from attnviz.capture import run_capture
+from attnviz.capture import linear_hooks, run_capture
 from attnviz.capture_cache import CaptureCache, HeavyGate, nbytes
 from attnviz.device import app_threads
 from attnviz.masks import MaskSpec
@@ -190,9 +190,23 @@ def capture_bytes(model, texts: tuple[str, ...], hooks: tuple[str, ...] | None) 
     return int(batch) * maps * model.n_heads * int(seq) ** 2 * 4
 
 
+# Beyond this, a text's maps are not stored whole: the capture keeps what is linear in the text (q, k, v, the row
+# normalisers) and the pages draw blocks and tiles of any map from it (ui.long_maps). MiniLM's 512 tokens: 75 MB,
+# whole; the shipped Mistral-architecture model's 8,192 characters would need 4.3 GB, and take 69 MB linear.
+LINEAR_ABOVE_MB = int(os.environ.get("ATTNVIZ_LINEAR_ABOVE_MB", "128"))
+
+
+def is_long(model, texts: tuple[str, ...], hooks: tuple[str, ...] | None = VIEW_HOOKS) -> bool:
+    """Would these texts' maps (those ``hooks`` name; all of them for None) pass LINEAR_ABOVE_MB stored whole?"""
+    return capture_bytes(model, texts, hooks) > LINEAR_ABOVE_MB * 2**20
+
+
 def view_hooks(model, texts: tuple[str, ...]) -> tuple[str, ...]:
     """What the main and Compare pages capture: VIEW_HOOKS, plus every layer's scores while the whole stays
-    within SESSION_CAPTURE_MB (a short sentence: one forward pass, kept in the session, as always)."""
+    within SESSION_CAPTURE_MB (a short sentence: one forward pass, kept in the session, as always); the linear
+    state alone when the maps would pass LINEAR_ABOVE_MB."""
+    if is_long(model, texts):
+        return tuple(linear_hooks(model))
     with_scores = VIEW_HOOKS + ALL_SCORES
     return with_scores if capture_bytes(model, texts, with_scores) <= SESSION_CAPTURE_MB * 2**20 else VIEW_HOOKS
 

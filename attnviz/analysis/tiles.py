@@ -15,6 +15,8 @@ the DCFormer (its per-token compose weights are linear in the text too: each til
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -171,3 +173,57 @@ def head_entropy(cap, layer: int) -> np.ndarray:
             total += terms[np.isin(rows, real)].sum()
         out[head] = total / max(len(real), 1)
     return out.astype(np.float32)
+
+
+@dataclass
+class BlockMap:
+    """One head's map over ``rows`` × ``cols`` at block resolution, exact: each block's mean weight, and where its
+    strongest cell is (absolute query and key positions), with that cell's weight and raw score.
+
+    mean, weight, score: (R, C) float32; query, key: (R, C) int64; row_starts, col_starts: (R,), (C,) absolute
+    positions of each block's first token (the block runs to the next start, or to ``rows.stop`` / ``cols.stop``).
+    """
+
+    mean: np.ndarray
+    weight: np.ndarray
+    query: np.ndarray
+    key: np.ndarray
+    score: np.ndarray
+    row_starts: np.ndarray
+    col_starts: np.ndarray
+    rows: slice
+    cols: slice
+
+    @property
+    def exact(self) -> bool:
+        """One block per cell: the map itself, not a summary."""
+        return len(self.row_starts) == self.rows.stop - self.rows.start and len(self.col_starts) == self.cols.stop - self.cols.start
+
+
+def block_map(cap, layer: int, head: int, size: int, rows: slice | None = None, cols: slice | None = None) -> BlockMap:
+    """``head``'s map over ``rows`` × ``cols`` (the whole map by default) as at most ``size`` × ``size`` blocks,
+    computed a block of rows at a time from the linear capture: never more than (block rows × cols) at once."""
+    n = len(cap.key_is_real)
+    rows, cols = slice(*(rows or slice(0, n)).indices(n)), slice(*(cols or slice(0, n)).indices(n))
+    row_starts = rows.start + np.asarray(_blocks(rows.stop - rows.start, size))
+    col_offsets = np.asarray(_blocks(cols.stop - cols.start, size))
+    widths = np.diff(np.append(col_offsets, cols.stop - cols.start))
+    # (C, widest) indices of each column block's columns, padded with the block's last column (never the maximum twice)
+    within = np.minimum(col_offsets[:, None] + np.arange(widths.max())[None, :], (col_offsets + widths - 1)[:, None])
+    shape = (len(row_starts), len(col_offsets))
+    mean, weight = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    query, key = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+    for b, (a, e) in enumerate(zip(row_starts, np.append(row_starts[1:], rows.stop))):
+        part = pattern_tile(cap, layer, head, slice(int(a), int(e)), cols).astype(np.float64)  # (block rows, cols)
+        mean[b] = np.add.reduceat(part.sum(0), col_offsets) / ((e - a) * widths)
+        column_max, column_arg = part.max(0), part.argmax(0)  # per column: its strongest row
+        best = column_max[within].argmax(1)  # per column block: its strongest column
+        columns = within[np.arange(len(col_offsets)), best]
+        weight[b], query[b], key[b] = column_max[columns], a + column_arg[columns], cols.start + columns
+    q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]
+    kv = head // (q.shape[0] // k.shape[0])
+    scale, softcap = (float(x) for x in cap[hook_name("score_scale", layer)])
+    score = np.einsum("rcd,rcd->rc", q[head][query].astype(np.float64), k[kv][key].astype(np.float64)) * scale
+    if softcap:
+        score = softcap * np.tanh(score / softcap)
+    return BlockMap(mean, weight, query, key, score.astype(np.float32), row_starts, cols.start + col_offsets, rows, cols)

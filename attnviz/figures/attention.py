@@ -61,11 +61,15 @@ def head_heatmap(
     key_tokens: list[str] | None = None,
     zmax: float | None = None,
     height: int | None = None,
+    first_query: int = 0,
+    first_key: int = 0,
     lang: str = "en",
 ) -> go.Figure:
     """One head's attention: queries on rows, keys on columns, hover = tokens, weight, raw score.
 
-    pattern, scores, allowed: (q_len, k_len); keep: indices of the tokens to show.
+    pattern, scores, allowed: (q_len, k_len); keep: indices of the tokens to show. A tile of a longer map (a zoom)
+    passes its own tokens and where it starts (``first_query``, ``first_key``): cells and hovers keep the text's
+    positions.
     """
     t = _translator(lang)
     key_tokens = tokens if key_tokens is None else key_tokens
@@ -74,6 +78,7 @@ def head_heatmap(
     query_labels, key_labels = labels(tokens), labels(key_tokens)
     q_text = [query_labels[i] for i in positions_q]
     k_text = [key_labels[i] for i in positions_k]
+    positions_q, positions_k = positions_q + first_query, positions_k + first_key
     z = _masked(select(pattern, keep), None if allowed is None else select(allowed, keep))
     n_q, n_k = z.shape
     raw = np.zeros_like(z) if scores is None else select(scores, keep).astype(np.float32)
@@ -141,6 +146,73 @@ def head_heatmap(
     return live_figure([heat], layout)
 
 
+def block_heatmap(
+    block_map,
+    tokens: list[str],
+    *,
+    statistic: str = "mean",
+    title: str = "",
+    height: int | None = None,
+    lang: str = "en",
+) -> go.Figure:
+    """A long text's map (or a zoomed region of it) at block resolution: each block's mean (or max) weight, exact,
+    and in its hover the block's strongest cell: its query and key positions and tokens, weight and raw score.
+
+    ``block_map``: an :class:`attnviz.analysis.tiles.BlockMap` (duck-typed: mean, weight, query, key, score,
+    row_starts, col_starts, rows, cols). Cells sit at each block's first position, so a box dragged over the map
+    reads in token positions. Blocks with no allowed cell (all weights exactly 0) are drawn masked, grey.
+    """
+    t = _translator(lang)
+    label = labels(tokens)
+    value = np.asarray(block_map.mean if statistic == "mean" else block_map.weight, dtype=np.float32)
+    z = np.where(np.asarray(block_map.weight) > 0, value, np.nan).astype(np.float32)
+    rows, cols = np.asarray(block_map.row_starts), np.asarray(block_map.col_starts)
+    # numbers only, so the payload goes as one typed array: query, key, weight, score of each block's strongest cell
+    custom = np.stack([block_map.query, block_map.key, block_map.weight, block_map.score], axis=-1).astype(np.float32)
+    name = t("plot.block_mean") if statistic == "mean" else t("plot.block_max")
+    hover = (f"{name} %{{z:.4f}}<br>{t('plot.strongest')}: {t('plot.query')} #%{{customdata[0]}} → {t('plot.key')} "
+             f"#%{{customdata[1]}}<br>{t('plot.weight')} %{{customdata[2]:.4f}} · {t('plot.raw_score')} %{{customdata[3]:.3f}}")
+    finite = np.isfinite(z).any()
+    heat = dict(
+        type="heatmap", z=z, x=cols.tolist(), y=rows.tolist(), customdata=custom,
+        hovertemplate=hover + "<extra></extra>", colorscale=colorscale(SEQUENTIAL), zmin=0.0,
+        zmax=max(float(np.nanmax(z)) if finite else 1.0, 1e-6), colorbar=colorbar(name), xgap=0, ygap=0,
+    )
+    x_ticks = _axis_ticks(len(cols), [label[i] for i in cols], max_ticks=24, positions=cols)
+    y_ticks = _axis_ticks(len(rows), [label[i] for i in rows], max_ticks=32, positions=rows)
+    tick_size = 10
+    x_label_height = widest(x_ticks["ticktext"], tick_size) * math.sin(math.radians(60)) + tick_size * 0.5
+    span_x, span_y = block_map.cols.stop - block_map.cols.start, block_map.rows.stop - block_map.rows.start
+    layout = fixed_layout(
+        left=widest(y_ticks["ticktext"], tick_size) + TITLE_ROOM + 34,
+        right=colorbar_room(name),
+        top=45 if title else 20,
+        bottom=x_label_height + TITLE_ROOM + 14,
+        title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
+        height=height or 720,
+        plot_bgcolor=MASKED_COLOR,
+        dragmode="select",  # a box dragged over the map is a zoom request (the page draws that region exactly)
+        xaxis=dict(title=dict(text=t("plot.key_axis")), tickangle=-60, **x_ticks, showgrid=False, zeroline=False,
+                   tickfont=dict(size=tick_size), automargin=False,
+                   range=[block_map.cols.start - 0.5, block_map.cols.start + span_x - 0.5]),
+        yaxis=dict(title=dict(text=t("plot.query_axis")), **y_ticks, showgrid=False, zeroline=False,
+                   tickfont=dict(size=tick_size), automargin=False,
+                   range=[block_map.rows.start + span_y - 0.5, block_map.rows.start - 0.5]),
+    )
+    return live_figure([heat, box_target(rows[0], rows[-1], cols[0], cols[-1])], layout)
+
+
+def box_target(first_row: float, last_row: float, first_col: float, last_col: float, per_side: int = 32) -> dict:
+    """A grid of invisible points over a map: Plotly lets a box be dragged (``dragmode="select"``) only over a
+    selectable trace, which a heatmap is not, and reports a box only when it holds a point. The page reads the
+    box's range, not the points; 32 a side (~20 KB) catch any box wider than 1/32 of the map."""
+    rows = np.unique(np.linspace(first_row, last_row, per_side).round())
+    cols = np.unique(np.linspace(first_col, last_col, per_side).round())
+    y, x = (grid.ravel().tolist() for grid in np.meshgrid(rows, cols, indexing="ij"))
+    return dict(type="scatter", x=x, y=y, mode="markers", marker=dict(size=1, color="rgba(0,0,0,0)"),
+                hoverinfo="skip", showlegend=False)
+
+
 def downsample_stack(stack: np.ndarray, size: int) -> np.ndarray:
     """Block-average every (q, k) map of a (n, q, k) stack to at most (size, size); NaN-free input."""
     _, q_len, k_len = stack.shape
@@ -193,9 +265,11 @@ def layer_grid(
     max_cells: int = 48,
     columns: int = 6,
     kv_heads: list[int] | None = None,
+    blocks: bool = False,
     lang: str = "en",
 ) -> go.Figure:
-    """Every head of one layer as small maps on one canvas (block-averaged beyond ``max_cells`` tokens).
+    """Every head of one layer as small maps on one canvas (block-averaged beyond ``max_cells`` tokens; ``blocks``:
+    the maps given are already block averages of a long text's, :func:`attnviz.analysis.tiles.block_map`).
 
     One heatmap trace for all heads keeps the figure light; each tile sits on a grey rectangle,
     so masked (NaN) cells show grey while the gaps between tiles stay white. ``kv_heads[h]``: the K/V head
@@ -212,7 +286,7 @@ def layer_grid(
     if allowed is not None:
         kept = np.where(np.broadcast_to(select(allowed, keep), kept.shape[1:])[None], kept, np.nan)
     tiles = [downsample(kept[h], max_cells) for h in range(n_heads)]
-    exact = tiles[0].shape == kept.shape[1:]
+    exact = tiles[0].shape == kept.shape[1:] and not blocks
     size = tiles[0].shape[0]
     gap = max(1, round(size * 0.1))
     canvas, origins = _tile_canvas(tiles, columns, gap)

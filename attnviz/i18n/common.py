@@ -80,6 +80,9 @@ TEXT: dict[str, dict[str, str]] = {
     "plot.kv_head": {"en": " · K/V {kv}", "zh": " · K/V {kv}"},
     "plot.layer_heads": {"en": "Layer {layer}: all {n} heads", "zh": "第 {layer} 层：全部 {n} 个头"},
     "plot.block_average": {"en": "block average", "zh": "块平均"},
+    "plot.block_mean": {"en": "block mean", "zh": "块内平均"},
+    "plot.block_max": {"en": "block max", "zh": "块内最大"},
+    "plot.strongest": {"en": "strongest cell", "zh": "最强的格子"},
     "plot.compose_cell": {"en": "output head {n} ← input head {m}", "zh": "输出头 {n} ← 输入头 {m}"},
     "plot.parts": {"en": "parts", "zh": "分量"},
     "plot.draws_from": {"en": "output head {n} draws from input head {m}", "zh": "输出头 {n} 取自输入头 {m}"},
@@ -92,4 +95,6 @@ TEXT: dict[str, dict[str, str]] = {
     "plot.split_title": {"en": "{name}: {d} × {d} = {n} heads × {dh} columns; head {head} framed", "zh": "{name}：{d} × {d} = {n} 个头 × 每头 {dh} 列；框出的是第 {head} 个头"},
     "plot.output_dim": {"en": "output dimension (columns)", "zh": "输出维度（列）"},
     "plot.input_dim": {"en": "input dimension (d_model)", "zh": "输入维度（d_model）"},
+    "msg.long_one_text": {"en": "A text this long is drawn from blocks of its maps, one text at a time: the second sentence is left out.", "zh": "这么长的文本要按块绘制注意力图，一次只能看一段文本：第二个句子不显示。"},
+    "msg.long_for_this_page": {"en": "This page stores every step of every head whole, and {n} tokens would take too much memory. Shorten the text, or look at it on the Attention page, which draws long texts in blocks and zooms in exactly.", "zh": "这个页面要把每个头的每一步整张保存，{n} 个词元会占用太多内存。请缩短文本，或到“注意力”页查看：那里会把长文本按块绘制，并能精确放大。"},
 }

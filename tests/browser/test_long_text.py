@@ -1,0 +1,75 @@
+"""End-to-end: a long text on the main page in headless Chromium. Its maps are drawn at block resolution from the
+linear capture; a box dragged over the head's map zooms to that region exactly; the zoom lives in the URL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import FIRST_LOAD_TIMEOUT_MS, STEP_TIMEOUT_MS
+
+pytestmark = pytest.mark.browser
+
+LONG = ("The quick brown fox jumps over the lazy dog while the cat sleeps by the warm fire. " * 100)[:8000]
+# pixel position of data point (x, y) of the head's map, from Plotly's own axes
+JS_POINT = """([x, y]) => { const gd = document.querySelector('.st-key-head_heatmap .js-plotly-plot');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+  return [box.left + xa.l2p(x), box.top + ya.l2p(y)]; }"""
+JS_SHAPE = """() => { const gd = document.querySelector('.st-key-head_heatmap .js-plotly-plot');
+  const z = gd._fullData[0].z; return [z.length, z[0].length, gd._fullData[0].x[0], gd._fullData[0].y[0]]; }"""
+
+
+def drag(app, start: tuple[int, int], end: tuple[int, int]) -> None:
+    """Drag a box over the head's map from (key, query) ``start`` to ``end``, in token positions."""
+    first, last = app.page.evaluate(JS_POINT, list(start)), app.page.evaluate(JS_POINT, list(end))
+    app.page.mouse.move(*first)
+    app.page.mouse.down()
+    app.page.mouse.move(*last, steps=8)
+    app.page.mouse.up()
+
+
+def wait_zoom(app, before: str | None) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The zoom the URL holds once it differs from ``before`` and the page has redrawn."""
+    app.page.wait_for_function("(before) => { const z = new URLSearchParams(location.search).get('zoom'); return z && z !== before; }",
+                               arg=before, timeout=STEP_TIMEOUT_MS)
+    app.page.wait_for_function("() => document.body.innerText.includes('Zoomed: queries')", timeout=STEP_TIMEOUT_MS)
+    app.wait_idle()
+    zoom = app.page.evaluate("() => new URLSearchParams(location.search).get('zoom')")
+    return tuple(tuple(int(x) for x in part.split("-")) for part in zoom.split(","))
+
+
+def test_a_long_text_draws_in_blocks_and_a_dragged_box_zooms_exactly(app):
+    app.page.set_viewport_size({"width": 1400, "height": 1800})
+    frames = []
+    app.page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(len(payload))))
+    app.goto("?model=mistral-char")
+    frames.clear()
+    app.type_sentence(LONG)
+    app.page.wait_for_function("() => document.body.innerText.includes('A long text (8001 tokens)')", timeout=FIRST_LOAD_TIMEOUT_MS)
+    app.wait_heatmap(timeout=FIRST_LOAD_TIMEOUT_MS)
+    app.wait_idle(timeout=FIRST_LOAD_TIMEOUT_MS)
+    rows, cols, _, _ = app.page.evaluate(JS_SHAPE)
+    assert (rows, cols) == (192, 192)
+    assert sum(frames) <= 2 * 2**20, f"{sum(frames):,} bytes sent for one long text"  # the payload bar
+    app.shot("long-text-blocks")
+
+    # a box over a sixth of the map: still blocks, of that region; then a box inside it: the region cell by cell
+    drag(app, (1900, 2000), (3500, 3500))
+    (a, b), (c, d) = wait_zoom(app, None)
+    assert abs(a - 2000) <= 60 and abs(b - 3500) <= 60 and abs(c - 1900) <= 60 and abs(d - 3500) <= 60, (a, b, c, d)
+    rows, cols, first_key, first_query = app.page.evaluate(JS_SHAPE)
+    assert (rows, cols) == (192, 192) and first_query == a and first_key == c
+    drag(app, (2480, 2500), (2640, 2640))
+    (a, b), (c, d) = wait_zoom(app, f"{a}-{b},{c}-{d}")
+    assert b - a <= 256 and d - c <= 256 and abs(a - 2500) <= 10 and abs(c - 2480) <= 10, (a, b, c, d)
+    rows, cols, first_key, first_query = app.page.evaluate(JS_SHAPE)
+    assert (rows, cols, first_key, first_query) == (b - a, d - c, c, a)  # cell by cell, at the text's positions
+    ticks = app.ticks("x")
+    assert ticks and all(len(t) <= 4 for t in ticks)  # the characters themselves label the columns
+    app.shot("long-text-zoomed")
+
+    app.page.get_by_role("button", name="Whole map").click()
+    app.page.wait_for_function("() => !new URLSearchParams(location.search).has('zoom')", timeout=STEP_TIMEOUT_MS)
+    app.page.wait_for_function("() => document.body.innerText.includes('A long text (8001 tokens)')", timeout=STEP_TIMEOUT_MS)
+    assert app.exception_count() == 0 and "Traceback" not in app.body_text()

@@ -1,0 +1,127 @@
+"""The main page on a long text: a linear capture, maps drawn from exact blocks and tiles, the zoom in the URL.
+
+The threshold is lowered so that a text of a few hundred characters counts as long; every number drawn is then
+compared with a full capture of the same text (which a really long text could not afford)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from apptest_utils import array, figure_with_title, figures
+
+from attnviz.capture import get_model, run_capture
+from attnviz.masks import MaskSpec
+from attnviz.text import clean_text
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = str(ROOT / "pages" / "0_Attention.py")
+TIMEOUT = 180
+TEXT = ("the cat sat on the mat and the dog sat on the log while the owl watched them all. " * 5)[:400]
+
+
+@pytest.fixture
+def long_page(monkeypatch):
+    import ui.session
+
+    monkeypatch.setattr(ui.session, "LINEAR_ABOVE_MB", 0)  # every text's maps "too big": the long path
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.query_params["model"] = "mistral-char"
+    at.run()
+    at.text_input(key="text").set_value(TEXT).run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def full():
+    model = get_model("mistral-char")
+    (capture,) = run_capture(model, [clean_text(TEXT).text], MaskSpec())  # as the page cleans it
+    return capture
+
+
+def head_map(at) -> dict:
+    return figure_with_title(at, "Layer 0 · head 0")
+
+
+def test_the_whole_map_is_exact_block_means_with_each_blocks_strongest_cell(long_page, full):
+    at = long_page
+    assert any("A long text" in c.value for c in at.caption)
+    trace = head_map(at)["data"][0]
+    z, rows, cols = array(trace["z"]).astype(float), np.array(trace["y"]), np.array(trace["x"])
+    custom = array(trace["customdata"]).astype(float).reshape(len(rows), len(cols), 4)
+    pattern, scores = full.pattern(0)[0].astype(np.float64), full.scores(0)[0]
+    n = pattern.shape[0]
+    row_ends, col_ends = np.append(rows[1:], n), np.append(cols[1:], n)
+    for i in (0, len(rows) // 2, len(rows) - 1):
+        for j in (0, i, len(cols) - 1):
+            block = pattern[rows[i]:row_ends[i], cols[j]:col_ends[j]]
+            if block.max() == 0:
+                assert np.isnan(z[i, j])  # no allowed cell: drawn masked
+                continue
+            assert z[i, j] == pytest.approx(block.mean(), abs=1e-6)
+            q, k, weight, score = custom[i, j]
+            assert weight == pytest.approx(block.max(), abs=1e-6) and pattern[int(q), int(k)] == pytest.approx(weight, abs=1e-6)
+            assert score == pytest.approx(scores[int(q), int(k)], abs=1e-3)
+    assert not any(f["layout"].get("title", {}).get("text", "").startswith("Rollout") for f in figures(at))
+    assert any("need every layer's whole map" in i.value for i in at.info)
+
+
+def test_a_zoom_draws_that_region_cell_by_cell_and_lives_in_the_url(long_page, full):
+    at = long_page
+    at.session_state["zoom"] = "100-180,90-170"
+    at.run()
+    assert not at.exception
+    trace = head_map(at)["data"][0]
+    z = array(trace["z"]).astype(float)
+    expected = np.where(full.mask(0)[100:180, 90:170], full.pattern(0)[0, 100:180, 90:170], np.nan)
+    np.testing.assert_allclose(z, expected, atol=1e-6)
+    assert list(trace["x"])[0] == 90 and list(trace["y"])[0] == 100  # the text's own positions
+    assert at.query_params["zoom"] == "100-180,90-170"
+    at.button(key="zoom_reset").click().run()
+    assert "zoom" not in at.query_params and any("A long text" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("junk", ["abc", "5-1,0-3", "0-99999999,0-99999999", "-5-3,2-9", "1-2", "9" * 5000])
+def test_a_hostile_zoom_in_the_link_shows_the_whole_map(monkeypatch, junk):
+    import ui.session
+
+    monkeypatch.setattr(ui.session, "LINEAR_ABOVE_MB", 0)
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.query_params.update(model="mistral-char", text=TEXT[:300], zoom=junk)
+    at.run()
+    assert not at.exception
+    assert head_map(at)
+
+
+def test_long_then_short_then_long_again_with_a_cleared_box_between(long_page):
+    at = long_page
+    at.session_state["zoom"] = "10-60,10-60"
+    at.run()
+    at.text_input(key="text").set_value("").run()
+    assert not at.exception and not figures(at)
+    import ui.session
+
+    ui.session.LINEAR_ABOVE_MB = 128  # back to the real threshold: a short text is drawn whole again
+    at.text_input(key="text").set_value("a short one").run()
+    assert not at.exception and not any("A long text" in c.value for c in at.caption)
+    assert figure_with_title(at, "Layer 0 · head 0")["data"][0]["type"] == "heatmap"
+    ui.session.LINEAR_ABOVE_MB = 0
+    at.text_input(key="text").set_value(TEXT).run()
+    assert not at.exception and any("Zoomed" in c.value for c in at.caption)  # the zoom was kept for the long text
+
+
+def test_pages_that_need_whole_maps_say_so_for_a_long_text(monkeypatch):
+    import ui.session
+
+    monkeypatch.setattr(ui.session, "LINEAR_ABOVE_MB", 0)
+    for page in ("1_Compare_heads.py", "3_Step_by_step.py"):
+        at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=TIMEOUT)
+        at.query_params.update(model="mistral-char", text=TEXT)
+        at.run()
+        assert not at.exception
+        assert any("Attention page" in i.value for i in at.info), page
+        assert at.text_input(key="text").value  # the box stays, to shorten the text

@@ -1,0 +1,112 @@
+"""The main page's maps of a long text (a linear capture: q, k and the row normalisers, no (T × T) map stored).
+
+The head's map is drawn at block resolution from exact block means (attnviz.analysis.tiles.block_map); a box
+dragged over it asks for that region, drawn cell by cell once it is at most EXACT_TILE tokens a side, with token
+labels once they are readable. The zoom lives in the URL (``zoom=q0-q1,k0-k1``). The overview and the layer grid
+are block means too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+
+from attnviz.analysis import tiles
+from attnviz.figures import attention as plots
+
+from . import url_state
+from .figures import show_figure
+from .lang import T, ensure_language
+from .session import remembered
+
+LONG_MAP_BLOCKS = 192  # blocks a side: about the map's height in pixels / 3, and ~1 MB of payload
+EXACT_TILE = 256  # a zoomed region up to this many tokens a side is drawn cell by cell
+THUMB_BLOCKS = 48  # blocks a side of each head's thumbnail in the overview and the layer grid
+ZOOM_PARAMS = [url_state.text_param("zoom", "")]
+
+
+def parse_zoom(raw: str, n: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """``"q0-q1,k0-k1"`` (half-open token ranges) clamped to the text, or None for the whole map (or junk)."""
+    try:
+        spans = [tuple(int(x) for x in part.split("-")) for part in raw.split(",")]
+        (a, b), (c, d) = spans
+    except ValueError:
+        return None
+    a, b, c, d = max(0, a), min(n, b), max(0, c), min(n, d)
+    return ((a, b), (c, d)) if a < b and c < d and (b - a, d - c) != (n, n) else None
+
+
+def zoom_from_box(n: int) -> None:
+    """A box dragged over the head's map: its token range becomes the zoom (a click without a box changes nothing)."""
+    boxes = st.session_state["head_heatmap"]["selection"].get("box") or []
+    if not boxes:
+        return
+    xs, ys = boxes[0]["x"], boxes[0]["y"]
+    a, b = max(0, math.floor(min(ys) + 0.5)), min(n, math.floor(max(ys) + 0.5) + 1)
+    c, d = max(0, math.floor(min(xs) + 0.5)), min(n, math.floor(max(xs) + 0.5) + 1)
+    if a < b and c < d:
+        st.session_state["zoom"] = f"{a}-{b},{c}-{d}"
+
+
+def _of(view) -> tuple:
+    return (view.model_name, view.texts, view.spec)
+
+
+def long_head(view, layer: int, head: int, title: str) -> None:
+    """The head's map of a long text: blocks, or the exact region of the zoom; its arrays for export."""
+    cap, lang = view.captures[0], ensure_language()
+    tokens, n = cap.tokens, len(cap.tokens)
+    zoom = parse_zoom(st.session_state["zoom"], n)
+    (a, b), (c, d) = zoom or ((0, n), (0, n))
+    rows, cols = slice(a, b), slice(c, d)
+    if max(b - a, d - c) <= EXACT_TILE:
+        pattern, scores = tiles.pattern_tile(cap, layer, head, rows, cols), tiles.scores_tile(cap, layer, head, rows, cols)
+        allowed = tiles.allowed_tile(cap, layer, rows, cols)
+        fig = plots.head_heatmap(pattern, tokens[a:b], key_tokens=tokens[c:d], scores=scores, allowed=allowed,
+                                 first_query=a, first_key=c, title=title, lang=lang)
+        fig.add_trace(plots.box_target(a, b - 1, c, d - 1))
+        fig.update_layout(dragmode="select")
+        arrays = {"pattern": pattern, "scores": scores, "mask": allowed, "query_tokens": np.array(tokens[a:b]),
+                  "key_tokens": np.array(tokens[c:d]), "first_query": np.int64(a), "first_key": np.int64(c)}
+    else:
+        blocks = remembered("long:head", ("long:head", *_of(view), layer, head, a, b, c, d),
+                            lambda: tiles.block_map(cap, layer, head, LONG_MAP_BLOCKS, rows, cols))
+        fig = plots.block_heatmap(blocks, tokens, title=title, lang=lang)
+        arrays = {name: getattr(blocks, name) for name in ("mean", "weight", "query", "key", "score", "row_starts", "col_starts")}
+    show_figure(fig, key="head_heatmap", arrays=arrays, on_select=lambda: zoom_from_box(n), selection_mode="box")
+    where, reset = st.columns([4, 1], vertical_alignment="center")
+    if zoom is None:
+        where.caption(T("main.long_whole", n=n, blocks=min(LONG_MAP_BLOCKS, n), tile=EXACT_TILE))
+    else:
+        where.caption(T("main.long_zoomed", a=a, b=b - 1, c=c, d=d - 1, tile=EXACT_TILE))
+        reset.button(T("main.long_reset"), key="zoom_reset", on_click=lambda: st.session_state.update(zoom=""), width="stretch")
+
+
+def thumbnails(view, layer: int) -> np.ndarray:
+    """(heads, ≤48, ≤48) block means of every head of ``layer`` (NaN where a block has no allowed cell)."""
+    cap = view.captures[0]
+
+    def compute() -> np.ndarray:
+        maps = [tiles.block_map(cap, layer, head, THUMB_BLOCKS) for head in range(cap.n_heads)]
+        return np.stack([np.where(m.weight > 0, m.mean, np.nan) for m in maps]).astype(np.float32)
+
+    return remembered(f"long:thumbs:{layer}", ("long:thumbs", *_of(view), layer), compute)
+
+
+def long_overview(view, layer: int, head: int, on_select) -> None:
+    model = view.model
+    maps = [np.nan_to_num(thumbnails(view, l)) for l in range(model.n_layers)]
+    show_figure(plots.overview(maps, selected=(layer, head), kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)],
+                               lang=ensure_language()),
+                key="overview", on_select=on_select, selection_mode="points")
+
+
+def long_grid(view, layer: int, head: int) -> None:
+    model, cap = view.model, view.captures[0]
+    thumbs = thumbnails(view, layer)
+    starts = tiles._blocks(len(cap.tokens), THUMB_BLOCKS)
+    show_figure(plots.layer_grid(thumbs, [cap.tokens[i] for i in starts], layer=layer, selected_head=head, blocks=True,
+                                 kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=ensure_language()),
+                key="layer_grid", arrays={f"layer{layer}_block_means": thumbs})
