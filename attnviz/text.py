@@ -24,6 +24,26 @@ class InputError(ValueError):
         return translate(self.key, lang, **self.values)
 
 
+MAX_UPLOAD_BYTES = 512 * 1024  # a text file for the main page: far more than any model here reads (8,192 characters)
+
+
+def text_from_file(data: bytes) -> str:
+    """An uploaded text file's content, or ``InputError``: UTF-8 (a BOM dropped; UTF-16 by its BOM), at most
+    ``MAX_UPLOAD_BYTES``, and no NUL byte (a binary file renamed to .txt). The text is then cleaned like any other."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InputError("msg.file_too_big", limit=MAX_UPLOAD_BYTES // 1024)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding, data = "utf-8", data.removeprefix(b"\xef\xbb\xbf")
+        if b"\x00" in data:
+            raise InputError("msg.file_binary")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise InputError("msg.file_not_text", at=error.start) from None
+
+
 @dataclass
 class CleanText:
     text: str

@@ -14,6 +14,7 @@ from ui.lang import T
 from ui.long_maps import ZOOM_PARAMS, long_grid, long_head, long_overview
 from ui.nav import run_through_navigation
 from ui.session import HEAVY, heavy_section
+from ui.uploads import long_text_input
 
 run_through_navigation()
 VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63), *FLOW_PARAMS, *ZOOM_PARAMS]
@@ -74,6 +75,7 @@ def attention_view() -> None:
     def show_input() -> None:
         with input_slot:
             sentence_input()
+            long_text_input()
         drawn.append(True)
 
     with guard("error.capture"), heavy_section(), FOCUS.run() as turn:  # a long text waits for one of the server's few slots

@@ -125,3 +125,29 @@ def test_pages_that_need_whole_maps_say_so_for_a_long_text(monkeypatch):
         assert not at.exception
         assert any("Attention page" in i.value for i in at.info), page
         assert at.text_input(key="text").value  # the box stays, to shorten the text
+
+
+def test_a_long_passage_can_be_pasted_or_opened_as_a_file(monkeypatch):
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.query_params["model"] = "mistral-char"
+    at.run()
+    passage = "First line of a long passage.\nSecond line, with <b>markup</b> that stays text.\n" * 40
+    at.text_area(key="long_paste").set_value(passage).run()
+    at.button(key="long_use").click().run()
+    assert not at.exception
+    assert at.session_state["text"] == passage
+    assert f"{len(clean_text(passage).text) + 1} tokens" in " ".join(c.value for c in at.caption)  # <s> + the characters
+
+
+@pytest.mark.parametrize("data, key", [(b"\xff\xfeh\x00i\x00", None), ("caf\u00e9 ok".encode(), None),
+                                       (b"\xef\xbb\xbfhello", None), (b"PK\x03\x04\x00\x00binary", "msg.file_binary"),
+                                       (b"\xc3\x28 not utf-8", "msg.file_not_text"), (b"a" * (512 * 1024 + 1), "msg.file_too_big")])
+def test_an_uploaded_text_file_is_read_as_utf8_or_refused_with_a_reason(data, key):
+    from attnviz.text import InputError, text_from_file
+
+    if key is None:
+        assert text_from_file(data) in ("hi", "café ok", "hello")
+    else:
+        with pytest.raises(InputError) as refused:
+            text_from_file(data)
+        assert refused.value.key == key and refused.value.message("zh")

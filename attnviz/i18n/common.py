@@ -97,4 +97,12 @@ TEXT: dict[str, dict[str, str]] = {
     "plot.input_dim": {"en": "input dimension (d_model)", "zh": "输入维度（d_model）"},
     "msg.long_one_text": {"en": "A text this long is drawn from blocks of its maps, one text at a time: the second sentence is left out.", "zh": "这么长的文本要按块绘制注意力图，一次只能看一段文本：第二个句子不显示。"},
     "msg.long_for_this_page": {"en": "This page stores every step of every head whole, and {n} tokens would take too much memory. Shorten the text, or look at it on the Attention page, which draws long texts in blocks and zooms in exactly.", "zh": "这个页面要把每个头的每一步整张保存，{n} 个词元会占用太多内存。请缩短文本，或到“注意力”页查看：那里会把长文本按块绘制，并能精确放大。"},
+    "msg.file_too_big": {"en": "That file is larger than {limit} KB: choose a shorter text file.", "zh": "这个文件超过 {limit} KB：请选择更短的文本文件。"},
+    "msg.file_binary": {"en": "That file is not text (it holds NUL bytes): choose a .txt file.", "zh": "这个文件不是文本（含有 NUL 字节）：请选择 .txt 文件。"},
+    "msg.file_not_text": {"en": "That file is not UTF-8 text (byte {at} cannot be read): save it as UTF-8 and try again.", "zh": "这个文件不是 UTF-8 文本（第 {at} 个字节无法读取）：请另存为 UTF-8 后再试。"},
+    "input.long": {"en": "A long text: paste a passage or open a file", "zh": "长文本：粘贴一段文字或打开文件"},
+    "input.long_paste": {"en": "Passage (line breaks are kept as text)", "zh": "文字段落（换行会作为文本保留）"},
+    "input.long_use": {"en": "Use this text", "zh": "使用这段文本"},
+    "input.long_file": {"en": "…or a text file (.txt, UTF-8, up to {limit} KB)", "zh": "……或一个文本文件（.txt，UTF-8，不超过 {limit} KB）"},
+    "input.long_help": {"en": "The model reads as much as it can ({limit} tokens for {model}); long maps are drawn in blocks and zoom in exactly.", "zh": "模型会读入它能读的部分（{model} 最多 {limit} 个词元）；长文本的注意力图按块绘制，并能精确放大。"},
 }

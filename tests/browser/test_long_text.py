@@ -73,3 +73,21 @@ def test_a_long_text_draws_in_blocks_and_a_dragged_box_zooms_exactly(app):
     app.page.wait_for_function("() => !new URLSearchParams(location.search).has('zoom')", timeout=STEP_TIMEOUT_MS)
     app.page.wait_for_function("() => document.body.innerText.includes('A long text (8001 tokens)')", timeout=STEP_TIMEOUT_MS)
     assert app.exception_count() == 0 and "Traceback" not in app.body_text()
+
+
+def test_a_text_file_opens_as_the_text_and_a_binary_one_is_refused(app, tmp_path):
+    app.page.set_viewport_size({"width": 1400, "height": 1800})
+    app.goto("?model=mistral-char")
+    app.page.get_by_text("A long text: paste a passage or open a file").click()
+    binary = tmp_path / "picture.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    app.page.locator(".st-key-long_file input[type=file]").set_input_files(str(binary))
+    app.page.wait_for_function("() => document.body.innerText.includes('is not text')", timeout=STEP_TIMEOUT_MS)
+    essay = tmp_path / "essay.txt"
+    essay.write_text("It was the best of times, it was the worst of times. " * 60, encoding="utf-8")
+    app.page.locator(".st-key-long_file input[type=file]").set_input_files(str(essay))
+    app.page.wait_for_function("() => document.body.innerText.includes('A long text (')", timeout=FIRST_LOAD_TIMEOUT_MS)
+    app.wait_idle(timeout=FIRST_LOAD_TIMEOUT_MS)
+    assert "is not text" not in app.body_text()
+    assert app.exception_count() == 0 and "Traceback" not in app.body_text()
+    app.shot("long-text-file")
