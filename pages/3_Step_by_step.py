@@ -43,6 +43,9 @@ def flash_section(s, n: int, heads: int, d: int) -> None:
         T("steps.col_running_max"): step.running_max, T("steps.col_rescale"): step.rescale,
         T("steps.col_block_sum"): step.block_sum, T("steps.col_running_sum"): step.running_sum,
     } for step, (a, b) in ((step, step.keys) for step in online)]).round(5), hide_index=True, key="flash_table")
+    show_figure(plots_steps.online_softmax_figure(s.masked, online, s.tokens, lang=lang,
+                                                  title=T("slide.flash_title", token=s.tokens[s.query], block=st.session_state["flash_block"])),
+                key="flash_figure")
     st.caption(T("steps.flash_equal", dz=float(np.abs(z - s.z).max()), dp=float(np.abs(weights - s.probs).max()),
                  full=heads * n * n, kb_full=heads * n * n * 4 / 1024, linear=heads * n * (d + 2), kb_linear=heads * n * (d + 2) * 4 / 1024))
 

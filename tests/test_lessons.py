@@ -7,6 +7,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
 import yaml
 
@@ -300,3 +301,24 @@ def test_every_shipped_lesson_loads_through_the_upload_path_and_pickles(name):
     lesson = parse_lesson_bytes(data, path.name)
     assert lesson == load_lesson(path) and 1 <= len(lesson.slides) <= MAX_SLIDES
     assert pickle.loads(pickle.dumps(lesson)) == lesson  # st.cache_data pickles what it keeps
+
+
+def test_the_flashattention_slide_walks_the_row_in_blocks_and_ends_at_the_softmax(minilm):
+    """Lesson 2's FlashAttention slide: the running max after the last block is the row's max, the last running sum is
+    Σ exp(s − max) over the allowed keys, and the bars at the end are the capture's own softmax row."""
+    from attnviz.capture import run_capture
+    from attnviz.masks import MaskSpec
+    from attnviz.teaching.lessons import load_lesson, shipped_lessons
+    from attnviz.teaching.slides import slide_figures
+
+    lesson = load_lesson(shipped_lessons()["2_masks"])
+    (slide,) = [s for s in lesson.slides if s.view == "flash"]
+    online, bars = slide_figures(slide, minilm, lang="en")
+    (cap,) = run_capture(minilm, [slide.text], MaskSpec())
+    scores = cap.scores(slide.layer)[slide.head, slide.query].astype(np.float64)
+    m_line = [y for y in online.data[1].y if y is not None]
+    assert m_line[-1] == pytest.approx(scores.max(), abs=1e-5)
+    assert online.data[2].y[-1] == pytest.approx(np.exp(scores - scores.max()).sum(), rel=1e-5)
+    n_blocks = -(-len(cap.tokens) // slide.block)
+    assert len(online.data[2].y) == n_blocks and online.data[2].text[0] == "×0.000"  # nothing before the first block
+    np.testing.assert_allclose(np.asarray(bars.data[0].y, dtype=float), cap.pattern(slide.layer)[slide.head, slide.query], atol=1e-6)

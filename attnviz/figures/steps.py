@@ -6,7 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import translate
-from .attention import DIVERGING, MASKED_COLOR, SEQUENTIAL, finish, labels
+from plotly.subplots import make_subplots
+
+from .style import DIVERGING, MASKED_COLOR, SEQUENTIAL, finish, labels
 
 
 def _limit(values: np.ndarray) -> float:
@@ -118,4 +120,39 @@ def probability_bars(probs: np.ndarray, tokens: list[str], *, allowed: np.ndarra
     fig = key_bars(probs, tokens, title=title, allowed=allowed, lang=lang)
     fig.update_traces(marker_colorscale=SEQUENTIAL)
     fig.update_yaxes(range=[0, 1.15])
+    return finish(fig)
+
+
+def online_softmax_figure(masked: np.ndarray, online, tokens: list[str], *, title: str, lang: str = "en") -> go.Figure:
+    """FlashAttention's pass over one query's row: above, each key's score (grey: masked) with the running max m
+    after each block of keys as a step line; below, the running sum l after each block, each bar labelled with the
+    factor exp(m_before − m) that rescaled what came before it.
+
+    masked: (seq,) scores with −∞ at masked keys; online: the steps of :func:`attnviz.analysis.steps.online_softmax`.
+    """
+    names = [f"{i}: {t}" for i, t in enumerate(labels(tokens))]
+    allowed = np.isfinite(masked)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4],
+                        subplot_titles=[translate("steps.flash_scores", lang), translate("steps.flash_sums", lang)])
+    fig.add_trace(go.Bar(x=names, y=np.where(allowed, masked, 0.0), marker_color=["#2b6cb0" if ok else MASKED_COLOR for ok in allowed],
+                         name=translate("plot.raw_score", lang), hovertemplate=translate("plot.key", lang) + " %{x}: %{y:.3f}<extra></extra>"),
+                  row=1, col=1)
+    step_x, step_m = [], []
+    for step in online:
+        a, b = step.keys
+        if np.isfinite(step.running_max):
+            step_x += [names[a], names[b - 1], None]
+            step_m += [step.running_max, step.running_max, None]
+    fig.add_trace(go.Scatter(x=step_x, y=step_m, mode="lines", line=dict(color="#e65000", width=3), name="m",
+                             hovertemplate="m = %{y:.3f}<extra></extra>"), row=1, col=1)
+    centres = [names[(step.keys[0] + step.keys[1] - 1) // 2] for step in online]
+    fig.add_trace(go.Bar(x=centres, y=[step.running_sum for step in online], marker_color="#74a9cf", name="l",
+                         text=[f"×{step.rescale:.3f}" for step in online], textposition="outside",
+                         hovertemplate="l = %{y:.4f}<br>" + translate("steps.col_rescale", lang) + " %{text}<extra></extra>"),
+                  row=2, col=1)
+    for step in online[1:]:  # where each block of keys starts
+        fig.add_vline(x=step.keys[0] - 0.5, line=dict(color="#999999", width=1, dash="dot"))
+    fig.update_layout(title=dict(text=title, x=0.01), height=520, margin=dict(l=10, r=10, t=70, b=10),
+                      legend=dict(orientation="h", x=1, xanchor="right", y=1.08), bargap=0.15)
+    fig.update_xaxes(tickangle=-45)
     return finish(fig)

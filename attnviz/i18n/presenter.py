@@ -3,6 +3,8 @@
 TEXT: dict[str, dict[str, str]] = {
     "slide.before_post": {"en": "before post-compose · layer {layer} · head {head}", "zh": "后组合（post-compose）之前 · 第 {layer} 层 · 第 {head} 个头"},
     "slide.after_post": {"en": "after post-compose · layer {layer} · head {head}", "zh": "后组合（post-compose）之后 · 第 {layer} 层 · 第 {head} 个头"},
+    "slide.flash_title": {"en": "The row of “{token}”, {block} keys at a time, as FlashAttention computes it", "zh": "“{token}”这一行，每次 {block} 个键，按 FlashAttention 的方式计算"},
+    "slide.flash_equal": {"en": "exp(s − m) / l at the end = the softmax (max |Δp| = {dp:.1e}, max |Δz| = {dz:.1e}); one head's whole map: {full:,} numbers; its output (d per token) with m and l: {linear:,}", "zh": "最后的 exp(s − m) / l 就是 softmax（max |Δp| = {dp:.1e}，max |Δz| = {dz:.1e}）；一个头的整张图：{full:,} 个数；它的输出（每个词元 d 个数）加上 m 和 l：{linear:,} 个"},
     "presenter.lesson": {"en": "Lesson", "zh": "课程"},
     "presenter.previous": {"en": "◀ Previous", "zh": "◀ 上一页"},
     "presenter.next": {"en": "Next ▶", "zh": "下一页 ▶"},

@@ -75,4 +75,6 @@ TEXT: dict[str, dict[str, str]] = {
     "steps.col_block_sum": {"en": "block Σ exp(s − m)", "zh": "块内 Σ exp(s − m)"},
     "steps.col_running_sum": {"en": "running sum l", "zh": "目前总和 l"},
     "steps.flash_equal": {"en": "The end equals the ordinary softmax: max |Δz| = {dz:.1e}, max |Δp| = {dp:.1e}. Memory for this sentence, all heads: the whole maps hold {full:,} numbers ({kb_full:.1f} KB); keeping q, k, v's size and each row's m and l instead holds {linear:,} ({kb_linear:.1f} KB) — T² against T·d.", "zh": "最终结果与普通 softmax 相同：max |Δz| = {dz:.1e}，max |Δp| = {dp:.1e}。这句话所有头的内存：完整注意力图需要 {full:,} 个数（{kb_full:.1f} KB）；只保留 q、k、v 大小的量以及每行的 m 和 l 则需要 {linear:,} 个（{kb_linear:.1f} KB）——T² 对比 T·d。"},
+    "steps.flash_scores": {"en": "Scores of the keys, and the running max m after each block", "zh": "各个键的得分，以及每块之后的当前最大值 m"},
+    "steps.flash_sums": {"en": "Running sum l after each block (× the rescale of what came before)", "zh": "每块之后的当前总和 l（×：之前部分的缩放系数）"},
 }

@@ -28,14 +28,14 @@ from pathlib import Path
 import yaml
 
 from ..paths import LESSONS as LESSON_DIR
-VIEWS = ("head", "layer", "overview", "compare", "steps", "order", "positions", "dcmha")
+VIEWS = ("head", "layer", "overview", "compare", "steps", "flash", "order", "positions", "dcmha")
 LANGS = ("en", "zh")
 
 MAX_LESSON_BYTES = 256 * 1024  # checked before the bytes are decoded or parsed
 MAX_SLIDES = 200
 MAX_DEPTH = 8  # lesson > slides > slide > title > text is 5 levels deep
 MAX_NODES = 10_000  # values of any kind; 200 slides with every field set need about 7,800
-MAX_NUMBER = 100_000  # layer, head, query, window, chunk
+MAX_NUMBER = 100_000  # layer, head, query, window, chunk, block
 MAX_OTHER_SCALAR_CHARS = 100  # a number, true/false, a date...: longer ones are refused before conversion
 MAX_NAME_CHARS = 60  # the file name as shown in messages
 EXCERPT_CHARS = 40
@@ -56,11 +56,12 @@ SLIDE_FIELDS = {
     "causal": ("bool", False),
     "window": ("size", False),
     "chunk": ("size", False),
+    "block": ("size", False),  # keys per block in the 'flash' view
     "hide_special": ("bool", False),
 }
 # the longest text a field may hold, in characters (bilingual fields: per language)
 MAX_CHARS = {"title": 2_000, "explanation": 2_000, "text": 5_000, "text2": 5_000, "model": 200}
-NEEDS_TEXT = {"head", "layer", "overview", "compare", "steps", "order", "dcmha"}
+NEEDS_TEXT = {"head", "layer", "overview", "compare", "steps", "flash", "order", "dcmha"}
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -87,6 +88,7 @@ class Slide:
     causal: bool = False
     window: int | None = None
     chunk: int | None = None
+    block: int = 4
     hide_special: bool = False
 
 

@@ -11,7 +11,7 @@ from .lessons import LessonError, Slide
 from ..masks import MaskSpec
 from ..models.base import hook_name
 from ..analysis.positions import alignment, learned_positions, reorder, rotary_angles, sinusoidal
-from ..analysis.steps import steps
+from ..analysis.steps import online_softmax, steps
 from ..i18n import translate
 from ..text import CleanText, clean_text
 
@@ -120,6 +120,17 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en") -> list[
         figures = [
             plots_steps.key_bars(s.masked, cap.tokens, title=f"q(“{token}”) · k_j / √d_k + mask", allowed=s.allowed, lang=lang),
             plots_steps.probability_bars(s.probs, cap.tokens, allowed=s.allowed, title=translate("steps.probs_title", lang, token=token, total=float(s.probs.sum())), lang=lang),
+        ]
+    elif slide.view == "flash":
+        s = steps(model, cap, layer, head, slide.query)
+        online, z, weights = online_softmax(s.masked, s.v, slide.block)
+        n, d = len(cap.tokens), s.v.shape[-1]
+        figures = [
+            plots_steps.online_softmax_figure(s.masked, online, cap.tokens, lang=lang,
+                                              title=translate("slide.flash_title", lang, token=cap.tokens[slide.query], block=slide.block)),
+            plots_steps.probability_bars(weights, cap.tokens, allowed=s.allowed, lang=lang, title=translate(
+                "slide.flash_equal", lang, dp=float(np.abs(weights - s.probs).max()), dz=float(np.abs(z - s.z).max()),
+                full=n * n, linear=n * (d + 2))),
         ]
     else:  # pragma: no cover - the loader only admits known views
         raise LessonError(f"slide {slide.number}: unknown view {slide.view!r}")
