@@ -29,6 +29,7 @@ PAGES = [
     ("pages/5_Encoder_decoder.py", "Encoder_decoder", "nav.seq2seq", ":material/translate:"),
     ("pages/6_Presenter.py", "Presenter", "nav.presenter", ":material/co_present:"),
     ("pages/7_Generation.py", "Generation", "nav.generation", ":material/edit_note:"),
+    ("pages/8_Head_importance.py", "Head_importance", "nav.importance", ":material/science:"),
 ]
 
 

@@ -24,3 +24,7 @@ def hf_reference():
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = AutoModel.from_pretrained(path, local_files_only=True, attn_implementation="eager").eval()
     return model, tokenizer
+
+
+# Tiny random Hugging Face models of every family, for any test that asks for ``build`` (tests/support/tiny_models.py).
+from tiny_models import build, distilbert  # noqa: E402,F401

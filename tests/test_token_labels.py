@@ -78,4 +78,3 @@ def test_a_decoders_ticks_hovers_and_export_read_as_text(build, tmp_path):  # no
     assert " sat" in arrays["tokens"].tolist() and "Ġsat" in arrays["token_pieces"].tolist()
 
 
-from test_hf_models import build  # noqa: E402,F401  (tiny Hugging Face models saved to a temporary folder)

@@ -8,7 +8,6 @@ import torch
 
 from attnviz.capture import run_capture
 from attnviz.masks import MaskSpec
-from attnviz.models import load_model
 from attnviz.models.base import AttentionModel, hook_name
 from attnviz.analysis.steps import steps
 
@@ -16,21 +15,8 @@ TEXTS = ["the cat sat on the mat", "a dog"]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    import transformers
-    from transformers import BertTokenizerFast
-
-    path = tmp_path_factory.mktemp("distilbert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "a", "dog", "##s"]
-    (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(str(path / "vocab.txt"))
-    config = transformers.DistilBertConfig(vocab_size=len(vocab), dim=32, n_layers=2, n_heads=4, hidden_dim=64,
-                                           max_position_embeddings=64, initializer_range=0.3, pad_token_id=0)
-    torch.manual_seed(3)
-    transformers.DistilBertModel(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    reference = transformers.DistilBertModel.from_pretrained(path, attn_implementation="eager").eval()
-    return path, reference, load_model(str(path), device="cpu")
+def built(distilbert):
+    return distilbert
 
 
 def test_distilbert_loads_as_an_encoder_and_equals_eager_attention(built):

@@ -17,7 +17,7 @@ from attnviz.models.dcformer import (
 )
 
 torch.set_num_threads(1)
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ATOL = 2e-5
 
 

@@ -4,6 +4,7 @@ independent computations: scipy's Jensen–Shannon distance, a flattened cosine,
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.spatial.distance import jensenshannon
 
@@ -235,3 +236,21 @@ def test_padding_changes_nothing(minilm):
     pd_padded, pd_alone = redundancy.rank_table(padded), redundancy.rank_table(alone)
     np.testing.assert_allclose(pd_padded["pattern_erank"], pd_alone["pattern_erank"], rtol=1e-3)
     np.testing.assert_allclose(pd_padded["scores_erank"], pd_alone["scores_erank"], rtol=1e-3)
+
+
+def test_rank_table_rebuilds_the_scores_from_q_and_k_when_they_were_not_recorded():
+    """A page records q, k and the score scale instead of every layer's scores: the ranks are the same."""
+    import attnviz
+    from attnviz.capture import Capture, run_capture, get_model
+    from attnviz.masks import MaskSpec
+    from attnviz.models.base import hook_name
+
+    model = get_model("all-MiniLM-L6-v2")
+    text = "The animal didn't cross the street because it was too tired."
+    (full,) = run_capture(model, [text], MaskSpec(causal=True))
+    kept = {name: value for name, value in full.items() if "hook_scores" not in name}
+    without = Capture(kept, model_name=full.model_name, n_layers=full.n_layers, n_heads=full.n_heads, spec=full.spec,
+                      special=full.special, truncated=False, full_length=full.full_length, causal=True,
+                      key_is_real=full.key_is_real)
+    assert hook_name("scores", 0) not in without
+    pd.testing.assert_frame_equal(redundancy.rank_table(without), redundancy.rank_table(full), atol=1e-3)

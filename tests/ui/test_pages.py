@@ -11,7 +11,7 @@ from apptest_utils import array, figure_with_title, figures
 from attnviz.text import escape_markdown
 
 TIMEOUT = 120
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 COMPARE = str(ROOT / "pages" / "1_Compare_heads.py")
 

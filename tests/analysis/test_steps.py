@@ -10,7 +10,6 @@ from attnviz.masks import MaskSpec
 from attnviz.models.base import hook_name
 from attnviz.analysis.steps import full_projection, steps
 
-from test_hf_models import build  # noqa: F401  (tiny Hugging Face models saved to a temporary folder)
 
 TEXT = "The dog chases the cat."
 

@@ -5,7 +5,6 @@ import numpy as np
 import attnviz
 from attnviz.analysis.positions import alignment, learned_positions, reorder, sinusoidal
 
-from test_hf_models import build  # noqa: F401  (tiny Hugging Face models saved to a temporary folder)
 
 
 def test_sinusoidal_matches_the_formula():

@@ -1,7 +1,7 @@
 """Head ablation (attnviz.analysis.importance) and the editing mechanism under it (attnviz.hooks.editing).
 
 Families: the shipped MiniLM (BERT adapter), tiny random GPT-2 and Llama (grouped-query) decoders and a tiny
-DistilBERT encoder (transformers' attention interface, built at test time by the builders of test_hf_models and
+DistilBERT encoder (transformers' attention interface, built at test time by tests/support/tiny_models.py and
 test_hf_encoder), and the shipped character DCFormer. Expected values are computed here independently of the
 module under test: from clean recordings in NumPy, from the layer's weights (W_O by hand), from
 ``run_capture(with_loss=True)`` and from a plain softmax of the model's logits.
@@ -26,8 +26,6 @@ from attnviz.hooks import HookPoint, editing, recording
 from attnviz.masks import MaskSpec
 from attnviz.models.base import hook_name
 
-from test_hf_encoder import built  # noqa: F401  (a tiny DistilBERT saved to a temporary folder)
-from test_hf_models import build  # noqa: F401  (tiny Hugging Face decoders saved to a temporary folder)
 
 FAMILIES = ["minilm", "gpt2", "llama", "distilbert", "dcformer-tiny"]
 TEXT = "the cat sat on the mat and the dog sat on the log"
@@ -42,7 +40,7 @@ def model(request):
     if name == "dcformer-tiny":
         return get_model(name)
     if name == "distilbert":
-        return request.getfixturevalue("built")[2]
+        return request.getfixturevalue("distilbert")[2]
     return request.getfixturevalue("build")(name).adapter
 
 

@@ -9,14 +9,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_utils import array, figure_with_title, figures
-from test_dcmha_view import independent_c
+from dcmha_reference import independent_c
 
 from attnviz.analysis import dcmha as dv
 from attnviz.i18n import translate
 from attnviz.models import load_model
 
 TIMEOUT = 180
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_DCMHA.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "2_DCMHA.py")
 PARTS_SHOWN = ["identity", "query", "key", "query_gate", "key_gate", "C"]
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from attnviz.analysis import dcmha as dv
+from dcmha_reference import independent_c
 from attnviz.masks import query_block_spans
 from attnviz.models.char_lm import CharLanguageModel
 from attnviz.models.dcformer import CharTokenizer, DCFormer, DCFormerConfig, compose_matrix, save_dcformer
@@ -48,22 +49,6 @@ def tiny(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cap(tiny):
     return dv.run_dcmha(tiny, dv.prepare_text(TEXT, tiny).text)
-
-
-def independent_c(cap, layer: int, t: int, s: int, stage: str) -> np.ndarray:
-    """C_ts written out from the design page's formula, entry by entry, from the captured weights."""
-    a = lambda name: cap[f"blocks.{layer}.attn.hook_{stage}_{name}"]  # noqa: E731
-    qw1, qw2, kw1, kw2, qdd, kdd = a("qw1")[t], a("qw2")[t], a("kw1")[s], a("kw2")[s], a("qdd")[t], a("kdd")[s]
-    H = cap.n_heads
-    C = np.zeros((H, H))
-    for n in range(H):
-        for m in range(H):
-            C[n, m] = float(n == m)
-            C[n, m] += sum(qw1[i, m] * qw2[i, n] for i in range(qw1.shape[0]))
-            C[n, m] += sum(kw1[i, m] * kw2[i, n] for i in range(kw1.shape[0]))
-            if n == m:
-                C[n, m] += qdd[n] + kdd[n]
-    return C
 
 
 @pytest.mark.parametrize("stage", ["pre", "post"])

@@ -17,7 +17,7 @@ from attnviz.capture import get_model, run_capture
 from attnviz.masks import MaskSpec
 from attnviz.text import clean_text
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MAIN = str(ROOT / "pages" / "0_Attention.py")
 TIMEOUT = 180
 TEXT = ("the cat sat on the mat and the dog sat on the log while the owl watched them all. " * 5)[:400]

@@ -22,9 +22,8 @@ from attnviz.models import ModelNotFound, load_model
 from attnviz.models.hf import HFAttentionModel
 
 from apptest_utils import array, figure_with_title
-from test_hf_models import build  # noqa: F401  (the session fixture that builds and saves tiny models)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEXT = "the cat sat on the mat and the dog sat on the log"
 
 

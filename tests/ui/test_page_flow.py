@@ -11,7 +11,7 @@ from apptest_utils import array, figure_with_title, figures
 from ui.flow import PAGE_FLOW_TOKENS
 
 TIMEOUT = 120
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SHORT = "the cat sat on the mat"  # [CLS] + 6 words + [SEP]: attention flow in well under a second

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_utils import array, figure_with_title, figures
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPARE = str(ROOT / "pages" / "1_Compare_heads.py")
 TIMEOUT = 120
 

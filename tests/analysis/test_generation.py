@@ -12,7 +12,6 @@ from attnviz.hooks import recording
 from attnviz.masks import MaskSpec
 from attnviz.models.base import Encoding, hook_name
 
-from test_hf_models import build  # noqa: F401  (tiny Hugging Face models saved to a temporary folder)
 
 PROMPT = "the cat sat on the mat and the dog"
 MODELS = ["gpt2", "llama", "mistral", "gemma2", "dcformer-tiny"]
@@ -80,7 +79,7 @@ def test_the_generation_page_steps_through_the_cache_and_switches_models(build, 
 
     built = build("mistral")
     monkeypatch.setenv("ATTNVIZ_MODELS", str(built.path))
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     at = AppTest.from_file(str(root / "pages" / "7_Generation.py"), default_timeout=120)
     at.query_params.update({"gen_text": "The cat sat on the", "gen_new": "6", "gen_step": "3", "layer": "1", "head": "2"})
     at.run()

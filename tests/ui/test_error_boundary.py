@@ -21,7 +21,7 @@ import attnviz.teaching.slides
 import attnviz.analysis.steps
 import ui.controls
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120
 SECRET = "injected-failure /srv/secret/path.py line 42"
 

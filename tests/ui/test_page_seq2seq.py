@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from apptest_utils import array, figure_with_title, figures
 
 TIMEOUT = 120
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "5_Encoder_decoder.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "5_Encoder_decoder.py")
 
 
 @pytest.fixture

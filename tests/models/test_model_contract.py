@@ -18,7 +18,6 @@ from attnviz.capture import get_model, run_capture
 from attnviz.masks import MaskSpec
 from attnviz.models.base import AttentionModel, hook_name
 
-from test_hf_models import build  # noqa: F401  (tiny Hugging Face models saved to a temporary folder)
 
 FAMILIES = ["minilm", "mha-tiny", "dcformer-tiny", "mistral-char", "gpt2", "llama", "qwen2", "mistral", "gemma2", "gpt_oss"]
 TEXT = "the cat sat on the mat and the dog sat on the log"

@@ -11,7 +11,6 @@ from attnviz.capture import get_model, run_capture
 from attnviz.masks import MaskSpec
 from attnviz.models.base import hook_name
 
-from test_hf_models import build  # noqa: F401  (tiny Hugging Face models saved to a temporary folder)
 
 TEXT = "the cat sat on the mat and the dog sat on the log while the owl watched the cat"
 CASES = [("minilm", MaskSpec()), ("minilm", MaskSpec(causal=True, window=4)), ("minilm", MaskSpec(chunk=5)),
@@ -104,11 +103,12 @@ def test_a_capture_for_tiles_grows_linearly_with_the_text():
     import sys
     from pathlib import Path
 
-    tests = str(Path(__file__).resolve().parent)
+    root = Path(__file__).resolve().parents[2]
+    tests = str(root / "tests" / "support")
     measured = {}
     for n in (1024, 4096, 8192):
         out = subprocess.run([sys.executable, "-c", MEASURE.format(tests=tests, n=n)], capture_output=True, text=True,
-                             timeout=600, cwd=str(Path(tests).parent))
+                             timeout=600, cwd=str(root))
         assert out.returncode == 0, out.stderr[-2000:]
         peak, stored = (int(x) for x in out.stdout.split())
         measured[n] = (peak, stored)

@@ -106,7 +106,7 @@ def test_the_encoder_decoder_page_runs_an_offered_folder_then_the_date_model_aga
     from apptest_utils import array, figure_with_title
 
     family, path, reference, model = built
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     monkeypatch.setenv("ATTNVIZ_MODELS", str(path))
     at = AppTest.from_file(str(root / "pages" / "5_Encoder_decoder.py"), default_timeout=120)
     at.query_params.update({"ed_model": str(path), "ed_text": TEXT, "ed_step": "2"})

@@ -18,7 +18,7 @@ from attnviz.teaching.lessons import MAX_LESSON_BYTES, LessonError
 from attnviz.text import escape_markdown
 
 TIMEOUT = 120
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "6_Presenter.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "6_Presenter.py")
 
 EVIL_TITLE = "[log in again](http://evil) ![x](http://img/x.png) **bold** :red[red]"
 EVIL_LESSON_TITLE = "Lesson <b>[home](http://evil/home)</b>"

@@ -22,126 +22,15 @@ from attnviz.capture import run_capture
 from attnviz.hooks import recording
 from attnviz.masks import MaskSpec, structural_mask
 from attnviz.models.base import Encoding
-from tiny_tokenizer import byte_level_tokenizer
+from tiny_models import WINDOW, Built
 from attnviz.models.hf import ATTN_NAME, SUPPORTED, HFAttentionModel, UnsupportedModel, load_hf_model
 
 TEXTS = [
     "The cat sat on the mat. A dog ran in the park while time flies like an arrow!",
     "Fruit flies like a banana.",
 ]
-WINDOW = 4  # the models' own sliding window, shorter than the texts
 SPECS = [MaskSpec(window=2), MaskSpec(window=7), MaskSpec(chunk=3), MaskSpec(causal=True, window=3, chunk=5)]
 FAMILIES = ["gpt2", "llama", "qwen2", "mistral", "gemma2", "gpt_oss"]
-TRAINING_TEXT = [
-    "The cat sat on the mat.",
-    "A dog ran in the park!",
-    "Time flies like an arrow; fruit flies like a banana.",
-    "猫 sat 🙂 <b>bold</b> & more words here.",
-]
-MODEL_CLASSES = {
-    "gpt2": "GPT2LMHeadModel",
-    "llama": "LlamaForCausalLM",
-    "qwen2": "Qwen2ForCausalLM",
-    "mistral": "MistralForCausalLM",
-    "gemma2": "Gemma2ForCausalLM",
-    "gpt_oss": "GptOssForCausalLM",
-}
-
-
-# -------------------------------------------------------------------------------------------- building
-def _tokenizer():
-    return byte_level_tokenizer(TRAINING_TEXT * 5)
-
-
-def _config(family: str, vocab: int, ids: dict):
-    import transformers
-
-    common = dict(vocab_size=vocab, initializer_range=0.3, **ids)
-    decoder = dict(common, hidden_size=32, intermediate_size=64, num_attention_heads=4, max_position_embeddings=64)
-    if family == "gpt2":
-        return transformers.GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=64, **common)
-    if family == "llama":
-        return transformers.LlamaConfig(num_hidden_layers=3, num_key_value_heads=2, **decoder)
-    if family == "qwen2":  # layer 0 full, layers 1-2 sliding
-        return transformers.Qwen2Config(
-            num_hidden_layers=3,
-            num_key_value_heads=2,
-            use_sliding_window=True,
-            sliding_window=WINDOW,
-            max_window_layers=1,
-            **decoder,
-        )
-    if family == "mistral":  # every layer sliding
-        return transformers.MistralConfig(num_hidden_layers=2, num_key_value_heads=2, sliding_window=WINDOW, **decoder)
-    if family == "gemma2":  # alternating sliding / global, scores softcapped at 1.0
-        return transformers.Gemma2Config(
-            num_hidden_layers=3,
-            num_key_value_heads=2,
-            head_dim=8,
-            sliding_window=WINDOW,
-            attn_logit_softcapping=1.0,
-            query_pre_attn_scalar=8,
-            **decoder,
-        )
-    if family == "gpt_oss":  # attention sinks, alternating sliding / full, a tiny mixture of experts
-        decoder = dict(decoder, intermediate_size=32)
-        return transformers.GptOssConfig(
-            num_hidden_layers=2,
-            num_key_value_heads=2,
-            head_dim=8,
-            sliding_window=WINDOW,
-            num_local_experts=4,
-            num_experts_per_tok=2,
-            **decoder,
-        )
-    raise AssertionError(family)
-
-
-def _expected_windows(family: str, config) -> list[int | None]:
-    """What each layer's own window is, read from the config as each family documents it."""
-    n = config.num_hidden_layers
-    if family == "mistral":
-        return [config.sliding_window] * n
-    if family in ("qwen2", "gemma2", "gpt_oss"):
-        return [config.sliding_window if t == "sliding_attention" else None for t in config.layer_types]
-    return [None] * n
-
-
-class Built:
-    def __init__(self, family, path, config, adapter, reference):
-        self.family, self.path, self.config, self.adapter, self.reference = family, path, config, adapter, reference
-        self.windows = _expected_windows(family, config)
-
-
-@pytest.fixture(scope="session")
-def build(tmp_path_factory):
-    import transformers
-
-    cache: dict[str, Built] = {}
-    tokenizer = _tokenizer()
-    ids = dict(
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
-    )
-
-    def get(family: str) -> Built:
-        if family not in cache:
-            path = tmp_path_factory.mktemp(family)
-            config = _config(family, len(tokenizer), ids)
-            torch.manual_seed(1234)
-            model = getattr(transformers, MODEL_CLASSES[family])(config)
-            if family == "gpt_oss":  # the sinks start empty: give every head its own sink logit
-                with torch.no_grad():
-                    for layer in model.model.layers:
-                        layer.self_attn.sinks.normal_(0.0, 1.0)
-            model.save_pretrained(path)
-            tokenizer.save_pretrained(path)
-            adapter = load_hf_model(path, name=f"tiny-{family}")
-            model_class = getattr(transformers, MODEL_CLASSES[family])
-            reference = model_class.from_pretrained(path, attn_implementation="eager").eval()
-            cache[family] = Built(family, path, reference.config, adapter, reference)
-        return cache[family]
-
-    return get
 
 
 # --------------------------------------------------------------------------------------------- helpers
