@@ -12,8 +12,7 @@ that can be read by eye, and a wrong answer is easy to spot.
 * :func:`sample` / :func:`dataset` -- a seeded generator of (source, target) pairs.
 * :func:`is_heldout` -- a fixed 10 % of calendar days never used for training (in any format),
   so held-out accuracy measures dates the model has never seen.
-* :class:`CharVocab` -- the character-level vocabulary shared by both sides
-  (``<pad>`` 0, ``<sos>`` 1, ``<eos>`` 2, ``<unk>`` 3, then the characters).
+* :func:`date_vocab` -- the model's character vocabulary (:class:`attnviz.models.vocab.CharVocab`) for this task.
 * :func:`check_input` -- user text in, a clean source string or a :class:`TaskInputError`
   whose message can be shown as it is.
 * :func:`parse_date` -- the reference answer for a typed date in a known format (None otherwise).
@@ -22,12 +21,12 @@ that can be read by eye, and a wrong answer is easy to spot.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import re
 import zlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
+
+from .models.vocab import EOS, PAD, SOS, SPECIALS, UNK, CharVocab  # noqa: F401  (the task's callers read them here)
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
 MONTHS_SHORT = [m[:3] for m in MONTHS]
@@ -54,9 +53,6 @@ FORMATS: dict[str, Callable[[dt.date], str]] = {
     "2026/11/25": lambda d: f"{d.year}/{d.month:02d}/{d.day:02d}",
 }
 EXAMPLE_DATE = dt.date(2026, 11, 25)
-
-SPECIALS = ["<pad>", "<sos>", "<eos>", "<unk>"]
-PAD, SOS, EOS, UNK = range(4)
 
 
 def iso(date: dt.date) -> str:
@@ -99,50 +95,9 @@ def all_characters() -> list[str]:
     return sorted(chars)
 
 
-@dataclass
-class CharVocab:
-    """Character-level vocabulary; ids 0..3 are the special tokens."""
-
-    itos: list[str]
-
-    def __post_init__(self):
-        self.stoi = {s: i for i, s in enumerate(self.itos)}
-
-    @classmethod
-    def build(cls) -> CharVocab:
-        return cls(SPECIALS + all_characters())
-
-    def __len__(self) -> int:
-        return len(self.itos)
-
-    def encode(self, text: str) -> list[int]:
-        return [self.stoi.get(c, UNK) for c in text]
-
-    def decode(self, ids: Iterable[int]) -> str:
-        """Characters up to the first <eos>; other special tokens are dropped."""
-        out = []
-        for i in ids:
-            if i == EOS:
-                break
-            if i >= len(SPECIALS):
-                out.append(self.itos[i])
-        return "".join(out)
-
-    def unknown(self, text: str) -> list[str]:
-        return sorted({c for c in text if c not in self.stoi or self.stoi[c] < len(SPECIALS)})
-
-    def save(self, path) -> None:
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump({"type": "char", "specials": SPECIALS, "tokens": self.itos}, f, ensure_ascii=False, indent=0)
-
-    @classmethod
-    def load(cls, path) -> CharVocab:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        tokens = data.get("tokens")
-        if not isinstance(tokens, list) or tokens[: len(SPECIALS)] != SPECIALS:
-            raise ValueError(f"{path}: not a seq2seq character vocabulary (tokens must start with {SPECIALS})")
-        return cls(tokens)
+def date_vocab() -> CharVocab:
+    """The date model's vocabulary: the special tokens, then every character a format can produce."""
+    return CharVocab(SPECIALS + all_characters())
 
 
 class TaskInputError(ValueError):

@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    vocab = tasks.CharVocab.build()
+    vocab = tasks.date_vocab()
     heldout = tasks.dataset(args.heldout_size, seed=HELDOUT_SEED, heldout=True)
     cfg = Seq2SeqConfig(vocab_size=len(vocab), d_model=args.d_model, n_heads=args.n_heads,
                         n_encoder_layers=args.encoder_layers, n_decoder_layers=args.decoder_layers, d_ff=args.d_ff,

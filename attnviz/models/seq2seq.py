@@ -54,7 +54,7 @@ from ..capture import Capture
 from ..hooks import HookPoint, recording, to_numpy
 from ..masks import MaskSpec, masked_softmax
 from ..paths import DATE_MODEL_DIR
-from ..tasks import EOS, PAD, SOS, SPECIALS, CharVocab
+from .vocab import EOS, PAD, SOS, SPECIALS, CharVocab
 from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, hook_name
 
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import tasks
-from ..tasks import EOS, PAD, SOS, CharVocab
+from ..models.vocab import EOS, PAD, SOS, CharVocab
 from ..models.seq2seq import Seq2Seq, Seq2SeqConfig, greedy_batch, pad_batch
 from .schedule import lr_at, take_step
 
@@ -92,7 +92,7 @@ def train(cfg: Seq2SeqConfig, vocab: CharVocab, s: TrainSettings, heldout: list[
 
 def smoke_train(steps: int = 5, seed: int = 0) -> tuple[Seq2Seq, CharVocab, dict]:
     """A few steps of a tiny model on generated dates (for tests)."""
-    vocab = CharVocab.build()
+    vocab = tasks.date_vocab()
     cfg = Seq2SeqConfig(vocab_size=len(vocab), d_model=32, n_heads=4, n_encoder_layers=1, n_decoder_layers=1, d_ff=64)
     s = TrainSettings(steps=steps, batch_size=16, lr=3e-3, warmup=1, seed=seed, log_every=1, eval_every=0)
     model, hist = train(cfg, vocab, s, log=None)

@@ -35,7 +35,7 @@ SHIPPED_MIN_ACCURACY = 0.97
 
 @pytest.fixture(scope="module")
 def vocab():
-    return tasks.CharVocab.build()
+    return tasks.date_vocab()
 
 
 @pytest.fixture(scope="module")
