@@ -14,6 +14,7 @@ from ui.lang import T
 from ui.long_maps import ZOOM_PARAMS, long_grid, long_head, long_overview
 from ui.nav import run_through_navigation
 from ui.session import HEAVY, heavy_section
+from ui.state import fit_indices
 from ui.uploads import long_text_input
 
 run_through_navigation()
@@ -93,8 +94,7 @@ def draw_maps(show_input, turn) -> None:
     if view is None:
         return
     model, capture = view.model, view.captures[0]
-    st.session_state["layer"] = min(st.session_state["layer"], model.n_layers - 1)
-    st.session_state["head"] = min(st.session_state["head"], model.n_heads - 1)
+    fit_indices(layer=model.n_layers, head=model.n_heads)
     layer, head = st.session_state["layer"], st.session_state["head"]
     keep = view.keep(0)
     slider_slot = st.container()

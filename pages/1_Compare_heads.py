@@ -66,8 +66,7 @@ def compare_view(view) -> None:
 
     st.subheader(T("compare.rank"))
     columns = stat_columns(capture.tokens)
-    if st.session_state["rank_by"] not in columns:
-        st.session_state["rank_by"] = "entropy"
+    one_of("rank_by", columns, "entropy")
     rank_by = st.selectbox(
         T("compare.sort_by"), columns, key="rank_by", format_func=lambda name: T(f"stat.{name}"), help=T(f"stat.{st.session_state['rank_by']}_help")
     )

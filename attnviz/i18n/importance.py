@@ -29,7 +29,6 @@ TEXT: dict[str, dict[str, str]] = {
     "importance.loss_help": {"en": "Cross-entropy of each next-token prediction, averaged over the sentence: lower = better predictions.", "zh": "每个下一词元预测的交叉熵，对整句取平均：越低说明预测越好。"},
     "importance.loss_title": {"en": "Loss of each next-token prediction, before and after", "zh": "每个下一词元预测的损失：消融前与消融后"},
     "importance.cosine_title": {"en": "Each token's last hidden state: cosine to the original", "zh": "每个词元最后一层隐藏状态与原来的余弦相似度"},
-    "importance.change_header": {"en": "How far every head's map moved", "zh": "每个头的注意力图移动了多少"},
     "importance.change_title": {"en": "Mean change of each head's attention weights", "zh": "每个头注意力权重的平均变化"},
     "importance.change_caption": {"en": "Each cell: the mean absolute change of that head's attention weights over the real queries and keys. A layer's maps are computed before its heads' outputs, so the first ablated layer and every layer before it stay exactly 0; only later layers can move. Largest single weight change: {max:.3f} ({head}).", "zh": "每个格子：这个头的注意力权重在真实查询与键上的平均绝对变化。一层的注意力图在该层各头的输出之前就算好了，所以第一个被消融的层及其之前的所有层都严格为 0；只有后面的层会变化。单个权重的最大变化：{max:.3f}（{head}）。"},
     "importance.change_none": {"en": "No map can move: no head is ablated, or only heads of the last layer (no layer comes after it).", "zh": "没有注意力图会移动：没有消融任何头，或者只消融了最后一层的头（它之后没有别的层）。"},
