@@ -1,21 +1,12 @@
-"""attnviz in a notebook: ``show()`` outside one, and the tutorial run in a real kernel, then drawn offline in Chromium.
-
-The kernel is this interpreter (the venv that ``make install`` fills from ``.[dev]``): a kernel spec pointing at
-``sys.executable`` is written to a temporary directory named by ``JUPYTER_PATH``, which Jupyter searches before
-the user's own kernels, and every directory Jupyter or IPython would write to is a temporary one too, so the test
-touches nothing in the home directory and runs the same on a developer's machine and in CI.
-"""
+"""attnviz in a notebook: ``show()`` outside one, and the tutorial run in a real kernel (tests/support/notebooks.py);
+its offline drawing in Chromium is tests/browser/test_notebook_offline.py."""
 
 from __future__ import annotations
 
 import base64
-import html
 import json
-import os
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -29,36 +20,14 @@ from attnviz.i18n import translate
 from attnviz.masks import MaskSpec
 from attnviz.models.base import hook_name
 
-REPO = Path(__file__).resolve().parent.parent
-TUTORIAL = REPO / "examples" / "tutorial.ipynb"
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-from _app_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from notebooks import HOSTILE, PLOTLY_MIME, TUTORIAL, executed_tutorial, outputs, synthetic_capture  # noqa: F401  (executed_tutorial: a fixture)
 
 SENTENCE = "The animal didn't cross the street because it was too tired."
-HOSTILE = "<img src=x onerror=alert(1)>"
-PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 
 @pytest.fixture(scope="module")
 def cap():
     return attnviz.capture(SENTENCE)
-
-
-def synthetic_capture(tokens: list[str], n_layers: int = 2, n_heads: int = 3) -> Capture:
-    """A causal capture of random patterns over ``tokens``, without a model: labels under test, not numbers."""
-    rng = np.random.default_rng(0)
-    n = len(tokens)
-    allowed = np.tril(np.ones((n, n), dtype=bool))
-    arrays = {"tokens": np.array(tokens, dtype=str), "token_ids": np.arange(n)}
-    for layer in range(n_layers):
-        scores = rng.normal(size=(n_heads, n, n)).astype(np.float32)
-        weights = np.where(allowed, np.exp(scores), 0.0)
-        arrays[hook_name("scores", layer)] = scores
-        arrays[hook_name("mask", layer)] = allowed
-        arrays[hook_name("pattern", layer)] = (weights / weights.sum(-1, keepdims=True)).astype(np.float32)
-    return Capture(arrays, model_name="synthetic", n_layers=n_layers, n_heads=n_heads, spec=MaskSpec(causal=True),
-                   special=np.zeros(n, bool), truncated=False, full_length=n, notices=[f"a notice about {HOSTILE}"])
 
 
 def decoded(spec: dict) -> np.ndarray:
@@ -189,34 +158,6 @@ def test_the_tutorial_is_saved_without_outputs():
 # --- the tutorial in a real kernel ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def executed_tutorial(tmp_path_factory):
-    """The tutorial run top to bottom by nbclient on this interpreter; (notebook, seconds)."""
-    nbclient = pytest.importorskip("nbclient")
-    nbformat = pytest.importorskip("nbformat")
-    kernelspec = pytest.importorskip("ipykernel.kernelspec")
-    home = tmp_path_factory.mktemp("jupyter")
-    kernelspec.write_kernel_spec(home / "data" / "kernels" / "attnviz-test", overrides={"display_name": "attnviz tests"})
-    nb = nbformat.read(TUTORIAL, as_version=4)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("JUPYTER_PATH", str(home / "data"))  # searched before the user's kernels
-        env.setenv("JUPYTER_DATA_DIR", str(home / "data"))
-        env.setenv("JUPYTER_CONFIG_DIR", str(home / "config"))  # no user configuration changes the run
-        env.setenv("JUPYTER_RUNTIME_DIR", str(home / "runtime"))  # connection files
-        env.setenv("IPYTHONDIR", str(home / "ipython"))  # the kernel's history database
-        env.setenv("HF_HUB_OFFLINE", "1")
-        client = nbclient.NotebookClient(nb, kernel_name="attnviz-test", timeout=180, startup_timeout=120,
-                                         resources={"metadata": {"path": str(TUTORIAL.parent)}})
-        start = time.perf_counter()
-        client.execute()
-        seconds = time.perf_counter() - start
-    return nb, seconds
-
-
-def outputs(nb) -> list[dict]:
-    return [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
-
-
 def test_the_tutorial_runs_top_to_bottom_without_errors_and_fast(executed_tutorial):
     nb, seconds = executed_tutorial
     pytest.importorskip("nbformat").validate(nb)  # the outputs are valid notebook JSON (no NaN), so it saves
@@ -233,122 +174,3 @@ def test_the_tutorial_runs_top_to_bottom_without_errors_and_fast(executed_tutori
     assert seconds < 60, f"the tutorial took {seconds:.1f} s"
 
 
-def outputs_page(nb) -> str:
-    """The executed notebook as one HTML page, as an export shows it: each output's richest representation a
-    browser can show without Jupyter (HTML, else an image, else text); notebook text escaped."""
-    parts = ['<!DOCTYPE html><html><head><meta charset="utf-8"><title>attnviz tutorial</title></head><body style="max-width: 1100px">']
-    for cell in nb.cells:
-        parts.append(f'<pre class="{cell.cell_type}">{html.escape(cell.source)}</pre>')
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if output.output_type == "stream":
-                parts.append(f"<pre>{html.escape(output.text)}</pre>")
-            elif output.output_type == "error":
-                parts.append(f'<pre class="error">{html.escape(output.evalue)}</pre>')
-            elif "text/html" in data:
-                parts.append(data["text/html"])
-            elif "image/png" in data:
-                parts.append(f'<img src="data:image/png;base64,{data["image/png"]}">')
-            elif "text/plain" in data:
-                parts.append(f"<pre>{html.escape(data['text/plain'])}</pre>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> str:
-    if not os.access(CHROMIUM, os.X_OK):
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("ATTNVIZ_REQUIRE_BROWSER") == "1":
-            pytest.fail(message + " and ATTNVIZ_REQUIRE_BROWSER=1", pytrace=False)
-        pytest.skip(message)
-    return CHROMIUM
-
-
-# Every drawn figure: its number of heatmap traces, of heatmap images (each a PNG data URL Plotly painted from
-# the numbers) and whether its SVG is there.
-JS_DRAWN = """() => Array.from(document.querySelectorAll('.js-plotly-plot'), gd => ({
-  svg: !!gd.querySelector('svg.main-svg'),
-  heatmaps: (gd._fullData || []).filter(t => t.type === 'heatmap' && t.visible !== false).length,
-  images: Array.from(gd.querySelectorAll('g.hm image'), im => (im.getAttribute('href') || '').length),
-  title: gd._fullLayout && gd._fullLayout.title ? gd._fullLayout.title.text : null,
-}))"""
-
-
-@pytest.fixture(scope="module")
-def chromium(chromium_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class OfflinePage:
-    """A Chromium page that lets only file: and data: URLs through, recording every other request, and every
-    script error."""
-
-    def __init__(self, browser):
-        self.external: list[str] = []
-        self.errors: list[str] = []
-        self.page = browser.new_page(viewport={"width": 1200, "height": 900})
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
-        self.page.route("**/*", self._offline)
-
-    def _offline(self, route):
-        if route.request.url.startswith(("file:", "data:")):
-            route.continue_()
-        else:  # nothing may leave the machine: record it and refuse it
-            self.external.append(route.request.url)
-            route.abort()
-
-    def open(self, path: Path, text: str):
-        path.write_text(text, encoding="utf-8")
-        self.page.goto(path.as_uri())
-        return self.page
-
-
-@pytest.mark.browser
-def test_the_saved_tutorial_draws_every_figure_offline_in_chromium(executed_tutorial, chromium, tmp_path):
-    nb, _ = executed_tutorial
-    n_figures = sum(PLOTLY_MIME in o.get("data", {}) for o in outputs(nb))
-    source = outputs_page(nb)
-    assert source.count(notebook.PLOTLYJS_MARKER) == 1
-    assert source.count("* plotly.js v") == 1  # the library's banner: its code is in the page once
-    offline = OfflinePage(chromium)
-    page = offline.open(tmp_path / "tutorial.html", source)
-    page.wait_for_function(
-        "(n) => { const gds = document.querySelectorAll('.js-plotly-plot');"
-        " return gds.length === n && Array.from(gds).every(gd => gd.querySelector('g.hm image')); }",
-        arg=n_figures, timeout=60_000)
-    drawn = page.evaluate(JS_DRAWN)
-    assert len(drawn) == n_figures == page.locator(f".{notebook.FIGURE_CLASS}").count()
-    for figure in drawn:
-        assert figure["svg"] and figure["heatmaps"] >= 1, figure
-        assert len(figure["images"]) == figure["heatmaps"] and min(figure["images"]) > 200, figure
-
-    # The head view's slider works with no kernel behind it: click head 7 on its rail.
-    head_view = page.locator(".js-plotly-plot").nth(0)
-    assert drawn[0]["title"] == "Layer 2 · head 3"
-    head_view.locator(".slider-container").scroll_into_view_if_needed()  # a mouse click lands in the viewport
-    label = head_view.locator(".slider-labels text", has_text="7").first.bounding_box()
-    rail = head_view.locator(".slider-rail-touch-rect").first.bounding_box()
-    page.mouse.click(label["x"] + label["width"] / 2, rail["y"] + rail["height"] / 2)
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout.title.text === 'Layer 2 · head 7'",
-                           timeout=10_000)
-    page.screenshot(path=str(tmp_path / "tutorial.png"), full_page=True)
-    assert offline.external == [] and offline.errors == []
-
-
-@pytest.mark.browser
-def test_a_figure_above_plotlyjs_still_draws_and_one_without_it_says_why(chromium, tmp_path):
-    """Cells run out of order put Plotly.js below a figure; a cleared output can take it away altogether."""
-    fig = capture_views.compare(synthetic_capture(["a", "b", "c"]), (0, 0), (1, 2))
-    offline = OfflinePage(chromium)
-    page = offline.open(tmp_path / "above.html", notebook.figure_html(fig) + notebook.plotlyjs_html())
-    page.wait_for_function("() => { const gd = document.querySelector('.js-plotly-plot'); return gd && gd.querySelector('g.hm image'); }",
-                           timeout=30_000)
-    page = offline.open(tmp_path / "without.html", notebook.figure_html(fig))
-    assert "Plotly.js is not on this page" in page.locator(f".{notebook.FIGURE_CLASS}").inner_text()
-    assert offline.external == [] and offline.errors == []
