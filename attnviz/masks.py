@@ -61,15 +61,14 @@ class MaskSpec:
 
 def position_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, spec: MaskSpec) -> torch.Tensor:
     """The (T, S) mask of queries at positions ``q_pos`` over keys at ``k_pos`` (absolute positions, so a
-    KV-cached step's new queries are masked against every cached key)."""
-    import torch
-
+    KV-cached step's new queries are masked against every cached key). Tensors in, a tensor out; NumPy arrays in,
+    an array out (the tiles of a long map are NumPy, and need no torch)."""
     diff = q_pos[:, None] - k_pos[None, :]  # (T, S) = i - j
-    allowed = torch.ones(diff.shape, dtype=torch.bool, device=diff.device)
+    allowed = diff == diff  # all True, of the inputs' kind and device
     if spec.causal:
         allowed &= diff >= 0
     if spec.window is not None:
-        allowed &= diff.abs() < spec.window
+        allowed &= abs(diff) < spec.window
     if spec.chunk is not None:
         allowed &= (q_pos[:, None] // spec.chunk) == (k_pos[None, :] // spec.chunk)
     return allowed

@@ -14,11 +14,8 @@ import pytest
 
 import attnviz
 from attnviz import notebook
-from attnviz.capture import Capture
 from attnviz.figures import capture_views
 from attnviz.i18n import translate
-from attnviz.masks import MaskSpec
-from attnviz.models.base import hook_name
 
 from notebooks import HOSTILE, PLOTLY_MIME, TUTORIAL, executed_tutorial, outputs, synthetic_capture  # noqa: F401  (executed_tutorial: a fixture)
 

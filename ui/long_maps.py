@@ -89,7 +89,7 @@ def thumbnails(view, layer: int) -> np.ndarray:
     cap = view.captures[0]
 
     def compute() -> np.ndarray:
-        maps = [tiles.block_map(cap, layer, head, THUMB_BLOCKS) for head in range(cap.n_heads)]
+        maps = [tiles.block_map(cap, layer, head, THUMB_BLOCKS, strongest=False) for head in range(cap.n_heads)]
         return np.stack([np.where(m.weight > 0, m.mean, np.nan) for m in maps]).astype(np.float32)
 
     return remembered(f"long:thumbs:{layer}", ("long:thumbs", *_of(view), layer), compute)

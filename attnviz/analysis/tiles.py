@@ -38,9 +38,9 @@ def linear_hooks(layers, dcmha: bool = False) -> list[str]:
 def allowed_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
     """(rows, cols) bool: the mask rule of ``layer`` in that region (True = may attend)."""
     n = len(cap.key_is_real)
-    q_pos, k_pos = torch.arange(n)[rows], torch.arange(n)[cols]
+    q_pos, k_pos = np.arange(n)[rows], np.arange(n)[cols]
     rule = MaskSpec(causal=cap.causal, window=cap.layer_windows[layer], chunk=cap.spec.chunk)
-    return position_mask(q_pos, k_pos, rule).numpy() & cap.key_is_real[cols][None, :]
+    return position_mask(q_pos, k_pos, rule) & cap.key_is_real[cols][None, :]
 
 
 def scores_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
@@ -200,9 +200,12 @@ class BlockMap:
         return len(self.row_starts) == self.rows.stop - self.rows.start and len(self.col_starts) == self.cols.stop - self.cols.start
 
 
-def block_map(cap, layer: int, head: int, size: int, rows: slice | None = None, cols: slice | None = None) -> BlockMap:
+def block_map(cap, layer: int, head: int, size: int, rows: slice | None = None, cols: slice | None = None, *,
+              strongest: bool = True) -> BlockMap:
     """``head``'s map over ``rows`` × ``cols`` (the whole map by default) as at most ``size`` × ``size`` blocks,
-    computed a block of rows at a time from the linear capture: never more than (block rows × cols) at once."""
+    computed a block of rows at a time from the linear capture: never more than (block rows × cols) at once.
+    ``strongest=False``: the block means only (thumbnails), and ``weight`` is then 1 where a block has an allowed
+    cell and 0 where it has none, ``query``/``key``/``score`` 0."""
     n = len(cap.key_is_real)
     rows, cols = slice(*(rows or slice(0, n)).indices(n)), slice(*(cols or slice(0, n)).indices(n))
     row_starts = rows.start + np.asarray(_blocks(rows.stop - rows.start, size))
@@ -216,10 +219,15 @@ def block_map(cap, layer: int, head: int, size: int, rows: slice | None = None, 
     for b, (a, e) in enumerate(zip(row_starts, np.append(row_starts[1:], rows.stop))):
         part = pattern_tile(cap, layer, head, slice(int(a), int(e)), cols).astype(np.float64)  # (block rows, cols)
         mean[b] = np.add.reduceat(part.sum(0), col_offsets) / ((e - a) * widths)
+        if not strongest:
+            weight[b] = np.add.reduceat((part > 0).any(0), col_offsets) > 0
+            continue
         column_max, column_arg = part.max(0), part.argmax(0)  # per column: its strongest row
         best = column_max[within].argmax(1)  # per column block: its strongest column
         columns = within[np.arange(len(col_offsets)), best]
         weight[b], query[b], key[b] = column_max[columns], a + column_arg[columns], cols.start + columns
+    if not strongest:
+        return BlockMap(mean, weight, query, key, np.zeros(shape, np.float32), row_starts, cols.start + col_offsets, rows, cols)
     q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]
     kv = head // (q.shape[0] // k.shape[0])
     scale, softcap = (float(x) for x in cap[hook_name("score_scale", layer)])

@@ -117,3 +117,27 @@ def test_a_capture_for_tiles_grows_linearly_with_the_text():
     one_map = 8 * 8192 * 8192 * 4
     assert measured[8192][0] < one_map / 4, measured  # quadratic would need several such maps at once
     print("peak memory above the model's (MB):", {n: round(peak / 2**20) for n, (peak, _) in measured.items()})
+
+
+@pytest.mark.parametrize("model, spec", [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES) if i in (1, 4, 6, 9)],
+                         indirect=["model"])
+def test_block_maps_are_exact_block_means_with_each_blocks_strongest_cell(model, spec):
+    (full,) = run_capture(model, [TEXT], spec)
+    (linear,) = run_capture(model, [TEXT], spec, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False)))
+    n, layer, head = len(full.tokens), model.n_layers - 1, model.n_heads - 1
+    pattern, scores = full.pattern(layer)[head].astype(np.float64), full.scores(layer)[head]
+    for rows, cols in ((slice(0, n), slice(0, n)), (slice(3, n - 2), slice(1, n - 5))):
+        blocks = tiles.block_map(linear, layer, head, 6, rows, cols)
+        means = tiles.block_map(linear, layer, head, 6, rows, cols, strongest=False)
+        row_ends, col_ends = np.append(blocks.row_starts[1:], rows.stop), np.append(blocks.col_starts[1:], cols.stop)
+        for i, (a, b) in enumerate(zip(blocks.row_starts, row_ends)):
+            for j, (c, d) in enumerate(zip(blocks.col_starts, col_ends)):
+                region = pattern[a:b, c:d]
+                assert blocks.mean[i, j] == pytest.approx(region.mean(), abs=1e-5) == means.mean[i, j]
+                assert blocks.weight[i, j] == pytest.approx(region.max(), abs=1e-5)
+                assert (means.weight[i, j] > 0) == (region.max() > 0)
+                q, k = blocks.query[i, j], blocks.key[i, j]
+                assert a <= q < b and c <= k < d and pattern[q, k] == pytest.approx(region.max(), abs=1e-5)
+                if region.max() > 0 and hook_name("pre_qw1", layer) not in linear:  # a DCFormer's scores are composed after
+                    assert blocks.score[i, j] == pytest.approx(scores[q, k], abs=1e-4)
+    assert tiles.block_map(linear, layer, head, n).exact and not blocks.exact

@@ -54,6 +54,14 @@ JS_TICKS = """(args) => {
   return Array.from(document.querySelectorAll('.st-key-' + key + ' .' + axis + 'tick text'), t => t.textContent);
 }"""
 
+# A keyed chart is drawn: Plotly laid out its traces and its SVG is in the page.
+JS_DRAWN = """(key) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
+  return !!(gd && gd._fullData && gd._fullData.length && gd.querySelector('svg.main-svg')); }"""
+# The pixel position of data point (x, y) of a keyed chart (a heatmap cell's centre), from Plotly's own axes.
+JS_CELL_CENTRE = """([key, x, y]) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+  return [box.left + xa.l2p(x), box.top + ya.l2p(y)]; }"""
+
 JS_TITLE = """(key) => { const t = document.querySelector('.st-key-' + key + ' .gtitle'); return t ? t.textContent : null; }"""
 
 

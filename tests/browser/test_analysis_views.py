@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FIRST_LOAD_TIMEOUT_MS, STEP_TIMEOUT_MS
+from conftest import FIRST_LOAD_TIMEOUT_MS, JS_CELL_CENTRE, JS_DRAWN, STEP_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
-
-JS_DRAWN = """(key) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
-  return !!(gd && gd._fullData && gd._fullData.length && gd.querySelector('svg.main-svg')); }"""
-# The pixel centre of heatmap cell (x, y) of a keyed chart, from Plotly's own axes.
-JS_CELL_CENTRE = """([key, x, y]) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.querySelector('.nsewdrag').getBoundingClientRect();
-  return [box.left + xa.l2p(x), box.top + ya.l2p(y)]; }"""
-
 
 def open_compare(app, query: str = "") -> None:
     app.page.set_viewport_size({"width": 1400, "height": 3600})  # Streamlit scrolls inside its own container

@@ -7,16 +7,10 @@ import time
 
 import pytest
 
-from conftest import FIRST_LOAD_TIMEOUT_MS, STEP_TIMEOUT_MS
+from conftest import FIRST_LOAD_TIMEOUT_MS, JS_CELL_CENTRE, JS_DRAWN, STEP_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
-JS_DRAWN = """(key) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
-  return !!(gd && gd._fullData && gd._fullData.length && gd.querySelector('svg.main-svg')); }"""
-# The pixel centre of cell (head x, layer y) of a keyed layer x head map, from Plotly's own axes.
-JS_CELL_CENTRE = """([key, x, y]) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.querySelector('.nsewdrag').getBoundingClientRect();
-  return [box.left + xa.l2p(x), box.top + ya.l2p(y)]; }"""
 JS_TICKS = """([key, axis]) => Array.from(document.querySelectorAll('.st-key-' + key + ' .' + axis + 'tick text'), t => t.textContent)"""
 
 

@@ -7,22 +7,18 @@ import json
 
 import pytest
 
-from conftest import FIRST_LOAD_TIMEOUT_MS, STEP_TIMEOUT_MS
+from conftest import FIRST_LOAD_TIMEOUT_MS, JS_CELL_CENTRE, STEP_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
 LONG = ("The quick brown fox jumps over the lazy dog while the cat sleeps by the warm fire. " * 100)[:8000]
-# pixel position of data point (x, y) of the head's map, from Plotly's own axes
-JS_POINT = """([x, y]) => { const gd = document.querySelector('.st-key-head_heatmap .js-plotly-plot');
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.querySelector('.nsewdrag').getBoundingClientRect();
-  return [box.left + xa.l2p(x), box.top + ya.l2p(y)]; }"""
 JS_SHAPE = """() => { const gd = document.querySelector('.st-key-head_heatmap .js-plotly-plot');
   const z = gd._fullData[0].z; return [z.length, z[0].length, gd._fullData[0].x[0], gd._fullData[0].y[0]]; }"""
 
 
 def drag(app, start: tuple[int, int], end: tuple[int, int]) -> None:
     """Drag a box over the head's map from (key, query) ``start`` to ``end``, in token positions."""
-    first, last = app.page.evaluate(JS_POINT, list(start)), app.page.evaluate(JS_POINT, list(end))
+    first, last = app.page.evaluate(JS_CELL_CENTRE, ["head_heatmap", *start]), app.page.evaluate(JS_CELL_CENTRE, ["head_heatmap", *end])
     app.page.mouse.move(*first)
     app.page.mouse.down()
     app.page.mouse.move(*last, steps=8)

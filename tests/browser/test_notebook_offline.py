@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 # Every drawn figure: its number of heatmap traces, of heatmap images (each a PNG data URL Plotly painted from
 # the numbers) and whether its SVG is there.
-JS_DRAWN = """() => Array.from(document.querySelectorAll('.js-plotly-plot'), gd => ({
+JS_EVERY_FIGURE = """() => Array.from(document.querySelectorAll('.js-plotly-plot'), gd => ({
   svg: !!gd.querySelector('svg.main-svg'),
   heatmaps: (gd._fullData || []).filter(t => t.type === 'heatmap' && t.visible !== false).length,
   images: Array.from(gd.querySelectorAll('g.hm image'), im => (im.getAttribute('href') || '').length),
@@ -60,7 +60,7 @@ def test_the_saved_tutorial_draws_every_figure_offline_in_chromium(executed_tuto
         "(n) => { const gds = document.querySelectorAll('.js-plotly-plot');"
         " return gds.length === n && Array.from(gds).every(gd => gd.querySelector('g.hm image')); }",
         arg=n_figures, timeout=60_000)
-    drawn = page.evaluate(JS_DRAWN)
+    drawn = page.evaluate(JS_EVERY_FIGURE)
     assert len(drawn) == n_figures == page.locator(f".{notebook.FIGURE_CLASS}").count()
     for figure in drawn:
         assert figure["svg"] and figure["heatmaps"] >= 1, figure
