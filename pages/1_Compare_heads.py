@@ -11,6 +11,7 @@ from ui.controls import load_page_state, run_view, save_page_state, sentence_inp
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
+from ui.long_maps import long_comparison
 from ui.nav import run_through_navigation
 from ui.session import heavy_section
 from ui.state import fit_indices, one_of
@@ -34,9 +35,6 @@ lang = st.session_state["lang"]
 def compare_view(view) -> None:
     """Heads A and B side by side, their difference, and every head ranked."""
     model, capture = view.model, view.captures[0]
-    if view.long:  # whole maps of a long text are not stored; comparing them would rebuild every one
-        st.info(T("msg.long_for_this_page", n=len(capture.tokens)))
-        return
     keep = view.keep(0)
     fit_indices(a_layer=model.n_layers, b_layer=model.n_layers, a_head=model.n_heads, b_head=model.n_heads)
     col_a, col_b = st.columns(2)
@@ -50,6 +48,10 @@ def compare_view(view) -> None:
         st.slider(T("compare.b_head"), 0, model.n_heads - 1, key="b_head")
     a_layer, a_head = st.session_state["a_layer"], st.session_state["a_head"]
     b_layer, b_head = st.session_state["b_layer"], st.session_state["b_head"]
+    if view.long:  # a long text's maps are not stored whole: A, B and A − B in exact blocks; the rest needs whole maps
+        long_comparison(view, (a_layer, a_head), (b_layer, b_head))
+        st.info(T("compare.long_rest", n=len(capture.tokens)))
+        return
     show_figure(
         plots.comparison(
             capture.pattern(a_layer)[a_head],

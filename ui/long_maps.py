@@ -71,8 +71,7 @@ def long_head(view, layer: int, head: int, title: str) -> None:
         arrays = {"pattern": pattern, "scores": scores, "mask": allowed, "query_tokens": np.array(tokens[a:b]),
                   "key_tokens": np.array(tokens[c:d]), "first_query": np.int64(a), "first_key": np.int64(c)}
     else:
-        blocks = remembered("long:head", ("long:head", *_of(view), layer, head, a, b, c, d),
-                            lambda: tiles.block_map(cap, layer, head, LONG_MAP_BLOCKS, rows, cols))
+        blocks = head_blocks(view, layer, head, (a, b), (c, d))
         fig = plots.block_heatmap(blocks, tokens, title=title, lang=lang)
         arrays = {name: getattr(blocks, name) for name in ("mean", "weight", "query", "key", "score", "row_starts", "col_starts")}
     show_figure(fig, key="head_heatmap", arrays=arrays, on_select=lambda: zoom_from_box(n), selection_mode="box")
@@ -82,6 +81,31 @@ def long_head(view, layer: int, head: int, title: str) -> None:
     else:
         where.caption(T("main.long_zoomed", a=a, b=b - 1, c=c, d=d - 1, tile=EXACT_TILE))
         reset.button(T("main.long_reset"), key="zoom_reset", on_click=lambda: st.session_state.update(zoom=""), width="stretch")
+
+
+def head_blocks(view, layer: int, head: int, rows: tuple[int, int] | None = None, cols: tuple[int, int] | None = None):
+    """One head's block map over ``rows`` × ``cols`` (the whole map by default), remembered: the main page and
+    Compare heads share it."""
+    n = len(view.captures[0].tokens)
+    (a, b), (c, d) = rows or (0, n), cols or (0, n)
+    return remembered("long:head", ("long:head", *_of(view), layer, head, a, b, c, d),
+                      lambda: tiles.block_map(view.captures[0], layer, head, LONG_MAP_BLOCKS, slice(a, b), slice(c, d)))
+
+
+def long_comparison(view, a: tuple[int, int], b: tuple[int, int]) -> None:
+    """Compare heads on a long text: A and B as block maps on one colour scale, and A − B, block by block."""
+    tokens, lang = view.captures[0].tokens, ensure_language()
+    maps = [head_blocks(view, layer, head) for layer, head in (a, b)]
+    top = max(max(float(m.mean.max()), 1e-6) for m in maps)
+    columns = st.columns(3)
+    for column, blocks, which, (layer, head) in zip(columns, maps, "AB", (a, b)):
+        with column:
+            show_figure(plots.block_heatmap(blocks, tokens, zmax=top, height=480, lang=lang,
+                                            title=T("compare.name", which=which, layer=layer, head=head)),
+                        key=f"long_compare_{which}")
+    with columns[2]:
+        show_figure(plots.block_difference(maps[0], maps[1], tokens, lang=lang), key="long_compare_difference")
+    st.caption(T("compare.long_caption", n=len(tokens), blocks=LONG_MAP_BLOCKS))
 
 
 def thumbnails(view, layer: int) -> np.ndarray:

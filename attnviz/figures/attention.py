@@ -153,6 +153,7 @@ def block_heatmap(
     statistic: str = "mean",
     title: str = "",
     height: int | None = None,
+    zmax: float | None = None,
     lang: str = "en",
 ) -> go.Figure:
     """A long text's map (or a zoomed region of it) at block resolution: each block's mean (or max) weight, exact,
@@ -176,7 +177,8 @@ def block_heatmap(
     heat = dict(
         type="heatmap", z=z, x=cols.tolist(), y=rows.tolist(), customdata=custom,
         hovertemplate=hover + "<extra></extra>", colorscale=colorscale(SEQUENTIAL), zmin=0.0,
-        zmax=max(float(np.nanmax(z)) if finite else 1.0, 1e-6), colorbar=colorbar(name), xgap=0, ygap=0,
+        zmax=float(zmax) if zmax is not None else max(float(np.nanmax(z)) if finite else 1.0, 1e-6),  # maps side by side: one
+        colorbar=colorbar(name), xgap=0, ygap=0,
     )
     x_ticks = _axis_ticks(len(cols), [label[i] for i in cols], max_ticks=24, positions=cols)
     y_ticks = _axis_ticks(len(rows), [label[i] for i in rows], max_ticks=32, positions=rows)
@@ -200,6 +202,34 @@ def block_heatmap(
                    range=[block_map.rows.start + span_y - 0.5, block_map.rows.start - 0.5]),
     )
     return live_figure([heat, box_target(rows[0], rows[-1], cols[0], cols[-1])], layout)
+
+
+def block_difference(map_a, map_b, tokens: list[str], *, title: str = "", height: int | None = None, lang: str = "en") -> go.Figure:
+    """Head A's block means minus head B's, over the same blocks of a long text: the exact block means of A − B
+    (a mean is linear), on a diverging scale centred on 0; blocks neither head may attend to are grey."""
+    t = _translator(lang)
+    label = labels(tokens)
+    masked = (np.asarray(map_a.weight) <= 0) & (np.asarray(map_b.weight) <= 0)
+    z = np.where(masked, np.nan, np.asarray(map_a.mean, np.float64) - np.asarray(map_b.mean, np.float64)).astype(np.float32)
+    limit = max(float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0, 1e-6)
+    rows, cols = np.asarray(map_a.row_starts), np.asarray(map_a.col_starts)
+    name = t("plot.difference")
+    heat = dict(type="heatmap", z=z, x=cols.tolist(), y=rows.tolist(), colorscale=colorscale(DIVERGING), zmid=0.0,
+                zmin=-limit, zmax=limit, colorbar=colorbar(t("plot.block_mean")), xgap=0, ygap=0,
+                hovertemplate=f"{name}, {t('plot.block_mean')}: %{{z:.4f}}<br>{t('plot.query')} #%{{y}}… → {t('plot.key')} #%{{x}}…<extra></extra>")
+    x_ticks = _axis_ticks(len(cols), [label[i] for i in cols], max_ticks=24, positions=cols)
+    y_ticks = _axis_ticks(len(rows), [label[i] for i in rows], max_ticks=32, positions=rows)
+    layout = fixed_layout(
+        left=widest(y_ticks["ticktext"], 10) + TITLE_ROOM + 34, right=colorbar_room(t("plot.block_mean")), top=45,
+        bottom=widest(x_ticks["ticktext"], 10) * math.sin(math.radians(60)) + TITLE_ROOM + 19,
+        title=dict(text=title or name, x=0.01, y=0.995, yref="container", yanchor="top"), height=height or 480,
+        plot_bgcolor=MASKED_COLOR,
+        xaxis=dict(title=dict(text=t("plot.key_axis")), tickangle=-60, **x_ticks, showgrid=False, zeroline=False,
+                   tickfont=dict(size=10), automargin=False),
+        yaxis=dict(title=dict(text=t("plot.query_axis")), autorange="reversed", **y_ticks, showgrid=False, zeroline=False,
+                   tickfont=dict(size=10), automargin=False),
+    )
+    return live_figure([heat], layout)
 
 
 def box_target(first_row: float, last_row: float, first_col: float, last_col: float, per_side: int = 32) -> dict:

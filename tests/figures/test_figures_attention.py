@@ -208,6 +208,7 @@ def _live_maps():
         "overview": lambda: plots.overview([patterns] * 6, selected=(2, 5)),
         "overview K/V groups": lambda: plots.overview([long[:, :40, :40]] * 4, keep=np.arange(30), kv_heads=[h // 3 for h in range(12)]),
         "long text in blocks": lambda: plots.block_heatmap(_block_map(), long_tokens, title="L0 <b>H0</b>", lang="zh"),
+        "long text, A − B in blocks": lambda: plots.block_difference(_block_map(), _block_map(), long_tokens),
     }
 
 
