@@ -57,6 +57,7 @@ def attention_page() -> None:
         st.title(T("main.title"))
         st.caption(T("main.caption"))
         sidebar_controls()
+        long_text_input()  # outside the fragment: typing a sentence does not redraw the uploader (browser_latency A/B)
         attention_view()
 
 
@@ -76,7 +77,6 @@ def attention_view() -> None:
     def show_input() -> None:
         with input_slot:
             sentence_input()
-            long_text_input()
         drawn.append(True)
 
     with guard("error.capture"), heavy_section(), FOCUS.run() as turn:  # a long text waits for one of the server's few slots
