@@ -14,6 +14,7 @@ Names follow TransformerLens (``blocks.{layer}.attn.hook_pattern``); shapes are 
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable
 
@@ -54,8 +55,8 @@ class Capture(dict):
         # False at padding: with the mask rule above (causal, layer_windows, spec.chunk) it is the whole mask
         self.key_is_real = np.ones(len(self.special), bool) if key_is_real is None else np.asarray(key_is_real, bool)
 
-    @property
-    def tokens(self) -> list[str]:
+    @functools.cached_property
+    def tokens(self) -> list[str]:  # once per capture: a long text's pages ask for them many times a run
         return [str(t) for t in self["tokens"]]
 
     def pattern(self, layer: int) -> np.ndarray:
