@@ -87,6 +87,20 @@ def combine_windows(own: int | None, window: int | None) -> int | None:
     return own if window is None else (window if own is None else min(own, window))
 
 
+def key_span(q_start: int, q_stop: int, n_keys: int, spec: MaskSpec) -> tuple[int, int]:
+    """[k0, k1): the keys that any query at positions [q_start, q_stop) may attend to under ``spec``'s rule (causal,
+    window, chunk; padding not looked at, so a superset). A window or chunk keeps it near the queries: what a long
+    text's blockwise computation reads, O(T·w) instead of O(T²)."""
+    lo, hi = 0, n_keys
+    if spec.causal:
+        hi = min(hi, q_stop)
+    if spec.window is not None:
+        lo, hi = max(lo, q_start - spec.window + 1), min(hi, q_stop - 1 + spec.window)
+    if spec.chunk is not None:
+        lo, hi = max(lo, q_start // spec.chunk * spec.chunk), min(hi, ((q_stop - 1) // spec.chunk + 1) * spec.chunk)
+    return lo, max(lo, hi)
+
+
 def query_block_spans(T: int, block: int | None, window: int | None, causal: bool = True, *, past: int = 0,
                       S: int | None = None) -> list[tuple[int, int, int, int]]:
     """(a, b, k0, k1) per block of queries [a, b): the keys [k0, k1) that block can see under its layer's
@@ -101,9 +115,7 @@ def query_block_spans(T: int, block: int | None, window: int | None, causal: boo
     spans = []
     for a in range(0, T, block):
         b = min(T, a + block)
-        k0 = 0 if window is None else max(0, past + a - window + 1)
-        k1 = past + b if causal else (S if window is None else min(S, past + b + window - 1))
-        spans.append((a, b, k0, k1))
+        spans.append((a, b, *key_span(past + a, past + b, S, MaskSpec(causal, window))))
     return spans
 
 

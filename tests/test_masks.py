@@ -77,3 +77,18 @@ def test_invalid_sizes_are_refused():
         MaskSpec(window=0)
     with pytest.raises(ValueError, match="chunk"):
         MaskSpec(chunk=-2)
+
+
+def test_key_span_holds_exactly_the_keys_a_block_of_queries_may_attend_to():
+    """The span from the rule equals the columns position_mask allows for any row of the block, for every rule."""
+    import numpy as np
+
+    from attnviz.masks import MaskSpec, key_span, position_mask
+
+    n = 23
+    for spec in (MaskSpec(), MaskSpec(causal=True), MaskSpec(window=4), MaskSpec(causal=True, window=4),
+                 MaskSpec(chunk=5), MaskSpec(causal=True, window=3, chunk=6)):
+        for start, stop in ((0, 1), (0, n), (7, 12), (19, 23), (5, 6)):
+            allowed = position_mask(np.arange(start, stop), np.arange(n), spec).any(0)
+            columns = np.flatnonzero(allowed)
+            assert key_span(start, stop, n, spec) == (columns[0], columns[-1] + 1), (spec, start, stop)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..masks import MaskSpec, position_mask
+from ..masks import MaskSpec, key_span, position_mask
 from ..models.base import hook_name
 
 LINEAR_HOOKS = ("q", "k", "lse", "score_scale")  # what a capture needs for tiles, per layer
@@ -35,12 +35,16 @@ def linear_hooks(layers, dcmha: bool = False) -> list[str]:
     return [hook_name(name, layer) for layer in layers for name in names]
 
 
+def mask_rule(cap, layer: int) -> MaskSpec:
+    """``layer``'s mask as a rule: the capture's causality, that layer's window, the chunk (padding: ``key_is_real``)."""
+    return MaskSpec(causal=cap.causal, window=cap.layer_windows[layer], chunk=cap.spec.chunk)
+
+
 def allowed_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
     """(rows, cols) bool: the mask rule of ``layer`` in that region (True = may attend)."""
     n = len(cap.key_is_real)
     q_pos, k_pos = np.arange(n)[rows], np.arange(n)[cols]
-    rule = MaskSpec(causal=cap.causal, window=cap.layer_windows[layer], chunk=cap.spec.chunk)
-    return position_mask(q_pos, k_pos, rule) & cap.key_is_real[cols][None, :]
+    return position_mask(q_pos, k_pos, mask_rule(cap, layer)) & cap.key_is_real[cols][None, :]
 
 
 def scores_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
@@ -58,17 +62,7 @@ def allowed_span(cap, layer: int, rows: slice) -> slice:
     """The columns that the mask rule lets any of ``rows`` attend to (a superset: padding is not looked at). A
     sliding window or a chunk keeps it near the rows, so a long text's tiles cost O(T·w), not O(T²)."""
     n = len(cap.key_is_real)
-    first, last = rows.start or 0, min(n, rows.stop if rows.stop is not None else n) - 1
-    lo, hi = 0, n
-    if cap.causal:
-        hi = min(hi, last + 1)
-    window = cap.layer_windows[layer]
-    if window is not None:
-        lo, hi = max(lo, first - window + 1), min(hi, last + window)
-    chunk = getattr(cap.spec, "chunk", None)
-    if chunk is not None:
-        lo, hi = max(lo, first // chunk * chunk), min(hi, (last // chunk + 1) * chunk)
-    return slice(lo, max(lo, hi))
+    return slice(*key_span(rows.start or 0, min(n, rows.stop if rows.stop is not None else n), n, mask_rule(cap, layer)))
 
 
 def pattern_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
