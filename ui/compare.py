@@ -69,7 +69,7 @@ def rank_section(view) -> None:
     linear = captures_for(view.model_name, view.texts[:1], view.spec, hooks, slot="ranks")[0]
     capture = view.captures[0]
     key = ("ranks", view.model_name, view.texts[:1], view.spec)
-    table = remembered("ranks", key, lambda: redundancy.rank_table(_with(capture, linear)))
+    table = remembered("ranks", key, lambda: redundancy.rank_table(capture.with_arrays({**linear, **capture})))
     show_figure(head_figures.rank_bars(table, d_head=model.d_head, title=T("compare.rank_title", d=model.d_head), lang=lang),
                 key="rank_bars", arrays={name: table[name].to_numpy() for name in redundancy.RANK_COLUMNS})
     n_real = int(np.asarray(capture.key_is_real).sum())
@@ -77,12 +77,3 @@ def rank_section(view) -> None:
     st.caption(T("compare.rank_caption", d=model.d_head, n=n_real, above=above, heads=len(table),
                  pattern=float(table["pattern_erank"].mean()), scores=float(table["scores_erank"].mean())))
 
-
-def _with(capture, linear):
-    """The view's capture (patterns, masks) with another capture's q, k and score scales beside them."""
-    from attnviz.capture import Capture
-
-    merged = Capture({**linear, **capture}, model_name=capture.model_name, n_layers=capture.n_layers, n_heads=capture.n_heads,
-                     spec=capture.spec, special=capture.special, truncated=capture.truncated, full_length=capture.full_length,
-                     layer_windows=capture.layer_windows, causal=capture.causal, key_is_real=capture.key_is_real)
-    return merged

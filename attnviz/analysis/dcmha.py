@@ -425,6 +425,4 @@ def _with_pattern(cap: Capture, name: str) -> Capture:
     arrays = dict(cap)
     for layer in range(cap.n_layers):
         arrays[hook_name("pattern", layer)] = cap[hook_name(name, layer)]
-    return Capture(arrays, model_name=cap.model_name, n_layers=cap.n_layers, n_heads=cap.n_heads, spec=cap.spec,
-                   special=cap.special, truncated=cap.truncated, full_length=cap.full_length,
-                   layer_windows=cap.layer_windows, causal=cap.causal, key_is_real=cap.key_is_real)
+    return cap.with_arrays(arrays)
