@@ -164,7 +164,6 @@ def block_heatmap(
     reads in token positions. Blocks with no allowed cell (all weights exactly 0) are drawn masked, grey.
     """
     t = _translator(lang)
-    label = labels(tokens)
     value = np.asarray(block_map.mean if statistic == "mean" else block_map.weight, dtype=np.float32)
     z = np.where(np.asarray(block_map.weight) > 0, value, np.nan).astype(np.float32)
     rows, cols = np.asarray(block_map.row_starts), np.asarray(block_map.col_starts)
@@ -180,35 +179,42 @@ def block_heatmap(
         zmax=float(zmax) if zmax is not None else max(float(np.nanmax(z)) if finite else 1.0, 1e-6),  # maps side by side: one
         colorbar=colorbar(name), xgap=0, ygap=0,
     )
-    x_ticks = _axis_ticks(len(cols), [label[i] for i in cols], max_ticks=24, positions=cols)
-    y_ticks = _axis_ticks(len(rows), [label[i] for i in rows], max_ticks=32, positions=rows)
-    tick_size = 10
-    x_label_height = widest(x_ticks["ticktext"], tick_size) * math.sin(math.radians(60)) + tick_size * 0.5
-    span_x, span_y = block_map.cols.stop - block_map.cols.start, block_map.rows.stop - block_map.rows.start
+    margins, xaxis, yaxis = _block_axes(rows, cols, tokens, t)
+    xaxis["range"] = [block_map.cols.start - 0.5, block_map.cols.stop - 0.5]
+    yaxis["range"] = [block_map.rows.stop - 0.5, block_map.rows.start - 0.5]
     layout = fixed_layout(
-        left=widest(y_ticks["ticktext"], tick_size) + TITLE_ROOM + 34,
+        **margins,
         right=colorbar_room(name),
         top=45 if title else 20,
-        bottom=x_label_height + TITLE_ROOM + 14,
         title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
         height=height or 720,
         plot_bgcolor=MASKED_COLOR,
         dragmode="select",  # a box dragged over the map is a zoom request (the page draws that region exactly)
-        xaxis=dict(title=dict(text=t("plot.key_axis")), tickangle=-60, **x_ticks, showgrid=False, zeroline=False,
-                   tickfont=dict(size=tick_size), automargin=False,
-                   range=[block_map.cols.start - 0.5, block_map.cols.start + span_x - 0.5]),
-        yaxis=dict(title=dict(text=t("plot.query_axis")), **y_ticks, showgrid=False, zeroline=False,
-                   tickfont=dict(size=tick_size), automargin=False,
-                   range=[block_map.rows.start + span_y - 0.5, block_map.rows.start - 0.5]),
+        xaxis=xaxis,
+        yaxis=yaxis,
     )
     return live_figure([heat, box_target(rows[0], rows[-1], cols[0], cols[-1])], layout)
+
+
+def _block_axes(rows: np.ndarray, cols: np.ndarray, tokens: list[str], t) -> tuple[dict, dict, dict]:
+    """(left and bottom margins, x axis, y axis) of a map drawn at block resolution: ticks at block starts, labelled
+    with their tokens (at most 24 keys and 32 queries), keys turned 60°."""
+    label = labels(tokens)
+    x_ticks = _axis_ticks(len(cols), [label[i] for i in cols], max_ticks=24, positions=cols)
+    y_ticks = _axis_ticks(len(rows), [label[i] for i in rows], max_ticks=32, positions=rows)
+    tick_size = 10
+    margins = dict(left=widest(y_ticks["ticktext"], tick_size) + TITLE_ROOM + 34,
+                   bottom=widest(x_ticks["ticktext"], tick_size) * math.sin(math.radians(60)) + tick_size * 0.5 + TITLE_ROOM + 14)
+    axis = dict(showgrid=False, zeroline=False, tickfont=dict(size=tick_size), automargin=False)
+    xaxis = dict(title=dict(text=t("plot.key_axis")), tickangle=-60, **x_ticks, **axis)
+    yaxis = dict(title=dict(text=t("plot.query_axis")), **y_ticks, **axis)
+    return margins, xaxis, yaxis
 
 
 def block_difference(map_a, map_b, tokens: list[str], *, title: str = "", height: int | None = None, lang: str = "en") -> go.Figure:
     """Head A's block means minus head B's, over the same blocks of a long text: the exact block means of A − B
     (a mean is linear), on a diverging scale centred on 0; blocks neither head may attend to are grey."""
     t = _translator(lang)
-    label = labels(tokens)
     masked = (np.asarray(map_a.weight) <= 0) & (np.asarray(map_b.weight) <= 0)
     z = np.where(masked, np.nan, np.asarray(map_a.mean, np.float64) - np.asarray(map_b.mean, np.float64)).astype(np.float32)
     limit = max(float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0, 1e-6)
@@ -217,17 +223,12 @@ def block_difference(map_a, map_b, tokens: list[str], *, title: str = "", height
     heat = dict(type="heatmap", z=z, x=cols.tolist(), y=rows.tolist(), colorscale=colorscale(DIVERGING), zmid=0.0,
                 zmin=-limit, zmax=limit, colorbar=colorbar(t("plot.block_mean")), xgap=0, ygap=0,
                 hovertemplate=f"{name}, {t('plot.block_mean')}: %{{z:.4f}}<br>{t('plot.query')} #%{{y}}… → {t('plot.key')} #%{{x}}…<extra></extra>")
-    x_ticks = _axis_ticks(len(cols), [label[i] for i in cols], max_ticks=24, positions=cols)
-    y_ticks = _axis_ticks(len(rows), [label[i] for i in rows], max_ticks=32, positions=rows)
+    margins, xaxis, yaxis = _block_axes(rows, cols, tokens, t)
+    yaxis["autorange"] = "reversed"
     layout = fixed_layout(
-        left=widest(y_ticks["ticktext"], 10) + TITLE_ROOM + 34, right=colorbar_room(t("plot.block_mean")), top=45,
-        bottom=widest(x_ticks["ticktext"], 10) * math.sin(math.radians(60)) + TITLE_ROOM + 19,
+        **margins, right=colorbar_room(t("plot.block_mean")), top=45,
         title=dict(text=title or name, x=0.01, y=0.995, yref="container", yanchor="top"), height=height or 480,
-        plot_bgcolor=MASKED_COLOR,
-        xaxis=dict(title=dict(text=t("plot.key_axis")), tickangle=-60, **x_ticks, showgrid=False, zeroline=False,
-                   tickfont=dict(size=10), automargin=False),
-        yaxis=dict(title=dict(text=t("plot.query_axis")), autorange="reversed", **y_ticks, showgrid=False, zeroline=False,
-                   tickfont=dict(size=10), automargin=False),
+        plot_bgcolor=MASKED_COLOR, xaxis=xaxis, yaxis=yaxis,
     )
     return live_figure([heat], layout)
 
