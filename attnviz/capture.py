@@ -70,10 +70,12 @@ class Capture(dict):
 
     # A linear capture (``capture(..., full=False)``, or a long text) holds q, k, v and each row's log-sum-exp, not
     # the (heads, T, T) maps: any map asked for by name is computed exactly from those (attnviz.analysis.tiles),
-    # block by block, and not kept. Views of a long text ask for tiles and downsampled maps instead.
+    # block by block, and not kept; unrecorded scores come from q and k in any capture that holds them. Views of a
+    # long text ask for tiles and downsampled maps instead.
     def __missing__(self, name: str) -> np.ndarray:
         layer, kind = _map_name(name)
-        if layer is None or not self.is_linear(layer):
+        from_qk = layer is not None and all(dict.__contains__(self, hook_name(part, layer)) for part in ("q", "k", "score_scale"))
+        if not (kind == "scores" and from_qk or layer is not None and self.is_linear(layer)):
             raise KeyError(name)
         from .analysis import tiles
 
@@ -82,7 +84,7 @@ class Capture(dict):
             return tiles.full_pattern(self, layer)
         if kind == "mask":
             return tiles.allowed_tile(self, layer, slice(0, n), slice(0, n))
-        heads = self[hook_name("q", layer)].shape[0]
+        heads = self[hook_name("q", layer)].shape[0]  # scores need only q, k and the scale, whatever else is stored
         return np.stack([tiles.scores_tile(self, layer, head, slice(0, n), slice(0, n)) for head in range(heads)])
 
     def __contains__(self, name) -> bool:  # "is it recorded?", not "can it be computed?"

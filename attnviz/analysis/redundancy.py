@@ -192,17 +192,6 @@ def _d_head(capture, layer: int) -> float:
     return float("nan")  # neither q nor k was recorded
 
 
-def _scores(capture, layer: int) -> np.ndarray:
-    """(heads, T, T) raw scores: recorded, or rebuilt from q, k and the score scale (a capture that kept only those,
-    so that a page never stores every layer's scores whole), one layer at a time."""
-    if hook_name("scores", layer) in capture or hook_name("q", layer) not in capture:
-        return capture.scores(layer)
-    from .tiles import scores_tile
-
-    n, heads = len(capture.key_is_real), capture[hook_name("q", layer)].shape[0]
-    return np.stack([scores_tile(capture, layer, head, slice(0, n), slice(0, n)) for head in range(heads)])
-
-
 RANK_COLUMNS = ("layer", "head", "pattern_erank", "pattern_rank90", "scores_erank", "scores_rank90", "d_head")
 
 
@@ -222,7 +211,7 @@ def rank_table(capture, query_rows: np.ndarray | None = None, energy: float = 0.
     records = []
     for layer in range(capture.n_layers):
         patterns = capture.pattern(layer)[:, rows][:, :, keys]  # (heads, n_rows, n_keys)
-        scores = _scores(capture, layer)[:, rows][:, :, keys]
+        scores = capture.scores(layer)[:, rows][:, :, keys]  # recorded, or rebuilt from q and k (Capture.__missing__)
         d_head = _d_head(capture, layer)
         for head in range(patterns.shape[0]):
             records.append({
