@@ -14,6 +14,7 @@ Names follow TransformerLens (``blocks.{layer}.attn.hook_pattern``); shapes are 
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import threading
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from .hooks import StopForward, recording, to_numpy
+from .hooks import HookPoint, StopForward, recording, to_numpy
 from .masks import MaskSpec
 from .models.base import hook_name
 from .models import DEFAULT_MODEL, load_model
@@ -74,8 +75,7 @@ class Capture(dict):
     # long text ask for tiles and downsampled maps instead.
     def __missing__(self, name: str) -> np.ndarray:
         layer, kind = _map_name(name)
-        from_qk = layer is not None and all(dict.__contains__(self, hook_name(part, layer)) for part in ("q", "k", "score_scale"))
-        if not (kind == "scores" and from_qk or layer is not None and self.is_linear(layer)):
+        if not (kind == "scores" and self.holds_scores(layer) or layer is not None and self.is_linear(layer)):
             raise KeyError(name)
         from .analysis import tiles
 
@@ -89,6 +89,11 @@ class Capture(dict):
 
     def __contains__(self, name) -> bool:  # "is it recorded?", not "can it be computed?"
         return dict.__contains__(self, name)
+
+    def holds_scores(self, layer: int) -> bool:
+        """``layer``'s raw scores are recorded, or exactly computable here from its q and k."""
+        return dict.__contains__(self, hook_name("scores", layer)) or all(
+            dict.__contains__(self, hook_name(part, layer)) for part in ("q", "k", "score_scale"))
 
     def is_linear(self, layer: int = 0) -> bool:
         """True when ``layer``'s maps are not stored but computed from q, k and the row normalisers."""
@@ -136,6 +141,19 @@ def linear_hooks(model) -> list[str]:
     return names + [hook_name(part, "*") for part in ("v", "z", "resid_post")] + [hook_name("embed")]
 
 
+def exact_names(model, hooks: Iterable[str] | None) -> tuple[str, ...] | None:
+    """``hooks`` (names or patterns such as ``blocks.*.attn.hook_pattern``) as the exact names of ``model``'s hook
+    points they match: the forward then stops once the last of them is recorded (every layer's maps: the last
+    layer's feed-forward is never computed). Patterns stay as they are for a model whose points cannot be listed."""
+    if hooks is None:
+        return None
+    hooks = tuple(hooks)
+    if not any(set(h) & set("*?[") for h in hooks) or not isinstance(model, torch.nn.Module):
+        return hooks
+    points = [m.name for m in model.modules() if isinstance(m, HookPoint)]
+    return tuple(name for name in dict.fromkeys(points) if any(fnmatch.fnmatchcase(name, h) for h in hooks))
+
+
 def run_capture(model, texts: list[str], spec: MaskSpec = MaskSpec(), hooks: Iterable[str] | None = None, *,
            with_loss: bool = False, **options) -> list[Capture]:
     """Run ``model`` on one padded batch with the hook points matching ``hooks`` recorded (all by default);
@@ -146,7 +164,7 @@ def run_capture(model, texts: list[str], spec: MaskSpec = MaskSpec(), hooks: Ite
     """
     encoding = model.encode(texts)
     output = None
-    with torch.inference_mode(), recording(hooks, stop_when_done=not with_loss) as recorder:
+    with torch.inference_mode(), recording(exact_names(model, hooks), stop_when_done=not with_loss) as recorder:
         try:
             output = model(encoding, spec, **options)
         except StopForward:  # exact hook names, all recorded (one layer's scores): the later layers are not needed

@@ -55,7 +55,14 @@ class CaptureCache:
         self._lock = threading.Lock()  # guards _lru and _pending
         self._pending: dict[Hashable, threading.Event] = {}
         self._workers = threading.BoundedSemaphore(max(1, workers))
+        self._running = 0  # computes running now (guarded by _lock)
         self.hits = self.misses = 0
+
+    @property
+    def running(self) -> int:
+        """How many values are being computed at this moment (inside ``compute``, the caller's own included)."""
+        with self._lock:
+            return self._running
 
     @property
     def current_bytes(self) -> int:
@@ -85,7 +92,13 @@ class CaptureCache:
             event.wait()  # another session is computing this very key; then look again
         try:
             with self._workers:
-                value = freeze(compute())
+                with self._lock:
+                    self._running += 1
+                try:
+                    value = freeze(compute())
+                finally:
+                    with self._lock:
+                        self._running -= 1
             with self._lock:
                 if nbytes(value) <= self.max_bytes:
                     self._lru[key] = value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
@@ -30,3 +31,18 @@ def app_threads() -> int:
     if forced:
         return max(1, int(forced))
     return max(1, (os.cpu_count() or 2) // 2)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Inside the block, this thread's torch operations use ``n`` intra-op threads, then the count it had.
+
+    PyTorch's OpenMP thread count belongs to the calling thread, so one page run can give its forward pass every
+    core while the server's other threads keep theirs (a thread started meanwhile takes the count as its default).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(n)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -154,6 +154,8 @@ def masked_softmax(scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
     """
     import torch
 
+    if bool(allowed.all()):  # no mask (an encoder's sentence without padding): nothing to fill, no empty row
+        return torch.softmax(scores, dim=-1)
     probs = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
     if not bool(allowed.any(dim=-1).all()):
         # A row with no allowed key is all -inf -> NaN; such rows carry no attention.

@@ -114,8 +114,9 @@ JS_IDLE = "() => document.querySelector('[data-testid=stApp]')?.getAttribute('da
 
 
 def long_text(word: str) -> str:
-    # the unique word first, 9 times, so that it lands on a drawn tick (512 tokens -> every 8th is labelled)
-    return " ".join([word] * 9 + [FILLER[i % len(FILLER)] for i in range(700)])
+    # the unique word first, 24 times, so that it lands on a drawn tick: every 8th token is labelled when a 512-token
+    # map is drawn cell by cell, every 16th (4 blocks of 4 tokens) when it is drawn in 128 × 128 blocks
+    return " ".join([word] * 24 + [FILLER[i % len(FILLER)] for i in range(700)])
 
 
 def repeat(repeats: int, step) -> dict:

@@ -15,7 +15,7 @@ the same model in the same run (absolute times depend on this shared 2-core mach
    the head's layer's scores in a second one (``View.scores``), so that one is taken too. Memory: VmRSS before,
    and the peak (VmHWM, reset through ``/proc/self/clear_refs`` right before) while capturing: "peak Δ" is the
    growth for a capture; "kept Δ" what stays while the capture is held. For a long text, the page's block maps
-   (the head's 192 × 192, every head's 48 × 48 thumbnails) are computed next, and their peak is reported too.
+   (the head's 128 × 128, every head's 48 × 48 thumbnails; every text over 256 tokens) are computed next, and their peak is reported too.
    "capture" is the capture's own arrays (``sum(a.nbytes)``); "whole maps" is ``Capture.full_bytes()``.
 2. Typed -> drawn: one app (``_app_server.AppServer``), one Chromium page (Playwright), timed as
    ``browser_latency.py`` does (its ``Bench.measure``: Enter keydown -> first animation frame whose live Plotly
@@ -47,6 +47,9 @@ sys.path.insert(0, str(HERE))
 from _app_server import CHROMIUM, CHROMIUM_ARGS, AppServer  # noqa: E402
 import browser_latency  # noqa: E402
 from browser_latency import FILLER, GD, JS_HEATMAP_READY, WORDS, Bench, pct, repeat  # noqa: E402
+
+sys.path.insert(0, str(REPO))
+from ui.long_maps import LONG_MAP_BLOCKS, THUMB_BLOCKS  # noqa: E402  (the page's block sizes)
 
 # Bench.measure gives a change up after SAMPLE_TIMEOUT_MS (30 s) to draw and again to finish the run; an 8k text's
 # run draws its map in seconds but then computes 16 thumbnails for the overview (20-30 s on this machine under
@@ -136,13 +139,13 @@ def child_memory(model_name: str, tokens: int) -> dict:
 
     from attnviz.analysis import tiles
     from attnviz.capture import run_capture
-    from attnviz.device import app_threads
+    from attnviz.device import app_threads, torch_threads
     from attnviz.masks import MaskSpec
     from attnviz.models import load_model
     from attnviz.models.base import hook_name
     from attnviz.text import clean_text
     from ui import session
-    from ui.long_maps import LONG_MAP_BLOCKS, THUMB_BLOCKS
+    from ui.long_maps import BLOCKS_ABOVE
 
     if not _reset_peak():
         raise SystemExit("cannot reset VmHWM through /proc/self/clear_refs")
@@ -156,9 +159,10 @@ def child_memory(model_name: str, tokens: int) -> dict:
     def page_capture(text: str):
         texts = (clean_text(text).text,)
         hooks = session.view_hooks(model, texts)
-        caps = run_capture(model, list(texts), spec, hooks=hooks)
+        with torch_threads(session.forward_threads(model, texts)):  # as ui.session.captures_for
+            caps = run_capture(model, list(texts), spec, hooks=hooks)
         extra = []
-        if not caps[0].is_linear(0) and hook_name("scores", 0) not in caps[0]:  # View.scores(layer 0): its own capture
+        if not caps[0].holds_scores(0):  # View.scores(layer 0): its own capture
             extra = run_capture(model, list(texts), spec, hooks=session.scores_hooks(0))
         return texts, hooks, caps, extra
 
@@ -187,7 +191,7 @@ def child_memory(model_name: str, tokens: int) -> dict:
     # What the page does next for the head's map, before anything is sent: timed, for the decomposition of typed -> drawn
     from attnviz.figures import attention as plots
 
-    if linear:  # the page's block maps of a long text (ui.long_maps): the head's, then every head's thumbnail
+    if len(cap.tokens) > BLOCKS_ABOVE:  # the page's block maps of a long text (ui.long_maps): the head's, then the thumbnails
         _reset_peak()
         started = time.perf_counter()
         blocks = tiles.block_map(cap, 0, 0, LONG_MAP_BLOCKS)
@@ -197,13 +201,13 @@ def child_memory(model_name: str, tokens: int) -> dict:
         result["figure_json_kb"] = len(fig.to_json()) / 1024
         result["figure_ms"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        thumbs = [tiles.block_map(cap, layer, head, THUMB_BLOCKS) for layer in range(cap.n_layers) for head in range(cap.n_heads)]
+        thumbs = [tiles.layer_block_means(cap, layer, THUMB_BLOCKS) for layer in range(cap.n_layers)]
         result["thumbs_ms"] = (time.perf_counter() - started) * 1000
         result["maps_ms"] = result["head_map_ms"] + result["thumbs_ms"]
         result["maps_peak_delta"] = (_status()["VmHWM"] - before) / MB
         del thumbs
     else:  # the head's whole map, as show_head draws it (its scores from the capture or the scores capture)
-        scores = (cap if hook_name("scores", 0) in cap else extra[0])[hook_name("scores", 0)]
+        scores = (cap if cap.holds_scores(0) else extra[0])[hook_name("scores", 0)]
         started = time.perf_counter()
         fig = plots.head_heatmap(cap.pattern(0)[0], cap.tokens, scores=scores[0], allowed=cap.mask(0), title="Layer 0 · head 0", lang="en")
         result["figure_json_kb"] = len(fig.to_json()) / 1024
@@ -422,7 +426,7 @@ def run_zoom(page, bench, app, long_test, timed, repeats: int, spy=None) -> list
         whole_map()
         k0, q0 = 1900 + 60 * i, 2000 + 60 * i
         side = 1500 + 20 * i
-        first = timed(lambda: long_test.drag(app, (k0, q0), (k0 + side, q0 + side)), {"rows": 192, "cols": 192})
+        first = timed(lambda: long_test.drag(app, (k0, q0), (k0 + side, q0 + side)), {"rows": LONG_MAP_BLOCKS, "cols": LONG_MAP_BLOCKS})
         if first is None:
             return None
         (a, b), (c, d) = long_test.wait_zoom(app, None)
@@ -450,7 +454,7 @@ def run_zoom(page, bench, app, long_test, timed, repeats: int, spy=None) -> list
         step(repeats + 1, spied)
         del regions[n:]  # the spied zoom's first box is not counted either
     whole_map()
-    rows = [dict(name="box -> ~1,500² region (192² blocks)", samples=regions, lost=0),
+    rows = [dict(name=f"box -> ~1,500² region ({LONG_MAP_BLOCKS}² blocks)", samples=regions, lost=0),
             dict(name="box -> exact tile (≤ 256²)", samples=[s[:4] for s in result["samples"]], lost=result["lost"],
                  tiles=[s[4] for s in result["samples"]], exact=[s[5] for s in result["samples"]])]
     if spied:
@@ -486,9 +490,9 @@ def print_memory(rows: list[dict]) -> None:
     print("stored: 'linear' = q, k, v, z and row normalisers (the maps above LINEAR_ABOVE_MB = "
           f"{rows[0]['linear_above_mb'] if rows else '?'} MB are computed from them); 'whole' = patterns + masks (+ scores).")
     print("capture: the capture's arrays; +scores: the head layer's scores capture the page adds; whole maps: Capture.full_bytes().")
-    print("capture ms / head map ms (192² block map) / figure ms (the head's Plotly figure + to_json): the server's work before")
+    print(f"capture ms / head map ms ({LONG_MAP_BLOCKS}² block map) / figure ms (the head's Plotly figure + to_json): the server's work before")
     print("the head's map is sent, timed in that process; thumbs ms: the 16 thumbnails (48²) the overview and layer grid draw after it.")
-    print("+block maps peak Δ: peak above 'before' while the page's block maps (192² head, 48² thumbnails) are computed after it.")
+    print(f"+block maps peak Δ: peak above 'before' while the page's block maps ({LONG_MAP_BLOCKS}² head, {THUMB_BLOCKS}² thumbnails) are computed after it.")
 
 
 def print_browser(rows: list[dict]) -> None:

@@ -100,7 +100,7 @@ def draw_maps(show_input, turn) -> None:
     slider_slot = st.container()
     focus, overview = st.columns([3, 2])
     with focus:
-        if view.long:  # the maps are not stored whole: blocks, and the exact region under a dragged box
+        if view.blocks:  # a long text: exact blocks, and the exact region under a dragged box
             long_head(view, layer, head, T("main.head_title", layer=layer, head=head))
         else:
             show_head(view, 0, layer, head, T("main.head_title", layer=layer, head=head), key="head_heatmap")
@@ -114,14 +114,17 @@ def draw_maps(show_input, turn) -> None:
     light = not HEAVY.holding()
     turn.sent(wait=light)
 
-    if view.long:
+    if view.blocks:
         with overview:
             st.markdown(T("main.overview"))
             long_overview(view, layer, head, select_from_overview)
         if light:
             turn.wait()
         long_grid(view, layer, head)
-        st.info(T("main.long_no_flow", n=len(capture.tokens)))
+        if view.long:
+            st.info(T("main.long_no_flow", n=len(capture.tokens)))
+        else:
+            flow_section(view, layer, head)
         return
     with overview:
         st.markdown(T("main.overview"))

@@ -13,7 +13,7 @@ from ui.figures import show_figure
 from ui.lang import T
 from ui.long_maps import long_comparison
 from ui.nav import run_through_navigation
-from ui.session import heavy_section
+from ui.session import heavy_section, remembered
 from ui.state import fit_indices, one_of
 
 run_through_navigation()
@@ -48,23 +48,22 @@ def compare_view(view) -> None:
         st.slider(T("compare.b_head"), 0, model.n_heads - 1, key="b_head")
     a_layer, a_head = st.session_state["a_layer"], st.session_state["a_head"]
     b_layer, b_head = st.session_state["b_layer"], st.session_state["b_head"]
-    if view.long:  # a long text's maps are not stored whole: A, B and A − B in exact blocks; the rest needs whole maps
+    if view.blocks:  # a long text: A, B and A − B in exact blocks
         long_comparison(view, (a_layer, a_head), (b_layer, b_head))
-        st.info(T("compare.long_rest", n=len(capture.tokens)))
-        return
-    show_figure(
-        plots.comparison(
-            capture.pattern(a_layer)[a_head],
-            capture.pattern(b_layer)[b_head],
-            capture.tokens,
-            name_a=T("compare.name", which="A", layer=a_layer, head=a_head),
-            name_b=T("compare.name", which="B", layer=b_layer, head=b_head),
-            allowed=capture.mask(a_layer),
-            keep=keep,
-            lang=lang,
-        ),
-        key="comparison",
-    )
+    else:
+        show_figure(
+            plots.comparison(
+                capture.pattern(a_layer)[a_head],
+                capture.pattern(b_layer)[b_head],
+                capture.tokens,
+                name_a=T("compare.name", which="A", layer=a_layer, head=a_head),
+                name_b=T("compare.name", which="B", layer=b_layer, head=b_head),
+                allowed=capture.mask(a_layer),
+                keep=keep,
+                lang=lang,
+            ),
+            key="comparison",
+        )
 
     st.subheader(T("compare.rank"))
     columns = stat_columns(capture.tokens)
@@ -72,7 +71,10 @@ def compare_view(view) -> None:
     rank_by = st.selectbox(
         T("compare.sort_by"), columns, key="rank_by", format_func=lambda name: T(f"stat.{name}"), help=T(f"stat.{st.session_state['rank_by']}_help")
     )
-    table = stats_table(capture).sort_values(rank_by, ascending=rank_by == "entropy")
+    # every head's statistics: from the stored maps, or streamed from a long text's q and k (remembered: the sliders
+    # above do not change them)
+    table = remembered("stats", ("stats", view.model_name, view.texts[:1], view.spec), lambda: stats_table(capture))
+    table = table.sort_values(rank_by, ascending=rank_by == "entropy")
     st.dataframe(
         table,
         hide_index=True,
@@ -84,6 +86,9 @@ def compare_view(view) -> None:
         },
     )
     st.caption(T("compare.table_caption"))
+    if view.long:  # its maps are not stored whole: comparing every pair of heads, and their ranks, need them
+        st.info(T("compare.long_rest", n=len(capture.tokens)))
+        return
     similarity_section(view)
     rank_section(view)
 

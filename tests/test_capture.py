@@ -173,3 +173,23 @@ def test_capture_records_whole_maps_only_up_to_its_limit(monkeypatch):
     monkeypatch.setattr(capture_module, "FULL_UP_TO", 4)  # a "long" text: linear by default, whole on request
     assert capture_module.capture(text).is_linear(0)
     assert not capture_module.capture(text, full=True).is_linear(0)
+
+
+def test_patterns_become_the_models_exact_names_and_the_forward_stops_after_the_last_one():
+    from attnviz.capture import exact_names, get_model
+
+    model = get_model("all-MiniLM-L6-v2")
+    names = exact_names(model, ("blocks.*.attn.hook_pattern", "blocks.1.attn.hook_q"))
+    assert sorted(names) == sorted([*(f"blocks.{layer}.attn.hook_pattern" for layer in range(model.n_layers)), "blocks.1.attn.hook_q"])
+    assert exact_names(model, ("blocks.0.attn.hook_z",)) == ("blocks.0.attn.hook_z",) and exact_names(model, None) is None
+    reached = []
+    handle = model.hook("blocks.5.hook_resid_post").register_forward_hook(lambda *args: reached.append(1))
+    try:
+        (stopped,) = run_capture(model, ["The cat sat."], MaskSpec(), hooks=("blocks.*.attn.hook_pattern",))
+        assert not reached  # the last layer's feed-forward never ran
+        (whole,) = run_capture(model, ["The cat sat."], MaskSpec(), hooks=None)
+        assert reached
+    finally:
+        handle.remove()
+    for layer in range(model.n_layers):
+        np.testing.assert_array_equal(stopped.pattern(layer), whole.pattern(layer))

@@ -63,13 +63,16 @@ def rank_section(view) -> None:
     """Effective rank of every head's map and score matrix next to d_head, the bound of the scores."""
     model, lang = view.model, ensure_language()
     st.subheader(T("compare.rank_header"))
-    # q, k and the score scale of every layer (T·d each): the scores are rebuilt from them a layer at a time, never
-    # stored whole for every layer (a longer text's view captures no scores, ui.session.view_hooks)
-    hooks = tuple(hook_name(name, layer) for layer in range(model.n_layers) for name in ("q", "k", "score_scale"))
-    linear = captures_for(view.model_name, view.texts[:1], view.spec, hooks, slot="ranks")[0]
+    # every layer's scores, recorded (a short sentence) or rebuilt from q and k a layer at a time (T·d each, never
+    # every layer's scores at once): from the view's capture when it holds them (ui.session.view_hooks), else from
+    # a capture of q and k alone
     capture = view.captures[0]
+    if not all(capture.holds_scores(layer) for layer in range(model.n_layers)):
+        hooks = tuple(hook_name(name, layer) for layer in range(model.n_layers) for name in ("q", "k", "score_scale"))
+        linear = captures_for(view.model_name, view.texts[:1], view.spec, hooks, slot="ranks")[0]
+        capture = capture.with_arrays({**linear, **capture})
     key = ("ranks", view.model_name, view.texts[:1], view.spec)
-    table = remembered("ranks", key, lambda: redundancy.rank_table(capture.with_arrays({**linear, **capture})))
+    table = remembered("ranks", key, lambda: redundancy.rank_table(capture))
     show_figure(head_figures.rank_bars(table, d_head=model.d_head, title=T("compare.rank_title", d=model.d_head), lang=lang),
                 key="rank_bars", arrays={name: table[name].to_numpy() for name in redundancy.RANK_COLUMNS})
     n_real = int(np.asarray(capture.key_is_real).sum())

@@ -15,6 +15,7 @@ from attnviz.text import CleanText, InputError, clean_text, escape_markdown
 
 from . import url_state
 from .lang import T, ensure_language, language_switch
+from .long_maps import BLOCKS_ABOVE
 from .session import (VIEW_HOOKS, canonical_model, captures_for, default_model, encoded_shape, get_model, is_long, model_choices,
                       scores_hooks, view_hooks)
 
@@ -68,15 +69,22 @@ class View:
 
     @property
     def long(self) -> bool:
-        """The maps are not stored whole (a long text): draw blocks and tiles of them (ui.long_maps)."""
+        """The maps are not stored whole (a long text): whatever needs every head's whole map is computed from
+        q, k and the row normalisers, or not offered."""
         return self.captures[0].is_linear(0)
+
+    @property
+    def blocks(self) -> bool:
+        """The head's map is drawn in exact blocks, zoomable (ui.long_maps): a long text, or more than
+        BLOCKS_ABOVE tokens (a 512² map is 4 MB for the browser to parse and draw, for more cells than pixels)."""
+        return self.long or len(self.captures[0].tokens) > BLOCKS_ABOVE
 
     def scores(self, layer: int, index: int = 0) -> np.ndarray:
         """One layer's raw scores (heads, seq, seq): from the view's captures when they hold them (a short
-        text, Step by step), else from a capture of that layer alone, remembered in its own slot (moving the
-        head within the layer reuses it). The same padded batch, so the same numbers as the model's own."""
+        text, Step by step) or their q and k, else from a capture of that layer alone, remembered in its own slot
+        (moving the head within the layer reuses it). The same padded batch, so the same numbers as the model's own."""
         name = hook_name("scores", layer)
-        if name in self.captures[index]:
+        if self.captures[index].holds_scores(layer):
             return self.captures[index][name]
         return captures_for(self.model_name, self.texts, self.spec, scores_hooks(layer), slot="scores")[index][name]
 
@@ -230,7 +238,7 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
         texts = texts[:1]
     show_model_notices(model.notices(texts[0], spec), lang)
     if hooks == VIEW_HOOKS:  # the maps' arrays; every layer's scores too while that stays small
-        if len(texts) > 1 and is_long(model, tuple(texts)):
+        if len(texts) > 1 and (is_long(model, tuple(texts)) or encoded_shape(model, tuple(texts))[1] > BLOCKS_ABOVE):
             st.info(T("msg.long_one_text"))  # a long text's maps are drawn in blocks: no padding comparison
             texts = texts[:1]
         hooks = view_hooks(model, tuple(texts))

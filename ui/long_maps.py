@@ -21,8 +21,12 @@ from .figures import show_figure
 from .lang import T, ensure_language
 from .session import remembered
 
-LONG_MAP_BLOCKS = 192  # blocks a side: about the map's height in pixels / 3, and ~1 MB of payload
+# blocks a side of a head's whole map: about 5 px each on a ~650 px map. The browser's work grows with the cells (each
+# with its strongest cell's hover): MiniLM at 512 tokens, typed -> drawn 0.39 s at 192² blocks, 0.32 s at 128²
+# (benchmarks/long_context.py), and the payload 1.0 -> 0.46 MB
+LONG_MAP_BLOCKS = 128
 EXACT_TILE = 256  # a zoomed region up to this many tokens a side is drawn cell by cell
+BLOCKS_ABOVE = EXACT_TILE  # a text of more tokens is drawn in blocks, whether or not its maps are stored whole
 THUMB_BLOCKS = 48  # blocks a side of each head's thumbnail in the overview and the layer grid
 ZOOM_PARAMS = [url_state.text_param("zoom", "")]
 
@@ -110,13 +114,8 @@ def long_comparison(view, a: tuple[int, int], b: tuple[int, int]) -> None:
 
 def thumbnails(view, layer: int) -> np.ndarray:
     """(heads, ≤48, ≤48) block means of every head of ``layer`` (NaN where a block has no allowed cell)."""
-    cap = view.captures[0]
-
-    def compute() -> np.ndarray:
-        maps = [tiles.block_map(cap, layer, head, THUMB_BLOCKS, strongest=False) for head in range(cap.n_heads)]
-        return np.stack([np.where(m.weight > 0, m.mean, np.nan) for m in maps]).astype(np.float32)
-
-    return remembered(f"long:thumbs:{layer}", ("long:thumbs", *_of(view), layer), compute)
+    return remembered(f"long:thumbs:{layer}", ("long:thumbs", *_of(view), layer),
+                      lambda: tiles.layer_block_means(view.captures[0], layer, THUMB_BLOCKS))
 
 
 def long_overview(view, layer: int, head: int, on_select) -> None:

@@ -20,17 +20,18 @@ import torch
 
 from attnviz.capture import linear_hooks, run_capture
 from attnviz.capture_cache import CaptureCache, HeavyGate, nbytes
-from attnviz.device import app_threads
+from attnviz.device import app_threads, torch_threads
 from attnviz.masks import MaskSpec
 from attnviz.models import DEFAULT_MODEL, available_models, kind_of, load_model
 from attnviz.models.base import hook_name
 
-# The main and Compare pages draw every layer's pattern and mask; capturing q, k, v and z too would only cost
-# memory. The raw scores (the hover of the one head in focus) ride along while that stays small (view_hooks);
-# a longer text's come from a capture of the one layer (scores_hooks): every layer's scores would double its
-# capture (512 tokens: 151 MB instead of 77).
+# The main and Compare pages draw every layer's pattern and mask; capturing v and z too would only cost memory.
+# The raw scores (the hover of the one head in focus) ride along while that stays small (view_hooks); a longer
+# text's are computed from q and k when asked for (QK_HOOKS: T·d per head, where every layer's scores would double
+# the capture: 512 tokens on MiniLM, 9 MB instead of 75).
 VIEW_HOOKS = (hook_name("pattern", "*"), hook_name("mask", "*"))
 ALL_SCORES = (hook_name("scores", "*"),)
+QK_HOOKS = tuple(hook_name(part, "*") for part in ("q", "k", "score_scale"))
 
 
 def scores_hooks(layer: int) -> tuple[str, ...]:
@@ -203,12 +204,13 @@ def is_long(model, texts: tuple[str, ...], hooks: tuple[str, ...] | None = VIEW_
 
 def view_hooks(model, texts: tuple[str, ...]) -> tuple[str, ...]:
     """What the main and Compare pages capture: VIEW_HOOKS, plus every layer's scores while the whole stays
-    within SESSION_CAPTURE_MB (a short sentence: one forward pass, kept in the session, as always); the linear
-    state alone when the maps would pass LINEAR_ABOVE_MB."""
+    within SESSION_CAPTURE_MB (a short sentence: one forward pass, kept in the session, as always), else every
+    layer's q and k (any score, exactly, without a second forward pass); the linear state alone when the maps
+    would pass LINEAR_ABOVE_MB."""
     if is_long(model, texts):
         return tuple(linear_hooks(model))
     with_scores = VIEW_HOOKS + ALL_SCORES
-    return with_scores if capture_bytes(model, texts, with_scores) <= SESSION_CAPTURE_MB * 2**20 else VIEW_HOOKS
+    return with_scores if capture_bytes(model, texts, with_scores) <= SESSION_CAPTURE_MB * 2**20 else VIEW_HOOKS + QK_HOOKS
 
 
 def captures_for(
@@ -222,4 +224,24 @@ def captures_for(
     model_name = canonical_model(model_name) or model_name
     model = get_model(model_name)
     HEAVY.hold(lambda: capture_bytes(model, texts, hooks))
-    return remembered(slot, (slot, model_name, texts, spec, hooks), lambda: run_capture(model, list(texts), spec, hooks=hooks))
+
+    def compute():
+        with torch_threads(forward_threads(model, texts)):
+            return run_capture(model, list(texts), spec, hooks=hooks)
+
+    return remembered(slot, (slot, model_name, texts, spec, hooks), compute)
+
+
+# A forward pass of at least this many tokens may use every core while it is the server's only one: its operations
+# are large enough for two threads to halve them (MiniLM, 512 tokens: 0.24 s -> 0.14 s on this 2-core machine),
+# where a short sentence's many small ones only wait on each other (and on a busy core: app_threads).
+ALL_CORES_FROM_TOKENS = int(os.environ.get("ATTNVIZ_ALL_CORES_FROM_TOKENS", "256"))
+
+
+def forward_threads(model, texts: tuple[str, ...]) -> int:
+    """Intra-op threads for one forward pass: every core for a long text while no other forward runs (a teacher's
+    long passage), else app_threads() (a class: every session's forward on one core each)."""
+    cores = os.cpu_count() or 1
+    if cores > app_threads() and shared_captures().running <= 1 and encoded_shape(model, texts)[1] >= ALL_CORES_FROM_TOKENS:
+        return cores
+    return app_threads()

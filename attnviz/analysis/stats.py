@@ -17,43 +17,64 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..models.base import hook_name
+
 STAT_COLUMNS = ("entropy", "mean_distance", "self", "previous", "next", "first", "induction", "cls", "sep")
+
+
+class _Tokens:
+    """What the statistics need of a text's tokens, once: integer codes (equal strings, equal codes), whether each
+    position repeats an earlier token, and where [CLS] / [SEP] are."""
+
+    def __init__(self, tokens: list[str]):
+        names = np.asarray(tokens, dtype=str)
+        _, first, self.codes = np.unique(names, return_index=True, return_inverse=True)
+        self.has_copy = np.arange(len(names)) != first[self.codes]  # an earlier copy of the same token exists
+        self.is_cls, self.is_sep = names == "[CLS]", names == "[SEP]"
+
+
+class _Sums:
+    """Each statistic's sum over the query rows seen so far, and how many rows it is averaged over."""
+
+    def __init__(self):
+        self.total = dict.fromkeys(STAT_COLUMNS, 0.0)
+        self.count = dict.fromkeys(STAT_COLUMNS, 0)
+
+    def add(self, p: np.ndarray, query_pos: np.ndarray, key_pos: np.ndarray, text: _Tokens) -> None:
+        """Rows of one head's weights: p (rows, keys) float64 for queries ``query_pos`` over keys ``key_pos``, every
+        other key of these rows weighing 0 (a tile over the keys the mask allows is enough)."""
+        offset = key_pos[None, :] - query_pos[:, None]  # (rows, keys) j - i
+        safe = np.where(p > 0, p, 1.0)  # 0·log 0 = 0
+        # induction: key j ≤ i whose previous token j-1 (< i) is an earlier copy of the query's token
+        follows_copy = (key_pos >= 1)[None, :] & (offset <= 0) & (text.codes[np.maximum(key_pos - 1, 0)][None, :] == text.codes[query_pos][:, None])
+        per_row = {
+            "entropy": -(p * np.log(safe)).sum(axis=1),
+            "mean_distance": (p * np.abs(offset)).sum(axis=1),
+            "self": (p * (offset == 0)).sum(axis=1),
+            "previous": (p * (offset == -1)).sum(axis=1),
+            "next": (p * (offset == 1)).sum(axis=1),
+            "first": p[:, key_pos == 0].sum(axis=1),
+            "induction": (p * follows_copy).sum(axis=1),
+            "cls": p[:, text.is_cls[key_pos]].sum(axis=1),
+            "sep": p[:, text.is_sep[key_pos]].sum(axis=1),
+        }
+        with_copy = text.has_copy[query_pos]  # induction is averaged over the queries that have an earlier copy
+        for name, values in per_row.items():
+            rows = with_copy if name == "induction" else slice(None)
+            self.total[name] += float(values[rows].sum())
+            self.count[name] += int(with_copy.sum()) if name == "induction" else len(values)
+
+    def means(self) -> dict[str, float]:
+        return {name: self.total[name] / self.count[name] if self.count[name] else float("nan") for name in STAT_COLUMNS}
 
 
 def head_stats(pattern: np.ndarray, tokens: list[str], query_rows: np.ndarray | None = None) -> dict[str, float]:
     """Statistics of one head. pattern: (q_len, k_len); query_rows: bool (q_len,) rows to average."""
     q_len, k_len = pattern.shape
     rows = np.ones(q_len, dtype=bool) if query_rows is None else np.asarray(query_rows, dtype=bool)
-    p = pattern[rows].astype(np.float64)  # (n_rows, k_len)
-    if p.shape[0] == 0:
-        return {name: float("nan") for name in STAT_COLUMNS}
-    query_pos = np.arange(q_len)[rows][:, None]  # (n_rows, 1)
-    key_pos = np.arange(k_len)[None, :]  # (1, k_len)
-    safe = np.where(p > 0, p, 1.0)  # 0·log 0 = 0
-    offset = key_pos - query_pos
-    tokens_arr = np.asarray(tokens)
-    return {
-        "entropy": float(np.mean(-(p * np.log(safe)).sum(axis=1))),
-        "mean_distance": float(np.mean((p * np.abs(offset)).sum(axis=1))),
-        "self": float(np.mean((p * (offset == 0)).sum(axis=1))),
-        "previous": float(np.mean((p * (offset == -1)).sum(axis=1))),
-        "next": float(np.mean((p * (offset == 1)).sum(axis=1))),
-        "first": float(np.mean(p[:, 0])),
-        "induction": _induction(p, query_pos[:, 0], tokens_arr),
-        "cls": float(np.mean(p[:, tokens_arr == "[CLS]"].sum(axis=1))),
-        "sep": float(np.mean(p[:, tokens_arr == "[SEP]"].sum(axis=1))),
-    }
-
-
-def _induction(p: np.ndarray, query_pos: np.ndarray, tokens: np.ndarray) -> float:
-    """Mean weight on keys j ≤ i whose previous token j-1 < i equals token i, over queries with such keys."""
-    shares = []
-    for row, i in zip(p, query_pos):
-        earlier = np.flatnonzero(tokens[:i] == tokens[i])  # earlier copies of the query's token
-        targets = earlier + 1  # the tokens that followed them (all ≤ i)
-        if targets.size:
-            shares.append(row[targets].sum())
-    return float(np.mean(shares)) if shares else float("nan")
+    sums = _Sums()
+    sums.add(pattern[rows].astype(np.float64), np.arange(q_len)[rows], np.arange(k_len), _Tokens(tokens))
+    return sums.means()
 
 
 def stat_columns(tokens: list[str]) -> list[str]:
@@ -63,14 +84,31 @@ def stat_columns(tokens: list[str]) -> list[str]:
 
 
 def stats_table(capture, query_rows: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per (layer, head) of a capture, ready to sort (the columns of :func:`stat_columns`)."""
+    """One row per (layer, head) of a capture, ready to sort (the columns of :func:`stat_columns`).
+
+    Stored maps are read whole; a linear capture's (a long text) are streamed: ROWS_PER_BLOCK query rows at a time,
+    over the keys its mask rule allows (attnviz.analysis.tiles), never a (T × T) map."""
+    from . import tiles
+
     if query_rows is None:
         query_rows = ~_padding(capture)
+    text, n = _Tokens(capture.tokens), len(capture.tokens)
     records = []
     for layer in range(capture.n_layers):
-        pattern = capture.pattern(layer)  # (heads, seq, seq)
-        for head in range(pattern.shape[0]):
-            records.append({"layer": layer, "head": head, **head_stats(pattern[head], capture.tokens, query_rows)})
+        if not capture.is_linear(layer):
+            pattern = capture.pattern(layer)  # (heads, seq, seq)
+            for head in range(pattern.shape[0]):
+                records.append({"layer": layer, "head": head, **head_stats(pattern[head], capture.tokens, query_rows)})
+            continue
+        for head in range(capture[hook_name("q", layer)].shape[0]):
+            sums = _Sums()
+            for start in range(0, n, tiles.ROWS_PER_BLOCK):
+                rows = slice(start, min(n, start + tiles.ROWS_PER_BLOCK))
+                keys = tiles.allowed_span(capture, layer, rows)
+                p = tiles.pattern_tile(capture, layer, head, rows, keys).astype(np.float64)
+                real = query_rows[rows]
+                sums.add(p[real], np.arange(rows.start, rows.stop)[real], np.arange(keys.start, keys.stop), text)
+            records.append({"layer": layer, "head": head, **sums.means()})
     return pd.DataFrame.from_records(records, columns=["layer", "head", *stat_columns(capture.tokens)])
 
 

@@ -35,6 +35,13 @@ def linear_hooks(layers, dcmha: bool = False) -> list[str]:
     return [hook_name(name, layer) for layer in layers for name in names]
 
 
+def _stored(cap, kind: str, layer: int) -> np.ndarray | None:
+    """``layer``'s recorded (heads, T, T) map of this kind, or None: the tiles of a capture that stores its maps whole
+    are regions of them, so one path draws blocks and zooms for both kinds of capture."""
+    name = hook_name(kind, layer)
+    return dict.__getitem__(cap, name) if dict.__contains__(cap, name) else None
+
+
 def mask_rule(cap, layer: int) -> MaskSpec:
     """``layer``'s mask as a rule: the capture's causality, that layer's window, the chunk (padding: ``key_is_real``)."""
     return MaskSpec(causal=cap.causal, window=cap.layer_windows[layer], chunk=cap.spec.chunk)
@@ -48,7 +55,11 @@ def allowed_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
 
 
 def scores_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
-    """(rows, cols) float32 scores of ``head``, before the mask, exactly as the forward computed them."""
+    """(rows, cols) float32 scores of ``head``, before the mask, exactly as the forward computed them (the recorded
+    scores when the capture holds them, else from q and k)."""
+    stored = _stored(cap, "scores", layer)
+    if stored is not None:
+        return np.asarray(stored[head, rows, cols], dtype=np.float32)
     q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]  # (H, T, d), (Hkv, T, d)
     kv = head // (q.shape[0] // k.shape[0])  # grouped-query attention: query head h reads K/V head h // group
     scale, softcap = (float(x) for x in cap[hook_name("score_scale", layer)])
@@ -70,6 +81,9 @@ def pattern_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.nda
     DCFormer, after post-compose: the weights that mix v). Only the columns the mask rule allows are computed."""
     n = len(cap.key_is_real)
     rows, cols = slice(*rows.indices(n)), slice(*cols.indices(n))
+    stored = _stored(cap, "pattern", layer)
+    if stored is not None:  # a capture that holds the whole maps (a text of a few hundred tokens): the region itself
+        return np.asarray(stored[head, rows, cols], dtype=np.float32)
     span = allowed_span(cap, layer, rows)
     inside = slice(max(cols.start, span.start), min(cols.stop, span.stop))
     if inside.start > cols.start or inside.stop < cols.stop:  # zeros outside the rule's span, computed within it
@@ -222,10 +236,36 @@ def block_map(cap, layer: int, head: int, size: int, rows: slice | None = None, 
         weight[b], query[b], key[b] = column_max[columns], a + column_arg[columns], cols.start + columns
     if not strongest:
         return BlockMap(mean, weight, query, key, np.zeros(shape, np.float32), row_starts, cols.start + col_offsets, rows, cols)
+    return BlockMap(mean, weight, query, key, cell_scores(cap, layer, head, query, key), row_starts, cols.start + col_offsets,
+                    rows, cols)
+
+
+def layer_block_means(cap, layer: int, size: int) -> np.ndarray:
+    """(heads, R, R) float32: every head's whole map of ``layer`` as at most ``size`` × ``size`` exact block means
+    (the thumbnails of the overview and the layer grid), NaN where a block has no allowed cell. From stored maps in
+    one pass over the layer; from a linear capture, head by head (``block_map``), a block of rows at a time."""
+    n = len(cap.key_is_real)
+    starts = np.asarray(_blocks(n, size))
+    stored = _stored(cap, "pattern", layer)
+    if stored is None:
+        maps = [block_map(cap, layer, head, size, strongest=False) for head in range(cap[hook_name("q", layer)].shape[0])]
+        return np.stack([np.where(m.weight > 0, m.mean, np.nan) for m in maps]).astype(np.float32)
+    widths = np.diff(np.append(starts, n))
+    sums = np.add.reduceat(np.add.reduceat(stored, starts, axis=1, dtype=np.float64), starts, axis=2)  # (H, R, R)
+    allowed = allowed_tile(cap, layer, slice(0, n), slice(0, n))
+    reachable = np.add.reduceat(np.add.reduceat(allowed, starts, axis=0, dtype=np.int64), starts, axis=1) > 0
+    return np.where(reachable, sums / (widths[:, None] * widths[None, :]), np.nan).astype(np.float32)
+
+
+def cell_scores(cap, layer: int, head: int, query: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """float32 raw scores of ``head`` at the cells (query[i], key[i]) (any shape): recorded, or from q and k."""
+    stored = _stored(cap, "scores", layer)
+    if stored is not None:
+        return np.asarray(stored[head][query, key], dtype=np.float32)
     q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]
     kv = head // (q.shape[0] // k.shape[0])
     scale, softcap = (float(x) for x in cap[hook_name("score_scale", layer)])
-    score = np.einsum("rcd,rcd->rc", q[head][query].astype(np.float64), k[kv][key].astype(np.float64)) * scale
+    score = np.einsum("...d,...d->...", q[head][query].astype(np.float64), k[kv][key].astype(np.float64)) * scale
     if softcap:
         score = softcap * np.tanh(score / softcap)
-    return BlockMap(mean, weight, query, key, score.astype(np.float32), row_starts, cols.start + col_offsets, rows, cols)
+    return score.astype(np.float32)

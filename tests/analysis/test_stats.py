@@ -66,3 +66,27 @@ def test_cls_and_sep_columns_only_where_those_tokens_are():
     assert "cls" in stat_columns(TOKENS) and "sep" in stat_columns(TOKENS)
     decoder = stat_columns(["<s>", "a", "b"])
     assert "cls" not in decoder and "sep" not in decoder and {"first", "induction"} <= set(decoder)
+
+
+@pytest.mark.parametrize("name, spec", [("all-MiniLM-L6-v2", "chunk"), ("mistral-char", "causal"), ("dcformer-tiny", "causal"),
+                                        ("mistral-char", "window")])
+def test_a_long_texts_table_streamed_from_linear_state_equals_the_whole_maps(name, spec, monkeypatch):
+    """A linear capture's statistics come a block of query rows at a time over the keys the mask allows: the same
+    table as the stored maps give (padding rows left out as before, induction over the repeated tokens)."""
+    from attnviz.analysis import tiles
+    from attnviz.analysis.stats import stats_table
+    from attnviz.capture import get_model, run_capture
+    from attnviz.masks import MaskSpec
+
+    model = get_model(name)
+    mask = {"chunk": MaskSpec(chunk=7), "causal": MaskSpec(causal=True), "window": MaskSpec(causal=True, window=9)}[spec]
+    text = "the cat sat on the mat and the dog sat on the log, then the cat sat on the dog " * 4
+    (full,) = run_capture(model, [text], mask)
+    (linear,) = run_capture(model, [text], mask, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False)))
+    assert linear.is_linear(0) and not full.is_linear(0)
+    monkeypatch.setattr(tiles, "ROWS_PER_BLOCK", 16)  # several blocks of rows even for this text
+    streamed = stats_table(linear)
+    whole = stats_table(full)
+    assert list(streamed.columns) == list(whole.columns) and len(streamed) == model.n_layers * model.n_heads
+    np.testing.assert_allclose(streamed.to_numpy(dtype=float), whole.to_numpy(dtype=float), atol=2e-5, equal_nan=True)
+    assert np.isfinite(whole["induction"]).all()  # the text repeats itself: every head has an induction share

@@ -141,3 +141,44 @@ def test_block_maps_are_exact_block_means_with_each_blocks_strongest_cell(model,
                 if region.max() > 0 and hook_name("pre_qw1", layer) not in linear:  # a DCFormer's scores are composed after
                     assert blocks.score[i, j] == pytest.approx(scores[q, k], abs=1e-4)
     assert tiles.block_map(linear, layer, head, n).exact and not blocks.exact
+
+
+@pytest.mark.parametrize("model, spec", [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES) if i in (1, 4, 9)],
+                         indirect=["model"])
+def test_a_capture_that_stores_its_maps_gives_the_same_tiles_and_blocks_as_a_linear_one(model, spec):
+    """A text of a few hundred tokens keeps its maps whole but is drawn in blocks too: its tiles are regions of the
+    stored maps, its block maps the same as the linear capture's (strongest cells' scores from q and k, or recorded)."""
+    dcmha = getattr(model, "use_dcmha", False)
+    (linear,) = run_capture(model, [TEXT], spec, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=dcmha))
+    (with_qk,) = run_capture(model, [TEXT], spec, hooks=("blocks.*.attn.hook_pattern", "blocks.*.attn.hook_q",
+                                                          "blocks.*.attn.hook_k", "blocks.*.attn.hook_score_scale"))
+    (with_scores,) = run_capture(model, [TEXT], spec, hooks=("blocks.*.attn.hook_pattern", "blocks.*.attn.hook_scores"))
+    assert not with_qk.is_linear(0) and with_qk.holds_scores(0) and with_scores.holds_scores(0)
+    n, layer, head = len(linear.tokens), model.n_layers - 1, model.n_heads - 1
+    rows, cols = slice(2, n - 1), slice(1, n - 4)
+    for stored in (with_qk, with_scores):
+        np.testing.assert_allclose(tiles.pattern_tile(stored, layer, head, rows, cols),
+                                   tiles.pattern_tile(linear, layer, head, rows, cols), atol=1e-5)
+        np.testing.assert_allclose(tiles.scores_tile(stored, layer, head, rows, cols),
+                                   tiles.scores_tile(linear, layer, head, rows, cols), atol=1e-4, rtol=1e-5)
+        a, b = tiles.block_map(stored, layer, head, 5, rows, cols), tiles.block_map(linear, layer, head, 5, rows, cols)
+        np.testing.assert_allclose(a.mean, b.mean, atol=1e-5)
+        np.testing.assert_array_equal(a.query, b.query)
+        np.testing.assert_array_equal(a.key, b.key)
+        np.testing.assert_allclose(a.score, b.score, atol=1e-4, rtol=1e-5)
+    np.testing.assert_allclose(with_qk.scores(layer), with_scores.scores(layer), atol=1e-4, rtol=1e-5)  # from q and k
+
+
+@pytest.mark.parametrize("model, spec", [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES) if i in (1, 2, 4, 9)],
+                         indirect=["model"])
+def test_every_heads_thumbnail_is_the_exact_block_means_from_stored_or_linear_state(model, spec):
+    dcmha = getattr(model, "use_dcmha", False)
+    (full,) = run_capture(model, [TEXT], spec)
+    (linear,) = run_capture(model, [TEXT], spec, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=dcmha))
+    n, layer, size = len(full.tokens), model.n_layers - 1, 6
+    starts = tiles._blocks(n, size) + [n]
+    pattern, mask = full.pattern(layer).astype(np.float64), full.mask(layer)
+    expected = np.array([[[pattern[h, a:b, c:d].mean() if mask[a:b, c:d].any() else np.nan for c, d in zip(starts, starts[1:])]
+                          for a, b in zip(starts, starts[1:])] for h in range(model.n_heads)])
+    for cap in (full, linear):
+        np.testing.assert_allclose(tiles.layer_block_means(cap, layer, size), expected, atol=1e-6)

@@ -10,6 +10,8 @@ import urllib.parse
 
 import pytest
 
+from ui.long_maps import LONG_MAP_BLOCKS
+
 pytestmark = pytest.mark.browser
 
 MARKUP = "<script>alert(1)</script><b>bold</b> <img src=x onerror=alert(2)>"
@@ -108,8 +110,9 @@ def test_5000_words_is_cut_to_512_tokens(app):
     app.wait_idle(timeout=90_000)
     message = alerts_text(app)
     assert "5,002 tokens" in message and "at most 512" in message, message
+    assert "A long text (512 tokens)" in app.body_text()  # drawn in exact blocks (ui.long_maps), zoomable
     z = app.z()
-    assert len(z) == 512 and all(len(row) == 512 for row in z)
+    assert len(z) == LONG_MAP_BLOCKS and all(len(row) == LONG_MAP_BLOCKS for row in z)
     ticks = app.ticks("y")
     assert ticks[0] == "[CLS]" and set(ticks) <= set(words) | {"[CLS]", "[SEP]"}
     app.shot("bad-5000-words")

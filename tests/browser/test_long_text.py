@@ -8,6 +8,7 @@ import json
 import pytest
 
 from conftest import FIRST_LOAD_TIMEOUT_MS, JS_CELL_CENTRE, STEP_TIMEOUT_MS
+from ui.long_maps import LONG_MAP_BLOCKS
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +47,7 @@ def test_a_long_text_draws_in_blocks_and_a_dragged_box_zooms_exactly(app):
     app.wait_heatmap(timeout=FIRST_LOAD_TIMEOUT_MS)
     app.wait_idle(timeout=FIRST_LOAD_TIMEOUT_MS)
     rows, cols, _, _ = app.page.evaluate(JS_SHAPE)
-    assert (rows, cols) == (192, 192)
+    assert (rows, cols) == (LONG_MAP_BLOCKS, LONG_MAP_BLOCKS)
     assert sum(frames) <= 2 * 2**20, f"{sum(frames):,} bytes sent for one long text"  # the payload bar
     app.shot("long-text-blocks")
 
@@ -55,7 +56,7 @@ def test_a_long_text_draws_in_blocks_and_a_dragged_box_zooms_exactly(app):
     (a, b), (c, d) = wait_zoom(app, None)
     assert abs(a - 2000) <= 60 and abs(b - 3500) <= 60 and abs(c - 1900) <= 60 and abs(d - 3500) <= 60, (a, b, c, d)
     rows, cols, first_key, first_query = app.page.evaluate(JS_SHAPE)
-    assert (rows, cols) == (192, 192) and first_query == a and first_key == c
+    assert (rows, cols) == (LONG_MAP_BLOCKS, LONG_MAP_BLOCKS) and first_query == a and first_key == c
     drag(app, (2480, 2500), (2640, 2640))
     (a, b), (c, d) = wait_zoom(app, f"{a}-{b},{c}-{d}")
     assert b - a <= 256 and d - c <= 256 and abs(a - 2500) <= 10 and abs(c - 2480) <= 10, (a, b, c, d)

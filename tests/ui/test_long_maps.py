@@ -134,8 +134,13 @@ def test_compare_heads_on_a_long_text_draws_a_b_and_their_difference_in_exact_bl
             block = (slice(rows[i], row_ends[i]), slice(cols[j], col_ends[j]))
             assert array(a["data"][0]["z"]).astype(float)[i, j] == pytest.approx(pattern_a[block].mean(), abs=1e-6)
             assert difference[i, j] == pytest.approx(pattern_a[block].mean() - pattern_b[block].mean(), abs=1e-6)
-    assert any("need every head's whole map" in i.value for i in at.info)
+    assert any("compare every head's whole map" in i.value for i in at.info)
     assert not any("Which heads repeat" in s.value for s in at.subheader)
+    # every head's statistics, streamed from the linear capture: those of the whole maps
+    from attnviz.analysis.stats import stats_table
+
+    shown = at.dataframe[0].value.sort_values(["layer", "head"]).reset_index(drop=True)
+    np.testing.assert_allclose(shown.to_numpy(dtype=float), stats_table(full).to_numpy(dtype=float), atol=2e-5, equal_nan=True)
 
 
 def test_pages_that_need_whole_maps_say_so_for_a_long_text(monkeypatch):
@@ -175,3 +180,50 @@ def test_an_uploaded_text_file_is_read_as_utf8_or_refused_with_a_reason(data, ke
         with pytest.raises(InputError) as refused:
             text_from_file(data)
         assert refused.value.key == key and refused.value.message("zh")
+
+
+def test_a_text_of_a_few_hundred_tokens_keeps_its_maps_whole_but_is_drawn_in_blocks(monkeypatch, full):
+    """Over BLOCKS_ABOVE tokens the head's map is exact blocks (a 400² map is more cells than pixels, and 2 MB for the
+    browser) while the capture keeps every map whole: one forward pass, and everything that needs whole maps stays."""
+    import ui.session
+
+    captured, real = [], ui.session.run_capture
+
+    def counting(model, texts, spec, hooks=None):
+        captured.append(hooks)
+        return real(model, texts, spec, hooks=hooks)
+
+    monkeypatch.setattr(ui.session, "run_capture", counting)
+    ui.session.shared_captures().clear()
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.query_params.update(model="mistral-char", text=TEXT)
+    at.run()
+    assert not at.exception
+    assert captured == [ui.session.VIEW_HOOKS + ui.session.QK_HOOKS]  # maps whole (10 MB), scores from q and k
+    n = len(full.tokens)
+    assert any(f"A long text ({n} tokens)" in c.value for c in at.caption)
+    trace = head_map(at)["data"][0]
+    z, rows, cols = array(trace["z"]).astype(float), np.array(trace["y"]), np.array(trace["x"])
+    custom = array(trace["customdata"]).astype(float).reshape(len(rows), len(cols), 4)
+    pattern, scores = full.pattern(0)[0].astype(np.float64), full.scores(0)[0]
+    assert len(rows) == len(cols) == 128
+    row_ends, col_ends = np.append(rows[1:], n), np.append(cols[1:], n)
+    for i, j in ((0, 0), (64, 64), (127, 120), (127, 0)):  # on the diagonal, within the window, beyond it
+        block = pattern[rows[i]:row_ends[i], cols[j]:col_ends[j]]
+        if block.max() == 0:
+            assert np.isnan(z[i, j])  # no allowed cell (the sliding window): drawn masked
+            continue
+        assert z[i, j] == pytest.approx(block.mean(), abs=1e-6)
+        q, k, weight, score = custom[i, j]
+        assert weight == pytest.approx(block.max(), abs=1e-6) and score == pytest.approx(scores[int(q), int(k)], abs=1e-4)
+    assert not any("need every layer's whole map" in i.value for i in at.info)  # rollout and flow stay offered
+    at.toggle(key="flow").set_value(True).run()
+    assert not at.exception and any(f["layout"].get("title", {}).get("text", "").startswith("Rollout") for f in figures(at))
+
+    compare = AppTest.from_file(str(ROOT / "pages" / "1_Compare_heads.py"), default_timeout=TIMEOUT)
+    compare.query_params.update(model="mistral-char", text=TEXT)
+    compare.run()
+    assert not compare.exception
+    assert figure_with_title(compare, "difference A − B")  # in blocks
+    assert any("Which heads repeat" in s.value for s in compare.subheader)  # the stats, similarity and ranks stay
+    assert len(captured) == 1  # the same capture, shared: no second forward pass for the ranks

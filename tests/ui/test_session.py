@@ -120,3 +120,42 @@ def test_a_texts_token_count_is_asked_of_the_tokenizer_once():
     assert session.encoded_shape(model, ("ab",)) == (1, 5) and Tokenizing.calls == 1
     assert session.encoded_shape(model, ("abc",)) == (1, 6) and Tokenizing.calls == 2
     assert session.encoded_shape(other, ("ab",)) == (1, 5) and Tokenizing.calls == 3  # per model
+
+
+def test_a_long_texts_forward_uses_every_core_only_while_it_is_the_only_one(monkeypatch):
+    import threading
+
+    import torch
+
+    from attnviz.capture import get_model
+    from attnviz.device import app_threads, torch_threads
+
+    model = get_model("all-MiniLM-L6-v2")
+    short, long = ("The cat sat.",), (" ".join(["word"] * 300),)
+    monkeypatch.setattr(session.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(session, "app_threads", lambda: 2)
+    cache = session.shared_captures()
+    assert cache.running == 0
+    assert session.forward_threads(model, long) == 4 and session.forward_threads(model, short) == 2
+    seen = []
+    # inside the cache's compute (this forward itself running): alone, then beside another session's forward
+    cache.get_or_compute(("test", 1), lambda: seen.append(session.forward_threads(model, long)) or 1)
+    started, release = threading.Event(), threading.Event()
+    other = threading.Thread(target=lambda: cache.get_or_compute(("test", 2), lambda: started.set() or release.wait(10) or 2))
+    other.start()
+    started.wait(10)
+    try:
+        assert cache.running == 1
+        cache.get_or_compute(("test", 3), lambda: seen.append(session.forward_threads(model, long)) or 3)
+    finally:
+        release.set()
+        other.join(10)
+    assert seen == [4, 2] and cache.running == 0
+    for key in (("test", 1), ("test", 2), ("test", 3)):
+        cache._lru.pop(key, None)
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    assert app_threads() >= 1
