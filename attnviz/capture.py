@@ -84,6 +84,10 @@ class Capture(dict):
             return tiles.full_pattern(self, layer)
         if kind == "mask":
             return tiles.allowed_tile(self, layer, slice(0, n), slice(0, n))
+        if kind in ("scores_composed", "probs"):  # a DCFormer's middle stages, a block of rows at a time
+            stage = "composed" if kind == "scores_composed" else "probs"
+            return np.concatenate([tiles.stage_tiles(self, layer, slice(r, min(n, r + tiles.ROWS_PER_BLOCK)), slice(0, n))[stage]
+                                   for r in range(0, n, tiles.ROWS_PER_BLOCK)], axis=1)
         heads = self[hook_name("q", layer)].shape[0]  # scores need only q, k and the scale, whatever else is stored
         return np.stack([tiles.scores_tile(self, layer, head, slice(0, n), slice(0, n)) for head in range(heads)])
 
@@ -118,11 +122,12 @@ class Capture(dict):
 
 
 def _map_name(name: str) -> tuple[int | None, str]:
-    """(layer, "pattern" | "scores" | "mask") of a decoder-only map's hook name, else (None, "")."""
+    """(layer, kind) of a (T × T) map's hook name (pattern, scores, mask; a DCFormer's scores_composed and probs), else
+    (None, "")."""
     parts = name.split(".")
     if len(parts) == 4 and parts[0] == "blocks" and parts[2] == "attn" and parts[1].isdigit():
         kind = parts[3].removeprefix("hook_")
-        if kind in ("pattern", "scores", "mask"):
+        if kind in ("pattern", "scores", "mask", "scores_composed", "probs"):
             return int(parts[1]), kind
     return None, ""
 

@@ -7,7 +7,8 @@ from attnviz.figures import dcmha as figs
 from attnviz.text import InputError, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices
-from ui.dcmha import Cell, capture_for, compare_tab, compose_tab, gates_tab, redundancy_tab, sandbox, stages_tab
+from ui.dcmha import (Cell, capture_for, compare_tab, compose_tab, gates_tab, map_captures, redundancy_tab, sandbox, stages_tab,
+                      visible_keys)
 from ui.errors import guard
 from ui.lang import texts_of
 from ui.nav import run_through_navigation
@@ -58,7 +59,9 @@ def text_notices(prepared, model, window, causal: bool) -> None:
     """What the page must say about this text and these settings (cut, unknown characters, other window, not causal)."""
     show_notices(prepared.notices, state["lang"])
     if prepared.truncated:
-        st.warning(D("truncated", n=prepared.full_length, ctx=model.context))
+        st.warning(D("truncated", n=prepared.full_length, ctx=model.max_tokens))
+    if len(prepared.text) > model.context:  # beyond the length it was trained on: its local windows carry it
+        st.info(D("beyond_context", n=len(prepared.text), ctx=model.context, region=dv.REGION))
     if prepared.unknown:
         st.warning(D("unknown", chars="  ".join(f"‘{escape_markdown(dv.display_char(c))}’" for c in prepared.unknown)))
     windows = model.layer_windows()
@@ -84,12 +87,14 @@ def pick_cell(model, twin, text: str, window, causal: bool) -> Cell:
     c_layer.selectbox(D("layer"), list(range(cap.n_layers)), key="dc_layer",
                       format_func=lambda l: f"{l} · " + (layer_global if cap.layer_windows[l] is None else layer_local.format(w=cap.layer_windows[l])))
     c_q.selectbox(D("query"), list(range(n)), key="dc_q", format_func=lambda i: f"{i}: {labels[i]}")
-    visible = cap.mask(state["dc_layer"])[state["dc_q"]]  # keys the chosen query may attend to
+    visible = visible_keys(cap, state["dc_layer"], state["dc_q"])
     masked_tag = D("masked_tag")
     c_k.selectbox(D("key"), list(range(n)), key="dc_k", format_func=lambda j: f"{j}: {labels[j]}" + ("" if visible[j] else f"  ({masked_tag})"))
     layer, t, s = state["dc_layer"], state["dc_q"], state["dc_k"]
-    shapes = figs.structure_shapes(n, cap.layer_windows[layer], causal, dv.query_blocks(cap, layer), selected=(t, s))
-    return Cell(model, twin, cap, twin_cap, cap_key, layer, t, s, labels, shapes)
+    maps, twin_maps, first = map_captures(cap, twin_cap, cap_key, t)
+    selected = (t - first, s - first) if first <= s < first + len(maps.tokens) else None
+    shapes = figs.structure_shapes(len(maps.tokens), cap.layer_windows[layer], causal, dv.query_blocks(maps, layer), selected=selected)
+    return Cell(model, twin, cap, twin_cap, cap_key, layer, t, s, labels, maps, twin_maps, first, shapes)
 
 
 def dcmha_page() -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz.analysis import dcmha as dv
+from attnviz.analysis import tiles
 from attnviz.capture import Capture, run_capture
 from attnviz.analysis import redundancy
 from attnviz.figures import dcmha as figs
@@ -29,7 +30,9 @@ MINILM = "all-MiniLM-L6-v2"  # the sandbox composes MiniLM's heads: a trained mo
 
 @dataclass
 class Cell:
-    """What every tab looks at: the forward of the text on the chosen model and its twin, the layer, the (t, s) cell."""
+    """What every tab looks at: the forward of the text on the chosen model and its twin, the layer, the (t, s) cell,
+    and the captures the maps are drawn from: the forwards themselves, or for a long text the exact region of
+    dv.REGION characters around the chosen query (``first``: where it starts)."""
 
     model: object
     twin: object
@@ -40,17 +43,53 @@ class Cell:
     t: int
     s: int
     labels: list[str]
-    shapes: list[dict]  # window band, query blocks and the selected cell, drawn on every map
+    maps: Capture  # the maps' capture: ``cap``, or its region
+    twin_maps: Capture
+    first: int  # the region's first position (0: the whole text)
+    shapes: list[dict]  # window band, query blocks and the selected cell, drawn on every map (region coordinates)
 
     @property
     def allowed(self) -> np.ndarray:
-        return self.cap.mask(self.layer)
+        """The chosen layer's mask over the maps drawn."""
+        return self.maps.mask(self.layer)
+
+    @property
+    def map_labels(self) -> list[str]:
+        return self.labels[self.first:self.first + len(self.maps.tokens)]
+
+    @property
+    def region(self) -> bool:
+        return self.maps is not self.cap
+
+
+def region_note(cell: Cell) -> None:
+    """Above a long text's maps: which region they show, and that it is exact."""
+    if cell.region:
+        st.info(D("region_note", a=cell.first, b=cell.first + len(cell.maps.tokens) - 1, n=len(cell.cap.tokens)))
 
 
 def capture_for(model, text: str, window, causal: bool) -> tuple[tuple, Capture]:
     """(key, the forward of this text under this window): this session's last one, else the server's shared cache."""
     key = ("dcmha", model.name, text, window, causal)
     return key, remembered(f"dcmha:{model.name}", key, lambda: dv.run_dcmha(model, text, window=window, causal=causal))
+
+
+def visible_keys(cap: Capture, layer: int, t: int) -> np.ndarray:
+    """(T,) bool: the keys query ``t`` may attend to in ``layer`` (from the mask rule: a long text stores no mask)."""
+    return tiles.allowed_tile(cap, layer, slice(t, t + 1), slice(0, len(cap.tokens)))[0]
+
+
+def map_captures(cap: Capture, twin_cap: Capture, cap_key: tuple, t: int) -> tuple[Capture, Capture, int]:
+    """(maps, the twin's maps, first position): the captures themselves for a short text; for a long one (captured
+    linearly) the exact region of dv.REGION characters around query ``t``, of both models, remembered."""
+    if not cap.is_linear(0):
+        return cap, twin_cap, 0
+    n = len(cap.tokens)
+    first = dv.region_start(n, t, cap.query_block)
+    stop = min(n, first + dv.REGION)
+    regions = [remembered(f"dcmha:region:{which}", ("region", which, *cap_key, first), lambda c=c: dv.region_capture(c, first, stop))
+               for which, c in (("model", cap), ("twin", twin_cap))]
+    return regions[0], regions[1], first
 
 
 def chart_in(column, fig, key: str) -> None:
@@ -64,7 +103,7 @@ def compose_tab(cell: Cell) -> None:
     if not cell.model.use_dcmha:
         st.info(D("mha_note"))
     st.caption(D("compose_caption"))
-    if not cell.allowed[t, s]:
+    if not tiles.allowed_tile(cap, layer, slice(t, t + 1), slice(s, s + 1))[0, 0]:
         st.warning(D("masked_cell", t=t, s=s))
     part_titles = {k: D(f"part_{k}") for k in (*dv.PARTS, "C")}
     for stage in ("pre", "post"):
@@ -79,10 +118,10 @@ def compose_tab(cell: Cell) -> None:
                  hide_index=True, key="cell_table")
     if not cell.model.use_dcmha:
         return
-    draws = {stage: dv.draw_matrix(cap, layer, stage) for stage in ("pre", "post")}
+    draws = remembered("dcmha:draws", ("draws", *cell.cap_key, layer), lambda: {stage: dv.draw_matrix(cap, layer, stage) for stage in ("pre", "post")})
     left, right = st.columns([3, 2])
     chart_in(left, figs.draw_matrices([(D("draw_pre"), draws["pre"]), (D("draw_post"), draws["post"])],
-                                      title=D("draw_title", layer=layer, n=int(cell.allowed.sum())),
+                                      title=D("draw_title", layer=layer, n=int(cap.mask(layer).sum())),
                                       x_title=D("in_head"), y_title=D("out_head"), lang=lang), key="draw_matrix")
     strengths = {stage: dv.head_strength(draws[stage]) for stage in ("pre", "post")}
     bars = {f"{stage} · {D(kind)}": strengths[stage][kind] for kind in ("cross", "self") for stage in ("pre", "post")}
@@ -98,9 +137,10 @@ def stages_tab(cell: Cell) -> None:
     head_n = D("head_n")
     st.radio(D("head"), list(range(cell.cap.n_heads)), key="dc_head", horizontal=True, format_func=lambda h: head_n.format(h=h))
     head, lang = st.session_state["dc_head"], ensure_language()
-    stages = dv.stage_maps(cell.cap, cell.layer)
+    region_note(cell)
+    stages = dv.stage_maps(cell.maps, cell.layer)
     stage_titles = {k: D(f"stage_{k}") for k in ("raw", "composed", "dpre", "probs", "pattern", "dpost")}
-    show_figure(figs.stage_figure({k: v[head] for k, v in stages.items()}, cell.labels, cell.allowed,
+    show_figure(figs.stage_figure({k: v[head] for k, v in stages.items()}, cell.map_labels, cell.allowed,
                                   title=D("stage_title", layer=cell.layer, head=head), panel_titles=stage_titles,
                                   x_title=D("key_axis"), y_title=D("query_axis"), shapes=cell.shapes, lang=lang),
                 key="stages")
@@ -131,11 +171,12 @@ def gates_tab(cell: Cell) -> None:
 
 def compare_tab(cell: Cell, text: str) -> None:
     """The DCFormer next to its MHA twin on the same text: one head's maps, every head's, and their continuations."""
-    dc_cap, mha_cap = (cell.cap, cell.twin_cap) if cell.model.use_dcmha else (cell.twin_cap, cell.cap)
+    dc_cap, mha_cap = (cell.maps, cell.twin_maps) if cell.model.use_dcmha else (cell.twin_maps, cell.maps)
     head, layer, lang = st.session_state["dc_head"], cell.layer, ensure_language()
     st.caption(D("compare_loss", dc=dc_cap.loss, mha=mha_cap.loss))
+    region_note(cell)
     show_figure(figs.side_by_side([(D("dc_map"), dc_cap.pattern(layer)[head]), (D("mha_map"), mha_cap.pattern(layer)[head])],
-                                  cell.labels, cell.allowed, title=D("compare_title", layer=layer, head=head),
+                                  cell.map_labels, cell.allowed, title=D("compare_title", layer=layer, head=head),
                                   x_title=D("key_axis"), y_title=D("query_axis"), shapes=cell.shapes, lang=lang),
                 key="compare")
     left, right = st.columns(2)
@@ -157,10 +198,12 @@ def compare_tab(cell: Cell, text: str) -> None:
 
 def redundancy_tab(cell: Cell) -> None:
     """Does composition make heads less redundant, or maps higher-rank? The two models on the user's text, per layer."""
-    dc_cap, mha_cap = (cell.cap, cell.twin_cap) if cell.model.use_dcmha else (cell.twin_cap, cell.cap)
+    dc_cap, mha_cap = (cell.maps, cell.twin_maps) if cell.model.use_dcmha else (cell.twin_maps, cell.maps)
     lang, layer = ensure_language(), cell.layer
     st.caption(D("redundancy_caption"))
-    result = remembered("dcmha:redundancy", ("redundancy", *cell.cap_key), lambda: dv.redundancy_comparison(dc_cap, mha_cap))
+    region_note(cell)
+    result = remembered("dcmha:redundancy", ("redundancy", *cell.cap_key, cell.first),
+                        lambda: dv.redundancy_comparison(dc_cap, mha_cap))
     for measure in ("similarity", "rank"):
         key, values = result.verdict(measure)
         st.markdown(D(key.removeprefix("dcmha."), **values))

@@ -2,12 +2,13 @@
 
 * The models are the registry's character models (``models.char_lm.CharLanguageModel``: the shipped tiny
   DCFormer and its MHA twin), from the one model cache like every page's.
-* :func:`prepare_text` -- user text cleaned and cut to the training context, naming the characters its
-  vocabulary reads as ``<unk>``.
+* :func:`prepare_text` -- user text cleaned and cut to what the model reads (beyond its training context: flagged),
+  naming the characters its vocabulary reads as ``<unk>``.
 * :func:`run_dcmha` -- one real forward with the local window resized or causality lifted, recording every hook
   into the one :class:`~attnviz.capture.Capture` type; the four stage maps, the compose matrices C_ts of any
   cell and DCFormer's query blocks are functions over it (:func:`stage_maps`, :func:`compose`,
-  :func:`query_blocks`).
+  :func:`query_blocks`). A text over REGION characters is captured linearly and its maps are looked at through
+  :func:`region_capture` (exact tiles around the chosen query).
 * Summaries: how much each output head draws from every other head (mean |C_ts - I| over the allowed
   cells), per-head compose strength, a ranking of every head of every layer, per-token gates.
 * :func:`sandbox_capture` -- the MiniLM sandbox: a user-given static H x H compose matrix applied to the
@@ -29,17 +30,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..capture import Capture, run_capture
+from ..capture import Capture, exact_names, run_capture
 from ..masks import MaskSpec, query_block_spans
 from ..models.base import hook_name
 from ..models.char_lm import TWIN, CharLanguageModel
 from ..models.dcformer import compose_matrix, generate_text
 from ..text import InputError, clean_text
 from . import redundancy
+from .tiles import STAGE_HOOKS  # stage -> the hook that records its (heads, T, T) map
 
 TINY_MODELS = tuple(TWIN)  # the shipped DCFormer and its MHA twin
 STAGES = ("raw", "composed", "probs", "pattern")
-STAGE_HOOKS = {"raw": "scores", "composed": "scores_composed", "probs": "probs", "pattern": "pattern"}
 PARTS = ("identity", "query", "key", "query_gate", "key_gate", "static")
 GATES = ("pre_qdd", "pre_kdd", "post_qdd", "post_kdd")
 
@@ -65,23 +66,63 @@ class PreparedText:
 
 
 def prepare_text(raw: str | None, model: CharLanguageModel) -> PreparedText:
-    """Clean (raises :class:`InputError` on empty text), cut to the model's training context, find the characters
-    its vocabulary reads as <unk>."""
+    """Clean (raises :class:`InputError` on empty text), cut to the most the model reads (its local windows let it run
+    beyond the context it was trained on, which the page flags), find the characters its vocabulary reads as <unk>."""
     cleaned = clean_text(raw)
-    text = cleaned.text[: model.context]
-    return PreparedText(text, model.unknown_characters(text), len(cleaned.text) > model.context, len(cleaned.text),
+    text = cleaned.text[: model.max_tokens]
+    return PreparedText(text, model.unknown_characters(text), len(cleaned.text) > model.max_tokens, len(cleaned.text),
                         list(cleaned.notice_keys))
 
 
 # ----------------------------------------------------------------------------- capture
+# A text of more characters is captured linearly (no (T × T) map stored) and its maps are looked at through a
+# region of this many characters around the chosen query (region_capture), exact, cell by cell.
+REGION = 256
+MAP_HOOKS = ("scores", "scores_composed", "probs", "pattern", "mask")
+
+
 def run_dcmha(model: CharLanguageModel, text: str, window: Any = "config", causal: bool = True) -> Capture:
-    """One forward of ``model`` on ``text`` with every hook recorded and the text's next-character loss.
+    """One forward of ``model`` on ``text`` with every hook recorded and the text's next-character loss; beyond
+    REGION characters every hook but the (T × T) maps (q, k, the row normalisers and the per-token compose weights
+    hold them all: attnviz.analysis.tiles).
 
     window: the local layers' own size -- "config" (as trained), an int, or None (every layer global).
     causal: False lifts the causal constraint (a lesson: local windows become two-sided).
     """
-    (cap,) = run_capture(model, [text], MaskSpec(), with_loss=True, local_window=window, causal=causal)
+    hooks = None
+    if len(model.encode([text]).tokens[0]) > REGION:
+        hooks = [name for name in exact_names(model, ("*",)) if name.rsplit(".hook_", 1)[-1] not in MAP_HOOKS]
+    (cap,) = run_capture(model, [text], MaskSpec(), hooks, with_loss=True, local_window=window, causal=causal)
     return cap
+
+
+def region_start(n: int, t: int, query_block: int | None, size: int = REGION) -> int:
+    """First position of the ``size``-character region around query ``t`` of an ``n``-character text, on a query block's
+    boundary (so the region's blocks are the model's)."""
+    step = query_block or 1
+    start = max(0, min(t - size // 2, n - size))
+    return max(0, start // step * step)
+
+
+def region_capture(cap: Capture, start: int, stop: int) -> Capture:
+    """Positions [start, stop) of a long text's capture as a capture of their own: every layer's four stage maps and
+    its mask over that square, exact (regions of the whole text's maps: a row's weights on keys outside the region
+    are not in it), with q and k there. The page's map views read it like a short text's capture."""
+    from . import tiles
+
+    rows = slice(start, stop)
+    arrays = {"tokens": cap["tokens"][rows], "token_ids": cap["token_ids"][rows]}
+    for layer in range(cap.n_layers):
+        for stage, value in tiles.stage_tiles(cap, layer, rows, rows).items():
+            arrays[hook_name(STAGE_HOOKS[stage], layer)] = value
+        arrays[hook_name("mask", layer)] = tiles.allowed_tile(cap, layer, rows, rows)
+        for name in ("q", "k"):
+            arrays[hook_name(name, layer)] = cap[hook_name(name, layer)][:, rows]
+        arrays[hook_name("score_scale", layer)] = cap[hook_name("score_scale", layer)]
+    return Capture(arrays, model_name=cap.model_name, n_layers=cap.n_layers, n_heads=cap.n_heads, spec=cap.spec,
+                   special=cap.special[rows], truncated=cap.truncated, full_length=cap.full_length, notices=cap.notices,
+                   layer_windows=cap.layer_windows, causal=cap.causal, query_block=cap.query_block, loss=cap.loss,
+                   key_is_real=cap.key_is_real[rows])
 
 
 def uses_dcmha(cap: Capture) -> bool:
@@ -95,8 +136,10 @@ def stage_maps(cap: Capture, layer: int) -> dict[str, np.ndarray]:
 
 def cell_values(cap: Capture, layer: int, t: int, s: int) -> dict[str, list | np.ndarray]:
     """Every head's value at query t, key s at each stage (raw score, composed score, softmax, post-composed)."""
-    stages = stage_maps(cap, layer)
-    return {"head": [f"h{h}" for h in range(cap.n_heads)], **{stage: stages[stage][:, t, s] for stage in STAGES}}
+    from . import tiles
+
+    stages = tiles.stage_tiles(cap, layer, slice(t, t + 1), slice(s, s + 1))
+    return {"head": [f"h{h}" for h in range(cap.n_heads)], **{stage: stages[stage][:, 0, 0] for stage in STAGES}}
 
 
 def compose(cap: Capture, layer: int, t: int, s: int, stage: str) -> dict[str, np.ndarray]:
@@ -160,13 +203,22 @@ def head_strength(draw: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def map_change(cap: Capture, layer: int) -> dict[str, np.ndarray]:
-    """Per head, mean over allowed cells of |after pre-compose - raw| and |after post-compose - probs|."""
-    m = cap.mask(layer)
-    n = max(int(m.sum()), 1)
-    st = stage_maps(cap, layer)
-    pre = (np.abs(st["composed"] - st["raw"]) * m).sum(axis=(1, 2)) / n
-    post = (np.abs(st["pattern"] - st["probs"]) * m).sum(axis=(1, 2)) / n
-    return {"pre": pre.astype(np.float32), "post": post.astype(np.float32)}
+    """Per head, mean over allowed cells of |after pre-compose - raw| and |after post-compose - probs|: a block of
+    query rows at a time over the keys the mask allows (a long text's maps are never whole)."""
+    from . import tiles
+
+    n = len(cap.tokens)
+    pre, post, cells = np.zeros(cap.n_heads), np.zeros(cap.n_heads), 0
+    for a in range(0, n, tiles.ROWS_PER_BLOCK):
+        rows = slice(a, min(n, a + tiles.ROWS_PER_BLOCK))
+        keys = tiles.allowed_span(cap, layer, rows)
+        m = tiles.allowed_tile(cap, layer, rows, keys)
+        st = tiles.stage_tiles(cap, layer, rows, keys)
+        pre += (np.abs(st["composed"] - st["raw"]) * m).sum(axis=(1, 2), dtype=np.float64)
+        post += (np.abs(st["pattern"] - st["probs"]) * m).sum(axis=(1, 2), dtype=np.float64)
+        cells += int(m.sum())
+    cells = max(cells, 1)
+    return {"pre": (pre / cells).astype(np.float32), "post": (post / cells).astype(np.float32)}
 
 
 def ranking(cap: Capture):

@@ -101,33 +101,60 @@ def pattern_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.nda
     return weights.astype(np.float32)
 
 
-def _composed_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
-    """DCMHA: (heads, rows, cols) weights after post-compose. Every head's scores of the tile are composed with the
-    rows' query-wise and the columns' key-wise weights (pre), normalised by the recorded lse, masked, and composed
-    again (post): the model's own ``compose`` on the tile, as its forward does on a block of queries."""
+STAGE_HOOKS = {"raw": "scores", "composed": "scores_composed", "probs": "probs", "pattern": "pattern"}  # DCMHA's four maps
+
+
+def stage_tiles(cap, layer: int, rows: slice, cols: slice) -> dict[str, np.ndarray]:
+    """(heads, rows, cols) float32 of each of a DCFormer layer's four maps over a region: raw scores, scores after
+    pre-compose, softmax (before post-compose), weights after post-compose. Regions of the stored maps when the
+    capture holds them; else computed from q, k, the recorded lse and the per-token compose weights, as the forward
+    does on a block of queries. An MHA model (no compose weights): composed = raw, probs = pattern."""
+    n = len(cap.key_is_real)
+    rows, cols = slice(*rows.indices(n)), slice(*cols.indices(n))
+    if all(_stored(cap, hook, layer) is not None for hook in STAGE_HOOKS.values()):
+        return {stage: np.asarray(_stored(cap, hook, layer)[:, rows, cols], dtype=np.float32) for stage, hook in STAGE_HOOKS.items()}
+    heads = cap[hook_name("q", layer)].shape[0]
+    raw = np.stack([scores_tile(cap, layer, head, rows, cols) for head in range(heads)])
+    if hook_name("pre_qw1", layer) not in cap:
+        pattern = np.stack([pattern_tile(cap, layer, head, rows, cols) for head in range(heads)])
+        return {"raw": raw, "composed": raw, "probs": pattern, "pattern": pattern}
+    return _composed_stages(cap, layer, rows, cols, torch.from_numpy(raw)[None])
+
+
+def _composed_stages(cap, layer: int, rows: slice, cols: slice, scores: torch.Tensor) -> dict[str, np.ndarray]:
+    """DCMHA on a tile: scores (1, H, r, c) composed with the rows' query-wise and the columns' key-wise weights (pre),
+    normalised by the recorded lse, masked, and composed again (post): the model's own ``compose``."""
     from ..models.dcformer import compose
 
+    def tensor(name: str, index=slice(None)) -> torch.Tensor:  # a copy: a shared capture's arrays are read-only
+        return torch.tensor(np.asarray(cap[hook_name(name, layer)])[index])
+
     def weights(stage: str, side: str, span: slice) -> list[torch.Tensor]:
-        return [torch.from_numpy(np.ascontiguousarray(cap[hook_name(f"{stage}_{side}{part}", layer)][span]))[None]
-                for part in ("w1", "w2")]
+        return [tensor(f"{stage}_{side}{part}", span)[None] for part in ("w1", "w2")]
 
     def composed(a: torch.Tensor, stage: str) -> torch.Tensor:  # a: (1, H, r, c)
         qw1, qw2 = weights(stage, "q", rows)
         kw1, kw2 = weights(stage, "k", cols)
-        qdd = torch.from_numpy(np.ascontiguousarray(cap[hook_name(f"{stage}_qdd", layer)][rows]))[None]
-        kdd = torch.from_numpy(np.ascontiguousarray(cap[hook_name(f"{stage}_kdd", layer)][cols]))[None]
-        static = cap.get(hook_name(f"{stage}_static", layer))
-        return compose(a, qw1, qw2, kw1, kw2, qdd, kdd, None if static is None else torch.from_numpy(static))
+        qdd, kdd = tensor(f"{stage}_qdd", rows)[None], tensor(f"{stage}_kdd", cols)[None]
+        static = tensor(f"{stage}_static") if hook_name(f"{stage}_static", layer) in cap else None
+        return compose(a, qw1, qw2, kw1, kw2, qdd, kdd, static)
 
-    q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]
-    scale = float(cap[hook_name("score_scale", layer)][0])
-    scores = torch.from_numpy(np.einsum("hid,hjd->hij", q[:, rows], k[:, cols]) * scale)[None]  # (1, H, r, c)
-    lse = torch.from_numpy(cap[hook_name("lse", layer)][:, rows])[None, :, :, None]
+    lse = tensor("lse", (slice(None), rows))[None, :, :, None]
     allowed = torch.from_numpy(allowed_tile(cap, layer, rows, cols))
     with torch.inference_mode():
         logits = composed(scores, "pre")
         probs = torch.where(allowed & torch.isfinite(lse), torch.exp(logits - lse), torch.zeros(()))
-        return composed(probs, "post")[0].numpy().astype(np.float32)
+        post = composed(probs, "post")
+    return {stage: value[0].numpy().astype(np.float32)
+            for stage, value in (("raw", scores), ("composed", logits), ("probs", probs), ("pattern", post))}
+
+
+def _composed_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
+    """DCMHA: (heads, rows, cols) weights after post-compose (the weights that mix v)."""
+    q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]
+    scale = float(cap[hook_name("score_scale", layer)][0])
+    scores = torch.from_numpy(np.einsum("hid,hjd->hij", q[:, rows], k[:, cols]) * scale)[None]  # (1, H, r, c)
+    return _composed_stages(cap, layer, rows, cols, scores)["pattern"]
 
 
 def _blocks(n: int, size: int) -> list[int]:

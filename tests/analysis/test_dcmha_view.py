@@ -144,8 +144,10 @@ def test_mha_twin_has_identity_compose(tmp_path):
 def test_prepare_text_names_unknown_characters_and_truncates(tiny):
     p = dv.prepare_text("cat é 😀 é", tiny)
     assert p.unknown == ["é", "😀"]
-    long = dv.prepare_text("the cat " * 40, tiny)
-    assert long.truncated and len(long.text) == 64 and long.full_length == 319
+    beyond = dv.prepare_text("the cat " * 40, tiny)  # beyond its training context of 64: read, and flagged by the page
+    assert not beyond.truncated and len(beyond.text) == 319 > tiny.context
+    long = dv.prepare_text("the cat " * 200, tiny)  # beyond what it reads at all: cut
+    assert long.truncated and len(long.text) == tiny.max_tokens and long.full_length == 1599
     assert dv.labels(dv.run_dcmha(tiny, p.text))[3] == "␣"
     assert dv.prepare_text("ca\x07t", tiny).notices == [("msg.control_removed", {"count": 1})]
     for bad in ("", "   ", None):
@@ -271,3 +273,33 @@ def test_redundancy_comparison_of_a_model_with_itself_is_no_difference(cap):
     np.testing.assert_array_equal(result.similarity["dcmha"], result.similarity["mha"])
     assert result.verdict("similarity")[0].endswith("_mixed") and result.verdict("rank")[0].endswith("_mixed")
     assert "dcmha_softmax" in result.similarity and result.d_head == cap["blocks.0.attn.hook_q"].shape[-1]
+
+
+def test_a_long_texts_region_holds_the_exact_maps_of_the_whole_texts_forward():
+    """Beyond dv.REGION characters the forward stores no (T × T) map; a region of it is a capture of its own whose four
+    stage maps, mask and per-head summaries are those of a forward that stored everything, over that square."""
+    from attnviz.capture import get_model, run_capture
+    from attnviz.masks import MaskSpec
+
+    model = get_model("dcformer-tiny")
+    text = ("the quick brown fox jumps over the lazy dog, " * 12)[:400]
+    cap = dv.run_dcmha(model, text)
+    assert cap.is_linear(0) and "blocks.0.attn.hook_probs" not in cap
+    (everything,) = run_capture(model, [text], MaskSpec(), with_loss=True, local_window="config", causal=True)
+    assert cap.loss == pytest.approx(everything.loss)
+    first = dv.region_start(len(cap.tokens), 300, cap.query_block)
+    assert first % cap.query_block == 0 and first <= 300 < first + dv.REGION
+    region = dv.region_capture(cap, first, first + dv.REGION)
+    square = slice(first, first + dv.REGION)
+    for layer in range(cap.n_layers):
+        for stage, maps in dv.stage_maps(region, layer).items():
+            np.testing.assert_allclose(maps, everything[f"blocks.{layer}.attn.hook_{dv.STAGE_HOOKS[stage]}"][:, square, square],
+                                       atol=1e-4, rtol=1e-5, err_msg=f"{stage} {layer}")
+        np.testing.assert_array_equal(region.mask(layer), everything.mask(layer)[square, square])
+        # the whole text's summaries, streamed, equal those of the stored maps
+        for stage, value in dv.map_change(cap, layer).items():
+            np.testing.assert_allclose(value, dv.map_change(everything, layer)[stage], atol=1e-5)
+        values = dv.cell_values(cap, layer, 350, 340)
+        for stage in dv.STAGES:
+            np.testing.assert_allclose(values[stage], everything[f"blocks.{layer}.attn.hook_{dv.STAGE_HOOKS[stage]}"][:, 350, 340],
+                                       atol=1e-4, rtol=1e-5)

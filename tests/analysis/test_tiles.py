@@ -182,3 +182,24 @@ def test_every_heads_thumbnail_is_the_exact_block_means_from_stored_or_linear_st
                           for a, b in zip(starts, starts[1:])] for h in range(model.n_heads)])
     for cap in (full, linear):
         np.testing.assert_allclose(tiles.layer_block_means(cap, layer, size), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["dcformer-tiny", "mha-tiny"])
+def test_every_dcmha_stage_of_any_region_comes_from_linear_state(name):
+    """Raw scores, after pre-compose, softmax and after post-compose: tiles of a linear capture (and whole maps asked for
+    by name) equal what the forward recorded, for the DCFormer and for its MHA twin (no compose: the stages repeat)."""
+    model = get_model(name)
+    spec = MaskSpec(causal=True, window=9)
+    (full,) = run_capture(model, [TEXT], spec)
+    (linear,) = run_capture(model, [TEXT], spec, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=model.use_dcmha))
+    n = len(full.tokens)
+    for layer in range(model.n_layers):
+        rows, cols = slice(3, n - 2), slice(1, n - 7)
+        for source in (full, linear):
+            stages = tiles.stage_tiles(source, layer, rows, cols)
+            for stage, hook in tiles.STAGE_HOOKS.items():
+                expected = full[hook_name(hook, layer)][:, rows, cols]
+                np.testing.assert_allclose(stages[stage], expected, atol=1e-4, rtol=1e-5, err_msg=f"{name} {stage} {layer}")
+        if model.use_dcmha:
+            for hook in ("scores_composed", "probs"):  # by name, from the linear state
+                np.testing.assert_allclose(linear[hook_name(hook, layer)], full[hook_name(hook, layer)], atol=1e-4, rtol=1e-5)

@@ -169,13 +169,14 @@ def test_bad_input_gives_a_message_not_a_traceback(page):
         ("", "info", "empty"),
         ("   ", "info", "empty"),
         ("cat ☃ dog ☃", "warning", "‘☃’"),
-        ("the cat " * 100, "warning", "only the first 256"),
+        ("the cat " * 200, "warning", "only the first 1,024"),  # the most it reads, with its local windows
+        ("the cat " * 200, "info", "more than the 256 the model was trained on"),
     ]:
         at.text_input(key="dc_text").input(text).run()
         assert not at.exception, text
         messages = at.info if kind == "info" else at.warning
         assert any(fragment in m.value for m in messages), [m.value for m in messages]
-    assert array(figure_with_title(at, "the four stages")["data"][0]["z"]).shape == (256, 256)
+    assert array(figure_with_title(at, "the four stages")["data"][0]["z"]).shape == (256, 256)  # the region around the query
 
 
 def test_the_comparison_tab_draws_both_models_on_one_scale():
