@@ -12,6 +12,7 @@ from attnviz.analysis import dcmha as dv
 from attnviz.analysis import tiles
 from attnviz.capture import Capture, run_capture
 from attnviz.analysis import redundancy
+from attnviz.figures import attention as plots
 from attnviz.figures import dcmha as figs
 from attnviz.figures import heads as head_figures
 from attnviz.models.base import hook_name
@@ -21,6 +22,7 @@ from .controls import show_notices
 from .editors import compose_editor, load_preset
 from .figures import show_figure
 from .lang import T, ensure_language, texts_of
+from .long_maps import LONG_MAP_BLOCKS, dragged_box
 from .session import get_model, remembered
 from .state import fit_indices
 
@@ -129,6 +131,28 @@ def compose_tab(cell: Cell) -> None:
              key="head_strength")
 
 
+def whole_map(cell: Cell, head: int) -> None:
+    """A long text: the head's whole post-composed map in exact blocks, as the Attention page draws it, with the
+    region the maps below show outlined; a box dragged over it moves the region there (query and key at its centre)."""
+    n = len(cell.cap.tokens)
+    blocks = remembered("dcmha:blocks", ("blocks", *cell.cap_key, cell.layer, head),
+                        lambda: tiles.block_map(cell.cap, cell.layer, head, LONG_MAP_BLOCKS))
+    fig = plots.block_heatmap(blocks, cell.cap.tokens, title=D("whole_title", layer=cell.layer, head=head, n=n), height=520,
+                              lang=ensure_language())
+    stop = cell.first + len(cell.maps.tokens)
+    fig.add_shape(type="rect", x0=cell.first - 0.5, x1=stop - 0.5, y0=cell.first - 0.5, y1=stop - 0.5,
+                  line=dict(color=figs.SELECTED_COLOR, width=2), fillcolor="rgba(0,0,0,0)")
+
+    def move_region() -> None:
+        box = dragged_box("dcmha_whole", n)
+        if box is not None:
+            (a, b), (c, d) = box
+            st.session_state["dc_q"], st.session_state["dc_k"] = (a + b) // 2, (c + d) // 2
+
+    show_figure(fig, key="dcmha_whole", on_select=move_region, selection_mode="box")
+    st.caption(D("whole_caption", blocks=len(blocks.row_starts), region=dv.REGION))
+
+
 def stages_tab(cell: Cell) -> None:
     """One head's four maps (raw, composed, softmax, post-composed) with their differences, then every head small."""
     st.caption(D("stages_caption"))
@@ -137,6 +161,8 @@ def stages_tab(cell: Cell) -> None:
     head_n = D("head_n")
     st.radio(D("head"), list(range(cell.cap.n_heads)), key="dc_head", horizontal=True, format_func=lambda h: head_n.format(h=h))
     head, lang = st.session_state["dc_head"], ensure_language()
+    if cell.region:
+        whole_map(cell, head)
     region_note(cell)
     stages = dv.stage_maps(cell.maps, cell.layer)
     stage_titles = {k: D(f"stage_{k}") for k in ("raw", "composed", "dpre", "probs", "pattern", "dpost")}

@@ -42,15 +42,22 @@ def parse_zoom(raw: str, n: int) -> tuple[tuple[int, int], tuple[int, int]] | No
     return ((a, b), (c, d)) if a < b and c < d and (b - a, d - c) != (n, n) else None
 
 
-def zoom_from_box(n: int) -> None:
-    """A box dragged over the head's map: its token range becomes the zoom (a click without a box changes nothing)."""
-    boxes = st.session_state["head_heatmap"]["selection"].get("box") or []
+def dragged_box(key: str, n: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The token ranges (queries, keys; half-open) of the box last dragged over chart ``key``, or None (a click)."""
+    boxes = st.session_state[key]["selection"].get("box") or []
     if not boxes:
-        return
+        return None
     xs, ys = boxes[0]["x"], boxes[0]["y"]
     a, b = max(0, math.floor(min(ys) + 0.5)), min(n, math.floor(max(ys) + 0.5) + 1)
     c, d = max(0, math.floor(min(xs) + 0.5)), min(n, math.floor(max(xs) + 0.5) + 1)
-    if a < b and c < d:
+    return ((a, b), (c, d)) if a < b and c < d else None
+
+
+def zoom_from_box(n: int) -> None:
+    """A box dragged over the head's map: its token range becomes the zoom (a click without a box changes nothing)."""
+    box = dragged_box("head_heatmap", n)
+    if box is not None:
+        (a, b), (c, d) = box
         st.session_state["zoom"] = f"{a}-{b},{c}-{d}"
 
 

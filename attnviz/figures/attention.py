@@ -173,11 +173,16 @@ def block_heatmap(
     hover = (f"{name} %{{z:.4f}}<br>{t('plot.strongest')}: {t('plot.query')} #%{{customdata[0]}} → {t('plot.key')} "
              f"#%{{customdata[1]}}<br>{t('plot.weight')} %{{customdata[2]:.4f}} · {t('plot.raw_score')} %{{customdata[3]:.3f}}")
     finite = np.isfinite(z).any()
+    top = float(zmax) if zmax is not None else max(float(np.nanmax(z)) if finite else 1.0, 1e-6)  # maps side by side: one
+    bottom = float(np.nanmin(z)) if finite else 0.0
+    if bottom < -1e-6:  # a DCFormer's post-composed weights can be negative: a diverging scale centred on 0
+        limit = max(top, -bottom)
+        colour = dict(colorscale=colorscale(DIVERGING), zmid=0.0, zmin=-limit, zmax=limit)
+    else:
+        colour = dict(colorscale=colorscale(SEQUENTIAL), zmin=0.0, zmax=top)
     heat = dict(
         type="heatmap", z=z, x=cols.tolist(), y=rows.tolist(), customdata=custom,
-        hovertemplate=hover + "<extra></extra>", colorscale=colorscale(SEQUENTIAL), zmin=0.0,
-        zmax=float(zmax) if zmax is not None else max(float(np.nanmax(z)) if finite else 1.0, 1e-6),  # maps side by side: one
-        colorbar=colorbar(name), xgap=0, ygap=0,
+        hovertemplate=hover + "<extra></extra>", **colour, colorbar=colorbar(name), xgap=0, ygap=0,
     )
     margins, xaxis, yaxis = _block_axes(rows, cols, tokens, t)
     xaxis["range"] = [block_map.cols.start - 0.5, block_map.cols.stop - 0.5]

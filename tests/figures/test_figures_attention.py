@@ -319,3 +319,12 @@ def test_hidden_special_tokens_keep_each_label_on_its_own_row_and_column():
     over = plots.head_heatmap(np.full((600, 600), 1 / 600), [f"t{i}" for i in range(600)], keep=np.arange(1, 599))
     ticks = dict(zip(over.layout.xaxis.tickvals, over.layout.xaxis.ticktext))
     assert all(ticks[v] == f"t{v}" for v in ticks)  # block starts: each label at its own token's position
+
+
+def test_a_block_map_with_negative_means_is_drawn_on_a_diverging_scale_centred_on_zero():
+    """A DCFormer's post-composed weights can be negative: their block means must not be clipped at 0."""
+    blocks = _block_map()
+    signed = type(blocks)(**{**vars(blocks), "mean": blocks.mean - 0.5 * float(blocks.mean.max())})
+    trace = plots.block_heatmap(signed, [f"t{i}" for i in range(170)]).to_plotly_json()["data"][0]
+    assert trace["zmid"] == 0 and trace["zmin"] == -trace["zmax"] and trace["zmin"] < 0
+    assert "zmid" not in plots.block_heatmap(blocks, [f"t{i}" for i in range(170)]).to_plotly_json()["data"][0]

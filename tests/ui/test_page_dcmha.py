@@ -215,3 +215,30 @@ def test_the_redundancy_tab_states_what_the_numbers_show_for_both_models():
     chinese.run()
     assert not chinese.exception
     assert sum(m.value.startswith(("**相似度**：", "**方向数**：")) for m in chinese.markdown) == 2
+
+
+def test_a_long_text_is_read_whole_and_its_maps_are_the_exact_region_around_the_chosen_query():
+    """Beyond the 256 characters it was trained on the DCFormer reads on (flagged); every tab works; the stage maps are
+    the region of the whole text's forward around the chosen query, and choosing another query moves it."""
+    from attnviz.capture import get_model, run_capture
+    from attnviz.masks import MaskSpec
+
+    text = ("the quick brown fox jumps over the lazy dog while the cat sleeps. " * 12)[:700].strip()
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.query_params.update(dc_text=text)
+    at.run()
+    assert not at.exception
+    assert any("more than the 256 the model was trained on" in i.value for i in at.info)
+    assert figure_with_title(at, f"the whole text ({len(text)} characters)")  # the head's whole map, in blocks
+    everything = run_capture(get_model("dcformer-tiny"), [text], MaskSpec(), local_window="config", causal=True)[0]
+    for query, first in ((0, 0), (500, 320)):  # the region: 256 characters around the query, on a query block's boundary
+        at.selectbox(key="dc_q").set_value(query).run()
+        assert not at.exception
+        assert any(f"positions {first}–{first + 255}" in i.value for i in at.info)
+        layer, head = at.session_state["dc_layer"], at.session_state["dc_head"]
+        z = array(figure_with_title(at, "the four stages")["data"][0]["z"]).astype(float)
+        raw = everything[f"blocks.{layer}.attn.hook_scores"][head, first:first + 256, first:first + 256]
+        allowed = everything.mask(layer)[first:first + 256, first:first + 256]
+        np.testing.assert_allclose(z[allowed], raw[allowed], atol=1e-4, rtol=1e-5)
+    at.text_input(key="dc_text").set_value("the cat sat").run()  # and back to a short text: whole maps again
+    assert not at.exception and not any("positions" in i.value for i in at.info)
