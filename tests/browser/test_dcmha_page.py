@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FIRST_LOAD_TIMEOUT_MS, JS_TRACE_Z, STEP_TIMEOUT_MS
+from conftest import FIRST_LOAD_TIMEOUT_MS, JS_CELL_CENTRE, JS_TRACE_Z, STEP_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
@@ -99,4 +99,32 @@ def test_window_band_and_chunks_are_drawn(app):
     assert names.count("window") == 6 and names.count("selected") == 6
     assert names.count("query block") == 6 * 3  # 180 characters, blocks of 64 queries
     app.shot("dcmha-window12-chunks")
+    assert_clean(app)
+
+
+def test_a_long_text_shows_its_whole_map_in_blocks_and_a_dragged_box_moves_the_region(app):
+    """700 characters (beyond the 256 the DCFormer was trained on): the stages tab draws the head's whole map in exact
+    blocks with the region outlined; a box dragged over it moves the region (the chosen query) there."""
+    import urllib.parse
+
+    text = ("the quick brown fox jumps over the lazy dog while the cat sleeps. " * 12)[:700].strip()
+    open_page(app, "?" + urllib.parse.urlencode({"dc_text": text}))
+    open_tab(app, 1)
+    app.page.wait_for_function(JS_HAS_PLOT, arg="dcmha_whole", timeout=STEP_TIMEOUT_MS)
+    app.wait_idle()
+    assert "positions 0–255" in app.body_text()
+    app.shot("dcmha-long-stages")
+    first = app.page.evaluate(JS_CELL_CENTRE, ["dcmha_whole", 430, 450])
+    last = app.page.evaluate(JS_CELL_CENTRE, ["dcmha_whole", 520, 560])
+    app.page.mouse.move(*first)
+    app.page.mouse.down()
+    app.page.mouse.move(*last, steps=8)
+    app.page.mouse.up()
+    app.page.wait_for_function("() => !document.body.innerText.includes('positions 0–255')", timeout=STEP_TIMEOUT_MS)
+    app.wait_idle()
+    query = int(app.page.evaluate("() => new URLSearchParams(location.search).get('dc_q')"))
+    assert 450 <= query <= 560, query  # the box's centre row
+    start = max(0, min(query - 128, len(text) - 256)) // 64 * 64
+    assert f"positions {start}–{start + 255}" in app.body_text()
+    app.shot("dcmha-long-moved")
     assert_clean(app)
