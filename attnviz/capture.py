@@ -159,6 +159,12 @@ def exact_names(model, hooks: Iterable[str] | None) -> tuple[str, ...] | None:
     return tuple(name for name in dict.fromkeys(points) if any(fnmatch.fnmatchcase(name, h) for h in hooks))
 
 
+def all_but_maps(model) -> list[str]:
+    """Every hook point of ``model`` except the (T × T) maps (scores, pattern, mask, a DCFormer's middle stages): what
+    is linear in the text, from which tiles compute any map exactly (its q, k, lse and score scale are among them)."""
+    return [name for name in exact_names(model, ("*",)) if _map_name(name)[0] is None]
+
+
 def run_capture(model, texts: list[str], spec: MaskSpec = MaskSpec(), hooks: Iterable[str] | None = None, *,
            with_loss: bool = False, **options) -> list[Capture]:
     """Run ``model`` on one padded batch with the hook points matching ``hooks`` recorded (all by default);

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz.figures import steps as plots_steps
-from attnviz.analysis.steps import full_projection, online_softmax, steps
+from attnviz.analysis.steps import full_projection, key_window, online_softmax, steps
 from ui import url_state
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
@@ -20,13 +20,16 @@ st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
 STEP_PARAMS = [
     url_state.int_param("layer", 0, 0, 63),
     url_state.int_param("head", 0, 0, 63),
-    url_state.int_param("query", 1, 0, 4095),
+    url_state.int_param("query", 1, 0, 8191),  # the longest text any model here reads
     url_state.int_param("dims", 8, 1, 4096),
-    url_state.int_param("flash_block", 4, 1, 4096),
+    url_state.int_param("flash_block", 4, 1, 8192),
 ]
 load_page_state(STEP_PARAMS)
 
 lang = st.session_state["lang"]
+
+
+MAX_FLASH_BLOCKS = 32
 
 
 def flash_section(s, n: int, heads: int, d: int) -> None:
@@ -35,8 +38,9 @@ def flash_section(s, n: int, heads: int, d: int) -> None:
         return  # DCMHA mixes every head's row before and after the softmax: not one head's online softmax
     st.header(T("steps.h7b"))
     st.markdown(T("steps.t7b"))
-    fit("flash_block", 1, n)
-    st.slider(T("steps.flash_block"), 1, n, key="flash_block")
+    smallest = -(-n // MAX_FLASH_BLOCKS)  # a long row in at most MAX_FLASH_BLOCKS blocks of keys
+    fit("flash_block", smallest, n)
+    st.slider(T("steps.flash_block"), smallest, n, key="flash_block")
     online, z, weights = online_softmax(s.masked, s.v, st.session_state["flash_block"])
     st.dataframe(pd.DataFrame([{
         T("steps.col_keys"): f"{a}–{b - 1}", T("steps.col_block_max"): step.block_max,
@@ -63,15 +67,19 @@ def steps_view(view) -> None:
     c3.selectbox(T("steps.query"), range(len(tokens)), key="query", format_func=lambda i: f"{i}: {tokens[i]}")
     c4.slider(T("steps.dims"), 1, model.d_head, key="dims", help=T("steps.dims_help", d=model.d_head))
     layer, head, query, dims = state["layer"], state["head"], state["query"], state["dims"]
-    s = steps(model, capture, layer, head, query)
+    whole = steps(model, capture, layer, head, query)
+    a, b = key_window(whole)  # a long text: the panels over keys show a window of them around the query
+    s = whole.keys_window(a, b)
+    if (a, b) != (0, len(whole.tokens)):
+        st.info(T("steps.key_window", n=len(whole.tokens), a=a, b=b - 1, outside=max(0.0, 1.0 - float(s.pattern.sum()))))
     d, H, D = model.d_head, model.n_heads, model.d_model
-    qt = tokens[query]
+    qt = s.tokens[s.query]
 
     def vectors(rows, names, title, key):
         show_figure(plots_steps.vector_rows(rows, names, title=title, dims=dims, lang=lang), key=key)
 
     def bars(values, title, key, allowed=None):
-        show_figure(plots_steps.key_bars(values, tokens, title=title, allowed=allowed, lang=lang), key=key)
+        show_figure(plots_steps.key_bars(values, s.tokens, title=title, allowed=allowed, first=s.first, lang=lang), key=key)
 
     st.header(T("steps.h0"))
     st.markdown(T("steps.t0", D=D, H=H, d=d, head=head))
@@ -88,13 +96,13 @@ def steps_view(view) -> None:
             st.markdown(T("steps.t1_decoder", positions=T(positions)))
         labels = {"word": T("steps.word", token=qt), "position": T("steps.position", n=query), "type": T("steps.type"),
                   "sum": T("steps.sum"), "input": T("steps.after_ln" if encoder else "steps.layer0_input")}
-        vectors([parts[name][query] for name in parts], [labels[name] for name in parts], T("steps.input_of", token=qt), "embed")
+        vectors([parts[name][s.query] for name in parts], [labels[name] for name in parts], T("steps.input_of", token=qt), "embed")
     else:
         st.markdown(T("steps.t1_later", layer=layer, prev=layer - 1))
-    vectors(s.layer_input, tokens, T("steps.x_all"), "x")
+    vectors(s.layer_input, s.tokens, T("steps.x_all"), "x")
     if not encoder:
         st.markdown(T("steps.prenorm"))
-        vectors(s.attn_input, tokens, T("steps.attn_in_all"), "x_in")
+        vectors(s.attn_input, s.tokens, T("steps.attn_in_all"), "x_in")
 
     st.header(T("steps.h2", head=head))
     st.latex(r"q_i = x_i W_Q^{(h)} + b_Q^{(h)},\quad k_j = x_j W_K^{(h)} + b_K^{(h)},\quad v_j = x_j W_V^{(h)} + b_V^{(h)}")
@@ -106,17 +114,17 @@ def steps_view(view) -> None:
     with col_q:
         vectors(s.q_before if s.rotary else s.q, [T("steps.q_of", token=qt)], T("steps.q_title"), "q")
     with col_kv:
-        vectors(s.k_before if s.rotary else s.k, tokens, T("steps.k_title"), "k")
-        vectors(s.v, tokens, T("steps.v_title"), "v")
+        vectors(s.k_before if s.rotary else s.k, s.tokens, T("steps.k_title"), "k")
+        vectors(s.v, s.tokens, T("steps.v_title"), "v")
     if s.rotary:
         st.header(T("steps.h2b"))
         weights = model.attention_weights(layer)
         st.markdown(T("steps.t2b", before=float(np.linalg.norm(s.q_before)), after=float(np.linalg.norm(s.q)))
                     + (" " + T("steps.t2b_norm") if weights.qk_norm else ""))
-        first = 0  # the first token's key, rotated by position 0 (unchanged) beside the query's own, rotated by i
-        vectors([s.q_before, s.q, s.k_before[query], s.k[query], s.k_before[first], s.k[first]],
+        # the text's first token's key, rotated by position 0 (unchanged), beside the query's own, rotated by i
+        vectors([s.q_before, s.q, s.k_before[s.query], s.k[s.query], whole.k_before[0], whole.k[0]],
                 [T("steps.q_before"), T("steps.q_after"), T("steps.k_before", token=qt), T("steps.k_after", token=qt),
-                 T("steps.k_before", token=tokens[first]), T("steps.k_after", token=tokens[first])],
+                 T("steps.k_before", token=whole.tokens[0]), T("steps.k_after", token=whole.tokens[0])],
                 T("steps.h2b"), "rope")
 
     st.header(T("steps.h3"))
@@ -132,16 +140,16 @@ def steps_view(view) -> None:
     st.header(T("steps.h6"))
     st.latex(r"p_j = \frac{e^{s_j}}{\sum_{j'} e^{s_{j'}}}")
     show_figure(
-        plots_steps.probability_bars(s.probs, tokens, allowed=s.allowed, title=T("steps.probs_title", token=qt, total=float(s.probs.sum())), lang=lang),
+        plots_steps.probability_bars(s.probs, s.tokens, allowed=s.allowed, first=s.first, title=T("steps.probs_title", token=qt, total=float(s.probs.sum())), lang=lang),
         key="probs",
     )
     st.header(T("steps.h7"))
     if getattr(model, "use_dcmha", False):  # DCMHA: the heads' softmax weights are composed before they mix v
-        show_figure(plots_steps.probability_bars(s.pattern, tokens, allowed=s.allowed, title=T("steps.post_compose_title", token=qt), lang=lang), key="pattern")
+        show_figure(plots_steps.probability_bars(s.pattern, s.tokens, allowed=s.allowed, first=s.first, title=T("steps.post_compose_title", token=qt), lang=lang), key="pattern")
         st.caption(T("steps.post_compose"))
-    vectors(s.weighted, [f"{p:.3f} × v({t})" for p, t in zip(s.pattern, tokens)], "p_j v_j", "weighted")
+    vectors(s.weighted, [f"{p:.3f} × v({t})" for p, t in zip(s.pattern, s.tokens)], "p_j v_j", "weighted")
     vectors(s.z, [T("steps.z_of", head=head)], "z = Σ p_j v_j", "z")
-    flash_section(s, len(tokens), H, d)
+    flash_section(whole, len(whole.tokens), H, d)  # the whole row, in blocks of keys
     st.header(T("steps.h8", H=H))
     st.caption(T("steps.t8", H=H, d=d, D=D, head=head, start=head * d))
     vectors(s.concat.reshape(H, d), [T("plot.head", h=h) for h in range(H)], T("steps.concat_title"), "concat")
@@ -150,7 +158,7 @@ def steps_view(view) -> None:
     st.header(T("steps.h9"))
     st.markdown(T("steps.t9" if encoder else "steps.t9_prenorm"))
     vectors(
-        [s.layer_input[query], s.attn_result, s.resid_mid, s.layer_output],
+        [s.layer_input[s.query], s.attn_result, s.resid_mid, s.layer_output],
         [T("steps.x_input"), T("steps.attn_output"), T("steps.ln_mid" if encoder else "steps.resid_add"), T("steps.layer_output")],
         T("steps.through", token=qt, layer=layer),
         "output",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from attnviz.capture import all_but_maps
 from attnviz.masks import MaskSpec
 from attnviz.models.base import Notice, hook_name
 from attnviz.i18n import translate
@@ -242,9 +243,11 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
             st.info(T("msg.long_one_text"))  # a long text's maps are drawn in blocks: no padding comparison
             texts = texts[:1]
         hooks = view_hooks(model, tuple(texts))
-    elif hooks is None and is_long(model, tuple(texts), None):  # every step of every head, stored whole: refuse
-        st.info(T("msg.long_for_this_page", n=encoded_shape(model, tuple(texts))[1]))
-        return None
+    elif hooks is None and is_long(model, tuple(texts), None):  # every step of every head, but not the maps stored whole
+        if len(texts) > 1:
+            st.info(T("msg.long_one_text"))
+            texts = texts[:1]
+        hooks = tuple(all_but_maps(model))
     captures = captures_for(state["model"], tuple(texts), spec, hooks)
     for index, capture in enumerate(captures):
         if capture.truncated:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..capture import Capture, exact_names, run_capture
+from ..capture import Capture, all_but_maps, run_capture
 from ..masks import MaskSpec, query_block_spans
 from ..models.base import hook_name
 from ..models.char_lm import TWIN, CharLanguageModel
@@ -78,7 +78,6 @@ def prepare_text(raw: str | None, model: CharLanguageModel) -> PreparedText:
 # A text of more characters is captured linearly (no (T × T) map stored) and its maps are looked at through a
 # region of this many characters around the chosen query (region_capture), exact, cell by cell.
 REGION = 256
-MAP_HOOKS = ("scores", "scores_composed", "probs", "pattern", "mask")
 
 
 def run_dcmha(model: CharLanguageModel, text: str, window: Any = "config", causal: bool = True) -> Capture:
@@ -89,9 +88,7 @@ def run_dcmha(model: CharLanguageModel, text: str, window: Any = "config", causa
     window: the local layers' own size -- "config" (as trained), an int, or None (every layer global).
     causal: False lifts the causal constraint (a lesson: local windows become two-sided).
     """
-    hooks = None
-    if len(model.encode([text]).tokens[0]) > REGION:
-        hooks = [name for name in exact_names(model, ("*",)) if name.rsplit(".hook_", 1)[-1] not in MAP_HOOKS]
+    hooks = all_but_maps(model) if len(model.encode([text]).tokens[0]) > REGION else None
     (cap,) = run_capture(model, [text], MaskSpec(), hooks, with_loss=True, local_window=window, causal=causal)
     return cap
 

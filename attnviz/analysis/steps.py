@@ -9,11 +9,12 @@ weights; the few values derived here (q·k_j, p_j v_j) are exact products of cap
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..models.base import hook_name
+from . import tiles
 
 
 @dataclass
@@ -62,6 +63,34 @@ class Steps:
     attn_result: np.ndarray  # (d_model,) concat @ W_O + b_O   (hook_result)
     resid_mid: np.ndarray  # (d_model,) the residual after the attention  (hook_resid_mid)
     layer_output: np.ndarray  # (d_model,) after the feed-forward  (hook_resid_post)
+    first: int = 0  # the text's position of tokens[0] (a window of a long text's keys: see keys_window)
+
+    # the fields with one row per key (per token), cut by keys_window
+    PER_KEY = ("layer_input", "attn_input", "k_before", "k", "v", "dots", "scaled", "composed", "allowed", "masked",
+               "probs", "pattern", "weighted")
+
+    def keys_window(self, a: int, b: int) -> Steps:
+        """The same query's steps over keys [a, b) only (``query`` inside): a long text's panels show one window of
+        its keys. Everything about the query itself (q, z, the output) is unchanged; ``first`` says where it starts."""
+        cut = {name: None if getattr(self, name) is None else getattr(self, name)[a:b] for name in self.PER_KEY}
+        embeddings = None if self.embeddings is None else {name: rows[a:b] for name, rows in self.embeddings.items()}
+        return replace(self, **cut, embeddings=embeddings, tokens=self.tokens[a:b], query=self.query - a, first=self.first + a)
+
+
+STEP_KEYS = 128  # a longer text's step-by-step panels show this many of its keys, around the query
+
+
+def key_window(steps: Steps, size: int = STEP_KEYS) -> tuple[int, int]:
+    """[a, b): ``size`` keys around the query, holding every key it may attend to when they fit (a window, a chunk),
+    else centred on it; the whole text when it is no longer."""
+    n = len(steps.tokens)
+    if n <= size:
+        return 0, n
+    allowed = np.flatnonzero(steps.allowed)
+    lo, hi = (int(allowed[0]), int(allowed[-1]) + 1) if allowed.size else (steps.query, steps.query + 1)
+    a = lo - (size - (hi - lo)) // 2 if hi - lo <= size else steps.query - size // 2
+    a = max(0, min(a, n - size))
+    return a, a + size
 
 
 def head_slices(model, layer: int, head: int) -> HeadSlices:
@@ -78,7 +107,8 @@ def full_projection(model, layer: int, which: str) -> np.ndarray:
 
 
 def steps(model, capture, layer: int, head: int, query: int) -> Steps:
-    """Gather every panel of the step-by-step view from a full capture of ``model`` (any model of the contract)."""
+    """Gather every panel of the step-by-step view from a capture of every hook of ``model`` (any model of the
+    contract), or of every hook but the (T × T) maps (a long text: the query's row is computed from tiles)."""
 
     def hook(name: str) -> np.ndarray:
         return capture[hook_name(name, layer)]
@@ -87,11 +117,15 @@ def steps(model, capture, layer: int, head: int, query: int) -> Steps:
     weights = model.attention_weights(layer)
     sl = head_slices(model, layer, head)
     x_in = hook("attn_in")
-    scaled = hook("scores")[head, query]
-    allowed = np.broadcast_to(hook("mask"), hook("scores").shape[-2:])[query]
-    pattern = hook("pattern")[head, query]
-    composed = capture[hook_name("scores_composed", layer)][head, query] if hook_name("scores_composed", layer) in capture else None
-    probs = capture[hook_name("probs", layer)][head, query] if hook_name("probs", layer) in capture else pattern
+    # the query's row of every map: read from the stored maps, or computed exactly from q, k and the row's normaliser
+    # (a long text's capture stores no (T × T) map)
+    row, keys = slice(query, query + 1), slice(0, len(capture.tokens))
+    stages = {name: value[head, 0] for name, value in tiles.stage_tiles(capture, layer, row, keys).items()}
+    scaled, pattern = stages["raw"], stages["pattern"]
+    allowed = tiles.allowed_tile(capture, layer, row, keys)[0]
+    dcmha = hook_name("pre_qw1", layer) in capture or hook_name("scores_composed", layer) in capture
+    composed = stages["composed"] if dcmha else None
+    probs = stages["probs"] if dcmha else pattern
     q, k, v = hook("q")[head, query], hook("k")[sl.kv_head], hook("v")[sl.kv_head]
     z_all = hook("z")[:, query, :]  # (heads, d_head)
     embeddings = None

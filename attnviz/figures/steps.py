@@ -49,11 +49,13 @@ def vector_rows(rows: np.ndarray, row_labels: list[str], *, title: str, dims: in
     return finish(fig)
 
 
-def key_bars(values: np.ndarray, tokens: list[str], *, title: str, allowed: np.ndarray | None = None, fmt: str = ".3f", lang: str = "en") -> go.Figure:
-    """One value per key; masked keys are drawn as grey '−∞' markers (they get weight 0 after softmax)."""
+def key_bars(values: np.ndarray, tokens: list[str], *, title: str, allowed: np.ndarray | None = None, fmt: str = ".3f",
+             first: int = 0, lang: str = "en") -> go.Figure:
+    """One value per key; masked keys are drawn as grey '−∞' markers (they get weight 0 after softmax). ``first``: the
+    text's position of the first key (a window of a long text's keys)."""
     values = np.asarray(values, dtype=float)
     allowed = np.ones(len(values), dtype=bool) if allowed is None else np.asarray(allowed)
-    names = [f"{i}: {t}" for i, t in enumerate(labels(tokens))]
+    names = [f"{first + i}: {t}" for i, t in enumerate(labels(tokens))]
     shown = np.where(allowed & np.isfinite(values), values, 0.0)
     text = [format(v, fmt) if ok and np.isfinite(v) else translate("plot.masked", lang) for v, ok in zip(values, allowed)]
     fig = go.Figure(
@@ -116,8 +118,8 @@ def projection_split(weight: np.ndarray, *, head: int, d_head: int, name: str = 
     return finish(fig)
 
 
-def probability_bars(probs: np.ndarray, tokens: list[str], *, allowed: np.ndarray, title: str, lang: str = "en") -> go.Figure:
-    fig = key_bars(probs, tokens, title=title, allowed=allowed, lang=lang)
+def probability_bars(probs: np.ndarray, tokens: list[str], *, allowed: np.ndarray, title: str, first: int = 0, lang: str = "en") -> go.Figure:
+    fig = key_bars(probs, tokens, title=title, allowed=allowed, first=first, lang=lang)
     fig.update_traces(marker_colorscale=SEQUENTIAL)
     fig.update_yaxes(range=[0, 1.15])
     return finish(fig)
@@ -150,9 +152,9 @@ def online_softmax_figure(masked: np.ndarray, online, tokens: list[str], *, titl
                          text=[f"×{step.rescale:.3f}" for step in online], textposition="outside",
                          hovertemplate="l = %{y:.4f}<br>" + translate("steps.col_rescale", lang) + " %{text}<extra></extra>"),
                   row=2, col=1)
-    for step in online[1:]:  # where each block of keys starts
-        fig.add_vline(x=step.keys[0] - 0.5, line=dict(color="#999999", width=1, dash="dot"))
-    fig.update_layout(title=dict(text=title, x=0.01), height=520, margin=dict(l=10, r=10, t=70, b=10),
+    boundaries = [dict(type="line", x0=step.keys[0] - 0.5, x1=step.keys[0] - 0.5, xref="x", y0=0, y1=1, yref="paper",
+                       line=dict(color="#999999", width=1, dash="dot")) for step in online[1:]]  # where each block of keys starts
+    fig.update_layout(shapes=boundaries, title=dict(text=title, x=0.01), height=520, margin=dict(l=10, r=10, t=70, b=10),
                       legend=dict(orientation="h", x=1, xanchor="right", y=1.08), bargap=0.15)
     fig.update_xaxes(tickangle=-45)
     return finish(fig)

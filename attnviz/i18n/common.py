@@ -96,7 +96,6 @@ TEXT: dict[str, dict[str, str]] = {
     "plot.output_dim": {"en": "output dimension (columns)", "zh": "输出维度（列）"},
     "plot.input_dim": {"en": "input dimension (d_model)", "zh": "输入维度（d_model）"},
     "msg.long_one_text": {"en": "A text this long is drawn from blocks of its maps, one text at a time: the second sentence is left out.", "zh": "这么长的文本要按块绘制注意力图，一次只能看一段文本：第二个句子不显示。"},
-    "msg.long_for_this_page": {"en": "This page stores every step of every head whole, and {n} tokens would take too much memory. Shorten the text, or look at it on the Attention page, which draws long texts in blocks and zooms in exactly.", "zh": "这个页面要把每个头的每一步整张保存，{n} 个词元会占用太多内存。请缩短文本，或到“注意力”页查看：那里会把长文本按块绘制，并能精确放大。"},
     "msg.file_too_big": {"en": "That file is larger than {limit} KB: choose a shorter text file.", "zh": "这个文件超过 {limit} KB：请选择更短的文本文件。"},
     "msg.file_binary": {"en": "That file is not text (it holds NUL bytes): choose a .txt file.", "zh": "这个文件不是文本（含有 NUL 字节）：请选择 .txt 文件。"},
     "msg.file_not_text": {"en": "That file is not UTF-8 text (byte {at} cannot be read): save it as UTF-8 and try again.", "zh": "这个文件不是 UTF-8 文本（第 {at} 个字节无法读取）：请另存为 UTF-8 后再试。"},

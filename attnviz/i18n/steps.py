@@ -66,6 +66,7 @@ TEXT: dict[str, dict[str, str]] = {
     "steps.layer_output": {"en": "layer output", "zh": "层输出"},
     "steps.through": {"en": "“{token}” through layer {layer}", "zh": "“{token}”经过第 {layer} 层"},
     "steps.h7b": {"en": "7b · The same row, the way FlashAttention computes it", "zh": "7b · 同一行，按 FlashAttention 的方式计算"},
+    "steps.key_window": {"en": "A long text ({n:,} tokens): the panels over keys show positions {a}–{b}, around the query (every key it may attend to when they fit). Its weight on the keys outside them: {outside:.4f}. The FlashAttention section below walks its whole row; every number is computed exactly from the captured q, k and the row's normaliser.", "zh": "长文本（{n:,} 个词元）：按键展开的各图只显示查询附近第 {a}–{b} 个位置（能放下时包含它可关注的所有键）。它落在这些键之外的权重：{outside:.4f}。下面的 FlashAttention 一节走完整行；每个数都由记录下的 q、k 和该行的归一化量精确算出。"},
     "steps.t7b": {"en": "FlashAttention never holds a whole row of weights: it reads the keys a block at a time, keeps the largest score so far (m) and the sum of exp(s − m) so far (l), and rescales both — and the output so far — by exp(m_before − m) whenever a block brings a larger score. Dividing the output by l at the end gives exactly the softmax's z.", "zh": "FlashAttention 从不保存一整行权重：它一次读取一块键，记住目前最大的得分（m）和目前 exp(s − m) 的总和（l）；每当新的一块带来更大的得分，就把这两者以及目前的输出乘以 exp(m_之前 − m) 重新缩放。最后把输出除以 l，得到的正是 softmax 的 z。"},
     "steps.flash_block": {"en": "Keys per block", "zh": "每块的键数"},
     "steps.col_keys": {"en": "keys", "zh": "键"},

@@ -177,3 +177,35 @@ def test_the_online_softmax_ends_equal_to_the_ordinary_one(minilm):
         assert maxima == sorted(maxima) and all(0 <= step.rescale <= 1 for step in online)
         assert online[-1].running_sum == pytest.approx(np.exp(s.masked[s.allowed] - maxima[-1]).sum())
         assert sum(step.keys[1] - step.keys[0] for step in online) == len(s.masked)
+
+
+@pytest.mark.parametrize("name, spec", [("all-MiniLM-L6-v2", MaskSpec(window=5)), ("mistral-char", MaskSpec()),
+                                        ("dcformer-tiny", MaskSpec(causal=True))])
+def test_a_long_texts_steps_from_a_capture_without_maps_equal_a_full_capture(name, spec):
+    """Step by step on a long text captures every hook but the (T × T) maps; the query's row comes from tiles and every
+    panel equals the one a capture of everything gives. A window of keys cuts every per-key panel consistently."""
+    from dataclasses import fields
+
+    from attnviz.analysis.steps import STEP_KEYS, key_window
+    from attnviz.capture import all_but_maps
+
+    model = get_model(name)
+    text = "the cat sat on the mat and the dog sat on the log, " * 20  # 282 tokens on MiniLM, 1,020 characters
+    (full,) = run_capture(model, [text], spec)
+    (linear,) = run_capture(model, [text], spec, hooks=all_but_maps(model))
+    assert linear.is_linear(0) and hook_name("pattern", 0) not in linear
+    query, layer, head = len(full.tokens) // 2 + 3, 1, model.n_heads - 1
+    a, b = steps(model, full, layer, head, query), steps(model, linear, layer, head, query)
+    for field in fields(a):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if isinstance(x, np.ndarray):
+            np.testing.assert_allclose(y, x, atol=1e-4, rtol=1e-5, err_msg=field.name)
+    assert (a.composed is None) == (b.composed is None) == (not getattr(model, "use_dcmha", False))
+    start, stop = key_window(b)
+    assert stop - start == STEP_KEYS and start <= query < stop
+    if spec.window:  # every key the query may attend to fits: all of them are in the window
+        assert b.allowed[start:stop].sum() == b.allowed.sum()
+    cut = b.keys_window(start, stop)
+    assert cut.first == start and cut.tokens[cut.query] == b.tokens[query] and len(cut.probs) == len(cut.v) == STEP_KEYS
+    np.testing.assert_array_equal(cut.pattern, b.pattern[start:stop])
+    np.testing.assert_array_equal(cut.z, b.z)

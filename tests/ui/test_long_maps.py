@@ -143,17 +143,28 @@ def test_compare_heads_on_a_long_text_draws_a_b_and_their_difference_in_exact_bl
     np.testing.assert_allclose(shown.to_numpy(dtype=float), stats_table(full).to_numpy(dtype=float), atol=2e-5, equal_nan=True)
 
 
-def test_pages_that_need_whole_maps_say_so_for_a_long_text(monkeypatch):
+def test_step_by_step_on_a_long_text_shows_a_window_of_keys_from_linear_state(monkeypatch, full):
+    """Step by step captures a long text without its maps; the query's row is computed exactly from q, k and its
+    normaliser, the panels over keys show a window around the query, and FlashAttention walks the whole row."""
     import ui.session
 
-    monkeypatch.setattr(ui.session, "LINEAR_ABOVE_MB", 0)
-    for page in ("3_Step_by_step.py",):
-        at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=TIMEOUT)
-        at.query_params.update(model="mistral-char", text=TEXT)
-        at.run()
-        assert not at.exception
-        assert any("Attention page" in i.value for i in at.info), page
-        assert at.text_input(key="text").value  # the box stays, to shorten the text
+    monkeypatch.setattr(ui.session, "LINEAR_ABOVE_MB", 0)  # every text's maps "too big": the long path
+    at = AppTest.from_file(str(ROOT / "pages" / "3_Step_by_step.py"), default_timeout=TIMEOUT)
+    at.query_params.update(model="mistral-char", text=TEXT, layer="1", head="2", query="300")
+    at.run()
+    assert not at.exception
+    window = [i.value for i in at.info if "the panels over keys show positions" in i.value]
+    assert window, [i.value for i in at.info]
+    a, b = (int(x) for x in window[0].split("positions ")[1].split(",")[0].split("–"))
+    assert b - a + 1 == 128 and a <= 300 <= b
+    weights = figure_with_title(at, "attention weights of")["data"][0]
+    shown = array(weights["y"]).astype(float)
+    assert weights["x"][0].startswith(f"{a}: ") and len(shown) == 128  # the text's positions on the keys
+    np.testing.assert_allclose(shown, full.pattern(1)[2][300, a:b + 1], atol=1e-6)
+    assert figure_with_title(at, "The row of")  # the whole row in blocks of keys
+    at.selectbox(key="query").set_value(10).run()  # near the start: the window moves, the text's first keys
+    assert not at.exception and any("positions 0–127" in i.value for i in at.info)
+    assert at.text_input(key="text").value  # the box stays
 
 
 def test_a_long_passage_can_be_pasted_or_opened_as_a_file(monkeypatch):
