@@ -270,18 +270,49 @@ def block_map(cap, layer: int, head: int, size: int, rows: slice | None = None, 
 def layer_block_means(cap, layer: int, size: int) -> np.ndarray:
     """(heads, R, R) float32: every head's whole map of ``layer`` as at most ``size`` × ``size`` exact block means
     (the thumbnails of the overview and the layer grid), NaN where a block has no allowed cell. From stored maps in
-    one pass over the layer; from a linear capture, head by head (``block_map``), a block of rows at a time."""
+    one pass over the layer; from a linear capture a block of rows at a time, every head together (``heads_tile``)."""
     n = len(cap.key_is_real)
     starts = np.asarray(_blocks(n, size))
-    stored = _stored(cap, "pattern", layer)
-    if stored is None:
-        maps = [block_map(cap, layer, head, size, strongest=False) for head in range(cap[hook_name("q", layer)].shape[0])]
-        return np.stack([np.where(m.weight > 0, m.mean, np.nan) for m in maps]).astype(np.float32)
     widths = np.diff(np.append(starts, n))
-    sums = np.add.reduceat(np.add.reduceat(stored, starts, axis=1, dtype=np.float64), starts, axis=2)  # (H, R, R)
-    allowed = allowed_tile(cap, layer, slice(0, n), slice(0, n))
-    reachable = np.add.reduceat(np.add.reduceat(allowed, starts, axis=0, dtype=np.int64), starts, axis=1) > 0
+    stored = _stored(cap, "pattern", layer)
+    if stored is not None:
+        sums = np.add.reduceat(np.add.reduceat(stored, starts, axis=1, dtype=np.float64), starts, axis=2)  # (H, R, R)
+        allowed = allowed_tile(cap, layer, slice(0, n), slice(0, n))
+        reachable = np.add.reduceat(np.add.reduceat(allowed, starts, axis=0, dtype=np.int64), starts, axis=1) > 0
+    else:  # a block of rows at a time, every head at once, over the keys the mask rule lets those rows see
+        heads = cap[hook_name("q", layer)].shape[0]
+        sums, reachable = np.zeros((heads, len(starts), len(starts))), np.zeros((len(starts), len(starts)), bool)
+        for b, (a, e) in enumerate(zip(starts, np.append(starts[1:], n))):
+            rows = slice(int(a), int(e))
+            keys = allowed_span(cap, layer, rows)
+            column_sums, column_any = np.zeros((heads, n)), np.zeros(n, bool)
+            column_sums[:, keys] = heads_tile(cap, layer, rows, keys).sum(axis=1, dtype=np.float64)
+            column_any[keys] = allowed_tile(cap, layer, rows, keys).any(axis=0)
+            sums[:, b] = np.add.reduceat(column_sums, starts, axis=1)
+            reachable[b] = np.add.reduceat(column_any, starts) > 0
     return np.where(reachable, sums / (widths[:, None] * widths[None, :]), np.nan).astype(np.float32)
+
+
+def heads_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
+    """(heads, rows, cols) float32: every head's weights over a region, computed together (one product for the
+    layer, grouped K/V heads expanded); the same numbers as ``pattern_tile`` head by head."""
+    n = len(cap.key_is_real)
+    rows, cols = slice(*rows.indices(n)), slice(*cols.indices(n))
+    if _stored(cap, "pattern", layer) is not None or hook_name("pre_qw1", layer) in cap:
+        if _stored(cap, "pattern", layer) is None:
+            return _composed_tile(cap, layer, rows, cols)
+        return np.asarray(_stored(cap, "pattern", layer)[:, rows, cols], dtype=np.float32)
+    q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]  # (H, T, d), (Hkv, T, d)
+    kv = np.arange(q.shape[0]) // (q.shape[0] // k.shape[0])
+    scale, softcap = (float(x) for x in cap[hook_name("score_scale", layer)])
+    scores = np.einsum("hrd,hcd->hrc", q[:, rows].astype(np.float64), k[kv][:, cols].astype(np.float64)) * scale
+    if softcap:
+        scores = softcap * np.tanh(scores / softcap)
+    lse = cap[hook_name("lse", layer)][:, rows].astype(np.float64)[:, :, None]
+    allowed = allowed_tile(cap, layer, rows, cols)[None]
+    with np.errstate(invalid="ignore", over="ignore"):
+        weights = np.where(allowed & np.isfinite(lse), np.exp(scores - lse), 0.0)
+    return weights.astype(np.float32)
 
 
 def cell_scores(cap, layer: int, head: int, query: np.ndarray, key: np.ndarray) -> np.ndarray:

@@ -203,3 +203,15 @@ def test_every_dcmha_stage_of_any_region_comes_from_linear_state(name):
         if model.use_dcmha:
             for hook in ("scores_composed", "probs"):  # by name, from the linear state
                 np.testing.assert_allclose(linear[hook_name(hook, layer)], full[hook_name(hook, layer)], atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("model, spec", [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES) if i in (0, 4, 8, 9)],
+                         indirect=["model"])
+def test_every_heads_tile_at_once_equals_head_by_head(model, spec):
+    (linear,) = run_capture(model, [TEXT], spec, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False)))
+    n = len(linear.tokens)
+    rows, cols = slice(2, n - 3), slice(0, n - 1)
+    for layer in (0, model.n_layers - 1):
+        together = tiles.heads_tile(linear, layer, rows, cols)
+        one_by_one = np.stack([tiles.pattern_tile(linear, layer, head, rows, cols) for head in range(model.n_heads)])
+        np.testing.assert_allclose(together, one_by_one, atol=1e-6)
