@@ -53,10 +53,13 @@ class Recorder:
         # Only exact names (no wildcard) say when everything is recorded: then the rest of the forward is skipped.
         exact = self.patterns is not None and not any(set(p) & set("*?[") for p in self.patterns)
         self.stop_when_done = stop_when_done and exact
+        self._names = frozenset(self.patterns) if exact else None  # exact names: a set lookup per hook point
 
     def wants(self, name: str) -> bool:
         if self.patterns is None:
             return True
+        if self._names is not None:
+            return name in self._names
         return any(fnmatch.fnmatchcase(name, p) for p in self.patterns)
 
     def save(self, name: str, value: torch.Tensor) -> None:
