@@ -86,10 +86,10 @@ def compare_view(view) -> None:
         },
     )
     st.caption(T("compare.table_caption"))
-    if view.long:  # its maps are not stored whole: comparing every pair of heads, and their ranks, need them
+    similarity_section(view)  # a long text: the cosine of the maps, streamed
+    if view.long:  # its maps are not stored whole: a singular value decomposition of every (T × T) map is not offered
         st.info(T("compare.long_rest", n=len(capture.tokens)))
         return
-    similarity_section(view)
     rank_section(view)
 
 

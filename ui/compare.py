@@ -31,9 +31,13 @@ def similarity_section(view) -> None:
     """Every head against every head, ordered so that heads that attend alike form blocks; a click compares two."""
     capture, lang = view.captures[0], ensure_language()
     st.subheader(T("compare.similar_header"))
-    st.radio(T("compare.metric"), redundancy.METRICS, key="similarity_metric", horizontal=True,
-             format_func=lambda m: T(f"compare.metric_{m}"))
-    metric = st.session_state["similarity_metric"]
+    if view.long:  # maps not stored: the cosine streams over blocks of rows; JS would compare every row of every pair
+        metric = "cosine"
+        st.caption(T("compare.long_cosine", n=len(capture.tokens)))
+    else:
+        st.radio(T("compare.metric"), redundancy.METRICS, key="similarity_metric", horizontal=True,
+                 format_func=lambda m: T(f"compare.metric_{m}"))
+        metric = st.session_state["similarity_metric"]
     keep = view.keep(0)
     rows = None if keep is None else np.isin(np.arange(len(capture.tokens)), keep)  # "hide special tokens": their rows too
     key = ("similarity", view.model_name, view.texts, view.spec, metric, None if keep is None else tuple(keep))

@@ -110,7 +110,36 @@ def head_similarity(capture, metric: str = "js", query_rows: np.ndarray | None =
     Both are symmetric.
     """
     rows = real_query_rows(capture, query_rows)
+    if capture.is_linear(0):  # a long text's maps are not stored: the cosine streams, a block of rows at a time
+        if metric != "cosine":
+            raise ValueError("a long text's heads are compared by the cosine of their maps (metric='cosine'): "
+                             "Jensen–Shannon compares every row of every pair of heads")
+        return _streamed_cosine(capture, rows)
     return _similarity(_maps(capture, list(range(capture.n_layers)), rows), metric)
+
+
+def _streamed_cosine(capture, rows: np.ndarray) -> np.ndarray:
+    """:func:`_cosine_similarity` of a linear capture's maps, as the Gram matrix of the flattened maps summed over
+    blocks of query rows, each over the keys the mask rule lets those rows see (every other cell is 0 in every map)."""
+    from . import tiles
+
+    n, keys = len(capture.tokens), np.asarray(capture.key_is_real, dtype=bool)
+    gram = None
+    for start in range(0, n, tiles.ROWS_PER_BLOCK):
+        block = slice(start, min(n, start + tiles.ROWS_PER_BLOCK))
+        spans = [tiles.allowed_span(capture, layer, block) for layer in range(capture.n_layers)]
+        cols = slice(min(s.start for s in spans), max(s.stop for s in spans))
+        if cols.stop <= cols.start or not rows[block].any():
+            continue
+        maps = np.concatenate([tiles.heads_tile(capture, layer, block, cols) for layer in range(capture.n_layers)])
+        flat = maps[:, rows[block]][:, :, keys[cols]].reshape(maps.shape[0], -1).astype(np.float64)  # (N, r·c)
+        gram = flat @ flat.T if gram is None else gram + flat @ flat.T
+    norms = np.sqrt(np.clip(np.diag(gram), 0.0, None))
+    safe = np.where(norms > 0, norms, 1.0)
+    similarity = np.clip(gram / safe[:, None] / safe[None, :], -1.0, 1.0)
+    similarity = (similarity + similarity.T) / 2
+    np.fill_diagonal(similarity, 1.0)
+    return similarity
 
 
 def layer_similarity(capture, layer: int, metric: str = "js", query_rows: np.ndarray | None = None) -> np.ndarray:

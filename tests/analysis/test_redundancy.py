@@ -254,3 +254,23 @@ def test_rank_table_rebuilds_the_scores_from_q_and_k_when_they_were_not_recorded
                       key_is_real=full.key_is_real)
     assert hook_name("scores", 0) not in without
     pd.testing.assert_frame_equal(redundancy.rank_table(without), redundancy.rank_table(full), atol=1e-3)
+
+
+@pytest.mark.parametrize("name, spec", [("mistral-char", "window"), ("dcformer-tiny", "causal"), ("all-MiniLM-L6-v2", "chunk")])
+def test_a_long_texts_cosine_streamed_from_linear_state_equals_the_whole_maps(name, spec, monkeypatch):
+    from attnviz.analysis import tiles
+    from attnviz.capture import get_model, run_capture
+    from attnviz.masks import MaskSpec
+
+    model = get_model(name)
+    mask = {"window": MaskSpec(causal=True, window=7), "causal": MaskSpec(causal=True), "chunk": MaskSpec(chunk=9)}[spec]
+    text = "the cat sat on the mat and the dog sat on the log; " * 5
+    (full,) = run_capture(model, [text], mask)
+    (linear,) = run_capture(model, [text], mask, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False)))
+    monkeypatch.setattr(tiles, "ROWS_PER_BLOCK", 16)  # several blocks of rows
+    rows = np.ones(len(full.tokens), bool)
+    rows[3:6] = False  # "hide special tokens" drops some query rows: the same rows both ways
+    np.testing.assert_allclose(redundancy.head_similarity(linear, "cosine", query_rows=rows),
+                               redundancy.head_similarity(full, "cosine", query_rows=rows), atol=1e-6)
+    with pytest.raises(ValueError, match="cosine"):
+        redundancy.head_similarity(linear, "js")

@@ -134,8 +134,14 @@ def test_compare_heads_on_a_long_text_draws_a_b_and_their_difference_in_exact_bl
             block = (slice(rows[i], row_ends[i]), slice(cols[j], col_ends[j]))
             assert array(a["data"][0]["z"]).astype(float)[i, j] == pytest.approx(pattern_a[block].mean(), abs=1e-6)
             assert difference[i, j] == pytest.approx(pattern_a[block].mean() - pattern_b[block].mean(), abs=1e-6)
-    assert any("compare every head's whole map" in i.value for i in at.info)
-    assert not any("Which heads repeat" in s.value for s in at.subheader)
+    assert any("singular value decomposition" in i.value for i in at.info)  # no ranks for a linear capture
+    assert any("Which heads repeat" in s.value for s in at.subheader)  # the cosine of the maps, streamed
+    from attnviz.analysis import redundancy
+
+    shown = array(figure_with_title(at, "All 16 heads")["data"][0]["z"]).astype(float)
+    expected = redundancy.head_similarity(full, "cosine")
+    order = redundancy.cluster_order(expected, is_distance=False)
+    np.testing.assert_allclose(shown, expected[np.ix_(order, order)], atol=1e-5)  # the same numbers, clustered alike
     # every head's statistics, streamed from the linear capture: those of the whole maps
     from attnviz.analysis.stats import stats_table
 
