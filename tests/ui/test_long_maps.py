@@ -244,3 +244,14 @@ def test_a_text_of_a_few_hundred_tokens_keeps_its_maps_whole_but_is_drawn_in_blo
     assert figure_with_title(compare, "difference A − B")  # in blocks
     assert any("Which heads repeat" in s.value for s in compare.subheader)  # the stats, similarity and ranks stay
     assert len(captured) == 1  # the same capture, shared: no second forward pass for the ranks
+
+
+def test_hiding_special_tokens_on_a_map_in_blocks_says_that_it_keeps_them():
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.query_params.update(text="word " * 300, hide_special="1")  # MiniLM, 302 tokens: drawn in blocks
+    at.run()
+    assert not at.exception
+    assert any("A long text (302 tokens)" in c.value for c in at.caption)
+    assert any("keep every token" in c.value for c in at.caption)
+    at.checkbox(key="hide_special").uncheck().run()
+    assert not any("keep every token" in c.value for c in at.caption)
