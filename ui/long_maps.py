@@ -91,9 +91,9 @@ def long_head(view, layer: int, head: int, title: str) -> None:
         where.caption(T("main.long_whole", n=n, blocks=min(LONG_MAP_BLOCKS, n), tile=EXACT_TILE))
     else:
         where.caption(T("main.long_zoomed", a=a, b=b - 1, c=c, d=d - 1, tile=EXACT_TILE))
+        reset.button(T("main.long_reset"), key="zoom_reset", on_click=lambda: st.session_state.update(zoom=""), width="stretch")
     if view.hide_special:  # two tokens among hundreds: a map in blocks and its regions keep them (their weight is real)
         st.caption(T("main.long_special_kept"))
-        reset.button(T("main.long_reset"), key="zoom_reset", on_click=lambda: st.session_state.update(zoom=""), width="stretch")
 
 
 def head_blocks(view, layer: int, head: int, rows: tuple[int, int] | None = None, cols: tuple[int, int] | None = None):

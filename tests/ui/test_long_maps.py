@@ -253,5 +253,10 @@ def test_hiding_special_tokens_on_a_map_in_blocks_says_that_it_keeps_them():
     assert not at.exception
     assert any("A long text (302 tokens)" in c.value for c in at.caption)
     assert any("keep every token" in c.value for c in at.caption)
+    at.session_state["zoom"] = "10-60,10-60"  # zoomed, with the box still hiding nothing: the reset stays
+    at.run()
+    assert not at.exception and any("keep every token" in c.value for c in at.caption)
+    at.button(key="zoom_reset").click().run()
+    assert not at.exception and at.session_state["zoom"] == ""
     at.checkbox(key="hide_special").uncheck().run()
     assert not any("keep every token" in c.value for c in at.caption)
