@@ -86,8 +86,7 @@ class Capture(dict):
             return tiles.allowed_tile(self, layer, slice(0, n), slice(0, n))
         if kind in ("scores_composed", "probs"):  # a DCFormer's middle stages, a block of rows at a time
             stage = "composed" if kind == "scores_composed" else "probs"
-            return np.concatenate([tiles.stage_tiles(self, layer, slice(r, min(n, r + tiles.ROWS_PER_BLOCK)), slice(0, n))[stage]
-                                   for r in range(0, n, tiles.ROWS_PER_BLOCK)], axis=1)
+            return np.concatenate([tiles.stage_tiles(self, layer, rows, slice(0, n))[stage] for rows in tiles.row_blocks(0, n)], axis=1)
         heads = self[hook_name("q", layer)].shape[0]  # scores need only q, k and the scale, whatever else is stored
         return np.stack([tiles.scores_tile(self, layer, head, slice(0, n), slice(0, n)) for head in range(heads)])
 

@@ -206,8 +206,7 @@ def map_change(cap: Capture, layer: int) -> dict[str, np.ndarray]:
 
     n = len(cap.tokens)
     pre, post, cells = np.zeros(cap.n_heads), np.zeros(cap.n_heads), 0
-    for a in range(0, n, tiles.ROWS_PER_BLOCK):
-        rows = slice(a, min(n, a + tiles.ROWS_PER_BLOCK))
+    for rows in tiles.row_blocks(0, n):
         keys = tiles.allowed_span(cap, layer, rows)
         m = tiles.allowed_tile(cap, layer, rows, keys)
         st = tiles.stage_tiles(cap, layer, rows, keys)

@@ -125,8 +125,7 @@ def _streamed_cosine(capture, rows: np.ndarray) -> np.ndarray:
 
     n, keys = len(capture.tokens), np.asarray(capture.key_is_real, dtype=bool)
     gram = None
-    for start in range(0, n, tiles.ROWS_PER_BLOCK):
-        block = slice(start, min(n, start + tiles.ROWS_PER_BLOCK))
+    for block in tiles.row_blocks(0, n):
         spans = [tiles.allowed_span(capture, layer, block) for layer in range(capture.n_layers)]
         cols = slice(min(s.start for s in spans), max(s.stop for s in spans))
         if cols.stop <= cols.start or not rows[block].any():

@@ -102,8 +102,7 @@ def stats_table(capture, query_rows: np.ndarray | None = None) -> pd.DataFrame:
             continue
         for head in range(capture[hook_name("q", layer)].shape[0]):
             sums = _Sums()
-            for start in range(0, n, tiles.ROWS_PER_BLOCK):
-                rows = slice(start, min(n, start + tiles.ROWS_PER_BLOCK))
+            for rows in tiles.row_blocks(0, n):
                 keys = tiles.allowed_span(capture, layer, rows)
                 p = tiles.pattern_tile(capture, layer, head, rows, keys).astype(np.float64)
                 real = query_rows[rows]

@@ -54,19 +54,42 @@ def allowed_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
     return position_mask(q_pos, k_pos, mask_rule(cap, layer)) & cap.key_is_real[cols][None, :]
 
 
+def row_blocks(start: int, stop: int):
+    """Slices of at most ROWS_PER_BLOCK rows covering [start, stop): how every function that sweeps a map goes."""
+    for a in range(start, stop, ROWS_PER_BLOCK):
+        yield slice(a, min(stop, a + ROWS_PER_BLOCK))
+
+
+def _head_index(cap, layer: int, heads) -> np.ndarray:
+    """The query heads asked for, as an index array (None: every head of the layer)."""
+    return np.arange(cap[hook_name("q", layer)].shape[0]) if heads is None else np.asarray(heads, dtype=np.int64)
+
+
+def _scale_and_cap(products: np.ndarray, cap, layer: int) -> np.ndarray:
+    """q·k products (float64, any shape) as the layer's scores: times its scale, then softcap · tanh(s / softcap) when
+    the model caps its scores."""
+    scale, softcap = (float(x) for x in cap[hook_name("score_scale", layer)])
+    scores = products * scale
+    return softcap * np.tanh(scores / softcap) if softcap else scores
+
+
+def _scores(cap, layer: int, rows: slice, cols: slice, heads=None) -> np.ndarray:
+    """(heads, rows, cols) float64 scores before the mask: the recorded ones when the capture holds them, else from
+    q and k (grouped-query attention: query head h reads K/V head h // group)."""
+    index = _head_index(cap, layer, heads)
+    stored = _stored(cap, "scores", layer)
+    if stored is not None:
+        return np.asarray(stored[:, rows, cols][index], dtype=np.float64)
+    q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]  # (H, T, d), (Hkv, T, d)
+    kv = index // (q.shape[0] // k.shape[0])
+    products = q[:, rows][index].astype(np.float64) @ k[:, cols][kv].astype(np.float64).transpose(0, 2, 1)  # (h, r, c)
+    return _scale_and_cap(products, cap, layer)
+
+
 def scores_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
     """(rows, cols) float32 scores of ``head``, before the mask, exactly as the forward computed them (the recorded
     scores when the capture holds them, else from q and k)."""
-    stored = _stored(cap, "scores", layer)
-    if stored is not None:
-        return np.asarray(stored[head, rows, cols], dtype=np.float32)
-    q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]  # (H, T, d), (Hkv, T, d)
-    kv = head // (q.shape[0] // k.shape[0])  # grouped-query attention: query head h reads K/V head h // group
-    scale, softcap = (float(x) for x in cap[hook_name("score_scale", layer)])
-    scores = (q[head, rows].astype(np.float64) @ k[kv, cols].astype(np.float64).T) * scale
-    if softcap:
-        scores = softcap * np.tanh(scores / softcap)
-    return scores.astype(np.float32)
+    return _scores(cap, layer, rows, cols, [head])[0].astype(np.float32)
 
 
 def allowed_span(cap, layer: int, rows: slice) -> slice:
@@ -79,23 +102,31 @@ def allowed_span(cap, layer: int, rows: slice) -> slice:
 def pattern_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
     """(rows, cols) float32 attention weights of ``head``: exactly the softmax's, masked cells exactly 0 (for a
     DCFormer, after post-compose: the weights that mix v). Only the columns the mask rule allows are computed."""
+    return heads_tile(cap, layer, rows, cols, [head])[0]
+
+
+def heads_tile(cap, layer: int, rows: slice, cols: slice, heads=None) -> np.ndarray:
+    """(heads, rows, cols) float32 weights of these heads (every head by default) over a region, computed together:
+    the stored maps' region, or exp(score − lse) where the mask rule allows (zeros outside its span of keys, which
+    is all that is computed); a DCFormer's after post-compose."""
     n = len(cap.key_is_real)
     rows, cols = slice(*rows.indices(n)), slice(*cols.indices(n))
+    index = _head_index(cap, layer, heads)
     stored = _stored(cap, "pattern", layer)
     if stored is not None:  # a capture that holds the whole maps (a text of a few hundred tokens): the region itself
-        return np.asarray(stored[head, rows, cols], dtype=np.float32)
+        return np.asarray(stored[:, rows, cols][index], dtype=np.float32)
     span = allowed_span(cap, layer, rows)
     inside = slice(max(cols.start, span.start), min(cols.stop, span.stop))
     if inside.start > cols.start or inside.stop < cols.stop:  # zeros outside the rule's span, computed within it
-        out = np.zeros((rows.stop - rows.start, cols.stop - cols.start), dtype=np.float32)
+        out = np.zeros((len(index), rows.stop - rows.start, cols.stop - cols.start), dtype=np.float32)
         if inside.stop > inside.start:
-            out[:, inside.start - cols.start:inside.stop - cols.start] = pattern_tile(cap, layer, head, rows, inside)
+            out[:, :, inside.start - cols.start:inside.stop - cols.start] = heads_tile(cap, layer, rows, inside, index)
         return out
     if hook_name("pre_qw1", layer) in cap:
-        return _composed_tile(cap, layer, rows, cols)[head]
-    scores = scores_tile(cap, layer, head, rows, cols).astype(np.float64)
-    lse = cap[hook_name("lse", layer)][head, rows].astype(np.float64)[:, None]
-    allowed = allowed_tile(cap, layer, rows, cols)
+        return _composed_stages(cap, layer, rows, cols, _scores(cap, layer, rows, cols))["pattern"][index]
+    scores = _scores(cap, layer, rows, cols, index)
+    lse = cap[hook_name("lse", layer)][:, rows][index].astype(np.float64)[:, :, None]
+    allowed = allowed_tile(cap, layer, rows, cols)[None]
     with np.errstate(invalid="ignore", over="ignore"):
         weights = np.where(allowed & np.isfinite(lse), np.exp(scores - lse), 0.0)
     return weights.astype(np.float32)
@@ -113,17 +144,16 @@ def stage_tiles(cap, layer: int, rows: slice, cols: slice) -> dict[str, np.ndarr
     rows, cols = slice(*rows.indices(n)), slice(*cols.indices(n))
     if all(_stored(cap, hook, layer) is not None for hook in STAGE_HOOKS.values()):
         return {stage: np.asarray(_stored(cap, hook, layer)[:, rows, cols], dtype=np.float32) for stage, hook in STAGE_HOOKS.items()}
-    heads = cap[hook_name("q", layer)].shape[0]
-    raw = np.stack([scores_tile(cap, layer, head, rows, cols) for head in range(heads)])
+    raw = _scores(cap, layer, rows, cols)
     if hook_name("pre_qw1", layer) not in cap:
-        pattern = np.stack([pattern_tile(cap, layer, head, rows, cols) for head in range(heads)])
-        return {"raw": raw, "composed": raw, "probs": pattern, "pattern": pattern}
-    return _composed_stages(cap, layer, rows, cols, torch.from_numpy(raw)[None])
+        pattern = heads_tile(cap, layer, rows, cols)
+        return {"raw": raw.astype(np.float32), "composed": raw.astype(np.float32), "probs": pattern, "pattern": pattern}
+    return _composed_stages(cap, layer, rows, cols, raw)
 
 
-def _composed_stages(cap, layer: int, rows: slice, cols: slice, scores: torch.Tensor) -> dict[str, np.ndarray]:
-    """DCMHA on a tile: scores (1, H, r, c) composed with the rows' query-wise and the columns' key-wise weights (pre),
-    normalised by the recorded lse, masked, and composed again (post): the model's own ``compose``."""
+def _composed_stages(cap, layer: int, rows: slice, cols: slice, raw: np.ndarray) -> dict[str, np.ndarray]:
+    """DCMHA on a tile: every head's raw scores (H, r, c) composed with the rows' query-wise and the columns' key-wise
+    weights (pre), normalised by the recorded lse, masked, and composed again (post): the model's own ``compose``."""
     from ..models.dcformer import compose
 
     def tensor(name: str, index=slice(None)) -> torch.Tensor:  # a copy: a shared capture's arrays are read-only
@@ -139,6 +169,7 @@ def _composed_stages(cap, layer: int, rows: slice, cols: slice, scores: torch.Te
         static = tensor(f"{stage}_static") if hook_name(f"{stage}_static", layer) in cap else None
         return compose(a, qw1, qw2, kw1, kw2, qdd, kdd, static)
 
+    scores = torch.from_numpy(raw.astype(np.float32))[None]  # (1, H, r, c), in the compose weights' precision
     lse = tensor("lse", (slice(None), rows))[None, :, :, None]
     allowed = torch.from_numpy(allowed_tile(cap, layer, rows, cols))
     with torch.inference_mode():
@@ -147,14 +178,6 @@ def _composed_stages(cap, layer: int, rows: slice, cols: slice, scores: torch.Te
         post = composed(probs, "post")
     return {stage: value[0].numpy().astype(np.float32)
             for stage, value in (("raw", scores), ("composed", logits), ("probs", probs), ("pattern", post))}
-
-
-def _composed_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
-    """DCMHA: (heads, rows, cols) weights after post-compose (the weights that mix v)."""
-    q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]
-    scale = float(cap[hook_name("score_scale", layer)][0])
-    scores = torch.from_numpy(np.einsum("hid,hjd->hij", q[:, rows], k[:, cols]) * scale)[None]  # (1, H, r, c)
-    return _composed_stages(cap, layer, rows, cols, scores)["pattern"]
 
 
 def _blocks(n: int, size: int) -> list[int]:
@@ -175,8 +198,8 @@ def downsampled(cap, layer: int, head: int, size: int, how: str = "mean") -> np.
     row_edges = row_starts + [n]
     for b, (a, e) in enumerate(zip(row_edges[:-1], row_edges[1:])):
         acc = None
-        for r in range(a, e, ROWS_PER_BLOCK):
-            part = pattern_tile(cap, layer, head, slice(r, min(e, r + ROWS_PER_BLOCK)), slice(0, n)).astype(np.float64)
+        for block in row_blocks(a, e):
+            part = pattern_tile(cap, layer, head, block, slice(0, n)).astype(np.float64)
             reduced = np.add.reduceat(part, col_starts, axis=1).sum(0) if how == "mean" else np.maximum.reduceat(part, col_starts, axis=1).max(0)
             acc = reduced if acc is None else (acc + reduced if how == "mean" else np.maximum(acc, reduced))
         out[b] = acc / ((e - a) * widths) if how == "mean" else acc
@@ -184,30 +207,10 @@ def downsampled(cap, layer: int, head: int, size: int, how: str = "mean") -> np.
 
 
 def full_pattern(cap, layer: int) -> np.ndarray:
-    """(heads, T, T): every head's whole map, assembled block by block (costs T² per head: say so before asking)."""
-    n, heads = len(cap.key_is_real), cap[hook_name("q", layer)].shape[0]
-    out = np.zeros((heads, n, n), dtype=np.float32)
-    for head in range(heads):
-        for r in range(0, n, ROWS_PER_BLOCK):
-            rows = slice(r, min(n, r + ROWS_PER_BLOCK))
-            out[head, rows] = pattern_tile(cap, layer, head, rows, slice(0, n))
-    return out
-
-
-def head_entropy(cap, layer: int) -> np.ndarray:
-    """(heads,) mean entropy (nats) of the real query rows, streamed over blocks of rows."""
-    n, heads = len(cap.key_is_real), cap[hook_name("q", layer)].shape[0]
-    real = np.flatnonzero(cap.key_is_real)
-    out = np.zeros(heads)
-    for head in range(heads):
-        total = 0.0
-        for r in range(0, n, ROWS_PER_BLOCK):
-            rows = np.arange(r, min(n, r + ROWS_PER_BLOCK))
-            p = pattern_tile(cap, layer, head, slice(rows[0], rows[-1] + 1), slice(0, n)).astype(np.float64)
-            terms = -(p * np.log(np.where(p > 0, p, 1.0))).sum(1)
-            total += terms[np.isin(rows, real)].sum()
-        out[head] = total / max(len(real), 1)
-    return out.astype(np.float32)
+    """(heads, T, T): every head's whole map, assembled a block of rows at a time (costs T² per head: say so before
+    asking)."""
+    n = len(cap.key_is_real)
+    return np.concatenate([heads_tile(cap, layer, rows, slice(0, n)) for rows in row_blocks(0, n)], axis=1)
 
 
 @dataclass
@@ -293,28 +296,6 @@ def layer_block_means(cap, layer: int, size: int) -> np.ndarray:
     return np.where(reachable, sums / (widths[:, None] * widths[None, :]), np.nan).astype(np.float32)
 
 
-def heads_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
-    """(heads, rows, cols) float32: every head's weights over a region, computed together (one product for the
-    layer, grouped K/V heads expanded); the same numbers as ``pattern_tile`` head by head."""
-    n = len(cap.key_is_real)
-    rows, cols = slice(*rows.indices(n)), slice(*cols.indices(n))
-    if _stored(cap, "pattern", layer) is not None or hook_name("pre_qw1", layer) in cap:
-        if _stored(cap, "pattern", layer) is None:
-            return _composed_tile(cap, layer, rows, cols)
-        return np.asarray(_stored(cap, "pattern", layer)[:, rows, cols], dtype=np.float32)
-    q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]  # (H, T, d), (Hkv, T, d)
-    kv = np.arange(q.shape[0]) // (q.shape[0] // k.shape[0])
-    scale, softcap = (float(x) for x in cap[hook_name("score_scale", layer)])
-    scores = np.einsum("hrd,hcd->hrc", q[:, rows].astype(np.float64), k[kv][:, cols].astype(np.float64)) * scale
-    if softcap:
-        scores = softcap * np.tanh(scores / softcap)
-    lse = cap[hook_name("lse", layer)][:, rows].astype(np.float64)[:, :, None]
-    allowed = allowed_tile(cap, layer, rows, cols)[None]
-    with np.errstate(invalid="ignore", over="ignore"):
-        weights = np.where(allowed & np.isfinite(lse), np.exp(scores - lse), 0.0)
-    return weights.astype(np.float32)
-
-
 def cell_scores(cap, layer: int, head: int, query: np.ndarray, key: np.ndarray) -> np.ndarray:
     """float32 raw scores of ``head`` at the cells (query[i], key[i]) (any shape): recorded, or from q and k."""
     stored = _stored(cap, "scores", layer)
@@ -322,8 +303,5 @@ def cell_scores(cap, layer: int, head: int, query: np.ndarray, key: np.ndarray) 
         return np.asarray(stored[head][query, key], dtype=np.float32)
     q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]
     kv = head // (q.shape[0] // k.shape[0])
-    scale, softcap = (float(x) for x in cap[hook_name("score_scale", layer)])
-    score = np.einsum("...d,...d->...", q[head][query].astype(np.float64), k[kv][key].astype(np.float64)) * scale
-    if softcap:
-        score = softcap * np.tanh(score / softcap)
-    return score.astype(np.float32)
+    products = np.einsum("...d,...d->...", q[head][query].astype(np.float64), k[kv][key].astype(np.float64))
+    return _scale_and_cap(products, cap, layer).astype(np.float32)
