@@ -108,13 +108,14 @@ class Capture(dict):
         n = len(self.key_is_real)
         return self.n_layers * (2 * self.n_heads * n * n * 4 + n * n)
 
-    def with_arrays(self, arrays) -> Capture:
+    def with_arrays(self, arrays, positions: slice | None = None) -> Capture:
         """The same sentence, mask and labels over other arrays (one stage in place of another, another capture's
-        q and k beside these maps)."""
+        q and k beside these maps); ``positions``: only those tokens' labels and padding (a region of a long text)."""
+        keep = slice(None) if positions is None else positions
         return Capture(arrays, model_name=self.model_name, n_layers=self.n_layers, n_heads=self.n_heads, spec=self.spec,
-                       special=self.special, truncated=self.truncated, full_length=self.full_length, notices=self.notices,
+                       special=self.special[keep], truncated=self.truncated, full_length=self.full_length, notices=self.notices,
                        layer_windows=self.layer_windows, causal=self.causal, query_block=self.query_block, loss=self.loss,
-                       key_is_real=self.key_is_real)
+                       key_is_real=self.key_is_real[keep])
 
     def save_npz(self, path) -> None:
         np.savez(path, **self)

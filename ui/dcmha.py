@@ -105,7 +105,7 @@ def compose_tab(cell: Cell) -> None:
     if not cell.model.use_dcmha:
         st.info(D("mha_note"))
     st.caption(D("compose_caption"))
-    if not tiles.allowed_tile(cap, layer, slice(t, t + 1), slice(s, s + 1))[0, 0]:
+    if not visible_keys(cap, layer, t)[s]:
         st.warning(D("masked_cell", t=t, s=s))
     part_titles = {k: D(f"part_{k}") for k in (*dv.PARTS, "C")}
     for stage in ("pre", "post"):
@@ -120,10 +120,12 @@ def compose_tab(cell: Cell) -> None:
                  hide_index=True, key="cell_table")
     if not cell.model.use_dcmha:
         return
-    draws = remembered("dcmha:draws", ("draws", *cell.cap_key, layer), lambda: {stage: dv.draw_matrix(cap, layer, stage) for stage in ("pre", "post")})
+    # remembered with the number of allowed cells they average over: a long text's mask is computed, not stored
+    draws = remembered("dcmha:draws", ("draws", *cell.cap_key, layer),
+                       lambda: {"cells": int(cap.mask(layer).sum()), **{stage: dv.draw_matrix(cap, layer, stage) for stage in ("pre", "post")}})
     left, right = st.columns([3, 2])
     chart_in(left, figs.draw_matrices([(D("draw_pre"), draws["pre"]), (D("draw_post"), draws["post"])],
-                                      title=D("draw_title", layer=layer, n=int(cap.mask(layer).sum())),
+                                      title=D("draw_title", layer=layer, n=draws["cells"]),
                                       x_title=D("in_head"), y_title=D("out_head"), lang=lang), key="draw_matrix")
     strengths = {stage: dv.head_strength(draws[stage]) for stage in ("pre", "post")}
     bars = {f"{stage} · {D(kind)}": strengths[stage][kind] for kind in ("cross", "self") for stage in ("pre", "post")}

@@ -116,10 +116,7 @@ def region_capture(cap: Capture, start: int, stop: int) -> Capture:
         for name in ("q", "k"):
             arrays[hook_name(name, layer)] = cap[hook_name(name, layer)][:, rows]
         arrays[hook_name("score_scale", layer)] = cap[hook_name("score_scale", layer)]
-    return Capture(arrays, model_name=cap.model_name, n_layers=cap.n_layers, n_heads=cap.n_heads, spec=cap.spec,
-                   special=cap.special[rows], truncated=cap.truncated, full_length=cap.full_length, notices=cap.notices,
-                   layer_windows=cap.layer_windows, causal=cap.causal, query_block=cap.query_block, loss=cap.loss,
-                   key_is_real=cap.key_is_real[rows])
+    return cap.with_arrays(arrays, positions=rows)
 
 
 def uses_dcmha(cap: Capture) -> bool:
