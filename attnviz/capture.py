@@ -22,7 +22,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from .hooks import HookPoint, StopForward, recording, to_numpy
+from .hooks import HookPoint, StopForward, is_pattern, recording, to_numpy
 from .masks import MaskSpec
 from .models.base import hook_name
 from .models import DEFAULT_MODEL, load_model
@@ -153,7 +153,7 @@ def exact_names(model, hooks: Iterable[str] | None) -> tuple[str, ...] | None:
     if hooks is None:
         return None
     hooks = tuple(hooks)
-    if not any(set(h) & set("*?[") for h in hooks) or not isinstance(model, torch.nn.Module):
+    if not any(map(is_pattern, hooks)) or not isinstance(model, torch.nn.Module):
         return hooks
     points = [m.name for m in model.modules() if isinstance(m, HookPoint)]
     return tuple(name for name in dict.fromkeys(points) if any(fnmatch.fnmatchcase(name, h) for h in hooks))

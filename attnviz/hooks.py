@@ -39,6 +39,11 @@ _active_edits: contextvars.ContextVar[Mapping[str, tuple[Edit, ...]]] = contextv
 )
 
 
+def is_pattern(name: str) -> bool:
+    """Whether a hook name is an fnmatch pattern (``blocks.*.attn.hook_pattern``) rather than one exact name."""
+    return bool(set(name) & set("*?["))
+
+
 class StopForward(Exception):
     """Raised through the model by a recorder that ``stop_when_done`` once it holds every name it wants."""
 
@@ -51,7 +56,7 @@ class Recorder:
         self.patterns = None if patterns is None else tuple(patterns)
         self.tensors: dict[str, torch.Tensor] = {}
         # Only exact names (no wildcard) say when everything is recorded: then the rest of the forward is skipped.
-        exact = self.patterns is not None and not any(set(p) & set("*?[") for p in self.patterns)
+        exact = self.patterns is not None and not any(map(is_pattern, self.patterns))
         self.stop_when_done = stop_when_done and exact
         self._names = frozenset(self.patterns) if exact else None  # exact names: a set lookup per hook point
 
