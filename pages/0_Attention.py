@@ -114,46 +114,43 @@ def draw_maps(show_input, turn) -> None:
     light = not HEAVY.holding()
     turn.sent(wait=light)
 
-    if view.blocks:
-        with overview:
-            st.markdown(T("main.overview"))
-            long_overview(view, layer, head, select_from_overview)
-        if light:
-            turn.wait()
-        long_grid(view, layer, head)
-        if view.long:
-            st.info(T("main.long_no_flow", n=len(capture.tokens)))
-        else:
-            flow_section(view, layer, head)
-        return
     with overview:
         st.markdown(T("main.overview"))
-        show_figure(
-            plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head),
-                           kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=lang),
-            key="overview",
-            arrays=view.all_arrays(),
-            on_select=select_from_overview,
-            selection_mode="points",
-        )
+        if view.blocks:  # exact block means (ui.long_maps)
+            long_overview(view, layer, head, select_from_overview)
+        else:
+            show_figure(
+                plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head),
+                               kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=lang),
+                key="overview",
+                arrays=view.all_arrays(),
+                on_select=select_from_overview,
+                selection_mode="points",
+            )
 
     if light:
         turn.wait()
-    show_figure(
-        plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer, selected_head=head,
-                         kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=lang),
-        key="layer_grid",
-        arrays=view.layer_arrays(layer),
-    )
+    if view.blocks:
+        long_grid(view, layer, head)
+    else:
+        show_figure(
+            plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer,
+                             selected_head=head, kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=lang),
+            key="layer_grid",
+            arrays=view.layer_arrays(layer),
+        )
 
-    if len(view.captures) > 1:
+    if len(view.captures) > 1:  # never in blocks: a second sentence is left out of a long text's view
         st.subheader(T("main.padding_header"))
         st.caption(T("main.padding_caption"))
         for index, column in enumerate(st.columns(len(view.captures))):
             with column:
                 title = T("main.sentence_n", n=index + 1, layer=layer, head=head)
                 show_head(view, index, layer, head, title, key=f"padding_{index}")
-    flow_section(view, layer, head)  # closed by default: two toggles
+    if view.long:  # rollout and flow need every layer's whole map
+        st.info(T("main.long_no_flow", n=len(capture.tokens)))
+    else:
+        flow_section(view, layer, head)  # closed by default: two toggles
 
 
 attention_page()
