@@ -17,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..models.base import hook_name
 
 STAT_COLUMNS = ("entropy", "mean_distance", "self", "previous", "next", "first", "induction", "cls", "sep")
 
@@ -86,8 +85,9 @@ def stat_columns(tokens: list[str]) -> list[str]:
 def stats_table(capture, query_rows: np.ndarray | None = None) -> pd.DataFrame:
     """One row per (layer, head) of a capture, ready to sort (the columns of :func:`stat_columns`).
 
-    Stored maps are read whole; a linear capture's (a long text) are streamed: ROWS_PER_BLOCK query rows at a time,
-    over the keys its mask rule allows (attnviz.analysis.tiles), never a (T × T) map."""
+    Streamed ROWS_PER_BLOCK query rows at a time, every head together, over the keys the mask rule allows
+    (attnviz.analysis.tiles): regions of the stored maps, or computed from a long text's q, k and row normalisers;
+    never a (T × T) map."""
     from . import tiles
 
     if query_rows is None:
@@ -95,19 +95,14 @@ def stats_table(capture, query_rows: np.ndarray | None = None) -> pd.DataFrame:
     text, n = _Tokens(capture.tokens), len(capture.tokens)
     records = []
     for layer in range(capture.n_layers):
-        if not capture.is_linear(layer):
-            pattern = capture.pattern(layer)  # (heads, seq, seq)
-            for head in range(pattern.shape[0]):
-                records.append({"layer": layer, "head": head, **head_stats(pattern[head], capture.tokens, query_rows)})
-            continue
-        for head in range(capture[hook_name("q", layer)].shape[0]):
-            sums = _Sums()
-            for rows in tiles.row_blocks(0, n):
-                keys = tiles.allowed_span(capture, layer, rows)
-                p = tiles.pattern_tile(capture, layer, head, rows, keys).astype(np.float64)
-                real = query_rows[rows]
-                sums.add(p[real], np.arange(rows.start, rows.stop)[real], np.arange(keys.start, keys.stop), text)
-            records.append({"layer": layer, "head": head, **sums.means()})
+        sums = [_Sums() for _ in range(capture.n_heads)]
+        for rows in tiles.row_blocks(0, n):
+            keys = tiles.allowed_span(capture, layer, rows)
+            real = query_rows[rows]
+            maps = tiles.heads_tile(capture, layer, rows, keys)[:, real].astype(np.float64)  # (heads, real rows, keys)
+            for head_sums, p in zip(sums, maps):
+                head_sums.add(p, np.arange(rows.start, rows.stop)[real], np.arange(keys.start, keys.stop), text)
+        records += [{"layer": layer, "head": head, **head_sums.means()} for head, head_sums in enumerate(sums)]
     return pd.DataFrame.from_records(records, columns=["layer", "head", *stat_columns(capture.tokens)])
 
 

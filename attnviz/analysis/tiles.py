@@ -62,7 +62,7 @@ def row_blocks(start: int, stop: int):
 
 def _head_index(cap, layer: int, heads) -> np.ndarray:
     """The query heads asked for, as an index array (None: every head of the layer)."""
-    return np.arange(cap[hook_name("q", layer)].shape[0]) if heads is None else np.asarray(heads, dtype=np.int64)
+    return np.arange(cap.n_heads) if heads is None else np.asarray(heads, dtype=np.int64)
 
 
 def _scale_and_cap(products: np.ndarray, cap, layer: int) -> np.ndarray:
