@@ -73,27 +73,16 @@ def _js_distance(maps: np.ndarray) -> np.ndarray:
     return distance + distance.T  # symmetric by construction; the diagonal stays exactly 0
 
 
-def _cosine_similarity(maps: np.ndarray) -> np.ndarray:
-    """(N, N) cosine similarity of the flattened (R·K) maps. maps: (N, R, K).
-
-    A head whose map is all zero (it cannot happen after a softmax) has no direction: its similarity is 0 to
-    every other head and 1 to itself.
-    """
-    flat = maps.reshape(maps.shape[0], -1)
-    norms = np.linalg.norm(flat, axis=1)
-    unit = flat / np.where(norms > 0, norms, 1.0)[:, None]
-    similarity = np.clip(unit @ unit.T, -1.0, 1.0)
-    similarity = (similarity + similarity.T) / 2  # exactly symmetric despite the matmul's rounding
-    np.fill_diagonal(similarity, 1.0)
-    return similarity
-
-
-def _similarity(maps: np.ndarray, metric: str) -> np.ndarray:
-    if metric == "js":
-        return _js_distance(maps)
+def _compare(capture, layers: list[int], rows: np.ndarray, metric: str) -> np.ndarray:
+    """(N, N) over the heads of ``layers``: the streamed cosine, or the JS distance of the stored maps."""
     if metric == "cosine":
-        return _cosine_similarity(maps)
-    raise ValueError(f"metric must be one of {', '.join(METRICS)} (got {metric!r})")
+        return _streamed_cosine(capture, rows, layers)
+    if metric != "js":
+        raise ValueError(f"metric must be one of {', '.join(METRICS)} (got {metric!r})")
+    if capture.is_linear(layers[0]):
+        raise ValueError("a long text's heads are compared by the cosine of their maps (metric='cosine'): "
+                         "Jensen–Shannon compares every row of every pair of heads")
+    return _js_distance(_maps(capture, layers, rows))
 
 
 def head_similarity(capture, metric: str = "js", query_rows: np.ndarray | None = None) -> np.ndarray:
@@ -109,30 +98,26 @@ def head_similarity(capture, metric: str = "js", query_rows: np.ndarray | None =
 
     Both are symmetric.
     """
-    rows = real_query_rows(capture, query_rows)
-    if capture.is_linear(0):  # a long text's maps are not stored: the cosine streams, a block of rows at a time
-        if metric != "cosine":
-            raise ValueError("a long text's heads are compared by the cosine of their maps (metric='cosine'): "
-                             "Jensen–Shannon compares every row of every pair of heads")
-        return _streamed_cosine(capture, rows)
-    return _similarity(_maps(capture, list(range(capture.n_layers)), rows), metric)
+    return _compare(capture, list(range(capture.n_layers)), real_query_rows(capture, query_rows), metric)
 
 
-def _streamed_cosine(capture, rows: np.ndarray) -> np.ndarray:
-    """:func:`_cosine_similarity` of a linear capture's maps, as the Gram matrix of the flattened maps summed over
-    blocks of query rows, each over the keys the mask rule lets those rows see (every other cell is 0 in every map)."""
+def _streamed_cosine(capture, rows: np.ndarray, layers: list[int]) -> np.ndarray:
+    """(N, N) cosine of the heads' maps flattened over ``rows`` × real keys, as the Gram matrix of the flattened maps
+    summed over blocks of query rows, each over the keys the mask rule lets those rows see (every other cell is 0 in
+    every map): regions of stored maps, or a long text's computed from its q and k. A head whose map is all zero
+    (it cannot happen after a softmax) has no direction: 0 to every other head, 1 to itself."""
     from . import tiles
 
     n, keys = len(capture.tokens), np.asarray(capture.key_is_real, dtype=bool)
-    gram = None
+    gram = np.zeros((len(layers) * capture.n_heads,) * 2)
     for block in tiles.row_blocks(0, n):
-        spans = [tiles.allowed_span(capture, layer, block) for layer in range(capture.n_layers)]
+        spans = [tiles.allowed_span(capture, layer, block) for layer in layers]
         cols = slice(min(s.start for s in spans), max(s.stop for s in spans))
         if cols.stop <= cols.start or not rows[block].any():
             continue
-        maps = np.concatenate([tiles.heads_tile(capture, layer, block, cols) for layer in range(capture.n_layers)])
+        maps = np.concatenate([tiles.heads_tile(capture, layer, block, cols) for layer in layers])
         flat = maps[:, rows[block]][:, :, keys[cols]].reshape(maps.shape[0], -1).astype(np.float64)  # (N, r·c)
-        gram = flat @ flat.T if gram is None else gram + flat @ flat.T
+        gram += flat @ flat.T
     norms = np.sqrt(np.clip(np.diag(gram), 0.0, None))
     safe = np.where(norms > 0, norms, 1.0)
     similarity = np.clip(gram / safe[:, None] / safe[None, :], -1.0, 1.0)
@@ -143,8 +128,7 @@ def _streamed_cosine(capture, rows: np.ndarray) -> np.ndarray:
 
 def layer_similarity(capture, layer: int, metric: str = "js", query_rows: np.ndarray | None = None) -> np.ndarray:
     """:func:`head_similarity` for the heads of one layer only: (H, H)."""
-    rows = real_query_rows(capture, query_rows)
-    return _similarity(_maps(capture, [layer], rows), metric)
+    return _compare(capture, [layer], real_query_rows(capture, query_rows), metric)
 
 
 def cluster_order(matrix: np.ndarray, is_distance: bool) -> np.ndarray:

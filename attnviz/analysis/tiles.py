@@ -106,15 +106,15 @@ def pattern_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.nda
 
 
 def heads_tile(cap, layer: int, rows: slice, cols: slice, heads=None) -> np.ndarray:
-    """(heads, rows, cols) float32 weights of these heads (every head by default) over a region, computed together:
+    """(heads, rows, cols) weights (float32) of these heads (every head by default) over a region, computed together:
     the stored maps' region, or exp(score − lse) where the mask rule allows (zeros outside its span of keys, which
     is all that is computed); a DCFormer's after post-compose."""
     n = len(cap.key_is_real)
     rows, cols = slice(*rows.indices(n)), slice(*cols.indices(n))
     index = _head_index(cap, layer, heads)
     stored = _stored(cap, "pattern", layer)
-    if stored is not None:  # a capture that holds the whole maps (a text of a few hundred tokens): the region itself
-        return np.asarray(stored[:, rows, cols][index], dtype=np.float32)
+    if stored is not None:  # a capture that holds the whole maps (a text of a few hundred tokens): the region itself,
+        return stored[:, rows, cols][index]  # in its own precision (a forward's: float32)
     span = allowed_span(cap, layer, rows)
     inside = slice(max(cols.start, span.start), min(cols.stop, span.stop))
     if inside.start > cols.start or inside.stop < cols.stop:  # zeros outside the rule's span, computed within it
