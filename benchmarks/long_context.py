@@ -1,6 +1,6 @@
 """Long context (issue 11 §5): capture memory, typed -> drawn and payload from 20 to 8,192 tokens; zoom to a tile.
 
-Run:  .venv/bin/python benchmarks/long_context.py [--repeats 5] [--sizes 20 128 512 2048 8192] [--skip-browser]
+Run:  .venv/bin/python benchmarks/long_context.py [--repeats 5] [--sizes 20 128 512 2048 8192] [--models all-MiniLM-L6-v2] [--skip-browser]
 
 Models: ``mistral-char`` (4 layers, 4 query / 2 K/V heads, a 64-token window; one character is one token, plus
 <s>) at every size, and MiniLM (the default model, at most 512 tokens) at the sizes up to 512. It measures, it
@@ -602,6 +602,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per size (after one warm-up)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 128, 512, 2048, 8192], help="token counts")
+    parser.add_argument("--models", nargs="+", choices=list(MODEL_SIZES), default=list(MODEL_SIZES), help="models to measure")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--py-spy", type=float, default=0.0, metavar="SECONDS",
@@ -611,7 +612,7 @@ def main() -> None:
     if args.child_memory:
         print(json.dumps(child_memory(args.child_memory[0], int(args.child_memory[1]))))
         return
-    pairs = [(model, t) for model, sizes in MODEL_SIZES.items() for t in args.sizes if t in sizes]
+    pairs = [(model, t) for model, sizes in MODEL_SIZES.items() if model in args.models for t in args.sizes if t in sizes]
     started, load_start = time.perf_counter(), os.getloadavg()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in load_start)} ({os.cpu_count()} cores)", flush=True)
     memory = [] if args.skip_memory else run_memory(pairs)

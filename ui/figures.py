@@ -9,6 +9,7 @@ import plotly.io as pio
 import streamlit as st
 
 from attnviz.export import capture_npz, figure_html, figure_image
+from attnviz.figures.style import ROOMY_AXIS
 
 from .lang import T
 
@@ -33,8 +34,8 @@ def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, **chart
     # so that the exports below carry the same layout. Figures that computed their own margins
     # (plots.fixed_layout: the live main-page maps) keep them and are drawn in one pass.
     if fig.layout.margin.autoexpand is not False:
-        fig.update_xaxes(automargin=True)
-        fig.update_yaxes(automargin=True)
+        fig.update_xaxes(**ROOMY_AXIS)
+        fig.update_yaxes(**ROOMY_AXIS)
     event = st.plotly_chart(fig, key=key, theme=None, **chart_kwargs)
     name = _slug(key)
     menu = st.popover(T("export.menu"), icon=":material/download:", key=f"{key}__export", on_change="rerun")

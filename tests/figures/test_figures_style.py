@@ -64,6 +64,16 @@ def test_every_figure_follows_the_one_template_policy(name):
     assert fig.layout.font.family == style.FONT["family"]
 
 
+@pytest.mark.parametrize("name", list(_every_static_figure()))
+def test_every_axis_makes_room_for_its_labels_and_lets_them_be(name):
+    # Labels that fit need no check against the figure's edge (style.ROOMY_AXIS): Plotly's default measured every
+    # tick label on every redraw, 80 ms of a 128-token map's 100 (benchmarks/plotly_redraw.py).
+    fig = _every_static_figure()[name]
+    axes = [fig.layout[key] for key in fig.to_plotly_json()["layout"] if key[1:5] == "axis"]
+    fixed = fig.layout.margin.autoexpand is False  # margins computed from the labels (style.fixed_layout)
+    assert axes and all((fixed or axis.automargin is True) and axis.ticklabeloverflow == "allow" for axis in axes)
+
+
 def test_maps_side_by_side_share_one_scale_and_one_meaning_of_each_colour():
     """A DCFormer post-composed map with a negative weight beside an MHA softmax: both diverging, one limit."""
     p = np.tril(np.ones((4, 4)))
