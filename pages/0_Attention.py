@@ -11,14 +11,14 @@ from ui.figures import show_figure
 from ui.flow import FLOW_PARAMS, flow_section
 from ui.focus import FOCUS
 from ui.lang import T
-from ui.long_maps import ZOOM_PARAMS, long_grid, long_head, long_overview
+from ui.long_maps import LONG_MAP_PARAMS, long_grid, long_head, long_overview
 from ui.nav import run_through_navigation
 from ui.session import HEAVY, heavy_section
 from ui.state import fit_indices
 from ui.uploads import long_text_input
 
 run_through_navigation()
-VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63), *FLOW_PARAMS, *ZOOM_PARAMS]
+VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63), *FLOW_PARAMS, *LONG_MAP_PARAMS]
 
 
 def select_from_overview() -> None:

@@ -1,9 +1,10 @@
 """The main page's maps of a long text (a linear capture: q, k and the row normalisers, no (T × T) map stored).
 
-The head's map is drawn at block resolution from exact block means (attnviz.analysis.tiles.block_map); a box
-dragged over it asks for that region, drawn cell by cell once it is at most EXACT_TILE tokens a side, with token
-labels once they are readable. The zoom lives in the URL (``zoom=q0-q1,k0-k1``). The overview and the layer grid
-are block means too.
+The head's map is drawn at block resolution (attnviz.analysis.tiles.block_map), each block coloured by the exact
+mean of its cells or by its strongest cell (``blocks=max``: a thin line of strong cells, which a mean over a block
+dilutes, stays visible); a box dragged over it asks for that region, drawn cell by cell once it is at most
+EXACT_TILE tokens a side, with token labels once they are readable. The zoom and the statistic live in the URL
+(``zoom=q0-q1,k0-k1``). The overview and the layer grid are block means.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from . import url_state
 from .figures import show_figure
 from .lang import T, ensure_language
 from .session import remembered
+from .state import one_of
 
 # blocks a side of a head's whole map: about 5 px each on a ~650 px map. The browser's work grows with the cells (each
 # with its strongest cell's hover): MiniLM at 512 tokens, typed -> drawn 0.39 s at 192² blocks, 0.32 s at 128²
@@ -28,7 +30,8 @@ LONG_MAP_BLOCKS = 128
 EXACT_TILE = 256  # a zoomed region up to this many tokens a side is drawn cell by cell
 BLOCKS_ABOVE = EXACT_TILE  # a text of more tokens is drawn in blocks, whether or not its maps are stored whole
 THUMB_BLOCKS = 48  # blocks a side of each head's thumbnail in the overview and the layer grid
-ZOOM_PARAMS = [url_state.text_param("zoom", "")]
+BLOCK_STATISTICS = ("mean", "max")  # what colours a block of the head's map (plots.block_heatmap)
+LONG_MAP_PARAMS = [url_state.text_param("zoom", ""), url_state.text_param("blocks", "mean")]
 
 
 def parse_zoom(raw: str, n: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
@@ -83,9 +86,13 @@ def long_head(view, layer: int, head: int, title: str) -> None:
                   "key_tokens": np.array(tokens[c:d]), "first_query": np.int64(a), "first_key": np.int64(c)}
     else:
         blocks = head_blocks(view, layer, head, (a, b), (c, d))
-        fig = plots.block_heatmap(blocks, tokens, title=title, lang=lang)
+        statistic = one_of("blocks", BLOCK_STATISTICS, "mean")
+        fig = plots.block_heatmap(blocks, tokens, statistic=statistic, title=title, lang=lang)
         arrays = {name: getattr(blocks, name) for name in ("mean", "weight", "query", "key", "score", "row_starts", "col_starts")}
     show_figure(fig, key="head_heatmap", arrays=arrays, on_select=lambda: zoom_from_box(n), selection_mode="box")
+    if max(b - a, d - c) > EXACT_TILE:
+        st.radio(T("main.blocks_show"), BLOCK_STATISTICS, key="blocks", horizontal=True, help=T("main.blocks_show_help"),
+                 format_func=lambda s: T(f"main.blocks_{s}"))
     where, reset = st.columns([4, 1], vertical_alignment="center")
     if zoom is None:
         where.caption(T("main.long_whole", n=n, blocks=min(LONG_MAP_BLOCKS, n), tile=EXACT_TILE))

@@ -85,6 +85,48 @@ def test_a_zoom_draws_that_region_cell_by_cell_and_lives_in_the_url(long_page, f
     assert "zoom" not in at.query_params and any("A long text" in c.value for c in at.caption)
 
 
+def test_blocks_coloured_by_their_strongest_cell_through_zoom_and_reset(long_page, full):
+    # A thin line of strong cells (a diagonal, one key) that a block's mean dilutes stays visible in its max.
+    at = long_page
+    at.radio(key="blocks").set_value("max").run()
+    assert not at.exception and at.query_params["blocks"] == "max"
+
+    def shows_block_max(at) -> bool:
+        fig = head_map(at)
+        trace, (col_stop, row_stop) = fig["data"][0], (round(max(fig["layout"][a]["range"]) + 0.5) for a in ("xaxis", "yaxis"))
+        z, rows, cols = array(trace["z"]).astype(float), np.array(trace["y"]), np.array(trace["x"])
+        pattern = full.pattern(0)[0].astype(np.float64)[rows[0]:row_stop, cols[0]:col_stop]
+        block_max = np.maximum.reduceat(np.maximum.reduceat(pattern, rows - rows[0], 0), cols - cols[0], 1)[:len(rows), :len(cols)]
+        block_mean = np.add.reduceat(np.add.reduceat(pattern, rows - rows[0], 0), cols - cols[0], 1)[:len(rows), :len(cols)]
+        drawn = block_max > 0
+        assert (block_max[drawn] > 2 * block_mean[drawn] / 9).any()  # blocks of ~3 x 3 whose max is not their mean
+        return (np.allclose(z[drawn], block_max[drawn], atol=1e-6) and np.isnan(z[~drawn]).all()
+                and trace["colorbar"]["title"]["text"] == "block max")
+
+    assert shows_block_max(at)
+    at.session_state["zoom"] = "0-380,0-380"  # a region still drawn in blocks keeps the choice
+    at.run()
+    assert shows_block_max(at)
+    at.session_state["zoom"] = "100-180,90-170"  # cell by cell: nothing to choose
+    at.run()
+    assert not at.exception and not any(r.key == "blocks" for r in at.radio)
+    at.button(key="zoom_reset").click().run()
+    assert at.radio(key="blocks").value == "max" and shows_block_max(at)
+    at.radio(key="blocks").set_value("mean").run()
+    assert "blocks" not in at.query_params and head_map(at)["data"][0]["colorbar"]["title"]["text"] == "block mean"
+
+
+def test_a_hostile_block_statistic_in_the_link_means_block_means(monkeypatch):
+    import ui.session
+
+    monkeypatch.setattr(ui.session, "LINEAR_ABOVE_MB", 0)
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.query_params.update(model="mistral-char", text=TEXT[:300], blocks="<img src=x onerror=alert(1)>")
+    at.run()
+    assert not at.exception and at.radio(key="blocks").value == "mean"
+    assert head_map(at)["data"][0]["colorbar"]["title"]["text"] == "block mean"
+
+
 @pytest.mark.parametrize("junk", ["abc", "5-1,0-3", "0-99999999,0-99999999", "-5-3,2-9", "1-2", "9" * 5000])
 def test_a_hostile_zoom_in_the_link_shows_the_whole_map(monkeypatch, junk):
     import ui.session
