@@ -4,9 +4,14 @@ The main page sends the head's heatmap (with the sentence box and the sliders) b
 layer grid. When a class presses Enter at once, thirty runs share one interpreter lock and two forward-pass
 slots, and every run's overview and grid slow down the other runs' captures and heatmaps: everyone waits for
 everything (``benchmarks/load_sessions.py``). :data:`FOCUS` orders that work instead: a run that has sent its
-map in focus waits, at most ``max_wait`` seconds, while other runs have not sent theirs yet. Alone on the
-server a run never waits, and nothing it draws changes, only when the rest of a page arrives under load.
-``ATTNVIZ_FOCUS_WAIT`` sets ``max_wait`` (seconds; 0: never wait).
+map in focus waits, at most ``max_wait`` seconds, while other runs have not sent theirs yet. Nothing a run draws
+changes, only when the rest of a page arrives. ``ATTNVIZ_FOCUS_WAIT`` sets ``max_wait`` (seconds; 0: never wait).
+
+Alone on the server, a run gives the browser ``draw_first`` seconds (``ATTNVIZ_DRAW_FIRST_MS``, 20 ms) after its map
+before the overview and the grid follow. Sent right behind the map (5-10 ms), they reached the browser while it was
+still drawing the map, which then waited for them: MiniLM, 20 tokens, typed -> map drawn 135-159 ms without the
+pause and 107-125 ms with it, in four alternating rounds of ``benchmarks/long_context.py``; the grid is drawn no
+later. A new edit meanwhile starts at most those 20 ms later.
 
     with FOCUS.run() as focus:   # around the page run (a run inside a run is the outer one)
         ...draw the map in focus...
@@ -21,14 +26,16 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Iterator
 
 
 class FocusFirst:
     """Counts the page runs that have not sent their map in focus; the others wait for them, within bounds."""
 
-    def __init__(self, max_wait: float):
+    def __init__(self, max_wait: float, draw_first: float = 0.0):
         self.max_wait = float(max_wait)
+        self.draw_first = float(draw_first)
         self._changed = threading.Condition()
         self._pending = 0  # runs inside run() that have not called sent()
         self._waiting = 0  # runs waiting in sent() or wait()
@@ -91,14 +98,19 @@ class _Run:
             self._focus._leave()
 
     def sent(self, wait: bool = True) -> bool:
-        """This run's map in focus is out: leave, then (``wait``) let the other runs' maps go first.
-        True if it waited."""
+        """This run's map in focus is out: leave, then (``wait``) let the other runs' maps go first, or, alone, give
+        the browser ``draw_first`` seconds to draw this one. True if it waited for other runs."""
         self.leave()
-        return wait and self._focus._wait_for_others()
+        if not wait:
+            return False
+        if self._focus._wait_for_others():
+            return True
+        time.sleep(self._focus.draw_first)
+        return False
 
     def wait(self) -> bool:
         """After ``sent()``: let the maps of runs that started since go first (within ``max_wait``)."""
         return self._left and self._focus._wait_for_others()
 
 
-FOCUS = FocusFirst(float(os.environ.get("ATTNVIZ_FOCUS_WAIT", "1.0")))
+FOCUS = FocusFirst(float(os.environ.get("ATTNVIZ_FOCUS_WAIT", "1.0")), float(os.environ.get("ATTNVIZ_DRAW_FIRST_MS", "20")) / 1000)

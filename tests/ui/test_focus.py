@@ -2,6 +2,7 @@
 
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,6 +21,50 @@ def test_alone_a_run_never_waits():
         assert focus.pending == 1
         assert turn.sent() is False
         assert focus.pending == 0
+
+
+def test_alone_a_run_gives_the_browser_a_moment_to_draw_its_map_unless_it_holds_a_heavy_slot(monkeypatch):
+    import ui.focus
+
+    pauses = []
+    monkeypatch.setattr(ui.focus, "time", SimpleNamespace(sleep=pauses.append))  # this module's clock only
+    focus = FocusFirst(max_wait=3600, draw_first=0.02)
+    with focus.run() as turn:
+        assert turn.sent() is False and pauses == [0.02]  # the overview and the grid follow after the pause
+        assert turn.wait() is False and pauses == [0.02]  # once, after the map
+    with focus.run() as turn:
+        assert turn.sent(wait=False) is False and pauses == [0.02]  # a long text's run holds a slot: no pause
+
+
+def test_a_run_that_waited_for_other_runs_adds_no_pause(monkeypatch):
+    import ui.focus
+
+    focus = FocusFirst(max_wait=3600, draw_first=0.02)
+    other_started, other_may_send, waited = threading.Event(), threading.Event(), []
+
+    def other():
+        with focus.run() as turn:
+            other_started.set()
+            other_may_send.wait()
+            turn.leave()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    other_started.wait()
+    pauses = []
+    monkeypatch.setattr(ui.focus, "time", SimpleNamespace(sleep=pauses.append))  # this module's clock only
+
+    def this():
+        with focus.run() as turn:
+            waited.append(turn.sent())
+
+    this_run = threading.Thread(target=this)
+    this_run.start()
+    until(lambda: focus.waiting == 1)
+    other_may_send.set()
+    this_run.join()
+    thread.join()
+    assert waited == [True] and pauses == []  # the browser drew the map while this run waited
 
 
 def test_a_run_that_sent_its_map_waits_until_the_others_have_sent_theirs():
