@@ -36,39 +36,12 @@ def test_alone_a_run_gives_the_browser_a_moment_to_draw_its_map_unless_it_holds_
         assert turn.sent(wait=False) is False and pauses == [0.02]  # a long text's run holds a slot: no pause
 
 
-def test_a_run_that_waited_for_other_runs_adds_no_pause(monkeypatch):
+def test_a_run_that_sent_its_map_waits_until_the_others_have_sent_theirs(monkeypatch):
     import ui.focus
 
-    focus = FocusFirst(max_wait=3600, draw_first=0.02)
-    other_started, other_may_send, waited = threading.Event(), threading.Event(), []
-
-    def other():
-        with focus.run() as turn:
-            other_started.set()
-            other_may_send.wait()
-            turn.leave()
-
-    thread = threading.Thread(target=other)
-    thread.start()
-    other_started.wait()
     pauses = []
-    monkeypatch.setattr(ui.focus, "time", SimpleNamespace(sleep=pauses.append))  # this module's clock only
-
-    def this():
-        with focus.run() as turn:
-            waited.append(turn.sent())
-
-    this_run = threading.Thread(target=this)
-    this_run.start()
-    until(lambda: focus.waiting == 1)
-    other_may_send.set()
-    this_run.join()
-    thread.join()
-    assert waited == [True] and pauses == []  # the browser drew the map while this run waited
-
-
-def test_a_run_that_sent_its_map_waits_until_the_others_have_sent_theirs():
-    focus = FocusFirst(max_wait=3600)
+    monkeypatch.setattr(ui.focus, "time", SimpleNamespace(sleep=pauses.append))
+    focus = FocusFirst(max_wait=3600, draw_first=0.02)
     other_started, other_may_send, waited = threading.Event(), threading.Event(), []
 
     def other():
@@ -93,6 +66,7 @@ def test_a_run_that_sent_its_map_waits_until_the_others_have_sent_theirs():
     this_run.join()
     thread.join()
     assert waited == [True] and focus.pending == 0 and focus.waiting == 0
+    assert pauses == [0.02]  # the other run, alone when it sent its map; this one's map was drawn while it waited
 
 
 class StopLike(BaseException):
