@@ -7,11 +7,14 @@ everything (``benchmarks/load_sessions.py``). :data:`FOCUS` orders that work ins
 map in focus waits, at most ``max_wait`` seconds, while other runs have not sent theirs yet. Nothing a run draws
 changes, only when the rest of a page arrives. ``ATTNVIZ_FOCUS_WAIT`` sets ``max_wait`` (seconds; 0: never wait).
 
-Alone on the server, a run gives the browser ``draw_first`` seconds (``ATTNVIZ_DRAW_FIRST_MS``, 20 ms) after its map
+The only run on the server gives the browser ``draw_first`` seconds (``ATTNVIZ_DRAW_FIRST_MS``, 20 ms) after its map
 before the overview and the grid follow. Sent right behind the map (5-10 ms), they reached the browser while it was
-still drawing the map, which then waited for them: MiniLM, 20 tokens, typed -> map drawn 135-159 ms without the
-pause and 107-125 ms with it, in four alternating rounds of ``benchmarks/long_context.py``; the grid is drawn no
-later. A new edit meanwhile starts at most those 20 ms later.
+still drawing the map, which then waited for them. MiniLM, 20 tokens, typed -> map drawn: 109-196 ms without the
+pause, 100-143 ms with it (eight alternating rounds of ``benchmarks/long_context.py``, seven faster); the overview
+is drawn about 40 ms and the grid about 15 ms later than without it. With other runs in progress there is no pause:
+there it only moved a run's overview and grid into the other runs' captures (30 sessions, ``load_sessions.py``:
+tick -> map p50 657-738 ms without, 875-900 ms with a pause in every run). An edit made during the pause starts
+at most those 20 ms later.
 
     with FOCUS.run() as focus:   # around the page run (a run inside a run is the outer one)
         ...draw the map in focus...
@@ -38,6 +41,7 @@ class FocusFirst:
         self.draw_first = float(draw_first)
         self._changed = threading.Condition()
         self._pending = 0  # runs inside run() that have not called sent()
+        self._running = 0  # runs inside run(), whether or not they have sent their map
         self._waiting = 0  # runs waiting in sent() or wait()
         self._local = threading.local()  # .run: this thread's current run
 
@@ -45,6 +49,11 @@ class FocusFirst:
     def pending(self) -> int:
         with self._changed:
             return self._pending
+
+    @property
+    def running(self) -> int:
+        with self._changed:
+            return self._running
 
     @property
     def waiting(self) -> int:
@@ -61,12 +70,15 @@ class FocusFirst:
             return
         with self._changed:
             self._pending += 1
+            self._running += 1
         run = self._local.run = _Run(self)
         try:
             yield run
         finally:
             self._local.run = None
             run.leave()
+            with self._changed:
+                self._running -= 1
 
     def _leave(self) -> None:
         with self._changed:
@@ -105,7 +117,8 @@ class _Run:
             return False
         if self._focus._wait_for_others():
             return True
-        time.sleep(self._focus.draw_first)
+        if self._focus.running == 1:  # under load the pause only moved this run's figures into others' captures
+            time.sleep(self._focus.draw_first)
         return False
 
     def wait(self) -> bool:

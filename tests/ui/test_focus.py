@@ -34,6 +34,22 @@ def test_alone_a_run_gives_the_browser_a_moment_to_draw_its_map_unless_it_holds_
         assert turn.wait() is False and pauses == [0.02]  # once, after the map
     with focus.run() as turn:
         assert turn.sent(wait=False) is False and pauses == [0.02]  # a long text's run holds a slot: no pause
+    other_sent, other_may_end = threading.Event(), threading.Event()
+
+    def other():  # another session's run, past its map, still drawing the rest
+        with focus.run() as other_turn:
+            other_turn.sent(wait=False)
+            other_sent.set()
+            other_may_end.wait()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    other_sent.wait()
+    with focus.run() as turn:
+        assert focus.running == 2 and turn.sent() is False and pauses == [0.02]  # not alone: no pause
+    other_may_end.set()
+    thread.join()
+    assert focus.running == 0
 
 
 def test_a_run_that_sent_its_map_waits_until_the_others_have_sent_theirs(monkeypatch):
@@ -66,7 +82,7 @@ def test_a_run_that_sent_its_map_waits_until_the_others_have_sent_theirs(monkeyp
     this_run.join()
     thread.join()
     assert waited == [True] and focus.pending == 0 and focus.waiting == 0
-    assert pauses == [0.02]  # the other run, alone when it sent its map; this one's map was drawn while it waited
+    assert pauses == []  # this run's map was drawn while it waited; the other was not alone when it sent its own
 
 
 class StopLike(BaseException):
