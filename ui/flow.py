@@ -72,15 +72,16 @@ def information_flow(view) -> None:
     fit("flow_layer", 0, model.n_layers - 1)
     pick_method, pick_heads = st.columns(2)
     pick_method.radio(T("main.flow_method"), METHODS, key="flow_method", horizontal=True,
-                      format_func=lambda m: T(f"main.flow_method_{m}"), help=T("main.flow_method_help", max=PAGE_FLOW_TOKENS))
+                      format_func=lambda m: T(f"main.flow_method_{m}"), help=T("main.flow_method_help", max=PAGE_FLOW_TOKENS),
+                      **url_state.PERSIST)
     pick_heads.radio(T("main.flow_heads"), HEADS, key="flow_heads", horizontal=True,
-                     format_func=lambda h: T(f"main.flow_heads_{h}"), help=T("main.flow_heads_help"))
+                     format_func=lambda h: T(f"main.flow_heads_{h}"), help=T("main.flow_heads_help"), **url_state.PERSIST)
     pick_residual, pick_layer, pick_k = st.columns(3)
     pick_residual.slider(T("main.flow_residual"), 0, 100, step=5, key="flow_residual", format="%d%%",
-                         help=T("main.flow_residual_help"))
+                         help=T("main.flow_residual_help"), **url_state.PERSIST)
     if model.n_layers > 1:
-        pick_layer.slider(T("main.flow_layer"), 0, model.n_layers - 1, key="flow_layer")
-    pick_k.slider(T("main.flow_top_k"), 1, MAX_TOP_K, key="flow_top_k", help=T("main.flow_top_k_help"))
+        pick_layer.slider(T("main.flow_layer"), 0, model.n_layers - 1, key="flow_layer", **url_state.PERSIST)
+    pick_k.slider(T("main.flow_top_k"), 1, MAX_TOP_K, key="flow_top_k", help=T("main.flow_top_k_help"), **url_state.PERSIST)
 
     residual, heads, layer, top_k = state["flow_residual"] / 100, state["flow_heads"], state["flow_layer"], state["flow_top_k"]
     method = state["flow_method"]
@@ -156,7 +157,7 @@ def queries_and_keys(view, layer: int, head: int) -> None:
     st.caption(T("main.qk_caption"))
     one_of("qk_method", PROJECTIONS, "pca")
     st.radio(T("main.qk_method"), PROJECTIONS, key="qk_method", horizontal=True,
-             format_func=lambda m: T(f"main.qk_method_{m}"), help=T("main.qk_method_help"))
+             format_func=lambda m: T(f"main.qk_method_{m}"), help=T("main.qk_method_help"), **url_state.PERSIST)
     capture = qk_capture(view, layer)
     kv = model.kv_head_of(head)
     method = state["qk_method"]

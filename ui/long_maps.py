@@ -92,7 +92,7 @@ def long_head(view, layer: int, head: int, title: str) -> None:
     show_figure(fig, key="head_heatmap", arrays=arrays, on_select=lambda: zoom_from_box(n), selection_mode="box")
     if max(b - a, d - c) > EXACT_TILE:
         st.radio(T("main.blocks_show"), BLOCK_STATISTICS, key="blocks", horizontal=True, help=T("main.blocks_show_help"),
-                 format_func=lambda s: T(f"main.blocks_{s}"))
+                 format_func=lambda s: T(f"main.blocks_{s}"), **url_state.PERSIST)
     where, reset = st.columns([4, 1], vertical_alignment="center")
     if zoom is None:
         where.caption(T("main.long_whole", n=n, blocks=min(LONG_MAP_BLOCKS, n), tile=EXACT_TILE))

@@ -58,6 +58,10 @@ def int_param(key: str, default: int, low: int, high: int) -> Param:
 MAX_LINK_TEXT = 2_000
 
 KEPT = "_kept_widget_values"  # a plain session-state entry: Streamlit never cleans it up
+# A widget that a fragment stops drawing (a section toggled off, a zoom into an exact tile) is not dropped: Streamlit
+# 1.67 answers its key with the widget's default in the next run, so ``load`` cannot tell that it was hidden and
+# would keep the default over the value in ``KEPT``. Such widgets ask Streamlit to keep their value instead.
+PERSIST = dict(persist_state="session")
 
 
 def load(params: list[Param], *, refresh: bool = True) -> None:

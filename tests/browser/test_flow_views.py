@@ -90,3 +90,15 @@ def test_the_toggle_opens_the_section_and_writes_the_link(app):
     app.wait_idle()
     assert app.page.evaluate(JS_TRACES, "flow_graph") >= 3
     assert_clean(app)
+
+    # a choice made in the section outlives closing it and opening it again (it used to fall back to its default)
+    app.page.locator(".st-key-flow_heads").get_by_text("max", exact=False).last.click()
+    app.wait_query("flow_heads", "max")
+    app.wait_idle()
+    for _ in range(2):  # closed, then open again
+        app.page.locator(".st-key-flow label").first.click()
+        app.wait_idle()
+    app.page.wait_for_function(JS_TRACES, arg="rollout_map", timeout=STEP_TIMEOUT_MS)
+    assert app.page.locator(".st-key-flow_heads input[type=radio]").nth(1).is_checked()
+    assert "flow_heads=max" in app.page.url
+    assert_clean(app)

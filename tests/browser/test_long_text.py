@@ -13,6 +13,7 @@ from ui.long_maps import LONG_MAP_BLOCKS
 pytestmark = pytest.mark.browser
 
 LONG = ("The quick brown fox jumps over the lazy dog while the cat sleeps by the warm fire. " * 100)[:8000]
+JS_COLOUR = """() => document.querySelector('.st-key-head_heatmap .js-plotly-plot')._fullData[0].colorbar.title.text"""
 JS_SHAPE = """() => { const gd = document.querySelector('.st-key-head_heatmap .js-plotly-plot');
   const z = gd._fullData[0].z; return [z.length, z[0].length, gd._fullData[0].x[0], gd._fullData[0].y[0]]; }"""
 
@@ -50,6 +51,11 @@ def test_a_long_text_draws_in_blocks_and_a_dragged_box_zooms_exactly(app):
     assert (rows, cols) == (LONG_MAP_BLOCKS, LONG_MAP_BLOCKS)
     assert sum(frames) <= 2 * 2**20, f"{sum(frames):,} bytes sent for one long text"  # the payload bar
     app.shot("long-text-blocks")
+    assert app.page.evaluate(JS_COLOUR) == "block mean"
+    app.page.locator(".st-key-blocks").get_by_text("its strongest cell").click()  # a diagonal a block's mean dilutes
+    app.page.wait_for_function(f"() => ({JS_COLOUR})() === 'block max'", timeout=STEP_TIMEOUT_MS)
+    app.wait_idle()
+    assert "blocks=max" in app.page.url
 
     # a box over a sixth of the map: still blocks, of that region; then a box inside it: the region cell by cell
     drag(app, (1900, 2000), (3500, 3500))
@@ -69,6 +75,7 @@ def test_a_long_text_draws_in_blocks_and_a_dragged_box_zooms_exactly(app):
     app.page.get_by_role("button", name="Whole map").click()
     app.page.wait_for_function("() => !new URLSearchParams(location.search).has('zoom')", timeout=STEP_TIMEOUT_MS)
     app.page.wait_for_function("() => document.body.innerText.includes('A long text (8001 tokens)')", timeout=STEP_TIMEOUT_MS)
+    assert app.page.evaluate(JS_COLOUR) == "block max"  # the choice outlived the zoom
     assert app.exception_count() == 0 and "Traceback" not in app.body_text()
 
 
