@@ -18,6 +18,7 @@ from attnviz.figures import heads as head_figures
 from attnviz.models.base import hook_name
 from attnviz.text import InputError, clean_text, escape_markdown
 
+from . import url_state
 from .controls import show_notices
 from .editors import compose_editor, load_preset
 from .figures import show_figure
@@ -215,8 +216,8 @@ def compare_tab(cell: Cell, text: str) -> None:
     chart_in(right, figs.head_grid(pair[1], cell.allowed, title=D("mha_grid", layer=layer), **shared), key="compare_mha_grid")
     with st.expander(D("generate")):
         g1, g2 = st.columns(2)
-        n_chars = g1.slider(D("gen_chars"), 10, 200, 60, key="dc_gen_chars")
-        temperature = g2.slider(D("gen_temp"), 0.0, 1.5, 0.0, 0.1, key="dc_gen_temp")
+        n_chars = g1.slider(D("gen_chars"), 10, 200, 60, key="dc_gen_chars", **url_state.PERSIST)  # kept while the text is empty
+        temperature = g2.slider(D("gen_temp"), 0.0, 1.5, 0.0, 0.1, key="dc_gen_temp", **url_state.PERSIST)
         if st.button(D("gen_button"), key="dc_gen"):
             for model in (cell.model, cell.twin):
                 more = dv.continue_text(model, text, n_chars, temperature=temperature, seed=0)

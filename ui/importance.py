@@ -204,7 +204,7 @@ def top_predictions(view, effect: LanguageModelEffect) -> None:
     if "imp_position" not in state:  # first look: where the ablation moved the loss most
         state["imp_position"] = int(np.argmax(np.abs(effect.loss_ablated - effect.loss_clean))) if n > 1 else 0
     fit("imp_position", 0, n - 1)
-    st.slider(D("position"), 0, n - 1, key="imp_position", help=D("position_help"))
+    st.slider(D("position"), 0, n - 1, key="imp_position", help=D("position_help"), **url_state.PERSIST)  # kept while hidden
     pos = state["imp_position"]
     special = getattr(view.model, "special_tokens", frozenset())
     context = "".join(t for t in tokens[: pos + 1] if t not in special)[-40:] or tokens[pos]

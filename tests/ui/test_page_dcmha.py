@@ -161,6 +161,9 @@ def test_generation_with_both_models(page):
     prompt = at.session_state["dc_text"]
     shown = [c.value for c in at.code]
     assert len(shown) == 2 and all(v.startswith(prompt) and len(prompt) < len(v) <= len(prompt) + 12 for v in shown)
+    at.text_input(key="dc_text").set_value("").run()  # the tabs are gone with the text...
+    at.text_input(key="dc_text").set_value(prompt).run()
+    assert not at.exception and at.slider(key="dc_gen_chars").value == 12  # ...and the choice comes back with them
 
 
 def test_bad_input_gives_a_message_not_a_traceback(page):

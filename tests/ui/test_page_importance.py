@@ -146,6 +146,10 @@ def test_a_character_language_model_shows_losses_and_top_predictions():
     assert " " not in "".join(table["before"]) + "".join(table["after"])  # spaces shown as ␣
     np.testing.assert_allclose(table["p_before"], expected.top_clean.probs[4], rtol=1e-6)
     assert "actual next token" in texts(at)
+    text = at.text_input(key="text").value
+    at.text_input(key="text").set_value("").run()  # the slider is gone with the text...
+    at.text_input(key="text").set_value(text).run()
+    assert not at.exception and at.slider(key="imp_position").value == 4  # ...and comes back where the user left it
 
 
 def test_a_one_token_text_for_a_language_model_is_told_in_words():
