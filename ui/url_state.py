@@ -58,9 +58,10 @@ def int_param(key: str, default: int, low: int, high: int) -> Param:
 MAX_LINK_TEXT = 2_000
 
 KEPT = "_kept_widget_values"  # a plain session-state entry: Streamlit never cleans it up
-# A widget that a fragment stops drawing (a section toggled off, a zoom into an exact tile) is not dropped: Streamlit
-# 1.67 answers its key with the widget's default in the next run, so ``load`` cannot tell that it was hidden and
-# would keep the default over the value in ``KEPT``. Such widgets ask Streamlit to keep their value instead.
+# Streamlit's own keeping of a widget's value while it is not drawn. A widget that a fragment stops drawing (a section
+# toggled off, a zoom into an exact tile) is not dropped: Streamlit 1.67 answers its key with the widget's default in
+# the next run, so ``load`` cannot tell that it was hidden and would keep the default over the value in ``KEPT``; and
+# a widget no page's params name (the DCMHA page's generation sliders) has nothing else to keep it.
 PERSIST = dict(persist_state="session")
 
 

@@ -33,10 +33,11 @@ STYLE = dict(template="none", font=FONT)
 TICK_SIZE = 12  # Plotly's default tick font size (px)
 TITLE_ROOM = 24  # an axis title (14 px) and its gap to the tick labels
 COLORBAR_ROOM = 76  # right of the plot: pad, bar, its tick labels ("0.035")
-# Axes that make room for their own labels. The labels then fit, so Plotly need not measure each one against the
-# figure's edge to hide those past it (its default, "hide past div"): that check was a quarter of a 20-token head
-# map's redraw and four fifths of a 128-token one's (benchmarks/plotly_redraw.py).
-ROOMY_AXIS = dict(automargin=True, ticklabeloverflow="allow")
+# Tick labels that fit need not be measured against the figure's edge to hide those past it (Plotly's default,
+# "hide past div"): that check was a quarter of a 20-token head map's redraw and four fifths of a 128-token one's
+# (benchmarks/plotly_redraw.py). Labels fit on axes that make room for them (ROOMY_AXIS) and in fixed_layout's margins.
+LABELS_FIT = dict(ticklabeloverflow="allow")
+ROOMY_AXIS = dict(automargin=True, **LABELS_FIT)
 
 
 def finish(fig: go.Figure) -> go.Figure:
@@ -69,8 +70,7 @@ def fixed_layout(*, left: float, right: float, top: float, bottom: float, **layo
     No template: :func:`live_figure`, which builds every such figure, leaves it out on purpose.
     """
     margin = dict(l=math.ceil(left), r=math.ceil(right), t=math.ceil(top), b=math.ceil(bottom), autoexpand=False)
-    # The margins hold every tick label: no need to measure them against the edge either (ROOMY_AXIS).
-    axes = {name: {"ticklabeloverflow": "allow", **axis} for name, axis in layout.items() if name[1:5] == "axis" and isinstance(axis, dict)}
+    axes = {name: {**LABELS_FIT, **axis} for name, axis in layout.items() if name[1:5] == "axis" and isinstance(axis, dict)}
     return {"font": FONT, **layout, **axes, "margin": margin}
 
 
