@@ -13,7 +13,9 @@ from ui.long_maps import LONG_MAP_BLOCKS
 pytestmark = pytest.mark.browser
 
 LONG = ("The quick brown fox jumps over the lazy dog while the cat sleeps by the warm fire. " * 100)[:8000]
-JS_COLOUR = """() => document.querySelector('.st-key-head_heatmap .js-plotly-plot')._fullData[0].colorbar.title.text"""
+# null while Streamlit swaps the chart (a rerun): polled until it names the statistic
+JS_COLOUR = """() => { const gd = document.querySelector('.st-key-head_heatmap .js-plotly-plot');
+  return gd && gd._fullData && gd._fullData.length ? gd._fullData[0].colorbar.title.text : null; }"""
 JS_SHAPE = """() => { const gd = document.querySelector('.st-key-head_heatmap .js-plotly-plot');
   const z = gd._fullData[0].z; return [z.length, z[0].length, gd._fullData[0].x[0], gd._fullData[0].y[0]]; }"""
 
