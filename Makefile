@@ -9,16 +9,35 @@ MODEL  ?= all-MiniLM-L6-v2
 PORT   ?= 8501
 BIN     = $(VENV)/bin
 
-.PHONY: install app class test chromium bench
+# Every package but torch installs at the exact version requirements.lock names (pip-compile writes it; `make lock`
+# moves it to the newest releases on purpose). The lock is resolved for Python 3.11 with torch fixed at $(TORCH).
+LOCK    = requirements.lock
+
+.PHONY: install app class test chromium bench lock
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -c "import sys; sys.exit(sys.version_info[:2] != (3, 11))" || \
+	  echo "note: $(LOCK) was resolved for Python 3.11; this venv runs $$($(BIN)/python -V). If the install fails, run 'make lock'."
+	$(BIN)/python -m pip install --quiet "$$(grep '^pip==' $(LOCK))"
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Re-resolve every package to its newest release that pyproject.toml allows (torch held at $(TORCH)), install that,
+# and run the fast tests against it. Commit requirements.lock only when they pass (README, "Versions").
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip-compile --version >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet pip-tools
+	echo "$(TORCH)" > $(VENV)/torch-constraint.txt
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --upgrade --extra dev --all-build-deps --strip-extras --unsafe-package torch \
+	  --constraint $(VENV)/torch-constraint.txt --no-emit-find-links --no-emit-index-url \
+	  --output-file $(LOCK) pyproject.toml
+	$(MAKE) install
+	$(BIN)/python -m pytest -q -m "not browser"
 
 # glibc keeps freed arrays in per-thread arenas: 30 tabs x 512 tokens grew RSS 2.2 GB, 1.2 GB with MALLOC_ARENA_MAX=2,
 # 0.55 GB adding an 8 MB mmap threshold (benchmarks/load_sessions.py, which starts the app with the same settings)

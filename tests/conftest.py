@@ -6,6 +6,21 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def pytest_sessionstart(session):
+    """A transformers or Streamlit outside what attnviz supports fails every test for one reason: say it once, first."""
+    from versions import startup_problems
+
+    problems = startup_problems()
+    if problems:
+        pytest.exit("\n".join(problems), returncode=3)
+
+
+def pytest_report_header(config):
+    from versions import CHECKED_AT_START, installed
+
+    return "attnviz runs on " + ", ".join(f"{name} {version}" for name, version in installed(CHECKED_AT_START).items())
+
+
 @pytest.fixture(scope="session")
 def minilm():
     """attnviz's adapter around the shipped model, loaded once per test session."""
