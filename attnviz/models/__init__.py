@@ -1,10 +1,10 @@
 """The model registry: a name, a local directory or a hub id in, a ready model out.
 
-A local directory is dispatched on its ``config.json``: a DCFormer checkpoint goes to ``char_lm``, a decoder
-family that transformers runs through its attention interface (``hf.SUPPORTED``: GPT-2, Llama, Qwen2, Mistral,
-Gemma 2, gpt-oss) to ``hf``, an encoder-decoder one (``hf_encdec.ENCODER_DECODER``: T5, BART) to ``hf_encdec``,
-a folder ``save_seq2seq`` wrote to ``seq2seq``, a BERT-family encoder to ``bert``; anything else is refused in
-one line naming the family. Adding a family that uses the attention interface is one ``hf.SUPPORTED`` entry and one test parameter.
+A local directory is dispatched on its ``config.json``: a DCFormer checkpoint goes to ``char_lm``, a folder
+``save_seq2seq`` wrote to ``seq2seq``, a BERT-family encoder to ``bert``, an encoder-decoder
+(``hf_encdec.ENCODER_DECODER``: T5, BART) to ``hf_encdec``, and any other family to ``hf``, which records every
+causal LM and text encoder whose transformers code calls the attention interface (its parts found by
+``hf_families``) and refuses anything else in one line naming the family and why.
 
 Every model exposes ``encode(texts)`` (tokenizing), ``forward(encoding, spec)`` (the
 forward pass under a mask) and named hook points (``blocks.{l}.attn.hook_pattern`` ...).
@@ -159,16 +159,13 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
             from .seq2seq import DateTranslator
 
             return DateTranslator.load(path, name=path.name, device=device)
-        from .hf import SUPPORTED, UnsupportedModel, load_hf_model, refusal
-        from .hf_encdec import ENCODER_DECODER
+        if model_type not in BERT_FAMILY:  # every other family through transformers' attention interface
+            from .hf import UnsupportedModel, load_hf_model
 
-        if model_type in SUPPORTED or model_type in ENCODER_DECODER:  # through transformers' attention interface
             try:
                 return load_hf_model(path, name=path.name, device=device)
             except UnsupportedModel as error:
                 raise ModelNotFound(str(error)) from None
-        if model_type not in BERT_FAMILY:
-            raise ModelNotFound(refusal(model_type))
         return load_bert_family(str(path), name=path.name, local_only=True, device=device)
     if path.exists() or name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
         raise ModelNotFound(f"{name_or_path}: no such model directory")

@@ -23,8 +23,9 @@ model's *inside* that function, as one more ``and_masks`` term, keeps every mask
 would replace them.  The user's mask travels to the function through a ``ContextVar`` set for one forward call,
 so threads never see each other's settings, and a model not run by this adapter never sees any of it.
 
-Loading (:func:`load_hf_model`) reads ``config.json`` first and dispatches on ``model_type`` through
-:data:`SUPPORTED`; anything else is refused with one line naming the family.  Weights are safetensors only,
+Loading (:func:`load_hf_model`) reads ``config.json`` first; any family whose modeling code calls the attention
+interface is recorded, its class, blocks, attention and residual found by :mod:`attnviz.models.hf_families`;
+anything else is refused with one line naming the family and why.  Weights are safetensors only,
 remote code is never run, nothing is fetched from a hub, and transformers' load report stays silent.
 """
 
@@ -47,6 +48,16 @@ from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows
 from ..text import readable_token, token_style
 from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name, mask_notices
+from .hf_families import (
+    Family,
+    MidLayer,
+    UnsupportedModel,
+    family_of,
+    find_attention,
+    find_layers,
+    find_mid_layer,
+    uses_attention_interface,
+)
 
 ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
 
@@ -55,42 +66,17 @@ ATTN_NAME = "attnviz_capture"  # the name under which both functions are registe
 BLOCK_HOOKS = ("resid_pre", "attn_in", "resid_mid", "resid_post")
 
 
-@dataclass(frozen=True)
-class Family:
-    """Where a family keeps its decoder layers and their self-attention; everything else is found generically."""
-
-    model_class: str  # the transformers class that is loaded (a causal LM with its head)
-    layers: str  # dotted path from the loaded model to the ModuleList of decoder layers
-    attention: str  # attribute of a decoder layer that holds its self-attention module
-    mlp_norm: str  # attribute of a decoder layer: the norm before its MLP, whose input is the residual mid-layer
-    sinks: bool = False  # the family has per-head attention sinks
-    rotary: bool = True  # positions rotate q and k (RoPE); GPT-2 adds learned position vectors instead
-    kind: str = "decoder"  # "encoder": bidirectional (DistilBERT), its mask the padding alone
-
-
-SUPPORTED: dict[str, Family] = {
-    "gpt2": Family("GPT2LMHeadModel", "transformer.h", "attn", "ln_2", rotary=False),
-    "llama": Family("LlamaForCausalLM", "model.layers", "self_attn", "post_attention_layernorm"),
-    "qwen2": Family("Qwen2ForCausalLM", "model.layers", "self_attn", "post_attention_layernorm"),
-    "mistral": Family("MistralForCausalLM", "model.layers", "self_attn", "post_attention_layernorm"),
-    "gemma2": Family("Gemma2ForCausalLM", "model.layers", "self_attn", "pre_feedforward_layernorm"),
-    "gpt_oss": Family("GptOssForCausalLM", "model.layers", "self_attn", "post_attention_layernorm", sinks=True),
-    # an encoder through the same interface: post-norm, so the input of its feed-forward block is the residual mid-layer
-    "distilbert": Family("DistilBertModel", "transformer.layer", "attention", "ffn", rotary=False, kind="encoder"),
-}
-
-
 def _rope_base(config) -> float | None:
-    """RoPE's base (theta) as transformers 5 states it (``rope_parameters``), or as older configs do (``rope_theta``)."""
+    """RoPE's base (theta) as transformers 5 states it (``rope_parameters``), or as older configs do (``rope_theta``).
+    A family with one RoPE per layer type (Gemma 3: a short base on sliding layers) gives its full layers' base."""
     parameters = getattr(config, "rope_parameters", None) or {}
+    if isinstance(parameters, dict) and "rope_theta" not in parameters:
+        per_type = [p for p in (parameters.get("full_attention"), *parameters.values()) if isinstance(p, dict)]
+        parameters = per_type[0] if per_type else {}
     if isinstance(parameters, dict) and "rope_theta" in parameters:
         return float(parameters["rope_theta"])
     theta = getattr(config, "rope_theta", None)
     return float(theta) if theta is not None else None
-
-
-class UnsupportedModel(ValueError):
-    """A model directory this adapter will not load; the message is one line, fit to show a user as it is."""
 
 
 # ------------------------------------------------------------------------------------------ one run
@@ -100,6 +86,11 @@ class _Run:
 
     model: HFAttentionModel
     user_mask: Callable | None  # an index-based mask function (batch, head, q, kv) -> bool, or None
+    block_input: dict = None  # a parallel block's input, kept for its resid_mid (layer -> tensor) during this call
+    head_shapes: dict | None = None  # the load-time probe only: id(attention module) -> (H, H_kv, d_qk, d_v)
+
+    def __post_init__(self):
+        self.block_input = {}
 
 
 _active_run: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("attnviz_hf_run", default=None)
@@ -218,6 +209,8 @@ def attnviz_attention(
     run = _active_run.get()
     hooks = run.model._hooks_by_module.get(id(module)) if run is not None else None
     batch, n_heads, q_len, d_head = query.shape
+    if run is not None and run.head_shapes is not None:
+        run.head_shapes[id(module)] = (n_heads, key.shape[1], d_head, value.shape[-1])
     if hooks is not None:
         query, key, value = hooks.q(query), hooks.k(key), hooks.v(value)
     if scaling is None:
@@ -390,8 +383,46 @@ def native_windows(config, n_layers: int) -> list[int | None]:
     return [window] * n_layers
 
 
+def _linear(module: nn.Module) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(weight (out, in), bias) of an nn.Linear or GPT-2's Conv1D (which keeps its weight as (in, out))."""
+    weight = module.weight
+    return (weight.T if type(module).__name__ == "Conv1D" else weight), module.bias
+
+
+def _projections(attention: nn.Module, n_heads: int, n_kv: int, d: int):
+    """W_Q, W_K, W_V (out, in), W_O (out, in) and their biases of one attention module, whatever the family's layout:
+    separate projections (q_proj/k_proj/v_proj, DistilBERT's q_lin...), q|k|v side by side (GPT-2's c_attn, Phi-3's
+    qkv_proj, Falcon's multi-query), per head q,k,v (GPT-NeoX, Falcon's classic layout) or per K/V group
+    (Falcon's new architecture: each group's queries, then its key and value)."""
+    for names in (("q_proj", "k_proj", "v_proj"), ("q_lin", "k_lin", "v_lin"), ("query", "key", "value")):
+        if all(hasattr(attention, n) for n in names):
+            (wq, bq), (wk, bk), (wv, bv) = (_linear(getattr(attention, n)) for n in names)
+            break
+    else:
+        fused_name = next((n for n in ("c_attn", "qkv_proj", "query_key_value", "Wqkv", "qkv") if hasattr(attention, n)), None)
+        if fused_name is None:
+            raise UnsupportedModel(f"{type(attention).__name__}: attnviz cannot find its q, k and v projections")
+        w, b = _linear(getattr(attention, fused_name))
+        rows = torch.arange(w.shape[0], device=w.device)
+        if fused_name == "query_key_value" and getattr(attention, "new_decoder_architecture", False):
+            per_group = rows.view(n_kv, n_heads // n_kv + 2, d)  # Falcon's new architecture
+            index = (per_group[:, :-2].reshape(-1), per_group[:, -2].reshape(-1), per_group[:, -1].reshape(-1))
+        elif fused_name == "query_key_value" and not getattr(attention, "multi_query", False):
+            per_head = rows.view(n_heads, 3, d)  # GPT-NeoX and classic Falcon: q, k, v of each head in turn
+            index = tuple(per_head[:, i].reshape(-1) for i in range(3))
+        else:  # all queries, then all keys, then all values
+            index = rows.split([n_heads * d, n_kv * d, n_kv * d])
+        wq, wk, wv = (w[i] for i in index)
+        bq, bk, bv = (None, None, None) if b is None else (b[i] for i in index)
+    out = next((getattr(attention, n) for n in ("o_proj", "c_proj", "out_lin", "dense", "out_proj", "Wo") if hasattr(attention, n)), None)
+    if out is None:
+        raise UnsupportedModel(f"{type(attention).__name__}: attnviz cannot find its output projection")
+    wo, bo = _linear(out)
+    return wq, wk, wv, wo, (bq, bk, bv, bo)
+
+
 class HFAttentionModel(nn.Module):
-    """A Hugging Face decoder-only LM whose attention runs through attnviz's registered function."""
+    """A Hugging Face causal LM (or text encoder) whose attention runs through attnviz's registered function."""
 
     kind = "decoder"  # or the family's ("encoder" for DistilBERT): set per model below
 
@@ -399,9 +430,7 @@ class HFAttentionModel(nn.Module):
         super().__init__()
         register_attnviz_attention()
         config = hf_model.config
-        family = family or SUPPORTED.get(config.model_type)
-        if family is None:
-            raise UnsupportedModel(refusal(config.model_type))
+        family = family or family_of(config.model_type)
         if config._attn_implementation != ATTN_NAME:
             hf_model.set_attn_implementation(ATTN_NAME)
         self.hf = hf_model.eval()
@@ -410,10 +439,25 @@ class HFAttentionModel(nn.Module):
         self.tokenizer = tokenizer
         self.name = name
         self.n_layers = config.num_hidden_layers
-        self.n_heads = config.num_attention_heads
-        self.n_kv_heads = getattr(config, "num_key_value_heads", None) or self.n_heads
+        self.layers_path, layers = find_layers(hf_model, self.n_layers)
+        self.attention_name = find_attention(layers[0])
+        attention = getattr(layers[0], self.attention_name)
         self.d_model = config.hidden_size
-        self.d_head = getattr(config, "head_dim", None) or self.d_model // self.n_heads
+        self._hooks_by_module: dict[int, _LayerHooks] = {}
+        # Heads as the attention interface receives them (configs name them in a dozen ways, and some families
+        # give sliding layers other heads): measured in one forward of a few tokens.
+        shapes = self._measure_heads([getattr(layer, self.attention_name) for layer in layers])
+        if len(set(shapes)) > 1:
+            raise UnsupportedModel(
+                f"{name}: its layers have different heads (query heads, K/V heads, q·k size, v size: "
+                f"{sorted(set(shapes))}); attnviz shows models whose every layer has the same heads"
+            )
+        self.n_heads, self.n_kv_heads, self.d_head, d_value = shapes[0]
+        if d_value != self.d_head:
+            raise UnsupportedModel(
+                f"{name}: its q and k have {self.d_head} dimensions per head and its v {d_value} (latent attention); "
+                "attnviz shows heads whose q, k and v have one size"
+            )
         if self.n_heads % self.n_kv_heads:
             raise UnsupportedModel(f"{name}: {self.n_heads} query heads do not divide into {self.n_kv_heads} K/V heads")
         group = self.n_heads // self.n_kv_heads
@@ -421,8 +465,10 @@ class HFAttentionModel(nn.Module):
         self.special_tokens = frozenset(tokenizer.all_special_tokens)
         self.token_style = token_style(tokenizer)  # how its vocabulary writes spaces and word pieces
         self.windows = native_windows(config, self.n_layers)  # the model's own sliding window per layer
-        self.has_sinks = family.sinks
-        self.rope_base = _rope_base(config) if family.rotary else None  # None: learned positions (GPT-2)
+        self.has_sinks = isinstance(getattr(attention, "sinks", None), torch.Tensor)  # per-head sink logits (gpt-oss)
+        # RoPE when the model builds rotary embeddings (not ALiBi, not learned position vectors as GPT-2 adds)
+        rotary = not getattr(config, "alibi", False) and any("rotary" in type(m).__name__.lower() for m in hf_model.modules())
+        self.rope_base = _rope_base(config) if rotary else None
         self.context: int | None = None  # the training length, when known (load_hf_model reads train_log.json)
         position_limit = getattr(config, "max_position_embeddings", None) or 10**9
         tokenizer_limit = tokenizer.model_max_length if (tokenizer.model_max_length or 0) < 10**8 else 10**9
@@ -436,20 +482,20 @@ class HFAttentionModel(nn.Module):
             if fallback is not None:
                 tokenizer.pad_token = fallback
 
+        # Where the residual after the attention is read: probed on the bare model, before any hook is attached.
+        self.mid_layer = MidLayer(family.mid_layer) if family.mid_layer else find_mid_layer(
+            hf_model, layers[0], self.attention_name, self._probe)
+
         self.hook_points = nn.ModuleDict()
         self._add_hook(hook_name("embed"))
         for layer in range(self.n_layers):
             for hook in (*BLOCK_HOOKS, *ATTENTION_HOOKS, "lse", "score_scale", *(("sink",) if self.has_sinks else ())):
                 self._add_hook(hook_name(hook, layer))
 
-        layers = _get_path(hf_model, family.layers)
-        if len(layers) < self.n_layers:
-            raise UnsupportedModel(f"{name}: expected {self.n_layers} decoder layers, found {len(layers)}")
-        self._hooks_by_module: dict[int, _LayerHooks] = {}
         self._attention_modules: list[nn.Module] = []
         self._handles = []
-        for index, layer in enumerate(list(layers)[: self.n_layers]):
-            attention = getattr(layer, family.attention)
+        for index, layer in enumerate(layers):
+            attention = getattr(layer, self.attention_name)
             # The registered function learns its layer from the attention module transformers hands it.
             if hasattr(attention, "layer_idx") and attention.layer_idx != index:  # (encoders keep no layer_idx)
                 found = getattr(attention, "layer_idx", None)
@@ -462,11 +508,60 @@ class HFAttentionModel(nn.Module):
             layer_inputs = ([hook_name("embed")] if index == 0 else []) + [hook_name("resid_pre", index)]
             self._handles.append(layer.register_forward_pre_hook(self._input_hook(layer_inputs), with_kwargs=True))
             self._handles.append(attention.register_forward_pre_hook(self._input_hook([hook_name("attn_in", index)]), with_kwargs=True))
-            mlp_norm = getattr(layer, family.mlp_norm)  # its input: the residual after the attention
-            self._handles.append(mlp_norm.register_forward_pre_hook(self._input_hook([hook_name("resid_mid", index)]), with_kwargs=True))
             self._attention_modules.append(attention)
-            self._handles.append(layer.register_forward_hook(output_hook(self, self.hook(hook_name("resid_post", index)))))
             self._handles.append(attention.register_forward_hook(output_hook(self, self.hook(hook_name("result", index)))))
+            mid = self.hook(hook_name("resid_mid", index))
+            if self.mid_layer.child is None:  # a parallel block: the residual plus the attention's output, recorded
+                self._handles.append(layer.register_forward_pre_hook(self._keep_block_input(index), with_kwargs=True))
+                self._handles.append(attention.register_forward_hook(self._parallel_mid(index, mid)))
+            elif self.mid_layer.output:  # post-norm: the stream continues from the norm's output
+                self._handles.append(getattr(layer, self.mid_layer.child).register_forward_hook(output_hook(self, mid)))
+            else:
+                child = getattr(layer, self.mid_layer.child)
+                self._handles.append(child.register_forward_pre_hook(self._input_hook([mid.name]), with_kwargs=True))
+            self._handles.append(layer.register_forward_hook(output_hook(self, self.hook(hook_name("resid_post", index)))))
+
+    def _measure_heads(self, attentions: list[nn.Module]) -> list[tuple[int, int, int, int]]:
+        """(query heads, K/V heads, q·k size, v size) of each layer's attention, from one probe forward."""
+        run = _Run(self, None)
+        run.head_shapes = {}
+        token = _active_run.set(run)
+        try:
+            with torch.inference_mode():
+                self._probe()
+        finally:
+            _active_run.reset(token)
+        missing = [i for i, module in enumerate(attentions) if id(module) not in run.head_shapes]
+        if missing:
+            raise UnsupportedModel(f"{self.name}: the attention of layer {missing[0]} did not run in a probe forward")
+        return [run.head_shapes[id(module)] for module in attentions]
+
+    def _probe(self) -> None:
+        """One forward of a few tokens, nothing recorded (the structure probe of hf_families.find_mid_layer)."""
+        vocab = self.hf.get_input_embeddings().num_embeddings
+        ids = torch.arange(1, 6).remainder(vocab)[None].to(self.device)
+        self.hf(input_ids=ids, attention_mask=torch.ones_like(ids), **({"use_cache": False} if self.kind == "decoder" else {}))
+
+    def _keep_block_input(self, index: int):
+        def pre_hook(module, args, kwargs):
+            run = _active_run.get()
+            if run is not None and run.model is self and self.hook(hook_name("resid_mid", index)).wanted():
+                run.block_input[index] = args[0] if args else kwargs["hidden_states"]
+
+        return pre_hook
+
+    def _parallel_mid(self, index: int, point: HookPoint):
+        """A parallel block adds attention and feed-forward to the same input: its resid_mid is input + attention
+        output, the residual's value before the feed-forward's share is added (recorded; not on the forward path)."""
+
+        def forward_hook(module, args, output):
+            run = _active_run.get()
+            if run is None or run.model is not self or index not in run.block_input:
+                return None
+            point(run.block_input.pop(index) + (output[0] if isinstance(output, tuple) else output))
+            return None
+
+        return forward_hook
 
     # ----------------------------------------------------------------- hook points
     def _add_hook(self, name: str) -> None:
@@ -524,16 +619,9 @@ class HFAttentionModel(nn.Module):
 
     def attention_weights(self, layer: int) -> AttentionWeights:
         attention = self._attention_modules[layer]
-        heads = dict(n_heads=self.n_heads, n_kv_heads=self.n_kv_heads, rotary=self.family.rotary)
-        if hasattr(attention, "c_attn"):  # GPT-2: Conv1D, x @ W + b with W (in, out), q|k|v side by side
-            w, b = attention.c_attn.weight, attention.c_attn.bias
-            q, k, v = w.T.split(self.n_heads * self.d_head, dim=0)
-            biases = (*b.split(self.n_heads * self.d_head), attention.c_proj.bias)
-            return AttentionWeights.from_linear(q, k, v, attention.c_proj.weight.T, biases=biases, **heads)
-        names = ("q_lin", "k_lin", "v_lin", "out_lin") if hasattr(attention, "q_lin") else ("q_proj", "k_proj", "v_proj", "o_proj")
-        projections = [getattr(attention, name) for name in names]
-        return AttentionWeights.from_linear(*(p.weight for p in projections), biases=[p.bias for p in projections],
-                                            qk_norm=hasattr(attention, "q_norm"), **heads)
+        q, k, v, o, biases = _projections(attention, self.n_heads, self.n_kv_heads, self.d_head)
+        return AttentionWeights.from_linear(q, k, v, o, biases=biases, n_heads=self.n_heads, n_kv_heads=self.n_kv_heads,
+                                            rotary=self.rope_base is not None, qk_norm=hasattr(attention, "q_norm"))
 
     def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
         """The token's embedding row, and GPT-2's learned position row (RoPE models rotate q and k instead)."""
@@ -582,39 +670,17 @@ class HFAttentionModel(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------ loading
-def _uses_attention_interface(model_type: str) -> bool | None:
-    """Whether transformers' modeling code for this family dispatches through the attention interface
-    (None: transformers does not know the family). Reads the source; imports nothing."""
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES, model_type_to_module_name
+def refusal(model_type: str | None) -> str | None:
+    """The one-line reason a model family is not loaded (None: it is recorded)."""
+    from .hf_encdec import ENCODER_DECODER
 
-    if model_type not in CONFIG_MAPPING_NAMES:
+    if model_type in ENCODER_DECODER:
         return None
-    module = model_type_to_module_name(model_type)
-    spec = importlib.util.find_spec(f"transformers.models.{module}")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    sources = list(folder.glob("modeling_*.py"))
-    return any("ALL_ATTENTION_FUNCTIONS" in path.read_text(encoding="utf-8", errors="replace") for path in sources)
-
-
-def refusal(model_type: str | None) -> str:
-    """The one-line reason a model family is not loaded."""
-    if not model_type:
-        return "config.json names no model_type, so attnviz cannot tell which model family this is"
-    uses = _uses_attention_interface(model_type)
-    if uses is False:
-        return (
-            f"{model_type}: this model family does not use transformers' attention interface; "
-            "attnviz cannot record it"
-        )
-    supported = ", ".join(SUPPORTED)
-    if uses is None:
-        return (
-            f"{model_type}: not a model family this version of transformers knows, and attnviz never runs a "
-            f"model's own code (supported: {supported})"
-        )
-    return f"{model_type}: attnviz does not support this model family yet (supported: {supported})"
+    try:
+        family_of(model_type)
+    except UnsupportedModel as error:
+        return str(error)
+    return None
 
 
 _load_lock = threading.Lock()
@@ -646,7 +712,8 @@ def load_dtype(device) -> torch.dtype | str:
 
 
 def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionModel:
-    """Load a local Hugging Face causal-LM directory of a supported family, in float32, ready to record."""
+    """Load a local Hugging Face directory of any family that calls the attention interface, in float32 (the
+    checkpoint's dtype on CUDA), ready to record."""
     path = Path(path).expanduser()
     label = name or path.name or str(path)
     config_file = path / "config.json"
@@ -657,11 +724,10 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
     except (OSError, ValueError) as error:
         raise UnsupportedModel(f"{label}: config.json cannot be read ({type(error).__name__})") from error
     model_type = config.get("model_type") if isinstance(config, dict) else None
+    model_type = model_type if isinstance(model_type, str) else None
     from .hf_encdec import ENCODER_DECODER, load_encoder_decoder
 
-    family = SUPPORTED.get(model_type) if isinstance(model_type, str) else None
-    if family is None and model_type not in ENCODER_DECODER:
-        raise UnsupportedModel(refusal(model_type if isinstance(model_type, str) else None))
+    family = None if model_type in ENCODER_DECODER else family_of(model_type)  # or the one-line refusal
     if not any(path.glob("*.safetensors")):
         raise UnsupportedModel(
             f"{label}: no .safetensors weights (attnviz loads safetensors only, never pickled files)"
@@ -703,10 +769,10 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
 
 __all__ = [
     "ATTN_NAME",
-    "SUPPORTED",
     "HFAttentionModel",
     "UnsupportedModel",
     "attnviz_attention",
+    "family_of",
     "attnviz_mask",
     "load_hf_model",
     "native_windows",

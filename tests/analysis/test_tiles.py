@@ -78,14 +78,14 @@ from attnviz.analysis import tiles
 from attnviz.hooks import recording
 from attnviz.masks import MaskSpec
 from attnviz.models.base import Encoding
-from attnviz.models.hf import ATTN_NAME, HFAttentionModel, SUPPORTED, register_attnviz_attention
+from attnviz.models.hf import ATTN_NAME, HFAttentionModel, family_of, register_attnviz_attention
 
 torch.set_num_threads(1)
 register_attnviz_attention()
 tokenizer = byte_level_tokenizer(["the cat sat on the mat"])
 config = transformers.LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=64, num_hidden_layers=2,
                                   num_attention_heads=8, num_key_value_heads=2, max_position_embeddings=16384)
-model = HFAttentionModel(transformers.LlamaForCausalLM(config).eval(), tokenizer, "llama", SUPPORTED["llama"])
+model = HFAttentionModel(transformers.LlamaForCausalLM(config).eval(), tokenizer, "llama", family_of("llama"))
 n = {n}
 ids = torch.randint(0, len(tokenizer), (1, n))
 encoding = Encoding(ids, torch.ones_like(ids, dtype=torch.bool), torch.zeros_like(ids), [["x"] * n], [[False] * n], [False], [n])

@@ -23,7 +23,7 @@ from attnviz.hooks import recording
 from attnviz.masks import MaskSpec, structural_mask
 from attnviz.models.base import Encoding
 from tiny_models import WINDOW, Built
-from attnviz.models.hf import ATTN_NAME, SUPPORTED, HFAttentionModel, UnsupportedModel, load_hf_model
+from attnviz.models.hf import ATTN_NAME, HFAttentionModel, UnsupportedModel, family_of, load_hf_model
 
 TEXTS = [
     "The cat sat on the mat. A dog ran in the park while time flies like an arrow!",
@@ -412,16 +412,6 @@ def test_refuses_a_family_transformers_does_not_know_without_running_its_code(tm
     assert "never runs a model's own code" in message
 
 
-def test_names_the_gap_for_a_family_that_uses_the_interface_but_has_no_entry(tmp_path):
-    from attnviz.models.hf_encdec import ENCODER_DECODER
-
-    waiting = sorted(t for t, uses in _families_of_installed_transformers().items()
-                     if uses and t not in SUPPORTED and t not in ENCODER_DECODER)
-    assert waiting, "this transformers has no family beyond attnviz's entries"
-    message = _refused(tmp_path, waiting[0])
-    assert message.startswith(f"{waiting[0]}: attnviz does not support this model family yet")
-
-
 def test_refuses_pickled_weights_and_missing_files(tmp_path, build):
     built = build("llama")
     path = tmp_path / "bin-only"
@@ -514,7 +504,7 @@ def test_a_half_precision_forward_is_captured_in_float32(build):
 
     assert load_dtype("cuda") == "auto" and load_dtype("cpu") == torch.float32 and load_dtype(None) == torch.float32
     built = build("llama")
-    half = HFAttentionModel(copy.deepcopy(built.adapter.hf).to(torch.bfloat16), built.adapter.tokenizer, "bf16", SUPPORTED["llama"])
+    half = HFAttentionModel(copy.deepcopy(built.adapter.hf).to(torch.bfloat16), built.adapter.tokenizer, "bf16", family_of("llama"))
     encoding = built.adapter.encode(["the cat sat on the mat"])
     tensors, _ = capture(half, encoding)
     reference, _ = capture(built.adapter, encoding)

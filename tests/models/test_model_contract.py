@@ -3,7 +3,9 @@
 Families: the shipped MiniLM (BERT adapter), the shipped character models (DCFormer, its MHA twin, and the
 Mistral-architecture one in the Hugging Face format), and
 tiny random GPT-2, Llama (grouped-query), Qwen2 and Mistral (sliding windows), Gemma 2 (softcapping, alternating
-windows) and gpt-oss (attention sinks) decoders built at test time. T5 and BART: tests/test_hf_encdec.py. For each:
+windows) and gpt-oss (attention sinks) decoders built at test time, and twelve families found by discovery: Phi-3,
+Qwen3 and OLMo 2 (QK-norm), Gemma 3, Falcon (new decoder architecture), GPT-NeoX and Cohere (parallel blocks),
+StableLM, Granite, StarCoder2, SmolLM3 and Mixtral (a mixture of experts). T5 and BART: tests/test_hf_encdec.py. For each:
 the same hook names (from ``hook_name``) and shapes, K/V at their own head count, softmax rows summing to 1 over
 the allowed keys, masked cells exactly 0, no information from masked keys in any layer, and the softmax equal
 to an independent NumPy softmax of the captured scores under the captured mask.
@@ -19,7 +21,10 @@ from attnviz.masks import MaskSpec
 from attnviz.models.base import AttentionModel, hook_name
 
 
-FAMILIES = ["minilm", "mha-tiny", "dcformer-tiny", "mistral-char", "gpt2", "llama", "qwen2", "mistral", "gemma2", "gpt_oss"]
+FAMILIES = ["minilm", "mha-tiny", "dcformer-tiny", "mistral-char", "gpt2", "llama", "qwen2", "mistral", "gemma2", "gpt_oss",
+            # found by discovery (attnviz.models.hf_families), built from their own config classes
+            "phi3", "qwen3", "gemma3_text", "olmo2", "falcon", "stablelm", "cohere", "granite", "starcoder2", "smollm3",
+            "gpt_neox", "mixtral"]
 TEXT = "the cat sat on the mat and the dog sat on the log"
 LATER = "the cat sat on the mat and the owl ran to the sea"  # the same first 8 words, then different
 
