@@ -64,6 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     gen.add_argument("--top-k", type=_positive, default=None, metavar="K", help="sample only among the K likeliest")
     gen.add_argument("--seed", type=int, default=0, help="random seed for sampling (default: %(default)s)")
+    tiny = commands.add_parser(
+        "tiny",
+        help="write a tiny random model of any Hugging Face family to a folder (offline), to open in the app",
+        description=(
+            "Builds the family's own architecture (its norms, QK-norm, parallel blocks, experts, windows) at test "
+            "size with random weights from a seed, with a byte-level tokenizer, and checks that attnviz records it "
+            "exactly as transformers' eager attention does. Its attention is random: it shows an architecture, "
+            "not what a trained model has learned."
+        ),
+    )
+    tiny.add_argument("family", help="the model_type, as in config.json (qwen3, phi3, falcon, gemma3_text, ...)")
+    tiny.add_argument("folder", help="where to write it (created; must be empty if it exists)")
+    tiny.add_argument("--seed", type=int, default=0, help="random seed for the weights (default: %(default)s)")
     return parser
 
 
@@ -75,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "generate":
         return _generate(args)
+    if args.command == "tiny":
+        return _tiny(args)
     from .capture import capture
     from .text import InputError
 
@@ -93,6 +108,35 @@ def main(argv: list[str] | None = None) -> int:
               f"--full writes them, {_megabytes(result.full_bytes())} more", file=sys.stderr)
     spec = MaskSpec(args.causal, args.window, args.chunk)
     print(f"wrote {len(result)} arrays for {len(result.tokens)} tokens ({spec.describe()}) to {args.out}")
+    return 0
+
+
+def _tiny(args) -> int:
+    from pathlib import Path
+
+    from .models.hf_families import UnsupportedModel
+    from .models.tiny import eager_difference, save_tiny
+
+    folder = Path(args.folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        print(f"attnviz: error: {args.folder} exists and is not an empty folder", file=sys.stderr)
+        return 1
+    try:
+        save_tiny(args.family, folder, seed=args.seed)
+        model, worst = eager_difference(folder)
+    except (UnsupportedModel, ModelNotFound) as refusal:
+        print(f"attnviz: error: {refusal}", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - the family's own config checks at the tiny size
+        print(f"attnviz: error: {args.family}: its config cannot be made tiny here ({type(error).__name__})", file=sys.stderr)
+        return 1
+    if worst > 1e-5:
+        print(f"attnviz: error: {args.family}: attnviz's pattern differs from transformers' eager attention by "
+              f"{worst:.1e} (a bug: please report it)", file=sys.stderr)
+        return 1
+    print(f"wrote a tiny random {args.family} ({model.n_layers} layers, {model.n_heads} query heads, "
+          f"{model.n_kv_heads} K/V heads of {model.d_head}) to {folder}; its patterns equal transformers' eager "
+          f"attentions (largest difference {worst:.1e})")
     return 0
 
 

@@ -113,7 +113,10 @@ def family_of(model_type: str | None) -> Family:
             f"{model_type}: this model family does not use transformers' attention interface; attnviz cannot record it"
         )
     config = _default_config(model_type)
-    parts = sorted(getattr(type(config), "sub_configs", None) or {}) if config is not None else []
+    # Sub-configs that are models of their own (a vision tower, an audio encoder, a text config); a family's
+    # groups of settings (DBRX's attn_config) have no model type of their own and are not parts.
+    sub_configs = (getattr(type(config), "sub_configs", None) or {}) if config is not None else {}
+    parts = sorted(name for name, part in sub_configs.items() if getattr(part, "model_type", None) != "")
     if "text_config" in parts:
         text = getattr(getattr(config, "text_config", None), "model_type", None)
         named = f" — its language model is the family {text!r}" if text and text != model_type else ""

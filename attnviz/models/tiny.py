@@ -41,11 +41,12 @@ SIZES = dict(
     n_group=1,
     topk_group=1,
     first_k_dense_replace=1,  # (DeepSeek-style: the first layer dense, the second routed)
-    # latent attention and partial rotary sizes that must agree with head_dim
+    # latent attention (DeepSeek): q·k heads of 8 + 4 rotated dimensions, v heads of 8, as in the real models'
+    # proportions (192 and 128) — so the table says what a real checkpoint meets
     q_lora_rank=16,
     kv_lora_rank=16,
     qk_rope_head_dim=4,
-    qk_nope_head_dim=4,
+    qk_nope_head_dim=8,
     v_head_dim=8,
     rotary_dim=4,  # GPT-J, CodeGen: the rotated part of each head
     initializer_range=0.3,
@@ -115,10 +116,13 @@ def _build(class_name: str, model_type: str, tokenizer, seed: int, overrides: di
 
 def save_tiny(model_type: str, folder, tokenizer=None, seed: int = 0, **overrides) -> Path:
     """Build the family's tiny random model and save it with its tokenizer (safetensors) to ``folder``."""
+    from .hf import _quiet_transformers
+
     folder = Path(folder)
     tokenizer = tokenizer or byte_tokenizer()
     _, model = tiny_model(model_type, tokenizer, seed=seed, **overrides)
-    model.save_pretrained(folder)
+    with _quiet_transformers():
+        model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 
@@ -156,3 +160,38 @@ def byte_level_tokenizer(texts: list[str], *, bos_prefix: bool = True, vocab_siz
     if bos_prefix:
         tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
     return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
+
+
+def eager_difference(folder, texts=("The cat sat on the mat. A dog ran in the park!", "Fruit flies like a banana.")):
+    """(attnviz's adapter of ``folder``, the largest |attnviz pattern − transformers' eager attention| over every
+    layer, head and real query row of a padded batch). A family whose eager code returns its weights renormalised
+    over the keys, its sink applied to the output, is compared renormalised (attnviz also shows the sink's share)."""
+    import transformers
+
+    from ..hooks import recording
+    from ..masks import MaskSpec
+    from . import load_model
+
+    adapter = load_model(str(folder), device="cpu")
+    encoding = adapter.encode(list(texts))
+    with torch.inference_mode(), recording() as recorder:
+        adapter(encoding, MaskSpec())
+    reference_class = getattr(transformers, adapter.family.model_class) if hasattr(adapter, "family") else None
+    if reference_class is None:  # the BERT adapter wraps its own transformers model
+        reference_class = type(adapter.hf)
+    from .hf import _quiet_transformers
+
+    with _quiet_transformers():
+        reference = reference_class.from_pretrained(str(folder), attn_implementation="eager").eval()
+    with torch.inference_mode():
+        out = reference(input_ids=encoding.input_ids, attention_mask=encoding.key_is_real.long(), output_attentions=True)
+    worst = 0.0
+    for b in range(len(texts)):
+        n = int(encoding.key_is_real[b].sum())
+        for layer in range(adapter.n_layers):
+            ours = recorder.tensors[f"blocks.{layer}.attn.hook_pattern"][b, :, :n]
+            theirs = out.attentions[layer][b, :, :n]
+            if f"blocks.{layer}.attn.hook_sink" in recorder.tensors and not torch.allclose(ours, theirs, atol=1e-5):
+                ours = ours / ours.sum(-1, keepdim=True)
+            worst = max(worst, float((ours - theirs).abs().max()))
+    return adapter, worst

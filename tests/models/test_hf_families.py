@@ -229,3 +229,44 @@ def test_an_encoder_decoder_outside_the_encoder_decoder_page_is_refused():
         with pytest.raises(UnsupportedModel) as info:
             family_of(model_type)
         assert str(info.value).startswith(f"{model_type}: an encoder-decoder model")
+
+
+@pytest.mark.parametrize("family", NAMED[7:])
+def test_the_cli_writes_a_tiny_model_whose_capture_equals_eager(tmp_path, family, capsys):
+    """`attnviz tiny FAMILY DIR` then `attnviz capture --model DIR`: every layer's pattern in the .npz equals
+    transformers' eager attentions of that folder, and K is at the model's own K/V head count."""
+    import transformers
+
+    from attnviz.cli import main
+
+    folder = tmp_path / family
+    assert main(["tiny", family, str(folder)]) == 0
+    assert "equal transformers' eager attentions" in capsys.readouterr().out
+    out = tmp_path / "capture.npz"
+    assert main(["capture", "--model", str(folder), "--text", TEXTS[0], "--out", str(out)]) == 0
+    arrays = np.load(out)
+    reference = getattr(transformers, family_of(family).model_class).from_pretrained(folder, attn_implementation="eager")
+    config = reference.config
+    with torch.inference_mode():
+        attentions = reference(input_ids=torch.tensor(arrays["token_ids"])[None], output_attentions=True).attentions
+    n_kv = getattr(config, "num_key_value_heads", None) or getattr(config, "num_kv_heads", None) or config.num_attention_heads
+    for layer in range(config.num_hidden_layers):
+        np.testing.assert_allclose(arrays[f"blocks.{layer}.attn.hook_pattern"], attentions[layer][0].numpy(), atol=1e-5)
+        assert arrays[f"blocks.{layer}.attn.hook_k"].shape[0] == n_kv
+
+
+def test_the_cli_refuses_a_family_in_one_line(tmp_path, capsys):
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    from attnviz.cli import main
+
+    bypassing = next((t for t in CONFIG_MAPPING_NAMES if uses_attention_interface(t) is False), None)
+    if bypassing is None:
+        pytest.skip("every family of this transformers calls the attention interface")
+    assert main(["tiny", bypassing, str(tmp_path / "x")]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "does not use transformers' attention interface" in error
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "a").write_text("x")
+    assert main(["tiny", "qwen3", str(tmp_path / "full")]) == 1  # never writes into a folder that has files
+    assert "not an empty folder" in capsys.readouterr().err

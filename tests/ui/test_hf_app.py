@@ -45,13 +45,24 @@ def test_a_local_folder_loads_through_the_registry_and_captures(build, family): 
 
 
 def test_unsupported_families_are_refused_in_one_line(tmp_path):
-    folder = tmp_path / "a-falcon"
+    """A family of the installed transformers whose code routes around the attention interface (found by reading
+    that code, so no release's facts are written here) is refused through the registry in one line naming it."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    from attnviz.models.hf_families import uses_attention_interface
+
+    bypassing = next((t for t in CONFIG_MAPPING_NAMES if uses_attention_interface(t) is False), None)
+    if bypassing is None:
+        pytest.skip("every family of this transformers calls the attention interface")
+    folder = tmp_path / "a-model"
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps({"model_type": "falcon"}))
+    (folder / "config.json").write_text(json.dumps({"model_type": bypassing}))
+    (folder / "model.safetensors").write_bytes(b"")
     with pytest.raises(ModelNotFound) as error:
         load_model(str(folder))
     message = str(error.value)
-    assert "falcon" in message and "\n" not in message
+    assert message.startswith(f"{bypassing}: this model family does not use transformers' attention interface")
+    assert "\n" not in message
 
 
 def test_the_cli_captures_a_local_llama(build, tmp_path):  # noqa: F811
@@ -148,3 +159,35 @@ def test_step_by_step_shows_a_grouped_rotary_decoder_and_the_shipped_dcformer(bu
     at.selectbox(key="model").select("dcformer-tiny").run()
     assert not at.exception and not at.error
     assert any("pre-compose" in c.value for c in at.caption) and any("post-compose" in c.value for c in at.caption)
+
+
+# ------------------------------------------------------------------- families found by discovery, on every page
+PAGES = ["pages/0_Attention.py", "pages/3_Step_by_step.py", "pages/4_Word_order.py", "pages/7_Generation.py",
+         "pages/8_Head_importance.py"]
+
+
+@pytest.mark.parametrize("family", ["qwen3", "falcon", "mixtral"])  # QK-norm; a parallel block of K/V groups; experts
+def test_a_discovered_family_works_on_every_attention_page_in_one_session(build, monkeypatch, family):  # noqa: F811
+    """A user opens a folder of a family no one wrote an entry for, and walks the pages with it: the main map, Step
+    by step, Word order, Generation and Head importance, then back to the main page with a new sentence."""
+    built = build(family)
+    model = built.adapter
+    monkeypatch.setenv("ATTNVIZ_MODELS", str(built.path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update({"model": str(built.path), "gen_model": str(built.path), "text": TEXT,
+                            "order_a": "the dog chases the cat", "order_b": "the cat chases the dog", "gen_new": "3"})
+    at.run()
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception and not at.error, (page, [e.value for e in at.exception] or [e.value for e in at.error])
+        assert at.get("plotly_chart"), f"{page} drew nothing for {family}"
+    at.switch_page("pages/0_Attention.py").run()
+    at.text_input(key="text").set_value("a dog ran in the park").run()  # type again after the walk
+    assert not at.exception and not at.error
+    spec = figure_with_title(at, "Layer 0")
+    z = array(spec["data"][0]["z"])
+    (cap,) = attnviz.run_capture(model, ["a dog ran in the park"], attnviz.masks.MaskSpec(causal=True))
+    n = len(cap.tokens)
+    assert z.shape == (n, n)
+    shown_head = cap.pattern(0)[0]
+    np.testing.assert_allclose(np.nan_to_num(z), shown_head, atol=1e-5)  # the real forward's numbers, head 0
