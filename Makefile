@@ -38,6 +38,7 @@ lock:
 	  --output-file $(LOCK) pyproject.toml
 	$(MAKE) install
 	$(BIN)/python -m pytest -q -m "not browser"
+	$(BIN)/python scripts/families.py --readme >/dev/null  # README's "Which models" table, for the new transformers
 
 # glibc keeps freed arrays in per-thread arenas: 30 tabs x 512 tokens grew RSS 2.2 GB, 1.2 GB with MALLOC_ARENA_MAX=2,
 # 0.55 GB adding an 8 MB mmap threshold (benchmarks/load_sessions.py, which starts the app with the same settings)

@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/families.py            # builds a tiny random model of each candidate (about a minute)
     .venv/bin/python scripts/families.py --quick    # reads the code only: which families qualify, and why not
+    .venv/bin/python scripts/families.py --readme   # writes the table into README.md between its markers
 
 A family qualifies when transformers' modeling code for it calls the attention interface and it is a causal LM or
 a text encoder (attnviz.models.hf_families). Without --quick each one is built at test size from its own config
@@ -93,6 +94,7 @@ def group_of(message: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="read the code only; build nothing")
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md between its markers")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     transformers.logging.set_verbosity_error()
@@ -107,14 +109,29 @@ def main() -> int:
             continue
         group, detail = status(model_type, args.quick, tokenizer)
         groups[group].append(f"`{model_type}`" + (f" ({detail})" if detail else ""))
-    print(f"transformers {transformers.__version__}: {sum(map(len, groups.values()))} text families "
-          f"({not_text} families with no language-model head or text model left out: vision, audio, time series)\n")
-    print("| what attnviz does | families |")
-    print("|---|---|")
+    lines = [f"transformers {transformers.__version__}: {sum(map(len, groups.values()))} text families ({not_text} "
+             "families with no language-model head or text model left out: vision, audio, time series)", "",
+             "| what attnviz does | families |", "|---|---|"]
     for group in sorted(groups, key=lambda g: (not g.startswith("recorded"), g.startswith("refused"), g)):
         names = groups[group]
-        print(f"| {group} ({len(names)}) | {', '.join(names)} |")
+        lines.append(f"| {group} ({len(names)}) | {', '.join(names)} |")
+    table = "\n".join(lines)
+    if args.readme:
+        write_into_readme(table)
+    print(table)
     return 0
+
+
+START, END = "<!-- families table: scripts/families.py --readme -->", "<!-- end of the families table -->"
+
+
+def write_into_readme(table: str) -> None:
+    path = os.path.join(os.path.dirname(__file__), "..", "README.md")
+    text = open(path, encoding="utf-8").read()
+    before, rest = text.split(START, 1)
+    _, after = rest.split(END, 1)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(f"{before}{START}\n{table}\n{END}{after}")
 
 
 if __name__ == "__main__":
