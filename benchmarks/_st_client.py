@@ -137,6 +137,7 @@ class StreamlitClient:
     timezone: str = "UTC"
     watch: re.Pattern | None = None  # searched in every raw frame; matches collect in ``seen``
     on_frame: Callable[[ForwardMsg, bytes], None] | None = None
+    source: str | None = None  # connect from this loopback address (127.0.0.2, ...): another computer to the server
 
     session_id: str = ""
     page_script_hash: str = ""
@@ -167,6 +168,7 @@ class StreamlitClient:
                 ping_interval=None,  # the server pings; a busy client must not drop its own connection
                 open_timeout=timeout,
                 compression=None,
+                **({"local_addr": (self.source, 0)} if self.source else {}),
             ),
             timeout,
         )

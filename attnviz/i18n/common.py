@@ -52,6 +52,8 @@ TEXT: dict[str, dict[str, str]] = {
     "gate.password": {"en": "Class password", "zh": "课堂密码"},
     "gate.enter": {"en": "Enter", "zh": "进入"},
     "gate.wrong": {"en": "That is not the class password. Ask your teacher for it.", "zh": "密码不对，请向老师询问课堂密码。"},
+    "gate.busy": {"en": "Many people are trying the password right now. Wait a minute, then try again.", "zh": "现在有很多人在输入密码。请等一分钟再试。"},
+    "gate.locked": {"en": "Too many wrong passwords from this computer. Wait a few minutes, or ask your teacher.", "zh": "这台电脑输错密码的次数太多。请等几分钟，或向老师询问。"},
     "msg.padding_needs_bert": {"en": "The padding comparison needs a model that takes padded batches (the character models take one text at a time); the second sentence is ignored.", "zh": "填充对比需要能处理填充批次的模型（字符模型一次只处理一段文本），已忽略第二个句子。"},
     "msg.unknown_chars": {"en": "{model} never saw these characters in training; they are read as <unk>: {chars}", "zh": "{model} 训练时没见过这些字符，它们被当作 <unk>：{chars}"},
     "msg.beyond_context": {"en": "{model} was trained on texts of {context} characters; positions {context}–{n} are beyond what it learned, so its attention there extrapolates.", "zh": "{model} 训练时的文本长度为 {context} 个字符；位置 {context}–{n} 超出了它学过的范围，那里的注意力是外推的结果。"},
