@@ -14,7 +14,7 @@ os.environ.setdefault("MKL_DISABLE_FAST_MM", "1")
 
 import streamlit as st  # noqa: E402
 
-from ui.gate import admitted, password_page
+from ui.gate import admitted, guard_the_server, password_page
 from ui.lang import T, ensure_language
 
 HERE = Path(__file__).resolve().parent  # pages resolve from here, whoever runs this file
@@ -33,6 +33,7 @@ PAGES = [
 ]
 
 
+guard_the_server()  # Streamlit's own endpoints obey the class password too (once per process)
 ensure_language()
 if admitted():
     navigation = st.navigation(

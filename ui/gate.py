@@ -143,6 +143,67 @@ def _client_address() -> str:
         return "unknown"
 
 
+# ------------------------------------------------------------------------------------------ Streamlit's own doors
+SESSION_UPLOAD_FILES = 4  # files one admitted session may hold on the server at once (each ≤ server.maxUploadSize)
+_guarded = threading.Lock()
+_installed: list[bool] = []
+
+
+def _session_admitted(runtime, session_id: str) -> bool:
+    """Whether the session behind this id has typed the class password (read from its session state)."""
+    info = runtime._session_mgr.get_active_session_info(session_id)
+    if info is None:
+        return False
+    try:
+        return bool(info.session.session_state[PASSED])
+    except KeyError:
+        return False
+
+
+def guard_the_server() -> None:
+    """Make the class password hold for Streamlit's own doors too, once per process (app.py calls it on every run).
+
+    While a class password is set: Streamlit's ``clear_cache`` message (sent by any client, even before the password,
+    clearing every shared cache and the sender's session) is ignored and logged; an upload to
+    ``/_stcore/upload_file`` from a session that has not typed the password is refused (403) before it is stored,
+    and an admitted session holds at most :data:`SESSION_UPLOAD_FILES` files. Without a password nothing changes.
+    These wrap two methods of the Streamlit release the lock pins; tests/ui/test_server_guards.py drives both
+    through a real server, so a release that moves them fails there."""
+    with _guarded:
+        if _installed:
+            return
+        from starlette.exceptions import HTTPException
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.app_session import AppSession
+
+        clear_cache = AppSession._handle_clear_cache_request
+
+        def guarded_clear_cache(session) -> None:
+            if class_password():
+                log.warning("class mode: a session's clear_cache request was ignored (it would clear every cache)")
+                return
+            clear_cache(session)
+
+        AppSession._handle_clear_cache_request = guarded_clear_cache
+        _installed.append(True)
+        if not Runtime.exists():  # a bare script run or AppTest: no server, no upload endpoint
+            return
+        runtime = Runtime.instance()
+        uploads = runtime.uploaded_file_mgr
+        add_file = uploads.add_file
+
+        def guarded_add_file(session_id: str, file) -> None:
+            if class_password():
+                if not _session_admitted(runtime, session_id):
+                    raise HTTPException(status_code=403, detail="Type the class password first")
+                held = getattr(uploads, "file_storage", {}).get(session_id, {})
+                if file.file_id not in held and len(held) >= SESSION_UPLOAD_FILES:
+                    raise HTTPException(status_code=413, detail="Too many files held by this session")
+            add_file(session_id=session_id, file=file)
+
+        uploads.add_file = guarded_add_file
+
+
 def password_page() -> None:
     """The only page a session sees until it has typed the class password."""
     st.title("attnviz")

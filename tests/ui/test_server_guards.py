@@ -1,0 +1,101 @@
+"""Streamlit's own doors obey the class password (ui/gate.guard_the_server), on a real server started with a
+password as `make class` starts it, driven over Streamlit's websocket protocol and HTTP as a hostile client would.
+
+Before the password: an upload to /_stcore/upload_file is refused and nothing is stored; Streamlit's clear_cache
+message (which clears every shared cache and the sender's session) is ignored. After it: a session uploads, up to a
+bound on the files it holds; clear_cache still changes nothing, so the student stays in. XSRF protection is off
+on this server, so the guard alone is what refuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+
+from _app_server import AppServer  # noqa: E402
+from _st_client import StreamlitClient  # noqa: E402
+from gate_guessing import PASSWORD, GateClient, opened  # noqa: E402
+from ui.gate import SESSION_UPLOAD_FILES  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server():
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ATTNVIZ_PASSWORD", PASSWORD)
+    mp.setenv("HF_HUB_OFFLINE", "1")
+    try:
+        with AppServer(extra_args=["--server.maxUploadSize", "1", "--server.enableXsrfProtection", "false"]) as running:
+            yield running
+    finally:
+        mp.undo()
+
+
+def upload(server, session_id: str, file_id: str, data: bytes = b"the cat sat on the mat") -> int:
+    boundary = "attnviz-test-boundary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+            f"Content-Type: text/plain\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{server.url}_stcore/upload_file/{session_id}/{file_id}", data=body, method="PUT",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+async def clear_cache(client: GateClient) -> None:
+    msg = BackMsg()
+    msg.clear_cache = True
+    await client.ws.send(msg.SerializeToString())
+
+
+async def log_in(client: GateClient) -> None:
+    runs = len(client.runs_started)
+    await client.submit(PASSWORD)
+    await client.wait_for(StreamlitClient.chart_after("head_heatmap", runs), 180)
+
+
+def test_before_the_password_no_upload_and_no_clear_cache(server):
+    async def scenario():
+        client = await opened(server.url, "127.0.0.1")
+        try:
+            statuses = [upload(server, client.session_id, f"file-{i}") for i in range(3)]
+            await clear_cache(client)
+            await client.rerun()  # the session is still at the form, and the server is still serving
+            await client.wait_for(StreamlitClient.run_finished(len(client.runs_started) - 1), 60)
+            return statuses, "class_password" in client.widgets
+        finally:
+            await client.close()
+
+    statuses, at_the_form = asyncio.run(scenario())
+    assert statuses == [403, 403, 403] and at_the_form
+    assert "clear_cache request was ignored" in server.log()
+
+
+def test_after_the_password_uploads_are_bounded_and_clear_cache_does_not_log_anyone_out(server):
+    async def scenario():
+        client = await opened(server.url, "127.0.0.2")
+        try:
+            await log_in(client)
+            statuses = [upload(server, client.session_id, f"file-{i}") for i in range(SESSION_UPLOAD_FILES + 1)]
+            again = upload(server, client.session_id, "file-0")  # replacing a held file is not one more
+            await clear_cache(client)
+            runs = len(client.runs_started)
+            await client.rerun()
+            await client.wait_for(StreamlitClient.chart_after("head_heatmap", runs), 180)  # still in: the main page
+            return statuses, again
+        finally:
+            await client.close()
+
+    statuses, again = asyncio.run(scenario())
+    assert statuses == [204] * SESSION_UPLOAD_FILES + [413] and again == 204
