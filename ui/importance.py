@@ -139,10 +139,15 @@ def effect_of(view, picked: Picked):
         raise
 
 
+# Two float32 forwards of the same text agree to about this much: a cosine closer to 1 is rounding, not a change
+# (with nothing ablated, 1 − cosine is ~1e-16; shown with twelve digits it read as a finding).
+COSINE_NOISE = 1e-6
+
+
 def cosine_text(cosine: float) -> str:
-    """A cosine with enough digits that one below 1 never reads as 1."""
+    """A cosine with enough digits that one really below 1 never reads as 1, and rounding noise reads as 1."""
     gap = 1.0 - cosine
-    digits = 4 if gap <= 0 or gap >= 1e-4 else min(12, math.ceil(-math.log10(gap)) + 2)
+    digits = 4 if gap < COSINE_NOISE or gap >= 1e-4 else math.ceil(-math.log10(gap)) + 2
     return f"{cosine:.{digits}f}"
 
 
@@ -160,7 +165,8 @@ def summary(view, picked: Picked, effect) -> None:
         second.metric(D("loss_after"), f"{after:.3f}", delta=f"{after - before:+.3f}", delta_color="inverse",
                       help=D("loss_help"))
     else:
-        first.metric(D("cosine"), cosine_text(effect.cosine), delta=f"{effect.cosine - 1:+.2g}" if effect.cosine != 1 else None,
+        moved = 1.0 - effect.cosine >= COSINE_NOISE
+        first.metric(D("cosine"), cosine_text(effect.cosine), delta=f"{effect.cosine - 1:+.2g}" if moved else None,
                      help=D("cosine_help"))
         second.metric(D("lowest_token"), cosine_text(float(np.min(effect.token_cosine))))
     third.metric(D("n_ablated"), len(picked.heads))

@@ -70,6 +70,12 @@ def test_the_head_list_of_a_link_keeps_only_in_range_integers():
 
 
 # ------------------------------------------------------------------------------------------------ an encoder
+def test_a_cosine_within_rounding_of_one_reads_as_one():
+    """Rounding noise of two float32 forwards (1 − cosine ~1e-16) is no finding; a real gap keeps its digits."""
+    assert cosine_text(1.0 - 2.2e-16) == cosine_text(1.0) == "1.0000"
+    assert cosine_text(1.0 - 3e-6) == "0.99999700" and cosine_text(0.75) == "0.7500"
+
+
 def test_the_page_renders_with_nothing_ablated():
     at = open_page()
     assert_clean(at)
