@@ -6,7 +6,7 @@ from attnviz.analysis import dcmha as dv
 from attnviz.figures import dcmha as figs
 from attnviz.text import InputError, escape_markdown
 from ui import url_state
-from ui.controls import load_page_state, save_page_state, show_notices
+from ui.controls import load_page_state, save_page_state, show_notices, text_box
 from ui.dcmha import (Cell, capture_for, compare_tab, compose_tab, gates_tab, map_captures, redundancy_tab, sandbox, stages_tab,
                       visible_keys)
 from ui.errors import guard
@@ -104,7 +104,7 @@ def dcmha_page() -> None:
     window, causal = window_controls(model)
     st.title(D("title"))
     st.markdown(D("intro"))
-    st.text_input(D("text"), key="dc_text")
+    text_box(D("text"), "dc_text")
     try:
         prepared = dv.prepare_text(state["dc_text"], model)
     except InputError:

@@ -10,7 +10,7 @@ from attnviz.models.base import hook_name
 from attnviz.analysis.positions import alignment, cosine_similarity, learned_positions, reorder, rotary_angles, rotary_similarity, sinusoidal
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
-from ui.controls import load_page_state, save_page_state, show_notices, sidebar_controls
+from ui.controls import load_page_state, save_page_state, show_notices, sidebar_controls, text_box
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
@@ -124,8 +124,8 @@ if model is not None:
     st.header(T("order.blind_header"))
     st.markdown(T("order.blind_text"))
     col_a, col_b = st.columns(2)
-    col_a.text_input(T("order.a"), key="order_a")
-    col_b.text_input(T("order.b"), key="order_b")
+    text_box(T("order.a"), "order_a", where=col_a)
+    text_box(T("order.b"), "order_b", where=col_b)
     pick_l, pick_h = st.columns(2)
     fit_indices(layer=model.n_layers, head=model.n_heads)
     pick_l.slider(T("main.layer"), 0, model.n_layers - 1, key="layer")

@@ -7,7 +7,7 @@ from attnviz.figures import seq2seq as figs
 from attnviz.analysis.generation import generate_with_cache
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
-from ui.controls import load_page_state, model_menu, save_page_state, show_notices
+from ui.controls import load_page_state, model_menu, save_page_state, show_notices, text_box
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
@@ -39,7 +39,7 @@ def pick_decoder() -> str:
 
 def generation_view() -> None:
     model = get_model(pick_decoder())
-    st.text_input(T("gen.prompt"), key="gen_text")
+    text_box(T("gen.prompt"), "gen_text")
     st.slider(T("gen.n_new"), 1, 64, key="gen_new")
     try:
         cleaned = clean_text(state["gen_text"])

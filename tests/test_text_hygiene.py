@@ -278,3 +278,16 @@ def test_a_code_span_shows_any_text_as_typed():
     assert code_span("2026-11-25") == "`2026-11-25`"
     assert code_span("a `b` c") == "``a `b` c``"
     assert code_span("`x`") == "`` `x` ``" and code_span("two\nlines") == "`two lines`"
+
+
+def test_a_huge_paste_is_cut_before_it_is_cleaned_with_one_notice():
+    """20 MB pasted: only the first 2 × MAX_CHARS characters are looked at (cleaning all of it took seconds on
+    every run), the text is cut to MAX_CHARS, and the notice says so once."""
+    from attnviz.text import MAX_CHARS, clean_text
+
+    cleaned = clean_text("the cat \u200b" * 2_000_000)
+    assert len(cleaned.text) <= MAX_CHARS
+    keys = [key for key, _ in cleaned.notice_keys]
+    assert keys.count("msg.chars_cut") == 1 and "msg.invisible_removed" in keys
+    invisible = dict(cleaned.notice_keys)["msg.invisible_removed"]["count"]
+    assert invisible <= 2 * MAX_CHARS // 9 + 1  # counted over the cut part only

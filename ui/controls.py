@@ -12,7 +12,7 @@ from attnviz.capture import all_but_maps
 from attnviz.masks import MaskSpec
 from attnviz.models.base import Notice, hook_name
 from attnviz.i18n import translate
-from attnviz.text import CleanText, InputError, clean_text, escape_markdown
+from attnviz.text import MAX_CHARS, CleanText, InputError, clean_text, escape_markdown
 
 from . import url_state
 from .lang import T, ensure_language, language_switch
@@ -159,7 +159,7 @@ def sidebar_controls() -> None:
     )
     st.sidebar.checkbox(T("sidebar.hide_special"), key="hide_special", help=T("sidebar.hide_special_help"))
     st.sidebar.header(T("sidebar.padding"))
-    st.sidebar.text_input(T("sidebar.text2"), key="text2", help=T("sidebar.text2_help"))
+    text_box(T("sidebar.text2"), "text2", where=st.sidebar, help=T("sidebar.text2_help"))
 
 
 def model_sizes_caption() -> None:
@@ -185,8 +185,15 @@ def current_spec() -> MaskSpec:
     )
 
 
+def text_box(label: str, key: str, where=st, **kwargs) -> None:
+    """Every text box of every page, bounded at the edge: Streamlit applies ``max_chars`` on the server too, so a
+    client speaking its protocol with a longer value is cut to :data:`attnviz.text.MAX_CHARS` before the page (or
+    the session's memory) sees it (tests/ui/test_server_guards.py)."""
+    where.text_input(label, key=key, max_chars=MAX_CHARS, **kwargs)
+
+
 def sentence_input() -> None:
-    st.text_input(T("input.sentence"), key="text", help=T("input.sentence_help"))
+    text_box(T("input.sentence"), "text", help=T("input.sentence_help"))
     if not url_state.fits_in_link(st.session_state["text"]):
         st.caption(T("msg.link_without_text", n=url_state.MAX_LINK_TEXT))
 

@@ -19,7 +19,7 @@ from attnviz.models.base import hook_name
 from attnviz.text import InputError, clean_text, escape_markdown
 
 from . import url_state
-from .controls import show_notices
+from .controls import show_notices, text_box
 from .editors import compose_editor, load_preset
 from .figures import show_figure
 from .lang import T, ensure_language, texts_of
@@ -264,7 +264,7 @@ def sandbox() -> None:
         return
     H, L = minilm.n_heads, minilm.n_layers
     fit_indices(sb_layer=L, sb_a=H, sb_b=H)
-    st.text_input(D("sb_text"), key="sb_text")
+    text_box(D("sb_text"), "sb_text")
     try:
         sb_text = clean_text(state["sb_text"])
     except InputError as error:

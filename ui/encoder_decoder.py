@@ -11,7 +11,7 @@ from attnviz.models import seq2seq
 from attnviz.models.seq2seq import DateTranslator, Decoding
 from attnviz.text import InputError, clean_text, escape_markdown
 
-from .controls import show_notices
+from .controls import show_notices, text_box
 from .figures import show_figure
 from .lang import T, ensure_language
 from .session import remembered
@@ -46,7 +46,7 @@ def model_sidebar(model) -> None:
 def read_date(model) -> str | None:
     """The date box, checked as the date model reads it (its characters, its length); None with a message."""
     source_col, example_col = st.columns([3, 2])
-    source_col.text_input(T("ed.input"), key="ed_date", help=T("ed.input_help", n=model.cfg.max_source_len))
+    text_box(T("ed.input"), "ed_date", where=source_col, help=T("ed.input_help", n=model.cfg.max_source_len))
     example_col.selectbox(
         T("ed.examples"), list(tasks.FORMATS), index=None, key="ed_example", placeholder=T("ed.examples_placeholder"),
         on_change=pick_example,
@@ -70,7 +70,7 @@ def read_date(model) -> str | None:
 
 def read_text(model) -> str | None:
     """Any text for an offered model, cleaned; cut to what its encoder reads, with the usual notice."""
-    st.text_input(T("ed.input_any"), key="ed_text")
+    text_box(T("ed.input_any"), "ed_text")
     try:
         cleaned = clean_text(st.session_state["ed_text"])
     except InputError as error:

@@ -320,3 +320,4 @@ def test_no_password_no_gate(monkeypatch):
     monkeypatch.delenv("ATTNVIZ_PASSWORD", raising=False)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert figure_with_title(at, "Layer 0")
+

@@ -63,6 +63,7 @@ async def log_in(client: GateClient) -> None:
     runs = len(client.runs_started)
     await client.submit(PASSWORD)
     await client.wait_for(StreamlitClient.chart_after("head_heatmap", runs), 180)
+    await client.wait_for(lambda c: "text" in c.widgets, 60)  # the sentence box comes after the map
 
 
 def test_before_the_password_no_upload_and_no_clear_cache(server):
@@ -99,3 +100,25 @@ def test_after_the_password_uploads_are_bounded_and_clear_cache_does_not_log_any
 
     statuses, again = asyncio.run(scenario())
     assert statuses == [204] * SESSION_UPLOAD_FILES + [413] and again == 204
+
+
+def test_a_text_longer_than_the_box_takes_is_cut_on_the_server(server):
+    """A client speaking the protocol need not respect the browser's max_chars: the session keeps at most MAX_CHARS
+    of what it sent (the box's value comes back cut to that), and the main page still draws. (Without max_chars on
+    the box, the server kept all 230,000 characters.)"""
+    from attnviz.text import MAX_CHARS
+
+    async def scenario():
+        client = await opened(server.url, "127.0.0.3")
+        try:
+            await log_in(client)
+            runs = len(client.runs_started)
+            await client.rerun({"text": "the cat sat on the mat " * (MAX_CHARS // 10)})  # 2.3 × the limit
+            await client.wait_for(StreamlitClient.chart_after("head_heatmap", runs), 180)
+            await client.wait_for(StreamlitClient.run_finished(runs), 60)
+            return client.widgets["text"].value, client.errors
+        finally:
+            await client.close()
+
+    value, errors = asyncio.run(scenario())
+    assert value is not None and len(value) == MAX_CHARS and not errors
