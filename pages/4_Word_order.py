@@ -3,9 +3,9 @@
 import numpy as np
 import streamlit as st
 
-import attnviz
 from attnviz.figures import attention as plots
 from attnviz.figures.attention import matrix_figure
+from attnviz.masks import MaskSpec
 from attnviz.models.base import hook_name
 from attnviz.analysis.positions import alignment, cosine_similarity, learned_positions, reorder, rotary_angles, rotary_similarity, sinusoidal
 from attnviz.text import InputError, clean_text, escape_markdown
@@ -14,7 +14,7 @@ from ui.controls import load_page_state, save_page_state, show_notices, sidebar_
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
-from ui.session import get_model
+from ui.session import captures_for, encoded_shape, get_model, heavy_section, is_long
 from ui.nav import run_through_navigation
 from ui.state import fit_indices
 
@@ -47,9 +47,20 @@ def box_text(column, key: str) -> str | None:
 
 
 def order_view(model, boxes, text_a: str, text_b: str, layer: int, head: int) -> None:
-    """The same words in two orders: both maps, and their difference in A's word order (``boxes``: their columns)."""
-    cap_a = attnviz.capture(text_a, model, hooks=[hook_name("pattern", "*")])
-    cap_b = attnviz.capture(text_b, model, hooks=[hook_name("pattern", "*")])
+    """The same words in two orders: both maps, and their difference in A's word order (``boxes``: their columns).
+
+    Only the chosen layer's maps are captured, through the server's shared, byte-bounded cache and its heavy
+    slots like every page; a text whose maps would pass the whole-map bound is refused with a message (a long
+    text's two maps and their difference would not be read cell by cell anyway)."""
+    hooks = (hook_name("pattern", layer),)
+    too_long = [name for name, text in (("A", text_a), ("B", text_b)) if is_long(model, (text,), hooks)]
+    if too_long:
+        st.info(T("order.too_long", which=" & ".join(too_long), n=max(encoded_shape(model, (t,))[1] for t in (text_a, text_b))))
+        return
+    with heavy_section():
+        name = st.session_state["model"]  # the offered name (a folder's model.name is only its last part)
+        (cap_a,) = captures_for(name, (text_a,), MaskSpec(), hooks, slot="order_a")
+        (cap_b,) = captures_for(name, (text_b,), MaskSpec(), hooks, slot="order_b")
     for column, cap in zip(boxes, (cap_a, cap_b)):
         if cap.truncated:
             column.warning(T("msg.truncated_first", n=cap.full_length, model=escape_markdown(model.name), limit=model.max_tokens))

@@ -7,6 +7,7 @@ TEXT: dict[str, dict[str, str]] = {
     "order.a": {"en": "Sentence A", "zh": "句子 A"},
     "order.b": {"en": "Sentence B (same words, another order)", "zh": "句子 B（同样的词，不同的顺序）"},
     "order.unk": {"en": "{model} does not know some of these characters (shown as [UNK]); for Chinese such as 狗追猫 / 猫追狗 every character becomes [UNK], so both orders look the same to it except for their positions.", "zh": "{model} 不认识其中一些字符（显示为 [UNK]）；像“狗追猫 / 猫追狗”这样的中文，每个字都会变成 [UNK]，因此对它来说两种顺序只在位置上有区别。"},
+    "order.too_long": {"en": "Text {which} is too long to compare whole maps here ({n} tokens): Word order shows two maps cell by cell and their difference, which is read on a sentence. Shorten it, or see a long text's map on the main page.", "zh": "句子 {which} 太长（{n} 个词元），这里无法比较整张注意力图：词序页逐格显示两张图及其差异，适合一句话。请缩短句子，或在主页面查看长文本的注意力图。"},
     "order.not_reordering": {"en": "B is not a reordering of A's tokens, so there is no cell-by-cell difference to show.", "zh": "句子 B 不是句子 A 的词元重新排列，因此无法逐格比较差异。"},
     "order.diff_title": {"en": "A − B, with B's rows and columns put in A's word order", "zh": "A − B（把 B 的行和列按 A 的词序排列）"},
     "order.diff_caption": {"en": "Largest change: {value:.3f}. Were attention blind to order, this map would be all zero: the same word pairs would get the same weights.", "zh": "最大变化：{value:.3f}。如果注意力对顺序完全无感，这张图会全部为零：相同的词对会得到相同的权重。"},

@@ -20,6 +20,7 @@ import attnviz.analysis.positions
 import attnviz.teaching.slides
 import attnviz.analysis.steps
 import ui.controls
+import ui.session
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120
@@ -54,7 +55,7 @@ CASES = {
     "attention": ("app.py", (ui.controls, "captures_for"), "text", "Zebras eat purple carrots"),
     "compare": ("pages/1_Compare_heads.py", (ui.controls, "captures_for"), "text", "Zebras eat purple carrots"),
     "steps": ("pages/3_Step_by_step.py", (attnviz.analysis.steps, "steps"), "text", "Zebras eat purple carrots"),
-    "word order": ("pages/4_Word_order.py", (attnviz, "capture"), "order_a", "the cat sees the dog"),
+    "word order": ("pages/4_Word_order.py", (ui.session, "captures_for"), "order_a", "the cat sees the dog"),
     "positions": ("pages/4_Word_order.py", (attnviz.analysis.positions, "learned_positions"), "order_a", "the cat sees the dog"),
     "dcmha": ("pages/2_DCMHA.py", (attnviz.analysis.dcmha, "run_dcmha"), "dc_text", "Time flies like an arrow."),
     "encoder-decoder": ("pages/5_Encoder_decoder.py", (attnviz.models.seq2seq, "greedy_decode"), "ed_date", "1 May 2020"),
@@ -82,7 +83,7 @@ def test_a_failing_compute_is_a_message_and_the_next_edit_works(case, monkeypatc
 
 
 def test_word_order_failure_leaves_the_position_figures(monkeypatch):
-    monkeypatch.setattr(attnviz, "capture", boom)
+    monkeypatch.setattr(ui.session, "captures_for", boom)
     at = AppTest.from_file(str(ROOT / "pages/4_Word_order.py"), default_timeout=TIMEOUT).run()
     assert any("comparing the two word orders" in e.value for e in at.error)
     assert len(at.get("plotly_chart")) == 4  # the positions section has its own boundary

@@ -321,3 +321,27 @@ def test_no_password_no_gate(monkeypatch):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert figure_with_title(at, "Layer 0")
 
+
+
+def test_word_order_refuses_maps_past_the_whole_map_bound_and_computes_through_the_shared_cache(monkeypatch):
+    """Word order on the character model with two 4,000-character texts captured every layer's whole maps on every
+    click (+2.5 GB for one session). Now only the chosen layer is captured, through the shared cache and heavy
+    slots (captures_for), and a text whose one layer would pass the whole-map bound is refused with a message."""
+    import ui.session
+
+    calls = []
+    real = ui.session.captures_for
+    monkeypatch.setattr(ui.session, "captures_for", lambda *a, **k: calls.append((a, k)) or real(*a, **k))
+    at = AppTest.from_file(str(ROOT / "pages" / "4_Word_order.py"), default_timeout=TIMEOUT)
+    at.query_params.update({"model": "mistral-char", "layer": "2"})
+    at.run()
+    assert not at.exception and calls
+    assert all(args[3] == ("blocks.2.attn.hook_pattern",) for args, _ in calls)  # the chosen layer only
+    maps = len(at.get("plotly_chart"))
+    calls.clear()
+    at.text_input(key="order_a").set_value(("the dog chases the cat " * 200)[:4000]).run()
+    assert not at.exception and not at.error and not calls
+    assert any("too long to compare whole maps" in i.value and "Text A" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == maps - 3  # A, B and their difference are not drawn; positions stay
+    at.text_input(key="order_a").set_value("the cat chases the dog").run()  # a sentence again: the maps come back
+    assert len(at.get("plotly_chart")) == maps and calls
