@@ -13,7 +13,7 @@ from ui.controls import show_notices
 from ui.figures import show_figure
 from ui.lang import T, language_switch
 from ui.errors import guard
-from ui.session import ModelNotOffered, get_model
+from ui.session import ModelNotOffered, captures_for, encoded_shape, get_model, heavy_section, is_long
 from ui.uploads import uploaded_lesson
 from ui.nav import run_through_navigation
 from ui.state import fit
@@ -88,14 +88,31 @@ with text_col:
     st.markdown(f'<div class="slide-text"><p>{explanation}</p></div>', unsafe_allow_html=True)
     if slide.view not in ("positions",):
         st.caption(T("presenter.mask", mask=slide_spec(slide).describe(lang)))
+
+
+def bounded_captures(name: str):
+    """A slide's captures through the server's shared, byte-bounded cache and its heavy slots, like every page's;
+    a text whose maps would pass the whole-map bound is refused in words (a slide shows a sentence)."""
+
+    def capture(model, texts, spec):
+        if is_long(model, texts, None):
+            raise LessonError(T("presenter.too_long", slide=slide.number, n=max(encoded_shape(model, (t,))[1] for t in texts)))
+        return captures_for(name, texts, spec, hooks=None, slot="slide")
+
+    return capture
+
+
 with figure_col, guard("error.slide"):  # anything unexpected: a message, and next/previous still work
     try:
         if slide.view == "dcmha":  # a dcmha slide names its character model: the DCFormer, or its MHA twin
-            model, dcformer = None, get_model(slide.model or "dcformer-tiny")
+            name = slide.model or "dcformer-tiny"
+            model, dcformer = None, get_model(name)
         else:
-            model, dcformer = get_model(slide.model or DEFAULT_MODEL), None
+            name = slide.model or DEFAULT_MODEL
+            model, dcformer = get_model(name), None
         cleaned = slide_texts(slide)
-        figures = slide_figures(slide, model, dcformer, lang=lang)
+        with heavy_section():
+            figures = slide_figures(slide, model, dcformer, lang=lang, capture=bounded_captures(name))
     except (LessonError, InputError, ModelNotOffered) as error:  # the lesson's own fault, said in words
         st.error(T("presenter.slide_error", error=escape_markdown(error)))
     else:

@@ -12,6 +12,7 @@ TEXT: dict[str, dict[str, str]] = {
     "presenter.own_lesson": {"en": "Your own lesson file (YAML)", "zh": "上传自己的课程文件（YAML）"},
     "presenter.own_lesson_help": {"en": "A lesson lists slides: view, text, layer, head, masks, and a title and explanation in en and zh. See assets/lessons/ for examples.", "zh": "课程文件列出若干页：视图、文本、层、头、掩码设置，以及中英文标题和讲解。示例见 assets/lessons/。"},
     "presenter.bad_lesson": {"en": "This lesson file cannot be used: {error}", "zh": "无法使用这个课程文件：{error}"},
+    "presenter.too_long": {"en": "slide {slide}'s text is too long for a slide ({n} tokens): its maps would not fit the server's budget for whole maps. Shorten it in the lesson file.", "zh": "第 {slide} 页的文本太长（{n} 个词元），整张注意力图超出服务器的预算。请在课程文件中缩短它。"},
     "presenter.slide_error": {"en": "This slide cannot be shown: {error}", "zh": "这一页无法显示：{error}"},
     "presenter.mask": {"en": "Mask: {mask}", "zh": "掩码：{mask}"},
     "presenter.no_lessons": {"en": "No lessons found under assets/lessons/.", "zh": "assets/lessons/ 下没有课程文件。"},

@@ -53,8 +53,12 @@ def slide_texts(slide: Slide) -> list[CleanText]:
     return texts
 
 
-def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en") -> list[go.Figure]:
-    """The figures of one slide, for ``model`` (and the DCFormer for 'dcmha' slides)."""
+def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en", capture=None) -> list[go.Figure]:
+    """The figures of one slide, for ``model`` (and the DCFormer for 'dcmha' slides).
+
+    ``capture(model, texts, spec)`` -> one capture per text, every hook recorded: :func:`run_capture` unless the
+    caller routes it through its own cache and limits (the Presenter: the server's shared cache and heavy slots)."""
+    capture = capture or (lambda model, texts, spec: run_capture(model, list(texts), spec))
     if slide.view == "positions":
         n = 64
         figures = [
@@ -76,7 +80,7 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en") -> list[
     texts = [cleaned.text for cleaned in slide_texts(slide)]
     spec = slide_spec(slide)
     if slide.view == "order":
-        a, b = (run_capture(model, [t], spec)[0] for t in texts[:2]) if len(texts) > 1 else (None, None)
+        a, b = (capture(model, (t,), spec)[0] for t in texts[:2]) if len(texts) > 1 else (None, None)
         if a is None:
             raise LessonError(f"slide {slide.number}: the 'order' view needs 'text' and 'text2'")
         figures = [
@@ -88,7 +92,7 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en") -> list[
             diff = a.pattern(slide.layer)[slide.head] - reorder(b.pattern(slide.layer)[slide.head], perm)
             figures.append(plots.matrix_figure(diff, a.tokens, a.tokens, title=translate("order.diff_title", lang), diverging=True))
         return _presentable(figures)
-    captures = run_capture(model, texts, spec)
+    captures = capture(model, tuple(texts), spec)
     cap = captures[0]
     _check_range(slide, model, cap)
     layer, head = slide.layer, slide.head

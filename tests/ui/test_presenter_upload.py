@@ -132,3 +132,31 @@ def test_uploaded_titles_are_plain_text_and_the_file_is_parsed_once(parses):
     at.button[0].click().run()  # Previous
     assert at.title[0].value == escape_markdown(EVIL_TITLE)
     assert parses == ["mine.yaml"]
+
+
+def test_an_uploaded_slide_computes_once_through_the_shared_cache_and_a_huge_one_is_refused(monkeypatch):
+    """A slide's captures go through the server's shared cache and heavy slots (captures_for): clicking away and
+    back computes nothing again; a slide with 5,000-character texts (+7 GB before, uncached on every click) is
+    refused in words, and next/previous still work."""
+    import ui.session
+
+    computed = []
+    real = ui.session.run_capture
+    monkeypatch.setattr(ui.session, "run_capture", lambda *a, **k: computed.append(a[1]) or real(*a, **k))
+    long_text = ("the cat sat on the mat and the dog sat on the log " * 100)[:5000]
+    lesson = (f"# {uuid.uuid4()}\ntitle: {{en: Budget, zh: 预算}}\nslides:\n"
+              "  - title: {en: Short, zh: 短}\n    explanation: {en: a, zh: b}\n    view: head\n"
+              "    text: the owl sat on the branch\n"
+              "  - title: {en: Long, zh: 长}\n    explanation: {en: a, zh: b}\n    view: head\n"
+              f"    text: '{long_text}'\n    text2: '{long_text}'\n").encode()
+    at = presenter()
+    computed.clear()  # the shipped lesson's first slide
+    at = upload(at, "budget.yaml", lesson)
+    assert not at.exception and not at.error
+    assert computed == [["the owl sat on the branch"]] and at.get("plotly_chart")
+    at.button[1].click().run()  # Next: the long slide
+    assert any("too long for a slide" in e.value for e in at.error) and not at.exception
+    assert len(computed) == 1  # refused before any forward pass
+    at.button[0].click().run()  # Previous
+    assert not at.error and at.get("plotly_chart")
+    assert len(computed) == 1  # back: from the cache, no second forward pass
