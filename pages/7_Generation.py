@@ -5,6 +5,7 @@ import streamlit as st
 
 from attnviz.figures import seq2seq as figs
 from attnviz.analysis.generation import generate_with_cache
+from attnviz.models.base import hook_name
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, model_menu, save_page_state, show_notices, text_box
@@ -12,12 +13,13 @@ from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
 from ui.nav import run_through_navigation
-from ui.session import get_model, model_choices, remembered
+from ui.session import HEAVY, capture_bytes, encoded_shape, get_model, heavy_section, is_long, model_choices, remembered
 from ui.state import fit, fit_indices
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz", page_icon="✍️", layout="wide")
 
+PATTERNS = (hook_name("pattern", "*"),)  # what a generation keeps of its prompt: every layer's maps
 PARAMS = [
     url_state.text_param("gen_model", "dcformer-tiny"),
     url_state.text_param("gen_text", "The cat sat on the"),
@@ -47,7 +49,12 @@ def generation_view() -> None:
         st.info(error.message(lang))
         return
     show_notices(cleaned, lang)
+    prompt_maps = lambda: capture_bytes(model, (cleaned.text,), PATTERNS)  # noqa: E731 - every layer's prompt maps
+    if is_long(model, (cleaned.text,), PATTERNS):  # their maps would pass the whole-map bound (and the cache)
+        st.info(T("gen.too_long", n=encoded_shape(model, (cleaned.text,))[1]))
+        return
     key = ("generation", model.name, cleaned.text, state["gen_new"])
+    HEAVY.hold(prompt_maps)  # a long prompt waits for one of the server's heavy slots
     generation = remembered("generation", key, lambda: generate_with_cache(model, cleaned.text, state["gen_new"]))
     shown = [t for t in generation.tokens if t not in model.special_tokens]  # the text, without <s> and the like
     prompt = "".join(t for t in generation.tokens[: generation.n_prompt] if t not in model.special_tokens)
@@ -98,6 +105,6 @@ class LabelOf:
 
 st.title(T("gen.title"))
 st.markdown(T("gen.intro"))
-with guard("error.generation"):
+with guard("error.generation"), heavy_section():
     generation_view()
 save_page_state(PARAMS)

@@ -5,6 +5,7 @@ TEXT: dict[str, dict[str, str]] = {
     "gen.intro": {"en": "A decoder writes one token at a time. The prompt is read once; then each new token is fed back alone: its **query** is a single row, and the **keys and values** it reads come from the cache, which grows by one row per step. The numbers are exactly those of a full forward over the final text.", "zh": "解码器一次写一个词元。提示只读一次；之后每个新词元单独送回模型：它的**查询**只有一行，它读取的**键和值**来自缓存，缓存每一步增加一行。这些数值与对最终文本做一次完整前向计算的结果完全相同。"},
     "gen.model": {"en": "Decoder", "zh": "解码器"},
     "gen.prompt": {"en": "Prompt", "zh": "提示"},
+    "gen.too_long": {"en": "This prompt is too long to follow generation step by step ({n} tokens): every layer's map of the prompt would not fit the server's budget for whole maps. Shorten it.", "zh": "这个提示太长（{n} 个词元），无法逐步展示生成过程：提示在每一层的注意力图超出服务器的整图预算。请缩短它。"},
     "gen.n_new": {"en": "Tokens to generate", "zh": "生成的词元数"},
     "gen.output": {"en": "{prompt}**{new}**", "zh": "{prompt}**{new}**"},
     "gen.step": {"en": "Step", "zh": "步"},

@@ -345,3 +345,25 @@ def test_word_order_refuses_maps_past_the_whole_map_bound_and_computes_through_t
     assert len(at.get("plotly_chart")) == maps - 3  # A, B and their difference are not drawn; positions stay
     at.text_input(key="order_a").set_value("the cat chases the dog").run()  # a sentence again: the maps come back
     assert len(at.get("plotly_chart")) == maps and calls
+
+
+def test_generation_refuses_a_prompt_whose_maps_would_pass_the_bound_and_keeps_the_box(monkeypatch):
+    """Two 5,000-character prompts peaked at +4.1 GB, recomputed on every click (their maps were larger than the
+    cache). Such a prompt is refused in words before any forward pass; a short one generates as before."""
+    import attnviz.analysis.generation as generation
+
+    runs = []
+    real = generation.generate_with_cache
+    monkeypatch.setattr(generation, "generate_with_cache", lambda *a, **k: runs.append(a[1]) or real(*a, **k))
+    at = AppTest.from_file(str(ROOT / "pages" / "7_Generation.py"), default_timeout=TIMEOUT)
+    at.query_params.update({"gen_model": "mistral-char", "gen_new": "2"})
+    at.run()
+    assert not at.exception and runs and at.get("plotly_chart")
+    runs.clear()
+    long_prompt = ("once upon a time there was a cat " * 200)[:5000]
+    at.text_input(key="gen_text").set_value(long_prompt).run()
+    assert not at.exception and not at.error and runs == []
+    assert any("too long to follow generation" in i.value for i in at.info)
+    assert at.text_input(key="gen_text").value == long_prompt  # the input stays on screen
+    at.text_input(key="gen_text").set_value("once upon a time").run()
+    assert runs == ["once upon a time"] and at.get("plotly_chart")
