@@ -40,5 +40,10 @@ if admitted():
         [st.Page(HERE / path, title=T(key), icon=icon, url_path=url or None, default=not url) for path, url, key, icon in PAGES]
     )
 else:  # the operator set a class password (make class PASSWORD=...) and this session has not typed it yet
-    navigation = st.navigation([st.Page(password_page, title="attnviz", default=True)], position="hidden")
+    # Every page's path shows the password form, so a link to /Word_order?... is neither "Page not found" nor
+    # lost: after the password, the same URL (path and query) opens the page it names.
+    navigation = st.navigation(
+        [st.Page(password_page, title="attnviz", url_path=url or None, default=not url) for _, url, _, _ in PAGES],
+        position="hidden",
+    )
 navigation.run()

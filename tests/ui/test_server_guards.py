@@ -122,3 +122,36 @@ def test_a_text_longer_than_the_box_takes_is_cut_on_the_server(server):
 
     value, errors = asyncio.run(scenario())
     assert value is not None and len(value) == MAX_CHARS and not errors
+
+
+class DeepLink(GateClient):
+    """A tab opened on a link to a page other than the main one (the browser sends the page's path)."""
+
+    page = "Word_order"
+
+    def _client_state(self, msg, widget_changes, fragment_id=""):
+        super()._client_state(msg, widget_changes, fragment_id)
+        if not self.page_script_hash:
+            msg.rerun_script.page_name = self.page
+        msg.rerun_script.context_info.url = f"{self.base_url}{self.page}?{self.query}"
+
+
+def test_a_link_to_another_page_shows_the_form_and_opens_its_page_after_the_password(server):
+    """Before: "Page not found" over the form, and the link's page and settings lost after the password."""
+
+    async def scenario():
+        client = DeepLink(server.url, query="order_a=the+owl+sees+the+cat&order_b=the+cat+sees+the+owl",
+                          source="127.0.0.4")
+        await client.connect()
+        try:
+            await client.rerun()
+            await client.wait_for(lambda c: c.buttons and "class_password_enter" in c.buttons, 60)
+            before = list(client.errors)
+            await client.submit(PASSWORD)
+            await client.wait_for(lambda c: "order_a" in c.widgets, 180)
+            return before, client.widgets["order_a"].value, client.errors
+        finally:
+            await client.close()
+
+    before, order_a, errors = asyncio.run(scenario())
+    assert before == [] and order_a == "the owl sees the cat" and errors == []
