@@ -6,6 +6,7 @@ import streamlit as st
 
 from attnviz.figures import steps as plots_steps
 from attnviz.analysis.steps import full_projection, key_window, online_softmax, steps
+from attnviz.text import escape_label
 from ui import url_state
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
@@ -48,7 +49,7 @@ def flash_section(s, n: int, heads: int, d: int) -> None:
         T("steps.col_block_sum"): step.block_sum, T("steps.col_running_sum"): step.running_sum,
     } for step, (a, b) in ((step, step.keys) for step in online)]).round(5), hide_index=True, key="flash_table")
     show_figure(plots_steps.online_softmax_figure(s.masked, online, s.tokens, lang=lang,
-                                                  title=T("slide.flash_title", token=s.tokens[s.query], block=st.session_state["flash_block"])),
+                                                  title=T("slide.flash_title", token=escape_label(s.tokens[s.query]), block=st.session_state["flash_block"])),
                 key="flash_figure")
     st.caption(T("steps.flash_equal", dz=float(np.abs(z - s.z).max()), dp=float(np.abs(weights - s.probs).max()),
                  full=heads * n * n, kb_full=heads * n * n * 4 / 1024, linear=heads * n * (d + 2), kb_linear=heads * n * (d + 2) * 4 / 1024))
@@ -73,7 +74,7 @@ def steps_view(view) -> None:
     if (a, b) != (0, len(whole.tokens)):
         st.info(T("steps.key_window", n=len(whole.tokens), a=a, b=b - 1, outside=max(0.0, 1.0 - float(s.pattern.sum()))))
     d, H, D = model.d_head, model.n_heads, model.d_model
-    qt = s.tokens[s.query]
+    qt = s.tokens[s.query]  # row labels escape it in the builders; titles (Plotly renders some HTML) escape it here
 
     def vectors(rows, names, title, key):
         show_figure(plots_steps.vector_rows(rows, names, title=title, dims=dims, lang=lang), key=key)
@@ -96,7 +97,7 @@ def steps_view(view) -> None:
             st.markdown(T("steps.t1_decoder", positions=T(positions)))
         labels = {"word": T("steps.word", token=qt), "position": T("steps.position", n=query), "type": T("steps.type"),
                   "sum": T("steps.sum"), "input": T("steps.after_ln" if encoder else "steps.layer0_input")}
-        vectors([parts[name][s.query] for name in parts], [labels[name] for name in parts], T("steps.input_of", token=qt), "embed")
+        vectors([parts[name][s.query] for name in parts], [labels[name] for name in parts], T("steps.input_of", token=escape_label(qt)), "embed")
     else:
         st.markdown(T("steps.t1_later", layer=layer, prev=layer - 1))
     vectors(s.layer_input, s.tokens, T("steps.x_all"), "x")
@@ -128,7 +129,7 @@ def steps_view(view) -> None:
                 T("steps.h2b"), "rope")
 
     st.header(T("steps.h3"))
-    bars(s.dots, f"q(“{qt}”) · k_j", "dots")
+    bars(s.dots, f"q(“{escape_label(qt)}”) · k_j", "dots")
     st.header(T("steps.h4", d=d, root=d ** 0.5))
     bars(s.scaled, T("steps.scaled_title"), "scaled")
     if s.composed is not None:  # DCMHA: the heads' scores are composed before the mask and softmax
@@ -140,12 +141,12 @@ def steps_view(view) -> None:
     st.header(T("steps.h6"))
     st.latex(r"p_j = \frac{e^{s_j}}{\sum_{j'} e^{s_{j'}}}")
     show_figure(
-        plots_steps.probability_bars(s.probs, s.tokens, allowed=s.allowed, first=s.first, title=T("steps.probs_title", token=qt, total=float(s.probs.sum())), lang=lang),
+        plots_steps.probability_bars(s.probs, s.tokens, allowed=s.allowed, first=s.first, title=T("steps.probs_title", token=escape_label(qt), total=float(s.probs.sum())), lang=lang),
         key="probs",
     )
     st.header(T("steps.h7"))
     if getattr(model, "use_dcmha", False):  # DCMHA: the heads' softmax weights are composed before they mix v
-        show_figure(plots_steps.probability_bars(s.pattern, s.tokens, allowed=s.allowed, first=s.first, title=T("steps.post_compose_title", token=qt), lang=lang), key="pattern")
+        show_figure(plots_steps.probability_bars(s.pattern, s.tokens, allowed=s.allowed, first=s.first, title=T("steps.post_compose_title", token=escape_label(qt)), lang=lang), key="pattern")
         st.caption(T("steps.post_compose"))
     vectors(s.weighted, [f"{p:.3f} × v({t})" for p, t in zip(s.pattern, s.tokens)], "p_j v_j", "weighted")
     vectors(s.z, [T("steps.z_of", head=head)], "z = Σ p_j v_j", "z")
@@ -160,7 +161,7 @@ def steps_view(view) -> None:
     vectors(
         [s.layer_input[s.query], s.attn_result, s.resid_mid, s.layer_output],
         [T("steps.x_input"), T("steps.attn_output"), T("steps.ln_mid" if encoder else "steps.resid_add"), T("steps.layer_output")],
-        T("steps.through", token=qt, layer=layer),
+        T("steps.through", token=escape_label(qt), layer=layer),
         "output",
     )
 

@@ -295,16 +295,25 @@ def matrix_to_text(matrix: np.ndarray) -> str:
 
 
 def matrix_from_text(text: str, n_heads: int) -> np.ndarray:
-    """Inverse of :func:`matrix_to_text`; malformed or out-of-range entries raise ValueError."""
+    """Inverse of :func:`matrix_to_text`; malformed or out-of-range entries raise ValueError, whose short message
+    names the entry by its number and at most 20 of its characters (the text may come from a link: a 60,000-
+    character value was echoed whole, with Python's own unpacking error)."""
     matrix = np.eye(n_heads, dtype=np.float32)
-    for item in filter(None, (text or "").split(";")):
-        where, value = item.split("=")
-        n, m = (int(x) for x in where.split("."))
+    items = [item for item in (text or "").split(";") if item]
+    if len(items) > n_heads * n_heads:
+        raise ValueError(f"{len(items)} entries for a {n_heads}x{n_heads} matrix")
+    for number, item in enumerate(items, 1):
+        shown = repr(item if len(item) <= 20 else item[:20] + "…")
+        try:
+            where, value = item.split("=")
+            n, m = (int(x) for x in where.split("."))
+            v = float(value)
+        except ValueError:
+            raise ValueError(f"entry {number} ({shown}) is not row.column=number") from None
         if not (0 <= n < n_heads and 0 <= m < n_heads):
-            raise ValueError(f"entry {item!r} outside a {n_heads}x{n_heads} matrix")
-        v = float(value)
+            raise ValueError(f"entry {number} ({shown}) is outside a {n_heads}x{n_heads} matrix")
         if not math.isfinite(v):
-            raise ValueError(f"entry {item!r} is not a finite number")
+            raise ValueError(f"entry {number} ({shown}) is not a finite number")
         matrix[n, m] = v
     return matrix
 

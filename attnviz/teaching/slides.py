@@ -13,7 +13,7 @@ from ..models.base import hook_name
 from ..analysis.positions import alignment, learned_positions, reorder, rotary_angles, sinusoidal
 from ..analysis.steps import online_softmax, steps
 from ..i18n import translate
-from ..text import CleanText, clean_text
+from ..text import CleanText, clean_text, escape_label
 
 PRESENTER_FONT = 17
 
@@ -120,7 +120,7 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en", capture=
         ]
     elif slide.view == "steps":
         s = steps(model, cap, layer, head, slide.query)
-        token = cap.tokens[slide.query]
+        token = escape_label(cap.tokens[slide.query])  # in titles, which Plotly renders as a little HTML
         figures = [
             plots_steps.key_bars(s.masked, cap.tokens, title=f"q(“{token}”) · k_j / √d_k + mask", allowed=s.allowed, lang=lang),
             plots_steps.probability_bars(s.probs, cap.tokens, allowed=s.allowed, title=translate("steps.probs_title", lang, token=token, total=float(s.probs.sum())), lang=lang),
@@ -131,7 +131,7 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en", capture=
         n, d = len(cap.tokens), s.v.shape[-1]
         figures = [
             plots_steps.online_softmax_figure(s.masked, online, cap.tokens, lang=lang,
-                                              title=translate("slide.flash_title", lang, token=cap.tokens[slide.query], block=slide.block)),
+                                              title=translate("slide.flash_title", lang, token=escape_label(cap.tokens[slide.query]), block=slide.block)),
             plots_steps.probability_bars(weights, cap.tokens, allowed=s.allowed, lang=lang, title=translate(
                 "slide.flash_equal", lang, dp=float(np.abs(weights - s.probs).max()), dz=float(np.abs(z - s.z).max()),
                 full=n * n, linear=n * (d + 2))),

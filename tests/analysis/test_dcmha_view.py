@@ -170,9 +170,18 @@ def test_matrix_text_round_trip():
     assert dv.matrix_to_text(np.eye(12)) == ""
     avg = dv.preset_matrix("average", 12)
     np.testing.assert_allclose(dv.matrix_from_text(dv.matrix_to_text(avg), 12), avg, rtol=1e-6)
-    for bad in ("0.13=1", "x", "0.0=nan"):
+    for bad in ("0.13=1", "x", "0.0=nan", "0.1.2=3", "0.1=2=3"):
         with pytest.raises(ValueError):
             dv.matrix_from_text(bad, 12)
+
+
+@pytest.mark.parametrize("hostile", ["x" * 60_077, "0.1=" + "9" * 60_000 + "x", ";".join(["0.0=1"] * 5_000)])
+def test_a_hostile_matrix_from_a_link_gets_a_short_message(hostile):
+    """A 60,077-character sb_matrix was echoed whole, with Python's 'not enough values to unpack'."""
+    with pytest.raises(ValueError) as error:
+        dv.matrix_from_text(hostile, 12)
+    message = str(error.value)
+    assert len(message) < 100 and "unpack" not in message and "could not convert" not in message
 
 
 def test_the_pages_strings_use_the_course_notes_terms():

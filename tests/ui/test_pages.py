@@ -1,5 +1,6 @@
 """Streamlit AppTest of every page: renders without exception, and widgets change what is shown."""
 
+import json
 import re
 from pathlib import Path
 
@@ -367,3 +368,15 @@ def test_generation_refuses_a_prompt_whose_maps_would_pass_the_bound_and_keeps_t
     assert at.text_input(key="gen_text").value == long_prompt  # the input stays on screen
     at.text_input(key="gen_text").set_value("once upon a time").run()
     assert runs == ["once upon a time"] and at.get("plotly_chart")
+
+
+def test_step_by_step_titles_show_a_markup_token_as_text():
+    """A token like "<b>" in a figure title was rendered by Plotly as markup (bold, or a swallowed tag)."""
+    at = AppTest.from_file(str(ROOT / "pages" / "3_Step_by_step.py"), default_timeout=TIMEOUT)
+    at.query_params.update({"text": "<b> bold </b>", "query": "1"})
+    at.run()
+    assert not at.exception
+    titles = [(spec["layout"].get("title") or {}).get("text", "") for spec in
+              (json.loads(chart.proto.spec) for chart in at.get("plotly_chart"))]
+    quoted = [t for t in titles if "“" in t]  # the titles that quote the query token ("<" here)
+    assert len(quoted) >= 4 and all("“&lt;”" in t for t in quoted), quoted
