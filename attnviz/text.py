@@ -32,16 +32,19 @@ def text_from_file(data: bytes) -> str:
     ``MAX_UPLOAD_BYTES``, and no NUL byte (a binary file renamed to .txt). The text is then cleaned like any other."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise InputError("msg.file_too_big", limit=MAX_UPLOAD_BYTES // 1024)
+    skipped = 0  # bytes of a UTF-8 BOM removed before decoding: positions in messages count in the file as saved
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
     else:
-        encoding, data = "utf-8", data.removeprefix(b"\xef\xbb\xbf")
+        encoding, stripped = "utf-8", data.removeprefix(b"\xef\xbb\xbf")
+        skipped, data = len(data) - len(stripped), stripped
         if b"\x00" in data:
             raise InputError("msg.file_binary")
     try:
         return data.decode(encoding)
-    except UnicodeDecodeError as error:
-        raise InputError("msg.file_not_text", at=error.start) from None
+    except UnicodeDecodeError as error:  # bytes counted from 1, as lessons count lines and columns
+        key = "msg.file_not_utf16" if encoding == "utf-16" else "msg.file_not_text"
+        raise InputError(key, at=error.start + skipped + 1) from None
 
 
 @dataclass

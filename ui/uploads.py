@@ -12,7 +12,7 @@ import hashlib
 import streamlit as st
 
 from attnviz.teaching.lessons import Lesson, LessonError, parse_lesson_bytes
-from attnviz.text import MAX_CHARS, MAX_UPLOAD_BYTES, InputError, escape_markdown, text_from_file
+from attnviz.text import MAX_CHARS, MAX_UPLOAD_BYTES, InputError, clean_text, escape_markdown, text_from_file
 
 from .lang import T
 from .session import get_model
@@ -36,24 +36,29 @@ def uploaded_lesson(data: bytes, name: str) -> Lesson:
     return lesson
 
 
-def _use_pasted() -> None:
-    """The pasted passage becomes the sentence (the main box then shows it, on one line)."""
+def _use_text(read) -> None:
+    """``read()``'s text, cleaned, becomes the sentence: the box shows what the maps use (on one line), never the raw
+    characters (a file's bidi overrides or 170,000 zero-width characters), and what cleaning removed is said under
+    the uploader; text that cannot be used leaves the sentence and says why."""
     state = st.session_state
-    if state.get("long_paste", "").strip():
-        state["text"], state["zoom"] = state["long_paste"], ""
+    state["long_text_notes"] = []
+    try:
+        cleaned = clean_text(read())
+    except InputError as error:
+        state["long_text_notes"] = [(error.key, error.values)]
+        return
+    state["text"], state["zoom"], state["long_text_notes"] = cleaned.text, "", cleaned.notice_keys
+
+
+def _use_pasted() -> None:
+    if st.session_state.get("long_paste", "").strip():
+        _use_text(lambda: st.session_state["long_paste"])
 
 
 def _use_file() -> None:
-    """An opened text file becomes the sentence; a file that is not text leaves the sentence and says why."""
-    state = st.session_state
-    state.pop("long_file_error", None)
-    uploaded = state.get("long_file")
-    if uploaded is None:
-        return
-    try:
-        state["text"], state["zoom"] = text_from_file(uploaded.getvalue()), ""
-    except InputError as error:
-        state["long_file_error"] = (error.key, error.values)
+    uploaded = st.session_state.get("long_file")
+    if uploaded is not None:
+        _use_text(lambda: text_from_file(uploaded.getvalue()))
 
 
 def long_text_input() -> None:
@@ -68,6 +73,5 @@ def long_text_input() -> None:
         st.button(T("input.long_use"), key="long_use", on_click=_use_pasted)
         st.file_uploader(T("input.long_file", limit=MAX_UPLOAD_BYTES // 1024), type=["txt", "md", "text"], key="long_file",
                          on_change=_use_file)
-        if "long_file_error" in st.session_state:
-            key, values = st.session_state["long_file_error"]
+        for key, values in st.session_state.get("long_text_notes", []):
             st.warning(T(key, **values))

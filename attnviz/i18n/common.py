@@ -100,6 +100,7 @@ TEXT: dict[str, dict[str, str]] = {
     "msg.long_one_text": {"en": "A text this long is drawn from blocks of its maps, one text at a time: the second sentence is left out.", "zh": "这么长的文本要按块绘制注意力图，一次只能看一段文本：第二个句子不显示。"},
     "msg.file_too_big": {"en": "That file is larger than {limit} KB: choose a shorter text file.", "zh": "这个文件超过 {limit} KB：请选择更短的文本文件。"},
     "msg.file_binary": {"en": "That file is not text (it holds NUL bytes): choose a .txt file.", "zh": "这个文件不是文本（含有 NUL 字节）：请选择 .txt 文件。"},
+    "msg.file_not_utf16": {"en": "That file starts as UTF-16 text but byte {at} cannot be read: save it as UTF-8 and try again.", "zh": "这个文件以 UTF-16 文本开头，但第 {at} 个字节无法读取：请另存为 UTF-8 后再试。"},
     "msg.file_not_text": {"en": "That file is not UTF-8 text (byte {at} cannot be read): save it as UTF-8 and try again.", "zh": "这个文件不是 UTF-8 文本（第 {at} 个字节无法读取）：请另存为 UTF-8 后再试。"},
     "input.long": {"en": "A long text: paste a passage or open a file", "zh": "长文本：粘贴一段文字或打开文件"},
     "input.long_paste": {"en": "Passage (line breaks are kept as text)", "zh": "文字段落（换行会作为文本保留）"},

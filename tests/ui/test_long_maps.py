@@ -223,8 +223,33 @@ def test_a_long_passage_can_be_pasted_or_opened_as_a_file(monkeypatch):
     at.text_area(key="long_paste").set_value(passage).run()
     at.button(key="long_use").click().run()
     assert not at.exception
-    assert at.session_state["text"] == passage
+    assert at.session_state["text"] == clean_text(passage).text  # the box holds what the maps use
     assert f"{len(clean_text(passage).text) + 1} tokens" in " ".join(c.value for c in at.caption)  # <s> + the characters
+
+
+def test_an_opened_file_puts_its_cleaned_text_in_the_box_and_says_what_was_removed():
+    """A file's bidi overrides and zero-width characters went into the sentence box raw while the maps used the
+    cleaned text; now the box holds the cleaned text, and what was removed is said under the uploader."""
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    at.query_params["model"] = "mistral-char"
+    at.run()
+    raw = "\u202eevil\u202c the cat" + "\u200b" * 17_000 + " sat on the mat"
+    uploader = next(u for u in at.get("file_uploader") if u.proto.id.endswith("long_file"))
+    uploader.set_value(("essay.txt", raw.encode("utf-8"), "text/plain")).run()
+    assert not at.exception
+    assert at.session_state["text"] == clean_text(raw).text == "evil the cat sat on the mat"
+    assert any("17,002" in w.value or "17002" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_a_text_files_unreadable_byte_is_counted_from_1_in_the_file_as_saved():
+    from attnviz.text import InputError, text_from_file
+
+    for data, key, at in [(b"ab\xc3\x28", "msg.file_not_text", 3), (b"\xef\xbb\xbfab\xc3\x28", "msg.file_not_text", 6),
+                          (b"\xff\xfeh\x00\x00\xdc", "msg.file_not_utf16", 5)]:
+        with pytest.raises(InputError) as refused:
+            text_from_file(data)
+        assert (refused.value.key, refused.value.values["at"]) == (key, at)
+    assert "UTF-16" in InputError("msg.file_not_utf16", at=5).message("en")  # not called "not UTF-8"
 
 
 @pytest.mark.parametrize("data, key", [(b"\xff\xfeh\x00i\x00", None), ("caf\u00e9 ok".encode(), None),
