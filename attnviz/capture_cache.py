@@ -5,6 +5,8 @@ computed once and shared, read-only, by every session. The cache is a least-rece
 the captures' bytes (``cachetools.LRUCache`` with ``getsizeof``); a capture larger than the whole budget is
 returned but not kept. At most ``workers`` forward passes run at once (more only make a 2-core machine
 slower and hold more memory), and concurrent requests for one key wait for the first instead of repeating it.
+Work that takes seconds (comparing every pair of heads, ranking every head) runs in a lane of its own
+(``lanes``, each with its own number of workers), so it never holds the forward workers a short sentence needs.
 
 :class:`HeavyGate` bounds the other half of a long text's memory: the page runs that hold a large capture
 while they draw it (each with its own arrays and figures), at most a few at once.
@@ -49,12 +51,12 @@ def freeze(value):
 
 
 class CaptureCache:
-    def __init__(self, max_bytes: int, workers: int = 2):
+    def __init__(self, max_bytes: int, workers: int = 2, lanes: dict[str, int] | None = None):
         self.max_bytes = int(max_bytes)
         self._lru: LRUCache = LRUCache(maxsize=max(1, self.max_bytes), getsizeof=lambda value: max(1, nbytes(value)))
         self._lock = threading.Lock()  # guards _lru and _pending
         self._pending: dict[Hashable, threading.Event] = {}
-        self._workers = threading.BoundedSemaphore(max(1, workers))
+        self._lanes = {name: threading.BoundedSemaphore(max(1, n)) for name, n in {"forward": workers, **(lanes or {})}.items()}
         self._running = 0  # computes running now (guarded by _lock)
         self.hits = self.misses = 0
 
@@ -77,8 +79,10 @@ class CaptureCache:
         with self._lock:
             return key in self._lru
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], object]):
-        """The cached value of ``key``, or ``compute()`` run once (by the first caller) and cached if it fits."""
+    def get_or_compute(self, key: Hashable, compute: Callable[[], object], lane: str = "forward"):
+        """The cached value of ``key``, or ``compute()`` run once (by the first caller, holding one of ``lane``'s
+        workers) and cached if it fits."""
+        workers = self._lanes[lane]
         while True:
             with self._lock:
                 if key in self._lru:
@@ -91,7 +95,7 @@ class CaptureCache:
                     break
             event.wait()  # another session is computing this very key; then look again
         try:
-            with self._workers:
+            with workers:
                 with self._lock:
                     self._running += 1
                 try:

@@ -181,3 +181,28 @@ def test_a_section_says_whether_it_holds_a_slot():
         gate.hold(lambda: 80 * MB)
         assert gate.holding()
     assert not gate.holding()
+
+
+def test_an_analysis_in_its_own_lane_never_holds_the_forward_workers():
+    """Two students' Compare similarity (seconds each) held both forward workers and a short sentence waited up
+    to 29 s. In the analysis lane they wait for each other, and a forward pass goes straight through."""
+    cache = CaptureCache(100 * MB, workers=1, lanes={"analysis": 1})
+    release, started = threading.Event(), threading.Event()
+
+    def slow_analysis():
+        started.set()
+        assert release.wait(30)
+        return np.zeros(1)
+
+    analysis = threading.Thread(target=cache.get_or_compute, args=("similarity", slow_analysis, "analysis"))
+    analysis.start()
+    assert started.wait(30)
+    forward = threading.Thread(target=cache.get_or_compute, args=("sentence", lambda: np.ones(1)))
+    forward.start()
+    forward.join(30)
+    finished_while_analysis_ran = not forward.is_alive() and "sentence" in cache
+    release.set()
+    analysis.join(30)
+    assert finished_while_analysis_ran and "similarity" in cache
+    with pytest.raises(KeyError):
+        cache.get_or_compute("x", lambda: np.ones(1), lane="no-such-lane")

@@ -42,7 +42,7 @@ def similarity_section(view) -> None:
     rows = None if keep is None else np.isin(np.arange(len(capture.tokens)), keep)  # "hide special tokens": their rows too
     key = ("similarity", view.model_name, view.texts, view.spec, metric, None if keep is None else tuple(keep))
     try:
-        matrix, order = remembered("similarity", key, lambda: _similarity_and_order(capture, metric, rows))
+        matrix, order = remembered("similarity", key, lambda: _similarity_and_order(capture, metric, rows), lane="analysis")
     except ValueError as error:  # JS of a map with negative weights (a DCFormer's post-composed maps)
         st.info(T("compare.js_refused", error=str(error)))
         return
@@ -76,7 +76,7 @@ def rank_section(view) -> None:
         linear = captures_for(view.model_name, view.texts[:1], view.spec, hooks, slot="ranks")[0]
         capture = capture.with_arrays({**linear, **capture})
     key = ("ranks", view.model_name, view.texts[:1], view.spec)
-    table = remembered("ranks", key, lambda: redundancy.rank_table(capture))
+    table = remembered("ranks", key, lambda: redundancy.rank_table(capture), lane="analysis")
     show_figure(head_figures.rank_bars(table, d_head=model.d_head, title=T("compare.rank_title", d=model.d_head), lang=lang),
                 key="rank_bars", arrays={name: table[name].to_numpy() for name in redundancy.RANK_COLUMNS})
     n_real = int(np.asarray(capture.key_is_real).sum())

@@ -194,7 +194,7 @@ def gates_tab(cell: Cell) -> None:
                 key="lowrank")
     st.subheader(D("ranking"))
     st.caption(D("ranking_help"))
-    table = remembered("dcmha:ranking", ("ranking", *cell.cap_key), lambda: dv.ranking(cap))
+    table = remembered("dcmha:ranking", ("ranking", *cell.cap_key), lambda: dv.ranking(cap), lane="analysis")
     st.dataframe(table.round(4), hide_index=True, key="ranking")
 
 
@@ -232,7 +232,7 @@ def redundancy_tab(cell: Cell) -> None:
     st.caption(D("redundancy_caption"))
     region_note(cell)
     result = remembered("dcmha:redundancy", ("redundancy", *cell.cap_key, cell.first),
-                        lambda: dv.redundancy_comparison(dc_cap, mha_cap))
+                        lambda: dv.redundancy_comparison(dc_cap, mha_cap), lane="analysis")
     for measure in ("similarity", "rank"):
         key, values = result.verdict(measure)
         st.markdown(D(key.removeprefix("dcmha."), **values))

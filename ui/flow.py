@@ -100,7 +100,7 @@ def information_flow(view) -> None:
     key = (method, *of_text, residual, heads)
     if method == "flow":
         with st.spinner(T("main.flow_spinner", problems=f"{problems:,}")):
-            stack = remembered("flow:flow", key, lambda: attention_flow(capture, residual, heads))
+            stack = remembered("flow:flow", key, lambda: attention_flow(capture, residual, heads), lane="analysis")
     else:
         stack = remembered("flow:rollout", key, lambda: rollout(capture, residual, heads))
     paths = remembered("flow:reachable", ("reachable", *of_text), lambda: reachable(capture))

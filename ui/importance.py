@@ -268,7 +268,7 @@ def ranking(view, picked: Picked) -> None:
 
         return rank_heads(model, view.texts[0], view.spec, picked.how, progress=progress)
 
-    table = remembered("importance_rank", key, compute)
+    table = remembered("importance_rank", key, compute, lane="analysis")  # many forwards: one ranking at a time
     lm = model.kind == "decoder"
     effects = np.zeros((model.n_layers, model.n_heads))
     effects[table["layer"].to_numpy(), table["head"].to_numpy()] = table["effect"].to_numpy()

@@ -43,6 +43,10 @@ def scores_hooks(layer: int) -> tuple[str, ...]:
 CAPTURE_CACHE_MB = int(os.environ.get("ATTNVIZ_CAPTURE_CACHE_MB", "512"))
 SESSION_CAPTURE_MB = int(os.environ.get("ATTNVIZ_SESSION_CAPTURE_MB", "8"))
 FORWARD_WORKERS = int(os.environ.get("ATTNVIZ_FORWARD_WORKERS", "2"))
+# Analyses that take seconds on a long text (Compare's similarity and ranks, Head importance's ranking) run in a
+# lane of their own, one at a time: two students comparing 512-token texts made a short sentence wait up to 29 s
+# when they shared the forward workers.
+ANALYSIS_WORKERS = int(os.environ.get("ATTNVIZ_ANALYSIS_WORKERS", "1"))
 # At most this many page runs at once compute and draw a capture over SESSION_CAPTURE_MB (a long text);
 # the others wait for a slot before capturing, so they hold nothing meanwhile. Short texts never wait.
 HEAVY_SESSIONS = int(os.environ.get("ATTNVIZ_HEAVY_SESSIONS", "4"))
@@ -135,10 +139,10 @@ def get_model(name: str):
 @st.cache_resource
 def shared_captures() -> CaptureCache:
     """The one capture cache of this server process (every session reads it, nobody writes into its arrays)."""
-    return CaptureCache(CAPTURE_CACHE_MB * 2**20, workers=FORWARD_WORKERS)
+    return CaptureCache(CAPTURE_CACHE_MB * 2**20, workers=FORWARD_WORKERS, lanes={"analysis": ANALYSIS_WORKERS})
 
 
-def remembered(slot: str, key, compute):
+def remembered(slot: str, key, compute, lane: str = "forward"):
     """``compute()``'s value for ``key``: this session's last one for ``slot``, else the server's shared cache.
 
     The one memo of every page. A session keeps its latest value per slot only while it is small (a short
@@ -149,7 +153,7 @@ def remembered(slot: str, key, compute):
     kept = memo.get(slot)
     if kept is not None and kept[0] == key:
         return kept[1]
-    value = shared_captures().get_or_compute(key, compute)
+    value = shared_captures().get_or_compute(key, compute, lane)
     memo[slot] = (key, value) if nbytes(value) <= SESSION_CAPTURE_MB * 2**20 else None
     return value
 
