@@ -166,8 +166,9 @@ def guard_the_server() -> None:
     While a class password is set: Streamlit's ``clear_cache`` message (sent by any client, even before the password,
     clearing every shared cache and the sender's session) is ignored and logged; an upload to
     ``/_stcore/upload_file`` from a session that has not typed the password is refused (403) before it is stored,
-    and an admitted session holds at most :data:`SESSION_UPLOAD_FILES` files. Without a password nothing changes.
-    These wrap two methods of the Streamlit release the lock pins; tests/ui/test_server_guards.py drives both
+    and an admitted session holds at most :data:`SESSION_UPLOAD_FILES` files; ``/_stcore/metrics`` lists nothing.
+    Without a password nothing changes.
+    These wrap three methods of the Streamlit release the lock pins; tests/ui/test_server_guards.py drives both
     through a real server, so a release that moves them fails there."""
     with _guarded:
         if _installed:
@@ -202,6 +203,16 @@ def guard_the_server() -> None:
             add_file(session_id=session_id, file=file)
 
         uploads.add_file = guarded_add_file
+
+        # /_stcore/metrics answers any client, password or not (session counts, cache names and hit counts):
+        # while a class password is set it lists no family, so it says nothing.
+        stats = runtime.stats_mgr
+        families = stats.registered_families
+
+        def guarded_families():
+            return [] if class_password() else families()
+
+        stats.registered_families = guarded_families
 
 
 def password_page() -> None:

@@ -131,3 +131,15 @@ def test_a_text_longer_than_the_box_takes_is_cut_on_the_server(server):
     value, errors = run(scenario())
     assert value is not None and len(value) == MAX_CHARS and not errors
 
+
+
+def test_metrics_say_nothing_while_a_password_is_set(server):
+    """/_stcore/metrics answered anyone with session counts, cache names and hit counts."""
+    async def visit():  # a session exists, so there is something to count
+        client = await opened(server.url, "127.0.0.5")
+        await client.close()
+
+    run(visit())
+    with urllib.request.urlopen(f"{server.url}_stcore/metrics", timeout=30) as response:
+        text = response.read().decode()
+    assert "session" not in text and "cache" not in text and "st_" not in text, text[:300]
