@@ -24,7 +24,7 @@ from .editors import compose_editor, load_preset
 from .figures import show_figure
 from .lang import T, ensure_language, texts_of
 from .long_maps import LONG_MAP_BLOCKS, dragged_box
-from .session import get_model, remembered
+from .session import LONG_FORWARD_TOKENS, encoded_shape, get_model, remembered
 from .state import fit_indices
 
 D = texts_of("dcmha")
@@ -74,7 +74,10 @@ def region_note(cell: Cell) -> None:
 def capture_for(model, text: str, window, causal: bool) -> tuple[tuple, Capture]:
     """(key, the forward of this text under this window): this session's last one, else the server's shared cache."""
     key = ("dcmha", model.name, text, window, causal)
-    return key, remembered(f"dcmha:{model.name}", key, lambda: dv.run_dcmha(model, text, window=window, causal=causal))
+    # A long text's DCMHA forward (every stage of every layer recorded) takes seconds: the analysis lane, so that
+    # five students' 1,000-character texts do not hold the forward workers every page's short sentence needs.
+    lane = "analysis" if encoded_shape(model, (text,))[1] >= LONG_FORWARD_TOKENS else "forward"
+    return key, remembered(f"dcmha:{model.name}", key, lambda: dv.run_dcmha(model, text, window=window, causal=causal), lane)
 
 
 def visible_keys(cap: Capture, layer: int, t: int) -> np.ndarray:

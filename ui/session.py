@@ -47,6 +47,9 @@ FORWARD_WORKERS = int(os.environ.get("ATTNVIZ_FORWARD_WORKERS", "2"))
 # lane of their own, one at a time: two students comparing 512-token texts made a short sentence wait up to 29 s
 # when they shared the forward workers.
 ANALYSIS_WORKERS = int(os.environ.get("ATTNVIZ_ANALYSIS_WORKERS", "1"))
+# A specialised page's forward of at least this many tokens (the DCMHA page's every stage of every layer) runs in
+# the analysis lane too.
+LONG_FORWARD_TOKENS = int(os.environ.get("ATTNVIZ_LONG_FORWARD_TOKENS", "256"))
 # At most this many page runs at once compute and draw a capture over SESSION_CAPTURE_MB (a long text);
 # the others wait for a slot before capturing, so they hold nothing meanwhile. Short texts never wait.
 HEAVY_SESSIONS = int(os.environ.get("ATTNVIZ_HEAVY_SESSIONS", "4"))

@@ -245,3 +245,18 @@ def test_a_long_text_is_read_whole_and_its_maps_are_the_exact_region_around_the_
         np.testing.assert_allclose(z[allowed], raw[allowed], atol=1e-4, rtol=1e-5)
     at.text_input(key="dc_text").set_value("the cat sat").run()  # and back to a short text: whole maps again
     assert not at.exception and not any("positions" in i.value for i in at.info)
+
+
+def test_a_long_texts_dcmha_forward_runs_in_the_analysis_lane_and_a_short_one_does_not(monkeypatch):
+    """Five students' 1,000-character DCMHA texts (15-18 s first runs) held the forward workers every page's short
+    sentence needs; a long text's DCMHA forward now runs in the analysis lane."""
+    import ui.dcmha
+    import ui.session
+
+    lanes = []
+    real = ui.session.remembered
+    monkeypatch.setattr(ui.dcmha, "remembered", lambda slot, key, compute, lane="forward": lanes.append((slot, lane)) or real(slot, key, compute, lane))
+    model = ui.session.get_model("dcformer-tiny")
+    ui.dcmha.capture_for(model, "The cat sat.", None, True)
+    ui.dcmha.capture_for(model, "the cat sat on the mat. " * 20, None, True)  # 480 characters: long
+    assert [lane for slot, lane in lanes if slot.startswith("dcmha:dcformer")] == ["forward", "analysis"]
