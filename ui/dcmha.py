@@ -71,12 +71,18 @@ def region_note(cell: Cell) -> None:
         st.info(D("region_note", a=cell.first, b=cell.first + len(cell.maps.tokens) - 1, n=len(cell.cap.tokens)))
 
 
+def lane_of(n_tokens: int) -> str:
+    """Where a computation over a text of ``n_tokens`` runs: a long text's DCMHA work (its forward, its regions,
+    draw matrices and block maps, each seconds on a 1,000-character text) in the analysis lane."""
+    return "analysis" if n_tokens >= LONG_FORWARD_TOKENS else "forward"
+
+
 def capture_for(model, text: str, window, causal: bool) -> tuple[tuple, Capture]:
     """(key, the forward of this text under this window): this session's last one, else the server's shared cache."""
     key = ("dcmha", model.name, text, window, causal)
     # A long text's DCMHA forward (every stage of every layer recorded) takes seconds: the analysis lane, so that
     # five students' 1,000-character texts do not hold the forward workers every page's short sentence needs.
-    lane = "analysis" if encoded_shape(model, (text,))[1] >= LONG_FORWARD_TOKENS else "forward"
+    lane = lane_of(encoded_shape(model, (text,))[1])
     return key, remembered(f"dcmha:{model.name}", key, lambda: dv.run_dcmha(model, text, window=window, causal=causal), lane)
 
 
@@ -93,8 +99,8 @@ def map_captures(cap: Capture, twin_cap: Capture, cap_key: tuple, t: int) -> tup
     n = len(cap.tokens)
     first = dv.region_start(n, t, cap.query_block)
     stop = min(n, first + dv.REGION)
-    regions = [remembered(f"dcmha:region:{which}", ("region", which, *cap_key, first), lambda c=c: dv.region_capture(c, first, stop))
-               for which, c in (("model", cap), ("twin", twin_cap))]
+    regions = [remembered(f"dcmha:region:{which}", ("region", which, *cap_key, first), lambda c=c: dv.region_capture(c, first, stop),
+                          lane_of(n)) for which, c in (("model", cap), ("twin", twin_cap))]
     return regions[0], regions[1], first
 
 
@@ -126,7 +132,8 @@ def compose_tab(cell: Cell) -> None:
         return
     # remembered with the number of allowed cells they average over: a long text's mask is computed, not stored
     draws = remembered("dcmha:draws", ("draws", *cell.cap_key, layer),
-                       lambda: {"cells": int(cap.mask(layer).sum()), **{stage: dv.draw_matrix(cap, layer, stage) for stage in ("pre", "post")}})
+                       lambda: {"cells": int(cap.mask(layer).sum()), **{stage: dv.draw_matrix(cap, layer, stage) for stage in ("pre", "post")}},
+                       lane_of(len(cap.tokens)))
     left, right = st.columns([3, 2])
     chart_in(left, figs.draw_matrices([(D("draw_pre"), draws["pre"]), (D("draw_post"), draws["post"])],
                                       title=D("draw_title", layer=layer, n=draws["cells"]),
@@ -142,7 +149,7 @@ def whole_map(cell: Cell, head: int) -> None:
     region the maps below show outlined; a box dragged over it moves the region there (query and key at its centre)."""
     n = len(cell.cap.tokens)
     blocks = remembered("dcmha:blocks", ("blocks", *cell.cap_key, cell.layer, head),
-                        lambda: tiles.block_map(cell.cap, cell.layer, head, LONG_MAP_BLOCKS))
+                        lambda: tiles.block_map(cell.cap, cell.layer, head, LONG_MAP_BLOCKS), lane_of(n))
     fig = plots.block_heatmap(blocks, cell.cap.tokens, title=D("whole_title", layer=cell.layer, head=head, n=n), height=520,
                               lang=ensure_language())
     stop = cell.first + len(cell.maps.tokens)
