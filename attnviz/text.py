@@ -186,7 +186,10 @@ def escape_markdown(value: object) -> str:
     """
     text = " ".join(str(value).splitlines())
     text = "".join(char for char in text if char in _SHAPING or unicodedata.category(char) not in ("Cc", "Cs", "Cf"))
-    return "".join("\\" + char if char in _MARKDOWN_SPECIAL else char for char in text)
+    escaped = "".join("\\" + char if char in _MARKDOWN_SPECIAL else char for char in text)
+    # Streamlit turns :material/name: into an icon even with both colons escaped; an invisible non-joiner after
+    # the first colon keeps it as the characters typed.
+    return escaped.replace("\\:material", "\\:\u200cmaterial")
 
 
 def code_span(text: str) -> str:

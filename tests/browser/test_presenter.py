@@ -17,7 +17,8 @@ JS_PLOTS = "() => Array.from(document.querySelectorAll('.js-plotly-plot')).filte
 
 
 def wait_title(app, title: str, timeout: float = STEP_TIMEOUT_MS) -> None:
-    app.page.wait_for_function(f"(want) => ({JS_H1})() === want", arg=title, timeout=timeout)
+    """The h1 reads ``title`` (an invisible non-joiner that keeps ":material/…:" from becoming an icon aside)."""
+    app.page.wait_for_function(f"(want) => (({JS_H1})() || '').replaceAll('\\u200c', '') === want", arg=title, timeout=timeout)
     app.page.wait_for_function(f"() => ({JS_PLOTS})() > 0", timeout=timeout)
     app.wait_idle(timeout=timeout)
 
@@ -52,7 +53,7 @@ def test_step_through_the_masks_lesson_and_switch_to_chinese(app):
 
 # --- a teacher's own file: titles and explanations are text, a bomb is refused ----------------
 
-EVIL_TITLE = "[log in again](http://evil) ![x](http://img/x.png) **bold**"
+EVIL_TITLE = "[log in again](http://evil) ![x](http://img/x.png) **bold** :material/home:"
 EVIL_LESSON_TITLE = "Lesson [home](http://evil/home) <b>b</b>"
 EVIL_EXPLANATION = "First line.\n\n[click](http://evil2) ![i](http://img2/x.png)"  # a blank line ends an HTML block
 
@@ -61,6 +62,7 @@ JS_PLANTED = """() => ({
   links: Array.from(document.querySelectorAll('a[href]'), a => a.getAttribute('href')).filter(h => h.includes('://evil')),
   images: Array.from(document.querySelectorAll('img[src]'), i => i.getAttribute('src')).filter(s => s.includes('://img')),
   bold: Array.from(document.querySelectorAll('[data-testid=stMainBlockContainer] b'), b => b.textContent).filter(t => t === 'b'),
+  icons: document.querySelectorAll('[data-testid=stMainBlockContainer] h1 [data-testid=stIconMaterial]').length,
 })"""
 
 
@@ -93,7 +95,7 @@ def test_an_uploaded_lesson_shows_markdown_as_text_and_a_bomb_is_refused(app):
     body = app.body_text()
     assert EVIL_LESSON_TITLE in body and "[click](http://evil2) ![i](http://img2/x.png)" in body
     planted = app.page.evaluate(JS_PLANTED)
-    assert planted == {"links": [], "images": [], "bold": []}, planted
+    assert planted == {"links": [], "images": [], "bold": [], "icons": 0}, planted
     assert app.exception_count() == 0
     app.shot("presenter-own-lesson", full_page=False)
 
