@@ -29,7 +29,7 @@ from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES  # 
 
 from attnviz.models import BERT_FAMILY, ModelNotFound  # noqa: E402
 from attnviz.models.hf_encdec import ENCODER_DECODER  # noqa: E402
-from attnviz.models.hf_families import UnsupportedModel, family_of, uses_attention_interface  # noqa: E402
+from attnviz.models.hf_families import UnsupportedModel, default_config, family_of, uses_attention_interface  # noqa: E402
 from attnviz.models.tiny import byte_tokenizer, eager_difference, save_tiny  # noqa: E402
 
 # The refusal reasons, in the words of their one-line messages, grouped for the table.
@@ -74,17 +74,12 @@ def status(model_type: str, quick: bool, tokenizer) -> tuple[str, str]:
 
 def is_text_family(model_type: str) -> bool:
     """A family with a language-model head (causal, masked or sequence-to-sequence) or a text model inside."""
-    from transformers import AutoConfig
     from transformers.models.auto import modeling_auto as auto
 
     heads = (auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES,
              auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES)
-    if any(model_type in names for names in heads):
-        return True
-    try:
-        return "text_config" in (type(AutoConfig.for_model(model_type)).sub_configs or {})
-    except Exception:  # noqa: BLE001 - a config class that needs arguments
-        return False
+    return any(model_type in names for names in heads) or "text_config" in (
+        getattr(type(default_config(model_type)), "sub_configs", None) or {})
 
 
 def group_of(message: str) -> str:

@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import streamlit as st
@@ -61,11 +61,8 @@ class GateSettings:
 @dataclass
 class _Address:
     next_try: float = 0.0  # the earliest moment this address's next try is looked at
-    wrong: collections.deque = None  # times of its recent wrong tries
+    wrong: collections.deque = field(default_factory=collections.deque)  # times of its recent wrong tries
     locked_until: float = 0.0
-
-    def __post_init__(self):
-        self.wrong = collections.deque()
 
 
 class GuessLimiter:

@@ -33,11 +33,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import importlib.util
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +55,6 @@ from .hf_families import (
     find_attention,
     find_layers,
     find_mid_layer,
-    uses_attention_interface,
 )
 
 ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
@@ -86,11 +84,8 @@ class _Run:
 
     model: HFAttentionModel
     user_mask: Callable | None  # an index-based mask function (batch, head, q, kv) -> bool, or None
-    block_input: dict = None  # a parallel block's input, kept for its resid_mid (layer -> tensor) during this call
+    block_input: dict = field(default_factory=dict)  # a parallel block's input (layer -> tensor), for its resid_mid
     head_shapes: dict | None = None  # the load-time probe only: id(attention module) -> (H, H_kv, d_qk, d_v)
-
-    def __post_init__(self):
-        self.block_input = {}
 
 
 _active_run: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("attnviz_hf_run", default=None)
@@ -444,24 +439,6 @@ class HFAttentionModel(nn.Module):
         attention = getattr(layers[0], self.attention_name)
         self.d_model = config.hidden_size
         self._hooks_by_module: dict[int, _LayerHooks] = {}
-        # Heads as the attention interface receives them (configs name them in a dozen ways, and some families
-        # give sliding layers other heads): measured in one forward of a few tokens.
-        shapes = self._measure_heads([getattr(layer, self.attention_name) for layer in layers])
-        if len(set(shapes)) > 1:
-            raise UnsupportedModel(
-                f"{name}: its layers have different heads (query heads, K/V heads, q·k size, v size: "
-                f"{sorted(set(shapes))}); attnviz shows models whose every layer has the same heads"
-            )
-        self.n_heads, self.n_kv_heads, self.d_head, d_value = shapes[0]
-        if d_value != self.d_head:
-            raise UnsupportedModel(
-                f"{name}: its q and k have {self.d_head} dimensions per head and its v {d_value} (latent attention); "
-                "attnviz shows heads whose q, k and v have one size"
-            )
-        if self.n_heads % self.n_kv_heads:
-            raise UnsupportedModel(f"{name}: {self.n_heads} query heads do not divide into {self.n_kv_heads} K/V heads")
-        group = self.n_heads // self.n_kv_heads
-        self.kv_head_map: tuple[int, ...] = tuple(h // group for h in range(self.n_heads))  # query head -> K/V head
         self.special_tokens = frozenset(tokenizer.all_special_tokens)
         self.token_style = token_style(tokenizer)  # how its vocabulary writes spaces and word pieces
         self.windows = native_windows(config, self.n_layers)  # the model's own sliding window per layer
@@ -483,8 +460,31 @@ class HFAttentionModel(nn.Module):
                 tokenizer.pad_token = fallback
 
         # Where the residual after the attention is read: probed on the bare model, before any hook is attached.
+        self._probed_heads: dict = {}
         self.mid_layer = MidLayer(family.mid_layer) if family.mid_layer else find_mid_layer(
             hf_model, layers[0], self.attention_name, self._probe)
+        if not self._probed_heads:  # a family whose residual is known: one probe forward for its heads
+            self._probe()
+        # Heads as the attention interface receives them in those probes (configs name them in a dozen ways, and
+        # some families give sliding layers other heads).
+        shapes = [self._probed_heads.get(id(getattr(layer, self.attention_name))) for layer in layers]
+        if None in shapes:
+            raise UnsupportedModel(f"{name}: the attention of layer {shapes.index(None)} did not run in a probe forward")
+        if len(set(shapes)) > 1:
+            raise UnsupportedModel(
+                f"{name}: its layers have different heads (query heads, K/V heads, q·k size, v size: "
+                f"{sorted(set(shapes))}); attnviz shows models whose every layer has the same heads"
+            )
+        self.n_heads, self.n_kv_heads, self.d_head, d_value = shapes[0]
+        if d_value != self.d_head:
+            raise UnsupportedModel(
+                f"{name}: its q and k have {self.d_head} dimensions per head and its v {d_value} (latent attention); "
+                "attnviz shows heads whose q, k and v have one size"
+            )
+        if self.n_heads % self.n_kv_heads:
+            raise UnsupportedModel(f"{name}: {self.n_heads} query heads do not divide into {self.n_kv_heads} K/V heads")
+        group = self.n_heads // self.n_kv_heads
+        self.kv_head_map: tuple[int, ...] = tuple(h // group for h in range(self.n_heads))  # query head -> K/V head
 
         self.hook_points = nn.ModuleDict()
         self._add_hook(hook_name("embed"))
@@ -521,26 +521,20 @@ class HFAttentionModel(nn.Module):
                 self._handles.append(child.register_forward_pre_hook(self._input_hook([mid.name]), with_kwargs=True))
             self._handles.append(layer.register_forward_hook(output_hook(self, self.hook(hook_name("resid_post", index)))))
 
-    def _measure_heads(self, attentions: list[nn.Module]) -> list[tuple[int, int, int, int]]:
-        """(query heads, K/V heads, q·k size, v size) of each layer's attention, from one probe forward."""
-        run = _Run(self, None)
-        run.head_shapes = {}
+    def _probe(self) -> None:
+        """One forward of a few tokens at load, no hook point recorded: the structure probe of
+        hf_families.find_mid_layer, and what each attention module receives (its heads) into ``_probed_heads``."""
+        vocab = self.hf.get_input_embeddings().num_embeddings
+        ids = torch.arange(1, 6).remainder(vocab)[None].to(self.device)
+        run = _Run(self, None, head_shapes={})
         token = _active_run.set(run)
         try:
             with torch.inference_mode():
-                self._probe()
+                self.hf(input_ids=ids, attention_mask=torch.ones_like(ids),
+                        **({"use_cache": False} if self.kind == "decoder" else {}))
         finally:
             _active_run.reset(token)
-        missing = [i for i, module in enumerate(attentions) if id(module) not in run.head_shapes]
-        if missing:
-            raise UnsupportedModel(f"{self.name}: the attention of layer {missing[0]} did not run in a probe forward")
-        return [run.head_shapes[id(module)] for module in attentions]
-
-    def _probe(self) -> None:
-        """One forward of a few tokens, nothing recorded (the structure probe of hf_families.find_mid_layer)."""
-        vocab = self.hf.get_input_embeddings().num_embeddings
-        ids = torch.arange(1, 6).remainder(vocab)[None].to(self.device)
-        self.hf(input_ids=ids, attention_mask=torch.ones_like(ids), **({"use_cache": False} if self.kind == "decoder" else {}))
+        self._probed_heads = run.head_shapes
 
     def _keep_block_input(self, index: int):
         def pre_hook(module, args, kwargs):
@@ -670,19 +664,6 @@ class HFAttentionModel(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------ loading
-def refusal(model_type: str | None) -> str | None:
-    """The one-line reason a model family is not loaded (None: it is recorded)."""
-    from .hf_encdec import ENCODER_DECODER
-
-    if model_type in ENCODER_DECODER:
-        return None
-    try:
-        family_of(model_type)
-    except UnsupportedModel as error:
-        return str(error)
-    return None
-
-
 _load_lock = threading.Lock()
 
 
@@ -776,7 +757,6 @@ __all__ = [
     "attnviz_mask",
     "load_hf_model",
     "native_windows",
-    "refusal",
     "register_attnviz_attention",
     "spec_mask_function",
 ]

@@ -12,12 +12,15 @@ everything the adapter needs is discovered from the installed transformers and t
                      attention has been added to it, found by a probe forward (see :func:`find_mid_layer`);
                      a *parallel* block (GPT-NeoX, Cohere, Falcon's new architecture) has no such child, and its
                      hook_resid_mid is resid_pre + the attention's output, the sum the block itself forms
-    K/V heads, RoPE  the config (``num_key_value_heads``, ``rope_parameters``); sinks from the module's ``sinks``;
+    the heads       measured by :mod:`attnviz.models.hf` in the same probe forwards: query and K/V heads and their
+                     sizes as the attention interface receives them
+    RoPE, sinks      the config's ``rope_parameters``; the attention module's ``sinks``
     windows          per-layer sliding windows from ``layer_types`` / ``sliding_window``
 
 :data:`OVERRIDES` holds what a family does differently (today: DistilBERT's post-norm residual). A family that
-cannot work is refused in one line naming why (:func:`refusal`): it routes around the interface, it is a
-multimodal wrapper (its text model is named), it has no causal-LM or encoder class, or transformers does not
+cannot work is refused in one line naming why (:func:`family_of`, :func:`find_layers`): it routes around the
+interface, it is a multimodal wrapper (its text model is named) or made of several models, an encoder-decoder,
+a hybrid, its attention is nested in a wrapper, it has no causal-LM or encoder class, or transformers does not
 know it (attnviz never runs a checkpoint's own code).
 """
 
@@ -77,7 +80,7 @@ def uses_attention_interface(model_type: str) -> bool | None:
     return any("ALL_ATTENTION_FUNCTIONS" in path.read_text(encoding="utf-8", errors="replace") for path in sources)
 
 
-def _default_config(model_type: str):
+def default_config(model_type: str):
     """The family's config with its defaults (None when its class cannot be built without arguments)."""
     from transformers import AutoConfig
 
@@ -112,7 +115,7 @@ def family_of(model_type: str | None) -> Family:
         raise UnsupportedModel(
             f"{model_type}: this model family does not use transformers' attention interface; attnviz cannot record it"
         )
-    config = _default_config(model_type)
+    config = default_config(model_type)
     # Sub-configs that are models of their own (a vision tower, an audio encoder, a text config); a family's
     # groups of settings (DBRX's attn_config) have no model type of their own and are not parts.
     sub_configs = (getattr(type(config), "sub_configs", None) or {}) if config is not None else {}

@@ -22,7 +22,7 @@ from attnviz.capture import run_capture
 from attnviz.hooks import recording
 from attnviz.masks import MaskSpec
 from attnviz.models.hf import UnsupportedModel
-from attnviz.models.hf_families import family_of, uses_attention_interface
+from attnviz.models.hf_families import default_config, family_of, uses_attention_interface
 
 NAMED = [
     "gpt2", "llama", "qwen2", "mistral", "gemma2", "gpt_oss", "distilbert",  # the first seven
@@ -196,24 +196,15 @@ def _families_where(predicate) -> list[str]:
     return [t for t in CONFIG_MAPPING_NAMES if uses_attention_interface(t) and predicate(t)]
 
 
-def _default_config(model_type):
-    from transformers import AutoConfig
-
-    try:
-        return AutoConfig.for_model(model_type)
-    except Exception:  # noqa: BLE001
-        return None
-
-
 def test_a_multimodal_wrapper_is_refused_naming_its_text_model():
-    wrappers = _families_where(lambda t: "text_config" in (getattr(type(_default_config(t)), "sub_configs", None) or {}))
+    wrappers = _families_where(lambda t: "text_config" in (getattr(type(default_config(t)), "sub_configs", None) or {}))
     if not wrappers:
         pytest.skip("this transformers has no multimodal wrapper whose code calls the interface")
     for model_type in wrappers[:5]:
         with pytest.raises(UnsupportedModel) as info:
             family_of(model_type)
         assert str(info.value).startswith(f"{model_type}: a multimodal model; attnviz records text models")
-        text = getattr(_default_config(model_type).text_config, "model_type", None)
+        text = getattr(default_config(model_type).text_config, "model_type", None)
         if text and text != model_type:
             assert repr(text) in str(info.value)
 
@@ -221,8 +212,8 @@ def test_a_multimodal_wrapper_is_refused_naming_its_text_model():
 def test_an_encoder_decoder_outside_the_encoder_decoder_page_is_refused():
     from attnviz.models.hf_encdec import ENCODER_DECODER
 
-    others = _families_where(lambda t: t not in ENCODER_DECODER and getattr(_default_config(t), "is_encoder_decoder", False)
-                             and not getattr(type(_default_config(t)), "sub_configs", None))
+    others = _families_where(lambda t: t not in ENCODER_DECODER and getattr(default_config(t), "is_encoder_decoder", False)
+                             and not getattr(type(default_config(t)), "sub_configs", None))
     if not others:
         pytest.skip("this transformers has no other encoder-decoder family that calls the interface")
     for model_type in others[:5]:
