@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import atexit
+import collections
+import contextlib
 import io
 import os
 import shutil
 import threading
 import warnings
+from collections.abc import Hashable
 
 import numpy as np
 import plotly.graph_objects as go
@@ -38,16 +41,60 @@ def _shared_renderer() -> None:
             atexit.register(kaleido.stop_sync_server, silence_warnings=True)
 
 
-def figure_image(fig: go.Figure, fmt: str = "png", scale: float = 2.0) -> bytes:
-    """PNG or SVG bytes of exactly this figure (same data, layout and colours as on the page)."""
+class ExportBusy(RuntimeError):
+    """The renderer's line is full, or whoever asks already has an image in it: ask again when it is done."""
+
+
+class RenderLine:
+    """The places in the shared renderer's line: at most ``places`` image exports wait or render at once, and at
+    most one per owner (a session). An export beyond either bound is refused at once rather than queued: a
+    server answers each click in a thread of its own, so a queue without an end would let one student who
+    clicks fifty times hold fifty threads and make everyone else's export wait behind them."""
+
+    def __init__(self, places: int):
+        self.places = max(1, int(places))
+        self._lock = threading.Lock()
+        self._owners: collections.Counter = collections.Counter()
+
+    @property
+    def taken(self) -> int:
+        with self._lock:
+            return sum(self._owners.values())
+
+    @contextlib.contextmanager
+    def place(self, owner: Hashable | None = None):
+        """Hold a place while rendering; ``owner=None`` (a notebook, the CLI) is nobody's but still counts."""
+        with self._lock:
+            if sum(self._owners.values()) >= self.places:
+                raise ExportBusy("Other images are being exported; try again in a moment.")
+            if owner is not None and self._owners[owner]:
+                raise ExportBusy("Your previous image is still being exported; this one starts when it is done.")
+            self._owners[owner] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._owners[owner] -= 1
+                if not self._owners[owner]:
+                    del self._owners[owner]
+
+
+# One renderer (one Chromium tab) serves the whole process; its line holds the one rendering and a few waiting.
+EXPORT_LINE = RenderLine(int(os.environ.get("ATTNVIZ_EXPORT_LINE", "4")))
+
+
+def figure_image(fig: go.Figure, fmt: str = "png", scale: float = 2.0, owner: Hashable | None = None) -> bytes:
+    """PNG or SVG bytes of exactly this figure (same data, layout and colours as on the page), rendered by the
+    process's one shared renderer in its bounded line (:data:`EXPORT_LINE`; :class:`ExportBusy` when full)."""
     if fmt not in ("png", "svg"):
         raise ValueError(f"image format must be png or svg, not {fmt!r}")
     _point_kaleido_at_chromium()
-    _shared_renderer()
     height = fig.layout.height or 500
-    with warnings.catch_warnings():  # plotly passes browser options the shared renderer already has
-        warnings.filterwarnings("ignore", message="The kopts argument is ignored")
-        return fig.to_image(format=fmt, width=EXPORT_WIDTH, height=height, scale=scale if fmt == "png" else 1)
+    with EXPORT_LINE.place(owner):
+        _shared_renderer()
+        with warnings.catch_warnings():  # plotly passes browser options the shared renderer already has
+            warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+            return fig.to_image(format=fmt, width=EXPORT_WIDTH, height=height, scale=scale if fmt == "png" else 1)
 
 
 def figure_html(fig: go.Figure) -> str:

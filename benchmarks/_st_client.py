@@ -8,6 +8,7 @@ browser's context) and reads ``ForwardMsg`` protobufs, one per binary frame, the
 * ``new_session``: a script run starts; carries the session id and the page's script hash;
 * ``delta``: one element or block of the page; widgets carry their element id, which for a keyed
   widget is ``$$ID-<hash>-<user key>`` (:func:`user_key`); ``st.plotly_chart(key=...)`` likewise;
+* ``navigation``: the page the run showed (``st.navigation``); the browser's next rerun names it by its hash;
 * ``page_info_changed``: the app rewrote the URL's query string (``st.query_params``);
 * ``script_finished``: the run ended (its status says how).
 
@@ -267,6 +268,8 @@ class StreamlitClient:
             self.page_script_hash = ns.page_script_hash or self.page_script_hash
             self.run_id = msg.metadata.run.script_run_id
             self.runs_started.append(self.run_id)
+        elif kind == "navigation":  # st.navigation names the page the run showed, as the browser then asks for it
+            self.page_script_hash = msg.navigation.page_script_hash or self.page_script_hash
         elif kind == "page_info_changed":
             self.query = msg.page_info_changed.query_string
         elif kind == "script_finished":

@@ -2,7 +2,7 @@
 sentence waits meanwhile. Protocol-level (benchmarks/_st_client.py), against a server started as `make class`
 starts it (offline, 1 MB uploads, the Makefile's allocator settings).
 
-Run:  .venv/bin/python benchmarks/class_budget.py [--students 5] [--rows word_order generation compare dcmha box]
+Run:  .venv/bin/python benchmarks/class_budget.py [--students 5] [--rows word_order generation ... prepassword]
 
 Each row starts a fresh server, loads the models once (warm-up), then lets ``--students`` sessions do the row's
 attack at once, each from its own loopback address, while one more session on the main page types a short sentence
@@ -13,8 +13,15 @@ again and again (a new word each time) and measures each edit -> its heatmap:
     compare      Compare heads on MiniLM with a 512-token text (similarity of every pair of heads, ranks)
     dcmha        the DCMHA page with a 1,000-character text
     box          a 2,000,000-character sentence sent to the main page's box (the browser's max_chars bypassed)
+    presenter    the Presenter with an uploaded lesson: Word order on mistral-char, 3,000-character text and text2,
+                 shown three times (three clicks)
+    export       the main page's PNG export, clicked ten times at once and then three times more, 2 s apart, per student
+                 (the first export of the server starts its one renderer, Chromium: part of the growth)
+    prepassword  a class password set; before typing it, each student PUTs 80 files of 1 MB to Streamlit's upload
+                 endpoint and sends Streamlit's clear_cache message 20 times (the short user has typed it)
 
-Printed per row: the server's peak RSS growth over its warm state (process tree), how long the attackers' runs took
+Printed per row: the server's peak memory growth over its warm state (its process tree's proportional set size:
+the export renderer's Chromium processes share most of their pages, and summing their RSS counts those twice), how long the attackers' runs took
 (median, longest), what they were shown (refused in words, or drawn), and the short-sentence user's edits -> heatmap
 (median, worst). The issue's targets at 5 students: at most 1 GB growth and 1.5 s worst short wait. It measures; it
 never asserts.
@@ -24,16 +31,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import os
 import statistics
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+
 from _app_server import AppServer  # noqa: E402
 from _st_client import StreamlitClient, query_string  # noqa: E402
-from load_sessions import PeakSampler, tree_rss_mb  # noqa: E402
+from gate_guessing import PASSWORD, GateClient  # noqa: E402
+from load_sessions import PeakSampler, pss_kb, tree_rss_mb  # noqa: E402
 
 HEATMAP = "head_heatmap"
 LONG = ("Once upon a time a small cat sat on a warm mat and watched the rain fall over the quiet town. " * 80)
@@ -44,13 +58,61 @@ ROWS = {
     "compare": ("Compare_heads", dict(text=" ".join(["attention"] * 510)), None),
     "dcmha": ("DCMHA", dict(dc_text=LONG[:1000]), None),
     "box": ("", dict(), None),
+    "presenter": ("Presenter", dict(), "too long for a slide"),
+    "export": ("", dict(text="The animal didn't cross the street because it was too tired."), None),
+    "prepassword": ("", dict(), None),
 }
+LESSON = f"""title: {{en: A long slide, zh: 长幻灯片}}
+slides:
+  - title: {{en: Two long texts, zh: 两段长文本}}
+    view: order
+    model: mistral-char
+    text: "{LONG[:3000]}"
+    text2: "{LONG[1:3001]}"
+    explanation: {{en: two texts of 3000 characters, zh: 两段文本}}
+""".encode()
+UPLOAD_MB, UPLOADS_PER_STUDENT, CLEAR_CACHES = 1, 80, 20
 
 
-class PageClient(StreamlitClient):
-    """A tab opened on one page's URL (the browser sends the page's path on its first run)."""
+def xsrf_token(url: str) -> str:
+    """The XSRF cookie the app's health check sets, which a browser sends back as cookie and header with each
+    upload (anyone can have one: it shows a server that the upload comes from its own page, nothing more)."""
+    with urllib.request.urlopen(f"{url}_stcore/health", timeout=60) as response:
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            if name.strip() == "_streamlit_xsrf":
+                return rest.split(";", 1)[0]
+    return ""
+
+
+def put_file(url: str, session_id: str, file_id: str, data: bytes, name: str = "a.txt") -> int:
+    """What a browser's file uploader PUTs to Streamlit's upload endpoint; the HTTP status."""
+    token = xsrf_token(url)
+    boundary = "attnviz-bench-boundary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{url}_stcore/upload_file/{session_id}/{file_id}", data=body, method="PUT",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
+                                              "X-Xsrftoken": token, "Cookie": f"_streamlit_xsrf={token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except urllib.error.URLError:  # the server answered (403) and closed before the whole file was sent
+        return "closed early"
+
+
+class PageClient(GateClient):
+    """A tab opened on one page's URL (the browser sends the page's path on its first run), that also holds what
+    a browser holds for a file uploader, an open popover and the download buttons in it, and can ask for a
+    download button's file as the browser does (a backend operation)."""
 
     page = ""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.uploader_id, self.uploaded, self.popovers, self.downloads, self.responses = "", [], {}, {}, {}
 
     def _client_state(self, msg, widget_changes, fragment_id=""):
         super()._client_state(msg, widget_changes, fragment_id)
@@ -58,6 +120,39 @@ class PageClient(StreamlitClient):
             msg.rerun_script.page_name = self.page
         path = f"{self.base_url}{self.page}"
         msg.rerun_script.context_info.url = f"{path}?{self.query}" if self.query else path
+        if self.uploader_id and self.uploaded:
+            state = msg.rerun_script.widget_states.widgets.add()
+            state.id = self.uploader_id
+            for file_id, name, size in self.uploaded:
+                state.file_uploader_state_value.uploaded_file_info.add(file_id=file_id, name=name, size=size)
+        for element_id, is_open in self.popovers.items():
+            state = msg.rerun_script.widget_states.widgets.add()
+            state.id, state.bool_value = element_id, is_open
+
+    def _handle(self, msg, now):
+        super()._handle(msg, now)
+        kind = msg.WhichOneof("type")
+        if kind == "backend_operation_response":
+            self.responses[msg.backend_operation_response.request_id] = msg.backend_operation_response
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
+            block = msg.delta.add_block
+            if block.WhichOneof("type") == "popover" and block.popover.id:
+                self.popovers.setdefault(block.popover.id, False)
+
+    def _element(self, element, now):
+        super()._element(element, now)
+        kind = element.WhichOneof("type")
+        if kind == "file_uploader":
+            self.uploader_id = element.file_uploader.id
+        elif kind == "download_button" and element.download_button.deferred_file_id:
+            self.downloads[element.download_button.id.split("-", 2)[-1]] = element.download_button.deferred_file_id
+
+    async def ask_for_file(self, file_id: str, request_id: str) -> None:
+        msg = BackMsg()
+        msg.backend_operation_request.request_id = request_id
+        msg.backend_operation_request.session_id = self.session_id
+        msg.backend_operation_request.deferred_file.file_id = file_id
+        await self.ws.send(msg.SerializeToString())
 
 
 async def attacker(url: str, row: str, k: int, timeout: float) -> dict:
@@ -80,13 +175,9 @@ async def attacker(url: str, row: str, k: int, timeout: float) -> dict:
         await client.connect()
         await client.rerun()
         await client.wait_for(StreamlitClient.run_finished(0), timeout)
-        if row == "box":  # the main page's box, sent far past max_chars
-            await client.wait_for(lambda c: "text" in c.widgets, timeout)
-            runs = len(client.runs_started)
-            await client.rerun({"text": "zebra " * 333_334})
-            await client.wait_for(StreamlitClient.run_finished(runs), timeout)
-            outcome = f"box kept {len(client.widgets['text'].value or ''):,} characters"
-        elif refused_phrase and any(refused_phrase in text for text in infos):
+        if row in ACTIONS:
+            outcome = await ACTIONS[row](client, k, timeout)
+        if refused_phrase and any(refused_phrase in text for text in infos):
             outcome = "refused in words"
     except asyncio.TimeoutError:
         outcome = f"timeout ({timeout:.0f} s)"
@@ -95,11 +186,82 @@ async def attacker(url: str, row: str, k: int, timeout: float) -> dict:
     return {"seconds": time.perf_counter() - started, "outcome": outcome, "errors": client.errors}
 
 
+async def typed_too_much(client: PageClient, k: int, timeout: float) -> str:
+    """The main page's box, sent far past max_chars."""
+    await client.wait_for(lambda c: "text" in c.widgets, timeout)
+    runs = len(client.runs_started)
+    await client.rerun({"text": "zebra " * 333_334})
+    await client.wait_for(StreamlitClient.run_finished(runs), timeout)
+    return f"box kept {len(client.widgets['text'].value or ''):,} characters"
+
+
+async def long_lesson(client: PageClient, k: int, timeout: float) -> str:
+    """Upload the long lesson as the browser's file uploader does, then show its slide three times."""
+    await client.wait_for(lambda c: c.uploader_id, timeout)
+    status = await asyncio.to_thread(put_file, client.base_url, client.session_id, f"lesson-{k}", LESSON, "long.yaml")
+    if status != 204:
+        return f"upload refused ({status})"
+    client.uploaded = [(f"lesson-{k}", "long.yaml", len(LESSON))]
+    for _ in range(3):
+        runs = len(client.runs_started)
+        await client.rerun()
+        await client.wait_for(StreamlitClient.run_finished(runs), timeout)
+    return "drawn"
+
+
+async def many_exports(client: PageClient, k: int, timeout: float) -> str:
+    """Open the main map's export menu, click PNG ten times at once, then three times one after another."""
+    await client.wait_for(StreamlitClient.chart_after(HEATMAP, 0), timeout)
+    await client.wait_for(lambda c: f"{HEATMAP}__export" in "".join(c.popovers), timeout)
+    runs = len(client.runs_started)
+    client.popovers = {element_id: element_id.endswith(f"{HEATMAP}__export") for element_id in client.popovers}
+    await client.rerun()
+    await client.wait_for(lambda c: f"{HEATMAP}__png" in c.downloads and StreamlitClient.run_finished(runs)(c), timeout)
+    file_id = client.downloads[f"{HEATMAP}__png"]
+    answers = collections.Counter()
+
+    async def click(ids):
+        for request_id in ids:
+            await client.ask_for_file(file_id, request_id)
+        await client.wait_for(lambda c: all(i in c.responses for i in ids), timeout)
+        for request_id in ids:
+            answers["PNG" if client.responses[request_id].deferred_file.url else "refused"] += 1
+
+    await click([f"{k}-burst-{i}" for i in range(10)])
+    for i in range(3):  # "Failed to generate": a student tries again a little later
+        await asyncio.sleep(2)
+        await click([f"{k}-again-{i}"])
+    return ", ".join(f"{n} {what}" for what, n in sorted(answers.items()))
+
+
+async def before_the_password(client: PageClient, k: int, timeout: float) -> str:
+    """At the password form: PUT files to the upload endpoint (1 MB each) and send clear_cache, again and again."""
+    await client.wait_for(lambda c: c.buttons and "class_password_enter" in c.buttons, timeout)
+    data = os.urandom(UPLOAD_MB * 2**20 - 1024)
+    statuses = collections.Counter()
+    for i in range(UPLOADS_PER_STUDENT):
+        statuses[await asyncio.to_thread(put_file, client.base_url, client.session_id, f"flood-{k}-{i}", data)] += 1
+        if i % (UPLOADS_PER_STUDENT // CLEAR_CACHES) == 0:
+            msg = BackMsg()
+            msg.clear_cache = True
+            await client.ws.send(msg.SerializeToString())
+    return "uploads answered " + ", ".join(f"{n}x {status}" for status, n in sorted(statuses.items()))
+
+
+ACTIONS = {"box": typed_too_much, "presenter": long_lesson, "export": many_exports, "prepassword": before_the_password}
+
+
 async def short_user(url: str, stop: asyncio.Event, waits: list) -> None:
-    client = StreamlitClient(url, query=query_string(text="The zebra 100 ate purple carrots."), source="127.0.3.1")
+    client = GateClient(url, query=query_string(text="The zebra 100 ate purple carrots."), source="127.0.3.1")
     await client.connect()
     try:
         await client.rerun()
+        await client.wait_for(StreamlitClient.run_finished(0), 180)
+        if os.environ.get("ATTNVIZ_PASSWORD"):  # a class server: type the password first
+            await client.wait_for(lambda c: c.buttons and "class_password_enter" in c.buttons, 60)
+            runs = len(client.runs_started)
+            await client.submit(PASSWORD)
+            await client.wait_for(StreamlitClient.chart_after(HEATMAP, runs), 180)
         await client.wait_for(StreamlitClient.chart_after(HEATMAP, 0), 180)
         await client.wait_for(lambda c: "text" in c.widgets, 60)
         n = 101
@@ -134,6 +296,11 @@ async def warm(url: str, row: str) -> None:
     await client.connect()
     await client.rerun()
     await client.wait_for(StreamlitClient.run_finished(0), 300)
+    if os.environ.get("ATTNVIZ_PASSWORD"):
+        await client.wait_for(lambda c: c.buttons and "class_password_enter" in c.buttons, 60)
+        runs = len(client.runs_started)
+        await client.submit(PASSWORD)
+        await client.wait_for(StreamlitClient.chart_after(HEATMAP, runs), 300)
     await client.close()
 
 
@@ -143,23 +310,29 @@ def main() -> None:
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args()
+    os.environ["HF_HUB_OFFLINE"] = "1"  # as `make class` starts it
     print(f"{args.students} students at once per row; a short-sentence user on the main page meanwhile")
     print(f"{'row':<11} {'growth MB':>9} {'attack s (median/max)':>22}  {'short user s (median/worst)':>28}  shown")
     for row in args.rows:
-        with AppServer(extra_args=["--server.maxUploadSize", "1"]) as server:
+        os.environ.pop("ATTNVIZ_PASSWORD", None)
+        if row == "prepassword":
+            os.environ.update(ATTNVIZ_PASSWORD=PASSWORD)
+        with AppServer(extra_args=["--server.maxUploadSize", str(UPLOAD_MB)]) as server:
             asyncio.run(warm(server.url, row))
             asyncio.run(warm(server.url, "box"))
-            base = tree_rss_mb(server.proc.pid)
-            sampler = PeakSampler(server.proc.pid)
+            base = tree_rss_mb(server.proc.pid, pss_kb)
+            sampler = PeakSampler(server.proc.pid, per_process=pss_kb)
             sampler.start()
             results, waits = asyncio.run(attack(server.url, row, args.students, args.timeout))
             peak = sampler.stop()
         seconds = sorted(r["seconds"] for r in results)
-        shown = sorted({r["outcome"] for r in results})
-        errors = sum(len(r["errors"]) for r in results)
+        outcomes = collections.Counter(r["outcome"] for r in results)
+        shown = [f"{n}x {outcome}" if n > 1 else outcome for outcome, n in sorted(outcomes.items())]
+        refusal = ROWS[row][2]
+        errors = sum(1 for r in results for e in r["errors"] if not (refusal and refusal in e.replace("\\", "")))
         short = f"{statistics.median(waits):.2f} / {max(waits):.2f}" if waits else "none"
         print(f"{row:<11} {peak - base:>9.0f} {statistics.median(seconds):>10.1f} / {seconds[-1]:<9.1f}  {short:>28}  "
-              f"{', '.join(shown)}{f' ({errors} errors)' if errors else ''}")
+              f"{'; '.join(shown)}{f' ({errors} errors)' if errors else ''}")
 
 
 if __name__ == "__main__":

@@ -208,8 +208,21 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def tree_rss_mb(pid: int) -> float:
-    """VmRSS of ``pid`` and all its descendants, MB."""
+def pss_kb(pid: int) -> int:
+    """Proportional set size: pages shared by n processes count 1/n to each (Chromium's dozen processes share
+    most of theirs, so their summed RSS is about twice what they hold)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return _rss_kb(pid)
+
+
+def tree_rss_mb(pid: int, per_process=_rss_kb) -> float:
+    """VmRSS of ``pid`` and all its descendants, MB (``per_process=pss_kb``: their proportional set size)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -223,7 +236,7 @@ def tree_rss_mb(pid: int) -> float:
     total, stack = 0, [pid]
     while stack:
         current = stack.pop()
-        total += _rss_kb(current)
+        total += per_process(current)
         stack.extend(children.get(current, []))
     return total / 1024
 
@@ -231,21 +244,21 @@ def tree_rss_mb(pid: int) -> float:
 class PeakSampler(threading.Thread):
     """Samples :func:`tree_rss_mb` every ``interval`` s until stopped; ``peak`` is the largest sample."""
 
-    def __init__(self, pid: int, interval: float = 0.1):
+    def __init__(self, pid: int, interval: float = 0.1, per_process=_rss_kb):
         super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
+        self.pid, self.interval, self.per_process = pid, interval, per_process
         self.peak = 0.0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            self.peak = max(self.peak, tree_rss_mb(self.pid))
+            self.peak = max(self.peak, tree_rss_mb(self.pid, self.per_process))
             self._stop_event.wait(self.interval)
 
     def stop(self) -> float:
         self._stop_event.set()
         self.join(timeout=5)
-        self.peak = max(self.peak, tree_rss_mb(self.pid))
+        self.peak = max(self.peak, tree_rss_mb(self.pid, self.per_process))
         return self.peak
 
 

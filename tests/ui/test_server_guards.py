@@ -143,3 +143,40 @@ def test_metrics_say_nothing_while_a_password_is_set(server):
     with urllib.request.urlopen(f"{server.url}_stcore/metrics", timeout=30) as response:
         text = response.read().decode()
     assert "session" not in text and "cache" not in text and "st_" not in text, text[:300]
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="PNG export renders with Chromium")
+def test_one_session_clicking_png_ten_times_at_once_gets_one_image_and_nine_refusals(server):
+    """The renderer's line holds one image per session: ten clicks at once from one student render one PNG (the
+    others are answered 'failed' at once instead of each holding a server thread), and the next click, after the
+    first image is done, renders again."""
+    from class_budget import PageClient
+
+    async def scenario():
+        client = PageClient(server.url, source="127.0.0.6")
+        await client.connect()
+        try:
+            await client.rerun()
+            await client.wait_for(lambda c: c.buttons and "class_password_enter" in c.buttons, 60)
+            await log_in(client)
+            runs = len(client.runs_started)
+            client.popovers = {element_id: element_id.endswith("head_heatmap__export") for element_id in client.popovers}
+            await client.rerun()
+            await client.wait_for(lambda c: "head_heatmap__png" in c.downloads and StreamlitClient.run_finished(runs)(c), 60)
+            file_id = client.downloads["head_heatmap__png"]
+            burst = [f"burst-{i}" for i in range(10)]
+            for request_id in burst:
+                await client.ask_for_file(file_id, request_id)
+            await client.wait_for(lambda c: all(i in c.responses for i in burst), 120)
+            await client.ask_for_file(file_id, "later")
+            await client.wait_for(lambda c: "later" in c.responses, 120)
+            return [client.responses[i] for i in burst], client.responses["later"]
+        finally:
+            await client.close()
+
+    burst, later = run(scenario())
+    images = [r.deferred_file.url for r in burst if r.deferred_file.url]
+    assert len(images) == 1 and images[0].endswith(".png")
+    assert all(r.error_msg for r in burst if not r.deferred_file.url)
+    assert later.deferred_file.url.endswith(".png")
+    assert "Your previous image is still being exported" in server.log()
