@@ -159,6 +159,13 @@ class HeavyGate:
             return bool(held)
         if size() <= self.threshold:
             return False
+        return self.take()
+
+    def take(self) -> bool:
+        """Take this section's slot whatever the size (a run known to be heavy by other measures); True if held."""
+        held = getattr(self._local, "held", None)
+        if held is None or held:
+            return bool(held)
         self._slots.acquire()
         self._local.held = True
         return True

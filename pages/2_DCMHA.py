@@ -7,12 +7,12 @@ from attnviz.figures import dcmha as figs
 from attnviz.text import InputError, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices, text_box
-from ui.dcmha import (Cell, capture_for, compare_tab, compose_tab, gates_tab, map_captures, redundancy_tab, sandbox, stages_tab,
-                      visible_keys)
+from ui.dcmha import (Cell, capture_for, compare_tab, compose_tab, gates_tab, lane_of, map_captures, redundancy_tab, sandbox,
+                      stages_tab, visible_keys)
 from ui.errors import guard
 from ui.lang import texts_of
 from ui.nav import run_through_navigation
-from ui.session import get_model
+from ui.session import HEAVY, encoded_shape, get_model, heavy_section
 from ui.state import fit, fit_indices, one_of
 
 run_through_navigation()
@@ -113,6 +113,8 @@ def dcmha_page() -> None:
         sandbox()
         return
     text_notices(prepared, model, window, causal)
+    if lane_of(encoded_shape(model, (prepared.text,))[1]) == "analysis":
+        HEAVY.take()  # a long text computes and draws for seconds: one of the server's few heavy runs at a time
     cell = pick_cell(model, twin, prepared.text, window, causal)
     tabs = st.tabs([D("tab_compose"), D("tab_stages"), D("tab_gates"), D("tab_compare"), D("tab_redundancy"), D("tab_sandbox")])
     with tabs[0]:
@@ -129,7 +131,7 @@ def dcmha_page() -> None:
         sandbox()
 
 
-with guard("error.dcmha"):  # a failure is a message; the inputs drawn so far stay on screen
+with guard("error.dcmha"), heavy_section():  # a failure is a message; the inputs drawn so far stay on screen
     dcmha_page()
 
 save_page_state(PARAMS)

@@ -183,6 +183,16 @@ def test_a_section_says_whether_it_holds_a_slot():
     assert not gate.holding()
 
 
+def test_take_holds_a_slot_whatever_the_size_once_per_section_and_never_outside_one():
+    """A run known to be heavy by other measures (the DCMHA page's long text) takes its slot without a size."""
+    gate = HeavyGate(slots=1, threshold=8 * MB)
+    assert not gate.take() and gate._slots._value == 1  # outside a section: nothing
+    with gate.section():
+        assert gate.take() and gate.holding()
+        assert gate.take() and gate._slots._value == 0  # the second take is the same slot
+    assert gate._slots._value == 1
+
+
 def test_an_analysis_in_its_own_lane_never_holds_the_forward_workers():
     """Two students' Compare similarity (seconds each) held both forward workers and a short sentence waited up
     to 29 s. In the analysis lane they wait for each other, and a forward pass goes straight through."""

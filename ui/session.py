@@ -51,8 +51,11 @@ ANALYSIS_WORKERS = int(os.environ.get("ATTNVIZ_ANALYSIS_WORKERS", "1"))
 # the analysis lane too.
 LONG_FORWARD_TOKENS = int(os.environ.get("ATTNVIZ_LONG_FORWARD_TOKENS", "256"))
 # At most this many page runs at once compute and draw a capture over SESSION_CAPTURE_MB (a long text);
-# the others wait for a slot before capturing, so they hold nothing meanwhile. Short texts never wait.
-HEAVY_SESSIONS = int(os.environ.get("ATTNVIZ_HEAVY_SESSIONS", "4"))
+# the others wait for a slot before capturing, so they hold nothing meanwhile. Short texts never wait. As many as
+# the cores (2 to 4): a heavy run draws for seconds holding the GIL in turn with every other thread, so more of them
+# than cores only stretch a short sentence's wait (five students' 1,000-character DCMHA pages: worst 1.78 s with
+# four slots, 1.32 s with two, on two cores).
+HEAVY_SESSIONS = int(os.environ.get("ATTNVIZ_HEAVY_SESSIONS", str(min(4, max(2, os.cpu_count() or 2)))))
 HEAVY = HeavyGate(HEAVY_SESSIONS, SESSION_CAPTURE_MB * 2**20)
 
 

@@ -260,3 +260,21 @@ def test_a_long_texts_dcmha_forward_runs_in_the_analysis_lane_and_a_short_one_do
     ui.dcmha.capture_for(model, "The cat sat.", None, True)
     ui.dcmha.capture_for(model, "the cat sat on the mat. " * 20, None, True)  # 480 characters: long
     assert [lane for slot, lane in lanes if slot.startswith("dcmha:dcformer")] == ["forward", "analysis"]
+
+
+def test_a_long_text_holds_one_of_the_servers_heavy_slots_while_the_page_draws_and_gives_it_back(monkeypatch):
+    """Five students' 1,000-character DCMHA pages drew at once beside a short sentence (its worst wait 1.99 s): a
+    long text's run now takes one of the server's few heavy slots before it computes and frees it when the page
+    is drawn, like the main page's long texts; a short text never takes one."""
+    import ui.session
+
+    taken, free_before = [], ui.session.HEAVY._slots._value
+    real = ui.session.HEAVY.take
+    monkeypatch.setattr(ui.session.HEAVY, "take", lambda: taken.append(True) or real())
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception and taken == []
+    at.text_input(key="dc_text").set_value("the cat sat on the mat. " * 20).run()  # 480 characters
+    assert not at.exception and taken == [True]
+    assert ui.session.HEAVY._slots._value == free_before  # given back once the page was drawn
+    at.text_input(key="dc_text").set_value("the cat sat").run()
+    assert not at.exception and taken == [True]
