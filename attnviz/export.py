@@ -10,7 +10,7 @@ import os
 import shutil
 import threading
 import warnings
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 import plotly.graph_objects as go
@@ -42,14 +42,15 @@ def _shared_renderer() -> None:
 
 
 class ExportBusy(RuntimeError):
-    """The renderer's line is full, or whoever asks already has an image in it: ask again when it is done."""
+    """The export line is full, or whoever asks already has an export in it: ask again when it is done."""
 
 
-class RenderLine:
-    """The places in the shared renderer's line: at most ``places`` image exports wait or render at once, and at
-    most one per owner (a session). An export beyond either bound is refused at once rather than queued: a
-    server answers each click in a thread of its own, so a queue without an end would let one student who
-    clicks fifty times hold fifty threads and make everyone else's export wait behind them."""
+class ExportLine:
+    """The places in the server's export line: at most ``places`` exports (images from the shared renderer, HTML
+    pages, NPZ files) are prepared at once, and at most one per owner (a session). An export beyond either bound
+    is refused at once rather than queued: a server prepares each click in a thread of its own, so a line without
+    an end would let one student who clicks fifty times hold fifty threads and make everyone else's export wait
+    behind them."""
 
     def __init__(self, places: int):
         self.places = max(1, int(places))
@@ -63,12 +64,12 @@ class RenderLine:
 
     @contextlib.contextmanager
     def place(self, owner: Hashable | None = None):
-        """Hold a place while rendering; ``owner=None`` (a notebook, the CLI) is nobody's but still counts."""
+        """Hold a place while preparing; ``owner=None`` (a notebook, the CLI) is nobody's but still counts."""
         with self._lock:
             if sum(self._owners.values()) >= self.places:
-                raise ExportBusy("Other images are being exported; try again in a moment.")
+                raise ExportBusy("Other exports are being prepared; try again in a moment.")
             if owner is not None and self._owners[owner]:
-                raise ExportBusy("Your previous image is still being exported; this one starts when it is done.")
+                raise ExportBusy("Your previous export is still being prepared; ask again when it is done.")
             self._owners[owner] += 1
         try:
             yield
@@ -78,23 +79,28 @@ class RenderLine:
                 if not self._owners[owner]:
                     del self._owners[owner]
 
+    def run(self, owner: Hashable | None, prepare: Callable[[], object]):
+        """``prepare()`` in a place of this line (a download button's deferred callable)."""
+        with self.place(owner):
+            return prepare()
 
-# One renderer (one Chromium tab) serves the whole process; its line holds the one rendering and a few waiting.
-EXPORT_LINE = RenderLine(int(os.environ.get("ATTNVIZ_EXPORT_LINE", "4")))
+
+# A server process has one line (fewer places than the threads Streamlit prepares downloads in) and one renderer
+# (one Chromium tab) for its images.
+EXPORT_LINE = ExportLine(int(os.environ.get("ATTNVIZ_EXPORT_LINE", "4")))
 
 
-def figure_image(fig: go.Figure, fmt: str = "png", scale: float = 2.0, owner: Hashable | None = None) -> bytes:
+def figure_image(fig: go.Figure, fmt: str = "png", scale: float = 2.0) -> bytes:
     """PNG or SVG bytes of exactly this figure (same data, layout and colours as on the page), rendered by the
-    process's one shared renderer in its bounded line (:data:`EXPORT_LINE`; :class:`ExportBusy` when full)."""
+    process's one shared renderer (concurrent calls wait in its line)."""
     if fmt not in ("png", "svg"):
         raise ValueError(f"image format must be png or svg, not {fmt!r}")
     _point_kaleido_at_chromium()
     height = fig.layout.height or 500
-    with EXPORT_LINE.place(owner):
-        _shared_renderer()
-        with warnings.catch_warnings():  # plotly passes browser options the shared renderer already has
-            warnings.filterwarnings("ignore", message="The kopts argument is ignored")
-            return fig.to_image(format=fmt, width=EXPORT_WIDTH, height=height, scale=scale if fmt == "png" else 1)
+    _shared_renderer()
+    with warnings.catch_warnings():  # plotly passes browser options the shared renderer already has
+        warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+        return fig.to_image(format=fmt, width=EXPORT_WIDTH, height=height, scale=scale if fmt == "png" else 1)
 
 
 def figure_html(fig: go.Figure) -> str:

@@ -5,7 +5,8 @@ starts it (offline, 1 MB uploads, the Makefile's allocator settings).
 Run:  .venv/bin/python benchmarks/class_budget.py [--students 5] [--rows word_order generation ... prepassword]
 
 Each row starts a fresh server, loads the models once (warm-up), then lets ``--students`` sessions do the row's
-attack at once, each from its own loopback address, while one more session on the main page types a short sentence
+attack at once, each from its own loopback address and with its own text (so the shared cache cannot serve one
+student's work to another), while one more session on the main page types a short sentence
 again and again (a new word each time) and measures each edit -> its heatmap:
 
     word_order   Word order on mistral-char with two 4,000-character texts (a plain link does it)
@@ -157,6 +158,7 @@ class PageClient(GateClient):
 
 async def attacker(url: str, row: str, k: int, timeout: float) -> dict:
     page, params, refused_phrase = ROWS[row]
+    params = {name: (f"{k} {value}" if len(value) > 100 else value) for name, value in params.items()}  # each their own
     query = query_string(**params) if len(query_string(**params)) < 60_000 else ""
     client = PageClient(url, query=query, source=f"127.0.2.{k + 1}")
     client.page = page

@@ -104,41 +104,22 @@ def test_exports_at_once_share_one_browser():
     assert max(counts) <= one  # no browser started for the four
 
 
-def test_the_renderers_line_takes_one_image_per_session_and_a_few_in_all():
-    """A student who clicks PNG fifty times holds one place in the renderer's line, not fifty threads of the
-    server; when every place is taken the next click is refused at once (the browser says it failed), and a
-    place frees as its image is done."""
-    from attnviz.export import ExportBusy, RenderLine
+def test_the_export_line_takes_one_export_per_session_and_a_few_in_all():
+    """A student who clicks PNG fifty times holds one place in the export line, not fifty threads of the server;
+    when every place is taken the next click is refused at once (the browser says it failed), and a place frees
+    as its export is done, however it ends."""
+    from attnviz.export import ExportBusy, ExportLine
 
-    line = RenderLine(places=3)
+    line = ExportLine(places=3)
     with line.place("student-a"):
-        with pytest.raises(ExportBusy, match="previous image"):
-            with line.place("student-a"):
-                pass
+        with pytest.raises(ExportBusy, match="previous export"):
+            line.run("student-a", lambda: pytest.fail("prepared twice"))
         with line.place("student-b"), line.place(None):  # a notebook's export counts, but is nobody's
             assert line.taken == 3
-            with pytest.raises(ExportBusy, match="Other images"):
-                with line.place("student-c"):
-                    pass
-        with line.place("student-c"):  # b's image is done: c gets its place
-            assert line.taken == 2
+            with pytest.raises(ExportBusy, match="Other exports"):
+                line.run("student-c", lambda: pytest.fail("prepared beyond the line"))
+        assert line.run("student-c", lambda: b"png") == b"png"  # b's export is done: c gets its place
     with pytest.raises(RuntimeError):
-        with line.place("student-a"):
-            raise RuntimeError("the renderer failed")
+        line.run("student-a", lambda: (_ for _ in ()).throw(RuntimeError("the renderer failed")))
     assert line.taken == 0  # a failed export gives its place back
-    with line.place("student-a"):
-        pass
-
-
-@needs_chromium
-def test_a_second_image_of_one_session_is_refused_while_its_first_renders():
-    """figure_image itself waits in the shared line: while a session's export holds its place, that session's next
-    click is refused before anything is rendered."""
-    from attnviz import export
-    from attnviz.export import ExportBusy
-
-    fig = plots.head_heatmap(np.eye(3), ["a", "b", "c"], title="line")
-    with export.EXPORT_LINE.place("session-1"):
-        with pytest.raises(ExportBusy):
-            figure_image(fig, "png", scale=1, owner="session-1")
-        assert figure_image(fig, "png", scale=1, owner="session-2")[:4] == b"\x89PNG"
+    assert line.run("student-a", lambda: 1) == 1

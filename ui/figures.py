@@ -9,7 +9,7 @@ import plotly.io as pio
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from attnviz.export import capture_npz, figure_html, figure_image
+from attnviz.export import EXPORT_LINE, capture_npz, figure_html, figure_image
 from attnviz.figures.style import ROOMY_AXIS
 
 from .lang import T
@@ -43,11 +43,15 @@ def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, **chart
     if not menu.open:
         return event
     run = get_script_run_ctx()
-    session = run.session_id if run else None  # one image per session in the shared renderer's line
+    session = run.session_id if run else None
+
+    def prepared(prepare):  # each click waits in the server's bounded export line: one export per session
+        return lambda: EXPORT_LINE.run(session, prepare)
+
     with menu:
-        st.download_button(T("export.png"), lambda: figure_image(fig, "png", owner=session), file_name=f"{name}.png", mime="image/png", key=f"{key}__png", on_click="ignore")
-        st.download_button(T("export.svg"), lambda: figure_image(fig, "svg", owner=session), file_name=f"{name}.svg", mime="image/svg+xml", key=f"{key}__svg", on_click="ignore")
-        st.download_button(T("export.html"), lambda: figure_html(fig), file_name=f"{name}.html", mime="text/html", key=f"{key}__html", on_click="ignore")
+        st.download_button(T("export.png"), prepared(lambda: figure_image(fig, "png")), file_name=f"{name}.png", mime="image/png", key=f"{key}__png", on_click="ignore")
+        st.download_button(T("export.svg"), prepared(lambda: figure_image(fig, "svg")), file_name=f"{name}.svg", mime="image/svg+xml", key=f"{key}__svg", on_click="ignore")
+        st.download_button(T("export.html"), prepared(lambda: figure_html(fig)), file_name=f"{name}.html", mime="text/html", key=f"{key}__html", on_click="ignore")
         if arrays:
-            st.download_button(T("export.npz"), lambda: capture_npz(arrays), file_name=f"{name}.npz", mime="application/octet-stream", key=f"{key}__npz", on_click="ignore")
+            st.download_button(T("export.npz"), prepared(lambda: capture_npz(arrays)), file_name=f"{name}.npz", mime="application/octet-stream", key=f"{key}__npz", on_click="ignore")
     return event

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import entr
 
 from ..models.base import hook_name
 
@@ -35,41 +36,45 @@ def real_query_rows(capture, query_rows: np.ndarray | None = None) -> np.ndarray
     return rows
 
 
-def _maps(capture, layers: list[int], rows: np.ndarray) -> np.ndarray:
-    """(len(layers) * heads, n_rows, n_real_keys) float64: every head's pattern on the chosen query rows and the
-    real keys (padding keys carry no weight, so dropping them changes no distribution)."""
-    keys = np.asarray(capture.key_is_real, dtype=bool)
-    stacked = [capture.pattern(layer)[:, rows][:, :, keys] for layer in layers]
-    return np.concatenate(stacked, axis=0).astype(np.float64)
+JS_ROW_BLOCK = 64  # query rows compared at a time: every head's rows of a 512-token text in about 20 MB, not 700
 
 
 def _entropy_bits(p: np.ndarray) -> np.ndarray:
     """Shannon entropy (bits) along the last axis; 0·log 0 = 0."""
-    safe = np.where(p > 0, p, 1.0)
-    return -(p * np.log2(safe)).sum(axis=-1)
+    return entr(p).sum(axis=-1) / np.log(2)
 
 
-def _js_distance(maps: np.ndarray) -> np.ndarray:
-    """(N, N) mean over query rows of the Jensen–Shannon distance between heads' rows. maps: (N, R, K).
+def _js_distance(capture, layers: list[int], rows: np.ndarray) -> np.ndarray:
+    """(N, N) mean over the chosen query rows of the Jensen–Shannon distance between heads' rows, N = every head of
+    ``layers``; each row a distribution over the real keys (padding keys carry no weight, so dropping them changes
+    no distribution).
 
     Uses JSD(p, q) = H((p + q) / 2) − (H(p) + H(q)) / 2, so each pair costs one entropy of the mixture; the
     distance is √JSD with base-2 logarithms, hence in [0, 1]. Each row is normalised to sum 1 first (as
     scipy.spatial.distance.jensenshannon does), so maps whose rows drift from 1 by rounding compare as
-    distributions.
+    distributions. Streamed over blocks of ``JS_ROW_BLOCK`` query rows, one head against every later one at a
+    time: memory (N, rows of a block, keys), never every row of every head at once (five students comparing
+    512-token texts held +700 MB each when all rows of all heads and their mixtures were in memory together).
     """
-    if (maps < 0).any():
-        # JS is defined for distributions only: DCMHA's post-composed maps can hold negative weights
-        raise ValueError("Jensen–Shannon distance needs non-negative attention weights; use metric='cosine'")
-    sums = maps.sum(axis=-1, keepdims=True)
-    p = maps / np.where(sums > 0, sums, 1.0)
-    own = _entropy_bits(p)  # (N, R)
-    n = p.shape[0]
-    distance = np.zeros((n, n))
-    for a in range(n - 1):  # one head against every later one at a time: memory (N, R, K), not (N, N, R, K)
-        mixture = (p[a][None] + p[a + 1 :]) / 2  # (N - a - 1, R, K)
-        divergence = _entropy_bits(mixture) - (own[a][None] + own[a + 1 :]) / 2  # (N - a - 1, R)
-        # rounding can leave a divergence of −1e-16 for identical rows: √ of that would be NaN
-        distance[a, a + 1 :] = np.sqrt(np.clip(divergence, 0.0, 1.0)).mean(axis=1)
+    keys = np.asarray(capture.key_is_real, dtype=bool)
+    chosen = np.flatnonzero(rows)
+    n = len(layers) * capture.n_heads
+    total = np.zeros((n, n))
+    for start in range(0, len(chosen), JS_ROW_BLOCK):
+        block = chosen[start:start + JS_ROW_BLOCK]
+        maps = np.concatenate([capture.pattern(layer)[:, block][:, :, keys] for layer in layers]).astype(np.float64)
+        if (maps < 0).any():
+            # JS is defined for distributions only: DCMHA's post-composed maps can hold negative weights
+            raise ValueError("Jensen–Shannon distance needs non-negative attention weights; use metric='cosine'")
+        sums = maps.sum(axis=-1, keepdims=True)
+        p = np.divide(maps, np.where(sums > 0, sums, 1.0), out=maps)  # (N, r, K)
+        own = _entropy_bits(p)  # (N, r)
+        for a in range(n - 1):  # one head against every later one
+            mixture = (p[a][None] + p[a + 1:]) / 2  # (N - a - 1, r, K)
+            divergence = _entropy_bits(mixture) - (own[a][None] + own[a + 1:]) / 2  # (N - a - 1, r)
+            # rounding can leave a divergence of −1e-16 for identical rows: √ of that would be NaN
+            total[a, a + 1:] += np.sqrt(np.clip(divergence, 0.0, 1.0)).sum(axis=1)
+    distance = total / max(1, len(chosen))
     return distance + distance.T  # symmetric by construction; the diagonal stays exactly 0
 
 
@@ -82,7 +87,7 @@ def _compare(capture, layers: list[int], rows: np.ndarray, metric: str) -> np.nd
     if capture.is_linear(layers[0]):
         raise ValueError("a long text's heads are compared by the cosine of their maps (metric='cosine'): "
                          "Jensen–Shannon compares every row of every pair of heads")
-    return _js_distance(_maps(capture, layers, rows))
+    return _js_distance(capture, layers, rows)
 
 
 def head_similarity(capture, metric: str = "js", query_rows: np.ndarray | None = None) -> np.ndarray:

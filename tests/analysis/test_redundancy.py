@@ -65,6 +65,20 @@ def test_js_distance_is_scipys_averaged_over_real_query_rows(padded_synthetic):
     assert np.all(np.diag(distance) == 0) and distance.min() >= 0 and distance.max() <= 1
 
 
+def test_js_streamed_over_blocks_of_query_rows_is_the_same_distance(padded_synthetic, monkeypatch):
+    """The distance is streamed over blocks of query rows (memory: one block of every head, not every row); blocks
+    of 2 rows, some holding the padding row or a row left out, give scipy's mean over the chosen rows."""
+    cap = padded_synthetic
+    whole = redundancy.head_similarity(cap, "js")
+    rows = np.array([True, False, True, True, True, True])
+    monkeypatch.setattr(redundancy, "JS_ROW_BLOCK", 2)
+    np.testing.assert_allclose(redundancy.head_similarity(cap, "js"), whole, atol=1e-12)
+    heads = np.concatenate([cap.pattern(0), cap.pattern(1)])
+    expected = np.array([[np.mean([jensenshannon(heads[a, i, :5], heads[b, i, :5], base=2) for i in (0, 2, 3, 4)])
+                          for b in range(6)] for a in range(6)])
+    np.testing.assert_allclose(redundancy.head_similarity(cap, "js", query_rows=rows), expected, atol=1e-7)
+
+
 def test_query_rows_restrict_the_average(padded_synthetic):
     cap = padded_synthetic
     rows = np.array([False, True, False, True, False, True])  # the padding row stays out even when asked for

@@ -179,4 +179,4 @@ def test_one_session_clicking_png_ten_times_at_once_gets_one_image_and_nine_refu
     assert len(images) == 1 and images[0].endswith(".png")
     assert all(r.error_msg for r in burst if not r.deferred_file.url)
     assert later.deferred_file.url.endswith(".png")
-    assert "Your previous image is still being exported" in server.log()
+    assert "Your previous export is still being prepared" in server.log()
