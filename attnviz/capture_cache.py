@@ -7,6 +7,8 @@ returned but not kept. At most ``workers`` forward passes run at once (more only
 slower and hold more memory), and concurrent requests for one key wait for the first instead of repeating it.
 Work that takes seconds (comparing every pair of heads, ranking every head) runs in a lane of its own
 (``lanes``, each with its own number of workers), so it never holds the forward workers a short sentence needs.
+A caller waiting in a lane's line leaves it once it is no longer wanted (its session closed): tabs opened on long
+texts and closed again leave no work queued behind them.
 
 :class:`HeavyGate` bounds the other half of a long text's memory: the page runs that hold a large capture
 while they draw it (each with its own arrays and figures), at most a few at once.
@@ -50,7 +52,13 @@ def freeze(value):
     return value
 
 
+class Abandoned(RuntimeError):
+    """A computation left its lane's line before it started: whoever asked for it is gone."""
+
+
 class CaptureCache:
+    WAIT_POLL = 0.25  # seconds between two looks at whether a caller waiting for a worker is still wanted
+
     def __init__(self, max_bytes: int, workers: int = 2, lanes: dict[str, int] | None = None):
         self.max_bytes = int(max_bytes)
         self._lru: LRUCache = LRUCache(maxsize=max(1, self.max_bytes), getsizeof=lambda value: max(1, nbytes(value)))
@@ -79,9 +87,14 @@ class CaptureCache:
         with self._lock:
             return key in self._lru
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], object], lane: str = "forward"):
+    def get_or_compute(self, key: Hashable, compute: Callable[[], object], lane: str = "forward",
+                       wanted: Callable[[], bool] | None = None):
         """The cached value of ``key``, or ``compute()`` run once (by the first caller, holding one of ``lane``'s
-        workers) and cached if it fits."""
+        workers) and cached if it fits.
+
+        ``wanted`` is asked every ``WAIT_POLL`` seconds while this caller waits for a worker: once it says False
+        (the session that asked has closed), the caller leaves the line with :class:`Abandoned` instead of
+        computing what nobody will see; another caller waiting for the same key then computes it itself."""
         workers = self._lanes[lane]
         while True:
             with self._lock:
@@ -95,14 +108,17 @@ class CaptureCache:
                     break
             event.wait()  # another session is computing this very key; then look again
         try:
-            with workers:
+            while not workers.acquire(timeout=self.WAIT_POLL):
+                if wanted is not None and not wanted():
+                    raise Abandoned(f"left the {lane} lane's line: nobody wants the value any more")
+            try:
                 with self._lock:
                     self._running += 1
-                try:
-                    value = freeze(compute())
-                finally:
-                    with self._lock:
-                        self._running -= 1
+                value = freeze(compute())
+            finally:
+                with self._lock:
+                    self._running -= 1
+                workers.release()
             with self._lock:
                 if nbytes(value) <= self.max_bytes:
                     self._lru[key] = value

@@ -12,6 +12,8 @@ again and again (a new word each time) and measures each edit -> its heatmap:
     word_order   Word order on mistral-char with two 4,000-character texts (a plain link does it)
     generation   Generation on mistral-char with a 5,000-character prompt
     compare      Compare heads on MiniLM with a 512-token text (similarity of every pair of heads, ranks)
+    tabs         Compare as above in three more tabs per student, closed after 3 s; then the student's own tab
+                 waits for its similarity matrix (what the closed tabs left queued shows in its time)
     dcmha        the DCMHA page with a 1,000-character text
     box          a 2,000,000-character sentence sent to the main page's box (the browser's max_chars bypassed)
     presenter    the Presenter with an uploaded lesson: Word order on mistral-char, 3,000-character text and text2,
@@ -51,12 +53,15 @@ from gate_guessing import PASSWORD, GateClient  # noqa: E402
 from load_sessions import PeakSampler, pss_kb, tree_rss_mb  # noqa: E402
 
 HEATMAP = "head_heatmap"
+COMPARE_TEXT = " ".join(["attention"] * 510)  # 512 tokens on MiniLM
+TABS = 3
 LONG = ("Once upon a time a small cat sat on a warm mat and watched the rain fall over the quiet town. " * 80)
 ROWS = {
     # page path, query string, how long the attack may take, the text that says it was refused
     "word_order": ("Word_order", dict(model="mistral-char", order_a=LONG[:4000], order_b=LONG[1:4001]), "too long to compare"),
     "generation": ("Generation", dict(gen_model="mistral-char", gen_text=LONG[:5000], gen_new="8"), "too long to follow"),
-    "compare": ("Compare_heads", dict(text=" ".join(["attention"] * 510)), None),
+    "compare": ("Compare_heads", dict(text=COMPARE_TEXT), None),
+    "tabs": ("Compare_heads", dict(text=COMPARE_TEXT), None),
     "dcmha": ("DCMHA", dict(dc_text=LONG[:1000]), None),
     "box": ("", dict(), None),
     "presenter": ("Presenter", dict(), "too long for a slide"),
@@ -250,7 +255,24 @@ async def before_the_password(client: PageClient, k: int, timeout: float) -> str
     return "uploads answered " + ", ".join(f"{n}x {status}" for status, n in sorted(statuses.items()))
 
 
-ACTIONS = {"box": typed_too_much, "presenter": long_lesson, "export": many_exports, "prepassword": before_the_password}
+async def closed_tabs(client: PageClient, k: int, timeout: float) -> str:
+    """Open TABS more tabs on Compare, each with its own 512-token text, close them after 3 s, then wait in this one
+    for the similarity of this one's text (its time says how much work the closed tabs left queued)."""
+    tabs = []
+    for i in range(TABS):
+        tab = PageClient(client.base_url, query=query_string(text=f"{k} tab {i} " + COMPARE_TEXT), source=client.source)
+        tab.page = "Compare_heads"
+        await tab.connect()
+        await tab.rerun()
+        tabs.append(tab)
+    await asyncio.sleep(3)
+    for tab in tabs:
+        await tab.close()
+    await client.wait_for(StreamlitClient.chart_after("similarity", 0), timeout)
+    return f"{TABS} tabs closed, then its own map"
+
+
+ACTIONS = {"box": typed_too_much, "tabs": closed_tabs, "presenter": long_lesson, "export": many_exports, "prepassword": before_the_password}
 
 
 async def short_user(url: str, stop: asyncio.Event, waits: list) -> None:

@@ -216,3 +216,50 @@ def test_an_analysis_in_its_own_lane_never_holds_the_forward_workers():
     assert finished_while_analysis_ran and "similarity" in cache
     with pytest.raises(KeyError):
         cache.get_or_compute("x", lambda: np.ones(1), lane="no-such-lane")
+
+
+def test_a_caller_nobody_wants_any_more_leaves_the_line_and_the_next_one_computes():
+    """Tabs opened on long texts and closed again queued their analyses behind the one running: each was computed
+    for nobody. A caller waiting for a worker now leaves the line once ``wanted`` says so, computing nothing, and a
+    caller waiting for the same key computes it instead."""
+    from attnviz.capture_cache import Abandoned
+
+    cache = CaptureCache(100 * MB, workers=1, lanes={"analysis": 1})
+    cache.WAIT_POLL = 0.01
+    release, started = threading.Event(), threading.Event()
+    computed = []
+
+    def running():
+        started.set()
+        assert release.wait(30)
+        return np.zeros(1)
+
+    first = threading.Thread(target=cache.get_or_compute, args=("long text A", running, "analysis"))
+    first.start()
+    assert started.wait(30)
+    open_tab = threading.Event()
+    open_tab.set()
+    outcome = {}
+
+    def closed_tab():
+        try:
+            cache.get_or_compute("long text B", lambda: computed.append("B by the closed tab") or np.ones(1), "analysis",
+                                 wanted=open_tab.is_set)
+        except Abandoned:
+            outcome["closed"] = "left"
+
+    waiting = threading.Thread(target=closed_tab)
+    waiting.start()
+    deadline = time.monotonic() + 30
+    while "long text B" not in cache._pending and time.monotonic() < deadline:  # the closed tab asked first
+        time.sleep(0.001)
+    second = []
+    other = threading.Thread(target=lambda: second.append(cache.get_or_compute("long text B", lambda: computed.append("B") or np.ones(1), "analysis")))
+    other.start()  # waits for the closed tab's computation of the same key
+    open_tab.clear()  # the tab is closed while its analysis waits for the lane's worker
+    waiting.join(30)
+    assert outcome == {"closed": "left"} and computed == []
+    release.set()
+    first.join(30)
+    other.join(30)
+    assert computed == ["B"] and second[0][0] == 1.0  # computed once, by the caller still wanted

@@ -14,12 +14,15 @@ import gc
 import os
 import sys
 import weakref
+from collections.abc import Callable
 
 import streamlit as st
 import torch
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from attnviz.capture import linear_hooks, run_capture
-from attnviz.capture_cache import CaptureCache, HeavyGate, nbytes
+from attnviz.capture_cache import Abandoned, CaptureCache, HeavyGate, nbytes
 from attnviz.device import app_threads, torch_threads
 from attnviz.masks import MaskSpec
 from attnviz.models import DEFAULT_MODEL, available_models, kind_of, load_model
@@ -148,6 +151,16 @@ def shared_captures() -> CaptureCache:
     return CaptureCache(CAPTURE_CACHE_MB * 2**20, workers=FORWARD_WORKERS, lanes={"analysis": ANALYSIS_WORKERS})
 
 
+def session_still_open() -> Callable[[], bool] | None:
+    """Whether the session running this script still has a browser attached (asked from any thread); None outside
+    a server (a bare run, AppTest), where nobody leaves."""
+    run = get_script_run_ctx()
+    if run is None or not Runtime.exists():
+        return None
+    runtime, session_id = Runtime.instance(), run.session_id
+    return lambda: runtime.is_active_session(session_id)
+
+
 def remembered(slot: str, key, compute, lane: str = "forward"):
     """``compute()``'s value for ``key``: this session's last one for ``slot``, else the server's shared cache.
 
@@ -159,7 +172,10 @@ def remembered(slot: str, key, compute, lane: str = "forward"):
     kept = memo.get(slot)
     if kept is not None and kept[0] == key:
         return kept[1]
-    value = shared_captures().get_or_compute(key, compute, lane)
+    try:
+        value = shared_captures().get_or_compute(key, compute, lane, wanted=session_still_open())
+    except Abandoned:  # this tab was closed while its work waited for a worker: nothing to draw, nobody to tell
+        st.stop()
     memo[slot] = (key, value) if nbytes(value) <= SESSION_CAPTURE_MB * 2**20 else None
     return value
 
