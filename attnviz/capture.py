@@ -27,6 +27,7 @@ from .masks import MaskSpec
 from .models.base import hook_name
 from .models import DEFAULT_MODEL, load_model
 from .text import clean_text
+from . import tiles
 
 
 class Capture(dict):
@@ -70,15 +71,13 @@ class Capture(dict):
         return self[hook_name("mask", layer)]
 
     # A linear capture (``capture(..., full=False)``, or a long text) holds q, k, v and each row's log-sum-exp, not
-    # the (heads, T, T) maps: any map asked for by name is computed exactly from those (attnviz.analysis.tiles),
+    # the (heads, T, T) maps: any map asked for by name is computed exactly from those (attnviz.tiles),
     # block by block, and not kept; unrecorded scores come from q and k in any capture that holds them. Views of a
     # long text ask for tiles and downsampled maps instead.
     def __missing__(self, name: str) -> np.ndarray:
         layer, kind = _map_name(name)
         if not (kind == "scores" and self.holds_scores(layer) or layer is not None and self.is_linear(layer)):
             raise KeyError(name)
-        from .analysis import tiles
-
         n = len(self.key_is_real)
         if kind == "pattern":
             return tiles.full_pattern(self, layer)
@@ -140,8 +139,6 @@ FULL_UP_TO = 512
 def linear_hooks(model) -> list[str]:
     """What a linear capture records: per layer q, k, v, z, each row's log-sum-exp and the score scale (and a
     DCFormer's per-token compose weights), the residual stream, the embeddings: O(T·d), never (T × T)."""
-    from .analysis import tiles
-
     names = tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False))
     return names + [hook_name(part, "*") for part in ("v", "z", "resid_post")] + [hook_name("embed")]
 
@@ -255,7 +252,7 @@ def capture(
 
     ``full``: record every (heads, T, T) map (True), or only what is linear in the text (False: q, k, v, z, the
     softmax's row normalisers; any map is then computed exactly when asked for, by name or as a tile with
-    :mod:`attnviz.analysis.tiles`). Default: whole maps up to ``FULL_UP_TO`` tokens, linear beyond.
+    :mod:`attnviz.tiles`). Default: whole maps up to ``FULL_UP_TO`` tokens, linear beyond.
     ``cap.full_bytes()`` says what the whole maps would cost. ``hooks`` (names or patterns) overrides both.
     """
     cleaned = clean_text(text)

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write every (heads, seq, seq) map, however long the text (the default up to 512 tokens)")
     whole.add_argument("--linear", dest="full", action="store_false",
                        help="write only what is linear in the text (q, k, v, z, hook_lse, hook_score_scale), whatever its "
-                            "length; every map can be rebuilt exactly from them (attnviz.analysis.tiles)")
+                            "length; every map can be rebuilt exactly from them (attnviz.tiles)")
     gen = commands.add_parser(
         "generate",
         help="continue a text with a shipped character model (dcformer-tiny or mha-tiny)",

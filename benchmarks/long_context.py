@@ -137,7 +137,7 @@ def child_memory(model_name: str, tokens: int) -> dict:
     import numpy as np  # noqa: F401
     import torch
 
-    from attnviz.analysis import tiles
+    from attnviz import tiles
     from attnviz.capture import run_capture
     from attnviz.device import app_threads, torch_threads
     from attnviz.masks import MaskSpec

@@ -28,7 +28,7 @@ import transformers  # noqa: E402
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES  # noqa: E402
 
 from attnviz.models import BERT_FAMILY, ModelNotFound  # noqa: E402
-from attnviz.models.hf_encdec import ENCODER_DECODER  # noqa: E402
+from attnviz.models.hf_families import ENCODER_DECODER  # noqa: E402
 from attnviz.models.hf_families import UnsupportedModel, default_config, family_of, uses_attention_interface  # noqa: E402
 from attnviz.models.tiny import byte_tokenizer, eager_difference, save_tiny  # noqa: E402
 

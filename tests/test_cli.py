@@ -81,7 +81,7 @@ def test_generate_refuses_an_encoder(capsys):
 def test_linear_and_full_captures_on_the_command_line(tmp_path, capsys):
     """--linear writes q, k, v, z and the row normalisers, not the maps, and says what --full would add; the maps
     rebuilt from them equal the ones --full writes."""
-    from attnviz.analysis import tiles
+    from attnviz import tiles
     from attnviz.capture import Capture
 
     text = "The cat sat on the mat."

@@ -84,3 +84,122 @@ def test_figures_reach_no_model_and_no_torch_through_other_modules(path):
     """Not directly and not through what they import (masks, text, i18n): a figure draws arrays, never a forward."""
     reached = _reached_modules(path)
     assert not {name for name in reached if name.split(".")[0] == "torch" or name.startswith("attnviz.models")}, path.name
+
+
+# ------------------------------------------------------------------------------------------ every import, one way
+PACKAGES = ("attnviz", "ui")
+MODULES = {
+    ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1] if path.name == "__init__.py" else path.relative_to(ROOT).with_suffix("").parts): path
+    for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
+}
+
+
+def _imports_of(module: str) -> set[str]:
+    """The attnviz/ui modules ``module`` imports anywhere in its file: at the top, inside functions, under
+    TYPE_CHECKING too (a function-level import is still a dependency; it only runs later). ``from X import name``
+    counts as importing ``X.name`` when that is a module, else ``X``; a package's ``__init__`` is its own node."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base for alias in node.names]
+        else:
+            continue
+        for name in names:
+            while name and name not in MODULES:  # attnviz.models.base.hook_name -> attnviz.models.base
+                name = name.rpartition(".")[0]
+            if name and name != module and name != "attnviz":  # the root __init__ gathers the public API
+                found.add(name)
+    return found
+
+
+GRAPH = {module: _imports_of(module) for module in MODULES}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan's algorithm, iterative)."""
+    index, low, stack, on_stack, found, counter = {}, {}, [], set(), [], [0]
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter[0]
+                    counter[0] += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle_anywhere_in_the_library_or_the_ui():
+    """capture -> models -> seq2seq -> capture and hf <-> hf_encdec made a five-module circle, hidden from a test
+    that read top-level imports only."""
+    assert _cycles(GRAPH) == []
+
+
+CAPTURE_LAYER = ("attnviz.capture", "attnviz.tiles", "attnviz.decoding")
+
+
+@pytest.mark.parametrize("module", CAPTURE_LAYER)
+def test_the_capture_layer_imports_nothing_above_it(module):
+    """Captures are made below the analyses, figures and pages that read them."""
+    above = ("attnviz.analysis", "attnviz.figures", "attnviz.teaching", "attnviz.i18n", "ui")
+    assert not {name for name in GRAPH[module] if name.startswith(above)}, sorted(GRAPH[module])
+
+
+def test_the_compose_kernel_stands_alone():
+    """DCMHA's compose is a kernel: the model and the capture layer's map rebuilding both call it."""
+    assert GRAPH["attnviz.compose"] == set()
+
+
+ADAPTERS = ("attnviz.models.bert", "attnviz.models.hf", "attnviz.models.hf_encdec", "attnviz.models.seq2seq",
+            "attnviz.models.char_lm")
+
+
+@pytest.mark.parametrize("module", ADAPTERS)
+def test_no_adapter_imports_another_adapter(module):
+    """What two adapters share lives in a module of its own (models/base, hf_attention, hf_families)."""
+    assert not set(GRAPH[module]) & (set(ADAPTERS) - {module}), sorted(GRAPH[module])
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m.startswith("attnviz.models")])
+def test_models_import_nothing_above_them(module):
+    """A model computes tensors; captures, analyses and figures are made from them above."""
+    assert not {name for name in GRAPH[module] if name.startswith(CAPTURE_LAYER + ("attnviz.analysis", "attnviz.figures"))}

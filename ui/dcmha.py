@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from attnviz.analysis import dcmha as dv
-from attnviz.analysis import tiles
+from attnviz import tiles
 from attnviz.capture import Capture, run_capture
 from attnviz.analysis import redundancy
 from attnviz.figures import attention as plots

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from attnviz import tasks
+from attnviz import decoding, tasks
 from attnviz.figures import seq2seq as figs
 from attnviz.models.base import hook_name
-from attnviz.models import seq2seq
-from attnviz.models.seq2seq import DateTranslator, Decoding
+from attnviz.models.seq2seq import DateTranslator
 from attnviz.text import InputError, clean_text, escape_markdown
 
 from .controls import show_notices, text_box
@@ -16,14 +15,10 @@ from .figures import show_figure
 from .lang import T, ensure_language
 from .session import remembered
 
-MAX_NEW = 24  # output tokens of an offered model's answer, at most
-
-
-def decoding_for(model, text: str) -> Decoding:
-    """The encoder and the whole greedy loop: this session's last one, else the server's shared cache."""
-    if isinstance(model, DateTranslator):
-        return remembered("decoding", ("decoding", model.name, text), lambda: seq2seq.greedy_decode(model, text))
-    return remembered("decoding", ("decoding", model.name, text), lambda: model.generate(text, max_new=MAX_NEW))
+def decoding_for(model, text: str) -> decoding.Decoding:
+    """The encoder and the whole greedy loop (at most the model's ``max_new_tokens`` steps): this session's last
+    one, else the server's shared cache."""
+    return remembered("decoding", ("decoding", model.name, text), lambda: decoding.greedy_decode(model, text))
 
 
 def model_sidebar(model) -> None:

@@ -1,6 +1,6 @@
 """The main page's maps of a long text (a linear capture: q, k and the row normalisers, no (T × T) map stored).
 
-The head's map is drawn at block resolution (attnviz.analysis.tiles.block_map), each block coloured by the exact
+The head's map is drawn at block resolution (attnviz.tiles.block_map), each block coloured by the exact
 mean of its cells or by its strongest cell (``blocks=max``: a thin line of strong cells, which a mean over a block
 dilutes, stays visible); a box dragged over it asks for that region, drawn cell by cell once it is at most
 EXACT_TILE tokens a side, with token labels once they are readable. The zoom and the statistic live in the URL
@@ -14,7 +14,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from attnviz.analysis import tiles
+from attnviz import tiles
 from attnviz.figures import attention as plots
 
 from . import url_state

@@ -37,7 +37,7 @@ from ..models.char_lm import TWIN, CharLanguageModel
 from ..models.dcformer import compose_matrix, generate_text
 from ..text import InputError, clean_text
 from . import redundancy
-from .tiles import STAGE_HOOKS  # stage -> the hook that records its (heads, T, T) map
+from ..tiles import STAGE_HOOKS  # stage -> the hook that records its (heads, T, T) map
 
 TINY_MODELS = tuple(TWIN)  # the shipped DCFormer and its MHA twin
 STAGES = ("raw", "composed", "probs", "pattern")
@@ -83,7 +83,7 @@ REGION = 256
 def run_dcmha(model: CharLanguageModel, text: str, window: Any = "config", causal: bool = True) -> Capture:
     """One forward of ``model`` on ``text`` with every hook recorded and the text's next-character loss; beyond
     REGION characters every hook but the (T × T) maps (q, k, the row normalisers and the per-token compose weights
-    hold them all: attnviz.analysis.tiles).
+    hold them all: attnviz.tiles).
 
     window: the local layers' own size -- "config" (as trained), an int, or None (every layer global).
     causal: False lifts the causal constraint (a lesson: local windows become two-sided).
@@ -105,7 +105,7 @@ def region_capture(cap: Capture, start: int, stop: int) -> Capture:
     """Positions [start, stop) of a long text's capture as a capture of their own: every layer's four stage maps and
     its mask over that square, exact (regions of the whole text's maps: a row's weights on keys outside the region
     are not in it), with q and k there. The page's map views read it like a short text's capture."""
-    from . import tiles
+    from .. import tiles
 
     rows = slice(start, stop)
     arrays = {"tokens": cap["tokens"][rows], "token_ids": cap["token_ids"][rows]}
@@ -130,7 +130,7 @@ def stage_maps(cap: Capture, layer: int) -> dict[str, np.ndarray]:
 
 def cell_values(cap: Capture, layer: int, t: int, s: int) -> dict[str, list | np.ndarray]:
     """Every head's value at query t, key s at each stage (raw score, composed score, softmax, post-composed)."""
-    from . import tiles
+    from .. import tiles
 
     stages = tiles.stage_tiles(cap, layer, slice(t, t + 1), slice(s, s + 1))
     return {"head": [f"h{h}" for h in range(cap.n_heads)], **{stage: stages[stage][:, 0, 0] for stage in STAGES}}
@@ -199,7 +199,7 @@ def head_strength(draw: np.ndarray) -> dict[str, np.ndarray]:
 def map_change(cap: Capture, layer: int) -> dict[str, np.ndarray]:
     """Per head, mean over allowed cells of |after pre-compose - raw| and |after post-compose - probs|: a block of
     query rows at a time over the keys the mask allows (a long text's maps are never whole)."""
-    from . import tiles
+    from .. import tiles
 
     n = len(cap.tokens)
     pre, post, cells = np.zeros(cap.n_heads), np.zeros(cap.n_heads), 0

@@ -17,7 +17,6 @@ import numpy as np
 import torch
 
 from ..hooks import recording
-from ..masks import MaskSpec
 from ..models.base import hook_name
 
 

@@ -111,7 +111,7 @@ def _streamed_cosine(capture, rows: np.ndarray, layers: list[int]) -> np.ndarray
     summed over blocks of query rows, each over the keys the mask rule lets those rows see (every other cell is 0 in
     every map): regions of stored maps, or a long text's computed from its q and k. A head whose map is all zero
     (it cannot happen after a softmax) has no direction: 0 to every other head, 1 to itself."""
-    from . import tiles
+    from .. import tiles
 
     n, keys = len(capture.tokens), np.asarray(capture.key_is_real, dtype=bool)
     gram = np.zeros((len(layers) * capture.n_heads,) * 2)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import tasks
 from ..models.base import hook_name
-from ..models.seq2seq import Decoding
+from ..decoding import Decoding
 
 
 def date_verdict(text: str, answer: str) -> tuple[str, dict]:

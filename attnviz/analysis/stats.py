@@ -86,9 +86,9 @@ def stats_table(capture, query_rows: np.ndarray | None = None) -> pd.DataFrame:
     """One row per (layer, head) of a capture, ready to sort (the columns of :func:`stat_columns`).
 
     Streamed ROWS_PER_BLOCK query rows at a time, every head together, over the keys the mask rule allows
-    (attnviz.analysis.tiles): regions of the stored maps, or computed from a long text's q, k and row normalisers;
+    (attnviz.tiles): regions of the stored maps, or computed from a long text's q, k and row normalisers;
     never a (T × T) map."""
-    from . import tiles
+    from .. import tiles
 
     if query_rows is None:
         query_rows = ~_padding(capture)

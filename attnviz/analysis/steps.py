@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..models.base import hook_name
-from . import tiles
+from .. import tiles
 
 
 @dataclass

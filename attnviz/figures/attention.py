@@ -159,7 +159,7 @@ def block_heatmap(
     """A long text's map (or a zoomed region of it) at block resolution: each block's mean (or max) weight, exact,
     and in its hover the block's strongest cell: its query and key positions and tokens, weight and raw score.
 
-    ``block_map``: an :class:`attnviz.analysis.tiles.BlockMap` (duck-typed: mean, weight, query, key, score,
+    ``block_map``: an :class:`attnviz.tiles.BlockMap` (duck-typed: mean, weight, query, key, score,
     row_starts, col_starts, rows, cols). Cells sit at each block's first position, so a box dragged over the map
     reads in token positions. Blocks with no allowed cell (all weights exactly 0) are drawn masked, grey.
     """
@@ -305,7 +305,7 @@ def layer_grid(
     lang: str = "en",
 ) -> go.Figure:
     """Every head of one layer as small maps on one canvas (block-averaged beyond ``max_cells`` tokens; ``blocks``:
-    the maps given are already block averages of a long text's, :func:`attnviz.analysis.tiles.block_map`).
+    the maps given are already block averages of a long text's, :func:`attnviz.tiles.block_map`).
 
     One heatmap trace for all heads keeps the figure light; each tile sits on a grey rectangle,
     so masked (NaN) cells show grey while the gaps between tiles stay white. ``kv_heads[h]``: the K/V head

@@ -20,6 +20,7 @@ from typing import Callable
 from ..device import best_device
 from ..paths import DATE_MODEL_DIR, MISTRAL_CHAR_DIR, char_model_dir
 from .bert import BertFamilyModel, load_bert_family
+from .hf_families import ENCODER_DECODER
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -131,7 +132,7 @@ def kind_of(name_or_path: str) -> str:
     if name_or_path in REGISTRY:
         return REGISTRY[name_or_path].kind
     model_type = _model_type(Path(os.path.expanduser(name_or_path)))
-    if model_type in ("t5", "bart", "attnviz-seq2seq"):
+    if model_type in ENCODER_DECODER or model_type == "attnviz-seq2seq":
         return "encoder-decoder"
     return "encoder" if model_type in BERT_FAMILY or model_type is None else "decoder"
 
@@ -160,9 +161,15 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
 
             return DateTranslator.load(path, name=path.name, device=device)
         if model_type not in BERT_FAMILY:  # every other family through transformers' attention interface
-            from .hf import UnsupportedModel, load_hf_model
+            from .hf_families import UnsupportedModel
 
             try:
+                if model_type in ENCODER_DECODER:  # T5, BART: the Encoder-decoder page
+                    from .hf_encdec import load_encoder_decoder
+
+                    return load_encoder_decoder(path, path.name, ENCODER_DECODER[model_type], device)
+                from .hf import load_hf_model
+
                 return load_hf_model(path, name=path.name, device=device)
             except UnsupportedModel as error:
                 raise ModelNotFound(str(error)) from None

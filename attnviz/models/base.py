@@ -33,7 +33,7 @@ ATTENTION_HOOKS = ("q", "k", "v", "scores", "mask", "pattern", "z", "result")
 # attention steps only some families have: DCMHA's composed scores and pre-compose softmax, attention sinks;
 # DCMHA's compose weights are hook_pre_* / hook_post_* (pre- and post-softmax composition)
 # hook_lse (heads, seq): each row's log-sum-exp of its allowed scores (the softmax's normaliser; with q, k and the mask
-# rule it rebuilds any cell of the pattern exactly, attnviz.analysis.tiles); hook_score_scale (2,): the scaling and
+# rule it rebuilds any cell of the pattern exactly, attnviz.tiles); hook_score_scale (2,): the scaling and
 # softcap (0 = none) that made q·k a score
 EXTRA_ATTENTION_HOOKS = ("scores_composed", "probs", "sink", "lse", "score_scale")
 # hook_{name} directly inside blocks.{l}: the residual stream around the attention; attn_in is what the attention's
@@ -88,6 +88,16 @@ class Encoding:
     truncated: list[bool]  # the text had more tokens than the model accepts
     full_lengths: list[int]  # token count before truncation
     pieces: list[list[str]] | None = None  # the vocabulary's own strings ("Ġcat", "##ing"), where they differ
+
+
+@dataclass
+class Source:
+    """What an encoder-decoder's encoder read, and what the decoder attends to (the model's own state, passed back to it)."""
+
+    tokens: list[str]
+    ids: list[int]
+    special: list[bool]
+    state: tuple  # e.g. (memory, which source positions are real)
 
 
 def encode_texts(tokenizer, texts: list[str], max_tokens: int, *, token_types: bool = False, style: str = "plain") -> Encoding:

@@ -40,13 +40,14 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterable, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..compose import compose  # the cross-head compose kernel (tiles rebuilds maps with it too)
 from ..hooks import HookPoint, recording, to_numpy as _numpy
 from ..masks import MaskSpec, position_mask, query_block_spans
 from .base import hook_name
@@ -179,28 +180,6 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).type_as(x)
 
 
-def compose(a: torch.Tensor, qw1: torch.Tensor, qw2: torch.Tensor, kw1: torch.Tensor, kw2: torch.Tensor,
-            qdd: torch.Tensor, kdd: torch.Tensor, static: torch.Tensor | None = None) -> torch.Tensor:
-    """Cross-head compose in factored form: out[:, t, s] = C_ts @ a[:, t, s].
-
-    a: (B, H, T, S); qw1, qw2: (B, T, R, H); kw1, kw2: (B, S, R, H); qdd: (B, T, H); kdd: (B, S, H);
-    static: (H, H) in C orientation (out_n += sum_m static[n, m] * a_m) or None.
-    C_ts = I + static + sum_i qw2[t,i] qw1[t,i]^T + diag(qdd[t]) + sum_i kw2[s,i] kw1[s,i]^T + diag(kdd[s]).
-    Cost O(B*H*T*S*R); C_ts itself is never built.
-    """
-    # query-wise low rank: hidden[b,i,t,s] = sum_m a[b,m,t,s] * qw1[b,t,i,m]; out_n += hidden_i * qw2[t,i,n]
-    qh = torch.einsum("bmts,btim->bits", a, qw1)                 # (B, R, T, S)
-    out = a + torch.einsum("bits,btin->bnts", qh, qw2)           # residual identity + query-wise
-    # key-wise low rank: the same with the KEY token's weights
-    kh = torch.einsum("bmts,bsim->bits", a, kw1)                 # (B, R, T, S)
-    out = out + torch.einsum("bits,bsin->bnts", kh, kw2)         # (B, H, T, S)
-    out = out + a * qdd.transpose(1, 2).unsqueeze(-1)            # query gate (B, H, T, 1)
-    out = out + a * kdd.transpose(1, 2).unsqueeze(-2)            # key gate   (B, H, 1, S)
-    if static is not None:
-        out = out + torch.einsum("nm,bmts->bnts", static, a)
-    return out
-
-
 # ----------------------------------------------------------------------------- DCMHA
 class DynamicWeightProjection(nn.Module):
     """Per-token compose weights from the normalised layer input x (published layout, G = 1)."""
@@ -323,7 +302,7 @@ class Attention(nn.Module):
             composed = scores
         masked = composed.float().masked_fill(~m, float("-inf"))
         if lse is not None:  # the softmax's normaliser of each row (B, H, Tc): with q, k and the compose weights it
-            lse.append(torch.logsumexp(masked, dim=-1))  # rebuilds any cell later (attnviz.analysis.tiles)
+            lse.append(torch.logsumexp(masked, dim=-1))  # rebuilds any cell later (attnviz.tiles)
         probs = torch.softmax(masked, dim=-1)                # (B, H, Tc, Sc), float32
         probs = torch.nan_to_num(probs, nan=0.0)             # rows with no visible key (custom masks)
         if dw is not None:

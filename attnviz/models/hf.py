@@ -31,12 +31,7 @@ remote code is never run, nothing is fetched from a hub, and transformers' load 
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import json
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +42,20 @@ from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows
 from ..text import readable_token, token_style
 from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name, mask_notices
+from .hf_attention import (
+    ATTN_NAME,
+    LayerHooks,
+    Run,
+    active_run,
+    attnviz_attention,
+    attnviz_mask,
+    load_dtype,
+    output_hook,
+    quiet_transformers,
+    register_attnviz_attention,
+    require_safetensors,
+    spec_mask_function,
+)
 from .hf_families import (
     Family,
     MidLayer,
@@ -56,8 +65,6 @@ from .hf_families import (
     find_layers,
     find_mid_layer,
 )
-
-ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
 
 # Recorded here: every step of base.ATTENTION_HOOKS, hook_sink (batch, heads, seq: the share of attention that
 # went to the sink, families with sinks) and the residual stream around each layer.
@@ -77,298 +84,7 @@ def _rope_base(config) -> float | None:
     return float(theta) if theta is not None else None
 
 
-# ------------------------------------------------------------------------------------------ one run
-@dataclass
-class _Run:
-    """What one forward call of one adapter needs inside the registered functions."""
-
-    model: HFAttentionModel
-    user_mask: Callable | None  # an index-based mask function (batch, head, q, kv) -> bool, or None
-    block_input: dict = field(default_factory=dict)  # a parallel block's input (layer -> tensor), for its resid_mid
-    head_shapes: dict | None = None  # the load-time probe only: id(attention module) -> (H, H_kv, d_qk, d_v)
-
-
-_active_run: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("attnviz_hf_run", default=None)
-
-
-@dataclass(frozen=True)
-class _LayerHooks:
-    q: HookPoint
-    k: HookPoint
-    v: HookPoint
-    scores: HookPoint
-    mask: HookPoint
-    pattern: HookPoint
-    z: HookPoint
-    sink: HookPoint
-    lse: HookPoint
-    score_scale: HookPoint
-
-
-def spec_mask_function(spec: MaskSpec) -> Callable | None:
-    """The user's MaskSpec as a transformers mask function (index-based, so it works with and without vmap).
-
-    Same convention as :func:`attnviz.masks.structural_mask`: causal j <= i, window |i - j| < w, chunk i//c == j//c.
-    """
-    from transformers.masking_utils import and_masks, causal_mask_function
-
-    parts: list[Callable] = []
-    if spec.causal:
-        parts.append(causal_mask_function)
-    if spec.window is not None:
-        window = spec.window
-
-        def window_mask(batch_idx, head_idx, q_idx, kv_idx):
-            return (q_idx - kv_idx).abs() < window
-
-        parts.append(window_mask)
-    if spec.chunk is not None:
-        chunk = spec.chunk
-
-        def chunk_mask(batch_idx, head_idx, q_idx, kv_idx):
-            return torch.div(q_idx, chunk, rounding_mode="floor") == torch.div(kv_idx, chunk, rounding_mode="floor")
-
-        parts.append(chunk_mask)
-    return and_masks(*parts) if parts else None
-
-
-# ------------------------------------------------------------------------------------------ the mask function
-def attnviz_mask(
-    batch_size: int,
-    q_length: int,
-    kv_length: int,
-    q_offset: int = 0,
-    kv_offset: int = 0,
-    mask_function: Callable | None = None,
-    attention_mask: torch.Tensor | None = None,
-    config=None,
-    use_vmap: bool = False,
-    device: torch.device | str = "cpu",
-    **kwargs,
-) -> torch.Tensor:
-    """Registered in ``AttentionMaskInterface``: the model's own mask function AND the user's, as a 4-D bool mask.
-
-    ``mask_function`` is what the model asked for (causal, or causal with its sliding window, plus whatever overlay
-    the family adds); the padding mask is added by ``sdpa_mask``.  The result is always materialised
-    (batch, 1, q, kv), True = may attend, so the attention function can record it.
-    """
-    from transformers.masking_utils import and_masks, causal_mask_function, sdpa_mask
-
-    mask_function = mask_function if mask_function is not None else causal_mask_function
-    run = _active_run.get()
-    if run is not None and run.user_mask is not None and config is run.model.hf.config:
-        mask_function = and_masks(mask_function, run.user_mask)
-
-    def rows(start: int, length: int) -> torch.Tensor:
-        return sdpa_mask(batch_size=batch_size, q_length=length, kv_length=kv_length, q_offset=q_offset + start,
-                         kv_offset=kv_offset, mask_function=mask_function, attention_mask=attention_mask,
-                         allow_is_causal_skip=False, allow_is_bidirectional_skip=False, use_vmap=use_vmap, device=device)
-
-    # The mask functions compare (q, kv) index grids in int64: for a long text, build the bool mask a block of rows
-    # at a time, so nothing bigger than the mask itself (one byte per cell) exists at once.
-    block = max(64, 2**22 // max(1, kv_length))
-    if q_length <= block:
-        return rows(0, q_length)
-    out = torch.empty(batch_size, 1, q_length, kv_length, dtype=torch.bool, device=device)
-    for start in range(0, q_length, block):
-        part = rows(start, min(block, q_length - start))
-        out[:, :, start:start + part.shape[2]] = part
-    return out
-
-
-# ------------------------------------------------------------------------------------------ the attention function
-def attnviz_attention(
-    module: nn.Module,
-    query: torch.Tensor,
-    key: torch.Tensor,
-    value: torch.Tensor,
-    attention_mask: torch.Tensor | None,
-    scaling: float | None = None,
-    dropout: float = 0.0,
-    softcap: float | None = None,
-    s_aux: torch.Tensor | None = None,
-    position_bias: torch.Tensor | None = None,
-    **kwargs,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Registered in ``AttentionInterface``: eager attention with every step through a hook point.
-
-    query (batch, heads, q, d_head); key, value (batch, kv_heads, kv, d_head); attention_mask a 4-D bool mask
-    from :func:`attnviz_mask` (or an additive float mask, whose finite part counts as position bias).
-    Returns (batch, q, heads, d_head) and the pattern, as every family's eager function does.
-
-    When nobody records a (heads, q, kv) map (scores, mask or pattern), the attention runs in blocks of queries and
-    no such map exists at once: memory grows with q, not q², and the per-row normaliser (hook_lse) with q and k
-    suffices to compute any part of a map exactly later (``attnviz.analysis.tiles``). The pattern returned is
-    then None (transformers only hands it on when asked for ``output_attentions``).
-    """
-    run = _active_run.get()
-    hooks = run.model._hooks_by_module.get(id(module)) if run is not None else None
-    batch, n_heads, q_len, d_head = query.shape
-    if run is not None and run.head_shapes is not None:
-        run.head_shapes[id(module)] = (n_heads, key.shape[1], d_head, value.shape[-1])
-    if hooks is not None:
-        query, key, value = hooks.q(query), hooks.k(key), hooks.v(value)
-    if scaling is None:
-        scaling = d_head**-0.5
-    if hooks is not None and hooks.score_scale.wanted():  # how q·k became a score: tiles recompute it the same way
-        hooks.score_scale(torch.tensor([[scaling, softcap or 0.0]], device=query.device).expand(batch, 2))
-    maps = hooks is not None and any(h.wanted() for h in (hooks.scores, hooks.mask, hooks.pattern))
-    if maps or position_bias is not None or module.training or hooks is None:
-        z, weights, lse = _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks,
-                                  want_lse=hooks is not None and hooks.lse.wanted(),
-                                  dropout=dropout if module.training else 0.0)
-        pattern = weights.to(value.dtype)
-    else:  # only per-token state is recorded: blocks of queries, never a whole (heads, q, kv) map
-        kv_len = key.shape[2]
-        rows = max(16, 2**24 // max(1, n_heads * kv_len))
-        z_parts, lse_parts, sink_parts = [], [], []
-        for a in range(0, q_len, rows):
-            keys = slice(0, kv_len)
-            mask_rows = None if attention_mask is None else attention_mask[..., a:a + rows, :kv_len]
-            if mask_rows is not None and mask_rows.dtype == torch.bool:
-                # Only the span of keys these queries may attend to: a sliding window or chunk makes the work grow
-                # with the text, not its square. Columns outside it are masked for every row, so nothing changes.
-                seen = torch.nonzero(mask_rows.any(dim=(0, 1, 2))).flatten()
-                if len(seen):
-                    keys = slice(int(seen[0]), int(seen[-1]) + 1)
-                    mask_rows = mask_rows[..., keys]
-            z_block, _, lse_block = _attend(query[:, :, a:a + rows], key[:, :, keys], value[:, :, keys], mask_rows, scaling,
-                                            softcap, s_aux, None, None, sink=sink_parts.append if hooks.sink.wanted() else None,
-                                            want_lse=hooks.lse.wanted())
-            z_parts.append(z_block)  # the block's weights are dropped here: only z and the normaliser are kept
-            lse_parts.append(lse_block)
-        z, pattern = torch.cat(z_parts, dim=2), None
-        lse = torch.cat(lse_parts, dim=2) if lse_parts[0] is not None else None
-        if sink_parts:
-            hooks.sink(torch.cat(sink_parts, dim=2))
-    if hooks is not None:
-        if lse is not None:
-            hooks.lse(lse)
-        z = hooks.z(z)
-    return z.transpose(1, 2).contiguous(), pattern
-
-
-def _mix(pattern: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
-    """pattern (batch, heads, q, kv) @ value (batch, kv_heads, kv, d): query head h reads K/V head h // group."""
-    batch, n_heads, q_len, kv_len = pattern.shape
-    n_kv = value.shape[1]
-    pattern = pattern.to(value.dtype)
-    if n_kv == n_heads:
-        return torch.matmul(pattern, value)
-    return torch.matmul(pattern.reshape(batch, n_kv, (n_heads // n_kv) * q_len, kv_len), value).view(batch, n_heads, q_len, -1)
-
-
-def _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks, sink=None, want_lse=False,
-            dropout=0.0):
-    """Attention of these queries over every key: (z (batch, heads, q, d), the weights that mixed v (float32; after
-    ``dropout`` when training, as eager attention does), lse (batch, heads, q) or None unless ``want_lse``: an extra
-    pass over the scores, made only when someone records it).
-
-    ``hooks`` (the full path) records scores, mask, pattern and sink; the block path passes only ``sink``.
-    """
-    batch, n_heads, q_len, d_head = query.shape
-    n_kv, kv_len = key.shape[1], key.shape[2]
-    group = n_heads // n_kv
-    # Scores: query head h reads K/V head h // group (transformers' repeat_kv order), without copying K.
-    if group == 1:
-        scores = torch.matmul(query, key.transpose(-1, -2))
-    else:
-        grouped = query.reshape(batch, n_kv, group * q_len, d_head)
-        scores = torch.matmul(grouped, key.transpose(-1, -2)).view(batch, n_heads, q_len, kv_len)
-    scores.mul_(scaling)  # in place (the matmul's backward does not need its output): one (heads, q, kv) map less
-    if softcap is not None:  # Gemma 2: softcap * tanh(scores / softcap)
-        if torch.is_grad_enabled():
-            scores = torch.tanh(scores / softcap) * softcap
-        else:
-            scores = scores.div_(softcap).tanh_().mul_(softcap)
-    if position_bias is not None:  # T5: a learned bias per head and relative distance, added to the scores
-        scores = scores + position_bias[..., -q_len:, :kv_len].to(scores.dtype)
-
-    allowed = None
-    if attention_mask is not None:
-        mask = attention_mask[..., :kv_len]
-        if mask.dtype == torch.bool:
-            allowed = mask
-        else:  # additive: very negative = masked, anything finite above is a bias (T5-style position bias)
-            allowed = mask > torch.finfo(mask.dtype).min / 2
-            scores = scores + mask.masked_fill(~allowed, 0.0).to(scores.dtype)
-    if hooks is not None:
-        scores = hooks.scores(scores)
-        shown = torch.ones(batch, q_len, kv_len, dtype=torch.bool, device=query.device) if allowed is None else (
-            allowed[:, 0] if allowed.shape[1] == 1 else allowed
-        )
-        recorded = hooks.mask(shown)
-        if recorded is not shown:  # a PyTorch hook replaced the mask: use it
-            allowed = recorded[:, None] if recorded.dim() == 3 else recorded
-
-    logits = scores if allowed is None else scores.masked_fill(~allowed, float("-inf"))
-    if s_aux is not None:  # attention sinks (gpt-oss): one extra logit per head, dropped after the softmax
-        sinks = s_aux.reshape(1, -1, 1, 1).to(logits.dtype).expand(batch, n_heads, q_len, 1)
-        combined = torch.cat([logits, sinks], dim=-1).float()
-        lse = torch.logsumexp(combined, dim=-1) if want_lse else None  # (batch, heads, q), the sink's logit included
-        probs = torch.softmax(combined - combined.max(dim=-1, keepdim=True).values, dim=-1)
-        sink_share, probs = probs[..., -1], probs[..., :-1]
-        for point in (hooks.sink if hooks is not None else None, sink):
-            if point is not None:
-                point(sink_share)
-    else:
-        lse = torch.logsumexp(logits.float(), dim=-1) if want_lse else None  # (batch, heads, q); -inf: a row with no key
-        if logits is not scores and logits.dtype == torch.float32 and not torch.is_grad_enabled():
-            probs = torch.softmax(logits, dim=-1, out=logits)  # in place: the masked copy is ours and not kept
-        else:
-            probs = torch.softmax(logits, dim=-1, dtype=torch.float32)
-        if allowed is not None and not bool(allowed.any(dim=-1).all()):
-            probs = torch.nan_to_num(probs, nan=0.0)  # a row with no key carries no attention
-    if hooks is not None:  # recorded in float32 even when the model runs in bf16/fp16 (CUDA)
-        probs = hooks.pattern(probs)
-    if dropout > 0.0:
-        probs = nn.functional.dropout(probs, p=dropout, training=True)
-    return _mix(probs, value), probs, lse
-
-
-_register_lock = threading.Lock()
-_registered = False
-
-
-def register_attnviz_attention() -> None:
-    """Register both functions under :data:`ATTN_NAME` (idempotent). Other names, and other models, are untouched."""
-    global _registered
-    with _register_lock:
-        if _registered:
-            return
-        from transformers import AttentionInterface
-        from transformers.masking_utils import AttentionMaskInterface
-
-        AttentionInterface.register(ATTN_NAME, attnviz_attention)
-        AttentionMaskInterface.register(ATTN_NAME, attnviz_mask)
-        _registered = True
-
-
-def output_hook(owner: nn.Module, point: HookPoint):
-    """A forward hook passing a module's output (its first element, for a tuple) through ``point`` while ``owner``
-    (an adapter) runs; other forwards through the same module are untouched."""
-
-    def forward_hook(module, args, output):
-        run = _active_run.get()
-        if run is None or run.model is not owner:
-            return None
-        first = output[0] if isinstance(output, tuple) else output
-        new = point(first)
-        if new is first:
-            return None
-        return (new, *output[1:]) if isinstance(output, tuple) else new
-
-    return forward_hook
-
-
 # ------------------------------------------------------------------------------------------ the adapter
-def _get_path(root: nn.Module, dotted: str) -> nn.Module:
-    module = root
-    for part in dotted.split("."):
-        module = getattr(module, part)
-    return module
-
-
 def native_windows(config, n_layers: int) -> list[int | None]:
     """The sliding window each layer applies by itself (None = full causal attention), as the config says."""
     window = getattr(config, "sliding_window", None)
@@ -438,7 +154,7 @@ class HFAttentionModel(nn.Module):
         self.attention_name = find_attention(layers[0])
         attention = getattr(layers[0], self.attention_name)
         self.d_model = config.hidden_size
-        self._hooks_by_module: dict[int, _LayerHooks] = {}
+        self._hooks_by_module: dict[int, LayerHooks] = {}
         self.special_tokens = frozenset(tokenizer.all_special_tokens)
         self.token_style = token_style(tokenizer)  # how its vocabulary writes spaces and word pieces
         self.windows = native_windows(config, self.n_layers)  # the model's own sliding window per layer
@@ -500,7 +216,7 @@ class HFAttentionModel(nn.Module):
             if hasattr(attention, "layer_idx") and attention.layer_idx != index:  # (encoders keep no layer_idx)
                 found = getattr(attention, "layer_idx", None)
                 raise UnsupportedModel(f"{name}: attention module {index} has layer_idx {found}")
-            self._hooks_by_module[id(attention)] = _LayerHooks(
+            self._hooks_by_module[id(attention)] = LayerHooks(
                 *(self.hook(hook_name(h, index)) for h in ATTENTION_HOOKS[:7]),  # q, k, v, scores, mask, pattern, z
                 sink=self.hook(hook_name("sink", index)) if self.has_sinks else HookPoint(hook_name("sink", index)),
                 lse=self.hook(hook_name("lse", index)), score_scale=self.hook(hook_name("score_scale", index)),
@@ -526,19 +242,19 @@ class HFAttentionModel(nn.Module):
         hf_families.find_mid_layer, and what each attention module receives (its heads) into ``_probed_heads``."""
         vocab = self.hf.get_input_embeddings().num_embeddings
         ids = torch.arange(1, 6).remainder(vocab)[None].to(self.device)
-        run = _Run(self, None, head_shapes={})
-        token = _active_run.set(run)
+        run = Run(self, None, head_shapes={})
+        token = active_run.set(run)
         try:
             with torch.inference_mode():
                 self.hf(input_ids=ids, attention_mask=torch.ones_like(ids),
                         **({"use_cache": False} if self.kind == "decoder" else {}))
         finally:
-            _active_run.reset(token)
+            active_run.reset(token)
         self._probed_heads = run.head_shapes
 
     def _keep_block_input(self, index: int):
         def pre_hook(module, args, kwargs):
-            run = _active_run.get()
+            run = active_run.get()
             if run is not None and run.model is self and self.hook(hook_name("resid_mid", index)).wanted():
                 run.block_input[index] = args[0] if args else kwargs["hidden_states"]
 
@@ -549,7 +265,7 @@ class HFAttentionModel(nn.Module):
         output, the residual's value before the feed-forward's share is added (recorded; not on the forward path)."""
 
         def forward_hook(module, args, output):
-            run = _active_run.get()
+            run = active_run.get()
             if run is None or run.model is not self or index not in run.block_input:
                 return None
             point(run.block_input.pop(index) + (output[0] if isinstance(output, tuple) else output))
@@ -574,7 +290,7 @@ class HFAttentionModel(nn.Module):
         return [combine_windows(own, window) for own in self.windows]
 
     def _mine(self) -> bool:
-        run = _active_run.get()
+        run = active_run.get()
         return run is not None and run.model is self
 
     def _input_hook(self, names: list[str]):
@@ -630,11 +346,11 @@ class HFAttentionModel(nn.Module):
     def decode_step(self, ids: torch.Tensor, cache=None):
         """Feed ``ids`` (1, n) after what ``cache`` holds (None: nothing yet); (logits (1, n, vocab), the cache).
         The hook points record the new queries against every cached key, as any forward does."""
-        token = _active_run.set(_Run(self, None))
+        token = active_run.set(Run(self, None))
         try:
             out = self.hf(input_ids=ids.to(self.device), cache=cache, use_cache=True)
         finally:
-            _active_run.reset(token)
+            active_run.reset(token)
         return out.logits, out.cache
 
     def token_label(self, token_id: int) -> str:
@@ -651,7 +367,7 @@ class HFAttentionModel(nn.Module):
     def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
         """Run the model under ``spec`` (ANDed with the model's own masks); returns logits (batch, seq, vocab)."""
         device = self.device
-        token = _active_run.set(_Run(self, spec_mask_function(spec)))
+        token = active_run.set(Run(self, spec_mask_function(spec)))
         try:
             output = self.hf(
                 input_ids=encoding.input_ids.to(device),
@@ -659,39 +375,11 @@ class HFAttentionModel(nn.Module):
                 **({"use_cache": False} if self.kind == "decoder" else {}),
             )
         finally:
-            _active_run.reset(token)
+            active_run.reset(token)
         return output.logits if hasattr(output, "logits") else output.last_hidden_state
 
 
 # ------------------------------------------------------------------------------------------ loading
-_load_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _quiet_transformers():
-    """transformers' load report, warnings and progress bars silenced for the duration, then restored."""
-    from transformers.utils import logging as hf_logging
-
-    with _load_lock:
-        verbosity = hf_logging.get_verbosity()
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        try:
-            yield
-        finally:
-            hf_logging.set_verbosity(verbosity)
-            if bars:
-                hf_logging.enable_progress_bar()
-
-
-def load_dtype(device) -> torch.dtype | str:
-    """float32 on CPU (and MPS); on CUDA the checkpoint's own dtype ("auto": bf16 or fp16 as saved) for the forward.
-    Whatever the forward's dtype, captures are float32: the softmax runs in float32 and recorded tensors are
-    converted (``hooks.to_numpy``), and only the recorded hook points are copied off the GPU."""
-    return "auto" if torch.device(device or "cpu").type == "cuda" else torch.float32
-
-
 def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionModel:
     """Load a local Hugging Face directory of any family that calls the attention interface, in float32 (the
     checkpoint's dtype on CUDA), ready to record."""
@@ -706,22 +394,15 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
         raise UnsupportedModel(f"{label}: config.json cannot be read ({type(error).__name__})") from error
     model_type = config.get("model_type") if isinstance(config, dict) else None
     model_type = model_type if isinstance(model_type, str) else None
-    from .hf_encdec import ENCODER_DECODER, load_encoder_decoder
-
-    family = None if model_type in ENCODER_DECODER else family_of(model_type)  # or the one-line refusal
-    if not any(path.glob("*.safetensors")):
-        raise UnsupportedModel(
-            f"{label}: no .safetensors weights (attnviz loads safetensors only, never pickled files)"
-        )
-    if family is None:  # T5, BART: the Encoder-decoder page
-        return load_encoder_decoder(path, label, ENCODER_DECODER[model_type], device)
+    family = family_of(model_type)  # or the one-line refusal
+    require_safetensors(path, label)
 
     register_attnviz_attention()
     import transformers
     from transformers import AutoTokenizer
 
     model_class = getattr(transformers, family.model_class)
-    with _quiet_transformers():
+    with quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
         hf_model, info = model_class.from_pretrained(
             str(path),

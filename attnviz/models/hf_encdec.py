@@ -7,43 +7,29 @@ Every attention of the model records through hook points named by ``hook_name(na
     decoder.blocks.{l}.cross_attn.hook_*    cross-attention: queries from the decoder, keys/values from the encoder
 
 with hook_q, hook_k, hook_v (batch, heads, len, d_head), hook_scores (the model's own scaling and T5's relative
-position bias, before the mask), hook_mask, hook_pattern, hook_z and hook_result. ``generate`` runs the model's own
-greedy loop one token at a time (no KV cache: each step's capture holds its full maps), the same
-:class:`~attnviz.models.seq2seq.Decoding` of Captures the Encoder-decoder page draws for the shipped date model.
+position bias, before the mask), hook_mask, hook_pattern, hook_z and hook_result. Its steps (``read_source``,
+``decoder_logits`` ...) feed :func:`attnviz.decoding.greedy_decode`, the model's own greedy loop one token at a time
+(no KV cache: each step's capture holds its full maps), as the shipped date model's do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..hooks import HookPoint, recording
+from ..hooks import HookPoint
 from ..masks import MaskSpec
 from ..text import readable_token, token_style
-from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name
-from .hf import _active_run, _get_path, _LayerHooks, _Run, output_hook, register_attnviz_attention
-from .seq2seq import DecodeStep, Decoding, step_capture
+from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, Source, encode_texts, hook_name
+from .hf_attention import (ATTN_NAME, LayerHooks, Run, active_run, get_path, load_dtype, output_hook, quiet_transformers,
+                           register_attnviz_attention, require_safetensors)
+from .hf_families import EncoderDecoderFamily, UnsupportedModel
 
 
-@dataclass(frozen=True)
-class EncoderDecoderFamily:
-    model_class: str  # the transformers class loaded (with its language-model head)
-    encoder_layers: str  # dotted path from the loaded model to the encoder's layers
-    decoder_layers: str
-    self_attention: str  # dotted path inside a layer to its self-attention (encoder and decoder alike)
-    cross_attention: str  # inside a decoder layer: its cross-attention
-
-
-ENCODER_DECODER: dict[str, EncoderDecoderFamily] = {
-    "t5": EncoderDecoderFamily("T5ForConditionalGeneration", "encoder.block", "decoder.block",
-                               "layer.0.SelfAttention", "layer.1.EncDecAttention"),
-    "bart": EncoderDecoderFamily("BartForConditionalGeneration", "model.encoder.layers", "model.decoder.layers",
-                                 "self_attn", "encoder_attn"),
-}
 PARTS = ("encoder", "decoder_self", "decoder_cross")
 
 
@@ -56,16 +42,15 @@ class HFEncoderDecoder(nn.Module):
     def __init__(self, hf_model: nn.Module, tokenizer, name: str, family: EncoderDecoderFamily):
         super().__init__()
         register_attnviz_attention()
-        from .hf import ATTN_NAME
 
         if hf_model.config._attn_implementation != ATTN_NAME:
             hf_model.set_attn_implementation(ATTN_NAME)
         self.hf, self.tokenizer, self.name, self.family = hf_model.eval(), tokenizer, name, family
         config = hf_model.config
-        encoder_layers = list(_get_path(hf_model, family.encoder_layers))
-        decoder_layers = list(_get_path(hf_model, family.decoder_layers))
+        encoder_layers = list(get_path(hf_model, family.encoder_layers))
+        decoder_layers = list(get_path(hf_model, family.decoder_layers))
         self.n_layers, self.n_decoder_layers = len(encoder_layers), len(decoder_layers)
-        first = _get_path(encoder_layers[0], family.self_attention)
+        first = get_path(encoder_layers[0], family.self_attention)
         self.n_heads = self.n_kv_heads = getattr(first, "n_heads", None) or getattr(config, "encoder_attention_heads")
         self.d_model = config.d_model
         self.d_head = getattr(first, "key_value_proj_dim", None) or getattr(first, "head_dim", None) or self.d_model // self.n_heads
@@ -77,16 +62,16 @@ class HFEncoderDecoder(nn.Module):
         self.rope_base = None  # T5: relative position buckets in the scores; BART: learned positions added
         self.train_log: dict = {}
         self.hook_points = nn.ModuleDict()
-        self._hooks_by_module: dict[int, _LayerHooks] = {}
+        self._hooks_by_module: dict[int, LayerHooks] = {}
         self._attention: dict[tuple[str, int], nn.Module] = {}
         self._handles = []
         for part, layers, path in (("encoder", encoder_layers, family.self_attention),
                                    ("decoder_self", decoder_layers, family.self_attention),
                                    ("decoder_cross", decoder_layers, family.cross_attention)):
             for index, layer in enumerate(layers):
-                module = _get_path(layer, path)
+                module = get_path(layer, path)
                 points = {h: self._add_hook(hook_name(h, index, part)) for h in ATTENTION_HOOKS}
-                self._hooks_by_module[id(module)] = _LayerHooks(
+                self._hooks_by_module[id(module)] = LayerHooks(
                     *(points[h] for h in ATTENTION_HOOKS[:7]), sink=HookPoint(hook_name("sink", index, part)),
                     lse=HookPoint(hook_name("lse", index, part)), score_scale=HookPoint(hook_name("score_scale", index, part)))
                 self._handles.append(module.register_forward_hook(output_hook(self, points["result"])))
@@ -129,7 +114,7 @@ class HFEncoderDecoder(nn.Module):
         return encode_texts(self.tokenizer, texts, self.max_tokens, style=self.token_style)
 
     def _run(self):
-        return _active_run.set(_Run(self, None))
+        return active_run.set(Run(self, None))
 
     def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
         """The encoder's last hidden state (1, S, D): its self-attention records as any model's does."""
@@ -140,44 +125,46 @@ class HFEncoderDecoder(nn.Module):
             out = self.hf.get_encoder()(input_ids=encoding.input_ids.to(self.device),
                                         attention_mask=encoding.key_is_real.to(self.device).long())
         finally:
-            _active_run.reset(token)
+            active_run.reset(token)
         return out.last_hidden_state
 
-    # ----------------------------------------------------------------- generation, one step at a time
-    @torch.inference_mode()
-    def generate(self, text: str, max_new: int = 24, hooks=None) -> Decoding:
-        """The model's own greedy output for ``text``, each step's decoder hooks captured over the whole prefix."""
-        encoding = self.encode([text])
-        ids_in = encoding.input_ids.to(self.device)
-        mask = encoding.key_is_real.to(self.device).long()
-        source_tokens = encoding.tokens[0]
+    # ----------------------------------------------------------------- its steps, for attnviz.decoding's loop
+    max_new_tokens = 24
+
+    @property
+    def start_id(self) -> int:
+        config = self.hf.config
+        return int(config.decoder_start_token_id if config.decoder_start_token_id is not None else config.pad_token_id)
+
+    @property
+    def eos_id(self) -> int:
+        return int(self.hf.config.eos_token_id)
+
+    @contextlib.contextmanager
+    def decoding(self):
         token = self._run()
         try:
-            with recording(hooks) as rec:
-                memory = self.hf.get_encoder()(input_ids=ids_in, attention_mask=mask)
-            encoder = step_capture(self.name, self.n_layers, self.n_heads, rec.tensors, source_tokens,
-                                   encoding.input_ids[0].tolist(), MaskSpec(), special=encoding.special[0])
-            config = self.hf.config
-            start = config.decoder_start_token_id if config.decoder_start_token_id is not None else config.pad_token_id
-            eos = config.eos_token_id
-            ids, steps = [int(start)], []
-            for _ in range(max_new):
-                with recording(hooks) as rec:
-                    logits = self.hf(encoder_outputs=memory, attention_mask=mask,
-                                     decoder_input_ids=torch.tensor([ids], device=self.device), use_cache=False).logits
-                probs = torch.softmax(logits[0, -1].float(), dim=-1)
-                next_id = int(probs.argmax())
-                tokens = self._labels(ids)
-                capture = step_capture(self.name, self.n_decoder_layers, self.n_heads, rec.tensors, tokens, ids,
-                                       MaskSpec(causal=True), special=[t in self.special_tokens for t in self.tokenizer.convert_ids_to_tokens(ids)])
-                steps.append(DecodeStep(capture, self._labels([next_id])[0], next_id, probs.cpu().numpy()))
-                ids.append(next_id)
-                if next_id == eos:
-                    break
+            yield
         finally:
-            _active_run.reset(token)
-        answer = self.tokenizer.decode(ids[1:], skip_special_tokens=True)
-        return Decoding(text, encoder, steps, answer, eos)
+            active_run.reset(token)
+
+    def read_source(self, text: str) -> Source:
+        """The encoder over the tokenized source: its outputs and the source's attention mask."""
+        encoding = self.encode([text])
+        mask = encoding.key_is_real.to(self.device).long()
+        memory = self.hf.get_encoder()(input_ids=encoding.input_ids.to(self.device), attention_mask=mask)
+        return Source(encoding.tokens[0], encoding.input_ids[0].tolist(), encoding.special[0], (memory, mask))
+
+    def decoder_logits(self, source: Source, ids: list[int]) -> torch.Tensor:
+        memory, mask = source.state
+        return self.hf(encoder_outputs=memory, attention_mask=mask, decoder_input_ids=torch.tensor([ids], device=self.device),
+                       use_cache=False).logits  # (1, k, V)
+
+    def step_labels(self, ids: list[int]) -> tuple[list[str], list[bool]]:
+        return self._labels(ids), [t in self.special_tokens for t in self.tokenizer.convert_ids_to_tokens(ids)]
+
+    def answer(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
 
     def _labels(self, ids: list[int]) -> list[str]:
         pieces = self.tokenizer.convert_ids_to_tokens(ids)
@@ -190,13 +177,13 @@ class HFEncoderDecoder(nn.Module):
 
 
 def load_encoder_decoder(path, label: str, family: EncoderDecoderFamily, device=None) -> HFEncoderDecoder:
-    from .hf import ATTN_NAME, UnsupportedModel, _quiet_transformers, load_dtype
 
     import transformers
     from transformers import AutoTokenizer
 
+    require_safetensors(path, label)
     register_attnviz_attention()
-    with _quiet_transformers():
+    with quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
         hf_model, info = getattr(transformers, family.model_class).from_pretrained(
             str(path), use_safetensors=True, trust_remote_code=False, local_files_only=True, dtype=load_dtype(device),

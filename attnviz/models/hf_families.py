@@ -249,3 +249,22 @@ def find_mid_layer(model: nn.Module, block: nn.Module, attention: str, run) -> M
             return MidLayer(name, output=True)
         return MidLayer(name)
     return MidLayer(None)
+
+
+# ------------------------------------------------------------------------------------------ encoder-decoders
+# Recorded by hf_encdec (the Encoder-decoder page), each family's paths written out: two families, no discovery.
+@dataclass(frozen=True)
+class EncoderDecoderFamily:
+    model_class: str  # the transformers class loaded (with its language-model head)
+    encoder_layers: str  # dotted path from the loaded model to the encoder's layers
+    decoder_layers: str
+    self_attention: str  # dotted path inside a layer to its self-attention (encoder and decoder alike)
+    cross_attention: str  # inside a decoder layer: its cross-attention
+
+
+ENCODER_DECODER: dict[str, EncoderDecoderFamily] = {
+    "t5": EncoderDecoderFamily("T5ForConditionalGeneration", "encoder.block", "decoder.block",
+                               "layer.0.SelfAttention", "layer.1.EncDecAttention"),
+    "bart": EncoderDecoderFamily("BartForConditionalGeneration", "model.encoder.layers", "model.decoder.layers",
+                                 "self_attn", "encoder_attn"),
+}

@@ -31,7 +31,7 @@ with part "encoder" (``encoder.blocks.{l}.attn.hook_pattern``), "decoder_self"
 ``decoder.hook_logits`` (B, T, V). Recording uses :func:`attnviz.hooks.recording` (per call, thread-safe).
 
 :class:`DateTranslator` is the shipped date model behind the model contract (the registry's
-``date-seq2seq``); :func:`greedy_decode` runs the autoregressive loop (no KV cache: each step re-reads the
+``date-seq2seq``); :func:`attnviz.decoding.greedy_decode` runs the autoregressive loop (no KV cache: each step re-reads the
 whole prefix, so each step's capture holds the full matrices) and returns the encoder's capture and every
 step's, each an :class:`attnviz.capture.Capture`.
 :func:`save_seq2seq` / :func:`load_seq2seq` use safetensors + JSON (no pickle).
@@ -39,6 +39,7 @@ step's, each an :class:`attnviz.capture.Capture`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -50,12 +51,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..capture import Capture
-from ..hooks import HookPoint, recording, to_numpy
+from ..hooks import HookPoint
 from ..masks import MaskSpec, masked_softmax
 from ..paths import DATE_MODEL_DIR
 from .vocab import EOS, PAD, SOS, SPECIALS, CharVocab
-from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, hook_name
+from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, Source, hook_name
 
 
 class CheckpointError(ValueError):
@@ -293,48 +293,12 @@ def greedy_batch(model: Seq2Seq, vocab: CharVocab, texts: list[str], max_new: in
     return [vocab.decode(row[1:].tolist()) for row in out.cpu()]
 
 
-@dataclass
-class DecodeStep:
-    """One turn of the autoregressive loop."""
-
-    capture: Capture  # the decoder's hook points at this step; its tokens are what it read (<sos>, outputs so far)
-    output_token: str  # the character chosen (argmax) at the last position
-    output_id: int
-    probs: np.ndarray  # (V,) softmax of the last position's logits
-
-    @property
-    def input_tokens(self) -> list[str]:
-        return self.capture.tokens
-
-
-@dataclass
-class Decoding:
-    """Everything the Encoder-decoder page draws for one source text: the encoder's capture and one per step."""
-
-    source: str
-    encoder: Capture  # the encoder's hook points; its tokens are the source's
-    steps: list[DecodeStep]
-    text: str  # the model's answer, special tokens removed
-    eos_id: int  # the token that ends the answer
-
-    @property
-    def source_tokens(self) -> list[str]:
-        return self.encoder.tokens
-
-    @property
-    def output_tokens(self) -> list[str]:
-        return [s.output_token for s in self.steps]
-
-    @property
-    def finished(self) -> bool:
-        return bool(self.steps) and self.steps[-1].output_id == self.eos_id
-
-
 class DateTranslator(nn.Module):
     """The shipped date model (or any directory :func:`save_seq2seq` wrote) behind the model contract.
 
     ``forward(encoding, spec)`` runs the encoder (its hook points record as any model's do);
-    :meth:`generate` runs the whole greedy loop and returns a :class:`Decoding`.
+    its steps (``read_source``, ``decoder_logits`` ...) feed :func:`attnviz.decoding.greedy_decode`, which returns a
+    :class:`~attnviz.decoding.Decoding`.
     """
 
     kind = "encoder-decoder"
@@ -414,50 +378,32 @@ class DateTranslator(nn.Module):
         memory, _ = self.seq2seq.encode(encoding.input_ids.to(self.device))
         return memory
 
-    def generate(self, text: str, max_new: int | None = None, hooks=None) -> Decoding:
-        return greedy_decode(self, text, max_new, hooks)
+    # ----------------------------------------------------------------- its steps, for attnviz.decoding's loop
+    start_id, eos_id = SOS, EOS
 
+    @property
+    def max_new_tokens(self) -> int:
+        return self.cfg.max_target_len - 1
 
-def step_capture(model_name: str, n_layers: int, n_heads: int, tensors: dict[str, torch.Tensor], tokens: list[str],
-                 ids: list[int], spec: MaskSpec, special: list[bool] | None = None) -> Capture:
-    """One recorded pass (the encoder, or one decoding step) as a Capture: batch item 0 of every tensor."""
-    arrays = {name: to_numpy(t[0]) for name, t in tensors.items()}
-    arrays["tokens"] = np.array(tokens, dtype=str)
-    arrays["token_ids"] = np.array(ids, dtype=np.int64)
-    special = [t in SPECIALS for t in tokens] if special is None else special
-    return Capture(arrays, model_name=model_name, n_layers=n_layers, n_heads=n_heads, spec=spec, special=special,
-                   truncated=False, full_length=len(tokens))
+    def decoding(self):
+        return contextlib.nullcontext()
 
+    def read_source(self, text: str) -> Source:
+        """The encoder over the source characters: its memory (1, S, D) and which positions are real."""
+        ids = self.vocab.encode(text)
+        memory, src_is_real = self.seq2seq.encode(torch.tensor([ids], dtype=torch.long, device=self.device))
+        tokens = list(text)
+        return Source(tokens, ids, [t in SPECIALS for t in tokens], (memory, src_is_real))
 
-@torch.inference_mode()
-def greedy_decode(model: DateTranslator, text: str, max_new: int | None = None, hooks=None) -> Decoding:
-    """Run the encoder once, then the decoder once per output character, recording each step.
+    def decoder_logits(self, source: Source, ids: list[int]) -> torch.Tensor:
+        return self.seq2seq.decode(torch.tensor([ids], dtype=torch.long, device=self.device), *source.state)  # (1, k, V)
 
-    Step k (1-based) reads ``[<sos>, y_1 .. y_{k-1}]`` (k tokens) and picks ``y_k`` = argmax of the
-    last position's logits; the loop stops after ``<eos>`` or ``max_new`` steps. ``hooks``: fnmatch
-    patterns for :func:`recording` (None = every hook point).
-    """
-    net, vocab = model.seq2seq, model.vocab
-    max_new = max_new or net.cfg.max_target_len - 1
-    device = model.device
-    src_ids = vocab.encode(text)
-    with recording(hooks) as rec:
-        memory, src_is_real = net.encode(torch.tensor([src_ids], dtype=torch.long, device=device))  # (1, S, D)
-    encoder = step_capture(model.name, model.n_layers, model.n_heads, rec.tensors, list(text), src_ids, MaskSpec())
-    ids = [SOS]
-    steps: list[DecodeStep] = []
-    for _ in range(max_new):
-        with recording(hooks) as rec:
-            logits = net.decode(torch.tensor([ids], dtype=torch.long, device=device), memory, src_is_real)  # (1, k, V)
-        probs = torch.softmax(logits[0, -1].float(), dim=-1)
-        next_id = int(probs.argmax())
-        capture = step_capture(model.name, model.n_decoder_layers, model.n_heads, rec.tensors, [vocab.itos[i] for i in ids],
-                               ids, MaskSpec(causal=True))
-        steps.append(DecodeStep(capture, vocab.itos[next_id], next_id, probs.cpu().numpy()))
-        ids.append(next_id)
-        if next_id == EOS:
-            break
-    return Decoding(text, encoder, steps, vocab.decode([s.output_id for s in steps]), EOS)
+    def step_labels(self, ids: list[int]) -> tuple[list[str], list[bool]]:
+        labels = [self.vocab.itos[i] for i in ids]
+        return labels, [t in SPECIALS for t in labels]
+
+    def answer(self, ids: list[int]) -> str:
+        return self.vocab.decode(ids)
 
 
 # ----------------------------------------------------------------------------- save / load

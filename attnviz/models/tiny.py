@@ -116,12 +116,12 @@ def _build(class_name: str, model_type: str, tokenizer, seed: int, overrides: di
 
 def save_tiny(model_type: str, folder, tokenizer=None, seed: int = 0, **overrides) -> Path:
     """Build the family's tiny random model and save it with its tokenizer (safetensors) to ``folder``."""
-    from .hf import _quiet_transformers
+    from .hf_attention import quiet_transformers
 
     folder = Path(folder)
     tokenizer = tokenizer or byte_tokenizer()
     _, model = tiny_model(model_type, tokenizer, seed=seed, **overrides)
-    with _quiet_transformers():
+    with quiet_transformers():
         model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -179,9 +179,9 @@ def eager_difference(folder, texts=("The cat sat on the mat. A dog ran in the pa
     reference_class = getattr(transformers, adapter.family.model_class) if hasattr(adapter, "family") else None
     if reference_class is None:  # the BERT adapter wraps its own transformers model
         reference_class = type(adapter.hf)
-    from .hf import _quiet_transformers
+    from .hf_attention import quiet_transformers
 
-    with _quiet_transformers():
+    with quiet_transformers():
         reference = reference_class.from_pretrained(str(folder), attn_implementation="eager").eval()
     with torch.inference_mode():
         out = reference(input_ids=encoding.input_ids, attention_mask=encoding.key_is_real.long(), output_attentions=True)

@@ -272,7 +272,7 @@ def test_rank_table_rebuilds_the_scores_from_q_and_k_when_they_were_not_recorded
 
 @pytest.mark.parametrize("name, spec", [("mistral-char", "window"), ("dcformer-tiny", "causal"), ("all-MiniLM-L6-v2", "chunk")])
 def test_a_long_texts_cosine_streamed_from_linear_state_equals_the_whole_maps(name, spec, monkeypatch):
-    from attnviz.analysis import tiles
+    from attnviz import tiles
     from attnviz.capture import get_model, run_capture
     from attnviz.masks import MaskSpec
 

@@ -73,7 +73,7 @@ def test_cls_and_sep_columns_only_where_those_tokens_are():
 def test_a_long_texts_table_streamed_from_linear_state_equals_the_whole_maps(name, spec, monkeypatch):
     """A linear capture's statistics come a block of query rows at a time over the keys the mask allows: the same
     table as the stored maps give (padding rows left out as before, induction over the repeated tokens)."""
-    from attnviz.analysis import tiles
+    from attnviz import tiles
     from attnviz.analysis.stats import stats_table
     from attnviz.capture import get_model, run_capture
     from attnviz.masks import MaskSpec

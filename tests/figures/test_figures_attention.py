@@ -217,7 +217,7 @@ def _live_maps():
 
 def _block_map():
     """A BlockMap of a 170-token text at 10 × 10 blocks, from tiles.block_map's own type."""
-    from attnviz.analysis.tiles import BlockMap
+    from attnviz.tiles import BlockMap
 
     rng = np.random.default_rng(5)
     shape = (10, 10)

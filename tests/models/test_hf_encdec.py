@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from attnviz.decoding import greedy_decode
 from attnviz.capture import Capture, run_capture
 from attnviz.masks import MaskSpec
 from attnviz.models import ModelNotFound, load_model
@@ -63,7 +64,7 @@ def test_loads_through_the_registry_and_keeps_the_contract(built):
 
 def test_every_step_of_the_generation_equals_transformers_eager_attention(built):
     family, path, reference, model = built
-    decoding = model.generate(TEXT, max_new=6)
+    decoding = greedy_decode(model, TEXT, max_new=6)
     assert isinstance(decoding.encoder, Capture) and len(decoding.steps) >= 1
     encoding = model.encode([TEXT])
     start = reference.config.decoder_start_token_id
@@ -113,7 +114,7 @@ def test_the_encoder_decoder_page_runs_an_offered_folder_then_the_date_model_aga
     at.run()
     assert not at.exception and not at.error
     assert at.selectbox(key="ed_model").value == str(path)
-    decoding = model.generate(TEXT, max_new=24)
+    decoding = greedy_decode(model, TEXT, max_new=24)
     shown = array(figure_with_title(at, "Encoder self-attention")["data"][0]["z"])
     np.testing.assert_allclose(shown, decoding.encoder[hook_name("pattern", 0, "encoder")][0], atol=1e-6)
     if len(decoding.steps) >= 2:

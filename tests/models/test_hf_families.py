@@ -210,7 +210,7 @@ def test_a_multimodal_wrapper_is_refused_naming_its_text_model():
 
 
 def test_an_encoder_decoder_outside_the_encoder_decoder_page_is_refused():
-    from attnviz.models.hf_encdec import ENCODER_DECODER
+    from attnviz.models.hf_families import ENCODER_DECODER
 
     others = _families_where(lambda t: t not in ENCODER_DECODER and getattr(default_config(t), "is_encoder_decoder", False)
                              and not getattr(type(default_config(t)), "sub_configs", None))

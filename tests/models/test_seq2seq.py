@@ -15,8 +15,9 @@ import torch
 
 from attnviz import tasks
 from attnviz.hooks import recording
+from attnviz.decoding import greedy_decode
 from attnviz.models.seq2seq import (
-    CheckpointError, DEFAULT_DIR, DateTranslator, Seq2Seq, Seq2SeqConfig, greedy_batch, greedy_decode, load_seq2seq,
+    CheckpointError, DEFAULT_DIR, DateTranslator, Seq2Seq, Seq2SeqConfig, greedy_batch, load_seq2seq,
     pad_batch, save_seq2seq,
 )
 from attnviz.models.base import hook_name
@@ -302,7 +303,7 @@ def test_the_date_model_is_in_the_registry_and_keeps_the_contract():
     assert w.w_q.shape == (H, model.d_model, model.d_head) and not w.rotary
     with pytest.raises(ValueError, match="no causal"):
         run_capture(model, [text], MaskSpec(causal=True))
-    decoding = model.generate(text)
+    decoding = greedy_decode(model, text)
     assert decoding.text == "2026-11-25" and decoding.finished
     assert isinstance(decoding.encoder, Capture) and all(isinstance(s.capture, Capture) for s in decoding.steps)
     np.testing.assert_allclose(decoding.encoder[hook_name("pattern", 0, "encoder")], cap[hook_name("pattern", 0, "encoder")], atol=1e-6)
@@ -319,7 +320,7 @@ def test_the_pages_analysis_of_a_decoding():
     assert date_verdict("25 November 2026", "2026-11-26") == ("ed.verdict_wrong", {"answer": "2026-11-25"})
     assert date_verdict("no date here", "x")[0] == "ed.verdict_none"
     model = load_model(DATE_MODEL, device="cpu")
-    decoding = model.generate("Nov 25, 2026")
+    decoding = greedy_decode(model, "Nov 25, 2026")
     layer, head, share = sharpest_cross_head(decoding, model.n_decoder_layers, model.n_heads)
     final = decoding.steps[-1].capture
     shares = [[final[hook_name("pattern", l, "decoder_cross")][h].max(-1).mean() for h in range(model.n_heads)] for l in range(2)]

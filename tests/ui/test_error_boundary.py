@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import attnviz
 import attnviz.analysis.dcmha
 import attnviz.analysis.generation
-import attnviz.models.seq2seq
+import attnviz.decoding
 import attnviz.analysis.positions
 import attnviz.teaching.slides
 import attnviz.analysis.steps
@@ -58,7 +58,7 @@ CASES = {
     "word order": ("pages/4_Word_order.py", (ui.session, "captures_for"), "order_a", "the cat sees the dog"),
     "positions": ("pages/4_Word_order.py", (attnviz.analysis.positions, "learned_positions"), "order_a", "the cat sees the dog"),
     "dcmha": ("pages/2_DCMHA.py", (attnviz.analysis.dcmha, "run_dcmha"), "dc_text", "Time flies like an arrow."),
-    "encoder-decoder": ("pages/5_Encoder_decoder.py", (attnviz.models.seq2seq, "greedy_decode"), "ed_date", "1 May 2020"),
+    "encoder-decoder": ("pages/5_Encoder_decoder.py", (attnviz.decoding, "greedy_decode"), "ed_date", "1 May 2020"),
     "generation": ("pages/7_Generation.py", (attnviz.analysis.generation, "generate_with_cache"), "gen_text", "Once upon a"),
 }
 

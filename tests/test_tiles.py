@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attnviz.analysis import tiles
+from attnviz import tiles
 from attnviz.capture import get_model, run_capture
 from attnviz.masks import MaskSpec
 from attnviz.models.base import hook_name
@@ -74,7 +74,7 @@ MEASURE = r"""
 import resource, sys, torch, transformers
 sys.path.insert(0, {tests!r})
 from tiny_tokenizer import byte_level_tokenizer
-from attnviz.analysis import tiles
+from attnviz import tiles
 from attnviz.hooks import recording
 from attnviz.masks import MaskSpec
 from attnviz.models.base import Encoding
@@ -105,7 +105,7 @@ def test_a_capture_for_tiles_grows_linearly_with_the_text():
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     tests = str(root / "tests" / "support")
     measured = {}
     for n in (1024, 4096, 8192):

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..masks import MaskSpec, key_span, position_mask
-from ..models.base import hook_name
+from .compose import compose
+from .masks import MaskSpec, key_span, position_mask
+from .models.base import hook_name
 
 LINEAR_HOOKS = ("q", "k", "lse", "score_scale")  # what a capture needs for tiles, per layer
 # and for a DCFormer, its per-token compose weights (pre_qw1 … post_kdd), linear in the text too
@@ -154,7 +155,6 @@ def stage_tiles(cap, layer: int, rows: slice, cols: slice) -> dict[str, np.ndarr
 def _composed_stages(cap, layer: int, rows: slice, cols: slice, raw: np.ndarray) -> dict[str, np.ndarray]:
     """DCMHA on a tile: every head's raw scores (H, r, c) composed with the rows' query-wise and the columns' key-wise
     weights (pre), normalised by the recorded lse, masked, and composed again (post): the model's own ``compose``."""
-    from ..models.dcformer import compose
 
     def tensor(name: str, index=slice(None)) -> torch.Tensor:  # a copy: a shared capture's arrays are read-only
         return torch.tensor(np.asarray(cap[hook_name(name, layer)])[index])
