@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .i18n import translate
 
 if TYPE_CHECKING:
@@ -161,3 +163,15 @@ def masked_softmax(scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
         # A row with no allowed key is all -inf -> NaN; such rows carry no attention.
         probs = torch.nan_to_num(probs, nan=0.0)
     return probs
+
+
+def kept_positions(special, key_is_real, hide_special: bool) -> np.ndarray | None:
+    """The one rule for which token positions a view or a statistic keeps: all (None), or, with "hide special
+    tokens", all but the *real* special tokens ([CLS], [SEP], <s> ...). Padding is never a special token to hide:
+    it stays, drawn as masked, and is told apart by ``key_is_real`` (False at padding), whatever the tokenizer
+    calls its pad token. special, key_is_real: bool (seq,)."""
+    if not hide_special:
+        return None
+    hidden = np.asarray(special, bool) & np.asarray(key_is_real, bool)
+    keep = np.flatnonzero(~hidden)
+    return keep if keep.size else None

@@ -13,7 +13,7 @@ that can be read by eye, and a wrong answer is easy to spot.
 * :func:`is_heldout` -- a fixed 10 % of calendar days never used for training (in any format),
   so held-out accuracy measures dates the model has never seen.
 * :func:`date_vocab` -- the model's character vocabulary (:class:`attnviz.models.vocab.CharVocab`) for this task.
-* :func:`check_input` -- user text in, a clean source string or a :class:`TaskInputError`
+* :func:`check_input` -- user text in, a clean source string or an :class:`attnviz.text.InputError`
   whose message can be shown as it is.
 * :func:`parse_date` -- the reference answer for a typed date in a known format (None otherwise).
 """
@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Callable
 
 from .models.vocab import EOS, PAD, SOS, SPECIALS, UNK, CharVocab  # noqa: F401  (the task's callers read them here)
+from .text import InputError
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
 MONTHS_SHORT = [m[:3] for m in MONTHS]
@@ -52,7 +53,6 @@ FORMATS: dict[str, Callable[[dt.date], str]] = {
     "25.11.2026": lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}",
     "2026/11/25": lambda d: f"{d.year}/{d.month:02d}/{d.day:02d}",
 }
-EXAMPLE_DATE = dt.date(2026, 11, 25)
 
 
 def iso(date: dt.date) -> str:
@@ -100,29 +100,16 @@ def date_vocab() -> CharVocab:
     return CharVocab(SPECIALS + all_characters())
 
 
-class TaskInputError(ValueError):
-    """Text the date model cannot take; ``message(lang)`` is meant for the user (English or Chinese)."""
-
-    def __init__(self, key: str, **values):
-        self.key, self.values = key, values
-        super().__init__(self.message("en"))
-
-    def message(self, lang: str = "en") -> str:
-        from .i18n import translate
-
-        return translate(self.key, lang, **self.values)
-
-
 def check_input(text: str | None, vocab: CharVocab, max_chars: int = MAX_SOURCE_CHARS) -> str:
     """Strip, collapse runs of spaces, and refuse what the model cannot read."""
     if text is None or not text.strip():
-        raise TaskInputError("ed.err_empty")
+        raise InputError("ed.err_empty")
     cleaned = re.sub(r"\s+", " ", text.strip())
     unknown = vocab.unknown(cleaned)
     if unknown:
-        raise TaskInputError("ed.err_unknown", chars=" ".join(f"“{c}”" for c in unknown[:10]))
+        raise InputError("ed.err_unknown", chars=" ".join(f"“{c}”" for c in unknown[:10]))
     if len(cleaned) > max_chars:
-        raise TaskInputError("ed.err_long", n=len(cleaned), limit=max_chars)
+        raise InputError("ed.err_long", n=len(cleaned), limit=max_chars)
     return cleaned
 
 

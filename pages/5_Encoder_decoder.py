@@ -9,7 +9,8 @@ from attnviz.analysis.seq2seq import date_verdict, loop_rows, sharpest_cross_hea
 from attnviz.figures import seq2seq as figs
 from attnviz.models import DATE_MODEL
 from attnviz.models.base import hook_name
-from attnviz.models.seq2seq import CheckpointError, DateTranslator
+from attnviz.models.base import CheckpointError
+from attnviz.models.seq2seq import DateTranslator
 from attnviz.text import code_span, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, model_menu, save_page_state

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from attnviz.capture import all_but_maps
-from attnviz.masks import MaskSpec
+from attnviz.masks import MaskSpec, kept_positions
 from attnviz.models.base import Notice, hook_name
 from attnviz.i18n import translate
 from attnviz.text import MAX_CHARS, CleanText, InputError, clean_text, escape_markdown
@@ -23,7 +23,6 @@ from .session import (VIEW_HOOKS, canonical_model, captures_for, default_model, 
 log = logging.getLogger("attnviz")
 
 EXAMPLE = "The animal didn't cross the street because it was too tired."
-EXAMPLE_2 = "The cat sat."
 MAX_WINDOW = 64
 MAX_CHUNK = 64
 
@@ -91,13 +90,8 @@ class View:
 
     def keep(self, index: int = 0) -> np.ndarray | None:
         """Token positions to draw: all, or all but [CLS]/[SEP] (padding stays, shown as masked)."""
-        if not self.hide_special:
-            return None
         capture = self.captures[index]
-        pad = getattr(self.model.tokenizer, "pad_token", None)
-        hidden = np.array([s and t != pad for s, t in zip(capture.special, capture.tokens)])
-        keep = np.flatnonzero(~hidden)
-        return keep if keep.size else None
+        return kept_positions(capture.special, capture.key_is_real, self.hide_special)
 
     def head_arrays(self, layer: int, head: int, index: int = 0) -> dict:
         """The arrays behind one head's map, under their capture names, for NPZ export."""

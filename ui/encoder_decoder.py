@@ -54,7 +54,7 @@ def read_date(model) -> str | None:
         show_notices(cleaned, ensure_language())
     try:
         text = tasks.check_input(None if cleaned is None else cleaned.text, model.vocab, model.cfg.max_source_len)
-    except tasks.TaskInputError as error:
+    except InputError as error:
         # the message may quote the user's characters (already cleaned): inert Markdown
         st.info(T(error.key, **{k: escape_markdown(v) if isinstance(v, str) else v for k, v in error.values.items()}))
         return None

@@ -67,15 +67,6 @@ class _Sums:
         return {name: self.total[name] / self.count[name] if self.count[name] else float("nan") for name in STAT_COLUMNS}
 
 
-def head_stats(pattern: np.ndarray, tokens: list[str], query_rows: np.ndarray | None = None) -> dict[str, float]:
-    """Statistics of one head. pattern: (q_len, k_len); query_rows: bool (q_len,) rows to average."""
-    q_len, k_len = pattern.shape
-    rows = np.ones(q_len, dtype=bool) if query_rows is None else np.asarray(query_rows, dtype=bool)
-    sums = _Sums()
-    sums.add(pattern[rows].astype(np.float64), np.arange(q_len)[rows], np.arange(k_len), _Tokens(tokens))
-    return sums.means()
-
-
 def stat_columns(tokens: list[str]) -> list[str]:
     """The statistics that mean something for these tokens: [CLS] / [SEP] only where they occur."""
     present = set(tokens)
@@ -91,7 +82,7 @@ def stats_table(capture, query_rows: np.ndarray | None = None) -> pd.DataFrame:
     from .. import tiles
 
     if query_rows is None:
-        query_rows = ~_padding(capture)
+        query_rows = np.asarray(capture.key_is_real, bool)  # padding rows never count
     text, n = _Tokens(capture.tokens), len(capture.tokens)
     records = []
     for layer in range(capture.n_layers):
@@ -105,6 +96,3 @@ def stats_table(capture, query_rows: np.ndarray | None = None) -> pd.DataFrame:
         records += [{"layer": layer, "head": head, **head_sums.means()} for head, head_sums in enumerate(sums)]
     return pd.DataFrame.from_records(records, columns=["layer", "head", *stat_columns(capture.tokens)])
 
-
-def _padding(capture) -> np.ndarray:
-    return np.array([t == "[PAD]" or t == "<pad>" for t in capture.tokens])

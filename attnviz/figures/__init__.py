@@ -1,8 +1,8 @@
 """Pure Plotly figure builders: arrays in, ``go.Figure`` out; no model is run here, no Streamlit.
 
-One module per page that draws (``attention`` for the main and Compare pages and shared map helpers, ``dcmha``,
-``steps``, ``seq2seq``). Colours, fonts and sizes shared by all of them are in ``attention`` (MASKED_COLOR,
-SEQUENTIAL, DIVERGING, FONT, MAX_DRAWN_TOKENS).
+One module per kind of view: ``attention`` (a head's map, a layer's grid, the overview and shared map helpers),
+``heads`` (Compare's similarity and ranks), ``flow`` (rollout and flow graphs), ``dcmha``, ``steps``, ``seq2seq``,
+``importance``. Colours, fonts, margins and the template policy shared by all of them are in ``style``.
 
 The package's own names are the capture-level figures (``capture_views``): a whole ``attnviz.Capture`` in, the
 layer and head by number, e.g. ``attnviz.figures.head_heatmap(cap, layer=3, head=5)``. The array-level builders

@@ -24,6 +24,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import translate
+from ..masks import kept_positions
 from . import attention
 
 if TYPE_CHECKING:
@@ -45,18 +46,6 @@ def _check(capture: Capture, layer: int, head: int | None = None) -> None:
         raise ValueError(f"head must be 0 to {capture.n_heads - 1} (got {head})")
 
 
-def kept_positions(capture: Capture, hide_special: bool) -> np.ndarray | None:
-    """Token positions to draw: all (None), or all but [CLS]/[SEP]-like tokens; padding stays and shows as masked.
-
-    The rule of the app's "hide special tokens" switch: a special token that is also padding is kept.
-    """
-    if not hide_special:
-        return None
-    hidden = np.asarray(capture.special, bool) & np.asarray(capture.key_is_real, bool)
-    keep = np.flatnonzero(~hidden)
-    return keep if keep.size else None
-
-
 def _scores(capture: Capture, layer: int, head: int) -> np.ndarray | None:
     """One head's raw scores for the hover, or None when the capture was made without them (``hooks=``)."""
     try:
@@ -73,7 +62,7 @@ def head_heatmap(capture: Capture, layer: int = 0, head: int = 0, *, lang: str =
         capture.tokens,
         scores=_scores(capture, layer, head),
         allowed=capture.mask(layer),
-        keep=kept_positions(capture, hide_special),
+        keep=kept_positions(capture.special, capture.key_is_real, hide_special),
         title=translate("main.head_title", lang, layer=layer, head=head),
         lang=lang,
     )
@@ -86,7 +75,7 @@ def layer_grid(capture: Capture, layer: int = 0, *, head: int | None = None, lan
         capture.pattern(layer),
         capture.tokens,
         allowed=capture.mask(layer),
-        keep=kept_positions(capture, hide_special),
+        keep=kept_positions(capture.special, capture.key_is_real, hide_special),
         layer=layer,
         selected_head=head,
         lang=lang,
@@ -101,7 +90,7 @@ def overview(capture: Capture, *, layer: int | None = None, head: int | None = N
     selected = (layer, head) if layer is not None and head is not None else None
     fig = attention.overview(
         [capture.pattern(l) for l in range(capture.n_layers)],
-        keep=kept_positions(capture, hide_special),
+        keep=kept_positions(capture.special, capture.key_is_real, hide_special),
         selected=selected,
         lang=lang,
     )
@@ -125,7 +114,7 @@ def compare(capture: Capture, a: tuple[int, int] = (0, 0), b: tuple[int, int] = 
         # A cell either head could attend to is drawn: where only one could, the other's weight there is a real
         # 0 and the difference is that head's weight. (Two layers' masks differ only with per-layer windows.)
         allowed=capture.mask(a_layer) | capture.mask(b_layer),
-        keep=kept_positions(capture, hide_special),
+        keep=kept_positions(capture.special, capture.key_is_real, hide_special),
         lang=lang,
     )
 

@@ -38,7 +38,8 @@ ATTENTION_HOOKS = ("q", "k", "v", "scores", "mask", "pattern", "z", "result")
 EXTRA_ATTENTION_HOOKS = ("scores_composed", "probs", "sink", "lse", "score_scale")
 # hook_{name} directly inside blocks.{l}: the residual stream around the attention; attn_in is what the attention's
 # projections read (the layer input normalised, in pre-norm models; the layer input itself in BERT)
-BLOCK_HOOKS = ("resid_pre", "attn_in", "resid_mid", "resid_post", "attn_out", "mlp_out")
+RESIDUAL_HOOKS = ("resid_pre", "attn_in", "resid_mid", "resid_post")  # what every adapter records around a layer
+BLOCK_HOOKS = (*RESIDUAL_HOOKS, "attn_out", "mlp_out")  # and the sublayers' outputs, where a model records them
 
 
 # Encoder-decoder models name each attention by where it sits: the encoder's self-attention, the decoder's masked
@@ -71,9 +72,8 @@ def hook_name(name: str, layer: int | str | None = None, part: str | None = None
     return f"{prefix}blocks.{layer}.hook_{name}"
 
 
-def layer_hooks(name: str, n_layers: int) -> list[str]:
-    """``hook_name(name, l)`` for every layer: what a capture of one kind of array over the whole model asks for."""
-    return [hook_name(name, layer) for layer in range(n_layers)]
+class CheckpointError(ValueError):
+    """A weights folder that does not hold the model its config describes (missing, mismatched or extra tensors)."""
 
 
 @dataclass

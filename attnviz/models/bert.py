@@ -23,9 +23,8 @@ from torch import nn
 from ..hooks import HookPoint
 from ..masks import MaskSpec, attention_mask, masked_softmax
 from ..text import token_style
-from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name, mask_notices
+from .base import ATTENTION_HOOKS, RESIDUAL_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name, mask_notices
 
-BLOCK_HOOKS = ("resid_pre", "attn_in", "resid_mid", "resid_post")
 
 
 def _is_bert_family(hf_model: nn.Module) -> bool:
@@ -73,7 +72,7 @@ class BertFamilyModel(nn.Module):
         self.hook_points = nn.ModuleDict()
         self._add_hook(hook_name("embed"))
         for layer in range(self.n_layers):
-            for hook in (*ATTENTION_HOOKS, *BLOCK_HOOKS, "lse", "score_scale"):
+            for hook in (*ATTENTION_HOOKS, *RESIDUAL_HOOKS, "lse", "score_scale"):
                 self._add_hook(hook_name(hook, layer))
 
     def _add_hook(self, name: str) -> None:

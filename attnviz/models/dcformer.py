@@ -1,6 +1,6 @@
 """DCFormer: a Transformer with Dynamically Composable Multi-Head Attention (DCMHA).
 
-One readable file, nanoGPT style. Reference semantics: ``shared/design/dcmha.md``
+One readable file, nanoGPT style. Reference semantics: ``docs/dcmha.md``
 (DCFormer paper, ICML 2024). Shapes in comments use
 B batch, T queries, S keys, H heads, d head size, D model width, R compose rank (2),
 K dynamic hidden size (4*H), V vocabulary.
@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from ..compose import compose  # the cross-head compose kernel (tiles rebuilds maps with it too)
 from ..hooks import HookPoint, recording, to_numpy as _numpy
 from ..masks import MaskSpec, position_mask, query_block_spans
-from .base import hook_name
+from .base import CheckpointError, hook_name
 
 __all__ = [
     "DCFormerConfig", "DCFormer", "RMSNorm", "KVCache", "CharTokenizer",
@@ -538,10 +538,6 @@ def compose_matrix(capture: dict, layer: int, t: int, s: int, stage: str = "pre"
 
 
 # ----------------------------------------------------------------------------- checkpoints
-class CheckpointError(ValueError):
-    """Missing, unexpected or mis-shaped tensors in a checkpoint; the message names every one."""
-
-
 def _resolve_files(src: Any) -> tuple[dict | None, list[str]]:
     """dir -> (config, [*.safetensors]); list of files -> (config if a .json is among them, files)."""
     if isinstance(src, (str, os.PathLike)) and os.path.isdir(src):

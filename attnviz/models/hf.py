@@ -1,4 +1,4 @@
-"""Hugging Face causal language models, recorded through transformers' own attention interface.
+"""Hugging Face causal language models and text encoders (DistilBERT, ModernBERT ...), recorded through transformers' own attention interface.
 
 transformers 5 lets a program register an attention function (``AttentionInterface``) and a mask function
 (``AttentionMaskInterface``) under a name; every model that dispatches on ``config._attn_implementation`` then
@@ -41,7 +41,7 @@ from torch import nn
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows
 from ..text import readable_token, token_style
-from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name, mask_notices
+from .base import ATTENTION_HOOKS, RESIDUAL_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name, mask_notices
 from .hf_attention import (
     ATTN_NAME,
     LayerHooks,
@@ -65,10 +65,6 @@ from .hf_families import (
     find_layers,
     find_mid_layer,
 )
-
-# Recorded here: every step of base.ATTENTION_HOOKS, hook_sink (batch, heads, seq: the share of attention that
-# went to the sink, families with sinks) and the residual stream around each layer.
-BLOCK_HOOKS = ("resid_pre", "attn_in", "resid_mid", "resid_post")
 
 
 def _rope_base(config) -> float | None:
@@ -205,7 +201,7 @@ class HFAttentionModel(nn.Module):
         self.hook_points = nn.ModuleDict()
         self._add_hook(hook_name("embed"))
         for layer in range(self.n_layers):
-            for hook in (*BLOCK_HOOKS, *ATTENTION_HOOKS, "lse", "score_scale", *(("sink",) if self.has_sinks else ())):
+            for hook in (*RESIDUAL_HOOKS, *ATTENTION_HOOKS, "lse", "score_scale", *(("sink",) if self.has_sinks else ())):
                 self._add_hook(hook_name(hook, layer))
 
         self._attention_modules: list[nn.Module] = []

@@ -55,11 +55,7 @@ from ..hooks import HookPoint
 from ..masks import MaskSpec, masked_softmax
 from ..paths import DATE_MODEL_DIR
 from .vocab import EOS, PAD, SOS, SPECIALS, CharVocab
-from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, Source, hook_name
-
-
-class CheckpointError(ValueError):
-    """A checkpoint directory that cannot be loaded; the message says why."""
+from .base import ATTENTION_HOOKS, AttentionWeights, CheckpointError, Encoding, Notice, Source, hook_name
 
 
 # ----------------------------------------------------------------------------- config

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from ..figures import attention as plots, steps as plots_steps
 from ..capture import run_capture
 from .lessons import LessonError, Slide
-from ..masks import MaskSpec
+from ..masks import MaskSpec, kept_positions
 from ..models.base import hook_name
 from ..analysis.positions import alignment, learned_positions, reorder, rotary_angles, sinusoidal
 from ..analysis.steps import online_softmax, steps
@@ -36,10 +36,7 @@ def _check_range(slide: Slide, model, capture=None) -> None:
 
 
 def _keep(slide: Slide, capture) -> np.ndarray | None:
-    if not slide.hide_special:
-        return None
-    hidden = np.array([s and t not in ("[PAD]", "<pad>") for s, t in zip(capture.special, capture.tokens)])
-    return np.flatnonzero(~hidden)
+    return kept_positions(capture.special, capture.key_is_real, slide.hide_special)
 
 
 def slide_texts(slide: Slide) -> list[CleanText]:

@@ -3,7 +3,21 @@
 import numpy as np
 import pytest
 
-from attnviz.analysis.stats import head_stats
+from attnviz.analysis.stats import STAT_COLUMNS, stats_table
+from attnviz.capture import Capture
+from attnviz.masks import MaskSpec
+from attnviz.models.base import hook_name
+
+
+def head_stats(pattern: np.ndarray, tokens: list[str], query_rows: np.ndarray | None = None) -> dict[str, float]:
+    """The page's statistics (stats_table, streamed over blocks of rows) of one hand-made head: a capture of one
+    layer and one head holding ``pattern``, nothing masked."""
+    n = len(tokens)
+    capture = Capture({hook_name("pattern", 0): np.asarray(pattern, np.float32)[None], hook_name("mask", 0): np.ones((n, n), bool),
+                       "tokens": np.array(tokens)}, model_name="hand-made", n_layers=1, n_heads=1, spec=MaskSpec(),
+                      special=[t.startswith(("[", "<")) for t in tokens], truncated=False, full_length=n)
+    row = stats_table(capture, query_rows).iloc[0]
+    return {name: float(row[name]) for name in STAT_COLUMNS if name in row}
 
 TOKENS = ["[CLS]", "a", "b", "c", "[SEP]"]
 
@@ -74,7 +88,7 @@ def test_a_long_texts_table_streamed_from_linear_state_equals_the_whole_maps(nam
     """A linear capture's statistics come a block of query rows at a time over the keys the mask allows: the same
     table as the stored maps give (padding rows left out as before, induction over the repeated tokens)."""
     from attnviz import tiles
-    from attnviz.analysis.stats import stats_table
+    from attnviz.analysis.stats import STAT_COLUMNS, stats_table
     from attnviz.capture import get_model, run_capture
     from attnviz.masks import MaskSpec
 
@@ -90,3 +104,16 @@ def test_a_long_texts_table_streamed_from_linear_state_equals_the_whole_maps(nam
     assert list(streamed.columns) == list(whole.columns) and len(streamed) == model.n_layers * model.n_heads
     np.testing.assert_allclose(streamed.to_numpy(dtype=float), whole.to_numpy(dtype=float), atol=2e-5, equal_nan=True)
     assert np.isfinite(whole["induction"]).all()  # the text repeats itself: every head has an induction share
+
+
+def test_padding_rows_never_count_whatever_the_tokenizer_calls_its_pad_token():
+    """GPT-2 pads with <|endoftext|>: the statistics matched the strings "[PAD]"/"<pad>" and counted its padding
+    rows as text. They now follow key_is_real, the one rule for real positions."""
+    tokens = ["the", "cat", "sat", "<|endoftext|>", "<|endoftext|>"]
+    p = np.eye(5)
+    p[3:] = 0.2  # padding rows: junk that must not enter the means
+    real = np.array([True, True, True, False, False])
+    capture = Capture({hook_name("pattern", 0): p.astype(np.float32)[None], hook_name("mask", 0): np.ones((5, 5), bool),
+                       "tokens": np.array(tokens)}, model_name="gpt2-like", n_layers=1, n_heads=1, spec=MaskSpec(),
+                      special=[False] * 3 + [True] * 2, truncated=False, full_length=5, key_is_real=real)
+    assert stats_table(capture).iloc[0]["self"] == pytest.approx(1.0)

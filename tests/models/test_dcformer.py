@@ -1,4 +1,4 @@
-"""DCFormer / DCMHA: the properties of section 6 of shared/design/dcmha.md, on random tiny configs,
+"""DCFormer / DCMHA: the properties of section 6 of docs/dcmha.md, on random tiny configs,
 plus checkpoint round trips, loader errors, hooks, compose_matrix, training smoke and shipped assets."""
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from attnviz import tasks
+from attnviz.text import InputError
 from attnviz.hooks import recording
 from attnviz.decoding import greedy_decode
 from attnviz.models.seq2seq import (
@@ -243,9 +244,9 @@ def test_every_format_parses_back_to_its_date():
 def test_input_check_messages(vocab):
     assert tasks.check_input("  25   November 2026 ", vocab) == "25 November 2026"
     for bad, fragment in (("", "empty"), ("   ", "empty"), ("25 NOVEMBER 2026", "“E”"), ("2026-11-25 ✓", "“✓”"), ("1" * 30, "at most 24")):
-        with pytest.raises(tasks.TaskInputError, match=fragment):
+        with pytest.raises(InputError, match=fragment):
             tasks.check_input(bad, vocab)
-    with pytest.raises(tasks.TaskInputError):
+    with pytest.raises(InputError):
         tasks.check_input("<sos>", vocab)  # special tokens are not characters: '<' is unknown
 
 
