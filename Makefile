@@ -13,7 +13,7 @@ BIN     = $(VENV)/bin
 # moves it to the newest releases on purpose). The lock is resolved for Python 3.11 with torch fixed at $(TORCH).
 LOCK    = requirements.lock
 
-.PHONY: install app class test chromium bench lock
+.PHONY: install app class test lint chromium bench lock
 
 install: $(VENV)/.installed
 
@@ -65,6 +65,11 @@ chromium:
 
 test: install chromium
 	$(BIN)/python -m pytest
+
+# The habits that keep the code's shape (pyproject.toml configures them); .ci/run runs this before the tests.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install
 	$(BIN)/python benchmarks/capture_overhead.py

@@ -37,7 +37,10 @@ guard_the_server()  # Streamlit's own endpoints obey the class password too (onc
 ensure_language()
 if admitted():
     navigation = st.navigation(
-        [st.Page(HERE / path, title=T(key), icon=icon, url_path=url or None, default=not url) for path, url, key, icon in PAGES]
+        [
+            st.Page(HERE / path, title=T(key), icon=icon, url_path=url or None, default=not url)
+            for path, url, key, icon in PAGES
+        ]
     )
 else:  # the operator set a class password (make class PASSWORD=...) and this session has not typed it yet
     # Every page's path shows the password form, so a link to /Word_order?... is neither "Page not found" nor

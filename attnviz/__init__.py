@@ -6,5 +6,15 @@ from .models import DEFAULT_MODEL, available_models, load_model
 from .notebook import show
 from .text import InputError
 
-__all__ = ["Capture", "DEFAULT_MODEL", "InputError", "MaskSpec", "available_models", "capture", "load_model", "run_capture", "show"]
+__all__ = [
+    "Capture",
+    "DEFAULT_MODEL",
+    "InputError",
+    "MaskSpec",
+    "available_models",
+    "capture",
+    "load_model",
+    "run_capture",
+    "show",
+]
 __version__ = "0.1.0"

@@ -37,8 +37,24 @@ class Capture(dict):
     decoding views are functions over it.
     """
 
-    def __init__(self, arrays, *, model_name, n_layers, n_heads, spec, special, truncated, full_length, notices=(),
-                 layer_windows=None, causal=None, query_block=None, loss=None, key_is_real=None):
+    def __init__(
+        self,
+        arrays,
+        *,
+        model_name,
+        n_layers,
+        n_heads,
+        spec,
+        special,
+        truncated,
+        full_length,
+        notices=(),
+        layer_windows=None,
+        causal=None,
+        query_block=None,
+        loss=None,
+        key_is_real=None,
+    ):
         super().__init__(arrays)
         self.model_name = model_name
         self.n_layers = n_layers
@@ -85,7 +101,9 @@ class Capture(dict):
             return tiles.allowed_tile(self, layer, slice(0, n), slice(0, n))
         if kind in ("scores_composed", "probs"):  # a DCFormer's middle stages, a block of rows at a time
             stage = "composed" if kind == "scores_composed" else "probs"
-            return np.concatenate([tiles.stage_tiles(self, layer, rows, slice(0, n))[stage] for rows in tiles.row_blocks(0, n)], axis=1)
+            return np.concatenate(
+                [tiles.stage_tiles(self, layer, rows, slice(0, n))[stage] for rows in tiles.row_blocks(0, n)], axis=1
+            )
         heads = self[hook_name("q", layer)].shape[0]  # scores need only q, k and the scale, whatever else is stored
         return np.stack([tiles.scores_tile(self, layer, head, slice(0, n), slice(0, n)) for head in range(heads)])
 
@@ -95,12 +113,14 @@ class Capture(dict):
     def holds_scores(self, layer: int) -> bool:
         """``layer``'s raw scores are recorded, or exactly computable here from its q and k."""
         return dict.__contains__(self, hook_name("scores", layer)) or all(
-            dict.__contains__(self, hook_name(part, layer)) for part in ("q", "k", "score_scale"))
+            dict.__contains__(self, hook_name(part, layer)) for part in ("q", "k", "score_scale")
+        )
 
     def is_linear(self, layer: int = 0) -> bool:
         """True when ``layer``'s maps are not stored but computed from q, k and the row normalisers."""
         return not dict.__contains__(self, hook_name("pattern", layer)) and all(
-            dict.__contains__(self, hook_name(part, layer)) for part in ("q", "k", "lse", "score_scale"))
+            dict.__contains__(self, hook_name(part, layer)) for part in ("q", "k", "lse", "score_scale")
+        )
 
     def full_bytes(self) -> int:
         """What every layer's pattern, scores and mask would cost stored whole (float32, bool): T² per head."""
@@ -111,10 +131,22 @@ class Capture(dict):
         """The same sentence, mask and labels over other arrays (one stage in place of another, another capture's
         q and k beside these maps); ``positions``: only those tokens' labels and padding (a region of a long text)."""
         keep = slice(None) if positions is None else positions
-        return Capture(arrays, model_name=self.model_name, n_layers=self.n_layers, n_heads=self.n_heads, spec=self.spec,
-                       special=self.special[keep], truncated=self.truncated, full_length=self.full_length, notices=self.notices,
-                       layer_windows=self.layer_windows, causal=self.causal, query_block=self.query_block, loss=self.loss,
-                       key_is_real=self.key_is_real[keep])
+        return Capture(
+            arrays,
+            model_name=self.model_name,
+            n_layers=self.n_layers,
+            n_heads=self.n_heads,
+            spec=self.spec,
+            special=self.special[keep],
+            truncated=self.truncated,
+            full_length=self.full_length,
+            notices=self.notices,
+            layer_windows=self.layer_windows,
+            causal=self.causal,
+            query_block=self.query_block,
+            loss=self.loss,
+            key_is_real=self.key_is_real[keep],
+        )
 
     def save_npz(self, path) -> None:
         np.savez(path, **self)
@@ -162,8 +194,15 @@ def all_but_maps(model) -> list[str]:
     return [name for name in exact_names(model, ("*",)) if _map_name(name)[0] is None]
 
 
-def run_capture(model, texts: list[str], spec: MaskSpec = MaskSpec(), hooks: Iterable[str] | None = None, *,
-           with_loss: bool = False, **options) -> list[Capture]:
+def run_capture(
+    model,
+    texts: list[str],
+    spec: MaskSpec = MaskSpec(),
+    hooks: Iterable[str] | None = None,
+    *,
+    with_loss: bool = False,
+    **options,
+) -> list[Capture]:
     """Run ``model`` on one padded batch with the hook points matching ``hooks`` recorded (all by default);
     one Capture per text (padding kept, and masked).
 

@@ -64,7 +64,9 @@ class CaptureCache:
         self._lru: LRUCache = LRUCache(maxsize=max(1, self.max_bytes), getsizeof=lambda value: max(1, nbytes(value)))
         self._lock = threading.Lock()  # guards _lru and _pending
         self._pending: dict[Hashable, threading.Event] = {}
-        self._lanes = {name: threading.BoundedSemaphore(max(1, n)) for name, n in {"forward": workers, **(lanes or {})}.items()}
+        self._lanes = {
+            name: threading.BoundedSemaphore(max(1, n)) for name, n in {"forward": workers, **(lanes or {})}.items()
+        }
         self._running = 0  # computes running now (guarded by _lock)
         self.hits = self.misses = 0
 
@@ -87,8 +89,13 @@ class CaptureCache:
         with self._lock:
             return key in self._lru
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], object], lane: str = "forward",
-                       wanted: Callable[[], bool] | None = None):
+    def get_or_compute(
+        self,
+        key: Hashable,
+        compute: Callable[[], object],
+        lane: str = "forward",
+        wanted: Callable[[], bool] | None = None,
+    ):
         """The cached value of ``key``, or ``compute()`` run once (by the first caller, holding one of ``lane``'s
         workers) and cached if it fits.
 

@@ -41,26 +41,48 @@ def build_parser() -> argparse.ArgumentParser:
             "hook_z (heads, seq, d_head), blocks.{l}.hook_resid_post, hook_embed, tokens and token_ids."
         ),
     )
-    cap.add_argument("--model", default=DEFAULT_MODEL, help=f"shipped name ({', '.join(available_models())}), local Hugging Face directory, or hub id (default: %(default)s)")
+    cap.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"shipped name ({', '.join(available_models())}), local Hugging Face directory, or hub id (default: %(default)s)",
+    )
     cap.add_argument("--text", required=True, help="the sentence to capture")
     cap.add_argument("--causal", action="store_true", help="apply the causal (subsequent) mask")
     cap.add_argument("--window", type=_positive, metavar="W", help="sliding window: query i sees keys with |i-j| < W")
     cap.add_argument("--chunk", type=_positive, metavar="C", help="chunked attention: blocks of C tokens")
     cap.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the arrays")
     whole = cap.add_mutually_exclusive_group()
-    whole.add_argument("--full", dest="full", action="store_true", default=None,
-                       help="write every (heads, seq, seq) map, however long the text (the default up to 512 tokens)")
-    whole.add_argument("--linear", dest="full", action="store_false",
-                       help="write only what is linear in the text (q, k, v, z, hook_lse, hook_score_scale), whatever its "
-                            "length; every map can be rebuilt exactly from them (attnviz.tiles)")
+    whole.add_argument(
+        "--full",
+        dest="full",
+        action="store_true",
+        default=None,
+        help="write every (heads, seq, seq) map, however long the text (the default up to 512 tokens)",
+    )
+    whole.add_argument(
+        "--linear",
+        dest="full",
+        action="store_false",
+        help="write only what is linear in the text (q, k, v, z, hook_lse, hook_score_scale), whatever its "
+        "length; every map can be rebuilt exactly from them (attnviz.tiles)",
+    )
     gen = commands.add_parser(
         "generate",
         help="continue a text with a shipped character model (dcformer-tiny or mha-tiny)",
         description="Greedy when --temperature is 0 (the default); otherwise sampled with a seeded generator.",
     )
-    gen.add_argument("--model", default="dcformer-tiny", help="dcformer-tiny, mha-tiny, or a DCFormer checkpoint directory")
+    gen.add_argument(
+        "--model", default="dcformer-tiny", help="dcformer-tiny, mha-tiny, or a DCFormer checkpoint directory"
+    )
     gen.add_argument("--prompt", required=True, help="the text to continue")
-    gen.add_argument("-n", "--max-new-tokens", type=_positive, default=120, metavar="N", help="characters to add (default: %(default)s)")
+    gen.add_argument(
+        "-n",
+        "--max-new-tokens",
+        type=_positive,
+        default=120,
+        metavar="N",
+        help="characters to add (default: %(default)s)",
+    )
     gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     gen.add_argument("--top-k", type=_positive, default=None, metavar="K", help="sample only among the K likeliest")
     gen.add_argument("--seed", type=int, default=0, help="random seed for sampling (default: %(default)s)")
@@ -94,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     from .text import InputError
 
     try:
-        result = capture(args.text, args.model, causal=args.causal, window=args.window, chunk=args.chunk, full=args.full)
+        result = capture(
+            args.text, args.model, causal=args.causal, window=args.window, chunk=args.chunk, full=args.full
+        )
         result.save_npz(args.out)
     except (InputError, ModelNotFound, OSError, ValueError) as error:
         print(f"attnviz: error: {error}", file=sys.stderr)
@@ -104,8 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     if result.truncated:
         print(f"note: the text had {result.full_length} tokens and was cut to the model's limit", file=sys.stderr)
     if result.is_linear(0):
-        print(f"note: the maps were not written (a linear capture, {_megabytes(sum(a.nbytes for a in result.values()))}); "
-              f"--full writes them, {_megabytes(result.full_bytes())} more", file=sys.stderr)
+        print(
+            f"note: the maps were not written (a linear capture, {_megabytes(sum(a.nbytes for a in result.values()))}); "
+            f"--full writes them, {_megabytes(result.full_bytes())} more",
+            file=sys.stderr,
+        )
     spec = MaskSpec(args.causal, args.window, args.chunk)
     print(f"wrote {len(result)} arrays for {len(result.tokens)} tokens ({spec.describe()}) to {args.out}")
     return 0
@@ -128,15 +155,23 @@ def _tiny(args) -> int:
         print(f"attnviz: error: {refusal}", file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001 - the family's own config checks at the tiny size
-        print(f"attnviz: error: {args.family}: its config cannot be made tiny here ({type(error).__name__})", file=sys.stderr)
+        print(
+            f"attnviz: error: {args.family}: its config cannot be made tiny here ({type(error).__name__})",
+            file=sys.stderr,
+        )
         return 1
     if worst > 1e-5:
-        print(f"attnviz: error: {args.family}: attnviz's pattern differs from transformers' eager attention by "
-              f"{worst:.1e} (a bug: please report it)", file=sys.stderr)
+        print(
+            f"attnviz: error: {args.family}: attnviz's pattern differs from transformers' eager attention by "
+            f"{worst:.1e} (a bug: please report it)",
+            file=sys.stderr,
+        )
         return 1
-    print(f"wrote a tiny random {args.family} ({model.n_layers} layers, {model.n_heads} query heads, "
-          f"{model.n_kv_heads} K/V heads of {model.d_head}) to {folder}; its patterns equal transformers' eager "
-          f"attentions (largest difference {worst:.1e})")
+    print(
+        f"wrote a tiny random {args.family} ({model.n_layers} layers, {model.n_heads} query heads, "
+        f"{model.n_kv_heads} K/V heads of {model.d_head}) to {folder}; its patterns equal transformers' eager "
+        f"attentions (largest difference {worst:.1e})"
+    )
     return 0
 
 
@@ -162,8 +197,17 @@ def _generate(args) -> int:
     unknown = model.unknown_characters(args.prompt)
     if unknown:
         print(f"note: read as <unk>: {' '.join(unknown)}", file=sys.stderr)
-    print(generate_text(model.lm, model.tokenizer, args.prompt, args.max_new_tokens,
-                        temperature=args.temperature, top_k=args.top_k, seed=args.seed))
+    print(
+        generate_text(
+            model.lm,
+            model.tokenizer,
+            args.prompt,
+            args.max_new_tokens,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            seed=args.seed,
+        )
+    )
     return 0
 
 

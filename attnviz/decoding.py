@@ -64,14 +64,30 @@ class Decoding:
         return bool(self.steps) and self.steps[-1].output_id == self.eos_id
 
 
-def step_capture(model_name: str, n_layers: int, n_heads: int, tensors: dict[str, torch.Tensor], tokens: list[str],
-                 ids: list[int], spec: MaskSpec, special: list[bool]) -> Capture:
+def step_capture(
+    model_name: str,
+    n_layers: int,
+    n_heads: int,
+    tensors: dict[str, torch.Tensor],
+    tokens: list[str],
+    ids: list[int],
+    spec: MaskSpec,
+    special: list[bool],
+) -> Capture:
     """One recorded pass (the encoder, or one decoding step) as a Capture: batch item 0 of every tensor."""
     arrays = {name: to_numpy(t[0]) for name, t in tensors.items()}
     arrays["tokens"] = np.array(tokens, dtype=str)
     arrays["token_ids"] = np.array(ids, dtype=np.int64)
-    return Capture(arrays, model_name=model_name, n_layers=n_layers, n_heads=n_heads, spec=spec, special=special,
-                   truncated=False, full_length=len(tokens))
+    return Capture(
+        arrays,
+        model_name=model_name,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        spec=spec,
+        special=special,
+        truncated=False,
+        full_length=len(tokens),
+    )
 
 
 @torch.inference_mode()
@@ -84,8 +100,16 @@ def greedy_decode(model, text: str, max_new: int | None = None, hooks=None) -> D
     with model.decoding():
         with recording(hooks) as rec:
             source = model.read_source(text)
-        encoder = step_capture(model.name, model.n_layers, model.n_heads, rec.tensors, source.tokens, source.ids,
-                               MaskSpec(), source.special)
+        encoder = step_capture(
+            model.name,
+            model.n_layers,
+            model.n_heads,
+            rec.tensors,
+            source.tokens,
+            source.ids,
+            MaskSpec(),
+            source.special,
+        )
         ids, steps = [int(model.start_id)], []
         for _ in range(max_new):
             with recording(hooks) as rec:
@@ -93,8 +117,16 @@ def greedy_decode(model, text: str, max_new: int | None = None, hooks=None) -> D
             probs = torch.softmax(logits[0, -1].float(), dim=-1)
             next_id = int(probs.argmax())
             labels, special = model.step_labels(ids)
-            capture = step_capture(model.name, model.n_decoder_layers, model.n_heads, rec.tensors, labels, ids,
-                                   MaskSpec(causal=True), special)
+            capture = step_capture(
+                model.name,
+                model.n_decoder_layers,
+                model.n_heads,
+                rec.tensors,
+                labels,
+                ids,
+                MaskSpec(causal=True),
+                special,
+            )
             steps.append(DecodeStep(capture, model.step_labels([next_id])[0][0], next_id, probs.cpu().numpy()))
             ids.append(next_id)
             if next_id == model.eos_id:

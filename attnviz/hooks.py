@@ -35,7 +35,8 @@ _active_recorder: contextvars.ContextVar[Recorder | None] = contextvars.ContextV
 # hook name -> the edit functions applied there, outermost ``editing`` block first
 Edit = Callable[[torch.Tensor], "torch.Tensor | None"]
 _active_edits: contextvars.ContextVar[Mapping[str, tuple[Edit, ...]]] = contextvars.ContextVar(
-    "attnviz_active_edits", default=types.MappingProxyType({})  # read-only: a block sets a new mapping, never edits one
+    "attnviz_active_edits",
+    default=types.MappingProxyType({}),  # read-only: a block sets a new mapping, never edits one
 )
 
 

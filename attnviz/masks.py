@@ -103,8 +103,9 @@ def key_span(q_start: int, q_stop: int, n_keys: int, spec: MaskSpec) -> tuple[in
     return lo, max(lo, hi)
 
 
-def query_block_spans(T: int, block: int | None, window: int | None, causal: bool = True, *, past: int = 0,
-                      S: int | None = None) -> list[tuple[int, int, int, int]]:
+def query_block_spans(
+    T: int, block: int | None, window: int | None, causal: bool = True, *, past: int = 0, S: int | None = None
+) -> list[tuple[int, int, int, int]]:
     """(a, b, k0, k1) per block of queries [a, b): the keys [k0, k1) that block can see under its layer's
     causal window (absolute key positions; ``past`` keys already cached, ``S`` keys in all).
 
@@ -142,7 +143,6 @@ def attention_mask(key_is_real: torch.Tensor, spec: MaskSpec) -> torch.Tensor:
     key_is_real: (batch, seq) bool, False at [PAD] positions.
     returns:     (batch, seq, seq) bool, True = query (row) may attend key (column).
     """
-    import torch
 
     seq_len = key_is_real.shape[-1]
     structure = structural_mask(seq_len, spec, device=key_is_real.device)  # (seq, seq)

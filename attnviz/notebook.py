@@ -62,8 +62,13 @@ def _similarity_view(capture, layer, head, lang):
     from .figures.heads import similarity_matrix
 
     distance = head_similarity(capture, metric="js")
-    return similarity_matrix(distance, head_labels(capture.n_layers, capture.n_heads), is_distance=True,
-                             order=cluster_order(distance, is_distance=True), lang=lang)
+    return similarity_matrix(
+        distance,
+        head_labels(capture.n_layers, capture.n_heads),
+        is_distance=True,
+        order=cluster_order(distance, is_distance=True),
+        lang=lang,
+    )
 
 
 # show()'s views, by name: builder(capture, layer, head, lang) -> go.Figure. A new view is one entry here.
@@ -76,9 +81,19 @@ VIEWS = {
 }
 
 
-def show(text_or_capture, model=None, causal: bool = False, window: int | None = None, chunk: int | None = None,
-         layer: int = 0, head: int = 0, views: Iterable[str] | str = DEFAULT_VIEWS, lang: str = "en", *,
-         inline: bool | None = None):
+def show(
+    text_or_capture,
+    model=None,
+    causal: bool = False,
+    window: int | None = None,
+    chunk: int | None = None,
+    layer: int = 0,
+    head: int = 0,
+    views: Iterable[str] | str = DEFAULT_VIEWS,
+    lang: str = "en",
+    *,
+    inline: bool | None = None,
+):
     """Draw a sentence's attention inline in a notebook; outside one, return the figures.
 
     ``text_or_capture``: a text (captured with ``model``, default ``attnviz.DEFAULT_MODEL``, and the
@@ -109,13 +124,17 @@ def _as_capture(text_or_capture, model, causal, window, chunk):
         from .capture import capture
         from .models import DEFAULT_MODEL
 
-        return capture(text_or_capture, DEFAULT_MODEL if model is None else model, causal=causal, window=window, chunk=chunk)
+        return capture(
+            text_or_capture, DEFAULT_MODEL if model is None else model, causal=causal, window=window, chunk=chunk
+        )
     if not all(hasattr(text_or_capture, name) for name in ("pattern", "mask", "tokens", "n_layers", "n_heads")):
         raise TypeError(f"show() takes a text or an attnviz.Capture, not {type(text_or_capture).__name__}")
     if (model, causal, window, chunk) != (None, False, None, None):
         # Silently ignoring them would draw a mask other than the one asked for.
-        raise ValueError("model, causal, window and chunk apply when show() captures a text; "
-                         "a Capture already has its own (capture.model_name, capture.spec)")
+        raise ValueError(
+            "model, causal, window and chunk apply when show() captures a text; "
+            "a Capture already has its own (capture.model_name, capture.spec)"
+        )
     return text_or_capture
 
 
@@ -133,9 +152,16 @@ def caption_text(capture, lang: str = "en") -> str:
     """Model, token count, mask, and what cleaning or truncation changed in the text: one line each."""
     from .i18n import translate
 
-    lines = [f"{capture.model_name} · " + translate("main.head_caption", lang, n=len(capture.tokens), mask=capture.spec.describe(lang))]
+    lines = [
+        f"{capture.model_name} · "
+        + translate("main.head_caption", lang, n=len(capture.tokens), mask=capture.spec.describe(lang))
+    ]
     if capture.truncated:
-        lines.append(translate("msg.truncated_first", lang, n=capture.full_length, model=capture.model_name, limit=len(capture.tokens)))
+        lines.append(
+            translate(
+                "msg.truncated_first", lang, n=capture.full_length, model=capture.model_name, limit=len(capture.tokens)
+            )
+        )
     lines.extend(str(notice) for notice in capture.notices)
     return "\n".join(lines)
 
@@ -192,8 +218,10 @@ def plotlyjs_html() -> str:
 
     # A "</script" inside the library would end the tag early; "<\/" means the same inside any JS string.
     source = get_plotlyjs().replace("</script", "<\\/script")
-    return ("<script type=\"text/javascript\">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
-            f'<script type="text/javascript" {PLOTLYJS_MARKER}="1">{source}</script>')
+    return (
+        "<script type=\"text/javascript\">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
+        f'<script type="text/javascript" {PLOTLYJS_MARKER}="1">{source}</script>'
+    )
 
 
 def figure_bundle(fig, *, config: dict | None = None) -> dict:

@@ -29,7 +29,20 @@ from collections.abc import Callable
 from .models.vocab import EOS, PAD, SOS, SPECIALS, UNK, CharVocab  # noqa: F401  (the task's callers read them here)
 from .text import InputError
 
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 MONTHS_SHORT = [m[:3] for m in MONTHS]
 FIRST_YEAR, LAST_YEAR = 1900, 2099
 MAX_SOURCE_CHARS = 24  # the longest format ("September 30th, 2026") has 20
@@ -113,7 +126,9 @@ def check_input(text: str | None, vocab: CharVocab, max_chars: int = MAX_SOURCE_
     return cleaned
 
 
-_MONTH_NUMBER = {m.lower(): i + 1 for i, m in enumerate(MONTHS)} | {m.lower(): i + 1 for i, m in enumerate(MONTHS_SHORT)}
+_MONTH_NUMBER = {m.lower(): i + 1 for i, m in enumerate(MONTHS)} | {
+    m.lower(): i + 1 for i, m in enumerate(MONTHS_SHORT)
+}
 _PATTERNS = [
     (re.compile(r"(\d{1,2}) ([A-Za-z]+) (\d{4})"), ("d", "m", "y")),
     (re.compile(r"([A-Za-z]+) (\d{1,2})(?:st|nd|rd|th)?, (\d{4})"), ("m", "d", "y")),

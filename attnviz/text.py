@@ -134,7 +134,9 @@ def token_style(tokenizer) -> str:
 @functools.lru_cache(maxsize=1)
 def _byte_of_char() -> dict[str, int]:
     """The inverse of GPT-2's bytes-to-unicode table: stand-in character -> byte."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    printable = (
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    )
     chars, extra = list(printable), 0
     codes = list(printable)
     for byte in range(256):

@@ -26,7 +26,9 @@ from .models.base import hook_name
 
 LINEAR_HOOKS = ("q", "k", "lse", "score_scale")  # what a capture needs for tiles, per layer
 # and for a DCFormer, its per-token compose weights (pre_qw1 … post_kdd), linear in the text too
-DCMHA_HOOKS = tuple(f"{stage}_{name}" for stage in ("pre", "post") for name in ("qw1", "qw2", "kw1", "kw2", "qdd", "kdd"))
+DCMHA_HOOKS = tuple(
+    f"{stage}_{name}" for stage in ("pre", "post") for name in ("qw1", "qw2", "kw1", "kw2", "qdd", "kdd")
+)
 ROWS_PER_BLOCK = 256  # rows computed at once by the functions that sweep a whole map
 
 
@@ -97,7 +99,9 @@ def allowed_span(cap, layer: int, rows: slice) -> slice:
     """The columns that the mask rule lets any of ``rows`` attend to (a superset: padding is not looked at). A
     sliding window or a chunk keeps it near the rows, so a long text's tiles cost O(T·w), not O(T²)."""
     n = len(cap.key_is_real)
-    return slice(*key_span(rows.start or 0, min(n, rows.stop if rows.stop is not None else n), n, mask_rule(cap, layer)))
+    return slice(
+        *key_span(rows.start or 0, min(n, rows.stop if rows.stop is not None else n), n, mask_rule(cap, layer))
+    )
 
 
 def pattern_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
@@ -121,7 +125,9 @@ def heads_tile(cap, layer: int, rows: slice, cols: slice, heads=None) -> np.ndar
     if inside.start > cols.start or inside.stop < cols.stop:  # zeros outside the rule's span, computed within it
         out = np.zeros((len(index), rows.stop - rows.start, cols.stop - cols.start), dtype=np.float32)
         if inside.stop > inside.start:
-            out[:, :, inside.start - cols.start:inside.stop - cols.start] = heads_tile(cap, layer, rows, inside, index)
+            out[:, :, inside.start - cols.start : inside.stop - cols.start] = heads_tile(
+                cap, layer, rows, inside, index
+            )
         return out
     if hook_name("pre_qw1", layer) in cap:
         return _composed_stages(cap, layer, rows, cols, _scores(cap, layer, rows, cols))["pattern"][index]
@@ -133,7 +139,12 @@ def heads_tile(cap, layer: int, rows: slice, cols: slice, heads=None) -> np.ndar
     return weights.astype(np.float32)
 
 
-STAGE_HOOKS = {"raw": "scores", "composed": "scores_composed", "probs": "probs", "pattern": "pattern"}  # DCMHA's four maps
+STAGE_HOOKS = {
+    "raw": "scores",
+    "composed": "scores_composed",
+    "probs": "probs",
+    "pattern": "pattern",
+}  # DCMHA's four maps
 
 
 def stage_tiles(cap, layer: int, rows: slice, cols: slice) -> dict[str, np.ndarray]:
@@ -144,7 +155,10 @@ def stage_tiles(cap, layer: int, rows: slice, cols: slice) -> dict[str, np.ndarr
     n = len(cap.key_is_real)
     rows, cols = slice(*rows.indices(n)), slice(*cols.indices(n))
     if all(_stored(cap, hook, layer) is not None for hook in STAGE_HOOKS.values()):
-        return {stage: np.asarray(_stored(cap, hook, layer)[:, rows, cols], dtype=np.float32) for stage, hook in STAGE_HOOKS.items()}
+        return {
+            stage: np.asarray(_stored(cap, hook, layer)[:, rows, cols], dtype=np.float32)
+            for stage, hook in STAGE_HOOKS.items()
+        }
     raw = _scores(cap, layer, rows, cols)
     if hook_name("pre_qw1", layer) not in cap:
         pattern = heads_tile(cap, layer, rows, cols)
@@ -176,8 +190,10 @@ def _composed_stages(cap, layer: int, rows: slice, cols: slice, raw: np.ndarray)
         logits = composed(scores, "pre")
         probs = torch.where(allowed & torch.isfinite(lse), torch.exp(logits - lse), torch.zeros(()))
         post = composed(probs, "post")
-    return {stage: value[0].numpy().astype(np.float32)
-            for stage, value in (("raw", scores), ("composed", logits), ("probs", probs), ("pattern", post))}
+    return {
+        stage: value[0].numpy().astype(np.float32)
+        for stage, value in (("raw", scores), ("composed", logits), ("probs", probs), ("pattern", post))
+    }
 
 
 def _blocks(n: int, size: int) -> list[int]:
@@ -200,7 +216,11 @@ def downsampled(cap, layer: int, head: int, size: int, how: str = "mean") -> np.
         acc = None
         for block in row_blocks(a, e):
             part = pattern_tile(cap, layer, head, block, slice(0, n)).astype(np.float64)
-            reduced = np.add.reduceat(part, col_starts, axis=1).sum(0) if how == "mean" else np.maximum.reduceat(part, col_starts, axis=1).max(0)
+            reduced = (
+                np.add.reduceat(part, col_starts, axis=1).sum(0)
+                if how == "mean"
+                else np.maximum.reduceat(part, col_starts, axis=1).max(0)
+            )
             acc = reduced if acc is None else (acc + reduced if how == "mean" else np.maximum(acc, reduced))
         out[b] = acc / ((e - a) * widths) if how == "mean" else acc
     return out.astype(np.float32)
@@ -235,11 +255,22 @@ class BlockMap:
     @property
     def exact(self) -> bool:
         """One block per cell: the map itself, not a summary."""
-        return len(self.row_starts) == self.rows.stop - self.rows.start and len(self.col_starts) == self.cols.stop - self.cols.start
+        return (
+            len(self.row_starts) == self.rows.stop - self.rows.start
+            and len(self.col_starts) == self.cols.stop - self.cols.start
+        )
 
 
-def block_map(cap, layer: int, head: int, size: int, rows: slice | None = None, cols: slice | None = None, *,
-              strongest: bool = True) -> BlockMap:
+def block_map(
+    cap,
+    layer: int,
+    head: int,
+    size: int,
+    rows: slice | None = None,
+    cols: slice | None = None,
+    *,
+    strongest: bool = True,
+) -> BlockMap:
     """``head``'s map over ``rows`` × ``cols`` (the whole map by default) as at most ``size`` × ``size`` blocks,
     computed a block of rows at a time from the linear capture: never more than (block rows × cols) at once.
     ``strongest=False``: the block means only (thumbnails), and ``weight`` is then 1 where a block has an allowed
@@ -265,9 +296,20 @@ def block_map(cap, layer: int, head: int, size: int, rows: slice | None = None, 
         columns = within[np.arange(len(col_offsets)), best]
         weight[b], query[b], key[b] = column_max[columns], a + column_arg[columns], cols.start + columns
     if not strongest:
-        return BlockMap(mean, weight, query, key, np.zeros(shape, np.float32), row_starts, cols.start + col_offsets, rows, cols)
-    return BlockMap(mean, weight, query, key, cell_scores(cap, layer, head, query, key), row_starts, cols.start + col_offsets,
-                    rows, cols)
+        return BlockMap(
+            mean, weight, query, key, np.zeros(shape, np.float32), row_starts, cols.start + col_offsets, rows, cols
+        )
+    return BlockMap(
+        mean,
+        weight,
+        query,
+        key,
+        cell_scores(cap, layer, head, query, key),
+        row_starts,
+        cols.start + col_offsets,
+        rows,
+        cols,
+    )
 
 
 def layer_block_means(cap, layer: int, size: int) -> np.ndarray:

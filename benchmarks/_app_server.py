@@ -48,7 +48,13 @@ def streamlit_bin() -> str:
 class AppServer:
     """``streamlit run app.py`` as a subprocess on a free port; its log goes to a temp file."""
 
-    def __init__(self, script: str = "app.py", port: int | None = None, startup_timeout: float = 90.0, extra_args: list[str] | None = None):
+    def __init__(
+        self,
+        script: str = "app.py",
+        port: int | None = None,
+        startup_timeout: float = 90.0,
+        extra_args: list[str] | None = None,
+    ):
         self.script = script
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -61,18 +67,28 @@ class AppServer:
     def start(self) -> "AppServer":
         self._log = open(self.log_path, "wb")
         cmd = [
-            streamlit_bin(), "run", self.script,
-            "--server.port", str(self.port),
-            "--server.address", "127.0.0.1",
-            "--server.headless", "true",
-            "--server.runOnSave", "false",
-            "--server.fileWatcherType", "none",
-            "--browser.gatherUsageStats", "false",
+            streamlit_bin(),
+            "run",
+            self.script,
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--server.runOnSave",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
             *self.extra_args,
         ]
         # The allocator settings of `make app` / `make class` (see the Makefile): measure what users get.
         env = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "8388608", **os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
         deadline = time.monotonic() + self.startup_timeout
         health = f"http://127.0.0.1:{self.port}/_stcore/health"
         while time.monotonic() < deadline:

@@ -179,7 +179,9 @@ class Bench:
     def step_slider(self, key: str, kind: str, check: str, arg: dict) -> tuple[float, float, float]:
         """Focus a slider's thumb and press an arrow key: how a keyboard user moves it one step."""
         self.page.locator(f".st-key-{key}").get_by_role("slider").focus()
-        return self.measure(kind, check, arg, lambda: self.page.keyboard.press("ArrowRight" if kind == "right" else "ArrowLeft"))
+        return self.measure(
+            kind, check, arg, lambda: self.page.keyboard.press("ArrowRight" if kind == "right" else "ArrowLeft")
+        )
 
     def set_checkbox(self, key: str, on: bool):
         box = self.page.locator(f".st-key-{key} input[type=checkbox]")
@@ -228,7 +230,10 @@ def run(repeats: int) -> list[dict]:  # noqa: C901
         rows.append(dict(name="baseline: page reload -> heatmap", target=None, **repeat(max(5, repeats // 2), reload)))
 
         # --- (b) ~20 tokens, (c) 512 tokens ------------------------------------------------
-        for label, make_text, target_ms in (("~20 tok", lambda w: SHORT.format(w=w), 300), ("512 tok", long_text, 1500)):
+        for label, make_text, target_ms in (
+            ("~20 tok", lambda w: SHORT.format(w=w), 300),
+            ("512 tok", long_text, 1500),
+        ):
             bench.set_causal(False)
             shown = {"word": WORDS[-1]}
             bench.set_text(make_text(shown["word"]))
@@ -238,19 +243,30 @@ def run(repeats: int) -> list[dict]:  # noqa: C901
                 word = WORDS[i % (len(WORDS) - 1)]
                 page.locator(".st-key-text input").fill(make_text(word))
                 sample = bench.measure(
-                    "enter", COND_WORD, {"word": word, "old": shown["word"], "n": n},
+                    "enter",
+                    COND_WORD,
+                    {"word": word, "old": shown["word"], "n": n},
                     lambda: page.locator(".st-key-text input").press("Enter"),
                 )
                 shown["word"] = word
                 return sample
 
-            rows.append(dict(name=f"(b/c) new sentence, {label} (n={n})", target=target_ms, **repeat(repeats, new_sentence)))
+            rows.append(
+                dict(name=f"(b/c) new sentence, {label} (n={n})", target=target_ms, **repeat(repeats, new_sentence))
+            )
 
             def toggle_causal(i):
                 want = not bench.checked("causal")
-                return bench.measure("click", COND_CAUSAL, {"causal": want, "n": n}, lambda: page.locator(".st-key-causal label").first.click())
+                return bench.measure(
+                    "click",
+                    COND_CAUSAL,
+                    {"causal": want, "n": n},
+                    lambda: page.locator(".st-key-causal label").first.click(),
+                )
 
-            rows.append(dict(name=f"(b/c) causal toggle, {label} (n={n})", target=target_ms, **repeat(repeats, toggle_causal)))
+            rows.append(
+                dict(name=f"(b/c) causal toggle, {label} (n={n})", target=target_ms, **repeat(repeats, toggle_causal))
+            )
             bench.wait_idle()
             if label != "~20 tok":
                 continue
@@ -263,7 +279,9 @@ def run(repeats: int) -> list[dict]:  # noqa: C901
                 kind, w = ("right", 4) if bench.slider("window") == 3 else ("left", 3)
                 return bench.step_slider("window", kind, COND_WINDOW, {"w": w, "n": n})
 
-            rows.append(dict(name=f"(b) window slider step, {label} (n={n})", target=target_ms, **repeat(repeats, step_window)))
+            rows.append(
+                dict(name=f"(b) window slider step, {label} (n={n})", target=target_ms, **repeat(repeats, step_window))
+            )
             bench.wait_idle()
             bench.set_checkbox("use_window", False)
 
@@ -307,8 +325,12 @@ def main() -> None:
     print("in-page: performance.now() from the input event (capture phase) to the first animation frame whose")
     print("live Plotly data shows the change; wall: time.perf_counter() around press/click -> wait_for_function;")
     print("to idle: input event -> Streamlit script run finished. Reload row: in-page is since navigation start.")
-    print(f"lost: actions whose change never showed within {SAMPLE_TIMEOUT_MS // 1000} s (a click or key press that did not arrive); left out.")
-    print(f"x no-op: in-page median / no-op rerun median ({base:.0f} ms). Total benchmark time {time.perf_counter() - started:.0f} s.")
+    print(
+        f"lost: actions whose change never showed within {SAMPLE_TIMEOUT_MS // 1000} s (a click or key press that did not arrive); left out."
+    )
+    print(
+        f"x no-op: in-page median / no-op rerun median ({base:.0f} ms). Total benchmark time {time.perf_counter() - started:.0f} s."
+    )
 
 
 if __name__ == "__main__":

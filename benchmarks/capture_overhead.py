@@ -44,7 +44,11 @@ def main() -> None:
     hf, tokenizer = model.hf, model.tokenizer
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {model.device}")
     print(f"{'input':>12} {'tokens':>6} {'HF ms':>8} {'capture ms':>11} {'ratio':>6} {'view ms':>8} {'ratio':>6}")
-    for label, text in (("20 tokens", SENTENCE_20), ("128 tokens", " ".join(["word"] * 126)), ("512 tokens", " ".join(["word"] * 600))):
+    for label, text in (
+        ("20 tokens", SENTENCE_20),
+        ("128 tokens", " ".join(["word"] * 126)),
+        ("512 tokens", " ".join(["word"] * 600)),
+    ):
         batch = tokenizer([text], return_tensors="pt", truncation=True, max_length=512)
 
         def hf_forward():
@@ -61,7 +65,9 @@ def main() -> None:
         repeats = args.repeats if "512" not in label else max(5, args.repeats // 3)
         base, full, view = interleaved_medians([hf_forward, full_capture, view_capture], repeats)
         n = batch["input_ids"].shape[1]
-        print(f"{label:>12} {n:>6} {base * 1e3:>8.1f} {full * 1e3:>11.1f} {full / base:>6.2f} {view * 1e3:>8.1f} {view / base:>6.2f}")
+        print(
+            f"{label:>12} {n:>6} {base * 1e3:>8.1f} {full * 1e3:>11.1f} {full / base:>6.2f} {view * 1e3:>8.1f} {view / base:>6.2f}"
+        )
     print("capture = every hook (q, k, v, scores, mask, pattern, z, residuals) as NumPy; view = what the app draws.")
     print("target: capture / HF <= 1.5")
 

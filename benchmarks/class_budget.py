@@ -55,11 +55,19 @@ from load_sessions import PeakSampler, pss_kb, tree_rss_mb  # noqa: E402
 HEATMAP = "head_heatmap"
 COMPARE_TEXT = " ".join(["attention"] * 510)  # 512 tokens on MiniLM
 TABS = 3
-LONG = ("Once upon a time a small cat sat on a warm mat and watched the rain fall over the quiet town. " * 80)
+LONG = "Once upon a time a small cat sat on a warm mat and watched the rain fall over the quiet town. " * 80
 ROWS = {
     # page path, query string, how long the attack may take, the text that says it was refused
-    "word_order": ("Word_order", dict(model="mistral-char", order_a=LONG[:4000], order_b=LONG[1:4001]), "too long to compare"),
-    "generation": ("Generation", dict(gen_model="mistral-char", gen_text=LONG[:5000], gen_new="8"), "too long to follow"),
+    "word_order": (
+        "Word_order",
+        dict(model="mistral-char", order_a=LONG[:4000], order_b=LONG[1:4001]),
+        "too long to compare",
+    ),
+    "generation": (
+        "Generation",
+        dict(gen_model="mistral-char", gen_text=LONG[:5000], gen_new="8"),
+        "too long to follow",
+    ),
     "compare": ("Compare_heads", dict(text=COMPARE_TEXT), None),
     "tabs": ("Compare_heads", dict(text=COMPARE_TEXT), None),
     "dcmha": ("DCMHA", dict(dc_text=LONG[:1000]), None),
@@ -95,11 +103,24 @@ def put_file(url: str, session_id: str, file_id: str, data: bytes, name: str = "
     """What a browser's file uploader PUTs to Streamlit's upload endpoint; the HTTP status."""
     token = xsrf_token(url)
     boundary = "attnviz-bench-boundary"
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(f"{url}_stcore/upload_file/{session_id}/{file_id}", data=body, method="PUT",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
-                                              "X-Xsrftoken": token, "Cookie": f"_streamlit_xsrf={token}"})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{url}_stcore/upload_file/{session_id}/{file_id}",
+        data=body,
+        method="PUT",
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "X-Xsrftoken": token,
+            "Cookie": f"_streamlit_xsrf={token}",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status
@@ -272,7 +293,13 @@ async def closed_tabs(client: PageClient, k: int, timeout: float) -> str:
     return f"{TABS} tabs closed, then its own map"
 
 
-ACTIONS = {"box": typed_too_much, "tabs": closed_tabs, "presenter": long_lesson, "export": many_exports, "prepassword": before_the_password}
+ACTIONS = {
+    "box": typed_too_much,
+    "tabs": closed_tabs,
+    "presenter": long_lesson,
+    "export": many_exports,
+    "prepassword": before_the_password,
+}
 
 
 async def short_user(url: str, stop: asyncio.Event, waits: list) -> None:
@@ -314,8 +341,11 @@ async def attack(url: str, row: str, students: int, timeout: float):
 async def warm(url: str, row: str) -> None:
     """One short run of the row's page and of the main page: models loaded, caches warm."""
     page, params, _ = ROWS[row]
-    client = PageClient(url, query=query_string(**{k: (v if len(v) < 100 else "the cat sat on the mat")
-                                                  for k, v in params.items()}), source="127.0.4.1")
+    client = PageClient(
+        url,
+        query=query_string(**{k: (v if len(v) < 100 else "the cat sat on the mat") for k, v in params.items()}),
+        source="127.0.4.1",
+    )
     client.page = page
     await client.connect()
     await client.rerun()
@@ -355,8 +385,10 @@ def main() -> None:
         refusal = ROWS[row][2]
         errors = sum(1 for r in results for e in r["errors"] if not (refusal and refusal in e.replace("\\", "")))
         short = f"{statistics.median(waits):.2f} / {max(waits):.2f}" if waits else "none"
-        print(f"{row:<11} {peak - base:>9.0f} {statistics.median(seconds):>10.1f} / {seconds[-1]:<9.1f}  {short:>28}  "
-              f"{'; '.join(shown)}{f' ({errors} errors)' if errors else ''}")
+        print(
+            f"{row:<11} {peak - base:>9.0f} {statistics.median(seconds):>10.1f} / {seconds[-1]:<9.1f}  {short:>28}  "
+            f"{'; '.join(shown)}{f' ({errors} errors)' if errors else ''}"
+        )
 
 
 if __name__ == "__main__":

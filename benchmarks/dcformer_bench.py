@@ -11,6 +11,7 @@ no autograd. "forward" is model(tokens) (chunked attention, q_chunk_size from th
 growth of the peak RSS (VmHWM, reset after a T = 64 warm-up) over the resident size, for one
 T = 1024 call (the capture dict itself is included: it is alive at the peak).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,16 @@ def get_model(name: str, random_weights: bool) -> DCFormer:
     if not random_weights and os.path.exists(os.path.join(d, "model.safetensors")):
         return load_dcformer(d)
     torch.manual_seed(0)
-    cfg = DCFormerConfig(vocab_size=3385, dim=128, n_layer=4, n_head=4, window_size=64, window_type="LG",
-                         q_chunk_size=64, use_dcmha=name.startswith("dcformer"))
+    cfg = DCFormerConfig(
+        vocab_size=3385,
+        dim=128,
+        n_layer=4,
+        n_head=4,
+        window_size=64,
+        window_type="LG",
+        q_chunk_size=64,
+        use_dcmha=name.startswith("dcformer"),
+    )
     return DCFormer(cfg).eval()
 
 
@@ -116,16 +125,20 @@ def main(argv=None) -> int:
     lengths = [int(t) for t in args.lengths.split(",")]
     models = {n: get_model(n, args.random) for n in NAMES}
     cfg = models["dcformer-tiny"].config
-    print(f"torch {torch.__version__}, {args.threads} thread(s), batch 1, median of {args.repeats}; "
-          f"model: {cfg.n_layer} layers, D {cfg.dim}, H {cfg.n_head}, windows {cfg.layer_windows()}, "
-          f"q_chunk {cfg.q_chunk_size}, weights: {'random' if args.random else 'assets/'}")
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), batch 1, median of {args.repeats}; "
+        f"model: {cfg.n_layer} layers, D {cfg.dim}, H {cfg.n_head}, windows {cfg.layer_windows()}, "
+        f"q_chunk {cfg.q_chunk_size}, weights: {'random' if args.random else 'assets/'}"
+    )
     res: dict = {}
     for mode in ("forward", "capture"):
         for T in lengths:
             for n, m in models.items():
                 res[(mode, T, n)] = timeit(m, T, mode, args.repeats if T < 1024 else max(3, args.repeats // 2))
     print()
-    print(f"| mode | T | DCFormer ms | MHA ms | ratio DCF/MHA | DCF growth vs T={lengths[0]} | MHA growth vs T={lengths[0]} |")
+    print(
+        f"| mode | T | DCFormer ms | MHA ms | ratio DCF/MHA | DCF growth vs T={lengths[0]} | MHA growth vs T={lengths[0]} |"
+    )
     print("|---|---|---|---|---|---|---|")
     for mode in ("forward", "capture"):
         for T in lengths:
@@ -143,9 +156,11 @@ def main(argv=None) -> int:
         mem[mode] = dict(zip(NAMES, row))
         print(f"| {mode} | {row[0]:.1f} | {row[1]:.1f} |")
     H, L = cfg.n_head, cfg.n_layer
-    print(f"\n(one H x T x T float32 map at T={Tm}: {H * Tm * Tm * 4 / 2**20:.0f} MB; a capture keeps 4 such maps "
-          f"per layer (scores, scores_composed, probs, pattern) plus the T x T bool mask -> "
-          f"{L * (4 * H * Tm * Tm * 4 + Tm * Tm) / 2**20:.0f} MB for {L} layers)")
+    print(
+        f"\n(one H x T x T float32 map at T={Tm}: {H * Tm * Tm * 4 / 2**20:.0f} MB; a capture keeps 4 such maps "
+        f"per layer (scores, scores_composed, probs, pattern) plus the T x T bool mask -> "
+        f"{L * (4 * H * Tm * Tm * 4 + Tm * Tm) / 2**20:.0f} MB for {L} layers)"
+    )
     if args.json:
         print(json.dumps({"times_s": {f"{k[0]}/{k[1]}/{k[2]}": v for k, v in res.items()}, "peak_mb": mem}))
     return 0

@@ -101,8 +101,14 @@ async def student(url: str, deadline: float, waits: list) -> None:
             runs = len(client.runs_started)
             sent = await client.submit(PASSWORD)
             # in: a new run draws the app's sidebar widgets (the language choice) instead of the form
-            await client.wait_for(lambda c: any(run in c.finished for run in c.runs_started[runs:])
-                                  and "class_password" not in c.widgets or "lang" in c.widgets, 120)
+            await client.wait_for(
+                lambda c: (
+                    any(run in c.finished for run in c.runs_started[runs:])
+                    and "class_password" not in c.widgets
+                    or "lang" in c.widgets
+                ),
+                120,
+            )
             waits.append(time.perf_counter() - sent)
         finally:
             await client.close()
@@ -113,15 +119,17 @@ async def attack(url: str, sessions: int, addresses: int, seconds: float):
     answers, times, waits = [], [], []
     start = time.perf_counter()
     deadline = start + seconds
-    await asyncio.gather(*(guesser(url, f"127.0.1.{1 + i % addresses}", deadline, answers, times) for i in range(sessions)),
-                         student(url, deadline, waits))
+    await asyncio.gather(
+        *(guesser(url, f"127.0.1.{1 + i % addresses}", deadline, answers, times) for i in range(sessions)),
+        student(url, deadline, waits),
+    )
     return answers, times, waits, time.perf_counter() - start
 
 
 async def single(url: str, guess: str, source: str) -> float:
     client = await opened(url, source)
     try:
-        runs, errors = len(client.runs_started), len(client.errors)
+        runs = len(client.runs_started)
         sent = await client.submit(guess)
         await client.wait_for(lambda c: any(run in c.finished for run in c.runs_started[runs:]), 60)
         return time.perf_counter() - sent
@@ -137,8 +145,13 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.update(ATTNVIZ_PASSWORD=PASSWORD, HF_HUB_OFFLINE="1")
     with AppServer(extra_args=["--server.maxUploadSize", "1"]) as server:
-        rounds = [(asyncio.run(single(server.url, PASSWORD, f"127.0.0.{60 + i}")),
-                   asyncio.run(single(server.url, "not-it", f"127.0.0.{70 + i}"))) for i in range(5)]
+        rounds = [
+            (
+                asyncio.run(single(server.url, PASSWORD, f"127.0.0.{60 + i}")),
+                asyncio.run(single(server.url, "not-it", f"127.0.0.{70 + i}")),
+            )
+            for i in range(5)
+        ]
         right, wrong = (sorted(r[k] for r in rounds)[2] for k in (0, 1))  # medians, alternating
         answers, times, waits, wall = asyncio.run(attack(server.url, args.sessions, args.addresses, args.seconds))
     kinds = {kind: sum(1 for _, k in answers if k == kind) for kind in ("wrong", "busy", "locked", "other")}
@@ -150,7 +163,9 @@ def main() -> None:
         times.sort()
         print(f"  a guess's answer: median {times[len(times) // 2]:.2f} s, longest {times[-1]:.2f} s")
     print(f"  alone (median of 5, alternating): a right answer {right:.2f} s, a wrong answer {wrong:.2f} s")
-    print(f"  a student with the right password, during the guessing: {', '.join(f'{w:.2f} s' for w in waits) or 'none'}")
+    print(
+        f"  a student with the right password, during the guessing: {', '.join(f'{w:.2f} s' for w in waits) or 'none'}"
+    )
 
 
 if __name__ == "__main__":

@@ -45,22 +45,34 @@ def main() -> None:
     hf_logging.set_verbosity_error()
     model = get_model(attnviz.DEFAULT_MODEL)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {model.device}")
-    print(f"{model.name}: {model.n_layers} layers x {model.n_heads} heads, {n_forwards_estimate(model)} sentence "
-          f"forwards per ranking (slow: {ranking_is_slow(model)})")
-    print(f"{'input':>10} {'tokens':>6} {'how':>4} {'fwd 1x1':>7} {'s 1x1':>7} {'fwd batched':>11} {'rows':>4} "
-          f"{'s batched':>9} {'batched/1x1':>11} {'max |Δeffect|':>13}")
+    print(
+        f"{model.name}: {model.n_layers} layers x {model.n_heads} heads, {n_forwards_estimate(model)} sentence "
+        f"forwards per ranking (slow: {ranking_is_slow(model)})"
+    )
+    print(
+        f"{'input':>10} {'tokens':>6} {'how':>4} {'fwd 1x1':>7} {'s 1x1':>7} {'fwd batched':>11} {'rows':>4} "
+        f"{'s batched':>9} {'batched/1x1':>11} {'max |Δeffect|':>13}"
+    )
     for label, text in (("20 tokens", SENTENCE_20), ("128 tokens", SENTENCE_128)):
         n_tokens = len(model.encode([text]).tokens[0])
         for how in ("zero", "mean"):
             (single, batched), (one_by_one, packed) = interleaved(
-                [lambda: rank_heads(model, text, MaskSpec(), how, batch_size=1),
-                 lambda: rank_heads(model, text, MaskSpec(), how)], args.repeats)
+                [
+                    lambda: rank_heads(model, text, MaskSpec(), how, batch_size=1),
+                    lambda: rank_heads(model, text, MaskSpec(), how),
+                ],
+                args.repeats,
+            )
             by_head = [t.sort_values(["layer", "head"]).effect.to_numpy() for t in (one_by_one, packed)]
-            print(f"{label:>10} {n_tokens:>6} {how:>4} {one_by_one.attrs['forwards']:>7} {single:>7.3f} "
-                  f"{packed.attrs['forwards']:>11} {packed.attrs['batch_size']:>4} {batched:>9.3f} "
-                  f"{batched / single:>11.2f} {np.abs(by_head[0] - by_head[1]).max():>13.1e}")
-    print("fwd = model calls (the clean one included); rows = copies of the sentence per batched call, each ablating "
-          "its own head.")
+            print(
+                f"{label:>10} {n_tokens:>6} {how:>4} {one_by_one.attrs['forwards']:>7} {single:>7.3f} "
+                f"{packed.attrs['forwards']:>11} {packed.attrs['batch_size']:>4} {batched:>9.3f} "
+                f"{batched / single:>11.2f} {np.abs(by_head[0] - by_head[1]).max():>13.1e}"
+            )
+    print(
+        "fwd = model calls (the clean one included); rows = copies of the sentence per batched call, each ablating "
+        "its own head."
+    )
 
 
 if __name__ == "__main__":

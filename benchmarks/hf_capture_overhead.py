@@ -77,6 +77,43 @@ def build(kind: str):
     return eager, adapter
 
 
+def measure(kind: str, tokens: int, label: str, repeats: int) -> None:
+    """One model: HF eager with output_attentions against attnviz's capture and the view capture, same numbers."""
+    eager, adapter = build(kind)
+    adapter.max_tokens = tokens
+    text = " ".join(WORDS * (tokens // len(WORDS) + 2))
+    encoding = adapter.encode([text])
+    assert encoding.input_ids.shape[1] == tokens, encoding.input_ids.shape
+    ids = encoding.input_ids
+
+    def hf_forward():
+        with torch.inference_mode():
+            out = eager(input_ids=ids, use_cache=False, output_attentions=True)
+        return [a.numpy() for a in out.attentions]
+
+    def full_capture():
+        return run_capture(adapter, [text], MaskSpec())
+
+    def view_capture():
+        return run_capture(adapter, [text], MaskSpec(), hooks=VIEW_HOOKS)
+
+    # same numbers on both sides, or the timing compares different computations
+    (cap,) = full_capture()
+    reference = hf_forward()
+    worst = max(
+        float(abs(cap[f"blocks.{layer}.attn.hook_pattern"] - reference[layer][0]).max())
+        for layer in range(adapter.n_layers)
+    )
+    assert worst < 1e-5, worst
+    del cap, reference
+
+    base, full, view = interleaved_medians([hf_forward, full_capture, view_capture], repeats)
+    print(
+        f"{label:>32} {tokens:>6} {base * 1e3:>12.1f} {full * 1e3:>11.1f} {full / base:>6.2f}"
+        f" {view * 1e3:>8.1f} {view / base:>6.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
@@ -89,45 +126,14 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU float32, median of {args.repeats}")
-    print(f"{'model':>32} {'tokens':>6} {'HF eager ms':>12} {'capture ms':>11} {'ratio':>6} {'view ms':>8} {'ratio':>6}")
+    print(
+        f"{'model':>32} {'tokens':>6} {'HF eager ms':>12} {'capture ms':>11} {'ratio':>6} {'view ms':>8} {'ratio':>6}"
+    )
     models = (("gpt2", 512, "GPT-2 small size (12L 12H d768)"), ("llama", 1024, "Llama GQA (12L 12H/4KV d768)"))
     for kind, tokens, label in models:
         if args.only not in (None, kind):
             continue
-        eager, adapter = build(kind)
-        adapter.max_tokens = tokens
-        text = " ".join(WORDS * (tokens // len(WORDS) + 2))
-        encoding = adapter.encode([text])
-        assert encoding.input_ids.shape[1] == tokens, encoding.input_ids.shape
-        ids = encoding.input_ids
-
-        def hf_forward():
-            with torch.inference_mode():
-                out = eager(input_ids=ids, use_cache=False, output_attentions=True)
-            return [a.numpy() for a in out.attentions]
-
-        def full_capture():
-            return run_capture(adapter, [text], MaskSpec())
-
-        def view_capture():
-            return run_capture(adapter, [text], MaskSpec(), hooks=VIEW_HOOKS)
-
-        # same numbers on both sides, or the timing compares different computations
-        (cap,) = full_capture()
-        reference = hf_forward()
-        worst = max(
-            float(abs(cap[f"blocks.{layer}.attn.hook_pattern"] - reference[layer][0]).max())
-            for layer in range(adapter.n_layers)
-        )
-        assert worst < 1e-5, worst
-        del cap, reference
-
-        base, full, view = interleaved_medians([hf_forward, full_capture, view_capture], args.repeats)
-        print(
-            f"{label:>32} {tokens:>6} {base * 1e3:>12.1f} {full * 1e3:>11.1f} {full / base:>6.2f}"
-            f" {view * 1e3:>8.1f} {view / base:>6.2f}"
-        )
-        del eager, adapter
+        measure(kind, tokens, label, args.repeats)  # each model's objects are freed when it returns
     print("capture = every hook as NumPy (q, k, v, scores, mask, pattern, z, result, residuals);")
     print("view = pattern, scores, mask only (what the app draws).")
     print("target: capture / HF eager <= 1.3")

@@ -162,7 +162,11 @@ def idle_after(runs_before: int):
 
     def check(client) -> bool:
         runs = client.runs_started[runs_before:]
-        return bool(runs) and client.finished.get(runs[-1], ForwardMsg.FINISHED_EARLY_FOR_RERUN) != ForwardMsg.FINISHED_EARLY_FOR_RERUN
+        return (
+            bool(runs)
+            and client.finished.get(runs[-1], ForwardMsg.FINISHED_EARLY_FOR_RERUN)
+            != ForwardMsg.FINISHED_EARLY_FOR_RERUN
+        )
 
     return check
 
@@ -277,7 +281,9 @@ def ms(value: float | None) -> str:
     return "-" if value is None else f"{value * 1000:.0f}"
 
 
-def summarize(n: int, results: list[Result], memory: tuple[float, float, float], wall: float, log_problems: int) -> dict:
+def summarize(
+    n: int, results: list[Result], memory: tuple[float, float, float], wall: float, log_problems: int
+) -> dict:
     connect = [r.connect_heatmap for r in results if r.connect_heatmap is not None]
     tick = [r.tick_heatmap for r in results if r.tick_heatmap is not None]
     ids = [r.session_id for r in results if r.session_id]
@@ -348,17 +354,27 @@ def log_problems(text: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, nargs="+", default=[10, 30, 60], help="session counts, run in turn against one server")
-    parser.add_argument("--tokens", type=int, default=0, help="about this many tokens per sentence (default: a ~20-token sentence)")
-    parser.add_argument("--timeout", type=float, default=180.0, help="seconds per step of a session (connect, heatmap, run end, tick)")
-    parser.add_argument("--settle", type=float, default=3.0, help="seconds to wait after each N before reading the memory")
+    parser.add_argument(
+        "--sessions", type=int, nargs="+", default=[10, 30, 60], help="session counts, run in turn against one server"
+    )
+    parser.add_argument(
+        "--tokens", type=int, default=0, help="about this many tokens per sentence (default: a ~20-token sentence)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=180.0, help="seconds per step of a session (connect, heatmap, run end, tick)"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=3.0, help="seconds to wait after each N before reading the memory"
+    )
     parser.add_argument("--no-warmup", action="store_true", help="let the first N pay for the model load")
     args = parser.parse_args()
     if args.tokens and not 12 <= args.tokens <= 512:
         sys.exit("--tokens must be between 12 and 512")
     needed = sum(args.sessions) + (0 if args.no_warmup else 1)
     if needed > LAST_NUMBER - FIRST_NUMBER + 1:
-        sys.exit(f"at most {LAST_NUMBER - FIRST_NUMBER + 1} sessions in one invocation (each needs its own one-token number)")
+        sys.exit(
+            f"at most {LAST_NUMBER - FIRST_NUMBER + 1} sessions in one invocation (each needs its own one-token number)"
+        )
 
     started = time.perf_counter()
     rows = []
@@ -371,7 +387,10 @@ def main() -> None:
             warm = asyncio.run(run_sessions(server.url, [next_number], args.tokens, args.timeout))
             next_number += 1
             status = "ok" if warm[0].complete else f"errors: {warm[0].errors}"
-            print(f"warm-up session (model load): {time.perf_counter() - t0:.1f} s, {status}; RSS {tree_rss_mb(pid):.0f} MB", flush=True)
+            print(
+                f"warm-up session (model load): {time.perf_counter() - t0:.1f} s, {status}; RSS {tree_rss_mb(pid):.0f} MB",
+                flush=True,
+            )
         for n in args.sessions:
             numbers = list(range(next_number, next_number + n))
             next_number += n

@@ -103,8 +103,13 @@ def fmt(value, spec=".0f", none="-") -> str:
 # 1. capture memory, in a fresh process per (model, size)
 # ------------------------------------------------------------------------------------------------------------
 
-CHILD_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "8388608", "MKL_DISABLE_FAST_MM": "1",
-             "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}  # what AppServer and app.py give the server
+CHILD_ENV = {
+    "MALLOC_ARENA_MAX": "2",
+    "MALLOC_MMAP_THRESHOLD_": "8388608",
+    "MKL_DISABLE_FAST_MM": "1",
+    "HF_HUB_OFFLINE": "1",
+    "PYTHONUNBUFFERED": "1",
+}  # what AppServer and app.py give the server
 
 
 def _status(pid="self") -> dict[str, int]:
@@ -180,18 +185,32 @@ def child_memory(model_name: str, tokens: int) -> dict:
     cap = caps[0]
     linear = cap.is_linear(0)
     result = dict(
-        model=model_name, asked=tokens, tokens=len(cap.tokens), linear=linear, threads=torch.get_num_threads(),
-        would_store_mb=session.capture_bytes(model, texts, session.VIEW_HOOKS) / MB, linear_above_mb=session.LINEAR_ABOVE_MB,
-        rss_imports=rss_imports / MB, rss_model=rss_model / MB, rss_before=before / MB,
-        peak_delta=(after["VmHWM"] - before) / MB, kept_delta=(after["VmRSS"] - before) / MB,
-        capture_mb=sum(a.nbytes for a in cap.values()) / MB, scores_mb=sum(a.nbytes for c in extra for a in c.values()) / MB,
-        full_mb=cap.full_bytes() / MB, capture_ms=capture_ms, maps_peak_delta=None, maps_ms=None,
+        model=model_name,
+        asked=tokens,
+        tokens=len(cap.tokens),
+        linear=linear,
+        threads=torch.get_num_threads(),
+        would_store_mb=session.capture_bytes(model, texts, session.VIEW_HOOKS) / MB,
+        linear_above_mb=session.LINEAR_ABOVE_MB,
+        rss_imports=rss_imports / MB,
+        rss_model=rss_model / MB,
+        rss_before=before / MB,
+        peak_delta=(after["VmHWM"] - before) / MB,
+        kept_delta=(after["VmRSS"] - before) / MB,
+        capture_mb=sum(a.nbytes for a in cap.values()) / MB,
+        scores_mb=sum(a.nbytes for c in extra for a in c.values()) / MB,
+        full_mb=cap.full_bytes() / MB,
+        capture_ms=capture_ms,
+        maps_peak_delta=None,
+        maps_ms=None,
         hooks=len(hooks),
     )
     # What the page does next for the head's map, before anything is sent: timed, for the decomposition of typed -> drawn
     from attnviz.figures import attention as plots
 
-    if len(cap.tokens) > BLOCKS_ABOVE:  # the page's block maps of a long text (ui.long_maps): the head's, then the thumbnails
+    if (
+        len(cap.tokens) > BLOCKS_ABOVE
+    ):  # the page's block maps of a long text (ui.long_maps): the head's, then the thumbnails
         _reset_peak()
         started = time.perf_counter()
         blocks = tiles.block_map(cap, 0, 0, LONG_MAP_BLOCKS)
@@ -209,7 +228,9 @@ def child_memory(model_name: str, tokens: int) -> dict:
     else:  # the head's whole map, as show_head draws it (its scores from the capture or the scores capture)
         scores = (cap if cap.holds_scores(0) else extra[0])[hook_name("scores", 0)]
         started = time.perf_counter()
-        fig = plots.head_heatmap(cap.pattern(0)[0], cap.tokens, scores=scores[0], allowed=cap.mask(0), title="Layer 0 · head 0", lang="en")
+        fig = plots.head_heatmap(
+            cap.pattern(0)[0], cap.tokens, scores=scores[0], allowed=cap.mask(0), title="Layer 0 · head 0", lang="en"
+        )
         result["figure_json_kb"] = len(fig.to_json()) / 1024
         result["figure_ms"] = (time.perf_counter() - started) * 1000
         result["head_map_ms"] = 0.0
@@ -220,8 +241,14 @@ def run_memory(pairs: list[tuple[str, int]]) -> list[dict]:
     rows = []
     for model, tokens in pairs:
         env = {**os.environ, **CHILD_ENV}
-        proc = subprocess.run([sys.executable, __file__, "--child-memory", model, str(tokens)], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child-memory", model, str(tokens)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         if proc.returncode != 0:
             print(f"memory child {model} {tokens} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
             continue
@@ -307,18 +334,26 @@ def py_spy_summary(raw_path: Path, top: int = 14) -> list[str]:
             continue
         n = int(count)
         total += n
-        frames = [frame.rsplit(":", 1)[0] + ")" if ":" in frame else frame for frame in stack.split(";")]  # drop line numbers
+        frames = [
+            frame.rsplit(":", 1)[0] + ")" if ":" in frame else frame for frame in stack.split(";")
+        ]  # drop line numbers
         for frame in set(frames):
             inclusive[frame] = inclusive.get(frame, 0) + n
         own[frames[-1]] = own.get(frames[-1], 0) + n
     short_ = lambda f: f.replace(str(REPO) + "/", "").replace(sys.prefix + "/", "")  # noqa: E731
     lines = [f"{total} samples (all threads, active only)", "inclusive:"]
-    lines += [f"  {100 * n / total:5.1f}%  {short_(f)}" for f, n in sorted(inclusive.items(), key=lambda x: -x[1])[:top]]
-    lines += ["self:"] + [f"  {100 * n / total:5.1f}%  {short_(f)}" for f, n in sorted(own.items(), key=lambda x: -x[1])[:top // 2]]
+    lines += [
+        f"  {100 * n / total:5.1f}%  {short_(f)}" for f, n in sorted(inclusive.items(), key=lambda x: -x[1])[:top]
+    ]
+    lines += ["self:"] + [
+        f"  {100 * n / total:5.1f}%  {short_(f)}" for f, n in sorted(own.items(), key=lambda x: -x[1])[: top // 2]
+    ]
     return lines
 
 
-def run_browser(pairs: list[tuple[str, int]], repeats: int, zoom: bool, spy_seconds: float = 0.0) -> tuple[list[dict], list[dict], dict]:
+def run_browser(
+    pairs: list[tuple[str, int]], repeats: int, zoom: bool, spy_seconds: float = 0.0
+) -> tuple[list[dict], list[dict], dict]:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(REPO / "tests" / "browser"))
@@ -373,13 +408,27 @@ def run_browser(pairs: list[tuple[str, int]], repeats: int, zoom: bool, spy_seco
                 result = repeat(repeats, new_text)
                 if spy_seconds and tokens == max(t for m, t in pairs if m == model):  # one more edit, recorded
                     info.setdefault("py_spy", {})[(model, tokens)] = spy_on_edit(
-                        server.proc.pid, spy_seconds, lambda: (box.fill(text_for(model, tokens, repeats + 2)), timed(None, dict(shape)))[1])
+                        server.proc.pid,
+                        spy_seconds,
+                        lambda: (box.fill(text_for(model, tokens, repeats + 2)), timed(None, dict(shape)))[1],
+                    )
                 body = page.locator("body").inner_text()
-                rows.append(dict(model=model, tokens=tokens, shape=(shape.get("rows"), shape.get("cols")),
-                                 long=f"A long text ({tokens} tokens)" in body, server=server_mem, **result))
+                rows.append(
+                    dict(
+                        model=model,
+                        tokens=tokens,
+                        shape=(shape.get("rows"), shape.get("cols")),
+                        long=f"A long text ({tokens} tokens)" in body,
+                        server=server_mem,
+                        **result,
+                    )
+                )
                 r = rows[-1]
-                print(f"  browser {model:<18} {tokens:>5} tokens: median {fmt(median_or_none([s[0] for s in r['samples']]))} ms, "
-                      f"lost {r['lost']}", flush=True)
+                print(
+                    f"  browser {model:<18} {tokens:>5} tokens: median {fmt(median_or_none([s[0] for s in r['samples']]))} ms, "
+                    f"lost {r['lost']}",
+                    flush=True,
+                )
 
             if model == MISTRAL and zoom and 8192 in [t for m, t in pairs if m == model]:
                 spy = (lambda edit: spy_on_edit(server.proc.pid, spy_seconds, edit)) if spy_seconds else None
@@ -399,9 +448,26 @@ def spy_on_edit(pid: int, seconds: float, edit) -> dict:
     import tempfile
 
     out = Path(tempfile.mkstemp(prefix="attnviz-long-pyspy-", suffix=".txt")[1])
-    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--rate", "100",
-                            "--duration", str(math.ceil(seconds)), "--format", "raw", "--nonblocking", "--output", str(out)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "100",
+            "--duration",
+            str(math.ceil(seconds)),
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(0.3)  # attached
     sample = edit()
     _, err = spy.communicate(timeout=seconds + 60)
@@ -426,7 +492,10 @@ def run_zoom(page, bench, app, long_test, timed, repeats: int, spy=None) -> list
         whole_map()
         k0, q0 = 1900 + 60 * i, 2000 + 60 * i
         side = 1500 + 20 * i
-        first = timed(lambda: long_test.drag(app, (k0, q0), (k0 + side, q0 + side)), {"rows": LONG_MAP_BLOCKS, "cols": LONG_MAP_BLOCKS})
+        first = timed(
+            lambda: long_test.drag(app, (k0, q0), (k0 + side, q0 + side)),
+            {"rows": LONG_MAP_BLOCKS, "cols": LONG_MAP_BLOCKS},
+        )
         if first is None:
             return None
         (a, b), (c, d) = long_test.wait_zoom(app, None)
@@ -454,9 +523,16 @@ def run_zoom(page, bench, app, long_test, timed, repeats: int, spy=None) -> list
         step(repeats + 1, spied)
         del regions[n:]  # the spied zoom's first box is not counted either
     whole_map()
-    rows = [dict(name=f"box -> ~1,500² region ({LONG_MAP_BLOCKS}² blocks)", samples=regions, lost=0),
-            dict(name="box -> exact tile (≤ 256²)", samples=[s[:4] for s in result["samples"]], lost=result["lost"],
-                 tiles=[s[4] for s in result["samples"]], exact=[s[5] for s in result["samples"]])]
+    rows = [
+        dict(name=f"box -> ~1,500² region ({LONG_MAP_BLOCKS}² blocks)", samples=regions, lost=0),
+        dict(
+            name="box -> exact tile (≤ 256²)",
+            samples=[s[:4] for s in result["samples"]],
+            lost=result["lost"],
+            tiles=[s[4] for s in result["samples"]],
+            exact=[s[5] for s in result["samples"]],
+        ),
+    ]
     if spied:
         rows[-1]["py_spy"] = spied
     return rows
@@ -474,31 +550,49 @@ def short(model: str) -> str:
 def print_memory(rows: list[dict]) -> None:
     base = {r["model"]: r["peak_delta"] for r in rows if r["asked"] == 20}
     print("\n1. Capture memory (fresh process per row; MB; peak Δ = VmHWM during the capture − VmRSS before)")
-    head = (f"{'model':<13} {'tokens':>6} {'stored':>7} {'model RSS':>9} {'peak Δ':>7} {'kept Δ':>7} {'capture':>8} {'+scores':>7} "
-            f"{'whole maps':>10} {'capture ms':>10} {'head map ms':>11} {'figure ms':>9} {'+block maps peak Δ':>18} {'thumbs ms':>9} "
-            f"{'× 20 tok':>8} {'bar':>9}")
+    head = (
+        f"{'model':<13} {'tokens':>6} {'stored':>7} {'model RSS':>9} {'peak Δ':>7} {'kept Δ':>7} {'capture':>8} {'+scores':>7} "
+        f"{'whole maps':>10} {'capture ms':>10} {'head map ms':>11} {'figure ms':>9} {'+block maps peak Δ':>18} {'thumbs ms':>9} "
+        f"{'× 20 tok':>8} {'bar':>9}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
         bar = BAR_MEMORY_MB.get((r["model"], r["asked"]))
         ratio = r["peak_delta"] / base[r["model"]] if base.get(r["model"]) else None
-        print(f"{short(r['model']):<13} {r['tokens']:>6} {'linear' if r['linear'] else 'whole':>7} {r['rss_model']:>9.0f} "
-              f"{r['peak_delta']:>7.1f} {r['kept_delta']:>7.1f} {r['capture_mb']:>8.1f} {r['scores_mb']:>7.1f} {r['full_mb']:>10.1f} "
-              f"{r['capture_ms']:>10.0f} {fmt(r.get('head_map_ms')):>11} {fmt(r.get('figure_ms')):>9} {fmt(r['maps_peak_delta'], '.1f'):>18} "
-              f"{fmt(r.get('thumbs_ms')):>9} {fmt(ratio, '.1f'):>8} "
-              f"{(f'≤{bar} ' + mark(r['peak_delta'], bar)) if bar else '':>9}")
-    print("stored: 'linear' = q, k, v, z and row normalisers (the maps above LINEAR_ABOVE_MB = "
-          f"{rows[0]['linear_above_mb'] if rows else '?'} MB are computed from them); 'whole' = patterns + masks (+ scores).")
-    print("capture: the capture's arrays; +scores: the head layer's scores capture the page adds; whole maps: Capture.full_bytes().")
-    print(f"capture ms / head map ms ({LONG_MAP_BLOCKS}² block map) / figure ms (the head's Plotly figure + to_json): the server's work before")
-    print("the head's map is sent, timed in that process; thumbs ms: the 16 thumbnails (48²) the overview and layer grid draw after it.")
-    print(f"+block maps peak Δ: peak above 'before' while the page's block maps ({LONG_MAP_BLOCKS}² head, {THUMB_BLOCKS}² thumbnails) are computed after it.")
+        print(
+            f"{short(r['model']):<13} {r['tokens']:>6} {'linear' if r['linear'] else 'whole':>7} {r['rss_model']:>9.0f} "
+            f"{r['peak_delta']:>7.1f} {r['kept_delta']:>7.1f} {r['capture_mb']:>8.1f} {r['scores_mb']:>7.1f} {r['full_mb']:>10.1f} "
+            f"{r['capture_ms']:>10.0f} {fmt(r.get('head_map_ms')):>11} {fmt(r.get('figure_ms')):>9} {fmt(r['maps_peak_delta'], '.1f'):>18} "
+            f"{fmt(r.get('thumbs_ms')):>9} {fmt(ratio, '.1f'):>8} "
+            f"{(f'≤{bar} ' + mark(r['peak_delta'], bar)) if bar else '':>9}"
+        )
+    print(
+        "stored: 'linear' = q, k, v, z and row normalisers (the maps above LINEAR_ABOVE_MB = "
+        f"{rows[0]['linear_above_mb'] if rows else '?'} MB are computed from them); 'whole' = patterns + masks (+ scores)."
+    )
+    print(
+        "capture: the capture's arrays; +scores: the head layer's scores capture the page adds; whole maps: Capture.full_bytes()."
+    )
+    print(
+        f"capture ms / head map ms ({LONG_MAP_BLOCKS}² block map) / figure ms (the head's Plotly figure + to_json): the server's work before"
+    )
+    print(
+        "the head's map is sent, timed in that process; thumbs ms: the 16 thumbnails (48²) the overview and layer grid draw after it."
+    )
+    print(
+        f"+block maps peak Δ: peak above 'before' while the page's block maps ({LONG_MAP_BLOCKS}² head, {THUMB_BLOCKS}² thumbnails) are computed after it."
+    )
 
 
 def print_browser(rows: list[dict]) -> None:
-    print("\n2. Typed -> drawn in Chromium (ms; in-page: Enter keydown -> first frame with the new map; payload per rerun)")
-    head = (f"{'model':<13} {'tokens':>6} {'drawn':>9} {'n':>2} {'lost':>4} {'in-page med':>11} {'p90':>6} {'wall med':>8} {'to idle':>7} "
-            f"{'× 20 tok':>8} {'bar':>12} {'payload KB':>10} {'max KB':>7} {'server RSS':>10} {'peak Δ':>7}")
+    print(
+        "\n2. Typed -> drawn in Chromium (ms; in-page: Enter keydown -> first frame with the new map; payload per rerun)"
+    )
+    head = (
+        f"{'model':<13} {'tokens':>6} {'drawn':>9} {'n':>2} {'lost':>4} {'in-page med':>11} {'p90':>6} {'wall med':>8} {'to idle':>7} "
+        f"{'× 20 tok':>8} {'bar':>12} {'payload KB':>10} {'max KB':>7} {'server RSS':>10} {'peak Δ':>7}"
+    )
     print(head)
     print("-" * len(head))
     base = {}
@@ -513,19 +607,25 @@ def print_browser(rows: list[dict]) -> None:
         ratio = med / base[r["model"]] if med and base.get(r["model"]) else None
         shape = f"{r['shape'][0]}×{r['shape'][1]}" if r["shape"][0] else "?"
         srv = r["server"]
-        print(f"{short(r['model']):<13} {r['tokens']:>6} {shape + ('b' if r['long'] else ''):>9} {len(drawn):>2} {r['lost']:>4} "
-              f"{fmt(med):>11} {fmt(pct(drawn, 0.9) if drawn else None):>6} {fmt(median_or_none(wall)):>8} {fmt(median_or_none(idle)):>7} "
-              f"{fmt(ratio, '.1f'):>8} {(f'≤{bar} ' + mark(med, bar)) if bar else '':>12} {fmt(median_or_none(payload) and median_or_none(payload) / 1024):>10} "
-              f"{fmt(max(payload) / 1024 if payload else None):>7} {fmt(srv.get('before')):>10} {fmt(srv.get('peak', 0) - srv.get('before', 0), '+.0f'):>7}")
-    print("drawn: the head map's z as drawn (b = block map of a long text). wall: Python around press -> drawn (adds CDP round")
-    print("trips); to idle: the script run finished. server RSS: the streamlit process before the size's first rerun; peak Δ:")
+        print(
+            f"{short(r['model']):<13} {r['tokens']:>6} {shape + ('b' if r['long'] else ''):>9} {len(drawn):>2} {r['lost']:>4} "
+            f"{fmt(med):>11} {fmt(pct(drawn, 0.9) if drawn else None):>6} {fmt(median_or_none(wall)):>8} {fmt(median_or_none(idle)):>7} "
+            f"{fmt(ratio, '.1f'):>8} {(f'≤{bar} ' + mark(med, bar)) if bar else '':>12} {fmt(median_or_none(payload) and median_or_none(payload) / 1024):>10} "
+            f"{fmt(max(payload) / 1024 if payload else None):>7} {fmt(srv.get('before')):>10} {fmt(srv.get('peak', 0) - srv.get('before', 0), '+.0f'):>7}"
+        )
+    print(
+        "drawn: the head map's z as drawn (b = block map of a long text). wall: Python around press -> drawn (adds CDP round"
+    )
+    print(
+        "trips); to idle: the script run finished. server RSS: the streamlit process before the size's first rerun; peak Δ:"
+    )
     print("its VmHWM during that first rerun − that (the shared capture cache keeps the capture).")
 
 
 def print_zoom(rows: list[dict]) -> None:
     if not rows:
         return
-    print(f"\n3. Zoom on 8,192 tokens (mistral-char; ms; mouse-up -> first frame with the new map)")
+    print("\n3. Zoom on 8,192 tokens (mistral-char; ms; mouse-up -> first frame with the new map)")
     head = f"{'step':<38} {'n':>2} {'lost':>4} {'in-page med':>11} {'p90':>6} {'wall med':>8} {'to idle':>7} {'payload KB':>10} {'bar':>9}"
     print(head)
     print("-" * len(head))
@@ -533,12 +633,16 @@ def print_zoom(rows: list[dict]) -> None:
         drawn, wall, idle, payload = ([s[k] for s in r["samples"]] for k in range(4))
         med = median_or_none(drawn)
         bar = BAR_ZOOM_MS if "exact" in r["name"] else None
-        print(f"{r['name']:<38} {len(drawn):>2} {r['lost']:>4} {fmt(med):>11} {fmt(pct(drawn, 0.9) if drawn else None):>6} "
-              f"{fmt(median_or_none(wall)):>8} {fmt(median_or_none(idle)):>7} {fmt(max(payload) / 1024 if payload else None):>10} "
-              f"{(f'≤{bar} ' + mark(med, bar)) if bar else '':>9}")
+        print(
+            f"{r['name']:<38} {len(drawn):>2} {r['lost']:>4} {fmt(med):>11} {fmt(pct(drawn, 0.9) if drawn else None):>6} "
+            f"{fmt(median_or_none(wall)):>8} {fmt(median_or_none(idle)):>7} {fmt(max(payload) / 1024 if payload else None):>10} "
+            f"{(f'≤{bar} ' + mark(med, bar)) if bar else '':>9}"
+        )
         if "tiles" in r:
-            print(f"  tiles drawn: {', '.join(f'{a}×{b}' for a, b in r['tiles'])}; exact (shape and first query/key = the URL's zoom): "
-                  f"{sum(r['exact'])}/{len(r['exact'])}")
+            print(
+                f"  tiles drawn: {', '.join(f'{a}×{b}' for a, b in r['tiles'])}; exact (shape and first query/key = the URL's zoom): "
+                f"{sum(r['exact'])}/{len(r['exact'])}"
+            )
     print("payload KB: the largest rerun.")
 
 
@@ -553,23 +657,33 @@ def print_bars(memory: list[dict], browser: list[dict], zoom: list[dict]) -> lis
         r = web[(MISTRAL, 8192)]
         med = statistics.median(s[0] for s in r["samples"])
         pay = max(s[3] for s in r["samples"])
-        lines.append(f"{mark(med, 2000)} mistral-char 8,192 tokens: typed -> drawn median {med:.0f} ms (bar ≤ 2,000 ms)")
+        lines.append(
+            f"{mark(med, 2000)} mistral-char 8,192 tokens: typed -> drawn median {med:.0f} ms (bar ≤ 2,000 ms)"
+        )
         zmax = max([pay] + [s[3] for z in zoom for s in z["samples"]])
-        lines.append(f"{mark(zmax, 2 * MB)} mistral-char 8,192 tokens: payload ≤ {zmax / MB:.2f} MB per rerun, typing and zooming (bar ≤ 2 MB)")
+        lines.append(
+            f"{mark(zmax, 2 * MB)} mistral-char 8,192 tokens: payload ≤ {zmax / MB:.2f} MB per rerun, typing and zooming (bar ≤ 2 MB)"
+        )
     for z in zoom:
         if "exact" in z["name"] and z["samples"]:
             med = statistics.median(s[0] for s in z["samples"])
-            lines.append(f"{mark(med, BAR_ZOOM_MS)} mistral-char 8,192 tokens: box -> exact tile drawn median {med:.0f} ms (bar ≤ 500 ms; "
-                         f"{sum(z['exact'])}/{len(z['exact'])} exact)")
+            lines.append(
+                f"{mark(med, BAR_ZOOM_MS)} mistral-char 8,192 tokens: box -> exact tile drawn median {med:.0f} ms (bar ≤ 500 ms; "
+                f"{sum(z['exact'])}/{len(z['exact'])} exact)"
+            )
     for tokens in (512, 20):
         if (MINILM, tokens) in web and web[(MINILM, tokens)]["samples"]:
             med = statistics.median(s[0] for s in web[(MINILM, tokens)]["samples"])
             bar, was = BAR_DRAWN_MS[(MINILM, tokens)], WAS_DRAWN_MS[(MINILM, tokens)]
-            lines.append(f"{mark(med, bar)} MiniLM {tokens} tokens: typed -> drawn median {med:.0f} ms (goal ≤ {bar} ms, was ~{was} ms)")
+            lines.append(
+                f"{mark(med, bar)} MiniLM {tokens} tokens: typed -> drawn median {med:.0f} ms (goal ≤ {bar} ms, was ~{was} ms)"
+            )
     if (MINILM, 20) in mem:
         r = mem[(MINILM, 20)]
-        lines.append(f"  MiniLM 20 tokens: capture memory peak Δ {r['peak_delta']:.1f} MB, kept {r['kept_delta']:.1f} MB, "
-                     f"its arrays {r['capture_mb']:.2f} MB")
+        lines.append(
+            f"  MiniLM 20 tokens: capture memory peak Δ {r['peak_delta']:.1f} MB, kept {r['kept_delta']:.1f} MB, "
+            f"its arrays {r['capture_mb']:.2f} MB"
+        )
     print("\nBars (issue 11 §5)")
     for line in lines:
         print(line)
@@ -581,7 +695,9 @@ def print_readme(memory: list[dict], browser: list[dict], repeats: int) -> None:
     web = {(r["model"], r["tokens"]): r for r in browser}
     sizes = sorted({t for _, t in list(mem) + list(web)})
     print("\nREADME table (markdown)\n")
-    print("| tokens | mistral-char: capture memory | typed → drawn | payload | MiniLM: capture memory | typed → drawn | payload |")
+    print(
+        "| tokens | mistral-char: capture memory | typed → drawn | payload | MiniLM: capture memory | typed → drawn | payload |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for tokens in sizes:
         cells = []
@@ -602,17 +718,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per size (after one warm-up)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 128, 512, 2048, 8192], help="token counts")
-    parser.add_argument("--models", nargs="+", choices=list(MODEL_SIZES), default=list(MODEL_SIZES), help="models to measure")
+    parser.add_argument(
+        "--models", nargs="+", choices=list(MODEL_SIZES), default=list(MODEL_SIZES), help="models to measure"
+    )
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-browser", action="store_true")
-    parser.add_argument("--py-spy", type=float, default=0.0, metavar="SECONDS",
-                        help="after the largest size of each model, record the server with py-spy (from 0.3 s before one more edit's Enter, for SECONDS)")
+    parser.add_argument(
+        "--py-spy",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="after the largest size of each model, record the server with py-spy (from 0.3 s before one more edit's Enter, for SECONDS)",
+    )
     parser.add_argument("--child-memory", nargs=2, metavar=("MODEL", "TOKENS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_memory:
         print(json.dumps(child_memory(args.child_memory[0], int(args.child_memory[1]))))
         return
-    pairs = [(model, t) for model, sizes in MODEL_SIZES.items() if model in args.models for t in args.sizes if t in sizes]
+    pairs = [
+        (model, t) for model, sizes in MODEL_SIZES.items() if model in args.models for t in args.sizes if t in sizes
+    ]
     started, load_start = time.perf_counter(), os.getloadavg()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in load_start)} ({os.cpu_count()} cores)", flush=True)
     memory = [] if args.skip_memory else run_memory(pairs)
@@ -621,7 +746,10 @@ def main() -> None:
         if not Path(CHROMIUM).exists():
             sys.exit(f"{CHROMIUM} is missing; install Debian's chromium package")
         browser, zoom, info = run_browser(pairs, args.repeats, zoom=True, spy_seconds=args.py_spy)
-        print(f"  server: {info['server_children']} child processes, RSS at the end {info['server_rss_end']:.0f} MB", flush=True)
+        print(
+            f"  server: {info['server_children']} child processes, RSS at the end {info['server_rss_end']:.0f} MB",
+            flush=True,
+        )
     if memory:
         print_memory(memory)
     if browser:
@@ -630,14 +758,18 @@ def main() -> None:
     for (model, tokens), spy in (info.get("py_spy") or {}).items():
         drawn = f"{spy['sample'][0]:.0f} ms to drawn, {spy['sample'][2]:.0f} ms to idle" if spy["sample"] else "lost"
         what = f"{tokens} tokens" if isinstance(tokens, int) else f"8192 tokens, {tokens}"
-        print(f"\npy-spy on the server, {args.py_spy:g} s from 0.3 s before Enter / mouse-up, {short(model)} {what} "
-              f"(one extra edit, not counted: {drawn}; raw stacks: {spy['path']})")
+        print(
+            f"\npy-spy on the server, {args.py_spy:g} s from 0.3 s before Enter / mouse-up, {short(model)} {what} "
+            f"(one extra edit, not counted: {drawn}; raw stacks: {spy['path']})"
+        )
         print("\n".join(spy["summary"]))
     print_bars(memory, browser, zoom)
     print_readme(memory, browser, args.repeats)
     load_end = os.getloadavg()
-    print(f"\nload average at start {' '.join(f'{x:.2f}' for x in load_start)}, at end {' '.join(f'{x:.2f}' for x in load_end)}; "
-          f"{os.cpu_count()} cores; {args.repeats} repeats after one warm-up; total {time.perf_counter() - started:.0f} s")
+    print(
+        f"\nload average at start {' '.join(f'{x:.2f}' for x in load_start)}, at end {' '.join(f'{x:.2f}' for x in load_end)}; "
+        f"{os.cpu_count()} cores; {args.repeats} repeats after one warm-up; total {time.perf_counter() - started:.0f} s"
+    )
 
 
 if __name__ == "__main__":

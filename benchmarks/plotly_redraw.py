@@ -97,7 +97,9 @@ def main() -> None:
                 rounds = {True: [], False: []}
                 for _ in range(3):
                     for baseline in (False, True):
-                        rounds[baseline].append(page.evaluate(JS_REDRAW, [a[name], b[name], width, args.repeats, baseline]))
+                        rounds[baseline].append(
+                            page.evaluate(JS_REDRAW, [a[name], b[name], width, args.repeats, baseline])
+                        )
                 shipped, base = sorted(rounds[False])[1], sorted(rounds[True])[1]
                 print(f"{tokens:>6} {name:>9} {shipped:8.1f} {base:9.1f} {shipped / base:6.2f}")
         browser.close()

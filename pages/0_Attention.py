@@ -18,7 +18,12 @@ from ui.state import fit_indices
 from ui.uploads import long_text_input
 
 run_through_navigation()
-VIEW_PARAMS = [url_state.int_param("layer", 0, 0, 63), url_state.int_param("head", 0, 0, 63), *FLOW_PARAMS, *LONG_MAP_PARAMS]
+VIEW_PARAMS = [
+    url_state.int_param("layer", 0, 0, 63),
+    url_state.int_param("head", 0, 0, 63),
+    *FLOW_PARAMS,
+    *LONG_MAP_PARAMS,
+]
 
 
 def select_from_overview() -> None:
@@ -44,8 +49,14 @@ def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> 
     )
     own = view.model.layer_windows(None)[layer] if view.model.kind == "decoder" else None
     if own is not None and view.keep(index) is None and len(capture.tokens) <= plots.MAX_DRAWN_TOKENS:
-        fig.add_shape(type="path", path=window_band_path(len(capture.tokens), own, True), name="own window",
-                      line=dict(color=WINDOW_COLOR, width=1.5), fillcolor="rgba(0,0,0,0)", layer="above")
+        fig.add_shape(
+            type="path",
+            path=window_band_path(len(capture.tokens), own, True),
+            name="own window",
+            line=dict(color=WINDOW_COLOR, width=1.5),
+            fillcolor="rgba(0,0,0,0)",
+            layer="above",
+        )
     show_figure(fig, key=key, arrays=view.head_arrays(layer, head, index))
 
 
@@ -79,7 +90,11 @@ def attention_view() -> None:
             sentence_input()
         drawn.append(True)
 
-    with guard("error.capture"), heavy_section(), FOCUS.run() as turn:  # a long text waits for one of the server's few slots
+    with (
+        guard("error.capture"),
+        heavy_section(),
+        FOCUS.run() as turn,
+    ):  # a long text waits for one of the server's few slots
         draw_maps(show_input, turn)
     if not drawn:  # no text, or a failure before the map: the box must stay to type again
         show_input()
@@ -120,8 +135,13 @@ def draw_maps(show_input, turn) -> None:
             long_overview(view, layer, head, select_from_overview)
         else:
             show_figure(
-                plots.overview([capture.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head),
-                               kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=lang),
+                plots.overview(
+                    [capture.pattern(l) for l in range(model.n_layers)],
+                    keep=keep,
+                    selected=(layer, head),
+                    kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)],
+                    lang=lang,
+                ),
                 key="overview",
                 arrays=view.all_arrays(),
                 on_select=select_from_overview,
@@ -134,8 +154,16 @@ def draw_maps(show_input, turn) -> None:
         long_grid(view, layer, head)
     else:
         show_figure(
-            plots.layer_grid(capture.pattern(layer), capture.tokens, allowed=capture.mask(layer), keep=keep, layer=layer,
-                             selected_head=head, kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=lang),
+            plots.layer_grid(
+                capture.pattern(layer),
+                capture.tokens,
+                allowed=capture.mask(layer),
+                keep=keep,
+                layer=layer,
+                selected_head=head,
+                kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)],
+                lang=lang,
+            ),
             key="layer_grid",
             arrays=view.layer_arrays(layer),
         )

@@ -69,7 +69,11 @@ def compare_view(view) -> None:
     columns = stat_columns(capture.tokens)
     one_of("rank_by", columns, "entropy")
     rank_by = st.selectbox(
-        T("compare.sort_by"), columns, key="rank_by", format_func=lambda name: T(f"stat.{name}"), help=T(f"stat.{st.session_state['rank_by']}_help")
+        T("compare.sort_by"),
+        columns,
+        key="rank_by",
+        format_func=lambda name: T(f"stat.{name}"),
+        help=T(f"stat.{st.session_state['rank_by']}_help"),
     )
     # every head's statistics: from the stored maps, or streamed from a long text's q and k (remembered: the sliders
     # above do not change them)
@@ -82,7 +86,10 @@ def compare_view(view) -> None:
         column_config={
             "layer": st.column_config.NumberColumn(T("stat.layer")),
             "head": st.column_config.NumberColumn(T("stat.head")),
-            **{name: st.column_config.NumberColumn(T(f"stat.{name}"), help=T(f"stat.{name}_help"), format="%.3f") for name in columns},
+            **{
+                name: st.column_config.NumberColumn(T(f"stat.{name}"), help=T(f"stat.{name}_help"), format="%.3f")
+                for name in columns
+            },
         },
     )
     st.caption(T("compare.table_caption"))

@@ -7,8 +7,19 @@ from attnviz.figures import dcmha as figs
 from attnviz.text import InputError, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices, text_box
-from ui.dcmha import (Cell, capture_for, compare_tab, compose_tab, gates_tab, lane_of, map_captures, redundancy_tab, sandbox,
-                      stages_tab, visible_keys)
+from ui.dcmha import (
+    Cell,
+    capture_for,
+    compare_tab,
+    compose_tab,
+    gates_tab,
+    lane_of,
+    map_captures,
+    redundancy_tab,
+    sandbox,
+    stages_tab,
+    visible_keys,
+)
 from ui.errors import guard
 from ui.lang import texts_of
 from ui.nav import run_through_navigation
@@ -50,7 +61,9 @@ def window_controls(model) -> tuple[int | None, bool]:
     fit("dc_window", 1, model.context)
     st.sidebar.subheader(D("window_box"))
     st.sidebar.checkbox(D("global"), key="dc_global")
-    st.sidebar.slider(D("window"), 1, model.context, key="dc_window", disabled=state["dc_global"], help=D("window_help"))
+    st.sidebar.slider(
+        D("window"), 1, model.context, key="dc_window", disabled=state["dc_global"], help=D("window_help")
+    )
     st.sidebar.checkbox(D("causal"), key="dc_causal", help=D("causal_help"))
     return (None if state["dc_global"] else int(state["dc_window"])), bool(state["dc_causal"])
 
@@ -67,7 +80,9 @@ def text_notices(prepared, model, window, causal: bool) -> None:
     windows = model.layer_windows()
     local, glob = [l for l, w in enumerate(windows) if w is not None], [l for l, w in enumerate(windows) if w is None]
     trained = model.config.window_size
-    st.caption(D("window_trained", w=trained, local=", ".join(map(str, local)) or "–", glob=", ".join(map(str, glob)) or "–"))
+    st.caption(
+        D("window_trained", w=trained, local=", ".join(map(str, local)) or "–", glob=", ".join(map(str, glob)) or "–")
+    )
     if window != trained and local:
         st.warning(D("window_other", w=trained, now=D("global") if window is None else f"w = {window}"), icon="⚠️")
     if not causal:
@@ -78,22 +93,42 @@ def pick_cell(model, twin, text: str, window, causal: bool) -> Cell:
     """Both forwards of the text, and the chosen layer, query t and key s."""
     cap_key, cap = capture_for(model, text, window, causal)
     _, twin_cap = capture_for(twin, text, window, causal)
-    st.caption(D("trained_from", src=f"assets/{model.name}", loss="–" if model.heldout_loss is None else f"{model.heldout_loss:.3f}", here=cap.loss))
+    st.caption(
+        D(
+            "trained_from",
+            src=f"assets/{model.name}",
+            loss="–" if model.heldout_loss is None else f"{model.heldout_loss:.3f}",
+            here=cap.loss,
+        )
+    )
     n = len(cap.tokens)
     fit_indices(dc_layer=cap.n_layers, dc_q=n, dc_k=n, dc_head=cap.n_heads)
     labels = dv.labels(cap)
     c_layer, c_q, c_k = st.columns([1, 2, 2])
     layer_global, layer_local = D("layer_global"), D("layer_local")
-    c_layer.selectbox(D("layer"), list(range(cap.n_layers)), key="dc_layer",
-                      format_func=lambda l: f"{l} · " + (layer_global if cap.layer_windows[l] is None else layer_local.format(w=cap.layer_windows[l])))
+    c_layer.selectbox(
+        D("layer"),
+        list(range(cap.n_layers)),
+        key="dc_layer",
+        format_func=lambda l: (
+            f"{l} · " + (layer_global if cap.layer_windows[l] is None else layer_local.format(w=cap.layer_windows[l]))
+        ),
+    )
     c_q.selectbox(D("query"), list(range(n)), key="dc_q", format_func=lambda i: f"{i}: {labels[i]}")
     visible = visible_keys(cap, state["dc_layer"], state["dc_q"])
     masked_tag = D("masked_tag")
-    c_k.selectbox(D("key"), list(range(n)), key="dc_k", format_func=lambda j: f"{j}: {labels[j]}" + ("" if visible[j] else f"  ({masked_tag})"))
+    c_k.selectbox(
+        D("key"),
+        list(range(n)),
+        key="dc_k",
+        format_func=lambda j: f"{j}: {labels[j]}" + ("" if visible[j] else f"  ({masked_tag})"),
+    )
     layer, t, s = state["dc_layer"], state["dc_q"], state["dc_k"]
     maps, twin_maps, first = map_captures(cap, twin_cap, cap_key, t)
     selected = (t - first, s - first) if first <= s < first + len(maps.tokens) else None
-    shapes = figs.structure_shapes(len(maps.tokens), cap.layer_windows[layer], causal, dv.query_blocks(maps, layer), selected=selected)
+    shapes = figs.structure_shapes(
+        len(maps.tokens), cap.layer_windows[layer], causal, dv.query_blocks(maps, layer), selected=selected
+    )
     return Cell(model, twin, cap, twin_cap, cap_key, layer, t, s, labels, maps, twin_maps, first, shapes)
 
 
@@ -116,7 +151,9 @@ def dcmha_page() -> None:
     if lane_of(encoded_shape(model, (prepared.text,))[1]) == "analysis":
         HEAVY.take()  # a long text computes and draws for seconds: one of the server's few heavy runs at a time
     cell = pick_cell(model, twin, prepared.text, window, causal)
-    tabs = st.tabs([D("tab_compose"), D("tab_stages"), D("tab_gates"), D("tab_compare"), D("tab_redundancy"), D("tab_sandbox")])
+    tabs = st.tabs(
+        [D("tab_compose"), D("tab_stages"), D("tab_gates"), D("tab_compare"), D("tab_redundancy"), D("tab_sandbox")]
+    )
     with tabs[0]:
         compose_tab(cell)
     with tabs[1]:

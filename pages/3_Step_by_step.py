@@ -43,16 +43,44 @@ def flash_section(s, n: int, heads: int, d: int) -> None:
     fit("flash_block", smallest, n)
     st.slider(T("steps.flash_block"), smallest, n, key="flash_block")
     online, z, weights = online_softmax(s.masked, s.v, st.session_state["flash_block"])
-    st.dataframe(pd.DataFrame([{
-        T("steps.col_keys"): f"{a}–{b - 1}", T("steps.col_block_max"): step.block_max,
-        T("steps.col_running_max"): step.running_max, T("steps.col_rescale"): step.rescale,
-        T("steps.col_block_sum"): step.block_sum, T("steps.col_running_sum"): step.running_sum,
-    } for step, (a, b) in ((step, step.keys) for step in online)]).round(5), hide_index=True, key="flash_table")
-    show_figure(plots_steps.online_softmax_figure(s.masked, online, s.tokens, lang=lang,
-                                                  title=T("slide.flash_title", token=escape_label(s.tokens[s.query]), block=st.session_state["flash_block"])),
-                key="flash_figure")
-    st.caption(T("steps.flash_equal", dz=float(np.abs(z - s.z).max()), dp=float(np.abs(weights - s.probs).max()),
-                 full=heads * n * n, kb_full=heads * n * n * 4 / 1024, linear=heads * n * (d + 2), kb_linear=heads * n * (d + 2) * 4 / 1024))
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    T("steps.col_keys"): f"{a}–{b - 1}",
+                    T("steps.col_block_max"): step.block_max,
+                    T("steps.col_running_max"): step.running_max,
+                    T("steps.col_rescale"): step.rescale,
+                    T("steps.col_block_sum"): step.block_sum,
+                    T("steps.col_running_sum"): step.running_sum,
+                }
+                for step, (a, b) in ((step, step.keys) for step in online)
+            ]
+        ).round(5),
+        hide_index=True,
+        key="flash_table",
+    )
+    show_figure(
+        plots_steps.online_softmax_figure(
+            s.masked,
+            online,
+            s.tokens,
+            lang=lang,
+            title=T("slide.flash_title", token=escape_label(s.tokens[s.query]), block=st.session_state["flash_block"]),
+        ),
+        key="flash_figure",
+    )
+    st.caption(
+        T(
+            "steps.flash_equal",
+            dz=float(np.abs(z - s.z).max()),
+            dp=float(np.abs(weights - s.probs).max()),
+            full=heads * n * n,
+            kb_full=heads * n * n * 4 / 1024,
+            linear=heads * n * (d + 2),
+            kb_linear=heads * n * (d + 2) * 4 / 1024,
+        )
+    )
 
 
 def steps_view(view) -> None:
@@ -72,7 +100,9 @@ def steps_view(view) -> None:
     a, b = key_window(whole)  # a long text: the panels over keys show a window of them around the query
     s = whole.keys_window(a, b)
     if (a, b) != (0, len(whole.tokens)):
-        st.info(T("steps.key_window", n=len(whole.tokens), a=a, b=b - 1, outside=max(0.0, 1.0 - float(s.pattern.sum()))))
+        st.info(
+            T("steps.key_window", n=len(whole.tokens), a=a, b=b - 1, outside=max(0.0, 1.0 - float(s.pattern.sum())))
+        )
     d, H, D = model.d_head, model.n_heads, model.d_model
     qt = s.tokens[s.query]  # row labels escape it in the builders; titles (Plotly renders some HTML) escape it here
 
@@ -80,11 +110,15 @@ def steps_view(view) -> None:
         show_figure(plots_steps.vector_rows(rows, names, title=title, dims=dims, lang=lang), key=key)
 
     def bars(values, title, key, allowed=None):
-        show_figure(plots_steps.key_bars(values, s.tokens, title=title, allowed=allowed, first=s.first, lang=lang), key=key)
+        show_figure(
+            plots_steps.key_bars(values, s.tokens, title=title, allowed=allowed, first=s.first, lang=lang), key=key
+        )
 
     st.header(T("steps.h0"))
     st.markdown(T("steps.t0", D=D, H=H, d=d, head=head))
-    show_figure(plots_steps.projection_split(full_projection(model, layer, "q"), head=head, d_head=d, lang=lang), key="split")
+    show_figure(
+        plots_steps.projection_split(full_projection(model, layer, "q"), head=head, d_head=d, lang=lang), key="split"
+    )
 
     encoder = model.kind == "encoder"  # BERT: post-norm, learned positions added to the embeddings
     st.header(T("steps.h1"))
@@ -95,9 +129,19 @@ def steps_view(view) -> None:
         else:
             positions = "steps.t1_rotary_positions" if s.rotary else "steps.t1_learned_positions"
             st.markdown(T("steps.t1_decoder", positions=T(positions)))
-        labels = {"word": T("steps.word", token=qt), "position": T("steps.position", n=query), "type": T("steps.type"),
-                  "sum": T("steps.sum"), "input": T("steps.after_ln" if encoder else "steps.layer0_input")}
-        vectors([parts[name][s.query] for name in parts], [labels[name] for name in parts], T("steps.input_of", token=escape_label(qt)), "embed")
+        labels = {
+            "word": T("steps.word", token=qt),
+            "position": T("steps.position", n=query),
+            "type": T("steps.type"),
+            "sum": T("steps.sum"),
+            "input": T("steps.after_ln" if encoder else "steps.layer0_input"),
+        }
+        vectors(
+            [parts[name][s.query] for name in parts],
+            [labels[name] for name in parts],
+            T("steps.input_of", token=escape_label(qt)),
+            "embed",
+        )
     else:
         st.markdown(T("steps.t1_later", layer=layer, prev=layer - 1))
     vectors(s.layer_input, s.tokens, T("steps.x_all"), "x")
@@ -106,7 +150,9 @@ def steps_view(view) -> None:
         vectors(s.attn_input, s.tokens, T("steps.attn_in_all"), "x_in")
 
     st.header(T("steps.h2", head=head))
-    st.latex(r"q_i = x_i W_Q^{(h)} + b_Q^{(h)},\quad k_j = x_j W_K^{(h)} + b_K^{(h)},\quad v_j = x_j W_V^{(h)} + b_V^{(h)}")
+    st.latex(
+        r"q_i = x_i W_Q^{(h)} + b_Q^{(h)},\quad k_j = x_j W_K^{(h)} + b_K^{(h)},\quad v_j = x_j W_V^{(h)} + b_V^{(h)}"
+    )
     st.caption(T("steps.t2", D=D, d=d))
     if model.n_kv_heads < H:
         sharing = [h for h in range(H) if model.kv_head_of(h) == s.slices.kv_head and h != head]
@@ -120,17 +166,28 @@ def steps_view(view) -> None:
     if s.rotary:
         st.header(T("steps.h2b"))
         weights = model.attention_weights(layer)
-        st.markdown(T("steps.t2b", before=float(np.linalg.norm(s.q_before)), after=float(np.linalg.norm(s.q)))
-                    + (" " + T("steps.t2b_norm") if weights.qk_norm else ""))
+        st.markdown(
+            T("steps.t2b", before=float(np.linalg.norm(s.q_before)), after=float(np.linalg.norm(s.q)))
+            + (" " + T("steps.t2b_norm") if weights.qk_norm else "")
+        )
         # the text's first token's key, rotated by position 0 (unchanged), beside the query's own, rotated by i
-        vectors([s.q_before, s.q, s.k_before[s.query], s.k[s.query], whole.k_before[0], whole.k[0]],
-                [T("steps.q_before"), T("steps.q_after"), T("steps.k_before", token=qt), T("steps.k_after", token=qt),
-                 T("steps.k_before", token=whole.tokens[0]), T("steps.k_after", token=whole.tokens[0])],
-                T("steps.h2b"), "rope")
+        vectors(
+            [s.q_before, s.q, s.k_before[s.query], s.k[s.query], whole.k_before[0], whole.k[0]],
+            [
+                T("steps.q_before"),
+                T("steps.q_after"),
+                T("steps.k_before", token=qt),
+                T("steps.k_after", token=qt),
+                T("steps.k_before", token=whole.tokens[0]),
+                T("steps.k_after", token=whole.tokens[0]),
+            ],
+            T("steps.h2b"),
+            "rope",
+        )
 
     st.header(T("steps.h3"))
     bars(s.dots, f"q(“{escape_label(qt)}”) · k_j", "dots")
-    st.header(T("steps.h4", d=d, root=d ** 0.5))
+    st.header(T("steps.h4", d=d, root=d**0.5))
     bars(s.scaled, T("steps.scaled_title"), "scaled")
     if s.composed is not None:  # DCMHA: the heads' scores are composed before the mask and softmax
         bars(s.composed, T("steps.pre_compose_title"), "composed")
@@ -141,12 +198,29 @@ def steps_view(view) -> None:
     st.header(T("steps.h6"))
     st.latex(r"p_j = \frac{e^{s_j}}{\sum_{j'} e^{s_{j'}}}")
     show_figure(
-        plots_steps.probability_bars(s.probs, s.tokens, allowed=s.allowed, first=s.first, title=T("steps.probs_title", token=escape_label(qt), total=float(s.probs.sum())), lang=lang),
+        plots_steps.probability_bars(
+            s.probs,
+            s.tokens,
+            allowed=s.allowed,
+            first=s.first,
+            title=T("steps.probs_title", token=escape_label(qt), total=float(s.probs.sum())),
+            lang=lang,
+        ),
         key="probs",
     )
     st.header(T("steps.h7"))
     if getattr(model, "use_dcmha", False):  # DCMHA: the heads' softmax weights are composed before they mix v
-        show_figure(plots_steps.probability_bars(s.pattern, s.tokens, allowed=s.allowed, first=s.first, title=T("steps.post_compose_title", token=escape_label(qt)), lang=lang), key="pattern")
+        show_figure(
+            plots_steps.probability_bars(
+                s.pattern,
+                s.tokens,
+                allowed=s.allowed,
+                first=s.first,
+                title=T("steps.post_compose_title", token=escape_label(qt)),
+                lang=lang,
+            ),
+            key="pattern",
+        )
         st.caption(T("steps.post_compose"))
     vectors(s.weighted, [f"{p:.3f} × v({t})" for p, t in zip(s.pattern, s.tokens)], "p_j v_j", "weighted")
     vectors(s.z, [T("steps.z_of", head=head)], "z = Σ p_j v_j", "z")
@@ -160,7 +234,12 @@ def steps_view(view) -> None:
     st.markdown(T("steps.t9" if encoder else "steps.t9_prenorm"))
     vectors(
         [s.layer_input[s.query], s.attn_result, s.resid_mid, s.layer_output],
-        [T("steps.x_input"), T("steps.attn_output"), T("steps.ln_mid" if encoder else "steps.resid_add"), T("steps.layer_output")],
+        [
+            T("steps.x_input"),
+            T("steps.attn_output"),
+            T("steps.ln_mid" if encoder else "steps.resid_add"),
+            T("steps.layer_output"),
+        ],
         T("steps.through", token=escape_label(qt), layer=layer),
         "output",
     )

@@ -7,7 +7,15 @@ from attnviz.figures import attention as plots
 from attnviz.figures.attention import matrix_figure
 from attnviz.masks import MaskSpec
 from attnviz.models.base import hook_name
-from attnviz.analysis.positions import alignment, cosine_similarity, learned_positions, reorder, rotary_angles, rotary_similarity, sinusoidal
+from attnviz.analysis.positions import (
+    alignment,
+    cosine_similarity,
+    learned_positions,
+    reorder,
+    rotary_angles,
+    rotary_similarity,
+    sinusoidal,
+)
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices, sidebar_controls, text_box
@@ -55,7 +63,13 @@ def order_view(model, boxes, text_a: str, text_b: str, layer: int, head: int) ->
     hooks = (hook_name("pattern", layer),)
     too_long = [name for name, text in (("A", text_a), ("B", text_b)) if is_long(model, (text,), hooks)]
     if too_long:
-        st.info(T("order.too_long", which=" & ".join(too_long), n=max(encoded_shape(model, (t,))[1] for t in (text_a, text_b))))
+        st.info(
+            T(
+                "order.too_long",
+                which=" & ".join(too_long),
+                n=max(encoded_shape(model, (t,))[1] for t in (text_a, text_b)),
+            )
+        )
         return
     with heavy_section():
         name = st.session_state["model"]  # the offered name (a folder's model.name is only its last part)
@@ -63,21 +77,35 @@ def order_view(model, boxes, text_a: str, text_b: str, layer: int, head: int) ->
         (cap_b,) = captures_for(name, (text_b,), MaskSpec(), hooks, slot="order_b")
     for column, cap in zip(boxes, (cap_a, cap_b)):
         if cap.truncated:
-            column.warning(T("msg.truncated_first", n=cap.full_length, model=escape_markdown(model.name), limit=model.max_tokens))
+            column.warning(
+                T("msg.truncated_first", n=cap.full_length, model=escape_markdown(model.name), limit=model.max_tokens)
+            )
     if "[UNK]" in cap_a.tokens + cap_b.tokens:
         st.warning(T("order.unk", model=escape_markdown(model.name)))
     left, right = st.columns(2)
     with left:
-        show_figure(plots.head_heatmap(cap_a.pattern(layer)[head], cap_a.tokens, title="A", lang=lang), key="order_a_map")
+        show_figure(
+            plots.head_heatmap(cap_a.pattern(layer)[head], cap_a.tokens, title="A", lang=lang), key="order_a_map"
+        )
     with right:
-        show_figure(plots.head_heatmap(cap_b.pattern(layer)[head], cap_b.tokens, title="B", lang=lang), key="order_b_map")
+        show_figure(
+            plots.head_heatmap(cap_b.pattern(layer)[head], cap_b.tokens, title="B", lang=lang), key="order_b_map"
+        )
     perm = alignment(cap_a.tokens, cap_b.tokens)
     if perm is None:
         st.info(T("order.not_reordering"))
     else:
         diff = cap_a.pattern(layer)[head] - reorder(cap_b.pattern(layer)[head], perm)
         show_figure(
-            matrix_figure(diff, cap_a.tokens, cap_a.tokens, title=T("order.diff_title"), diverging=True, x_title=T("plot.key"), y_title=T("plot.query")),
+            matrix_figure(
+                diff,
+                cap_a.tokens,
+                cap_a.tokens,
+                title=T("order.diff_title"),
+                diverging=True,
+                x_title=T("plot.key"),
+                y_title=T("plot.query"),
+            ),
             key="order_diff",
         )
         st.caption(T("order.diff_caption", value=float(np.abs(diff).max())))
@@ -88,7 +116,9 @@ def positions_view(model) -> None:
     st.header(T("order.pe_header"))
     st.slider(T("order.positions"), 8, 512, key="positions")
     n = st.session_state["positions"]
-    st.latex(r"PE_{(pos,\,2i)} = \sin\!\left(pos / 10000^{2i/d_{model}}\right),\qquad PE_{(pos,\,2i+1)} = \cos\!\left(pos / 10000^{2i/d_{model}}\right)")
+    st.latex(
+        r"PE_{(pos,\,2i)} = \sin\!\left(pos / 10000^{2i/d_{model}}\right),\qquad PE_{(pos,\,2i+1)} = \cos\!\left(pos / 10000^{2i/d_{model}}\right)"
+    )
     learned = learned_positions(model, n)
     if learned is None and model.rope_base is None:
         st.info(T("order.no_positions", model=escape_markdown(model.name)))
@@ -96,33 +126,73 @@ def positions_view(model) -> None:
     sin_col, own_col = st.columns(2)
     with sin_col:
         show_figure(
-            matrix_figure(sinusoidal(n, model.d_model), None, None, title=T("order.sin_title", n=n, d=model.d_model), diverging=True, x_title=T("plot.dimension"), y_title=T("plot.position")),
+            matrix_figure(
+                sinusoidal(n, model.d_model),
+                None,
+                None,
+                title=T("order.sin_title", n=n, d=model.d_model),
+                diverging=True,
+                x_title=T("plot.dimension"),
+                y_title=T("plot.position"),
+            ),
             key="pe_sin",
         )
     if learned is not None:
         with own_col:
             show_figure(
-                matrix_figure(learned, None, None, title=T("order.learned_title", model=model.name), diverging=True, x_title=T("plot.dimension"), y_title=T("plot.position")),
+                matrix_figure(
+                    learned,
+                    None,
+                    None,
+                    title=T("order.learned_title", model=model.name),
+                    diverging=True,
+                    x_title=T("plot.dimension"),
+                    y_title=T("plot.position"),
+                ),
                 key="pe_learned",
             )
         own, own_title = cosine_similarity(learned), T("order.sim_learned")
     else:
         with own_col:
             show_figure(
-                matrix_figure(np.cos(rotary_angles(n, model.d_head, model.rope_base)), None, None,
-                              title=T("order.rope_title", model=model.name, base=f"{model.rope_base:g}", d=model.d_head),
-                              diverging=True, x_title=T("order.rope_pair"), y_title=T("plot.position")),
+                matrix_figure(
+                    np.cos(rotary_angles(n, model.d_head, model.rope_base)),
+                    None,
+                    None,
+                    title=T("order.rope_title", model=model.name, base=f"{model.rope_base:g}", d=model.d_head),
+                    diverging=True,
+                    x_title=T("order.rope_pair"),
+                    y_title=T("plot.position"),
+                ),
                 key="pe_rope",
             )
         st.markdown(T("order.rope_text"))
-        st.latex(r"\begin{pmatrix} q'_j \\ q'_{j+d/2} \end{pmatrix} = \begin{pmatrix} \cos m\theta_j & -\sin m\theta_j \\ \sin m\theta_j & \cos m\theta_j \end{pmatrix} \begin{pmatrix} q_j \\ q_{j+d/2} \end{pmatrix},\qquad \theta_j = \text{base}^{-2j/d}")
+        st.latex(
+            r"\begin{pmatrix} q'_j \\ q'_{j+d/2} \end{pmatrix} = \begin{pmatrix} \cos m\theta_j & -\sin m\theta_j \\ \sin m\theta_j & \cos m\theta_j \end{pmatrix} \begin{pmatrix} q_j \\ q_{j+d/2} \end{pmatrix},\qquad \theta_j = \text{base}^{-2j/d}"
+        )
         own, own_title = rotary_similarity(n, model.d_head, model.rope_base), T("order.sim_rope")
     st.markdown(T("order.similarity"))
     sim_sin, sim_own = st.columns(2)
     with sim_sin:
-        show_figure(matrix_figure(cosine_similarity(sinusoidal(n, model.d_model)), None, None, title=T("order.sim_sin"), diverging=True, x_title=T("plot.position"), y_title=T("plot.position")), key="sim_sin")
+        show_figure(
+            matrix_figure(
+                cosine_similarity(sinusoidal(n, model.d_model)),
+                None,
+                None,
+                title=T("order.sim_sin"),
+                diverging=True,
+                x_title=T("plot.position"),
+                y_title=T("plot.position"),
+            ),
+            key="sim_sin",
+        )
     with sim_own:
-        show_figure(matrix_figure(own, None, None, title=own_title, diverging=True, x_title=T("plot.position"), y_title=T("plot.position")), key="sim_learned")
+        show_figure(
+            matrix_figure(
+                own, None, None, title=own_title, diverging=True, x_title=T("plot.position"), y_title=T("plot.position")
+            ),
+            key="sim_learned",
+        )
     st.caption(T("order.sim_caption" if learned is not None else "order.sim_rope_caption"))
 
 

@@ -86,8 +86,11 @@ def date_page() -> None:
     hint_col, jump_col = st.columns([4, 1], vertical_alignment="center")
     hint_col.caption(T("ed.sharpest", layer=best_layer, head=best_head, share=share))
     jump_col.button(
-        T("ed.show_head"), key="ed_sharpest", on_click=lambda: state.update(ed_layer=best_layer, ed_head=best_head),
-        disabled=(layer, head) == (best_layer, best_head), width="stretch",
+        T("ed.show_head"),
+        key="ed_sharpest",
+        on_click=lambda: state.update(ed_layer=best_layer, ed_head=best_head),
+        disabled=(layer, head) == (best_layer, best_head),
+        width="stretch",
     )
 
     # ----------------------------------------------------------------------------- ① encoder
@@ -118,7 +121,14 @@ def date_page() -> None:
     step = decoding.steps[k - 1]
     row = k - 1  # the new query row at this step
     st.markdown(
-        T("ed.step_text", k=k, n=n_steps, inputs=chips(step.input_tokens), output=chips([step.output_token]), p=float(step.probs[step.output_id]))
+        T(
+            "ed.step_text",
+            k=k,
+            n=n_steps,
+            inputs=chips(step.input_tokens),
+            output=chips([step.output_token]),
+            p=float(step.probs[step.output_id]),
+        )
         + T("ed.step_end" if step.output_id == tasks.EOS else "ed.step_more")
     )
 
@@ -132,7 +142,9 @@ def date_page() -> None:
         decoder_map(step, cross_p, layer, head, src, T("ed.cross_title", layer=layer, head=head, k=k), "ed_cross")
         weights = step.capture[hook_name("pattern", layer, cross_p)][head][row]
         top = ", ".join(f"{chips([src[j]])} #{j} ({weights[j]:.2f})" for j in np.argsort(-weights)[:3])
-        st.caption(T("ed.cross_caption", query=chips([dec_tokens[-1]]), row=row, output=chips([step.output_token]), top=top))
+        st.caption(
+            T("ed.cross_caption", query=chips([dec_tokens[-1]]), row=row, output=chips([step.output_token]), top=top)
+        )
 
     prob_col, heads_col = st.columns([2, 3])
     with prob_col:
@@ -165,7 +177,9 @@ def date_page() -> None:
             T("ed.col_reads"): row.reads,
             T("ed.col_writes"): row.writes,
             T("ed.col_prob"): round(row.probability, 4),
-            T("ed.col_source", layer=layer, head=head): f"{figs.show_chars([src[row.source]])[0]} #{row.source} ({row.weight:.2f})",
+            T(
+                "ed.col_source", layer=layer, head=head
+            ): f"{figs.show_chars([src[row.source]])[0]} #{row.source} ({row.weight:.2f})",
         }
         for row in loop_rows(decoding, layer, head)
     ]

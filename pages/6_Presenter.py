@@ -74,8 +74,16 @@ if uploaded is None:
     )
 else:
     top[0].markdown(f"**{escape_markdown(lesson.title[lang])}**")
-top[1].button(T("presenter.previous"), on_click=move, args=(-1,), disabled=st.session_state["slide"] <= 1, use_container_width=True)
-top[2].button(T("presenter.next"), on_click=move, args=(1,), disabled=st.session_state["slide"] >= total, use_container_width=True)
+top[1].button(
+    T("presenter.previous"),
+    on_click=move,
+    args=(-1,),
+    disabled=st.session_state["slide"] <= 1,
+    use_container_width=True,
+)
+top[2].button(
+    T("presenter.next"), on_click=move, args=(1,), disabled=st.session_state["slide"] >= total, use_container_width=True
+)
 top[3].markdown(f"### {T('presenter.counter', n=st.session_state['slide'], total=total)}")
 
 slide = lesson.slides[st.session_state["slide"] - 1]
@@ -96,7 +104,9 @@ def bounded_captures(name: str):
 
     def capture(model, texts, spec):
         if is_long(model, texts, None):
-            raise LessonError(T("presenter.too_long", slide=slide.number, n=max(encoded_shape(model, (t,))[1] for t in texts)))
+            raise LessonError(
+                T("presenter.too_long", slide=slide.number, n=max(encoded_shape(model, (t,))[1] for t in texts))
+            )
         return captures_for(name, texts, spec, hooks=None, slot="slide")
 
     return capture

@@ -58,7 +58,7 @@ def generation_view() -> None:
     generation = remembered("generation", key, lambda: generate_with_cache(model, cleaned.text, state["gen_new"]))
     shown = [t for t in generation.tokens if t not in model.special_tokens]  # the text, without <s> and the like
     prompt = "".join(t for t in generation.tokens[: generation.n_prompt] if t not in model.special_tokens)
-    new = "".join(shown)[len(prompt):]
+    new = "".join(shown)[len(prompt) :]
     space = new[: len(new) - len(new.lstrip())]  # Markdown bold may not start with a space: keep it outside
     if new.strip():
         st.markdown(T("gen.output", prompt=escape_markdown(prompt + space), new=escape_markdown(new.strip())))
@@ -77,20 +77,39 @@ def generation_view() -> None:
     step = generation.steps[k - 1]
     shown = generation.map(layer, head, upto=k)
     tokens = generation.tokens[: shown.shape[0]]
-    st.markdown(T("gen.step_text", k=k, token=escape_markdown(step.token), position=step.position,
-                  keys=generation.cache_length(k) - step.key_start[layer], start=step.key_start[layer],
-                  kb=generation.cache_bytes(k) / 1024, layers=model.n_layers, kv=model.n_kv_heads))
+    st.markdown(
+        T(
+            "gen.step_text",
+            k=k,
+            token=escape_markdown(step.token),
+            position=step.position,
+            keys=generation.cache_length(k) - step.key_start[layer],
+            start=step.key_start[layer],
+            kb=generation.cache_bytes(k) / 1024,
+            layers=model.n_layers,
+            kv=model.n_kv_heads,
+        )
+    )
     left, right = st.columns([3, 2])
     with left:
         show_figure(
-            figs.attention_map(shown, tokens, tokens, allowed=~np.isnan(shown), highlight_row=step.position,
-                               title=T("gen.map_title", layer=layer, head=head, k=k), lang=lang),
+            figs.attention_map(
+                shown,
+                tokens,
+                tokens,
+                allowed=~np.isnan(shown),
+                highlight_row=step.position,
+                title=T("gen.map_title", layer=layer, head=head, k=k),
+                lang=lang,
+            ),
             key="gen_map",
         )
         st.caption(T("gen.map_caption"))
     with right:
-        show_figure(figs.next_token_bar(step.probs, LabelOf(model), step.token_id, title=T("gen.probs_title", k=k), lang=lang),
-                    key="gen_probs")
+        show_figure(
+            figs.next_token_bar(step.probs, LabelOf(model), step.token_id, title=T("gen.probs_title", k=k), lang=lang),
+            key="gen_probs",
+        )
 
 
 class LabelOf:

@@ -7,7 +7,17 @@ import streamlit as st
 from attnviz.analysis.importance import LanguageModelEffect
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
-from ui.importance import D, PARAMS, effect_of, heads_controls, pattern_change, ranking, summary, token_figure, top_predictions
+from ui.importance import (
+    D,
+    PARAMS,
+    effect_of,
+    heads_controls,
+    pattern_change,
+    ranking,
+    summary,
+    token_figure,
+    top_predictions,
+)
 from ui.nav import run_through_navigation
 from ui.session import heavy_section
 

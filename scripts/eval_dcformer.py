@@ -9,6 +9,7 @@ fraction) and reports the mean next-character loss (nats/char) on the whole spli
 non-overlapping windows of the training context, then by target script (CJK vs other) and by
 position in the window (< local window vs >= local window). Needs fortunes + fortunes-zh.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,9 @@ def breakdown(model_dir: str, corpus_dir: str) -> dict:
     model = load_dcformer(model_dir)
     tok = CharTokenizer.load(os.path.join(model_dir, "vocab.json"))
     ctx = log["settings"]["context"]
-    _, val_text = split_corpus(load_fortunes(corpus_dir), log.get("split_seed", log["seed"]),
-                               log["corpus"]["heldout_frac"])
+    _, val_text = split_corpus(
+        load_fortunes(corpus_dir), log.get("split_seed", log["seed"]), log["corpus"]["heldout_frac"]
+    )
     ids = torch.tensor(tok.encode(val_text), dtype=torch.long)
     cjk = torch.tensor([is_cjk(c) for c in val_text], dtype=torch.bool)
     w = model.config.window_size or ctx
@@ -46,13 +48,18 @@ def breakdown(model_dir: str, corpus_dir: str) -> dict:
     starts = torch.arange(0, len(ids) - ctx, ctx)
     pos = torch.arange(ctx)
     for i in range(0, len(starts), 8):
-        idx = starts[i:i + 8, None] + torch.arange(ctx + 1)[None]
+        idx = starts[i : i + 8, None] + torch.arange(ctx + 1)[None]
         x, y = ids[idx[:, :-1]], ids[idx[:, 1:]]
         loss = F.cross_entropy(model(x).transpose(1, 2), y, reduction="none")  # (B, T)
         c = cjk[idx[:, 1:]]
         near = (pos < w)[None].expand_as(loss)
-        for key, sel in (("all", torch.ones_like(c)), ("cjk", c), ("other", ~c),
-                         ("pos<window", near), ("pos>=window", ~near)):
+        for key, sel in (
+            ("all", torch.ones_like(c)),
+            ("cjk", c),
+            ("other", ~c),
+            ("pos<window", near),
+            ("pos>=window", ~near),
+        ):
             sums[key][0] += float(loss[sel].sum())
             sums[key][1] += int(sel.sum())
     return {k: round(s / max(n, 1), 4) for k, (s, n) in sums.items()} | {"tokens": sums["all"][1]}
@@ -60,7 +67,9 @@ def breakdown(model_dir: str, corpus_dir: str) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=[os.path.join(ROOT, "assets", n) for n in ("dcformer-tiny", "mha-tiny")])
+    ap.add_argument(
+        "--models", nargs="+", default=[os.path.join(ROOT, "assets", n) for n in ("dcformer-tiny", "mha-tiny")]
+    )
     ap.add_argument("--corpus-dir", default=FORTUNE_DIR)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)

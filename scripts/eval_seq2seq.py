@@ -7,6 +7,7 @@
 Held-out dates are days the training never used in any format (attnviz.tasks.is_heldout).
 Prints the overall accuracy, the accuracy per input format, and the first mistakes.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -76,10 +76,14 @@ def is_text_family(model_type: str) -> bool:
     """A family with a language-model head (causal, masked or sequence-to-sequence) or a text model inside."""
     from transformers.models.auto import modeling_auto as auto
 
-    heads = (auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES,
-             auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES)
+    heads = (
+        auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+        auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
+    )
     return any(model_type in names for names in heads) or "text_config" in (
-        getattr(type(default_config(model_type)), "sub_configs", None) or {})
+        getattr(type(default_config(model_type)), "sub_configs", None) or {}
+    )
 
 
 def group_of(message: str) -> str:
@@ -104,9 +108,13 @@ def main() -> int:
             continue
         group, detail = status(model_type, args.quick, tokenizer)
         groups[group].append(f"`{model_type}`" + (f" ({detail})" if detail else ""))
-    lines = [f"transformers {transformers.__version__}: {sum(map(len, groups.values()))} text families ({not_text} "
-             "families with no language-model head or text model left out: vision, audio, time series)", "",
-             "| what attnviz does | families |", "|---|---|"]
+    lines = [
+        f"transformers {transformers.__version__}: {sum(map(len, groups.values()))} text families ({not_text} "
+        "families with no language-model head or text model left out: vision, audio, time series)",
+        "",
+        "| what attnviz does | families |",
+        "|---|---|",
+    ]
     for group in sorted(groups, key=lambda g: (not g.startswith("recorded"), g.startswith("refused"), g)):
         names = groups[group]
         lines.append(f"| {group} ({len(names)}) | {', '.join(names)} |")

@@ -8,6 +8,7 @@ generated on the fly from the seed; a fixed tenth of all calendar days is held o
 on (attnviz.tasks.is_heldout). At the end the exact-match accuracy of greedy decoding on a held-out
 set is printed and written to train_log.json. Runs on 1 CPU thread (torch.set_num_threads(1)).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,32 +47,60 @@ def main(argv=None) -> int:
 
     vocab = tasks.date_vocab()
     heldout = tasks.dataset(args.heldout_size, seed=HELDOUT_SEED, heldout=True)
-    cfg = Seq2SeqConfig(vocab_size=len(vocab), d_model=args.d_model, n_heads=args.n_heads,
-                        n_encoder_layers=args.encoder_layers, n_decoder_layers=args.decoder_layers, d_ff=args.d_ff,
-                        max_source_len=tasks.MAX_SOURCE_CHARS, max_target_len=tasks.TARGET_CHARS + 2)
+    cfg = Seq2SeqConfig(
+        vocab_size=len(vocab),
+        d_model=args.d_model,
+        n_heads=args.n_heads,
+        n_encoder_layers=args.encoder_layers,
+        n_decoder_layers=args.decoder_layers,
+        d_ff=args.d_ff,
+        max_source_len=tasks.MAX_SOURCE_CHARS,
+        max_target_len=tasks.TARGET_CHARS + 2,
+    )
     s = TrainSettings(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
-    print(f"vocab {len(vocab)} characters, {len(tasks.FORMATS)} formats, held-out {len(heldout)} dates "
-          f"(seed {HELDOUT_SEED}), {args.steps} steps × {args.batch_size}, seed {args.seed}", flush=True)
+    print(
+        f"vocab {len(vocab)} characters, {len(tasks.FORMATS)} formats, held-out {len(heldout)} dates "
+        f"(seed {HELDOUT_SEED}), {args.steps} steps × {args.batch_size}, seed {args.seed}",
+        flush=True,
+    )
     t0 = time.time()
     model, hist = train(cfg, vocab, s, heldout=heldout, log=lambda m: print(m, flush=True))
     train_seconds = time.time() - t0
     t1 = time.time()
     accuracy = exact_match(model, vocab, heldout)
-    print(f"held-out exact match: {accuracy:.2%} of {len(heldout)} dates  "
-          f"(train {train_seconds / 60:.1f} min, eval {time.time() - t1:.0f} s, {model.num_params():,} params)", flush=True)
+    print(
+        f"held-out exact match: {accuracy:.2%} of {len(heldout)} dates  "
+        f"(train {train_seconds / 60:.1f} min, eval {time.time() - t1:.0f} s, {model.num_params():,} params)",
+        flush=True,
+    )
     save_seq2seq(model, vocab, args.out_dir)
-    command = "python scripts/train_seq2seq.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = "python scripts/train_seq2seq.py " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+    )
     info = {
-        "model": "seq2seq-dates", "command": command.strip(), "seed": args.seed,
-        "heldout_exact_match": round(accuracy, 4), "heldout_size": len(heldout), "heldout_seed": HELDOUT_SEED,
+        "model": "seq2seq-dates",
+        "command": command.strip(),
+        "seed": args.seed,
+        "heldout_exact_match": round(accuracy, 4),
+        "heldout_size": len(heldout),
+        "heldout_seed": HELDOUT_SEED,
         "heldout_rule": "days with crc32(ISO date) % 10 == 0, never trained on (attnviz.tasks.is_heldout)",
-        "train_seconds": round(train_seconds, 1), "threads": args.threads, "params": model.num_params(),
-        "settings": settings_dict(s), "config": cfg.to_dict(), "formats": list(tasks.FORMATS),
-        "history": hist, "torch": torch.__version__, "machine": platform.machine(),
+        "train_seconds": round(train_seconds, 1),
+        "threads": args.threads,
+        "params": model.num_params(),
+        "settings": settings_dict(s),
+        "config": cfg.to_dict(),
+        "formats": list(tasks.FORMATS),
+        "history": hist,
+        "torch": torch.__version__,
+        "machine": platform.machine(),
     }
     with open(os.path.join(args.out_dir, "train_log.json"), "w", encoding="utf-8") as f:
         json.dump(info, f, indent=1, ensure_ascii=False)
-    print(json.dumps({"heldout_exact_match": info["heldout_exact_match"], "train_seconds": info["train_seconds"]}), flush=True)
+    print(
+        json.dumps({"heldout_exact_match": info["heldout_exact_match"], "train_seconds": info["train_seconds"]}),
+        flush=True,
+    )
     return 0
 
 

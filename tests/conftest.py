@@ -2,6 +2,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["notebooks"]  # tests/support/notebooks.py: the executed tutorial, a fixture several files use
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

@@ -55,7 +55,9 @@ def test_every_named_array_with_its_shape(minilm):
     assert cap["token_ids"].shape == (seq,)
 
 
-@pytest.mark.parametrize("spec", [MaskSpec(), MaskSpec(causal=True), MaskSpec(window=2), MaskSpec(causal=True, chunk=3)])
+@pytest.mark.parametrize(
+    "spec", [MaskSpec(), MaskSpec(causal=True), MaskSpec(window=2), MaskSpec(causal=True, chunk=3)]
+)
 def test_numpy_recomputation_from_q_k_v(minilm, spec):
     cap = attnviz.capture(SENTENCES[0], minilm, causal=spec.causal, window=spec.window, chunk=spec.chunk)
     for layer in range(6):
@@ -180,8 +182,12 @@ def test_patterns_become_the_models_exact_names_and_the_forward_stops_after_the_
 
     model = get_model("all-MiniLM-L6-v2")
     names = exact_names(model, ("blocks.*.attn.hook_pattern", "blocks.1.attn.hook_q"))
-    assert sorted(names) == sorted([*(f"blocks.{layer}.attn.hook_pattern" for layer in range(model.n_layers)), "blocks.1.attn.hook_q"])
-    assert exact_names(model, ("blocks.0.attn.hook_z",)) == ("blocks.0.attn.hook_z",) and exact_names(model, None) is None
+    assert sorted(names) == sorted(
+        [*(f"blocks.{layer}.attn.hook_pattern" for layer in range(model.n_layers)), "blocks.1.attn.hook_q"]
+    )
+    assert (
+        exact_names(model, ("blocks.0.attn.hook_z",)) == ("blocks.0.attn.hook_z",) and exact_names(model, None) is None
+    )
     reached = []
     handle = model.hook("blocks.5.hook_resid_post").register_forward_hook(lambda *args: reached.append(1))
     try:

@@ -44,7 +44,10 @@ def test_concurrent_requests_for_one_key_compute_it_once():
         return capture_of(1, fill=len(calls))
 
     results = [None] * 8
-    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, cache.get_or_compute("same", slow))) for i in range(8)]
+    threads = [
+        threading.Thread(target=lambda i=i: results.__setitem__(i, cache.get_or_compute("same", slow)))
+        for i in range(8)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -243,8 +246,12 @@ def test_a_caller_nobody_wants_any_more_leaves_the_line_and_the_next_one_compute
 
     def closed_tab():
         try:
-            cache.get_or_compute("long text B", lambda: computed.append("B by the closed tab") or np.ones(1), "analysis",
-                                 wanted=open_tab.is_set)
+            cache.get_or_compute(
+                "long text B",
+                lambda: computed.append("B by the closed tab") or np.ones(1),
+                "analysis",
+                wanted=open_tab.is_set,
+            )
         except Abandoned:
             outcome["closed"] = "left"
 
@@ -254,7 +261,11 @@ def test_a_caller_nobody_wants_any_more_leaves_the_line_and_the_next_one_compute
     while "long text B" not in cache._pending and time.monotonic() < deadline:  # the closed tab asked first
         time.sleep(0.001)
     second = []
-    other = threading.Thread(target=lambda: second.append(cache.get_or_compute("long text B", lambda: computed.append("B") or np.ones(1), "analysis")))
+    other = threading.Thread(
+        target=lambda: second.append(
+            cache.get_or_compute("long text B", lambda: computed.append("B") or np.ones(1), "analysis")
+        )
+    )
     other.start()  # waits for the closed tab's computation of the same key
     open_tab.clear()  # the tab is closed while its analysis waits for the lane's worker
     waiting.join(30)

@@ -41,7 +41,9 @@ def test_bad_arguments_exit_non_zero_with_one_line(argv, fragment, capsys):
 
 def test_empty_text_and_unknown_model_are_one_line_errors(tmp_path, capsys):
     assert main(["capture", "--text", "  ", "--out", str(tmp_path / "a.npz")]) == 1
-    assert main(["capture", "--model", str(tmp_path / "nowhere"), "--text", "hi", "--out", str(tmp_path / "b.npz")]) == 1
+    assert (
+        main(["capture", "--model", str(tmp_path / "nowhere"), "--text", "hi", "--out", str(tmp_path / "b.npz")]) == 1
+    )
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 2 and "empty" in lines[0] and "no such model directory" in lines[1]
 
@@ -68,7 +70,26 @@ def test_generate_greedy_is_deterministic_and_sampling_is_seeded(capsys):
     assert capsys.readouterr().out == first and first.startswith("The cat") and len(first.rstrip("\n")) == 27
     outputs = []
     for seed in (1, 1, 2):
-        assert main(["generate", "--model", "mha-tiny", "--prompt", "床前", "-n", "15", "--temperature", "1.0", "--top-k", "20", "--seed", str(seed)]) == 0
+        assert (
+            main(
+                [
+                    "generate",
+                    "--model",
+                    "mha-tiny",
+                    "--prompt",
+                    "床前",
+                    "-n",
+                    "15",
+                    "--temperature",
+                    "1.0",
+                    "--top-k",
+                    "20",
+                    "--seed",
+                    str(seed),
+                ]
+            )
+            == 0
+        )
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1] and outputs[0].startswith("床前")
 
@@ -93,10 +114,22 @@ def test_linear_and_full_captures_on_the_command_line(tmp_path, capsys):
     assert "blocks.0.attn.hook_pattern" in whole and "blocks.0.attn.hook_pattern" not in small
     assert {"blocks.0.attn.hook_lse", "blocks.0.attn.hook_score_scale", "blocks.0.attn.hook_q"} <= set(small)
     n = len(small["tokens"])
-    cap = Capture(small, model_name="all-MiniLM-L6-v2", n_layers=6, n_heads=12, spec=None, special=np.zeros(n, bool),
-                  truncated=False, full_length=n, layer_windows=[None] * 6, causal=True)
+    cap = Capture(
+        small,
+        model_name="all-MiniLM-L6-v2",
+        n_layers=6,
+        n_heads=12,
+        spec=None,
+        special=np.zeros(n, bool),
+        truncated=False,
+        full_length=n,
+        layer_windows=[None] * 6,
+        causal=True,
+    )
     cap.spec = type("Spec", (), {"chunk": None})()
     for layer in range(6):
-        np.testing.assert_allclose(tiles.full_pattern(cap, layer), whole[f"blocks.{layer}.attn.hook_pattern"], atol=1e-5)
+        np.testing.assert_allclose(
+            tiles.full_pattern(cap, layer), whole[f"blocks.{layer}.attn.hook_pattern"], atol=1e-5
+        )
     with pytest.raises(SystemExit):
         main(["capture", "--text", text, "--full", "--linear", "--out", str(full)])

@@ -1,4 +1,5 @@
 """`attnviz generate` on a local checkpoint folder and scripts/train_dcformer.py, on a tiny random model / synthetic corpus."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -36,7 +37,21 @@ def test_generate_cli_greedy_and_sampled(tmp_path, capsys):
     assert main(["generate", "--model", str(d), "--prompt", "ab", "-n", "10"]) == 0
     greedy = capsys.readouterr().out
     assert greedy.startswith("ab") and len(greedy.rstrip("\n")) >= 2
-    sampled = ["generate", "--model", str(d), "--prompt", "你", "-n", "10", "--temperature", "1.0", "--top-k", "3", "--seed", "3"]
+    sampled = [
+        "generate",
+        "--model",
+        str(d),
+        "--prompt",
+        "你",
+        "-n",
+        "10",
+        "--temperature",
+        "1.0",
+        "--top-k",
+        "3",
+        "--seed",
+        "3",
+    ]
     main(sampled)
     a = capsys.readouterr().out
     main(sampled)
@@ -46,14 +61,42 @@ def test_generate_cli_greedy_and_sampled(tmp_path, capsys):
 def test_train_cli_on_synthetic_corpus(tmp_path):
     corpus = tmp_path / "fortunes"
     corpus.mkdir()
-    (corpus / "en").write_text("\n%\n".join(f"fortune number {i}: the cat sat on the mat." for i in range(60)) + "\n%\n")
+    (corpus / "en").write_text(
+        "\n%\n".join(f"fortune number {i}: the cat sat on the mat." for i in range(60)) + "\n%\n"
+    )
     (corpus / "zh").write_text("\n%\n".join(f"第{i}条：床前明月光，疑是地上霜。" for i in range(60)) + "\n%\n")
     (corpus / "zh.dat").write_bytes(b"\x00\x01")
     tr = _load_script("train_dcformer")
     out = tmp_path / "assets"
-    assert tr.main(["--out-dir", str(out), "--corpus-dir", str(corpus), "--steps", "3", "--batch-size", "2",
-                    "--context", "32", "--window", "8", "--q-chunk-size", "16", "--dim", "16", "--n-layer", "2",
-                    "--n-head", "2", "--min-count", "1"]) == 0
+    assert (
+        tr.main(
+            [
+                "--out-dir",
+                str(out),
+                "--corpus-dir",
+                str(corpus),
+                "--steps",
+                "3",
+                "--batch-size",
+                "2",
+                "--context",
+                "32",
+                "--window",
+                "8",
+                "--q-chunk-size",
+                "16",
+                "--dim",
+                "16",
+                "--n-layer",
+                "2",
+                "--n-head",
+                "2",
+                "--min-count",
+                "1",
+            ]
+        )
+        == 0
+    )
     for name in ("dcformer-tiny", "mha-tiny"):
         log = json.loads((out / name / "train_log.json").read_text())
         assert log["steps"] == 3 and log["seed"] == 1234 and log["heldout_loss"] > 0

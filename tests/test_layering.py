@@ -44,7 +44,11 @@ def test_figures_never_run_a_model(path):
 
 def _module_path(module: str) -> Path | None:
     path = ROOT.joinpath(*module.split("."))
-    return path.with_suffix(".py") if path.with_suffix(".py").exists() else (path / "__init__.py" if path.is_dir() else None)
+    return (
+        path.with_suffix(".py")
+        if path.with_suffix(".py").exists()
+        else (path / "__init__.py" if path.is_dir() else None)
+    )
 
 
 def _reached_modules(path: Path) -> set[str]:
@@ -69,7 +73,9 @@ def _reached_modules(path: Path) -> set[str]:
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
-                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                    base = ".".join(
+                        package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                    )
                 names = [base] + [f"{base}.{alias.name}" for alias in node.names]
             for name in names:
                 reached.add(name)
@@ -83,14 +89,21 @@ def _reached_modules(path: Path) -> set[str]:
 def test_figures_reach_no_model_and_no_torch_through_other_modules(path):
     """Not directly and not through what they import (masks, text, i18n): a figure draws arrays, never a forward."""
     reached = _reached_modules(path)
-    assert not {name for name in reached if name.split(".")[0] == "torch" or name.startswith("attnviz.models")}, path.name
+    assert not {name for name in reached if name.split(".")[0] == "torch" or name.startswith("attnviz.models")}, (
+        path.name
+    )
 
 
 # ------------------------------------------------------------------------------------------ every import, one way
 PACKAGES = ("attnviz", "ui")
 MODULES = {
-    ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1] if path.name == "__init__.py" else path.relative_to(ROOT).with_suffix("").parts): path
-    for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
+    ".".join(
+        path.relative_to(ROOT).with_suffix("").parts[:-1]
+        if path.name == "__init__.py"
+        else path.relative_to(ROOT).with_suffix("").parts
+    ): path
+    for package in PACKAGES
+    for path in sorted((ROOT / package).rglob("*.py"))
 }
 
 
@@ -189,8 +202,13 @@ def test_the_compose_kernel_stands_alone():
     assert GRAPH["attnviz.compose"] == set()
 
 
-ADAPTERS = ("attnviz.models.bert", "attnviz.models.hf", "attnviz.models.hf_encdec", "attnviz.models.seq2seq",
-            "attnviz.models.char_lm")
+ADAPTERS = (
+    "attnviz.models.bert",
+    "attnviz.models.hf",
+    "attnviz.models.hf_encdec",
+    "attnviz.models.seq2seq",
+    "attnviz.models.char_lm",
+)
 
 
 @pytest.mark.parametrize("module", ADAPTERS)
@@ -202,4 +220,6 @@ def test_no_adapter_imports_another_adapter(module):
 @pytest.mark.parametrize("module", [m for m in MODULES if m.startswith("attnviz.models")])
 def test_models_import_nothing_above_them(module):
     """A model computes tensors; captures, analyses and figures are made from them above."""
-    assert not {name for name in GRAPH[module] if name.startswith(CAPTURE_LAYER + ("attnviz.analysis", "attnviz.figures"))}
+    assert not {
+        name for name in GRAPH[module] if name.startswith(CAPTURE_LAYER + ("attnviz.analysis", "attnviz.figures"))
+    }

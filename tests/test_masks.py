@@ -45,7 +45,13 @@ def test_padding_masks_keys_and_empty_rows_are_zero():
 
 @pytest.mark.parametrize(
     "spec",
-    [MaskSpec(causal=True), MaskSpec(window=2), MaskSpec(causal=True, window=3), MaskSpec(chunk=4), MaskSpec(causal=True, chunk=5)],
+    [
+        MaskSpec(causal=True),
+        MaskSpec(window=2),
+        MaskSpec(causal=True, window=3),
+        MaskSpec(chunk=4),
+        MaskSpec(causal=True, chunk=5),
+    ],
     ids=lambda s: s.describe(),
 )
 def test_mask_in_the_forward_pass(minilm, hf_reference, spec):
@@ -86,8 +92,14 @@ def test_key_span_holds_exactly_the_keys_a_block_of_queries_may_attend_to():
     from attnviz.masks import MaskSpec, key_span, position_mask
 
     n = 23
-    for spec in (MaskSpec(), MaskSpec(causal=True), MaskSpec(window=4), MaskSpec(causal=True, window=4),
-                 MaskSpec(chunk=5), MaskSpec(causal=True, window=3, chunk=6)):
+    for spec in (
+        MaskSpec(),
+        MaskSpec(causal=True),
+        MaskSpec(window=4),
+        MaskSpec(causal=True, window=4),
+        MaskSpec(chunk=5),
+        MaskSpec(causal=True, window=3, chunk=6),
+    ):
         for start, stop in ((0, 1), (0, n), (7, 12), (19, 23), (5, 6)):
             allowed = position_mask(np.arange(start, stop), np.arange(n), spec).any(0)
             columns = np.flatnonzero(allowed)

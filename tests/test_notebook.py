@@ -17,7 +17,7 @@ from attnviz import notebook
 from attnviz.figures import capture_views
 from attnviz.i18n import translate
 
-from notebooks import HOSTILE, PLOTLY_MIME, TUTORIAL, executed_tutorial, outputs, synthetic_capture  # noqa: F401  (executed_tutorial: a fixture)
+from notebooks import HOSTILE, PLOTLY_MIME, TUTORIAL, outputs, synthetic_capture
 
 SENTENCE = "The animal didn't cross the street because it was too tired."
 
@@ -141,7 +141,9 @@ def test_plotlyjs_goes_into_the_notebook_once_and_again_only_when_its_cell_rerun
 
 
 def test_import_attnviz_does_not_import_ipython_or_the_figures():
-    code = "import sys, attnviz; print(sorted(m for m in ('IPython', 'attnviz.figures', 'plotly.io') if m in sys.modules))"
+    code = (
+        "import sys, attnviz; print(sorted(m for m in ('IPython', 'attnviz.figures', 'plotly.io') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -161,13 +163,16 @@ def test_the_tutorial_runs_top_to_bottom_without_errors_and_fast(executed_tutori
     errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in outputs(nb) if o.output_type == "error"]
     assert not errors
     # transformers imports tqdm.auto, which warns in any kernel without ipywidgets; nothing else may reach stderr
-    warnings = [line for o in outputs(nb) if o.output_type == "stream" and o.name == "stderr"
-                for line in o.text.splitlines() if line.strip() and "tqdm" not in line and "IProgress" not in line]
+    warnings = [
+        line
+        for o in outputs(nb)
+        if o.output_type == "stream" and o.name == "stderr"
+        for line in o.text.splitlines()
+        if line.strip() and "tqdm" not in line and "IProgress" not in line
+    ]
     assert not warnings
     figures = [o for o in outputs(nb) if PLOTLY_MIME in o.get("data", {})]
     assert len(figures) == 8  # show()'s 4 views, one figure, the masked head, the comparison, the similarity
     printed = "".join(o.text for o in outputs(nb) if o.output_type == "stream")
     assert "(12, 16, 16)" in printed  # cap["blocks.0.attn.hook_pattern"].shape
     assert seconds < 60, f"the tutorial took {seconds:.1f} s"
-
-

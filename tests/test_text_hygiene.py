@@ -30,14 +30,37 @@ ENGLAND = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007
 def test_bidi_override_is_removed_with_its_own_notice():
     cleaned = clean_text("abc\u202edef")
     assert cleaned.text == "abcdef"
-    assert cleaned.notices == ["Removed 1 invisible formatting character(s) (bidi overrides, zero-width spaces) from the text."]
+    assert cleaned.notices == [
+        "Removed 1 invisible formatting character(s) (bidi overrides, zero-width spaces) from the text."
+    ]
     assert cleaned.messages("zh") == ["已从文本中删除 1 个不可见的格式字符（双向文本控制符、零宽空格等）。"]
 
 
 @pytest.mark.parametrize(
     "char",
-    ["\u200b", "\u202a", "\u202b", "\u202c", "\u202d", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f",
-     "\u061c", "\u2060", "\u2061", "\u2062", "\u2063", "\u2064", "\ufeff", "\u00ad", "\u180e", "\U000e0041"],
+    [
+        "\u200b",
+        "\u202a",
+        "\u202b",
+        "\u202c",
+        "\u202d",
+        "\u2066",
+        "\u2067",
+        "\u2068",
+        "\u2069",
+        "\u200e",
+        "\u200f",
+        "\u061c",
+        "\u2060",
+        "\u2061",
+        "\u2062",
+        "\u2063",
+        "\u2064",
+        "\ufeff",
+        "\u00ad",
+        "\u180e",
+        "\U000e0041",
+    ],
 )
 def test_every_invisible_formatting_character_is_removed(char):
     cleaned = clean_text(f"zero{char}width")

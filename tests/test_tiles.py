@@ -13,9 +13,17 @@ from attnviz.models.base import hook_name
 
 
 TEXT = "the cat sat on the mat and the dog sat on the log while the owl watched the cat"
-CASES = [("minilm", MaskSpec()), ("minilm", MaskSpec(causal=True, window=4)), ("minilm", MaskSpec(chunk=5)),
-         ("gpt2", MaskSpec(causal=True)), ("llama", MaskSpec(causal=True, window=3)), ("qwen2", MaskSpec(causal=True)),
-         ("mistral", MaskSpec(causal=True)), ("gemma2", MaskSpec(causal=True, chunk=6)), ("gpt_oss", MaskSpec(causal=True))]
+CASES = [
+    ("minilm", MaskSpec()),
+    ("minilm", MaskSpec(causal=True, window=4)),
+    ("minilm", MaskSpec(chunk=5)),
+    ("gpt2", MaskSpec(causal=True)),
+    ("llama", MaskSpec(causal=True, window=3)),
+    ("qwen2", MaskSpec(causal=True)),
+    ("mistral", MaskSpec(causal=True)),
+    ("gemma2", MaskSpec(causal=True, chunk=6)),
+    ("gpt_oss", MaskSpec(causal=True)),
+]
 
 
 CASES += [("dcformer-tiny", MaskSpec(causal=True)), ("mha-tiny", MaskSpec(causal=True, window=5))]
@@ -28,7 +36,9 @@ def model(request, build):  # noqa: F811
     return build(request.param).adapter
 
 
-@pytest.mark.parametrize("model, spec", [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES)], indirect=["model"])
+@pytest.mark.parametrize(
+    "model, spec", [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES)], indirect=["model"]
+)
 def test_tiles_from_linear_state_equal_the_full_capture(model, spec):
     (full,) = run_capture(model, [TEXT], spec)
     hooks = tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False)) + [hook_name("z", "*")]
@@ -38,21 +48,30 @@ def test_tiles_from_linear_state_equal_the_full_capture(model, spec):
     rng = np.random.default_rng(0)
     for layer in range(model.n_layers):
         np.testing.assert_allclose(linear[hook_name("lse", layer)], full[hook_name("lse", layer)], atol=1e-5)
-        np.testing.assert_allclose(linear[hook_name("z", layer)], full[hook_name("z", layer)], atol=1e-5)  # same forward
+        np.testing.assert_allclose(
+            linear[hook_name("z", layer)], full[hook_name("z", layer)], atol=1e-5
+        )  # same forward
         pattern, scores = full.pattern(layer), full.scores(layer)
         np.testing.assert_allclose(tiles.full_pattern(linear, layer), pattern, atol=1e-5)
         for _ in range(4):
             head = int(rng.integers(model.n_heads))
             a, c = (int(x) for x in rng.integers(0, n - 3, 2))
             rows, cols = slice(a, int(rng.integers(a + 1, n + 1))), slice(c, int(rng.integers(c + 1, n + 1)))
-            np.testing.assert_allclose(tiles.pattern_tile(linear, layer, head, rows, cols), pattern[head, rows, cols], atol=1e-5)
-            np.testing.assert_allclose(tiles.scores_tile(linear, layer, head, rows, cols), scores[head, rows, cols], atol=1e-4, rtol=1e-5)
+            np.testing.assert_allclose(
+                tiles.pattern_tile(linear, layer, head, rows, cols), pattern[head, rows, cols], atol=1e-5
+            )
+            np.testing.assert_allclose(
+                tiles.scores_tile(linear, layer, head, rows, cols), scores[head, rows, cols], atol=1e-4, rtol=1e-5
+            )
             np.testing.assert_array_equal(tiles.allowed_tile(linear, layer, rows, cols), full.mask(layer)[rows, cols])
     size = 5
     starts = tiles._blocks(n, size) + [n]
     for how, reduce in (("mean", np.mean), ("max", np.max)):
         small = tiles.downsampled(linear, 0, 1, size, how)
-        expected = [[reduce(full.pattern(0)[1, a:b, c:d]) for c, d in zip(starts, starts[1:])] for a, b in zip(starts, starts[1:])]
+        expected = [
+            [reduce(full.pattern(0)[1, a:b, c:d]) for c, d in zip(starts, starts[1:])]
+            for a, b in zip(starts, starts[1:])
+        ]
         np.testing.assert_allclose(small, expected, atol=1e-5)
     p = full.pattern(0).astype(np.float64)
     entropy = -(p * np.log(np.where(p > 0, p, 1))).sum(-1)[:, full.key_is_real].mean(-1)
@@ -109,8 +128,13 @@ def test_a_capture_for_tiles_grows_linearly_with_the_text():
     tests = str(root / "tests" / "support")
     measured = {}
     for n in (1024, 4096, 8192):
-        out = subprocess.run([sys.executable, "-c", MEASURE.format(tests=tests, n=n)], capture_output=True, text=True,
-                             timeout=600, cwd=str(root))
+        out = subprocess.run(
+            [sys.executable, "-c", MEASURE.format(tests=tests, n=n)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=str(root),
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         peak, stored = (int(x) for x in out.stdout.split())
         measured[n] = (peak, stored)
@@ -121,11 +145,16 @@ def test_a_capture_for_tiles_grows_linearly_with_the_text():
     print("peak memory above the model's (MB):", {n: round(peak / 2**20) for n, (peak, _) in measured.items()})
 
 
-@pytest.mark.parametrize("model, spec", [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES) if i in (1, 4, 6, 9)],
-                         indirect=["model"])
+@pytest.mark.parametrize(
+    "model, spec",
+    [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES) if i in (1, 4, 6, 9)],
+    indirect=["model"],
+)
 def test_block_maps_are_exact_block_means_with_each_blocks_strongest_cell(model, spec):
     (full,) = run_capture(model, [TEXT], spec)
-    (linear,) = run_capture(model, [TEXT], spec, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False)))
+    (linear,) = run_capture(
+        model, [TEXT], spec, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False))
+    )
     n, layer, head = len(full.tokens), model.n_layers - 1, model.n_heads - 1
     pattern, scores = full.pattern(layer)[head].astype(np.float64), full.scores(layer)[head]
     for rows, cols in ((slice(0, n), slice(0, n)), (slice(3, n - 2), slice(1, n - 5))):
@@ -140,29 +169,50 @@ def test_block_maps_are_exact_block_means_with_each_blocks_strongest_cell(model,
                 assert (means.weight[i, j] > 0) == (region.max() > 0)
                 q, k = blocks.query[i, j], blocks.key[i, j]
                 assert a <= q < b and c <= k < d and pattern[q, k] == pytest.approx(region.max(), abs=1e-5)
-                if region.max() > 0 and hook_name("pre_qw1", layer) not in linear:  # a DCFormer's scores are composed after
+                if (
+                    region.max() > 0 and hook_name("pre_qw1", layer) not in linear
+                ):  # a DCFormer's scores are composed after
                     assert blocks.score[i, j] == pytest.approx(scores[q, k], abs=1e-4)
     assert tiles.block_map(linear, layer, head, n).exact and not blocks.exact
 
 
-@pytest.mark.parametrize("model, spec", [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES) if i in (1, 4, 9)],
-                         indirect=["model"])
+@pytest.mark.parametrize(
+    "model, spec",
+    [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES) if i in (1, 4, 9)],
+    indirect=["model"],
+)
 def test_a_capture_that_stores_its_maps_gives_the_same_tiles_and_blocks_as_a_linear_one(model, spec):
     """A text of a few hundred tokens keeps its maps whole but is drawn in blocks too: its tiles are regions of the
     stored maps, its block maps the same as the linear capture's (strongest cells' scores from q and k, or recorded)."""
     dcmha = getattr(model, "use_dcmha", False)
     (linear,) = run_capture(model, [TEXT], spec, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=dcmha))
-    (with_qk,) = run_capture(model, [TEXT], spec, hooks=("blocks.*.attn.hook_pattern", "blocks.*.attn.hook_q",
-                                                          "blocks.*.attn.hook_k", "blocks.*.attn.hook_score_scale"))
+    (with_qk,) = run_capture(
+        model,
+        [TEXT],
+        spec,
+        hooks=(
+            "blocks.*.attn.hook_pattern",
+            "blocks.*.attn.hook_q",
+            "blocks.*.attn.hook_k",
+            "blocks.*.attn.hook_score_scale",
+        ),
+    )
     (with_scores,) = run_capture(model, [TEXT], spec, hooks=("blocks.*.attn.hook_pattern", "blocks.*.attn.hook_scores"))
     assert not with_qk.is_linear(0) and with_qk.holds_scores(0) and with_scores.holds_scores(0)
     n, layer, head = len(linear.tokens), model.n_layers - 1, model.n_heads - 1
     rows, cols = slice(2, n - 1), slice(1, n - 4)
     for stored in (with_qk, with_scores):
-        np.testing.assert_allclose(tiles.pattern_tile(stored, layer, head, rows, cols),
-                                   tiles.pattern_tile(linear, layer, head, rows, cols), atol=1e-5)
-        np.testing.assert_allclose(tiles.scores_tile(stored, layer, head, rows, cols),
-                                   tiles.scores_tile(linear, layer, head, rows, cols), atol=1e-4, rtol=1e-5)
+        np.testing.assert_allclose(
+            tiles.pattern_tile(stored, layer, head, rows, cols),
+            tiles.pattern_tile(linear, layer, head, rows, cols),
+            atol=1e-5,
+        )
+        np.testing.assert_allclose(
+            tiles.scores_tile(stored, layer, head, rows, cols),
+            tiles.scores_tile(linear, layer, head, rows, cols),
+            atol=1e-4,
+            rtol=1e-5,
+        )
         a, b = tiles.block_map(stored, layer, head, 5, rows, cols), tiles.block_map(linear, layer, head, 5, rows, cols)
         np.testing.assert_allclose(a.mean, b.mean, atol=1e-5)
         np.testing.assert_array_equal(a.query, b.query)
@@ -171,8 +221,11 @@ def test_a_capture_that_stores_its_maps_gives_the_same_tiles_and_blocks_as_a_lin
     np.testing.assert_allclose(with_qk.scores(layer), with_scores.scores(layer), atol=1e-4, rtol=1e-5)  # from q and k
 
 
-@pytest.mark.parametrize("model, spec", [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES) if i in (1, 2, 4, 9)],
-                         indirect=["model"])
+@pytest.mark.parametrize(
+    "model, spec",
+    [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES) if i in (1, 2, 4, 9)],
+    indirect=["model"],
+)
 def test_every_heads_thumbnail_is_the_exact_block_means_from_stored_or_linear_state(model, spec):
     dcmha = getattr(model, "use_dcmha", False)
     (full,) = run_capture(model, [TEXT], spec)
@@ -180,8 +233,15 @@ def test_every_heads_thumbnail_is_the_exact_block_means_from_stored_or_linear_st
     n, layer, size = len(full.tokens), model.n_layers - 1, 6
     starts = tiles._blocks(n, size) + [n]
     pattern, mask = full.pattern(layer).astype(np.float64), full.mask(layer)
-    expected = np.array([[[pattern[h, a:b, c:d].mean() if mask[a:b, c:d].any() else np.nan for c, d in zip(starts, starts[1:])]
-                          for a, b in zip(starts, starts[1:])] for h in range(model.n_heads)])
+    expected = np.array(
+        [
+            [
+                [pattern[h, a:b, c:d].mean() if mask[a:b, c:d].any() else np.nan for c, d in zip(starts, starts[1:])]
+                for a, b in zip(starts, starts[1:])
+            ]
+            for h in range(model.n_heads)
+        ]
+    )
     for cap in (full, linear):
         np.testing.assert_allclose(tiles.layer_block_means(cap, layer, size), expected, atol=1e-6)
 
@@ -201,16 +261,25 @@ def test_every_dcmha_stage_of_any_region_comes_from_linear_state(name):
             stages = tiles.stage_tiles(source, layer, rows, cols)
             for stage, hook in tiles.STAGE_HOOKS.items():
                 expected = full[hook_name(hook, layer)][:, rows, cols]
-                np.testing.assert_allclose(stages[stage], expected, atol=1e-4, rtol=1e-5, err_msg=f"{name} {stage} {layer}")
+                np.testing.assert_allclose(
+                    stages[stage], expected, atol=1e-4, rtol=1e-5, err_msg=f"{name} {stage} {layer}"
+                )
         if model.use_dcmha:
             for hook in ("scores_composed", "probs"):  # by name, from the linear state
-                np.testing.assert_allclose(linear[hook_name(hook, layer)], full[hook_name(hook, layer)], atol=1e-4, rtol=1e-5)
+                np.testing.assert_allclose(
+                    linear[hook_name(hook, layer)], full[hook_name(hook, layer)], atol=1e-4, rtol=1e-5
+                )
 
 
-@pytest.mark.parametrize("model, spec", [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES) if i in (0, 4, 8, 9)],
-                         indirect=["model"])
+@pytest.mark.parametrize(
+    "model, spec",
+    [pytest.param(m, s, id=f"{m}-{i}") for i, (m, s) in enumerate(CASES) if i in (0, 4, 8, 9)],
+    indirect=["model"],
+)
 def test_every_heads_tile_at_once_equals_head_by_head(model, spec):
-    (linear,) = run_capture(model, [TEXT], spec, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False)))
+    (linear,) = run_capture(
+        model, [TEXT], spec, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False))
+    )
     n = len(linear.tokens)
     rows, cols = slice(2, n - 3), slice(0, n - 1)
     for layer in (0, model.n_layers - 1):

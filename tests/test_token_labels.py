@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pytest
 
 import attnviz
 from attnviz.models.base import encode_texts
@@ -76,5 +75,3 @@ def test_a_decoders_ticks_hovers_and_export_read_as_text(build, tmp_path):  # no
     assert " sat" in fig.layout.xaxis.ticktext and "Ġsat" not in str(fig.to_plotly_json())
     arrays = np.load(__import__("io").BytesIO(capture_npz(dict(cap))))
     assert " sat" in arrays["tokens"].tolist() and "Ġsat" in arrays["token_pieces"].tolist()
-
-

@@ -36,10 +36,14 @@ def test_transformers_and_streamlit_outside_the_supported_range_are_named_with_w
     problems = out_of_range(old, requirements)
     assert len(problems) == 2
     for problem, name in zip(problems, old):
-        assert problem.startswith(f"{name} {old[name]} is installed, but attnviz supports {name}{requirements[name].specifier}")
+        assert problem.startswith(
+            f"{name} {old[name]} is installed, but attnviz supports {name}{requirements[name].specifier}"
+        )
         assert problem.endswith("run `make install` (it installs the versions in requirements.lock)")
     missing = out_of_range({"streamlit": None}, requirements)
-    assert missing == [f"streamlit is not installed; attnviz needs streamlit{requirements['streamlit'].specifier}: {FIX}"]
+    assert missing == [
+        f"streamlit is not installed; attnviz needs streamlit{requirements['streamlit'].specifier}: {FIX}"
+    ]
 
 
 def test_a_session_on_an_unsupported_transformers_stops_at_once_with_the_reason(tmp_path):
@@ -49,12 +53,31 @@ def test_a_session_on_an_unsupported_transformers_stops_at_once_with_the_reason(
     fake.mkdir(parents=True)
     (fake / "METADATA").write_text("Metadata-Version: 2.1\nName: transformers\nVersion: 4.57.1\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-c",
-         str(ROOT / "pyproject.toml"), str(ROOT / "tests" / "test_versions.py"), "-k", "lock_inside"],
-        capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(ROOT),
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            str(ROOT / "tests" / "test_versions.py"),
+            "-k",
+            "lock_inside",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
         timeout=300,
     )
     assert result.returncode == 3, result.stdout + result.stderr
     supported = declared()["transformers"].specifier
-    assert f"transformers 4.57.1 is installed, but attnviz supports transformers{supported}" in result.stdout + result.stderr
+    assert (
+        f"transformers 4.57.1 is installed, but attnviz supports transformers{supported}"
+        in result.stdout + result.stderr
+    )
     assert "make install" in result.stdout + result.stderr

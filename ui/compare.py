@@ -24,7 +24,9 @@ def pick_pair(n_heads: int) -> None:
     if not points or "customdata" not in points[0]:
         return
     row, column = (int(i) for i in points[0]["customdata"][:2])
-    st.session_state.update(a_layer=row // n_heads, a_head=row % n_heads, b_layer=column // n_heads, b_head=column % n_heads)
+    st.session_state.update(
+        a_layer=row // n_heads, a_head=row % n_heads, b_layer=column // n_heads, b_head=column % n_heads
+    )
 
 
 def similarity_section(view) -> None:
@@ -35,21 +37,36 @@ def similarity_section(view) -> None:
         metric = "cosine"
         st.caption(T("compare.long_cosine", n=len(capture.tokens)))
     else:
-        st.radio(T("compare.metric"), redundancy.METRICS, key="similarity_metric", horizontal=True,
-                 format_func=lambda m: T(f"compare.metric_{m}"))
+        st.radio(
+            T("compare.metric"),
+            redundancy.METRICS,
+            key="similarity_metric",
+            horizontal=True,
+            format_func=lambda m: T(f"compare.metric_{m}"),
+        )
         metric = st.session_state["similarity_metric"]
     keep = view.keep(0)
-    rows = None if keep is None else np.isin(np.arange(len(capture.tokens)), keep)  # "hide special tokens": their rows too
+    rows = (
+        None if keep is None else np.isin(np.arange(len(capture.tokens)), keep)
+    )  # "hide special tokens": their rows too
     key = ("similarity", view.model_name, view.texts, view.spec, metric, None if keep is None else tuple(keep))
     try:
-        matrix, order = remembered("similarity", key, lambda: _similarity_and_order(capture, metric, rows), lane="analysis")
+        matrix, order = remembered(
+            "similarity", key, lambda: _similarity_and_order(capture, metric, rows), lane="analysis"
+        )
     except ValueError as error:  # JS of a map with negative weights (a DCFormer's post-composed maps)
         st.info(T("compare.js_refused", error=str(error)))
         return
     labels = redundancy.head_labels(capture.n_layers, capture.n_heads)
     show_figure(
-        head_figures.similarity_matrix(matrix, labels, is_distance=metric == "js", order=order,
-                                       title=T("compare.similar_title", n=len(labels)), lang=lang),
+        head_figures.similarity_matrix(
+            matrix,
+            labels,
+            is_distance=metric == "js",
+            order=order,
+            title=T("compare.similar_title", n=len(labels)),
+            lang=lang,
+        ),
         key="similarity",
         arrays={"similarity": matrix, "order": order},
         on_select=functools.partial(pick_pair, capture.n_heads),
@@ -77,10 +94,21 @@ def rank_section(view) -> None:
         capture = capture.with_arrays({**linear, **capture})
     key = ("ranks", view.model_name, view.texts[:1], view.spec)
     table = remembered("ranks", key, lambda: redundancy.rank_table(capture), lane="analysis")
-    show_figure(head_figures.rank_bars(table, d_head=model.d_head, title=T("compare.rank_title", d=model.d_head), lang=lang),
-                key="rank_bars", arrays={name: table[name].to_numpy() for name in redundancy.RANK_COLUMNS})
+    show_figure(
+        head_figures.rank_bars(table, d_head=model.d_head, title=T("compare.rank_title", d=model.d_head), lang=lang),
+        key="rank_bars",
+        arrays={name: table[name].to_numpy() for name in redundancy.RANK_COLUMNS},
+    )
     n_real = int(np.asarray(capture.key_is_real).sum())
     above = int((table["pattern_erank"] > model.d_head).sum())
-    st.caption(T("compare.rank_caption", d=model.d_head, n=n_real, above=above, heads=len(table),
-                 pattern=float(table["pattern_erank"].mean()), scores=float(table["scores_erank"].mean())))
-
+    st.caption(
+        T(
+            "compare.rank_caption",
+            d=model.d_head,
+            n=n_real,
+            above=above,
+            heads=len(table),
+            pattern=float(table["pattern_erank"].mean()),
+            scores=float(table["scores_erank"].mean()),
+        )
+    )

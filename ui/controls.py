@@ -17,8 +17,18 @@ from attnviz.text import MAX_CHARS, CleanText, InputError, clean_text, escape_ma
 from . import url_state
 from .lang import T, ensure_language, language_switch
 from .long_maps import BLOCKS_ABOVE
-from .session import (VIEW_HOOKS, canonical_model, captures_for, default_model, encoded_shape, get_model, is_long, model_choices,
-                      scores_hooks, view_hooks)
+from .session import (
+    VIEW_HOOKS,
+    canonical_model,
+    captures_for,
+    default_model,
+    encoded_shape,
+    get_model,
+    is_long,
+    model_choices,
+    scores_hooks,
+    view_hooks,
+)
 
 log = logging.getLogger("attnviz")
 
@@ -105,7 +115,11 @@ class View:
 
     def layer_arrays(self, layer: int, index: int = 0) -> dict:
         cap = self.captures[index]
-        arrays = {name: value for name, value in cap.items() if name.startswith(f"blocks.{layer}.") or name.startswith("token")}
+        arrays = {
+            name: value
+            for name, value in cap.items()
+            if name.startswith(f"blocks.{layer}.") or name.startswith("token")
+        }
         return {**arrays, hook_name("scores", layer): self.scores(layer, index)}
 
     def all_arrays(self, index: int = 0) -> dict:
@@ -129,7 +143,9 @@ def model_menu(key: str, label: str, choices: list[str], fallback: str, *, say_w
 
 def sidebar_controls() -> None:
     st.sidebar.header(T("sidebar.model"))
-    model_menu("model", T("sidebar.model"), model_choices(), default_model(), say_why=True, help=T("sidebar.model_help"))
+    model_menu(
+        "model", T("sidebar.model"), model_choices(), default_model(), say_why=True, help=T("sidebar.model_help")
+    )
     model_sizes_caption()
     st.sidebar.header(T("sidebar.masks"))
     st.sidebar.checkbox(T("sidebar.causal"), key="causal", help=T("sidebar.causal_help"))
@@ -195,15 +211,23 @@ def sentence_input() -> None:
 def show_notices(cleaned: CleanText | list[tuple[str, dict]], lang: str | None = None) -> None:
     """What :func:`attnviz.text.clean_text` changed (control or invisible characters removed, text cut), as
     warnings: every text box of every page says it the same way. Takes a CleanText or its ``notice_keys``."""
-    show_model_notices([Notice("warning", key, values) for key, values in getattr(cleaned, "notice_keys", cleaned)],
-                       lang or ensure_language())
+    show_model_notices(
+        [Notice("warning", key, values) for key, values in getattr(cleaned, "notice_keys", cleaned)],
+        lang or ensure_language(),
+    )
 
 
 def show_model_notices(notices, lang: str) -> None:
     """Notices (a model's ``notices(text, spec)``, or the cleaning's), each as an info or a warning, values inert."""
     for notice in notices:
-        values = {name: value.describe(lang) if isinstance(value, MaskSpec) else escape_markdown(value) if isinstance(value, str) else value
-                  for name, value in notice.values.items()}
+        values = {
+            name: value.describe(lang)
+            if isinstance(value, MaskSpec)
+            else escape_markdown(value)
+            if isinstance(value, str)
+            else value
+            for name, value in notice.values.items()
+        }
         if notice.level == "warning":
             st.warning(translate(notice.key, lang, **values), icon="⚠️" if notice.key.endswith("intervention") else None)
         else:
@@ -244,7 +268,9 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
             st.info(T("msg.long_one_text"))  # a long text's maps are drawn in blocks: no padding comparison
             texts = texts[:1]
         hooks = view_hooks(model, tuple(texts))
-    elif hooks is None and is_long(model, tuple(texts), None):  # every step of every head, but not the maps stored whole
+    elif hooks is None and is_long(
+        model, tuple(texts), None
+    ):  # every step of every head, but not the maps stored whole
         if len(texts) > 1:
             st.info(T("msg.long_one_text"))
             texts = texts[:1]

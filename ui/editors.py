@@ -38,7 +38,9 @@ def compose_editor(n_heads: int) -> np.ndarray | None:
     columns = [f"in {m}" for m in range(n_heads)]
     frame = pd.DataFrame(start, columns=columns, index=[f"out {n}" for n in range(n_heads)])
     edited = st.data_editor(
-        frame, key=f"sb_editor_{state['_sb_version']}", width="stretch",
+        frame,
+        key=f"sb_editor_{state['_sb_version']}",
+        width="stretch",
         column_config={c: st.column_config.NumberColumn(c, format="%.3f", step=0.05) for c in columns},
     )
     st.caption(T("dcmha.sb_editor"))

@@ -15,6 +15,7 @@ from .figures import show_figure
 from .lang import T, ensure_language
 from .session import remembered
 
+
 def decoding_for(model, text: str) -> decoding.Decoding:
     """The encoder and the whole greedy loop (at most the model's ``max_new_tokens`` steps): this session's last
     one, else the server's shared cache."""
@@ -27,12 +28,27 @@ def model_sidebar(model) -> None:
     with st.sidebar:
         st.header(T("ed.sidebar_header"))
         params = sum(p.numel() for p in model.parameters())
-        st.markdown(T("ed.sidebar_model", enc=model.n_layers, dec=model.n_decoder_layers, heads=model.n_heads, d=model.d_model,
-                      params=f"{params:,}", vocab=len(model.itos)))
+        st.markdown(
+            T(
+                "ed.sidebar_model",
+                enc=model.n_layers,
+                dec=model.n_decoder_layers,
+                heads=model.n_heads,
+                d=model.d_model,
+                params=f"{params:,}",
+                vocab=len(model.itos),
+            )
+        )
         if info:
             st.markdown(
-                T("ed.sidebar_training", command=info.get("command", "scripts/train_seq2seq.py"), seed=info.get("seed"),
-                  minutes=info.get("train_seconds", 0) / 60, n=info.get("heldout_size"), accuracy=info.get("heldout_exact_match", 0))
+                T(
+                    "ed.sidebar_training",
+                    command=info.get("command", "scripts/train_seq2seq.py"),
+                    seed=info.get("seed"),
+                    minutes=info.get("train_seconds", 0) / 60,
+                    n=info.get("heldout_size"),
+                    accuracy=info.get("heldout_exact_match", 0),
+                )
             )
         if isinstance(model, DateTranslator):
             st.markdown(T("ed.sidebar_formats") + "\n" + "\n".join(f"- {f}" for f in tasks.FORMATS))
@@ -43,7 +59,11 @@ def read_date(model) -> str | None:
     source_col, example_col = st.columns([3, 2])
     text_box(T("ed.input"), "ed_date", where=source_col, help=T("ed.input_help", n=model.cfg.max_source_len))
     example_col.selectbox(
-        T("ed.examples"), list(tasks.FORMATS), index=None, key="ed_example", placeholder=T("ed.examples_placeholder"),
+        T("ed.examples"),
+        list(tasks.FORMATS),
+        index=None,
+        key="ed_example",
+        placeholder=T("ed.examples_placeholder"),
         on_change=pick_example,
     )
     try:
@@ -74,7 +94,14 @@ def read_text(model) -> str | None:
     show_notices(cleaned, ensure_language())
     encoding = model.encode([cleaned.text])
     if encoding.truncated[0]:
-        st.warning(T("msg.truncated_first", n=encoding.full_lengths[0], model=escape_markdown(model.name), limit=model.max_tokens))
+        st.warning(
+            T(
+                "msg.truncated_first",
+                n=encoding.full_lengths[0],
+                model=escape_markdown(model.name),
+                limit=model.max_tokens,
+            )
+        )
     return cleaned.text
 
 
@@ -106,10 +133,20 @@ def step_buttons(n_steps: int) -> None:
     b_first, b_prev, b_next, b_last, slider_col = st.columns([1, 1, 1, 1, 3], vertical_alignment="center")
     at_start, at_end = st.session_state["ed_step"] == 1, st.session_state["ed_step"] == n_steps
     for column, label, icon, key, delta, disabled in (
-        (b_first, "ed.start", "first_page", "ed_first", 0, at_start), (b_prev, "ed.back", "chevron_left", "ed_prev", -1, at_start),
-        (b_next, "ed.next", "chevron_right", "ed_next", 1, at_end), (b_last, "ed.end", "last_page", "ed_last", None, at_end),
+        (b_first, "ed.start", "first_page", "ed_first", 0, at_start),
+        (b_prev, "ed.back", "chevron_left", "ed_prev", -1, at_start),
+        (b_next, "ed.next", "chevron_right", "ed_next", 1, at_end),
+        (b_last, "ed.end", "last_page", "ed_last", None, at_end),
     ):
-        column.button(T(label), icon=f":material/{icon}:", key=key, on_click=move_step, args=(delta, n_steps), disabled=disabled, width="stretch")
+        column.button(
+            T(label),
+            icon=f":material/{icon}:",
+            key=key,
+            on_click=move_step,
+            args=(delta, n_steps),
+            disabled=disabled,
+            width="stretch",
+        )
     if n_steps > 1:
         slider_col.slider(T("ed.step"), 1, n_steps, key="ed_step", label_visibility="collapsed")
 

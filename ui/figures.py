@@ -49,9 +49,37 @@ def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, **chart
         return lambda: EXPORT_LINE.run(session, prepare)
 
     with menu:
-        st.download_button(T("export.png"), prepared(lambda: figure_image(fig, "png")), file_name=f"{name}.png", mime="image/png", key=f"{key}__png", on_click="ignore")
-        st.download_button(T("export.svg"), prepared(lambda: figure_image(fig, "svg")), file_name=f"{name}.svg", mime="image/svg+xml", key=f"{key}__svg", on_click="ignore")
-        st.download_button(T("export.html"), prepared(lambda: figure_html(fig)), file_name=f"{name}.html", mime="text/html", key=f"{key}__html", on_click="ignore")
+        st.download_button(
+            T("export.png"),
+            prepared(lambda: figure_image(fig, "png")),
+            file_name=f"{name}.png",
+            mime="image/png",
+            key=f"{key}__png",
+            on_click="ignore",
+        )
+        st.download_button(
+            T("export.svg"),
+            prepared(lambda: figure_image(fig, "svg")),
+            file_name=f"{name}.svg",
+            mime="image/svg+xml",
+            key=f"{key}__svg",
+            on_click="ignore",
+        )
+        st.download_button(
+            T("export.html"),
+            prepared(lambda: figure_html(fig)),
+            file_name=f"{name}.html",
+            mime="text/html",
+            key=f"{key}__html",
+            on_click="ignore",
+        )
         if arrays:
-            st.download_button(T("export.npz"), prepared(lambda: capture_npz(arrays)), file_name=f"{name}.npz", mime="application/octet-stream", key=f"{key}__npz", on_click="ignore")
+            st.download_button(
+                T("export.npz"),
+                prepared(lambda: capture_npz(arrays)),
+                file_name=f"{name}.npz",
+                mime="application/octet-stream",
+                key=f"{key}__npz",
+                on_click="ignore",
+            )
     return event

@@ -71,26 +71,57 @@ def information_flow(view) -> None:
     one_of("flow_heads", HEADS, "mean")
     fit("flow_layer", 0, model.n_layers - 1)
     pick_method, pick_heads = st.columns(2)
-    pick_method.radio(T("main.flow_method"), METHODS, key="flow_method", horizontal=True,
-                      format_func=lambda m: T(f"main.flow_method_{m}"), help=T("main.flow_method_help", max=PAGE_FLOW_TOKENS),
-                      **url_state.PERSIST)
-    pick_heads.radio(T("main.flow_heads"), HEADS, key="flow_heads", horizontal=True,
-                     format_func=lambda h: T(f"main.flow_heads_{h}"), help=T("main.flow_heads_help"), **url_state.PERSIST)
+    pick_method.radio(
+        T("main.flow_method"),
+        METHODS,
+        key="flow_method",
+        horizontal=True,
+        format_func=lambda m: T(f"main.flow_method_{m}"),
+        help=T("main.flow_method_help", max=PAGE_FLOW_TOKENS),
+        **url_state.PERSIST,
+    )
+    pick_heads.radio(
+        T("main.flow_heads"),
+        HEADS,
+        key="flow_heads",
+        horizontal=True,
+        format_func=lambda h: T(f"main.flow_heads_{h}"),
+        help=T("main.flow_heads_help"),
+        **url_state.PERSIST,
+    )
     pick_residual, pick_layer, pick_k = st.columns(3)
-    pick_residual.slider(T("main.flow_residual"), 0, 100, step=5, key="flow_residual", format="%d%%",
-                         help=T("main.flow_residual_help"), **url_state.PERSIST)
+    pick_residual.slider(
+        T("main.flow_residual"),
+        0,
+        100,
+        step=5,
+        key="flow_residual",
+        format="%d%%",
+        help=T("main.flow_residual_help"),
+        **url_state.PERSIST,
+    )
     if model.n_layers > 1:
         pick_layer.slider(T("main.flow_layer"), 0, model.n_layers - 1, key="flow_layer", **url_state.PERSIST)
-    pick_k.slider(T("main.flow_top_k"), 1, MAX_TOP_K, key="flow_top_k", help=T("main.flow_top_k_help"), **url_state.PERSIST)
+    pick_k.slider(
+        T("main.flow_top_k"), 1, MAX_TOP_K, key="flow_top_k", help=T("main.flow_top_k_help"), **url_state.PERSIST
+    )
 
-    residual, heads, layer, top_k = state["flow_residual"] / 100, state["flow_heads"], state["flow_layer"], state["flow_top_k"]
+    residual, heads, layer, top_k = (
+        state["flow_residual"] / 100,
+        state["flow_heads"],
+        state["flow_layer"],
+        state["flow_top_k"],
+    )
     method = state["flow_method"]
     real = np.asarray(capture.key_is_real, dtype=bool)
     n_real = int(real.sum())
     problems = model.n_layers * n_real**2
     of_text = (view.model_name, view.texts, view.spec)  # what the capture is of: the memo keys start with it
-    signed = remembered("flow:signed", ("signed", *of_text), lambda: np.bool_(any(
-        capture.pattern(index).min() < -1e-6 for index in range(model.n_layers))))
+    signed = remembered(
+        "flow:signed",
+        ("signed", *of_text),
+        lambda: np.bool_(any(capture.pattern(index).min() < -1e-6 for index in range(model.n_layers))),
+    )
     if signed:  # DCMHA's composed maps: no capacities for a max-flow, and a rollout of signed weights
         st.info(T("main.flow_signed"))
         method = "rollout"
@@ -112,9 +143,14 @@ def information_flow(view) -> None:
     with map_column:
         figure = rollout_map(stack[layer], capture.tokens, allowed=paths[layer], keep=keep, title=title, lang=lang)
         # rows and columns are tokens after the layer and input tokens here, not one head's queries and keys
-        figure.update_layout(xaxis_title_text=T("main.flow_columns_axis"), yaxis_title_text=T("main.flow_rows_axis", layer=layer))
-        show_figure(figure, key="rollout_map",
-                    arrays={f"{method}.{layer}": stack[layer], "reachable": paths[layer], "tokens": capture["tokens"]})
+        figure.update_layout(
+            xaxis_title_text=T("main.flow_columns_axis"), yaxis_title_text=T("main.flow_rows_axis", layer=layer)
+        )
+        show_figure(
+            figure,
+            key="rollout_map",
+            arrays={f"{method}.{layer}": stack[layer], "reachable": paths[layer], "tokens": capture["tokens"]},
+        )
         st.caption(T("main.flow_map_caption", layer=layer))
         if keep is not None:
             st.caption(T("main.flow_hidden_note"))
@@ -124,11 +160,20 @@ def information_flow(view) -> None:
         if keep is not None:
             shown &= np.isin(np.arange(len(real)), keep)
         nodes = np.flatnonzero(shown)
-        table = remembered("flow:edges", ("edges", *of_text, residual, heads, top_k, tuple(nodes.tolist())),
-                           lambda: edge_table(capture, residual, heads, top_k, nodes))
-        edges = [FlowEdge(int(layer_), int(source), int(target), float(weight)) for layer_, source, target, weight in table]
-        show_figure(flow_graph(edges, capture.tokens, model.n_layers, keep=nodes, title=T("main.flow_graph_title", k=top_k),
-                               lang=lang), key="flow_graph")
+        table = remembered(
+            "flow:edges",
+            ("edges", *of_text, residual, heads, top_k, tuple(nodes.tolist())),
+            lambda: edge_table(capture, residual, heads, top_k, nodes),
+        )
+        edges = [
+            FlowEdge(int(layer_), int(source), int(target), float(weight)) for layer_, source, target, weight in table
+        ]
+        show_figure(
+            flow_graph(
+                edges, capture.tokens, model.n_layers, keep=nodes, title=T("main.flow_graph_title", k=top_k), lang=lang
+            ),
+            key="flow_graph",
+        )
         st.caption(T("main.flow_graph_caption"))
 
 
@@ -156,15 +201,24 @@ def queries_and_keys(view, layer: int, head: int) -> None:
     st.subheader(T("main.qk_header"))
     st.caption(T("main.qk_caption"))
     one_of("qk_method", PROJECTIONS, "pca")
-    st.radio(T("main.qk_method"), PROJECTIONS, key="qk_method", horizontal=True,
-             format_func=lambda m: T(f"main.qk_method_{m}"), help=T("main.qk_method_help"), **url_state.PERSIST)
+    st.radio(
+        T("main.qk_method"),
+        PROJECTIONS,
+        key="qk_method",
+        horizontal=True,
+        format_func=lambda m: T(f"main.qk_method_{m}"),
+        help=T("main.qk_method_help"),
+        **url_state.PERSIST,
+    )
     capture = qk_capture(view, layer)
     kv = model.kv_head_of(head)
     method = state["qk_method"]
 
     def project(how: str) -> dict:
         key = ("qk", view.model_name, view.texts, view.spec, layer, head, how)
-        return remembered("flow:qk", key, lambda: qk_projection(capture, layer, head, how, kv_head=kv, neighbours=NEIGHBOURS))
+        return remembered(
+            "flow:qk", key, lambda: qk_projection(capture, layer, head, how, kv_head=kv, neighbours=NEIGHBOURS)
+        )
 
     projection = None
     if method == "umap":
@@ -178,21 +232,43 @@ def queries_and_keys(view, layer: int, head: int) -> None:
     title = T("main.qk_title", layer=layer, head=head, method=projection["method"].upper())
     left, right = st.columns([3, 2])
     with left:
-        show_figure(qk_scatter(projection, capture.tokens, title=title, lang=lang), key="qk_scatter",
-                    arrays={"queries_2d": projection["queries"], "keys_2d": projection["keys"],
-                            "positions": projection["positions"], "tokens": capture["tokens"]})
+        show_figure(
+            qk_scatter(projection, capture.tokens, title=title, lang=lang),
+            key="qk_scatter",
+            arrays={
+                "queries_2d": projection["queries"],
+                "keys_2d": projection["keys"],
+                "positions": projection["positions"],
+                "tokens": capture["tokens"],
+            },
+        )
     with right:
         explained = projection["explained_variance"]
         if explained is None:
             st.caption(T("main.qk_umap_caption"))
         else:
-            st.caption(T("main.qk_pca_caption", share=_percent(float(np.sum(explained))), pc1=_percent(explained[0]),
-                         pc2=_percent(explained[1]), d=model.d_head))
+            st.caption(
+                T(
+                    "main.qk_pca_caption",
+                    share=_percent(float(np.sum(explained))),
+                    pc1=_percent(explained[0]),
+                    pc2=_percent(explained[1]),
+                    d=model.d_head,
+                )
+            )
         nearby, n = projection["attended_nearby"], len(projection["positions"])
         if np.isfinite(nearby) and n:
             k = min(NEIGHBOURS, n)
-            st.caption(T("main.qk_nearby", share=_percent(nearby), hits=int(round(nearby * n)), n=n, k=k,
-                         chance=_percent(k / n)))
+            st.caption(
+                T(
+                    "main.qk_nearby",
+                    share=_percent(nearby),
+                    hits=int(round(nearby * n)),
+                    n=n,
+                    k=k,
+                    chance=_percent(k / n),
+                )
+            )
         if model.n_kv_heads < model.n_heads:
             st.caption(T("main.qk_gqa", head=head, kv=kv, group=model.n_heads // model.n_kv_heads))
         if view.keep(0) is not None:

@@ -126,4 +126,6 @@ class _Run:
         return self._left and self._focus._wait_for_others()
 
 
-FOCUS = FocusFirst(float(os.environ.get("ATTNVIZ_FOCUS_WAIT", "1.0")), float(os.environ.get("ATTNVIZ_DRAW_FIRST_MS", "20")) / 1000)
+FOCUS = FocusFirst(
+    float(os.environ.get("ATTNVIZ_FOCUS_WAIT", "1.0")), float(os.environ.get("ATTNVIZ_DRAW_FIRST_MS", "20")) / 1000
+)

@@ -75,8 +75,12 @@ class GuessLimiter:
     answer hands its turn back. So the whole server compares at most about one wrong guess a second, plus one for
     each address's first try. ``clock`` and ``sleep`` are injectable for tests."""
 
-    def __init__(self, settings: GateSettings = GateSettings(), clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        settings: GateSettings = GateSettings(),
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.settings = settings
         self.clock, self.sleep = clock, sleep
         self._lock = threading.Lock()
@@ -123,8 +127,13 @@ class GuessLimiter:
                 if len(entry.wrong) >= s.lockout_after:
                     entry.locked_until = now + s.lockout_seconds
                     entry.wrong.clear()
-                    log.warning("class password: %s locked out for %.0f s after %d wrong tries in %.0f s",
-                                address, s.lockout_seconds, s.lockout_after, s.lockout_window)
+                    log.warning(
+                        "class password: %s locked out for %.0f s after %d wrong tries in %.0f s",
+                        address,
+                        s.lockout_seconds,
+                        s.lockout_after,
+                        s.lockout_window,
+                    )
         self.sleep(max(0.0, looked_at + s.answer_seconds - self.clock()))  # the same time, right or wrong
         return "ok" if right else "wrong"
 

@@ -14,8 +14,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnviz.analysis.importance import (HOW, LanguageModelEffect, ablation_effect, n_forwards_estimate, rank_heads,
-                                         ranking_is_slow)
+from attnviz.analysis.importance import (
+    HOW,
+    LanguageModelEffect,
+    ablation_effect,
+    n_forwards_estimate,
+    rank_heads,
+    ranking_is_slow,
+)
 from attnviz.figures import importance as figs
 from attnviz.text import code_span
 
@@ -112,13 +118,27 @@ def heads_controls() -> Picked | None:
     state["ablate"] = format_heads(heads)
     state[PICK] = [head_label(*pair) for pair in heads]
     left, right = st.columns([3, 1])
-    left.multiselect(D("heads"), [head_label(l, h) for l in range(model.n_layers) for h in range(model.n_heads)],
-                     key=PICK, on_change=_picked_to_text, help=D("heads_help"), placeholder=D("heads_placeholder"))
+    left.multiselect(
+        D("heads"),
+        [head_label(l, h) for l in range(model.n_layers) for h in range(model.n_heads)],
+        key=PICK,
+        on_change=_picked_to_text,
+        help=D("heads_help"),
+        placeholder=D("heads_placeholder"),
+    )
     names = {how: D(f"how_{how}") for how in HOW}  # translated now: a format_func never reads the session later
     right.radio(D("how"), HOW, key="ablate_how", horizontal=True, format_func=names.get)
     if rejected:
-        left.info(D("dropped", n=rejected, layers=model.n_layers, heads=model.n_heads, last_layer=model.n_layers - 1,
-                    last_head=model.n_heads - 1))
+        left.info(
+            D(
+                "dropped",
+                n=rejected,
+                layers=model.n_layers,
+                heads=model.n_heads,
+                last_layer=model.n_layers - 1,
+                last_head=model.n_heads - 1,
+            )
+        )
     st.caption(D("how_caption"))
     return Picked(tuple(heads), state["ablate_how"])
 
@@ -130,8 +150,13 @@ def effect_of(view, picked: Picked):
     key = ("importance", view.model_name, view.texts[0], view.spec, picked.heads, picked.how)
     try:
         maps = len(view.captures[0].tokens) <= MAP_TOKENS
-        return remembered("importance", key, lambda: ablation_effect(view.model, view.texts[0], view.spec,
-                                                                     list(picked.heads), picked.how, pattern_changes=maps))
+        return remembered(
+            "importance",
+            key,
+            lambda: ablation_effect(
+                view.model, view.texts[0], view.spec, list(picked.heads), picked.how, pattern_changes=maps
+            ),
+        )
     except ValueError:
         if view.model.kind == "decoder" and len(view.model.encode([view.texts[0]]).tokens[0]) < 2:
             st.info(D("too_short"))
@@ -162,12 +187,17 @@ def summary(view, picked: Picked, effect) -> None:
     if isinstance(effect, LanguageModelEffect):
         before, after = effect.mean_loss_clean, effect.mean_loss_ablated
         first.metric(D("loss_before"), f"{before:.3f}", help=D("loss_help"))
-        second.metric(D("loss_after"), f"{after:.3f}", delta=f"{after - before:+.3f}", delta_color="inverse",
-                      help=D("loss_help"))
+        second.metric(
+            D("loss_after"), f"{after:.3f}", delta=f"{after - before:+.3f}", delta_color="inverse", help=D("loss_help")
+        )
     else:
         moved = 1.0 - effect.cosine >= COSINE_NOISE
-        first.metric(D("cosine"), cosine_text(effect.cosine), delta=f"{effect.cosine - 1:+.2g}" if moved else None,
-                     help=D("cosine_help"))
+        first.metric(
+            D("cosine"),
+            cosine_text(effect.cosine),
+            delta=f"{effect.cosine - 1:+.2g}" if moved else None,
+            help=D("cosine_help"),
+        )
         second.metric(D("lowest_token"), cosine_text(float(np.min(effect.token_cosine))))
     third.metric(D("n_ablated"), len(picked.heads))
 
@@ -176,7 +206,9 @@ def token_figure(effect) -> None:
     """Loss per next-token prediction (language models) or each token's cosine (encoders)."""
     lang = ensure_language()
     if isinstance(effect, LanguageModelEffect):
-        fig = figs.loss_per_token(effect.loss_clean, effect.loss_ablated, effect.tokens, title=D("loss_title"), lang=lang)
+        fig = figs.loss_per_token(
+            effect.loss_clean, effect.loss_ablated, effect.tokens, title=D("loss_title"), lang=lang
+        )
         arrays = {"loss_clean": effect.loss_clean, "loss_ablated": effect.loss_ablated}
     else:
         fig = figs.token_cosine(effect.token_cosine, effect.tokens, title=D("cosine_title"), lang=lang)
@@ -192,9 +224,17 @@ def pattern_change(picked: Picked, effect) -> None:
         return
     mean, top = effect.pattern_change_mean, effect.pattern_change_max
     show_figure(
-        figs.layer_head_map(mean, title=D("change_title"), value_name=D("mean_change"), extra=top,
-                            extra_name=D("max_change"), marked=picked.heads, lang=lang),
-        key="importance_change", arrays={"pattern_change_mean": mean, "pattern_change_max": top},
+        figs.layer_head_map(
+            mean,
+            title=D("change_title"),
+            value_name=D("mean_change"),
+            extra=top,
+            extra_name=D("max_change"),
+            marked=picked.heads,
+            lang=lang,
+        ),
+        key="importance_change",
+        arrays={"pattern_change_mean": mean, "pattern_change_max": top},
     )
     if float(top.max(initial=0.0)) > 0:
         layer, head = np.unravel_index(int(np.argmax(top)), top.shape)
@@ -210,31 +250,46 @@ def top_predictions(view, effect: LanguageModelEffect) -> None:
     if "imp_position" not in state:  # first look: where the ablation moved the loss most
         state["imp_position"] = int(np.argmax(np.abs(effect.loss_ablated - effect.loss_clean))) if n > 1 else 0
     fit("imp_position", 0, n - 1)
-    st.slider(D("position"), 0, n - 1, key="imp_position", help=D("position_help"), **url_state.PERSIST)  # kept while hidden
+    st.slider(
+        D("position"), 0, n - 1, key="imp_position", help=D("position_help"), **url_state.PERSIST
+    )  # kept while hidden
     pos = state["imp_position"]
     special = getattr(view.model, "special_tokens", frozenset())
     context = "".join(t for t in tokens[: pos + 1] if t not in special)[-40:] or tokens[pos]
     st.markdown(D("topk_header", context=code_span(("…" if pos > 40 else "") + context)))
     row = int(np.flatnonzero(effect.positions == pos)[0])
     clean, ablated = effect.top_clean, effect.top_ablated
-    table = pd.DataFrame({
-        "before": [figs.readable(t) for t in clean.tokens[row]],
-        "p_before": clean.probs[row].astype(float),
-        "after": [figs.readable(t) for t in ablated.tokens[row]],
-        "p_after": ablated.probs[row].astype(float),
-    }, index=pd.RangeIndex(1, clean.ids.shape[1] + 1))  # the index is the rank: 1 = most likely
-    probability = functools.partial(st.column_config.ProgressColumn, format="%.3f", min_value=0.0, max_value=1.0,
-                                    width="small")
-    st.container(key="importance_topk").dataframe(table, column_config={
-        "_index": st.column_config.NumberColumn(D("rank_col"), width=40),
-        "before": st.column_config.TextColumn(D("before_token"), width="small"),
-        "p_before": probability(D("before_p")),
-        "after": st.column_config.TextColumn(D("after_token"), width="small"),
-        "p_after": probability(D("after_p")),
-    })
+    table = pd.DataFrame(
+        {
+            "before": [figs.readable(t) for t in clean.tokens[row]],
+            "p_before": clean.probs[row].astype(float),
+            "after": [figs.readable(t) for t in ablated.tokens[row]],
+            "p_after": ablated.probs[row].astype(float),
+        },
+        index=pd.RangeIndex(1, clean.ids.shape[1] + 1),
+    )  # the index is the rank: 1 = most likely
+    probability = functools.partial(
+        st.column_config.ProgressColumn, format="%.3f", min_value=0.0, max_value=1.0, width="small"
+    )
+    st.container(key="importance_topk").dataframe(
+        table,
+        column_config={
+            "_index": st.column_config.NumberColumn(D("rank_col"), width=40),
+            "before": st.column_config.TextColumn(D("before_token"), width="small"),
+            "p_before": probability(D("before_p")),
+            "after": st.column_config.TextColumn(D("after_token"), width="small"),
+            "p_after": probability(D("after_p")),
+        },
+    )
     if pos < len(effect.loss_clean):
-        st.caption(D("true_next", token=code_span(figs.readable(tokens[pos + 1])),
-                     before=math.exp(-float(effect.loss_clean[pos])), after=math.exp(-float(effect.loss_ablated[pos]))))
+        st.caption(
+            D(
+                "true_next",
+                token=code_span(figs.readable(tokens[pos + 1])),
+                before=math.exp(-float(effect.loss_clean[pos])),
+                after=math.exp(-float(effect.loss_ablated[pos])),
+            )
+        )
     else:
         st.caption(D("last_position"))
 
@@ -273,23 +328,43 @@ def ranking(view, picked: Picked) -> None:
     effects = np.zeros((model.n_layers, model.n_heads))
     effects[table["layer"].to_numpy(), table["head"].to_numpy()] = table["effect"].to_numpy()
     attrs = table.attrs
-    st.caption(D("rank_done", ablations=attrs["ablations"], forwards=attrs["forwards"], batch=attrs["batch_size"],
-                 seconds=attrs["seconds"], metric=D("metric_lm" if lm else "metric_encoder")))
+    st.caption(
+        D(
+            "rank_done",
+            ablations=attrs["ablations"],
+            forwards=attrs["forwards"],
+            batch=attrs["batch_size"],
+            seconds=attrs["seconds"],
+            metric=D("metric_lm" if lm else "metric_encoder"),
+        )
+    )
     left, right = st.columns([3, 2])
     with left:
         show_figure(
-            figs.layer_head_map(effects, title=D("effect_title"), value_name=D("effect_value"), marked=picked.heads,
-                                signed=lm and bool((effects < 0).any()), clickable=True, lang=lang),
-            key="importance_effect_map", arrays={"effect": effects},
-            on_select=functools.partial(add_clicked_head, "importance_effect_map"), selection_mode="points",
+            figs.layer_head_map(
+                effects,
+                title=D("effect_title"),
+                value_name=D("effect_value"),
+                marked=picked.heads,
+                signed=lm and bool((effects < 0).any()),
+                clickable=True,
+                lang=lang,
+            ),
+            key="importance_effect_map",
+            arrays={"effect": effects},
+            on_select=functools.partial(add_clicked_head, "importance_effect_map"),
+            selection_mode="points",
         )
         st.caption(D("effect_caption"))
     with right.container(key="importance_rank_table"):
         score = "loss" if lm else "cosine"
-        st.dataframe(table[["layer", "head", "effect", score]], hide_index=True,
-                     column_config={
-                         "layer": st.column_config.NumberColumn(T("stat.layer")),
-                         "head": st.column_config.NumberColumn(T("stat.head")),
-                         "effect": st.column_config.NumberColumn(D("col_effect"), format="%.5f"),
-                         score: st.column_config.NumberColumn(D(f"col_{score}"), format="%.5f"),
-                     })
+        st.dataframe(
+            table[["layer", "head", "effect", score]],
+            hide_index=True,
+            column_config={
+                "layer": st.column_config.NumberColumn(T("stat.layer")),
+                "head": st.column_config.NumberColumn(T("stat.head")),
+                "effect": st.column_config.NumberColumn(D("col_effect"), format="%.5f"),
+                score: st.column_config.NumberColumn(D(f"col_{score}"), format="%.5f"),
+            },
+        )

@@ -28,7 +28,9 @@ def language_switch() -> None:
     if "lang" in st.session_state:
         st.session_state["lang"] = st.session_state["lang"]  # keep the widget's value across pages
     ensure_language()
-    st.sidebar.radio("Language / 语言", list(LANGUAGE_NAMES), key="lang", format_func=LANGUAGE_NAMES.get, horizontal=True)
+    st.sidebar.radio(
+        "Language / 语言", list(LANGUAGE_NAMES), key="lang", format_func=LANGUAGE_NAMES.get, horizontal=True
+    )
 
 
 def T(key: str, **values) -> str:

@@ -76,29 +76,60 @@ def long_head(view, layer: int, head: int, title: str) -> None:
     (a, b), (c, d) = zoom or ((0, n), (0, n))
     rows, cols = slice(a, b), slice(c, d)
     if max(b - a, d - c) <= EXACT_TILE:
-        pattern, scores = tiles.pattern_tile(cap, layer, head, rows, cols), tiles.scores_tile(cap, layer, head, rows, cols)
+        pattern, scores = (
+            tiles.pattern_tile(cap, layer, head, rows, cols),
+            tiles.scores_tile(cap, layer, head, rows, cols),
+        )
         allowed = tiles.allowed_tile(cap, layer, rows, cols)
-        fig = plots.head_heatmap(pattern, tokens[a:b], key_tokens=tokens[c:d], scores=scores, allowed=allowed,
-                                 first_query=a, first_key=c, title=title, lang=lang)
+        fig = plots.head_heatmap(
+            pattern,
+            tokens[a:b],
+            key_tokens=tokens[c:d],
+            scores=scores,
+            allowed=allowed,
+            first_query=a,
+            first_key=c,
+            title=title,
+            lang=lang,
+        )
         fig.add_trace(plots.box_target(a, b - 1, c, d - 1))
         fig.update_layout(dragmode="select")
-        arrays = {"pattern": pattern, "scores": scores, "mask": allowed, "query_tokens": np.array(tokens[a:b]),
-                  "key_tokens": np.array(tokens[c:d]), "first_query": np.int64(a), "first_key": np.int64(c)}
+        arrays = {
+            "pattern": pattern,
+            "scores": scores,
+            "mask": allowed,
+            "query_tokens": np.array(tokens[a:b]),
+            "key_tokens": np.array(tokens[c:d]),
+            "first_query": np.int64(a),
+            "first_key": np.int64(c),
+        }
     else:
         blocks = head_blocks(view, layer, head, (a, b), (c, d))
         statistic = one_of("blocks", BLOCK_STATISTICS, "mean")
         fig = plots.block_heatmap(blocks, tokens, statistic=statistic, title=title, lang=lang)
-        arrays = {name: getattr(blocks, name) for name in ("mean", "weight", "query", "key", "score", "row_starts", "col_starts")}
+        arrays = {
+            name: getattr(blocks, name)
+            for name in ("mean", "weight", "query", "key", "score", "row_starts", "col_starts")
+        }
     show_figure(fig, key="head_heatmap", arrays=arrays, on_select=lambda: zoom_from_box(n), selection_mode="box")
     if max(b - a, d - c) > EXACT_TILE:
-        st.radio(T("main.blocks_show"), BLOCK_STATISTICS, key="blocks", horizontal=True, help=T("main.blocks_show_help"),
-                 format_func=lambda s: T(f"main.blocks_{s}"), **url_state.PERSIST)
+        st.radio(
+            T("main.blocks_show"),
+            BLOCK_STATISTICS,
+            key="blocks",
+            horizontal=True,
+            help=T("main.blocks_show_help"),
+            format_func=lambda s: T(f"main.blocks_{s}"),
+            **url_state.PERSIST,
+        )
     where, reset = st.columns([4, 1], vertical_alignment="center")
     if zoom is None:
         where.caption(T("main.long_whole", n=n, blocks=min(LONG_MAP_BLOCKS, n), tile=EXACT_TILE))
     else:
         where.caption(T("main.long_zoomed", a=a, b=b - 1, c=c, d=d - 1, tile=EXACT_TILE))
-        reset.button(T("main.long_reset"), key="zoom_reset", on_click=lambda: st.session_state.update(zoom=""), width="stretch")
+        reset.button(
+            T("main.long_reset"), key="zoom_reset", on_click=lambda: st.session_state.update(zoom=""), width="stretch"
+        )
     if view.hide_special:  # two tokens among hundreds: a map in blocks and its regions keep them (their weight is real)
         st.caption(T("main.long_special_kept"))
 
@@ -108,8 +139,11 @@ def head_blocks(view, layer: int, head: int, rows: tuple[int, int] | None = None
     Compare heads share it."""
     n = len(view.captures[0].tokens)
     (a, b), (c, d) = rows or (0, n), cols or (0, n)
-    return remembered("long:head", ("long:head", *_of(view), layer, head, a, b, c, d),
-                      lambda: tiles.block_map(view.captures[0], layer, head, LONG_MAP_BLOCKS, slice(a, b), slice(c, d)))
+    return remembered(
+        "long:head",
+        ("long:head", *_of(view), layer, head, a, b, c, d),
+        lambda: tiles.block_map(view.captures[0], layer, head, LONG_MAP_BLOCKS, slice(a, b), slice(c, d)),
+    )
 
 
 def long_comparison(view, a: tuple[int, int], b: tuple[int, int]) -> None:
@@ -120,9 +154,17 @@ def long_comparison(view, a: tuple[int, int], b: tuple[int, int]) -> None:
     columns = st.columns(3)
     for column, blocks, which, (layer, head) in zip(columns, maps, "AB", (a, b)):
         with column:
-            show_figure(plots.block_heatmap(blocks, tokens, zmax=top, height=480, lang=lang,
-                                            title=T("compare.name", which=which, layer=layer, head=head)),
-                        key=f"long_compare_{which}")
+            show_figure(
+                plots.block_heatmap(
+                    blocks,
+                    tokens,
+                    zmax=top,
+                    height=480,
+                    lang=lang,
+                    title=T("compare.name", which=which, layer=layer, head=head),
+                ),
+                key=f"long_compare_{which}",
+            )
     with columns[2]:
         show_figure(plots.block_difference(maps[0], maps[1], tokens, lang=lang), key="long_compare_difference")
     st.caption(T("compare.long_caption", n=len(tokens), blocks=LONG_MAP_BLOCKS))
@@ -130,22 +172,43 @@ def long_comparison(view, a: tuple[int, int], b: tuple[int, int]) -> None:
 
 def thumbnails(view, layer: int) -> np.ndarray:
     """(heads, ≤48, ≤48) block means of every head of ``layer`` (NaN where a block has no allowed cell)."""
-    return remembered(f"long:thumbs:{layer}", ("long:thumbs", *_of(view), layer),
-                      lambda: tiles.layer_block_means(view.captures[0], layer, THUMB_BLOCKS))
+    return remembered(
+        f"long:thumbs:{layer}",
+        ("long:thumbs", *_of(view), layer),
+        lambda: tiles.layer_block_means(view.captures[0], layer, THUMB_BLOCKS),
+    )
 
 
 def long_overview(view, layer: int, head: int, on_select) -> None:
     model = view.model
     maps = [np.nan_to_num(thumbnails(view, l)) for l in range(model.n_layers)]
-    show_figure(plots.overview(maps, selected=(layer, head), kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)],
-                               lang=ensure_language()),
-                key="overview", on_select=on_select, selection_mode="points")
+    show_figure(
+        plots.overview(
+            maps,
+            selected=(layer, head),
+            kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)],
+            lang=ensure_language(),
+        ),
+        key="overview",
+        on_select=on_select,
+        selection_mode="points",
+    )
 
 
 def long_grid(view, layer: int, head: int) -> None:
     model, cap = view.model, view.captures[0]
     thumbs = thumbnails(view, layer)
     starts = tiles._blocks(len(cap.tokens), THUMB_BLOCKS)
-    show_figure(plots.layer_grid(thumbs, [cap.tokens[i] for i in starts], layer=layer, selected_head=head, blocks=True,
-                                 kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)], lang=ensure_language()),
-                key="layer_grid", arrays={f"layer{layer}_block_means": thumbs})
+    show_figure(
+        plots.layer_grid(
+            thumbs,
+            [cap.tokens[i] for i in starts],
+            layer=layer,
+            selected_head=head,
+            blocks=True,
+            kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)],
+            lang=ensure_language(),
+        ),
+        key="layer_grid",
+        arrays={f"layer{layer}_block_means": thumbs},
+    )

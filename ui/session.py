@@ -213,7 +213,9 @@ def capture_bytes(model, texts: tuple[str, ...], hooks: tuple[str, ...] | None) 
     """Bytes of the (heads, seq, seq) maps (patterns, scores) a capture would hold, known before running it."""
     batch, seq = encoded_shape(model, texts)
     names = [hook_name(kind, layer) for layer in range(model.n_layers) for kind in ("pattern", "scores")]
-    maps = len(names) if hooks is None else sum(any(fnmatch.fnmatchcase(name, hook) for hook in hooks) for name in names)
+    maps = (
+        len(names) if hooks is None else sum(any(fnmatch.fnmatchcase(name, hook) for hook in hooks) for name in names)
+    )
     return int(batch) * maps * model.n_heads * int(seq) ** 2 * 4
 
 
@@ -236,11 +238,17 @@ def view_hooks(model, texts: tuple[str, ...]) -> tuple[str, ...]:
     if is_long(model, texts):
         return tuple(linear_hooks(model))
     with_scores = VIEW_HOOKS + ALL_SCORES
-    return with_scores if capture_bytes(model, texts, with_scores) <= SESSION_CAPTURE_MB * 2**20 else VIEW_HOOKS + QK_HOOKS
+    return (
+        with_scores if capture_bytes(model, texts, with_scores) <= SESSION_CAPTURE_MB * 2**20 else VIEW_HOOKS + QK_HOOKS
+    )
 
 
 def captures_for(
-    model_name: str, texts: tuple[str, ...], spec: MaskSpec, hooks: tuple[str, ...] | None = VIEW_HOOKS, slot: str = "capture"
+    model_name: str,
+    texts: tuple[str, ...],
+    spec: MaskSpec,
+    hooks: tuple[str, ...] | None = VIEW_HOOKS,
+    slot: str = "capture",
 ):
     """The captures of ``texts`` under ``spec`` (``hooks=None``: every hook point, as Step by step needs).
 
@@ -268,6 +276,10 @@ def forward_threads(model, texts: tuple[str, ...]) -> int:
     """Intra-op threads for one forward pass: every core for a long text while no other forward runs (a teacher's
     long passage), else app_threads() (a class: every session's forward on one core each)."""
     cores = os.cpu_count() or 1
-    if cores > app_threads() and shared_captures().running <= 1 and encoded_shape(model, texts)[1] >= ALL_CORES_FROM_TOKENS:
+    if (
+        cores > app_threads()
+        and shared_captures().running <= 1
+        and encoded_shape(model, texts)[1] >= ALL_CORES_FROM_TOKENS
+    ):
         return cores
     return app_threads()

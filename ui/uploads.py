@@ -71,7 +71,11 @@ def long_text_input() -> None:
             pass
         st.text_area(T("input.long_paste"), key="long_paste", height=120, max_chars=MAX_CHARS)
         st.button(T("input.long_use"), key="long_use", on_click=_use_pasted)
-        st.file_uploader(T("input.long_file", limit=MAX_UPLOAD_BYTES // 1024), type=["txt", "md", "text"], key="long_file",
-                         on_change=_use_file)
+        st.file_uploader(
+            T("input.long_file", limit=MAX_UPLOAD_BYTES // 1024),
+            type=["txt", "md", "text"],
+            key="long_file",
+            on_change=_use_file,
+        )
         for key, values in st.session_state.get("long_text_notes", []):
             st.warning(T(key, **values))

@@ -70,8 +70,13 @@ def prepare_text(raw: str | None, model: CharLanguageModel) -> PreparedText:
     beyond the context it was trained on, which the page flags), find the characters its vocabulary reads as <unk>."""
     cleaned = clean_text(raw)
     text = cleaned.text[: model.max_tokens]
-    return PreparedText(text, model.unknown_characters(text), len(cleaned.text) > model.max_tokens, len(cleaned.text),
-                        list(cleaned.notice_keys))
+    return PreparedText(
+        text,
+        model.unknown_characters(text),
+        len(cleaned.text) > model.max_tokens,
+        len(cleaned.text),
+        list(cleaned.notice_keys),
+    )
 
 
 # ----------------------------------------------------------------------------- capture
@@ -159,6 +164,7 @@ def compose_offsets(cap: Capture, layer: int, stage: str) -> tuple[np.ndarray, n
     if not uses_dcmha(cap):
         z = np.zeros((T, H, H), dtype=np.float32)
         return z, z.copy(), np.zeros((H, H), dtype=np.float32)
+
     def part(name: str) -> np.ndarray:
         return cap[hook_name(f"{stage}_{name}", layer)]
 
@@ -224,12 +230,18 @@ def ranking(cap: Capture):
         post = head_strength(draw_matrix(cap, layer, "post"))
         change = map_change(cap, layer)
         for h in range(cap.n_heads):
-            rows.append({
-                "layer": layer, "head": h,
-                "pre_cross": float(pre["cross"][h]), "post_cross": float(post["cross"][h]),
-                "pre_self": float(pre["self"][h]), "post_self": float(post["self"][h]),
-                "pre_map_change": float(change["pre"][h]), "post_map_change": float(change["post"][h]),
-            })
+            rows.append(
+                {
+                    "layer": layer,
+                    "head": h,
+                    "pre_cross": float(pre["cross"][h]),
+                    "post_cross": float(post["cross"][h]),
+                    "pre_self": float(pre["self"][h]),
+                    "post_self": float(post["self"][h]),
+                    "pre_map_change": float(change["pre"][h]),
+                    "post_map_change": float(change["post"][h]),
+                }
+            )
     table = pd.DataFrame(rows)
     table["cross_total"] = table["pre_cross"] + table["post_cross"]
     return table.sort_values("cross_total", ascending=False, kind="stable").reset_index(drop=True)
@@ -252,16 +264,23 @@ def lowrank_strength(cap: Capture, layer: int) -> dict[str, np.ndarray]:
             w1 = cap[hook_name(f"{stage}_{side}w1", layer)]
             w2 = cap[hook_name(f"{stage}_{side}w2", layer)]
             mat = np.einsum("tin,tim->tnm", w2, w1)
-            out[f"{stage}_{side}"] = np.sqrt((mat ** 2).sum(axis=2)).astype(np.float32)
+            out[f"{stage}_{side}"] = np.sqrt((mat**2).sum(axis=2)).astype(np.float32)
     return out
 
 
 def continue_text(model: CharLanguageModel, prompt: str, n_chars: int, temperature: float = 0.0, seed: int = 0) -> str:
     """The model's continuation of ``prompt`` (greedy at temperature 0, else sampled with ``seed``)."""
-    prompt = prompt[-model.context:]
-    out = generate_text(model.lm, model.tokenizer, prompt, n_chars, temperature=temperature,
-                        top_k=None, seed=seed if temperature > 0 else None)
-    return out[len(prompt):]
+    prompt = prompt[-model.context :]
+    out = generate_text(
+        model.lm,
+        model.tokenizer,
+        prompt,
+        n_chars,
+        temperature=temperature,
+        top_k=None,
+        seed=seed if temperature > 0 else None,
+    )
+    return out[len(prompt) :]
 
 
 # ----------------------------------------------------------------------------- MiniLM sandbox
@@ -349,8 +368,9 @@ class SandboxResult:
     full_length: int = 0  # its token count before the cut
 
 
-def sandbox_capture(model, text: str, layer: int, matrix: np.ndarray, stage: str, base: dict | None = None,
-                    spec: MaskSpec = MaskSpec()) -> SandboxResult:
+def sandbox_capture(
+    model, text: str, layer: int, matrix: np.ndarray, stage: str, base: dict | None = None, spec: MaskSpec = MaskSpec()
+) -> SandboxResult:
     """Run ``model`` (a BERT-family attnviz model) twice on ``text``: unmodified and with the static compose
     ``matrix`` (H x H, C orientation) applied at ``stage`` of ``layer``.
 
@@ -419,11 +439,37 @@ def hidden_change(result: SandboxResult, n_layers: int) -> float:
 
 
 __all__ = [
-    "TINY_MODELS", "TWIN", "STAGES", "PARTS", "GATES", "PreparedText", "SandboxResult", "InputError",
-    "prepare_text", "run_dcmha", "uses_dcmha", "stage_maps", "compose", "query_blocks", "labels",
-    "compose_offsets", "draw_matrix", "head_strength", "map_change", "ranking", "gates", "lowrank_strength",
-    "continue_text", "preset_matrix", "matrix_to_text", "matrix_from_text", "sandbox_capture",
-    "pattern_change_by_layer", "max_difference", "hidden_change", "display_char",
+    "TINY_MODELS",
+    "TWIN",
+    "STAGES",
+    "PARTS",
+    "GATES",
+    "PreparedText",
+    "SandboxResult",
+    "InputError",
+    "prepare_text",
+    "run_dcmha",
+    "uses_dcmha",
+    "stage_maps",
+    "compose",
+    "query_blocks",
+    "labels",
+    "compose_offsets",
+    "draw_matrix",
+    "head_strength",
+    "map_change",
+    "ranking",
+    "gates",
+    "lowrank_strength",
+    "continue_text",
+    "preset_matrix",
+    "matrix_to_text",
+    "matrix_from_text",
+    "sandbox_capture",
+    "pattern_change_by_layer",
+    "max_difference",
+    "hidden_change",
+    "display_char",
 ]
 
 
@@ -450,8 +496,13 @@ class RedundancyComparison:
         lower, higher = int((relative < -SAME_WITHIN).sum()), int((relative > SAME_WITHIN).sum())
         layers = len(dc)
         outcome = "lower" if lower == layers else "higher" if higher == layers else "mixed"
-        return f"dcmha.verdict_{measure}_{outcome}", {"lower": lower, "higher": higher, "layers": layers,
-                                                      "dc": float(dc.mean()), "mha": float(mha.mean())}
+        return f"dcmha.verdict_{measure}_{outcome}", {
+            "lower": lower,
+            "higher": higher,
+            "layers": layers,
+            "dc": float(dc.mean()),
+            "mha": float(mha.mean()),
+        }
 
 
 def _mean_off_diagonal(matrix: np.ndarray) -> float:
@@ -460,9 +511,12 @@ def _mean_off_diagonal(matrix: np.ndarray) -> float:
 
 def redundancy_comparison(dc_cap: Capture, mha_cap: Capture) -> RedundancyComparison:
     """How alike each layer's heads attend, and how high-rank their maps are, for the two models on the same text."""
+
     def per_layer(cap: Capture, maps: str = "pattern") -> np.ndarray:
         view = cap if maps == "pattern" else _with_pattern(cap, maps)
-        return np.array([_mean_off_diagonal(redundancy.layer_similarity(view, layer, "cosine")) for layer in range(cap.n_layers)])
+        return np.array(
+            [_mean_off_diagonal(redundancy.layer_similarity(view, layer, "cosine")) for layer in range(cap.n_layers)]
+        )
 
     def ranks(cap: Capture) -> np.ndarray:
         return redundancy.rank_table(cap).groupby("layer")["pattern_erank"].mean().to_numpy()

@@ -64,8 +64,12 @@ def mixed_map(pattern: np.ndarray, allowed: np.ndarray, residual: float = 0.5, h
 
 def mixed_maps(capture, residual: float = 0.5, heads="mean") -> np.ndarray:
     """Every layer's mixed map (:func:`mixed_map`) of a capture: (L, T, T)."""
-    return np.stack([mixed_map(capture.pattern(layer), _allowed(capture, layer), residual, heads)
-                     for layer in range(capture.n_layers)])
+    return np.stack(
+        [
+            mixed_map(capture.pattern(layer), _allowed(capture, layer), residual, heads)
+            for layer in range(capture.n_layers)
+        ]
+    )
 
 
 def rollout_maps(maps: np.ndarray) -> np.ndarray:
@@ -117,8 +121,10 @@ def flow_from_maps(maps: np.ndarray, *, normalise: bool = True, max_tokens: int 
     maps = np.asarray(maps, dtype=np.float64)
     n_layers, n_tokens, _ = maps.shape
     if n_tokens > max_tokens:
-        raise ValueError(f"attention flow solves {n_layers}·T² max-flow problems: at most {max_tokens} tokens "
-                         f"(got {n_tokens}); use rollout for longer texts")
+        raise ValueError(
+            f"attention flow solves {n_layers}·T² max-flow problems: at most {max_tokens} tokens "
+            f"(got {n_tokens}); use rollout for longer texts"
+        )
     if (maps < 0).any():
         raise ValueError("attention flow needs non-negative capacities")
     # node (l, i) is l * T + i; edges only run down a layer, so from a node of layer l the graph below is all
@@ -142,8 +148,9 @@ def flow_from_maps(maps: np.ndarray, *, normalise: bool = True, max_tokens: int 
     return flow
 
 
-def attention_flow(capture, residual: float = 0.5, heads="mean", *, normalise: bool = True,
-                   max_tokens: int = MAX_FLOW_TOKENS) -> np.ndarray:
+def attention_flow(
+    capture, residual: float = 0.5, heads="mean", *, normalise: bool = True, max_tokens: int = MAX_FLOW_TOKENS
+) -> np.ndarray:
     """Attention flow (Abnar & Zuidema 2020) of a capture: (L, T, T), through the same mixed maps as
     :func:`rollout` (see :func:`flow_from_maps`). Padding rows and columns are 0. At most ``max_tokens`` real
     tokens (64 by default; ValueError beyond): MiniLM (6 layers) takes 1–2 s at 32 tokens and 10–14 s at 64."""
@@ -166,8 +173,9 @@ class FlowEdge(NamedTuple):
     weight: float
 
 
-def flow_edges(maps: np.ndarray, *, top_k: int | None = 3, threshold: float = 0.0,
-               keep: np.ndarray | None = None) -> list[FlowEdge]:
+def flow_edges(
+    maps: np.ndarray, *, top_k: int | None = 3, threshold: float = 0.0, keep: np.ndarray | None = None
+) -> list[FlowEdge]:
     """The strongest edges of a per-layer stack of (T, T) maps (queries on rows), few enough to draw.
 
     maps: (L, T, T), maps[l, i, j] = weight of the line from token j in column l to token i in column l + 1 —

@@ -28,7 +28,9 @@ class CacheStep:
     token_id: int
     position: int  # the position of the query that chose it (the newest token read)
     rows: dict[int, np.ndarray]  # layer -> (heads, keys) weights of that query over the cached keys
-    key_start: dict[int, int]  # layer -> absolute position of its first cached key (>0 once a sliding window drops some)
+    key_start: dict[
+        int, int
+    ]  # layer -> absolute position of its first cached key (>0 once a sliding window drops some)
     probs: np.ndarray  # (vocab,) the softmax of its logits
 
 
@@ -49,11 +51,12 @@ class Generation:
         steps = self.steps[: len(self.steps) if upto is None else upto]
         size = self.n_prompt + len(steps)
         out = np.full((size, size), np.nan, dtype=np.float32)
-        out[: self.n_prompt, : self.n_prompt] = np.where(np.tril(np.ones((self.n_prompt,) * 2, bool)),
-                                                         self.prefill[layer][head], np.nan)
+        out[: self.n_prompt, : self.n_prompt] = np.where(
+            np.tril(np.ones((self.n_prompt,) * 2, bool)), self.prefill[layer][head], np.nan
+        )
         for step in steps:
             row = step.rows[layer][head]
-            out[step.position, step.key_start[layer]: step.key_start[layer] + row.shape[0]] = row
+            out[step.position, step.key_start[layer] : step.key_start[layer] + row.shape[0]] = row
         return out
 
     def cache_length(self, step: int) -> int:
@@ -76,8 +79,15 @@ def generate_with_cache(model, text: str, n_new: int = 12) -> Generation:
             logits, cache = model.decode_step(ids, None)
         prefill = {layer: rec.tensors[name][0].float().cpu().numpy() for layer, name in enumerate(names)}
         tokens = list(encoding.tokens[0][: ids.shape[1]])
-        generation = Generation(model.name, tokens, ids.shape[1], prefill, n_kv_heads=model.n_kv_heads,
-                                d_head=model.d_head, n_layers=model.n_layers)
+        generation = Generation(
+            model.name,
+            tokens,
+            ids.shape[1],
+            prefill,
+            n_kv_heads=model.n_kv_heads,
+            d_head=model.d_head,
+            n_layers=model.n_layers,
+        )
         for _ in range(n_new):
             probs = torch.softmax(logits[0, -1].float(), dim=-1)
             chosen = probs.clone()
@@ -89,5 +99,7 @@ def generate_with_cache(model, text: str, n_new: int = 12) -> Generation:
             rows = {layer: rec.tensors[name][0, :, -1].float().cpu().numpy() for layer, name in enumerate(names)}
             key_start = {layer: position + 1 - row.shape[-1] for layer, row in rows.items()}
             generation.tokens.append(model.token_label(next_id))
-            generation.steps.append(CacheStep(generation.tokens[-1], next_id, position, rows, key_start, probs.cpu().numpy()))
+            generation.steps.append(
+                CacheStep(generation.tokens[-1], next_id, position, rows, key_start, probs.cpu().numpy())
+            )
     return generation

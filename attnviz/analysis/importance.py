@@ -76,17 +76,21 @@ def allowed_mean(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bhts,bhsd->bhtd", weights, z)
 
 
-def head_means(model, encoding: Encoding, spec: MaskSpec = MaskSpec(), layers: Iterable[int] | None = None,
-               **options) -> dict[int, torch.Tensor]:
+def head_means(
+    model, encoding: Encoding, spec: MaskSpec = MaskSpec(), layers: Iterable[int] | None = None, **options
+) -> dict[int, torch.Tensor]:
     """One clean forward: {layer: (batch, heads, seq, d_head)} replacement values for ``ablate(..., how="mean")``."""
     layers = range(model.n_layers) if layers is None else sorted(set(layers))
     names = [hook_name(n, layer) for layer in layers for n in ("z", "mask")]
     _, recorded = _forward(model, encoding, spec, record=names, options=options)
-    return {layer: allowed_mean(recorded[hook_name("z", layer)], recorded[hook_name("mask", layer)]) for layer in layers}
+    return {
+        layer: allowed_mean(recorded[hook_name("z", layer)], recorded[hook_name("mask", layer)]) for layer in layers
+    }
 
 
-def _replace_heads(z: torch.Tensor, rows: torch.Tensor | None, heads: torch.Tensor, how: str,
-                   means: torch.Tensor | None) -> torch.Tensor:
+def _replace_heads(
+    z: torch.Tensor, rows: torch.Tensor | None, heads: torch.Tensor, how: str, means: torch.Tensor | None
+) -> torch.Tensor:
     """z (batch, heads, seq, d) with head ``heads[i]`` of batch row ``rows[i]`` ablated (rows None: those heads in
     every row). A new tensor: the model's own is never changed in place."""
     z = z.clone()
@@ -111,7 +115,9 @@ def ablate(heads: HeadSet, how: str = "zero", *, means: Mapping[int, torch.Tenso
     if how == "mean":
         missing = [layer for layer in heads if means is None or layer not in means]
         if missing:
-            raise ValueError(f"mean ablation needs the clean means of layers {missing}: head_means(model, encoding, spec)")
+            raise ValueError(
+                f"mean ablation needs the clean means of layers {missing}: head_means(model, encoding, spec)"
+            )
     edits: dict[str, Edit] = {}
     for layer, hs in heads.items():
         index = torch.tensor(hs, dtype=torch.long)
@@ -124,7 +130,9 @@ def ablate(heads: HeadSet, how: str = "zero", *, means: Mapping[int, torch.Tenso
     return edits
 
 
-def _row_ablations(assignment: list[tuple[int, int]], how: str, means: Mapping[int, torch.Tensor] | None) -> dict[str, Edit]:
+def _row_ablations(
+    assignment: list[tuple[int, int]], how: str, means: Mapping[int, torch.Tensor] | None
+) -> dict[str, Edit]:
     """Edits for a batch of copies of one sentence where row r ablates head ``assignment[r]`` = (layer, head) alone."""
     by_layer: dict[int, tuple[list[int], list[int]]] = {}
     for row, (layer, head) in enumerate(assignment):
@@ -144,8 +152,15 @@ def _row_ablations(assignment: list[tuple[int, int]], how: str, means: Mapping[i
 
 
 # ------------------------------------------------------------------------------------------------ running
-def _forward(model, encoding: Encoding, spec: MaskSpec, *, edits: Mapping[str, Edit] | None = None,
-             record: Iterable[str] = (), options: Mapping | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def _forward(
+    model,
+    encoding: Encoding,
+    spec: MaskSpec,
+    *,
+    edits: Mapping[str, Edit] | None = None,
+    record: Iterable[str] = (),
+    options: Mapping | None = None,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """One forward under ``edits``, the hook points named in ``record`` kept (after the edits)."""
     with torch.inference_mode(), editing(edits or {}), recording(tuple(record)) as recorder:
         output = model(encoding, spec, **(options or {}))
@@ -264,8 +279,13 @@ def _top_k(model, logits: torch.Tensor, k: int) -> TopK:
     return TopK(ids_np, tokens, values.cpu().numpy().astype(np.float32))
 
 
-def _pattern_changes(model, clean: Mapping[str, torch.Tensor], ablated: Mapping[str, torch.Tensor], layers: Iterable[int],
-                     real: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+def _pattern_changes(
+    model,
+    clean: Mapping[str, torch.Tensor],
+    ablated: Mapping[str, torch.Tensor],
+    layers: Iterable[int],
+    real: torch.Tensor,
+) -> tuple[np.ndarray, np.ndarray]:
     """(layers, heads) mean and max |Δpattern| over real query rows and real keys, for the recorded ``layers``."""
     mean = np.zeros((model.n_layers, model.n_heads), np.float32)
     top = np.zeros((model.n_layers, model.n_heads), np.float32)
@@ -278,8 +298,18 @@ def _pattern_changes(model, clean: Mapping[str, torch.Tensor], ablated: Mapping[
     return mean, top
 
 
-def ablation_effect(model, text: str, spec: MaskSpec, heads: HeadSet, how: str = "zero", *, top_k: int = 5,
-                    position: int | None = None, pattern_changes: bool = True, **options) -> AblationEffect:
+def ablation_effect(
+    model,
+    text: str,
+    spec: MaskSpec,
+    heads: HeadSet,
+    how: str = "zero",
+    *,
+    top_k: int = 5,
+    position: int | None = None,
+    pattern_changes: bool = True,
+    **options,
+) -> AblationEffect:
     """Run ``text`` clean and with ``heads`` ablated (both under ``spec``; ``options`` go to the forward, as in
     ``run_capture``) and return what changed: a :class:`LanguageModelEffect` for a decoder (losses, top-k next tokens
     at every position, or only at ``position``), an :class:`EncoderEffect` for an encoder.
@@ -292,31 +322,53 @@ def ablation_effect(model, text: str, spec: MaskSpec, heads: HeadSet, how: str =
     encoding = _single_text(model, text)
     real = encoding.key_is_real[0]
     n_real = int(real.sum())
-    later = [layer for layer in range(min(heads, default=model.n_layers) + 1, model.n_layers)] if pattern_changes else []
+    later = (
+        [layer for layer in range(min(heads, default=model.n_layers) + 1, model.n_layers)] if pattern_changes else []
+    )
     maps = [hook_name("pattern", layer) for layer in later]
     means_from = [hook_name(n, layer) for layer in heads for n in ("z", "mask")] if how == "mean" else []
     # Both runs record the same points, so both take the same computation path (a recorded map is computed whole,
     # an unrecorded one in blocks): any difference between them is the ablation's.
     record = maps + means_from
     clean_out, clean = _forward(model, encoding, spec, record=record, options=options)
-    means = {layer: allowed_mean(clean[hook_name("z", layer)], clean[hook_name("mask", layer)]) for layer in heads} \
-        if how == "mean" else None
-    ablated_out, ablated = _forward(model, encoding, spec, edits=ablate(heads, how, means=means), record=record, options=options)
+    means = (
+        {layer: allowed_mean(clean[hook_name("z", layer)], clean[hook_name("mask", layer)]) for layer in heads}
+        if how == "mean"
+        else None
+    )
+    ablated_out, ablated = _forward(
+        model, encoding, spec, edits=ablate(heads, how, means=means), record=record, options=options
+    )
     change_mean, change_max = _pattern_changes(model, clean, ablated, later, real)
-    common = dict(model_name=model.name, tokens=list(encoding.tokens[0]), heads=heads, how=how, spec=spec,
-                  pattern_change_mean=change_mean, pattern_change_max=change_max)
+    common = dict(
+        model_name=model.name,
+        tokens=list(encoding.tokens[0]),
+        heads=heads,
+        how=how,
+        spec=spec,
+        pattern_change_mean=change_mean,
+        pattern_change_max=change_max,
+    )
     if model.kind == "decoder":
         ids = encoding.input_ids[0]
         losses = token_losses(torch.cat([clean_out, ablated_out]), ids, n_real).cpu().numpy()  # (2, n_real - 1)
         positions = np.arange(n_real) if position is None else np.array([range(n_real)[position]])
         rows = torch.as_tensor(positions, device=clean_out.device)
-        return LanguageModelEffect(**common, loss_clean=losses[0], loss_ablated=losses[1], positions=positions,
-                                   top_clean=_top_k(model, clean_out[0, rows], top_k),
-                                   top_ablated=_top_k(model, ablated_out[0, rows], top_k))
+        return LanguageModelEffect(
+            **common,
+            loss_clean=losses[0],
+            loss_ablated=losses[1],
+            positions=positions,
+            top_clean=_top_k(model, clean_out[0, rows], top_k),
+            top_ablated=_top_k(model, ablated_out[0, rows], top_k),
+        )
     embeddings = pooled_embedding(torch.cat([clean_out, ablated_out]), real[None])  # (2, d)
     token_cosine = F.cosine_similarity(clean_out[0].double(), ablated_out[0].double(), dim=-1)  # (seq,)
-    return EncoderEffect(**common, cosine=float(F.cosine_similarity(embeddings[0], embeddings[1], dim=0)),
-                         token_cosine=token_cosine.cpu().numpy())
+    return EncoderEffect(
+        **common,
+        cosine=float(F.cosine_similarity(embeddings[0], embeddings[1], dim=0)),
+        token_cosine=token_cosine.cpu().numpy(),
+    )
 
 
 # ------------------------------------------------------------------------------------------------ ranking
@@ -342,9 +394,16 @@ def ranking_batch_size(n_tokens: int, output_bytes_per_copy: int, n_ablations: i
     return max(1, -(-n_ablations // n_batches))
 
 
-def rank_heads(model, text: str, spec: MaskSpec = MaskSpec(), how: str = "zero",
-               progress: Callable[[int, int], None] | None = None, *, batch_size: int | None = None,
-               **options) -> pd.DataFrame:
+def rank_heads(
+    model,
+    text: str,
+    spec: MaskSpec = MaskSpec(),
+    how: str = "zero",
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    batch_size: int | None = None,
+    **options,
+) -> pd.DataFrame:
     """Ablate every head alone and sort the heads by effect (largest first): a language model's increase of mean
     next-token loss (nats), an encoder's 1 - cosine of the sentence embedding.
 
@@ -364,10 +423,18 @@ def rank_heads(model, text: str, spec: MaskSpec = MaskSpec(), how: str = "zero",
     n_real = int(real.sum())
     ids = encoding.input_ids[0]
     lm = model.kind == "decoder"
-    means_from = [hook_name(n, layer) for layer in range(model.n_layers) for n in ("z", "mask")] if how == "mean" else []
+    means_from = (
+        [hook_name(n, layer) for layer in range(model.n_layers) for n in ("z", "mask")] if how == "mean" else []
+    )
     clean_out, clean = _forward(model, encoding, spec, record=means_from, options=options)
-    means = {layer: allowed_mean(clean[hook_name("z", layer)], clean[hook_name("mask", layer)])
-             for layer in range(model.n_layers)} if how == "mean" else None
+    means = (
+        {
+            layer: allowed_mean(clean[hook_name("z", layer)], clean[hook_name("mask", layer)])
+            for layer in range(model.n_layers)
+        }
+        if how == "mean"
+        else None
+    )
     del clean  # the recorded z and masks are no longer needed once reduced to the means
     if lm:
         clean_score = float(token_losses(clean_out, ids, n_real).double().mean())
@@ -376,20 +443,24 @@ def rank_heads(model, text: str, spec: MaskSpec = MaskSpec(), how: str = "zero",
 
     assignment = [(layer, head) for layer in range(model.n_layers) for head in range(model.n_heads)]
     total = len(assignment)
-    rows = batch_size or ranking_batch_size(encoding.input_ids.shape[1], clean_out[0].numel() * clean_out.element_size(), total)
+    rows = batch_size or ranking_batch_size(
+        encoding.input_ids.shape[1], clean_out[0].numel() * clean_out.element_size(), total
+    )
     scores = np.empty(total, np.float64)  # the ablated mean loss, or the cosine
     forwards = 1
     if progress is not None:
         progress(0, total)
     for first in range(0, total, rows):
-        chunk = assignment[first:first + rows]
-        out, _ = _forward(model, _repeat(encoding, len(chunk)), spec, edits=_row_ablations(chunk, how, means), options=options)
+        chunk = assignment[first : first + rows]
+        out, _ = _forward(
+            model, _repeat(encoding, len(chunk)), spec, edits=_row_ablations(chunk, how, means), options=options
+        )
         forwards += 1
         if lm:
-            scores[first:first + len(chunk)] = token_losses(out, ids, n_real).double().mean(1).cpu().numpy()
+            scores[first : first + len(chunk)] = token_losses(out, ids, n_real).double().mean(1).cpu().numpy()
         else:
             embeddings = pooled_embedding(out, real[None])  # (rows, d)
-            scores[first:first + len(chunk)] = F.cosine_similarity(embeddings, clean_embedding, dim=-1).cpu().numpy()
+            scores[first : first + len(chunk)] = F.cosine_similarity(embeddings, clean_embedding, dim=-1).cpu().numpy()
         if progress is not None:
             progress(first + len(chunk), total)
 
@@ -399,15 +470,35 @@ def rank_heads(model, text: str, spec: MaskSpec = MaskSpec(), how: str = "zero",
     else:
         table = pd.DataFrame({"layer": layers, "head": heads, "effect": 1.0 - scores, "cosine": scores})
     table = table.sort_values("effect", ascending=False, kind="stable").reset_index(drop=True)
-    table.attrs.update(forwards=forwards, ablations=total, batch_size=rows, how=how,
-                       metric="loss increase (nats)" if lm else "1 - cosine", seconds=time.perf_counter() - start)
+    table.attrs.update(
+        forwards=forwards,
+        ablations=total,
+        batch_size=rows,
+        how=how,
+        metric="loss increase (nats)" if lm else "1 - cosine",
+        seconds=time.perf_counter() - start,
+    )
     if lm:
         table.attrs["clean_loss"] = clean_score
     return table
 
 
 __all__ = [
-    "HOW", "SLOW_ABLATIONS", "AblationEffect", "EncoderEffect", "LanguageModelEffect", "TopK", "ablate",
-    "ablation_effect", "allowed_mean", "head_means", "n_forwards_estimate", "normalize_heads", "pooled_embedding",
-    "rank_heads", "ranking_batch_size", "ranking_is_slow", "token_losses",
+    "HOW",
+    "SLOW_ABLATIONS",
+    "AblationEffect",
+    "EncoderEffect",
+    "LanguageModelEffect",
+    "TopK",
+    "ablate",
+    "ablation_effect",
+    "allowed_mean",
+    "head_means",
+    "n_forwards_estimate",
+    "normalize_heads",
+    "pooled_embedding",
+    "rank_heads",
+    "ranking_batch_size",
+    "ranking_is_slow",
+    "token_losses",
 ]

@@ -87,8 +87,16 @@ def _attended_nearby(queries: np.ndarray, keys: np.ndarray, pattern: np.ndarray,
     return float(np.mean([top[i] in nearest[i] for i in range(len(top))]))
 
 
-def qk_projection(capture, layer: int, head: int, method: str = "pca", *, kv_head: int | None = None,
-                  neighbours: int = 3, seed: int = 0) -> dict:
+def qk_projection(
+    capture,
+    layer: int,
+    head: int,
+    method: str = "pca",
+    *,
+    kv_head: int | None = None,
+    neighbours: int = 3,
+    seed: int = 0,
+) -> dict:
     """One head's queries and keys of every real token, projected to 2-D jointly (see the module docstring).
 
     ``kv_head``: the K/V head whose keys the query head reads; by default the standard grouped-query layout

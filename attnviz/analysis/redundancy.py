@@ -61,7 +61,7 @@ def _js_distance(capture, layers: list[int], rows: np.ndarray) -> np.ndarray:
     n = len(layers) * capture.n_heads
     total = np.zeros((n, n))
     for start in range(0, len(chosen), JS_ROW_BLOCK):
-        block = chosen[start:start + JS_ROW_BLOCK]
+        block = chosen[start : start + JS_ROW_BLOCK]
         maps = np.concatenate([capture.pattern(layer)[:, block][:, :, keys] for layer in layers]).astype(np.float64)
         if (maps < 0).any():
             # JS is defined for distributions only: DCMHA's post-composed maps can hold negative weights
@@ -70,10 +70,10 @@ def _js_distance(capture, layers: list[int], rows: np.ndarray) -> np.ndarray:
         p = np.divide(maps, np.where(sums > 0, sums, 1.0), out=maps)  # (N, r, K)
         own = _entropy_bits(p)  # (N, r)
         for a in range(n - 1):  # one head against every later one
-            mixture = (p[a][None] + p[a + 1:]) / 2  # (N - a - 1, r, K)
-            divergence = _entropy_bits(mixture) - (own[a][None] + own[a + 1:]) / 2  # (N - a - 1, r)
+            mixture = (p[a][None] + p[a + 1 :]) / 2  # (N - a - 1, r, K)
+            divergence = _entropy_bits(mixture) - (own[a][None] + own[a + 1 :]) / 2  # (N - a - 1, r)
             # rounding can leave a divergence of −1e-16 for identical rows: √ of that would be NaN
-            total[a, a + 1:] += np.sqrt(np.clip(divergence, 0.0, 1.0)).sum(axis=1)
+            total[a, a + 1 :] += np.sqrt(np.clip(divergence, 0.0, 1.0)).sum(axis=1)
     distance = total / max(1, len(chosen))
     return distance + distance.T  # symmetric by construction; the diagonal stays exactly 0
 
@@ -85,8 +85,10 @@ def _compare(capture, layers: list[int], rows: np.ndarray, metric: str) -> np.nd
     if metric != "js":
         raise ValueError(f"metric must be one of {', '.join(METRICS)} (got {metric!r})")
     if capture.is_linear(layers[0]):
-        raise ValueError("a long text's heads are compared by the cosine of their maps (metric='cosine'): "
-                         "Jensen–Shannon compares every row of every pair of heads")
+        raise ValueError(
+            "a long text's heads are compared by the cosine of their maps (metric='cosine'): "
+            "Jensen–Shannon compares every row of every pair of heads"
+        )
     return _js_distance(capture, layers, rows)
 
 
@@ -231,13 +233,15 @@ def rank_table(capture, query_rows: np.ndarray | None = None, energy: float = 0.
         scores = capture.scores(layer)[:, rows][:, :, keys]  # recorded, or rebuilt from q and k (Capture.__missing__)
         d_head = _d_head(capture, layer)
         for head in range(patterns.shape[0]):
-            records.append({
-                "layer": layer,
-                "head": head,
-                "pattern_erank": effective_rank(patterns[head]),
-                "pattern_rank90": energy_rank(patterns[head], energy),
-                "scores_erank": effective_rank(scores[head]),
-                "scores_rank90": energy_rank(scores[head], energy),
-                "d_head": d_head,
-            })
+            records.append(
+                {
+                    "layer": layer,
+                    "head": head,
+                    "pattern_erank": effective_rank(patterns[head]),
+                    "pattern_rank90": energy_rank(patterns[head], energy),
+                    "scores_erank": effective_rank(scores[head]),
+                    "scores_rank90": energy_rank(scores[head], energy),
+                    "d_head": d_head,
+                }
+            )
     return pd.DataFrame.from_records(records, columns=list(RANK_COLUMNS))

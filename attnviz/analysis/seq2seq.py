@@ -26,8 +26,11 @@ def sharpest_cross_head(decoding: Decoding, n_layers: int, n_heads: int) -> tupl
     """(layer, head, share): the cross-attention head whose rows put the most weight on one source token, on average
     over every output step (the last step's capture holds every row)."""
     final = decoding.steps[-1].capture
-    sharpness = {(l, h): float(final[hook_name("pattern", l, "decoder_cross")][h].max(-1).mean())
-                 for l in range(n_layers) for h in range(n_heads)}
+    sharpness = {
+        (l, h): float(final[hook_name("pattern", l, "decoder_cross")][h].max(-1).mean())
+        for l in range(n_layers)
+        for h in range(n_heads)
+    }
     layer, head = max(sharpness, key=sharpness.get)
     return layer, head, sharpness[(layer, head)]
 
@@ -49,5 +52,9 @@ def loop_rows(decoding: Decoding, layer: int, head: int) -> list[LoopRow]:
     for i, step in enumerate(decoding.steps, start=1):
         weights = step.capture[hook_name("pattern", layer, "decoder_cross")][head][i - 1]
         j = int(np.argmax(weights))
-        rows.append(LoopRow(i, step.input_tokens[-1], step.output_token, float(step.probs[step.output_id]), j, float(weights[j])))
+        rows.append(
+            LoopRow(
+                i, step.input_tokens[-1], step.output_token, float(step.probs[step.output_id]), j, float(weights[j])
+            )
+        )
     return rows

@@ -45,7 +45,11 @@ class _Sums:
         offset = key_pos[None, :] - query_pos[:, None]  # (rows, keys) j - i
         safe = np.where(p > 0, p, 1.0)  # 0·log 0 = 0
         # induction: key j ≤ i whose previous token j-1 (< i) is an earlier copy of the query's token
-        follows_copy = (key_pos >= 1)[None, :] & (offset <= 0) & (text.codes[np.maximum(key_pos - 1, 0)][None, :] == text.codes[query_pos][:, None])
+        follows_copy = (
+            (key_pos >= 1)[None, :]
+            & (offset <= 0)
+            & (text.codes[np.maximum(key_pos - 1, 0)][None, :] == text.codes[query_pos][:, None])
+        )
         per_row = {
             "entropy": -(p * np.log(safe)).sum(axis=1),
             "mean_distance": (p * np.abs(offset)).sum(axis=1),
@@ -64,7 +68,9 @@ class _Sums:
             self.count[name] += int(with_copy.sum()) if name == "induction" else len(values)
 
     def means(self) -> dict[str, float]:
-        return {name: self.total[name] / self.count[name] if self.count[name] else float("nan") for name in STAT_COLUMNS}
+        return {
+            name: self.total[name] / self.count[name] if self.count[name] else float("nan") for name in STAT_COLUMNS
+        }
 
 
 def stat_columns(tokens: list[str]) -> list[str]:
@@ -95,4 +101,3 @@ def stats_table(capture, query_rows: np.ndarray | None = None) -> pd.DataFrame:
                 head_sums.add(p, np.arange(rows.start, rows.stop)[real], np.arange(keys.start, keys.stop), text)
         records += [{"layer": layer, "head": head, **head_sums.means()} for head, head_sums in enumerate(sums)]
     return pd.DataFrame.from_records(records, columns=["layer", "head", *stat_columns(capture.tokens)])
-

@@ -66,15 +66,30 @@ class Steps:
     first: int = 0  # the text's position of tokens[0] (a window of a long text's keys: see keys_window)
 
     # the fields with one row per key (per token), cut by keys_window
-    PER_KEY = ("layer_input", "attn_input", "k_before", "k", "v", "dots", "scaled", "composed", "allowed", "masked",
-               "probs", "pattern", "weighted")
+    PER_KEY = (
+        "layer_input",
+        "attn_input",
+        "k_before",
+        "k",
+        "v",
+        "dots",
+        "scaled",
+        "composed",
+        "allowed",
+        "masked",
+        "probs",
+        "pattern",
+        "weighted",
+    )
 
     def keys_window(self, a: int, b: int) -> Steps:
         """The same query's steps over keys [a, b) only (``query`` inside): a long text's panels show one window of
         its keys. Everything about the query itself (q, z, the output) is unchanged; ``first`` says where it starts."""
         cut = {name: None if getattr(self, name) is None else getattr(self, name)[a:b] for name in self.PER_KEY}
         embeddings = None if self.embeddings is None else {name: rows[a:b] for name, rows in self.embeddings.items()}
-        return replace(self, **cut, embeddings=embeddings, tokens=self.tokens[a:b], query=self.query - a, first=self.first + a)
+        return replace(
+            self, **cut, embeddings=embeddings, tokens=self.tokens[a:b], query=self.query - a, first=self.first + a
+        )
 
 
 STEP_KEYS = 128  # a longer text's step-by-step panels show this many of its keys, around the query
@@ -96,8 +111,16 @@ def key_window(steps: Steps, size: int = STEP_KEYS) -> tuple[int, int]:
 def head_slices(model, layer: int, head: int) -> HeadSlices:
     weights, kv = model.attention_weights(layer), model.kv_head_of(head)
     cols = slice(head * model.d_head, (head + 1) * model.d_head)
-    return HeadSlices(weights.w_q[head], weights.w_k[kv], weights.w_v[kv], weights.b_q[head], weights.b_k[kv],
-                      weights.b_v[kv], cols, kv)
+    return HeadSlices(
+        weights.w_q[head],
+        weights.w_k[kv],
+        weights.w_v[kv],
+        weights.b_q[head],
+        weights.b_k[kv],
+        weights.b_v[kv],
+        cols,
+        kv,
+    )
 
 
 def full_projection(model, layer: int, which: str) -> np.ndarray:
@@ -190,14 +213,18 @@ def online_softmax(masked: np.ndarray, v: np.ndarray, block: int) -> tuple[list[
     m, total, out = -np.inf, 0.0, np.zeros(v.shape[1], dtype=np.float64)
     steps = []
     for start in range(0, len(masked), block):
-        s = masked[start:start + block].astype(np.float64)
+        s = masked[start : start + block].astype(np.float64)
         block_max = float(s.max()) if np.isfinite(s).any() else -np.inf
         new_m = max(m, block_max)
         rescale = float(np.exp(m - new_m)) if np.isfinite(m) else 0.0
         e = np.exp(s - new_m) if np.isfinite(new_m) else np.zeros_like(s)
         total = total * rescale + float(e.sum())
-        out = out * rescale + e @ v[start:start + block].astype(np.float64)
+        out = out * rescale + e @ v[start : start + block].astype(np.float64)
         m = new_m
-        steps.append(OnlineStep((start, min(start + block, len(masked))), block_max, m, rescale, float(e.sum()), total, out.copy()))
+        steps.append(
+            OnlineStep(
+                (start, min(start + block, len(masked))), block_max, m, rescale, float(e.sum()), total, out.copy()
+            )
+        )
     weights = np.exp(masked.astype(np.float64) - m) / total if total > 0 else np.zeros(len(masked))
     return steps, out / total if total > 0 else out, weights

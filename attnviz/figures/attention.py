@@ -17,9 +17,25 @@ from plotly.subplots import make_subplots
 
 from ..i18n import translate
 from ..text import escape_label
-from .style import (DIVERGING, FULL_DETAIL_TOKENS, MASKED_COLOR, MAX_DRAWN_TOKENS, SEQUENTIAL, TICK_SIZE, TITLE_ROOM,
-                    block_starts, colorbar, colorbar_room, colorscale, downsample, finish, fixed_layout, labels,
-                    live_figure, widest)
+from .style import (
+    DIVERGING,
+    FULL_DETAIL_TOKENS,
+    MASKED_COLOR,
+    MAX_DRAWN_TOKENS,
+    SEQUENTIAL,
+    TICK_SIZE,
+    TITLE_ROOM,
+    block_starts,
+    colorbar,
+    colorbar_room,
+    colorscale,
+    downsample,
+    finish,
+    fixed_layout,
+    labels,
+    live_figure,
+    widest,
+)
 
 
 def _translator(lang: str):
@@ -110,7 +126,9 @@ def head_heatmap(
         limit = max(abs(finite_min), finite_max)
         colour = dict(colorscale=colorscale(DIVERGING), zmid=0.0, zmin=-limit, zmax=limit)
     else:
-        colour = dict(colorscale=colorscale(SEQUENTIAL), zmin=0.0, zmax=float(zmax) if zmax is not None else max(finite_max, 1e-6))
+        colour = dict(
+            colorscale=colorscale(SEQUENTIAL), zmin=0.0, zmax=float(zmax) if zmax is not None else max(finite_max, 1e-6)
+        )
     heat = dict(
         type="heatmap",
         z=z,
@@ -137,11 +155,26 @@ def head_heatmap(
         title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
         height=side,
         plot_bgcolor=MASKED_COLOR,
-        xaxis=dict(title=dict(text=t("plot.key_axis")), side="bottom", tickangle=-60, **x_ticks, showgrid=False, zeroline=False,
-                   tickfont=dict(size=tick_size), automargin=False,
-                   **({"range": [float(positions_k[0]) - 0.5, float(positions_k[-1]) + 0.5]} if keep is None else {})),
-        yaxis=dict(title=dict(text=t("plot.query_axis")), autorange="reversed", **y_ticks, showgrid=False, zeroline=False,
-                   tickfont=dict(size=tick_size), automargin=False),
+        xaxis=dict(
+            title=dict(text=t("plot.key_axis")),
+            side="bottom",
+            tickangle=-60,
+            **x_ticks,
+            showgrid=False,
+            zeroline=False,
+            tickfont=dict(size=tick_size),
+            automargin=False,
+            **({"range": [float(positions_k[0]) - 0.5, float(positions_k[-1]) + 0.5]} if keep is None else {}),
+        ),
+        yaxis=dict(
+            title=dict(text=t("plot.query_axis")),
+            autorange="reversed",
+            **y_ticks,
+            showgrid=False,
+            zeroline=False,
+            tickfont=dict(size=tick_size),
+            automargin=False,
+        ),
     )
     return live_figure([heat], layout)
 
@@ -170,10 +203,14 @@ def block_heatmap(
     # numbers only, so the payload goes as one typed array: query, key, weight, score of each block's strongest cell
     custom = np.stack([block_map.query, block_map.key, block_map.weight, block_map.score], axis=-1).astype(np.float32)
     name = t("plot.block_mean") if statistic == "mean" else t("plot.block_max")
-    hover = (f"{name} %{{z:.4f}}<br>{t('plot.strongest')}: {t('plot.query')} #%{{customdata[0]}} → {t('plot.key')} "
-             f"#%{{customdata[1]}}<br>{t('plot.weight')} %{{customdata[2]:.4f}} · {t('plot.raw_score')} %{{customdata[3]:.3f}}")
+    hover = (
+        f"{name} %{{z:.4f}}<br>{t('plot.strongest')}: {t('plot.query')} #%{{customdata[0]}} → {t('plot.key')} "
+        f"#%{{customdata[1]}}<br>{t('plot.weight')} %{{customdata[2]:.4f}} · {t('plot.raw_score')} %{{customdata[3]:.3f}}"
+    )
     finite = np.isfinite(z).any()
-    top = float(zmax) if zmax is not None else max(float(np.nanmax(z)) if finite else 1.0, 1e-6)  # maps side by side: one
+    top = (
+        float(zmax) if zmax is not None else max(float(np.nanmax(z)) if finite else 1.0, 1e-6)
+    )  # maps side by side: one
     bottom = float(np.nanmin(z)) if finite else 0.0
     if bottom < -1e-6:  # a DCFormer's post-composed weights can be negative: a diverging scale centred on 0
         limit = max(top, -bottom)
@@ -181,8 +218,16 @@ def block_heatmap(
     else:
         colour = dict(colorscale=colorscale(SEQUENTIAL), zmin=0.0, zmax=top)
     heat = dict(
-        type="heatmap", z=z, x=cols.tolist(), y=rows.tolist(), customdata=custom,
-        hovertemplate=hover + "<extra></extra>", **colour, colorbar=colorbar(name), xgap=0, ygap=0,
+        type="heatmap",
+        z=z,
+        x=cols.tolist(),
+        y=rows.tolist(),
+        customdata=custom,
+        hovertemplate=hover + "<extra></extra>",
+        **colour,
+        colorbar=colorbar(name),
+        xgap=0,
+        ygap=0,
     )
     margins, xaxis, yaxis = _block_axes(rows, cols, tokens, t)
     xaxis["range"] = [block_map.cols.start - 0.5, block_map.cols.stop - 0.5]
@@ -208,32 +253,54 @@ def _block_axes(rows: np.ndarray, cols: np.ndarray, tokens: list[str], t) -> tup
     x_ticks = _axis_ticks(len(cols), [label[i] for i in cols], max_ticks=24, positions=cols)
     y_ticks = _axis_ticks(len(rows), [label[i] for i in rows], max_ticks=32, positions=rows)
     tick_size = 10
-    margins = dict(left=widest(y_ticks["ticktext"], tick_size) + TITLE_ROOM + 34,
-                   bottom=widest(x_ticks["ticktext"], tick_size) * math.sin(math.radians(60)) + tick_size * 0.5 + TITLE_ROOM + 14)
+    margins = dict(
+        left=widest(y_ticks["ticktext"], tick_size) + TITLE_ROOM + 34,
+        bottom=widest(x_ticks["ticktext"], tick_size) * math.sin(math.radians(60)) + tick_size * 0.5 + TITLE_ROOM + 14,
+    )
     axis = dict(showgrid=False, zeroline=False, tickfont=dict(size=tick_size), automargin=False)
     xaxis = dict(title=dict(text=t("plot.key_axis")), tickangle=-60, **x_ticks, **axis)
     yaxis = dict(title=dict(text=t("plot.query_axis")), **y_ticks, **axis)
     return margins, xaxis, yaxis
 
 
-def block_difference(map_a, map_b, tokens: list[str], *, title: str = "", height: int | None = None, lang: str = "en") -> go.Figure:
+def block_difference(
+    map_a, map_b, tokens: list[str], *, title: str = "", height: int | None = None, lang: str = "en"
+) -> go.Figure:
     """Head A's block means minus head B's, over the same blocks of a long text: the exact block means of A − B
     (a mean is linear), on a diverging scale centred on 0; blocks neither head may attend to are grey."""
     t = _translator(lang)
     masked = (np.asarray(map_a.weight) <= 0) & (np.asarray(map_b.weight) <= 0)
-    z = np.where(masked, np.nan, np.asarray(map_a.mean, np.float64) - np.asarray(map_b.mean, np.float64)).astype(np.float32)
+    z = np.where(masked, np.nan, np.asarray(map_a.mean, np.float64) - np.asarray(map_b.mean, np.float64)).astype(
+        np.float32
+    )
     limit = max(float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0, 1e-6)
     rows, cols = np.asarray(map_a.row_starts), np.asarray(map_a.col_starts)
     name = t("plot.difference")
-    heat = dict(type="heatmap", z=z, x=cols.tolist(), y=rows.tolist(), colorscale=colorscale(DIVERGING), zmid=0.0,
-                zmin=-limit, zmax=limit, colorbar=colorbar(t("plot.block_mean")), xgap=0, ygap=0,
-                hovertemplate=f"{name}, {t('plot.block_mean')}: %{{z:.4f}}<br>{t('plot.query')} #%{{y}}… → {t('plot.key')} #%{{x}}…<extra></extra>")
+    heat = dict(
+        type="heatmap",
+        z=z,
+        x=cols.tolist(),
+        y=rows.tolist(),
+        colorscale=colorscale(DIVERGING),
+        zmid=0.0,
+        zmin=-limit,
+        zmax=limit,
+        colorbar=colorbar(t("plot.block_mean")),
+        xgap=0,
+        ygap=0,
+        hovertemplate=f"{name}, {t('plot.block_mean')}: %{{z:.4f}}<br>{t('plot.query')} #%{{y}}… → {t('plot.key')} #%{{x}}…<extra></extra>",
+    )
     margins, xaxis, yaxis = _block_axes(rows, cols, tokens, t)
     yaxis["autorange"] = "reversed"
     layout = fixed_layout(
-        **margins, right=colorbar_room(t("plot.block_mean")), top=45,
-        title=dict(text=title or name, x=0.01, y=0.995, yref="container", yanchor="top"), height=height or 480,
-        plot_bgcolor=MASKED_COLOR, xaxis=xaxis, yaxis=yaxis,
+        **margins,
+        right=colorbar_room(t("plot.block_mean")),
+        top=45,
+        title=dict(text=title or name, x=0.01, y=0.995, yref="container", yanchor="top"),
+        height=height or 480,
+        plot_bgcolor=MASKED_COLOR,
+        xaxis=xaxis,
+        yaxis=yaxis,
     )
     return live_figure([heat], layout)
 
@@ -245,8 +312,15 @@ def box_target(first_row: float, last_row: float, first_col: float, last_col: fl
     rows = np.unique(np.linspace(first_row, last_row, per_side).round())
     cols = np.unique(np.linspace(first_col, last_col, per_side).round())
     y, x = (grid.ravel().tolist() for grid in np.meshgrid(rows, cols, indexing="ij"))
-    return dict(type="scatter", x=x, y=y, mode="markers", marker=dict(size=1, color="rgba(0,0,0,0)"),
-                hoverinfo="skip", showlegend=False)
+    return dict(
+        type="scatter",
+        x=x,
+        y=y,
+        mode="markers",
+        marker=dict(size=1, color="rgba(0,0,0,0)"),
+        hoverinfo="skip",
+        showlegend=False,
+    )
 
 
 def downsample_stack(stack: np.ndarray, size: int) -> np.ndarray:
@@ -276,7 +350,9 @@ def _tile_canvas(tiles: list[np.ndarray], columns: int, gap: int) -> tuple[np.nd
     """Place equal-sized tiles on one NaN canvas (row-major); returns it and each tile's (x0, y0)."""
     size_q, size_k = tiles[0].shape
     rows = int(np.ceil(len(tiles) / columns))
-    canvas = np.full((rows * (size_q + gap) - gap, min(columns, len(tiles)) * (size_k + gap) - gap), np.nan, dtype=np.float32)
+    canvas = np.full(
+        (rows * (size_q + gap) - gap, min(columns, len(tiles)) * (size_k + gap) - gap), np.nan, dtype=np.float32
+    )
     origins = []
     for index, tile in enumerate(tiles):
         y0, x0 = (index // columns) * (size_q + gap), (index % columns) * (size_k + gap)
@@ -332,7 +408,11 @@ def layer_grid(
     for head, (x0, y0) in enumerate(origins):
         block[..., 0] = head
         index[y0 : y0 + size, x0 : x0 + width] = block
-    where = t("plot.query") + " #%{customdata[1]} → " + t("plot.key") + " #%{customdata[2]}" if exact else t("plot.block_average")
+    where = (
+        t("plot.query") + " #%{customdata[1]} → " + t("plot.key") + " #%{customdata[2]}"
+        if exact
+        else t("plot.block_average")
+    )
     heat = dict(
         type="heatmap",
         z=canvas,
@@ -341,24 +421,58 @@ def layer_grid(
         zmin=0,
         zmax=float(np.nanmax(canvas)) if np.isfinite(canvas).any() else 1.0,
         colorbar=colorbar(t("plot.weight"), thickness=10),
-        hovertemplate=t("plot.head", h="%{customdata[0]}") + "<br>" + where + "<br>" + t("plot.weight") + " %{z:.3f}<extra></extra>",
+        hovertemplate=t("plot.head", h="%{customdata[0]}")
+        + "<br>"
+        + where
+        + "<br>"
+        + t("plot.weight")
+        + " %{z:.3f}<extra></extra>",
         hoverongaps=False,
     )
     shapes, titles = [], []
     for head, (x0, y0) in enumerate(origins):
         width = tiles[head].shape[1]
-        shapes.append(dict(type="rect", x0=x0 - 0.5, x1=x0 + width - 0.5, y0=y0 - 0.5, y1=y0 + size - 0.5,
-                           fillcolor=MASKED_COLOR, line=dict(width=0), layer="below"))
+        shapes.append(
+            dict(
+                type="rect",
+                x0=x0 - 0.5,
+                x1=x0 + width - 0.5,
+                y0=y0 - 0.5,
+                y1=y0 + size - 0.5,
+                fillcolor=MASKED_COLOR,
+                line=dict(width=0),
+                layer="below",
+            )
+        )
         label = t("plot.head", h=head) + (t("plot.kv_head", kv=kv_heads[head]) if grouped else "")
-        titles.append(dict(x=x0 + (width - 1) / 2, y=y0 - 0.6, text=f"<b>{label}</b>" if head == selected_head else label,
-                           showarrow=False, yanchor="bottom", font=dict(size=13)))
+        titles.append(
+            dict(
+                x=x0 + (width - 1) / 2,
+                y=y0 - 0.6,
+                text=f"<b>{label}</b>" if head == selected_head else label,
+                showarrow=False,
+                yanchor="bottom",
+                font=dict(size=13),
+            )
+        )
     if selected_head is not None:
         x0, y0 = origins[selected_head]
-        shapes.append(dict(type="rect", x0=x0 - 0.8, x1=x0 + tiles[selected_head].shape[1] - 0.2, y0=y0 - 0.8, y1=y0 + size - 0.2,
-                           line=dict(color="#e65000", width=3)))
+        shapes.append(
+            dict(
+                type="rect",
+                x0=x0 - 0.8,
+                x1=x0 + tiles[selected_head].shape[1] - 0.2,
+                y0=y0 - 0.8,
+                y1=y0 + size - 0.2,
+                line=dict(color="#e65000", width=3),
+            )
+        )
     rows = int(np.ceil(n_heads / columns))
     layout = fixed_layout(
-        left=10, right=colorbar_room(t("plot.weight")), top=70, bottom=10,  # the top row's head titles sit in the top margin
+        left=10,
+        right=colorbar_room(t("plot.weight")),
+        top=70,
+        bottom=10,  # the top row's head titles sit in the top margin
         title=dict(text=t("plot.layer_heads", layer=layer, n=n_heads), x=0.01),
         height=200 * rows + 80,
         plot_bgcolor="white",
@@ -395,7 +509,9 @@ def overview(
     size_q, size_k = tiles[0].shape
     canvas, origins = _tile_canvas(tiles, n_heads, gap=1)
     centers = [(x0 + (size_k - 1) / 2, y0 + (size_q - 1) / 2) for x0, y0 in origins]
-    thumbnails = dict(type="heatmap", z=canvas, colorscale=colorscale(SEQUENTIAL), showscale=False, hoverinfo="skip", zmin=0, zmax=1)
+    thumbnails = dict(
+        type="heatmap", z=canvas, colorscale=colorscale(SEQUENTIAL), showscale=False, hoverinfo="skip", zmin=0, zmax=1
+    )
     targets = dict(
         type="scatter",
         x=[c[0] for c in centers],
@@ -404,7 +520,8 @@ def overview(
         customdata=[[layer, head] for layer in range(n_layers) for head in range(n_heads)],
         # Nearly transparent squares: they only catch clicks and hovers over each thumbnail.
         marker=dict(symbol="square", size=26, color="rgba(0,0,0,0.01)"),
-        hovertemplate=translate("plot.click_to_select", lang, layer="%{customdata[0]}", head="%{customdata[1]}") + "<extra></extra>",
+        hovertemplate=translate("plot.click_to_select", lang, layer="%{customdata[0]}", head="%{customdata[1]}")
+        + "<extra></extra>",
         showlegend=False,
     )
     shapes = []
@@ -419,16 +536,36 @@ def overview(
         shapes.append(_frame(x0 - 0.3, y0 - 0.3, size_k + 0.6, size_q + 0.6, line=dict(color="#e65000", width=3)))
     layer_labels = [f"L{l}" for l in range(n_layers)]
     layout = fixed_layout(
-        left=widest(layer_labels) + 12, right=10, top=TICK_SIZE + 18, bottom=10,
+        left=widest(layer_labels) + 12,
+        right=10,
+        top=TICK_SIZE + 18,
+        bottom=10,
         height=34 * n_layers + 70,
         plot_bgcolor="white",
         clickmode="event+select",
         dragmode=False,
         shapes=shapes,
-        xaxis=dict(tickmode="array", tickvals=[centers[h][0] for h in range(n_heads)], ticktext=[f"h{h}" for h in range(n_heads)],
-                   showgrid=False, zeroline=False, side="top", constrain="domain", automargin=False),
-        yaxis=dict(tickmode="array", tickvals=[centers[l * n_heads][1] for l in range(n_layers)], ticktext=layer_labels,
-                   showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x", constrain="domain", automargin=False),
+        xaxis=dict(
+            tickmode="array",
+            tickvals=[centers[h][0] for h in range(n_heads)],
+            ticktext=[f"h{h}" for h in range(n_heads)],
+            showgrid=False,
+            zeroline=False,
+            side="top",
+            constrain="domain",
+            automargin=False,
+        ),
+        yaxis=dict(
+            tickmode="array",
+            tickvals=[centers[l * n_heads][1] for l in range(n_layers)],
+            ticktext=layer_labels,
+            showgrid=False,
+            zeroline=False,
+            autorange="reversed",
+            scaleanchor="x",
+            constrain="domain",
+            automargin=False,
+        ),
     )
     return live_figure([thumbnails, targets], layout)
 
@@ -452,7 +589,9 @@ def comparison(
     shown = labels([tokens[i] for i in (range(len(tokens)) if keep is None else keep)])
     n = len(shown)
     fig = make_subplots(
-        rows=1, cols=3, subplot_titles=[escape_label(name_a), escape_label(name_b), t("plot.difference")],
+        rows=1,
+        cols=3,
+        subplot_titles=[escape_label(name_a), escape_label(name_b), t("plot.difference")],
         horizontal_spacing=0.09,  # room for A and B's shared colour bar between B and the difference
     )
     limit = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
@@ -460,8 +599,19 @@ def comparison(
     for col, (z, kwargs) in enumerate(
         [
             (a, dict(colorscale=SEQUENTIAL, zmin=0, zmax=peak, showscale=False)),
-            (b, dict(colorscale=SEQUENTIAL, zmin=0, zmax=peak, colorbar=dict(x=0.642, xanchor="left", thickness=10, title=t("plot.weight")))),
-            (diff, dict(colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit, colorbar=dict(thickness=10, title="A−B"))),
+            (
+                b,
+                dict(
+                    colorscale=SEQUENTIAL,
+                    zmin=0,
+                    zmax=peak,
+                    colorbar=dict(x=0.642, xanchor="left", thickness=10, title=t("plot.weight")),
+                ),
+            ),
+            (
+                diff,
+                dict(colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit, colorbar=dict(thickness=10, title="A−B")),
+            ),
         ],
         start=1,
     ):
@@ -479,7 +629,9 @@ def comparison(
     fig.update_yaxes(autorange="reversed", showgrid=False, **ticks)
     fig.update_yaxes(showticklabels=False, col=2)
     fig.update_yaxes(showticklabels=False, col=3)
-    fig.update_layout(height=int(np.clip(18 * n + 220, 380, 700)), margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor=MASKED_COLOR)
+    fig.update_layout(
+        height=int(np.clip(18 * n + 220, 380, 700)), margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor=MASKED_COLOR
+    )
     return finish(fig)
 
 
@@ -499,12 +651,21 @@ def matrix_figure(
     if diverging:
         limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
         colour = dict(colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit)
-    fig = go.Figure(go.Heatmap(z=values, hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z:.4f}}<extra></extra>", colorbar=dict(thickness=10), **colour))
+    fig = go.Figure(
+        go.Heatmap(
+            z=values,
+            hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z:.4f}}<extra></extra>",
+            colorbar=dict(thickness=10),
+            **colour,
+        )
+    )
     xaxis = dict(title=x_title, showgrid=False, zeroline=False)
     yaxis = dict(title=y_title, autorange="reversed", showgrid=False, zeroline=False)
     if col_tokens is not None:
         xaxis.update(_axis_ticks(values.shape[1], labels(col_tokens)), tickangle=-60, side="top")
     if row_tokens is not None:
         yaxis.update(_axis_ticks(values.shape[0], labels(row_tokens)))
-    fig.update_layout(title=dict(text=title, x=0.01), xaxis=xaxis, yaxis=yaxis, height=460, margin=dict(l=10, r=10, t=60, b=10))
+    fig.update_layout(
+        title=dict(text=title, x=0.01), xaxis=xaxis, yaxis=yaxis, height=460, margin=dict(l=10, r=10, t=60, b=10)
+    )
     return finish(fig)

@@ -54,7 +54,9 @@ def _scores(capture: Capture, layer: int, head: int) -> np.ndarray | None:
         return None
 
 
-def head_heatmap(capture: Capture, layer: int = 0, head: int = 0, *, lang: str = "en", hide_special: bool = False) -> go.Figure:
+def head_heatmap(
+    capture: Capture, layer: int = 0, head: int = 0, *, lang: str = "en", hide_special: bool = False
+) -> go.Figure:
     """One head's attention map: queries on rows, keys on columns, masked cells grey, raw scores in the hover."""
     _check(capture, layer, head)
     return attention.head_heatmap(
@@ -68,7 +70,9 @@ def head_heatmap(capture: Capture, layer: int = 0, head: int = 0, *, lang: str =
     )
 
 
-def layer_grid(capture: Capture, layer: int = 0, *, head: int | None = None, lang: str = "en", hide_special: bool = False) -> go.Figure:
+def layer_grid(
+    capture: Capture, layer: int = 0, *, head: int | None = None, lang: str = "en", hide_special: bool = False
+) -> go.Figure:
     """Every head of one layer as small maps; ``head`` is framed."""
     _check(capture, layer, head)
     return attention.layer_grid(
@@ -82,8 +86,9 @@ def layer_grid(capture: Capture, layer: int = 0, *, head: int | None = None, lan
     )
 
 
-def overview(capture: Capture, *, layer: int | None = None, head: int | None = None, lang: str = "en",
-             hide_special: bool = False) -> go.Figure:
+def overview(
+    capture: Capture, *, layer: int | None = None, head: int | None = None, lang: str = "en", hide_special: bool = False
+) -> go.Figure:
     """All layers × all heads as thumbnails, each scaled to its own maximum; (layer, head) framed when both given."""
     if layer is not None:
         _check(capture, layer, head)
@@ -95,12 +100,20 @@ def overview(capture: Capture, *, layer: int | None = None, head: int | None = N
         lang=lang,
     )
     # The builder's hover invites a click, which only the app answers; here it just names the thumbnail.
-    fig.data[1].hovertemplate = translate("main.head_title", lang, layer="%{customdata[0]}", head="%{customdata[1]}") + "<extra></extra>"
+    fig.data[1].hovertemplate = (
+        translate("main.head_title", lang, layer="%{customdata[0]}", head="%{customdata[1]}") + "<extra></extra>"
+    )
     return fig
 
 
-def compare(capture: Capture, a: tuple[int, int] = (0, 0), b: tuple[int, int] = (0, 1), *, lang: str = "en",
-            hide_special: bool = False) -> go.Figure:
+def compare(
+    capture: Capture,
+    a: tuple[int, int] = (0, 0),
+    b: tuple[int, int] = (0, 1),
+    *,
+    lang: str = "en",
+    hide_special: bool = False,
+) -> go.Figure:
     """Heads ``a`` and ``b`` (each ``(layer, head)``) side by side, and their difference A − B."""
     (a_layer, a_head), (b_layer, b_head) = a, b
     _check(capture, a_layer, a_head)
@@ -130,8 +143,15 @@ def _how_many_fit(fig: go.Figure, budget_bytes: int) -> int:
     return max(1, budget_bytes // max(1, len(fig.to_json())))
 
 
-def head_heatmap_slider(capture: Capture, layer: int = 0, head: int = 0, *, lang: str = "en", hide_special: bool = False,
-                        budget_bytes: int = SLIDER_BUDGET_BYTES) -> go.Figure:
+def head_heatmap_slider(
+    capture: Capture,
+    layer: int = 0,
+    head: int = 0,
+    *,
+    lang: str = "en",
+    hide_special: bool = False,
+    budget_bytes: int = SLIDER_BUDGET_BYTES,
+) -> go.Figure:
     """:func:`head_heatmap` of ``head`` with a slider over the heads of ``layer``.
 
     Within ``budget_bytes`` of JSON every head of the layer is on the slider; a longer text keeps the heads
@@ -139,17 +159,33 @@ def head_heatmap_slider(capture: Capture, layer: int = 0, head: int = 0, *, lang
     """
     chosen = head_heatmap(capture, layer, head, lang=lang, hide_special=hide_special)
     heads = _window(head, capture.n_heads, _how_many_fit(chosen, budget_bytes))
-    figures = [chosen if h == head else head_heatmap(capture, layer, h, lang=lang, hide_special=hide_special) for h in heads]
-    return with_slider(figures, [str(h) for h in heads], active=heads.index(head), prefix=translate("main.head", lang) + ": ")
+    figures = [
+        chosen if h == head else head_heatmap(capture, layer, h, lang=lang, hide_special=hide_special) for h in heads
+    ]
+    return with_slider(
+        figures, [str(h) for h in heads], active=heads.index(head), prefix=translate("main.head", lang) + ": "
+    )
 
 
-def layer_grid_slider(capture: Capture, layer: int = 0, head: int | None = None, *, lang: str = "en", hide_special: bool = False,
-                      budget_bytes: int = SLIDER_BUDGET_BYTES) -> go.Figure:
+def layer_grid_slider(
+    capture: Capture,
+    layer: int = 0,
+    head: int | None = None,
+    *,
+    lang: str = "en",
+    hide_special: bool = False,
+    budget_bytes: int = SLIDER_BUDGET_BYTES,
+) -> go.Figure:
     """:func:`layer_grid` of ``layer`` with a slider over the layers (``head`` framed in each)."""
     chosen = layer_grid(capture, layer, head=head, lang=lang, hide_special=hide_special)
     layers = _window(layer, capture.n_layers, _how_many_fit(chosen, budget_bytes))
-    figures = [chosen if l == layer else layer_grid(capture, l, head=head, lang=lang, hide_special=hide_special) for l in layers]
-    return with_slider(figures, [str(l) for l in layers], active=layers.index(layer), prefix=translate("main.layer", lang) + ": ")
+    figures = [
+        chosen if l == layer else layer_grid(capture, l, head=head, lang=lang, hide_special=hide_special)
+        for l in layers
+    ]
+    return with_slider(
+        figures, [str(l) for l in layers], active=layers.index(layer), prefix=translate("main.layer", lang) + ": "
+    )
 
 
 def _same(a, b) -> bool:
@@ -184,15 +220,30 @@ def with_slider(figures: list[go.Figure], labels: list[str], *, active: int, pre
     steps = []
     for label, d in zip(labels, dicts):
         # restyle takes one value per trace: the step's own where that trace differs, else the unchanged one
-        restyle = {key: [trace.get(key) if key in keys else base_trace.get(key)
-                         for trace, base_trace, keys in zip(d["data"], base_traces, trace_keys)] for key in restyled}
+        restyle = {
+            key: [
+                trace.get(key) if key in keys else base_trace.get(key)
+                for trace, base_trace, keys in zip(d["data"], base_traces, trace_keys)
+            ]
+            for key in restyled
+        }
         relayout = {key: d["layout"].get(key) for key in relaid}  # None (JSON null) resets an entry the step lacks
         steps.append(dict(method="update", label=label, args=[restyle, relayout]))
     base.update_layout(
         # The slider hangs from the bottom of the plot, padded past the old margin (the key labels stay where they
         # were) into room added below. Padding in px, not a paper y: that would scale with the plot's height.
-        sliders=[dict(active=active, steps=steps, currentvalue=dict(prefix=prefix), x=0, len=1,
-                      y=0, yanchor="top", pad=dict(t=margin.b + 8, b=0))],
+        sliders=[
+            dict(
+                active=active,
+                steps=steps,
+                currentvalue=dict(prefix=prefix),
+                x=0,
+                len=1,
+                y=0,
+                yanchor="top",
+                pad=dict(t=margin.b + 8, b=0),
+            )
+        ],
         height=height + SLIDER_ROOM,
         margin=dict(b=margin.b + SLIDER_ROOM),
     )

@@ -56,8 +56,16 @@ def _colorbar_for(fig: go.Figure, row: int, col: int, title: str = "") -> dict:
     """A colorbar placed just right of subplot (row, col)."""
     sub = fig.get_subplot(row, col)
     xd, yd = sub.xaxis.domain, sub.yaxis.domain
-    return dict(x=xd[1] + 0.004, xanchor="left", y=(yd[0] + yd[1]) / 2, yanchor="middle", len=(yd[1] - yd[0]) * 0.95,
-                thickness=9, title=dict(text=title, side="right"), tickfont=dict(size=9))
+    return dict(
+        x=xd[1] + 0.004,
+        xanchor="left",
+        y=(yd[0] + yd[1]) / 2,
+        yanchor="middle",
+        len=(yd[1] - yd[0]) * 0.95,
+        thickness=9,
+        title=dict(text=title, side="right"),
+        tickfont=dict(size=9),
+    )
 
 
 def _axis_ref(fig: go.Figure, row: int, col: int) -> tuple[str, str]:
@@ -76,31 +84,77 @@ def window_band_path(T: int, window: int | None, causal: bool = True) -> str | N
     return "M " + " L ".join(f"{x:g},{y:g}" for x, y in points) + " Z" if points else None
 
 
-def structure_shapes(T: int, window: int | None, causal: bool, spans: Sequence[tuple[int, int, int, int]] = (),
-                     selected: tuple[int, int] | None = None, xref: str = "x", yref: str = "y") -> list[dict]:
+def structure_shapes(
+    T: int,
+    window: int | None,
+    causal: bool,
+    spans: Sequence[tuple[int, int, int, int]] = (),
+    selected: tuple[int, int] | None = None,
+    xref: str = "x",
+    yref: str = "y",
+) -> list[dict]:
     """Window band outline, one dashed box per block of queries of the blocked computation (the keys it reads),
     and the selected (t, s) cell."""
     shapes: list[dict] = []
     path = window_band_path(T, window, causal)
     if path:
-        shapes.append(dict(type="path", path=path, xref=xref, yref=yref, line=dict(color=WINDOW_COLOR, width=2 if T <= 64 else 1),
-                           fillcolor="rgba(0,0,0,0)", name="window"))
+        shapes.append(
+            dict(
+                type="path",
+                path=path,
+                xref=xref,
+                yref=yref,
+                line=dict(color=WINDOW_COLOR, width=2 if T <= 64 else 1),
+                fillcolor="rgba(0,0,0,0)",
+                name="window",
+            )
+        )
     if len(spans) > 1:
         for a, b, k0, k1 in spans:
-            shapes.append(dict(type="rect", x0=k0 - 0.5, x1=k1 - 0.5, y0=a - 0.5, y1=b - 0.5, xref=xref, yref=yref,
-                               line=dict(color=QUERY_BLOCK_COLOR, width=1.5, dash="dash"), name="query block"))
+            shapes.append(
+                dict(
+                    type="rect",
+                    x0=k0 - 0.5,
+                    x1=k1 - 0.5,
+                    y0=a - 0.5,
+                    y1=b - 0.5,
+                    xref=xref,
+                    yref=yref,
+                    line=dict(color=QUERY_BLOCK_COLOR, width=1.5, dash="dash"),
+                    name="query block",
+                )
+            )
     if selected is not None:
         t, s = selected
-        shapes.append(dict(type="rect", x0=s - 0.5, x1=s + 0.5, y0=t - 0.5, y1=t + 0.5, xref=xref, yref=yref,
-                           line=dict(color=SELECTED_COLOR, width=2.5), name="selected"))
+        shapes.append(
+            dict(
+                type="rect",
+                x0=s - 0.5,
+                x1=s + 0.5,
+                y0=t - 0.5,
+                y1=t + 0.5,
+                xref=xref,
+                yref=yref,
+                line=dict(color=SELECTED_COLOR, width=2.5),
+                name="selected",
+            )
+        )
     return shapes
 
 
 # ----------------------------------------------------------------------------- compose matrices
-def compose_parts(parts: dict[str, np.ndarray], *, title: str, part_titles: dict[str, str],
-                  order: Sequence[str] = ("identity", "query", "key", "query_gate", "key_gate", "static", "C"),
-                  x_title: str = "input head m", y_title: str = "output head n", show_zero_static: bool = False,
-                  height: int = 340, lang: str = "en") -> go.Figure:
+def compose_parts(
+    parts: dict[str, np.ndarray],
+    *,
+    title: str,
+    part_titles: dict[str, str],
+    order: Sequence[str] = ("identity", "query", "key", "query_gate", "key_gate", "static", "C"),
+    x_title: str = "input head m",
+    y_title: str = "output head n",
+    show_zero_static: bool = False,
+    height: int = 340,
+    lang: str = "en",
+) -> go.Figure:
     """The parts of one C_ts side by side (they add up to the last panel, C_ts).
 
     Two diverging scales centred on 0: one for I and C_ts, one for the dynamic parts (much smaller than I,
@@ -108,8 +162,9 @@ def compose_parts(parts: dict[str, np.ndarray], *, title: str, part_titles: dict
     """
     keys = [k for k in order if k in parts and (k != "static" or show_zero_static or np.any(parts[k]))]
     H = parts["C"].shape[0]
-    fig = make_subplots(rows=1, cols=len(keys), subplot_titles=[part_titles.get(k, k) for k in keys],
-                        horizontal_spacing=0.025)
+    fig = make_subplots(
+        rows=1, cols=len(keys), subplot_titles=[part_titles.get(k, k) for k in keys], horizontal_spacing=0.025
+    )
     whole = [k for k in keys if k in ("identity", "C")]
     dynamic = [k for k in keys if k not in whole]
     lim_whole = _abs_limit(*(parts[k] for k in whole))
@@ -117,13 +172,21 @@ def compose_parts(parts: dict[str, np.ndarray], *, title: str, part_titles: dict
     show_text = H <= 8
     for col, k in enumerate(keys, start=1):
         z = np.asarray(parts[k], dtype=np.float32)
-        fig.add_trace(go.Heatmap(
-            z=z, x=list(range(H)), y=list(range(H)), coloraxis="coloraxis" if k in whole else "coloraxis2",
-            name=part_titles.get(k, k),
-            text=np.round(z, 2) if show_text else None, texttemplate="%{text:.2f}" if show_text else None,
-            textfont=dict(size=10),
-            hovertemplate=f"{escape_label(part_titles.get(k, k))}<br>{translate('plot.compose_cell', lang, n='%{y}', m='%{x}')}<br>%{{z:.4f}}<extra></extra>",
-        ), row=1, col=col)
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=list(range(H)),
+                y=list(range(H)),
+                coloraxis="coloraxis" if k in whole else "coloraxis2",
+                name=part_titles.get(k, k),
+                text=np.round(z, 2) if show_text else None,
+                texttemplate="%{text:.2f}" if show_text else None,
+                textfont=dict(size=10),
+                hovertemplate=f"{escape_label(part_titles.get(k, k))}<br>{translate('plot.compose_cell', lang, n='%{y}', m='%{x}')}<br>%{{z:.4f}}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
         fig.update_xaxes(title_text=x_title if col == (len(keys) + 1) // 2 else None, row=1, col=col)
     fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain", **_head_ticks(H))
     fig.update_yaxes(showgrid=False, zeroline=False, autorange="reversed", **_head_ticks(H))
@@ -132,61 +195,123 @@ def compose_parts(parts: dict[str, np.ndarray], *, title: str, part_titles: dict
         fig.update_yaxes(showticklabels=False, row=1, col=col)
     fig.update_layout(
         title=dict(text=title, x=0.01, font=dict(size=15)),
-        coloraxis=dict(colorscale=DIVERGING, cmid=0, cmin=-lim_whole, cmax=lim_whole,
-                       colorbar=dict(thickness=9, title="I, C", x=1.0, xanchor="left", len=0.8)),
-        coloraxis2=dict(colorscale=DIVERGING, cmid=0, cmin=-lim_dyn, cmax=lim_dyn,
-                        colorbar=dict(thickness=9, title=translate("plot.parts", lang), x=1.06, xanchor="left", len=0.8)),
-        height=height, margin=dict(l=10, r=40, t=80, b=50),
+        coloraxis=dict(
+            colorscale=DIVERGING,
+            cmid=0,
+            cmin=-lim_whole,
+            cmax=lim_whole,
+            colorbar=dict(thickness=9, title="I, C", x=1.0, xanchor="left", len=0.8),
+        ),
+        coloraxis2=dict(
+            colorscale=DIVERGING,
+            cmid=0,
+            cmin=-lim_dyn,
+            cmax=lim_dyn,
+            colorbar=dict(thickness=9, title=translate("plot.parts", lang), x=1.06, xanchor="left", len=0.8),
+        ),
+        height=height,
+        margin=dict(l=10, r=40, t=80, b=50),
     )
     fig.update_annotations(font=dict(size=11))
     return finish(fig)
 
 
-def draw_matrices(mats: Sequence[tuple[str, np.ndarray]], *, title: str, x_title: str = "input head m",
-                  y_title: str = "output head n", height: int = 340, lang: str = "en") -> go.Figure:
+def draw_matrices(
+    mats: Sequence[tuple[str, np.ndarray]],
+    *,
+    title: str,
+    x_title: str = "input head m",
+    y_title: str = "output head n",
+    height: int = 340,
+    lang: str = "en",
+) -> go.Figure:
     """Non-negative H x H summaries (e.g. mean |C_ts - I|) side by side on one sequential scale from 0."""
     H = mats[0][1].shape[0]
-    fig = make_subplots(rows=1, cols=len(mats), subplot_titles=[escape_label(n) for n, _ in mats], horizontal_spacing=0.08)
+    fig = make_subplots(
+        rows=1, cols=len(mats), subplot_titles=[escape_label(n) for n, _ in mats], horizontal_spacing=0.08
+    )
     peak = max(float(np.max(m)) for _, m in mats) or 1e-6
     for col, (name, m) in enumerate(mats, start=1):
-        fig.add_trace(go.Heatmap(
-            z=np.asarray(m, dtype=np.float32), x=list(range(H)), y=list(range(H)), coloraxis="coloraxis",
-            text=np.round(m, 3) if H <= 8 else None, texttemplate="%{text:.3f}" if H <= 8 else None,
-            hovertemplate=f"{escape_label(name)}<br>{translate('plot.draws_from', lang, n='%{y}', m='%{x}')}<br>%{{z:.4f}}<extra></extra>",
-        ), row=1, col=col)
+        fig.add_trace(
+            go.Heatmap(
+                z=np.asarray(m, dtype=np.float32),
+                x=list(range(H)),
+                y=list(range(H)),
+                coloraxis="coloraxis",
+                text=np.round(m, 3) if H <= 8 else None,
+                texttemplate="%{text:.3f}" if H <= 8 else None,
+                hovertemplate=f"{escape_label(name)}<br>{translate('plot.draws_from', lang, n='%{y}', m='%{x}')}<br>%{{z:.4f}}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
         fig.update_xaxes(title_text=x_title, row=1, col=col)
         fig.update_yaxes(title_text=y_title if col == 1 else None, row=1, col=col)
     fig.update_xaxes(showgrid=False, zeroline=False, **_head_ticks(H))
     fig.update_yaxes(showgrid=False, zeroline=False, autorange="reversed", **_head_ticks(H))
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)),
-                      coloraxis=dict(colorscale="Oranges", cmin=0, cmax=peak, colorbar=dict(thickness=10, title="|C−I|")),
-                      height=height, margin=dict(l=10, r=10, t=80, b=50))
+    fig.update_layout(
+        title=dict(text=title, x=0.01, font=dict(size=15)),
+        coloraxis=dict(colorscale="Oranges", cmin=0, cmax=peak, colorbar=dict(thickness=10, title="|C−I|")),
+        height=height,
+        margin=dict(l=10, r=10, t=80, b=50),
+    )
     return finish(fig)
 
 
-def head_bars(series: dict[str, np.ndarray], *, title: str, x_title: str = "head", y_title: str = "",
-              highlight: int | None = None, height: int = 380) -> go.Figure:
+def head_bars(
+    series: dict[str, np.ndarray],
+    *,
+    title: str,
+    x_title: str = "head",
+    y_title: str = "",
+    highlight: int | None = None,
+    height: int = 380,
+) -> go.Figure:
     """Grouped bars per head (or per layer), one group member per entry of ``series``."""
     fig = go.Figure()
     n = len(next(iter(series.values())))
     for name, values in series.items():
-        fig.add_trace(go.Bar(x=list(range(n)), y=np.asarray(values, dtype=float), name=escape_label(name),
-                             hovertemplate=f"{escape_label(name)}<br>{escape_label(x_title)} %{{x}}: %{{y:.4f}}<extra></extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=list(range(n)),
+                y=np.asarray(values, dtype=float),
+                name=escape_label(name),
+                hovertemplate=f"{escape_label(name)}<br>{escape_label(x_title)} %{{x}}: %{{y:.4f}}<extra></extra>",
+            )
+        )
     if highlight is not None:
         fig.add_vrect(x0=highlight - 0.5, x1=highlight + 0.5, fillcolor=SELECTED_COLOR, opacity=0.12, line_width=0)
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), barmode="group", height=height,
-                      xaxis=dict(title=x_title, tickmode="linear", dtick=1), yaxis=dict(title=y_title, rangemode="tozero"),
-                      margin=dict(l=10, r=10, t=70, b=40), legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"))
+    fig.update_layout(
+        title=dict(text=title, x=0.01, font=dict(size=15)),
+        barmode="group",
+        height=height,
+        xaxis=dict(title=x_title, tickmode="linear", dtick=1),
+        yaxis=dict(title=y_title, rangemode="tozero"),
+        margin=dict(l=10, r=10, t=70, b=40),
+        legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"),
+    )
     return finish(fig)
 
 
 # ----------------------------------------------------------------------------- attention maps
 def _map_axes(fig: go.Figure, labels: list[str], rows: int, cols: int, x_title: str, y_title: str) -> None:
     n = len(labels)
-    fig.update_xaxes(showgrid=False, zeroline=False, tickangle=-60 if n > 6 else 0, tickfont=dict(size=9),
-                     range=[-0.5, n - 0.5], **_ticks(labels, max_ticks=(64 if cols <= 2 else 40)))
-    fig.update_yaxes(showgrid=False, zeroline=False, autorange=False, range=[n - 0.5, -0.5], tickfont=dict(size=9),
-                     **_ticks(labels, max_ticks=80))
+    fig.update_xaxes(
+        showgrid=False,
+        zeroline=False,
+        tickangle=-60 if n > 6 else 0,
+        tickfont=dict(size=9),
+        range=[-0.5, n - 0.5],
+        **_ticks(labels, max_ticks=(64 if cols <= 2 else 40)),
+    )
+    fig.update_yaxes(
+        showgrid=False,
+        zeroline=False,
+        autorange=False,
+        range=[n - 0.5, -0.5],
+        tickfont=dict(size=9),
+        **_ticks(labels, max_ticks=80),
+    )
     for r in range(1, rows + 1):
         for c in range(1, cols + 1):
             if c > 1:
@@ -205,7 +330,9 @@ def _heat(z, labels, name, lang: str = "en", **kw) -> go.Heatmap:
         # position, so window bands and query-block outlines drawn in token coordinates still line up.
         rows, cols = block_starts(z.shape[0], MAX_DRAWN_TOKENS), block_starts(z.shape[1], MAX_DRAWN_TOKENS)
         hover = f"{escape_label(name)}<br>{translate('plot.block_average', lang)}: {translate('plot.query', lang)} #%{{y}}… → {translate('plot.key', lang)} #%{{x}}…<br>%{{z:.4f}}<extra></extra>"
-        return go.Heatmap(z=downsample(z, MAX_DRAWN_TOKENS), x=cols.tolist(), y=rows.tolist(), hovertemplate=hover, name=name, **kw)
+        return go.Heatmap(
+            z=downsample(z, MAX_DRAWN_TOKENS), x=cols.tolist(), y=rows.tolist(), hovertemplate=hover, name=name, **kw
+        )
     if n <= 160:
         custom = np.empty((z.shape[0], z.shape[1], 2), dtype=object)
         custom[:, :, 0] = np.array(labels, dtype=object)[:, None]
@@ -213,13 +340,29 @@ def _heat(z, labels, name, lang: str = "en", **kw) -> go.Heatmap:
         hover = f"{escape_label(name)}<br>{translate('plot.query', lang)} #%{{y}} <b>%{{customdata[0]}}</b> → {translate('plot.key', lang)} #%{{x}} <b>%{{customdata[1]}}</b><br>%{{z:.4f}}<extra></extra>"
     else:
         hover = f"{escape_label(name)}<br>{translate('plot.query', lang)} #%{{y}} → {translate('plot.key', lang)} #%{{x}}<br>%{{z:.4f}}<extra></extra>"
-    return go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])), customdata=custom,
-                      hovertemplate=hover, name=name, **kw)
+    return go.Heatmap(
+        z=z,
+        x=list(range(z.shape[1])),
+        y=list(range(z.shape[0])),
+        customdata=custom,
+        hovertemplate=hover,
+        name=name,
+        **kw,
+    )
 
 
-def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: np.ndarray | None, *, title: str,
-                 panel_titles: dict[str, str], x_title: str = "key s", y_title: str = "query t",
-                 shapes: Sequence[dict] = (), lang: str = "en") -> go.Figure:
+def stage_figure(
+    stages: dict[str, np.ndarray],
+    labels: Sequence[str],
+    allowed: np.ndarray | None,
+    *,
+    title: str,
+    panel_titles: dict[str, str],
+    x_title: str = "key s",
+    y_title: str = "query t",
+    shapes: Sequence[dict] = (),
+    lang: str = "en",
+) -> go.Figure:
     """One head: row 1 raw scores | after pre-compose | difference; row 2 probabilities | after post-compose | difference.
 
     ``stages`` holds (T, T) maps 'raw', 'composed', 'probs', 'pattern'. Scores and differences use a
@@ -233,8 +376,13 @@ def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: 
     order = ["raw", "composed", "dpre", "probs", "pattern", "dpost"]
     n = len(labels)
     height = int(np.clip(2 * (9 * n + 160) + 60, 700, 1600))
-    fig = make_subplots(rows=2, cols=3, subplot_titles=[panel_titles[k] for k in order],
-                        horizontal_spacing=0.075, vertical_spacing=110 / height)
+    fig = make_subplots(
+        rows=2,
+        cols=3,
+        subplot_titles=[panel_titles[k] for k in order],
+        horizontal_spacing=0.075,
+        vertical_spacing=110 / height,
+    )
     s_lim = _abs_limit(raw, comp)
     p_max = max(float(np.nanmax(probs)) if np.isfinite(probs).any() else 1.0, 1e-6)
     negative = has_negative(pat)
@@ -244,8 +392,14 @@ def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: 
         "composed": (comp, 1, 2, dict(colorscale=DIVERGING, zmid=0, zmin=-s_lim, zmax=s_lim)),
         "dpre": (dpre, 1, 3, dict(colorscale=DIVERGING, zmid=0, zmin=-_abs_limit(dpre), zmax=_abs_limit(dpre))),
         "probs": (probs, 2, 1, dict(colorscale=SEQUENTIAL, zmin=0, zmax=p_max)),
-        "pattern": (pat, 2, 2, dict(colorscale=DIVERGING, zmid=0, zmin=-p_lim, zmax=p_lim) if negative
-                    else dict(colorscale=SEQUENTIAL, zmin=0, zmax=max(p_max, p_lim))),
+        "pattern": (
+            pat,
+            2,
+            2,
+            dict(colorscale=DIVERGING, zmid=0, zmin=-p_lim, zmax=p_lim)
+            if negative
+            else dict(colorscale=SEQUENTIAL, zmin=0, zmax=max(p_max, p_lim)),
+        ),
         "dpost": (dpost, 2, 3, dict(colorscale=DIVERGING, zmid=0, zmin=-_abs_limit(dpost), zmax=_abs_limit(dpost))),
     }
     bar_titles = {"composed": "score", "dpre": "Δ", "probs": "p", "pattern": "p′", "dpost": "Δ"}
@@ -258,74 +412,150 @@ def stage_figure(stages: dict[str, np.ndarray], labels: Sequence[str], allowed: 
         for shape in shapes:
             fig.add_shape(dict(shape, xref=xref, yref=yref))
     _map_axes(fig, labels, 2, 3, x_title, y_title)
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor=MASKED_COLOR,
-                      height=height, margin=dict(l=10, r=30, t=80, b=10))
+    fig.update_layout(
+        title=dict(text=title, x=0.01, font=dict(size=15)),
+        plot_bgcolor=MASKED_COLOR,
+        height=height,
+        margin=dict(l=10, r=30, t=80, b=10),
+    )
     fig.update_annotations(font=dict(size=12))
     return finish(fig)
 
 
-def stage_grid(per_layer: dict[str, np.ndarray], allowed: np.ndarray | None, *, title: str,
-               column_titles: dict[str, str], max_cells: int = 64, lang: str = "en") -> go.Figure:
+def stage_grid(
+    per_layer: dict[str, np.ndarray],
+    allowed: np.ndarray | None,
+    *,
+    title: str,
+    column_titles: dict[str, str],
+    max_cells: int = 64,
+    lang: str = "en",
+) -> go.Figure:
     """Every head (rows) at the four stages (columns), small and block-averaged beyond ``max_cells``.
 
     Scores and negative post-composed maps: diverging scale centred on 0, each panel scaled to its own range.
     """
     order = ["raw", "composed", "probs", "pattern"]
     H = per_layer["raw"].shape[0]
-    fig = make_subplots(rows=H, cols=4, column_titles=[column_titles[k] for k in order], row_titles=[f"h{h}" for h in range(H)],
-                        horizontal_spacing=0.02, vertical_spacing=0.02)
+    fig = make_subplots(
+        rows=H,
+        cols=4,
+        column_titles=[column_titles[k] for k in order],
+        row_titles=[f"h{h}" for h in range(H)],
+        horizontal_spacing=0.02,
+        vertical_spacing=0.02,
+    )
     for h in range(H):
         for c, key in enumerate(order, start=1):
             z = downsample(_masked(per_layer[key][h], allowed), max_cells)
             diverging = key in ("raw", "composed") or has_negative(z)
-            kw = (dict(colorscale=DIVERGING, zmid=0, zmin=-_abs_limit(z), zmax=_abs_limit(z)) if diverging
-                  else dict(colorscale=SEQUENTIAL, zmin=0))
-            fig.add_trace(go.Heatmap(z=z, showscale=False, hovertemplate=f"{translate('plot.head', lang, h=h)} · {escape_label(column_titles[key])}<br>%{{z:.3f}}<extra></extra>", **kw),
-                          row=h + 1, col=c)
+            kw = (
+                dict(colorscale=DIVERGING, zmid=0, zmin=-_abs_limit(z), zmax=_abs_limit(z))
+                if diverging
+                else dict(colorscale=SEQUENTIAL, zmin=0)
+            )
+            fig.add_trace(
+                go.Heatmap(
+                    z=z,
+                    showscale=False,
+                    hovertemplate=f"{translate('plot.head', lang, h=h)} · {escape_label(column_titles[key])}<br>%{{z:.3f}}<extra></extra>",
+                    **kw,
+                ),
+                row=h + 1,
+                col=c,
+            )
             fig.update_xaxes(range=[-0.5, z.shape[1] - 0.5], row=h + 1, col=c)
             fig.update_yaxes(range=[z.shape[0] - 0.5, -0.5], row=h + 1, col=c)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor=MASKED_COLOR,
-                      height=170 * H + 90, margin=dict(l=10, r=30, t=90, b=10))
+    fig.update_layout(
+        title=dict(text=title, x=0.01, font=dict(size=15)),
+        plot_bgcolor=MASKED_COLOR,
+        height=170 * H + 90,
+        margin=dict(l=10, r=30, t=90, b=10),
+    )
     return finish(fig)
 
 
-def token_head_maps(panels: dict[str, np.ndarray], labels: Sequence[str], *, title: str, panel_titles: dict[str, str],
-                    diverging: bool = True, limit: float | None = None, x_title: str = "token",
-                    y_title: str = "head", bar_title: str = "", lang: str = "en") -> go.Figure:
+def token_head_maps(
+    panels: dict[str, np.ndarray],
+    labels: Sequence[str],
+    *,
+    title: str,
+    panel_titles: dict[str, str],
+    diverging: bool = True,
+    limit: float | None = None,
+    x_title: str = "token",
+    y_title: str = "head",
+    bar_title: str = "",
+    lang: str = "en",
+) -> go.Figure:
     """Per-token, per-head values (each panel (T, H)) drawn heads × tokens, panels stacked."""
     labels = _labels(labels)
     keys = list(panels)
     H = panels[keys[0]].shape[1]
     height = len(keys) * (22 * H + 110) + 90
-    fig = make_subplots(rows=len(keys), cols=1, subplot_titles=[panel_titles.get(k, k) for k in keys],
-                        vertical_spacing=min(0.3, 75 / height), shared_xaxes=True)
+    fig = make_subplots(
+        rows=len(keys),
+        cols=1,
+        subplot_titles=[panel_titles.get(k, k) for k in keys],
+        vertical_spacing=min(0.3, 75 / height),
+        shared_xaxes=True,
+    )
     lim = limit if limit is not None else _abs_limit(*(panels[k] for k in keys))
-    color = (dict(colorscale=DIVERGING, cmid=0, cmin=-lim, cmax=lim) if diverging
-             else dict(colorscale=SEQUENTIAL, cmin=0, cmax=lim))
+    color = (
+        dict(colorscale=DIVERGING, cmid=0, cmin=-lim, cmax=lim)
+        if diverging
+        else dict(colorscale=SEQUENTIAL, cmin=0, cmax=lim)
+    )
     for r, k in enumerate(keys, start=1):
         z = np.asarray(panels[k], dtype=np.float32).T  # (H, T)
         custom = np.empty(z.shape, dtype=object)
         custom[:] = np.array(labels, dtype=object)[None, :]
-        fig.add_trace(go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(H)), coloraxis="coloraxis", customdata=custom,
-                                 hovertemplate=f"{escape_label(panel_titles.get(k, k))}<br>#%{{x}} <b>%{{customdata}}</b> · {translate('plot.head', lang, h='%{y}')}<br>%{{z:.4f}}<extra></extra>"),
-                      row=r, col=1)
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=list(range(z.shape[1])),
+                y=list(range(H)),
+                coloraxis="coloraxis",
+                customdata=custom,
+                hovertemplate=f"{escape_label(panel_titles.get(k, k))}<br>#%{{x}} <b>%{{customdata}}</b> · {translate('plot.head', lang, h='%{y}')}<br>%{{z:.4f}}<extra></extra>",
+            ),
+            row=r,
+            col=1,
+        )
         fig.update_yaxes(title_text=y_title, row=r, col=1)
     fig.update_yaxes(showgrid=False, zeroline=False, autorange="reversed", **_head_ticks(H))
-    fig.update_xaxes(showgrid=False, zeroline=False, tickfont=dict(size=9), tickangle=0 if len(labels) <= 60 else -60,
-                     **_ticks(labels, 80))
+    fig.update_xaxes(
+        showgrid=False,
+        zeroline=False,
+        tickfont=dict(size=9),
+        tickangle=0 if len(labels) <= 60 else -60,
+        **_ticks(labels, 80),
+    )
     fig.update_xaxes(title_text=x_title, row=len(keys), col=1)
     fig.update_xaxes(showticklabels=True)
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), coloraxis=dict(colorbar=dict(thickness=10, title=bar_title), **color),
-                      height=height, margin=dict(l=10, r=10, t=80, b=40))
+    fig.update_layout(
+        title=dict(text=title, x=0.01, font=dict(size=15)),
+        coloraxis=dict(colorbar=dict(thickness=10, title=bar_title), **color),
+        height=height,
+        margin=dict(l=10, r=10, t=80, b=40),
+    )
     fig.update_annotations(font=dict(size=12))
     return finish(fig)
 
 
-def side_by_side(maps: Sequence[tuple[str, np.ndarray]], labels: Sequence[str], allowed: np.ndarray | None, *,
-                 title: str, x_title: str = "key s", y_title: str = "query t",
-                 shapes: Sequence[dict] = (), lang: str = "en") -> go.Figure:
+def side_by_side(
+    maps: Sequence[tuple[str, np.ndarray]],
+    labels: Sequence[str],
+    allowed: np.ndarray | None,
+    *,
+    title: str,
+    x_title: str = "key s",
+    y_title: str = "query t",
+    shapes: Sequence[dict] = (),
+    lang: str = "en",
+) -> go.Figure:
     """Maps of the same text next to each other (e.g. DCFormer vs MHA twin, or before / after / difference), on ONE
     colour scale with one meaning: diverging and centred on 0 for all when any map holds a negative value, else
     sequential for all, with a common limit. (A colour must mean the same number in both panels.)
@@ -348,14 +578,29 @@ def side_by_side(maps: Sequence[tuple[str, np.ndarray]], labels: Sequence[str], 
             fig.add_shape(dict(shape, xref=xref, yref=yref))
     _map_axes(fig, labels, 1, n_cols, x_title, y_title)
     n = len(labels)
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor=MASKED_COLOR,
-                      height=int(np.clip(11 * n + 250, 420, 1000)), margin=dict(l=10, r=30, t=80, b=10))
+    fig.update_layout(
+        title=dict(text=title, x=0.01, font=dict(size=15)),
+        plot_bgcolor=MASKED_COLOR,
+        height=int(np.clip(11 * n + 250, 420, 1000)),
+        margin=dict(l=10, r=30, t=80, b=10),
+    )
     return finish(fig)
 
 
-def head_grid(maps: np.ndarray, allowed: np.ndarray | None, *, title: str, columns: int = 6, max_cells: int = 64,
-              limit: float | None = None, diverging: bool | None = None, selected: int | None = None,
-              bar_title: str = "", head_label: str = "head {h}", lang: str = "en") -> go.Figure:
+def head_grid(
+    maps: np.ndarray,
+    allowed: np.ndarray | None,
+    *,
+    title: str,
+    columns: int = 6,
+    max_cells: int = 64,
+    limit: float | None = None,
+    diverging: bool | None = None,
+    selected: int | None = None,
+    bar_title: str = "",
+    head_label: str = "head {h}",
+    lang: str = "en",
+) -> go.Figure:
     """All heads of one layer as small maps on ONE shared colour scale (diverging when negatives, or asked)."""
     H = maps.shape[0]
     rows = int(np.ceil(H / columns))
@@ -364,32 +609,69 @@ def head_grid(maps: np.ndarray, allowed: np.ndarray | None, *, title: str, colum
     if diverging is None:
         diverging = has_negative(stacked)
     lim = limit if limit is not None else _abs_limit(stacked)
-    color = (dict(colorscale=DIVERGING, cmid=0, cmin=-lim, cmax=lim) if diverging
-             else dict(colorscale=SEQUENTIAL, cmin=0, cmax=lim))
+    color = (
+        dict(colorscale=DIVERGING, cmid=0, cmin=-lim, cmax=lim)
+        if diverging
+        else dict(colorscale=SEQUENTIAL, cmin=0, cmax=lim)
+    )
     names = [escape_label(head_label.format(h=h)) for h in range(H)]
     titles = [f"<b>{names[h]}</b>" if h == selected else names[h] for h in range(H)]
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.015,
-                        vertical_spacing=0.12 / max(rows - 1, 1))
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=titles,
+        horizontal_spacing=0.015,
+        vertical_spacing=0.12 / max(rows - 1, 1),
+    )
     for h in range(H):
         r, c = h // columns + 1, h % columns + 1
         fig.update_xaxes(range=[-0.5, zs[h].shape[1] - 0.5], autorange=False, row=r, col=c)
         fig.update_yaxes(range=[zs[h].shape[0] - 0.5, -0.5], autorange=False, row=r, col=c)
         masked = np.where(np.isnan(zs[h]), 0.0, np.nan)  # grey underlay for masked cells (the background stays white)
         if np.isfinite(masked).any():
-            fig.add_trace(go.Heatmap(z=masked, colorscale=[[0, MASKED_COLOR], [1, MASKED_COLOR]], showscale=False,
-                                     hoverinfo="skip", name="masked"), row=r, col=c)
-        fig.add_trace(go.Heatmap(z=zs[h], coloraxis="coloraxis", name=f"head {h}",
-                                 hovertemplate=f"{translate('plot.head', lang, h=h)}<br>{translate('plot.query', lang)} #%{{y}} → {translate('plot.key', lang)} #%{{x}}<br>%{{z:.4f}}<extra></extra>"),
-                      row=h // columns + 1, col=h % columns + 1)
+            fig.add_trace(
+                go.Heatmap(
+                    z=masked,
+                    colorscale=[[0, MASKED_COLOR], [1, MASKED_COLOR]],
+                    showscale=False,
+                    hoverinfo="skip",
+                    name="masked",
+                ),
+                row=r,
+                col=c,
+            )
+        fig.add_trace(
+            go.Heatmap(
+                z=zs[h],
+                coloraxis="coloraxis",
+                name=f"head {h}",
+                hovertemplate=f"{translate('plot.head', lang, h=h)}<br>{translate('plot.query', lang)} #%{{y}} → {translate('plot.key', lang)} #%{{x}}<br>%{{z:.4f}}<extra></extra>",
+            ),
+            row=h // columns + 1,
+            col=h % columns + 1,
+        )
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), plot_bgcolor="white",
-                      coloraxis=dict(colorbar=dict(thickness=10, title=bar_title), **color),
-                      height=190 * rows + 90, margin=dict(l=10, r=10, t=80, b=10))
+    fig.update_layout(
+        title=dict(text=title, x=0.01, font=dict(size=15)),
+        plot_bgcolor="white",
+        coloraxis=dict(colorbar=dict(thickness=10, title=bar_title), **color),
+        height=190 * rows + 90,
+        margin=dict(l=10, r=10, t=80, b=10),
+    )
     return finish(fig)
 
 
 __all__ = [
-    "compose_parts", "draw_matrices", "head_bars", "stage_figure", "stage_grid", "token_head_maps", "side_by_side",
-    "head_grid", "structure_shapes", "window_band_path", "has_negative",
+    "compose_parts",
+    "draw_matrices",
+    "head_bars",
+    "stage_figure",
+    "stage_grid",
+    "token_head_maps",
+    "side_by_side",
+    "head_grid",
+    "structure_shapes",
+    "window_band_path",
+    "has_negative",
 ]

@@ -9,10 +9,22 @@ import plotly.graph_objects as go
 
 from ..text import escape_label
 from .attention import _axis_ticks, _translator
-from .style import SEQUENTIAL, TICK_SIZE, TITLE_ROOM, colorbar, colorbar_room, colorscale, fixed_layout, live_figure, widest
+from .style import (
+    SEQUENTIAL,
+    TICK_SIZE,
+    TITLE_ROOM,
+    colorbar,
+    colorbar_room,
+    colorscale,
+    fixed_layout,
+    live_figure,
+    widest,
+)
 
 MAX_HEAD_TICKS = 96  # beyond this many heads, every other label is left out
-MAX_CLICKABLE_HEADS = 160  # up to 160² click targets; beyond, the matrix is drawn without them (a heatmap can't be clicked)
+MAX_CLICKABLE_HEADS = (
+    160  # up to 160² click targets; beyond, the matrix is drawn without them (a heatmap can't be clicked)
+)
 
 
 def similarity_matrix(
@@ -47,8 +59,11 @@ def similarity_matrix(
         z=shown,
         x=list(range(n)),
         y=list(range(n)),
-        **({"hoverinfo": "skip"} if clickable else {
-            "customdata": custom, "hovertemplate": "%{customdata[0]} ↔ %{customdata[1]}: %{z:.3f}<extra></extra>"}),
+        **(
+            {"hoverinfo": "skip"}
+            if clickable
+            else {"customdata": custom, "hovertemplate": "%{customdata[0]} ↔ %{customdata[1]}: %{z:.3f}<extra></extra>"}
+        ),
         colorscale=colorscale(SEQUENTIAL),
         reversescale=is_distance,  # distance 0 = identical: dark, as similarity 1 is
         zmin=low,
@@ -64,13 +79,21 @@ def similarity_matrix(
         # Plotly's selection events come from points, not heatmap cells: a nearly transparent square on every cell
         # carries (row head, column head) in the matrix's own head numbering, and the hover.
         rows, columns = np.divmod(np.arange(n * n), n)
-        traces.append(dict(
-            type="scatter", x=columns.tolist(), y=rows.tolist(), mode="markers", showlegend=False,
-            customdata=[[int(order[r]), int(order[c]), names[r], names[c], round(float(shown[r, c]), 4)]
-                        for r, c in zip(rows, columns)],
-            marker=dict(symbol="square", size=max(2.0, (side - 2 * label_room) / n), color="rgba(0,0,0,0.01)"),
-            hovertemplate="%{customdata[2]} ↔ %{customdata[3]}: %{customdata[4]:.3f}<extra></extra>",
-        ))
+        traces.append(
+            dict(
+                type="scatter",
+                x=columns.tolist(),
+                y=rows.tolist(),
+                mode="markers",
+                showlegend=False,
+                customdata=[
+                    [int(order[r]), int(order[c]), names[r], names[c], round(float(shown[r, c]), 4)]
+                    for r, c in zip(rows, columns)
+                ],
+                marker=dict(symbol="square", size=max(2.0, (side - 2 * label_room) / n), color="rgba(0,0,0,0.01)"),
+                hovertemplate="%{customdata[2]} ↔ %{customdata[3]}: %{customdata[4]:.3f}<extra></extra>",
+            )
+        )
     layout = fixed_layout(
         left=label_room + TITLE_ROOM,
         right=colorbar_room(metric),
@@ -79,10 +102,27 @@ def similarity_matrix(
         title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
         height=side,
         plot_bgcolor="white",
-        xaxis=dict(title=dict(text=t("analysis.head_axis")), tickangle=-90, **ticks, tickfont=dict(size=tick_size),
-                   showgrid=False, zeroline=False, automargin=False, constrain="domain"),
-        yaxis=dict(title=dict(text=t("analysis.head_axis")), autorange="reversed", **ticks, tickfont=dict(size=tick_size),
-                   showgrid=False, zeroline=False, automargin=False, scaleanchor="x", constrain="domain"),
+        xaxis=dict(
+            title=dict(text=t("analysis.head_axis")),
+            tickangle=-90,
+            **ticks,
+            tickfont=dict(size=tick_size),
+            showgrid=False,
+            zeroline=False,
+            automargin=False,
+            constrain="domain",
+        ),
+        yaxis=dict(
+            title=dict(text=t("analysis.head_axis")),
+            autorange="reversed",
+            **ticks,
+            tickfont=dict(size=tick_size),
+            showgrid=False,
+            zeroline=False,
+            automargin=False,
+            scaleanchor="x",
+            constrain="domain",
+        ),
     )
     if clickable:
         layout["clickmode"] = "event+select"
@@ -98,41 +138,75 @@ def rank_bars(table: pd.DataFrame, *, d_head: int | None, title: str = "", lang:
     x = list(range(n))
     names = [f"L{layer} H{head}" for layer, head in zip(table["layer"], table["head"])]
     traces = []
-    for column, colour, name_key in (("pattern", "#6baed6", "analysis.pattern_erank"),
-                                     ("scores", "#08519c", "analysis.scores_erank")):
+    for column, colour, name_key in (
+        ("pattern", "#6baed6", "analysis.pattern_erank"),
+        ("scores", "#08519c", "analysis.scores_erank"),
+    ):
         custom = np.empty((n, 2), dtype=object)
         custom[:, 0] = names
         custom[:, 1] = table[f"{column}_rank90"].to_numpy()
-        traces.append(dict(
-            type="bar",
-            x=x,
-            y=table[f"{column}_erank"].to_numpy(dtype=np.float64),
-            name=t(name_key),
-            marker=dict(color=colour),
-            customdata=custom,
-            hovertemplate=(f"%{{customdata[0]}} · {t(name_key)}<br>{t('analysis.effective_rank')} %{{y:.2f}}<br>"
-                           + t("analysis.rank90", n="%{customdata[1]}") + "<extra></extra>"),
-        ))
+        traces.append(
+            dict(
+                type="bar",
+                x=x,
+                y=table[f"{column}_erank"].to_numpy(dtype=np.float64),
+                name=t(name_key),
+                marker=dict(color=colour),
+                customdata=custom,
+                hovertemplate=(
+                    f"%{{customdata[0]}} · {t(name_key)}<br>{t('analysis.effective_rank')} %{{y:.2f}}<br>"
+                    + t("analysis.rank90", n="%{customdata[1]}")
+                    + "<extra></extra>"
+                ),
+            )
+        )
     if d_head is not None and np.isfinite(d_head):
-        traces.append(dict(type="scatter", x=[-0.5, n - 0.5], y=[float(d_head)] * 2, mode="lines",
-                           name=t("analysis.d_head_line", d=int(d_head)), hoverinfo="skip",
-                           line=dict(color="#e65000", dash="dash", width=2)))
+        traces.append(
+            dict(
+                type="scatter",
+                x=[-0.5, n - 0.5],
+                y=[float(d_head)] * 2,
+                mode="lines",
+                name=t("analysis.d_head_line", d=int(d_head)),
+                hoverinfo="skip",
+                line=dict(color="#e65000", dash="dash", width=2),
+            )
+        )
     layers = table["layer"].to_numpy()
-    shapes = [dict(type="line", x0=i - 0.5, x1=i - 0.5, y0=0, y1=1, yref="paper", line=dict(color="#bbbbbb", width=1))
-              for i in range(1, n) if layers[i] != layers[i - 1]]
+    shapes = [
+        dict(type="line", x0=i - 0.5, x1=i - 0.5, y0=0, y1=1, yref="paper", line=dict(color="#bbbbbb", width=1))
+        for i in range(1, n)
+        if layers[i] != layers[i - 1]
+    ]
     tick_size = 9 if n > 36 else TICK_SIZE
     ticks = _axis_ticks(n, names, max_ticks=MAX_HEAD_TICKS)
     layout = fixed_layout(
-        left=60, right=20, top=70 if title else 50, bottom=widest(ticks["ticktext"], tick_size) + TITLE_ROOM + 14,
+        left=60,
+        right=20,
+        top=70 if title else 50,
+        bottom=widest(ticks["ticktext"], tick_size) + TITLE_ROOM + 14,
         title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
         height=420,
         barmode="group",
         plot_bgcolor="white",
         shapes=shapes,
         legend=dict(orientation="h", x=0, y=1.0, xanchor="left", yanchor="bottom"),
-        xaxis=dict(title=dict(text=t("analysis.head_axis")), tickangle=-90, **ticks, tickfont=dict(size=tick_size),
-                   showgrid=False, zeroline=False, automargin=False, range=[-0.5, n - 0.5]),
-        yaxis=dict(title=dict(text=t("analysis.effective_rank")), rangemode="tozero", gridcolor="#eeeeee",
-                   zeroline=False, automargin=False),
+        xaxis=dict(
+            title=dict(text=t("analysis.head_axis")),
+            tickangle=-90,
+            **ticks,
+            tickfont=dict(size=tick_size),
+            showgrid=False,
+            zeroline=False,
+            automargin=False,
+            range=[-0.5, n - 0.5],
+        ),
+        yaxis=dict(
+            title=dict(text=t("analysis.effective_rank")),
+            rangemode="tozero",
+            gridcolor="#eeeeee",
+            zeroline=False,
+            automargin=False,
+        ),
     )
     return live_figure(traces, layout)

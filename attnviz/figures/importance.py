@@ -16,8 +16,18 @@ import plotly.graph_objects as go
 
 from ..i18n import translate
 from ..text import escape_label
-from .style import (DIVERGING, SEQUENTIAL, TICK_SIZE, TITLE_ROOM, colorbar, colorbar_room, colorscale, fixed_layout,
-                    live_figure, widest)
+from .style import (
+    DIVERGING,
+    SEQUENTIAL,
+    TICK_SIZE,
+    TITLE_ROOM,
+    colorbar,
+    colorbar_room,
+    colorscale,
+    fixed_layout,
+    live_figure,
+    widest,
+)
 
 BEFORE_COLOR = "#4c78a8"
 AFTER_COLOR = "#e45756"
@@ -48,9 +58,18 @@ def _token_axis(n: int, names: list[str], title: str) -> dict:
     upright = widest([names[i] for i in shown]) <= TICK_SIZE
     # a standoff makes Plotly place the title below the labels as drawn (without one it sits at a fixed distance,
     # on top of turned labels)
-    return dict(title=dict(text=title, standoff=6), tickmode="array", tickvals=shown, ticktext=[names[i] for i in shown],
-                tickangle=0 if upright else -90, tickfont=dict(size=TICK_SIZE), showgrid=False, zeroline=False,
-                automargin=False, range=[-0.5, n - 0.5])
+    return dict(
+        title=dict(text=title, standoff=6),
+        tickmode="array",
+        tickvals=shown,
+        ticktext=[names[i] for i in shown],
+        tickangle=0 if upright else -90,
+        tickfont=dict(size=TICK_SIZE),
+        showgrid=False,
+        zeroline=False,
+        automargin=False,
+        range=[-0.5, n - 0.5],
+    )
 
 
 def _token_layout(n: int, names: list[str], axis_title: str, y_title: str, title: str, height: int) -> dict:
@@ -58,7 +77,10 @@ def _token_layout(n: int, names: list[str], axis_title: str, y_title: str, title
     room = widest(list(xaxis["ticktext"])) + 12
     bottom = (room if xaxis["tickangle"] else 22) + TITLE_ROOM + 8
     return fixed_layout(
-        left=84, right=20, top=72 if title else 48, bottom=bottom,
+        left=84,
+        right=20,
+        top=72 if title else 48,
+        bottom=bottom,
         title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
         height=height + bottom,
         plot_bgcolor="white",
@@ -69,8 +91,15 @@ def _token_layout(n: int, names: list[str], axis_title: str, y_title: str, title
     )
 
 
-def loss_per_token(loss_clean: np.ndarray, loss_ablated: np.ndarray, tokens: list[str], *, title: str = "",
-                   height: int = 300, lang: str = "en") -> go.Figure:
+def loss_per_token(
+    loss_clean: np.ndarray,
+    loss_ablated: np.ndarray,
+    tokens: list[str],
+    *,
+    title: str = "",
+    height: int = 300,
+    lang: str = "en",
+) -> go.Figure:
     """Next-token loss (nats) at every position, clean and ablated. loss_*: (n,), entry i = token i predicting token
     i + 1; tokens: the sentence's n + 1 tokens. The x axis names the predicted token; the hover, what it was read
     after ("The cat" → "sat")."""
@@ -78,42 +107,78 @@ def loss_per_token(loss_clean: np.ndarray, loss_ablated: np.ndarray, tokens: lis
     loss_clean, loss_ablated = np.asarray(loss_clean), np.asarray(loss_ablated)
     n = len(loss_clean)
     names = token_labels(tokens)
-    targets = names[1:n + 1]
+    targets = names[1 : n + 1]
     custom = np.empty((n, 2), dtype=object)
     custom[:, 0] = names[:n]
     custom[:, 1] = targets
     traces = []
-    for values, name, colour, dash in ((loss_clean, t("before"), BEFORE_COLOR, "solid"),
-                                       (loss_ablated, t("after"), AFTER_COLOR, "dot")):
-        traces.append(dict(
-            type="scatter", x=list(range(n)), y=values, name=name, mode="lines+markers",
-            line=dict(color=colour, width=2, dash=dash), marker=dict(color=colour, size=6), customdata=custom,
-            hovertemplate=f"%{{customdata[0]}} → %{{customdata[1]}}<br>{name}: %{{y:.3f}} {t('nats')}<extra></extra>",
-        ))
+    for values, name, colour, dash in (
+        (loss_clean, t("before"), BEFORE_COLOR, "solid"),
+        (loss_ablated, t("after"), AFTER_COLOR, "dot"),
+    ):
+        traces.append(
+            dict(
+                type="scatter",
+                x=list(range(n)),
+                y=values,
+                name=name,
+                mode="lines+markers",
+                line=dict(color=colour, width=2, dash=dash),
+                marker=dict(color=colour, size=6),
+                customdata=custom,
+                hovertemplate=f"%{{customdata[0]}} → %{{customdata[1]}}<br>{name}: %{{y:.3f}} {t('nats')}<extra></extra>",
+            )
+        )
     layout = _token_layout(n, targets, t("predicted_axis"), t("loss_axis"), title, height)
     layout["yaxis"]["rangemode"] = "tozero"
     return live_figure(traces, layout)
 
 
-def token_cosine(cosine: np.ndarray, tokens: list[str], *, title: str = "", height: int = 300, lang: str = "en") -> go.Figure:
+def token_cosine(
+    cosine: np.ndarray, tokens: list[str], *, title: str = "", height: int = 300, lang: str = "en"
+) -> go.Figure:
     """Each token's cosine (ablated last hidden state against the clean one), (n,), with a dashed line at 1."""
     t = _t(lang)
     cosine = np.asarray(cosine)
     n = len(cosine)
     names = token_labels(tokens)[:n]
     traces = [
-        dict(type="scatter", x=[-0.5, n - 0.5], y=[1.0, 1.0], mode="lines", name=t("unchanged"), hoverinfo="skip",
-             line=dict(color="#999999", dash="dash", width=1)),
-        dict(type="scatter", x=list(range(n)), y=cosine, name=t("cosine_axis"), mode="lines+markers",
-             line=dict(color=AFTER_COLOR, width=2), marker=dict(color=AFTER_COLOR, size=7), customdata=names,
-             hovertemplate=f"%{{customdata}}<br>{t('cosine_axis')}: %{{y:.6f}}<extra></extra>"),
+        dict(
+            type="scatter",
+            x=[-0.5, n - 0.5],
+            y=[1.0, 1.0],
+            mode="lines",
+            name=t("unchanged"),
+            hoverinfo="skip",
+            line=dict(color="#999999", dash="dash", width=1),
+        ),
+        dict(
+            type="scatter",
+            x=list(range(n)),
+            y=cosine,
+            name=t("cosine_axis"),
+            mode="lines+markers",
+            line=dict(color=AFTER_COLOR, width=2),
+            marker=dict(color=AFTER_COLOR, size=7),
+            customdata=names,
+            hovertemplate=f"%{{customdata}}<br>{t('cosine_axis')}: %{{y:.6f}}<extra></extra>",
+        ),
     ]
     return live_figure(traces, _token_layout(n, names, t("token_axis"), t("cosine_axis"), title, height))
 
 
-def layer_head_map(values: np.ndarray, *, title: str = "", value_name: str = "", extra: np.ndarray | None = None,
-                   extra_name: str = "", marked=(), signed: bool = False, clickable: bool = False,
-                   lang: str = "en") -> go.Figure:
+def layer_head_map(
+    values: np.ndarray,
+    *,
+    title: str = "",
+    value_name: str = "",
+    extra: np.ndarray | None = None,
+    extra_name: str = "",
+    marked=(),
+    signed: bool = False,
+    clickable: bool = False,
+    lang: str = "en",
+) -> go.Figure:
     """One number per head: values (layers, heads), layers on rows (top = layer 0), heads on columns.
 
     ``extra`` (layers, heads): a second number in the hover (the largest change beside the mean one). ``marked``:
@@ -127,43 +192,89 @@ def layer_head_map(values: np.ndarray, *, title: str = "", value_name: str = "",
     finite = values[np.isfinite(values)]
     top = float(np.abs(finite).max()) if finite.size else 0.0
     top = top if top > 0 else 1.0
-    heat = dict(type="heatmap", z=values, x=list(range(n_heads)), y=list(range(n_layers)), hoverinfo="skip",
-                colorscale=colorscale(DIVERGING if signed else SEQUENTIAL), zmin=-top if signed else 0.0, zmax=top,
-                colorbar=colorbar(value_name))
+    heat = dict(
+        type="heatmap",
+        z=values,
+        x=list(range(n_heads)),
+        y=list(range(n_layers)),
+        hoverinfo="skip",
+        colorscale=colorscale(DIVERGING if signed else SEQUENTIAL),
+        zmin=-top if signed else 0.0,
+        zmax=top,
+        colorbar=colorbar(value_name),
+    )
     layers, heads = np.divmod(np.arange(n_layers * n_heads), n_heads)
     flat = values.reshape(-1)
     extras = None if extra is None else np.asarray(extra).reshape(-1)
-    custom = [[int(l), int(h), f"L{l} H{h}", float(v)] + ([] if extras is None else [float(extras[i])])
-              for i, (l, h, v) in enumerate(zip(layers, heads, flat))]
+    custom = [
+        [int(l), int(h), f"L{l} H{h}", float(v)] + ([] if extras is None else [float(extras[i])])
+        for i, (l, h, v) in enumerate(zip(layers, heads, flat))
+    ]
     hover = f"%{{customdata[2]}}<br>{value_name}: %{{customdata[3]:.4g}}"
     if extras is not None:
         hover += f"<br>{extra_name}: %{{customdata[4]:.4g}}"
     cell = int(np.clip(420 / max(n_layers, n_heads), 16, 56))
-    cells = dict(type="scatter", x=heads.tolist(), y=layers.tolist(), mode="markers", showlegend=False,
-                 customdata=custom, hovertemplate=hover + "<extra></extra>",
-                 marker=dict(symbol="square", size=cell, color="rgba(0,0,0,0.01)"))
+    cells = dict(
+        type="scatter",
+        x=heads.tolist(),
+        y=layers.tolist(),
+        mode="markers",
+        showlegend=False,
+        customdata=custom,
+        hovertemplate=hover + "<extra></extra>",
+        marker=dict(symbol="square", size=cell, color="rgba(0,0,0,0.01)"),
+    )
     traces = [heat, cells]
     marked = sorted({(int(l), int(h)) for l, h in marked if 0 <= int(l) < n_layers and 0 <= int(h) < n_heads})
     if marked:
-        traces.append(dict(type="scatter", x=[h for _, h in marked], y=[l for l, _ in marked], mode="markers",
-                           name=t("ablated_mark"), hoverinfo="skip", showlegend=True,
-                           marker=dict(symbol="x-thin", size=max(8, cell * 0.45), line=dict(color=MARK_COLOR, width=2.5),
-                                       color=MARK_COLOR)))
+        traces.append(
+            dict(
+                type="scatter",
+                x=[h for _, h in marked],
+                y=[l for l, _ in marked],
+                mode="markers",
+                name=t("ablated_mark"),
+                hoverinfo="skip",
+                showlegend=True,
+                marker=dict(
+                    symbol="x-thin", size=max(8, cell * 0.45), line=dict(color=MARK_COLOR, width=2.5), color=MARK_COLOR
+                ),
+            )
+        )
     tick_size = 9 if max(n_layers, n_heads) > 36 else TICK_SIZE
     left = widest([str(n_layers - 1)], tick_size) + TITLE_ROOM + 16
     layout = fixed_layout(
-        left=left, right=colorbar_room(value_name), top=(64 if title else 30) + (20 if marked else 0), bottom=TITLE_ROOM + 30,
+        left=left,
+        right=colorbar_room(value_name),
+        top=(64 if title else 30) + (20 if marked else 0),
+        bottom=TITLE_ROOM + 30,
         title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
         height=cell * n_layers + (64 if title else 30) + (20 if marked else 0) + TITLE_ROOM + 30,
         plot_bgcolor="white",
         hovermode="closest",
         legend=dict(orientation="h", x=0, y=1.0, xanchor="left", yanchor="bottom"),
-        xaxis=dict(title=dict(text=t("head_axis")), tickmode="array", tickvals=list(range(n_heads)),
-                   ticktext=[str(h) for h in range(n_heads)], tickfont=dict(size=tick_size), showgrid=False,
-                   zeroline=False, automargin=False, range=[-0.5, n_heads - 0.5]),
-        yaxis=dict(title=dict(text=t("layer_axis")), tickmode="array", tickvals=list(range(n_layers)),
-                   ticktext=[str(l) for l in range(n_layers)], tickfont=dict(size=tick_size), showgrid=False,
-                   zeroline=False, automargin=False, range=[n_layers - 0.5, -0.5]),
+        xaxis=dict(
+            title=dict(text=t("head_axis")),
+            tickmode="array",
+            tickvals=list(range(n_heads)),
+            ticktext=[str(h) for h in range(n_heads)],
+            tickfont=dict(size=tick_size),
+            showgrid=False,
+            zeroline=False,
+            automargin=False,
+            range=[-0.5, n_heads - 0.5],
+        ),
+        yaxis=dict(
+            title=dict(text=t("layer_axis")),
+            tickmode="array",
+            tickvals=list(range(n_layers)),
+            ticktext=[str(l) for l in range(n_layers)],
+            tickfont=dict(size=tick_size),
+            showgrid=False,
+            zeroline=False,
+            automargin=False,
+            range=[n_layers - 0.5, -0.5],
+        ),
     )
     if clickable:
         layout["clickmode"] = "event+select"

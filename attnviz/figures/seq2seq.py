@@ -74,7 +74,16 @@ def attention_map(
     return fig
 
 
-def next_token_bar(probs: np.ndarray, itos: list[str], chosen: int, *, top: int = 5, title: str = "", height: int = 300, lang: str = "en") -> go.Figure:
+def next_token_bar(
+    probs: np.ndarray,
+    itos: list[str],
+    chosen: int,
+    *,
+    top: int = 5,
+    title: str = "",
+    height: int = 300,
+    lang: str = "en",
+) -> go.Figure:
     """The ``top`` most likely next tokens (softmax of the last position's logits); the chosen one in red."""
     order = np.argsort(-probs)[:top]
     names = [escape_label(show_chars([itos[i]])[0]) for i in order]
@@ -114,7 +123,10 @@ def heads_row(
 ) -> go.Figure:
     """Every head's (q_len, k_len) map of one attention side by side, the new row framed in each."""
     n_heads, n_q, n_k = patterns.shape
-    titles = [f"<b>{translate('plot.head', lang, h=h)}</b>" if h == selected_head else translate("plot.head", lang, h=h) for h in range(n_heads)]
+    titles = [
+        f"<b>{translate('plot.head', lang, h=h)}</b>" if h == selected_head else translate("plot.head", lang, h=h)
+        for h in range(n_heads)
+    ]
     fig = make_subplots(rows=1, cols=n_heads, subplot_titles=titles, horizontal_spacing=0.03)
     q_text = [escape_label(t) for t in show_chars(query_tokens)]
     k_text = [escape_label(t) for t in show_chars(key_tokens)]
@@ -138,16 +150,37 @@ def heads_row(
         )
         if highlight_row is not None:
             fig.add_shape(
-                type="rect", x0=-0.5, x1=n_k - 0.5, y0=highlight_row - 0.5, y1=highlight_row + 0.5,
-                line=dict(color=HIGHLIGHT_COLOR, width=2), row=1, col=h + 1,
+                type="rect",
+                x0=-0.5,
+                x1=n_k - 0.5,
+                y0=highlight_row - 0.5,
+                y1=highlight_row + 0.5,
+                line=dict(color=HIGHLIGHT_COLOR, width=2),
+                row=1,
+                col=h + 1,
             )
-    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False)  # too narrow for labels: hover shows them
-    fig.update_yaxes(tickmode="array", tickvals=list(range(n_q)), ticktext=q_text, range=[n_q - 0.5, -0.5], showgrid=False, zeroline=False, tickfont=dict(size=11))
+    fig.update_xaxes(
+        showticklabels=False, ticks="", showgrid=False, zeroline=False
+    )  # too narrow for labels: hover shows them
+    fig.update_yaxes(
+        tickmode="array",
+        tickvals=list(range(n_q)),
+        ticktext=q_text,
+        range=[n_q - 0.5, -0.5],
+        showgrid=False,
+        zeroline=False,
+        tickfont=dict(size=11),
+    )
     for col in range(2, n_heads + 1):
         fig.update_yaxes(showticklabels=False, ticks="", col=col)
     fig.update_layout(
         title=dict(text=title, x=0.01),
-        coloraxis=dict(colorscale=plots.SEQUENTIAL, cmin=0, cmax=1, colorbar=dict(title=translate("plot.weight", lang), thickness=10)),
+        coloraxis=dict(
+            colorscale=plots.SEQUENTIAL,
+            cmin=0,
+            cmax=1,
+            colorbar=dict(title=translate("plot.weight", lang), thickness=10),
+        ),
         height=height,
         margin=dict(l=60, r=10, t=80 if title else 40, b=10),
         plot_bgcolor=plots.MASKED_COLOR,

@@ -16,7 +16,15 @@ def _limit(values: np.ndarray) -> float:
     return float(finite.max()) if finite.size else 1.0
 
 
-def vector_rows(rows: np.ndarray, row_labels: list[str], *, title: str, dims: int | None = None, numbers: bool = True, lang: str = "en") -> go.Figure:
+def vector_rows(
+    rows: np.ndarray,
+    row_labels: list[str],
+    *,
+    title: str,
+    dims: int | None = None,
+    numbers: bool = True,
+    lang: str = "en",
+) -> go.Figure:
     """Vectors as rows of coloured cells, each with its value (first ``dims`` dimensions)."""
     rows = np.atleast_2d(rows)
     total = rows.shape[1]
@@ -43,21 +51,33 @@ def vector_rows(rows: np.ndarray, row_labels: list[str], *, title: str, dims: in
         title=dict(text=title + note, x=0.01),
         height=60 + 34 * shown.shape[0] + 30,
         margin=dict(l=10, r=10, t=40, b=10),
-        yaxis=dict(tickmode="array", tickvals=list(range(len(row_labels))), ticktext=labels(row_labels), autorange="reversed"),
+        yaxis=dict(
+            tickmode="array", tickvals=list(range(len(row_labels))), ticktext=labels(row_labels), autorange="reversed"
+        ),
         xaxis=dict(title=None, showticklabels=shown.shape[1] <= 48, dtick=1 if shown.shape[1] <= 48 else None),
     )
     return finish(fig)
 
 
-def key_bars(values: np.ndarray, tokens: list[str], *, title: str, allowed: np.ndarray | None = None, fmt: str = ".3f",
-             first: int = 0, lang: str = "en") -> go.Figure:
+def key_bars(
+    values: np.ndarray,
+    tokens: list[str],
+    *,
+    title: str,
+    allowed: np.ndarray | None = None,
+    fmt: str = ".3f",
+    first: int = 0,
+    lang: str = "en",
+) -> go.Figure:
     """One value per key; masked keys are drawn as grey '−∞' markers (they get weight 0 after softmax). ``first``: the
     text's position of the first key (a window of a long text's keys)."""
     values = np.asarray(values, dtype=float)
     allowed = np.ones(len(values), dtype=bool) if allowed is None else np.asarray(allowed)
     names = [f"{first + i}: {t}" for i, t in enumerate(labels(tokens))]
     shown = np.where(allowed & np.isfinite(values), values, 0.0)
-    text = [format(v, fmt) if ok and np.isfinite(v) else translate("plot.masked", lang) for v, ok in zip(values, allowed)]
+    text = [
+        format(v, fmt) if ok and np.isfinite(v) else translate("plot.masked", lang) for v, ok in zip(values, allowed)
+    ]
     fig = go.Figure(
         go.Bar(
             x=names,
@@ -100,11 +120,17 @@ def projection_split(weight: np.ndarray, *, head: int, d_head: int, name: str = 
     for h in range(1, n_heads):
         fig.add_vline(x=h * d_head - 0.5, line=dict(color="black", width=1))
     fig.add_shape(
-        type="rect", x0=head * d_head - 0.5, x1=(head + 1) * d_head - 0.5, y0=-0.5, y1=d_model - 0.5,
+        type="rect",
+        x0=head * d_head - 0.5,
+        x1=(head + 1) * d_head - 0.5,
+        y0=-0.5,
+        y1=d_model - 0.5,
         line=dict(color="#e65000", width=4),
     )
     fig.update_layout(
-        title=dict(text=translate("plot.split_title", lang, name=name, d=d_model, n=n_heads, dh=d_head, head=head), x=0.01),
+        title=dict(
+            text=translate("plot.split_title", lang, name=name, d=d_model, n=n_heads, dh=d_head, head=head), x=0.01
+        ),
         height=420,
         margin=dict(l=10, r=10, t=40, b=10),
         xaxis=dict(
@@ -118,7 +144,9 @@ def projection_split(weight: np.ndarray, *, head: int, d_head: int, name: str = 
     return finish(fig)
 
 
-def probability_bars(probs: np.ndarray, tokens: list[str], *, allowed: np.ndarray, title: str, first: int = 0, lang: str = "en") -> go.Figure:
+def probability_bars(
+    probs: np.ndarray, tokens: list[str], *, allowed: np.ndarray, title: str, first: int = 0, lang: str = "en"
+) -> go.Figure:
     fig = key_bars(probs, tokens, title=title, allowed=allowed, first=first, lang=lang)
     fig.update_traces(marker_colorscale=SEQUENTIAL)
     fig.update_yaxes(range=[0, 1.15])
@@ -134,27 +162,77 @@ def online_softmax_figure(masked: np.ndarray, online, tokens: list[str], *, titl
     """
     names = [f"{i}: {t}" for i, t in enumerate(labels(tokens))]
     allowed = np.isfinite(masked)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4],
-                        subplot_titles=[translate("steps.flash_scores", lang), translate("steps.flash_sums", lang)])
-    fig.add_trace(go.Bar(x=names, y=np.where(allowed, masked, 0.0), marker_color=["#2b6cb0" if ok else MASKED_COLOR for ok in allowed],
-                         name=translate("plot.raw_score", lang), hovertemplate=translate("plot.key", lang) + " %{x}: %{y:.3f}<extra></extra>"),
-                  row=1, col=1)
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        row_heights=[0.6, 0.4],
+        subplot_titles=[translate("steps.flash_scores", lang), translate("steps.flash_sums", lang)],
+    )
+    fig.add_trace(
+        go.Bar(
+            x=names,
+            y=np.where(allowed, masked, 0.0),
+            marker_color=["#2b6cb0" if ok else MASKED_COLOR for ok in allowed],
+            name=translate("plot.raw_score", lang),
+            hovertemplate=translate("plot.key", lang) + " %{x}: %{y:.3f}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
     step_x, step_m = [], []
     for step in online:
         a, b = step.keys
         if np.isfinite(step.running_max):
             step_x += [names[a], names[b - 1], None]
             step_m += [step.running_max, step.running_max, None]
-    fig.add_trace(go.Scatter(x=step_x, y=step_m, mode="lines", line=dict(color="#e65000", width=3), name="m",
-                             hovertemplate="m = %{y:.3f}<extra></extra>"), row=1, col=1)
+    fig.add_trace(
+        go.Scatter(
+            x=step_x,
+            y=step_m,
+            mode="lines",
+            line=dict(color="#e65000", width=3),
+            name="m",
+            hovertemplate="m = %{y:.3f}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
     centres = [names[(step.keys[0] + step.keys[1] - 1) // 2] for step in online]
-    fig.add_trace(go.Bar(x=centres, y=[step.running_sum for step in online], marker_color="#74a9cf", name="l",
-                         text=[f"×{step.rescale:.3f}" for step in online], textposition="outside",
-                         hovertemplate="l = %{y:.4f}<br>" + translate("steps.col_rescale", lang) + " %{text}<extra></extra>"),
-                  row=2, col=1)
-    boundaries = [dict(type="line", x0=step.keys[0] - 0.5, x1=step.keys[0] - 0.5, xref="x", y0=0, y1=1, yref="paper",
-                       line=dict(color="#999999", width=1, dash="dot")) for step in online[1:]]  # where each block of keys starts
-    fig.update_layout(shapes=boundaries, title=dict(text=title, x=0.01), height=520, margin=dict(l=10, r=10, t=70, b=10),
-                      legend=dict(orientation="h", x=1, xanchor="right", y=1.08), bargap=0.15)
+    fig.add_trace(
+        go.Bar(
+            x=centres,
+            y=[step.running_sum for step in online],
+            marker_color="#74a9cf",
+            name="l",
+            text=[f"×{step.rescale:.3f}" for step in online],
+            textposition="outside",
+            hovertemplate="l = %{y:.4f}<br>" + translate("steps.col_rescale", lang) + " %{text}<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    boundaries = [
+        dict(
+            type="line",
+            x0=step.keys[0] - 0.5,
+            x1=step.keys[0] - 0.5,
+            xref="x",
+            y0=0,
+            y1=1,
+            yref="paper",
+            line=dict(color="#999999", width=1, dash="dot"),
+        )
+        for step in online[1:]
+    ]  # where each block of keys starts
+    fig.update_layout(
+        shapes=boundaries,
+        title=dict(text=title, x=0.01),
+        height=520,
+        margin=dict(l=10, r=10, t=70, b=10),
+        legend=dict(orientation="h", x=1, xanchor="right", y=1.08),
+        bargap=0.15,
+    )
     fig.update_xaxes(tickangle=-45)
     return finish(fig)

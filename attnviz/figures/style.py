@@ -70,7 +70,9 @@ def fixed_layout(*, left: float, right: float, top: float, bottom: float, **layo
     No template: :func:`live_figure`, which builds every such figure, leaves it out on purpose.
     """
     margin = dict(l=math.ceil(left), r=math.ceil(right), t=math.ceil(top), b=math.ceil(bottom), autoexpand=False)
-    axes = {name: {**LABELS_FIT, **axis} for name, axis in layout.items() if name[1:5] == "axis" and isinstance(axis, dict)}
+    axes = {
+        name: {**LABELS_FIT, **axis} for name, axis in layout.items() if name[1:5] == "axis" and isinstance(axis, dict)
+    }
     return {"font": FONT, **layout, **axes, "margin": margin}
 
 

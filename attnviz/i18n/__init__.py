@@ -11,8 +11,22 @@ from . import analysis, attention, common, compare, dcmha, generation, order, pr
 from . import importance  # pages/8_Head_importance.py
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
-CATALOGUES = {module.__name__.rsplit(".", 1)[-1]: module.TEXT
-              for module in (common, attention, compare, steps, order, dcmha, seq2seq, presenter, generation, analysis, importance)}
+CATALOGUES = {
+    module.__name__.rsplit(".", 1)[-1]: module.TEXT
+    for module in (
+        common,
+        attention,
+        compare,
+        steps,
+        order,
+        dcmha,
+        seq2seq,
+        presenter,
+        generation,
+        analysis,
+        importance,
+    )
+}
 
 
 def _merge() -> dict[str, dict[str, str]]:

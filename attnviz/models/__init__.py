@@ -65,7 +65,9 @@ def _register_char_models() -> None:
 
     for name, description in CHAR_MODELS.items():
         if (char_model_dir(name) / "config.json").exists():
-            REGISTRY[name] = RegistryEntry(name, description, lambda device=None, name=name: load_char_model(name, device), "decoder")
+            REGISTRY[name] = RegistryEntry(
+                name, description, lambda device=None, name=name: load_char_model(name, device), "decoder"
+            )
 
 
 def _register_date_model() -> None:
@@ -76,8 +78,11 @@ def _register_date_model() -> None:
 
     if (DATE_MODEL_DIR / "config.json").exists():
         REGISTRY[DATE_MODEL] = RegistryEntry(
-            DATE_MODEL, "small encoder-decoder Transformer that rewrites a date as YYYY-MM-DD (the Encoder-decoder page)",
-            load, "encoder-decoder")
+            DATE_MODEL,
+            "small encoder-decoder Transformer that rewrites a date as YYYY-MM-DD (the Encoder-decoder page)",
+            load,
+            "encoder-decoder",
+        )
 
 
 def _register_mistral_char() -> None:
@@ -88,8 +93,12 @@ def _register_mistral_char() -> None:
 
     if (MISTRAL_CHAR_DIR / "config.json").exists():
         REGISTRY[MISTRAL_CHAR] = RegistryEntry(
-            MISTRAL_CHAR, "transformers Mistral, character-level, trained on the fortunes: grouped-query attention "
-            "(4 query heads share 2 K/V heads) and a native 64-token sliding window on every layer", load, "decoder")
+            MISTRAL_CHAR,
+            "transformers Mistral, character-level, trained on the fortunes: grouped-query attention "
+            "(4 query heads share 2 K/V heads) and a native 64-token sliding window on every layer",
+            load,
+            "decoder",
+        )
 
 
 DATE_MODEL = "date-seq2seq"
@@ -188,4 +197,13 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
         ) from error
 
 
-__all__ = ["DATE_MODEL", "DEFAULT_MODEL", "REGISTRY", "kind_of", "BertFamilyModel", "ModelNotFound", "available_models", "load_model"]
+__all__ = [
+    "DATE_MODEL",
+    "DEFAULT_MODEL",
+    "REGISTRY",
+    "kind_of",
+    "BertFamilyModel",
+    "ModelNotFound",
+    "available_models",
+    "load_model",
+]

@@ -44,8 +44,11 @@ BLOCK_HOOKS = (*RESIDUAL_HOOKS, "attn_out", "mlp_out")  # and the sublayers' out
 
 # Encoder-decoder models name each attention by where it sits: the encoder's self-attention, the decoder's masked
 # self-attention, the decoder's cross-attention (queries from the decoder, keys and values from the encoder).
-ATTENTION_PARTS = {"encoder": ("encoder", "attn"), "decoder_self": ("decoder", "self_attn"),
-                   "decoder_cross": ("decoder", "cross_attn")}
+ATTENTION_PARTS = {
+    "encoder": ("encoder", "attn"),
+    "decoder_self": ("decoder", "self_attn"),
+    "decoder_cross": ("decoder", "cross_attn"),
+}
 
 
 def hook_name(name: str, layer: int | str | None = None, part: str | None = None) -> str:
@@ -100,7 +103,9 @@ class Source:
     state: tuple  # e.g. (memory, which source positions are real)
 
 
-def encode_texts(tokenizer, texts: list[str], max_tokens: int, *, token_types: bool = False, style: str = "plain") -> Encoding:
+def encode_texts(
+    tokenizer, texts: list[str], max_tokens: int, *, token_types: bool = False, style: str = "plain"
+) -> Encoding:
     """Tokenize ``texts`` with a Hugging Face tokenizer into one right-padded batch of at most ``max_tokens``.
 
     Special tokens are added as the model was trained with them; padding and special tokens are flagged in
@@ -153,8 +158,18 @@ class AttentionWeights:
     qk_norm: bool = False  # q and k are normalised per head before the rotation
 
     @classmethod
-    def from_linear(cls, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, o: torch.Tensor, *, n_heads: int,
-                    n_kv_heads: int, biases=(None, None, None, None), **flags) -> AttentionWeights:
+    def from_linear(
+        cls,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        o: torch.Tensor,
+        *,
+        n_heads: int,
+        n_kv_heads: int,
+        biases=(None, None, None, None),
+        **flags,
+    ) -> AttentionWeights:
         """From torch ``nn.Linear``-layout weights (out, in): q (H*d, D), k and v (Hkv*d, D), o (D, H*d)."""
 
         def by_head(weight: torch.Tensor, heads: int) -> np.ndarray:  # (heads*d, D) -> (heads, D, d)
@@ -162,14 +177,26 @@ class AttentionWeights:
             return w.reshape(heads, -1, w.shape[1]).transpose(0, 2, 1).copy()
 
         def bias(value, heads: int, d: int) -> np.ndarray:
-            return np.zeros((heads, d), np.float32) if value is None else value.detach().float().cpu().numpy().reshape(heads, d)
+            return (
+                np.zeros((heads, d), np.float32)
+                if value is None
+                else value.detach().float().cpu().numpy().reshape(heads, d)
+            )
 
         w_q, w_k, w_v = by_head(q, n_heads), by_head(k, n_kv_heads), by_head(v, n_kv_heads)
         d = w_q.shape[2]
         b_o = biases[3]
-        return cls(w_q, w_k, w_v, bias(biases[0], n_heads, d), bias(biases[1], n_kv_heads, d), bias(biases[2], n_kv_heads, d),
-                   o.detach().float().cpu().numpy().T.copy(),
-                   np.zeros(o.shape[0], np.float32) if b_o is None else b_o.detach().float().cpu().numpy(), **flags)
+        return cls(
+            w_q,
+            w_k,
+            w_v,
+            bias(biases[0], n_heads, d),
+            bias(biases[1], n_kv_heads, d),
+            bias(biases[2], n_kv_heads, d),
+            o.detach().float().cpu().numpy().T.copy(),
+            np.zeros(o.shape[0], np.float32) if b_o is None else b_o.detach().float().cpu().numpy(),
+            **flags,
+        )
 
 
 @dataclass(frozen=True)
@@ -193,9 +220,15 @@ def mask_notices(model, spec: MaskSpec) -> list[Notice]:
     trained, applied = model.layer_windows(None), model.layer_windows(spec.window)
     notices = [Notice("info", "msg.decoder_note", {"model": model.name, "windows": str(applied)})]
     if spec.chunk is not None or applied != trained:
-        notices.append(Notice("warning", "msg.decoder_intervention", {"model": model.name, "trained": str(trained), "mask": spec}))
+        notices.append(
+            Notice("warning", "msg.decoder_intervention", {"model": model.name, "trained": str(trained), "mask": spec})
+        )
     elif spec.window is not None:
-        notices.append(Notice("info", "msg.window_changes_nothing", {"w": spec.window, "model": model.name, "trained": str(trained)}))
+        notices.append(
+            Notice(
+                "info", "msg.window_changes_nothing", {"w": spec.window, "model": model.name, "trained": str(trained)}
+            )
+        )
     return notices
 
 

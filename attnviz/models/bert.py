@@ -23,8 +23,16 @@ from torch import nn
 from ..hooks import HookPoint
 from ..masks import MaskSpec, attention_mask, masked_softmax
 from ..text import token_style
-from .base import ATTENTION_HOOKS, RESIDUAL_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name, mask_notices
-
+from .base import (
+    ATTENTION_HOOKS,
+    RESIDUAL_HOOKS,
+    AttentionWeights,
+    Encoding,
+    Notice,
+    encode_texts,
+    hook_name,
+    mask_notices,
+)
 
 
 def _is_bert_family(hf_model: nn.Module) -> bool:
@@ -63,7 +71,9 @@ class BertFamilyModel(nn.Module):
         self.scale = 1.0 / math.sqrt(self.d_head)
         position_limit = getattr(config, "max_position_embeddings", 512)
         # RoBERTa reserves the first positions for padding, so its usable length is shorter.
-        position_offset = (config.pad_token_id + 1) if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
+        position_offset = (
+            (config.pad_token_id + 1) if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
+        )
         self.max_tokens = min(position_limit - position_offset, tokenizer.model_max_length or 10**9)
         self.n_kv_heads = self.n_heads  # every head has its own K and V
         self.rope_base = None  # learned absolute positions, added to the embeddings
@@ -90,9 +100,15 @@ class BertFamilyModel(nn.Module):
 
     def attention_weights(self, layer: int) -> AttentionWeights:
         attn, out = self.hf.encoder.layer[layer].attention.self, self.hf.encoder.layer[layer].attention.output
-        return AttentionWeights.from_linear(attn.query.weight, attn.key.weight, attn.value.weight, out.dense.weight,
-                                            n_heads=self.n_heads, n_kv_heads=self.n_heads,
-                                            biases=(attn.query.bias, attn.key.bias, attn.value.bias, out.dense.bias))
+        return AttentionWeights.from_linear(
+            attn.query.weight,
+            attn.key.weight,
+            attn.value.weight,
+            out.dense.weight,
+            n_heads=self.n_heads,
+            n_kv_heads=self.n_heads,
+            biases=(attn.query.bias, attn.key.bias, attn.value.bias, out.dense.bias),
+        )
 
     def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
         """Word + position + type rows of the tokens (BERT adds the three, then a LayerNorm gives hook_embed);
@@ -150,14 +166,18 @@ class BertFamilyModel(nn.Module):
             scores = hook("scores")((q @ k.transpose(-1, -2)).mul_(self.scale))  # (batch, heads, seq, seq)
             allowed = hook("mask")(allowed)  # (batch, seq, seq), same for every head
             pattern = hook("pattern")(masked_softmax(scores, allowed[:, None]))
-            lse = torch.logsumexp(scores.masked_fill(~allowed[:, None], float("-inf")), dim=-1) if hook("lse").wanted() else None
+            lse = (
+                torch.logsumexp(scores.masked_fill(~allowed[:, None], float("-inf")), dim=-1)
+                if hook("lse").wanted()
+                else None
+            )
             z = pattern @ v
         else:  # nobody looks at a whole map: blocks of queries, memory linear in seq
             rows = max(16, 2**24 // max(1, self.n_heads * seq))
             z_parts, lse_parts = [], []
             for a in range(0, seq, rows):
-                block = (q[:, :, a:a + rows] @ k.transpose(-1, -2)).mul_(self.scale)  # (batch, heads, rows, seq)
-                ok = allowed[:, None, a:a + rows]
+                block = (q[:, :, a : a + rows] @ k.transpose(-1, -2)).mul_(self.scale)  # (batch, heads, rows, seq)
+                ok = allowed[:, None, a : a + rows]
                 lse_parts.append(torch.logsumexp(block.masked_fill(~ok, float("-inf")), dim=-1))
                 z_parts.append(masked_softmax(block, ok) @ v)
             z, lse = torch.cat(z_parts, dim=2), torch.cat(lse_parts, dim=2)

@@ -86,15 +86,28 @@ class CharLanguageModel(nn.Module):
         if unknown:
             notices.append(Notice("warning", "msg.unknown_chars", {"model": self.name, "chars": " ".join(unknown)}))
         if len(text) > self.context:
-            notices.append(Notice("info", "msg.beyond_context", {"model": self.name, "context": self.context,
-                                                                 "n": min(len(text), self.max_tokens)}))
+            notices.append(
+                Notice(
+                    "info",
+                    "msg.beyond_context",
+                    {"model": self.name, "context": self.context, "n": min(len(text), self.max_tokens)},
+                )
+            )
         return notices + mask_notices(self, spec)
 
     def attention_weights(self, layer: int) -> AttentionWeights:
         attention = self.lm.layers[layer].attention
         q, k, v = attention.wqkv.weight.split(self.n_heads * self.d_head, dim=0)
-        return AttentionWeights.from_linear(q, k, v, attention.wo.weight, n_heads=self.n_heads, n_kv_heads=self.n_heads,
-                                            rotary=True, qk_norm=bool(self.config.use_qk_norm))
+        return AttentionWeights.from_linear(
+            q,
+            k,
+            v,
+            attention.wo.weight,
+            n_heads=self.n_heads,
+            n_kv_heads=self.n_heads,
+            rotary=True,
+            qk_norm=bool(self.config.use_qk_norm),
+        )
 
     def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
         """The character's embedding row: positions enter later, by rotating q and k (RoPE)."""
@@ -137,8 +150,14 @@ class CharLanguageModel(nn.Module):
     def token_label(self, token_id: int) -> str:
         return self.tokenizer.itos[int(token_id)]
 
-    def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec(causal=True), *, local_window: Any = "config",
-                causal: bool = True) -> torch.Tensor:
+    def forward(
+        self,
+        encoding: Encoding,
+        spec: MaskSpec = MaskSpec(causal=True),
+        *,
+        local_window: Any = "config",
+        causal: bool = True,
+    ) -> torch.Tensor:
         """Logits (1, seq, vocab). The model is causal by construction (``causal=False`` lifts that, a DCMHA-page
         lesson); ``spec``'s window and chunk narrow every layer's own mask; ``local_window`` resizes the local
         layers (see :meth:`layer_windows`)."""

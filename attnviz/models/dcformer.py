@@ -35,6 +35,7 @@ Window convention (attnviz): a window of ``w`` lets query i see keys i-w+1 .. i
 (``w`` keys, itself included). The published training code admits one more key
 (i-w .. i); a checkpoint trained there sees one key less here in local layers.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,16 @@ from ..masks import MaskSpec, position_mask, query_block_spans
 from .base import CheckpointError, hook_name
 
 __all__ = [
-    "DCFormerConfig", "DCFormer", "RMSNorm", "KVCache", "CharTokenizer",
-    "compose", "compose_matrix", "load_dcformer", "save_dcformer", "generate",
+    "DCFormerConfig",
+    "DCFormer",
+    "RMSNorm",
+    "KVCache",
+    "CharTokenizer",
+    "compose",
+    "compose_matrix",
+    "load_dcformer",
+    "save_dcformer",
+    "generate",
     "CheckpointError",
 ]
 
@@ -68,21 +77,21 @@ class DCFormerConfig:
     """Model configuration. Field names are those of the published JSON configs."""
 
     vocab_size: int = 256
-    dim: int = 128                    # D
+    dim: int = 128  # D
     n_layer: int = 4
-    n_head: int = 4                   # H
-    head_dim: int | None = None       # d (default dim // n_head)
+    n_head: int = 4  # H
+    head_dim: int | None = None  # d (default dim // n_head)
     intermediate_size: int | None = None  # SwiGLU hidden size (default ~ 8/3 * dim)
-    window_size: int | None = 256     # w of the local layers (None: all global)
-    window_type: Any = "LG"           # "LG" (also null, as in the published code), "LGLL", "G", "L" or a per-layer list
+    window_size: int | None = 256  # w of the local layers (None: all global)
+    window_type: Any = "LG"  # "LG" (also null, as in the published code), "LGLL", "G", "L" or a per-layer list
     use_qk_norm: bool = False
     rope_base: float = 10000.0
     norm_eps: float = 1e-5
-    q_chunk_size: int | None = 128    # queries per chunk (None / 0: no chunking)
+    q_chunk_size: int | None = 128  # queries per chunk (None / 0: no chunking)
     use_dcmha: bool = True
     mgate: bool = False
     mgate_dim: int = 44
-    block_size: int = 2048            # max positions (RoPE table size; grows on demand)
+    block_size: int = 2048  # max positions (RoPE table size; grows on demand)
     use_static_compose: bool = False  # optional learned H x H static part (off in published configs)
 
     def __post_init__(self) -> None:
@@ -122,9 +131,14 @@ class DCFormerConfig:
         known = {f.name for f in fields(cls)}
         d = dict(d)
         # a few aliases seen in published / HF-style configs
-        aliases = {"num_hidden_layers": "n_layer", "num_attention_heads": "n_head",
-                   "hidden_size": "dim", "rms_norm_eps": "norm_eps", "rope_theta": "rope_base",
-                   "max_position_embeddings": "block_size"}
+        aliases = {
+            "num_hidden_layers": "n_layer",
+            "num_attention_heads": "n_head",
+            "hidden_size": "dim",
+            "rms_norm_eps": "norm_eps",
+            "rope_theta": "rope_base",
+            "max_position_embeddings": "block_size",
+        }
         for a, b in aliases.items():
             if a in d and b not in d:
                 d[b] = d.pop(a)
@@ -137,9 +151,20 @@ class DCFormerConfig:
 # What the published configuration (configuration_dcformer.py of the PyTorch release) assumes for a key a config.json
 # leaves out. The dataclass defaults above are the shipped tiny model's shape; a published checkpoint reads these.
 PUBLISHED_DEFAULTS = {
-    "block_size": 2048, "vocab_size": 32000, "n_layer": 32, "n_head": 32, "dim": 2560, "rope_base": 500000.0,
-    "norm_eps": 1e-5, "q_chunk_size": 128, "use_dcmha": True, "use_qk_norm": False, "window_size": 256,
-    "window_type": None, "mgate": False, "mgate_dim": 44,
+    "block_size": 2048,
+    "vocab_size": 32000,
+    "n_layer": 32,
+    "n_head": 32,
+    "dim": 2560,
+    "rope_base": 500000.0,
+    "norm_eps": 1e-5,
+    "q_chunk_size": 128,
+    "use_dcmha": True,
+    "use_qk_norm": False,
+    "window_size": 256,
+    "window_type": None,
+    "mgate": False,
+    "mgate_dim": 44,
 }
 
 
@@ -188,9 +213,9 @@ class DynamicWeightProjection(nn.Module):
         super().__init__()
         H, D, K, G = n_head, dim, 4 * n_head, 1
         self.n_head, self.K = H, K
-        self.dw1 = nn.Parameter(torch.zeros(D, G, 4, K))            # (D, 1, 4, K)
+        self.dw1 = nn.Parameter(torch.zeros(D, G, 4, K))  # (D, 1, 4, K)
         self.qkw = nn.Parameter(torch.zeros(G, 4, K, 2 * RANK, H))  # (1, 4, K, 2R, H)
-        self.dd = nn.Parameter(torch.zeros(D, G, 4 * H))            # (D, 1, 4H)
+        self.dd = nn.Parameter(torch.zeros(D, G, 4 * H))  # (D, 1, 4H)
         # optional static part, published orientation: out_n += sum_m in_m * sw[0, c, m, n], c = 0 pre / 1 post
         self.sw = nn.Parameter(torch.zeros(G, 2, H, H)) if use_static else None
         self.act = nn.GELU()  # exact erf GELU
@@ -207,18 +232,18 @@ class DynamicWeightProjection(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """x: (B, T, D) -> dict of the 12 dynamic tensors, e.g. 'pre_qw1' (B, T, R, H), 'pre_qdd' (B, T, H)."""
         H = self.n_head
-        hidden = self.act(torch.einsum("btd,dgck->btgck", x, self.dw1))     # (B, T, 1, 4, K)
-        w = torch.einsum("btgck,gckim->btgcim", hidden, self.qkw)           # (B, T, 1, 4, 2R, H)
-        w = w[:, :, 0]                                                       # (B, T, 4, 2R, H)
-        w1 = rms_norm_noscale(w[..., :RANK, :], eps=1e-6)                    # (B, T, 4, R, H) normed over H
-        w2 = w[..., RANK:, :]                                                # (B, T, 4, R, H)
+        hidden = self.act(torch.einsum("btd,dgck->btgck", x, self.dw1))  # (B, T, 1, 4, K)
+        w = torch.einsum("btgck,gckim->btgcim", hidden, self.qkw)  # (B, T, 1, 4, 2R, H)
+        w = w[:, :, 0]  # (B, T, 4, 2R, H)
+        w1 = rms_norm_noscale(w[..., :RANK, :], eps=1e-6)  # (B, T, 4, R, H) normed over H
+        w2 = w[..., RANK:, :]  # (B, T, 4, R, H)
         dd = torch.tanh(torch.einsum("btd,dgm->btgm", x, self.dd))[:, :, 0]  # (B, T, 4H)
         out: dict[str, torch.Tensor] = {}
         for c, name in enumerate(BRANCHES):  # pre_q, pre_k, post_q, post_k
             stage, side = name.split("_")
-            out[f"{stage}_{side}w1"] = w1[:, :, c]                # (B, T, R, H)
-            out[f"{stage}_{side}w2"] = w2[:, :, c]                # (B, T, R, H)
-            out[f"{stage}_{side}dd"] = dd[:, :, c * H:(c + 1) * H]  # (B, T, H)
+            out[f"{stage}_{side}w1"] = w1[:, :, c]  # (B, T, R, H)
+            out[f"{stage}_{side}w2"] = w2[:, :, c]  # (B, T, R, H)
+            out[f"{stage}_{side}dd"] = dd[:, :, c * H : (c + 1) * H]  # (B, T, H)
         return out
 
     def static_matrix(self, stage: str) -> torch.Tensor | None:
@@ -229,6 +254,8 @@ class DynamicWeightProjection(nn.Module):
 
 
 DYN_KEYS = [f"{st}_{x}" for st in ("pre", "post") for x in ("qw1", "qw2", "kw1", "kw2", "qdd", "kdd")]
+
+
 class KVCache:
     """Per-layer cache for incremental decoding: keys/values after RoPE plus key-wise compose weights."""
 
@@ -277,7 +304,20 @@ class Attention(nn.Module):
             self.q_norm = RMSNorm(d, eps=1e-6, param_name="scale")
             self.k_norm = RMSNorm(d, eps=1e-6, param_name="scale")
         # the MHA twin has the four stages too (composed = scores, pattern = probs), so the two compare stage by stage
-        names = ["q", "k", "v", "scores", "scores_composed", "mask", "probs", "pattern", "z", "result", "lse", "score_scale"]
+        names = [
+            "q",
+            "k",
+            "v",
+            "scores",
+            "scores_composed",
+            "mask",
+            "probs",
+            "pattern",
+            "z",
+            "result",
+            "lse",
+            "score_scale",
+        ]
         if cfg.use_dcmha:
             self.dyn_w_proj = DynamicWeightProjection(D, H, use_static=cfg.use_static_compose)
             names += DYN_KEYS
@@ -289,46 +329,72 @@ class Attention(nn.Module):
     # One block of queries [a, b) against keys [k0, k1). Everything (B, H, ...) per head.
     def _attend(self, q, k, v, dw, mask, a, b, k0, k1, maps: dict | None = None, lse: list | None = None):
         scale = 1.0 / math.sqrt(self.head_dim)
-        qc = q[:, :, a:b]                                    # (B, H, Tc, d)
-        kc, vc = k[:, :, k0:k1], v[:, :, k0:k1]              # (B, H, Sc, d)
+        qc = q[:, :, a:b]  # (B, H, Tc, d)
+        kc, vc = k[:, :, k0:k1], v[:, :, k0:k1]  # (B, H, Sc, d)
         scores = torch.matmul(qc, kc.transpose(-2, -1)) * scale  # (B, H, Tc, Sc)
-        m = mask[..., a:b, k0:k1]                            # (B or 1, 1, Tc, Sc)
+        m = mask[..., a:b, k0:k1]  # (B or 1, 1, Tc, Sc)
         if dw is not None:
             sl_q, sl_k = slice(a, b), slice(k0, k1)
-            pre = [dw["pre_qw1"][:, sl_q], dw["pre_qw2"][:, sl_q], dw["pre_kw1"][:, sl_k],
-                   dw["pre_kw2"][:, sl_k], dw["pre_qdd"][:, sl_q], dw["pre_kdd"][:, sl_k]]
+            pre = [
+                dw["pre_qw1"][:, sl_q],
+                dw["pre_qw2"][:, sl_q],
+                dw["pre_kw1"][:, sl_k],
+                dw["pre_kw2"][:, sl_k],
+                dw["pre_qdd"][:, sl_q],
+                dw["pre_kdd"][:, sl_k],
+            ]
             composed = compose(scores, *pre, static=self.dyn_w_proj.static_matrix("pre"))  # (B, H, Tc, Sc)
         else:
             composed = scores
         masked = composed.float().masked_fill(~m, float("-inf"))
         if lse is not None:  # the softmax's normaliser of each row (B, H, Tc): with q, k and the compose weights it
             lse.append(torch.logsumexp(masked, dim=-1))  # rebuilds any cell later (attnviz.tiles)
-        probs = torch.softmax(masked, dim=-1)                # (B, H, Tc, Sc), float32
-        probs = torch.nan_to_num(probs, nan=0.0)             # rows with no visible key (custom masks)
+        probs = torch.softmax(masked, dim=-1)  # (B, H, Tc, Sc), float32
+        probs = torch.nan_to_num(probs, nan=0.0)  # rows with no visible key (custom masks)
         if dw is not None:
-            post = [dw["post_qw1"][:, sl_q], dw["post_qw2"][:, sl_q], dw["post_kw1"][:, sl_k],
-                    dw["post_kw2"][:, sl_k], dw["post_qdd"][:, sl_q], dw["post_kdd"][:, sl_k]]
+            post = [
+                dw["post_qw1"][:, sl_q],
+                dw["post_qw2"][:, sl_q],
+                dw["post_kw1"][:, sl_k],
+                dw["post_kw2"][:, sl_k],
+                dw["post_qdd"][:, sl_q],
+                dw["post_kdd"][:, sl_k],
+            ]
             pattern = compose(probs, *post, static=self.dyn_w_proj.static_matrix("post"))  # (B, H, Tc, Sc)
         else:
             pattern = probs
-        out = torch.matmul(pattern.type_as(vc), vc)          # (B, H, Tc, d)
+        out = torch.matmul(pattern.type_as(vc), vc)  # (B, H, Tc, d)
         if maps is not None:  # this block's rows of the recorded maps
-            block = {"scores": scores, "scores_composed": composed, "probs": probs, "pattern": pattern,
-                     "mask": m[:, 0].expand(q.shape[0], b - a, k1 - k0)}
+            block = {
+                "scores": scores,
+                "scores_composed": composed,
+                "probs": probs,
+                "pattern": pattern,
+                "mask": m[:, 0].expand(q.shape[0], b - a, k1 - k0),
+            }
             for name, rows in maps.items():
                 rows.append(block[name])
         return out
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, *, window: int | None = None,
-                causal: bool = True, attn_mask: torch.Tensor | None = None,
-                cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        *,
+        window: int | None = None,
+        causal: bool = True,
+        attn_mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        layer: int = 0,
+    ) -> torch.Tensor:
         """x: (B, T, D) normalised input. cos/sin: (T, d/2) for the T new positions."""
         B, T, _ = x.shape
         H, d = self.n_head, self.head_dim
-        q, k, v = self.wqkv(x).split(H * d, dim=-1)                 # 3 x (B, T, H*d)
-        q = q.view(B, T, H, d).transpose(1, 2)                     # (B, H, T, d)
-        k = k.view(B, T, H, d).transpose(1, 2)                     # (B, H, T, d)
-        v = v.view(B, T, H, d).transpose(1, 2)                     # (B, H, T, d)
+        q, k, v = self.wqkv(x).split(H * d, dim=-1)  # 3 x (B, T, H*d)
+        q = q.view(B, T, H, d).transpose(1, 2)  # (B, H, T, d)
+        k = k.view(B, T, H, d).transpose(1, 2)  # (B, H, T, d)
+        v = v.view(B, T, H, d).transpose(1, 2)  # (B, H, T, d)
         if self.cfg.use_qk_norm:
             q, k = self.q_norm(q), self.k_norm(k)
         q, k = self.hook_q(apply_rope(q, cos, sin)), self.hook_k(apply_rope(k, cos, sin))
@@ -372,15 +438,16 @@ class Attention(nn.Module):
             if attn_mask is not None:
                 spans = [(a, b, 0, S) for a, b, _, _ in spans]
         lse = [] if self.hook_lse.wanted() else None
-        out = torch.cat([self._attend(q, k, v, dw, mask, a, b, k0, k1, maps or None, lse) for a, b, k0, k1 in spans],
-                        dim=2)                                        # (B, H, T, d)
+        out = torch.cat(
+            [self._attend(q, k, v, dw, mask, a, b, k0, k1, maps or None, lse) for a, b, k0, k1 in spans], dim=2
+        )  # (B, H, T, d)
         if lse is not None:
-            self.hook_lse(torch.cat(lse, dim=2))                      # (B, H, T)
+            self.hook_lse(torch.cat(lse, dim=2))  # (B, H, T)
         if self.hook_score_scale.wanted():
             self.hook_score_scale(torch.tensor([[1.0 / math.sqrt(self.head_dim), 0.0]]).expand(B, 2))
         for name, rows in maps.items():
-            getattr(self, f"hook_{name}")(torch.cat(rows, dim=-2))   # (B, H, T, S) / (B, T, S)
-        out = self.hook_z(out)                                        # (B, H, T, d)
+            getattr(self, f"hook_{name}")(torch.cat(rows, dim=-2))  # (B, H, T, S) / (B, T, S)
+        out = self.hook_z(out)  # (B, H, T, d)
         return self.hook_result(self.wo(out.transpose(1, 2).reshape(B, T, H * d)))  # (B, T, D)
 
 
@@ -402,7 +469,7 @@ class FeedForward(nn.Module):
             self.mg = nn.Linear(D, cfg.mgate_dim, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.silu(self.w1(x)) * self.w3(x)                           # (B, T, I)
+        h = F.silu(self.w1(x)) * self.w3(x)  # (B, T, I)
         if self.mgate:
             B, T, I = h.shape
             g = torch.softmax(self.mg(x).float(), dim=-1).type_as(h)  # (B, T, M)
@@ -424,8 +491,11 @@ class TransformerBlock(nn.Module):
     def forward(self, h, cos, sin, *, window, causal, attn_mask, cache):
         h = self.hook_resid_pre(h)
         x = self.hook_attn_in(self.attention_norm(h))  # pre-norm: what the attention's projections read
-        a = self.hook_attn_out(self.attention(x, cos, sin, window=window, causal=causal, attn_mask=attn_mask,
-                                              cache=cache, layer=self.layer))
+        a = self.hook_attn_out(
+            self.attention(
+                x, cos, sin, window=window, causal=causal, attn_mask=attn_mask, cache=cache, layer=self.layer
+            )
+        )
         h = self.hook_resid_mid(h + a)
         m = self.hook_mlp_out(self.feed_forward(self.ffn_norm(h)))
         return self.hook_resid_post(h + m)
@@ -442,7 +512,7 @@ class DCFormer(nn.Module):
         self.layers = nn.ModuleList(TransformerBlock(cfg, i) for i in range(cfg.n_layer))
         self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.output = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
-        self.hook_embed = HookPoint(hook_name("embed"))    # (B, T, D)
+        self.hook_embed = HookPoint(hook_name("embed"))  # (B, T, D)
         self.hook_logits = HookPoint(hook_name("logits"))  # (B, T, V)
         self._rope_cache: dict = {}
         self.apply(self._init_weights)
@@ -462,12 +532,18 @@ class DCFormer(nn.Module):
             with torch.inference_mode(False):  # built under a capture, the tables must still serve training
                 self._rope_cache = {key: rope_tables(n, self.config.head_dim, self.config.rope_base, device)}
         cos, sin = self._rope_cache[key]
-        return cos[start:start + T], sin[start:start + T]
+        return cos[start : start + T], sin[start : start + T]
 
-    def forward(self, tokens: torch.Tensor, *, cache: KVCache | None = None,
-                causal: bool = True, window_size: Any = _CONFIG_DEFAULT,
-                layer_windows: Sequence[int | None] | None = None,
-                attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        *,
+        cache: KVCache | None = None,
+        causal: bool = True,
+        window_size: Any = _CONFIG_DEFAULT,
+        layer_windows: Sequence[int | None] | None = None,
+        attn_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """tokens: (B, T) int64 -> logits (B, T, V). Intermediates pass through the hook points
         (``attnviz.hooks.recording`` records them by name).
 
@@ -489,7 +565,9 @@ class DCFormer(nn.Module):
             h = layer(h, cos, sin, window=layer_windows[i], causal=causal, attn_mask=attn_mask, cache=cache)
         return self.hook_logits(self.output(self.norm(h)))  # (B, T, V)
 
-    def run_with_cache(self, tokens: torch.Tensor, names: Iterable[str] | None = None, **kw) -> tuple[torch.Tensor, dict]:
+    def run_with_cache(
+        self, tokens: torch.Tensor, names: Iterable[str] | None = None, **kw
+    ) -> tuple[torch.Tensor, dict]:
         """(logits, {hook name: NumPy array of batch item 0}) for the hook points matching ``names`` (all by
         default), TransformerLens's ``run_with_cache``."""
         with torch.inference_mode(), recording(names) as recorder:
@@ -514,16 +592,18 @@ def compose_matrix(capture: dict, layer: int, t: int, s: int, stage: str = "pre"
     ``query_gate`` (diag qdd[t]), ``key_gate`` (diag kdd[s]), ``static`` (zeros if absent).
     """
     import numpy as np
+
     if stage not in ("pre", "post"):
         raise ValueError("stage must be 'pre' or 'post'")
+
     def p(name: str) -> str:  # this stage's compose weights in ``layer``
         return hook_name(f"{stage}_{name}", layer)
 
     if p("qw1") not in capture:
         raise KeyError(f"no {stage}-compose weights for layer {layer} in this capture (MHA model?)")
-    qw1, qw2 = capture[p("qw1")][t], capture[p("qw2")][t]    # (R, H)
-    kw1, kw2 = capture[p("kw1")][s], capture[p("kw2")][s]    # (R, H)
-    qdd, kdd = capture[p("qdd")][t], capture[p("kdd")][s]    # (H,)
+    qw1, qw2 = capture[p("qw1")][t], capture[p("qw2")][t]  # (R, H)
+    kw1, kw2 = capture[p("kw1")][s], capture[p("kw2")][s]  # (R, H)
+    qdd, kdd = capture[p("qdd")][t], capture[p("kdd")][s]  # (H,)
     H = qdd.shape[0]
     parts = {
         "identity": np.eye(H, dtype=np.float32),
@@ -557,8 +637,9 @@ def _resolve_files(src: Any) -> tuple[dict | None, list[str]]:
     return cfg, files
 
 
-def load_dcformer(src: Any, config: DCFormerConfig | dict | None = None, device: str = "cpu",
-                  strict: bool = True) -> DCFormer:
+def load_dcformer(
+    src: Any, config: DCFormerConfig | dict | None = None, device: str = "cpu", strict: bool = True
+) -> DCFormer:
     """Load a DCFormer from safetensors + JSON config (no pickle, no remote code).
 
     ``src``: a directory holding ``config.json`` and ``*.safetensors`` (sharded files are merged),
@@ -599,14 +680,16 @@ def load_dcformer(src: Any, config: DCFormerConfig | dict | None = None, device:
             if name not in want:
                 problems.append(f"unexpected {name}: shape {tuple(sd[name].shape)}")
     if problems:
-        raise CheckpointError(f"checkpoint {src!r} does not match the config "
-                              f"({len(problems)} problem(s)):\n  " + "\n  ".join(problems))
+        raise CheckpointError(
+            f"checkpoint {src!r} does not match the config ({len(problems)} problem(s)):\n  " + "\n  ".join(problems)
+        )
     model.load_state_dict({k: sd[k].to(torch.float32) for k in want}, strict=True)
     return model.to(device).eval()
 
 
-def save_dcformer(model: DCFormer, out_dir: str, extra_config: dict | None = None,
-                  dtype: torch.dtype = torch.float32) -> None:
+def save_dcformer(
+    model: DCFormer, out_dir: str, extra_config: dict | None = None, dtype: torch.dtype = torch.float32
+) -> None:
     """Write ``model.safetensors`` (published names) and ``config.json`` to ``out_dir``."""
     from safetensors.torch import save_file
 
@@ -635,6 +718,7 @@ class CharTokenizer:
     @classmethod
     def from_text(cls, text: str, min_count: int = 1) -> "CharTokenizer":
         from collections import Counter
+
         cnt = Counter(text)
         return cls(sorted(c for c, n in cnt.items() if n >= min_count))
 
@@ -666,9 +750,18 @@ class CharTokenizer:
 
 # ----------------------------------------------------------------------------- generation
 @torch.no_grad()
-def generate(model: DCFormer, prompt_ids: Sequence[int], max_new_tokens: int = 100, *,
-             temperature: float = 0.0, top_k: int | None = None, seed: int | None = None,
-             use_cache: bool = True, allow_unk: bool = False, **forward_kw) -> list[int]:
+def generate(
+    model: DCFormer,
+    prompt_ids: Sequence[int],
+    max_new_tokens: int = 100,
+    *,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    seed: int | None = None,
+    use_cache: bool = True,
+    allow_unk: bool = False,
+    **forward_kw,
+) -> list[int]:
     """Greedy (temperature 0) or sampled generation. Returns prompt + new token ids.
 
     Sampling: logits / temperature, optionally keep the top_k, sample with a seeded generator.

@@ -41,7 +41,16 @@ from torch import nn
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows
 from ..text import readable_token, token_style
-from .base import ATTENTION_HOOKS, RESIDUAL_HOOKS, AttentionWeights, Encoding, Notice, encode_texts, hook_name, mask_notices
+from .base import (
+    ATTENTION_HOOKS,
+    RESIDUAL_HOOKS,
+    AttentionWeights,
+    Encoding,
+    Notice,
+    encode_texts,
+    hook_name,
+    mask_notices,
+)
 from .hf_attention import (
     ATTN_NAME,
     LayerHooks,
@@ -106,7 +115,9 @@ def _projections(attention: nn.Module, n_heads: int, n_kv: int, d: int):
             (wq, bq), (wk, bk), (wv, bv) = (_linear(getattr(attention, n)) for n in names)
             break
     else:
-        fused_name = next((n for n in ("c_attn", "qkv_proj", "query_key_value", "Wqkv", "qkv") if hasattr(attention, n)), None)
+        fused_name = next(
+            (n for n in ("c_attn", "qkv_proj", "query_key_value", "Wqkv", "qkv") if hasattr(attention, n)), None
+        )
         if fused_name is None:
             raise UnsupportedModel(f"{type(attention).__name__}: attnviz cannot find its q, k and v projections")
         w, b = _linear(getattr(attention, fused_name))
@@ -121,7 +132,14 @@ def _projections(attention: nn.Module, n_heads: int, n_kv: int, d: int):
             index = rows.split([n_heads * d, n_kv * d, n_kv * d])
         wq, wk, wv = (w[i] for i in index)
         bq, bk, bv = (None, None, None) if b is None else (b[i] for i in index)
-    out = next((getattr(attention, n) for n in ("o_proj", "c_proj", "out_lin", "dense", "out_proj", "Wo") if hasattr(attention, n)), None)
+    out = next(
+        (
+            getattr(attention, n)
+            for n in ("o_proj", "c_proj", "out_lin", "dense", "out_proj", "Wo")
+            if hasattr(attention, n)
+        ),
+        None,
+    )
     if out is None:
         raise UnsupportedModel(f"{type(attention).__name__}: attnviz cannot find its output projection")
     wo, bo = _linear(out)
@@ -156,7 +174,9 @@ class HFAttentionModel(nn.Module):
         self.windows = native_windows(config, self.n_layers)  # the model's own sliding window per layer
         self.has_sinks = isinstance(getattr(attention, "sinks", None), torch.Tensor)  # per-head sink logits (gpt-oss)
         # RoPE when the model builds rotary embeddings (not ALiBi, not learned position vectors as GPT-2 adds)
-        rotary = not getattr(config, "alibi", False) and any("rotary" in type(m).__name__.lower() for m in hf_model.modules())
+        rotary = not getattr(config, "alibi", False) and any(
+            "rotary" in type(m).__name__.lower() for m in hf_model.modules()
+        )
         self.rope_base = _rope_base(config) if rotary else None
         self.context: int | None = None  # the training length, when known (load_hf_model reads train_log.json)
         position_limit = getattr(config, "max_position_embeddings", None) or 10**9
@@ -173,15 +193,20 @@ class HFAttentionModel(nn.Module):
 
         # Where the residual after the attention is read: probed on the bare model, before any hook is attached.
         self._probed_heads: dict = {}
-        self.mid_layer = MidLayer(family.mid_layer) if family.mid_layer else find_mid_layer(
-            hf_model, layers[0], self.attention_name, self._probe)
+        self.mid_layer = (
+            MidLayer(family.mid_layer)
+            if family.mid_layer
+            else find_mid_layer(hf_model, layers[0], self.attention_name, self._probe)
+        )
         if not self._probed_heads:  # a family whose residual is known: one probe forward for its heads
             self._probe()
         # Heads as the attention interface receives them in those probes (configs name them in a dozen ways, and
         # some families give sliding layers other heads).
         shapes = [self._probed_heads.get(id(getattr(layer, self.attention_name))) for layer in layers]
         if None in shapes:
-            raise UnsupportedModel(f"{name}: the attention of layer {shapes.index(None)} did not run in a probe forward")
+            raise UnsupportedModel(
+                f"{name}: the attention of layer {shapes.index(None)} did not run in a probe forward"
+            )
         if len(set(shapes)) > 1:
             raise UnsupportedModel(
                 f"{name}: its layers have different heads (query heads, K/V heads, q·k size, v size: "
@@ -201,7 +226,13 @@ class HFAttentionModel(nn.Module):
         self.hook_points = nn.ModuleDict()
         self._add_hook(hook_name("embed"))
         for layer in range(self.n_layers):
-            for hook in (*RESIDUAL_HOOKS, *ATTENTION_HOOKS, "lse", "score_scale", *(("sink",) if self.has_sinks else ())):
+            for hook in (
+                *RESIDUAL_HOOKS,
+                *ATTENTION_HOOKS,
+                "lse",
+                "score_scale",
+                *(("sink",) if self.has_sinks else ()),
+            ):
                 self._add_hook(hook_name(hook, layer))
 
         self._attention_modules: list[nn.Module] = []
@@ -215,13 +246,18 @@ class HFAttentionModel(nn.Module):
             self._hooks_by_module[id(attention)] = LayerHooks(
                 *(self.hook(hook_name(h, index)) for h in ATTENTION_HOOKS[:7]),  # q, k, v, scores, mask, pattern, z
                 sink=self.hook(hook_name("sink", index)) if self.has_sinks else HookPoint(hook_name("sink", index)),
-                lse=self.hook(hook_name("lse", index)), score_scale=self.hook(hook_name("score_scale", index)),
+                lse=self.hook(hook_name("lse", index)),
+                score_scale=self.hook(hook_name("score_scale", index)),
             )
             layer_inputs = ([hook_name("embed")] if index == 0 else []) + [hook_name("resid_pre", index)]
             self._handles.append(layer.register_forward_pre_hook(self._input_hook(layer_inputs), with_kwargs=True))
-            self._handles.append(attention.register_forward_pre_hook(self._input_hook([hook_name("attn_in", index)]), with_kwargs=True))
+            self._handles.append(
+                attention.register_forward_pre_hook(self._input_hook([hook_name("attn_in", index)]), with_kwargs=True)
+            )
             self._attention_modules.append(attention)
-            self._handles.append(attention.register_forward_hook(output_hook(self, self.hook(hook_name("result", index)))))
+            self._handles.append(
+                attention.register_forward_hook(output_hook(self, self.hook(hook_name("result", index))))
+            )
             mid = self.hook(hook_name("resid_mid", index))
             if self.mid_layer.child is None:  # a parallel block: the residual plus the attention's output, recorded
                 self._handles.append(layer.register_forward_pre_hook(self._keep_block_input(index), with_kwargs=True))
@@ -231,7 +267,9 @@ class HFAttentionModel(nn.Module):
             else:
                 child = getattr(layer, self.mid_layer.child)
                 self._handles.append(child.register_forward_pre_hook(self._input_hook([mid.name]), with_kwargs=True))
-            self._handles.append(layer.register_forward_hook(output_hook(self, self.hook(hook_name("resid_post", index)))))
+            self._handles.append(
+                layer.register_forward_hook(output_hook(self, self.hook(hook_name("resid_post", index))))
+            )
 
     def _probe(self) -> None:
         """One forward of a few tokens at load, no hook point recorded: the structure probe of
@@ -242,8 +280,11 @@ class HFAttentionModel(nn.Module):
         token = active_run.set(run)
         try:
             with torch.inference_mode():
-                self.hf(input_ids=ids, attention_mask=torch.ones_like(ids),
-                        **({"use_cache": False} if self.kind == "decoder" else {}))
+                self.hf(
+                    input_ids=ids,
+                    attention_mask=torch.ones_like(ids),
+                    **({"use_cache": False} if self.kind == "decoder" else {}),
+                )
         finally:
             active_run.reset(token)
         self._probed_heads = run.head_shapes
@@ -320,20 +361,33 @@ class HFAttentionModel(nn.Module):
         if self.context is not None:
             n = min(len(self.tokenizer(text)["input_ids"]), self.max_tokens)
             if n > self.context:
-                notices.insert(0, Notice("info", "msg.beyond_context", {"model": self.name, "context": self.context, "n": n}))
+                notices.insert(
+                    0, Notice("info", "msg.beyond_context", {"model": self.name, "context": self.context, "n": n})
+                )
         return notices
 
     def attention_weights(self, layer: int) -> AttentionWeights:
         attention = self._attention_modules[layer]
         q, k, v, o, biases = _projections(attention, self.n_heads, self.n_kv_heads, self.d_head)
-        return AttentionWeights.from_linear(q, k, v, o, biases=biases, n_heads=self.n_heads, n_kv_heads=self.n_kv_heads,
-                                            rotary=self.rope_base is not None, qk_norm=hasattr(attention, "q_norm"))
+        return AttentionWeights.from_linear(
+            q,
+            k,
+            v,
+            o,
+            biases=biases,
+            n_heads=self.n_heads,
+            n_kv_heads=self.n_kv_heads,
+            rotary=self.rope_base is not None,
+            qk_norm=hasattr(attention, "q_norm"),
+        )
 
     def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
         """The token's embedding row, and GPT-2's learned position row (RoPE models rotate q and k instead)."""
         parts = {"word": self.hf.get_input_embeddings().weight.detach().float().cpu().numpy()[token_ids]}
         positions = getattr(getattr(self.hf, "transformer", None), "wpe", None)  # GPT-2
-        positions = positions or getattr(getattr(self.hf, "embeddings", None), "position_embeddings", None)  # DistilBERT
+        positions = positions or getattr(
+            getattr(self.hf, "embeddings", None), "position_embeddings", None
+        )  # DistilBERT
         if positions is not None:
             parts["position"] = positions.weight.detach().float().cpu().numpy()[: len(token_ids)]
         return parts

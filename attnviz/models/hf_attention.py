@@ -110,9 +110,19 @@ def attnviz_mask(
         mask_function = and_masks(mask_function, run.user_mask)
 
     def rows(start: int, length: int) -> torch.Tensor:
-        return sdpa_mask(batch_size=batch_size, q_length=length, kv_length=kv_length, q_offset=q_offset + start,
-                         kv_offset=kv_offset, mask_function=mask_function, attention_mask=attention_mask,
-                         allow_is_causal_skip=False, allow_is_bidirectional_skip=False, use_vmap=use_vmap, device=device)
+        return sdpa_mask(
+            batch_size=batch_size,
+            q_length=length,
+            kv_length=kv_length,
+            q_offset=q_offset + start,
+            kv_offset=kv_offset,
+            mask_function=mask_function,
+            attention_mask=attention_mask,
+            allow_is_causal_skip=False,
+            allow_is_bidirectional_skip=False,
+            use_vmap=use_vmap,
+            device=device,
+        )
 
     # The mask functions compare (q, kv) index grids in int64: for a long text, build the bool mask a block of rows
     # at a time, so nothing bigger than the mask itself (one byte per cell) exists at once.
@@ -122,7 +132,7 @@ def attnviz_mask(
     out = torch.empty(batch_size, 1, q_length, kv_length, dtype=torch.bool, device=device)
     for start in range(0, q_length, block):
         part = rows(start, min(block, q_length - start))
-        out[:, :, start:start + part.shape[2]] = part
+        out[:, :, start : start + part.shape[2]] = part
     return out
 
 
@@ -164,9 +174,19 @@ def attnviz_attention(
         hooks.score_scale(torch.tensor([[scaling, softcap or 0.0]], device=query.device).expand(batch, 2))
     maps = hooks is not None and any(h.wanted() for h in (hooks.scores, hooks.mask, hooks.pattern))
     if maps or position_bias is not None or module.training or hooks is None:
-        z, weights, lse = _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks,
-                                  want_lse=hooks is not None and hooks.lse.wanted(),
-                                  dropout=dropout if module.training else 0.0)
+        z, weights, lse = _attend(
+            query,
+            key,
+            value,
+            attention_mask,
+            scaling,
+            softcap,
+            s_aux,
+            position_bias,
+            hooks,
+            want_lse=hooks is not None and hooks.lse.wanted(),
+            dropout=dropout if module.training else 0.0,
+        )
         pattern = weights.to(value.dtype)
     else:  # only per-token state is recorded: blocks of queries, never a whole (heads, q, kv) map
         kv_len = key.shape[2]
@@ -174,7 +194,7 @@ def attnviz_attention(
         z_parts, lse_parts, sink_parts = [], [], []
         for a in range(0, q_len, rows):
             keys = slice(0, kv_len)
-            mask_rows = None if attention_mask is None else attention_mask[..., a:a + rows, :kv_len]
+            mask_rows = None if attention_mask is None else attention_mask[..., a : a + rows, :kv_len]
             if mask_rows is not None and mask_rows.dtype == torch.bool:
                 # Only the span of keys these queries may attend to: a sliding window or chunk makes the work grow
                 # with the text, not its square. Columns outside it are masked for every row, so nothing changes.
@@ -182,9 +202,19 @@ def attnviz_attention(
                 if len(seen):
                     keys = slice(int(seen[0]), int(seen[-1]) + 1)
                     mask_rows = mask_rows[..., keys]
-            z_block, _, lse_block = _attend(query[:, :, a:a + rows], key[:, :, keys], value[:, :, keys], mask_rows, scaling,
-                                            softcap, s_aux, None, None, sink=sink_parts.append if hooks.sink.wanted() else None,
-                                            want_lse=hooks.lse.wanted())
+            z_block, _, lse_block = _attend(
+                query[:, :, a : a + rows],
+                key[:, :, keys],
+                value[:, :, keys],
+                mask_rows,
+                scaling,
+                softcap,
+                s_aux,
+                None,
+                None,
+                sink=sink_parts.append if hooks.sink.wanted() else None,
+                want_lse=hooks.lse.wanted(),
+            )
             z_parts.append(z_block)  # the block's weights are dropped here: only z and the normaliser are kept
             lse_parts.append(lse_block)
         z, pattern = torch.cat(z_parts, dim=2), None
@@ -205,11 +235,25 @@ def _mix(pattern: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
     pattern = pattern.to(value.dtype)
     if n_kv == n_heads:
         return torch.matmul(pattern, value)
-    return torch.matmul(pattern.reshape(batch, n_kv, (n_heads // n_kv) * q_len, kv_len), value).view(batch, n_heads, q_len, -1)
+    return torch.matmul(pattern.reshape(batch, n_kv, (n_heads // n_kv) * q_len, kv_len), value).view(
+        batch, n_heads, q_len, -1
+    )
 
 
-def _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position_bias, hooks, sink=None, want_lse=False,
-            dropout=0.0):
+def _attend(
+    query,
+    key,
+    value,
+    attention_mask,
+    scaling,
+    softcap,
+    s_aux,
+    position_bias,
+    hooks,
+    sink=None,
+    want_lse=False,
+    dropout=0.0,
+):
     """Attention of these queries over every key: (z (batch, heads, q, d), the weights that mixed v (float32; after
     ``dropout`` when training, as eager attention does), lse (batch, heads, q) or None unless ``want_lse``: an extra
     pass over the scores, made only when someone records it).
@@ -244,8 +288,10 @@ def _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position
             scores = scores + mask.masked_fill(~allowed, 0.0).to(scores.dtype)
     if hooks is not None:
         scores = hooks.scores(scores)
-        shown = torch.ones(batch, q_len, kv_len, dtype=torch.bool, device=query.device) if allowed is None else (
-            allowed[:, 0] if allowed.shape[1] == 1 else allowed
+        shown = (
+            torch.ones(batch, q_len, kv_len, dtype=torch.bool, device=query.device)
+            if allowed is None
+            else (allowed[:, 0] if allowed.shape[1] == 1 else allowed)
         )
         recorded = hooks.mask(shown)
         if recorded is not shown:  # a PyTorch hook replaced the mask: use it
@@ -262,7 +308,9 @@ def _attend(query, key, value, attention_mask, scaling, softcap, s_aux, position
             if point is not None:
                 point(sink_share)
     else:
-        lse = torch.logsumexp(logits.float(), dim=-1) if want_lse else None  # (batch, heads, q); -inf: a row with no key
+        lse = (
+            torch.logsumexp(logits.float(), dim=-1) if want_lse else None
+        )  # (batch, heads, q); -inf: a row with no key
         if logits is not scores and logits.dtype == torch.float32 and not torch.is_grad_enabled():
             probs = torch.softmax(logits, dim=-1, out=logits)  # in place: the masked copy is ours and not kept
         else:
@@ -352,4 +400,6 @@ def require_safetensors(path, label: str) -> None:
     from .hf_families import UnsupportedModel
 
     if not any(Path(path).glob("*.safetensors")):
-        raise UnsupportedModel(f"{label}: no .safetensors weights (attnviz loads safetensors only, never pickled files)")
+        raise UnsupportedModel(
+            f"{label}: no .safetensors weights (attnviz loads safetensors only, never pickled files)"
+        )

@@ -25,8 +25,18 @@ from ..hooks import HookPoint
 from ..masks import MaskSpec
 from ..text import readable_token, token_style
 from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, Source, encode_texts, hook_name
-from .hf_attention import (ATTN_NAME, LayerHooks, Run, active_run, get_path, load_dtype, output_hook, quiet_transformers,
-                           register_attnviz_attention, require_safetensors)
+from .hf_attention import (
+    ATTN_NAME,
+    LayerHooks,
+    Run,
+    active_run,
+    get_path,
+    load_dtype,
+    output_hook,
+    quiet_transformers,
+    register_attnviz_attention,
+    require_safetensors,
+)
 from .hf_families import EncoderDecoderFamily, UnsupportedModel
 
 
@@ -53,7 +63,11 @@ class HFEncoderDecoder(nn.Module):
         first = get_path(encoder_layers[0], family.self_attention)
         self.n_heads = self.n_kv_heads = getattr(first, "n_heads", None) or getattr(config, "encoder_attention_heads")
         self.d_model = config.d_model
-        self.d_head = getattr(first, "key_value_proj_dim", None) or getattr(first, "head_dim", None) or self.d_model // self.n_heads
+        self.d_head = (
+            getattr(first, "key_value_proj_dim", None)
+            or getattr(first, "head_dim", None)
+            or self.d_model // self.n_heads
+        )
         limit = getattr(config, "max_position_embeddings", None) or 10**9
         tokenizer_limit = tokenizer.model_max_length if (tokenizer.model_max_length or 0) < 10**8 else 10**9
         self.max_tokens = int(min(limit, tokenizer_limit, 1024))
@@ -65,15 +79,20 @@ class HFEncoderDecoder(nn.Module):
         self._hooks_by_module: dict[int, LayerHooks] = {}
         self._attention: dict[tuple[str, int], nn.Module] = {}
         self._handles = []
-        for part, layers, path in (("encoder", encoder_layers, family.self_attention),
-                                   ("decoder_self", decoder_layers, family.self_attention),
-                                   ("decoder_cross", decoder_layers, family.cross_attention)):
+        for part, layers, path in (
+            ("encoder", encoder_layers, family.self_attention),
+            ("decoder_self", decoder_layers, family.self_attention),
+            ("decoder_cross", decoder_layers, family.cross_attention),
+        ):
             for index, layer in enumerate(layers):
                 module = get_path(layer, path)
                 points = {h: self._add_hook(hook_name(h, index, part)) for h in ATTENTION_HOOKS}
                 self._hooks_by_module[id(module)] = LayerHooks(
-                    *(points[h] for h in ATTENTION_HOOKS[:7]), sink=HookPoint(hook_name("sink", index, part)),
-                    lse=HookPoint(hook_name("lse", index, part)), score_scale=HookPoint(hook_name("score_scale", index, part)))
+                    *(points[h] for h in ATTENTION_HOOKS[:7]),
+                    sink=HookPoint(hook_name("sink", index, part)),
+                    lse=HookPoint(hook_name("lse", index, part)),
+                    score_scale=HookPoint(hook_name("score_scale", index, part)),
+                )
                 self._handles.append(module.register_forward_hook(output_hook(self, points["result"])))
                 self._attention[(part, index)] = module
 
@@ -99,8 +118,12 @@ class HFEncoderDecoder(nn.Module):
             projections = (module.q_proj, module.k_proj, module.v_proj, module.out_proj)
         else:  # T5: q, k, v, o without biases
             projections = (module.q, module.k, module.v, module.o)
-        return AttentionWeights.from_linear(*(p.weight for p in projections), biases=[p.bias for p in projections],
-                                            n_heads=self.n_heads, n_kv_heads=self.n_heads)
+        return AttentionWeights.from_linear(
+            *(p.weight for p in projections),
+            biases=[p.bias for p in projections],
+            n_heads=self.n_heads,
+            n_kv_heads=self.n_heads,
+        )
 
     def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
         return {"word": self.hf.get_input_embeddings().weight.detach().float().cpu().numpy()[token_ids]}
@@ -122,8 +145,9 @@ class HFEncoderDecoder(nn.Module):
             raise ValueError(f"{self.name}: an encoder-decoder model's attention takes no causal, window or chunk mask")
         token = self._run()
         try:
-            out = self.hf.get_encoder()(input_ids=encoding.input_ids.to(self.device),
-                                        attention_mask=encoding.key_is_real.to(self.device).long())
+            out = self.hf.get_encoder()(
+                input_ids=encoding.input_ids.to(self.device), attention_mask=encoding.key_is_real.to(self.device).long()
+            )
         finally:
             active_run.reset(token)
         return out.last_hidden_state
@@ -157,8 +181,12 @@ class HFEncoderDecoder(nn.Module):
 
     def decoder_logits(self, source: Source, ids: list[int]) -> torch.Tensor:
         memory, mask = source.state
-        return self.hf(encoder_outputs=memory, attention_mask=mask, decoder_input_ids=torch.tensor([ids], device=self.device),
-                       use_cache=False).logits  # (1, k, V)
+        return self.hf(
+            encoder_outputs=memory,
+            attention_mask=mask,
+            decoder_input_ids=torch.tensor([ids], device=self.device),
+            use_cache=False,
+        ).logits  # (1, k, V)
 
     def step_labels(self, ids: list[int]) -> tuple[list[str], list[bool]]:
         return self._labels(ids), [t in self.special_tokens for t in self.tokenizer.convert_ids_to_tokens(ids)]
@@ -186,12 +214,20 @@ def load_encoder_decoder(path, label: str, family: EncoderDecoderFamily, device=
     with quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
         hf_model, info = getattr(transformers, family.model_class).from_pretrained(
-            str(path), use_safetensors=True, trust_remote_code=False, local_files_only=True, dtype=load_dtype(device),
-            attn_implementation=ATTN_NAME, output_loading_info=True)
+            str(path),
+            use_safetensors=True,
+            trust_remote_code=False,
+            local_files_only=True,
+            dtype=load_dtype(device),
+            attn_implementation=ATTN_NAME,
+            output_loading_info=True,
+        )
     missing = sorted(info.get("missing_keys") or ())
     if missing:
-        raise UnsupportedModel(f"{label}: the checkpoint lacks {len(missing)} weights ({', '.join(missing[:3])}); "
-                               "attnviz will not run random weights")
+        raise UnsupportedModel(
+            f"{label}: the checkpoint lacks {len(missing)} weights ({', '.join(missing[:3])}); "
+            "attnviz will not run random weights"
+        )
     model = HFEncoderDecoder(hf_model, tokenizer, label, family)
     if device is not None:
         model.to(device)

@@ -239,11 +239,12 @@ def find_mid_layer(model: nn.Module, block: nn.Module, attention: str, run) -> M
     at = names.index(attention)
     attention_out = plain[at][2]
     post_norm = at == 0
-    for (name, before, output), (_, after, _) in zip(plain[at + 1:], doubled[at + 1:]):
+    for (name, before, output), (_, after, _) in zip(plain[at + 1 :], doubled[at + 1 :]):
         if before is None or after is None or before.shape != after.shape:
             continue
-        if torch.equal(before, after) or (attention_out is not None and before.shape == attention_out.shape
-                                          and torch.equal(before, attention_out)):
+        if torch.equal(before, after) or (
+            attention_out is not None and before.shape == attention_out.shape and torch.equal(before, attention_out)
+        ):
             continue
         if post_norm and "norm" in type(getattr(block, name)).__name__.lower():
             return MidLayer(name, output=True)
@@ -263,8 +264,14 @@ class EncoderDecoderFamily:
 
 
 ENCODER_DECODER: dict[str, EncoderDecoderFamily] = {
-    "t5": EncoderDecoderFamily("T5ForConditionalGeneration", "encoder.block", "decoder.block",
-                               "layer.0.SelfAttention", "layer.1.EncDecAttention"),
-    "bart": EncoderDecoderFamily("BartForConditionalGeneration", "model.encoder.layers", "model.decoder.layers",
-                                 "self_attn", "encoder_attn"),
+    "t5": EncoderDecoderFamily(
+        "T5ForConditionalGeneration",
+        "encoder.block",
+        "decoder.block",
+        "layer.0.SelfAttention",
+        "layer.1.EncDecAttention",
+    ),
+    "bart": EncoderDecoderFamily(
+        "BartForConditionalGeneration", "model.encoder.layers", "model.decoder.layers", "self_attn", "encoder_attn"
+    ),
 }

@@ -178,7 +178,9 @@ class DecoderBlock(nn.Module):
         self.hook_resid_mid = HookPoint(hook_name("resid_mid", layer, "decoder"))  # after self-, before cross-attention
         self.hook_resid_post = HookPoint(hook_name("resid_post", layer, "decoder"))
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor, self_allowed: torch.Tensor, cross_allowed: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, memory: torch.Tensor, self_allowed: torch.Tensor, cross_allowed: torch.Tensor
+    ) -> torch.Tensor:
         x = self.hook_resid_pre(x)  # (B, T, D)
         h = self.ln_self(x)
         x = x + self.self_attn(h, h, self_allowed)  # masked: position t reads target positions <= t
@@ -316,7 +318,9 @@ class DateTranslator(nn.Module):
         self.hook_points = {m.name: m for m in seq2seq.modules() if isinstance(m, HookPoint)}
 
     @classmethod
-    def load(cls, directory: str | os.PathLike = DATE_MODEL_DIR, name: str | None = None, device=None) -> DateTranslator:
+    def load(
+        cls, directory: str | os.PathLike = DATE_MODEL_DIR, name: str | None = None, device=None
+    ) -> DateTranslator:
         """A directory :func:`save_seq2seq` wrote (the shipped one by default), with its train_log.json if any."""
         directory = Path(directory)
         seq2seq, vocab = load_seq2seq(directory, device=str(device or "cpu"))
@@ -347,10 +351,16 @@ class DateTranslator(nn.Module):
     def attention_weights(self, layer: int, part: str = "encoder") -> AttentionWeights:
         """``part``: "encoder" (its self-attention), "decoder_self" or "decoder_cross"."""
         blocks = self.seq2seq.encoder_blocks if part == "encoder" else self.seq2seq.decoder_blocks
-        attention = getattr(blocks[layer], {"encoder": "attn", "decoder_self": "self_attn", "decoder_cross": "cross_attn"}[part])
+        attention = getattr(
+            blocks[layer], {"encoder": "attn", "decoder_self": "self_attn", "decoder_cross": "cross_attn"}[part]
+        )
         projections = (attention.q_proj, attention.k_proj, attention.v_proj, attention.o_proj)
-        return AttentionWeights.from_linear(*(p.weight for p in projections), biases=[p.bias for p in projections],
-                                            n_heads=self.n_heads, n_kv_heads=self.n_heads)
+        return AttentionWeights.from_linear(
+            *(p.weight for p in projections),
+            biases=[p.bias for p in projections],
+            n_heads=self.n_heads,
+            n_kv_heads=self.n_heads,
+        )
 
     def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
         """The source characters' rows, scaled by √D as the encoder scales them, and the fixed sinusoidal positions."""
@@ -363,9 +373,15 @@ class DateTranslator(nn.Module):
         full = len(texts[0])
         text = texts[0][: self.max_tokens]
         ids = torch.tensor([self.vocab.encode(text)], dtype=torch.long)
-        return Encoding(input_ids=ids, key_is_real=ids != PAD, token_type_ids=torch.zeros_like(ids),
-                        tokens=[list(text)], special=[[False] * len(text)], truncated=[full > self.max_tokens],
-                        full_lengths=[full])
+        return Encoding(
+            input_ids=ids,
+            key_is_real=ids != PAD,
+            token_type_ids=torch.zeros_like(ids),
+            tokens=[list(text)],
+            special=[[False] * len(text)],
+            truncated=[full > self.max_tokens],
+            full_lengths=[full],
+        )
 
     def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
         """The encoder's memory (1, S, D). Its self-attention sees every source character: no mask to add."""
@@ -392,7 +408,9 @@ class DateTranslator(nn.Module):
         return Source(tokens, ids, [t in SPECIALS for t in tokens], (memory, src_is_real))
 
     def decoder_logits(self, source: Source, ids: list[int]) -> torch.Tensor:
-        return self.seq2seq.decode(torch.tensor([ids], dtype=torch.long, device=self.device), *source.state)  # (1, k, V)
+        return self.seq2seq.decode(
+            torch.tensor([ids], dtype=torch.long, device=self.device), *source.state
+        )  # (1, k, V)
 
     def step_labels(self, ids: list[int]) -> tuple[list[str], list[bool]]:
         labels = [self.vocab.itos[i] for i in ids]
@@ -434,10 +452,14 @@ def load_seq2seq(path: str | os.PathLike, device: str = "cpu") -> tuple[Seq2Seq,
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or unexpected:
-        raise CheckpointError(f"{path}: weights do not match the config (missing {missing[:5]}, unexpected {unexpected[:5]})")
+        raise CheckpointError(
+            f"{path}: weights do not match the config (missing {missing[:5]}, unexpected {unexpected[:5]})"
+        )
     for name, tensor in state.items():
         if tensor.shape != expected[name].shape:
-            raise CheckpointError(f"{path}: {name} has shape {tuple(tensor.shape)}, expected {tuple(expected[name].shape)}")
+            raise CheckpointError(
+                f"{path}: {name} has shape {tuple(tensor.shape)}, expected {tuple(expected[name].shape)}"
+            )
     model.load_state_dict(state)
     return model.to(device).eval(), vocab
 

@@ -87,8 +87,13 @@ def tiny_model(model_type: str, tokenizer, seed: int = 0, **overrides):
     except Exception:  # noqa: BLE001 - the family's own checks (or its forward) refused GQA: try plain MHA
         if "num_key_value_heads" in overrides:
             raise
-        return _build(family.model_class, model_type, tokenizer, seed,
-                      {**ids, "num_key_value_heads": SIZES["num_attention_heads"], **overrides})
+        return _build(
+            family.model_class,
+            model_type,
+            tokenizer,
+            seed,
+            {**ids, "num_key_value_heads": SIZES["num_attention_heads"], **overrides},
+        )
 
 
 def _build(class_name: str, model_type: str, tokenizer, seed: int, overrides: dict):
@@ -99,8 +104,9 @@ def _build(class_name: str, model_type: str, tokenizer, seed: int, overrides: di
     with torch.device("meta"):  # count first: a size this table does not reach would build a real-size model
         size = sum(p.numel() for p in model_class(config).parameters())
     if size > MAX_PARAMETERS:
-        raise ValueError(f"{model_type}: its tiny config still has {size:,} parameters (a size attnviz.models.tiny "
-                         "does not set)")
+        raise ValueError(
+            f"{model_type}: its tiny config still has {size:,} parameters (a size attnviz.models.tiny does not set)"
+        )
     torch.manual_seed(seed)
     model = model_class(config).eval()
     with torch.no_grad():
@@ -158,8 +164,12 @@ def byte_level_tokenizer(texts: list[str], *, bos_prefix: bool = True, vocab_siz
     )
     tok.train_from_iterator(texts, trainer)
     if bos_prefix:
-        tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
+        tok.post_processor = processors.TemplateProcessing(
+            single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))]
+        )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>"
+    )
 
 
 def eager_difference(folder, texts=("The cat sat on the mat. A dog ran in the park!", "Fruit flies like a banana.")):
@@ -184,7 +194,9 @@ def eager_difference(folder, texts=("The cat sat on the mat. A dog ran in the pa
     with quiet_transformers():
         reference = reference_class.from_pretrained(str(folder), attn_implementation="eager").eval()
     with torch.inference_mode():
-        out = reference(input_ids=encoding.input_ids, attention_mask=encoding.key_is_real.long(), output_attentions=True)
+        out = reference(
+            input_ids=encoding.input_ids, attention_mask=encoding.key_is_real.long(), output_attentions=True
+        )
     worst = 0.0
     for b in range(len(texts)):
         n = int(encoding.key_is_real[b].sum())

@@ -28,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from ..paths import LESSONS as LESSON_DIR
+
 VIEWS = ("head", "layer", "overview", "compare", "steps", "flash", "order", "positions", "dcmha")
 LANGS = ("en", "zh")
 
@@ -187,7 +188,9 @@ class LessonLoader(yaml.SafeLoader):
         if not self.check_event(yaml.StreamEndEvent):
             document = self.compose_document()
         if not self.check_event(yaml.StreamEndEvent):
-            raise _Refused(self.peek_event().start_mark, "a lesson is a single YAML document (remove the second '---' part)")
+            raise _Refused(
+                self.peek_event().start_mark, "a lesson is a single YAML document (remove the second '---' part)"
+            )
         self.get_event()
         return document
 
@@ -199,7 +202,9 @@ class LessonLoader(yaml.SafeLoader):
             raise _Refused(event.start_mark, f"the lesson is nested more than {MAX_DEPTH} levels deep")
         self._nodes += 1
         if self._nodes > MAX_NODES:
-            raise _Refused(event.start_mark, f"the lesson holds more than {MAX_NODES:,} values (at most {MAX_SLIDES} slides)")
+            raise _Refused(
+                event.start_mark, f"the lesson holds more than {MAX_NODES:,} values (at most {MAX_SLIDES} slides)"
+            )
         self._depth += 1
         try:
             return super().compose_node(parent, index)
@@ -209,7 +214,10 @@ class LessonLoader(yaml.SafeLoader):
     def compose_scalar_node(self, anchor):
         node = super().compose_scalar_node(anchor)
         if node.tag != _STR_TAG and len(node.value) > MAX_OTHER_SCALAR_CHARS:
-            raise _Refused(node.start_mark, f"a value that is not text is {len(node.value):,} characters long (at most {MAX_OTHER_SCALAR_CHARS})")
+            raise _Refused(
+                node.start_mark,
+                f"a value that is not text is {len(node.value):,} characters long (at most {MAX_OTHER_SCALAR_CHARS})",
+            )
         return node
 
     def compose_mapping_node(self, anchor):
@@ -265,7 +273,9 @@ def _check(kind: str, value, where: str, key: str | None = None):
             raise LessonError(f"{where} is missing its {' and '.join(missing)} text")
         extra = [lang for lang in value if lang not in LANGS]
         if extra:
-            shown = ", ".join(excerpt(lang) for lang in extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+            shown = ", ".join(excerpt(lang) for lang in extra[:3]) + (
+                f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+            )
             raise LessonError(f"{where} has unknown language(s) {shown} (use en and zh)")
         return {lang: _check_length(value[lang].strip(), key, f"{where} ({lang})") for lang in LANGS}
     if kind == "view":
@@ -297,7 +307,9 @@ def parse_lesson(data, name: str) -> Lesson:
         raise LessonError(f"{name}: a lesson is a mapping with 'title' and 'slides'")
     unknown = [key for key in data if key not in ("title", "slides")]
     if unknown:
-        shown = ", ".join(excerpt(key) for key in unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+        shown = ", ".join(excerpt(key) for key in unknown[:3]) + (
+            f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        )
         raise LessonError(f"{name}: unknown top-level field(s) {shown} (use title and slides)")
     if "title" not in data:
         raise LessonError(f"{name}: the lesson has no 'title'")
@@ -317,7 +329,11 @@ def parse_lesson(data, name: str) -> Lesson:
         values = {}
         for key, value in raw.items():
             if key not in SLIDE_FIELDS:
-                close = difflib.get_close_matches(key, SLIDE_FIELDS, n=1) if isinstance(key, str) and len(key) <= EXCERPT_CHARS else []
+                close = (
+                    difflib.get_close_matches(key, SLIDE_FIELDS, n=1)
+                    if isinstance(key, str) and len(key) <= EXCERPT_CHARS
+                    else []
+                )
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 raise LessonError(f"{label}: unknown field {excerpt(key)}{hint}")
             values[key] = _check(SLIDE_FIELDS[key][0], value, f"{label}: field '{key}'", key)
@@ -341,7 +357,9 @@ def parse_lesson_bytes(data: bytes, name: str) -> Lesson:
     try:
         text = bytes(data).decode("utf-8")
     except UnicodeDecodeError as error:
-        raise LessonError(f"{name}: not UTF-8 text (byte {error.start + 1:,} cannot be read); save the file as UTF-8") from None
+        raise LessonError(
+            f"{name}: not UTF-8 text (byte {error.start + 1:,} cannot be read); save the file as UTF-8"
+        ) from None
     return parse_lesson(_load_yaml(text, name), name)
 
 
@@ -350,7 +368,9 @@ def load_lesson(path: str | Path) -> Lesson:
     try:
         size = path.stat().st_size
         if size > MAX_LESSON_BYTES:  # said before reading a byte of it
-            raise LessonError(f"{shown_name(path.name)}: the file is {_size(size)}; a lesson is at most {_size(MAX_LESSON_BYTES)}")
+            raise LessonError(
+                f"{shown_name(path.name)}: the file is {_size(size)}; a lesson is at most {_size(MAX_LESSON_BYTES)}"
+            )
         data = path.read_bytes()
     except OSError as error:
         raise LessonError(f"{shown_name(path.name)}: cannot be read ({error.strerror})") from None

@@ -27,12 +27,18 @@ def _check_range(slide: Slide, model, capture=None) -> None:
     where = f"slide {slide.number}"
     for name in ("layer", "layer_b"):
         if getattr(slide, name) >= model.n_layers:
-            raise LessonError(f"{where}: field '{name}' is {getattr(slide, name)} but {model.name} has layers 0–{model.n_layers - 1}")
+            raise LessonError(
+                f"{where}: field '{name}' is {getattr(slide, name)} but {model.name} has layers 0–{model.n_layers - 1}"
+            )
     for name in ("head", "head_b"):
         if getattr(slide, name) >= model.n_heads:
-            raise LessonError(f"{where}: field '{name}' is {getattr(slide, name)} but {model.name} has heads 0–{model.n_heads - 1}")
+            raise LessonError(
+                f"{where}: field '{name}' is {getattr(slide, name)} but {model.name} has heads 0–{model.n_heads - 1}"
+            )
     if capture is not None and slide.view == "steps" and slide.query >= len(capture.tokens):
-        raise LessonError(f"{where}: field 'query' is {slide.query} but the text has tokens 0–{len(capture.tokens) - 1}")
+        raise LessonError(
+            f"{where}: field 'query' is {slide.query} but the text has tokens 0–{len(capture.tokens) - 1}"
+        )
 
 
 def _keep(slide: Slide, capture) -> np.ndarray | None:
@@ -59,20 +65,54 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en", capture=
     if slide.view == "positions":
         n = 64
         figures = [
-            plots.matrix_figure(sinusoidal(n, model.d_model), None, None, title=translate("order.sin_title", lang, n=n, d=model.d_model), diverging=True, x_title=translate("plot.dimension", lang), y_title=translate("plot.position", lang)),
+            plots.matrix_figure(
+                sinusoidal(n, model.d_model),
+                None,
+                None,
+                title=translate("order.sin_title", lang, n=n, d=model.d_model),
+                diverging=True,
+                x_title=translate("plot.dimension", lang),
+                y_title=translate("plot.position", lang),
+            ),
         ]
         learned = learned_positions(model, n)
         if learned is not None:
-            figures.append(plots.matrix_figure(learned, None, None, title=translate("order.learned_title", lang, model=model.name), diverging=True, x_title=translate("plot.dimension", lang), y_title=translate("plot.position", lang)))
+            figures.append(
+                plots.matrix_figure(
+                    learned,
+                    None,
+                    None,
+                    title=translate("order.learned_title", lang, model=model.name),
+                    diverging=True,
+                    x_title=translate("plot.dimension", lang),
+                    y_title=translate("plot.position", lang),
+                )
+            )
         elif model.rope_base is not None:
-            figures.append(plots.matrix_figure(np.cos(rotary_angles(n, model.d_head, model.rope_base)), None, None, title=translate("order.rope_title", lang, model=model.name, base=f"{model.rope_base:g}", d=model.d_head), diverging=True, x_title=translate("order.rope_pair", lang), y_title=translate("plot.position", lang)))
+            figures.append(
+                plots.matrix_figure(
+                    np.cos(rotary_angles(n, model.d_head, model.rope_base)),
+                    None,
+                    None,
+                    title=translate(
+                        "order.rope_title", lang, model=model.name, base=f"{model.rope_base:g}", d=model.d_head
+                    ),
+                    diverging=True,
+                    x_title=translate("order.rope_pair", lang),
+                    y_title=translate("plot.position", lang),
+                )
+            )
         return _presentable(figures)
     if slide.view == "dcmha":
         if dcformer is None:
-            raise LessonError(f"slide {slide.number}: the 'dcmha' view needs the shipped DCFormer (assets/dcformer-tiny)")
+            raise LessonError(
+                f"slide {slide.number}: the 'dcmha' view needs the shipped DCFormer (assets/dcformer-tiny)"
+            )
         model = dcformer
     if getattr(model, "kind", "") == "encoder-decoder":
-        raise LessonError(f"slide {slide.number}: {model.name} is an encoder-decoder model: its attention is shown on the Encoder-decoder page")
+        raise LessonError(
+            f"slide {slide.number}: {model.name} is an encoder-decoder model: its attention is shown on the Encoder-decoder page"
+        )
     _check_range(slide, model)
     texts = [cleaned.text for cleaned in slide_texts(slide)]
     spec = slide_spec(slide)
@@ -87,7 +127,9 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en", capture=
         perm = alignment(a.tokens, b.tokens)
         if perm is not None:
             diff = a.pattern(slide.layer)[slide.head] - reorder(b.pattern(slide.layer)[slide.head], perm)
-            figures.append(plots.matrix_figure(diff, a.tokens, a.tokens, title=translate("order.diff_title", lang), diverging=True))
+            figures.append(
+                plots.matrix_figure(diff, a.tokens, a.tokens, title=translate("order.diff_title", lang), diverging=True)
+            )
         return _presentable(figures)
     captures = capture(model, tuple(texts), spec)
     cap = captures[0]
@@ -96,42 +138,103 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en", capture=
     keep = _keep(slide, cap)
     if slide.view in ("head", "dcmha"):
         figures = [
-            plots.head_heatmap(c.pattern(layer)[head], c.tokens, scores=c.scores(layer)[head], allowed=c.mask(layer), keep=_keep(slide, c), title=translate("main.head_title", lang, layer=layer, head=head), lang=lang)
+            plots.head_heatmap(
+                c.pattern(layer)[head],
+                c.tokens,
+                scores=c.scores(layer)[head],
+                allowed=c.mask(layer),
+                keep=_keep(slide, c),
+                title=translate("main.head_title", lang, layer=layer, head=head),
+                lang=lang,
+            )
             for c in captures
         ]
         if slide.view == "dcmha" and getattr(model, "use_dcmha", False):
-            figures.insert(0, plots.head_heatmap(cap[hook_name("probs", layer)][head], cap.tokens, allowed=cap.mask(layer), title=translate("slide.before_post", lang, layer=layer, head=head), lang=lang))
+            figures.insert(
+                0,
+                plots.head_heatmap(
+                    cap[hook_name("probs", layer)][head],
+                    cap.tokens,
+                    allowed=cap.mask(layer),
+                    title=translate("slide.before_post", lang, layer=layer, head=head),
+                    lang=lang,
+                ),
+            )
             figures[1].update_layout(title_text=translate("slide.after_post", lang, layer=layer, head=head))
     elif slide.view == "layer":
-        figures = [plots.layer_grid(cap.pattern(layer), cap.tokens, allowed=cap.mask(layer), keep=keep, layer=layer, selected_head=head, lang=lang)]
+        figures = [
+            plots.layer_grid(
+                cap.pattern(layer),
+                cap.tokens,
+                allowed=cap.mask(layer),
+                keep=keep,
+                layer=layer,
+                selected_head=head,
+                lang=lang,
+            )
+        ]
     elif slide.view == "overview":
-        figures = [plots.overview([cap.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head), lang=lang)]
+        figures = [
+            plots.overview(
+                [cap.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head), lang=lang
+            )
+        ]
     elif slide.view == "compare":
         figures = [
             plots.comparison(
-                cap.pattern(layer)[head], cap.pattern(slide.layer_b)[slide.head_b], cap.tokens,
+                cap.pattern(layer)[head],
+                cap.pattern(slide.layer_b)[slide.head_b],
+                cap.tokens,
                 name_a=translate("compare.name", lang, which="A", layer=layer, head=head),
                 name_b=translate("compare.name", lang, which="B", layer=slide.layer_b, head=slide.head_b),
-                allowed=cap.mask(layer), keep=keep, lang=lang,
+                allowed=cap.mask(layer),
+                keep=keep,
+                lang=lang,
             )
         ]
     elif slide.view == "steps":
         s = steps(model, cap, layer, head, slide.query)
         token = escape_label(cap.tokens[slide.query])  # in titles, which Plotly renders as a little HTML
         figures = [
-            plots_steps.key_bars(s.masked, cap.tokens, title=f"q(“{token}”) · k_j / √d_k + mask", allowed=s.allowed, lang=lang),
-            plots_steps.probability_bars(s.probs, cap.tokens, allowed=s.allowed, title=translate("steps.probs_title", lang, token=token, total=float(s.probs.sum())), lang=lang),
+            plots_steps.key_bars(
+                s.masked, cap.tokens, title=f"q(“{token}”) · k_j / √d_k + mask", allowed=s.allowed, lang=lang
+            ),
+            plots_steps.probability_bars(
+                s.probs,
+                cap.tokens,
+                allowed=s.allowed,
+                title=translate("steps.probs_title", lang, token=token, total=float(s.probs.sum())),
+                lang=lang,
+            ),
         ]
     elif slide.view == "flash":
         s = steps(model, cap, layer, head, slide.query)
         online, z, weights = online_softmax(s.masked, s.v, slide.block)
         n, d = len(cap.tokens), s.v.shape[-1]
         figures = [
-            plots_steps.online_softmax_figure(s.masked, online, cap.tokens, lang=lang,
-                                              title=translate("slide.flash_title", lang, token=escape_label(cap.tokens[slide.query]), block=slide.block)),
-            plots_steps.probability_bars(weights, cap.tokens, allowed=s.allowed, lang=lang, title=translate(
-                "slide.flash_equal", lang, dp=float(np.abs(weights - s.probs).max()), dz=float(np.abs(z - s.z).max()),
-                full=n * n, linear=n * (d + 2))),
+            plots_steps.online_softmax_figure(
+                s.masked,
+                online,
+                cap.tokens,
+                lang=lang,
+                title=translate(
+                    "slide.flash_title", lang, token=escape_label(cap.tokens[slide.query]), block=slide.block
+                ),
+            ),
+            plots_steps.probability_bars(
+                weights,
+                cap.tokens,
+                allowed=s.allowed,
+                lang=lang,
+                title=translate(
+                    "slide.flash_equal",
+                    lang,
+                    dp=float(np.abs(weights - s.probs).max()),
+                    dz=float(np.abs(z - s.z).max()),
+                    full=n * n,
+                    linear=n * (d + 2),
+                ),
+            ),
         ]
     else:  # pragma: no cover - the loader only admits known views
         raise LessonError(f"slide {slide.number}: unknown view {slide.view!r}")

@@ -7,6 +7,7 @@ Corpus: the Debian packages ``fortunes`` (English) and ``fortunes-zh`` (Chinese)
 under ``/usr/share/games/fortunes``. Fortunes are split on ``%`` lines, ANSI colour codes are
 stripped, the list is shuffled with the seed, and a fixed share is held out.
 """
+
 from __future__ import annotations
 
 import json
@@ -90,7 +91,7 @@ def evaluate(model: DCFormer, data: torch.Tensor, context: int, n_batches: int, 
     starts = torch.linspace(0, span, n).long()
     total, count = 0.0, 0
     for i in range(0, n, batch_size):
-        x, y = get_batch(data, starts[i:i + batch_size], context)
+        x, y = get_batch(data, starts[i : i + batch_size], context)
         logits = model(x)
         total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
         count += y.numel()
@@ -105,15 +106,16 @@ def evaluate_full(model: DCFormer, data: torch.Tensor, context: int, batch_size:
     starts = torch.arange(0, len(data) - 1 - context + 1, context)
     total, count = 0.0, 0
     for i in range(0, len(starts), batch_size):
-        x, y = get_batch(data, starts[i:i + batch_size], context)
+        x, y = get_batch(data, starts[i : i + batch_size], context)
         logits = model(x)
         total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
         count += y.numel()
     return total / count
 
 
-def train(cfg: DCFormerConfig, train_data: torch.Tensor, s: TrainSettings,
-          val_data: torch.Tensor | None = None, log=print) -> tuple[DCFormer, dict]:
+def train(
+    cfg: DCFormerConfig, train_data: torch.Tensor, s: TrainSettings, val_data: torch.Tensor | None = None, log=print
+) -> tuple[DCFormer, dict]:
     """Train from scratch with a fixed seed. Returns (model, history)."""
     torch.manual_seed(s.seed)
     model = DCFormer(cfg)
@@ -132,8 +134,10 @@ def train(cfg: DCFormerConfig, train_data: torch.Tensor, s: TrainSettings,
         hist["step"].append(step)
         hist["train_loss"].append(round(lv, 4))
         if log and (step % s.log_every == 0 or step == s.steps - 1):
-            log(f"step {step:5d}  loss {lv:.4f}  (smoothed {run:.4f})  lr {lr_at(step, s):.2e}  "
-                f"{time.time() - t0:7.1f}s")
+            log(
+                f"step {step:5d}  loss {lv:.4f}  (smoothed {run:.4f})  lr {lr_at(step, s):.2e}  "
+                f"{time.time() - t0:7.1f}s"
+            )
         if val_data is not None and s.log_every and step > 0 and step % (s.log_every * 5) == 0:
             v = evaluate(model, val_data, s.context, max(2, s.eval_batches // 4))
             hist["val"].append((step, round(v, 4)))
@@ -146,11 +150,19 @@ def train(cfg: DCFormerConfig, train_data: torch.Tensor, s: TrainSettings,
 
 def smoke_train(steps: int = 8, seed: int = 0, use_dcmha: bool = True) -> tuple[DCFormer, list[float]]:
     """A few steps on a tiny synthetic corpus (no fortunes needed). Returns (model, losses)."""
-    text = ("the cat sat on the mat. 猫坐在垫子上。 " * 40)
+    text = "the cat sat on the mat. 猫坐在垫子上。 " * 40
     tok = CharTokenizer.from_text(text)
     data = torch.tensor(tok.encode(text), dtype=torch.long)
-    cfg = DCFormerConfig(vocab_size=len(tok), dim=32, n_layer=2, n_head=4, window_size=8,
-                         window_type="LG", q_chunk_size=16, use_dcmha=use_dcmha)
+    cfg = DCFormerConfig(
+        vocab_size=len(tok),
+        dim=32,
+        n_layer=2,
+        n_head=4,
+        window_size=8,
+        window_type="LG",
+        q_chunk_size=16,
+        use_dcmha=use_dcmha,
+    )
     s = TrainSettings(steps=steps, batch_size=4, context=32, lr=3e-3, warmup=1, seed=seed, log_every=0)
     model, hist = train(cfg, data, s, log=None)
     return model, hist["train_loss"]

@@ -24,6 +24,7 @@ a text: ``<s>`` then characters), so the model predicts all T characters:
 Held-out loss: the whole held-out split cut into consecutive windows of T characters (the last one shorter),
 each read after ``<s>``; every held-out character is predicted exactly once; mean cross-entropy in nats per char.
 """
+
 from __future__ import annotations
 
 import json
@@ -169,7 +170,7 @@ def evaluate(model, data: torch.Tensor, context: int, bos_id: int, n_batches: in
     starts = torch.linspace(0, len(data) - context, n).long()
     total, count = 0.0, 0
     for i in range(0, n, batch_size):
-        x, y = get_batch(data, starts[i:i + batch_size], context, bos_id)
+        x, y = get_batch(data, starts[i : i + batch_size], context, bos_id)
         total += _loss_sum(model, x, y)
         count += y.numel()
     model.train(was_training)
@@ -186,7 +187,7 @@ def evaluate_full(model, data: torch.Tensor, context: int, bos_id: int, batch_si
     starts = torch.arange(n_full) * context
     total, count = 0.0, 0
     for i in range(0, n_full, batch_size):
-        x, y = get_batch(data, starts[i:i + batch_size], context, bos_id)
+        x, y = get_batch(data, starts[i : i + batch_size], context, bos_id)
         total += _loss_sum(model, x, y)
         count += y.numel()
     tail = len(data) - n_full * context
@@ -205,8 +206,9 @@ def unigram_loss(train_data: torch.Tensor, val_data: torch.Tensor, vocab_size: i
     return float(-logp[val_data].mean())
 
 
-def train(config, train_data: torch.Tensor, s: TrainSettings, bos_id: int,
-          val_data: torch.Tensor | None = None, log=print):
+def train(
+    config, train_data: torch.Tensor, s: TrainSettings, bos_id: int, val_data: torch.Tensor | None = None, log=print
+):
     """Train a MistralForCausalLM from scratch with a fixed seed. Returns (model, history)."""
     from transformers import MistralForCausalLM
 
@@ -226,8 +228,10 @@ def train(config, train_data: torch.Tensor, s: TrainSettings, bos_id: int,
         run = lv if run is None else 0.95 * run + 0.05 * lv
         hist["train_loss"].append(round(lv, 4))
         if log and s.log_every and (step % s.log_every == 0 or step == s.steps - 1):
-            log(f"step {step:5d}  loss {lv:.4f}  (smoothed {run:.4f})  lr {lr_at(step, s):.2e}  "
-                f"{time.time() - t0:7.1f}s")
+            log(
+                f"step {step:5d}  loss {lv:.4f}  (smoothed {run:.4f})  lr {lr_at(step, s):.2e}  "
+                f"{time.time() - t0:7.1f}s"
+            )
         if val_data is not None and s.eval_every and step > 0 and step % s.eval_every == 0:
             v = evaluate(model, val_data, s.context, bos_id, s.eval_batches)
             hist["val"].append((step, round(v, 4)))
@@ -276,8 +280,16 @@ def smoke_train(out_dir, steps: int = 12, seed: int = 0) -> tuple[Path, list[flo
     text = "the cat sat on the mat.\n猫坐在垫子上。\n" * 60
     tokenizer = build_tokenizer(text, min_count=1)
     data = encode_text(tokenizer, text)
-    m = ModelSettings(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=8,
-                      intermediate_size=64, sliding_window=8, max_position_embeddings=256)
+    m = ModelSettings(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        intermediate_size=64,
+        sliding_window=8,
+        max_position_embeddings=256,
+    )
     s = TrainSettings(steps=steps, batch_size=4, context=32, lr=1e-2, warmup=2, seed=seed, log_every=0, eval_every=0)
     model, hist = train(make_config(tokenizer, m), data, s, tokenizer.bos_token_id, log=None)
     info = {"command": "smoke_train", "seed": seed, "steps": steps, "settings": settings_dict(s)}

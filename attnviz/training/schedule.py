@@ -16,7 +16,9 @@ def lr_at(step: int, s) -> float:
     return s.lr * (s.min_lr_frac + (1 - s.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
-def take_step(model: torch.nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor, lr: float, grad_clip: float) -> float:
+def take_step(
+    model: torch.nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor, lr: float, grad_clip: float
+) -> float:
     """Set the learning rate, back-propagate ``loss``, clip the gradient norm (if ``grad_clip``), step; the loss."""
     for group in opt.param_groups:
         group["lr"] = lr
@@ -34,5 +36,8 @@ def adamw(model: torch.nn.Module, s) -> torch.optim.Optimizer:
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (decay if p.dim() == 2 and "norm" not in name else no_decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": s.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=s.lr, betas=(0.9, 0.95))
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": s.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=s.lr,
+        betas=(0.9, 0.95),
+    )

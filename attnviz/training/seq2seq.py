@@ -56,7 +56,9 @@ def exact_match(model: Seq2Seq, vocab: CharVocab, pairs: list[tuple[str, str]], 
     return right / max(1, len(pairs))
 
 
-def train(cfg: Seq2SeqConfig, vocab: CharVocab, s: TrainSettings, heldout: list[tuple[str, str]] | None = None, log=print) -> tuple[Seq2Seq, dict]:
+def train(
+    cfg: Seq2SeqConfig, vocab: CharVocab, s: TrainSettings, heldout: list[tuple[str, str]] | None = None, log=print
+) -> tuple[Seq2Seq, dict]:
     """Train from scratch with a fixed seed; returns (model, history)."""
     torch.manual_seed(s.seed)
     rng = random.Random(s.seed)
@@ -64,7 +66,9 @@ def train(cfg: Seq2SeqConfig, vocab: CharVocab, s: TrainSettings, heldout: list[
     decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "embed" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() == 2 and "embed" not in n)]
     opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": s.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=s.lr, betas=(0.9, 0.98)
+        [{"params": decay, "weight_decay": s.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=s.lr,
+        betas=(0.9, 0.98),
     )
     hist: dict = {"step": [], "loss": [], "heldout_exact_match": []}
     t0 = time.time()

@@ -26,8 +26,16 @@ def boosted_tiny(directory, use_dcmha: bool = True, seed: int = 0) -> CharLangua
     and loaded as the app loads the shipped ones (training context 64)."""
     tok = CharTokenizer(sorted(set(TEXT)))
     torch.manual_seed(seed)
-    cfg = DCFormerConfig(vocab_size=len(tok), dim=32, n_layer=4, n_head=4, window_size=5, window_type="LG",
-                         q_chunk_size=8, use_dcmha=use_dcmha)
+    cfg = DCFormerConfig(
+        vocab_size=len(tok),
+        dim=32,
+        n_layer=4,
+        n_head=4,
+        window_size=5,
+        window_type="LG",
+        q_chunk_size=8,
+        use_dcmha=use_dcmha,
+    )
     model = DCFormer(cfg).eval()
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -87,8 +95,13 @@ def test_draw_matrix_is_the_mean_over_allowed_cells(cap):
     layer = 0
     allowed = cap.mask(layer)
     for stage in ("pre", "post"):
-        brute = np.mean([np.abs(dv.compose(cap, layer, t, s, stage)["C"] - np.eye(cap.n_heads))
-                         for t, s in zip(*np.nonzero(allowed))], axis=0)
+        brute = np.mean(
+            [
+                np.abs(dv.compose(cap, layer, t, s, stage)["C"] - np.eye(cap.n_heads))
+                for t, s in zip(*np.nonzero(allowed))
+            ],
+            axis=0,
+        )
         np.testing.assert_allclose(dv.draw_matrix(cap, layer, stage, block=3), brute, atol=1e-5)
         strength = dv.head_strength(brute)
         np.testing.assert_allclose(strength["self"], np.diag(brute))
@@ -234,7 +247,9 @@ def test_sandbox_permutation_swaps_heads(minilm, base, stage):
 def test_sandbox_average_and_bad_matrices(minilm, base):
     result = dv.sandbox_capture(minilm, SENTENCE, 1, dv.preset_matrix("average", 12), "post", base=base)
     pattern = result.edited["blocks.1.attn.hook_pattern"]
-    np.testing.assert_allclose(pattern, np.broadcast_to(base["blocks.1.attn.hook_pattern"].mean(0), pattern.shape), atol=1e-6)
+    np.testing.assert_allclose(
+        pattern, np.broadcast_to(base["blocks.1.attn.hook_pattern"].mean(0), pattern.shape), atol=1e-6
+    )
     with pytest.raises(ValueError):
         dv.sandbox_capture(minilm, SENTENCE, 1, np.eye(4), "post", base=base)
     with pytest.raises(ValueError):
@@ -265,8 +280,9 @@ def test_sandbox_hook_is_invisible_to_other_threads(minilm, base):
 
 def test_the_redundancy_verdict_says_no_consistent_difference_unless_every_layer_agrees():
     def comparison(dc, mha):
-        return dv.RedundancyComparison({"dcmha": np.array(dc), "mha": np.array(mha)},
-                                       {"dcmha": np.array(dc), "mha": np.array(mha)}, d_head=32)
+        return dv.RedundancyComparison(
+            {"dcmha": np.array(dc), "mha": np.array(mha)}, {"dcmha": np.array(dc), "mha": np.array(mha)}, d_head=32
+        )
 
     key, values = comparison([0.1, 0.2], [0.4, 0.5]).verdict("similarity")
     assert key == "dcmha.verdict_similarity_lower" and values["lower"] == 2
@@ -302,13 +318,22 @@ def test_a_long_texts_region_holds_the_exact_maps_of_the_whole_texts_forward():
     square = slice(first, first + dv.REGION)
     for layer in range(cap.n_layers):
         for stage, maps in dv.stage_maps(region, layer).items():
-            np.testing.assert_allclose(maps, everything[f"blocks.{layer}.attn.hook_{dv.STAGE_HOOKS[stage]}"][:, square, square],
-                                       atol=1e-4, rtol=1e-5, err_msg=f"{stage} {layer}")
+            np.testing.assert_allclose(
+                maps,
+                everything[f"blocks.{layer}.attn.hook_{dv.STAGE_HOOKS[stage]}"][:, square, square],
+                atol=1e-4,
+                rtol=1e-5,
+                err_msg=f"{stage} {layer}",
+            )
         np.testing.assert_array_equal(region.mask(layer), everything.mask(layer)[square, square])
         # the whole text's summaries, streamed, equal those of the stored maps
         for stage, value in dv.map_change(cap, layer).items():
             np.testing.assert_allclose(value, dv.map_change(everything, layer)[stage], atol=1e-5)
         values = dv.cell_values(cap, layer, 350, 340)
         for stage in dv.STAGES:
-            np.testing.assert_allclose(values[stage], everything[f"blocks.{layer}.attn.hook_{dv.STAGE_HOOKS[stage]}"][:, 350, 340],
-                                       atol=1e-4, rtol=1e-5)
+            np.testing.assert_allclose(
+                values[stage],
+                everything[f"blocks.{layer}.attn.hook_{dv.STAGE_HOOKS[stage]}"][:, 350, 340],
+                atol=1e-4,
+                rtol=1e-5,
+            )

@@ -58,7 +58,9 @@ def test_head_fusions(bidirectional):
     single = flow.mixed_map(cap.pattern(2), cap.mask(2), residual=0.0, heads=4)
     np.testing.assert_allclose(single, cap.pattern(2)[4], atol=1e-6)
     peak = cap.pattern(2).astype(np.float64).max(axis=0)
-    np.testing.assert_allclose(flow.mixed_map(cap.pattern(2), cap.mask(2), 0.0, "max"), peak / peak.sum(1, keepdims=True))
+    np.testing.assert_allclose(
+        flow.mixed_map(cap.pattern(2), cap.mask(2), 0.0, "max"), peak / peak.sum(1, keepdims=True)
+    )
     with pytest.raises(ValueError):
         flow.mixed_map(cap.pattern(2), cap.mask(2), heads="median")
     with pytest.raises(ValueError):
@@ -149,12 +151,28 @@ def test_flow_edges_keep_each_targets_heaviest_lines():
     assert all(isinstance(edge, flow.FlowEdge) for edge in edges)
     # zeros never become lines; at most two per target
     assert [(e.layer, e.source, e.target) for e in edges] == [
-        (0, 0, 0), (0, 0, 1), (0, 1, 1), (0, 2, 2), (0, 1, 2),
-        (1, 0, 0), (1, 1, 1), (1, 0, 1), (1, 2, 2), (1, 0, 2),
+        (0, 0, 0),
+        (0, 0, 1),
+        (0, 1, 1),
+        (0, 2, 2),
+        (0, 1, 2),
+        (1, 0, 0),
+        (1, 1, 1),
+        (1, 0, 1),
+        (1, 2, 2),
+        (1, 0, 2),
     ]
     assert edges[3].weight == 0.5
     heavy = flow.flow_edges(maps, top_k=None, threshold=0.45)
-    assert {(e.layer, e.source, e.target) for e in heavy} == {(0, 0, 0), (0, 0, 1), (0, 1, 1), (0, 2, 2), (1, 0, 0), (1, 1, 1), (1, 2, 2)}
+    assert {(e.layer, e.source, e.target) for e in heavy} == {
+        (0, 0, 0),
+        (0, 0, 1),
+        (0, 1, 1),
+        (0, 2, 2),
+        (1, 0, 0),
+        (1, 1, 1),
+        (1, 2, 2),
+    }
     kept = flow.flow_edges(maps, top_k=None, keep=np.array([True, False, True]))
     assert all(1 not in (e.source, e.target) for e in kept) and len(kept) == 6
     assert flow.flow_edges(maps, top_k=None, keep=[0, 2]) == kept

@@ -25,8 +25,15 @@ def decoder(request, build):  # noqa: F811
 def full_forward(model, ids: list[int]):
     """Every row of every layer for the whole final sequence, in one ordinary forward (no cache)."""
     tensor = torch.tensor([ids])
-    encoding = Encoding(tensor, torch.ones_like(tensor, dtype=torch.bool), torch.zeros_like(tensor), [["?"] * len(ids)],
-                        [[False] * len(ids)], [False], [len(ids)])
+    encoding = Encoding(
+        tensor,
+        torch.ones_like(tensor, dtype=torch.bool),
+        torch.zeros_like(tensor),
+        [["?"] * len(ids)],
+        [[False] * len(ids)],
+        [False],
+        [len(ids)],
+    )
     with torch.inference_mode(), recording() as rec:
         logits = model(encoding, MaskSpec(causal=True))
     return rec.tensors, logits
@@ -37,7 +44,9 @@ def test_every_cached_step_equals_the_full_forward(decoder):
     model = decoder
     generation = generate_with_cache(model, PROMPT, n_new=8)
     assert len(generation.steps) == 8 and len(generation.tokens) == generation.n_prompt + 8
-    ids = [int(i) for i in model.encode([PROMPT]).input_ids[0][: generation.n_prompt]] + [s.token_id for s in generation.steps]
+    ids = [int(i) for i in model.encode([PROMPT]).input_ids[0][: generation.n_prompt]] + [
+        s.token_id for s in generation.steps
+    ]
     tensors, logits = full_forward(model, ids)
     for layer in range(model.n_layers):
         full = tensors[hook_name("pattern", layer)][0].numpy()  # (heads, T, T)
@@ -50,7 +59,10 @@ def test_every_cached_step_equals_the_full_forward(decoder):
         previous = logits[0, step.position - 1].float().clone()
         previous[list(getattr(model, "never_generated", ()))] = -np.inf
         assert int(previous.argmax()) == step.token_id
-    assert generation.cache_bytes(3) == 2 * model.n_layers * model.n_kv_heads * (generation.n_prompt + 3) * model.d_head * 4
+    assert (
+        generation.cache_bytes(3)
+        == 2 * model.n_layers * model.n_kv_heads * (generation.n_prompt + 3) * model.d_head * 4
+    )
 
 
 def layer_window_dropped(model, layer, generation) -> bool:
@@ -81,7 +93,9 @@ def test_the_generation_page_steps_through_the_cache_and_switches_models(build, 
     monkeypatch.setenv("ATTNVIZ_MODELS", str(built.path))
     root = Path(__file__).resolve().parents[2]
     at = AppTest.from_file(str(root / "pages" / "7_Generation.py"), default_timeout=120)
-    at.query_params.update({"gen_text": "The cat sat on the", "gen_new": "6", "gen_step": "3", "layer": "1", "head": "2"})
+    at.query_params.update(
+        {"gen_text": "The cat sat on the", "gen_new": "6", "gen_step": "3", "layer": "1", "head": "2"}
+    )
     at.run()
     assert not at.exception and not at.error
     model = get_model("dcformer-tiny")

@@ -18,8 +18,15 @@ import torch
 from torch import nn
 
 from attnviz.analysis.importance import (
-    EncoderEffect, LanguageModelEffect, ablate, ablation_effect, head_means, n_forwards_estimate, normalize_heads,
-    rank_heads, ranking_is_slow,
+    EncoderEffect,
+    LanguageModelEffect,
+    ablate,
+    ablation_effect,
+    head_means,
+    n_forwards_estimate,
+    normalize_heads,
+    rank_heads,
+    ranking_is_slow,
 )
 from attnviz.capture import get_model, run_capture
 from attnviz.hooks import HookPoint, editing, recording
@@ -115,7 +122,10 @@ def test_zeroed_head_is_zero_only_its_layer_and_later_change(model):
         assert torch.equal(ablated[hook_name("pattern", earlier)], clean[hook_name("pattern", earlier)]), earlier
     for earlier in range(layer):
         assert torch.equal(ablated[hook_name("z", earlier)], clean[hook_name("z", earlier)]), earlier
-    later = [not torch.equal(ablated[hook_name("pattern", l)], clean[hook_name("pattern", l)]) for l in range(layer + 1, model.n_layers)]
+    later = [
+        not torch.equal(ablated[hook_name("pattern", l)], clean[hook_name("pattern", l)])
+        for l in range(layer + 1, model.n_layers)
+    ]
     assert all(later), "every later layer's maps move when a head before it is removed"
     assert not torch.equal(out, clean_out)
 
@@ -147,7 +157,7 @@ def test_minilm_layer_output_by_hand_from_recorded_z(minilm):
     result = ablated[hook_name("result", layer)][0].numpy()  # (seq, d_model)
     np.testing.assert_allclose(result, concat @ weights.w_o + weights.b_o, atol=2e-5)
     clean_z = clean[hook_name("z", layer)][0].numpy()
-    without_head = clean[hook_name("result", layer)][0].numpy() - clean_z[head] @ weights.w_o[head * d:(head + 1) * d]
+    without_head = clean[hook_name("result", layer)][0].numpy() - clean_z[head] @ weights.w_o[head * d : (head + 1) * d]
     np.testing.assert_allclose(result, without_head, atol=2e-5)
 
 
@@ -162,7 +172,9 @@ def test_mean_ablation_is_the_heads_mean_over_real_tokens_of_each_text(minilm):
     _, clean = record(minilm, encoding, names=[hook_name("z", layer)])
     clean_z = clean[hook_name("z", layer)].numpy()  # (2, heads, seq, d)
     means = head_means(minilm, encoding, MaskSpec(), layers=[layer])
-    _, ablated = record(minilm, encoding, edits=ablate({layer: [head]}, "mean", means=means), names=[hook_name("z", layer)])
+    _, ablated = record(
+        minilm, encoding, edits=ablate({layer: [head]}, "mean", means=means), names=[hook_name("z", layer)]
+    )
     z = ablated[hook_name("z", layer)].numpy()
     for b in range(2):
         expected = clean_z[b, head][real[b]].mean(0)  # (d,)
@@ -206,7 +218,7 @@ def test_causal_mask_on_an_encoder_is_respected_under_ablation(minilm, how):
     np.testing.assert_allclose(outputs[0][:same], outputs[1][:same], atol=1e-5)
     effect = ablation_effect(minilm, TEXT, spec, {layer: [head]}, how)
     assert isinstance(effect, EncoderEffect) and 0 < effect.effect < 1
-    assert (effect.pattern_change_max[: layer + 1] == 0).all() and (effect.pattern_change_max[layer + 1:] > 0).all()
+    assert (effect.pattern_change_max[: layer + 1] == 0).all() and (effect.pattern_change_max[layer + 1 :] > 0).all()
 
 
 # --------------------------------------------------------------------------------------------- what changed
@@ -228,7 +240,9 @@ def test_language_model_effect_against_run_capture_and_a_plain_softmax(model):
     for row, position in enumerate(effect.positions):
         expected = np.sort(probs[position])[::-1][:3]
         np.testing.assert_allclose(effect.top_ablated.probs[row], expected, atol=1e-6)
-        np.testing.assert_allclose(probs[position, effect.top_ablated.ids[row]], effect.top_ablated.probs[row], atol=1e-6)
+        np.testing.assert_allclose(
+            probs[position, effect.top_ablated.ids[row]], effect.top_ablated.probs[row], atol=1e-6
+        )
         assert list(effect.top_ablated.tokens[row]) == [model.token_label(i) for i in effect.top_ablated.ids[row]]
     last = ablation_effect(model, TEXT, spec, heads, top_k=3, position=-1)
     assert last.positions.tolist() == [n - 1] and np.array_equal(last.top_ablated.ids[0], effect.top_ablated.ids[-1])
@@ -245,7 +259,7 @@ def test_encoder_cosine_is_mean_pooled_over_real_tokens(minilm):
     assert effect.cosine == pytest.approx(u @ v / np.linalg.norm(u) / np.linalg.norm(v), abs=1e-9)
     assert effect.token_cosine.shape == (len(clean.tokens),)
     assert effect.pattern_change_mean.shape == (minilm.n_layers, minilm.n_heads)
-    assert (effect.pattern_change_mean[: layer + 1] == 0).all() and (effect.pattern_change_mean[layer + 1:] > 0).all()
+    assert (effect.pattern_change_mean[: layer + 1] == 0).all() and (effect.pattern_change_mean[layer + 1 :] > 0).all()
 
 
 # --------------------------------------------------------------------------------------------- ranking
@@ -255,10 +269,14 @@ def test_ranking_has_every_head_and_its_top_equals_a_single_ablation(model):
     table = rank_heads(model, TEXT, MaskSpec(), "zero", progress=lambda done, total: calls.append((done, total)))
     total = model.n_layers * model.n_heads
     assert len(table) == total == table.attrs["ablations"]
-    assert sorted(zip(table.layer, table["head"])) == [(l, h) for l in range(model.n_layers) for h in range(model.n_heads)]
+    assert sorted(zip(table.layer, table["head"])) == [
+        (l, h) for l in range(model.n_layers) for h in range(model.n_heads)
+    ]
     assert (np.diff(table.effect.to_numpy()) <= 0).all()
     assert table.attrs["forwards"] == 1 + -(-total // table.attrs["batch_size"])
-    assert calls[0] == (0, total) and calls[-1] == (total, total) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert (
+        calls[0] == (0, total) and calls[-1] == (total, total) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+    )
     top = table.iloc[0]
     single = ablation_effect(model, TEXT, MaskSpec(), {int(top.layer): [int(top["head"])]}, pattern_changes=False)
     assert single.effect == pytest.approx(top.effect, abs=1e-6)

@@ -6,7 +6,6 @@ import attnviz
 from attnviz.analysis.positions import alignment, learned_positions, reorder, sinusoidal
 
 
-
 def test_sinusoidal_matches_the_formula():
     pe = sinusoidal(50, 16)
     pos, i = 7, 3  # dimension 2i = 6 and 2i+1 = 7
@@ -58,8 +57,9 @@ def test_rotary_similarity_is_the_cosine_of_rope_rotated_vectors_and_depends_on_
 
     n, d, base = 24, 16, 10000.0
     cos, sin = rope_tables(n, d, base)
-    np.testing.assert_allclose(np.arccos(np.clip(cos.numpy(), -1, 1))[:3, :3],
-                               np.arccos(np.cos(rotary_angles(n, d, base)))[:3, :3], atol=1e-5)
+    np.testing.assert_allclose(
+        np.arccos(np.clip(cos.numpy(), -1, 1))[:3, :3], np.arccos(np.cos(rotary_angles(n, d, base)))[:3, :3], atol=1e-5
+    )
     u = torch.ones(1, 1, n, d)  # the same vector at every position
     rotated = apply_rope(u, cos, sin)[0, 0].double().numpy()  # (n, d)
     unit = rotated / np.linalg.norm(rotated, axis=1, keepdims=True)

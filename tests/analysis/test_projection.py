@@ -23,10 +23,23 @@ def qk_capture(q: np.ndarray, k: np.ndarray, key_is_real=None) -> Capture:
     n_heads, n_tokens, d = q.shape
     group = n_heads // k.shape[0]
     pattern = softmax(q @ np.repeat(k, group, axis=0).transpose(0, 2, 1) / np.sqrt(d))
-    arrays = {hook_name("q", 0): q, hook_name("k", 0): k, hook_name("pattern", 0): pattern,
-              "tokens": np.array([f"t{i}" for i in range(n_tokens)])}
-    return Capture(arrays, model_name="synthetic", n_layers=1, n_heads=n_heads, spec=MaskSpec(),
-                   special=np.zeros(n_tokens, bool), truncated=False, full_length=n_tokens, key_is_real=key_is_real)
+    arrays = {
+        hook_name("q", 0): q,
+        hook_name("k", 0): k,
+        hook_name("pattern", 0): pattern,
+        "tokens": np.array([f"t{i}" for i in range(n_tokens)]),
+    }
+    return Capture(
+        arrays,
+        model_name="synthetic",
+        n_layers=1,
+        n_heads=n_heads,
+        spec=MaskSpec(),
+        special=np.zeros(n_tokens, bool),
+        truncated=False,
+        full_length=n_tokens,
+        key_is_real=key_is_real,
+    )
 
 
 def test_alignment_keeps_every_softmax_row_and_matches_norms_and_centroids():
@@ -123,4 +136,6 @@ def test_umap_when_installed(minilm):
 def test_unknown_method_is_an_error():
     rng = np.random.default_rng(5)
     with pytest.raises(ValueError, match="method"):
-        projection.qk_projection(qk_capture(rng.normal(size=(1, 4, 4)), rng.normal(size=(1, 4, 4))), 0, 0, method="tsne")
+        projection.qk_projection(
+            qk_capture(rng.normal(size=(1, 4, 4)), rng.normal(size=(1, 4, 4))), 0, 0, method="tsne"
+        )

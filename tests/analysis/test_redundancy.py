@@ -26,8 +26,17 @@ def synthetic_capture(patterns: list[np.ndarray], *, key_is_real=None, scores=No
         if values is not None:
             arrays |= {hook_name(name, l): v for l, v in enumerate(values)}
     arrays["tokens"] = np.array([f"t{i}" for i in range(n_tokens)])
-    return Capture(arrays, model_name="synthetic", n_layers=len(patterns), n_heads=n_heads, spec=MaskSpec(),
-                   special=np.zeros(n_tokens, bool), truncated=False, full_length=n_tokens, key_is_real=key_is_real)
+    return Capture(
+        arrays,
+        model_name="synthetic",
+        n_layers=len(patterns),
+        n_heads=n_heads,
+        spec=MaskSpec(),
+        special=np.zeros(n_tokens, bool),
+        truncated=False,
+        full_length=n_tokens,
+        key_is_real=key_is_real,
+    )
 
 
 def random_patterns(rng, n_layers: int, n_heads: int, n_tokens: int, allowed: list[np.ndarray]) -> list[np.ndarray]:
@@ -58,8 +67,12 @@ def test_js_distance_is_scipys_averaged_over_real_query_rows(padded_synthetic):
     cap = padded_synthetic
     distance = redundancy.head_similarity(cap, "js")
     heads = np.concatenate([cap.pattern(0), cap.pattern(1)])  # (6, T, T), index layer * 3 + head
-    expected = np.array([[np.mean([jensenshannon(heads[a, i, :5], heads[b, i, :5], base=2) for i in range(5)])
-                          for b in range(6)] for a in range(6)])
+    expected = np.array(
+        [
+            [np.mean([jensenshannon(heads[a, i, :5], heads[b, i, :5], base=2) for i in range(5)]) for b in range(6)]
+            for a in range(6)
+        ]
+    )
     np.testing.assert_allclose(distance, expected, atol=1e-7)
     assert distance.shape == (6, 6) and np.array_equal(distance, distance.T)
     assert np.all(np.diag(distance) == 0) and distance.min() >= 0 and distance.max() <= 1
@@ -74,8 +87,12 @@ def test_js_streamed_over_blocks_of_query_rows_is_the_same_distance(padded_synth
     monkeypatch.setattr(redundancy, "JS_ROW_BLOCK", 2)
     np.testing.assert_allclose(redundancy.head_similarity(cap, "js"), whole, atol=1e-12)
     heads = np.concatenate([cap.pattern(0), cap.pattern(1)])
-    expected = np.array([[np.mean([jensenshannon(heads[a, i, :5], heads[b, i, :5], base=2) for i in (0, 2, 3, 4)])
-                          for b in range(6)] for a in range(6)])
+    expected = np.array(
+        [
+            [np.mean([jensenshannon(heads[a, i, :5], heads[b, i, :5], base=2) for i in (0, 2, 3, 4)]) for b in range(6)]
+            for a in range(6)
+        ]
+    )
     np.testing.assert_allclose(redundancy.head_similarity(cap, "js", query_rows=rows), expected, atol=1e-7)
 
 
@@ -112,7 +129,9 @@ def test_identical_heads_are_at_distance_0_and_disjoint_ones_at_1():
 def test_layer_similarity_is_that_layers_block(padded_synthetic):
     for metric in redundancy.METRICS:
         everything = redundancy.head_similarity(padded_synthetic, metric)
-        np.testing.assert_allclose(redundancy.layer_similarity(padded_synthetic, 1, metric), everything[3:, 3:], atol=1e-12)
+        np.testing.assert_allclose(
+            redundancy.layer_similarity(padded_synthetic, 1, metric), everything[3:, 3:], atol=1e-12
+        )
     assert redundancy.head_labels(2, 3) == ["L0 H0", "L0 H1", "L0 H2", "L1 H0", "L1 H1", "L1 H2"]
 
 
@@ -180,7 +199,9 @@ def test_score_rank_is_at_most_d_head_whatever_the_length():
     q, k = rng.normal(size=(1, 2, n_tokens, d_head)), rng.normal(size=(1, 2, n_tokens, d_head))
     scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(d_head)  # (1 layer, 2 heads, T, T)
     patterns = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
-    cap = synthetic_capture([patterns[0]], scores=scores.astype(np.float32), q=q.astype(np.float32), k=k.astype(np.float32))
+    cap = synthetic_capture(
+        [patterns[0]], scores=scores.astype(np.float32), q=q.astype(np.float32), k=k.astype(np.float32)
+    )
     table = redundancy.rank_table(cap)
     assert table.columns.tolist() == list(redundancy.RANK_COLUMNS)
     assert (table["d_head"] == d_head).all()
@@ -246,7 +267,9 @@ def test_padding_changes_nothing(minilm):
     padded, _ = run_capture(minilm, [short, LONG_TEXT])
     assert (~padded.key_is_real).sum() > 0
     for metric in redundancy.METRICS:
-        np.testing.assert_allclose(redundancy.head_similarity(padded, metric), redundancy.head_similarity(alone, metric), atol=2e-4)
+        np.testing.assert_allclose(
+            redundancy.head_similarity(padded, metric), redundancy.head_similarity(alone, metric), atol=2e-4
+        )
     pd_padded, pd_alone = redundancy.rank_table(padded), redundancy.rank_table(alone)
     np.testing.assert_allclose(pd_padded["pattern_erank"], pd_alone["pattern_erank"], rtol=1e-3)
     np.testing.assert_allclose(pd_padded["scores_erank"], pd_alone["scores_erank"], rtol=1e-3)
@@ -254,7 +277,6 @@ def test_padding_changes_nothing(minilm):
 
 def test_rank_table_rebuilds_the_scores_from_q_and_k_when_they_were_not_recorded():
     """A page records q, k and the score scale instead of every layer's scores: the ranks are the same."""
-    import attnviz
     from attnviz.capture import Capture, run_capture, get_model
     from attnviz.masks import MaskSpec
     from attnviz.models.base import hook_name
@@ -263,28 +285,46 @@ def test_rank_table_rebuilds_the_scores_from_q_and_k_when_they_were_not_recorded
     text = "The animal didn't cross the street because it was too tired."
     (full,) = run_capture(model, [text], MaskSpec(causal=True))
     kept = {name: value for name, value in full.items() if "hook_scores" not in name}
-    without = Capture(kept, model_name=full.model_name, n_layers=full.n_layers, n_heads=full.n_heads, spec=full.spec,
-                      special=full.special, truncated=False, full_length=full.full_length, causal=True,
-                      key_is_real=full.key_is_real)
+    without = Capture(
+        kept,
+        model_name=full.model_name,
+        n_layers=full.n_layers,
+        n_heads=full.n_heads,
+        spec=full.spec,
+        special=full.special,
+        truncated=False,
+        full_length=full.full_length,
+        causal=True,
+        key_is_real=full.key_is_real,
+    )
     assert hook_name("scores", 0) not in without
     pd.testing.assert_frame_equal(redundancy.rank_table(without), redundancy.rank_table(full), atol=1e-3)
 
 
-@pytest.mark.parametrize("name, spec", [("mistral-char", "window"), ("dcformer-tiny", "causal"), ("all-MiniLM-L6-v2", "chunk")])
+@pytest.mark.parametrize(
+    "name, spec", [("mistral-char", "window"), ("dcformer-tiny", "causal"), ("all-MiniLM-L6-v2", "chunk")]
+)
 def test_a_long_texts_cosine_streamed_from_linear_state_equals_the_whole_maps(name, spec, monkeypatch):
     from attnviz import tiles
     from attnviz.capture import get_model, run_capture
     from attnviz.masks import MaskSpec
 
     model = get_model(name)
-    mask = {"window": MaskSpec(causal=True, window=7), "causal": MaskSpec(causal=True), "chunk": MaskSpec(chunk=9)}[spec]
+    mask = {"window": MaskSpec(causal=True, window=7), "causal": MaskSpec(causal=True), "chunk": MaskSpec(chunk=9)}[
+        spec
+    ]
     text = "the cat sat on the mat and the dog sat on the log; " * 5
     (full,) = run_capture(model, [text], mask)
-    (linear,) = run_capture(model, [text], mask, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False)))
+    (linear,) = run_capture(
+        model, [text], mask, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False))
+    )
     monkeypatch.setattr(tiles, "ROWS_PER_BLOCK", 16)  # several blocks of rows
     rows = np.ones(len(full.tokens), bool)
     rows[3:6] = False  # "hide special tokens" drops some query rows: the same rows both ways
-    np.testing.assert_allclose(redundancy.head_similarity(linear, "cosine", query_rows=rows),
-                               redundancy.head_similarity(full, "cosine", query_rows=rows), atol=1e-6)
+    np.testing.assert_allclose(
+        redundancy.head_similarity(linear, "cosine", query_rows=rows),
+        redundancy.head_similarity(full, "cosine", query_rows=rows),
+        atol=1e-6,
+    )
     with pytest.raises(ValueError, match="cosine"):
         redundancy.head_similarity(linear, "js")

@@ -13,11 +13,23 @@ def head_stats(pattern: np.ndarray, tokens: list[str], query_rows: np.ndarray | 
     """The page's statistics (stats_table, streamed over blocks of rows) of one hand-made head: a capture of one
     layer and one head holding ``pattern``, nothing masked."""
     n = len(tokens)
-    capture = Capture({hook_name("pattern", 0): np.asarray(pattern, np.float32)[None], hook_name("mask", 0): np.ones((n, n), bool),
-                       "tokens": np.array(tokens)}, model_name="hand-made", n_layers=1, n_heads=1, spec=MaskSpec(),
-                      special=[t.startswith(("[", "<")) for t in tokens], truncated=False, full_length=n)
+    capture = Capture(
+        {
+            hook_name("pattern", 0): np.asarray(pattern, np.float32)[None],
+            hook_name("mask", 0): np.ones((n, n), bool),
+            "tokens": np.array(tokens),
+        },
+        model_name="hand-made",
+        n_layers=1,
+        n_heads=1,
+        spec=MaskSpec(),
+        special=[t.startswith(("[", "<")) for t in tokens],
+        truncated=False,
+        full_length=n,
+    )
     row = stats_table(capture, query_rows).iloc[0]
     return {name: float(row[name]) for name in STAT_COLUMNS if name in row}
+
 
 TOKENS = ["[CLS]", "a", "b", "c", "[SEP]"]
 
@@ -82,21 +94,32 @@ def test_cls_and_sep_columns_only_where_those_tokens_are():
     assert "cls" not in decoder and "sep" not in decoder and {"first", "induction"} <= set(decoder)
 
 
-@pytest.mark.parametrize("name, spec", [("all-MiniLM-L6-v2", "chunk"), ("mistral-char", "causal"), ("dcformer-tiny", "causal"),
-                                        ("mistral-char", "window")])
+@pytest.mark.parametrize(
+    "name, spec",
+    [
+        ("all-MiniLM-L6-v2", "chunk"),
+        ("mistral-char", "causal"),
+        ("dcformer-tiny", "causal"),
+        ("mistral-char", "window"),
+    ],
+)
 def test_a_long_texts_table_streamed_from_linear_state_equals_the_whole_maps(name, spec, monkeypatch):
     """A linear capture's statistics come a block of query rows at a time over the keys the mask allows: the same
     table as the stored maps give (padding rows left out as before, induction over the repeated tokens)."""
     from attnviz import tiles
-    from attnviz.analysis.stats import STAT_COLUMNS, stats_table
+    from attnviz.analysis.stats import stats_table
     from attnviz.capture import get_model, run_capture
     from attnviz.masks import MaskSpec
 
     model = get_model(name)
-    mask = {"chunk": MaskSpec(chunk=7), "causal": MaskSpec(causal=True), "window": MaskSpec(causal=True, window=9)}[spec]
+    mask = {"chunk": MaskSpec(chunk=7), "causal": MaskSpec(causal=True), "window": MaskSpec(causal=True, window=9)}[
+        spec
+    ]
     text = "the cat sat on the mat and the dog sat on the log, then the cat sat on the dog " * 4
     (full,) = run_capture(model, [text], mask)
-    (linear,) = run_capture(model, [text], mask, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False)))
+    (linear,) = run_capture(
+        model, [text], mask, hooks=tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False))
+    )
     assert linear.is_linear(0) and not full.is_linear(0)
     monkeypatch.setattr(tiles, "ROWS_PER_BLOCK", 16)  # several blocks of rows even for this text
     streamed = stats_table(linear)
@@ -113,7 +136,19 @@ def test_padding_rows_never_count_whatever_the_tokenizer_calls_its_pad_token():
     p = np.eye(5)
     p[3:] = 0.2  # padding rows: junk that must not enter the means
     real = np.array([True, True, True, False, False])
-    capture = Capture({hook_name("pattern", 0): p.astype(np.float32)[None], hook_name("mask", 0): np.ones((5, 5), bool),
-                       "tokens": np.array(tokens)}, model_name="gpt2-like", n_layers=1, n_heads=1, spec=MaskSpec(),
-                      special=[False] * 3 + [True] * 2, truncated=False, full_length=5, key_is_real=real)
+    capture = Capture(
+        {
+            hook_name("pattern", 0): p.astype(np.float32)[None],
+            hook_name("mask", 0): np.ones((5, 5), bool),
+            "tokens": np.array(tokens),
+        },
+        model_name="gpt2-like",
+        n_layers=1,
+        n_heads=1,
+        spec=MaskSpec(),
+        special=[False] * 3 + [True] * 2,
+        truncated=False,
+        full_length=5,
+        key_is_real=real,
+    )
     assert stats_table(capture).iloc[0]["self"] == pytest.approx(1.0)

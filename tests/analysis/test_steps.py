@@ -41,6 +41,7 @@ def reference(hf_reference, layer, head, query, causal=False):
     probs = np.exp(masked - masked.max())
     probs /= probs.sum()
     z = probs @ v
+
     # all heads for the query, concatenated, then W_O, residual and LayerNorm
     def head_z(h):
         def proj(name):
@@ -59,8 +60,19 @@ def reference(hf_reference, layer, head, query, causal=False):
         pre + "attention.output.LayerNorm.bias"
     ]
     return dict(
-        x=x, q=q[query], k=k, v=v, dots=dots, scaled=scaled, probs=probs, weighted=probs[:, None] * v, z=z,
-        concat=concat, result=result, mid=mid, output=out.hidden_states[layer + 1][0, query].numpy(),
+        x=x,
+        q=q[query],
+        k=k,
+        v=v,
+        dots=dots,
+        scaled=scaled,
+        probs=probs,
+        weighted=probs[:, None] * v,
+        z=z,
+        concat=concat,
+        result=result,
+        mid=mid,
+        output=out.hidden_states[layer + 1][0, query].numpy(),
         w_q=sd[pre + "attention.self.query.weight"].reshape(heads, d, -1)[head].T,
         mask=mask[query],
     )
@@ -75,9 +87,20 @@ def test_every_panel_matches_an_independent_recomputation(minilm, hf_reference, 
     np.testing.assert_allclose(s.layer_input, ref["x"], **close)
     np.testing.assert_allclose(s.slices.w_q, ref["w_q"], atol=1e-7)
     np.testing.assert_allclose(s.layer_input[query] @ s.slices.w_q + s.slices.b_q, s.q, atol=1e-4)
-    for name, ours in [("q", s.q), ("k", s.k), ("v", s.v), ("dots", s.dots), ("scaled", s.scaled), ("probs", s.probs),
-                       ("weighted", s.weighted), ("z", s.z), ("concat", s.concat), ("result", s.attn_result),
-                       ("mid", s.resid_mid), ("output", s.layer_output)]:
+    for name, ours in [
+        ("q", s.q),
+        ("k", s.k),
+        ("v", s.v),
+        ("dots", s.dots),
+        ("scaled", s.scaled),
+        ("probs", s.probs),
+        ("weighted", s.weighted),
+        ("z", s.z),
+        ("concat", s.concat),
+        ("result", s.attn_result),
+        ("mid", s.resid_mid),
+        ("output", s.layer_output),
+    ]:
         np.testing.assert_allclose(ours, ref[name], err_msg=name, **close)
     assert np.array_equal(s.allowed, ref["mask"])
     assert np.all(np.isneginf(s.masked[~s.allowed]))
@@ -118,7 +141,9 @@ def test_step_by_step_runs_on_every_decoder_through_the_contract(decoder):
     n = len(cap.tokens)
     weights = model.attention_weights(0)
     assert weights.w_q.shape == (model.n_heads, model.d_model, model.d_head)
-    assert weights.w_k.shape == (model.n_kv_heads, model.d_model, model.d_head) and weights.w_o.shape[1] == model.d_model
+    assert (
+        weights.w_k.shape == (model.n_kv_heads, model.d_model, model.d_head) and weights.w_o.shape[1] == model.d_model
+    )
     for layer, head, query in [(0, 0, 3), (model.n_layers - 1, model.n_heads - 1, n - 1)]:
         s = steps(model, cap, layer, head, query)
         kv = model.kv_head_of(head)
@@ -141,7 +166,7 @@ def test_step_by_step_runs_on_every_decoder_through_the_contract(decoder):
         np.testing.assert_allclose(s.probs.sum(), 1.0, atol=1e-5)
         softmax = np.exp(s.masked - s.masked[s.allowed].max())  # the softmax of what the page says it reads
         np.testing.assert_allclose(s.probs, softmax / softmax.sum(), atol=1e-5)
-        assert (s.probs[~s.allowed] == 0).all() and not s.allowed[query + 1:].any()
+        assert (s.probs[~s.allowed] == 0).all() and not s.allowed[query + 1 :].any()
         np.testing.assert_allclose(s.z, s.pattern @ s.v, atol=1e-5)  # DCFormer: post-composed weights mix v
         if not getattr(model, "use_dcmha", False):
             np.testing.assert_array_equal(s.pattern, s.probs)
@@ -179,8 +204,10 @@ def test_the_online_softmax_ends_equal_to_the_ordinary_one(minilm):
         assert sum(step.keys[1] - step.keys[0] for step in online) == len(s.masked)
 
 
-@pytest.mark.parametrize("name, spec", [("all-MiniLM-L6-v2", MaskSpec(window=5)), ("mistral-char", MaskSpec()),
-                                        ("dcformer-tiny", MaskSpec(causal=True))])
+@pytest.mark.parametrize(
+    "name, spec",
+    [("all-MiniLM-L6-v2", MaskSpec(window=5)), ("mistral-char", MaskSpec()), ("dcformer-tiny", MaskSpec(causal=True))],
+)
 def test_a_long_texts_steps_from_a_capture_without_maps_equal_a_full_capture(name, spec):
     """Step by step on a long text captures every hook but the (T × T) maps; the query's row comes from tiles and every
     panel equals the one a capture of everything gives. A window of keys cuts every per-key panel consistently."""

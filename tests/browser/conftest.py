@@ -62,7 +62,9 @@ JS_CELL_CENTRE = """([key, x, y]) => { const gd = document.querySelector('.st-ke
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.querySelector('.nsewdrag').getBoundingClientRect();
   return [box.left + xa.l2p(x), box.top + ya.l2p(y)]; }"""
 
-JS_TITLE = """(key) => { const t = document.querySelector('.st-key-' + key + ' .gtitle'); return t ? t.textContent : null; }"""
+JS_TITLE = (
+    """(key) => { const t = document.querySelector('.st-key-' + key + ' .gtitle'); return t ? t.textContent : null; }"""
+)
 
 
 class AppPage:

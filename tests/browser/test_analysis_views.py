@@ -9,6 +9,7 @@ from conftest import FIRST_LOAD_TIMEOUT_MS, JS_CELL_CENTRE, JS_DRAWN, STEP_TIMEO
 
 pytestmark = pytest.mark.browser
 
+
 def open_compare(app, query: str = "") -> None:
     app.page.set_viewport_size({"width": 1400, "height": 3600})  # Streamlit scrolls inside its own container
     app.page.goto(app.base_url + "Compare_heads" + query)
@@ -24,18 +25,24 @@ def test_a_click_on_the_similarity_matrix_compares_those_two_heads(app):
     open_compare(app)
     assert app.page.evaluate(JS_DRAWN, "rank_bars")
     before = [app.slider_value(k) for k in ("a_layer", "a_head", "b_layer", "b_head")]
-    order = app.page.evaluate("""() => Array.from(document.querySelectorAll('.st-key-similarity .xtick text'), t => t.textContent)""")
+    order = app.page.evaluate(
+        """() => Array.from(document.querySelectorAll('.st-key-similarity .xtick text'), t => t.textContent)"""
+    )
     assert order and all(label.startswith("L") for label in order)
     x, y = app.page.evaluate(JS_CELL_CENTRE, ["similarity", 5, 40])
     app.page.mouse.move(x, y)
     app.page.mouse.click(x, y)
     app.page.wait_for_function(
         "(before) => ['a_layer','a_head','b_layer','b_head'].some((k, i) => { const s = document.querySelector('.st-key-' + k + ' input[type=range]'); return s && Number(s.value) !== before[i]; })",
-        arg=before, timeout=STEP_TIMEOUT_MS)
+        arg=before,
+        timeout=STEP_TIMEOUT_MS,
+    )
     app.wait_idle()
     after = [app.slider_value(k) for k in ("a_layer", "a_head", "b_layer", "b_head")]
     # the clicked row's head is A, the column's head B: their labels are the matrix's own tick labels
-    y_labels = app.page.evaluate("""() => Array.from(document.querySelectorAll('.st-key-similarity .ytick text'), t => t.textContent)""")
+    y_labels = app.page.evaluate(
+        """() => Array.from(document.querySelectorAll('.st-key-similarity .ytick text'), t => t.textContent)"""
+    )
     if len(y_labels) == 72:  # every label drawn: check it exactly
         assert f"L{after[0]} H{after[1]}" == y_labels[40] and f"L{after[2]} H{after[3]}" == order[5]
     assert after != before

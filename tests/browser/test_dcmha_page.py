@@ -52,7 +52,9 @@ def test_picking_a_query_token_changes_the_compose_matrices(app):
     app.wait_query("dc_q", "20")
     app.page.wait_for_function(
         "(key) => { const t = document.querySelector('.st-key-' + key + ' .gtitle'); return t && t.textContent.includes('t=20'); }",
-        arg="compose_pre", timeout=STEP_TIMEOUT_MS)
+        arg="compose_pre",
+        timeout=STEP_TIMEOUT_MS,
+    )
     app.wait_idle()
     after = {k: app.page.evaluate(JS_LAST_Z, k) for k in ("compose_pre", "compose_post")}
     for key in after:
@@ -70,7 +72,12 @@ def test_every_tab_renders_and_screenshots(app):
         open_tab(app, index)
         app.wait_idle()
         app.shot(f"dcmha-{name}")
-    for key in ("similarity_by_layer", "rank_by_layer", "similarity_dc_map", "similarity_mha_map"):  # the redundancy tab
+    for key in (
+        "similarity_by_layer",
+        "rank_by_layer",
+        "similarity_dc_map",
+        "similarity_mha_map",
+    ):  # the redundancy tab
         assert app.page.evaluate(JS_HAS_PLOT, key), key
     assert app.page.evaluate(JS_HAS_PLOT, "sb_after")
     assert app.page.evaluate(JS_HAS_PLOT, "sb_spread")
@@ -95,7 +102,8 @@ def test_window_band_and_chunks_are_drawn(app):
     app.wait_idle()
     names = app.page.evaluate(
         "() => { const gd = document.querySelector('.st-key-stages .js-plotly-plot');"
-        " return gd._fullLayout.shapes.map(s => s.name); }")
+        " return gd._fullLayout.shapes.map(s => s.name); }"
+    )
     assert names.count("window") == 6 and names.count("selected") == 6
     assert names.count("query block") == 6 * 3  # 180 characters, blocks of 64 queries
     app.shot("dcmha-window12-chunks")

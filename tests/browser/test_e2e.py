@@ -15,7 +15,9 @@ NEW_TOKENS = ["[CLS]", "zebra", "â€¿s", "quietly", "ate", "purple", "carrot", "â
 # JS predicates on the heatmap's z (nested arrays, masked cells = null).
 JS_CAUSAL = """(z) => z.length > 2 && z.every((row, i) => row.every((v, j) => j > i ? v === null : v !== null))"""
 JS_FULL = """(z) => z.length > 2 && z.every(row => row.every(v => v !== null))"""
-JS_BAND = """(z, w) => z.length > 2 && z.every((row, i) => row.every((v, j) => (Math.abs(i - j) < w) === (v !== null)))"""
+JS_BAND = (
+    """(z, w) => z.length > 2 && z.every((row, i) => row.every((v, j) => (Math.abs(i - j) < w) === (v !== null)))"""
+)
 
 
 def nonnull(z):
@@ -99,9 +101,7 @@ def test_window_slider_changes_band(app):
     slider.focus()
     app.page.keyboard.press("ArrowRight")
     app.page.keyboard.press("ArrowRight")
-    app.page.wait_for_function(
-        "() => document.querySelector('.st-key-window input[type=range]').value === '5'"
-    )
+    app.page.wait_for_function("() => document.querySelector('.st-key-window input[type=range]').value === '5'")
     app.wait_for_z(JS_BAND, 5)
     z = app.z()
     n = len(z)

@@ -14,12 +14,28 @@ SECTION_CHARTS = {"rollout_map": 1, "flow_graph": 3, "qk_scatter": 2}  # chart k
 JS_TRACES = """(key) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
   return gd && gd._fullData && gd.querySelector('svg.main-svg') ? gd._fullData.length : 0; }"""
 JS_TICK_TEXT = """([key, axis]) => Array.from(document.querySelectorAll('.st-key-' + key + ' .' + axis + 'tick text'), t => t.textContent)"""
-JS_SECTION_TITLE = """(key) => { const t = document.querySelector('.st-key-' + key + ' .gtitle'); return t ? t.textContent : null; }"""
+JS_SECTION_TITLE = (
+    """(key) => { const t = document.querySelector('.st-key-' + key + ' .gtitle'); return t ? t.textContent : null; }"""
+)
 TEXTS = {
-    "en": {"flow": "Where information flows", "qk": "Queries and keys in one space", "input": "input", "after": "after L0",
-           "rollout": "Rollout after layer 5", "scatter": "queries and keys (PCA)", "nearby": "In this picture"},
-    "zh": {"flow": "信息流向哪里", "qk": "查询和键在同一空间", "input": "输入", "after": "第 0 层后",
-           "rollout": "注意力展开：第 5 层之后", "scatter": "查询和键（PCA）", "nearby": "在这张图中"},
+    "en": {
+        "flow": "Where information flows",
+        "qk": "Queries and keys in one space",
+        "input": "input",
+        "after": "after L0",
+        "rollout": "Rollout after layer 5",
+        "scatter": "queries and keys (PCA)",
+        "nearby": "In this picture",
+    },
+    "zh": {
+        "flow": "信息流向哪里",
+        "qk": "查询和键在同一空间",
+        "input": "输入",
+        "after": "第 0 层后",
+        "rollout": "注意力展开：第 5 层之后",
+        "scatter": "查询和键（PCA）",
+        "nearby": "在这张图中",
+    },
 }
 
 
@@ -69,7 +85,9 @@ def test_a_link_opens_both_sections_drawn_in_each_language(app, lang):
 
 
 def test_attention_flow_of_a_causal_model_stays_below_the_diagonal(app):
-    open_main(app, "?text=the+cat+sat+on+the+mat&causal=1&flow=1&flow_method=flow", charts=("rollout_map", "flow_graph"))
+    open_main(
+        app, "?text=the+cat+sat+on+the+mat&causal=1&flow=1&flow_method=flow", charts=("rollout_map", "flow_graph")
+    )
     assert "Attention flow after layer 5" in app.page.evaluate(JS_SECTION_TITLE, "rollout_map")
     z = app.page.evaluate(f"(key) => ({JS_TRACE_Z})([key, 0])", "rollout_map")
     assert len(z) == 8

@@ -66,7 +66,8 @@ def test_rank_then_click_a_head_in_english(app):
     app.wait_query("ablate", "2.5,4.7")
     app.wait_idle()
     app.page.wait_for_function(
-        "() => document.querySelector('.st-key-ablate_heads').innerText.includes('L4 H7')", timeout=STEP_TIMEOUT_MS)
+        "() => document.querySelector('.st-key-ablate_heads').innerText.includes('L4 H7')", timeout=STEP_TIMEOUT_MS
+    )
     assert "L4 H7" in app.page.locator(".st-key-ablate_heads").inner_text()
     app.page.wait_for_function(JS_DRAWN, arg="importance_effect_map", timeout=STEP_TIMEOUT_MS)
     assert_clean(app)

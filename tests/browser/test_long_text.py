@@ -3,7 +3,6 @@ linear capture; a box dragged over the head's map zooms to that region exactly; 
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -22,7 +21,10 @@ JS_SHAPE = """() => { const gd = document.querySelector('.st-key-head_heatmap .j
 
 def drag(app, start: tuple[int, int], end: tuple[int, int]) -> None:
     """Drag a box over the head's map from (key, query) ``start`` to ``end``, in token positions."""
-    first, last = app.page.evaluate(JS_CELL_CENTRE, ["head_heatmap", *start]), app.page.evaluate(JS_CELL_CENTRE, ["head_heatmap", *end])
+    first, last = (
+        app.page.evaluate(JS_CELL_CENTRE, ["head_heatmap", *start]),
+        app.page.evaluate(JS_CELL_CENTRE, ["head_heatmap", *end]),
+    )
     app.page.mouse.move(*first)
     app.page.mouse.down()
     app.page.mouse.move(*last, steps=8)
@@ -31,8 +33,11 @@ def drag(app, start: tuple[int, int], end: tuple[int, int]) -> None:
 
 def wait_zoom(app, before: str | None) -> tuple[tuple[int, int], tuple[int, int]]:
     """The zoom the URL holds once it differs from ``before`` and the page has redrawn."""
-    app.page.wait_for_function("(before) => { const z = new URLSearchParams(location.search).get('zoom'); return z && z !== before; }",
-                               arg=before, timeout=STEP_TIMEOUT_MS)
+    app.page.wait_for_function(
+        "(before) => { const z = new URLSearchParams(location.search).get('zoom'); return z && z !== before; }",
+        arg=before,
+        timeout=STEP_TIMEOUT_MS,
+    )
     app.page.wait_for_function("() => document.body.innerText.includes('Zoomed: queries')", timeout=STEP_TIMEOUT_MS)
     app.wait_idle()
     zoom = app.page.evaluate("() => new URLSearchParams(location.search).get('zoom')")
@@ -46,7 +51,9 @@ def test_a_long_text_draws_in_blocks_and_a_dragged_box_zooms_exactly(app):
     app.goto("?model=mistral-char")
     frames.clear()
     app.type_sentence(LONG)
-    app.page.wait_for_function("() => document.body.innerText.includes('A long text (8001 tokens)')", timeout=FIRST_LOAD_TIMEOUT_MS)
+    app.page.wait_for_function(
+        "() => document.body.innerText.includes('A long text (8001 tokens)')", timeout=FIRST_LOAD_TIMEOUT_MS
+    )
     app.wait_heatmap(timeout=FIRST_LOAD_TIMEOUT_MS)
     app.wait_idle(timeout=FIRST_LOAD_TIMEOUT_MS)
     rows, cols, _, _ = app.page.evaluate(JS_SHAPE)
@@ -76,7 +83,9 @@ def test_a_long_text_draws_in_blocks_and_a_dragged_box_zooms_exactly(app):
 
     app.page.get_by_role("button", name="Whole map").click()
     app.page.wait_for_function("() => !new URLSearchParams(location.search).has('zoom')", timeout=STEP_TIMEOUT_MS)
-    app.page.wait_for_function("() => document.body.innerText.includes('A long text (8001 tokens)')", timeout=STEP_TIMEOUT_MS)
+    app.page.wait_for_function(
+        "() => document.body.innerText.includes('A long text (8001 tokens)')", timeout=STEP_TIMEOUT_MS
+    )
     assert app.page.evaluate(JS_COLOUR) == "block max"  # the choice outlived the zoom
     assert app.exception_count() == 0 and "Traceback" not in app.body_text()
 

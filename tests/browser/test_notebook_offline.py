@@ -9,7 +9,7 @@ import pytest
 
 from attnviz import notebook
 from attnviz.figures import capture_views
-from notebooks import PLOTLY_MIME, executed_tutorial, outputs, outputs_page, synthetic_capture  # noqa: F401  (executed_tutorial: a fixture)
+from notebooks import PLOTLY_MIME, outputs, outputs_page, synthetic_capture
 
 pytestmark = pytest.mark.browser
 
@@ -59,7 +59,9 @@ def test_the_saved_tutorial_draws_every_figure_offline_in_chromium(executed_tuto
     page.wait_for_function(
         "(n) => { const gds = document.querySelectorAll('.js-plotly-plot');"
         " return gds.length === n && Array.from(gds).every(gd => gd.querySelector('g.hm image')); }",
-        arg=n_figures, timeout=60_000)
+        arg=n_figures,
+        timeout=60_000,
+    )
     drawn = page.evaluate(JS_EVERY_FIGURE)
     assert len(drawn) == n_figures == page.locator(f".{notebook.FIGURE_CLASS}").count()
     for figure in drawn:
@@ -73,8 +75,9 @@ def test_the_saved_tutorial_draws_every_figure_offline_in_chromium(executed_tuto
     label = head_view.locator(".slider-labels text", has_text="7").first.bounding_box()
     rail = head_view.locator(".slider-rail-touch-rect").first.bounding_box()
     page.mouse.click(label["x"] + label["width"] / 2, rail["y"] + rail["height"] / 2)
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout.title.text === 'Layer 2 · head 7'",
-                           timeout=10_000)
+    page.wait_for_function(
+        "() => document.querySelector('.js-plotly-plot')._fullLayout.title.text === 'Layer 2 · head 7'", timeout=10_000
+    )
     page.screenshot(path=str(tmp_path / "tutorial.png"), full_page=True)
     assert offline.external == [] and offline.errors == []
 
@@ -84,8 +87,10 @@ def test_a_figure_above_plotlyjs_still_draws_and_one_without_it_says_why(browser
     fig = capture_views.compare(synthetic_capture(["a", "b", "c"]), (0, 0), (1, 2))
     offline = OfflinePage(browser)
     page = offline.open(tmp_path / "above.html", notebook.figure_html(fig) + notebook.plotlyjs_html())
-    page.wait_for_function("() => { const gd = document.querySelector('.js-plotly-plot'); return gd && gd.querySelector('g.hm image'); }",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('.js-plotly-plot'); return gd && gd.querySelector('g.hm image'); }",
+        timeout=30_000,
+    )
     page = offline.open(tmp_path / "without.html", notebook.figure_html(fig))
     assert "Plotly.js is not on this page" in page.locator(f".{notebook.FIGURE_CLASS}").inner_text()
     assert offline.external == [] and offline.errors == []

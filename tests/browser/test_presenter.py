@@ -18,7 +18,9 @@ JS_PLOTS = "() => Array.from(document.querySelectorAll('.js-plotly-plot')).filte
 
 def wait_title(app, title: str, timeout: float = STEP_TIMEOUT_MS) -> None:
     """The h1 reads ``title`` (an invisible non-joiner that keeps ":material/…:" from becoming an icon aside)."""
-    app.page.wait_for_function(f"(want) => (({JS_H1})() || '').replaceAll('\\u200c', '') === want", arg=title, timeout=timeout)
+    app.page.wait_for_function(
+        f"(want) => (({JS_H1})() || '').replaceAll('\\u200c', '') === want", arg=title, timeout=timeout
+    )
     app.page.wait_for_function(f"() => ({JS_PLOTS})() > 0", timeout=timeout)
     app.wait_idle(timeout=timeout)
 
@@ -37,7 +39,9 @@ def test_step_through_the_masks_lesson_and_switch_to_chinese(app):
             app.shot("presenter-en-causal", full_page=False)
     assert app.page.get_by_role("button", name="Next ▶").is_disabled()
 
-    app.page.locator("[data-testid=stSidebarCollapsedControl] button, [data-testid=stExpandSidebarButton]").first.click()
+    app.page.locator(
+        "[data-testid=stSidebarCollapsedControl] button, [data-testid=stExpandSidebarButton]"
+    ).first.click()
     app.page.get_by_text("中文", exact=True).click()
     wait_title(app, slides[-1].title["zh"])
     app.wait_query("lang", "zh")
@@ -99,14 +103,23 @@ def test_an_uploaded_lesson_shows_markdown_as_text_and_a_bomb_is_refused(app):
     assert app.exception_count() == 0
     app.shot("presenter-own-lesson", full_page=False)
 
-    lines = ["title: {en: T, zh: 标题}", "slides:", "  - title: {en: a, zh: b}", "    explanation: {en: a, zh: b}", "    view:"]
+    lines = [
+        "title: {en: T, zh: 标题}",
+        "slides:",
+        "  - title: {en: a, zh: b}",
+        "    explanation: {en: a, zh: b}",
+        "    view:",
+    ]
     lines.append('      - &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]')  # line 6
     lines += [f"      - &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 10) + "]" for i in range(9)]
     upload(app, lesson_file("bomb.yaml", "\n".join(lines) + "\n"))
     alert = app.page.locator("[data-testid=stAlert]").filter(has_text="anchors and aliases")
     alert.wait_for(timeout=STEP_TIMEOUT_MS)
     message = alert.inner_text()
-    assert "bomb.yaml: line 6: anchors and aliases (&name, *name) are not allowed in a lesson" in message and len(message) < 300
+    assert (
+        "bomb.yaml: line 6: anchors and aliases (&name, *name) are not allowed in a lesson" in message
+        and len(message) < 300
+    )
     app.wait_idle()
     assert app.exception_count() == 0 and not app.dialogs and not app.page_errors
 

@@ -101,7 +101,9 @@ def test_overview_points_carry_layer_and_head():
     assert frame.x0 < 5 * 8 < frame.x1 and frame.y0 < 2 * 8 < frame.y1
     z = np.asarray(heat.z, dtype=float)
     expected = plots.downsample_stack(patterns[2].astype(np.float32), 8)[5]
-    np.testing.assert_allclose(z[2 * 8 : 2 * 8 + 7, 5 * 8 : 5 * 8 + 7], patterns[2][5] / patterns[2][5].max(), rtol=1e-5)
+    np.testing.assert_allclose(
+        z[2 * 8 : 2 * 8 + 7, 5 * 8 : 5 * 8 + 7], patterns[2][5] / patterns[2][5].max(), rtol=1e-5
+    )
     assert expected.shape == (7, 7)
     assert list(fig.layout.yaxis.ticktext) == [f"L{l}" for l in range(6)]
 
@@ -136,7 +138,11 @@ def test_downsample_skips_nan_and_keeps_all_nan_blocks_nan():
 
 
 def _drawn_in_one_pass(fig: go.Figure) -> bool:
-    return fig.layout.margin.autoexpand is False and fig.layout.xaxis.automargin is False and fig.layout.yaxis.automargin is False
+    return (
+        fig.layout.margin.autoexpand is False
+        and fig.layout.xaxis.automargin is False
+        and fig.layout.yaxis.automargin is False
+    )
 
 
 def test_live_maps_fix_their_margins_instead_of_automargin():
@@ -191,7 +197,9 @@ def _sent(fig: go.Figure) -> dict:
     import plotly.io as pio
     import plotly.tools
 
-    return json.loads(pio.to_json(plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True), validate=False))
+    return json.loads(
+        pio.to_json(plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True), validate=False)
+    )
 
 
 def _live_maps():
@@ -201,15 +209,23 @@ def _live_maps():
     long_tokens = [f"t<{i}>" for i in range(170)]  # over FULL_DETAIL_TOKENS: positions in the hover
     long = rng.random((12, 170, 170)).astype(np.float32)
     return {
-        "head": lambda: plots.head_heatmap(p, TOKENS, scores=rng.normal(size=(5, 5)), allowed=allowed, title="L0 <b>H0</b>"),
-        "head hidden tokens": lambda: plots.head_heatmap(p, TOKENS, allowed=allowed, keep=np.array([1, 2, 3]), lang="zh"),
+        "head": lambda: plots.head_heatmap(
+            p, TOKENS, scores=rng.normal(size=(5, 5)), allowed=allowed, title="L0 <b>H0</b>"
+        ),
+        "head hidden tokens": lambda: plots.head_heatmap(
+            p, TOKENS, allowed=allowed, keep=np.array([1, 2, 3]), lang="zh"
+        ),
         "head long": lambda: plots.head_heatmap(long[0], long_tokens, scores=long[1], zmax=1.0, height=500),
         "head over budget": lambda: plots.head_heatmap(np.full((600, 600), 1 / 600), [str(i) for i in range(600)]),
         "head diverging": lambda: plots.head_heatmap(p - 0.3, TOKENS, key_tokens=TOKENS[::-1]),
         "grid": lambda: plots.layer_grid(patterns, TOKENS, allowed=allowed, layer=2, selected_head=4),
-        "grid long, K/V groups": lambda: plots.layer_grid(long, long_tokens, keep=np.arange(1, 169), kv_heads=[h // 4 for h in range(12)], lang="de"),
+        "grid long, K/V groups": lambda: plots.layer_grid(
+            long, long_tokens, keep=np.arange(1, 169), kv_heads=[h // 4 for h in range(12)], lang="de"
+        ),
         "overview": lambda: plots.overview([patterns] * 6, selected=(2, 5)),
-        "overview K/V groups": lambda: plots.overview([long[:, :40, :40]] * 4, keep=np.arange(30), kv_heads=[h // 3 for h in range(12)]),
+        "overview K/V groups": lambda: plots.overview(
+            [long[:, :40, :40]] * 4, keep=np.arange(30), kv_heads=[h // 3 for h in range(12)]
+        ),
         "long text in blocks": lambda: plots.block_heatmap(_block_map(), long_tokens, title="L0 <b>H0</b>", lang="zh"),
         "long text, A − B in blocks": lambda: plots.block_difference(_block_map(), _block_map(), long_tokens),
     }
@@ -224,9 +240,17 @@ def _block_map():
     starts = np.arange(0, 170, 17)
     weight = rng.random(shape).astype(np.float32)
     weight[0, 5:] = 0  # blocks with no allowed cell
-    return BlockMap(mean=weight / 4, weight=weight, query=rng.integers(0, 170, shape), key=rng.integers(0, 170, shape),
-                    score=rng.normal(size=shape).astype(np.float32), row_starts=starts, col_starts=starts,
-                    rows=slice(0, 170), cols=slice(0, 170))
+    return BlockMap(
+        mean=weight / 4,
+        weight=weight,
+        query=rng.integers(0, 170, shape),
+        key=rng.integers(0, 170, shape),
+        score=rng.normal(size=shape).astype(np.float32),
+        row_starts=starts,
+        col_starts=starts,
+        rows=slice(0, 170),
+        cols=slice(0, 170),
+    )
 
 
 def test_a_long_texts_block_map_names_each_blocks_strongest_cell():

@@ -7,13 +7,27 @@ import pytest
 
 from attnviz.figures import dcmha as figs
 
-PART_TITLES = {"identity": "I", "query": "Q", "key": "K", "query_gate": "qdd", "key_gate": "kdd", "static": "W", "C": "C"}
+PART_TITLES = {
+    "identity": "I",
+    "query": "Q",
+    "key": "K",
+    "query_gate": "qdd",
+    "key_gate": "kdd",
+    "static": "W",
+    "C": "C",
+}
 
 
 def parts(H=4, seed=0):
     rng = np.random.default_rng(seed)
-    p = {"identity": np.eye(H), "query": rng.normal(size=(H, H)), "key": rng.normal(size=(H, H)),
-         "query_gate": np.diag(rng.normal(size=H)), "key_gate": np.diag(rng.normal(size=H)), "static": np.zeros((H, H))}
+    p = {
+        "identity": np.eye(H),
+        "query": rng.normal(size=(H, H)),
+        "key": rng.normal(size=(H, H)),
+        "query_gate": np.diag(rng.normal(size=H)),
+        "key_gate": np.diag(rng.normal(size=H)),
+        "static": np.zeros((H, H)),
+    }
     p["C"] = sum(p.values())
     return p
 
@@ -52,8 +66,14 @@ def test_stage_figure_masks_differences_and_diverging_post():
     T = 6
     allowed = np.tril(np.ones((T, T), dtype=bool))
     tokens = ["<b>", "a", "␣", "b", "c", "d"]
-    fig = figs.stage_figure(st, tokens, allowed, title="s", panel_titles=TITLES,
-                            shapes=figs.structure_shapes(T, 3, True, [(0, 3, 0, 3), (3, 6, 1, 6)], selected=(4, 2)))
+    fig = figs.stage_figure(
+        st,
+        tokens,
+        allowed,
+        title="s",
+        panel_titles=TITLES,
+        shapes=figs.structure_shapes(T, 3, True, [(0, 3, 0, 3), (3, 6, 1, 6)], selected=(4, 2)),
+    )
     z = {t.name: np.asarray(t.z, dtype=float) for t in fig.data}
     assert np.isnan(z["raw"][~allowed]).all() and not np.isnan(z["raw"][allowed]).any()
     np.testing.assert_allclose(z["dpre"][allowed], (st["composed"] - st["raw"])[allowed], atol=1e-5)
@@ -69,7 +89,9 @@ def test_stage_figure_masks_differences_and_diverging_post():
 def test_stage_figure_sequential_when_post_is_non_negative():
     fig = figs.stage_figure(stages(negative=False), list("abcdef"), None, title="s", panel_titles=TITLES)
     pattern = next(t for t in fig.data if t.name == "pattern")
-    assert pattern.zmin == 0 and pattern.colorscale[0][1] != next(t for t in fig.data if t.name == "raw").colorscale[0][1]
+    assert (
+        pattern.zmin == 0 and pattern.colorscale[0][1] != next(t for t in fig.data if t.name == "raw").colorscale[0][1]
+    )
 
 
 def test_window_band_path_outlines_exactly_the_band():
@@ -88,15 +110,21 @@ def test_token_head_maps_and_grids():
     grid = figs.head_grid(maps, np.tril(np.ones((5, 5), dtype=bool)), title="h", columns=3)
     assert grid.layout.coloraxis.cmid == 0  # negatives -> diverging
     assert [t.name for t in grid.data] == ["masked", "head 0", "masked", "head 1", "masked", "head 2"]
-    assert np.isnan(np.asarray(grid.data[1].z, dtype=float)[0, 1]) and np.asarray(grid.data[0].z, dtype=float)[0, 1] == 0
+    assert (
+        np.isnan(np.asarray(grid.data[1].z, dtype=float)[0, 1]) and np.asarray(grid.data[0].z, dtype=float)[0, 1] == 0
+    )
     # side by side, one colour means one number: a negative map anywhere makes every panel diverging, same limits
     side = figs.side_by_side([("a", np.eye(5)), ("b", -0.5 * np.eye(5))], list("abcde"), None, title="c")
     assert [t.colorscale for t in side.data][0] == side.data[1].colorscale
     assert all(t.zmid == 0 and t.zmin == -1.0 and t.zmax == 1.0 for t in side.data)
     calm = figs.side_by_side([("a", np.eye(5)), ("b", 0.25 * np.eye(5))], list("abcde"), None, title="c")
     assert all(t.zmin == 0 and t.zmax == 1.0 and t.zmid is None for t in calm.data)
-    sg = figs.stage_grid({k: np.repeat(v[None], 2, 0) for k, v in stages().items()}, None, title="g",
-                         column_titles={k: k for k in ("raw", "composed", "probs", "pattern")})
+    sg = figs.stage_grid(
+        {k: np.repeat(v[None], 2, 0) for k, v in stages().items()},
+        None,
+        title="g",
+        column_titles={k: k for k in ("raw", "composed", "probs", "pattern")},
+    )
     assert len(sg.data) == 8
 
 
@@ -119,6 +147,8 @@ def test_dcmha_maps_over_the_payload_budget_are_block_averaged():
     for trace, source in zip(fig.data, (a, b)):
         z = np.asarray(trace.z, dtype=float)
         assert z.shape == (MAX_DRAWN_TOKENS, MAX_DRAWN_TOKENS)
-        np.testing.assert_allclose(z, source.reshape(MAX_DRAWN_TOKENS, 2, MAX_DRAWN_TOKENS, 2).mean(axis=(1, 3)), rtol=1e-6)
+        np.testing.assert_allclose(
+            z, source.reshape(MAX_DRAWN_TOKENS, 2, MAX_DRAWN_TOKENS, 2).mean(axis=(1, 3)), rtol=1e-6
+        )
         assert list(trace.x[:2]) == [0, 2] and "block average" in trace.hovertemplate
     assert len(fig.to_json()) < 6_000_000

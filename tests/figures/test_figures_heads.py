@@ -25,7 +25,9 @@ def sent(fig: go.Figure) -> dict:
     import plotly.io as pio
     import plotly.tools
 
-    return json.loads(pio.to_json(plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True), validate=False))
+    return json.loads(
+        pio.to_json(plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True), validate=False)
+    )
 
 
 def no_raw_token(fig: go.Figure) -> bool:
@@ -39,15 +41,26 @@ def synthetic():
     distance = rng.uniform(0, 1, (6, 6))
     distance = (distance + distance.T) / 2
     np.fill_diagonal(distance, 0)
-    table = pd.DataFrame({"layer": [0, 0, 0, 1, 1, 1], "head": [0, 1, 2, 0, 1, 2],
-                          "pattern_erank": rng.uniform(1, 5, 6), "pattern_rank90": [1, 2, 3, 1, 2, 3],
-                          "scores_erank": rng.uniform(1, 4, 6), "scores_rank90": [1, 1, 2, 2, 3, 3],
-                          "d_head": [4] * 6})
+    table = pd.DataFrame(
+        {
+            "layer": [0, 0, 0, 1, 1, 1],
+            "head": [0, 1, 2, 0, 1, 2],
+            "pattern_erank": rng.uniform(1, 5, 6),
+            "pattern_rank90": [1, 2, 3, 1, 2, 3],
+            "scores_erank": rng.uniform(1, 4, 6),
+            "scores_rank90": [1, 1, 2, 2, 3, 3],
+            "d_head": [4] * 6,
+        }
+    )
     allowed = np.tril(np.ones((5, 5), bool))
     maps = np.stack([np.where(allowed, rng.random((5, 5)), 0.0) for _ in range(3)])
     maps /= maps.sum(axis=-1, keepdims=True)
-    proj = {"queries": rng.normal(size=(5, 2)), "keys": rng.normal(size=(5, 2)), "positions": np.arange(5),
-            "explained_variance": np.array([0.5, 0.25])}
+    proj = {
+        "queries": rng.normal(size=(5, 2)),
+        "keys": rng.normal(size=(5, 2)),
+        "positions": np.arange(5),
+        "explained_variance": np.array([0.5, 0.25]),
+    }
     return {"distance": distance, "table": table, "maps": maps, "allowed": allowed, "projection": proj}
 
 
@@ -154,8 +167,13 @@ def _figures(synthetic):
     rolled = flow.rollout_maps(synthetic["maps"])
     edges = flow.flow_edges(synthetic["maps"], top_k=2)
     return {
-        "similarity": lambda: head_plots.similarity_matrix(synthetic["distance"], redundancy.head_labels(2, 3),
-                                                           is_distance=True, order=np.arange(6)[::-1], title="<i>t</i>"),
+        "similarity": lambda: head_plots.similarity_matrix(
+            synthetic["distance"],
+            redundancy.head_labels(2, 3),
+            is_distance=True,
+            order=np.arange(6)[::-1],
+            title="<i>t</i>",
+        ),
         "ranks": lambda: head_plots.rank_bars(synthetic["table"], d_head=4, lang="zh"),
         "rollout": lambda: flow_plots.rollout_map(rolled[-1], TOKENS, allowed=synthetic["allowed"]),
         "flow": lambda: flow_plots.flow_graph(edges, TOKENS, 3, keep=np.array([True, True, True, False, True])),
@@ -176,8 +194,12 @@ def test_live_figures_send_exactly_what_plotly_validation_gives(synthetic, name)
 def test_figures_of_a_real_capture(minilm):
     cap = attnviz.capture(f"The cat {HOSTILE} sat on the mat.", minilm, causal=True, window=3)
     distance = redundancy.head_similarity(cap)
-    fig = head_plots.similarity_matrix(distance, redundancy.head_labels(cap.n_layers, cap.n_heads), is_distance=True,
-                                       order=redundancy.cluster_order(distance, True))
+    fig = head_plots.similarity_matrix(
+        distance,
+        redundancy.head_labels(cap.n_layers, cap.n_heads),
+        is_distance=True,
+        order=redundancy.cluster_order(distance, True),
+    )
     assert np.asarray(fig.data[0].z).shape == (72, 72)
     table = redundancy.rank_table(cap)
     assert len(head_plots.rank_bars(table, d_head=int(table["d_head"][0])).layout.shapes) == cap.n_layers - 1

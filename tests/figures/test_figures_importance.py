@@ -36,8 +36,17 @@ def test_loss_per_token_carries_both_arrays_with_escaped_readable_tokens():
     np.testing.assert_array_equal(after.y, ablated)
     assert list(before.x) == list(range(5))
     # the x axis names the predicted token (token i + 1), readable (␣, ↵) and escaped
-    assert list(fig.layout.xaxis.ticktext) == ["&lt;b&gt;x&lt;/b&gt;", "␣", "a&amp;b", "&lt;img␣src=x␣onerror=alert(1)&gt;", "↵"]  # every space visible
-    assert [tuple(row) for row in before.customdata[:2]] == [("&lt;s&gt;", "&lt;b&gt;x&lt;/b&gt;"), ("&lt;b&gt;x&lt;/b&gt;", "␣")]
+    assert list(fig.layout.xaxis.ticktext) == [
+        "&lt;b&gt;x&lt;/b&gt;",
+        "␣",
+        "a&amp;b",
+        "&lt;img␣src=x␣onerror=alert(1)&gt;",
+        "↵",
+    ]  # every space visible
+    assert [tuple(row) for row in before.customdata[:2]] == [
+        ("&lt;s&gt;", "&lt;b&gt;x&lt;/b&gt;"),
+        ("&lt;b&gt;x&lt;/b&gt;", "␣"),
+    ]
     assert_escaped(fig)
     assert fig.layout.xaxis.title.text == "predicted token" and fig.layout.yaxis.title.text == "loss (nats)"
     assert before.name == "before (clean)" and after.name == "after (ablated)"
@@ -56,7 +65,9 @@ def test_token_cosine_carries_the_array_and_a_line_at_one():
 def test_layer_head_map_carries_the_values_and_every_cell_its_head():
     values = np.arange(24, dtype=np.float32).reshape(4, 6) / 100
     extra = values * 2
-    fig = figs.layer_head_map(values, title="t", value_name="v", extra=extra, extra_name="max", marked=[(1, 2), (3, 5), (9, 9)])
+    fig = figs.layer_head_map(
+        values, title="t", value_name="v", extra=extra, extra_name="max", marked=[(1, 2), (3, 5), (9, 9)]
+    )
     heat, cells, marks = fig.data
     np.testing.assert_array_equal(heat.z, values)
     assert heat.zmin == 0 and heat.zmax == np.float32(0.23)

@@ -14,7 +14,9 @@ def test_label_width_counts_wide_characters_and_entities_as_shown():
     assert style.text_width("ab") == pytest.approx(2 * 0.62 * 12)
     assert style.text_width("&lt;b&gt;") == style.text_width("<b>")  # measured as drawn, not as escaped
     p = np.full((2, 2), 0.5)
-    assert plots.head_heatmap(p, ["猫猫猫猫", "a"]).layout.margin.l > plots.head_heatmap(p, ["abcd", "a"]).layout.margin.l
+    assert (
+        plots.head_heatmap(p, ["猫猫猫猫", "a"]).layout.margin.l > plots.head_heatmap(p, ["abcd", "a"]).layout.margin.l
+    )
 
 
 def test_colour_bar_room_fits_its_title():
@@ -40,16 +42,25 @@ def _every_static_figure():
         "dcmha.compose_parts": dcmha.compose_parts(parts, title="c", part_titles={}),
         "dcmha.draw_matrices": dcmha.draw_matrices([("a", np.abs(parts["C"]))], title="d"),
         "dcmha.head_bars": dcmha.head_bars({"a": np.ones(2)}, title="b"),
-        "dcmha.stage_figure": dcmha.stage_figure({k: v[0] for k, v in stages.items()}, tokens, allowed, title="s",
-                                                 panel_titles={k: k for k in ("raw", "composed", "dpre", "probs", "pattern", "dpost")}),
+        "dcmha.stage_figure": dcmha.stage_figure(
+            {k: v[0] for k, v in stages.items()},
+            tokens,
+            allowed,
+            title="s",
+            panel_titles={k: k for k in ("raw", "composed", "dpre", "probs", "pattern", "dpost")},
+        ),
         "dcmha.stage_grid": dcmha.stage_grid(stages, allowed, title="g", column_titles={k: k for k in stages}),
         "dcmha.side_by_side": dcmha.side_by_side([("a", p), ("b", p)], tokens, allowed, title="x"),
         "dcmha.head_grid": dcmha.head_grid(np.stack([p] * 2), allowed, title="h"),
-        "dcmha.token_head_maps": dcmha.token_head_maps({"g": rng.normal(size=(4, 2))}, tokens, title="t", panel_titles={}),
+        "dcmha.token_head_maps": dcmha.token_head_maps(
+            {"g": rng.normal(size=(4, 2))}, tokens, title="t", panel_titles={}
+        ),
         "steps.key_bars": steps.key_bars(p[3], tokens, title="k"),
         "steps.vector_rows": steps.vector_rows(rng.normal(size=(2, 4)), ["x", "y"], title="v"),
         "seq2seq.attention_map": seq2seq.attention_map(p, tokens, tokens, allowed=allowed, title="a"),
-        "seq2seq.heads_row": seq2seq.heads_row(np.stack([p] * 2), tokens, tokens, allowed=allowed, highlight_row=1, title="r"),
+        "seq2seq.heads_row": seq2seq.heads_row(
+            np.stack([p] * 2), tokens, tokens, allowed=allowed, highlight_row=1, title="r"
+        ),
     }
 
 

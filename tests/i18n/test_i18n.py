@@ -54,5 +54,5 @@ def test_bold_closes_where_markdown_can_close_it():
                 for at in closing:
                     before, after = text[at - 1], text[at + 2] if at + 2 < len(text) else " "
                     if punctuation(before) and not (after.isspace() or punctuation(after)):
-                        stuck.append((key, lang, text[max(0, at - 12):at + 6]))
+                        stuck.append((key, lang, text[max(0, at - 12) : at + 6]))
     assert not stuck, stuck

@@ -18,7 +18,9 @@ def tiny_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("tiny")
     tokenizer = CharTokenizer.from_text("the cat sat on a mat 狗追猫")
     torch.manual_seed(0)
-    config = DCFormerConfig(vocab_size=len(tokenizer), dim=32, n_layer=2, n_head=4, window_size=3, window_type="LG", q_chunk_size=8)
+    config = DCFormerConfig(
+        vocab_size=len(tokenizer), dim=32, n_layer=2, n_head=4, window_size=3, window_type="LG", q_chunk_size=8
+    )
     save_dcformer(DCFormer(config), str(directory))
     tokenizer.save(str(directory / "vocab.json"))
     return directory
@@ -76,7 +78,10 @@ def test_local_window_resizes_the_trained_local_layers_only(tiny_dir):
 def test_hook_filter_and_unknown_characters(tiny_dir):
     model = CharLanguageModel(tiny_dir)
     (cap,) = run_capture(model, ["cat!"], MaskSpec(), hooks=["blocks.*.attn.hook_pattern"])
-    assert sorted(k for k in cap if k.startswith("blocks")) == ["blocks.0.attn.hook_pattern", "blocks.1.attn.hook_pattern"]
+    assert sorted(k for k in cap if k.startswith("blocks")) == [
+        "blocks.0.attn.hook_pattern",
+        "blocks.1.attn.hook_pattern",
+    ]
     assert model.unknown_characters("cat!") == ["!"]
     with pytest.raises(ValueError, match="BERT-family"):
         model.encode(["a", "b"])

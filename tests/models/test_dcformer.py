@@ -1,10 +1,10 @@
 """DCFormer / DCMHA: the properties of section 6 of docs/dcmha.md, on random tiny configs,
 plus checkpoint round trips, loader errors, hooks, compose_matrix, training smoke and shipped assets."""
+
 from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +12,16 @@ import pytest
 import torch
 
 from attnviz.models.dcformer import (
-    CharTokenizer, CheckpointError, DCFormer, DCFormerConfig, KVCache, compose,
-    compose_matrix, generate, load_dcformer, save_dcformer,
+    CharTokenizer,
+    CheckpointError,
+    DCFormer,
+    DCFormerConfig,
+    KVCache,
+    compose,
+    compose_matrix,
+    generate,
+    load_dcformer,
+    save_dcformer,
 )
 
 torch.set_num_threads(1)
@@ -22,8 +30,17 @@ ATOL = 2e-5
 
 
 def tiny_cfg(**kw) -> DCFormerConfig:
-    base = dict(vocab_size=50, dim=32, n_layer=4, n_head=4, window_size=5, window_type="LG",
-                q_chunk_size=None, use_qk_norm=True, rope_base=10000.0)
+    base = dict(
+        vocab_size=50,
+        dim=32,
+        n_layer=4,
+        n_head=4,
+        window_size=5,
+        window_type="LG",
+        q_chunk_size=None,
+        use_qk_norm=True,
+        rope_base=10000.0,
+    )
     base.update(kw)
     return DCFormerConfig(**base)
 
@@ -52,7 +69,7 @@ def toks(T=23, B=2, V=50, seed=1):
 def ref_forward(sd: dict, cfg: DCFormerConfig, tokens: torch.Tensor) -> torch.Tensor:
     """Direct transcription of the design page, with per-(t, s) H x H compose matrices built explicitly."""
     sd = {k: v.double() for k, v in sd.items()}
-    H, d, D = cfg.n_head, cfg.head_dim, cfg.dim
+    H, d = cfg.n_head, cfg.head_dim
     B, T = tokens.shape
 
     def rms(x, w, eps):
@@ -66,7 +83,9 @@ def ref_forward(sd: dict, cfg: DCFormerConfig, tokens: torch.Tensor) -> torch.Te
         x1, x2 = x[..., :half], x[..., half:]
         return torch.cat([x1 * c - x2 * s, x1 * s + x2 * c], -1)
 
-    gelu = lambda z: 0.5 * z * (1 + torch.erf(z / math.sqrt(2)))  # exact GELU
+    def gelu(z):  # exact GELU
+        return 0.5 * z * (1 + torch.erf(z / math.sqrt(2)))
+
     h = sd["tok_embeddings.weight"][tokens]
     windows = cfg.layer_windows()
     for l in range(cfg.n_layer):
@@ -80,20 +99,24 @@ def ref_forward(sd: dict, cfg: DCFormerConfig, tokens: torch.Tensor) -> torch.Te
         q, k = rope(q), rope(k)
         A = q @ k.transpose(-1, -2) / math.sqrt(d)  # (B, H, T, S)
         i = torch.arange(T)
-        mask = (i[:, None] >= i[None, :])
+        mask = i[:, None] >= i[None, :]
         if windows[l] is not None:
             mask &= (i[:, None] - i[None, :]) < windows[l]
         if cfg.use_dcmha:
-            dw1, qkw, dd = sd[p + "attention.dyn_w_proj.dw1"], sd[p + "attention.dyn_w_proj.qkw"], sd[p + "attention.dyn_w_proj.dd"]
+            dw1, qkw, dd = (
+                sd[p + "attention.dyn_w_proj.dw1"],
+                sd[p + "attention.dyn_w_proj.qkw"],
+                sd[p + "attention.dyn_w_proj.dd"],
+            )
             gates = torch.tanh(x @ dd[:, 0, :])  # (B, T, 4H)
             W = {}
             for c, br in enumerate(["pre_q", "pre_k", "post_q", "post_k"]):
-                hid = gelu(x @ dw1[:, 0, c, :])          # (B, T, K)
+                hid = gelu(x @ dw1[:, 0, c, :])  # (B, T, K)
                 w = hid @ qkw[0, c].reshape(qkw.shape[2], -1)  # (B, T, 2R*H)
                 w = w.view(B, T, 4, H)
                 w1, w2 = w[:, :, :2], w[:, :, 2:]
                 w1 = w1 / torch.sqrt((w1 * w1).mean(-1, keepdim=True) + 1e-6)
-                W[br] = (w1, w2, gates[..., c * H:(c + 1) * H])
+                W[br] = (w1, w2, gates[..., c * H : (c + 1) * H])
 
             def explicit(Ain, stage):
                 w1q, w2q, gq = W[stage + "_q"]
@@ -104,10 +127,15 @@ def ref_forward(sd: dict, cfg: DCFormerConfig, tokens: torch.Tensor) -> torch.Te
                         for s in range(T):
                             C = torch.eye(H, dtype=torch.float64)
                             for r in range(2):
-                                C = C + torch.outer(w2q[b, t, r], w1q[b, t, r]) + torch.outer(w2k[b, s, r], w1k[b, s, r])
+                                C = (
+                                    C
+                                    + torch.outer(w2q[b, t, r], w1q[b, t, r])
+                                    + torch.outer(w2k[b, s, r], w1k[b, s, r])
+                                )
                             C = C + torch.diag(gq[b, t]) + torch.diag(gk[b, s])
                             out[b, :, t, s] = C @ Ain[b, :, t, s]
                 return out
+
             A = explicit(A, "pre")
         P = torch.softmax(A.masked_fill(~mask, float("-inf")), -1)
         if cfg.use_dcmha:
@@ -134,8 +162,16 @@ def test_matches_independent_reference():
 
 
 def test_matches_independent_reference_mgate_lgll():
-    m = make_model(seed=16, n_layer=4, window_size=3, window_type="LGLL", mgate=True, mgate_dim=4,
-                   intermediate_size=48, use_qk_norm=False)
+    m = make_model(
+        seed=16,
+        n_layer=4,
+        window_size=3,
+        window_type="LGLL",
+        mgate=True,
+        mgate_dim=4,
+        intermediate_size=48,
+        use_qk_norm=False,
+    )
     with torch.no_grad():
         for l in m.layers:
             l.feed_forward.mg.weight.normal_(0, 1.0)
@@ -172,15 +208,29 @@ def test_factored_compose_equals_explicit():
     g = torch.Generator().manual_seed(0)
     B, H, T, S, R = 2, 5, 6, 7, 2
     a = torch.randn(B, H, T, S, generator=g, dtype=torch.float64)
-    qw1, qw2 = torch.randn(B, T, R, H, generator=g, dtype=torch.float64), torch.randn(B, T, R, H, generator=g, dtype=torch.float64)
-    kw1, kw2 = torch.randn(B, S, R, H, generator=g, dtype=torch.float64), torch.randn(B, S, R, H, generator=g, dtype=torch.float64)
-    qdd, kdd = torch.randn(B, T, H, generator=g, dtype=torch.float64), torch.randn(B, S, H, generator=g, dtype=torch.float64)
+    qw1, qw2 = (
+        torch.randn(B, T, R, H, generator=g, dtype=torch.float64),
+        torch.randn(B, T, R, H, generator=g, dtype=torch.float64),
+    )
+    kw1, kw2 = (
+        torch.randn(B, S, R, H, generator=g, dtype=torch.float64),
+        torch.randn(B, S, R, H, generator=g, dtype=torch.float64),
+    )
+    qdd, kdd = (
+        torch.randn(B, T, H, generator=g, dtype=torch.float64),
+        torch.randn(B, S, H, generator=g, dtype=torch.float64),
+    )
     static = torch.randn(H, H, generator=g, dtype=torch.float64)
     out = compose(a, qw1, qw2, kw1, kw2, qdd, kdd, static)
     # explicit (B, T, S, H, H): only on this short input
-    C = (torch.eye(H, dtype=torch.float64) + static
-         + torch.einsum("btin,btim->btnm", qw2, qw1)[:, :, None] + torch.diag_embed(qdd)[:, :, None]
-         + torch.einsum("bsin,bsim->bsnm", kw2, kw1)[:, None] + torch.diag_embed(kdd)[:, None])
+    C = (
+        torch.eye(H, dtype=torch.float64)
+        + static
+        + torch.einsum("btin,btim->btnm", qw2, qw1)[:, :, None]
+        + torch.diag_embed(qdd)[:, :, None]
+        + torch.einsum("bsin,bsim->bsnm", kw2, kw1)[:, None]
+        + torch.diag_embed(kdd)[:, None]
+    )
     explicit = torch.einsum("btsnm,bmts->bnts", C, a)
     assert torch.allclose(out, explicit, atol=1e-10)
 
@@ -192,7 +242,7 @@ def test_compose_matrix_matches_factored_forward():
             l.attention.dyn_w_proj.sw.normal_(0, 0.3)
     _, cap = m.run_with_cache(toks(T=12, B=1))
     for layer in (0, 1):
-        for (t, s) in [(0, 0), (7, 3), (11, 11), (11, 0)]:
+        for t, s in [(0, 0), (7, 3), (11, 11), (11, 0)]:
             pre = compose_matrix(cap, layer, t, s, "pre")
             post = compose_matrix(cap, layer, t, s, "post")
             scores = cap[f"blocks.{layer}.attn.hook_scores"][:, t, s]
@@ -203,7 +253,9 @@ def test_compose_matrix_matches_factored_forward():
             np.testing.assert_allclose(post["C"] @ probs, pattern, atol=1e-5)
             parts = sum(pre[k] for k in ("identity", "query", "key", "query_gate", "key_gate", "static"))
             np.testing.assert_allclose(parts, pre["C"], atol=1e-6)
-            assert np.abs(pre["static"]).sum() > 0 and np.allclose(np.diag(np.diag(pre["query_gate"])), pre["query_gate"])
+            assert np.abs(pre["static"]).sum() > 0 and np.allclose(
+                np.diag(np.diag(pre["query_gate"])), pre["query_gate"]
+            )
 
 
 # --------------------------------------------------------------- 6.3 chunked == unchunked; incremental decoding
@@ -229,15 +281,15 @@ def test_incremental_decoding_equals_full_forward():
     with torch.no_grad():
         full = m(x)
         cache = KVCache(m.config.n_layer)
-        m(x[:, :-1], cache=cache)                   # prefill (chunked)
-        last = m(x[:, -1:], cache=cache)            # one new token
+        m(x[:, :-1], cache=cache)  # prefill (chunked)
+        last = m(x[:, -1:], cache=cache)  # one new token
         assert torch.allclose(last[:, 0], full[:, -1], atol=ATOL)
-        cache = KVCache(m.config.n_layer)            # two chunked prefills (the second one starts at 7)
+        cache = KVCache(m.config.n_layer)  # two chunked prefills (the second one starts at 7)
         m(x[:, :7], cache=cache)
         second = m(x[:, 7:], cache=cache)
         assert torch.allclose(second, full[:, 7:], atol=ATOL)
-        cache = KVCache(m.config.n_layer)            # token by token, every position
-        steps = torch.cat([m(x[:, i:i + 1], cache=cache) for i in range(x.shape[1])], dim=1)
+        cache = KVCache(m.config.n_layer)  # token by token, every position
+        steps = torch.cat([m(x[:, i : i + 1], cache=cache) for i in range(x.shape[1])], dim=1)
     assert torch.allclose(steps, full, atol=ATOL)
 
 
@@ -247,21 +299,24 @@ def test_causality_every_layer():
     x = toks(T=20, B=1)
     t = 11
     y = x.clone()
-    y[0, t + 1:] = (y[0, t + 1:] + 7) % 50
+    y[0, t + 1 :] = (y[0, t + 1 :] + 7) % 50
     _, ca = m.run_with_cache(x)
     _, cb = m.run_with_cache(y)
     for l in range(m.config.n_layer):
         for h in ("hook_resid_post", "hook_attn_out"):
-            np.testing.assert_allclose(ca[f"blocks.{l}.{h}"][:t + 1], cb[f"blocks.{l}.{h}"][:t + 1], atol=1e-5)
+            np.testing.assert_allclose(ca[f"blocks.{l}.{h}"][: t + 1], cb[f"blocks.{l}.{h}"][: t + 1], atol=1e-5)
         for h in ("hook_scores_composed", "hook_probs", "hook_pattern"):
-            np.testing.assert_allclose(ca[f"blocks.{l}.attn.{h}"][:, :t + 1, :t + 1],
-                                       cb[f"blocks.{l}.attn.{h}"][:, :t + 1, :t + 1], atol=1e-5)
+            np.testing.assert_allclose(
+                ca[f"blocks.{l}.attn.{h}"][:, : t + 1, : t + 1],
+                cb[f"blocks.{l}.attn.{h}"][:, : t + 1, : t + 1],
+                atol=1e-5,
+            )
         # future keys get exactly zero weight, before and after post-compose
         for h in ("hook_probs", "hook_pattern"):
             assert np.all(np.triu(np.ones((20, 20)), 1)[None] * ca[f"blocks.{l}.attn.{h}"] == 0)
-    assert not np.allclose(ca["hook_logits"][t + 1:], cb["hook_logits"][t + 1:])
+    assert not np.allclose(ca["hook_logits"][t + 1 :], cb["hook_logits"][t + 1 :])
     with torch.no_grad():  # same through the chunked, non-recording path
-        assert torch.allclose(m(x)[0, :t + 1], m(y)[0, :t + 1], atol=1e-5)
+        assert torch.allclose(m(x)[0, : t + 1], m(y)[0, : t + 1], atol=1e-5)
 
 
 # --------------------------------------------------------------- 6.5 window
@@ -282,7 +337,7 @@ def test_window_zero_before_and_after_post_compose():
         assert not mask[old].any() and mask[~old & (i[:, None] >= i[None, :])].all()
         assert np.all(probs[:, old] == 0) and np.all(pattern[:, old] == 0)
         assert (probs[:, 15, 15 - w + 1] > 0).all()  # query i sees key i-w+1 ...
-        assert (probs[:, 15, 15 - w] == 0).all()     # ... but not i-w
+        assert (probs[:, 15, 15 - w] == 0).all()  # ... but not i-w
     assert not np.allclose(cap["blocks.0.attn.hook_pattern"], cap["blocks.0.attn.hook_probs"], atol=1e-3)
 
 
@@ -310,7 +365,9 @@ def test_permutation_post_compose_swaps_patterns():
             dw.qkw.zero_()
             dw.dd.zero_()
             dw.sw.zero_()
-            dw.sw[0, 1] = (P - torch.eye(4)).T  # residual I + static == P; sw is stored in published (in, out) orientation
+            dw.sw[0, 1] = (
+                P - torch.eye(4)
+            ).T  # residual I + static == P; sw is stored in published (in, out) orientation
     _, cap = m.run_with_cache(toks(T=9, B=1))
     for l in range(4):
         probs, pattern = cap[f"blocks.{l}.attn.hook_probs"], cap[f"blocks.{l}.attn.hook_pattern"]
@@ -338,9 +395,17 @@ def test_dynamic_weight_semantics():
 
 
 # --------------------------------------------------------------- hooks
-ATTENTION_HOOKS = ["hook_q", "hook_k", "hook_v", "hook_scores", "hook_scores_composed", "hook_mask", "hook_probs",
-                   "hook_pattern", "hook_z"] + [f"hook_{st}_{n}" for st in ("pre", "post")
-                                                for n in ("qw1", "qw2", "kw1", "kw2", "qdd", "kdd")]
+ATTENTION_HOOKS = [
+    "hook_q",
+    "hook_k",
+    "hook_v",
+    "hook_scores",
+    "hook_scores_composed",
+    "hook_mask",
+    "hook_probs",
+    "hook_pattern",
+    "hook_z",
+] + [f"hook_{st}_{n}" for st in ("pre", "post") for n in ("qw1", "qw2", "kw1", "kw2", "qdd", "kdd")]
 
 
 def test_hook_names_and_shapes():
@@ -378,6 +443,7 @@ def test_hook_names_and_shapes():
 def test_recording_is_per_call_and_thread_safe():
     import threading
     from attnviz.hooks import recording
+
     m = make_model(seed=12)
     results = {}
 
@@ -396,39 +462,72 @@ def test_recording_is_per_call_and_thread_safe():
     for T, rec in results.items():
         assert rec["blocks.3.attn.hook_pattern"].shape == (1, 4, T, T)
     for mod in m.modules():  # nothing captured is kept on the modules
-        assert not any(isinstance(v, torch.Tensor) and any(v is r for rec in results.values() for r in rec.values())
-                       for v in vars(mod).values())
+        assert not any(
+            isinstance(v, torch.Tensor) and any(v is r for rec in results.values() for r in rec.values())
+            for v in vars(mod).values()
+        )
 
 
 def test_only_recorded_maps_are_built():
     """Filtered at the source: without a recorder wanting a map, the blocked forward reads only each block's keys;
     recording one name records that name alone, and the numbers equal a full recording's."""
     from attnviz.hooks import recording
+
     m = make_model(seed=12, window_size=3, q_chunk_size=4)
     x = toks(T=11, B=1)
     with torch.no_grad(), recording(["blocks.1.attn.hook_pattern"]) as only:
         m(x)
     _, full = m.run_with_cache(x)
     assert list(only.tensors) == ["blocks.1.attn.hook_pattern"]
-    np.testing.assert_allclose(only.tensors["blocks.1.attn.hook_pattern"][0].numpy(), full["blocks.1.attn.hook_pattern"], atol=1e-6)
+    np.testing.assert_allclose(
+        only.tensors["blocks.1.attn.hook_pattern"][0].numpy(), full["blocks.1.attn.hook_pattern"], atol=1e-6
+    )
 
 
 # --------------------------------------------------------------- checkpoints
 def test_save_load_published_layout_roundtrip(tmp_path):
     from safetensors.torch import load_file, save_file
+
     m = make_model(seed=13, mgate=True, mgate_dim=4, intermediate_size=48)
     save_dcformer(m, tmp_path / "a")
     names = set(load_file(tmp_path / "a" / "model.safetensors"))
-    for n in ("tok_embeddings.weight", "norm.weight", "output.weight", "layers.0.attention_norm.weight",
-              "layers.0.ffn_norm.weight", "layers.0.attention.wqkv.weight", "layers.0.attention.wo.weight",
-              "layers.0.attention.q_norm.scale", "layers.0.attention.k_norm.scale",
-              "layers.0.attention.dyn_w_proj.dw1", "layers.0.attention.dyn_w_proj.qkw",
-              "layers.0.attention.dyn_w_proj.dd", "layers.0.feed_forward.w1.weight",
-              "layers.0.feed_forward.w2.weight", "layers.0.feed_forward.w3.weight", "layers.3.feed_forward.mg.weight"):
+    for n in (
+        "tok_embeddings.weight",
+        "norm.weight",
+        "output.weight",
+        "layers.0.attention_norm.weight",
+        "layers.0.ffn_norm.weight",
+        "layers.0.attention.wqkv.weight",
+        "layers.0.attention.wo.weight",
+        "layers.0.attention.q_norm.scale",
+        "layers.0.attention.k_norm.scale",
+        "layers.0.attention.dyn_w_proj.dw1",
+        "layers.0.attention.dyn_w_proj.qkw",
+        "layers.0.attention.dyn_w_proj.dd",
+        "layers.0.feed_forward.w1.weight",
+        "layers.0.feed_forward.w2.weight",
+        "layers.0.feed_forward.w3.weight",
+        "layers.3.feed_forward.mg.weight",
+    ):
         assert n in names, n
     cfg = json.loads((tmp_path / "a" / "config.json").read_text())
-    for k in ("dim", "n_head", "n_layer", "head_dim", "intermediate_size", "window_size", "window_type",
-              "use_qk_norm", "rope_base", "norm_eps", "vocab_size", "q_chunk_size", "use_dcmha", "mgate", "mgate_dim"):
+    for k in (
+        "dim",
+        "n_head",
+        "n_layer",
+        "head_dim",
+        "intermediate_size",
+        "window_size",
+        "window_type",
+        "use_qk_norm",
+        "rope_base",
+        "norm_eps",
+        "vocab_size",
+        "q_chunk_size",
+        "use_dcmha",
+        "mgate",
+        "mgate_dim",
+    ):
         assert k in cfg
     x = toks()
     with torch.no_grad():
@@ -438,15 +537,22 @@ def test_save_load_published_layout_roundtrip(tmp_path):
     sd = {k: v.clone() for k, v in m.state_dict().items()}
     for l in range(4):
         wq, wk, wv = sd.pop(f"layers.{l}.attention.wqkv.weight").chunk(3, 0)
-        sd.update({f"layers.{l}.attention.wq.weight": wq, f"layers.{l}.attention.wk.weight": wk,
-                   f"layers.{l}.attention.wv.weight": wv})
+        sd.update(
+            {
+                f"layers.{l}.attention.wq.weight": wq,
+                f"layers.{l}.attention.wk.weight": wk,
+                f"layers.{l}.attention.wv.weight": wv,
+            }
+        )
     (tmp_path / "b").mkdir()
     save_file({k: v.contiguous() for k, v in sd.items()}, tmp_path / "b" / "w.safetensors")
     (tmp_path / "b" / "config.json").write_text(json.dumps(cfg))
     m2 = load_dcformer([tmp_path / "b" / "config.json", tmp_path / "b" / "w.safetensors"])
     with torch.no_grad():
         assert torch.allclose(m2(x), ref, atol=1e-6)
-    save_file({k: v.to(torch.bfloat16).contiguous() for k, v in m.state_dict().items()}, tmp_path / "b" / "w.safetensors")
+    save_file(
+        {k: v.to(torch.bfloat16).contiguous() for k, v in m.state_dict().items()}, tmp_path / "b" / "w.safetensors"
+    )
     m3 = load_dcformer(tmp_path / "b")
     assert next(m3.parameters()).dtype == torch.float32
 
@@ -454,8 +560,17 @@ def test_save_load_published_layout_roundtrip(tmp_path):
 def test_a_config_written_the_published_way_reads_as_the_published_code_reads_it(tmp_path):
     """A published config.json: window_type null (the LG layout), and no rope_base, q_chunk_size or
     intermediate_size (the published defaults: 500000, 128 and the SwiGLU width rounded to 256)."""
-    published = {"vocab_size": 50, "dim": 64, "n_head": 4, "n_layer": 4, "window_size": 5, "window_type": None,
-                 "use_qk_norm": True, "model_type": "dcformer", "bos_token_id": 1}
+    published = {
+        "vocab_size": 50,
+        "dim": 64,
+        "n_head": 4,
+        "n_layer": 4,
+        "window_size": 5,
+        "window_type": None,
+        "use_qk_norm": True,
+        "model_type": "dcformer",
+        "bos_token_id": 1,
+    }
     cfg = DCFormerConfig.from_dict(published)
     assert cfg.layer_windows() == [5, None, 5, None]
     assert cfg.rope_base == 500000.0 and cfg.q_chunk_size == 128 and cfg.intermediate_size == 256
@@ -478,6 +593,7 @@ def test_a_config_written_the_published_way_reads_as_the_published_code_reads_it
 
 def test_loader_names_missing_and_misshaped(tmp_path):
     from safetensors.torch import save_file
+
     m = make_model(seed=14)
     sd = {k: v.clone().contiguous() for k, v in m.state_dict().items()}
     del sd["layers.1.attention.dyn_w_proj.qkw"]
@@ -513,6 +629,7 @@ def test_tokenizer_and_generation(tmp_path):
 
 def test_training_smoke():
     from attnviz.training.dcformer import smoke_train
+
     model, losses = smoke_train(steps=10)
     assert all(math.isfinite(l) for l in losses)
     assert np.mean(losses[-3:]) < np.mean(losses[:3])

@@ -28,17 +28,44 @@ def built(request, tmp_path_factory):
     import transformers
 
     family = request.param
-    tokenizer = byte_level_tokenizer(["the cat sat on the mat", "the dog sat on the log", "a b c d e f"], bos_prefix=False)
-    ids = dict(pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id)
+    tokenizer = byte_level_tokenizer(
+        ["the cat sat on the mat", "the dog sat on the log", "a b c d e f"], bos_prefix=False
+    )
+    ids = dict(
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
+    )
     if family == "t5":
-        config = transformers.T5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2,
-                                       num_heads=4, relative_attention_num_buckets=8, initializer_factor=3.0, **ids)
+        config = transformers.T5Config(
+            vocab_size=len(tokenizer),
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=2,
+            num_decoder_layers=2,
+            num_heads=4,
+            relative_attention_num_buckets=8,
+            initializer_factor=3.0,
+            **ids,
+        )
         model = transformers.T5ForConditionalGeneration(config)
     else:
-        config = transformers.BartConfig(vocab_size=len(tokenizer), d_model=32, encoder_layers=2, decoder_layers=2,
-                                         encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
-                                         decoder_ffn_dim=64, max_position_embeddings=64, init_std=0.3,
-                                         bos_token_id=tokenizer.bos_token_id, forced_eos_token_id=None, **ids)
+        config = transformers.BartConfig(
+            vocab_size=len(tokenizer),
+            d_model=32,
+            encoder_layers=2,
+            decoder_layers=2,
+            encoder_attention_heads=4,
+            decoder_attention_heads=4,
+            encoder_ffn_dim=64,
+            decoder_ffn_dim=64,
+            max_position_embeddings=64,
+            init_std=0.3,
+            bos_token_id=tokenizer.bos_token_id,
+            forced_eos_token_id=None,
+            **ids,
+        )
         model = transformers.BartForConditionalGeneration(config)
     torch.manual_seed(7)
     path = tmp_path_factory.mktemp(family)
@@ -70,17 +97,32 @@ def test_every_step_of_the_generation_equals_transformers_eager_attention(built)
     start = reference.config.decoder_start_token_id
     ids = [start] + [s.output_id for s in decoding.steps]
     with torch.no_grad():
-        generated = reference.generate(encoding.input_ids, attention_mask=encoding.key_is_real.long(), max_new_tokens=6,
-                                       do_sample=False, num_beams=1)[0].tolist()
+        generated = reference.generate(
+            encoding.input_ids,
+            attention_mask=encoding.key_is_real.long(),
+            max_new_tokens=6,
+            do_sample=False,
+            num_beams=1,
+        )[0].tolist()
     assert generated[: len(ids)] == ids[: len(generated)]  # the same greedy answer
     for k, step in enumerate(decoding.steps, start=1):
         with torch.no_grad():
-            out = reference(input_ids=encoding.input_ids, decoder_input_ids=torch.tensor([ids[:k]]), output_attentions=True)
+            out = reference(
+                input_ids=encoding.input_ids, decoder_input_ids=torch.tensor([ids[:k]]), output_attentions=True
+            )
         assert step.input_tokens == model._labels(ids[:k])
         assert step.output_id == int(out.logits[0, -1].argmax())
         for layer in range(model.n_decoder_layers):
-            np.testing.assert_allclose(step.capture[hook_name("pattern", layer, "decoder_self")], out.decoder_attentions[layer][0].numpy(), atol=1e-5)
-            np.testing.assert_allclose(step.capture[hook_name("pattern", layer, "decoder_cross")], out.cross_attentions[layer][0].numpy(), atol=1e-5)
+            np.testing.assert_allclose(
+                step.capture[hook_name("pattern", layer, "decoder_self")],
+                out.decoder_attentions[layer][0].numpy(),
+                atol=1e-5,
+            )
+            np.testing.assert_allclose(
+                step.capture[hook_name("pattern", layer, "decoder_cross")],
+                out.cross_attentions[layer][0].numpy(),
+                atol=1e-5,
+            )
             mask = step.capture[hook_name("mask", layer, "decoder_self")]
             assert np.array_equal(mask, np.tril(np.ones((k, k), dtype=bool)))
     last = decoding.steps[-1].capture
@@ -119,7 +161,9 @@ def test_the_encoder_decoder_page_runs_an_offered_folder_then_the_date_model_aga
     np.testing.assert_allclose(shown, decoding.encoder[hook_name("pattern", 0, "encoder")][0], atol=1e-6)
     if len(decoding.steps) >= 2:
         cross = array(figure_with_title(at, "Cross-attention")["data"][0]["z"])
-        np.testing.assert_allclose(cross, decoding.steps[1].capture[hook_name("pattern", 0, "decoder_cross")][0], atol=1e-6)
+        np.testing.assert_allclose(
+            cross, decoding.steps[1].capture[hook_name("pattern", 0, "decoder_cross")][0], atol=1e-6
+        )
     main = AppTest.from_file(str(root / "app.py"), default_timeout=120).run()
     assert str(path) not in main.selectbox(key="model").options  # its attention is on its own page
     at.selectbox(key="ed_model").select("date-seq2seq").run()

@@ -25,9 +25,25 @@ from attnviz.models.hf import UnsupportedModel
 from attnviz.models.hf_families import default_config, family_of, uses_attention_interface
 
 NAMED = [
-    "gpt2", "llama", "qwen2", "mistral", "gemma2", "gpt_oss", "distilbert",  # the first seven
-    "phi3", "qwen3", "gemma3_text", "olmo2", "falcon", "stablelm", "cohere", "granite", "starcoder2", "smollm3",
-    "gpt_neox", "mixtral",
+    "gpt2",
+    "llama",
+    "qwen2",
+    "mistral",
+    "gemma2",
+    "gpt_oss",
+    "distilbert",  # the first seven
+    "phi3",
+    "qwen3",
+    "gemma3_text",
+    "olmo2",
+    "falcon",
+    "stablelm",
+    "cohere",
+    "granite",
+    "starcoder2",
+    "smollm3",
+    "gpt_neox",
+    "mixtral",
 ]
 TEXTS = ["The cat sat on the mat. A dog ran in the park while time flies like an arrow!", "Fruit flies like a banana."]
 
@@ -63,8 +79,12 @@ def built_or_skipped(build, family):
 
 def eager_reference(built, encoding):
     with torch.inference_mode():
-        kwargs = dict(input_ids=encoding.input_ids, attention_mask=encoding.key_is_real.long(), output_attentions=True,
-                      output_hidden_states=True)
+        kwargs = dict(
+            input_ids=encoding.input_ids,
+            attention_mask=encoding.key_is_real.long(),
+            output_attentions=True,
+            output_hidden_states=True,
+        )
         return built.reference(**kwargs)
 
 
@@ -114,8 +134,9 @@ def test_every_interface_family_records_exactly_or_says_why_not(build, family):
         else:
             torch.testing.assert_close(logits[b, :n], out.last_hidden_state[b, :n], atol=1e-4, rtol=0)
         if out.hidden_states is not None and adapter.n_layers > 1:  # the first block's output, before any final norm
-            torch.testing.assert_close(tensors["blocks.0.hook_resid_post"][b, :n], out.hidden_states[1][b, :n],
-                                       atol=1e-5, rtol=0)
+            torch.testing.assert_close(
+                tensors["blocks.0.hook_resid_post"][b, :n], out.hidden_states[1][b, :n], atol=1e-5, rtol=0
+            )
     # not near-uniform, so equality means something: some query gives one key 1.5 times its even share
     patterns = [tensors[f"blocks.{layer}.attn.hook_pattern"][0] for layer in range(adapter.n_layers)]
     assert max(float((p.amax(-1) * (p > 0).sum(-1)).max()) for p in patterns) > 1.5
@@ -155,7 +176,9 @@ def test_olmo2_and_gemma3_resid_mid_is_the_stream_after_the_attention_is_added(b
         post_norm = getattr(layers[0], "post_feedforward_layernorm", None) or (lambda x: x)
         with torch.inference_mode():
             added = post_norm(mlp_out["out"])
-        torch.testing.assert_close(t["blocks.0.hook_resid_post"], t["blocks.0.hook_resid_mid"] + added, atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            t["blocks.0.hook_resid_post"], t["blocks.0.hook_resid_mid"] + added, atol=1e-5, rtol=0
+        )
 
 
 def test_a_mixture_of_experts_records_attention_as_any_block(build):
@@ -212,8 +235,13 @@ def test_a_multimodal_wrapper_is_refused_naming_its_text_model():
 def test_an_encoder_decoder_outside_the_encoder_decoder_page_is_refused():
     from attnviz.models.hf_families import ENCODER_DECODER
 
-    others = _families_where(lambda t: t not in ENCODER_DECODER and getattr(default_config(t), "is_encoder_decoder", False)
-                             and not getattr(type(default_config(t)), "sub_configs", None))
+    others = _families_where(
+        lambda t: (
+            t not in ENCODER_DECODER
+            and getattr(default_config(t), "is_encoder_decoder", False)
+            and not getattr(type(default_config(t)), "sub_configs", None)
+        )
+    )
     if not others:
         pytest.skip("this transformers has no other encoder-decoder family that calls the interface")
     for model_type in others[:5]:
@@ -236,11 +264,17 @@ def test_the_cli_writes_a_tiny_model_whose_capture_equals_eager(tmp_path, family
     out = tmp_path / "capture.npz"
     assert main(["capture", "--model", str(folder), "--text", TEXTS[0], "--out", str(out)]) == 0
     arrays = np.load(out)
-    reference = getattr(transformers, family_of(family).model_class).from_pretrained(folder, attn_implementation="eager")
+    reference = getattr(transformers, family_of(family).model_class).from_pretrained(
+        folder, attn_implementation="eager"
+    )
     config = reference.config
     with torch.inference_mode():
         attentions = reference(input_ids=torch.tensor(arrays["token_ids"])[None], output_attentions=True).attentions
-    n_kv = getattr(config, "num_key_value_heads", None) or getattr(config, "num_kv_heads", None) or config.num_attention_heads
+    n_kv = (
+        getattr(config, "num_key_value_heads", None)
+        or getattr(config, "num_kv_heads", None)
+        or config.num_attention_heads
+    )
     for layer in range(config.num_hidden_layers):
         np.testing.assert_allclose(arrays[f"blocks.{layer}.attn.hook_pattern"], attentions[layer][0].numpy(), atol=1e-5)
         assert arrays[f"blocks.{layer}.attn.hook_k"].shape[0] == n_kv

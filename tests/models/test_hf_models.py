@@ -46,6 +46,7 @@ def reference_run(built: Built, encoding: Encoding, spec: MaskSpec | None = None
     if spec is None:
         mask = encoding.key_is_real.long()
     else:
+
         def additive(window):
             allowed = expected_mask(encoding, window, spec)[:, None]  # (batch, 1, seq, seq)
             return torch.zeros(allowed.shape).masked_fill(~allowed, torch.finfo(torch.float32).min)
@@ -504,7 +505,9 @@ def test_a_half_precision_forward_is_captured_in_float32(build):
 
     assert load_dtype("cuda") == "auto" and load_dtype("cpu") == torch.float32 and load_dtype(None) == torch.float32
     built = build("llama")
-    half = HFAttentionModel(copy.deepcopy(built.adapter.hf).to(torch.bfloat16), built.adapter.tokenizer, "bf16", family_of("llama"))
+    half = HFAttentionModel(
+        copy.deepcopy(built.adapter.hf).to(torch.bfloat16), built.adapter.tokenizer, "bf16", family_of("llama")
+    )
     encoding = built.adapter.encode(["the cat sat on the mat"])
     tensors, _ = capture(half, encoding)
     reference, _ = capture(built.adapter, encoding)

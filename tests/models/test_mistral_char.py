@@ -26,8 +26,10 @@ from attnviz.training.mistral_char import build_tokenizer, encode_text, smoke_tr
 
 SHIPPED_WINDOW = 64
 # Longer than the window, so the band shows; English, Chinese, spaces and a newline.
-TEXT = ("Q: Why did the chicken cross the road?\nA: To get to the other side, of course. "
-        "人生如梦，一尊还酹江月。 The best things in life are free. A fool and his money are soon parted.")
+TEXT = (
+    "Q: Why did the chicken cross the road?\nA: To get to the other side, of course. "
+    "人生如梦，一尊还酹江月。 The best things in life are free. A fool and his money are soon parted."
+)
 
 
 def expected_mask(n: int, window: int) -> np.ndarray:

@@ -21,10 +21,31 @@ from attnviz.masks import MaskSpec
 from attnviz.models.base import AttentionModel, hook_name
 
 
-FAMILIES = ["minilm", "mha-tiny", "dcformer-tiny", "mistral-char", "gpt2", "llama", "qwen2", "mistral", "gemma2", "gpt_oss",
-            # found by discovery (attnviz.models.hf_families), built from their own config classes
-            "phi3", "qwen3", "gemma3_text", "olmo2", "falcon", "stablelm", "cohere", "granite", "starcoder2", "smollm3",
-            "gpt_neox", "mixtral"]
+FAMILIES = [
+    "minilm",
+    "mha-tiny",
+    "dcformer-tiny",
+    "mistral-char",
+    "gpt2",
+    "llama",
+    "qwen2",
+    "mistral",
+    "gemma2",
+    "gpt_oss",
+    # found by discovery (attnviz.models.hf_families), built from their own config classes
+    "phi3",
+    "qwen3",
+    "gemma3_text",
+    "olmo2",
+    "falcon",
+    "stablelm",
+    "cohere",
+    "granite",
+    "starcoder2",
+    "smollm3",
+    "gpt_neox",
+    "mixtral",
+]
 TEXT = "the cat sat on the mat and the dog sat on the log"
 LATER = "the cat sat on the mat and the owl ran to the sea"  # the same first 8 words, then different
 
@@ -79,8 +100,11 @@ def test_names_shapes_and_kv_heads(model):
 
 @pytest.mark.parametrize(
     "model, spec",
-    [pytest.param(family, spec, id=f"{family}-{name}")
-     for family in FAMILIES for spec, name in zip(SPECS, ["causal", "window3", "chunk4"])],
+    [
+        pytest.param(family, spec, id=f"{family}-{name}")
+        for family in FAMILIES
+        for spec, name in zip(SPECS, ["causal", "window3", "chunk4"])
+    ],
     indirect=["model"],
 )
 def test_masks_softmax_and_rows(model, spec):
@@ -114,14 +138,25 @@ def test_no_information_from_masked_keys_in_any_layer(model):
     """Under the causal mask, rows before the first changed token are identical in every layer."""
     a, b = capture(model, TEXT, MaskSpec(causal=True)), capture(model, LATER, MaskSpec(causal=True))
     same = 0
-    while same < min(len(a.tokens), len(b.tokens)) and a.tokens[same] == b.tokens[same] and a["token_ids"][same] == b["token_ids"][same]:
+    while (
+        same < min(len(a.tokens), len(b.tokens))
+        and a.tokens[same] == b.tokens[same]
+        and a["token_ids"][same] == b["token_ids"][same]
+    ):
         same += 1
     assert same >= 5
     for layer in range(model.n_layers):
         for name in ("pattern", "z"):
-            np.testing.assert_allclose(a[hook_name(name, layer)][:, :same, :same] if name == "pattern" else a[hook_name(name, layer)][:, :same],
-                                       b[hook_name(name, layer)][:, :same, :same] if name == "pattern" else b[hook_name(name, layer)][:, :same],
-                                       atol=1e-5, err_msg=f"layer {layer} {name}: a later token leaked into earlier rows")
+            np.testing.assert_allclose(
+                a[hook_name(name, layer)][:, :same, :same]
+                if name == "pattern"
+                else a[hook_name(name, layer)][:, :same],
+                b[hook_name(name, layer)][:, :same, :same]
+                if name == "pattern"
+                else b[hook_name(name, layer)][:, :same],
+                atol=1e-5,
+                err_msg=f"layer {layer} {name}: a later token leaked into earlier rows",
+            )
 
 
 @pytest.mark.parametrize(
@@ -145,7 +180,9 @@ def test_every_model_says_what_a_page_must_tell(model):
     assert keys(MaskSpec(causal=True)) == ["msg.decoder_note"]
     assert keys(MaskSpec(causal=True, chunk=4))[-1] == "msg.decoder_intervention"
     wide = MaskSpec(causal=True, window=10_000)
-    assert keys(wide)[-1] == ("msg.window_changes_nothing" if all(model.layer_windows(None)) else "msg.decoder_intervention")
+    assert keys(wide)[-1] == (
+        "msg.window_changes_nothing" if all(model.layer_windows(None)) else "msg.decoder_intervention"
+    )
     if hasattr(model, "unknown_characters"):
         notices = model.notices("cat \u2603" + "a" * model.context, MaskSpec(causal=True))
         assert [n.key for n in notices][:2] == ["msg.unknown_chars", "msg.beyond_context"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +17,23 @@ from attnviz.text import InputError
 from attnviz.hooks import recording
 from attnviz.decoding import greedy_decode
 from attnviz.models.seq2seq import (
-    CheckpointError, DEFAULT_DIR, DateTranslator, Seq2Seq, Seq2SeqConfig, greedy_batch, load_seq2seq,
-    pad_batch, save_seq2seq,
+    CheckpointError,
+    DEFAULT_DIR,
+    DateTranslator,
+    Seq2Seq,
+    Seq2SeqConfig,
+    greedy_batch,
+    load_seq2seq,
+    pad_batch,
+    save_seq2seq,
 )
 from attnviz.models.base import hook_name
+from attnviz.training.seq2seq import HELDOUT_SEED, exact_match, make_batch, smoke_train
 
 
 def hook_prefix(part: str, layer: int) -> str:
     return hook_name("pattern", layer, part).removesuffix(".hook_pattern")
-from attnviz.training.seq2seq import HELDOUT_SEED, exact_match, make_batch, smoke_train
+
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +51,9 @@ def vocab():
 def random_model(vocab):
     """A random model with large weights, so that attention is far from uniform."""
     torch.manual_seed(0)
-    model = Seq2Seq(Seq2SeqConfig(vocab_size=len(vocab), d_model=32, n_heads=4, n_encoder_layers=2, n_decoder_layers=2, d_ff=64))
+    model = Seq2Seq(
+        Seq2SeqConfig(vocab_size=len(vocab), d_model=32, n_heads=4, n_encoder_layers=2, n_decoder_layers=2, d_ff=64)
+    )
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.endswith("weight") and p.dim() == 2:
@@ -109,27 +118,41 @@ def test_every_attention_matches_an_independent_numpy_recomputation(random_model
         checks = []
         for layer in range(2):
             x = cap[f"encoder.blocks.{layer}.hook_resid_pre"][b]
-            h = np_layer_norm(x, state[f"encoder_blocks.{layer}.ln_attn.weight"].double().numpy(), state[f"encoder_blocks.{layer}.ln_attn.bias"].double().numpy())
+            h = np_layer_norm(
+                x,
+                state[f"encoder_blocks.{layer}.ln_attn.weight"].double().numpy(),
+                state[f"encoder_blocks.{layer}.ln_attn.bias"].double().numpy(),
+            )
             allowed = np.broadcast_to(src_real[None, :], (S, S))
             checks.append((hook_prefix("encoder", layer), f"encoder_blocks.{layer}.attn", h, h, allowed))
             x = cap[f"decoder.blocks.{layer}.hook_resid_pre"][b]
-            h = np_layer_norm(x, state[f"decoder_blocks.{layer}.ln_self.weight"].double().numpy(), state[f"decoder_blocks.{layer}.ln_self.bias"].double().numpy())
+            h = np_layer_norm(
+                x,
+                state[f"decoder_blocks.{layer}.ln_self.weight"].double().numpy(),
+                state[f"decoder_blocks.{layer}.ln_self.bias"].double().numpy(),
+            )
             allowed = np.tril(np.ones((T, T), dtype=bool)) & tgt_real[None, :]
             checks.append((hook_prefix("decoder_self", layer), f"decoder_blocks.{layer}.self_attn", h, h, allowed))
             x = cap[f"decoder.blocks.{layer}.hook_resid_mid"][b]
-            h = np_layer_norm(x, state[f"decoder_blocks.{layer}.ln_cross.weight"].double().numpy(), state[f"decoder_blocks.{layer}.ln_cross.bias"].double().numpy())
+            h = np_layer_norm(
+                x,
+                state[f"decoder_blocks.{layer}.ln_cross.weight"].double().numpy(),
+                state[f"decoder_blocks.{layer}.ln_cross.bias"].double().numpy(),
+            )
             allowed = np.broadcast_to(src_real[None, :], (T, S))
-            checks.append((hook_prefix("decoder_cross", layer), f"decoder_blocks.{layer}.cross_attn", h, memory[b], allowed))
-        for hook_name, weight_prefix, x_q, x_kv, allowed in checks:
+            checks.append(
+                (hook_prefix("decoder_cross", layer), f"decoder_blocks.{layer}.cross_attn", h, memory[b], allowed)
+            )
+        for point, weight_prefix, x_q, x_kv, allowed in checks:
             expected = np_attention(state, weight_prefix, x_q, x_kv, allowed, H)
-            assert np.array_equal(cap[f"{hook_name}.hook_mask"][b], allowed), hook_name
+            assert np.array_equal(cap[f"{point}.hook_mask"][b], allowed), point
             for key, value in expected.items():
-                got = cap[f"{hook_name}.{key}"][b]
+                got = cap[f"{point}.{key}"][b]
                 if key == "hook_scores":  # raw scores are recorded before the mask
-                    np.testing.assert_allclose(got, value, atol=2e-4, rtol=1e-4, err_msg=f"{hook_name}.{key}")
+                    np.testing.assert_allclose(got, value, atol=2e-4, rtol=1e-4, err_msg=f"{point}.{key}")
                 else:
-                    np.testing.assert_allclose(got, value, atol=2e-5, rtol=1e-4, err_msg=f"{hook_name}.{key}")
-            assert (cap[f"{hook_name}.hook_pattern"][b][:, ~allowed] == 0).all()
+                    np.testing.assert_allclose(got, value, atol=2e-5, rtol=1e-4, err_msg=f"{point}.{key}")
+            assert (cap[f"{point}.hook_pattern"][b][:, ~allowed] == 0).all()
     # the patterns are far from uniform, so the comparison above is not trivially satisfied
     assert cap["decoder.blocks.1.cross_attn.hook_pattern"].max() > 0.5
 
@@ -142,7 +165,9 @@ def test_decoder_self_attention_is_causal(random_model, vocab):
     T = tgt.shape[1]
     for layer in range(2):
         pattern = rec.tensors[f"decoder.blocks.{layer}.self_attn.hook_pattern"][0]  # (H, T, T)
-        assert torch.equal(rec.tensors[f"decoder.blocks.{layer}.self_attn.hook_mask"][0], torch.ones(T, T, dtype=torch.bool).tril())
+        assert torch.equal(
+            rec.tensors[f"decoder.blocks.{layer}.self_attn.hook_mask"][0], torch.ones(T, T, dtype=torch.bool).tril()
+        )
         lower = torch.ones(T, T, dtype=torch.bool).tril()
         assert (pattern[:, ~lower] == 0).all() and (pattern[:, lower] > 0).all()
         torch.testing.assert_close(pattern.sum(-1), torch.ones(pattern.shape[:2]))
@@ -160,7 +185,9 @@ def test_source_padding_changes_nothing(random_model, vocab):
     short, long = "1.1.2000", "September 30th, 2026"
     with torch.inference_mode():
         alone = random_model(torch.tensor([vocab.encode(short)]), torch.tensor([[tasks.SOS, 9, 10]]))
-        batch = random_model(pad_batch([vocab.encode(short), vocab.encode(long)]), torch.tensor([[tasks.SOS, 9, 10]] * 2))
+        batch = random_model(
+            pad_batch([vocab.encode(short), vocab.encode(long)]), torch.tensor([[tasks.SOS, 9, 10]] * 2)
+        )
     torch.testing.assert_close(batch[0], alone[0], atol=1e-5, rtol=1e-5)
 
 
@@ -184,7 +211,9 @@ def test_greedy_decode_equals_the_step_by_step_loop(random_model, shipped, vocab
             for k, step in enumerate(decoding.steps, start=1):
                 for name in ("decoder.blocks.1.self_attn.hook_pattern", "decoder.blocks.1.cross_attn.hook_pattern"):
                     full = rec.tensors[name][0].numpy()
-                    np.testing.assert_allclose(step.capture[name], full[:, :k, : step.capture[name].shape[2]], atol=1e-5)
+                    np.testing.assert_allclose(
+                        step.capture[name], full[:, :k, : step.capture[name].shape[2]], atol=1e-5
+                    )
                 assert int(rec.tensors["decoder.hook_logits"][0, k - 1].argmax()) == step.output_id
     assert decoding.finished
 
@@ -243,7 +272,13 @@ def test_every_format_parses_back_to_its_date():
 
 def test_input_check_messages(vocab):
     assert tasks.check_input("  25   November 2026 ", vocab) == "25 November 2026"
-    for bad, fragment in (("", "empty"), ("   ", "empty"), ("25 NOVEMBER 2026", "“E”"), ("2026-11-25 ✓", "“✓”"), ("1" * 30, "at most 24")):
+    for bad, fragment in (
+        ("", "empty"),
+        ("   ", "empty"),
+        ("25 NOVEMBER 2026", "“E”"),
+        ("2026-11-25 ✓", "“✓”"),
+        ("1" * 30, "at most 24"),
+    ):
         with pytest.raises(InputError, match=fragment):
             tasks.check_input(bad, vocab)
     with pytest.raises(InputError):
@@ -307,9 +342,14 @@ def test_the_date_model_is_in_the_registry_and_keeps_the_contract():
     decoding = greedy_decode(model, text)
     assert decoding.text == "2026-11-25" and decoding.finished
     assert isinstance(decoding.encoder, Capture) and all(isinstance(s.capture, Capture) for s in decoding.steps)
-    np.testing.assert_allclose(decoding.encoder[hook_name("pattern", 0, "encoder")], cap[hook_name("pattern", 0, "encoder")], atol=1e-6)
+    np.testing.assert_allclose(
+        decoding.encoder[hook_name("pattern", 0, "encoder")], cap[hook_name("pattern", 0, "encoder")], atol=1e-6
+    )
     last = decoding.steps[-1].capture
-    assert last[hook_name("mask", 0, "decoder_self")].tolist() == np.tril(np.ones((len(decoding.steps),) * 2, bool)).tolist()
+    assert (
+        last[hook_name("mask", 0, "decoder_self")].tolist()
+        == np.tril(np.ones((len(decoding.steps),) * 2, bool)).tolist()
+    )
 
 
 def test_the_pages_analysis_of_a_decoding():
@@ -324,7 +364,10 @@ def test_the_pages_analysis_of_a_decoding():
     decoding = greedy_decode(model, "Nov 25, 2026")
     layer, head, share = sharpest_cross_head(decoding, model.n_decoder_layers, model.n_heads)
     final = decoding.steps[-1].capture
-    shares = [[final[hook_name("pattern", l, "decoder_cross")][h].max(-1).mean() for h in range(model.n_heads)] for l in range(2)]
+    shares = [
+        [final[hook_name("pattern", l, "decoder_cross")][h].max(-1).mean() for h in range(model.n_heads)]
+        for l in range(2)
+    ]
     assert share == pytest.approx(np.max(shares)) and shares[layer][head] == pytest.approx(share)
     rows = loop_rows(decoding, layer, head)
     assert [r.writes for r in rows] == decoding.output_tokens and rows[0].reads == "<sos>"

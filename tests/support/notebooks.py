@@ -32,7 +32,9 @@ def executed_tutorial(tmp_path_factory):
     nbformat = pytest.importorskip("nbformat")
     kernelspec = pytest.importorskip("ipykernel.kernelspec")
     home = tmp_path_factory.mktemp("jupyter")
-    kernelspec.write_kernel_spec(home / "data" / "kernels" / "attnviz-test", overrides={"display_name": "attnviz tests"})
+    kernelspec.write_kernel_spec(
+        home / "data" / "kernels" / "attnviz-test", overrides={"display_name": "attnviz tests"}
+    )
     nb = nbformat.read(TUTORIAL, as_version=4)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("JUPYTER_PATH", str(home / "data"))  # searched before the user's kernels
@@ -41,8 +43,13 @@ def executed_tutorial(tmp_path_factory):
         env.setenv("JUPYTER_RUNTIME_DIR", str(home / "runtime"))  # connection files
         env.setenv("IPYTHONDIR", str(home / "ipython"))  # the kernel's history database
         env.setenv("HF_HUB_OFFLINE", "1")
-        client = nbclient.NotebookClient(nb, kernel_name="attnviz-test", timeout=180, startup_timeout=120,
-                                         resources={"metadata": {"path": str(TUTORIAL.parent)}})
+        client = nbclient.NotebookClient(
+            nb,
+            kernel_name="attnviz-test",
+            timeout=180,
+            startup_timeout=120,
+            resources={"metadata": {"path": str(TUTORIAL.parent)}},
+        )
         start = time.perf_counter()
         client.execute()
         seconds = time.perf_counter() - start
@@ -56,7 +63,9 @@ def outputs(nb) -> list[dict]:
 def outputs_page(nb) -> str:
     """The executed notebook as one HTML page, as an export shows it: each output's richest representation a
     browser can show without Jupyter (HTML, else an image, else text); notebook text escaped."""
-    parts = ['<!DOCTYPE html><html><head><meta charset="utf-8"><title>attnviz tutorial</title></head><body style="max-width: 1100px">']
+    parts = [
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>attnviz tutorial</title></head><body style="max-width: 1100px">'
+    ]
     for cell in nb.cells:
         parts.append(f'<pre class="{cell.cell_type}">{html.escape(cell.source)}</pre>')
         for output in cell.get("outputs", []):
@@ -87,5 +96,14 @@ def synthetic_capture(tokens: list[str], n_layers: int = 2, n_heads: int = 3) ->
         arrays[hook_name("scores", layer)] = scores
         arrays[hook_name("mask", layer)] = allowed
         arrays[hook_name("pattern", layer)] = (weights / weights.sum(-1, keepdims=True)).astype(np.float32)
-    return Capture(arrays, model_name="synthetic", n_layers=n_layers, n_heads=n_heads, spec=MaskSpec(causal=True),
-                   special=np.zeros(n, bool), truncated=False, full_length=n, notices=[f"a notice about {HOSTILE}"])
+    return Capture(
+        arrays,
+        model_name="synthetic",
+        n_layers=n_layers,
+        n_heads=n_heads,
+        spec=MaskSpec(causal=True),
+        special=np.zeros(n, bool),
+        truncated=False,
+        full_length=n,
+        notices=[f"a notice about {HOSTILE}"],
+    )

@@ -139,8 +139,16 @@ def distilbert(tmp_path_factory):
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "a", "dog", "##s"]
     (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     tokenizer = BertTokenizerFast(str(path / "vocab.txt"))
-    config = transformers.DistilBertConfig(vocab_size=len(vocab), dim=32, n_layers=2, n_heads=4, hidden_dim=64,
-                                           max_position_embeddings=64, initializer_range=0.3, pad_token_id=0)
+    config = transformers.DistilBertConfig(
+        vocab_size=len(vocab),
+        dim=32,
+        n_layers=2,
+        n_heads=4,
+        hidden_dim=64,
+        max_position_embeddings=64,
+        initializer_range=0.3,
+        pad_token_id=0,
+    )
     torch.manual_seed(3)
     transformers.DistilBertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)

@@ -5,7 +5,6 @@ import pickle
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -47,7 +46,12 @@ def test_at_least_three_shipped_lessons_cover_the_notes():
     views = {slide.view for lesson in lessons.values() for slide in lesson.slides}
     assert {"head", "layer", "steps", "order", "positions"} <= views
     masks = [s for s in lessons["2_masks"].slides]
-    assert any(s.text2 for s in masks) and any(s.causal for s in masks) and any(s.window for s in masks) and any(s.chunk for s in masks)
+    assert (
+        any(s.text2 for s in masks)
+        and any(s.causal for s in masks)
+        and any(s.window for s in masks)
+        and any(s.chunk for s in masks)
+    )
 
 
 @pytest.mark.parametrize("name", sorted(shipped_lessons()))
@@ -170,14 +174,35 @@ def test_billion_laughs_is_refused_at_the_first_anchor_quickly_with_a_short_mess
     "yaml_text, message",
     [
         (HEADER + SLIDE_YAML + "    view: *nowhere\n", "mine.yaml: line 5: anchors and aliases"),  # an alias alone
-        (HEADER + SLIDE_YAML + "    view: &v head\n    text: x\n", "mine.yaml: line 5: anchors and aliases"),  # an anchor alone
-        (HEADER + SLIDE_YAML + "    <<: {view: head, text: the cat}\n", "mine.yaml: line 5: merge keys (<<) are not allowed"),
+        (
+            HEADER + SLIDE_YAML + "    view: &v head\n    text: x\n",
+            "mine.yaml: line 5: anchors and aliases",
+        ),  # an anchor alone
+        (
+            HEADER + SLIDE_YAML + "    <<: {view: head, text: the cat}\n",
+            "mine.yaml: line 5: merge keys (<<) are not allowed",
+        ),
         (HEADER + SLIDE_YAML + "    view: head\n    1: x\n", "mine.yaml: line 6: a field name must be text, got '1'"),
-        (HEADER + SLIDE_YAML + "    view: head\n    yes: x\n", "mine.yaml: line 6: a field name must be text, got 'yes'"),
-        (HEADER + SLIDE_YAML + "    ? [view]\n    : head\n", "mine.yaml: line 5: a field name must be text, got a list or mapping"),
-        (HEADER + SLIDE_YAML + "    view: head\n    text: " + "[" * 20 + "]" * 20 + "\n", "mine.yaml: line 6: the lesson is nested more than 8 levels deep"),
-        (HEADER + SLIDE_YAML + "    view: head\n    text: x\n---\ntitle: again\n", "mine.yaml: line 7: a lesson is a single YAML document"),
-        (HEADER + SLIDE_YAML + "    view: head\n    layer: 0x" + "f" * 5000 + "\n", "mine.yaml: line 6: a value that is not text is 5,002 characters long (at most 100)"),
+        (
+            HEADER + SLIDE_YAML + "    view: head\n    yes: x\n",
+            "mine.yaml: line 6: a field name must be text, got 'yes'",
+        ),
+        (
+            HEADER + SLIDE_YAML + "    ? [view]\n    : head\n",
+            "mine.yaml: line 5: a field name must be text, got a list or mapping",
+        ),
+        (
+            HEADER + SLIDE_YAML + "    view: head\n    text: " + "[" * 20 + "]" * 20 + "\n",
+            "mine.yaml: line 6: the lesson is nested more than 8 levels deep",
+        ),
+        (
+            HEADER + SLIDE_YAML + "    view: head\n    text: x\n---\ntitle: again\n",
+            "mine.yaml: line 7: a lesson is a single YAML document",
+        ),
+        (
+            HEADER + SLIDE_YAML + "    view: head\n    layer: 0x" + "f" * 5000 + "\n",
+            "mine.yaml: line 6: a value that is not text is 5,002 characters long (at most 100)",
+        ),
         (HEADER + "  [" + "x, " * 12_000 + "]\n", "more than 10,000 values (at most 200 slides)"),
         ("title: {en: a\x00, zh: b}\n", "mine.yaml: not valid YAML: unacceptable character #x0000"),
     ],
@@ -232,8 +257,8 @@ def test_a_10kb_unknown_field_name_gets_a_short_message():
     "slide_yaml, field",
     [
         ('    view: "' + "v\\e[31m\\u202e" * 3000 + '"\n', "field 'view' must be one of"),
-        ("    view: head\n    causal: \"" + "\\e[2J" * 3000 + '"\n', "field 'causal' must be true or false"),
-        ("    view: head\n    layer: \"" + "9" * 3000 + '"\n', "field 'layer' must be a whole number"),
+        ('    view: head\n    causal: "' + "\\e[2J" * 3000 + '"\n', "field 'causal' must be true or false"),
+        ('    view: head\n    layer: "' + "9" * 3000 + '"\n', "field 'layer' must be a whole number"),
     ],
 )
 def test_bad_values_are_quoted_short_and_escaped(slide_yaml, field):
@@ -256,8 +281,14 @@ def test_the_file_name_is_shown_short_and_escaped():
     [
         ({"text": "x" * 5_001}, "field 'text' is 5,001 characters long; at most 5,000 are allowed"),
         ({"text2": "x" * 5_001}, "field 'text2' is 5,001 characters long; at most 5,000 are allowed"),
-        ({"title": {"en": "x" * 2_001, "zh": "因果"}}, "field 'title' (en) is 2,001 characters long; at most 2,000 are allowed"),
-        ({"explanation": {"en": "x", "zh": "长" * 2_001}}, "field 'explanation' (zh) is 2,001 characters long; at most 2,000"),
+        (
+            {"title": {"en": "x" * 2_001, "zh": "因果"}},
+            "field 'title' (en) is 2,001 characters long; at most 2,000 are allowed",
+        ),
+        (
+            {"explanation": {"en": "x", "zh": "长" * 2_001}},
+            "field 'explanation' (zh) is 2,001 characters long; at most 2,000",
+        ),
         ({"layer": 100_001}, "field 'layer' must be at most 100,000, got 100001"),
         ({"window": 10**300}, "field 'window' must be at most 100,000, got a number of 997 bits"),
     ],
@@ -321,4 +352,6 @@ def test_the_flashattention_slide_walks_the_row_in_blocks_and_ends_at_the_softma
     assert online.data[2].y[-1] == pytest.approx(np.exp(scores - scores.max()).sum(), rel=1e-5)
     n_blocks = -(-len(cap.tokens) // slide.block)
     assert len(online.data[2].y) == n_blocks and online.data[2].text[0] == "×0.000"  # nothing before the first block
-    np.testing.assert_allclose(np.asarray(bars.data[0].y, dtype=float), cap.pattern(slide.layer)[slide.head, slide.query], atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(bars.data[0].y, dtype=float), cap.pattern(slide.layer)[slide.head, slide.query], atol=1e-6
+    )

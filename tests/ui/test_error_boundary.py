@@ -43,7 +43,19 @@ def boom(*args, **kwargs):
 
 def every_text(at) -> str:
     texts = []
-    for kind in ("error", "warning", "info", "markdown", "caption", "title", "header", "subheader", "exception", "code", "text"):
+    for kind in (
+        "error",
+        "warning",
+        "info",
+        "markdown",
+        "caption",
+        "title",
+        "header",
+        "subheader",
+        "exception",
+        "code",
+        "text",
+    ):
         for element in getattr(at, kind):
             value = getattr(element, "value", "")
             texts.append(value if isinstance(value, str) else str(value))
@@ -56,10 +68,20 @@ CASES = {
     "compare": ("pages/1_Compare_heads.py", (ui.controls, "captures_for"), "text", "Zebras eat purple carrots"),
     "steps": ("pages/3_Step_by_step.py", (attnviz.analysis.steps, "steps"), "text", "Zebras eat purple carrots"),
     "word order": ("pages/4_Word_order.py", (ui.session, "captures_for"), "order_a", "the cat sees the dog"),
-    "positions": ("pages/4_Word_order.py", (attnviz.analysis.positions, "learned_positions"), "order_a", "the cat sees the dog"),
+    "positions": (
+        "pages/4_Word_order.py",
+        (attnviz.analysis.positions, "learned_positions"),
+        "order_a",
+        "the cat sees the dog",
+    ),
     "dcmha": ("pages/2_DCMHA.py", (attnviz.analysis.dcmha, "run_dcmha"), "dc_text", "Time flies like an arrow."),
     "encoder-decoder": ("pages/5_Encoder_decoder.py", (attnviz.decoding, "greedy_decode"), "ed_date", "1 May 2020"),
-    "generation": ("pages/7_Generation.py", (attnviz.analysis.generation, "generate_with_cache"), "gen_text", "Once upon a"),
+    "generation": (
+        "pages/7_Generation.py",
+        (attnviz.analysis.generation, "generate_with_cache"),
+        "gen_text",
+        "Once upon a",
+    ),
 }
 
 

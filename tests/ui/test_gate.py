@@ -75,7 +75,9 @@ def test_a_right_and_a_wrong_answer_take_the_same_time():
     ((wrong, looked_wrong, answered_wrong),) = tries(limiter, clock, [(0.0, "a")])
     ((right, looked_right, answered_right),) = tries(limiter, clock, [(100.0, "b")], right=True)
     assert (wrong, right) == ("wrong", "ok")
-    assert answered_wrong - looked_wrong == pytest.approx(answered_right - looked_right) == GateSettings().answer_seconds
+    assert (
+        answered_wrong - looked_wrong == pytest.approx(answered_right - looked_right) == GateSettings().answer_seconds
+    )
 
 
 def test_one_address_gets_one_try_a_second_however_many_tabs_it_opens():

@@ -69,8 +69,23 @@ def test_the_cli_captures_a_local_llama(build, tmp_path):  # noqa: F811
     built = build("llama")
     out = tmp_path / "x.npz"
     result = subprocess.run(
-        [sys.executable, "-m", "attnviz", "capture", "--model", str(built.path), "--text", TEXT, "--causal", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "attnviz",
+            "capture",
+            "--model",
+            str(built.path),
+            "--text",
+            TEXT,
+            "--causal",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     arrays = np.load(out)
@@ -155,15 +170,22 @@ def test_step_by_step_shows_a_grouped_rotary_decoder_and_the_shipped_dcformer(bu
     (cap,) = attnviz.run_capture(model, [TEXT], attnviz.masks.MaskSpec())
     s = step_panels(model, cap, 1, 3, 5)
     shown = [array(trace["z"]) for trace in rope["data"] if "z" in trace]
-    np.testing.assert_allclose(np.concatenate([t.ravel() for t in shown])[: model.d_head], s.q_before[: model.d_head], atol=1e-5)
+    np.testing.assert_allclose(
+        np.concatenate([t.ravel() for t in shown])[: model.d_head], s.q_before[: model.d_head], atol=1e-5
+    )
     at.selectbox(key="model").select("dcformer-tiny").run()
     assert not at.exception and not at.error
     assert any("pre-compose" in c.value for c in at.caption) and any("post-compose" in c.value for c in at.caption)
 
 
 # ------------------------------------------------------------------- families found by discovery, on every page
-PAGES = ["pages/0_Attention.py", "pages/3_Step_by_step.py", "pages/4_Word_order.py", "pages/7_Generation.py",
-         "pages/8_Head_importance.py"]
+PAGES = [
+    "pages/0_Attention.py",
+    "pages/3_Step_by_step.py",
+    "pages/4_Word_order.py",
+    "pages/7_Generation.py",
+    "pages/8_Head_importance.py",
+]
 
 
 @pytest.mark.parametrize("family", ["qwen3", "falcon", "mixtral"])  # QK-norm; a parallel block of K/V groups; experts
@@ -174,8 +196,16 @@ def test_a_discovered_family_works_on_every_attention_page_in_one_session(build,
     model = built.adapter
     monkeypatch.setenv("ATTNVIZ_MODELS", str(built.path))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.query_params.update({"model": str(built.path), "gen_model": str(built.path), "text": TEXT,
-                            "order_a": "the dog chases the cat", "order_b": "the cat chases the dog", "gen_new": "3"})
+    at.query_params.update(
+        {
+            "model": str(built.path),
+            "gen_model": str(built.path),
+            "text": TEXT,
+            "order_a": "the dog chases the cat",
+            "order_b": "the cat chases the dog",
+            "gen_new": "3",
+        }
+    )
     at.run()
     for page in PAGES:
         at.switch_page(page).run()

@@ -36,7 +36,9 @@ def load_run():
         # In a thread of its own: Playwright's sync API (the browser tests, same pytest process) keeps an
         # event loop running in the main thread, and asyncio.run() refuses to start inside it.
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            results = pool.submit(asyncio.run, load_sessions.run_sessions(server.url, NUMBERS, 0, STEP_TIMEOUT)).result()
+            results = pool.submit(
+                asyncio.run, load_sessions.run_sessions(server.url, NUMBERS, 0, STEP_TIMEOUT)
+            ).result()
         log = server.log()
     return results, log
 

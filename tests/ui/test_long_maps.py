@@ -58,13 +58,15 @@ def test_the_whole_map_is_exact_block_means_with_each_blocks_strongest_cell(long
     row_ends, col_ends = np.append(rows[1:], n), np.append(cols[1:], n)
     for i in (0, len(rows) // 2, len(rows) - 1):
         for j in (0, i, len(cols) - 1):
-            block = pattern[rows[i]:row_ends[i], cols[j]:col_ends[j]]
+            block = pattern[rows[i] : row_ends[i], cols[j] : col_ends[j]]
             if block.max() == 0:
                 assert np.isnan(z[i, j])  # no allowed cell: drawn masked
                 continue
             assert z[i, j] == pytest.approx(block.mean(), abs=1e-6)
             q, k, weight, score = custom[i, j]
-            assert weight == pytest.approx(block.max(), abs=1e-6) and pattern[int(q), int(k)] == pytest.approx(weight, abs=1e-6)
+            assert weight == pytest.approx(block.max(), abs=1e-6) and pattern[int(q), int(k)] == pytest.approx(
+                weight, abs=1e-6
+            )
             assert score == pytest.approx(scores[int(q), int(k)], abs=1e-3)
     assert not any(f["layout"].get("title", {}).get("text", "").startswith("Rollout") for f in figures(at))
     assert any("need every layer's whole map" in i.value for i in at.info)
@@ -93,15 +95,25 @@ def test_blocks_coloured_by_their_strongest_cell_through_zoom_and_reset(long_pag
 
     def shows_block_max(at) -> bool:
         fig = head_map(at)
-        trace, (col_stop, row_stop) = fig["data"][0], (round(max(fig["layout"][a]["range"]) + 0.5) for a in ("xaxis", "yaxis"))
+        trace, (col_stop, row_stop) = (
+            fig["data"][0],
+            (round(max(fig["layout"][a]["range"]) + 0.5) for a in ("xaxis", "yaxis")),
+        )
         z, rows, cols = array(trace["z"]).astype(float), np.array(trace["y"]), np.array(trace["x"])
-        pattern = full.pattern(0)[0].astype(np.float64)[rows[0]:row_stop, cols[0]:col_stop]
-        block_max = np.maximum.reduceat(np.maximum.reduceat(pattern, rows - rows[0], 0), cols - cols[0], 1)[:len(rows), :len(cols)]
-        block_mean = np.add.reduceat(np.add.reduceat(pattern, rows - rows[0], 0), cols - cols[0], 1)[:len(rows), :len(cols)]
+        pattern = full.pattern(0)[0].astype(np.float64)[rows[0] : row_stop, cols[0] : col_stop]
+        block_max = np.maximum.reduceat(np.maximum.reduceat(pattern, rows - rows[0], 0), cols - cols[0], 1)[
+            : len(rows), : len(cols)
+        ]
+        block_mean = np.add.reduceat(np.add.reduceat(pattern, rows - rows[0], 0), cols - cols[0], 1)[
+            : len(rows), : len(cols)
+        ]
         drawn = block_max > 0
         assert (block_max[drawn] > 2 * block_mean[drawn] / 9).any()  # blocks of ~3 x 3 whose max is not their mean
-        return (np.allclose(z[drawn], block_max[drawn], atol=1e-6) and np.isnan(z[~drawn]).all()
-                and trace["colorbar"]["title"]["text"] == "block max")
+        return (
+            np.allclose(z[drawn], block_max[drawn], atol=1e-6)
+            and np.isnan(z[~drawn]).all()
+            and trace["colorbar"]["title"]["text"] == "block max"
+        )
 
     assert shows_block_max(at)
     at.session_state["zoom"] = "0-380,0-380"  # a region still drawn in blocks keeps the choice
@@ -188,7 +200,9 @@ def test_compare_heads_on_a_long_text_draws_a_b_and_their_difference_in_exact_bl
     from attnviz.analysis.stats import stats_table
 
     shown = at.dataframe[0].value.sort_values(["layer", "head"]).reset_index(drop=True)
-    np.testing.assert_allclose(shown.to_numpy(dtype=float), stats_table(full).to_numpy(dtype=float), atol=2e-5, equal_nan=True)
+    np.testing.assert_allclose(
+        shown.to_numpy(dtype=float), stats_table(full).to_numpy(dtype=float), atol=2e-5, equal_nan=True
+    )
 
 
 def test_step_by_step_on_a_long_text_shows_a_window_of_keys_from_linear_state(monkeypatch, full):
@@ -208,7 +222,7 @@ def test_step_by_step_on_a_long_text_shows_a_window_of_keys_from_linear_state(mo
     weights = figure_with_title(at, "attention weights of")["data"][0]
     shown = array(weights["y"]).astype(float)
     assert weights["x"][0].startswith(f"{a}: ") and len(shown) == 128  # the text's positions on the keys
-    np.testing.assert_allclose(shown, full.pattern(1)[2][300, a:b + 1], atol=1e-6)
+    np.testing.assert_allclose(shown, full.pattern(1)[2][300, a : b + 1], atol=1e-6)
     assert figure_with_title(at, "The row of")  # the whole row in blocks of keys
     at.selectbox(key="query").set_value(10).run()  # near the start: the window moves, the text's first keys
     assert not at.exception and any("positions 0–127" in i.value for i in at.info)
@@ -224,7 +238,9 @@ def test_a_long_passage_can_be_pasted_or_opened_as_a_file(monkeypatch):
     at.button(key="long_use").click().run()
     assert not at.exception
     assert at.session_state["text"] == clean_text(passage).text  # the box holds what the maps use
-    assert f"{len(clean_text(passage).text) + 1} tokens" in " ".join(c.value for c in at.caption)  # <s> + the characters
+    assert f"{len(clean_text(passage).text) + 1} tokens" in " ".join(
+        c.value for c in at.caption
+    )  # <s> + the characters
 
 
 def test_an_opened_file_puts_its_cleaned_text_in_the_box_and_says_what_was_removed():
@@ -244,17 +260,28 @@ def test_an_opened_file_puts_its_cleaned_text_in_the_box_and_says_what_was_remov
 def test_a_text_files_unreadable_byte_is_counted_from_1_in_the_file_as_saved():
     from attnviz.text import InputError, text_from_file
 
-    for data, key, at in [(b"ab\xc3\x28", "msg.file_not_text", 3), (b"\xef\xbb\xbfab\xc3\x28", "msg.file_not_text", 6),
-                          (b"\xff\xfeh\x00\x00\xdc", "msg.file_not_utf16", 5)]:
+    for data, key, at in [
+        (b"ab\xc3\x28", "msg.file_not_text", 3),
+        (b"\xef\xbb\xbfab\xc3\x28", "msg.file_not_text", 6),
+        (b"\xff\xfeh\x00\x00\xdc", "msg.file_not_utf16", 5),
+    ]:
         with pytest.raises(InputError) as refused:
             text_from_file(data)
         assert (refused.value.key, refused.value.values["at"]) == (key, at)
     assert "UTF-16" in InputError("msg.file_not_utf16", at=5).message("en")  # not called "not UTF-8"
 
 
-@pytest.mark.parametrize("data, key", [(b"\xff\xfeh\x00i\x00", None), ("caf\u00e9 ok".encode(), None),
-                                       (b"\xef\xbb\xbfhello", None), (b"PK\x03\x04\x00\x00binary", "msg.file_binary"),
-                                       (b"\xc3\x28 not utf-8", "msg.file_not_text"), (b"a" * (512 * 1024 + 1), "msg.file_too_big")])
+@pytest.mark.parametrize(
+    "data, key",
+    [
+        (b"\xff\xfeh\x00i\x00", None),
+        ("caf\u00e9 ok".encode(), None),
+        (b"\xef\xbb\xbfhello", None),
+        (b"PK\x03\x04\x00\x00binary", "msg.file_binary"),
+        (b"\xc3\x28 not utf-8", "msg.file_not_text"),
+        (b"a" * (512 * 1024 + 1), "msg.file_too_big"),
+    ],
+)
 def test_an_uploaded_text_file_is_read_as_utf8_or_refused_with_a_reason(data, key):
     from attnviz.text import InputError, text_from_file
 
@@ -293,16 +320,20 @@ def test_a_text_of_a_few_hundred_tokens_keeps_its_maps_whole_but_is_drawn_in_blo
     assert len(rows) == len(cols) == 128
     row_ends, col_ends = np.append(rows[1:], n), np.append(cols[1:], n)
     for i, j in ((0, 0), (64, 64), (127, 120), (127, 0)):  # on the diagonal, within the window, beyond it
-        block = pattern[rows[i]:row_ends[i], cols[j]:col_ends[j]]
+        block = pattern[rows[i] : row_ends[i], cols[j] : col_ends[j]]
         if block.max() == 0:
             assert np.isnan(z[i, j])  # no allowed cell (the sliding window): drawn masked
             continue
         assert z[i, j] == pytest.approx(block.mean(), abs=1e-6)
         q, k, weight, score = custom[i, j]
-        assert weight == pytest.approx(block.max(), abs=1e-6) and score == pytest.approx(scores[int(q), int(k)], abs=1e-4)
+        assert weight == pytest.approx(block.max(), abs=1e-6) and score == pytest.approx(
+            scores[int(q), int(k)], abs=1e-4
+        )
     assert not any("need every layer's whole map" in i.value for i in at.info)  # rollout and flow stay offered
     at.toggle(key="flow").set_value(True).run()
-    assert not at.exception and any(f["layout"].get("title", {}).get("text", "").startswith("Rollout") for f in figures(at))
+    assert not at.exception and any(
+        f["layout"].get("title", {}).get("text", "").startswith("Rollout") for f in figures(at)
+    )
 
     compare = AppTest.from_file(str(ROOT / "pages" / "1_Compare_heads.py"), default_timeout=TIMEOUT)
     compare.query_params.update(model="mistral-char", text=TEXT)

@@ -50,9 +50,17 @@ def test_page_renders_every_section(page):
     at = page
     assert not at.exception
     titles = [f["layout"]["title"]["text"] for f in figures(at)]
-    for fragment in ("Pre-compose C_ts", "Post-compose C_ts", "How much each head draws", "the four stages",
-                     "every head at the four stages", "gate strengths", "DCFormer (post-compose pattern) vs MHA twin",
-                     "MiniLM layer 2: heads before", "MiniLM layer 2: heads after post-compose"):
+    for fragment in (
+        "Pre-compose C_ts",
+        "Post-compose C_ts",
+        "How much each head draws",
+        "the four stages",
+        "every head at the four stages",
+        "gate strengths",
+        "DCFormer (post-compose pattern) vs MHA twin",
+        "MiniLM layer 2: heads before",
+        "MiniLM layer 2: heads after post-compose",
+    ):
         assert any(fragment in t for t in titles), fragment
     assert any("identity" in s.value for s in at.success)  # the sandbox starts at the identity
 
@@ -114,7 +122,9 @@ def test_changing_the_window_changes_the_maps(page):
     assert np.array_equal(~np.isnan(probs), (j <= i) & (i - j < 3))  # the real forward used w = 3
     ref = reference_capture(at, window=3)
     assert at.session_state["dc_global"] is False
-    np.testing.assert_allclose(probs[~np.isnan(probs)], dv.stage_maps(ref, layer)["probs"][0][~np.isnan(probs)], atol=1e-6)
+    np.testing.assert_allclose(
+        probs[~np.isnan(probs)], dv.stage_maps(ref, layer)["probs"][0][~np.isnan(probs)], atol=1e-6
+    )
     assert any("Intervention" in w.value for w in at.warning)
     assert at.query_params["dc_window"] == "3"
     at.checkbox(key="dc_global").check().run()
@@ -125,8 +135,18 @@ def test_changing_the_window_changes_the_maps(page):
 
 def test_url_reopens_the_view_and_language_switches_labels():
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.query_params.update({"dc_text": "猫坐在垫子上。猫坐在垫子上。", "dc_layer": "1", "dc_q": "9", "dc_k": "2",
-                            "lang": "zh", "dc_head": "2", "sb_preset": "swap", "sb_matrix": "0.0=0;0.1=1;1.0=1;1.1=0"})
+    at.query_params.update(
+        {
+            "dc_text": "猫坐在垫子上。猫坐在垫子上。",
+            "dc_layer": "1",
+            "dc_q": "9",
+            "dc_k": "2",
+            "lang": "zh",
+            "dc_head": "2",
+            "sb_preset": "swap",
+            "sb_matrix": "0.0=0;0.1=1;1.0=1;1.1=0",
+        }
+    )
     at.run()
     assert not at.exception
     assert at.title[0].value.startswith("DCMHA —— 注意力头的动态组合")
@@ -179,7 +199,10 @@ def test_bad_input_gives_a_message_not_a_traceback(page):
         assert not at.exception, text
         messages = at.info if kind == "info" else at.warning
         assert any(fragment in m.value for m in messages), [m.value for m in messages]
-    assert array(figure_with_title(at, "the four stages")["data"][0]["z"]).shape == (256, 256)  # the region around the query
+    assert array(figure_with_title(at, "the four stages")["data"][0]["z"]).shape == (
+        256,
+        256,
+    )  # the region around the query
 
 
 def test_the_comparison_tab_draws_both_models_on_one_scale():
@@ -209,7 +232,10 @@ def test_the_redundancy_tab_states_what_the_numbers_show_for_both_models():
             cosine = unit @ unit.T
             expected.append(cosine[~np.eye(cap.n_heads, dtype=bool)].mean())
         np.testing.assert_allclose(array(trace["y"]), expected, atol=1e-5)
-    left, right = figure_with_title(at, "DCFormer · after post-compose: layer 0"), figure_with_title(at, "MHA twin · softmax: layer 0")
+    left, right = (
+        figure_with_title(at, "DCFormer · after post-compose: layer 0"),
+        figure_with_title(at, "MHA twin · softmax: layer 0"),
+    )
     assert left["data"][0]["zmin"] == right["data"][0]["zmin"] and left["data"][0]["zmax"] == right["data"][0]["zmax"]
     verdicts = [m.value for m in at.markdown if m.value.startswith(("**Alike:**", "**Directions:**"))]
     assert len(verdicts) == 2
@@ -234,14 +260,17 @@ def test_a_long_text_is_read_whole_and_its_maps_are_the_exact_region_around_the_
     assert any("more than the 256 the model was trained on" in i.value for i in at.info)
     assert figure_with_title(at, f"the whole text ({len(text)} characters)")  # the head's whole map, in blocks
     everything = run_capture(get_model("dcformer-tiny"), [text], MaskSpec(), local_window="config", causal=True)[0]
-    for query, first in ((0, 0), (500, 320)):  # the region: 256 characters around the query, on a query block's boundary
+    for query, first in (
+        (0, 0),
+        (500, 320),
+    ):  # the region: 256 characters around the query, on a query block's boundary
         at.selectbox(key="dc_q").set_value(query).run()
         assert not at.exception
         assert any(f"positions {first}–{first + 255}" in i.value for i in at.info)
         layer, head = at.session_state["dc_layer"], at.session_state["dc_head"]
         z = array(figure_with_title(at, "the four stages")["data"][0]["z"]).astype(float)
-        raw = everything[f"blocks.{layer}.attn.hook_scores"][head, first:first + 256, first:first + 256]
-        allowed = everything.mask(layer)[first:first + 256, first:first + 256]
+        raw = everything[f"blocks.{layer}.attn.hook_scores"][head, first : first + 256, first : first + 256]
+        allowed = everything.mask(layer)[first : first + 256, first : first + 256]
         np.testing.assert_allclose(z[allowed], raw[allowed], atol=1e-4, rtol=1e-5)
     at.text_input(key="dc_text").set_value("the cat sat").run()  # and back to a short text: whole maps again
     assert not at.exception and not any("positions" in i.value for i in at.info)
@@ -255,7 +284,11 @@ def test_a_long_texts_dcmha_forward_runs_in_the_analysis_lane_and_a_short_one_do
 
     lanes = []
     real = ui.session.remembered
-    monkeypatch.setattr(ui.dcmha, "remembered", lambda slot, key, compute, lane="forward": lanes.append((slot, lane)) or real(slot, key, compute, lane))
+    monkeypatch.setattr(
+        ui.dcmha,
+        "remembered",
+        lambda slot, key, compute, lane="forward": lanes.append((slot, lane)) or real(slot, key, compute, lane),
+    )
     model = ui.session.get_model("dcformer-tiny")
     ui.dcmha.capture_for(model, "The cat sat.", None, True)
     ui.dcmha.capture_for(model, "the cat sat on the mat. " * 20, None, True)  # 480 characters: long

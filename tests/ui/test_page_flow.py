@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_utils import array, figure_with_title, figures
@@ -67,7 +66,10 @@ def test_toggling_on_draws_rollout_graph_and_scatter_and_the_url_keeps_them():
     assert all(len(array(trace["x"])) == 8 for trace in scatter["data"])  # q and k of the 8 real tokens
     captions = " ".join(c.value for c in at.caption)
     assert re.search(r"The picture's two axes hold \d+% of the variance", captions)
-    assert re.search(r"In this picture, \d+% of queries \(\d of 8\) have their most-attended key among their 3 nearest keys", captions)
+    assert re.search(
+        r"In this picture, \d+% of queries \(\d of 8\) have their most-attended key among their 3 nearest keys",
+        captions,
+    )
     assert at.query_params["qk"] == "1"
 
     at.slider(key="flow_top_k").set_value(1).run()
@@ -86,7 +88,9 @@ def test_the_scatter_follows_the_pages_head_whose_q_and_k_the_view_did_not_captu
 
 
 def test_a_link_reopens_the_section_as_it_was():
-    at = open_page(text=SHORT, flow=1, flow_method="flow", flow_heads="max", flow_residual=30, flow_layer=2, flow_top_k=2)
+    at = open_page(
+        text=SHORT, flow=1, flow_method="flow", flow_heads="max", flow_residual=30, flow_layer=2, flow_top_k=2
+    )
     assert not at.exception and not at.error
     figure_with_title(at, "Attention flow after layer 2 · heads: max · r = 30%")
     figure_with_title(at, "the 2 heaviest lines")
@@ -106,7 +110,9 @@ def test_a_causal_mask_keeps_rollout_and_flow_below_the_diagonal():
 
 def test_a_window_widens_with_depth():
     """Window 2: one layer reaches one token back; after layer 5, six."""
-    at = open_page(text="one two three four five six seven eight nine ten", use_window=1, window=2, flow=1, flow_layer=0)
+    at = open_page(
+        text="one two three four five six seven eight nine ten", use_window=1, window=2, flow=1, flow_layer=0
+    )
     z0 = array(figure_with_title(at, "Rollout after layer 0")["data"][0]["z"])
     distance = np.abs(np.subtract.outer(np.arange(len(z0)), np.arange(len(z0))))
     assert np.array_equal(~np.isnan(z0), distance < 2)
@@ -133,7 +139,9 @@ def test_attention_flow_is_computed_once_while_other_widgets_move(monkeypatch):
     from ui import flow
 
     calls = []
-    monkeypatch.setattr(flow, "attention_flow", lambda *a, _real=flow.attention_flow, **k: calls.append(1) or _real(*a, **k))
+    monkeypatch.setattr(
+        flow, "attention_flow", lambda *a, _real=flow.attention_flow, **k: calls.append(1) or _real(*a, **k)
+    )
     at = open_page(text="a memo test of the flow", flow=1, flow_method="flow", flow_residual=35)
     assert not at.exception and len(calls) == 1
     at.slider(key="head").set_value(4).run()  # the page's head

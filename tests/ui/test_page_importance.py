@@ -37,8 +37,12 @@ def metric(at, fragment: str) -> str:
 
 
 def texts(at) -> str:
-    return " ".join(e.value for kind in ("info", "warning", "error", "caption", "markdown", "subheader", "title")
-                    for e in getattr(at, kind) if isinstance(e.value, str))
+    return " ".join(
+        e.value
+        for kind in ("info", "warning", "error", "caption", "markdown", "subheader", "title")
+        for e in getattr(at, kind)
+        if isinstance(e.value, str)
+    )
 
 
 def picked(at) -> list[str]:
@@ -267,12 +271,15 @@ def test_a_link_reopens_the_same_ablation():
     assert at.query_params["ablate"] == "0.3,2.5" and at.query_params["ablate_how"] == "mean"
 
 
-@pytest.mark.parametrize("params", [
-    {"ablate": "99.99,abc,-1.0"},
-    {"ablate": "1.1," * 2500},
-    {"ablate": "x" * 10_000, "ablate_how": "<script>"},
-    {"ablate": "2.5,2.5;DROP", "ablate_how": "mean" * 100},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"ablate": "99.99,abc,-1.0"},
+        {"ablate": "1.1," * 2500},
+        {"ablate": "x" * 10_000, "ablate_how": "<script>"},
+        {"ablate": "2.5,2.5;DROP", "ablate_how": "mean" * 100},
+    ],
+)
 def test_a_hostile_link_gives_a_clean_page(params):
     at = open_page(**params)
     assert_clean(at)

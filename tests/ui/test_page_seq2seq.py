@@ -68,7 +68,13 @@ def test_buttons_walk_from_start_to_end(page):
 
 @pytest.mark.parametrize(
     "text, fragment",
-    [("", "empty"), ("   ", "empty"), ("25 NOVEMBER 2026", "does not know these characters"), ("2026-11-25 🙂", "🙂"), ("1" * 40, "at most 24")],
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("25 NOVEMBER 2026", "does not know these characters"),
+        ("2026-11-25 🙂", "🙂"),
+        ("1" * 40, "at most 24"),
+    ],
 )
 def test_bad_input_is_a_message_not_a_traceback(page, text, fragment):
     at = page
@@ -123,7 +129,12 @@ def test_chinese_interface():
     at.query_params.update({"lang": "zh", "ed_step": "3"})
     at.run()
     assert not at.exception
-    labels = [w.label for kind in ("slider", "selectbox", "text_input") for w in getattr(at, kind) if w.label != "Language / 语言"]
+    labels = [
+        w.label
+        for kind in ("slider", "selectbox", "text_input")
+        for w in getattr(at, kind)
+        if w.label != "Language / 语言"
+    ]
     assert labels and all(cjk.search(label) for label in labels), labels
     for element in list(at.title) + list(at.header) + list(at.caption):
         assert cjk.search(element.value), element.value

@@ -112,8 +112,14 @@ def test_long_text_is_cut_with_a_notice(main_page):
 
 @pytest.mark.parametrize(
     "name",
-    ["/no/such/model", "/etc", str(ROOT / "assets" / "mha-tiny"), "bert-base-uncased", "all-MiniLM-L6-v2//",
-     "[log in again](http://evil.example/login) ![x](http://evil.example/x.png)"],
+    [
+        "/no/such/model",
+        "/etc",
+        str(ROOT / "assets" / "mha-tiny"),
+        "bert-base-uncased",
+        "all-MiniLM-L6-v2//",
+        "[log in again](http://evil.example/login) ![x](http://evil.example/x.png)",
+    ],
 )
 def test_a_link_cannot_load_a_model_the_server_does_not_offer(name, monkeypatch):
     """Paths (even to a real model folder), hub ids and markup in ?model= are refused without being echoed."""
@@ -127,7 +133,12 @@ def test_a_link_cannot_load_a_model_the_server_does_not_offer(name, monkeypatch)
     assert not at.exception
     assert set(loaded) <= {"all-MiniLM-L6-v2"}  # nothing but the offered default was loaded
     assert at.selectbox(key="model").value == "all-MiniLM-L6-v2"
-    shown = " ".join(element.value for kind in ("warning", "error", "info", "markdown", "caption") for element in getattr(at, kind) if isinstance(element.value, str))
+    shown = " ".join(
+        element.value
+        for kind in ("warning", "error", "info", "markdown", "caption")
+        for element in getattr(at, kind)
+        if isinstance(element.value, str)
+    )
     assert "evil" not in shown and "/etc" not in shown and "no/such" not in shown
     assert figure_with_title(at, "Layer 0")["layout"]["yaxis"]["ticktext"][0] == "[CLS]"
     if name != "all-MiniLM-L6-v2//":  # another spelling of an offered model is simply that model
@@ -195,7 +206,9 @@ def test_step_by_step_page_shows_the_real_numbers(minilm):
 
 def test_step_by_step_walks_the_row_the_flashattention_way():
     at = AppTest.from_file(str(ROOT / "pages" / "3_Step_by_step.py"), default_timeout=TIMEOUT)
-    at.query_params.update({"text": "the cat sat on the mat", "layer": "1", "head": "4", "query": "3", "flash_block": "3"})
+    at.query_params.update(
+        {"text": "the cat sat on the mat", "layer": "1", "head": "4", "query": "3", "flash_block": "3"}
+    )
     at.run()
     assert not at.exception and not at.error
     assert any("FlashAttention" in h.value for h in at.header)
@@ -269,7 +282,10 @@ def test_presenter_speaks_chinese_and_keeps_the_slide_in_the_url():
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.mark.parametrize("page", ["app.py", "pages/1_Compare_heads.py", "pages/3_Step_by_step.py", "pages/4_Word_order.py", "pages/6_Presenter.py"])
+@pytest.mark.parametrize(
+    "page",
+    ["app.py", "pages/1_Compare_heads.py", "pages/3_Step_by_step.py", "pages/4_Word_order.py", "pages/6_Presenter.py"],
+)
 def test_chinese_interface_has_no_english_labels(page):
     at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
     at.query_params["lang"] = "zh"
@@ -321,7 +337,6 @@ def test_no_password_no_gate(monkeypatch):
     monkeypatch.delenv("ATTNVIZ_PASSWORD", raising=False)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert figure_with_title(at, "Layer 0")
-
 
 
 def test_word_order_refuses_maps_past_the_whole_map_bound_and_computes_through_the_shared_cache(monkeypatch):
@@ -376,7 +391,9 @@ def test_step_by_step_titles_show_a_markup_token_as_text():
     at.query_params.update({"text": "<b> bold </b>", "query": "1"})
     at.run()
     assert not at.exception
-    titles = [(spec["layout"].get("title") or {}).get("text", "") for spec in
-              (json.loads(chart.proto.spec) for chart in at.get("plotly_chart"))]
+    titles = [
+        (spec["layout"].get("title") or {}).get("text", "")
+        for spec in (json.loads(chart.proto.spec) for chart in at.get("plotly_chart"))
+    ]
     quoted = [t for t in titles if "“" in t]  # the titles that quote the query token ("<" here)
     assert len(quoted) >= 4 and all("“&lt;”" in t for t in quoted), quoted

@@ -40,7 +40,14 @@ def lesson_yaml(title: str = "Plain", lesson_title: str = "Mine") -> bytes:
 
 
 def bomb_yaml(levels: int = 10) -> bytes:
-    lines = [f"# {uuid.uuid4()}", "title: {en: T, zh: 标题}", "slides:", "  - title: {en: a, zh: b}", "    explanation: {en: a, zh: b}", "    view:"]
+    lines = [
+        f"# {uuid.uuid4()}",
+        "title: {en: T, zh: 标题}",
+        "slides:",
+        "  - title: {en: a, zh: b}",
+        "    explanation: {en: a, zh: b}",
+        "    view:",
+    ]
     lines.append('      - &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]')  # line 7
     for i in range(1, levels):
         prev, this = chr(ord("a") + i - 1), chr(ord("a") + i)
@@ -144,11 +151,13 @@ def test_an_uploaded_slide_computes_once_through_the_shared_cache_and_a_huge_one
     real = ui.session.run_capture
     monkeypatch.setattr(ui.session, "run_capture", lambda *a, **k: computed.append(a[1]) or real(*a, **k))
     long_text = ("the cat sat on the mat and the dog sat on the log " * 100)[:5000]
-    lesson = (f"# {uuid.uuid4()}\ntitle: {{en: Budget, zh: 预算}}\nslides:\n"
-              "  - title: {en: Short, zh: 短}\n    explanation: {en: a, zh: b}\n    view: head\n"
-              "    text: the owl sat on the branch\n"
-              "  - title: {en: Long, zh: 长}\n    explanation: {en: a, zh: b}\n    view: head\n"
-              f"    text: '{long_text}'\n    text2: '{long_text}'\n").encode()
+    lesson = (
+        f"# {uuid.uuid4()}\ntitle: {{en: Budget, zh: 预算}}\nslides:\n"
+        "  - title: {en: Short, zh: 短}\n    explanation: {en: a, zh: b}\n    view: head\n"
+        "    text: the owl sat on the branch\n"
+        "  - title: {en: Long, zh: 长}\n    explanation: {en: a, zh: b}\n    view: head\n"
+        f"    text: '{long_text}'\n    text2: '{long_text}'\n"
+    ).encode()
     at = presenter()
     computed.clear()  # the shipped lesson's first slide
     at = upload(at, "budget.yaml", lesson)

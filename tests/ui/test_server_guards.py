@@ -50,10 +50,20 @@ def run(coroutine):
 
 def upload(server, session_id: str, file_id: str, data: bytes = b"the cat sat on the mat") -> int:
     boundary = "attnviz-test-boundary"
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
-            f"Content-Type: text/plain\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(f"{server.url}_stcore/upload_file/{session_id}/{file_id}", data=body, method="PUT",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+            f"Content-Type: text/plain\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{server.url}_stcore/upload_file/{session_id}/{file_id}",
+        data=body,
+        method="PUT",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status
@@ -132,9 +142,9 @@ def test_a_text_longer_than_the_box_takes_is_cut_on_the_server(server):
     assert value is not None and len(value) == MAX_CHARS and not errors
 
 
-
 def test_metrics_say_nothing_while_a_password_is_set(server):
     """/_stcore/metrics answered anyone with session counts, cache names and hit counts."""
+
     async def visit():  # a session exists, so there is something to count
         client = await opened(server.url, "127.0.0.5")
         await client.close()
@@ -160,9 +170,13 @@ def test_one_session_clicking_png_ten_times_at_once_gets_one_image_and_nine_refu
             await client.wait_for(lambda c: c.buttons and "class_password_enter" in c.buttons, 60)
             await log_in(client)
             runs = len(client.runs_started)
-            client.popovers = {element_id: element_id.endswith("head_heatmap__export") for element_id in client.popovers}
+            client.popovers = {
+                element_id: element_id.endswith("head_heatmap__export") for element_id in client.popovers
+            }
             await client.rerun()
-            await client.wait_for(lambda c: "head_heatmap__png" in c.downloads and StreamlitClient.run_finished(runs)(c), 60)
+            await client.wait_for(
+                lambda c: "head_heatmap__png" in c.downloads and StreamlitClient.run_finished(runs)(c), 60
+            )
             file_id = client.downloads["head_heatmap__png"]
             burst = [f"burst-{i}" for i in range(10)]
             for request_id in burst:

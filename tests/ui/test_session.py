@@ -82,8 +82,22 @@ def test_offered_models_are_the_registry_and_what_the_operator_named(offered_dir
 
 @pytest.mark.parametrize(
     "name",
-    ["/etc", "/", "..", "../../etc/passwd", "~", "bert-base-uncased", "meta-llama/Llama-3.1-405B", "",
-     "   ", "x" * 5000, "all-MiniLM-L6-v2\x00", "[log in again](http://evil.example)", None, 3],
+    [
+        "/etc",
+        "/",
+        "..",
+        "../../etc/passwd",
+        "~",
+        "bert-base-uncased",
+        "meta-llama/Llama-3.1-405B",
+        "",
+        "   ",
+        "x" * 5000,
+        "all-MiniLM-L6-v2\x00",
+        "[log in again](http://evil.example)",
+        None,
+        3,
+    ],
 )
 def test_anything_else_is_refused_without_loading(offered_dir, loads, name):
     assert session.canonical_model(name) is None
@@ -94,8 +108,13 @@ def test_anything_else_is_refused_without_loading(offered_dir, loads, name):
 
 
 def test_every_spelling_of_an_offered_folder_is_one_model(offered_dir, loads, monkeypatch):
-    spellings = [str(offered_dir), str(offered_dir) + "/", str(offered_dir) + "//", f"{offered_dir}/./",
-                 f"{offered_dir.parent}//{offered_dir.name}"]
+    spellings = [
+        str(offered_dir),
+        str(offered_dir) + "/",
+        str(offered_dir) + "//",
+        f"{offered_dir}/./",
+        f"{offered_dir.parent}//{offered_dir.name}",
+    ]
     monkeypatch.chdir(offered_dir.parent)
     spellings += ["my-bert", "./my-bert/"]
     models = {id(session.get_model(spelling)) for spelling in spellings}
@@ -141,7 +160,9 @@ def test_a_long_texts_forward_uses_every_core_only_while_it_is_the_only_one(monk
     # inside the cache's compute (this forward itself running): alone, then beside another session's forward
     cache.get_or_compute(("test", 1), lambda: seen.append(session.forward_threads(model, long)) or 1)
     started, release = threading.Event(), threading.Event()
-    other = threading.Thread(target=lambda: cache.get_or_compute(("test", 2), lambda: started.set() or release.wait(10) or 2))
+    other = threading.Thread(
+        target=lambda: cache.get_or_compute(("test", 2), lambda: started.set() or release.wait(10) or 2)
+    )
     other.start()
     started.wait(10)
     try:

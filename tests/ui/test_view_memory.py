@@ -35,7 +35,13 @@ def forwards(monkeypatch):
     session.shared_captures().clear()
 
 
-@pytest.mark.parametrize("texts", [["The animal didn't cross the street because it was too tired."], ["The cat sat.", "A longer second sentence pads the first."]])
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["The animal didn't cross the street because it was too tired."],
+        ["The cat sat.", "A longer second sentence pads the first."],
+    ],
+)
 @pytest.mark.parametrize("spec", [MaskSpec(), MaskSpec(causal=True, window=3)])
 def test_one_layers_scores_are_those_of_a_capture_of_every_layer(minilm, texts, spec):
     everything = run_capture(minilm, texts, spec, hooks=EVERYTHING_DRAWN)
@@ -52,7 +58,9 @@ def test_one_layers_scores_stop_the_forward_after_that_layer(minilm):
     try:
         run_capture(minilm, ["The cat sat."], MaskSpec(), hooks=session.scores_hooks(3))
         assert not reached  # layers 4 and 5 never ran
-        run_capture(minilm, ["The cat sat."], MaskSpec(), hooks=("blocks.3.attn.hook_*",))  # a pattern: its names, then stop
+        run_capture(
+            minilm, ["The cat sat."], MaskSpec(), hooks=("blocks.3.attn.hook_*",)
+        )  # a pattern: its names, then stop
         assert not reached
         run_capture(minilm, ["The cat sat."], MaskSpec(), hooks=session.scores_hooks(5))
         run_capture(minilm, ["The cat sat."], MaskSpec(), hooks=None)  # everything: all of it
@@ -113,7 +121,14 @@ def test_a_heads_export_still_holds_its_scores(minilm, forwards):
     view = View("all-MiniLM-L6-v2", minilm, MaskSpec(), captures, False, texts)
     everything = run_capture(minilm, list(texts), MaskSpec(), hooks=EVERYTHING_DRAWN)
     arrays = view.head_arrays(2, 5, index=1)
-    assert set(arrays) == {"blocks.2.attn.hook_pattern", "blocks.2.attn.hook_scores", "blocks.2.attn.hook_mask", "tokens", "token_ids", "token_pieces"}
+    assert set(arrays) == {
+        "blocks.2.attn.hook_pattern",
+        "blocks.2.attn.hook_scores",
+        "blocks.2.attn.hook_mask",
+        "tokens",
+        "token_ids",
+        "token_pieces",
+    }
     np.testing.assert_array_equal(arrays["blocks.2.attn.hook_scores"], everything[1].scores(2)[5])
     assert "blocks.2.attn.hook_scores" in view.layer_arrays(2, index=1)
 
