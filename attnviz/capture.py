@@ -18,6 +18,7 @@ import fnmatch
 import functools
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -92,7 +93,7 @@ class Capture(dict):
     # long text ask for tiles and downsampled maps instead.
     def __missing__(self, name: str) -> np.ndarray:
         layer, kind = _map_name(name)
-        if not (kind == "scores" and self.holds_scores(layer) or layer is not None and self.is_linear(layer)):
+        if layer is None or not (kind == "scores" and self.holds_scores(layer) or self.is_linear(layer)):
             raise KeyError(name)
         n = len(self.key_is_real)
         if kind == "pattern":
@@ -191,7 +192,7 @@ def exact_names(model, hooks: Iterable[str] | None) -> tuple[str, ...] | None:
 def all_but_maps(model) -> list[str]:
     """Every hook point of ``model`` except the (T × T) maps (scores, pattern, mask, a DCFormer's middle stages): what
     is linear in the text, from which tiles compute any map exactly (its q, k, lse and score scale are among them)."""
-    return [name for name in exact_names(model, ("*",)) if _map_name(name)[0] is None]
+    return [name for name in exact_names(model, ("*",)) or () if _map_name(name)[0] is None]
 
 
 def run_capture(
@@ -295,7 +296,7 @@ def capture(
     ``cap.full_bytes()`` says what the whole maps would cost. ``hooks`` (names or patterns) overrides both.
     """
     cleaned = clean_text(text)
-    model_obj = get_model(model) if isinstance(model, str) else model
+    model_obj: Any = get_model(model) if isinstance(model, str) else model
     if hooks is None and full is not True:
         tokens = model_obj.encode([cleaned.text]).input_ids.shape[1]
         if full is False or tokens > FULL_UP_TO:

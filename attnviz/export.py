@@ -11,6 +11,7 @@ import shutil
 import threading
 import warnings
 from collections.abc import Callable, Hashable
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -111,5 +112,6 @@ def figure_html(fig: go.Figure) -> str:
 def capture_npz(arrays: dict) -> bytes:
     """NPZ bytes of named arrays (a Capture or any mapping of names to arrays)."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{name: np.asarray(value) for name, value in arrays.items()})
+    named: dict[str, Any] = {str(name): np.asarray(value) for name, value in arrays.items()}
+    np.savez_compressed(buffer, **named)
     return buffer.getvalue()

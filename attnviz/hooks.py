@@ -59,7 +59,7 @@ class Recorder:
         # Only exact names (no wildcard) say when everything is recorded: then the rest of the forward is skipped.
         exact = self.patterns is not None and not any(map(is_pattern, self.patterns))
         self.stop_when_done = stop_when_done and exact
-        self._names = frozenset(self.patterns) if exact else None  # exact names: a set lookup per hook point
+        self._names = frozenset(self.patterns or ()) if exact else None  # exact names: a set lookup per hook point
 
     def wants(self, name: str) -> bool:
         if self.patterns is None:
@@ -70,7 +70,7 @@ class Recorder:
 
     def save(self, name: str, value: torch.Tensor) -> None:
         self.tensors[name] = value.detach()
-        if self.stop_when_done and all(p in self.tensors for p in self.patterns):
+        if self.stop_when_done and all(p in self.tensors for p in self.patterns or ()):
             raise StopForward
 
 

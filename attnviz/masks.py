@@ -17,7 +17,7 @@ everywhere instead of NaN; real tokens always see at least themselves.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -61,7 +61,10 @@ class MaskSpec:
         return asdict(self)
 
 
-def position_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, spec: MaskSpec) -> torch.Tensor:
+Positions = TypeVar("Positions", "torch.Tensor", np.ndarray)  # torch in, torch out; NumPy in, NumPy out
+
+
+def position_mask(q_pos: Positions, k_pos: Positions, spec: MaskSpec) -> Positions:
     """The (T, S) mask of queries at positions ``q_pos`` over keys at ``k_pos`` (absolute positions, so a
     KV-cached step's new queries are masked against every cached key). Tensors in, a tensor out; NumPy arrays in,
     an array out (the tiles of a long map are NumPy, and need no torch)."""

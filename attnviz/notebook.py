@@ -253,7 +253,7 @@ def _current_request() -> tuple[str | None, str | None]:
     shell = ipython.get_ipython() if ipython is not None else None
     kernel = getattr(shell, "kernel", None)
     try:
-        parent = kernel.get_parent() or {}
+        parent = kernel.get_parent() or {}  # type: ignore[union-attr]  # None: caught below, as an old kernel is
     except (AttributeError, TypeError):  # no kernel, or one older than ipykernel 6
         return None, None
     return (parent.get("metadata") or {}).get("cellId"), (parent.get("header") or {}).get("msg_id")

@@ -154,10 +154,12 @@ def stage_tiles(cap, layer: int, rows: slice, cols: slice) -> dict[str, np.ndarr
     does on a block of queries. An MHA model (no compose weights): composed = raw, probs = pattern."""
     n = len(cap.key_is_real)
     rows, cols = slice(*rows.indices(n)), slice(*cols.indices(n))
-    if all(_stored(cap, hook, layer) is not None for hook in STAGE_HOOKS.values()):
+    stored = {stage: _stored(cap, hook, layer) for stage, hook in STAGE_HOOKS.items()}
+    if all(maps is not None for maps in stored.values()):
         return {
-            stage: np.asarray(_stored(cap, hook, layer)[:, rows, cols], dtype=np.float32)
-            for stage, hook in STAGE_HOOKS.items()
+            stage: np.asarray(maps[:, rows, cols], dtype=np.float32)
+            for stage, maps in stored.items()
+            if maps is not None
         }
     raw = _scores(cap, layer, rows, cols)
     if hook_name("pre_qw1", layer) not in cap:

@@ -435,7 +435,7 @@ def hidden_change(result: SandboxResult, n_layers: int) -> float:
     """Relative change of the final hidden states: ||edited - base|| / ||base||."""
     key = hook_name("resid_post", n_layers - 1)
     base = result.base[key]
-    return float(np.linalg.norm(result.edited[key] - base) / max(np.linalg.norm(base), 1e-12))
+    return float(np.linalg.norm(result.edited[key] - base) / max(float(np.linalg.norm(base)), 1e-12))
 
 
 __all__ = [

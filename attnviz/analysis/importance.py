@@ -94,10 +94,11 @@ def _replace_heads(
     """z (batch, heads, seq, d) with head ``heads[i]`` of batch row ``rows[i]`` ablated (rows None: those heads in
     every row). A new tensor: the model's own is never changed in place."""
     z = z.clone()
+    assert how == "zero" or means is not None, "mean ablation needs the clean means"
     if rows is None:
-        z[:, heads] = 0.0 if how == "zero" else means[:, heads].to(z.dtype)  # means (batch or 1, heads, seq, d)
+        z[:, heads] = 0.0 if means is None else means[:, heads].to(z.dtype)  # means (batch or 1, heads, seq, d)
     else:
-        z[rows, heads] = 0.0 if how == "zero" else means[0, heads].to(z.dtype)  # (n, seq, d): the clean sentence's
+        z[rows, heads] = 0.0 if means is None else means[0, heads].to(z.dtype)  # (n, seq, d): the clean sentence's
     return z
 
 
@@ -121,7 +122,7 @@ def ablate(heads: HeadSet, how: str = "zero", *, means: Mapping[int, torch.Tenso
     edits: dict[str, Edit] = {}
     for layer, hs in heads.items():
         index = torch.tensor(hs, dtype=torch.long)
-        layer_means = means[layer] if how == "mean" else None
+        layer_means = means[layer] if how == "mean" and means is not None else None
 
         def edit(z, index=index, layer_means=layer_means):
             return _replace_heads(z, None, index.to(z.device), how, layer_means)
@@ -142,7 +143,7 @@ def _row_ablations(
     edits: dict[str, Edit] = {}
     for layer, (rows, heads) in by_layer.items():
         row_index, head_index = torch.tensor(rows), torch.tensor(heads)
-        layer_means = means[layer] if how == "mean" else None
+        layer_means = means[layer] if how == "mean" and means is not None else None
 
         def edit(z, row_index=row_index, head_index=head_index, layer_means=layer_means):
             return _replace_heads(z, row_index.to(z.device), head_index.to(z.device), how, layer_means)

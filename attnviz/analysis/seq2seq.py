@@ -31,7 +31,7 @@ def sharpest_cross_head(decoding: Decoding, n_layers: int, n_heads: int) -> tupl
         for l in range(n_layers)
         for h in range(n_heads)
     }
-    layer, head = max(sharpness, key=sharpness.get)
+    layer, head = max(sharpness, key=lambda cell: sharpness[cell])
     return layer, head, sharpness[(layer, head)]
 
 

@@ -10,6 +10,7 @@ weights; the few values derived here (q·k_j, p_j v_j) are exact products of cap
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,9 @@ class Steps:
     def keys_window(self, a: int, b: int) -> Steps:
         """The same query's steps over keys [a, b) only (``query`` inside): a long text's panels show one window of
         its keys. Everything about the query itself (q, z, the output) is unchanged; ``first`` says where it starts."""
-        cut = {name: None if getattr(self, name) is None else getattr(self, name)[a:b] for name in self.PER_KEY}
+        cut: dict[str, Any] = {
+            name: None if getattr(self, name) is None else getattr(self, name)[a:b] for name in self.PER_KEY
+        }
         embeddings = None if self.embeddings is None else {name: rows[a:b] for name, rows in self.embeddings.items()}
         return replace(
             self, **cut, embeddings=embeddings, tokens=self.tokens[a:b], query=self.query - a, first=self.first + a

@@ -390,9 +390,10 @@ def layer_grid(
     """
     t = _translator(lang)
     n_heads = patterns.shape[0]
-    grouped = kv_heads is not None and len(set(kv_heads)) < n_heads
+    kv_of = list(kv_heads) if kv_heads is not None else []
+    grouped = bool(kv_of) and len(set(kv_of)) < n_heads
     if grouped:
-        group = n_heads // len(set(kv_heads))
+        group = n_heads // len(set(kv_of))
         columns = group if 2 <= group <= 8 else columns  # one row per K/V head when it fits
     kept = select(patterns, keep).astype(np.float32)  # (heads, q, k)
     if allowed is not None:
@@ -444,7 +445,7 @@ def layer_grid(
                 layer="below",
             )
         )
-        label = t("plot.head", h=head) + (t("plot.kv_head", kv=kv_heads[head]) if grouped else "")
+        label = t("plot.head", h=head) + (t("plot.kv_head", kv=kv_of[head]) if grouped else "")
         titles.append(
             dict(
                 x=x0 + (width - 1) / 2,
@@ -647,7 +648,7 @@ def matrix_figure(
 ) -> go.Figure:
     """A plain labelled matrix (differences, encodings, similarities); diverging scales centre on 0."""
     values = np.asarray(values, dtype=np.float32)
-    colour = dict(colorscale=SEQUENTIAL)
+    colour: dict[str, object] = dict(colorscale=SEQUENTIAL)
     if diverging:
         limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
         colour = dict(colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit)

@@ -17,6 +17,7 @@ import hashlib
 import html
 import math
 import unicodedata
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -58,7 +59,7 @@ def text_width(label: str, size: float = TICK_SIZE) -> float:
     return size * sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.62 for ch in html.unescape(label))
 
 
-def widest(labels: list[str], size: float = TICK_SIZE) -> float:
+def widest(labels: Sequence[str], size: float = TICK_SIZE) -> float:
     return max((text_width(label, size) for label in labels), default=0.0)
 
 

@@ -110,7 +110,8 @@ _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 20, 20
 def _escaped(text: str, limit: int, quote: bool) -> tuple[str, bool]:
     """``text`` with unprintable characters (control, bidi, zero-width...) written as escapes, as
     ``repr`` does, cut so that the escaped result holds at most ``limit`` characters; and whether it was cut."""
-    pieces, used = [], 0
+    pieces: list[str] = []
+    used = 0
     for char in text:
         if quote and char in "\\'":
             piece = "\\" + char

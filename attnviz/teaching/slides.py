@@ -117,9 +117,9 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en", capture=
     texts = [cleaned.text for cleaned in slide_texts(slide)]
     spec = slide_spec(slide)
     if slide.view == "order":
-        a, b = (capture(model, (t,), spec)[0] for t in texts[:2]) if len(texts) > 1 else (None, None)
-        if a is None:
+        if len(texts) < 2:
             raise LessonError(f"slide {slide.number}: the 'order' view needs 'text' and 'text2'")
+        a, b = (capture(model, (t,), spec)[0] for t in texts[:2])
         figures = [
             plots.head_heatmap(a.pattern(slide.layer)[slide.head], a.tokens, title="A", lang=lang),
             plots.head_heatmap(b.pattern(slide.layer)[slide.head], b.tokens, title="B", lang=lang),

@@ -33,7 +33,8 @@ def take_step(
 def adamw(model: torch.nn.Module, s) -> torch.optim.Optimizer:
     """AdamW with ``s.lr`` and ``s.weight_decay`` on the matrices (embeddings, projections, output); norms' gains and
     biases do not decay."""
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
         (decay if p.dim() == 2 and "norm" not in name else no_decay).append(p)
     return torch.optim.AdamW(
