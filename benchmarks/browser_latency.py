@@ -33,9 +33,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: harness, attnviz
 
-from _app_server import CHROMIUM, CHROMIUM_ARGS, AppServer  # noqa: E402
+from harness.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer  # noqa: E402
 
 # One single-token word per repeat, so each changed sentence is recognisable in the tick labels.
 WORDS = "cat dog bird fish horse cow sheep goat lion tiger bear wolf fox deer duck frog mouse rabbit owl bee".split()

@@ -39,17 +39,17 @@ import os
 import statistics
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: harness, attnviz
 
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 
-from _app_server import AppServer  # noqa: E402
-from _st_client import StreamlitClient, query_string  # noqa: E402
-from gate_guessing import PASSWORD, GateClient  # noqa: E402
+from harness.app_server import AppServer  # noqa: E402
+from harness.st_client import GateClient, PageClient, StreamlitClient, put_file, query_string  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: harness, attnviz
+from gate_guessing import PASSWORD  # noqa: E402
 from load_sessions import PeakSampler, pss_kb, tree_rss_mb  # noqa: E402
 
 HEATMAP = "head_heatmap"
@@ -86,100 +86,6 @@ slides:
     explanation: {{en: two texts of 3000 characters, zh: 两段文本}}
 """.encode()
 UPLOAD_MB, UPLOADS_PER_STUDENT, CLEAR_CACHES = 1, 80, 20
-
-
-def xsrf_token(url: str) -> str:
-    """The XSRF cookie the app's health check sets, which a browser sends back as cookie and header with each
-    upload (anyone can have one: it shows a server that the upload comes from its own page, nothing more)."""
-    with urllib.request.urlopen(f"{url}_stcore/health", timeout=60) as response:
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            if name.strip() == "_streamlit_xsrf":
-                return rest.split(";", 1)[0]
-    return ""
-
-
-def put_file(url: str, session_id: str, file_id: str, data: bytes, name: str = "a.txt") -> int:
-    """What a browser's file uploader PUTs to Streamlit's upload endpoint; the HTTP status."""
-    token = xsrf_token(url)
-    boundary = "attnviz-bench-boundary"
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            f"Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        f"{url}_stcore/upload_file/{session_id}/{file_id}",
-        data=body,
-        method="PUT",
-        headers={
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-            "X-Xsrftoken": token,
-            "Cookie": f"_streamlit_xsrf={token}",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except urllib.error.URLError:  # the server answered (403) and closed before the whole file was sent
-        return "closed early"
-
-
-class PageClient(GateClient):
-    """A tab opened on one page's URL (the browser sends the page's path on its first run), that also holds what
-    a browser holds for a file uploader, an open popover and the download buttons in it, and can ask for a
-    download button's file as the browser does (a backend operation)."""
-
-    page = ""
-
-    def __post_init__(self):
-        super().__post_init__()
-        self.uploader_id, self.uploaded, self.popovers, self.downloads, self.responses = "", [], {}, {}, {}
-
-    def _client_state(self, msg, widget_changes, fragment_id=""):
-        super()._client_state(msg, widget_changes, fragment_id)
-        if not self.page_script_hash and self.page:
-            msg.rerun_script.page_name = self.page
-        path = f"{self.base_url}{self.page}"
-        msg.rerun_script.context_info.url = f"{path}?{self.query}" if self.query else path
-        if self.uploader_id and self.uploaded:
-            state = msg.rerun_script.widget_states.widgets.add()
-            state.id = self.uploader_id
-            for file_id, name, size in self.uploaded:
-                state.file_uploader_state_value.uploaded_file_info.add(file_id=file_id, name=name, size=size)
-        for element_id, is_open in self.popovers.items():
-            state = msg.rerun_script.widget_states.widgets.add()
-            state.id, state.bool_value = element_id, is_open
-
-    def _handle(self, msg, now):
-        super()._handle(msg, now)
-        kind = msg.WhichOneof("type")
-        if kind == "backend_operation_response":
-            self.responses[msg.backend_operation_response.request_id] = msg.backend_operation_response
-        elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
-            block = msg.delta.add_block
-            if block.WhichOneof("type") == "popover" and block.popover.id:
-                self.popovers.setdefault(block.popover.id, False)
-
-    def _element(self, element, now):
-        super()._element(element, now)
-        kind = element.WhichOneof("type")
-        if kind == "file_uploader":
-            self.uploader_id = element.file_uploader.id
-        elif kind == "download_button" and element.download_button.deferred_file_id:
-            self.downloads[element.download_button.id.split("-", 2)[-1]] = element.download_button.deferred_file_id
-
-    async def ask_for_file(self, file_id: str, request_id: str) -> None:
-        msg = BackMsg()
-        msg.backend_operation_request.request_id = request_id
-        msg.backend_operation_request.session_id = self.session_id
-        msg.backend_operation_request.deferred_file.file_id = file_id
-        await self.ws.send(msg.SerializeToString())
 
 
 async def attacker(url: str, row: str, k: int, timeout: float) -> dict:

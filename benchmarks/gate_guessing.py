@@ -23,38 +23,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: harness, attnviz
 
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 
-from _app_server import AppServer  # noqa: E402
-from _st_client import StreamlitClient  # noqa: E402
+from harness.app_server import AppServer  # noqa: E402
+from harness.st_client import GateClient, opened  # noqa: E402
 
 PASSWORD = "otters-2026"
 STUDENT = "127.0.0.50"
 ANSWERS = {"not the class password": "wrong", "Many people are trying": "busy", "Too many wrong passwords": "locked"}
-
-
-class GateClient(StreamlitClient):
-    """A session that can submit the password form (a form's text and its submit button's trigger)."""
-
-    buttons: dict = None
-
-    def _element(self, element, now):
-        super()._element(element, now)
-        if element.WhichOneof("type") == "button":
-            self.buttons = self.buttons or {}
-            self.buttons[element.button.id.split("-", 2)[-1]] = element.button.id
-
-    async def submit(self, guess: str) -> float:
-        msg = BackMsg()
-        self._client_state(msg, {"class_password": guess})
-        state = msg.rerun_script.widget_states.widgets.add()
-        state.id = self.buttons["class_password_enter"]
-        state.trigger_value = True
-        sent = time.perf_counter()
-        await self.ws.send(msg.SerializeToString())
-        return sent
 
 
 def answer_of(client: GateClient, errors_before: int, runs_before: int):
@@ -68,15 +45,6 @@ def answer_of(client: GateClient, errors_before: int, runs_before: int):
         return "other"
 
     return check
-
-
-async def opened(url: str, source: str) -> GateClient:
-    client = GateClient(url, source=source)
-    await client.connect()
-    await client.rerun()
-    await client.wait_for(StreamlitClient.run_finished(0), 60)
-    await client.wait_for(lambda c: c.buttons and "class_password_enter" in c.buttons, 30)
-    return client
 
 
 async def guesser(url: str, source: str, deadline: float, answers: list, times: list) -> None:

@@ -15,18 +15,14 @@ from __future__ import annotations
 import argparse
 import copy
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
 from attnviz.capture import run_capture
 from attnviz.masks import MaskSpec
 from attnviz.models.hf import HFAttentionModel
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from tiny_tokenizer import byte_level_tokenizer  # noqa: E402  (the tests' offline stand-in tokenizer)
+from attnviz.models.tiny import byte_level_tokenizer  # an offline stand-in tokenizer, as the tests use
 
 VIEW_HOOKS = ("blocks.*.attn.hook_pattern", "blocks.*.attn.hook_scores", "blocks.*.attn.hook_mask")
 WORDS = "the cat sat on the mat while a dog ran in the park and time flies like an arrow".split()

@@ -43,12 +43,13 @@ from types import SimpleNamespace
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO))
 
-from _app_server import CHROMIUM, CHROMIUM_ARGS, AppServer  # noqa: E402
+from harness.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer  # noqa: E402
+from harness.browser import drag, wait_zoom  # noqa: E402  (a box over the head's map, in token positions; its zoom)
 import browser_latency  # noqa: E402
 from browser_latency import FILLER, GD, JS_HEATMAP_READY, WORDS, Bench, pct, repeat  # noqa: E402
 
-sys.path.insert(0, str(REPO))
 from ui.long_maps import LONG_MAP_BLOCKS, THUMB_BLOCKS  # noqa: E402  (the page's block sizes)
 
 # Bench.measure gives a change up after SAMPLE_TIMEOUT_MS (30 s) to draw and again to finish the run; an 8k text's
@@ -356,9 +357,6 @@ def run_browser(
 ) -> tuple[list[dict], list[dict], dict]:
     from playwright.sync_api import sync_playwright
 
-    sys.path.insert(0, str(REPO / "tests" / "browser"))
-    import test_long_text as long_test  # drag(): a box over the head's map, in token positions
-
     rows, zoom_rows, info = [], [], {}
     frames: list[int] = []
     with AppServer() as server, sync_playwright() as playwright:
@@ -432,7 +430,7 @@ def run_browser(
 
             if model == MISTRAL and zoom and 8192 in [t for m, t in pairs if m == model]:
                 spy = (lambda edit: spy_on_edit(server.proc.pid, spy_seconds, edit)) if spy_seconds else None
-                zoom_rows = run_zoom(page, bench, app, long_test, timed, repeats, spy)
+                zoom_rows = run_zoom(page, bench, app, timed, repeats, spy)
                 if zoom_rows and "py_spy" in zoom_rows[-1]:
                     info.setdefault("py_spy", {})[(MISTRAL, "zoom to tile")] = zoom_rows[-1].pop("py_spy")
         info["server_children"] = memory.children()
@@ -475,7 +473,7 @@ def spy_on_edit(pid: int, seconds: float, edit) -> dict:
     return dict(sample=sample, summary=summary, path=str(out))
 
 
-def run_zoom(page, bench, app, long_test, timed, repeats: int, spy=None) -> list[dict]:
+def run_zoom(page, bench, app, timed, repeats: int, spy=None) -> list[dict]:
     """On the 8k text: whole map -> a ~1,500-token region (blocks) -> a ≤ 250-token box inside it (exact tile).
     ``spy``: one more such zoom, its second box recorded by py-spy (not counted)."""
     regions = []
@@ -493,17 +491,17 @@ def run_zoom(page, bench, app, long_test, timed, repeats: int, spy=None) -> list
         k0, q0 = 1900 + 60 * i, 2000 + 60 * i
         side = 1500 + 20 * i
         first = timed(
-            lambda: long_test.drag(app, (k0, q0), (k0 + side, q0 + side)),
+            lambda: drag(app, (k0, q0), (k0 + side, q0 + side)),
             {"rows": LONG_MAP_BLOCKS, "cols": LONG_MAP_BLOCKS},
         )
         if first is None:
             return None
-        (a, b), (c, d) = long_test.wait_zoom(app, None)
+        (a, b), (c, d) = wait_zoom(app, None)
         if i:
             regions.append(first)
         tq, tk = 160 + 18 * (i % 5), 170 + 16 * (i % 5)  # 160..250 tokens a side
         k1, q1 = c + 300 + 25 * i, a + 320 + 25 * i
-        zoom_in = lambda: timed(lambda: long_test.drag(app, (k1, q1), (k1 + tk, q1 + tq)), {"maxSide": 256})  # noqa: E731
+        zoom_in = lambda: timed(lambda: drag(app, (k1, q1), (k1 + tk, q1 + tq)), {"maxSide": 256})  # noqa: E731
         if spied is not None:
             spied.update(spy(zoom_in))
             second = spied["sample"]
@@ -511,7 +509,7 @@ def run_zoom(page, bench, app, long_test, timed, repeats: int, spy=None) -> list
             second = zoom_in()
         if second is None:
             return None
-        (a2, b2), (c2, d2) = long_test.wait_zoom(app, f"{a}-{b},{c}-{d}")
+        (a2, b2), (c2, d2) = wait_zoom(app, f"{a}-{b},{c}-{d}")
         rows_, cols_, x0, y0 = page.evaluate(JS_SHAPE)
         exact = (rows_, cols_, x0, y0) == (b2 - a2, d2 - c2, c2, a2) and max(rows_, cols_) <= 256
         return (*second, (rows_, cols_), exact)

@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from _app_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from harness.app_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 WORDS = "the quick brown fox jumps over the lazy dog while the cat sleeps by the warm fire at night and the owl".split()

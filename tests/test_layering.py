@@ -223,3 +223,34 @@ def test_models_import_nothing_above_them(module):
     assert not {
         name for name in GRAPH[module] if name.startswith(CAPTURE_LAYER + ("attnviz.analysis", "attnviz.figures"))
     }
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in imported_modules(path)}
+
+
+def _path_insertions(path: Path) -> list[str]:
+    """The source of every sys.path.insert / append call in the file."""
+    calls = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in ("sys.path.insert", "sys.path.append"):
+            calls.append(ast.unparse(node))
+    return calls
+
+
+BENCHMARKS = sorted((ROOT / "benchmarks").glob("*.py"))
+TESTS = sorted((ROOT / "tests").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", BENCHMARKS, ids=lambda p: p.name)
+def test_a_benchmark_never_imports_a_test(path):
+    """What both need (a server, a protocol client, a browser drag) lives in harness/; test helpers in tests/support."""
+    test_modules = {p.stem for p in TESTS}
+    assert not _top_level_imports(path) & test_modules, path.name
+    assert not [call for call in _path_insertions(path) if "tests" in call], path.name
+
+
+@pytest.mark.parametrize("path", TESTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_test_never_imports_a_benchmark(path):
+    assert not _top_level_imports(path) & {p.stem for p in BENCHMARKS}, path.relative_to(ROOT)
+    assert not [call for call in _path_insertions(path) if "benchmarks" in call], path.relative_to(ROOT)

@@ -62,7 +62,7 @@ def hook_name(name: str, layer: int | str | None = None, part: str | None = None
     layer, as a recording filter (``blocks.*.attn.hook_pattern``).
     """
     name = name.removeprefix("hook_")
-    stack, attention = ATTENTION_PARTS.get(part, (part, "attn"))
+    stack, attention = ATTENTION_PARTS.get(part, (part, "attn")) if part is not None else (None, "attn")
     prefix = f"{stack}." if stack else ""
     if part is not None and stack not in ("encoder", "decoder"):
         raise ValueError(f"part must be one of {', '.join(ATTENTION_PARTS)}, 'encoder' or 'decoder' (got {part!r})")

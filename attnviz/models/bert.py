@@ -15,6 +15,7 @@ With no mask option the pattern equals Hugging Face's ``output_attentions`` (tes
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -54,7 +55,8 @@ class BertFamilyModel(nn.Module):
 
     kind = "encoder"
 
-    def __init__(self, hf_model: nn.Module, tokenizer, name: str):
+    # hf_model: a transformers PreTrainedModel (BertModel, RobertaModel ...)
+    def __init__(self, hf_model: Any, tokenizer, name: str):
         super().__init__()
         if not _is_bert_family(hf_model):
             raise ValueError(
@@ -64,10 +66,10 @@ class BertFamilyModel(nn.Module):
         self.tokenizer = tokenizer
         self.name = name
         config = hf_model.config
-        self.n_layers = config.num_hidden_layers
-        self.n_heads = config.num_attention_heads
-        self.d_model = config.hidden_size
-        self.d_head = self.d_model // self.n_heads
+        self.n_layers: int = config.num_hidden_layers
+        self.n_heads: int = config.num_attention_heads
+        self.d_model: int = config.hidden_size
+        self.d_head: int = self.d_model // self.n_heads
         self.scale = 1.0 / math.sqrt(self.d_head)
         position_limit = getattr(config, "max_position_embeddings", 512)
         # RoBERTa reserves the first positions for padding, so its usable length is shorter.
@@ -90,7 +92,7 @@ class BertFamilyModel(nn.Module):
         self.hook_points[name.replace(".", "__")] = HookPoint(name)
 
     def hook(self, name: str) -> HookPoint:
-        return self.hook_points[name.replace(".", "__")]
+        return cast(HookPoint, self.hook_points[name.replace(".", "__")])  # _add_hook puts only HookPoints there
 
     def kv_head_of(self, head: int) -> int:
         return head
@@ -146,7 +148,8 @@ class BertFamilyModel(nn.Module):
             hidden = self._layer(index, layer, hidden, allowed)
         return hidden
 
-    def _layer(self, index: int, layer: nn.Module, hidden: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    def _layer(self, index: int, layer: Any, hidden: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        # layer: one of Hugging Face's BertLayer-like blocks (attention.self/output, intermediate, output)
         def hook(name: str) -> HookPoint:
             return self.hook(hook_name(name, index))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows, structural_mask
 from ..paths import char_model_dir
 from .base import AttentionWeights, Encoding, Notice, mask_notices
-from .dcformer import CharTokenizer, KVCache, load_dcformer
+from .dcformer import CharTokenizer, KVCache, TransformerBlock, load_dcformer
 
 CHAR_MODELS = {
     "dcformer-tiny": "tiny character-level DCFormer (DCMHA on), trained on Debian's fortunes (English + Chinese)",
@@ -47,9 +47,10 @@ class CharLanguageModel(nn.Module):
         self.name = name or directory.name
         self.source = str(directory)
         cfg = self.lm.config
+        assert cfg.head_dim is not None  # DCFormerConfig.__post_init__ fills it in
         self.n_layers, self.n_heads, self.d_head, self.d_model = cfg.n_layer, cfg.n_head, cfg.head_dim, cfg.dim
         self.n_kv_heads = self.n_heads
-        self.special_tokens = frozenset()  # characters only: no [CLS]/[SEP]
+        self.special_tokens: frozenset[str] = frozenset()  # characters only: no [CLS]/[SEP]
         self.use_dcmha = bool(cfg.use_dcmha)
         self.rope_base = float(cfg.rope_base)  # positions rotate q and k
         self.max_tokens = MAX_TOKENS
@@ -96,7 +97,7 @@ class CharLanguageModel(nn.Module):
         return notices + mask_notices(self, spec)
 
     def attention_weights(self, layer: int) -> AttentionWeights:
-        attention = self.lm.layers[layer].attention
+        attention = cast(TransformerBlock, self.lm.layers[layer]).attention  # DCFormer.layers holds TransformerBlocks
         q, k, v = attention.wqkv.weight.split(self.n_heads * self.d_head, dim=0)
         return AttentionWeights.from_linear(
             q,

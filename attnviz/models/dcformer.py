@@ -42,7 +42,7 @@ import json
 import math
 import os
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, cast
 
 import torch
 import torch.nn as nn
@@ -106,7 +106,7 @@ class DCFormerConfig:
     # -- windows -----------------------------------------------------------------
     def layer_windows(self, window_size: int | None | str = "config") -> list[int | None]:
         """Per-layer window (None = global causal). ``window_size`` overrides the local size."""
-        w = self.window_size if window_size == "config" else window_size
+        w = self.window_size if window_size == "config" else cast(int | None, window_size)  # "config" is the only str
         wt = self.window_type
         if isinstance(wt, (list, tuple)):
             if len(wt) != self.n_layer:
@@ -292,10 +292,21 @@ class Attention(nn.Module):
     #   hook_{pre,post}_{qdd,kdd}                   (B, T, H)      query / key gates (DCMHA)
     #   hook_{pre,post}_static                      (B, H, H)      static part in C orientation (if any)
     MAP_HOOKS = ("scores", "scores_composed", "mask", "probs", "pattern")
+    # the hook points __init__ sets with setattr that the forward calls by attribute (the others through getattr)
+    hook_q: HookPoint
+    hook_k: HookPoint
+    hook_v: HookPoint
+    hook_z: HookPoint
+    hook_result: HookPoint
+    hook_lse: HookPoint
+    hook_score_scale: HookPoint
+    q_norm: RMSNorm  # with use_qk_norm only
+    k_norm: RMSNorm
 
     def __init__(self, cfg: DCFormerConfig, layer: int = 0):
         super().__init__()
         self.cfg = cfg
+        assert cfg.head_dim is not None  # DCFormerConfig.__post_init__ fills it in
         H, d, D = cfg.n_head, cfg.head_dim, cfg.dim
         self.n_head, self.head_dim = H, d
         self.wqkv = nn.Linear(D, 3 * H * d, bias=False)  # q, k, v stacked on dim 0
@@ -335,14 +346,14 @@ class Attention(nn.Module):
         m = mask[..., a:b, k0:k1]  # (B or 1, 1, Tc, Sc)
         if dw is not None:
             sl_q, sl_k = slice(a, b), slice(k0, k1)
-            pre = [
+            pre = (  # a tuple: mypy then sees it fill compose's six positional arguments exactly
                 dw["pre_qw1"][:, sl_q],
                 dw["pre_qw2"][:, sl_q],
                 dw["pre_kw1"][:, sl_k],
                 dw["pre_kw2"][:, sl_k],
                 dw["pre_qdd"][:, sl_q],
                 dw["pre_kdd"][:, sl_k],
-            ]
+            )
             composed = compose(scores, *pre, static=self.dyn_w_proj.static_matrix("pre"))  # (B, H, Tc, Sc)
         else:
             composed = scores
@@ -352,14 +363,14 @@ class Attention(nn.Module):
         probs = torch.softmax(masked, dim=-1)  # (B, H, Tc, Sc), float32
         probs = torch.nan_to_num(probs, nan=0.0)  # rows with no visible key (custom masks)
         if dw is not None:
-            post = [
+            post = (
                 dw["post_qw1"][:, sl_q],
                 dw["post_qw2"][:, sl_q],
                 dw["post_kw1"][:, sl_k],
                 dw["post_kw2"][:, sl_k],
                 dw["post_qdd"][:, sl_q],
                 dw["post_kdd"][:, sl_k],
-            ]
+            )
             pattern = compose(probs, *post, static=self.dyn_w_proj.static_matrix("post"))  # (B, H, Tc, Sc)
         else:
             pattern = probs
@@ -405,7 +416,9 @@ class Attention(nn.Module):
             for stage in ("pre", "post"):
                 hook = getattr(self, f"hook_{stage}_static", None)
                 if hook is not None and hook.wanted():
-                    hook(self.dyn_w_proj.static_matrix(stage)[None].expand(B, H, H))
+                    static = self.dyn_w_proj.static_matrix(stage)
+                    assert static is not None  # hook_{stage}_static exists only with a static part
+                    hook(static[None].expand(B, H, H))
 
         past = 0
         if cache is not None:  # incremental decoding: keys/values + key-wise weights of earlier tokens
@@ -430,14 +443,16 @@ class Attention(nn.Module):
 
         # Maps someone records: every query row against ALL S keys (masked cells too), still in query blocks so
         # that no temporary is larger than one block. Only those maps are kept, and only while recorded.
-        maps = {name: [] for name in self.MAP_HOOKS if getattr(self, f"hook_{name}").wanted()}
+        maps: dict[str, list[torch.Tensor]] = {
+            name: [] for name in self.MAP_HOOKS if getattr(self, f"hook_{name}").wanted()
+        }
         if maps:
             spans = [(a, b, 0, S) for a, b, _, _ in query_block_spans(T, self.cfg.q_chunk_size, None, past=past, S=S)]
         else:  # each query block reads only the keys its window lets it see (all of them under a custom mask)
             spans = query_block_spans(T, self.cfg.q_chunk_size, window, causal, past=past, S=S)
             if attn_mask is not None:
                 spans = [(a, b, 0, S) for a, b, _, _ in spans]
-        lse = [] if self.hook_lse.wanted() else None
+        lse: list[torch.Tensor] | None = [] if self.hook_lse.wanted() else None
         out = torch.cat(
             [self._attend(q, k, v, dw, mask, a, b, k0, k1, maps or None, lse) for a, b, k0, k1 in spans], dim=2
         )  # (B, H, T, d)
@@ -457,6 +472,7 @@ class FeedForward(nn.Module):
 
     def __init__(self, cfg: DCFormerConfig):
         super().__init__()
+        assert cfg.intermediate_size is not None  # DCFormerConfig.__post_init__ fills it in
         D, I = cfg.dim, cfg.intermediate_size
         self.w1 = nn.Linear(D, I, bias=False)
         self.w3 = nn.Linear(D, I, bias=False)
@@ -529,6 +545,7 @@ class DCFormer(nn.Module):
         n = max(self.config.block_size, start + T)
         key = (n, str(device))
         if key not in self._rope_cache:  # plain cache of constants, no capture state
+            assert self.config.head_dim is not None  # DCFormerConfig.__post_init__ fills it in
             with torch.inference_mode(False):  # built under a capture, the tables must still serve training
                 self._rope_cache = {key: rope_tables(n, self.config.head_dim, self.config.rope_base, device)}
         cos, sin = self._rope_cache[key]

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -99,7 +100,7 @@ def native_windows(config, n_layers: int) -> list[int | None]:
     return [window] * n_layers
 
 
-def _linear(module: nn.Module) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _linear(module: Any) -> tuple[torch.Tensor, torch.Tensor | None]:  # module: an nn.Linear or a Conv1D
     """(weight (out, in), bias) of an nn.Linear or GPT-2's Conv1D (which keeps its weight as (in, out))."""
     weight = module.weight
     return (weight.T if type(module).__name__ == "Conv1D" else weight), module.bias
@@ -124,7 +125,11 @@ def _projections(attention: nn.Module, n_heads: int, n_kv: int, d: int):
         rows = torch.arange(w.shape[0], device=w.device)
         if fused_name == "query_key_value" and getattr(attention, "new_decoder_architecture", False):
             per_group = rows.view(n_kv, n_heads // n_kv + 2, d)  # Falcon's new architecture
-            index = (per_group[:, :-2].reshape(-1), per_group[:, -2].reshape(-1), per_group[:, -1].reshape(-1))
+            index: tuple[torch.Tensor, ...] = (
+                per_group[:, :-2].reshape(-1),
+                per_group[:, -2].reshape(-1),
+                per_group[:, -1].reshape(-1),
+            )
         elif fused_name == "query_key_value" and not getattr(attention, "multi_query", False):
             per_head = rows.view(n_heads, 3, d)  # GPT-NeoX and classic Falcon: q, k, v of each head in turn
             index = tuple(per_head[:, i].reshape(-1) for i in range(3))
@@ -151,7 +156,8 @@ class HFAttentionModel(nn.Module):
 
     kind = "decoder"  # or the family's ("encoder" for DistilBERT): set per model below
 
-    def __init__(self, hf_model: nn.Module, tokenizer, name: str, family: Family | None = None):
+    # hf_model: a transformers PreTrainedModel (the family's causal LM or encoder class)
+    def __init__(self, hf_model: Any, tokenizer, name: str, family: Family | None = None):
         super().__init__()
         register_attnviz_attention()
         config = hf_model.config
@@ -163,11 +169,13 @@ class HFAttentionModel(nn.Module):
         self.kind = family.kind
         self.tokenizer = tokenizer
         self.name = name
-        self.n_layers = config.num_hidden_layers
+        self.n_layers: int = config.num_hidden_layers
         self.layers_path, layers = find_layers(hf_model, self.n_layers)
-        self.attention_name = find_attention(layers[0])
+        attention_name = find_attention(layers[0])
+        assert attention_name is not None  # find_layers returns blocks that each hold an attention
+        self.attention_name = attention_name
         attention = getattr(layers[0], self.attention_name)
-        self.d_model = config.hidden_size
+        self.d_model: int = config.hidden_size
         self._hooks_by_module: dict[int, LayerHooks] = {}
         self.special_tokens = frozenset(tokenizer.all_special_tokens)
         self.token_style = token_style(tokenizer)  # how its vocabulary writes spaces and word pieces
@@ -192,7 +200,7 @@ class HFAttentionModel(nn.Module):
                 tokenizer.pad_token = fallback
 
         # Where the residual after the attention is read: probed on the bare model, before any hook is attached.
-        self._probed_heads: dict = {}
+        self._probed_heads: dict[int, tuple[int, int, int, int]] = {}
         self.mid_layer = (
             MidLayer(family.mid_layer)
             if family.mid_layer
@@ -207,12 +215,13 @@ class HFAttentionModel(nn.Module):
             raise UnsupportedModel(
                 f"{name}: the attention of layer {shapes.index(None)} did not run in a probe forward"
             )
-        if len(set(shapes)) > 1:
+        heads = cast(list[tuple[int, int, int, int]], shapes)  # no None among them (checked above)
+        if len(set(heads)) > 1:
             raise UnsupportedModel(
                 f"{name}: its layers have different heads (query heads, K/V heads, q·k size, v size: "
-                f"{sorted(set(shapes))}); attnviz shows models whose every layer has the same heads"
+                f"{sorted(set(heads))}); attnviz shows models whose every layer has the same heads"
             )
-        self.n_heads, self.n_kv_heads, self.d_head, d_value = shapes[0]
+        self.n_heads, self.n_kv_heads, self.d_head, d_value = heads[0]
         if d_value != self.d_head:
             raise UnsupportedModel(
                 f"{name}: its q and k have {self.d_head} dimensions per head and its v {d_value} (latent attention); "
@@ -225,7 +234,7 @@ class HFAttentionModel(nn.Module):
 
         self.hook_points = nn.ModuleDict()
         self._add_hook(hook_name("embed"))
-        for layer in range(self.n_layers):
+        for index in range(self.n_layers):  # (index, not layer: the loop below binds layer to each block)
             for hook in (
                 *RESIDUAL_HOOKS,
                 *ATTENTION_HOOKS,
@@ -233,7 +242,7 @@ class HFAttentionModel(nn.Module):
                 "score_scale",
                 *(("sink",) if self.has_sinks else ()),
             ):
-                self._add_hook(hook_name(hook, layer))
+                self._add_hook(hook_name(hook, index))
 
         self._attention_modules: list[nn.Module] = []
         self._handles = []
@@ -243,7 +252,7 @@ class HFAttentionModel(nn.Module):
             if hasattr(attention, "layer_idx") and attention.layer_idx != index:  # (encoders keep no layer_idx)
                 found = getattr(attention, "layer_idx", None)
                 raise UnsupportedModel(f"{name}: attention module {index} has layer_idx {found}")
-            self._hooks_by_module[id(attention)] = LayerHooks(
+            self._hooks_by_module[id(attention)] = LayerHooks(  # type: ignore[misc]  # the starred 7 fill q ... z
                 *(self.hook(hook_name(h, index)) for h in ATTENTION_HOOKS[:7]),  # q, k, v, scores, mask, pattern, z
                 sink=self.hook(hook_name("sink", index)) if self.has_sinks else HookPoint(hook_name("sink", index)),
                 lse=self.hook(hook_name("lse", index)),
@@ -276,7 +285,8 @@ class HFAttentionModel(nn.Module):
         hf_families.find_mid_layer, and what each attention module receives (its heads) into ``_probed_heads``."""
         vocab = self.hf.get_input_embeddings().num_embeddings
         ids = torch.arange(1, 6).remainder(vocab)[None].to(self.device)
-        run = Run(self, None, head_shapes={})
+        head_shapes: dict[int, tuple[int, int, int, int]] = {}
+        run = Run(self, None, head_shapes=head_shapes)
         token = active_run.set(run)
         try:
             with torch.inference_mode():
@@ -287,7 +297,7 @@ class HFAttentionModel(nn.Module):
                 )
         finally:
             active_run.reset(token)
-        self._probed_heads = run.head_shapes
+        self._probed_heads = head_shapes  # (run.head_shapes, filled by the attention function)
 
     def _keep_block_input(self, index: int):
         def pre_hook(module, args, kwargs):
@@ -316,7 +326,7 @@ class HFAttentionModel(nn.Module):
         self.hook_points[name.replace(".", "__")] = HookPoint(name)
 
     def hook(self, name: str) -> HookPoint:
-        return self.hook_points[name.replace(".", "__")]
+        return cast(HookPoint, self.hook_points[name.replace(".", "__")])  # _add_hook puts only HookPoints there
 
     def kv_head_of(self, query_head: int) -> int:
         """The K/V head that query head ``query_head`` reads (grouped-query attention; identity without it)."""

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -28,14 +29,22 @@ ATTN_NAME = "attnviz_capture"  # the name under which both functions are registe
 
 
 # ------------------------------------------------------------------------------------------ one run
+class Adapter(Protocol):
+    """What the registered functions read of the adapter running a forward (for the type checker)."""
+
+    hf: Any  # its transformers PreTrainedModel
+    _hooks_by_module: dict[int, LayerHooks]  # id(attention module) -> its hook points
+
+
 @dataclass
 class Run:
     """What one forward call of one adapter needs inside the registered functions."""
 
-    model: nn.Module  # the adapter running this forward (hf.HFAttentionModel or hf_encdec.HFEncoderDecoder)
+    model: Adapter  # the adapter running this forward (hf.HFAttentionModel or hf_encdec.HFEncoderDecoder)
     user_mask: Callable | None  # an index-based mask function (batch, head, q, kv) -> bool, or None
     block_input: dict = field(default_factory=dict)  # a parallel block's input (layer -> tensor), for its resid_mid
-    head_shapes: dict | None = None  # the load-time probe only: id(attention module) -> (H, H_kv, d_qk, d_v)
+    # the load-time probe only: id(attention module) -> (H, H_kv, d_qk, d_v)
+    head_shapes: dict[int, tuple[int, int, int, int]] | None = None
 
 
 active_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("attnviz_hf_run", default=None)
@@ -110,7 +119,7 @@ def attnviz_mask(
         mask_function = and_masks(mask_function, run.user_mask)
 
     def rows(start: int, length: int) -> torch.Tensor:
-        return sdpa_mask(
+        mask = sdpa_mask(
             batch_size=batch_size,
             q_length=length,
             kv_length=kv_length,
@@ -123,6 +132,8 @@ def attnviz_mask(
             use_vmap=use_vmap,
             device=device,
         )
+        assert mask is not None  # both skips are disallowed: sdpa_mask always builds the mask
+        return mask
 
     # The mask functions compare (q, kv) index grids in int64: for a long text, build the bool mask a block of rows
     # at a time, so nothing bigger than the mask itself (one byte per cell) exists at once.
@@ -191,7 +202,8 @@ def attnviz_attention(
     else:  # only per-token state is recorded: blocks of queries, never a whole (heads, q, kv) map
         kv_len = key.shape[2]
         rows = max(16, 2**24 // max(1, n_heads * kv_len))
-        z_parts, lse_parts, sink_parts = [], [], []
+        z_parts, lse_parts = [], []
+        sink_parts: list[torch.Tensor] = []  # each block's sink share, appended by _attend
         for a in range(0, q_len, rows):
             keys = slice(0, kv_len)
             mask_rows = None if attention_mask is None else attention_mask[..., a : a + rows, :kv_len]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -49,7 +50,8 @@ class HFEncoderDecoder(nn.Module):
     kind = "encoder-decoder"
     max_batch = 1
 
-    def __init__(self, hf_model: nn.Module, tokenizer, name: str, family: EncoderDecoderFamily):
+    # hf_model: a transformers PreTrainedModel (T5ForConditionalGeneration, BartForConditionalGeneration)
+    def __init__(self, hf_model: Any, tokenizer, name: str, family: EncoderDecoderFamily):
         super().__init__()
         register_attnviz_attention()
 
@@ -57,8 +59,8 @@ class HFEncoderDecoder(nn.Module):
             hf_model.set_attn_implementation(ATTN_NAME)
         self.hf, self.tokenizer, self.name, self.family = hf_model.eval(), tokenizer, name, family
         config = hf_model.config
-        encoder_layers = list(get_path(hf_model, family.encoder_layers))
-        decoder_layers = list(get_path(hf_model, family.decoder_layers))
+        encoder_layers = list(cast(nn.ModuleList, get_path(hf_model, family.encoder_layers)))
+        decoder_layers = list(cast(nn.ModuleList, get_path(hf_model, family.decoder_layers)))
         self.n_layers, self.n_decoder_layers = len(encoder_layers), len(decoder_layers)
         first = get_path(encoder_layers[0], family.self_attention)
         self.n_heads = self.n_kv_heads = getattr(first, "n_heads", None) or getattr(config, "encoder_attention_heads")
@@ -87,7 +89,7 @@ class HFEncoderDecoder(nn.Module):
             for index, layer in enumerate(layers):
                 module = get_path(layer, path)
                 points = {h: self._add_hook(hook_name(h, index, part)) for h in ATTENTION_HOOKS}
-                self._hooks_by_module[id(module)] = LayerHooks(
+                self._hooks_by_module[id(module)] = LayerHooks(  # type: ignore[misc]  # the starred 7 fill q ... z
                     *(points[h] for h in ATTENTION_HOOKS[:7]),
                     sink=HookPoint(hook_name("sink", index, part)),
                     lse=HookPoint(hook_name("lse", index, part)),
@@ -103,7 +105,7 @@ class HFEncoderDecoder(nn.Module):
 
     # ----------------------------------------------------------------- the contract
     def hook(self, name: str) -> HookPoint:
-        return self.hook_points[name.replace(".", "__")]
+        return cast(HookPoint, self.hook_points[name.replace(".", "__")])  # _add_hook puts only HookPoints there
 
     def kv_head_of(self, head: int) -> int:
         return head
@@ -113,7 +115,7 @@ class HFEncoderDecoder(nn.Module):
         return next(self.hf.parameters()).device
 
     def attention_weights(self, layer: int, part: str = "encoder") -> AttentionWeights:
-        module = self._attention[(part, layer)]
+        module: Any = self._attention[(part, layer)]  # a transformers BartAttention or T5Attention
         if hasattr(module, "q_proj"):  # BART
             projections = (module.q_proj, module.k_proj, module.v_proj, module.out_proj)
         else:  # T5: q, k, v, o without biases

@@ -108,6 +108,16 @@ class Attention(nn.Module):
     One W_Q, W_K, W_V of size D x D each; "multi-head" = cutting their output into H slices of d = D / H.
     """
 
+    # the hook points __init__ sets with setattr, one per ATTENTION_HOOKS name
+    hook_q: HookPoint
+    hook_k: HookPoint
+    hook_v: HookPoint
+    hook_scores: HookPoint
+    hook_mask: HookPoint
+    hook_pattern: HookPoint
+    hook_z: HookPoint
+    hook_result: HookPoint
+
     def __init__(self, cfg: Seq2SeqConfig, layer: int, part: str):
         super().__init__()
         self.n_heads, self.d_head = cfg.n_heads, cfg.d_head
@@ -193,6 +203,7 @@ class DecoderBlock(nn.Module):
 # ----------------------------------------------------------------------------- the model
 class Seq2Seq(nn.Module):
     kind = "encoder-decoder"
+    positions: torch.Tensor  # (P, D), the buffer __init__ registers
 
     def __init__(self, cfg: Seq2SeqConfig):
         super().__init__()

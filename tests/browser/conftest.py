@@ -1,6 +1,6 @@
 """Fixtures for the end-to-end tests: one Streamlit server and one headless Chromium per session.
 
-The app runs as ``streamlit run app.py`` on a free port (see ``benchmarks/_app_server.py``).
+The app runs as ``streamlit run app.py`` on a free port (see ``harness/app_server.py``).
 Chromium is Debian's ``/usr/bin/chromium``; when it is missing the tests skip, unless
 ``ATTNVIZ_REQUIRE_BROWSER=1`` asks for a hard failure.  Screenshots go to ``artifacts/``.
 """
@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
-sys.path.insert(0, str(REPO / "benchmarks"))
 
-from _app_server import CHROMIUM, CHROMIUM_ARGS, AppServer  # noqa: E402
+from harness.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer  # noqa: E402
+from harness.browser import JS_CELL_CENTRE, STEP_TIMEOUT_MS  # noqa: E402, F401  (the browser tests import them from here)
 
 FIRST_LOAD_TIMEOUT_MS = 120_000  # the first page load imports torch and loads the model
-STEP_TIMEOUT_MS = 30_000  # one rerun after an interaction, on a busy 2-core machine
 
 # --- JavaScript run inside the page --------------------------------------------------------
 
@@ -57,11 +55,6 @@ JS_TICKS = """(args) => {
 # A keyed chart is drawn: Plotly laid out its traces and its SVG is in the page.
 JS_DRAWN = """(key) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
   return !!(gd && gd._fullData && gd._fullData.length && gd.querySelector('svg.main-svg')); }"""
-# The pixel position of data point (x, y) of a keyed chart (a heatmap cell's centre), from Plotly's own axes.
-JS_CELL_CENTRE = """([key, x, y]) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.querySelector('.nsewdrag').getBoundingClientRect();
-  return [box.left + xa.l2p(x), box.top + ya.l2p(y)]; }"""
-
 JS_TITLE = (
     """(key) => { const t = document.querySelector('.st-key-' + key + ' .gtitle'); return t ? t.textContent : null; }"""
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from _app_server import AppServer
+from harness.app_server import AppServer
 from conftest import AppPage, FIRST_LOAD_TIMEOUT_MS, STEP_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from _app_server import AppServer
+from harness.app_server import AppServer
 
 pytestmark = pytest.mark.browser
 

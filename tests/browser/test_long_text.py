@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FIRST_LOAD_TIMEOUT_MS, JS_CELL_CENTRE, STEP_TIMEOUT_MS
+from conftest import FIRST_LOAD_TIMEOUT_MS, STEP_TIMEOUT_MS
+from harness.browser import drag, wait_zoom
 from ui.long_maps import LONG_MAP_BLOCKS
 
 pytestmark = pytest.mark.browser
@@ -17,31 +18,6 @@ JS_COLOUR = """() => { const gd = document.querySelector('.st-key-head_heatmap .
   return gd && gd._fullData && gd._fullData.length ? gd._fullData[0].colorbar.title.text : null; }"""
 JS_SHAPE = """() => { const gd = document.querySelector('.st-key-head_heatmap .js-plotly-plot');
   const z = gd._fullData[0].z; return [z.length, z[0].length, gd._fullData[0].x[0], gd._fullData[0].y[0]]; }"""
-
-
-def drag(app, start: tuple[int, int], end: tuple[int, int]) -> None:
-    """Drag a box over the head's map from (key, query) ``start`` to ``end``, in token positions."""
-    first, last = (
-        app.page.evaluate(JS_CELL_CENTRE, ["head_heatmap", *start]),
-        app.page.evaluate(JS_CELL_CENTRE, ["head_heatmap", *end]),
-    )
-    app.page.mouse.move(*first)
-    app.page.mouse.down()
-    app.page.mouse.move(*last, steps=8)
-    app.page.mouse.up()
-
-
-def wait_zoom(app, before: str | None) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The zoom the URL holds once it differs from ``before`` and the page has redrawn."""
-    app.page.wait_for_function(
-        "(before) => { const z = new URLSearchParams(location.search).get('zoom'); return z && z !== before; }",
-        arg=before,
-        timeout=STEP_TIMEOUT_MS,
-    )
-    app.page.wait_for_function("() => document.body.innerText.includes('Zoomed: queries')", timeout=STEP_TIMEOUT_MS)
-    app.wait_idle()
-    zoom = app.page.evaluate("() => new URLSearchParams(location.search).get('zoom')")
-    return tuple(tuple(int(x) for x in part.split("-")) for part in zoom.split(","))
 
 
 def test_a_long_text_draws_in_blocks_and_a_dragged_box_zooms_exactly(app):

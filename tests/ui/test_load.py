@@ -2,7 +2,7 @@
 
 Each session loads the main page with its own sentence (``?text=... zebra <k> ...``, k unique), waits
 for the head heatmap, then ticks the sidebar's causal checkbox and waits for the causal heatmap
-(``benchmarks/load_sessions.py`` does the same at larger N and measures it). This checks correctness
+(``harness/sessions.py``; ``benchmarks/load_sessions.py`` does the same at larger N and measures it). This checks correctness
 under concurrency only — no session errors, no session ever sees another session's sentence — never
 speed: timing belongs to the benchmarks.
 
@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
+from harness import sessions
+from harness.app_server import AppServer
 
-import load_sessions  # noqa: E402
-from _app_server import AppServer  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 SESSIONS = 10
 STEP_TIMEOUT = 60.0  # s per step of a session (connect, heatmap, run end, tick): a generous bound, not a measurement
-NUMBERS = list(range(load_sessions.FIRST_NUMBER, load_sessions.FIRST_NUMBER + SESSIONS))
+NUMBERS = list(range(sessions.FIRST_NUMBER, sessions.FIRST_NUMBER + SESSIONS))
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +34,7 @@ def load_run():
         # In a thread of its own: Playwright's sync API (the browser tests, same pytest process) keeps an
         # event loop running in the main thread, and asyncio.run() refuses to start inside it.
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            results = pool.submit(
-                asyncio.run, load_sessions.run_sessions(server.url, NUMBERS, 0, STEP_TIMEOUT)
-            ).result()
+            results = pool.submit(asyncio.run, sessions.run_sessions(server.url, NUMBERS, 0, STEP_TIMEOUT)).result()
         log = server.log()
     return results, log
 

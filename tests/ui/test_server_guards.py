@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,14 +18,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
 
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 
-from _app_server import AppServer  # noqa: E402
-from _st_client import StreamlitClient  # noqa: E402
-from gate_guessing import PASSWORD, GateClient, opened  # noqa: E402
+from harness.app_server import AppServer  # noqa: E402
+from harness.st_client import GateClient, PageClient, StreamlitClient, opened  # noqa: E402
 from ui.gate import SESSION_UPLOAD_FILES  # noqa: E402
+
+
+PASSWORD = "otters-2026"  # the class password this test's server is started with
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,6 @@ def test_one_session_clicking_png_ten_times_at_once_gets_one_image_and_nine_refu
     """The renderer's line holds one image per session: ten clicks at once from one student render one PNG (the
     others are answered 'failed' at once instead of each holding a server thread), and the next click, after the
     first image is done, renders again."""
-    from class_budget import PageClient
 
     async def scenario():
         client = PageClient(server.url, source="127.0.0.6")

@@ -23,7 +23,9 @@ that failed to compile, a session event reporting a compilation exception, a pag
 Timeouts and disconnects surface as :class:`asyncio.TimeoutError` and
 ``websockets.exceptions.ConnectionClosed`` from :meth:`StreamlitClient.wait_for`.
 
-Only 127.0.0.1 is meant: the benchmark and the tests point it at their own ``AppServer``.
+Only 127.0.0.1 is meant: the benchmarks and the tests point it at their own ``AppServer``. :class:`GateClient`
+submits the class password form; :class:`PageClient` opens a page by its path and holds what a browser holds for a
+file uploader, an open popover and its download buttons (:func:`put_file` uploads as the browser does).
 Uses the ``websockets`` package that Streamlit's server (uvicorn) already depends on.
 """
 
@@ -34,6 +36,8 @@ import base64
 import json
 import re
 import time
+import urllib.request
+import urllib.error
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import quote_plus
@@ -327,3 +331,129 @@ class StreamlitClient:
             return any(run in client.finished for run in client.runs_started[runs_before:])
 
         return check
+
+
+# ----------------------------------------------------------------------------------- forms, pages, files
+class GateClient(StreamlitClient):
+    """A session that can submit the password form (a form's text and its submit button's trigger)."""
+
+    buttons: dict = None
+
+    def _element(self, element, now):
+        super()._element(element, now)
+        if element.WhichOneof("type") == "button":
+            self.buttons = self.buttons or {}
+            self.buttons[element.button.id.split("-", 2)[-1]] = element.button.id
+
+    async def submit(self, guess: str) -> float:
+        msg = BackMsg()
+        self._client_state(msg, {"class_password": guess})
+        state = msg.rerun_script.widget_states.widgets.add()
+        state.id = self.buttons["class_password_enter"]
+        state.trigger_value = True
+        sent = time.perf_counter()
+        await self.ws.send(msg.SerializeToString())
+        return sent
+
+
+async def opened(url: str, source: str) -> GateClient:
+    client = GateClient(url, source=source)
+    await client.connect()
+    await client.rerun()
+    await client.wait_for(StreamlitClient.run_finished(0), 60)
+    await client.wait_for(lambda c: c.buttons and "class_password_enter" in c.buttons, 30)
+    return client
+
+
+def xsrf_token(url: str) -> str:
+    """The XSRF cookie the app's health check sets, which a browser sends back as cookie and header with each
+    upload (anyone can have one: it shows a server that the upload comes from its own page, nothing more)."""
+    with urllib.request.urlopen(f"{url}_stcore/health", timeout=60) as response:
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            if name.strip() == "_streamlit_xsrf":
+                return rest.split(";", 1)[0]
+    return ""
+
+
+def put_file(url: str, session_id: str, file_id: str, data: bytes, name: str = "a.txt") -> int:
+    """What a browser's file uploader PUTs to Streamlit's upload endpoint; the HTTP status."""
+    token = xsrf_token(url)
+    boundary = "attnviz-bench-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{url}_stcore/upload_file/{session_id}/{file_id}",
+        data=body,
+        method="PUT",
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "X-Xsrftoken": token,
+            "Cookie": f"_streamlit_xsrf={token}",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except urllib.error.URLError:  # the server answered (403) and closed before the whole file was sent
+        return "closed early"
+
+
+class PageClient(GateClient):
+    """A tab opened on one page's URL (the browser sends the page's path on its first run), that also holds what
+    a browser holds for a file uploader, an open popover and the download buttons in it, and can ask for a
+    download button's file as the browser does (a backend operation)."""
+
+    page = ""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.uploader_id, self.uploaded, self.popovers, self.downloads, self.responses = "", [], {}, {}, {}
+
+    def _client_state(self, msg, widget_changes, fragment_id=""):
+        super()._client_state(msg, widget_changes, fragment_id)
+        if not self.page_script_hash and self.page:
+            msg.rerun_script.page_name = self.page
+        path = f"{self.base_url}{self.page}"
+        msg.rerun_script.context_info.url = f"{path}?{self.query}" if self.query else path
+        if self.uploader_id and self.uploaded:
+            state = msg.rerun_script.widget_states.widgets.add()
+            state.id = self.uploader_id
+            for file_id, name, size in self.uploaded:
+                state.file_uploader_state_value.uploaded_file_info.add(file_id=file_id, name=name, size=size)
+        for element_id, is_open in self.popovers.items():
+            state = msg.rerun_script.widget_states.widgets.add()
+            state.id, state.bool_value = element_id, is_open
+
+    def _handle(self, msg, now):
+        super()._handle(msg, now)
+        kind = msg.WhichOneof("type")
+        if kind == "backend_operation_response":
+            self.responses[msg.backend_operation_response.request_id] = msg.backend_operation_response
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
+            block = msg.delta.add_block
+            if block.WhichOneof("type") == "popover" and block.popover.id:
+                self.popovers.setdefault(block.popover.id, False)
+
+    def _element(self, element, now):
+        super()._element(element, now)
+        kind = element.WhichOneof("type")
+        if kind == "file_uploader":
+            self.uploader_id = element.file_uploader.id
+        elif kind == "download_button" and element.download_button.deferred_file_id:
+            self.downloads[element.download_button.id.split("-", 2)[-1]] = element.download_button.deferred_file_id
+
+    async def ask_for_file(self, file_id: str, request_id: str) -> None:
+        msg = BackMsg()
+        msg.backend_operation_request.request_id = request_id
+        msg.backend_operation_request.session_id = self.session_id
+        msg.backend_operation_request.deferred_file.file_id = file_id
+        await self.ws.send(msg.SerializeToString())
