@@ -13,7 +13,7 @@ BIN     = $(VENV)/bin
 # moves it to the newest releases on purpose). The lock is resolved for Python 3.11 with torch fixed at $(TORCH).
 LOCK    = requirements.lock
 
-.PHONY: install app class test lint chromium bench lock
+.PHONY: install app class test test-fast lint chromium bench lock
 
 install: $(VENV)/.installed
 
@@ -65,6 +65,10 @@ chromium:
 
 test: install chromium
 	$(BIN)/python -m pytest
+
+# While working: the library and the pages through AppTest, no browser, no real server, two processes.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not browser and not slow" -n 2
 
 # The habits that keep the code's shape (pyproject.toml configures them); .ci/run runs this before the tests.
 lint: install

@@ -157,6 +157,7 @@ def test_the_tutorial_is_saved_without_outputs():
 # --- the tutorial in a real kernel ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # executes the tutorial notebook in a kernel
 def test_the_tutorial_runs_top_to_bottom_without_errors_and_fast(executed_tutorial):
     nb, seconds = executed_tutorial
     pytest.importorskip("nbformat").validate(nb)  # the outputs are valid notebook JSON (no NaN), so it saves

@@ -117,6 +117,7 @@ print((after - before) * 1024, stored)
 """
 
 
+@pytest.mark.slow  # three fresh processes at 1k, 4k and 8k tokens
 def test_a_capture_for_tiles_grows_linearly_with_the_text():
     """Peak memory of a forward recording only the linear state, at 1k, 4k and 8k tokens (fresh processes): what is
     stored grows exactly linearly, and the peak stays far below one (heads × T × T) map (8k: 2 GiB in float32)."""

@@ -125,6 +125,7 @@ def test_a_padded_minilm_capture_projects_its_real_tokens_only(minilm):
     assert result["positions"].tolist() == np.flatnonzero(padded.key_is_real).tolist()
 
 
+@pytest.mark.slow  # UMAP's first use compiles (about 12 s)
 def test_umap_when_installed(minilm):
     pytest.importorskip("umap")
     cap = attnviz.capture("The cat sat on the mat, and the dog sat on the rug.", minilm)

@@ -94,6 +94,7 @@ def test_the_named_families_are_discovered():
     assert all(uses_attention_interface(family) for family in NAMED)
 
 
+@pytest.mark.slow  # every family transformers ships: about a minute
 @pytest.mark.parametrize("family", sorted(set(DISCOVERED) | set(NAMED)))
 def test_every_interface_family_records_exactly_or_says_why_not(build, family):
     try:

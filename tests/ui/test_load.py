@@ -23,6 +23,8 @@ from harness.app_server import AppServer
 
 REPO = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.slow  # a real server and ten sessions
+
 SESSIONS = 10
 STEP_TIMEOUT = 60.0  # s per step of a session (connect, heatmap, run end, tick): a generous bound, not a measurement
 NUMBERS = list(range(sessions.FIRST_NUMBER, sessions.FIRST_NUMBER + SESSIONS))

@@ -26,6 +26,8 @@ from harness.st_client import GateClient, PageClient, StreamlitClient, opened  #
 from ui.gate import SESSION_UPLOAD_FILES  # noqa: E402
 
 
+pytestmark = pytest.mark.slow  # a real server with a password
+
 PASSWORD = "otters-2026"  # the class password this test's server is started with
 
 
