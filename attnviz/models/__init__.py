@@ -20,7 +20,7 @@ from typing import Callable
 from ..device import best_device
 from ..paths import DATE_MODEL_DIR, MISTRAL_CHAR_DIR, char_model_dir
 from .bert import BertFamilyModel, load_bert_family
-from .hf_families import ENCODER_DECODER
+from .hf_families import ENCODER_DECODER, UnsupportedModel, family_of
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -137,13 +137,19 @@ def _model_type(path: Path) -> str | None:
 
 def kind_of(name_or_path: str) -> str:
     """A model's kind without loading it: the registry's, else read from a folder's config.json ("encoder-decoder"
-    for T5, BART and save_seq2seq folders; "encoder" for the BERT family; "decoder" otherwise)."""
+    for T5, BART and save_seq2seq folders; "encoder" for the BERT family and for the text encoders hf.py records,
+    such as DistilBERT and ModernBERT; "decoder" otherwise, a family attnviz refuses included: loading it says why)."""
     if name_or_path in REGISTRY:
         return REGISTRY[name_or_path].kind
     model_type = _model_type(Path(os.path.expanduser(name_or_path)))
     if model_type in ENCODER_DECODER or model_type == "attnviz-seq2seq":
         return "encoder-decoder"
-    return "encoder" if model_type in BERT_FAMILY or model_type is None else "decoder"
+    if model_type in BERT_FAMILY or model_type is None:
+        return "encoder"
+    try:
+        return family_of(model_type).kind  # the family's own kind, found as hf.py finds it
+    except UnsupportedModel:
+        return "decoder"
 
 
 def available_models(kinds: tuple[str, ...] | None = None) -> list[str]:

@@ -296,3 +296,18 @@ def test_the_cli_refuses_a_family_in_one_line(tmp_path, capsys):
     (tmp_path / "full" / "a").write_text("x")
     assert main(["tiny", "qwen3", str(tmp_path / "full")]) == 1  # never writes into a folder that has files
     assert "not an empty folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("model_type", "kind"),
+    [("distilbert", "encoder"), ("modernbert", "encoder"), ("qwen3", "decoder"), ("t5", "encoder-decoder")],
+)
+def test_a_folders_kind_is_its_familys_without_loading_it(tmp_path, model_type, kind):
+    """The model menus ask a folder's kind before loading it: DistilBERT and ModernBERT were called decoders (any
+    family but BERT's was), so they showed up in Generation's menu of decoders."""
+    import json
+
+    from attnviz.models import kind_of
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": model_type}), encoding="utf-8")
+    assert kind_of(str(tmp_path)) == kind
