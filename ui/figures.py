@@ -48,38 +48,21 @@ def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, **chart
     def prepared(prepare):  # each click waits in the server's bounded export line: one export per session
         return lambda: EXPORT_LINE.run(session, prepare)
 
+    downloads = [  # (file extension, MIME type, how to make the file when its button is clicked)
+        ("png", "image/png", lambda: figure_image(fig, "png")),
+        ("svg", "image/svg+xml", lambda: figure_image(fig, "svg")),
+        ("html", "text/html", lambda: figure_html(fig)),
+    ]
+    if arrays:
+        downloads.append(("npz", "application/octet-stream", lambda: capture_npz(arrays)))
     with menu:
-        st.download_button(
-            T("export.png"),
-            prepared(lambda: figure_image(fig, "png")),
-            file_name=f"{name}.png",
-            mime="image/png",
-            key=f"{key}__png",
-            on_click="ignore",
-        )
-        st.download_button(
-            T("export.svg"),
-            prepared(lambda: figure_image(fig, "svg")),
-            file_name=f"{name}.svg",
-            mime="image/svg+xml",
-            key=f"{key}__svg",
-            on_click="ignore",
-        )
-        st.download_button(
-            T("export.html"),
-            prepared(lambda: figure_html(fig)),
-            file_name=f"{name}.html",
-            mime="text/html",
-            key=f"{key}__html",
-            on_click="ignore",
-        )
-        if arrays:
+        for extension, mime, prepare in downloads:
             st.download_button(
-                T("export.npz"),
-                prepared(lambda: capture_npz(arrays)),
-                file_name=f"{name}.npz",
-                mime="application/octet-stream",
-                key=f"{key}__npz",
+                T(f"export.{extension}"),
+                prepared(prepare),
+                file_name=f"{name}.{extension}",
+                mime=mime,
+                key=f"{key}__{extension}",
                 on_click="ignore",
             )
     return event

@@ -24,6 +24,7 @@ from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec
+from .hf_families import UnsupportedModel
 
 ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
 
@@ -409,8 +410,6 @@ def load_dtype(device) -> torch.dtype | str:
 
 def require_safetensors(path, label: str) -> None:
     """Refuse a folder without .safetensors weights: attnviz never unpickles a checkpoint."""
-    from .hf_families import UnsupportedModel
-
     if not any(Path(path).glob("*.safetensors")):
         raise UnsupportedModel(
             f"{label}: no .safetensors weights (attnviz loads safetensors only, never pickled files)"

@@ -22,13 +22,14 @@ REPO = Path(__file__).resolve().parents[2]
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 
 from harness.app_server import AppServer  # noqa: E402
-from harness.st_client import GateClient, PageClient, StreamlitClient, opened  # noqa: E402
+from harness.st_client import GateClient, PageClient, StreamlitClient, opened, put_file  # noqa: E402
 from ui.gate import SESSION_UPLOAD_FILES  # noqa: E402
 
 
 pytestmark = pytest.mark.slow  # a real server with a password
 
 PASSWORD = "otters-2026"  # the class password this test's server is started with
+TEXT_FILE = b"the cat sat on the mat"  # what each upload sends
 
 
 @pytest.fixture(scope="module")
@@ -50,29 +51,6 @@ def run(coroutine):
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def upload(server, session_id: str, file_id: str, data: bytes = b"the cat sat on the mat") -> int:
-    boundary = "attnviz-test-boundary"
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
-            f"Content-Type: text/plain\r\n\r\n"
-        ).encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        f"{server.url}_stcore/upload_file/{session_id}/{file_id}",
-        data=body,
-        method="PUT",
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
 async def clear_cache(client: GateClient) -> None:
     msg = BackMsg()
     msg.clear_cache = True
@@ -90,7 +68,7 @@ def test_before_the_password_no_upload_and_no_clear_cache(server):
     async def scenario():
         client = await opened(server.url, "127.0.0.1")
         try:
-            statuses = [upload(server, client.session_id, f"file-{i}") for i in range(3)]
+            statuses = [put_file(server.url, client.session_id, f"file-{i}", TEXT_FILE) for i in range(3)]
             await clear_cache(client)
             await client.rerun()  # the session is still at the form, and the server is still serving
             await client.wait_for(StreamlitClient.run_finished(len(client.runs_started) - 1), 60)
@@ -108,8 +86,12 @@ def test_after_the_password_uploads_are_bounded_and_clear_cache_does_not_log_any
         client = await opened(server.url, "127.0.0.2")
         try:
             await log_in(client)
-            statuses = [upload(server, client.session_id, f"file-{i}") for i in range(SESSION_UPLOAD_FILES + 1)]
-            again = upload(server, client.session_id, "file-0")  # replacing a held file is not one more
+            statuses = [
+                put_file(server.url, client.session_id, f"file-{i}", TEXT_FILE) for i in range(SESSION_UPLOAD_FILES + 1)
+            ]
+            again = put_file(
+                server.url, client.session_id, "file-0", TEXT_FILE
+            )  # replacing a held file is not one more
             await clear_cache(client)
             runs = len(client.runs_started)
             await client.rerun()
