@@ -37,7 +37,7 @@ lock:
 	  --constraint $(VENV)/torch-constraint.txt --no-emit-find-links --no-emit-index-url \
 	  --output-file $(LOCK) pyproject.toml
 	$(MAKE) install
-	$(BIN)/python -m pytest -q -m "not browser"
+	$(BIN)/python -m pytest -q -m "not browser" -n 2
 	$(BIN)/python scripts/families.py --readme >/dev/null  # README's "Which models" table, for the new transformers
 
 # glibc keeps freed arrays in per-thread arenas: 30 tabs x 512 tokens grew RSS 2.2 GB, 1.2 GB with MALLOC_ARENA_MAX=2,
@@ -63,8 +63,13 @@ chromium:
 	    apt-get install -y -q chromium fonts-noto-cjk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-cjk >/dev/null; }; \
 	  else echo "Chromium missing: run 'sudo apt-get install chromium fonts-noto-cjk' for the browser tests"; fi; }
 
+# Everything: the tests without a browser in two processes (pytest-xdist), then the browser tests one at a time
+# (each drives a real server and Chromium, and their waits are for what a user sees). Both tiers always run.
 test: install chromium
-	$(BIN)/python -m pytest
+	status=0; \
+	$(BIN)/python -m pytest -q -m "not browser" -n 2 || status=$$?; \
+	$(BIN)/python -m pytest -m browser || status=$$((status ? status : $$?)); \
+	exit $$status
 
 # While working: the library and the pages through AppTest, no browser, no real server, two processes.
 test-fast: install

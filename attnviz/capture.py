@@ -25,7 +25,7 @@ import torch
 
 from .hooks import HookPoint, StopForward, is_pattern, recording, to_numpy
 from .masks import MaskSpec
-from .models.base import hook_name
+from .models.base import AttentionModel, hook_name
 from .models import DEFAULT_MODEL, load_model
 from .text import clean_text
 from . import tiles
@@ -169,14 +169,14 @@ def _map_name(name: str) -> tuple[int | None, str]:
 FULL_UP_TO = 512
 
 
-def linear_hooks(model) -> list[str]:
+def linear_hooks(model: AttentionModel) -> list[str]:
     """What a linear capture records: per layer q, k, v, z, each row's log-sum-exp and the score scale (and a
     DCFormer's per-token compose weights), the residual stream, the embeddings: O(T·d), never (T × T)."""
-    names = tiles.linear_hooks(range(model.n_layers), dcmha=getattr(model, "use_dcmha", False))
+    names = tiles.linear_hooks(range(model.n_layers), dcmha=model.use_dcmha)
     return names + [hook_name(part, "*") for part in ("v", "z", "resid_post")] + [hook_name("embed")]
 
 
-def exact_names(model, hooks: Iterable[str] | None) -> tuple[str, ...] | None:
+def exact_names(model: AttentionModel, hooks: Iterable[str] | None) -> tuple[str, ...] | None:
     """``hooks`` (names or patterns such as ``blocks.*.attn.hook_pattern``) as the exact names of ``model``'s hook
     points they match: the forward then stops once the last of them is recorded (every layer's maps: the last
     layer's feed-forward is never computed). Patterns stay as they are for a model whose points cannot be listed."""
@@ -189,14 +189,14 @@ def exact_names(model, hooks: Iterable[str] | None) -> tuple[str, ...] | None:
     return tuple(name for name in dict.fromkeys(points) if any(fnmatch.fnmatchcase(name, h) for h in hooks))
 
 
-def all_but_maps(model) -> list[str]:
+def all_but_maps(model: AttentionModel) -> list[str]:
     """Every hook point of ``model`` except the (T × T) maps (scores, pattern, mask, a DCFormer's middle stages): what
     is linear in the text, from which tiles compute any map exactly (its q, k, lse and score scale are among them)."""
     return [name for name in exact_names(model, ("*",)) or () if _map_name(name)[0] is None]
 
 
 def run_capture(
-    model,
+    model: AttentionModel,
     texts: list[str],
     spec: MaskSpec = MaskSpec(),
     hooks: Iterable[str] | None = None,
@@ -217,10 +217,8 @@ def run_capture(
             output = model(encoding, spec, **options)
         except StopForward:  # exact hook names, all recorded (one layer's scores): the later layers are not needed
             pass
-    windows = None
-    if hasattr(model, "layer_windows"):
-        local = {"local_window": options["local_window"]} if "local_window" in options else {}
-        windows = model.layer_windows(spec.window, **local)
+    local = {"local_window": options["local_window"]} if "local_window" in options else {}
+    windows = model.layer_windows(spec.window, **local)
     causal = options.get("causal", True) or spec.causal if model.kind == "decoder" else spec.causal
     captures = []
     for b, tokens in enumerate(encoding.tokens):
@@ -245,7 +243,7 @@ def run_capture(
                 full_length=encoding.full_lengths[b],
                 layer_windows=windows,
                 causal=causal,
-                query_block=getattr(model, "query_block", None),
+                query_block=model.query_block,
                 loss=loss,
             )
         )

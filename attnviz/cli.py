@@ -191,7 +191,7 @@ def _generate(args) -> int:
     except (ModelNotFound, OSError, ValueError) as error:
         print(f"attnviz: error: {error}", file=sys.stderr)
         return 1
-    if getattr(model, "kind", "") != "decoder":
+    if model.kind != "decoder":
         print(f"attnviz: error: {args.model} is not a character language model (try dcformer-tiny)", file=sys.stderr)
         return 1
     unknown = model.unknown_characters(args.prompt)

@@ -1,7 +1,8 @@
 """Greedy decoding of an encoder-decoder, one recorded step at a time: the one loop every such model feeds.
 
 A model (the shipped date model, :class:`~attnviz.models.seq2seq.DateTranslator`, or a Hugging Face T5/BART,
-:class:`~attnviz.models.hf_encdec.HFEncoderDecoder`) supplies its own steps, tensors in and out:
+:class:`~attnviz.models.hf_encdec.HFEncoderDecoder`) supplies its own steps, tensors in and out
+(:class:`~attnviz.models.base.EncoderDecoderModel`):
 
     model.decoding()                      a context every step runs inside (the adapter's run state)
     model.read_source(text)               -> models.base.Source: the encoder run once (its hook points record)
@@ -25,6 +26,7 @@ import torch
 from .capture import Capture
 from .hooks import recording, to_numpy
 from .masks import MaskSpec
+from .models.base import EncoderDecoderModel
 
 
 @dataclass
@@ -91,7 +93,7 @@ def step_capture(
 
 
 @torch.inference_mode()
-def greedy_decode(model, text: str, max_new: int | None = None, hooks=None) -> Decoding:
+def greedy_decode(model: EncoderDecoderModel, text: str, max_new: int | None = None, hooks=None) -> Decoding:
     """The model's own greedy answer to ``text``, the encoder and every decoding step recorded.
 
     ``hooks``: fnmatch patterns for :func:`~attnviz.hooks.recording` (None = every hook point); ``max_new``: at

@@ -47,7 +47,7 @@ def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> 
         title=title,
         lang=st.session_state["lang"],
     )
-    own = view.model.layer_windows(None)[layer] if view.model.kind == "decoder" else None
+    own = view.model.layer_windows(None)[layer]  # the model's own window (None for a model without any)
     if own is not None and view.keep(index) is None and len(capture.tokens) <= plots.MAX_DRAWN_TOKENS:
         fig.add_shape(
             type="path",

@@ -209,7 +209,7 @@ def steps_view(view) -> None:
         key="probs",
     )
     st.header(T("steps.h7"))
-    if getattr(model, "use_dcmha", False):  # DCMHA: the heads' softmax weights are composed before they mix v
+    if model.use_dcmha:  # DCMHA: the heads' softmax weights are composed before they mix v
         show_figure(
             plots_steps.probability_bars(
                 s.pattern,

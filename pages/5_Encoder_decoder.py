@@ -10,7 +10,6 @@ from attnviz.figures import seq2seq as figs
 from attnviz.models import DATE_MODEL
 from attnviz.models.base import hook_name
 from attnviz.models.base import CheckpointError
-from attnviz.models.seq2seq import DateTranslator
 from attnviz.text import code_span, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, model_menu, save_page_state
@@ -56,7 +55,7 @@ def date_page() -> None:
     except (CheckpointError, OSError, ValueError) as error:
         st.error(T("ed.load_failed", error=escape_markdown(error)))
         return
-    is_date_model = isinstance(model, DateTranslator)
+    is_date_model = model.task == "dates"
     model_sidebar(model)
 
     text = read_date(model) if is_date_model else read_text(model)

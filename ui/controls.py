@@ -259,7 +259,7 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
         st.error(T("msg.model_failed", name=escape_markdown(state["model"]), error=escape_markdown(error)))
         return None
     spec = current_spec()
-    if len(texts) > getattr(model, "max_batch", len(texts)):
+    if model.max_batch is not None and len(texts) > model.max_batch:
         st.info(T("msg.padding_needs_bert"))
         texts = texts[:1]
     show_model_notices(model.notices(texts[0], spec), lang)

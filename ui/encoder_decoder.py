@@ -7,7 +7,6 @@ import streamlit as st
 from attnviz import decoding, tasks
 from attnviz.figures import seq2seq as figs
 from attnviz.models.base import hook_name
-from attnviz.models.seq2seq import DateTranslator
 from attnviz.text import InputError, clean_text, escape_markdown
 
 from .controls import show_notices, text_box
@@ -50,7 +49,7 @@ def model_sidebar(model) -> None:
                     accuracy=info.get("heldout_exact_match", 0),
                 )
             )
-        if isinstance(model, DateTranslator):
+        if model.task == "dates":
             st.markdown(T("ed.sidebar_formats") + "\n" + "\n".join(f"- {f}" for f in tasks.FORMATS))
 
 

@@ -254,7 +254,7 @@ def top_predictions(view, effect: LanguageModelEffect) -> None:
         D("position"), 0, n - 1, key="imp_position", help=D("position_help"), **url_state.PERSIST
     )  # kept while hidden
     pos = state["imp_position"]
-    special = getattr(view.model, "special_tokens", frozenset())
+    special = view.model.special_tokens
     context = "".join(t for t in tokens[: pos + 1] if t not in special)[-40:] or tokens[pos]
     st.markdown(D("topk_header", context=code_span(("…" if pos > 40 else "") + context)))
     row = int(np.flatnonzero(effect.positions == pos)[0])

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..hooks import recording
-from ..models.base import hook_name
+from ..models.base import AttentionModel, hook_name
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Generation:
         return 2 * self.n_layers * self.n_kv_heads * self.cache_length(step) * self.d_head * 4
 
 
-def generate_with_cache(model, text: str, n_new: int = 12) -> Generation:
+def generate_with_cache(model: AttentionModel, text: str, n_new: int = 12) -> Generation:
     """Greedy generation by ``model`` (a decoder of the contract with ``decode_step``), recording each step's maps."""
     encoding = model.encode([text])
     ids = encoding.input_ids[:, : int(encoding.key_is_real[0].sum())]  # (1, n_prompt), no padding
@@ -91,7 +91,7 @@ def generate_with_cache(model, text: str, n_new: int = 12) -> Generation:
         for _ in range(n_new):
             probs = torch.softmax(logits[0, -1].float(), dim=-1)
             chosen = probs.clone()
-            chosen[list(getattr(model, "never_generated", ()))] = -1.0  # e.g. a character model's <unk>
+            chosen[list(model.never_generated)] = -1.0  # e.g. a character model's <unk>
             next_id = int(chosen.argmax())
             position = len(generation.tokens)  # the new token's position: it becomes the next query
             with recording(names) as rec:

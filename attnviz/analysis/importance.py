@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ import torch.nn.functional as F
 
 from ..hooks import Edit, editing, recording
 from ..masks import MaskSpec
-from ..models.base import Encoding, hook_name
+from ..models.base import AttentionModel, Encoding, hook_name
 
 HOW = ("zero", "mean")
 # A full ranking is one forward per head: beyond this many heads a page should say it will take a while.
@@ -154,7 +155,7 @@ def _row_ablations(
 
 # ------------------------------------------------------------------------------------------------ running
 def _forward(
-    model,
+    model: AttentionModel,
     encoding: Encoding,
     spec: MaskSpec,
     *,
@@ -168,12 +169,12 @@ def _forward(
     return output, recorder.tensors
 
 
-def _check_kind(model) -> None:
+def _check_kind(model: AttentionModel) -> None:
     if model.kind not in ("encoder", "decoder"):
         raise ValueError(f"{model.name}: head ablation runs on encoders and decoders, not on a {model.kind} model")
 
 
-def _single_text(model, text: str) -> Encoding:
+def _single_text(model: AttentionModel, text: str) -> Encoding:
     encoding = model.encode([text])
     if int(encoding.key_is_real[0].sum()) < (2 if model.kind == "decoder" else 1):
         raise ValueError("a language model needs at least two tokens to predict one from the other")
@@ -270,18 +271,17 @@ class EncoderEffect(AblationEffect):
         return 1.0 - self.cosine
 
 
-def _top_k(model, logits: torch.Tensor, k: int) -> TopK:
+def _top_k(model: AttentionModel, logits: torch.Tensor, k: int) -> TopK:
     """logits (P, vocab) -> the k most probable tokens of each row."""
     probs = torch.softmax(logits.float(), dim=-1)
     values, ids = probs.topk(min(k, probs.shape[-1]), dim=-1)
     ids_np = ids.cpu().numpy().astype(np.int64)
-    label = getattr(model, "token_label", None) or (lambda i: model.tokenizer.convert_ids_to_tokens(int(i)))
-    tokens = np.array([[label(i) for i in row] for row in ids_np], dtype=str).reshape(ids_np.shape)
+    tokens = np.array([[model.token_label(i) for i in row] for row in ids_np], dtype=str).reshape(ids_np.shape)
     return TopK(ids_np, tokens, values.cpu().numpy().astype(np.float32))
 
 
 def _pattern_changes(
-    model,
+    model: AttentionModel,
     clean: Mapping[str, torch.Tensor],
     ablated: Mapping[str, torch.Tensor],
     layers: Iterable[int],
@@ -300,7 +300,7 @@ def _pattern_changes(
 
 
 def ablation_effect(
-    model,
+    model: AttentionModel,
     text: str,
     spec: MaskSpec,
     heads: HeadSet,
@@ -341,7 +341,7 @@ def ablation_effect(
         model, encoding, spec, edits=ablate(heads, how, means=means), record=record, options=options
     )
     change_mean, change_max = _pattern_changes(model, clean, ablated, later, real)
-    common = dict(
+    common: dict[str, Any] = dict(
         model_name=model.name,
         tokens=list(encoding.tokens[0]),
         heads=heads,
@@ -373,13 +373,13 @@ def ablation_effect(
 
 
 # ------------------------------------------------------------------------------------------------ ranking
-def n_forwards_estimate(model) -> int:
+def n_forwards_estimate(model: AttentionModel) -> int:
     """Sentence forwards a full ranking runs: one clean, one per head (batching packs several into one call, but
     the arithmetic stays)."""
     return model.n_layers * model.n_heads + 1
 
 
-def ranking_is_slow(model) -> bool:
+def ranking_is_slow(model: AttentionModel) -> bool:
     """The rule a page uses to warn before ranking: more than :data:`SLOW_ABLATIONS` heads to ablate one by one."""
     return model.n_layers * model.n_heads > SLOW_ABLATIONS
 
@@ -396,7 +396,7 @@ def ranking_batch_size(n_tokens: int, output_bytes_per_copy: int, n_ablations: i
 
 
 def rank_heads(
-    model,
+    model: AttentionModel,
     text: str,
     spec: MaskSpec = MaskSpec(),
     how: str = "zero",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models.base import AttentionModel
+
 
 def sinusoidal(n_positions: int, d_model: int, base: float = 10000.0) -> np.ndarray:
     """PE[pos, 2i] = sin(pos / base^(2i/d)), PE[pos, 2i+1] = cos(pos / base^(2i/d)); shape (n_positions, d_model)."""
@@ -16,7 +18,7 @@ def sinusoidal(n_positions: int, d_model: int, base: float = 10000.0) -> np.ndar
     return pe
 
 
-def learned_positions(model, n_positions: int) -> np.ndarray | None:
+def learned_positions(model: AttentionModel, n_positions: int) -> np.ndarray | None:
     """The model's own learned absolute position embeddings, (n_positions, d_model) (fewer rows if the model has
     fewer positions), or None for a model without them (RoPE rotates q and k instead)."""
     return model.embedding_parts(np.zeros(n_positions, dtype=np.int64)).get("position")

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..models.base import hook_name
+from ..models.base import AttentionModel, hook_name
 from .. import tiles
 
 
@@ -111,7 +111,7 @@ def key_window(steps: Steps, size: int = STEP_KEYS) -> tuple[int, int]:
     return a, a + size
 
 
-def head_slices(model, layer: int, head: int) -> HeadSlices:
+def head_slices(model: AttentionModel, layer: int, head: int) -> HeadSlices:
     weights, kv = model.attention_weights(layer), model.kv_head_of(head)
     cols = slice(head * model.d_head, (head + 1) * model.d_head)
     return HeadSlices(
@@ -126,13 +126,13 @@ def head_slices(model, layer: int, head: int) -> HeadSlices:
     )
 
 
-def full_projection(model, layer: int, which: str) -> np.ndarray:
+def full_projection(model: AttentionModel, layer: int, which: str) -> np.ndarray:
     """The whole (d_model, heads × d_head) W_Q, W_K or W_V of a layer, as used in x @ W."""
     w = getattr(model.attention_weights(layer), f"w_{which}")  # (heads, d_model, d_head)
     return w.transpose(1, 0, 2).reshape(w.shape[1], -1)
 
 
-def steps(model, capture, layer: int, head: int, query: int) -> Steps:
+def steps(model: AttentionModel, capture, layer: int, head: int, query: int) -> Steps:
     """Gather every panel of the step-by-step view from a capture of every hook of ``model`` (any model of the
     contract), or of every hook but the (T × T) maps (a long text: the query's row is computed from tiles)."""
 
@@ -158,7 +158,7 @@ def steps(model, capture, layer: int, head: int, query: int) -> Steps:
     if layer == 0:
         embeddings = dict(model.embedding_parts(capture["token_ids"]))
         if len(embeddings) > 1:
-            embeddings["sum"] = sum(embeddings.values())
+            embeddings["sum"] = np.sum(list(embeddings.values()), axis=0)
         embeddings["input"] = capture[hook_name("embed")]
     return Steps(
         layer=layer,

@@ -16,8 +16,9 @@ Shapes (per sentence, batch axis removed by the capture): q and z have ``n_heads
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -212,7 +213,7 @@ class Notice:
     values: dict = field(default_factory=dict)
 
 
-def mask_notices(model, spec: MaskSpec) -> list[Notice]:
+def mask_notices(model: AttentionModel, spec: MaskSpec) -> list[Notice]:
     """What every page says about the mask: for an encoder trained to see everything, any mask is an intervention;
     a decoder's own windows, and whether the user's window or chunk changes them."""
     if model.kind != "decoder":
@@ -234,7 +235,11 @@ def mask_notices(model, spec: MaskSpec) -> list[Notice]:
 
 @runtime_checkable
 class AttentionModel(Protocol):
-    """What every model offers; the contract test (tests/test_model_contract.py) checks it for each family."""
+    """What every model offers; the contract test (tests/models/test_model_contract.py) checks it for each family.
+
+    Every adapter class subclasses this contract, so the optional abilities below come with their defaults (what a
+    model without the ability does) and callers read them directly, never probing with ``getattr``.
+    """
 
     name: str
     kind: Kind
@@ -251,6 +256,8 @@ class AttentionModel(Protocol):
 
     def forward(self, encoding: Encoding, spec: MaskSpec) -> torch.Tensor: ...
 
+    def __call__(self, encoding: Encoding, spec: MaskSpec, **options: Any) -> torch.Tensor: ...  # nn.Module's: forward
+
     def hook(self, name: str) -> HookPoint: ...
 
     def kv_head_of(self, head: int) -> int: ...
@@ -260,3 +267,49 @@ class AttentionModel(Protocol):
     def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]: ...  # rows adding up to layer 0's input
 
     def notices(self, text: str, spec: MaskSpec) -> list[Notice]: ...  # what a page must tell the user
+
+    # ------------------------------------------------------- optional abilities, with what a model without them does
+    use_dcmha: bool = False  # heads composed across each other (DCMHA): hook_pre_*/hook_post_*, scores_composed, probs
+    query_block: int | None = None  # the forward computes the maps in blocks of this many queries (not a mask)
+    max_batch: int | None = None  # texts per forward at most (None: any number, right-padded to one length)
+    never_generated: tuple[int, ...] = ()  # token ids that greedy generation never picks (a character model's <unk>)
+    task: str | None = None  # a model trained for one task reads only its inputs ("dates": the date model)
+
+    def layer_windows(self, window: int | None = None) -> list[int | None]:
+        """Each layer's sliding window (None: global) when the user asks for ``window``; a model without windows of
+        its own applies the user's to every layer."""
+        return [window] * self.n_layers
+
+    def decode_step(self, ids: torch.Tensor, cache: Any = None) -> tuple[torch.Tensor, Any]:
+        """A decoder's next-token step: feed ``ids`` (1, n) after what ``cache`` holds (None: nothing yet) and get
+        (logits (1, n, vocab), the cache) back; Generation and Head importance's predictions use it."""
+        raise TypeError(f"{self.name} is a {self.kind}: it does not predict the next token")
+
+    def token_label(self, token_id: int) -> str:
+        """A vocabulary entry as the text it stands for (a generated or predicted token's label)."""
+        raise TypeError(f"{self.name} is a {self.kind}: it does not predict the next token")
+
+
+@runtime_checkable
+class EncoderDecoderModel(AttentionModel, Protocol):
+    """An encoder-decoder (``kind == "encoder-decoder"``): the contract plus the steps it feeds the one greedy loop,
+    :func:`attnviz.decoding.greedy_decode` (tensors in and out; the loop records and builds the captures)."""
+
+    n_decoder_layers: int
+    max_new_tokens: int  # the loop's default number of steps
+
+    @property
+    def start_id(self) -> int: ...  # the decoder's first input token
+
+    @property
+    def eos_id(self) -> int: ...  # the token that ends the answer
+
+    def decoding(self) -> contextlib.AbstractContextManager: ...  # a context every step runs inside
+
+    def read_source(self, text: str) -> Source: ...  # the encoder, run once over the tokenized text
+
+    def decoder_logits(self, source: Source, ids: list[int]) -> torch.Tensor: ...  # (1, k, V) over the prefix ids
+
+    def step_labels(self, ids: list[int]) -> tuple[list[str], list[bool]]: ...  # labels and special flags of ids
+
+    def answer(self, ids: list[int]) -> str: ...  # the generated ids as the answer's text

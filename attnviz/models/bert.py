@@ -27,6 +27,7 @@ from ..text import token_style
 from .base import (
     ATTENTION_HOOKS,
     RESIDUAL_HOOKS,
+    AttentionModel,
     AttentionWeights,
     Encoding,
     Notice,
@@ -50,7 +51,7 @@ def _is_bert_family(hf_model: nn.Module) -> bool:
     )
 
 
-class BertFamilyModel(nn.Module):
+class BertFamilyModel(nn.Module, AttentionModel):
     """A Hugging Face BERT-family encoder run through attnviz's explicit attention."""
 
     kind = "encoder"

@@ -23,7 +23,7 @@ from torch import nn
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows, structural_mask
 from ..paths import char_model_dir
-from .base import AttentionWeights, Encoding, Notice, mask_notices
+from .base import AttentionModel, AttentionWeights, Encoding, Notice, mask_notices
 from .dcformer import CharTokenizer, KVCache, TransformerBlock, load_dcformer
 
 CHAR_MODELS = {
@@ -35,7 +35,7 @@ MAX_TOKENS = 1024
 DEFAULT_CONTEXT = 256  # training context of a checkpoint whose train_log.json does not say
 
 
-class CharLanguageModel(nn.Module):
+class CharLanguageModel(nn.Module, AttentionModel):
     kind = "decoder"
     max_batch = 1  # one text at a time: no padded batches
 
@@ -52,6 +52,7 @@ class CharLanguageModel(nn.Module):
         self.n_kv_heads = self.n_heads
         self.special_tokens: frozenset[str] = frozenset()  # characters only: no [CLS]/[SEP]
         self.use_dcmha = bool(cfg.use_dcmha)
+        self.query_block = cfg.q_chunk_size or None  # DCFormer's blocked computation: a memory bound, not a mask
         self.rope_base = float(cfg.rope_base)  # positions rotate q and k
         self.max_tokens = MAX_TOKENS
         log = directory / "train_log.json"
@@ -68,11 +69,6 @@ class CharLanguageModel(nn.Module):
     @property
     def device(self) -> torch.device:
         return next(self.lm.parameters()).device
-
-    @property
-    def query_block(self) -> int | None:
-        """Queries per block of DCFormer's blocked computation (a memory bound, not a mask)."""
-        return self.lm.config.q_chunk_size or None
 
     def hook(self, name: str) -> HookPoint:
         return self.hook_points[name]

@@ -45,6 +45,7 @@ from ..text import readable_token, token_style
 from .base import (
     ATTENTION_HOOKS,
     RESIDUAL_HOOKS,
+    AttentionModel,
     AttentionWeights,
     Encoding,
     Notice,
@@ -151,7 +152,7 @@ def _projections(attention: nn.Module, n_heads: int, n_kv: int, d: int):
     return wq, wk, wv, wo, (bq, bk, bv, bo)
 
 
-class HFAttentionModel(nn.Module):
+class HFAttentionModel(nn.Module, AttentionModel):
     """A Hugging Face causal LM (or text encoder) whose attention runs through attnviz's registered function."""
 
     kind = "decoder"  # or the family's ("encoder" for DistilBERT): set per model below

@@ -25,7 +25,16 @@ from torch import nn
 from ..hooks import HookPoint
 from ..masks import MaskSpec
 from ..text import readable_token, token_style
-from .base import ATTENTION_HOOKS, AttentionWeights, Encoding, Notice, Source, encode_texts, hook_name
+from .base import (
+    ATTENTION_HOOKS,
+    AttentionWeights,
+    EncoderDecoderModel,
+    Encoding,
+    Notice,
+    Source,
+    encode_texts,
+    hook_name,
+)
 from .hf_attention import (
     ATTN_NAME,
     LayerHooks,
@@ -44,7 +53,7 @@ from .hf_families import EncoderDecoderFamily, UnsupportedModel
 PARTS = ("encoder", "decoder_self", "decoder_cross")
 
 
-class HFEncoderDecoder(nn.Module):
+class HFEncoderDecoder(nn.Module, EncoderDecoderModel):
     """A Hugging Face encoder-decoder whose every attention runs through attnviz's registered function."""
 
     kind = "encoder-decoder"

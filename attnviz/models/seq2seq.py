@@ -55,7 +55,16 @@ from ..hooks import HookPoint
 from ..masks import MaskSpec, masked_softmax
 from ..paths import DATE_MODEL_DIR
 from .vocab import EOS, PAD, SOS, SPECIALS, CharVocab
-from .base import ATTENTION_HOOKS, AttentionWeights, CheckpointError, Encoding, Notice, Source, hook_name
+from .base import (
+    ATTENTION_HOOKS,
+    AttentionWeights,
+    CheckpointError,
+    EncoderDecoderModel,
+    Encoding,
+    Notice,
+    Source,
+    hook_name,
+)
 
 
 # ----------------------------------------------------------------------------- config
@@ -302,7 +311,7 @@ def greedy_batch(model: Seq2Seq, vocab: CharVocab, texts: list[str], max_new: in
     return [vocab.decode(row[1:].tolist()) for row in out.cpu()]
 
 
-class DateTranslator(nn.Module):
+class DateTranslator(nn.Module, EncoderDecoderModel):
     """The shipped date model (or any directory :func:`save_seq2seq` wrote) behind the model contract.
 
     ``forward(encoding, spec)`` runs the encoder (its hook points record as any model's do);
@@ -312,6 +321,7 @@ class DateTranslator(nn.Module):
 
     kind = "encoder-decoder"
     max_batch = 1
+    task = "dates"  # reads dates only: the Encoder-decoder page offers its formats and checks its answer
 
     def __init__(self, seq2seq: Seq2Seq, vocab: CharVocab, name: str = "seq2seq", train_log: dict | None = None):
         super().__init__()
@@ -320,6 +330,7 @@ class DateTranslator(nn.Module):
         self.name = name
         self.cfg = cfg
         self.n_layers, self.n_decoder_layers = cfg.n_encoder_layers, cfg.n_decoder_layers
+        self.max_new_tokens = cfg.max_target_len - 1  # the decoder's positions, less its start token
         self.n_heads = self.n_kv_heads = cfg.n_heads
         self.d_model, self.d_head = cfg.d_model, cfg.d_head
         self.max_tokens = cfg.max_source_len
@@ -403,10 +414,6 @@ class DateTranslator(nn.Module):
 
     # ----------------------------------------------------------------- its steps, for attnviz.decoding's loop
     start_id, eos_id = SOS, EOS
-
-    @property
-    def max_new_tokens(self) -> int:
-        return self.cfg.max_target_len - 1
 
     def decoding(self):
         return contextlib.nullcontext()

@@ -9,7 +9,7 @@ from ..figures import attention as plots, steps as plots_steps
 from ..capture import run_capture
 from .lessons import LessonError, Slide
 from ..masks import MaskSpec, kept_positions
-from ..models.base import hook_name
+from ..models.base import AttentionModel, hook_name
 from ..analysis.positions import alignment, learned_positions, reorder, rotary_angles, sinusoidal
 from ..analysis.steps import online_softmax, steps
 from ..i18n import translate
@@ -23,7 +23,7 @@ def slide_spec(slide: Slide) -> MaskSpec:
     return MaskSpec(causal=slide.causal or slide.view == "dcmha", window=slide.window, chunk=slide.chunk)
 
 
-def _check_range(slide: Slide, model, capture=None) -> None:
+def _check_range(slide: Slide, model: AttentionModel, capture=None) -> None:
     where = f"slide {slide.number}"
     for name in ("layer", "layer_b"):
         if getattr(slide, name) >= model.n_layers:
@@ -56,7 +56,9 @@ def slide_texts(slide: Slide) -> list[CleanText]:
     return texts
 
 
-def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en", capture=None) -> list[go.Figure]:
+def slide_figures(
+    slide: Slide, model: AttentionModel, dcformer=None, lang: str = "en", capture=None
+) -> list[go.Figure]:
     """The figures of one slide, for ``model`` (and the DCFormer for 'dcmha' slides).
 
     ``capture(model, texts, spec)`` -> one capture per text, every hook recorded: :func:`run_capture` unless the
@@ -109,7 +111,7 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en", capture=
                 f"slide {slide.number}: the 'dcmha' view needs the shipped DCFormer (assets/dcformer-tiny)"
             )
         model = dcformer
-    if getattr(model, "kind", "") == "encoder-decoder":
+    if model.kind == "encoder-decoder":
         raise LessonError(
             f"slide {slide.number}: {model.name} is an encoder-decoder model: its attention is shown on the Encoder-decoder page"
         )
@@ -149,7 +151,7 @@ def slide_figures(slide: Slide, model, dcformer=None, lang: str = "en", capture=
             )
             for c in captures
         ]
-        if slide.view == "dcmha" and getattr(model, "use_dcmha", False):
+        if slide.view == "dcmha" and model.use_dcmha:
             figures.insert(
                 0,
                 plots.head_heatmap(

@@ -6,7 +6,7 @@ tests hold on the locked release and after ``make lock``. Each is a tiny random 
 config class (:mod:`attnviz.models.tiny`) and saved to a temporary folder; the reference is the same folder
 loaded by transformers with ``attn_implementation="eager"`` and run with ``output_attentions=True``.
 
-:data:`NAMED` are the families students read about this year (and the seven attnviz began with): each of them
+:data:`NAMED` (tests/support/tiny_models.NAMED_FAMILIES) are the families students read about this year: each of them
 must build and record, whatever the release. Any other discovered family may instead be refused at load in one
 line that says why (a hybrid of attention and recurrent layers, attention nested in a wrapper), or be skipped
 when its config cannot be made tiny (the skip names the family's own error): both show in the run's summary.
@@ -23,28 +23,9 @@ from attnviz.hooks import recording
 from attnviz.masks import MaskSpec
 from attnviz.models.hf import UnsupportedModel
 from attnviz.models.hf_families import default_config, family_of, uses_attention_interface
+from tiny_models import NAMED_FAMILIES
 
-NAMED = [
-    "gpt2",
-    "llama",
-    "qwen2",
-    "mistral",
-    "gemma2",
-    "gpt_oss",
-    "distilbert",  # the first seven
-    "phi3",
-    "qwen3",
-    "gemma3_text",
-    "olmo2",
-    "falcon",
-    "stablelm",
-    "cohere",
-    "granite",
-    "starcoder2",
-    "smollm3",
-    "gpt_neox",
-    "mixtral",
-]
+NAMED = NAMED_FAMILIES
 TEXTS = ["The cat sat on the mat. A dog ran in the park while time flies like an arrow!", "Fruit flies like a banana."]
 
 

@@ -26,6 +26,24 @@ MODEL_CLASSES = {
     "gemma2": "Gemma2ForCausalLM",
     "gpt_oss": "GptOssForCausalLM",
 }
+# The families students read about this year: the seven attnviz began with, then twelve found by discovery
+# (attnviz.models.hf_families). Each must record exactly; every family test parameter reads this one list.
+NAMED_FAMILIES = [
+    *MODEL_CLASSES,
+    "distilbert",  # the first seven
+    "phi3",
+    "qwen3",
+    "gemma3_text",
+    "olmo2",
+    "falcon",
+    "stablelm",
+    "cohere",
+    "granite",
+    "starcoder2",
+    "smollm3",
+    "gpt_neox",
+    "mixtral",
+]
 # The architecture a family is known by, where its config's defaults build another one.
 FAMILY_SETTINGS = {
     "falcon": dict(new_decoder_architecture=True, num_kv_heads=2),  # Falcon 2 / 3: K/V groups, parallel block
