@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	touch $@
 
 # Re-resolve every package to its newest release that pyproject.toml allows (torch held at $(TORCH)), install that,
-# and run the fast tests against it. Commit requirements.lock only when they pass (README, "Versions").
+# and run the fast tests against it. Commit requirements.lock only when they pass (docs/models.md, "Versions").
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip-compile --version >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet pip-tools
@@ -38,7 +38,7 @@ lock:
 	  --output-file $(LOCK) pyproject.toml
 	$(MAKE) install
 	$(BIN)/python -m pytest -q -m "not browser" -n 2
-	$(BIN)/python scripts/families.py --readme >/dev/null  # README's "Which models" table, for the new transformers
+	$(BIN)/python scripts/families.py --readme >/dev/null  # the families table of docs/models.md, for the new transformers
 
 # glibc keeps freed arrays in per-thread arenas: 30 tabs x 512 tokens grew RSS 2.2 GB, 1.2 GB with MALLOC_ARENA_MAX=2,
 # 0.55 GB adding an 8 MB mmap threshold (benchmarks/load_sessions.py, which starts the app with the same settings)
@@ -47,7 +47,7 @@ app: install
 	$(MALLOC) $(BIN)/streamlit run app.py --server.port $(PORT) -- --model "$(MODEL)"
 
 # A class on the LAN: every address of this machine, the offline model list only, 1 MB uploads, and a shared
-# password when PASSWORD is given (make class PASSWORD=otters). See README, "Running it for a class".
+# password when PASSWORD is given (make class PASSWORD=otters). See docs/classroom.md.
 HOST     ?= 0.0.0.0
 PASSWORD ?=
 class: install

@@ -90,11 +90,14 @@ class Capture(dict):
     # A linear capture (``capture(..., full=False)``, or a long text) holds q, k, v and each row's log-sum-exp, not
     # the (heads, T, T) maps: any map asked for by name is computed exactly from those (attnviz.tiles),
     # block by block, and not kept; unrecorded scores come from q and k in any capture that holds them. Views of a
-    # long text ask for tiles and downsampled maps instead.
+    # long text ask for tiles and downsampled maps instead. ``in``, ``[]`` and ``get`` agree: a name is in the
+    # capture when ``cap[name]`` gives its array, recorded or computed; :meth:`recorded` asks what is stored (as
+    # iterating, ``keys()`` and ``len`` do).
     def __missing__(self, name: str) -> np.ndarray:
-        layer, kind = _map_name(name)
-        if layer is None or not (kind == "scores" and self.holds_scores(layer) or self.is_linear(layer)):
+        if not self._computable(name):
             raise KeyError(name)
+        layer, kind = _map_name(name)
+        assert layer is not None  # _computable holds only for a map's name
         n = len(self.key_is_real)
         if kind == "pattern":
             return tiles.full_pattern(self, layer)
@@ -108,8 +111,30 @@ class Capture(dict):
         heads = self[hook_name("q", layer)].shape[0]  # scores need only q, k and the scale, whatever else is stored
         return np.stack([tiles.scores_tile(self, layer, head, slice(0, n), slice(0, n)) for head in range(heads)])
 
-    def __contains__(self, name) -> bool:  # "is it recorded?", not "can it be computed?"
+    def __contains__(self, name) -> bool:
+        """``cap[name]`` gives an array: it is recorded, or a map computed exactly from what is."""
+        return dict.__contains__(self, name) or self._computable(name)
+
+    def get(self, name, default=None):
+        """``cap[name]``, computed like ``[]`` when it can be (``dict.get`` would silently skip the computation)."""
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def recorded(self, name: str) -> bool:
+        """The array is stored (a computed map never is)."""
         return dict.__contains__(self, name)
+
+    def _computable(self, name: str) -> bool:
+        layer, kind = _map_name(name)
+        if layer is None:
+            return False
+        if kind == "scores":
+            return self.holds_scores(layer)
+        if kind in ("scores_composed", "probs"):  # a DCFormer's middle stages need its compose weights too
+            return self.is_linear(layer) and dict.__contains__(self, hook_name("pre_qw1", layer))
+        return self.is_linear(layer)
 
     def holds_scores(self, layer: int) -> bool:
         """``layer``'s raw scores are recorded, or exactly computable here from its q and k."""

@@ -692,7 +692,7 @@ def print_readme(memory: list[dict], browser: list[dict], repeats: int) -> None:
     mem = {(r["model"], r["asked"]): r for r in memory}
     web = {(r["model"], r["tokens"]): r for r in browser}
     sizes = sorted({t for _, t in list(mem) + list(web)})
-    print("\nREADME table (markdown)\n")
+    print("\ndocs/benchmarks.md table (markdown)\n")
     print(
         "| tokens | mistral-char: capture memory | typed → drawn | payload | MiniLM: capture memory | typed → drawn | payload |"
     )

@@ -10,13 +10,13 @@ from attnviz.figures import seq2seq as figs
 from attnviz.models import DATE_MODEL
 from attnviz.models.base import hook_name
 from attnviz.models.base import CheckpointError
-from attnviz.text import code_span, escape_markdown
+from attnviz.text import code_span
 from ui import url_state
 from ui.controls import load_page_state, model_menu, save_page_state
 from ui.encoder_decoder import chips, decoder_map, decoding_for, model_sidebar, read_date, read_text, step_buttons
 from ui.errors import guard
 from ui.figures import show_figure
-from ui.lang import T
+from ui.lang import T, error_text
 from ui.nav import run_through_navigation
 from ui.session import get_model, model_choices
 from ui.state import fit, fit_indices
@@ -53,7 +53,7 @@ def date_page() -> None:
     try:
         model = get_model(name)
     except (CheckpointError, OSError, ValueError) as error:
-        st.error(T("ed.load_failed", error=escape_markdown(error)))
+        st.error(T("ed.load_failed", error=error_text(error)))
         return
     is_date_model = model.task == "dates"
     model_sidebar(model)

@@ -11,7 +11,7 @@ from attnviz.teaching.slides import slide_figures, slide_spec, slide_texts
 from ui import url_state
 from ui.controls import show_notices
 from ui.figures import show_figure
-from ui.lang import T, language_switch
+from ui.lang import T, error_text, language_switch
 from ui.errors import guard
 from ui.session import ModelNotOffered, captures_for, encoded_shape, get_model, heavy_section, is_long
 from ui.uploads import uploaded_lesson
@@ -124,7 +124,7 @@ with figure_col, guard("error.slide"):  # anything unexpected: a message, and ne
         with heavy_section():
             figures = slide_figures(slide, model, dcformer, lang=lang, capture=bounded_captures(name))
     except (LessonError, InputError, ModelNotOffered) as error:  # the lesson's own fault, said in words
-        st.error(T("presenter.slide_error", error=escape_markdown(error)))
+        st.error(T("presenter.slide_error", error=error_text(error)))
     else:
         for text in cleaned:
             show_notices(text, lang)

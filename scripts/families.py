@@ -2,13 +2,13 @@
 
     .venv/bin/python scripts/families.py            # builds a tiny random model of each candidate (about a minute)
     .venv/bin/python scripts/families.py --quick    # reads the code only: which families qualify, and why not
-    .venv/bin/python scripts/families.py --readme   # writes the table into README.md between its markers
+    .venv/bin/python scripts/families.py --readme   # writes the table into docs/models.md between its markers
 
 A family qualifies when transformers' modeling code for it calls the attention interface and it is a causal LM or
 a text encoder (attnviz.models.hf_families). Without --quick each one is built at test size from its own config
 class (attnviz.models.tiny), loaded through attnviz's registry as a user's folder would be, and compared with
 transformers' eager attentions: "recorded" means every layer's pattern equalled them to 1e-5 on this machine.
-The README's "Which models" table is this script's output.
+The families table of docs/models.md ("Which models") is this script's output.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def group_of(message: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="read the code only; build nothing")
-    parser.add_argument("--readme", action="store_true", help="write the table into README.md between its markers")
+    parser.add_argument("--readme", action="store_true", help="write the table into docs/models.md between its markers")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     transformers.logging.set_verbosity_error()
@@ -129,7 +129,7 @@ START, END = "<!-- families table: scripts/families.py --readme -->", "<!-- end 
 
 
 def write_into_readme(table: str) -> None:
-    path = os.path.join(os.path.dirname(__file__), "..", "README.md")
+    path = os.path.join(os.path.dirname(__file__), "..", "docs", "models.md")
     text = open(path, encoding="utf-8").read()
     before, rest = text.split(START, 1)
     _, after = rest.split(END, 1)

@@ -141,6 +141,29 @@ def test_control_characters_are_removed_with_a_notice(minilm):
     assert any("control" in n for n in cap.notices)
 
 
+@pytest.mark.parametrize(("name", "dcmha"), [("all-MiniLM-L6-v2", False), ("dcformer-tiny", True)])
+def test_in_brackets_and_get_agree_on_what_a_linear_capture_gives(name, dcmha):
+    """A name is in a capture when ``cap[name]`` gives its array, and ``cap.get(name)`` gives the same array: a
+    linear capture's maps are computed for all three (``dict.get`` skipped the computation and said None);
+    ``recorded`` alone says what is stored."""
+    from attnviz.capture import capture, get_model
+
+    linear = capture("the cat sat on the mat", get_model(name), full=False)
+    names = [hook_name(kind, layer) for kind in ("pattern", "scores", "mask", "probs") for layer in (0, 1)]
+    for hook in [*names, hook_name("q", 0), "blocks.0.attn.hook_nothing", "nothing"]:
+        got = linear.get(hook)
+        assert (hook in linear) == (got is not None), hook
+        if got is None:
+            with pytest.raises(KeyError):
+                linear[hook]
+        else:
+            np.testing.assert_array_equal(linear[hook], got)
+    assert hook_name("pattern", 1) in linear and not linear.recorded(hook_name("pattern", 1))
+    assert (hook_name("probs", 0) in linear) == dcmha  # the pre-compose softmax exists only where heads compose
+    assert linear.get("nothing", "default") == "default"
+    assert set(linear) == {n for n in linear.keys() if linear.recorded(n)}  # iterating lists what is stored
+
+
 @pytest.mark.parametrize("name", ["all-MiniLM-L6-v2", "mistral-char", "dcformer-tiny"])
 def test_a_linear_capture_answers_every_map_by_name_exactly(name):
     """capture(..., full=False) stores no (heads, T, T) map; asking for one by name computes it from q, k and the
@@ -152,7 +175,7 @@ def test_a_linear_capture_answers_every_map_by_name_exactly(name):
     full = capture(text, model, causal=True, window=5, full=True)
     linear = capture(text, model, causal=True, window=5, full=False)
     assert not full.is_linear(0) and all(linear.is_linear(layer) for layer in range(model.n_layers))
-    assert hook_name("pattern", 0) not in linear and hook_name("pattern", 0) in full
+    assert not linear.recorded(hook_name("pattern", 0)) and full.recorded(hook_name("pattern", 0))
     for layer in range(model.n_layers):
         np.testing.assert_allclose(linear.pattern(layer), full.pattern(layer), atol=1e-5)
         np.testing.assert_array_equal(linear.mask(layer), full.mask(layer))

@@ -15,7 +15,7 @@ from attnviz.i18n import translate
 from attnviz.text import MAX_CHARS, CleanText, InputError, clean_text, escape_markdown
 
 from . import url_state
-from .lang import T, ensure_language, language_switch
+from .lang import T, ensure_language, error_text, language_switch
 from .long_maps import BLOCKS_ABOVE
 from .session import (
     VIEW_HOOKS,
@@ -256,7 +256,7 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
         model = get_model(state["model"])
     except Exception as error:  # an offered model that cannot load (a broken folder) must not take the page down
         log.exception("attnviz: loading the model failed")
-        st.error(T("msg.model_failed", name=escape_markdown(state["model"]), error=escape_markdown(error)))
+        st.error(T("msg.model_failed", name=escape_markdown(state["model"]), error=error_text(error)))
         return None
     spec = current_spec()
     if model.max_batch is not None and len(texts) > model.max_batch:

@@ -22,7 +22,7 @@ from . import url_state
 from .controls import show_notices, text_box
 from .editors import compose_editor, load_preset
 from .figures import show_figure
-from .lang import T, ensure_language, texts_of
+from .lang import T, ensure_language, error_text, texts_of
 from .long_maps import LONG_MAP_BLOCKS, dragged_box
 from .session import LONG_FORWARD_TOKENS, encoded_shape, get_model, remembered
 from .state import fit_indices
@@ -410,7 +410,7 @@ def sandbox() -> None:
     try:
         minilm = get_model(MINILM)
     except Exception as error:  # the offline model package missing must not take the page down
-        st.error(f"{MINILM}: {escape_markdown(error)}")
+        st.error(f"{MINILM}: {error_text(error)}")
         return
     H, L = minilm.n_heads, minilm.n_layers
     fit_indices(sb_layer=L, sb_a=H, sb_b=H)

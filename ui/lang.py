@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz.i18n import LANGUAGE_NAMES, translate
+from attnviz.text import InputError, escape_markdown
 
 
 def browser_language() -> str:
@@ -35,6 +36,12 @@ def language_switch() -> None:
 
 def T(key: str, **values) -> str:
     return translate(key, ensure_language(), **values)
+
+
+def error_text(error: BaseException) -> str:
+    """An error as a page quotes it, inert: a user error (``attnviz.text.InputError`` and its kinds, such as a model
+    that cannot load: a text key and values) in the page's language; anything else in its own words."""
+    return escape_markdown(error.message(ensure_language()) if isinstance(error, InputError) else error)
 
 
 def texts_of(page: str):

@@ -27,6 +27,7 @@ from attnviz.device import app_threads, torch_threads
 from attnviz.masks import MaskSpec
 from attnviz.models import DEFAULT_MODEL, available_models, kind_of, load_model
 from attnviz.models.base import hook_name
+from attnviz.text import InputError
 
 # The main and Compare pages draw every layer's pattern and mask; capturing v and z too would only cost memory.
 # The raw scores (the hover of the one head in focus) ride along while that stays small (view_hooks); a longer
@@ -62,7 +63,7 @@ HEAVY_SESSIONS = int(os.environ.get("ATTNVIZ_HEAVY_SESSIONS", str(min(4, max(2, 
 HEAVY = HeavyGate(HEAVY_SESSIONS, SESSION_CAPTURE_MB * 2**20)
 
 
-class ModelNotOffered(ValueError):
+class ModelNotOffered(InputError):
     """A model name this server does not offer; the message never repeats the name (it may come from a URL)."""
 
 
@@ -141,7 +142,7 @@ def get_model(name: str):
     """An offered model, loaded once per process under its one canonical name."""
     canonical = canonical_model(name)
     if canonical is None:
-        raise ModelNotOffered("This server does not offer that model.")
+        raise ModelNotOffered("msg.model_refused")
     return _load_offered(canonical)
 
 

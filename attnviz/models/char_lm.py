@@ -22,8 +22,7 @@ from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows, structural_mask
-from ..paths import char_model_dir
-from .base import AttentionModel, AttentionWeights, Encoding, Notice, mask_notices
+from .base import AttentionModel, AttentionWeights, Encoding, FolderFormat, Notice, mask_notices
 from .dcformer import CharTokenizer, KVCache, TransformerBlock, load_dcformer
 
 CHAR_MODELS = {
@@ -169,8 +168,14 @@ class CharLanguageModel(nn.Module, AttentionModel):
         return self.lm(ids, layer_windows=windows, causal=causal, attn_mask=extra)
 
 
-def load_char_model(name: str, device=None) -> CharLanguageModel:
-    directory = char_model_dir(name)
-    if not (directory / "config.json").exists():
-        raise FileNotFoundError(f"{name}: no trained weights under {directory} (run scripts/train_dcformer.py)")
-    return CharLanguageModel(directory, name=name, device=device).eval()
+def _is_dcformer_folder(path: Path, config: dict) -> bool:
+    """A DCFormer checkpoint: the published config's field names and a character vocabulary beside it."""
+    return {"dim", "n_head", "n_layer"} <= set(config) and (path / "vocab.json").exists()
+
+
+FOLDER_FORMAT = FolderFormat(
+    "dcformer",
+    _is_dcformer_folder,
+    lambda config: "decoder",
+    lambda path, config, name, device: CharLanguageModel(path, name=name, device=device).eval(),
+)

@@ -698,7 +698,7 @@ def load_dcformer(
                 problems.append(f"unexpected {name}: shape {tuple(sd[name].shape)}")
     if problems:
         raise CheckpointError(
-            f"checkpoint {src!r} does not match the config ({len(problems)} problem(s)):\n  " + "\n  ".join(problems)
+            "model.checkpoint_problems", name=repr(src), count=len(problems), problems="\n  ".join(problems)
         )
     model.load_state_dict({k: sd[k].to(torch.float32) for k in want}, strict=True)
     return model.to(device).eval()

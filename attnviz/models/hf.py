@@ -48,10 +48,13 @@ from .base import (
     AttentionModel,
     AttentionWeights,
     Encoding,
+    FolderFormat,
+    Kind,
     Notice,
     encode_texts,
     hook_name,
     mask_notices,
+    model_type,
 )
 from .hf_attention import (
     ATTN_NAME,
@@ -121,7 +124,7 @@ def _projections(attention: nn.Module, n_heads: int, n_kv: int, d: int):
             (n for n in ("c_attn", "qkv_proj", "query_key_value", "Wqkv", "qkv") if hasattr(attention, n)), None
         )
         if fused_name is None:
-            raise UnsupportedModel(f"{type(attention).__name__}: attnviz cannot find its q, k and v projections")
+            raise UnsupportedModel("model.no_qkv", name=type(attention).__name__)
         w, b = _linear(getattr(attention, fused_name))
         rows = torch.arange(w.shape[0], device=w.device)
         if fused_name == "query_key_value" and getattr(attention, "new_decoder_architecture", False):
@@ -147,7 +150,7 @@ def _projections(attention: nn.Module, n_heads: int, n_kv: int, d: int):
         None,
     )
     if out is None:
-        raise UnsupportedModel(f"{type(attention).__name__}: attnviz cannot find its output projection")
+        raise UnsupportedModel("model.no_output_projection", name=type(attention).__name__)
     wo, bo = _linear(out)
     return wq, wk, wv, wo, (bq, bk, bv, bo)
 
@@ -213,23 +216,15 @@ class HFAttentionModel(nn.Module, AttentionModel):
         # some families give sliding layers other heads).
         shapes = [self._probed_heads.get(id(getattr(layer, self.attention_name))) for layer in layers]
         if None in shapes:
-            raise UnsupportedModel(
-                f"{name}: the attention of layer {shapes.index(None)} did not run in a probe forward"
-            )
+            raise UnsupportedModel("model.layer_silent", name=name, layer=shapes.index(None))
         heads = cast(list[tuple[int, int, int, int]], shapes)  # no None among them (checked above)
         if len(set(heads)) > 1:
-            raise UnsupportedModel(
-                f"{name}: its layers have different heads (query heads, K/V heads, q·k size, v size: "
-                f"{sorted(set(heads))}); attnviz shows models whose every layer has the same heads"
-            )
+            raise UnsupportedModel("model.uneven_heads", name=name, heads=sorted(set(heads)))
         self.n_heads, self.n_kv_heads, self.d_head, d_value = heads[0]
         if d_value != self.d_head:
-            raise UnsupportedModel(
-                f"{name}: its q and k have {self.d_head} dimensions per head and its v {d_value} (latent attention); "
-                "attnviz shows heads whose q, k and v have one size"
-            )
+            raise UnsupportedModel("model.latent_attention", name=name, d_qk=self.d_head, d_v=d_value)
         if self.n_heads % self.n_kv_heads:
-            raise UnsupportedModel(f"{name}: {self.n_heads} query heads do not divide into {self.n_kv_heads} K/V heads")
+            raise UnsupportedModel("model.heads_do_not_divide", name=name, heads=self.n_heads, kv_heads=self.n_kv_heads)
         group = self.n_heads // self.n_kv_heads
         self.kv_head_map: tuple[int, ...] = tuple(h // group for h in range(self.n_heads))  # query head -> K/V head
 
@@ -252,7 +247,7 @@ class HFAttentionModel(nn.Module, AttentionModel):
             # The registered function learns its layer from the attention module transformers hands it.
             if hasattr(attention, "layer_idx") and attention.layer_idx != index:  # (encoders keep no layer_idx)
                 found = getattr(attention, "layer_idx", None)
-                raise UnsupportedModel(f"{name}: attention module {index} has layer_idx {found}")
+                raise UnsupportedModel("model.layer_index", name=name, index=index, found=found)
             self._hooks_by_module[id(attention)] = LayerHooks(  # type: ignore[misc]  # the starred 7 fill q ... z
                 *(self.hook(hook_name(h, index)) for h in ATTENTION_HOOKS[:7]),  # q, k, v, scores, mask, pattern, z
                 sink=self.hook(hook_name("sink", index)) if self.has_sinks else HookPoint(hook_name("sink", index)),
@@ -421,7 +416,7 @@ class HFAttentionModel(nn.Module, AttentionModel):
     # ----------------------------------------------------------------- tokenizing
     def encode(self, texts: list[str]) -> Encoding:
         if len(texts) > 1 and self.tokenizer.pad_token is None:
-            raise UnsupportedModel(f"{self.name}: the tokenizer has no padding token, so texts run one at a time")
+            raise UnsupportedModel("model.no_padding_token", name=self.name)
         return encode_texts(self.tokenizer, texts, self.max_tokens, style=self.token_style)
 
     # ----------------------------------------------------------------- forward
@@ -448,11 +443,11 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
     label = name or path.name or str(path)
     config_file = path / "config.json"
     if not config_file.is_file():
-        raise UnsupportedModel(f"{label}: no config.json, so not a model directory")
+        raise UnsupportedModel("model.no_config", name=label)
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise UnsupportedModel(f"{label}: config.json cannot be read ({type(error).__name__})") from error
+        raise UnsupportedModel("model.bad_config", name=label, problem=type(error).__name__) from error
     model_type = config.get("model_type") if isinstance(config, dict) else None
     model_type = model_type if isinstance(model_type, str) else None
     family = family_of(model_type)  # or the one-line refusal
@@ -477,9 +472,7 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
     missing = sorted(info.get("missing_keys") or ())
     if missing:
         shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
-        raise UnsupportedModel(
-            f"{label}: the checkpoint lacks {len(missing)} weights ({shown}); attnviz will not run random weights"
-        )
+        raise UnsupportedModel("model.missing_weights", name=label, count=len(missing), shown=shown)
     model = HFAttentionModel(hf_model, tokenizer, label, family)
     try:  # a folder trained here says how long its training texts were: later positions are flagged on the pages
         model.context = int(json.loads((path / "train_log.json").read_text(encoding="utf-8"))["settings"]["context"])
@@ -488,6 +481,22 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
     if device is not None:
         model.to(device)
     return model.eval()
+
+
+def _kind(config: dict) -> Kind:
+    """The family's own kind ("encoder" for DistilBERT, ModernBERT ...); a family refused at load counts as a decoder."""
+    try:
+        return family_of(model_type(config)).kind
+    except UnsupportedModel:
+        return "decoder"
+
+
+FOLDER_FORMAT = FolderFormat(  # the registry offers it every folder no other family file took
+    "transformers",
+    lambda path, config: True,
+    _kind,
+    lambda path, config, name, device: load_hf_model(path, name=name, device=device),
+)
 
 
 __all__ = [

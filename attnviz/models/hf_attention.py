@@ -411,6 +411,4 @@ def load_dtype(device) -> torch.dtype | str:
 def require_safetensors(path, label: str) -> None:
     """Refuse a folder without .safetensors weights: attnviz never unpickles a checkpoint."""
     if not any(Path(path).glob("*.safetensors")):
-        raise UnsupportedModel(
-            f"{label}: no .safetensors weights (attnviz loads safetensors only, never pickled files)"
-        )
+        raise UnsupportedModel("model.no_safetensors", name=label)

@@ -30,10 +30,12 @@ from .base import (
     AttentionWeights,
     EncoderDecoderModel,
     Encoding,
+    FolderFormat,
     Notice,
     Source,
     encode_texts,
     hook_name,
+    model_type,
 )
 from .hf_attention import (
     ATTN_NAME,
@@ -47,7 +49,7 @@ from .hf_attention import (
     register_attnviz_attention,
     require_safetensors,
 )
-from .hf_families import EncoderDecoderFamily, UnsupportedModel
+from .hf_families import ENCODER_DECODER, EncoderDecoderFamily, UnsupportedModel
 
 
 PARTS = ("encoder", "decoder_self", "decoder_cross")
@@ -235,11 +237,16 @@ def load_encoder_decoder(path, label: str, family: EncoderDecoderFamily, device=
         )
     missing = sorted(info.get("missing_keys") or ())
     if missing:
-        raise UnsupportedModel(
-            f"{label}: the checkpoint lacks {len(missing)} weights ({', '.join(missing[:3])}); "
-            "attnviz will not run random weights"
-        )
+        raise UnsupportedModel("model.missing_weights", name=label, count=len(missing), shown=", ".join(missing[:3]))
     model = HFEncoderDecoder(hf_model, tokenizer, label, family)
     if device is not None:
         model.to(device)
     return model.eval()
+
+
+FOLDER_FORMAT = FolderFormat(  # T5, BART: the Encoder-decoder page
+    "t5-bart",
+    lambda path, config: model_type(config) in ENCODER_DECODER,
+    lambda config: "encoder-decoder",
+    lambda path, config, name, device: load_encoder_decoder(path, name, ENCODER_DECODER[config["model_type"]], device),
+)

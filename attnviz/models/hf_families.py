@@ -31,14 +31,16 @@ import inspect
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import cast
+from typing import Literal, cast
 
 import torch
 from torch import nn
 
+from ..text import InputError
 
-class UnsupportedModel(ValueError):
-    """A model directory this adapter will not load; the message is one line, fit to show a user as it is."""
+
+class UnsupportedModel(InputError):
+    """A model directory attnviz will not load, and why in one line (a text key and values: the page's language)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Family:
 
     model_type: str
     model_class: str  # the transformers class that is loaded (a causal LM with its head, or an encoder's base model)
-    kind: str = "decoder"  # "encoder": bidirectional, its mask the padding alone
+    kind: Literal["encoder", "decoder"] = "decoder"  # "encoder": bidirectional, its mask the padding alone
     mid_layer: str | None = None  # an override: the block child whose input is hook_resid_mid (else: probed)
 
 
@@ -105,17 +107,12 @@ def family_of(model_type: str | None) -> Family:
     )
 
     if not model_type:
-        raise UnsupportedModel("config.json names no model_type, so attnviz cannot tell which model family this is")
+        raise UnsupportedModel("model.no_model_type")
     uses = uses_attention_interface(model_type)
     if uses is None:
-        raise UnsupportedModel(
-            f"{model_type}: not a model family this version of transformers knows, and attnviz never runs a "
-            "model's own code"
-        )
+        raise UnsupportedModel("model.unknown_family", family=model_type)
     if not uses:
-        raise UnsupportedModel(
-            f"{model_type}: this model family does not use transformers' attention interface; attnviz cannot record it"
-        )
+        raise UnsupportedModel("model.no_interface", family=model_type)
     config = default_config(model_type)
     # Sub-configs that are models of their own (a vision tower, an audio encoder, a text config); a family's
     # groups of settings (DBRX's attn_config) have no model type of their own and are not parts.
@@ -123,17 +120,13 @@ def family_of(model_type: str | None) -> Family:
     parts = sorted(name for name, part in sub_configs.items() if getattr(part, "model_type", None) != "")
     if "text_config" in parts:
         text = getattr(getattr(config, "text_config", None), "model_type", None)
-        named = f" — its language model is the family {text!r}" if text and text != model_type else ""
-        raise UnsupportedModel(f"{model_type}: a multimodal model; attnviz records text models{named}")
+        if text and text != model_type:
+            raise UnsupportedModel("model.multimodal_named", family=model_type, text=text)
+        raise UnsupportedModel("model.multimodal", family=model_type)
     if parts:
-        raise UnsupportedModel(
-            f"{model_type}: a model made of several models ({', '.join(parts)}); attnviz records one text model"
-        )
+        raise UnsupportedModel("model.several_models", family=model_type, parts=", ".join(parts))
     if config is not None and config.is_encoder_decoder:
-        raise UnsupportedModel(
-            f"{model_type}: an encoder-decoder model; attnviz records the encoder-decoder families of its "
-            "Encoder-decoder page (T5, BART)"
-        )
+        raise UnsupportedModel("model.encoder_decoder_elsewhere", family=model_type)
     overrides = OVERRIDES.get(model_type, {})
     if model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES and model_type in MODEL_MAPPING_NAMES:
         # one class name (the table's only pair of names is Funnel's, a family that does not use the interface)
@@ -141,7 +134,7 @@ def family_of(model_type: str | None) -> Family:
     causal = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.get(model_type)
     if causal is not None and causal.endswith(("ForCausalLM", "LMHeadModel")):
         return Family(model_type, causal, "decoder", **overrides)
-    raise UnsupportedModel(f"{model_type}: neither a causal language model nor a text encoder; attnviz cannot show it")
+    raise UnsupportedModel("model.not_lm_or_encoder", family=model_type)
 
 
 # ------------------------------------------------------------------------------------------ the blocks
@@ -164,16 +157,10 @@ def find_layers(model: nn.Module, n_layers: int) -> tuple[str, nn.ModuleList]:
             if attending:
                 hybrid = attending
     if hybrid:
-        raise UnsupportedModel(
-            f"{name}: a hybrid model, {hybrid} of its {n_layers} blocks attend and the others are recurrent, "
-            "state-space or linear layers; attnviz records models whose every block attends"
-        )
+        raise UnsupportedModel("model.hybrid", name=name, attending=hybrid, blocks=n_layers)
     if any(_calls_interface(module) for module in model.modules()):
-        raise UnsupportedModel(
-            f"{name}: its attention sits inside a wrapper of its blocks (or is shared between them), not one "
-            "attention module per block as attnviz reads a model"
-        )
-    raise UnsupportedModel(f"{name}: no list of {n_layers} blocks with an attention module each")
+        raise UnsupportedModel("model.wrapped_attention", name=name)
+    raise UnsupportedModel("model.no_blocks", name=name, blocks=n_layers)
 
 
 def find_attention(block: nn.Module) -> str | None:
@@ -237,7 +224,7 @@ def find_mid_layer(model: nn.Module, block: nn.Module, attention: str, run) -> M
     plain, doubled = calls
     names = [name for name, _, _ in plain]
     if attention not in names or len(plain) != len(doubled):
-        raise UnsupportedModel(f"{type(model).__name__}: its first block did not run its attention once in a probe")
+        raise UnsupportedModel("model.probe_silent", name=type(model).__name__)
     at = names.index(attention)
     attention_out = plain[at][2]
     post_norm = at == 0

@@ -61,6 +61,7 @@ from .base import (
     CheckpointError,
     EncoderDecoderModel,
     Encoding,
+    FolderFormat,
     Notice,
     Source,
     hook_name,
@@ -96,7 +97,7 @@ class Seq2SeqConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known - {"model_type"})
         if unknown:
-            raise CheckpointError(f"config.json: unknown fields {unknown}")
+            raise CheckpointError("model.unknown_fields", fields=unknown)
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
@@ -459,27 +460,37 @@ def load_seq2seq(path: str | os.PathLike, device: str = "cpu") -> tuple[Seq2Seq,
     path = Path(path)
     for name in ("model.safetensors", "config.json", "vocab.json"):
         if not (path / name).is_file():
-            raise CheckpointError(f"{path}: missing {name} (train one with scripts/train_seq2seq.py)")
+            raise CheckpointError("model.missing_file", name=path, file=name, script="scripts/train_seq2seq.py")
     with open(path / "config.json", encoding="utf-8") as f:
         cfg = Seq2SeqConfig.from_dict(json.load(f))
     vocab = CharVocab.load(path / "vocab.json")
     if len(vocab) != cfg.vocab_size:
-        raise CheckpointError(f"{path}: vocab.json has {len(vocab)} tokens, config.json says {cfg.vocab_size}")
+        raise CheckpointError("model.vocab_size", name=path, found=len(vocab), expected=cfg.vocab_size)
     model = Seq2Seq(cfg)
     state = load_file(str(path / "model.safetensors"))
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or unexpected:
-        raise CheckpointError(
-            f"{path}: weights do not match the config (missing {missing[:5]}, unexpected {unexpected[:5]})"
-        )
+        raise CheckpointError("model.weights_mismatch", name=path, missing=missing[:5], unexpected=unexpected[:5])
     for name, tensor in state.items():
         if tensor.shape != expected[name].shape:
             raise CheckpointError(
-                f"{path}: {name} has shape {tuple(tensor.shape)}, expected {tuple(expected[name].shape)}"
+                "model.weight_shape",
+                name=path,
+                tensor=name,
+                found=tuple(tensor.shape),
+                expected=tuple(expected[name].shape),
             )
     model.load_state_dict(state)
     return model.to(device).eval(), vocab
 
 
 DEFAULT_DIR = DATE_MODEL_DIR
+
+
+FOLDER_FORMAT = FolderFormat(  # a folder save_seq2seq wrote (scripts/train_seq2seq.py)
+    "attnviz-seq2seq",
+    lambda path, config: config.get("model_type") == "attnviz-seq2seq",
+    lambda config: "encoder-decoder",
+    lambda path, config, name, device: DateTranslator.load(path, name=name, device=device),
+)

@@ -309,7 +309,7 @@ def test_a_long_texts_region_holds_the_exact_maps_of_the_whole_texts_forward():
     model = get_model("dcformer-tiny")
     text = ("the quick brown fox jumps over the lazy dog, " * 12)[:400]
     cap = dv.run_dcmha(model, text)
-    assert cap.is_linear(0) and "blocks.0.attn.hook_probs" not in cap
+    assert cap.is_linear(0) and not cap.recorded("blocks.0.attn.hook_probs")
     (everything,) = run_capture(model, [text], MaskSpec(), with_loss=True, local_window="config", causal=True)
     assert cap.loss == pytest.approx(everything.loss)
     first = dv.region_start(len(cap.tokens), 300, cap.query_block)
