@@ -21,9 +21,7 @@ Orientation everywhere: ``C[n, m]`` = how much OUTPUT head n (row) draws from IN
 
 from __future__ import annotations
 
-import contextvars
 import math
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +29,7 @@ import numpy as np
 import torch
 
 from ..capture import Capture, all_but_maps, run_capture
+from ..hooks import editing
 from ..masks import MaskSpec, query_block_spans
 from ..models.base import hook_name
 from ..models.char_lm import TWIN, CharLanguageModel
@@ -338,27 +337,6 @@ def matrix_from_text(text: str, n_heads: int) -> np.ndarray:
 
 
 @dataclass
-class _SandboxState:
-    hook_name: str
-    matrix: torch.Tensor
-    seen: dict = field(default_factory=dict)
-
-
-_sandbox: contextvars.ContextVar[_SandboxState | None] = contextvars.ContextVar("attnviz_dcmha_sandbox", default=None)
-_sandbox_lock = threading.Lock()
-
-
-def _sandbox_hook(module, inputs, output):
-    """Forward hook on a HookPoint: replace its output by the static compose -- only inside our own call."""
-    state = _sandbox.get()
-    if state is None or getattr(module, "name", None) != state.hook_name:
-        return None  # another session's forward through the same model: untouched
-    mixed = torch.einsum("nm,bmts->bnts", state.matrix.to(output.dtype), output)
-    state.seen[state.hook_name] = mixed.detach()
-    return mixed
-
-
-@dataclass
 class SandboxResult:
     base: dict  # the unmodified capture (name -> array), tokens included
     edited: dict  # the capture with the compose applied, same names; plus hook_scores_composed / hook_probs
@@ -376,8 +354,8 @@ def sandbox_capture(
 
     pre:  scores' = C . scores  before the mask and softmax (hook ``blocks.{layer}.attn.hook_scores``)
     post: pattern' = C . softmax(...) after the softmax (hook ``blocks.{layer}.attn.hook_pattern``)
-    The forward hook exists only during the call and acts only in this thread's context; a lock keeps
-    two sandboxes from installing hooks on the same model at once.
+    The compose is an edit of that hook point (``hooks.editing``, as a head ablation is): it acts only inside this
+    call, in this thread, so another session's forward through the same model is untouched.
     """
 
     if stage not in ("pre", "post"):
@@ -394,22 +372,22 @@ def sandbox_capture(
         (base_cap,) = run_capture(model, [text], spec)
         base = dict(base_cap)
     name = hook_name("scores" if stage == "pre" else "pattern", layer)
-    state = _SandboxState(name, torch.from_numpy(matrix).to(model.device))
-    with _sandbox_lock:
-        handle = model.hook(name).register_forward_hook(_sandbox_hook)
-        token = _sandbox.set(state)
-        try:
-            (edited_cap,) = run_capture(model, [text], spec)
-        finally:
-            _sandbox.reset(token)
-            handle.remove()
-    edited = dict(edited_cap)
-    mixed = state.seen[name][0].float().cpu().numpy()
+    compose = torch.from_numpy(matrix).to(model.device)
+    before: list[torch.Tensor] = []
+
+    def composed(x: torch.Tensor) -> torch.Tensor:  # (batch, heads, T, T) -> the heads mixed by C
+        before.append(x.detach())
+        return torch.einsum("nm,bmts->bnts", compose.to(x.dtype), x)
+
+    with editing({name: composed}):
+        (edited_cap,) = run_capture(model, [text], spec)
+    edited = dict(edited_cap)  # the recorder saw the composed map at ``name`` (it records after the edits)
+    uncomposed = before[0][0].float().cpu().numpy()
     if stage == "pre":
-        edited[hook_name("scores_composed", layer)] = mixed  # the recorder saw the scores before the hook
+        edited[hook_name("scores_composed", layer)] = edited[name]
+        edited[name] = uncomposed  # the raw scores, as a DCFormer records them beside the composed ones
     else:
-        edited[hook_name("probs", layer)] = edited[hook_name("pattern", layer)]  # softmax, before post-compose
-        edited[hook_name("pattern", layer)] = mixed
+        edited[hook_name("probs", layer)] = uncomposed  # the softmax, before post-compose
     return SandboxResult(base, edited, layer, stage, bool(edited_cap.truncated), int(edited_cap.full_length))
 
 

@@ -256,26 +256,28 @@ def test_sandbox_average_and_bad_matrices(minilm, base):
         dv.sandbox_capture(minilm, SENTENCE, 1, np.full((12, 12), np.nan), "pre", base=base)
 
 
-def test_sandbox_hook_is_invisible_to_other_threads(minilm, base):
-    """While one session's sandbox is active, a forward in another thread through the same model is untouched."""
+def test_the_sandbox_edit_is_invisible_to_other_threads(minilm, base, monkeypatch):
+    """While one session's sandbox edit is active, a forward in another thread through the same model is untouched:
+    the compose is a ``hooks.editing`` edit, scoped to its thread, and nothing is installed on the shared model. The
+    other thread runs from inside the edited run (deterministically while the edit is active)."""
     from attnviz.capture import run_capture
 
-    name = "blocks.2.attn.hook_pattern"
-    state = dv._SandboxState(name, torch.from_numpy(dv.preset_matrix("swap", 12, 0, 5)))
-    handle = minilm.hook(name).register_forward_hook(dv._sandbox_hook)
-    token = dv._sandbox.set(state)
     other: dict = {}
-    try:
-        worker = threading.Thread(target=lambda: other.update(dict(run_capture(minilm, [SENTENCE])[0])))
-        worker.start()
-        worker.join()
-        (mine,) = run_capture(minilm, [SENTENCE])
-    finally:
-        dv._sandbox.reset(token)
-        handle.remove()
+
+    def run_while_another_session_runs(model, texts, *args, **kwargs):
+        if not other:
+            worker = threading.Thread(target=lambda: other.update(dict(run_capture(model, [SENTENCE])[0])))
+            worker.start()
+            worker.join()
+        return run_capture(model, texts, *args, **kwargs)
+
+    monkeypatch.setattr(dv, "run_capture", run_while_another_session_runs)
+    name = "blocks.2.attn.hook_pattern"
+    result = dv.sandbox_capture(minilm, SENTENCE, 2, dv.preset_matrix("swap", 12, 0, 5), "post", base=base)
+    assert other, "the other session's forward ran"
     np.testing.assert_array_equal(other[name], base[name])  # the other thread: unmodified
-    assert not np.allclose(mine["blocks.3.attn.hook_pattern"], base["blocks.3.attn.hook_pattern"])  # ours: edited
-    assert len(minilm.hook(name)._forward_hooks) == 0
+    assert not np.allclose(result.edited["blocks.3.attn.hook_pattern"], base["blocks.3.attn.hook_pattern"])  # ours
+    assert not minilm.hook(name)._forward_hooks
 
 
 def test_the_redundancy_verdict_says_no_consistent_difference_unless_every_layer_agrees():
