@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import os
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -189,9 +190,25 @@ def _map_name(name: str) -> tuple[int | None, str]:
     return None, ""
 
 
-# Up to this many tokens ``capture`` records the maps whole by default (MiniLM's whole context: 512 tokens cost
-# 6 × 12 × 512² × 4 B ≈ 75 MB per kind of map); beyond, what is linear in the text, and maps on request.
-FULL_UP_TO = 512
+# The one rule for whole or linear: a capture stores its (heads, T, T) maps whole while those it records (patterns,
+# scores) take at most this many MB, else what is linear in the text (q, k, v, z, the row normalisers), from which any
+# map is computed exactly on request. MiniLM's 512 tokens: 75 MB of patterns, whole; the shipped Mistral-architecture
+# model's 8,192 characters would need 4.3 GB, and take 69 MB linear. ``capture`` and the pages (ui.session) both ask
+# :func:`stores_whole`; ATTNVIZ_LINEAR_ABOVE_MB sets it for a server.
+WHOLE_MAPS_UP_TO_MB = int(os.environ.get("ATTNVIZ_LINEAR_ABOVE_MB", "128"))
+
+
+def maps_bytes(model: AttentionModel, batch: int, seq: int, hooks: Iterable[str] | None = None) -> int:
+    """Bytes of the float (heads, seq, seq) maps (patterns, scores) a capture recording ``hooks`` (names or patterns;
+    None: every hook point) of ``batch`` texts of ``seq`` tokens would hold, known before running it."""
+    names = [hook_name(kind, layer) for layer in range(model.n_layers) for kind in ("pattern", "scores")]
+    wanted = names if hooks is None else [n for n in names if any(fnmatch.fnmatchcase(n, h) for h in hooks)]
+    return batch * len(wanted) * model.n_heads * seq**2 * 4
+
+
+def stores_whole(model: AttentionModel, batch: int, seq: int, hooks: Iterable[str] | None = None) -> bool:
+    """Whether a capture recording ``hooks`` stores its maps whole (else linear): the rule above."""
+    return maps_bytes(model, batch, seq, hooks) <= WHOLE_MAPS_UP_TO_MB * 2**20
 
 
 def linear_hooks(model: AttentionModel) -> list[str]:
@@ -315,14 +332,14 @@ def capture(
 
     ``full``: record every (heads, T, T) map (True), or only what is linear in the text (False: q, k, v, z, the
     softmax's row normalisers; any map is then computed exactly when asked for, by name or as a tile with
-    :mod:`attnviz.tiles`). Default: whole maps up to ``FULL_UP_TO`` tokens, linear beyond.
+    :mod:`attnviz.tiles`). Default: whole while its maps stay within ``WHOLE_MAPS_UP_TO_MB`` (:func:`stores_whole`).
     ``cap.full_bytes()`` says what the whole maps would cost. ``hooks`` (names or patterns) overrides both.
     """
     cleaned = clean_text(text)
     model_obj: Any = get_model(model) if isinstance(model, str) else model
     if hooks is None and full is not True:
         tokens = model_obj.encode([cleaned.text]).input_ids.shape[1]
-        if full is False or tokens > FULL_UP_TO:
+        if full is False or not stores_whole(model_obj, 1, tokens, hooks):
             hooks = linear_hooks(model_obj)
     (result,) = run_capture(model_obj, [cleaned.text], MaskSpec(causal, window, chunk), hooks)
     result.notices = cleaned.notices + result.notices

@@ -10,7 +10,7 @@ the same model in the same run (absolute times depend on this shared 2-core mach
 1. Capture memory: one fresh subprocess per (model, size), with the server's allocator settings. It loads the
    model as the app does (its threads, ``gc.freeze``), runs one 20-token capture (every server has), then
    captures the text exactly as the main page does: ``ui.session.view_hooks`` picks the hooks (the linear state
-   above ``LINEAR_ABOVE_MB`` of maps, else the patterns and masks, plus every layer's scores while small), and
+   above ``attnviz.capture.WHOLE_MAPS_UP_TO_MB`` of maps, else the patterns and masks, plus every layer's scores while small), and
    ``run_capture`` runs it as ``ui.session.captures_for`` does; a page that has no scores in that capture asks for
    the head's layer's scores in a second one (``View.scores``), so that one is taken too. Memory: VmRSS before,
    and the peak (VmHWM, reset through ``/proc/self/clear_refs`` right before) while capturing: "peak Δ" is the
@@ -144,7 +144,7 @@ def child_memory(model_name: str, tokens: int) -> dict:
     import torch
 
     from attnviz import tiles
-    from attnviz.capture import run_capture
+    from attnviz.capture import WHOLE_MAPS_UP_TO_MB, run_capture
     from attnviz.device import app_threads, torch_threads
     from attnviz.masks import MaskSpec
     from attnviz.models import load_model
@@ -192,7 +192,7 @@ def child_memory(model_name: str, tokens: int) -> dict:
         linear=linear,
         threads=torch.get_num_threads(),
         would_store_mb=session.capture_bytes(model, texts, session.VIEW_HOOKS) / MB,
-        linear_above_mb=session.LINEAR_ABOVE_MB,
+        linear_above_mb=WHOLE_MAPS_UP_TO_MB,
         rss_imports=rss_imports / MB,
         rss_model=rss_model / MB,
         rss_before=before / MB,
@@ -566,7 +566,7 @@ def print_memory(rows: list[dict]) -> None:
             f"{(f'≤{bar} ' + mark(r['peak_delta'], bar)) if bar else '':>9}"
         )
     print(
-        "stored: 'linear' = q, k, v, z and row normalisers (the maps above LINEAR_ABOVE_MB = "
+        "stored: 'linear' = q, k, v, z and row normalisers (the maps above WHOLE_MAPS_UP_TO_MB = "
         f"{rows[0]['linear_above_mb'] if rows else '?'} MB are computed from them); 'whole' = patterns + masks (+ scores)."
     )
     print(

@@ -195,7 +195,7 @@ def test_capture_records_whole_maps_only_up_to_its_limit(monkeypatch):
 
     text = "the cat sat on the mat"
     assert not capture_module.capture(text).is_linear(0)
-    monkeypatch.setattr(capture_module, "FULL_UP_TO", 4)  # a "long" text: linear by default, whole on request
+    monkeypatch.setattr(capture_module, "WHOLE_MAPS_UP_TO_MB", 0)  # a "long" text: linear by default, whole on request
     assert capture_module.capture(text).is_linear(0)
     assert not capture_module.capture(text, full=True).is_linear(0)
 

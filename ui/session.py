@@ -9,7 +9,6 @@ cache entry.
 
 from __future__ import annotations
 
-import fnmatch
 import gc
 import os
 import sys
@@ -21,7 +20,7 @@ import torch
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from attnviz.capture import linear_hooks, run_capture
+from attnviz.capture import linear_hooks, maps_bytes, run_capture, stores_whole
 from attnviz.capture_cache import Abandoned, CaptureCache, HeavyGate, nbytes
 from attnviz.device import app_threads, torch_threads
 from attnviz.masks import MaskSpec
@@ -211,31 +210,21 @@ def encoded_shape(model, texts: tuple[str, ...]) -> tuple[int, int]:
 
 
 def capture_bytes(model, texts: tuple[str, ...], hooks: tuple[str, ...] | None) -> int:
-    """Bytes of the (heads, seq, seq) maps (patterns, scores) a capture would hold, known before running it."""
-    batch, seq = encoded_shape(model, texts)
-    names = [hook_name(kind, layer) for layer in range(model.n_layers) for kind in ("pattern", "scores")]
-    maps = (
-        len(names) if hooks is None else sum(any(fnmatch.fnmatchcase(name, hook) for hook in hooks) for name in names)
-    )
-    return int(batch) * maps * model.n_heads * int(seq) ** 2 * 4
-
-
-# Beyond this, a text's maps are not stored whole: the capture keeps what is linear in the text (q, k, v, the row
-# normalisers) and the pages draw blocks and tiles of any map from it (ui.long_maps). MiniLM's 512 tokens: 75 MB,
-# whole; the shipped Mistral-architecture model's 8,192 characters would need 4.3 GB, and take 69 MB linear.
-LINEAR_ABOVE_MB = int(os.environ.get("ATTNVIZ_LINEAR_ABOVE_MB", "128"))
+    """Bytes of the (heads, seq, seq) maps (patterns, scores) a capture of ``texts`` would hold."""
+    return maps_bytes(model, *encoded_shape(model, texts), hooks)
 
 
 def is_long(model, texts: tuple[str, ...], hooks: tuple[str, ...] | None = VIEW_HOOKS) -> bool:
-    """Would these texts' maps (those ``hooks`` name; all of them for None) pass LINEAR_ABOVE_MB stored whole?"""
-    return capture_bytes(model, texts, hooks) > LINEAR_ABOVE_MB * 2**20
+    """Are these texts' maps (those ``hooks`` name; all of them for None) too big to store whole (capture's one rule,
+    ``attnviz.capture.stores_whole``)? Their pages then draw blocks and tiles from a linear capture (ui.long_maps)."""
+    return not stores_whole(model, *encoded_shape(model, texts), hooks)
 
 
 def view_hooks(model, texts: tuple[str, ...]) -> tuple[str, ...]:
     """What the main and Compare pages capture: VIEW_HOOKS, plus every layer's scores while the whole stays
     within SESSION_CAPTURE_MB (a short sentence: one forward pass, kept in the session, as always), else every
     layer's q and k (any score, exactly, without a second forward pass); the linear state alone when the maps
-    would pass LINEAR_ABOVE_MB."""
+    would not be stored whole (:func:`is_long`)."""
     if is_long(model, texts):
         return tuple(linear_hooks(model))
     with_scores = VIEW_HOOKS + ALL_SCORES

@@ -5,6 +5,7 @@ compared with a full capture of the same text (which a really long text could no
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ from attnviz.capture import get_model, run_capture
 from attnviz.masks import MaskSpec
 from attnviz.text import clean_text
 
+CAPTURE = sys.modules["attnviz.capture"]  # the module (the package's attribute of that name is the function)
+
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = str(ROOT / "pages" / "0_Attention.py")
 TIMEOUT = 180
@@ -25,9 +28,8 @@ TEXT = ("the cat sat on the mat and the dog sat on the log while the owl watched
 
 @pytest.fixture
 def long_page(monkeypatch):
-    import ui.session
 
-    monkeypatch.setattr(ui.session, "LINEAR_ABOVE_MB", 0)  # every text's maps "too big": the long path
+    monkeypatch.setattr(CAPTURE, "WHOLE_MAPS_UP_TO_MB", 0)  # every text's maps "too big": the long path
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
     at.query_params["model"] = "mistral-char"
     at.run()
@@ -129,9 +131,8 @@ def test_blocks_coloured_by_their_strongest_cell_through_zoom_and_reset(long_pag
 
 
 def test_a_hostile_block_statistic_in_the_link_means_block_means(monkeypatch):
-    import ui.session
 
-    monkeypatch.setattr(ui.session, "LINEAR_ABOVE_MB", 0)
+    monkeypatch.setattr(CAPTURE, "WHOLE_MAPS_UP_TO_MB", 0)
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
     at.query_params.update(model="mistral-char", text=TEXT[:300], blocks="<img src=x onerror=alert(1)>")
     at.run()
@@ -141,9 +142,8 @@ def test_a_hostile_block_statistic_in_the_link_means_block_means(monkeypatch):
 
 @pytest.mark.parametrize("junk", ["abc", "5-1,0-3", "0-99999999,0-99999999", "-5-3,2-9", "1-2", "9" * 5000])
 def test_a_hostile_zoom_in_the_link_shows_the_whole_map(monkeypatch, junk):
-    import ui.session
 
-    monkeypatch.setattr(ui.session, "LINEAR_ABOVE_MB", 0)
+    monkeypatch.setattr(CAPTURE, "WHOLE_MAPS_UP_TO_MB", 0)
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
     at.query_params.update(model="mistral-char", text=TEXT[:300], zoom=junk)
     at.run()
@@ -157,21 +157,19 @@ def test_long_then_short_then_long_again_with_a_cleared_box_between(long_page):
     at.run()
     at.text_input(key="text").set_value("").run()
     assert not at.exception and not figures(at)
-    import ui.session
 
-    ui.session.LINEAR_ABOVE_MB = 128  # back to the real threshold: a short text is drawn whole again
+    CAPTURE.WHOLE_MAPS_UP_TO_MB = 128  # back to the real threshold: a short text is drawn whole again
     at.text_input(key="text").set_value("a short one").run()
     assert not at.exception and not any("A long text" in c.value for c in at.caption)
     assert figure_with_title(at, "Layer 0 · head 0")["data"][0]["type"] == "heatmap"
-    ui.session.LINEAR_ABOVE_MB = 0
+    CAPTURE.WHOLE_MAPS_UP_TO_MB = 0
     at.text_input(key="text").set_value(TEXT).run()
     assert not at.exception and any("Zoomed" in c.value for c in at.caption)  # the zoom was kept for the long text
 
 
 def test_compare_heads_on_a_long_text_draws_a_b_and_their_difference_in_exact_blocks(monkeypatch, full):
-    import ui.session
 
-    monkeypatch.setattr(ui.session, "LINEAR_ABOVE_MB", 0)
+    monkeypatch.setattr(CAPTURE, "WHOLE_MAPS_UP_TO_MB", 0)
     at = AppTest.from_file(str(ROOT / "pages" / "1_Compare_heads.py"), default_timeout=TIMEOUT)
     at.query_params.update(model="mistral-char", text=TEXT, a_layer="1", a_head="2", b_layer="3", b_head="0")
     at.run()
@@ -208,9 +206,8 @@ def test_compare_heads_on_a_long_text_draws_a_b_and_their_difference_in_exact_bl
 def test_step_by_step_on_a_long_text_shows_a_window_of_keys_from_linear_state(monkeypatch, full):
     """Step by step captures a long text without its maps; the query's row is computed exactly from q, k and its
     normaliser, the panels over keys show a window around the query, and FlashAttention walks the whole row."""
-    import ui.session
 
-    monkeypatch.setattr(ui.session, "LINEAR_ABOVE_MB", 0)  # every text's maps "too big": the long path
+    monkeypatch.setattr(CAPTURE, "WHOLE_MAPS_UP_TO_MB", 0)  # every text's maps "too big": the long path
     at = AppTest.from_file(str(ROOT / "pages" / "3_Step_by_step.py"), default_timeout=TIMEOUT)
     at.query_params.update(model="mistral-char", text=TEXT, layer="1", head="2", query="300")
     at.run()
