@@ -1,5 +1,6 @@
 """The server's shared capture cache: bounded in bytes, each key computed once, arrays read-only."""
 
+import sys
 import threading
 import time
 
@@ -13,6 +14,27 @@ MB = 2**20
 
 def capture_of(mb: float, fill: float = 0.0) -> dict:
     return {"blocks.0.attn.hook_pattern": np.full(int(mb * MB) // 4, fill, dtype=np.float32)}
+
+
+def waiting_in(thread: threading.Thread, function: str) -> bool:
+    """Whether ``thread`` is blocked in a wait of the threading module (an Event, a Condition, a Semaphore) with
+    ``function`` on its stack: it has got as far as it can until another thread lets it go on."""
+    frame = sys._current_frames().get(thread.ident)
+    if frame is None or frame.f_code.co_filename != threading.__file__ or frame.f_code.co_name != "wait":
+        return False
+    while frame is not None:
+        if frame.f_code.co_name == function:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def wait_until(condition, what: str, seconds: float = 30) -> None:
+    """Poll ``condition`` until it holds (it is a state the threads reach, not a time they are given)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"never reached: {what}"
+        time.sleep(0.001)
 
 
 def test_bytes_are_bounded_and_the_least_recent_goes_first():
@@ -36,11 +58,11 @@ def test_a_capture_larger_than_the_budget_is_returned_but_not_kept():
 
 def test_concurrent_requests_for_one_key_compute_it_once():
     cache = CaptureCache(100 * MB)
-    calls = []
+    calls, release = [], threading.Event()
 
     def slow():
         calls.append(1)
-        time.sleep(0.2)
+        assert release.wait(30)  # computing until every caller has asked
         return capture_of(1, fill=len(calls))
 
     results = [None] * 8
@@ -50,21 +72,27 @@ def test_concurrent_requests_for_one_key_compute_it_once():
     ]
     for thread in threads:
         thread.start()
+    # All eight asked while the value was being computed: each waits inside get_or_compute, one of them in `slow`
+    # (a cache that computed the key again would have a second caller in `slow`, or waiting for a worker to).
+    try:
+        wait_until(lambda: all(waiting_in(thread, "get_or_compute") for thread in threads), "all eight callers waiting")
+    finally:
+        release.set()
     for thread in threads:
-        thread.join()
+        thread.join(30)
     assert len(calls) == 1
     assert all(result is results[0] for result in results)
 
 
 def test_at_most_workers_forward_passes_run_at_once():
     cache = CaptureCache(100 * MB, workers=2)
-    running, peak, lock = [0], [0], threading.Lock()
+    running, peak, lock, release = [0], [0], threading.Lock(), threading.Event()
 
     def compute():
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
-        time.sleep(0.05)
+        assert release.wait(30)  # running until all eight have asked
         with lock:
             running[0] -= 1
         return capture_of(0.1)
@@ -72,9 +100,15 @@ def test_at_most_workers_forward_passes_run_at_once():
     threads = [threading.Thread(target=cache.get_or_compute, args=(i, compute)) for i in range(8)]
     for thread in threads:
         thread.start()
+    # Eight keys asked at once, none finished: each caller runs `compute` or waits for a worker, inside get_or_compute.
+    try:
+        wait_until(lambda: all(waiting_in(thread, "get_or_compute") for thread in threads), "all eight callers waiting")
+        assert running[0] == cache.running == 2
+    finally:
+        release.set()
     for thread in threads:
-        thread.join()
-    assert peak[0] == 2
+        thread.join(30)
+    assert peak[0] == 2 and all(i in cache for i in range(8))
 
 
 def test_shared_arrays_are_read_only():
@@ -97,7 +131,7 @@ def test_a_failed_compute_is_not_cached_and_the_next_caller_retries():
 
 def test_at_most_slots_sections_hold_large_work_at_once():
     gate = HeavyGate(slots=3, threshold=8 * MB)
-    holding, peak, lock = [0], [0], threading.Lock()
+    holding, peak, lock, release = [0], [0], threading.Lock(), threading.Event()
 
     def page_run():
         with gate.section():
@@ -106,13 +140,19 @@ def test_at_most_slots_sections_hold_large_work_at_once():
             with lock:
                 holding[0] += 1
                 peak[0] = max(peak[0], holding[0])
-            time.sleep(0.05)
+            assert release.wait(30)  # drawing until all twelve have asked for a slot
             with lock:
                 holding[0] -= 1
 
     threads = [threading.Thread(target=page_run) for _ in range(12)]
     for thread in threads:
         thread.start()
+    # Twelve large runs at once, none finished: each holds a slot and draws, or waits for a slot.
+    try:
+        wait_until(lambda: all(waiting_in(thread, "page_run") for thread in threads), "all twelve runs waiting")
+        assert holding[0] == 3
+    finally:
+        release.set()
     for thread in threads:
         thread.join(timeout=10)
     assert peak[0] == 3
@@ -240,7 +280,7 @@ def test_a_caller_nobody_wants_any_more_leaves_the_line_and_the_next_one_compute
     first = threading.Thread(target=cache.get_or_compute, args=("long text A", running, "analysis"))
     first.start()
     assert started.wait(30)
-    open_tab = threading.Event()
+    open_tab, asked = threading.Event(), threading.Event()
     open_tab.set()
     outcome = {}
 
@@ -250,23 +290,22 @@ def test_a_caller_nobody_wants_any_more_leaves_the_line_and_the_next_one_compute
                 "long text B",
                 lambda: computed.append("B by the closed tab") or np.ones(1),
                 "analysis",
-                wanted=open_tab.is_set,
+                wanted=lambda: asked.set() or open_tab.is_set(),
             )
         except Abandoned:
             outcome["closed"] = "left"
 
     waiting = threading.Thread(target=closed_tab)
     waiting.start()
-    deadline = time.monotonic() + 30
-    while "long text B" not in cache._pending and time.monotonic() < deadline:  # the closed tab asked first
-        time.sleep(0.001)
+    assert asked.wait(30)  # the closed tab asked first: it waits for the lane's worker, asking whether it is wanted
     second = []
     other = threading.Thread(
         target=lambda: second.append(
             cache.get_or_compute("long text B", lambda: computed.append("B") or np.ones(1), "analysis")
         )
     )
-    other.start()  # waits for the closed tab's computation of the same key
+    other.start()
+    wait_until(lambda: waiting_in(other, "get_or_compute"), "the second caller waits for the closed tab's computation")
     open_tab.clear()  # the tab is closed while its analysis waits for the lane's worker
     waiting.join(30)
     assert outcome == {"closed": "left"} and computed == []

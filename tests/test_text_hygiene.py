@@ -117,6 +117,16 @@ def _walk(node):
         yield from _walk(child)
 
 
+def page_nodes(at) -> list:
+    """Every element and block of the page, through AppTest's public API: the main area and the sidebar walked down
+    their ``children``, and the toasts (Streamlit's third container, which AppTest shows as ``at.toast``)."""
+    nodes = [node for area in (at.main, at.sidebar) for node in _walk(area)] + list(at.toast)
+    seen = {id(node) for node in nodes}
+    for kind in ("text_input", "warning", "info", "markdown", "caption"):  # the walk sees what AppTest's lists see
+        assert all(id(node) in seen for node in at.get(kind)), f"a {kind} outside the walked areas"
+    return nodes
+
+
 def _strings(value):
     """Every string inside a proto-as-dict; JSON strings (Plotly figures) are opened too."""
     if isinstance(value, dict):
@@ -139,7 +149,7 @@ def echoed(at) -> list[tuple[str, str, str]]:
 
     Text boxes are skipped: they hold what the user typed, which is theirs to see."""
     found = []
-    for node in _walk(at._tree):
+    for node in page_nodes(at):
         proto = getattr(node, "proto", None)
         kind = getattr(node, "type", "")
         if proto is None or kind == "text_input" or not hasattr(proto, "DESCRIPTOR"):

@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from ..hooks import HookPoint
-from ..masks import MaskSpec, attention_mask, masked_softmax
+from ..masks import MaskSpec, attention_mask
+from ..recorded_attention import LayerHooks, recorded_attention
 from ..text import token_style
 from .base import (
     ATTENTION_HOOKS,
@@ -89,6 +90,15 @@ class BertFamilyModel(nn.Module, AttentionModel):
         for layer in range(self.n_layers):
             for hook in (*ATTENTION_HOOKS, *RESIDUAL_HOOKS, "lse", "score_scale"):
                 self._add_hook(hook_name(hook, layer))
+        self._attention_hooks = [  # each layer's, as the attention kernel passes through them
+            LayerHooks(  # type: ignore[misc]  # the starred 7 fill q ... z
+                *(self.hook(hook_name(name, layer)) for name in ATTENTION_HOOKS[:7]),  # q, k, v, scores, mask ... z
+                sink=HookPoint(hook_name("sink", layer)),  # no sink logits: never reached, never listed
+                lse=self.hook(hook_name("lse", layer)),
+                score_scale=self.hook(hook_name("score_scale", layer)),
+            )
+            for layer in range(self.n_layers)
+        ]
 
     def _add_hook(self, name: str) -> None:
         # ModuleDict keys may not contain dots; the HookPoint keeps the dotted name.
@@ -163,33 +173,12 @@ class BertFamilyModel(nn.Module, AttentionModel):
         def split_heads(x: torch.Tensor) -> torch.Tensor:  # (batch, seq, d_model) -> (batch, heads, seq, d_head)
             return x.view(batch, seq, self.n_heads, self.d_head).transpose(1, 2)
 
-        q = hook("q")(split_heads(attn.query(hidden)))
-        k = hook("k")(split_heads(attn.key(hidden)))
-        v = hook("v")(split_heads(attn.value(hidden)))
-        if hook("score_scale").wanted():  # how q·k became a score (no softcap): tiles recompute it the same way
-            hook("score_scale")(torch.tensor([[self.scale, 0.0]], device=q.device).expand(batch, 2))
-        if any(hook(name).wanted() for name in ("scores", "mask", "pattern")):
-            scores = hook("scores")((q @ k.transpose(-1, -2)).mul_(self.scale))  # (batch, heads, seq, seq)
-            allowed = hook("mask")(allowed)  # (batch, seq, seq), same for every head
-            pattern = hook("pattern")(masked_softmax(scores, allowed[:, None]))
-            lse = (
-                torch.logsumexp(scores.masked_fill(~allowed[:, None], float("-inf")), dim=-1)
-                if hook("lse").wanted()
-                else None
-            )
-            z = pattern @ v
-        else:  # nobody looks at a whole map: blocks of queries, memory linear in seq
-            rows = max(16, 2**24 // max(1, self.n_heads * seq))
-            z_parts, lse_parts = [], []
-            for a in range(0, seq, rows):
-                block = (q[:, :, a : a + rows] @ k.transpose(-1, -2)).mul_(self.scale)  # (batch, heads, rows, seq)
-                ok = allowed[:, None, a : a + rows]
-                lse_parts.append(torch.logsumexp(block.masked_fill(~ok, float("-inf")), dim=-1))
-                z_parts.append(masked_softmax(block, ok) @ v)
-            z, lse = torch.cat(z_parts, dim=2), torch.cat(lse_parts, dim=2)
-        if lse is not None:  # (batch, heads, seq)
-            hook("lse")(lse)
-        z = hook("z")(z)  # (batch, heads, seq, d_head)
+        q, k, v = (split_heads(projection(hidden)) for projection in (attn.query, attn.key, attn.value))
+        # allowed (batch, seq, seq) is the same for every head; the kernel records every step, or runs in blocks of
+        # queries when nobody looks at a whole map (memory linear in seq)
+        z, _ = recorded_attention(
+            q, k, v, allowed[:, None], self._attention_hooks[index], scaling=self.scale
+        )  # (batch, heads, seq, d_head)
         context = z.transpose(1, 2).reshape(batch, seq, self.d_model)  # concatenate the heads
         self_output = layer.attention.output  # Hugging Face's BertSelfOutput: dense, dropout, LayerNorm
         result = hook("result")(self_output.dense(context))  # all heads @ W_O + b_O

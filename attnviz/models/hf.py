@@ -56,9 +56,9 @@ from .base import (
     mask_notices,
     model_type,
 )
+from ..recorded_attention import LayerHooks
 from .hf_attention import (
     ATTN_NAME,
-    LayerHooks,
     Run,
     active_run,
     attnviz_attention,

@@ -24,6 +24,7 @@ from torch import nn
 
 from ..hooks import HookPoint
 from ..masks import MaskSpec
+from ..recorded_attention import LayerHooks, recorded_attention
 from .hf_families import UnsupportedModel
 
 ATTN_NAME = "attnviz_capture"  # the name under which both functions are registered; no other model uses it
@@ -49,20 +50,6 @@ class Run:
 
 
 active_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("attnviz_hf_run", default=None)
-
-
-@dataclass(frozen=True)
-class LayerHooks:
-    q: HookPoint
-    k: HookPoint
-    v: HookPoint
-    scores: HookPoint
-    mask: HookPoint
-    pattern: HookPoint
-    z: HookPoint
-    sink: HookPoint
-    lse: HookPoint
-    score_scale: HookPoint
 
 
 def spec_mask_function(spec: MaskSpec) -> Callable | None:
@@ -168,173 +155,27 @@ def attnviz_attention(
     from :func:`attnviz_mask` (or an additive float mask, whose finite part counts as position bias).
     Returns (batch, q, heads, d_head) and the pattern, as every family's eager function does.
 
-    When nobody records a (heads, q, kv) map (scores, mask or pattern), the attention runs in blocks of queries and
-    no such map exists at once: memory grows with q, not q², and the per-row normaliser (hook_lse) with q and k
-    suffices to compute any part of a map exactly later (``attnviz.tiles``). The pattern returned is
-    then None (transformers only hands it on when asked for ``output_attentions``).
+    The work is :func:`attnviz.recorded_attention.recorded_attention`'s; on its block path (no map recorded) the
+    pattern returned is None (transformers only hands it on when asked for ``output_attentions``).
     """
     run = active_run.get()
     hooks = run.model._hooks_by_module.get(id(module)) if run is not None else None
-    batch, n_heads, q_len, d_head = query.shape
-    if run is not None and run.head_shapes is not None:
-        run.head_shapes[id(module)] = (n_heads, key.shape[1], d_head, value.shape[-1])
-    if hooks is not None:
-        query, key, value = hooks.q(query), hooks.k(key), hooks.v(value)
-    if scaling is None:
-        scaling = d_head**-0.5
-    if hooks is not None and hooks.score_scale.wanted():  # how q·k became a score: tiles recompute it the same way
-        hooks.score_scale(torch.tensor([[scaling, softcap or 0.0]], device=query.device).expand(batch, 2))
-    maps = hooks is not None and any(h.wanted() for h in (hooks.scores, hooks.mask, hooks.pattern))
-    if maps or position_bias is not None or module.training or hooks is None:
-        z, weights, lse = _attend(
-            query,
-            key,
-            value,
-            attention_mask,
-            scaling,
-            softcap,
-            s_aux,
-            position_bias,
-            hooks,
-            want_lse=hooks is not None and hooks.lse.wanted(),
-            dropout=dropout if module.training else 0.0,
-        )
-        pattern = weights.to(value.dtype)
-    else:  # only per-token state is recorded: blocks of queries, never a whole (heads, q, kv) map
-        kv_len = key.shape[2]
-        rows = max(16, 2**24 // max(1, n_heads * kv_len))
-        z_parts, lse_parts = [], []
-        sink_parts: list[torch.Tensor] = []  # each block's sink share, appended by _attend
-        for a in range(0, q_len, rows):
-            keys = slice(0, kv_len)
-            mask_rows = None if attention_mask is None else attention_mask[..., a : a + rows, :kv_len]
-            if mask_rows is not None and mask_rows.dtype == torch.bool:
-                # Only the span of keys these queries may attend to: a sliding window or chunk makes the work grow
-                # with the text, not its square. Columns outside it are masked for every row, so nothing changes.
-                seen = torch.nonzero(mask_rows.any(dim=(0, 1, 2))).flatten()
-                if len(seen):
-                    keys = slice(int(seen[0]), int(seen[-1]) + 1)
-                    mask_rows = mask_rows[..., keys]
-            z_block, _, lse_block = _attend(
-                query[:, :, a : a + rows],
-                key[:, :, keys],
-                value[:, :, keys],
-                mask_rows,
-                scaling,
-                softcap,
-                s_aux,
-                None,
-                None,
-                sink=sink_parts.append if hooks.sink.wanted() else None,
-                want_lse=hooks.lse.wanted(),
-            )
-            z_parts.append(z_block)  # the block's weights are dropped here: only z and the normaliser are kept
-            lse_parts.append(lse_block)
-        z, pattern = torch.cat(z_parts, dim=2), None
-        lse = torch.cat(lse_parts, dim=2) if lse_parts[0] is not None else None
-        if sink_parts:
-            hooks.sink(torch.cat(sink_parts, dim=2))
-    if hooks is not None:
-        if lse is not None:
-            hooks.lse(lse)
-        z = hooks.z(z)
-    return z.transpose(1, 2).contiguous(), pattern
-
-
-def _mix(pattern: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
-    """pattern (batch, heads, q, kv) @ value (batch, kv_heads, kv, d): query head h reads K/V head h // group."""
-    batch, n_heads, q_len, kv_len = pattern.shape
-    n_kv = value.shape[1]
-    pattern = pattern.to(value.dtype)
-    if n_kv == n_heads:
-        return torch.matmul(pattern, value)
-    return torch.matmul(pattern.reshape(batch, n_kv, (n_heads // n_kv) * q_len, kv_len), value).view(
-        batch, n_heads, q_len, -1
+    if run is not None and run.head_shapes is not None:  # the load-time probe: (H, H_kv, d_qk, d_v)
+        run.head_shapes[id(module)] = (query.shape[1], key.shape[1], query.shape[-1], value.shape[-1])
+    z, pattern = recorded_attention(
+        query,
+        key,
+        value,
+        attention_mask,
+        hooks,
+        scaling=scaling,
+        softcap=softcap,
+        s_aux=s_aux,
+        position_bias=position_bias,
+        dropout=dropout,
+        training=module.training,
     )
-
-
-def _attend(
-    query,
-    key,
-    value,
-    attention_mask,
-    scaling,
-    softcap,
-    s_aux,
-    position_bias,
-    hooks,
-    sink=None,
-    want_lse=False,
-    dropout=0.0,
-):
-    """Attention of these queries over every key: (z (batch, heads, q, d), the weights that mixed v (float32; after
-    ``dropout`` when training, as eager attention does), lse (batch, heads, q) or None unless ``want_lse``: an extra
-    pass over the scores, made only when someone records it).
-
-    ``hooks`` (the full path) records scores, mask, pattern and sink; the block path passes only ``sink``.
-    """
-    batch, n_heads, q_len, d_head = query.shape
-    n_kv, kv_len = key.shape[1], key.shape[2]
-    group = n_heads // n_kv
-    # Scores: query head h reads K/V head h // group (transformers' repeat_kv order), without copying K.
-    if group == 1:
-        scores = torch.matmul(query, key.transpose(-1, -2))
-    else:
-        grouped = query.reshape(batch, n_kv, group * q_len, d_head)
-        scores = torch.matmul(grouped, key.transpose(-1, -2)).view(batch, n_heads, q_len, kv_len)
-    scores.mul_(scaling)  # in place (the matmul's backward does not need its output): one (heads, q, kv) map less
-    if softcap is not None:  # Gemma 2: softcap * tanh(scores / softcap)
-        if torch.is_grad_enabled():
-            scores = torch.tanh(scores / softcap) * softcap
-        else:
-            scores = scores.div_(softcap).tanh_().mul_(softcap)
-    if position_bias is not None:  # T5: a learned bias per head and relative distance, added to the scores
-        scores = scores + position_bias[..., -q_len:, :kv_len].to(scores.dtype)
-
-    allowed = None
-    if attention_mask is not None:
-        mask = attention_mask[..., :kv_len]
-        if mask.dtype == torch.bool:
-            allowed = mask
-        else:  # additive: very negative = masked, anything finite above is a bias (T5-style position bias)
-            allowed = mask > torch.finfo(mask.dtype).min / 2
-            scores = scores + mask.masked_fill(~allowed, 0.0).to(scores.dtype)
-    if hooks is not None:
-        scores = hooks.scores(scores)
-        shown = (
-            torch.ones(batch, q_len, kv_len, dtype=torch.bool, device=query.device)
-            if allowed is None
-            else (allowed[:, 0] if allowed.shape[1] == 1 else allowed)
-        )
-        recorded = hooks.mask(shown)
-        if recorded is not shown:  # a PyTorch hook replaced the mask: use it
-            allowed = recorded[:, None] if recorded.dim() == 3 else recorded
-
-    logits = scores if allowed is None else scores.masked_fill(~allowed, float("-inf"))
-    if s_aux is not None:  # attention sinks (gpt-oss): one extra logit per head, dropped after the softmax
-        sinks = s_aux.reshape(1, -1, 1, 1).to(logits.dtype).expand(batch, n_heads, q_len, 1)
-        combined = torch.cat([logits, sinks], dim=-1).float()
-        lse = torch.logsumexp(combined, dim=-1) if want_lse else None  # (batch, heads, q), the sink's logit included
-        probs = torch.softmax(combined - combined.max(dim=-1, keepdim=True).values, dim=-1)
-        sink_share, probs = probs[..., -1], probs[..., :-1]
-        for point in (hooks.sink if hooks is not None else None, sink):
-            if point is not None:
-                point(sink_share)
-    else:
-        lse = (
-            torch.logsumexp(logits.float(), dim=-1) if want_lse else None
-        )  # (batch, heads, q); -inf: a row with no key
-        if logits is not scores and logits.dtype == torch.float32 and not torch.is_grad_enabled():
-            probs = torch.softmax(logits, dim=-1, out=logits)  # in place: the masked copy is ours and not kept
-        else:
-            probs = torch.softmax(logits, dim=-1, dtype=torch.float32)
-        if allowed is not None and not bool(allowed.any(dim=-1).all()):
-            probs = torch.nan_to_num(probs, nan=0.0)  # a row with no key carries no attention
-    if hooks is not None:  # recorded in float32 even when the model runs in bf16/fp16 (CUDA)
-        probs = hooks.pattern(probs)
-    if dropout > 0.0:
-        probs = nn.functional.dropout(probs, p=dropout, training=True)
-    return _mix(probs, value), probs, lse
+    return z.transpose(1, 2).contiguous(), pattern
 
 
 _register_lock = threading.Lock()

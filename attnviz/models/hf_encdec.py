@@ -37,9 +37,9 @@ from .base import (
     hook_name,
     model_type,
 )
+from ..recorded_attention import LayerHooks
 from .hf_attention import (
     ATTN_NAME,
-    LayerHooks,
     Run,
     active_run,
     get_path,

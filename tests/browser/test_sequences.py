@@ -87,27 +87,69 @@ def test_switch_page_and_come_back_keeps_the_view(app):
     assert_no_crash(app)
 
 
-def test_change_model_mid_way_and_back(app):
-    app.goto("?layer=5&head=11")
-    wait_title(app, "Layer 5 · head 11")
-    select = app.page.locator(".st-key-model")
-    select.click()
-    app.page.get_by_role("option", name="mha-tiny").click()
-    # the character model has fewer layers and heads: the choice is clamped, not an error
+def choose_model(app, name: str, drawn: str) -> None:
+    """Pick ``name`` in the sidebar's model menu and wait until the head's map is that model's (``drawn``: JS of the
+    y tick labels) and the run that drew it is over."""
+    app.page.locator(".st-key-model").click()
+    app.page.get_by_role("option", name=name).click()
     app.page.wait_for_function(
-        "() => { const t = document.querySelector('.st-key-head_heatmap .gtitle'); return !!t && !t.textContent.includes('head 11'); }",
+        f"() => ({drawn})(Array.from(document.querySelectorAll('.st-key-head_heatmap .ytick text'), t => t.textContent))",
         timeout=120_000,
     )
     app.wait_idle()
+
+
+def step_slider(app, key: str, key_press: str, value: int) -> None:
+    """Move the ``key`` slider with the keyboard, as a user does, until it shows ``value``."""
+    app.page.locator(f".st-key-{key}").get_by_role("slider").focus()
+    while (old := app.slider_value(key)) != value:
+        app.page.keyboard.press(key_press)
+        app.page.wait_for_function(
+            "([key, old]) => document.querySelector('.st-key-' + key + ' input[type=range]').value !== old",
+            arg=[key, str(old)],
+        )
+    app.wait_idle()
+
+
+def assert_chosen_head(app, layer: int, head: int) -> None:
+    """The map shows ``layer``/``head``: its title, both sliders and the link say so."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    want = f"Layer {layer} · head {head}"
+    try:
+        wait_title(app, want)
+    except PlaywrightTimeout:
+        pass  # said below, with what the page shows instead
+    shown = (app.title(), app.slider_value("layer"), app.slider_value("head"))
+    assert app.title() == want, f"wanted {want!r}; the map's title and the layer and head sliders show {shown}"
+    assert (app.slider_value("layer"), app.slider_value("head")) == (layer, head)
+    app.wait_query("layer", str(layer))
+    app.wait_query("head", str(head))
+
+
+CHARACTERS = "(ticks) => ticks.length > 0 && !ticks.includes('[CLS]')"  # the character model's map
+WORDPIECES = "(ticks) => ticks.includes('[CLS]')"  # MiniLM's
+
+
+def test_change_model_mid_way_and_back(app):
+    """README: change the model mid-way and the chosen head survives. A head the new model does not have is
+    clamped to its last layer and head (not an error); one it has is kept, across the change and back."""
+    app.goto("?layer=5&head=11")
+    assert_chosen_head(app, 5, 11)
+    choose_model(app, "mha-tiny", CHARACTERS)  # 4 layers of 4 heads: no layer 5, no head 11
+    assert_chosen_head(app, 3, 3)
     assert_no_crash(app)
+    step_slider(app, "layer", "ArrowLeft", 2)  # a head the character model has, chosen on it
+    step_slider(app, "head", "ArrowLeft", 1)
+    assert_chosen_head(app, 2, 1)
     clear_sentence(app)
     type_and_wait(app, "abc", "a")
     assert_no_crash(app)
-    select.click()
-    app.page.get_by_role("option", name="all-MiniLM-L6-v2").click()
-    app.page.wait_for_function(
-        "() => Array.from(document.querySelectorAll('.st-key-head_heatmap .ytick text')).some(t => t.textContent === '[CLS]')",
-        timeout=60_000,
-    )
-    app.wait_idle()
+    assert_chosen_head(app, 2, 1)
+    choose_model(app, "all-MiniLM-L6-v2", WORDPIECES)  # MiniLM has layer 2, head 1: kept
+    assert_chosen_head(app, 2, 1)
+    assert "abc" in app.ticks("y")  # the sentence survives too
+    assert_no_crash(app)
+    choose_model(app, "mha-tiny", CHARACTERS)  # and so does the character model: kept, not clamped
+    assert_chosen_head(app, 2, 1)
     assert_no_crash(app)
