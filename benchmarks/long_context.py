@@ -229,7 +229,7 @@ def child_memory(model_name: str, tokens: int) -> dict:
     else:  # the head's whole map, as show_head draws it (its scores from the capture or the scores capture)
         scores = (cap if cap.holds_scores(0) else extra[0])[hook_name("scores", 0)]
         started = time.perf_counter()
-        fig = plots.head_heatmap(
+        fig = plots.map_heatmap(
             cap.pattern(0)[0], cap.tokens, scores=scores[0], allowed=cap.mask(0), title="Layer 0 · head 0", lang="en"
         )
         result["figure_json_kb"] = len(fig.to_json()) / 1024

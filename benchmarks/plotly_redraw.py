@@ -68,9 +68,9 @@ def page_figures(tokens: int) -> list[dict]:
         cap = capture(sentence(tokens, variant))
         layers = [cap.pattern(layer) for layer in range(cap.n_layers)]
         figures = {
-            "head": plots.head_heatmap(layers[0][0], cap.tokens, allowed=cap.mask(0), title="layer 0 · head 0"),
-            "overview": plots.overview(layers, selected=(0, 0)),
-            "grid": plots.layer_grid(layers[0], cap.tokens, allowed=cap.mask(0), layer=0, selected_head=0),
+            "head": plots.map_heatmap(layers[0][0], cap.tokens, allowed=cap.mask(0), title="layer 0 · head 0"),
+            "overview": plots.maps_overview(layers, selected=(0, 0)),
+            "grid": plots.map_grid(layers[0], cap.tokens, allowed=cap.mask(0), layer=0, selected_head=0),
         }
         versions.append({name: json.loads(pio.to_json(fig, validate=False)) for name, fig in figures.items()})
     return versions

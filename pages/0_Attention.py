@@ -38,7 +38,7 @@ def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> 
     """One head's map for sentence ``index`` of the view, with its arrays for export; a decoder's own window for
     this layer (Mistral's, Gemma 2's, the DCFormer's local layers) outlined as a band."""
     capture = view.captures[index]
-    fig = plots.head_heatmap(
+    fig = plots.map_heatmap(
         capture.pattern(layer)[head],
         capture.tokens,
         scores=view.scores(layer, index)[head],
@@ -135,7 +135,7 @@ def draw_maps(show_input, turn) -> None:
             long_overview(view, layer, head, select_from_overview)
         else:
             show_figure(
-                plots.overview(
+                plots.maps_overview(
                     [capture.pattern(l) for l in range(model.n_layers)],
                     keep=keep,
                     selected=(layer, head),
@@ -154,7 +154,7 @@ def draw_maps(show_input, turn) -> None:
         long_grid(view, layer, head)
     else:
         show_figure(
-            plots.layer_grid(
+            plots.map_grid(
                 capture.pattern(layer),
                 capture.tokens,
                 allowed=capture.mask(layer),

@@ -85,11 +85,11 @@ def order_view(model, boxes, text_a: str, text_b: str, layer: int, head: int) ->
     left, right = st.columns(2)
     with left:
         show_figure(
-            plots.head_heatmap(cap_a.pattern(layer)[head], cap_a.tokens, title="A", lang=lang), key="order_a_map"
+            plots.map_heatmap(cap_a.pattern(layer)[head], cap_a.tokens, title="A", lang=lang), key="order_a_map"
         )
     with right:
         show_figure(
-            plots.head_heatmap(cap_b.pattern(layer)[head], cap_b.tokens, title="B", lang=lang), key="order_b_map"
+            plots.map_heatmap(cap_b.pattern(layer)[head], cap_b.tokens, title="B", lang=lang), key="order_b_map"
         )
     perm = alignment(cap_a.tokens, cap_b.tokens)
     if perm is None:

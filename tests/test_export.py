@@ -23,7 +23,7 @@ needs_chromium = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def causal_figure(minilm):
     cap = attnviz.capture("the cat sat", minilm, causal=True)
-    fig = plots.head_heatmap(cap.pattern(0)[0], cap.tokens, scores=cap.scores(0)[0], allowed=cap.mask(0), title="L0 H0")
+    fig = plots.map_heatmap(cap.pattern(0)[0], cap.tokens, scores=cap.scores(0)[0], allowed=cap.mask(0), title="L0 H0")
     return cap, fig
 
 
@@ -59,7 +59,7 @@ def test_png_and_svg_show_the_masked_cells(minilm, causal_figure):
 
     cap, causal = causal_figure
     plain_cap = attnviz.capture("the cat sat", minilm)
-    plain = plots.head_heatmap(plain_cap.pattern(0)[0], plain_cap.tokens, allowed=plain_cap.mask(0), title="L0 H0")
+    plain = plots.map_heatmap(plain_cap.pattern(0)[0], plain_cap.tokens, allowed=plain_cap.mask(0), title="L0 H0")
     causal_grey, causal_dark = grey_and_dark_pixels(causal)
     plain_grey, _ = grey_and_dark_pixels(plain)
     # 10 of the 25 cells are masked above the diagonal: a large grey area that the unmasked map lacks
@@ -79,7 +79,7 @@ def test_exports_at_once_share_one_browser():
     def browsers() -> int:
         return sum("chrom" in child.name().lower() for child in psutil.Process().children(recursive=True))
 
-    fig = plots.head_heatmap(np.eye(4), ["a", "b", "c", "d"], title="shared")
+    fig = plots.map_heatmap(np.eye(4), ["a", "b", "c", "d"], title="shared")
     assert figure_image(fig, "png", scale=1)[:4] == b"\x89PNG"
     one = browsers()
     assert one > 0

@@ -71,7 +71,7 @@ def test_a_decoders_ticks_hovers_and_export_read_as_text(build, tmp_path):  # no
     model = build("gpt2").adapter
     cap = attnviz.capture("the cat sat on the mat", model)
     assert " sat" in cap.tokens and not any("Ġ" in t for t in cap.tokens)
-    fig = plots.head_heatmap(cap.pattern(0)[0], cap.tokens, scores=cap.scores(0)[0], allowed=cap.mask(0))
+    fig = plots.map_heatmap(cap.pattern(0)[0], cap.tokens, scores=cap.scores(0)[0], allowed=cap.mask(0))
     assert " sat" in fig.layout.xaxis.ticktext and "Ġsat" not in str(fig.to_plotly_json())
     arrays = np.load(__import__("io").BytesIO(capture_npz(dict(cap))))
     assert " sat" in arrays["tokens"].tolist() and "Ġsat" in arrays["token_pieces"].tolist()

@@ -81,7 +81,7 @@ def long_head(view, layer: int, head: int, title: str) -> None:
             tiles.scores_tile(cap, layer, head, rows, cols),
         )
         allowed = tiles.allowed_tile(cap, layer, rows, cols)
-        fig = plots.head_heatmap(
+        fig = plots.map_heatmap(
             pattern,
             tokens[a:b],
             key_tokens=tokens[c:d],
@@ -183,7 +183,7 @@ def long_overview(view, layer: int, head: int, on_select) -> None:
     model = view.model
     maps = [np.nan_to_num(thumbnails(view, l)) for l in range(model.n_layers)]
     show_figure(
-        plots.overview(
+        plots.maps_overview(
             maps,
             selected=(layer, head),
             kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)],
@@ -200,7 +200,7 @@ def long_grid(view, layer: int, head: int) -> None:
     thumbs = thumbnails(view, layer)
     starts = tiles._blocks(len(cap.tokens), THUMB_BLOCKS)
     show_figure(
-        plots.layer_grid(
+        plots.map_grid(
             thumbs,
             [cap.tokens[i] for i in starts],
             layer=layer,

@@ -66,7 +66,7 @@ def _axis_ticks(n: int, text: list[str], max_ticks: int = 64, positions: np.ndar
     return dict(tickmode="array", tickvals=values, ticktext=[text[i] for i in idx])
 
 
-def head_heatmap(
+def map_heatmap(
     pattern: np.ndarray,
     tokens: list[str],
     *,
@@ -366,7 +366,7 @@ def _frame(x0: float, y0: float, width: int, height: int, **line) -> dict:
     return dict(type="rect", x0=x0 - 0.5, x1=x0 + width - 0.5, y0=y0 - 0.5, y1=y0 + height - 0.5, **line)
 
 
-def layer_grid(
+def map_grid(
     patterns: np.ndarray,
     tokens: list[str],
     *,
@@ -485,7 +485,7 @@ def layer_grid(
     return live_figure([heat], layout)
 
 
-def overview(
+def maps_overview(
     patterns_by_layer: list[np.ndarray],
     *,
     keep: np.ndarray | None = None,

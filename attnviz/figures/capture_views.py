@@ -59,7 +59,7 @@ def head_heatmap(
 ) -> go.Figure:
     """One head's attention map: queries on rows, keys on columns, masked cells grey, raw scores in the hover."""
     _check(capture, layer, head)
-    return attention.head_heatmap(
+    return attention.map_heatmap(
         capture.pattern(layer)[head],
         capture.tokens,
         scores=_scores(capture, layer, head),
@@ -75,7 +75,7 @@ def layer_grid(
 ) -> go.Figure:
     """Every head of one layer as small maps; ``head`` is framed."""
     _check(capture, layer, head)
-    return attention.layer_grid(
+    return attention.map_grid(
         capture.pattern(layer),
         capture.tokens,
         allowed=capture.mask(layer),
@@ -93,7 +93,7 @@ def overview(
     if layer is not None:
         _check(capture, layer, head)
     selected = (layer, head) if layer is not None and head is not None else None
-    fig = attention.overview(
+    fig = attention.maps_overview(
         [capture.pattern(l) for l in range(capture.n_layers)],
         keep=kept_positions(capture.special, capture.key_is_real, hide_special),
         selected=selected,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .attention import _axis_ticks, _translator, head_heatmap
+from .attention import _axis_ticks, _translator, map_heatmap
 from .style import TICK_SIZE, TITLE_ROOM, fixed_layout, labels, live_figure, widest
 
 EDGE_COLOR = "31, 95, 168"  # rgb of the graph's lines; each width bucket sets its own opacity
@@ -29,7 +29,7 @@ def rollout_map(
     """One layer's rollout (T, T) as an attention map: row = token after that layer, column = input token.
     ``allowed`` (T, T) bool: the cells a path can reach (:func:`attnviz.analysis.flow.reachable`), the others
     grey; ``keep``: positions to show. The weights are shares of the row, as an attention map's are."""
-    return head_heatmap(rolled_layer, tokens, allowed=allowed, keep=keep, title=title, lang=lang)
+    return map_heatmap(rolled_layer, tokens, allowed=allowed, keep=keep, title=title, lang=lang)
 
 
 def _positions(keep: np.ndarray | None, n_tokens: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Figure builders of the encoder-decoder page (pure: arrays in, Plotly figures out).
 
-Attention maps reuse :func:`attnviz.figures.attention.head_heatmap` (queries on rows, keys on columns, masked
+Attention maps reuse :func:`attnviz.figures.attention.map_heatmap` (queries on rows, keys on columns, masked
 cells grey); this module adds what the autoregressive walk needs: visible spaces in character
 labels, a frame around the row computed at the current step, the next-character probabilities,
 and every head of one attention side by side.
@@ -38,7 +38,7 @@ def attention_map(
     lang: str = "en",
 ) -> go.Figure:
     """One head's (q_len, k_len) map with row ``highlight_row`` framed (the step's new query)."""
-    fig = plots.head_heatmap(
+    fig = plots.map_heatmap(
         pattern,
         show_chars(query_tokens),
         key_tokens=show_chars(key_tokens),

@@ -123,8 +123,8 @@ def slide_figures(
             raise LessonError(f"slide {slide.number}: the 'order' view needs 'text' and 'text2'")
         a, b = (capture(model, (t,), spec)[0] for t in texts[:2])
         figures = [
-            plots.head_heatmap(a.pattern(slide.layer)[slide.head], a.tokens, title="A", lang=lang),
-            plots.head_heatmap(b.pattern(slide.layer)[slide.head], b.tokens, title="B", lang=lang),
+            plots.map_heatmap(a.pattern(slide.layer)[slide.head], a.tokens, title="A", lang=lang),
+            plots.map_heatmap(b.pattern(slide.layer)[slide.head], b.tokens, title="B", lang=lang),
         ]
         perm = alignment(a.tokens, b.tokens)
         if perm is not None:
@@ -140,7 +140,7 @@ def slide_figures(
     keep = _keep(slide, cap)
     if slide.view in ("head", "dcmha"):
         figures = [
-            plots.head_heatmap(
+            plots.map_heatmap(
                 c.pattern(layer)[head],
                 c.tokens,
                 scores=c.scores(layer)[head],
@@ -154,7 +154,7 @@ def slide_figures(
         if slide.view == "dcmha" and model.use_dcmha:
             figures.insert(
                 0,
-                plots.head_heatmap(
+                plots.map_heatmap(
                     cap[hook_name("probs", layer)][head],
                     cap.tokens,
                     allowed=cap.mask(layer),
@@ -165,7 +165,7 @@ def slide_figures(
             figures[1].update_layout(title_text=translate("slide.after_post", lang, layer=layer, head=head))
     elif slide.view == "layer":
         figures = [
-            plots.layer_grid(
+            plots.map_grid(
                 cap.pattern(layer),
                 cap.tokens,
                 allowed=cap.mask(layer),
@@ -177,7 +177,7 @@ def slide_figures(
         ]
     elif slide.view == "overview":
         figures = [
-            plots.overview(
+            plots.maps_overview(
                 [cap.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head), lang=lang
             )
         ]

@@ -21,7 +21,7 @@ def pattern_and_mask():
 def test_head_heatmap_labels_are_escaped_and_hover_names_tokens():
     p, allowed = pattern_and_mask()
     scores = np.arange(25, dtype=float).reshape(5, 5)
-    fig = plots.head_heatmap(p, TOKENS, scores=scores, allowed=allowed, title="L0 H0")
+    fig = plots.map_heatmap(p, TOKENS, scores=scores, allowed=allowed, title="L0 H0")
     assert isinstance(fig, go.Figure)
     (trace,) = fig.data
     assert list(fig.layout.yaxis.ticktext) == ["[CLS]", "&lt;b&gt;", "cat", "&amp;", "[SEP]"]
@@ -36,7 +36,7 @@ def test_head_heatmap_labels_are_escaped_and_hover_names_tokens():
 
 def test_hiding_special_tokens_keeps_positions():
     p, allowed = pattern_and_mask()
-    fig = plots.head_heatmap(p, TOKENS, allowed=allowed, keep=np.array([1, 2, 3]))
+    fig = plots.map_heatmap(p, TOKENS, allowed=allowed, keep=np.array([1, 2, 3]))
     assert list(fig.layout.yaxis.ticktext) == ["&lt;b&gt;", "cat", "&amp;"]
     assert list(fig.data[0].y) == [1, 2, 3]
     np.testing.assert_allclose(np.asarray(fig.data[0].z, dtype=float)[2], [1 / 4, 1 / 4, 1 / 4])
@@ -45,7 +45,7 @@ def test_hiding_special_tokens_keeps_positions():
 def test_long_inputs_keep_hover_light_and_ticks_thinned():
     n = 400
     p = np.full((n, n), 1 / n)
-    fig = plots.head_heatmap(p, [f"t{i}" for i in range(n)], scores=np.zeros((n, n)))
+    fig = plots.map_heatmap(p, [f"t{i}" for i in range(n)], scores=np.zeros((n, n)))
     assert np.asarray(fig.data[0].customdata).dtype != object
     assert len(fig.layout.yaxis.tickvals) <= 64
 
@@ -58,7 +58,7 @@ def test_downsample_block_means():
 
 def test_layer_grid_places_every_head_on_one_canvas_and_marks_the_selection():
     patterns = np.random.default_rng(0).random((12, 5, 5))
-    fig = plots.layer_grid(patterns, TOKENS, layer=2, selected_head=4)
+    fig = plots.map_grid(patterns, TOKENS, layer=2, selected_head=4)
     (heat,) = fig.data
     z = np.asarray(heat.z, dtype=float)
     gap = 1
@@ -75,7 +75,7 @@ def test_layer_grid_places_every_head_on_one_canvas_and_marks_the_selection():
 
 def test_layer_grid_shows_masked_cells_as_gaps_over_grey():
     patterns = np.full((12, 4, 4), 0.25)
-    fig = plots.layer_grid(patterns, ["a", "b", "c", "d"], allowed=np.tril(np.ones((4, 4), dtype=bool)))
+    fig = plots.map_grid(patterns, ["a", "b", "c", "d"], allowed=np.tril(np.ones((4, 4), dtype=bool)))
     z = np.asarray(fig.data[0].z, dtype=float)
     assert np.isnan(z[0, 1]) and z[1, 0] == 0.25
     assert sum(1 for s in fig.layout.shapes if s.fillcolor == plots.MASKED_COLOR) == 12
@@ -83,7 +83,7 @@ def test_layer_grid_shows_masked_cells_as_gaps_over_grey():
 
 def test_layer_grid_downsamples_long_inputs():
     patterns = np.random.default_rng(0).random((12, 300, 300))
-    fig = plots.layer_grid(patterns, [str(i) for i in range(300)], max_cells=48)
+    fig = plots.map_grid(patterns, [str(i) for i in range(300)], max_cells=48)
     z = np.asarray(fig.data[0].z)
     gap = 5
     assert z.shape == (2 * 48 + gap, 6 * 48 + 5 * gap)
@@ -92,7 +92,7 @@ def test_layer_grid_downsamples_long_inputs():
 
 def test_overview_points_carry_layer_and_head():
     patterns = [np.random.default_rng(l).random((12, 7, 7)) for l in range(6)]
-    fig = plots.overview(patterns, thumb=8, selected=(2, 5))
+    fig = plots.maps_overview(patterns, thumb=8, selected=(2, 5))
     heat, points = fig.data
     assert np.asarray(heat.z).shape == (6 * 8 - 1, 12 * 8 - 1)  # 7-token tiles, 1 blank between
     custom = np.asarray(points.customdata)
@@ -120,9 +120,9 @@ def test_comparison_difference_is_a_minus_b_on_a_centred_scale():
 
 def test_negative_weights_get_a_diverging_scale_centred_on_zero():
     p = np.array([[1.2, -0.2], [0.5, 0.5]])
-    fig = plots.head_heatmap(p, ["a", "b"])
+    fig = plots.map_heatmap(p, ["a", "b"])
     assert fig.data[0].zmid == 0 and fig.data[0].zmin == pytest.approx(-1.2) and fig.data[0].zmax == pytest.approx(1.2)
-    assert plots.head_heatmap(np.eye(2), ["a", "b"]).data[0].zmin == 0
+    assert plots.map_heatmap(np.eye(2), ["a", "b"]).data[0].zmin == 0
 
 
 def test_downsample_skips_nan_and_keeps_all_nan_blocks_nan():
@@ -149,9 +149,9 @@ def test_live_maps_fix_their_margins_instead_of_automargin():
     p, allowed = pattern_and_mask()
     patterns = np.stack([p] * 12)
     for fig in (
-        plots.head_heatmap(p, TOKENS, allowed=allowed, title="L0 H0"),
-        plots.layer_grid(patterns, TOKENS, allowed=allowed),
-        plots.overview([patterns] * 6, selected=(0, 0)),
+        plots.map_heatmap(p, TOKENS, allowed=allowed, title="L0 H0"),
+        plots.map_grid(patterns, TOKENS, allowed=allowed),
+        plots.maps_overview([patterns] * 6, selected=(0, 0)),
     ):
         assert _drawn_in_one_pass(fig)
         margin = fig.layout.margin
@@ -163,8 +163,8 @@ def test_live_maps_fix_their_margins_instead_of_automargin():
 
 def test_heatmap_margins_grow_with_the_longest_token():
     p = np.full((3, 3), 1 / 3)
-    short = plots.head_heatmap(p, ["a", "b", "c"]).layout.margin
-    long = plots.head_heatmap(p, ["a", "supercalifragilistic", "c"]).layout.margin
+    short = plots.map_heatmap(p, ["a", "b", "c"]).layout.margin
+    long = plots.map_heatmap(p, ["a", "supercalifragilistic", "c"]).layout.margin
     # The query labels sit left of the map, the key labels (turned 60°) below it.
     assert long.l - short.l == pytest.approx(19 * 0.62 * 12, abs=1)
     assert long.b - short.b == pytest.approx(19 * 0.62 * 12 * np.sin(np.radians(60)), abs=1)
@@ -175,17 +175,17 @@ def test_live_maps_carry_no_template_and_a_revision_of_their_data():
     # Streamlit re-sends a mounted chart a JSON copy of its figure; without a template and with an unchanged
     # datarevision, Plotly.react sees nothing to redraw.
     p, allowed = pattern_and_mask()
-    a = plots.head_heatmap(p, TOKENS, allowed=allowed)
+    a = plots.map_heatmap(p, TOKENS, allowed=allowed)
     assert a.layout.template is None or not a.layout.template.to_plotly_json()
     assert "template" not in a.to_plotly_json()["layout"]
     assert isinstance(a.data[0].x, tuple) and list(a.data[0].x) == [0, 1, 2, 3, 4]  # plain values, not typed arrays
-    same = plots.head_heatmap(p, TOKENS, allowed=allowed)
-    other_weights = plots.head_heatmap(p[::-1].copy(), TOKENS, allowed=allowed)
-    other_tokens = plots.head_heatmap(p, ["[CLS]", "a", "b", "c", "[SEP]"], allowed=allowed)
+    same = plots.map_heatmap(p, TOKENS, allowed=allowed)
+    other_weights = plots.map_heatmap(p[::-1].copy(), TOKENS, allowed=allowed)
+    other_tokens = plots.map_heatmap(p, ["[CLS]", "a", "b", "c", "[SEP]"], allowed=allowed)
     assert a.layout.datarevision == same.layout.datarevision
     assert len({a.layout.datarevision, other_weights.layout.datarevision, other_tokens.layout.datarevision}) == 3
     patterns = np.stack([p] * 12)
-    for fig in (plots.layer_grid(patterns, TOKENS), plots.overview([patterns] * 6)):
+    for fig in (plots.map_grid(patterns, TOKENS), plots.maps_overview([patterns] * 6)):
         assert "template" not in fig.to_plotly_json()["layout"] and fig.layout.datarevision
 
 
@@ -209,21 +209,21 @@ def _live_maps():
     long_tokens = [f"t<{i}>" for i in range(170)]  # over FULL_DETAIL_TOKENS: positions in the hover
     long = rng.random((12, 170, 170)).astype(np.float32)
     return {
-        "head": lambda: plots.head_heatmap(
+        "head": lambda: plots.map_heatmap(
             p, TOKENS, scores=rng.normal(size=(5, 5)), allowed=allowed, title="L0 <b>H0</b>"
         ),
-        "head hidden tokens": lambda: plots.head_heatmap(
+        "head hidden tokens": lambda: plots.map_heatmap(
             p, TOKENS, allowed=allowed, keep=np.array([1, 2, 3]), lang="zh"
         ),
-        "head long": lambda: plots.head_heatmap(long[0], long_tokens, scores=long[1], zmax=1.0, height=500),
-        "head over budget": lambda: plots.head_heatmap(np.full((600, 600), 1 / 600), [str(i) for i in range(600)]),
-        "head diverging": lambda: plots.head_heatmap(p - 0.3, TOKENS, key_tokens=TOKENS[::-1]),
-        "grid": lambda: plots.layer_grid(patterns, TOKENS, allowed=allowed, layer=2, selected_head=4),
-        "grid long, K/V groups": lambda: plots.layer_grid(
+        "head long": lambda: plots.map_heatmap(long[0], long_tokens, scores=long[1], zmax=1.0, height=500),
+        "head over budget": lambda: plots.map_heatmap(np.full((600, 600), 1 / 600), [str(i) for i in range(600)]),
+        "head diverging": lambda: plots.map_heatmap(p - 0.3, TOKENS, key_tokens=TOKENS[::-1]),
+        "grid": lambda: plots.map_grid(patterns, TOKENS, allowed=allowed, layer=2, selected_head=4),
+        "grid long, K/V groups": lambda: plots.map_grid(
             long, long_tokens, keep=np.arange(1, 169), kv_heads=[h // 4 for h in range(12)], lang="de"
         ),
-        "overview": lambda: plots.overview([patterns] * 6, selected=(2, 5)),
-        "overview K/V groups": lambda: plots.overview(
+        "overview": lambda: plots.maps_overview([patterns] * 6, selected=(2, 5)),
+        "overview K/V groups": lambda: plots.maps_overview(
             [long[:, :40, :40]] * 4, keep=np.arange(30), kv_heads=[h // 3 for h in range(12)]
         ),
         "long text in blocks": lambda: plots.block_heatmap(_block_map(), long_tokens, title="L0 <b>H0</b>", lang="zh"),
@@ -276,7 +276,7 @@ def test_live_maps_send_exactly_what_plotly_validation_gives(name):
 
 def test_changes_to_a_live_map_are_validated_as_usual():
     p, allowed = pattern_and_mask()
-    fig = plots.head_heatmap(p, TOKENS, allowed=allowed)
+    fig = plots.map_heatmap(p, TOKENS, allowed=allowed)
     with pytest.raises(ValueError):
         fig.update_layout(not_a_layout_property=1)
     with pytest.raises(ValueError):
@@ -293,7 +293,7 @@ def test_a_map_over_the_payload_budget_is_block_averaged_and_says_so():
     rng = np.random.default_rng(0)
     pattern = rng.random((n, n)).astype(np.float32)
     allowed = np.tril(np.ones((n, n), dtype=bool))
-    fig = plots.head_heatmap(pattern, [f"t{i}" for i in range(n)], scores=pattern, allowed=allowed)
+    fig = plots.map_heatmap(pattern, [f"t{i}" for i in range(n)], scores=pattern, allowed=allowed)
     z = np.array(fig.data[0].z, dtype=float)
     assert z.shape == (MAX_DRAWN_TOKENS, MAX_DRAWN_TOKENS)
     masked = np.where(allowed, pattern, np.nan).reshape(MAX_DRAWN_TOKENS, 2, MAX_DRAWN_TOKENS, 2)
@@ -311,14 +311,14 @@ def test_layer_grid_groups_heads_that_share_a_kv_head():
     rng = np.random.default_rng(0)
     patterns = rng.random((8, 5, 5)).astype(np.float32)
     tokens = list("abcde")
-    fig = plots.layer_grid(patterns, tokens, kv_heads=[h // 4 for h in range(8)])
+    fig = plots.map_grid(patterns, tokens, kv_heads=[h // 4 for h in range(8)])
     titles = [a.text for a in fig.layout.annotations]
     assert titles[0] == "head 0 · K/V 0" and titles[5] == "head 5 · K/V 1"
     rows = {}
     for head, note in enumerate(fig.layout.annotations):
         rows.setdefault(round(note.y, 3), []).append(head)
     assert sorted(rows.values()) == [[0, 1, 2, 3], [4, 5, 6, 7]]  # one row per K/V head
-    plain = plots.layer_grid(patterns, tokens, kv_heads=list(range(8)))  # one K/V head per head: no grouping
+    plain = plots.map_grid(patterns, tokens, kv_heads=list(range(8)))  # one K/V head per head: no grouping
     assert [a.text for a in plain.layout.annotations][:2] == ["head 0", "head 1"]
 
 
@@ -326,24 +326,24 @@ def test_overview_separates_the_kv_groups():
     rng = np.random.default_rng(1)
     layers = [rng.random((8, 6, 6)).astype(np.float32) for _ in range(3)]
     lines = lambda fig: [s for s in fig.layout.shapes if s.type == "line"]  # noqa: E731
-    grouped = plots.overview(layers, kv_heads=[h // 2 for h in range(8)])
+    grouped = plots.maps_overview(layers, kv_heads=[h // 2 for h in range(8)])
     assert len(lines(grouped)) == 3  # 4 K/V heads: 3 separators
     xs = sorted(s.x0 for s in lines(grouped))
     centres = list(grouped.layout.xaxis.tickvals)
     assert all(centres[2 * g + 1] < x < centres[2 * g + 2] for g, x in enumerate(xs))  # each between two groups
-    assert lines(plots.overview(layers, kv_heads=list(range(8)))) == []
-    assert lines(plots.overview(layers)) == []
+    assert lines(plots.maps_overview(layers, kv_heads=list(range(8)))) == []
+    assert lines(plots.maps_overview(layers)) == []
 
 
 def test_hidden_special_tokens_keep_each_label_on_its_own_row_and_column():
     """With [CLS]/[SEP] hidden the cells sit at their token positions (1..n-2): so must the tick labels."""
     p, allowed = pattern_and_mask()
-    fig = plots.head_heatmap(p, TOKENS, allowed=allowed, keep=np.array([1, 2, 3]))
+    fig = plots.map_heatmap(p, TOKENS, allowed=allowed, keep=np.array([1, 2, 3]))
     (trace,) = fig.data
     for axis, cells in ((fig.layout.xaxis, trace.x), (fig.layout.yaxis, trace.y)):
         assert list(axis.tickvals) == list(cells) == [1, 2, 3]
         assert dict(zip(axis.tickvals, axis.ticktext)) == {1: "&lt;b&gt;", 2: "cat", 3: "&amp;"}
-    over = plots.head_heatmap(np.full((600, 600), 1 / 600), [f"t{i}" for i in range(600)], keep=np.arange(1, 599))
+    over = plots.map_heatmap(np.full((600, 600), 1 / 600), [f"t{i}" for i in range(600)], keep=np.arange(1, 599))
     ticks = dict(zip(over.layout.xaxis.tickvals, over.layout.xaxis.ticktext))
     assert all(ticks[v] == f"t{v}" for v in ticks)  # block starts: each label at its own token's position
 

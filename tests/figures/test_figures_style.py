@@ -25,9 +25,7 @@ def test_label_width_counts_wide_characters_and_entities_as_shown():
     assert style.text_width("ab") == pytest.approx(2 * 0.62 * 12)
     assert style.text_width("&lt;b&gt;") == style.text_width("<b>")  # measured as drawn, not as escaped
     p = np.full((2, 2), 0.5)
-    assert (
-        plots.head_heatmap(p, ["猫猫猫猫", "a"]).layout.margin.l > plots.head_heatmap(p, ["abcd", "a"]).layout.margin.l
-    )
+    assert plots.map_heatmap(p, ["猫猫猫猫", "a"]).layout.margin.l > plots.map_heatmap(p, ["abcd", "a"]).layout.margin.l
 
 
 def test_colour_bar_room_fits_its_title():
@@ -128,10 +126,10 @@ def _every_figure():
         "attention.block_difference": lambda: plots.block_difference(_block_map(), _block_map(), long_tokens),
         "attention.block_heatmap": lambda: plots.block_heatmap(_block_map(), long_tokens, title="b"),
         "attention.comparison": lambda: plots.comparison(p, p.T, tokens, name_a="A", name_b="B", allowed=allowed),
-        "attention.head_heatmap": lambda: plots.head_heatmap(p, tokens, allowed=allowed, title="h"),
-        "attention.layer_grid": lambda: plots.layer_grid(np.stack([p] * 2), tokens, allowed=allowed),
+        "attention.map_heatmap": lambda: plots.map_heatmap(p, tokens, allowed=allowed, title="h"),
+        "attention.map_grid": lambda: plots.map_grid(np.stack([p] * 2), tokens, allowed=allowed),
         "attention.matrix_figure": lambda: plots.matrix_figure(rng.normal(size=(4, 4)), tokens, tokens, title="m"),
-        "attention.overview": lambda: plots.overview([np.stack([p] * 2)] * 2, selected=(1, 0)),
+        "attention.maps_overview": lambda: plots.maps_overview([np.stack([p] * 2)] * 2, selected=(1, 0)),
         "capture_views.compare": lambda: capture_views.compare(capture),
         "capture_views.head_heatmap": lambda: capture_views.head_heatmap(capture),
         "capture_views.head_heatmap_slider": lambda: capture_views.head_heatmap_slider(capture),
@@ -139,7 +137,7 @@ def _every_figure():
         "capture_views.layer_grid_slider": lambda: capture_views.layer_grid_slider(capture),
         "capture_views.overview": lambda: capture_views.overview(capture),
         "capture_views.with_slider": lambda: capture_views.with_slider(
-            [plots.head_heatmap(p, tokens), plots.head_heatmap(p.T, tokens)], ["0", "1"], active=0, prefix="h: "
+            [plots.map_heatmap(p, tokens), plots.map_heatmap(p.T, tokens)], ["0", "1"], active=0, prefix="h: "
         ),
         "dcmha.compose_parts": lambda: dcmha.compose_parts(parts, title="c", part_titles={}),
         "dcmha.draw_matrices": lambda: dcmha.draw_matrices([("a", np.abs(parts["C"]))], title="d"),
