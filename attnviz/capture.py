@@ -56,6 +56,8 @@ class Capture(dict):
         query_block=None,
         loss=None,
         key_is_real=None,
+        kv_heads=None,
+        own_windows=None,
     ):
         super().__init__(arrays)
         self.model_name = model_name
@@ -74,6 +76,10 @@ class Capture(dict):
         self.loss = loss  # a language model's mean next-token loss on this text (nats), when asked for
         # False at padding: with the mask rule above (causal, layer_windows, spec.chunk) it is the whole mask
         self.key_is_real = np.ones(len(self.special), bool) if key_is_real is None else np.asarray(key_is_real, bool)
+        # the model's own structure, for figures that outline it: each query head's K/V head (grouped-query
+        # attention) and each layer's trained window before any user window (None: unknown, nothing drawn)
+        self.kv_heads = None if kv_heads is None else [int(h) for h in kv_heads]
+        self.own_windows = None if own_windows is None else list(own_windows)
 
     @functools.cached_property
     def tokens(self) -> list[str]:  # once per capture: a long text's pages ask for them many times a run
@@ -173,6 +179,8 @@ class Capture(dict):
             query_block=self.query_block,
             loss=self.loss,
             key_is_real=self.key_is_real[keep],
+            kv_heads=self.kv_heads,
+            own_windows=self.own_windows,
         )
 
     def save_npz(self, path) -> None:
@@ -287,6 +295,8 @@ def run_capture(
                 causal=causal,
                 query_block=model.query_block,
                 loss=loss,
+                kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)],
+                own_windows=model.layer_windows(None),
             )
         )
     return captures

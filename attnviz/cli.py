@@ -181,7 +181,7 @@ def _megabytes(n: int) -> str:
 
 def _generate(args) -> int:
     from .capture import get_model
-    from .models.dcformer import generate_text
+    from .models.char_lm import generate_text
 
     if args.temperature < 0:
         print("attnviz: error: --temperature must be 0 or more", file=sys.stderr)

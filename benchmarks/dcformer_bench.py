@@ -28,7 +28,8 @@ sys.path.insert(0, ROOT)
 
 import torch  # noqa: E402
 
-from attnviz.models.dcformer import DCFormer, DCFormerConfig, load_dcformer  # noqa: E402
+from attnviz.models.dcformer import DCFormer, DCFormerConfig  # noqa: E402
+from attnviz.models.dcformer_checkpoint import load_dcformer  # noqa: E402
 
 NAMES = ("dcformer-tiny", "mha-tiny")
 

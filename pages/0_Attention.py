@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from attnviz.figures import attention as plots
-from attnviz.figures.dcmha import WINDOW_COLOR, window_band_path
+from attnviz.figures import capture_views as views
 from ui import url_state
 from ui.controls import load_page_state, restore_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
@@ -35,28 +34,18 @@ def select_from_overview() -> None:
 
 
 def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> None:
-    """One head's map for sentence ``index`` of the view, with its arrays for export; a decoder's own window for
-    this layer (Mistral's, Gemma 2's, the DCFormer's local layers) outlined as a band."""
+    """One head's map for sentence ``index`` of the view, with its arrays for export (the Presenter's builder: a
+    decoder's own window for this layer outlined as a band)."""
     capture = view.captures[index]
-    fig = plots.map_heatmap(
-        capture.pattern(layer)[head],
-        capture.tokens,
-        scores=view.scores(layer, index)[head],
-        allowed=capture.mask(layer),
+    fig = views.head_heatmap(
+        capture,
+        layer,
+        head,
         keep=view.keep(index),
+        scores=view.scores(layer, index)[head],
         title=title,
         lang=st.session_state["lang"],
     )
-    own = view.model.layer_windows(None)[layer]  # the model's own window (None for a model without any)
-    if own is not None and view.keep(index) is None and len(capture.tokens) <= plots.MAX_DRAWN_TOKENS:
-        fig.add_shape(
-            type="path",
-            path=window_band_path(len(capture.tokens), own, True),
-            name="own window",
-            line=dict(color=WINDOW_COLOR, width=1.5),
-            fillcolor="rgba(0,0,0,0)",
-            layer="above",
-        )
     show_figure(fig, key=key, arrays=view.head_arrays(layer, head, index))
 
 
@@ -135,13 +124,7 @@ def draw_maps(show_input, turn) -> None:
             long_overview(view, layer, head, select_from_overview)
         else:
             show_figure(
-                plots.maps_overview(
-                    [capture.pattern(l) for l in range(model.n_layers)],
-                    keep=keep,
-                    selected=(layer, head),
-                    kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)],
-                    lang=lang,
-                ),
+                views.overview(capture, layer=layer, head=head, keep=keep, clickable=True, lang=lang),
                 key="overview",
                 arrays=view.all_arrays(),
                 on_select=select_from_overview,
@@ -154,16 +137,7 @@ def draw_maps(show_input, turn) -> None:
         long_grid(view, layer, head)
     else:
         show_figure(
-            plots.map_grid(
-                capture.pattern(layer),
-                capture.tokens,
-                allowed=capture.mask(layer),
-                keep=keep,
-                layer=layer,
-                selected_head=head,
-                kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)],
-                lang=lang,
-            ),
+            views.layer_grid(capture, layer, head=head, keep=keep, lang=lang),
             key="layer_grid",
             arrays=view.layer_arrays(layer),
         )

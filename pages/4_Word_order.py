@@ -3,19 +3,10 @@
 import numpy as np
 import streamlit as st
 
-from attnviz.figures import attention as plots
-from attnviz.figures.attention import matrix_figure
+from attnviz.analysis.positions import learned_positions, order_difference
+from attnviz.figures.capture_views import positional_encodings, word_order
 from attnviz.masks import MaskSpec
 from attnviz.models.base import hook_name
-from attnviz.analysis.positions import (
-    alignment,
-    cosine_similarity,
-    learned_positions,
-    reorder,
-    rotary_angles,
-    rotary_similarity,
-    sinusoidal,
-)
 from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices, sidebar_controls, text_box
@@ -82,32 +73,15 @@ def order_view(model, boxes, text_a: str, text_b: str, layer: int, head: int) ->
             )
     if "[UNK]" in cap_a.tokens + cap_b.tokens:
         st.warning(T("order.unk", model=escape_markdown(model.name)))
-    left, right = st.columns(2)
-    with left:
-        show_figure(
-            plots.map_heatmap(cap_a.pattern(layer)[head], cap_a.tokens, title="A", lang=lang), key="order_a_map"
-        )
-    with right:
-        show_figure(
-            plots.map_heatmap(cap_b.pattern(layer)[head], cap_b.tokens, title="B", lang=lang), key="order_b_map"
-        )
-    perm = alignment(cap_a.tokens, cap_b.tokens)
-    if perm is None:
+    figures = word_order(cap_a, cap_b, layer, head, lang=lang)  # the same figures as the Presenter's order slides
+    for column, figure, key in zip(st.columns(2), figures, ("order_a_map", "order_b_map")):
+        with column:
+            show_figure(figure, key=key)
+    diff = order_difference(cap_a.pattern(layer)[head], cap_b.pattern(layer)[head], cap_a.tokens, cap_b.tokens)
+    if diff is None:
         st.info(T("order.not_reordering"))
     else:
-        diff = cap_a.pattern(layer)[head] - reorder(cap_b.pattern(layer)[head], perm)
-        show_figure(
-            matrix_figure(
-                diff,
-                cap_a.tokens,
-                cap_a.tokens,
-                title=T("order.diff_title"),
-                diverging=True,
-                x_title=T("plot.key"),
-                y_title=T("plot.query"),
-            ),
-            key="order_diff",
-        )
+        show_figure(figures[2], key="order_diff")
         st.caption(T("order.diff_caption", value=float(np.abs(diff).max())))
 
 
@@ -123,76 +97,24 @@ def positions_view(model) -> None:
     if learned is None and model.rope_base is None:
         st.info(T("order.no_positions", model=escape_markdown(model.name)))
         return
+    rope = (model.rope_base, model.d_head) if learned is None else None
+    figures = positional_encodings(n, model.d_model, model_name=model.name, learned=learned, rope=rope, lang=lang)
     sin_col, own_col = st.columns(2)
     with sin_col:
-        show_figure(
-            matrix_figure(
-                sinusoidal(n, model.d_model),
-                None,
-                None,
-                title=T("order.sin_title", n=n, d=model.d_model),
-                diverging=True,
-                x_title=T("plot.dimension"),
-                y_title=T("plot.position"),
-            ),
-            key="pe_sin",
-        )
-    if learned is not None:
-        with own_col:
-            show_figure(
-                matrix_figure(
-                    learned,
-                    None,
-                    None,
-                    title=T("order.learned_title", model=model.name),
-                    diverging=True,
-                    x_title=T("plot.dimension"),
-                    y_title=T("plot.position"),
-                ),
-                key="pe_learned",
-            )
-        own, own_title = cosine_similarity(learned), T("order.sim_learned")
-    else:
-        with own_col:
-            show_figure(
-                matrix_figure(
-                    np.cos(rotary_angles(n, model.d_head, model.rope_base)),
-                    None,
-                    None,
-                    title=T("order.rope_title", model=model.name, base=f"{model.rope_base:g}", d=model.d_head),
-                    diverging=True,
-                    x_title=T("order.rope_pair"),
-                    y_title=T("plot.position"),
-                ),
-                key="pe_rope",
-            )
+        show_figure(figures["sin"], key="pe_sin")
+    with own_col:
+        show_figure(figures["own"], key="pe_learned" if learned is not None else "pe_rope")
+    if learned is None:
         st.markdown(T("order.rope_text"))
         st.latex(
             r"\begin{pmatrix} q'_j \\ q'_{j+d/2} \end{pmatrix} = \begin{pmatrix} \cos m\theta_j & -\sin m\theta_j \\ \sin m\theta_j & \cos m\theta_j \end{pmatrix} \begin{pmatrix} q_j \\ q_{j+d/2} \end{pmatrix},\qquad \theta_j = \text{base}^{-2j/d}"
         )
-        own, own_title = rotary_similarity(n, model.d_head, model.rope_base), T("order.sim_rope")
     st.markdown(T("order.similarity"))
     sim_sin, sim_own = st.columns(2)
     with sim_sin:
-        show_figure(
-            matrix_figure(
-                cosine_similarity(sinusoidal(n, model.d_model)),
-                None,
-                None,
-                title=T("order.sim_sin"),
-                diverging=True,
-                x_title=T("plot.position"),
-                y_title=T("plot.position"),
-            ),
-            key="sim_sin",
-        )
+        show_figure(figures["sim_sin"], key="sim_sin")
     with sim_own:
-        show_figure(
-            matrix_figure(
-                own, None, None, title=own_title, diverging=True, x_title=T("plot.position"), y_title=T("plot.position")
-            ),
-            key="sim_learned",
-        )
+        show_figure(figures["sim_own"], key="sim_learned")
     st.caption(T("order.sim_caption" if learned is not None else "order.sim_rope_caption"))
 
 

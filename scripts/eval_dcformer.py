@@ -23,7 +23,8 @@ sys.path.insert(0, ROOT)
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from attnviz.models.dcformer import CharTokenizer, load_dcformer  # noqa: E402
+from attnviz.models.dcformer_checkpoint import load_dcformer  # noqa: E402
+from attnviz.models.vocab import CharTokenizer  # noqa: E402
 from attnviz.training.dcformer import FORTUNE_DIR, load_fortunes, split_corpus  # noqa: E402
 
 

@@ -23,7 +23,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
-from attnviz.models.dcformer import CharTokenizer, DCFormerConfig  # noqa: E402
+from attnviz.models.dcformer import DCFormerConfig  # noqa: E402
+from attnviz.models.vocab import CharTokenizer  # noqa: E402
 from attnviz.training.dcformer import (  # noqa: E402
     FORTUNE_DIR,
     TrainSettings,

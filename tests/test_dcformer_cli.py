@@ -8,7 +8,9 @@ from pathlib import Path
 
 import torch
 
-from attnviz.models.dcformer import CharTokenizer, DCFormer, DCFormerConfig, save_dcformer
+from attnviz.models.dcformer import DCFormer, DCFormerConfig
+from attnviz.models.vocab import CharTokenizer
+from attnviz.models.dcformer_checkpoint import save_dcformer
 
 ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(1)

@@ -202,6 +202,11 @@ def test_the_compose_kernel_stands_alone():
     assert GRAPH["attnviz.compose"] == set()
 
 
+def test_the_attention_kernel_sits_below_the_models():
+    """BERT's and the Hugging Face adapters' one recorded-attention kernel reads hook points and nothing else."""
+    assert GRAPH["attnviz.recorded_attention"] <= {"attnviz.hooks"}
+
+
 ADAPTERS = (
     "attnviz.models.bert",
     "attnviz.models.hf",

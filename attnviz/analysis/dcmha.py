@@ -32,8 +32,7 @@ from ..capture import Capture, all_but_maps, run_capture
 from ..hooks import editing
 from ..masks import MaskSpec, query_block_spans
 from ..models.base import hook_name
-from ..models.char_lm import TWIN, CharLanguageModel
-from ..models.dcformer import compose_matrix, generate_text
+from ..models.char_lm import TWIN, CharLanguageModel, generate_text
 from ..text import InputError, clean_text
 from . import redundancy
 from ..tiles import STAGE_HOOKS  # stage -> the hook that records its (heads, T, T) map
@@ -45,6 +44,40 @@ GATES = ("pre_qdd", "pre_kdd", "post_qdd", "post_kdd")
 
 
 # ----------------------------------------------------------------------------- text
+
+
+def compose_matrix(capture: dict, layer: int, t: int, s: int, stage: str = "pre") -> dict:
+    """Full H x H compose matrix C_ts of one layer for query t and key s, and its parts.
+
+    Orientation: ``C[n, m]`` is how much output head n draws from input head m
+    (out_n = sum_m C[n, m] * in_m). Returns NumPy arrays:
+    ``C`` (total), ``identity``, ``query`` (sum_i qw2 qw1^T), ``key`` (sum_i kw2 kw1^T),
+    ``query_gate`` (diag qdd[t]), ``key_gate`` (diag kdd[s]), ``static`` (zeros if absent).
+    """
+    if stage not in ("pre", "post"):
+        raise ValueError("stage must be 'pre' or 'post'")
+
+    def p(name: str) -> str:  # this stage's compose weights in ``layer``
+        return hook_name(f"{stage}_{name}", layer)
+
+    if p("qw1") not in capture:
+        raise KeyError(f"no {stage}-compose weights for layer {layer} in this capture (MHA model?)")
+    qw1, qw2 = capture[p("qw1")][t], capture[p("qw2")][t]  # (R, H)
+    kw1, kw2 = capture[p("kw1")][s], capture[p("kw2")][s]  # (R, H)
+    qdd, kdd = capture[p("qdd")][t], capture[p("kdd")][s]  # (H,)
+    H = qdd.shape[0]
+    parts = {
+        "identity": np.eye(H, dtype=np.float32),
+        "query": np.einsum("in,im->nm", qw2, qw1).astype(np.float32),
+        "key": np.einsum("in,im->nm", kw2, kw1).astype(np.float32),
+        "query_gate": np.diag(qdd).astype(np.float32),
+        "key_gate": np.diag(kdd).astype(np.float32),
+        "static": np.asarray(capture.get(p("static"), np.zeros((H, H))), dtype=np.float32),
+    }
+    parts["C"] = sum(parts[k] for k in ("identity", "query", "key", "query_gate", "key_gate", "static"))
+    return parts
+
+
 def display_char(c: str) -> str:
     """A character as a readable label: spaces and line breaks made visible."""
     return {" ": "␣", "\n": "↵", "\t": "⇥", "\u3000": "□"}.get(c, c)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ..models.base import AttentionModel
+if TYPE_CHECKING:  # arrays only at run time: the figures draw these without importing a model or torch
+    from ..models.base import AttentionModel
 
 
 def sinusoidal(n_positions: int, d_model: int, base: float = 10000.0) -> np.ndarray:
@@ -65,3 +68,9 @@ def alignment(tokens_a: list[str], tokens_b: list[str]) -> np.ndarray | None:
 def reorder(pattern: np.ndarray, perm: np.ndarray) -> np.ndarray:
     """B's (…, q, k) map expressed in A's token order: out[i, j] = pattern[perm[i], perm[j]]."""
     return pattern[..., perm, :][..., :, perm]
+
+
+def order_difference(pattern_a: np.ndarray, pattern_b: np.ndarray, tokens_a: list[str], tokens_b: list[str]):
+    """A's map minus B's put back in A's token order (both (…, q, k)), or None when B is not a reordering of A."""
+    perm = alignment(tokens_a, tokens_b)
+    return None if perm is None else pattern_a - reorder(pattern_b, perm)

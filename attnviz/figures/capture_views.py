@@ -17,15 +17,24 @@ opened without any Python behind it.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 
+from ..analysis.positions import (
+    cosine_similarity,
+    order_difference,
+    rotary_angles,
+    rotary_similarity,
+    sinusoidal,
+)
 from ..i18n import translate
 from ..masks import kept_positions
 from . import attention
+from .dcmha import WINDOW_COLOR, window_band_path
 
 if TYPE_CHECKING:
     from ..capture import Capture
@@ -54,55 +63,101 @@ def _scores(capture: Capture, layer: int, head: int) -> np.ndarray | None:
         return None
 
 
+def _keep(capture: Capture, hide_special: bool, keep: np.ndarray | None | str) -> np.ndarray | None:
+    return kept_positions(capture.special, capture.key_is_real, hide_special) if isinstance(keep, str) else keep
+
+
 def head_heatmap(
-    capture: Capture, layer: int = 0, head: int = 0, *, lang: str = "en", hide_special: bool = False
+    capture: Capture,
+    layer: int = 0,
+    head: int = 0,
+    *,
+    lang: str = "en",
+    hide_special: bool = False,
+    keep: np.ndarray | None | str = "hide_special",
+    scores: np.ndarray | None = None,
+    title: str | None = None,
 ) -> go.Figure:
-    """One head's attention map: queries on rows, keys on columns, masked cells grey, raw scores in the hover."""
+    """One head's attention map: queries on rows, keys on columns, masked cells grey, raw scores in the hover, and
+    the model's own sliding window for this layer (Mistral's, Gemma 2's, a DCFormer's local layers) outlined.
+
+    The main page, the Presenter and a notebook draw a head with this one builder. ``keep``: the positions drawn
+    (by default all, or all but [CLS]/[SEP] with ``hide_special``); ``scores``: the head's raw scores when the
+    capture does not hold them (a page computes them from q and k); ``title``: in place of "Layer l · head h"."""
     _check(capture, layer, head)
-    return attention.map_heatmap(
+    kept = _keep(capture, hide_special, keep)
+    fig = attention.map_heatmap(
         capture.pattern(layer)[head],
         capture.tokens,
-        scores=_scores(capture, layer, head),
+        scores=_scores(capture, layer, head) if scores is None else scores,
         allowed=capture.mask(layer),
-        keep=kept_positions(capture.special, capture.key_is_real, hide_special),
-        title=translate("main.head_title", lang, layer=layer, head=head),
+        keep=kept,
+        title=translate("main.head_title", lang, layer=layer, head=head) if title is None else title,
         lang=lang,
     )
+    own = capture.own_windows[layer] if capture.own_windows is not None else None
+    n = len(capture.tokens)
+    if own is not None and kept is None and n <= attention.MAX_DRAWN_TOKENS:
+        fig.add_shape(
+            type="path",
+            path=window_band_path(n, own, True),
+            name="own window",
+            line=dict(color=WINDOW_COLOR, width=1.5),
+            fillcolor="rgba(0,0,0,0)",
+            layer="above",
+        )
+    return fig
 
 
 def layer_grid(
-    capture: Capture, layer: int = 0, *, head: int | None = None, lang: str = "en", hide_special: bool = False
+    capture: Capture,
+    layer: int = 0,
+    *,
+    head: int | None = None,
+    lang: str = "en",
+    hide_special: bool = False,
+    keep: np.ndarray | None | str = "hide_special",
 ) -> go.Figure:
-    """Every head of one layer as small maps; ``head`` is framed."""
+    """Every head of one layer as small maps; ``head`` is framed, heads sharing a K/V head grouped."""
     _check(capture, layer, head)
     return attention.map_grid(
         capture.pattern(layer),
         capture.tokens,
         allowed=capture.mask(layer),
-        keep=kept_positions(capture.special, capture.key_is_real, hide_special),
+        keep=_keep(capture, hide_special, keep),
         layer=layer,
         selected_head=head,
+        kv_heads=capture.kv_heads,
         lang=lang,
     )
 
 
 def overview(
-    capture: Capture, *, layer: int | None = None, head: int | None = None, lang: str = "en", hide_special: bool = False
+    capture: Capture,
+    *,
+    layer: int | None = None,
+    head: int | None = None,
+    lang: str = "en",
+    hide_special: bool = False,
+    keep: np.ndarray | None | str = "hide_special",
+    clickable: bool = False,
 ) -> go.Figure:
-    """All layers × all heads as thumbnails, each scaled to its own maximum; (layer, head) framed when both given."""
+    """All layers × all heads as thumbnails, each scaled to its own maximum; (layer, head) framed when both given.
+    ``clickable``: the hover invites a click (the app's page answers it by choosing that head)."""
     if layer is not None:
         _check(capture, layer, head)
     selected = (layer, head) if layer is not None and head is not None else None
     fig = attention.maps_overview(
         [capture.pattern(l) for l in range(capture.n_layers)],
-        keep=kept_positions(capture.special, capture.key_is_real, hide_special),
+        keep=_keep(capture, hide_special, keep),
         selected=selected,
+        kv_heads=capture.kv_heads,
         lang=lang,
     )
-    # The builder's hover invites a click, which only the app answers; here it just names the thumbnail.
-    fig.data[1].hovertemplate = (
-        translate("main.head_title", lang, layer="%{customdata[0]}", head="%{customdata[1]}") + "<extra></extra>"
-    )
+    if not clickable:  # the builder's hover invites a click, which only the app answers; here it names the thumbnail
+        fig.data[1].hovertemplate = (
+            translate("main.head_title", lang, layer="%{customdata[0]}", head="%{customdata[1]}") + "<extra></extra>"
+        )
     return fig
 
 
@@ -113,6 +168,7 @@ def compare(
     *,
     lang: str = "en",
     hide_special: bool = False,
+    keep: np.ndarray | None | str = "hide_special",
 ) -> go.Figure:
     """Heads ``a`` and ``b`` (each ``(layer, head)``) side by side, and their difference A − B."""
     (a_layer, a_head), (b_layer, b_head) = a, b
@@ -127,9 +183,76 @@ def compare(
         # A cell either head could attend to is drawn: where only one could, the other's weight there is a real
         # 0 and the difference is that head's weight. (Two layers' masks differ only with per-layer windows.)
         allowed=capture.mask(a_layer) | capture.mask(b_layer),
-        keep=kept_positions(capture.special, capture.key_is_real, hide_special),
+        keep=_keep(capture, hide_special, keep),
         lang=lang,
     )
+
+
+def word_order(a: Capture, b: Capture, layer: int, head: int, *, lang: str = "en") -> list[go.Figure]:
+    """The same words in two orders (the Word order page, its slides): head ``(layer, head)``'s map of A and of B,
+    and, when B is a reordering of A's tokens, A − B with B's rows and columns put back in A's order."""
+    figures = [
+        attention.map_heatmap(a.pattern(layer)[head], a.tokens, title="A", lang=lang),
+        attention.map_heatmap(b.pattern(layer)[head], b.tokens, title="B", lang=lang),
+    ]
+    diff = order_difference(a.pattern(layer)[head], b.pattern(layer)[head], a.tokens, b.tokens)
+    if diff is not None:
+        figures.append(
+            attention.matrix_figure(
+                diff,
+                a.tokens,
+                a.tokens,
+                title=translate("order.diff_title", lang),
+                diverging=True,
+                x_title=translate("plot.key", lang),
+                y_title=translate("plot.query", lang),
+            )
+        )
+    return figures
+
+
+def positional_encodings(
+    n: int,
+    d_model: int,
+    *,
+    model_name: str,
+    learned: np.ndarray | None = None,
+    rope: tuple[float, int] | None = None,
+    lang: str = "en",
+) -> dict[str, go.Figure]:
+    """The Word order page's positions (and its slides'): the sinusoidal formula's first ``n`` positions ("sin"),
+    the model's own ("own": its ``learned`` vectors, or RoPE's rotations for ``rope=(base, d_head)``), and each one's
+    cosine similarity between positions ("sim_sin", "sim_own"); "own" and "sim_own" only when the model has either."""
+    t = functools.partial(translate, lang=lang)
+
+    def matrix(values: np.ndarray, title: str, x_title: str, y_title: str) -> go.Figure:
+        return attention.matrix_figure(
+            values, None, None, title=title, diverging=True, x_title=x_title, y_title=y_title
+        )
+
+    sin = sinusoidal(n, d_model)
+    figures = {
+        "sin": matrix(sin, t("order.sin_title", n=n, d=d_model), t("plot.dimension"), t("plot.position")),
+        "sim_sin": matrix(cosine_similarity(sin), t("order.sim_sin"), t("plot.position"), t("plot.position")),
+    }
+    if learned is not None:
+        figures["own"] = matrix(
+            learned, t("order.learned_title", model=model_name), t("plot.dimension"), t("plot.position")
+        )
+        own_similarity, own_title = cosine_similarity(learned), t("order.sim_learned")
+    elif rope is not None:
+        base, d_head = rope
+        figures["own"] = matrix(
+            np.cos(rotary_angles(n, d_head, base)),
+            t("order.rope_title", model=model_name, base=f"{base:g}", d=d_head),
+            t("order.rope_pair"),
+            t("plot.position"),
+        )
+        own_similarity, own_title = rotary_similarity(n, d_head, base), t("order.sim_rope")
+    else:
+        return figures
+    figures["sim_own"] = matrix(own_similarity, own_title, t("plot.position"), t("plot.position"))
+    return figures
 
 
 def _window(chosen: int, count: int, fits: int) -> list[int]:

@@ -13,8 +13,8 @@ What is here
   ``layers.{i}.attention.dyn_w_proj.dw1`` ...). ``use_dcmha=False`` gives the
   plain MHA twin through the very same code path (compose is simply skipped).
 * Compose is applied in FACTORED form: the (T, S, H, H) tensor is never built.
-  :func:`compose_matrix` builds the H x H matrix C_ts for one (query, key) cell
-  from a capture dict, with its parts.
+  :func:`attnviz.analysis.dcmha.compose_matrix` builds the H x H matrix C_ts for one (query, key) cell
+  from a capture, with its parts.
 * Hooks: every intermediate passes through a named ``HookPoint`` (``attnviz.hooks``), its name from
   ``models.base.hook_name``: ``blocks.{l}.attn.hook_q/k/v`` (B, H, T, d) after qk-norm and RoPE,
   ``hook_scores``, ``hook_scores_composed``, ``hook_probs``, ``hook_pattern`` (B, H, T, S),
@@ -27,9 +27,9 @@ What is here
   are safe. A recorded map is full (H, T, S): every query row against all S keys (masked cells included),
   computed in query blocks of ``q_chunk_size``; the blocking gives the same numbers (tests).
   :meth:`DCFormer.run_with_cache` returns ``(logits, {name: array})`` as TransformerLens does.
-* :func:`load_dcformer` -- safetensors + ``config.json`` (no pickle, no remote code).
-* :class:`CharTokenizer` -- the tiny char-level vocabulary shipped with the weights.
-* :func:`generate` -- greedy / sampled generation with a KV cache.
+Beside it: :mod:`attnviz.models.dcformer_checkpoint` (``load_dcformer``, ``save_dcformer``: safetensors +
+``config.json``, no pickle, no remote code), :class:`attnviz.models.vocab.CharTokenizer` (the character vocabulary
+shipped with the weights) and :func:`attnviz.models.char_lm.generate` (greedy / sampled generation with a KV cache).
 
 Window convention (attnviz): a window of ``w`` lets query i see keys i-w+1 .. i
 (``w`` keys, itself included). The published training code admits one more key
@@ -38,9 +38,7 @@ Window convention (attnviz): a window of ``w`` lets query i see keys i-w+1 .. i
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterable, Sequence, cast
 
@@ -51,20 +49,14 @@ import torch.nn.functional as F
 from ..compose import compose  # the cross-head compose kernel (tiles rebuilds maps with it too)
 from ..hooks import HookPoint, recording, to_numpy as _numpy
 from ..masks import MaskSpec, position_mask, query_block_spans
-from .base import CheckpointError, hook_name
+from .base import hook_name
 
 __all__ = [
     "DCFormerConfig",
     "DCFormer",
     "RMSNorm",
     "KVCache",
-    "CharTokenizer",
     "compose",
-    "compose_matrix",
-    "load_dcformer",
-    "save_dcformer",
-    "generate",
-    "CheckpointError",
 ]
 
 RANK = 2  # R: rank of the query-wise / key-wise dynamic compose (published value)
@@ -597,215 +589,3 @@ class DCFormer(nn.Module):
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-
-# ----------------------------------------------------------------------------- compose matrix from a capture
-def compose_matrix(capture: dict, layer: int, t: int, s: int, stage: str = "pre") -> dict:
-    """Full H x H compose matrix C_ts of one layer for query t and key s, and its parts.
-
-    Orientation: ``C[n, m]`` is how much output head n draws from input head m
-    (out_n = sum_m C[n, m] * in_m). Returns NumPy arrays:
-    ``C`` (total), ``identity``, ``query`` (sum_i qw2 qw1^T), ``key`` (sum_i kw2 kw1^T),
-    ``query_gate`` (diag qdd[t]), ``key_gate`` (diag kdd[s]), ``static`` (zeros if absent).
-    """
-    import numpy as np
-
-    if stage not in ("pre", "post"):
-        raise ValueError("stage must be 'pre' or 'post'")
-
-    def p(name: str) -> str:  # this stage's compose weights in ``layer``
-        return hook_name(f"{stage}_{name}", layer)
-
-    if p("qw1") not in capture:
-        raise KeyError(f"no {stage}-compose weights for layer {layer} in this capture (MHA model?)")
-    qw1, qw2 = capture[p("qw1")][t], capture[p("qw2")][t]  # (R, H)
-    kw1, kw2 = capture[p("kw1")][s], capture[p("kw2")][s]  # (R, H)
-    qdd, kdd = capture[p("qdd")][t], capture[p("kdd")][s]  # (H,)
-    H = qdd.shape[0]
-    parts = {
-        "identity": np.eye(H, dtype=np.float32),
-        "query": np.einsum("in,im->nm", qw2, qw1).astype(np.float32),
-        "key": np.einsum("in,im->nm", kw2, kw1).astype(np.float32),
-        "query_gate": np.diag(qdd).astype(np.float32),
-        "key_gate": np.diag(kdd).astype(np.float32),
-        "static": np.asarray(capture.get(p("static"), np.zeros((H, H))), dtype=np.float32),
-    }
-    parts["C"] = sum(parts[k] for k in ("identity", "query", "key", "query_gate", "key_gate", "static"))
-    return parts
-
-
-# ----------------------------------------------------------------------------- checkpoints
-def _resolve_files(src: Any) -> tuple[dict | None, list[str]]:
-    """dir -> (config, [*.safetensors]); list of files -> (config if a .json is among them, files)."""
-    if isinstance(src, (str, os.PathLike)) and os.path.isdir(src):
-        d = os.fspath(src)
-        files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".safetensors"))
-        cfg_path = os.path.join(d, "config.json")
-        cfg = json.load(open(cfg_path, encoding="utf-8")) if os.path.exists(cfg_path) else None
-        return cfg, files
-    items = [src] if isinstance(src, (str, os.PathLike)) else list(src)
-    cfg, files = None, []
-    for it in items:
-        it = os.fspath(it)
-        if it.endswith(".json"):
-            cfg = json.load(open(it, encoding="utf-8"))
-        else:
-            files.append(it)
-    return cfg, files
-
-
-def load_dcformer(
-    src: Any, config: DCFormerConfig | dict | None = None, device: str = "cpu", strict: bool = True
-) -> DCFormer:
-    """Load a DCFormer from safetensors + JSON config (no pickle, no remote code).
-
-    ``src``: a directory holding ``config.json`` and ``*.safetensors`` (sharded files are merged),
-    or a list of files. Accepts the fused ``attention.wqkv.weight`` or separate ``wq/wk/wv``.
-    bf16/fp16 tensors are converted to float32. Raises :class:`CheckpointError` naming every
-    missing / mis-shaped (and, if strict, unexpected) tensor with expected and actual shape.
-    """
-    from safetensors.torch import load_file
-
-    cfg_dict, files = _resolve_files(src)
-    if config is not None:
-        cfg_dict = config.to_dict() if isinstance(config, DCFormerConfig) else dict(config)
-    if cfg_dict is None:
-        raise FileNotFoundError(f"no config.json found for {src!r}")
-    if not files:
-        raise FileNotFoundError(f"no .safetensors file found in {src!r}")
-    cfg = DCFormerConfig.from_dict(cfg_dict)
-    sd: dict[str, torch.Tensor] = {}
-    for f in files:
-        sd.update(load_file(f, device="cpu"))
-    sd = {k.removeprefix("model."): v for k, v in sd.items()}  # tolerate a 'model.' prefix
-    # separate wq / wk / wv -> fused wqkv (stacked on dim 0)
-    for i in range(cfg.n_layer):
-        p = f"layers.{i}.attention."
-        parts = [p + n + ".weight" for n in ("wq", "wk", "wv")]
-        if all(n in sd for n in parts) and p + "wqkv.weight" not in sd:
-            sd[p + "wqkv.weight"] = torch.cat([sd.pop(n) for n in parts], dim=0)
-    model = DCFormer(cfg)
-    want = model.state_dict()
-    problems = []
-    for name, ref in want.items():
-        if name not in sd:
-            problems.append(f"missing {name}: expected shape {tuple(ref.shape)}")
-        elif tuple(sd[name].shape) != tuple(ref.shape):
-            problems.append(f"mis-shaped {name}: expected shape {tuple(ref.shape)}, got {tuple(sd[name].shape)}")
-    if strict:
-        for name in sd:
-            if name not in want:
-                problems.append(f"unexpected {name}: shape {tuple(sd[name].shape)}")
-    if problems:
-        raise CheckpointError(
-            "model.checkpoint_problems", name=repr(src), count=len(problems), problems="\n  ".join(problems)
-        )
-    model.load_state_dict({k: sd[k].to(torch.float32) for k in want}, strict=True)
-    return model.to(device).eval()
-
-
-def save_dcformer(
-    model: DCFormer, out_dir: str, extra_config: dict | None = None, dtype: torch.dtype = torch.float32
-) -> None:
-    """Write ``model.safetensors`` (published names) and ``config.json`` to ``out_dir``."""
-    from safetensors.torch import save_file
-
-    os.makedirs(out_dir, exist_ok=True)
-    sd = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
-    save_file(sd, os.path.join(out_dir, "model.safetensors"), metadata={"format": "pt"})
-    cfg = model.config.to_dict()
-    if extra_config:
-        cfg.update(extra_config)
-    with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as f:
-        json.dump(cfg, f, indent=2, ensure_ascii=False)
-
-
-# ----------------------------------------------------------------------------- tokenizer
-class CharTokenizer:
-    """Character-level tokenizer. id 0 is ``<unk>`` (any character not in the vocabulary)."""
-
-    UNK = "<unk>"
-
-    def __init__(self, chars: Iterable[str]):
-        chars = [c for c in chars if c != self.UNK]
-        self.itos = [self.UNK] + list(dict.fromkeys(chars))
-        self.stoi = {c: i for i, c in enumerate(self.itos)}
-        self.unk_id = 0
-
-    @classmethod
-    def from_text(cls, text: str, min_count: int = 1) -> "CharTokenizer":
-        from collections import Counter
-
-        cnt = Counter(text)
-        return cls(sorted(c for c, n in cnt.items() if n >= min_count))
-
-    @classmethod
-    def load(cls, path: str) -> "CharTokenizer":
-        if os.path.isdir(path):
-            path = os.path.join(path, "vocab.json")
-        with open(path, encoding="utf-8") as f:
-            d = json.load(f)
-        return cls(d["tokens"][1:])
-
-    def save(self, path: str) -> None:
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump({"type": "char", "unk": self.UNK, "unk_id": 0, "tokens": self.itos}, f, ensure_ascii=False)
-
-    def __len__(self) -> int:
-        return len(self.itos)
-
-    def encode(self, text: str) -> list[int]:
-        return [self.stoi.get(c, 0) for c in text]
-
-    def decode(self, ids: Iterable[int]) -> str:
-        return "".join(self.itos[i] if 0 < i < len(self.itos) else "\ufffd" for i in ids)
-
-    def tokens(self, text: str) -> list[str]:
-        """Per-position labels for a UI (unknown characters shown as themselves)."""
-        return list(text)
-
-
-# ----------------------------------------------------------------------------- generation
-@torch.no_grad()
-def generate(
-    model: DCFormer,
-    prompt_ids: Sequence[int],
-    max_new_tokens: int = 100,
-    *,
-    temperature: float = 0.0,
-    top_k: int | None = None,
-    seed: int | None = None,
-    use_cache: bool = True,
-    allow_unk: bool = False,
-    **forward_kw,
-) -> list[int]:
-    """Greedy (temperature 0) or sampled generation. Returns prompt + new token ids.
-
-    Sampling: logits / temperature, optionally keep the top_k, sample with a seeded generator.
-    Token id 0 (``<unk>``) is never produced unless ``allow_unk``.
-    """
-    model.eval()
-    ids = list(prompt_ids) or [0]
-    gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    cache = KVCache(model.config.n_layer) if use_cache else None
-    x = torch.tensor([ids], dtype=torch.long)
-    for _ in range(max_new_tokens):
-        logits = model(x, cache=cache, **forward_kw)[0, -1].float()  # (V,)
-        if not allow_unk:
-            logits[0] = float("-inf")
-        if temperature <= 0:
-            nxt = int(torch.argmax(logits))
-        else:
-            logits = logits / temperature
-            if top_k is not None and top_k > 0:
-                kth = torch.topk(logits, min(top_k, logits.numel())).values[-1]
-                logits = logits.masked_fill(logits < kth, float("-inf"))
-            nxt = int(torch.multinomial(torch.softmax(logits, -1), 1, generator=gen))
-        ids.append(nxt)
-        x = torch.tensor([[nxt]], dtype=torch.long) if use_cache else torch.tensor([ids], dtype=torch.long)
-    return ids
-
-
-def generate_text(model: DCFormer, tok: CharTokenizer, prompt: str, max_new_tokens: int = 100, **kw) -> str:
-    ids = generate(model, tok.encode(prompt), max_new_tokens, **kw)
-    return tok.decode(ids)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..figures import attention as plots, steps as plots_steps
+from ..figures import attention as plots, capture_views as views, steps as plots_steps
 from ..capture import run_capture
 from .lessons import LessonError, Slide
 from ..masks import MaskSpec, kept_positions
 from ..models.base import AttentionModel, hook_name
-from ..analysis.positions import alignment, learned_positions, reorder, rotary_angles, sinusoidal
+from ..analysis.positions import learned_positions
 from ..analysis.steps import online_softmax, steps
 from ..i18n import translate
 from ..text import CleanText, clean_text, escape_label
@@ -66,45 +66,12 @@ def slide_figures(
     capture = capture or (lambda model, texts, spec: run_capture(model, list(texts), spec))
     if slide.view == "positions":
         n = 64
-        figures = [
-            plots.matrix_figure(
-                sinusoidal(n, model.d_model),
-                None,
-                None,
-                title=translate("order.sin_title", lang, n=n, d=model.d_model),
-                diverging=True,
-                x_title=translate("plot.dimension", lang),
-                y_title=translate("plot.position", lang),
-            ),
-        ]
         learned = learned_positions(model, n)
-        if learned is not None:
-            figures.append(
-                plots.matrix_figure(
-                    learned,
-                    None,
-                    None,
-                    title=translate("order.learned_title", lang, model=model.name),
-                    diverging=True,
-                    x_title=translate("plot.dimension", lang),
-                    y_title=translate("plot.position", lang),
-                )
-            )
-        elif model.rope_base is not None:
-            figures.append(
-                plots.matrix_figure(
-                    np.cos(rotary_angles(n, model.d_head, model.rope_base)),
-                    None,
-                    None,
-                    title=translate(
-                        "order.rope_title", lang, model=model.name, base=f"{model.rope_base:g}", d=model.d_head
-                    ),
-                    diverging=True,
-                    x_title=translate("order.rope_pair", lang),
-                    y_title=translate("plot.position", lang),
-                )
-            )
-        return _presentable(figures)
+        rope = (model.rope_base, model.d_head) if learned is None and model.rope_base is not None else None
+        shown = views.positional_encodings(
+            n, model.d_model, model_name=model.name, learned=learned, rope=rope, lang=lang
+        )
+        return _presentable([shown[name] for name in ("sin", "own") if name in shown])
     if slide.view == "dcmha":
         if dcformer is None:
             raise LessonError(
@@ -122,35 +89,14 @@ def slide_figures(
         if len(texts) < 2:
             raise LessonError(f"slide {slide.number}: the 'order' view needs 'text' and 'text2'")
         a, b = (capture(model, (t,), spec)[0] for t in texts[:2])
-        figures = [
-            plots.map_heatmap(a.pattern(slide.layer)[slide.head], a.tokens, title="A", lang=lang),
-            plots.map_heatmap(b.pattern(slide.layer)[slide.head], b.tokens, title="B", lang=lang),
-        ]
-        perm = alignment(a.tokens, b.tokens)
-        if perm is not None:
-            diff = a.pattern(slide.layer)[slide.head] - reorder(b.pattern(slide.layer)[slide.head], perm)
-            figures.append(
-                plots.matrix_figure(diff, a.tokens, a.tokens, title=translate("order.diff_title", lang), diverging=True)
-            )
-        return _presentable(figures)
+        return _presentable(views.word_order(a, b, slide.layer, slide.head, lang=lang))
     captures = capture(model, tuple(texts), spec)
     cap = captures[0]
     _check_range(slide, model, cap)
     layer, head = slide.layer, slide.head
     keep = _keep(slide, cap)
     if slide.view in ("head", "dcmha"):
-        figures = [
-            plots.map_heatmap(
-                c.pattern(layer)[head],
-                c.tokens,
-                scores=c.scores(layer)[head],
-                allowed=c.mask(layer),
-                keep=_keep(slide, c),
-                title=translate("main.head_title", lang, layer=layer, head=head),
-                lang=lang,
-            )
-            for c in captures
-        ]
+        figures = [views.head_heatmap(c, layer, head, keep=_keep(slide, c), lang=lang) for c in captures]
         if slide.view == "dcmha" and model.use_dcmha:
             figures.insert(
                 0,
@@ -164,36 +110,11 @@ def slide_figures(
             )
             figures[1].update_layout(title_text=translate("slide.after_post", lang, layer=layer, head=head))
     elif slide.view == "layer":
-        figures = [
-            plots.map_grid(
-                cap.pattern(layer),
-                cap.tokens,
-                allowed=cap.mask(layer),
-                keep=keep,
-                layer=layer,
-                selected_head=head,
-                lang=lang,
-            )
-        ]
+        figures = [views.layer_grid(cap, layer, head=head, keep=keep, lang=lang)]
     elif slide.view == "overview":
-        figures = [
-            plots.maps_overview(
-                [cap.pattern(l) for l in range(model.n_layers)], keep=keep, selected=(layer, head), lang=lang
-            )
-        ]
+        figures = [views.overview(cap, layer=layer, head=head, keep=keep, lang=lang)]
     elif slide.view == "compare":
-        figures = [
-            plots.comparison(
-                cap.pattern(layer)[head],
-                cap.pattern(slide.layer_b)[slide.head_b],
-                cap.tokens,
-                name_a=translate("compare.name", lang, which="A", layer=layer, head=head),
-                name_b=translate("compare.name", lang, which="B", layer=slide.layer_b, head=slide.head_b),
-                allowed=cap.mask(layer),
-                keep=keep,
-                lang=lang,
-            )
-        ]
+        figures = [views.compare(cap, (layer, head), (slide.layer_b, slide.head_b), keep=keep, lang=lang)]
     elif slide.view == "steps":
         s = steps(model, cap, layer, head, slide.query)
         token = escape_label(cap.tokens[slide.query])  # in titles, which Plotly renders as a little HTML

@@ -20,7 +20,9 @@ from dataclasses import dataclass, asdict
 import torch
 import torch.nn.functional as F
 
-from ..models.dcformer import CharTokenizer, DCFormer, DCFormerConfig, save_dcformer
+from ..models.dcformer import DCFormer, DCFormerConfig
+from ..models.dcformer_checkpoint import save_dcformer
+from ..models.vocab import CharTokenizer
 from .schedule import adamw, lr_at, take_step
 
 FORTUNE_DIR = "/usr/share/games/fortunes"

@@ -14,7 +14,10 @@ from attnviz.analysis import dcmha as dv
 from dcmha_reference import independent_c
 from attnviz.masks import query_block_spans
 from attnviz.models.char_lm import CharLanguageModel
-from attnviz.models.dcformer import CharTokenizer, DCFormer, DCFormerConfig, compose_matrix, save_dcformer
+from attnviz.models.dcformer import DCFormer, DCFormerConfig
+from attnviz.models.vocab import CharTokenizer
+from attnviz.analysis.dcmha import compose_matrix
+from attnviz.models.dcformer_checkpoint import save_dcformer
 
 torch.set_num_threads(1)
 TEXT = "the cat sat on the mat. 猫坐在垫子上。"

@@ -8,7 +8,9 @@ import attnviz
 from attnviz.capture import run_capture
 from attnviz.masks import MaskSpec
 from attnviz.models.char_lm import CharLanguageModel
-from attnviz.models.dcformer import CharTokenizer, DCFormer, DCFormerConfig, save_dcformer
+from attnviz.models.dcformer import DCFormer, DCFormerConfig
+from attnviz.models.vocab import CharTokenizer
+from attnviz.models.dcformer_checkpoint import save_dcformer
 
 DYNAMIC = [f"hook_{stage}_{part}" for stage in ("pre", "post") for part in ("qw1", "qw2", "kw1", "kw2", "qdd", "kdd")]
 

@@ -11,18 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from attnviz.models.dcformer import (
-    CharTokenizer,
-    CheckpointError,
-    DCFormer,
-    DCFormerConfig,
-    KVCache,
-    compose,
-    compose_matrix,
-    generate,
-    load_dcformer,
-    save_dcformer,
-)
+from attnviz.compose import compose
+from attnviz.models.base import CheckpointError
+from attnviz.models.dcformer import DCFormer, DCFormerConfig, KVCache
+from attnviz.models.vocab import CharTokenizer
+from attnviz.analysis.dcmha import compose_matrix
+from attnviz.models.char_lm import generate
+from attnviz.models.dcformer_checkpoint import load_dcformer, save_dcformer
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[2]

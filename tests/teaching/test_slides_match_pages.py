@@ -1,0 +1,63 @@
+"""A slide and a page draw a head with the same builders (attnviz.figures.capture_views), so what the class sees on
+the projector is what a student sees on the page: the same map, scale, mask, K/V grouping and the model's own window
+outlined. Before, the Presenter rebuilt its figures and left the window band and the K/V groups out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attnviz.capture import get_model, run_capture
+from attnviz.figures import capture_views as views
+from attnviz.teaching.lessons import Slide
+from attnviz.teaching.slides import slide_figures, slide_spec
+
+TEXT = "the cat sat on the mat and the dog sat on the log"
+
+
+def slide(view: str, **fields) -> Slide:
+    return Slide(number=1, title={"en": "t"}, explanation={"en": "e"}, view=view, text=TEXT, **fields)
+
+
+def same_figure(a, b) -> None:
+    assert len(a.data) == len(b.data)
+    for trace_a, trace_b in zip(a.data, b.data):
+        assert trace_a.type == trace_b.type
+        if getattr(trace_a, "z", None) is not None:
+            np.testing.assert_array_equal(np.asarray(trace_a.z, float), np.asarray(trace_b.z, float))
+    assert [s.name for s in a.layout.shapes] == [s.name for s in b.layout.shapes]
+    assert a.layout.title.text == b.layout.title.text
+
+
+@pytest.mark.parametrize("name", ["mistral-char", "all-MiniLM-L6-v2"])
+def test_a_head_slide_draws_the_pages_head(name):
+    model = get_model(name)
+    shown = slide("head", layer=1, head=1, causal=model.kind == "decoder")
+    (capture,) = run_capture(model, [TEXT], slide_spec(shown))
+    (on_slide,) = slide_figures(shown, model)
+    same_figure(on_slide, views.head_heatmap(capture, 1, 1))
+    outlined = "own window" in [s.name for s in on_slide.layout.shapes]
+    assert outlined == (model.layer_windows(None)[1] is not None)  # mistral-char: its 64-token window; MiniLM: none
+
+
+def test_layer_and_overview_slides_group_heads_by_their_kv_head_as_the_page_does():
+    model = get_model("mistral-char")  # 4 query heads share 2 K/V heads
+    (capture,) = run_capture(model, [TEXT], slide_spec(slide("layer", causal=True)))
+    (grid,) = slide_figures(slide("layer", layer=1, head=2, causal=True), model)
+    same_figure(grid, views.layer_grid(capture, 1, head=2))
+    (overview,) = slide_figures(slide("overview", layer=1, head=2, causal=True), model)
+    same_figure(overview, views.overview(capture, layer=1, head=2))
+    assert capture.kv_heads == [model.kv_head_of(h) for h in range(model.n_heads)] and len(set(capture.kv_heads)) == 2
+
+
+def test_an_order_slide_draws_the_word_order_pages_figures(minilm):
+    shown = Slide(
+        number=1, title={"en": "t"}, explanation={"en": "e"}, view="order", text="dog bites man", text2="man bites dog"
+    )
+    a, b = (run_capture(minilm, [t], slide_spec(shown))[0] for t in (shown.text, shown.text2))
+    on_slide = slide_figures(shown, minilm)
+    page = views.word_order(a, b, 0, 0)
+    assert len(on_slide) == len(page) == 3
+    for x, y in zip(on_slide, page):
+        same_figure(x, y)
+    assert page[2].layout.xaxis.title.text and page[2].layout.yaxis.title.text  # the difference names its axes
