@@ -259,3 +259,15 @@ def test_a_benchmark_never_imports_a_test(path):
 def test_a_test_never_imports_a_benchmark(path):
     assert not _top_level_imports(path) & {p.stem for p in BENCHMARKS}, path.relative_to(ROOT)
     assert not [call for call in _path_insertions(path) if "benchmarks" in call], path.relative_to(ROOT)
+
+
+def test_the_pre_commit_hooks_are_make_lints_checks():
+    """.pre-commit-config.yaml runs what `make lint` and CI run, from the locked .venv: nothing fetched."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    hooks = [hook["entry"].split() for hook in config["repos"][0]["hooks"]]
+    lint = (ROOT / "Makefile").read_text(encoding="utf-8").split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    commands = [line.split() for line in lint.splitlines()[1:]]  # "$(BIN)/ruff check ." ...
+    assert [[word.replace("$(BIN)/", ".venv/bin/") for word in command if word != "."] for command in commands] == hooks
