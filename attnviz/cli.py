@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .i18n import translate
 from .masks import MaskSpec
 from .models import DEFAULT_MODEL, ModelNotFound, available_models
 
@@ -68,11 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen = commands.add_parser(
         "generate",
-        help="continue a text with a shipped character model (dcformer-tiny or mha-tiny)",
+        help="continue a text with a language model (a decoder: dcformer-tiny, mha-tiny, mistral-char, a folder)",
         description="Greedy when --temperature is 0 (the default); otherwise sampled with a seeded generator.",
     )
     gen.add_argument(
-        "--model", default="dcformer-tiny", help="dcformer-tiny, mha-tiny, or a DCFormer checkpoint directory"
+        "--model", default="dcformer-tiny", help="a shipped decoder, or a decoder's folder (DCFormer, transformers)"
     )
     gen.add_argument("--prompt", required=True, help="the text to continue")
     gen.add_argument(
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=120,
         metavar="N",
-        help="characters to add (default: %(default)s)",
+        help="tokens to add (characters, for the character models; default: %(default)s)",
     )
     gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     gen.add_argument("--top-k", type=_positive, default=None, metavar="K", help="sample only among the K likeliest")
@@ -181,7 +182,7 @@ def _megabytes(n: int) -> str:
 
 def _generate(args) -> int:
     from .capture import get_model
-    from .models.char_lm import generate_text
+    from .decoding import decode
 
     if args.temperature < 0:
         print("attnviz: error: --temperature must be 0 or more", file=sys.stderr)
@@ -192,22 +193,17 @@ def _generate(args) -> int:
         print(f"attnviz: error: {error}", file=sys.stderr)
         return 1
     if model.kind != "decoder":
-        print(f"attnviz: error: {args.model} is not a character language model (try dcformer-tiny)", file=sys.stderr)
+        print(f"attnviz: error: {args.model} is not a language model (a decoder; try dcformer-tiny)", file=sys.stderr)
         return 1
-    unknown = model.unknown_characters(args.prompt)
-    if unknown:
-        print(f"note: read as <unk>: {' '.join(unknown)}", file=sys.stderr)
-    print(
-        generate_text(
-            model.lm,
-            model.tokenizer,
-            args.prompt,
-            args.max_new_tokens,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            seed=args.seed,
-        )
+    for notice in model.notices(args.prompt, MaskSpec(causal=True)):  # characters read as <unk>, and the like
+        if notice.level == "warning":
+            print("note: " + translate(notice.key, "en", **notice.values), file=sys.stderr)
+    encoding = model.encode([args.prompt])
+    prompt = encoding.input_ids[0, : int(encoding.key_is_real[0].sum())].tolist()
+    _, steps = decode(
+        model, prompt, args.max_new_tokens, temperature=args.temperature, top_k=args.top_k, seed=args.seed
     )
+    print(args.prompt + "".join(model.token_label(step.token_id) for step in steps))
     return 0
 
 

@@ -1,4 +1,12 @@
-"""Greedy decoding of an encoder-decoder, one recorded step at a time: the one loop every such model feeds.
+"""The decoding loops, tensors in and steps out: one for decoders (each model feeds its own ``decode_step``), one for
+encoder-decoders (each model feeds its encoder and decoder steps). The models know nothing of loops or captures.
+
+Decoders: :func:`decode` reads the prompt once (prefill) and then feeds one token at a time through the model's
+KV cache (``model.decode_step``), choosing each next token with :func:`next_token` (greedy, or sampled with a
+temperature, a top-k and a seed), and records what ``record`` names at every feed. Generation's cache view
+(:mod:`attnviz.analysis.generation`), the DCMHA page's continuation and ``attnviz generate`` all run it.
+
+Encoder-decoders: greedy decoding, one recorded step at a time.
 
 A model (the shipped date model, :class:`~attnviz.models.seq2seq.DateTranslator`, or a Hugging Face T5/BART,
 :class:`~attnviz.models.hf_encdec.HFEncoderDecoder`) supplies its own steps, tensors in and out
@@ -26,7 +34,7 @@ import torch
 from .capture import Capture
 from .hooks import recording, to_numpy
 from .masks import MaskSpec
-from .models.base import EncoderDecoderModel
+from .models.base import AttentionModel, EncoderDecoderModel
 
 
 @dataclass
@@ -134,3 +142,69 @@ def greedy_decode(model: EncoderDecoderModel, text: str, max_new: int | None = N
             if next_id == model.eos_id:
                 break
     return Decoding(text, encoder, steps, model.answer([s.output_id for s in steps]), int(model.eos_id))
+
+
+# ------------------------------------------------------------------------------------------ decoders
+def next_token(
+    logits: torch.Tensor,
+    *,
+    never: tuple[int, ...] = (),
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+) -> int:
+    """The next token from the last position's ``logits`` (V,): the most probable one (temperature 0), or one sampled
+    from softmax(logits / temperature) over the ``top_k`` most probable; never an id in ``never`` (a character
+    model's <unk>)."""
+    logits = logits.float().clone()
+    if never:
+        logits[list(never)] = float("-inf")
+    if temperature <= 0:
+        return int(torch.argmax(logits))
+    logits = logits / temperature
+    if top_k is not None and top_k > 0:
+        kth = torch.topk(logits, min(top_k, logits.numel())).values[-1]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    return int(torch.multinomial(torch.softmax(logits, -1), 1, generator=generator))
+
+
+@dataclass
+class DecoderStep:
+    """One generated token: its id, the softmax it was chosen from, and what was recorded when it was fed."""
+
+    token_id: int
+    probs: np.ndarray  # (V,) softmax of the logits it was chosen from (before ``never``)
+    recorded: dict[str, torch.Tensor]  # the hook points ``record`` names, as the model read the token (batch 1)
+
+
+@torch.inference_mode()
+def decode(
+    model: AttentionModel,
+    prompt_ids: list[int],
+    n_new: int,
+    *,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    seed: int | None = None,
+    record: tuple[str, ...] = (),
+) -> tuple[dict[str, torch.Tensor], list[DecoderStep]]:
+    """A decoder's continuation of ``prompt_ids``: (what ``record`` names in the prefill, one step per new token).
+
+    Each chosen token is fed back through the cache, recorded; without ``record`` the last one is not fed (nothing
+    would read it). ``seed`` fixes the sampling (a temperature above 0)."""
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    with recording(record) as rec:
+        logits, cache = model.decode_step(torch.tensor([prompt_ids or [0]]), None)
+    prefill, steps = rec.tensors, []
+    for step in range(n_new):
+        last = logits[0, -1].float()
+        chosen = next_token(
+            last, never=model.never_generated, temperature=temperature, top_k=top_k, generator=generator
+        )
+        recorded: dict[str, torch.Tensor] = {}
+        if record or step < n_new - 1:
+            with recording(record) as rec:
+                logits, cache = model.decode_step(torch.tensor([[chosen]]), cache)
+            recorded = rec.tensors
+        steps.append(DecoderStep(chosen, torch.softmax(last, dim=-1).cpu().numpy(), recorded))
+    return prefill, steps

@@ -96,7 +96,7 @@ def test_generate_greedy_is_deterministic_and_sampling_is_seeded(capsys):
 
 def test_generate_refuses_an_encoder(capsys):
     assert main(["generate", "--model", "all-MiniLM-L6-v2", "--prompt", "x"]) == 1
-    assert "not a character language model" in capsys.readouterr().err
+    assert "not a language model" in capsys.readouterr().err
 
 
 def test_linear_and_full_captures_on_the_command_line(tmp_path, capsys):
@@ -133,3 +133,11 @@ def test_linear_and_full_captures_on_the_command_line(tmp_path, capsys):
         )
     with pytest.raises(SystemExit):
         main(["capture", "--text", text, "--full", "--linear", "--out", str(full)])
+
+
+def test_generate_continues_with_any_decoder_through_the_one_loop(capsys):
+    """mistral-char (a transformers decoder) generates through the same loop as the DCFormers (its decode_step);
+    before, the command read a character model's private vocabulary and failed on it with a traceback."""
+    assert main(["generate", "--model", "mistral-char", "--prompt", "The cat", "-n", "12"]) == 0
+    out = capsys.readouterr().out.rstrip("\n")
+    assert out.startswith("The cat") and len(out) == len("The cat") + 12  # one character per token

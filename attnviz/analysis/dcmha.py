@@ -29,10 +29,11 @@ import numpy as np
 import torch
 
 from ..capture import Capture, all_but_maps, run_capture
+from ..decoding import decode
 from ..hooks import editing
 from ..masks import MaskSpec, query_block_spans
 from ..models.base import hook_name
-from ..models.char_lm import TWIN, CharLanguageModel, generate_text
+from ..models.char_lm import TWIN, CharLanguageModel
 from ..text import InputError, clean_text
 from . import redundancy
 from ..tiles import STAGE_HOOKS  # stage -> the hook that records its (heads, T, T) map
@@ -303,16 +304,10 @@ def lowrank_strength(cap: Capture, layer: int) -> dict[str, np.ndarray]:
 def continue_text(model: CharLanguageModel, prompt: str, n_chars: int, temperature: float = 0.0, seed: int = 0) -> str:
     """The model's continuation of ``prompt`` (greedy at temperature 0, else sampled with ``seed``)."""
     prompt = prompt[-model.context :]
-    out = generate_text(
-        model.lm,
-        model.tokenizer,
-        prompt,
-        n_chars,
-        temperature=temperature,
-        top_k=None,
-        seed=seed if temperature > 0 else None,
+    _, steps = decode(
+        model, model.tokenizer.encode(prompt), n_chars, temperature=temperature, seed=seed if temperature > 0 else None
     )
-    return out[len(prompt) :]
+    return model.tokenizer.decode(step.token_id for step in steps)
 
 
 # ----------------------------------------------------------------------------- MiniLM sandbox

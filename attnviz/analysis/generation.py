@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
-from ..hooks import recording
+from ..decoding import decode
 from ..models.base import AttentionModel, hook_name
 
 
@@ -70,36 +69,25 @@ class Generation:
 
 
 def generate_with_cache(model: AttentionModel, text: str, n_new: int = 12) -> Generation:
-    """Greedy generation by ``model`` (a decoder of the contract with ``decode_step``), recording each step's maps."""
+    """Greedy generation by ``model`` (a decoder: the one loop, :func:`attnviz.decoding.decode`, through its
+    ``decode_step``), each step's maps recorded."""
     encoding = model.encode([text])
-    ids = encoding.input_ids[:, : int(encoding.key_is_real[0].sum())]  # (1, n_prompt), no padding
-    names = [hook_name("pattern", layer) for layer in range(model.n_layers)]
-    with torch.inference_mode():
-        with recording(names) as rec:
-            logits, cache = model.decode_step(ids, None)
-        prefill = {layer: rec.tensors[name][0].float().cpu().numpy() for layer, name in enumerate(names)}
-        tokens = list(encoding.tokens[0][: ids.shape[1]])
-        generation = Generation(
-            model.name,
-            tokens,
-            ids.shape[1],
-            prefill,
-            n_kv_heads=model.n_kv_heads,
-            d_head=model.d_head,
-            n_layers=model.n_layers,
-        )
-        for _ in range(n_new):
-            probs = torch.softmax(logits[0, -1].float(), dim=-1)
-            chosen = probs.clone()
-            chosen[list(model.never_generated)] = -1.0  # e.g. a character model's <unk>
-            next_id = int(chosen.argmax())
-            position = len(generation.tokens)  # the new token's position: it becomes the next query
-            with recording(names) as rec:
-                logits, cache = model.decode_step(torch.tensor([[next_id]]), cache)
-            rows = {layer: rec.tensors[name][0, :, -1].float().cpu().numpy() for layer, name in enumerate(names)}
-            key_start = {layer: position + 1 - row.shape[-1] for layer, row in rows.items()}
-            generation.tokens.append(model.token_label(next_id))
-            generation.steps.append(
-                CacheStep(generation.tokens[-1], next_id, position, rows, key_start, probs.cpu().numpy())
-            )
+    prompt = encoding.input_ids[0, : int(encoding.key_is_real[0].sum())].tolist()  # no padding
+    names = tuple(hook_name("pattern", layer) for layer in range(model.n_layers))
+    prefill, steps = decode(model, prompt, n_new, record=names)
+    generation = Generation(
+        model.name,
+        list(encoding.tokens[0][: len(prompt)]),
+        len(prompt),
+        {layer: prefill[name][0].float().cpu().numpy() for layer, name in enumerate(names)},
+        n_kv_heads=model.n_kv_heads,
+        d_head=model.d_head,
+        n_layers=model.n_layers,
+    )
+    for step in steps:
+        position = len(generation.tokens)  # the new token's position: it becomes the next query
+        rows = {layer: step.recorded[name][0, :, -1].float().cpu().numpy() for layer, name in enumerate(names)}
+        key_start = {layer: position + 1 - row.shape[-1] for layer, row in rows.items()}
+        generation.tokens.append(model.token_label(step.token_id))
+        generation.steps.append(CacheStep(generation.tokens[-1], step.token_id, position, rows, key_start, step.probs))
     return generation

@@ -23,9 +23,8 @@ from torch import nn
 from ..hooks import HookPoint
 from ..masks import MaskSpec, combine_windows, structural_mask
 from .base import AttentionModel, AttentionWeights, Encoding, FolderFormat, Notice, mask_notices
-from collections.abc import Sequence
 
-from .dcformer import DCFormer, KVCache, TransformerBlock
+from .dcformer import KVCache, TransformerBlock
 from .dcformer_checkpoint import load_dcformer
 from .vocab import CharTokenizer
 
@@ -183,49 +182,3 @@ FOLDER_FORMAT = FolderFormat(
     lambda config: "decoder",
     lambda path, config, name, device: CharLanguageModel(path, name=name, device=device).eval(),
 )
-
-
-# ----------------------------------------------------------------------------- generation
-@torch.no_grad()
-def generate(
-    model: DCFormer,
-    prompt_ids: Sequence[int],
-    max_new_tokens: int = 100,
-    *,
-    temperature: float = 0.0,
-    top_k: int | None = None,
-    seed: int | None = None,
-    use_cache: bool = True,
-    allow_unk: bool = False,
-    **forward_kw,
-) -> list[int]:
-    """Greedy (temperature 0) or sampled generation. Returns prompt + new token ids.
-
-    Sampling: logits / temperature, optionally keep the top_k, sample with a seeded generator.
-    Token id 0 (``<unk>``) is never produced unless ``allow_unk``.
-    """
-    model.eval()
-    ids = list(prompt_ids) or [0]
-    gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    cache = KVCache(model.config.n_layer) if use_cache else None
-    x = torch.tensor([ids], dtype=torch.long)
-    for _ in range(max_new_tokens):
-        logits = model(x, cache=cache, **forward_kw)[0, -1].float()  # (V,)
-        if not allow_unk:
-            logits[0] = float("-inf")
-        if temperature <= 0:
-            nxt = int(torch.argmax(logits))
-        else:
-            logits = logits / temperature
-            if top_k is not None and top_k > 0:
-                kth = torch.topk(logits, min(top_k, logits.numel())).values[-1]
-                logits = logits.masked_fill(logits < kth, float("-inf"))
-            nxt = int(torch.multinomial(torch.softmax(logits, -1), 1, generator=gen))
-        ids.append(nxt)
-        x = torch.tensor([[nxt]], dtype=torch.long) if use_cache else torch.tensor([ids], dtype=torch.long)
-    return ids
-
-
-def generate_text(model: DCFormer, tok: CharTokenizer, prompt: str, max_new_tokens: int = 100, **kw) -> str:
-    ids = generate(model, tok.encode(prompt), max_new_tokens, **kw)
-    return tok.decode(ids)

@@ -16,7 +16,8 @@ from attnviz.models.base import CheckpointError
 from attnviz.models.dcformer import DCFormer, DCFormerConfig, KVCache
 from attnviz.models.vocab import CharTokenizer
 from attnviz.analysis.dcmha import compose_matrix
-from attnviz.models.char_lm import generate
+from attnviz.decoding import decode
+from attnviz.models.char_lm import CharLanguageModel
 from attnviz.models.dcformer_checkpoint import load_dcformer, save_dcformer
 
 torch.set_num_threads(1)
@@ -614,12 +615,20 @@ def test_tokenizer_and_generation(tmp_path):
     assert tok2.encode("hello 你好") == tok.encode("hello 你好") and tok2.decode(tok2.encode("你好")) == "你好"
     assert tok2.encode("z") == [0]  # unknown character
     m = make_model(seed=15, vocab_size=len(tok), boost=1.0)
-    a = generate(m, tok.encode("he"), 12)
-    b = generate(m, tok.encode("he"), 12, use_cache=False)
-    assert a == b and len(a) == 14
-    s1 = generate(m, tok.encode("he"), 12, temperature=1.0, top_k=3, seed=7)
-    s2 = generate(m, tok.encode("he"), 12, temperature=1.0, top_k=3, seed=7)
-    assert s1 == s2
+    save_dcformer(m, tmp_path)
+    model = CharLanguageModel(tmp_path)  # the one decoder loop feeds the model's decode_step (its KV cache)
+    _, steps = decode(model, tok.encode("he"), 12)
+    cached = [step.token_id for step in steps]
+    ids = tok.encode("he")  # the same greedy choice, recomputed from a full forward over the whole text each time
+    with torch.no_grad():
+        for _ in range(12):
+            logits = m(torch.tensor([ids]))[0, -1].clone()
+            logits[0] = float("-inf")  # <unk> is never generated
+            ids.append(int(logits.argmax()))
+    assert cached == ids[2:] and len(cached) == 12
+    sampled = [[s.token_id for s in decode(model, tok.encode("he"), 12, temperature=1.0, top_k=3, seed=7)[1]]]
+    sampled.append([s.token_id for s in decode(model, tok.encode("he"), 12, temperature=1.0, top_k=3, seed=7)[1]])
+    assert sampled[0] == sampled[1] and 0 not in sampled[0]
 
 
 def test_training_smoke():
