@@ -150,15 +150,15 @@ def child_memory(model_name: str, tokens: int) -> dict:
     from attnviz.models import load_model
     from attnviz.models.base import hook_name
     from attnviz.text import clean_text
-    from ui import session
+    from ui import offered, session
     from ui.long_maps import BLOCKS_ABOVE
 
     if not _reset_peak():
         raise SystemExit("cannot reset VmHWM through /proc/self/clear_refs")
     rss_imports = _status()["VmRSS"]
-    torch.set_num_threads(app_threads())  # as ui.session._load_offered
+    torch.set_num_threads(app_threads())  # as ui.offered._load_offered
     model = load_model(model_name)
-    session.freeze_loaded_objects()
+    offered.freeze_loaded_objects()
     rss_model = _status()["VmRSS"]
     spec = MaskSpec()  # the page's defaults: no causal box ticked, no window, no chunk
 

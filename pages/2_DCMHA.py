@@ -23,7 +23,8 @@ from ui.dcmha import (
 from ui.errors import guard
 from ui.lang import texts_of
 from ui.nav import run_through_navigation
-from ui.session import HEAVY, encoded_shape, get_model, heavy_section
+from ui.session import HEAVY, encoded_shape, heavy_section
+from ui.offered import get_model
 from ui.state import fit, fit_indices, one_of
 
 run_through_navigation()

@@ -13,7 +13,8 @@ from ui.controls import load_page_state, save_page_state, show_notices, sidebar_
 from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
-from ui.session import captures_for, encoded_shape, get_model, heavy_section, is_long
+from ui.session import captures_for, encoded_shape, heavy_section, is_long
+from ui.offered import get_model
 from ui.nav import run_through_navigation
 from ui.state import fit_indices
 

@@ -18,7 +18,7 @@ from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T, error_text
 from ui.nav import run_through_navigation
-from ui.session import get_model, model_choices
+from ui.offered import get_model, model_choices
 from ui.state import fit, fit_indices
 
 run_through_navigation()

@@ -13,7 +13,8 @@ from ui.controls import show_notices
 from ui.figures import show_figure
 from ui.lang import T, error_text, language_switch
 from ui.errors import guard
-from ui.session import ModelNotOffered, captures_for, encoded_shape, get_model, heavy_section, is_long
+from ui.session import captures_for, encoded_shape, heavy_section, is_long
+from ui.offered import ModelNotOffered, get_model
 from ui.uploads import uploaded_lesson
 from ui.nav import run_through_navigation
 from ui.state import fit

@@ -13,7 +13,8 @@ from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
 from ui.nav import run_through_navigation
-from ui.session import HEAVY, capture_bytes, encoded_shape, get_model, heavy_section, is_long, model_choices, remembered
+from ui.session import HEAVY, capture_bytes, encoded_shape, heavy_section, is_long, remembered
+from ui.offered import get_model, model_choices
 from ui.state import fit, fit_indices
 
 run_through_navigation()

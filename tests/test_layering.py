@@ -271,3 +271,14 @@ def test_the_pre_commit_hooks_are_make_lints_checks():
     lint = (ROOT / "Makefile").read_text(encoding="utf-8").split("\nlint:", 1)[1].split("\n\n", 1)[0]
     commands = [line.split() for line in lint.splitlines()[1:]]  # "$(BIN)/ruff check ." ...
     assert [[word.replace("$(BIN)/", ".venv/bin/") for word in command if word != "."] for command in commands] == hooks
+
+
+def test_the_architecture_docs_import_tables_are_what_the_code_imports():
+    """docs/architecture.md's pages -> modules tables are read from the import lines, never kept by hand."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("import_tables", ROOT / "scripts" / "import_tables.py")
+    assert spec is not None and spec.loader is not None
+    import_tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(import_tables)
+    assert import_tables.documented() == import_tables.tables(), "run: python scripts/import_tables.py --write"

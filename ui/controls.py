@@ -17,18 +17,8 @@ from attnviz.text import MAX_CHARS, CleanText, InputError, clean_text, escape_ma
 from . import url_state
 from .lang import T, ensure_language, error_text, language_switch
 from .long_maps import BLOCKS_ABOVE
-from .session import (
-    VIEW_HOOKS,
-    canonical_model,
-    captures_for,
-    default_model,
-    encoded_shape,
-    get_model,
-    is_long,
-    model_choices,
-    scores_hooks,
-    view_hooks,
-)
+from .session import VIEW_HOOKS, captures_for, encoded_shape, is_long, scores_hooks, view_hooks
+from .offered import canonical_model, default_model, get_model, model_choices
 
 log = logging.getLogger("attnviz")
 

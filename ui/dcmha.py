@@ -24,7 +24,8 @@ from .editors import compose_editor, load_preset
 from .figures import show_figure
 from .lang import T, ensure_language, error_text, texts_of
 from .long_maps import LONG_MAP_BLOCKS, dragged_box
-from .session import LONG_FORWARD_TOKENS, encoded_shape, get_model, remembered
+from .session import LONG_FORWARD_TOKENS, encoded_shape, remembered
+from .offered import get_model
 from .state import fit_indices
 
 D = texts_of("dcmha")

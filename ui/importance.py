@@ -28,7 +28,8 @@ from attnviz.text import code_span
 from . import url_state
 from .figures import show_figure
 from .lang import T, ensure_language, texts_of
-from .session import get_model, remembered
+from .session import remembered
+from .offered import get_model
 from .state import fit, one_of
 
 D = texts_of("importance")  # D("title") is T("importance.title")

@@ -15,7 +15,7 @@ from attnviz.teaching.lessons import Lesson, LessonError, parse_lesson_bytes
 from attnviz.text import MAX_CHARS, MAX_UPLOAD_BYTES, InputError, clean_text, escape_markdown, text_from_file
 
 from .lang import T
-from .session import get_model
+from .offered import get_model
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -280,6 +280,7 @@ def test_a_long_texts_dcmha_forward_runs_in_the_analysis_lane_and_a_short_one_do
     """Five students' 1,000-character DCMHA texts (15-18 s first runs) held the forward workers every page's short
     sentence needs; a long text's DCMHA forward now runs in the analysis lane."""
     import ui.dcmha
+    import ui.offered
     import ui.session
 
     lanes = []
@@ -289,7 +290,7 @@ def test_a_long_texts_dcmha_forward_runs_in_the_analysis_lane_and_a_short_one_do
         "remembered",
         lambda slot, key, compute, lane="forward": lanes.append((slot, lane)) or real(slot, key, compute, lane),
     )
-    model = ui.session.get_model("dcformer-tiny")
+    model = ui.offered.get_model("dcformer-tiny")
     ui.dcmha.capture_for(model, "The cat sat.", None, True)
     ui.dcmha.capture_for(model, "the cat sat on the mat. " * 20, None, True)  # 480 characters: long
     assert [lane for slot, lane in lanes if slot.startswith("dcmha:dcformer")] == ["forward", "analysis"]

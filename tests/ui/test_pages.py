@@ -124,9 +124,9 @@ def test_long_text_is_cut_with_a_notice(main_page):
 def test_a_link_cannot_load_a_model_the_server_does_not_offer(name, monkeypatch):
     """Paths (even to a real model folder), hub ids and markup in ?model= are refused without being echoed."""
     loaded = []
-    from ui import session
+    from ui import offered
 
-    monkeypatch.setattr(session, "load_model", lambda n, _real=session.load_model: loaded.append(n) or _real(n))
+    monkeypatch.setattr(offered, "load_model", lambda n, _real=offered.load_model: loaded.append(n) or _real(n))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["model"] = name
     at.run()

@@ -4,7 +4,7 @@ import gc
 
 import pytest
 
-from ui import session
+from ui import offered, session
 
 
 class FakeModel:
@@ -28,7 +28,7 @@ def tracked(obj) -> bool:
 def test_freeze_moves_live_objects_out_of_the_collectors_reach(unfrozen):
     model = FakeModel()
     assert tracked(model)
-    session.freeze_loaded_objects()
+    offered.freeze_loaded_objects()
     assert gc.get_freeze_count() > 0
     assert not tracked(model)  # gc.collect() after every rerun no longer walks it
     later = FakeModel()
@@ -37,14 +37,14 @@ def test_freeze_moves_live_objects_out_of_the_collectors_reach(unfrozen):
 
 def test_get_model_freezes_what_it_loaded(unfrozen, monkeypatch):
     loaded = FakeModel()
-    monkeypatch.setattr(session, "load_model", lambda name: loaded)
+    monkeypatch.setattr(offered, "load_model", lambda name: loaded)
     monkeypatch.setenv("ATTNVIZ_MODELS", "fake-model-for-test")
-    session._load_offered.clear()
+    offered._load_offered.clear()
     try:
-        assert session.get_model("fake-model-for-test") is loaded
+        assert offered.get_model("fake-model-for-test") is loaded
         assert not tracked(loaded)
     finally:
-        session._load_offered.clear()
+        offered._load_offered.clear()
 
 
 # --- which models a browser may pick ---------------------------------------------------------------
@@ -56,7 +56,7 @@ def offered_dir(tmp_path, monkeypatch):
     folder = tmp_path / "my-bert"
     folder.mkdir()
     (folder / "config.json").write_text("{}")
-    monkeypatch.setattr(session.sys, "argv", ["app.py", "--model", str(folder)])
+    monkeypatch.setattr(offered.sys, "argv", ["app.py", "--model", str(folder)])
     monkeypatch.delenv("ATTNVIZ_MODELS", raising=False)
     return folder
 
@@ -65,19 +65,19 @@ def offered_dir(tmp_path, monkeypatch):
 def loads(monkeypatch):
     """Record every real load instead of loading."""
     calls = []
-    monkeypatch.setattr(session, "load_model", lambda name: calls.append(name) or FakeModel())
-    session._load_offered.clear()
+    monkeypatch.setattr(offered, "load_model", lambda name: calls.append(name) or FakeModel())
+    offered._load_offered.clear()
     yield calls
-    session._load_offered.clear()
+    offered._load_offered.clear()
 
 
 def test_offered_models_are_the_registry_and_what_the_operator_named(offered_dir, monkeypatch):
-    monkeypatch.setenv("ATTNVIZ_MODELS", "/srv/models/a" + session.os.pathsep + "/srv/models/b/")
-    choices = session.model_choices()
+    monkeypatch.setenv("ATTNVIZ_MODELS", "/srv/models/a" + offered.os.pathsep + "/srv/models/b/")
+    choices = offered.model_choices()
     assert choices[0] == str(offered_dir)  # named at start-up: first, and the default
     assert "/srv/models/a" in choices and "/srv/models/b" in choices
     assert {"all-MiniLM-L6-v2", "dcformer-tiny", "mha-tiny"} <= set(choices)
-    assert session.default_model() == str(offered_dir)
+    assert offered.default_model() == str(offered_dir)
 
 
 @pytest.mark.parametrize(
@@ -100,9 +100,9 @@ def test_offered_models_are_the_registry_and_what_the_operator_named(offered_dir
     ],
 )
 def test_anything_else_is_refused_without_loading(offered_dir, loads, name):
-    assert session.canonical_model(name) is None
-    with pytest.raises(session.ModelNotOffered) as error:
-        session.get_model(name)
+    assert offered.canonical_model(name) is None
+    with pytest.raises(offered.ModelNotOffered) as error:
+        offered.get_model(name)
     assert loads == []
     assert str(name) not in str(error.value) or name in ("", "   ")  # the refusal never repeats the name
 
@@ -117,10 +117,10 @@ def test_every_spelling_of_an_offered_folder_is_one_model(offered_dir, loads, mo
     ]
     monkeypatch.chdir(offered_dir.parent)
     spellings += ["my-bert", "./my-bert/"]
-    models = {id(session.get_model(spelling)) for spelling in spellings}
+    models = {id(offered.get_model(spelling)) for spelling in spellings}
     assert loads == [str(offered_dir)]  # loaded once, under one name
     assert len(models) == 1
-    assert session.get_model("all-MiniLM-L6-v2") is not None and loads[-1] == "all-MiniLM-L6-v2"
+    assert offered.get_model("all-MiniLM-L6-v2") is not None and loads[-1] == "all-MiniLM-L6-v2"
 
 
 def test_a_texts_token_count_is_asked_of_the_tokenizer_once():
