@@ -194,20 +194,10 @@ def steps_view(view) -> None:
         st.caption(T("steps.pre_compose"))
     st.header(T("steps.h5"))
     st.markdown(T("steps.t5", mask=view.spec.describe(lang)))
-    bars(s.masked, T("steps.masked_title"), "masked", allowed=s.allowed)
+    show_figure(plots_steps.masked_scores(s, lang=lang), key="masked")
     st.header(T("steps.h6"))
     st.latex(r"p_j = \frac{e^{s_j}}{\sum_{j'} e^{s_{j'}}}")
-    show_figure(
-        plots_steps.probability_bars(
-            s.probs,
-            s.tokens,
-            allowed=s.allowed,
-            first=s.first,
-            title=T("steps.probs_title", token=escape_label(qt), total=float(s.probs.sum())),
-            lang=lang,
-        ),
-        key="probs",
-    )
+    show_figure(plots_steps.attention_weights(s, lang=lang), key="probs")
     st.header(T("steps.h7"))
     if model.use_dcmha:  # DCMHA: the heads' softmax weights are composed before they mix v
         show_figure(

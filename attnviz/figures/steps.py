@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from typing import TYPE_CHECKING
+
 from ..i18n import translate
+from ..text import escape_label
 from plotly.subplots import make_subplots
 
 from .style import DIVERGING, MASKED_COLOR, SEQUENTIAL, finish, labels
+
+if TYPE_CHECKING:
+    from ..analysis.steps import Steps
 
 
 def _limit(values: np.ndarray) -> float:
@@ -236,3 +242,17 @@ def online_softmax_figure(masked: np.ndarray, online, tokens: list[str], *, titl
     )
     fig.update_xaxes(tickangle=-45)
     return finish(fig)
+
+
+# The views Step by step and its slides share: one builder each, so a slide shows what the page shows.
+def masked_scores(s: Steps, *, lang: str = "en") -> go.Figure:
+    """Step 5: the query's scores after the mask (−∞ where it may not look): what the softmax reads."""
+    title = translate("steps.masked_title", lang)
+    return key_bars(s.masked, s.tokens, title=title, allowed=s.allowed, first=s.first, lang=lang)
+
+
+def attention_weights(s: Steps, *, lang: str = "en") -> go.Figure:
+    """Step 6: the softmax of those scores, the query's attention weights (their sum in the title)."""
+    token = escape_label(s.tokens[s.query])  # in a title, which Plotly renders as a little HTML
+    title = translate("steps.probs_title", lang, token=token, total=float(s.probs.sum()))
+    return probability_bars(s.probs, s.tokens, allowed=s.allowed, first=s.first, title=title, lang=lang)

@@ -116,20 +116,8 @@ def slide_figures(
     elif slide.view == "compare":
         figures = [views.compare(cap, (layer, head), (slide.layer_b, slide.head_b), keep=keep, lang=lang)]
     elif slide.view == "steps":
-        s = steps(model, cap, layer, head, slide.query)
-        token = escape_label(cap.tokens[slide.query])  # in titles, which Plotly renders as a little HTML
-        figures = [
-            plots_steps.key_bars(
-                s.masked, cap.tokens, title=f"q(“{token}”) · k_j / √d_k + mask", allowed=s.allowed, lang=lang
-            ),
-            plots_steps.probability_bars(
-                s.probs,
-                cap.tokens,
-                allowed=s.allowed,
-                title=translate("steps.probs_title", lang, token=token, total=float(s.probs.sum())),
-                lang=lang,
-            ),
-        ]
+        s = steps(model, cap, layer, head, slide.query)  # the Step by step page's steps 5 and 6
+        figures = [plots_steps.masked_scores(s, lang=lang), plots_steps.attention_weights(s, lang=lang)]
     elif slide.view == "flash":
         s = steps(model, cap, layer, head, slide.query)
         online, z, weights = online_softmax(s.masked, s.v, slide.block)

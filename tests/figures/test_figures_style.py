@@ -5,6 +5,8 @@ import importlib
 import inspect
 import pkgutil
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -105,6 +107,7 @@ def _every_figure():
     parts = {k: rng.normal(size=(2, 2)) for k in ("identity", "query", "key", "C")}
     capture = synthetic_capture(tokens)
     masked = np.where(allowed[3], rng.normal(size=4), -np.inf)
+    row = SimpleNamespace(masked=masked, probs=p[3], tokens=tokens, allowed=allowed[3], first=0, query=3)  # a Steps
     table = pd.DataFrame(
         {
             "layer": [0, 0, 1, 1],
@@ -170,7 +173,9 @@ def _every_figure():
             np.stack([p] * 2), tokens, tokens, allowed=allowed, highlight_row=1, title="r"
         ),
         "seq2seq.next_token_bar": lambda: seq2seq.next_token_bar(np.full(4, 0.25), tokens, 1, title="n"),
+        "steps.attention_weights": lambda: steps.attention_weights(row, lang="zh"),
         "steps.key_bars": lambda: steps.key_bars(p[3], tokens, title="k"),
+        "steps.masked_scores": lambda: steps.masked_scores(row),
         "steps.online_softmax_figure": lambda: steps.online_softmax_figure(
             masked, online_softmax(masked, rng.normal(size=(4, 2)), 2)[0], tokens, title="o"
         ),
