@@ -57,6 +57,7 @@ def test_local_model_directory(tmp_path, minilm):
     assert np.load(out)["blocks.0.attn.hook_pattern"].shape == (12, 3, 3)
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_console_help_documents_capture():
     result = subprocess.run([sys.executable, "-m", "attnviz", "capture", "--help"], capture_output=True, text=True)
     assert result.returncode == 0

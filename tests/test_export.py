@@ -47,6 +47,7 @@ def test_npz_export_round_trips(causal_figure):
     assert zipfile.is_zipfile(io.BytesIO(capture_npz({"a": np.zeros(2)})))
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 @needs_chromium
 def test_png_and_svg_show_the_masked_cells(minilm, causal_figure):
     from PIL import Image

@@ -140,6 +140,7 @@ def test_plotlyjs_goes_into_the_notebook_once_and_again_only_when_its_cell_rerun
     assert plotlyjs_count() == 2
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_import_attnviz_does_not_import_ipython_or_the_figures():
     code = (
         "import sys, attnviz; print(sorted(m for m in ('IPython', 'attnviz.figures', 'plotly.io') if m in sys.modules))"

@@ -235,6 +235,7 @@ def test_word_order_page_says_when_a_sentence_is_cut():
     assert any("invisible formatting characters" in m.value for m in at.info)
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 @pytest.mark.parametrize("key", ["dc_text", "sb_text"])
 def test_dcmha_page_text_and_sandbox(key):
     at = page("pages/2_DCMHA.py")
@@ -245,6 +246,7 @@ def test_dcmha_page_text_and_sandbox(key):
     assert not echoed(at)
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_dcmha_unknown_characters_are_quoted_inert():
     at = page("pages/2_DCMHA.py")
     at.text_input(key="dc_text").input("cat ☃ dog \x1b ∗").run()
@@ -252,6 +254,7 @@ def test_dcmha_unknown_characters_are_quoted_inert():
     assert "‘☃’" in unknown and "\x1b" not in unknown
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_dcmha_sandbox_says_when_its_text_is_cut():
     at = page("pages/2_DCMHA.py")
     at.text_input(key="sb_text").input("the cat " * 400).run()

@@ -3,6 +3,7 @@ outside it is named with what to run (tests/support/versions.py; conftest stops 
 
 from __future__ import annotations
 
+import pytest
 import subprocess
 import sys
 
@@ -46,6 +47,7 @@ def test_transformers_and_streamlit_outside_the_supported_range_are_named_with_w
     ]
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_a_session_on_an_unsupported_transformers_stops_at_once_with_the_reason(tmp_path):
     """conftest's check, run as pytest runs it: a fake transformers 4 first on the path stops the session before
     any test, with exit code 3 and the line to run."""

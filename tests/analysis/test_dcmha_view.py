@@ -305,6 +305,7 @@ def test_redundancy_comparison_of_a_model_with_itself_is_no_difference(cap):
     assert "dcmha_softmax" in result.similarity and result.d_head == cap["blocks.0.attn.hook_q"].shape[-1]
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_a_long_texts_region_holds_the_exact_maps_of_the_whole_texts_forward():
     """Beyond dv.REGION characters the forward stores no (T × T) map; a region of it is a capture of its own whose four
     stage maps, mask and per-head summaries are those of a forward that stored everything, over that square."""

@@ -82,6 +82,7 @@ def test_a_sliding_window_cache_drops_old_keys_and_the_rows_still_sit_where_they
     np.testing.assert_allclose(np.nansum(row), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_the_generation_page_steps_through_the_cache_and_switches_models(build, monkeypatch):  # noqa: F811
     from pathlib import Path
 

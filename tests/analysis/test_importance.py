@@ -286,6 +286,7 @@ def test_ranking_has_every_head_and_its_top_equals_a_single_ablation(model):
         assert top.cosine == pytest.approx(single.cosine, abs=1e-6)
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 @pytest.mark.parametrize("model", ["minilm", "llama", "dcformer-tiny"], indirect=True)
 @pytest.mark.parametrize("how", ["zero", "mean"])
 def test_batched_ranking_equals_one_forward_per_head(model, how):

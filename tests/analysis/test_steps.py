@@ -208,6 +208,7 @@ def test_the_online_softmax_ends_equal_to_the_ordinary_one(minilm):
     "name, spec",
     [("all-MiniLM-L6-v2", MaskSpec(window=5)), ("mistral-char", MaskSpec()), ("dcformer-tiny", MaskSpec(causal=True))],
 )
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_a_long_texts_steps_from_a_capture_without_maps_equal_a_full_capture(name, spec):
     """Step by step on a long text captures every hook but the (T × T) maps; the query's row comes from tiles and every
     panel equals the one a capture of everything gives. A window of keys cuts every per-key panel consistently."""

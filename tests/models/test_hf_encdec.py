@@ -139,6 +139,7 @@ def test_a_folder_without_safetensors_is_refused(tmp_path, built):
         load_model(str(folder))
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_the_encoder_decoder_page_runs_an_offered_folder_then_the_date_model_again(built, monkeypatch):
     """Offered at start-up, a T5/BART folder is in the Encoder-decoder page's menu (not the attention pages'): the
     page shows the model's own answer and every attention of the chosen step, then the date model works again."""

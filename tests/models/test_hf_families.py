@@ -172,6 +172,7 @@ def test_a_mixture_of_experts_records_attention_as_any_block(build):
     assert cap["blocks.1.attn.hook_pattern"].shape[0] == adapter.n_heads
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_the_weights_of_every_named_family_reproduce_its_values_and_output(build):
     """attention_weights() finds each family's projections, whatever their layout (separate, q|k|v side by side,
     per head, per K/V group): v from the recorded attention input and W_V equals the recorded v (v is never
@@ -201,6 +202,7 @@ def _families_where(predicate) -> list[str]:
     return [t for t in CONFIG_MAPPING_NAMES if uses_attention_interface(t) and predicate(t)]
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_a_multimodal_wrapper_is_refused_naming_its_text_model():
     wrappers = _families_where(lambda t: "text_config" in (getattr(type(default_config(t)), "sub_configs", None) or {}))
     if not wrappers:
@@ -214,6 +216,7 @@ def test_a_multimodal_wrapper_is_refused_naming_its_text_model():
             assert repr(text) in str(info.value)
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_an_encoder_decoder_outside_the_encoder_decoder_page_is_refused():
     from attnviz.models.hf_families import ENCODER_DECODER
 

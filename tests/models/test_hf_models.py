@@ -395,6 +395,7 @@ def _refused(tmp_path, model_type):
     return message
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_refuses_families_that_bypass_the_interface_in_one_line(tmp_path):
     """Whatever the installed release routes around the interface is refused with that reason, and only that."""
     bypassing = sorted(t for t, uses in _families_of_installed_transformers().items() if not uses)

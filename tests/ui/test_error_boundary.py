@@ -85,6 +85,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_failing_compute_is_a_message_and_the_next_edit_works(case, monkeypatch):
     page, (module, name), input_key, new_value = CASES[case]

@@ -65,6 +65,7 @@ def test_unsupported_families_are_refused_in_one_line(tmp_path):
     assert "\n" not in message
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_the_cli_captures_a_local_llama(build, tmp_path):  # noqa: F811
     built = build("llama")
     out = tmp_path / "x.npz"

@@ -226,6 +226,7 @@ def test_step_by_step_on_a_long_text_shows_a_window_of_keys_from_linear_state(mo
     assert at.text_input(key="text").value  # the box stays
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_a_long_passage_can_be_pasted_or_opened_as_a_file(monkeypatch):
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
     at.query_params["model"] = "mistral-char"
@@ -290,6 +291,7 @@ def test_an_uploaded_text_file_is_read_as_utf8_or_refused_with_a_reason(data, ke
         assert refused.value.key == key and refused.value.message("zh")
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_a_text_of_a_few_hundred_tokens_keeps_its_maps_whole_but_is_drawn_in_blocks(monkeypatch, full):
     """Over BLOCKS_ABOVE tokens the head's map is exact blocks (a 400² map is more cells than pixels, and 2 MB for the
     browser) while the capture keeps every map whole: one forward pass, and everything that needs whole maps stays."""

@@ -94,6 +94,7 @@ def test_stage_maps_equal_the_captured_hooks(page):
     np.testing.assert_allclose(z[names["dpost"]][allowed], (st["pattern"] - st["probs"])[head][allowed], atol=1e-6)
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_changing_the_query_token_changes_the_compose_matrix(page):
     at = page
     before = {stage: compose_panels(at, stage) for stage in ("pre", "post")}
@@ -109,6 +110,7 @@ def test_changing_the_query_token_changes_the_compose_matrix(page):
     assert at.query_params["dc_q"] == str(t_new)
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_changing_the_window_changes_the_maps(page):
     at = page
     layer = at.session_state["dc_layer"]
@@ -133,6 +135,7 @@ def test_changing_the_window_changes_the_maps(page):
     assert at.query_params["dc_global"] == "1"
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_url_reopens_the_view_and_language_switches_labels():
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
     at.query_params.update(
@@ -173,6 +176,7 @@ def test_sandbox_preset_swaps_heads(page):
     assert not any("identity" in s.value for s in at.success)
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_generation_with_both_models(page):
     at = page
     at.slider(key="dc_gen_chars").set_value(12)
@@ -186,6 +190,7 @@ def test_generation_with_both_models(page):
     assert not at.exception and at.slider(key="dc_gen_chars").value == 12  # ...and the choice comes back with them
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_bad_input_gives_a_message_not_a_traceback(page):
     at = page
     for text, kind, fragment in [
@@ -214,6 +219,7 @@ def test_the_comparison_tab_draws_both_models_on_one_scale():
     assert dc["layout"]["coloraxis"] == mha["layout"]["coloraxis"]
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_the_redundancy_tab_states_what_the_numbers_show_for_both_models():
     """Per layer, the mean cosine between distinct heads and the mean effective rank of the maps, for the DCFormer
     and its twin on the page's text: the bars carry the same numbers as an independent computation, the two
@@ -246,6 +252,7 @@ def test_the_redundancy_tab_states_what_the_numbers_show_for_both_models():
     assert sum(m.value.startswith(("**相似度**：", "**方向数**：")) for m in chinese.markdown) == 2
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_a_long_text_is_read_whole_and_its_maps_are_the_exact_region_around_the_chosen_query():
     """Beyond the 256 characters it was trained on the DCFormer reads on (flagged); every tab works; the stage maps are
     the region of the whole text's forward around the chosen query, and choosing another query moves it."""
@@ -296,6 +303,7 @@ def test_a_long_texts_dcmha_forward_runs_in_the_analysis_lane_and_a_short_one_do
     assert [lane for slot, lane in lanes if slot.startswith("dcmha:dcformer")] == ["forward", "analysis"]
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_a_long_text_holds_one_of_the_servers_heavy_slots_while_the_page_draws_and_gives_it_back(monkeypatch):
     """Five students' 1,000-character DCMHA pages drew at once beside a short sentence (its worst wait 1.99 s): a
     long text's run now takes one of the server's few heavy slots before it computes and frees it when the page

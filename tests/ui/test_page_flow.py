@@ -1,5 +1,6 @@
 """AppTest of the main page's "Where information flows" and "Queries and keys in one space" sections (ui/flow.py)."""
 
+import pytest
 import re
 from pathlib import Path
 
@@ -180,6 +181,7 @@ def test_hidden_special_tokens_and_padding_are_not_drawn():
     assert nodes == list(range(1, 7))  # the six words: neither [CLS], [SEP] nor the [PAD] after them
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_umap_projection_with_its_honest_caption():
     at = open_page(text=SHORT, qk=1, qk_method="umap")
     assert not at.exception and not at.error

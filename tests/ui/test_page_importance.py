@@ -172,6 +172,7 @@ def test_a_one_token_text_for_a_language_model_is_told_in_words():
     figure_with_title(at, LOSS)
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_a_long_text_skips_the_map_changes_and_the_ranking_waits_for_a_click():
     """Two runs' maps of every later layer would cost gigabytes on a long character text: not computed, said so;
     and a ranking that has followed short sentences waits for a click before ranking a long one."""

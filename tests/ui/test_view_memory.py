@@ -86,6 +86,7 @@ def test_a_short_text_keeps_one_forward_pass_with_every_layers_scores(forwards):
     assert forwards == [session.VIEW_HOOKS + session.ALL_SCORES]  # as before: small, kept in the session
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_a_longer_text_captures_q_and_k_once_and_the_sliders_recompute_nothing(minilm, forwards):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.query_params.update({"text": LONGER, "text2": "Short."})  # the padding maps use the same capture
@@ -104,6 +105,7 @@ def test_a_longer_text_captures_q_and_k_once_and_the_sliders_recompute_nothing(m
         np.testing.assert_allclose(raw, everything[index].scores(3)[7], atol=6e-5)  # shown to 4 decimals
 
 
+@pytest.mark.slow  # several seconds: make test runs it, make test-fast does not
 def test_the_compare_page_captures_no_scores_for_a_longer_text(forwards):
     at = AppTest.from_file(str(ROOT / "pages" / "1_Compare_heads.py"), default_timeout=TIMEOUT)
     at.query_params.update({"text": LONGER})
