@@ -59,15 +59,13 @@ from .base import (
 from ..recorded_attention import LayerHooks
 from .hf_attention import (
     ATTN_NAME,
+    load_folder_weights,
     Run,
     active_run,
     attnviz_attention,
     attnviz_mask,
-    load_dtype,
     output_hook,
-    quiet_transformers,
     register_attnviz_attention,
-    require_safetensors,
     spec_mask_function,
 )
 from .hf_families import (
@@ -451,28 +449,7 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
     model_type = config.get("model_type") if isinstance(config, dict) else None
     model_type = model_type if isinstance(model_type, str) else None
     family = family_of(model_type)  # or the one-line refusal
-    require_safetensors(path, label)
-
-    register_attnviz_attention()
-    import transformers
-    from transformers import AutoTokenizer
-
-    model_class = getattr(transformers, family.model_class)
-    with quiet_transformers():
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
-        hf_model, info = model_class.from_pretrained(
-            str(path),
-            use_safetensors=True,
-            trust_remote_code=False,
-            local_files_only=True,
-            dtype=load_dtype(device),
-            attn_implementation=ATTN_NAME,
-            output_loading_info=True,
-        )
-    missing = sorted(info.get("missing_keys") or ())
-    if missing:
-        shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
-        raise UnsupportedModel("model.missing_weights", name=label, count=len(missing), shown=shown)
+    hf_model, tokenizer = load_folder_weights(path, label, family.model_class, device)
     model = HFAttentionModel(hf_model, tokenizer, label, family)
     try:  # a folder trained here says how long its training texts were: later positions are flagged on the pages
         model.context = int(json.loads((path / "train_log.json").read_text(encoding="utf-8"))["settings"]["context"])

@@ -253,3 +253,30 @@ def require_safetensors(path, label: str) -> None:
     """Refuse a folder without .safetensors weights: attnviz never unpickles a checkpoint."""
     if not any(Path(path).glob("*.safetensors")):
         raise UnsupportedModel("model.no_safetensors", name=label)
+
+
+def load_folder_weights(path, label: str, model_class: str, device=None) -> tuple[Any, Any]:
+    """(transformers model, tokenizer) of a local folder, safetensors only, no remote code, loaded to record with
+    attnviz's attention (:data:`ATTN_NAME`) in float32 (the checkpoint's dtype on CUDA). A checkpoint that lacks
+    weights is refused: attnviz never runs random weights."""
+    import transformers
+    from transformers import AutoTokenizer
+
+    require_safetensors(path, label)
+    register_attnviz_attention()
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
+        hf_model, info = getattr(transformers, model_class).from_pretrained(
+            str(path),
+            use_safetensors=True,
+            trust_remote_code=False,
+            local_files_only=True,
+            dtype=load_dtype(device),
+            attn_implementation=ATTN_NAME,
+            output_loading_info=True,
+        )
+    missing = sorted(info.get("missing_keys") or ())
+    if missing:
+        shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+        raise UnsupportedModel("model.missing_weights", name=label, count=len(missing), shown=shown)
+    return hf_model, tokenizer

@@ -40,16 +40,14 @@ from .base import (
 from ..recorded_attention import LayerHooks
 from .hf_attention import (
     ATTN_NAME,
+    load_folder_weights,
     Run,
     active_run,
     get_path,
-    load_dtype,
     output_hook,
-    quiet_transformers,
     register_attnviz_attention,
-    require_safetensors,
 )
-from .hf_families import ENCODER_DECODER, EncoderDecoderFamily, UnsupportedModel
+from .hf_families import ENCODER_DECODER, EncoderDecoderFamily
 
 
 PARTS = ("encoder", "decoder_self", "decoder_cross")
@@ -218,26 +216,8 @@ class HFEncoderDecoder(nn.Module, EncoderDecoderModel):
 
 
 def load_encoder_decoder(path, label: str, family: EncoderDecoderFamily, device=None) -> HFEncoderDecoder:
-
-    import transformers
-    from transformers import AutoTokenizer
-
-    require_safetensors(path, label)
-    register_attnviz_attention()
-    with quiet_transformers():
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
-        hf_model, info = getattr(transformers, family.model_class).from_pretrained(
-            str(path),
-            use_safetensors=True,
-            trust_remote_code=False,
-            local_files_only=True,
-            dtype=load_dtype(device),
-            attn_implementation=ATTN_NAME,
-            output_loading_info=True,
-        )
-    missing = sorted(info.get("missing_keys") or ())
-    if missing:
-        raise UnsupportedModel("model.missing_weights", name=label, count=len(missing), shown=", ".join(missing[:3]))
+    """A local T5 or BART folder, loaded to record (safetensors only, no remote code)."""
+    hf_model, tokenizer = load_folder_weights(path, label, family.model_class, device)
     model = HFEncoderDecoder(hf_model, tokenizer, label, family)
     if device is not None:
         model.to(device)

@@ -502,7 +502,7 @@ def test_a_half_precision_forward_is_captured_in_float32(build):
     bf16 on the CPU: the recorded pattern is the float32 softmax, close to the float32 model's."""
     import copy
 
-    from attnviz.models.hf import load_dtype
+    from attnviz.models.hf_attention import load_dtype
 
     assert load_dtype("cuda") == "auto" and load_dtype("cpu") == torch.float32 and load_dtype(None) == torch.float32
     built = build("llama")
