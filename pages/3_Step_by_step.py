@@ -156,7 +156,8 @@ def steps_view(view) -> None:
     st.caption(T("steps.t2", D=D, d=d))
     if model.n_kv_heads < H:
         sharing = [h for h in range(H) if model.kv_head_of(h) == s.slices.kv_head and h != head]
-        st.info(T("steps.kv_shared", head=head, kv=s.slices.kv_head, heads=", ".join(map(str, sharing))))
+        key = "steps.kv_shared_one" if len(sharing) == 1 else "steps.kv_shared"  # "head 1", "heads 1, 2"
+        st.info(T(key, head=head, kv=s.slices.kv_head, heads=", ".join(map(str, sharing))))
     col_q, col_kv = st.columns([1, 2])
     with col_q:
         vectors(s.q_before if s.rotary else s.q, [T("steps.q_of", token=qt)], T("steps.q_title"), "q")

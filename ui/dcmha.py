@@ -174,7 +174,7 @@ def compose_tab(cell: Cell) -> None:
     bars = {f"{stage} · {D(kind)}": strengths[stage][kind] for kind in ("cross", "self") for stage in ("pre", "post")}
     chart_in(
         right,
-        figs.head_bars(bars, title=D("strength_title", layer=layer), x_title=D("out_head"), y_title="mean |C − I|"),
+        figs.head_bars(bars, title=D("strength_title", layer=layer), x_title=D("out_head"), y_title=D("strength_axis")),
         key="head_strength",
     )
 

@@ -122,17 +122,21 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "The padding comparison needs a model that takes padded batches (the character models take one text at a time); the second sentence is ignored.",
         "zh": "填充对比需要能处理填充批次的模型（字符模型一次只处理一段文本），已忽略第二个句子。",
     },
+    "msg.unknown_tokens": {
+        "en": "{model}'s vocabulary has no token for these, so it reads each as {unk}: {chars}",
+        "zh": "{model} 的词表里没有这些字符对应的词元，所以每个都被读作 {unk}：{chars}",
+    },
     "msg.unknown_chars": {
         "en": "{model} never saw these characters in training; they are read as <unk>: {chars}",
         "zh": "{model} 训练时没见过这些字符，它们被当作 <unk>：{chars}",
     },
     "msg.beyond_context": {
-        "en": "{model} was trained on texts of {context} characters; positions {context}–{n} are beyond what it learned, so its attention there extrapolates.",
-        "zh": "{model} 训练时的文本长度为 {context} 个字符；位置 {context}–{n} 超出了它学过的范围，那里的注意力是外推的结果。",
+        "en": "{model} was trained on texts of {context} characters; positions {context}–{last} are beyond what it learned, so its attention there extrapolates.",
+        "zh": "{model} 训练时的文本长度为 {context} 个字符；位置 {context}–{last} 超出了它学过的范围，那里的注意力是外推的结果。",
     },
     "msg.decoder_note": {
-        "en": "{model} is a causal language model: every layer already uses the causal mask. Its layers' windows, as applied now, are {windows} (None = global); the window slider changes them.",
-        "zh": "{model} 是因果语言模型：每一层本来就使用因果掩码。各层当前实际使用的窗口为 {windows}（None 表示全局）；窗口滑块会改变它们。",
+        "en": "{model} is a causal language model: every layer already uses the causal mask. Its layers' windows, as applied now, are {windows} (∞: the layer sees every earlier token); the window slider changes them.",
+        "zh": "{model} 是因果语言模型：每一层本来就使用因果掩码。各层当前实际使用的窗口为 {windows}（∞ 表示该层能看到前面所有的词元）；窗口滑块会改变它们。",
     },
     "msg.truncated_first": {
         "en": "The text has {n:,} tokens; {model} reads at most {limit}, so only the first {limit} are shown.",
@@ -157,7 +161,7 @@ TEXT: dict[str, dict[str, str]] = {
     "mask.causal": {"en": "causal", "zh": "因果"},
     "mask.window": {"en": "window {w}", "zh": "窗口 {w}"},
     "mask.chunk": {"en": "chunk {c}", "zh": "分块 {c}"},
-    "mask.none": {"en": "no mask (padding only)", "zh": "无掩码（仅填充）"},
+    "mask.none": {"en": "no mask", "zh": "无掩码"},
     "export.menu": {"en": "Export", "zh": "导出"},
     "export.png": {"en": "PNG image", "zh": "PNG 图片"},
     "export.svg": {"en": "SVG image", "zh": "SVG 图片"},

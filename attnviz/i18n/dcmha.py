@@ -172,6 +172,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "dcmha.draw_pre": {"en": "pre-compose", "zh": "pre-compose"},
     "dcmha.draw_post": {"en": "post-compose", "zh": "post-compose"},
+    "dcmha.strength_axis": {"en": "mean |C − I|", "zh": "|C − I| 的平均值"},
     "dcmha.strength_title": {
         "en": "Per output head · layer {layer}<br><sup>cross-head draw (off-diagonal) and self gate (diagonal)</sup>",
         "zh": "每个输出头 · 第 {layer} 层<br><sup>跨头组合（非对角）与自身门控（对角）</sup>",

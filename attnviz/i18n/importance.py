@@ -110,12 +110,12 @@ TEXT: dict[str, dict[str, str]] = {
     "importance.rank_header": {"en": "Rank every head", "zh": "给每个头排名"},
     "importance.rank_button": {"en": "Rank every head", "zh": "给每个头排名"},
     "importance.rank_estimate": {
-        "en": "Ablates each of the {heads} heads alone ({how}, under the sidebar's mask) and sorts them by effect: {forwards} forwards of the sentence, several ablated copies per call.",
-        "zh": "逐个单独消融这 {heads} 个头（{how}，使用侧栏的掩码），并按影响大小排序：共 {forwards} 次句子的前向计算，每次调用同时计算多个消融副本。",
+        "en": "Ablates each of the {heads} heads alone ({how}, under the sidebar's mask) and sorts them by effect: {forwards} copies of the sentence (the clean one and one per head), several run together in each forward call.",
+        "zh": "逐个单独消融这 {heads} 个头（{how}，使用侧栏的掩码），并按影响大小排序：共 {forwards} 个句子副本（一个原样，每个头一个消融副本），每次前向调用同时计算其中若干个。",
     },
     "importance.rank_slow": {
-        "en": "This model has {heads} heads: ranking them runs {forwards} forwards of the sentence and may take a while.",
-        "zh": "此模型有 {heads} 个头：排名需要 {forwards} 次句子的前向计算，可能要等一会儿。",
+        "en": "This model has {heads} heads: ranking them runs {forwards} copies of the sentence through the model and may take a while.",
+        "zh": "此模型有 {heads} 个头：排名需要让模型计算 {forwards} 个句子副本，可能要等一会儿。",
     },
     "importance.rank_again": {
         "en": "The sentence, the mask or the ablation changed: click to rank again.",
@@ -123,8 +123,8 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "importance.progress": {"en": "{done} / {total} heads ablated", "zh": "已消融 {done} / {total} 个头"},
     "importance.rank_done": {
-        "en": "{ablations} heads ranked with {forwards} forwards ({batch} ablated copies of the sentence per forward) in {seconds:.2f} s. Effect = {metric}.",
-        "zh": "用 {forwards} 次前向计算（每次 {batch} 个消融后的句子副本）在 {seconds:.2f} 秒内给 {ablations} 个头排了名。影响 = {metric}。",
+        "en": "{ablations} heads ranked with {forwards} forward calls ({batch} ablated copies of the sentence in each) in {seconds:.2f} s. Effect = {metric}.",
+        "zh": "用 {forwards} 次前向调用（每次 {batch} 个消融后的句子副本）在 {seconds:.2f} 秒内给 {ablations} 个头排了名。影响 = {metric}。",
     },
     "importance.metric_lm": {
         "en": "increase of the mean next-token loss (nats)",

@@ -44,6 +44,10 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "norm(x) for every token: what W_Q, W_K, W_V read",
         "zh": "每个词元的 norm(x)：W_Q、W_K、W_V 读取的输入",
     },
+    "steps.kv_shared_one": {
+        "en": "Grouped-query attention: head {head} reads K/V head {kv}, which it shares with head {heads}; k and v below are that K/V head's.",
+        "zh": "分组查询注意力（GQA）：第 {head} 个头读取第 {kv} 个 K/V 头，与第 {heads} 个头共享；下面的 k 和 v 都来自这个 K/V 头。",
+    },
     "steps.kv_shared": {
         "en": "Grouped-query attention: head {head} reads K/V head {kv}, which it shares with heads {heads}; k and v below are that K/V head's.",
         "zh": "分组查询注意力（GQA）：第 {head} 个头读取第 {kv} 个 K/V 头，与第 {heads} 个头共享；下面的 k 和 v 都来自这个 K/V 头。",

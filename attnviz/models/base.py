@@ -232,22 +232,40 @@ class Notice:
     values: dict = field(default_factory=dict)
 
 
+def unknown_token_notices(tokenizer, name: str, text: str) -> list[Notice]:
+    """A warning naming the parts of ``text`` a Hugging Face tokenizer reads as its unknown token ([UNK], <unk>):
+    MiniLM's vocabulary has no Chinese characters, so 狗追猫 became three [UNK] with nothing said."""
+    unk = tokenizer.unk_token_id
+    if unk is None or not getattr(tokenizer, "is_fast", False):  # offsets need a fast tokenizer (every shipped one)
+        return []
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
+    parts = [text[a:b] for token, (a, b) in zip(encoded["input_ids"], encoded["offset_mapping"]) if token == unk]
+    if not parts:
+        return []
+    shown = " ".join(dict.fromkeys(part for part in parts if part.strip()))
+    return [Notice("warning", "msg.unknown_tokens", {"model": name, "unk": tokenizer.unk_token, "chars": shown})]
+
+
+def windows_text(windows: list[int | None]) -> str:
+    """Each layer's window for a sentence a student reads: its size, or ∞ for a layer that sees every earlier token
+    (a list's ``None`` would print as the word None)."""
+    return ", ".join("∞" if window is None else str(window) for window in windows)
+
+
 def mask_notices(model: AttentionModel, spec: MaskSpec) -> list[Notice]:
     """What every page says about the mask: for an encoder trained to see everything, any mask is an intervention;
     a decoder's own windows, and whether the user's window or chunk changes them."""
     if model.kind != "decoder":
         return [Notice("warning", "msg.intervention", {"mask": spec})] if spec.is_intervention else []
-    trained, applied = model.layer_windows(None), model.layer_windows(spec.window)
-    notices = [Notice("info", "msg.decoder_note", {"model": model.name, "windows": str(applied)})]
+    trained, applied = windows_text(model.layer_windows(None)), windows_text(model.layer_windows(spec.window))
+    notices = [Notice("info", "msg.decoder_note", {"model": model.name, "windows": applied})]
     if spec.chunk is not None or applied != trained:
         notices.append(
-            Notice("warning", "msg.decoder_intervention", {"model": model.name, "trained": str(trained), "mask": spec})
+            Notice("warning", "msg.decoder_intervention", {"model": model.name, "trained": trained, "mask": spec})
         )
     elif spec.window is not None:
         notices.append(
-            Notice(
-                "info", "msg.window_changes_nothing", {"w": spec.window, "model": model.name, "trained": str(trained)}
-            )
+            Notice("info", "msg.window_changes_nothing", {"w": spec.window, "model": model.name, "trained": trained})
         )
     return notices
 

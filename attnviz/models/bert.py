@@ -36,6 +36,7 @@ from .base import (
     encode_texts,
     hook_name,
     mask_notices,
+    unknown_token_notices,
     model_type,
 )
 
@@ -111,7 +112,7 @@ class BertFamilyModel(nn.Module, AttentionModel):
         return head
 
     def notices(self, text: str, spec: MaskSpec) -> list[Notice]:
-        return mask_notices(self, spec)
+        return unknown_token_notices(self.tokenizer, self.name, text) + mask_notices(self, spec)
 
     def attention_weights(self, layer: int) -> AttentionWeights:
         attn, out = self.hf.encoder.layer[layer].attention.self, self.hf.encoder.layer[layer].attention.output

@@ -89,7 +89,7 @@ class CharLanguageModel(nn.Module, AttentionModel):
                 Notice(
                     "info",
                     "msg.beyond_context",
-                    {"model": self.name, "context": self.context, "n": min(len(text), self.max_tokens)},
+                    {"model": self.name, "context": self.context, "last": min(len(text), self.max_tokens) - 1},
                 )
             )
         return notices + mask_notices(self, spec)

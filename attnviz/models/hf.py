@@ -54,6 +54,7 @@ from .base import (
     encode_texts,
     hook_name,
     mask_notices,
+    unknown_token_notices,
     model_type,
 )
 from ..recorded_attention import LayerHooks
@@ -361,12 +362,13 @@ class HFAttentionModel(nn.Module, AttentionModel):
     def notices(self, text: str, spec: MaskSpec) -> list[Notice]:
         """The mask notices, and positions beyond the length it was trained on (when its folder says, as the shipped
         mistral-char's train_log.json does)."""
-        notices = mask_notices(self, spec)
+        notices = unknown_token_notices(self.tokenizer, self.name, text) + mask_notices(self, spec)
         if self.context is not None:
             n = min(len(self.tokenizer(text)["input_ids"]), self.max_tokens)
             if n > self.context:
                 notices.insert(
-                    0, Notice("info", "msg.beyond_context", {"model": self.name, "context": self.context, "n": n})
+                    0,
+                    Notice("info", "msg.beyond_context", {"model": self.name, "context": self.context, "last": n - 1}),
                 )
         return notices
 

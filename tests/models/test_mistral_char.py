@@ -177,4 +177,4 @@ def test_positions_beyond_the_training_length_are_flagged():
     assert model.context == 1024 and model.max_tokens >= 8192
     assert "msg.beyond_context" not in [n.key for n in model.notices("a short text", MaskSpec(causal=True))]
     notice = model.notices("x" * 3000, MaskSpec(causal=True))[0]
-    assert notice.key == "msg.beyond_context" and notice.values["context"] == 1024 and notice.values["n"] > 3000
+    assert notice.key == "msg.beyond_context" and notice.values["context"] == 1024 and notice.values["last"] >= 3000

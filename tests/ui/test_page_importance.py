@@ -206,7 +206,7 @@ def test_ranking_every_head_fills_the_table_and_a_click_adds_a_head(minilm):
     np.testing.assert_allclose(table["effect"], expected["effect"], rtol=1e-6, atol=1e-12)
     effects = array(figure_with_title(at, EFFECT)["data"][0]["z"]).astype(float)
     assert effects.shape == (6, 12) and effects[int(table["layer"][0]), int(table["head"][0])] == table["effect"].max()
-    assert "72 heads ranked with 3 forwards" in texts(at)
+    assert "72 heads ranked with 3 forward calls" in texts(at)
 
     # another widget: the ranking is remembered, not run again (no progress bar this time)
     at.multiselect(key="ablate_heads").set_value(["L0 H0"]).run()
@@ -241,7 +241,9 @@ def test_a_slow_ranking_is_announced_and_waits_for_a_click(monkeypatch):
     with the estimate before running, and each new sentence waits for a click."""
     monkeypatch.setattr("attnviz.analysis.importance.SLOW_ABLATIONS", 10)
     at = open_page()
-    assert "This model has 72 heads: ranking them runs 73 forwards" in " ".join(w.value for w in at.warning)
+    assert "This model has 72 heads: ranking them runs 73 copies of the sentence" in " ".join(
+        w.value for w in at.warning
+    )
     assert figure_with_title_or_none(at, EFFECT) is None
     at.button(key="rank_button").click().run()
     assert_clean(at)
@@ -332,5 +334,5 @@ def test_switching_the_language():
     assert picked(at) == ["L2 H5"]
     at.button(key="rank_button").click().run()
     assert_clean(at)
-    assert "用 3 次前向计算" in texts(at)
+    assert "用 3 次前向调用" in texts(at)
     figure_with_title(at, "单独消融每个头的影响")
