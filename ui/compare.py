@@ -94,16 +94,18 @@ def rank_section(view) -> None:
         capture = capture.with_arrays({**linear, **capture})
     key = ("ranks", view.model_name, view.texts[:1], view.spec)
     table = remembered("ranks", key, lambda: redundancy.rank_table(capture), lane="analysis")
+    n_real = int(np.asarray(capture.key_is_real).sum())
     show_figure(
-        head_figures.rank_bars(table, d_head=model.d_head, title=T("compare.rank_title", d=model.d_head), lang=lang),
+        head_figures.rank_bars(
+            table, d_head=model.d_head, n_tokens=n_real, title=T("compare.rank_title", d=model.d_head), lang=lang
+        ),
         key="rank_bars",
         arrays={name: table[name].to_numpy() for name in redundancy.RANK_COLUMNS},
     )
-    n_real = int(np.asarray(capture.key_is_real).sum())
     above = int((table["pattern_erank"] > model.d_head).sum())
     st.caption(
         T(
-            "compare.rank_caption",
+            "compare.rank_caption" if n_real > model.d_head else "compare.rank_caption_short",
             d=model.d_head,
             n=n_real,
             above=above,

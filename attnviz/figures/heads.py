@@ -129,9 +129,12 @@ def similarity_matrix(
     return live_figure(traces, layout)
 
 
-def rank_bars(table: pd.DataFrame, *, d_head: int | None, title: str = "", lang: str = "en") -> go.Figure:
-    """Effective rank of every head's attention map and score matrix, side by side, with d_head as a dashed
-    line: the scores can never rise above it (q·kᵀ has rank ≤ d_head), the map can. table: one row per head with
+def rank_bars(
+    table: pd.DataFrame, *, d_head: int | None, n_tokens: int | None = None, title: str = "", lang: str = "en"
+) -> go.Figure:
+    """Effective rank of every head's attention map and score matrix, side by side, with the bound that binds as a
+    dashed line: d_head for the scores (q·kᵀ has rank ≤ d_head; the map can rise above it), unless the text's
+    ``n_tokens`` is smaller, which bounds every T × T matrix (the line then says so). table: one row per head with
     the columns of :data:`attnviz.analysis.redundancy.RANK_COLUMNS`; thin lines separate the layers."""
     t = _translator(lang)
     n = len(table)
@@ -161,13 +164,17 @@ def rank_bars(table: pd.DataFrame, *, d_head: int | None, title: str = "", lang:
             )
         )
     if d_head is not None and np.isfinite(d_head):
+        bound = d_head if n_tokens is None else min(n_tokens, d_head)  # a map of T tokens never has a rank above T
+        text_binds = bound != d_head or n_tokens == d_head
         traces.append(
             dict(
                 type="scatter",
                 x=[-0.5, n - 0.5],
-                y=[float(d_head)] * 2,
+                y=[float(bound)] * 2,
                 mode="lines",
-                name=t("analysis.d_head_line", d=int(d_head)),
+                name=t("analysis.tokens_line", n=n_tokens, d=int(d_head))
+                if text_binds
+                else t("analysis.d_head_line", d=int(d_head)),
                 hoverinfo="skip",
                 line=dict(color="#e65000", dash="dash", width=2),
             )

@@ -10,6 +10,7 @@ TEXT: dict[str, dict[str, str]] = {
     "analysis.scores_erank": {"en": "scores q·kᵀ", "zh": "分数 q·kᵀ"},
     "analysis.rank90": {"en": "{n} directions hold 90% of the energy", "zh": "{n} 个方向占 90% 的能量"},
     "analysis.d_head_line": {"en": "d_head = {d}", "zh": "d_head = {d}"},
+    "analysis.tokens_line": {"en": "T = {n} tokens (≤ d_head = {d})", "zh": "T = {n} 个词元（≤ d_head = {d}）"},
     "analysis.embeddings": {"en": "input", "zh": "输入"},
     "analysis.after_layer": {"en": "after L{layer}", "zh": "第 {layer} 层后"},
     "analysis.token_axis": {"en": "token", "zh": "词元"},

@@ -43,6 +43,10 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Effective rank of each head's map and scores; d_head = {d}",
         "zh": "每个头的注意力图与分数的有效秩；d_head = {d}",
     },
+    "compare.rank_caption_short": {
+        "en": "Effective rank = exp(entropy of the normalised singular values): how many directions a matrix really uses. On these {n} tokens no map or score matrix can have a rank above {n}, which is not more than d_head = {d}: the text, not d_head, is the bound here (the dashed line), so this chart cannot show the low-rank bottleneck of the scores; a text of more than {d} tokens can. Mean effective rank of the maps {pattern:.1f}, of the scores {scores:.1f} ({heads} heads; {above} above d_head). Hover a bar for the number of singular values that hold 90% of the energy.",
+        "zh": "有效秩 = exp(归一化奇异值的熵)：一个矩阵真正用了多少个方向。在这 {n} 个词元上，任何注意力图或分数矩阵的秩都不会超过 {n}，而它不大于 d_head = {d}：这里起限制作用的是文本长度（虚线），不是 d_head，所以这张图显示不出分数的低秩瓶颈；超过 {d} 个词元的文本才能显示。注意力图的平均有效秩为 {pattern:.1f}，分数的为 {scores:.1f}（共 {heads} 个头；{above} 个高于 d_head）。把鼠标停在柱子上，可以看到包含 90% 能量的奇异值个数。",
+    },
     "compare.rank_caption": {
         "en": "Effective rank = exp(entropy of the normalised singular values): how many directions a matrix really uses. The scores q·kᵀ/√d are a product through d_head = {d} dimensions, so their rank can never exceed {d} (the low-rank bottleneck that DCMHA's composition is meant to relieve); the softmax can raise it again. On these {n} tokens: {above} of {heads} maps have an effective rank above d_head; mean effective rank of the maps {pattern:.1f}, of the scores {scores:.1f}. Hover a bar for the number of singular values that hold 90% of the energy.",
         "zh": "有效秩 = exp(归一化奇异值的熵)：一个矩阵真正用了多少个方向。分数 q·kᵀ/√d 是经过 d_head = {d} 维的乘积，所以它的秩绝不会超过 {d}（这就是 DCMHA 的组合想要缓解的低秩瓶颈）；softmax 又可以把秩提高。在这 {n} 个词元上：{heads} 个头中有 {above} 个的注意力图有效秩高于 d_head；注意力图的平均有效秩为 {pattern:.1f}，分数的为 {scores:.1f}。把鼠标停在柱子上，可以看到包含 90% 能量的奇异值个数。",

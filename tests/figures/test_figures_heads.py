@@ -210,3 +210,13 @@ def test_figures_of_a_real_capture(minilm):
     for figure in (rollout_fig, graph, scatter):
         assert no_raw_token(figure)
     assert any("&lt;" in label for label in rollout_fig.layout.yaxis.ticktext)
+
+
+def test_the_rank_chart_draws_the_bound_that_binds(synthetic):
+    """A 16-token text's maps can never exceed rank 16: the line is drawn at the text's length and says so, not at
+    d_head = 32 where it would bind nothing ("0 of 72 maps above d_head")."""
+    table = synthetic["table"]
+    short = head_plots.rank_bars(table, d_head=32, n_tokens=16).data[-1]
+    assert list(short.y) == [16.0, 16.0] and "T = 16" in short.name and "32" in short.name
+    long = head_plots.rank_bars(table, d_head=32, n_tokens=200).data[-1]
+    assert list(long.y) == [32.0, 32.0] and long.name == "d_head = 32"
