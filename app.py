@@ -19,17 +19,19 @@ from ui.lang import T, ensure_language
 
 HERE = Path(__file__).resolve().parent  # pages resolve from here, whoever runs this file
 
-# (file, url path, catalog key of the title, icon); the first is the default page, at the site's root
+# (file, url path, catalog key of the title, icon); the first is the default page, at the site's root. Emoji, not
+# :material/...: icons: the browser tab shows the page's icon, and a material one is fetched from fonts.gstatic.com
+# (a request leaving a classroom's network), where an emoji is drawn in the page itself.
 PAGES = [
-    ("pages/0_Attention.py", "", "nav.main", ":material/grid_on:"),
-    ("pages/1_Compare_heads.py", "Compare_heads", "nav.compare", ":material/compare:"),
-    ("pages/2_DCMHA.py", "DCMHA", "nav.dcmha", ":material/hub:"),
-    ("pages/3_Step_by_step.py", "Step_by_step", "nav.steps", ":material/calculate:"),
-    ("pages/4_Word_order.py", "Word_order", "nav.order", ":material/swap_horiz:"),
-    ("pages/5_Encoder_decoder.py", "Encoder_decoder", "nav.seq2seq", ":material/translate:"),
-    ("pages/6_Presenter.py", "Presenter", "nav.presenter", ":material/co_present:"),
-    ("pages/7_Generation.py", "Generation", "nav.generation", ":material/edit_note:"),
-    ("pages/8_Head_importance.py", "Head_importance", "nav.importance", ":material/science:"),
+    ("pages/0_Attention.py", "", "nav.main", "🔍"),
+    ("pages/1_Compare_heads.py", "Compare_heads", "nav.compare", "⚖️"),
+    ("pages/2_DCMHA.py", "DCMHA", "nav.dcmha", "🔀"),
+    ("pages/3_Step_by_step.py", "Step_by_step", "nav.steps", "🧮"),
+    ("pages/4_Word_order.py", "Word_order", "nav.order", "🔤"),
+    ("pages/5_Encoder_decoder.py", "Encoder_decoder", "nav.seq2seq", "🔁"),
+    ("pages/6_Presenter.py", "Presenter", "nav.presenter", "📽️"),
+    ("pages/7_Generation.py", "Generation", "nav.generation", "✍️"),
+    ("pages/8_Head_importance.py", "Head_importance", "nav.importance", "🧪"),
 ]
 
 

@@ -52,7 +52,7 @@ def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> 
 def attention_page() -> None:
     """Type a sentence, see every head's attention."""
     with FOCUS.run():  # the whole run goes before other runs' overview and grid, until its heatmap is out
-        st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
+        st.set_page_config(page_title="attnviz", layout="wide")
         load_page_state(VIEW_PARAMS)
         st.title(T("main.title"))
         st.caption(T("main.caption"))

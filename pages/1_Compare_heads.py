@@ -17,7 +17,7 @@ from ui.session import heavy_section, remembered
 from ui.state import fit_indices, one_of
 
 run_through_navigation()
-st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
+st.set_page_config(page_title="attnviz", layout="wide")
 
 COMPARE_PARAMS = [
     url_state.int_param("a_layer", 0, 0, 63),

@@ -28,7 +28,7 @@ from ui.offered import get_model
 from ui.state import fit, fit_indices, one_of
 
 run_through_navigation()
-st.set_page_config(page_title="attnviz — DCMHA", page_icon="🔀", layout="wide")
+st.set_page_config(page_title="attnviz — DCMHA", layout="wide")
 
 DEFAULT_TEXT = "The cat sat on the mat because it was tired. 学而时习之，不亦说乎。"
 SANDBOX_TEXT = "The animal didn't cross the street because it was too tired."

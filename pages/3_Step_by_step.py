@@ -16,7 +16,7 @@ from ui.nav import run_through_navigation
 from ui.state import fit, fit_indices
 
 run_through_navigation()
-st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
+st.set_page_config(page_title="attnviz", layout="wide")
 
 STEP_PARAMS = [
     url_state.int_param("layer", 0, 0, 63),

@@ -20,7 +20,7 @@ from ui.state import fit_indices
 
 
 run_through_navigation()
-st.set_page_config(page_title="attnviz", page_icon="🔍", layout="wide")
+st.set_page_config(page_title="attnviz", layout="wide")
 
 ORDER_PARAMS = [
     url_state.text_param("order_a", "the dog chases the cat"),

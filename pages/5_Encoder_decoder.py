@@ -22,7 +22,7 @@ from ui.offered import get_model, model_choices
 from ui.state import fit, fit_indices
 
 run_through_navigation()
-st.set_page_config(page_title="attnviz", page_icon="🔁", layout="wide")
+st.set_page_config(page_title="attnviz", layout="wide")
 
 DEFAULT_DATE = "25 November 2026"
 DEFAULT_TEXT = "translate English to German: The house is wonderful."  # what a T5 checkpoint was trained to do

@@ -20,7 +20,7 @@ from ui.nav import run_through_navigation
 from ui.state import fit
 
 run_through_navigation()
-st.set_page_config(page_title="attnviz — presenter", page_icon="🔍", layout="wide", initial_sidebar_state="collapsed")
+st.set_page_config(page_title="attnviz — presenter", layout="wide", initial_sidebar_state="collapsed")
 st.markdown(
     """<style>
     .block-container {padding-top: 3.2rem; max-width: 1260px;}

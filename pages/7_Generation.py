@@ -18,7 +18,7 @@ from ui.offered import get_model, model_choices
 from ui.state import fit, fit_indices
 
 run_through_navigation()
-st.set_page_config(page_title="attnviz", page_icon="✍️", layout="wide")
+st.set_page_config(page_title="attnviz", layout="wide")
 
 PATTERNS = (hook_name("pattern", "*"),)  # what a generation keeps of its prompt: every layer's maps
 PARAMS = [

@@ -22,7 +22,7 @@ from ui.nav import run_through_navigation
 from ui.session import heavy_section
 
 run_through_navigation()
-st.set_page_config(page_title="attnviz", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="attnviz", layout="wide")
 load_page_state(PARAMS)
 WIDE_TOKENS = 24  # beyond this many tokens, the per-token figure takes the whole width
 
