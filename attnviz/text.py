@@ -174,6 +174,20 @@ def escape_label(token: str) -> str:
     return html.escape(token, quote=False)
 
 
+# One visible glyph for each kind of white space, in every view: a tick label " " or "\n" is otherwise blank.
+VISIBLE_WHITESPACE = {" ": "␣", "\n": "↵", "\r": "↵", "\t": "⇥", "\u3000": "□"}
+
+
+def visible_token(token: str) -> str:
+    """A token with its white space drawn (a character model's " " is ␣, a newline ↵, a tab ⇥); not yet escaped."""
+    return "".join(VISIBLE_WHITESPACE.get(char, char) for char in str(token))
+
+
+def token_label(token: str) -> str:
+    """What a tick, a hover or a title shows of a token: its white space visible, its markup escaped."""
+    return escape_label(visible_token(token))
+
+
 _MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~:$&\"'=^")
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from attnviz.analysis import dcmha as dv
 from attnviz.figures import dcmha as figs
-from attnviz.text import InputError, escape_markdown
+from attnviz.text import InputError, escape_markdown, visible_token
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices, text_box
 from ui.dcmha import (
@@ -77,7 +77,7 @@ def text_notices(prepared, model, window, causal: bool) -> None:
     if len(prepared.text) > model.context:  # beyond the length it was trained on: its local windows carry it
         st.info(D("beyond_context", n=len(prepared.text), ctx=model.context, region=dv.REGION))
     if prepared.unknown:
-        st.warning(D("unknown", chars="  ".join(f"‘{escape_markdown(dv.display_char(c))}’" for c in prepared.unknown)))
+        st.warning(D("unknown", chars="  ".join(f"‘{escape_markdown(visible_token(c))}’" for c in prepared.unknown)))
     windows = model.layer_windows()
     local, glob = [l for l, w in enumerate(windows) if w is not None], [l for l, w in enumerate(windows) if w is None]
     trained = model.config.window_size

@@ -6,7 +6,7 @@ import streamlit as st
 
 from attnviz.figures import steps as plots_steps
 from attnviz.analysis.steps import full_projection, key_window, online_softmax, steps
-from attnviz.text import escape_label
+from attnviz.text import token_label
 from ui import url_state
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
@@ -66,7 +66,7 @@ def flash_section(s, n: int, heads: int, d: int) -> None:
             online,
             s.tokens,
             lang=lang,
-            title=T("slide.flash_title", token=escape_label(s.tokens[s.query]), block=st.session_state["flash_block"]),
+            title=T("slide.flash_title", token=token_label(s.tokens[s.query]), block=st.session_state["flash_block"]),
         ),
         key="flash_figure",
     )
@@ -139,7 +139,7 @@ def steps_view(view) -> None:
         vectors(
             [parts[name][s.query] for name in parts],
             [labels[name] for name in parts],
-            T("steps.input_of", token=escape_label(qt)),
+            T("steps.input_of", token=token_label(qt)),
             "embed",
         )
     else:
@@ -187,7 +187,7 @@ def steps_view(view) -> None:
         )
 
     st.header(T("steps.h3"))
-    bars(s.dots, f"q(“{escape_label(qt)}”) · k_j", "dots")
+    bars(s.dots, f"q(“{token_label(qt)}”) · k_j", "dots")
     st.header(T("steps.h4", d=d, root=d**0.5))
     bars(s.scaled, T("steps.scaled_title"), "scaled")
     if s.composed is not None:  # DCMHA: the heads' scores are composed before the mask and softmax
@@ -207,7 +207,7 @@ def steps_view(view) -> None:
                 s.tokens,
                 allowed=s.allowed,
                 first=s.first,
-                title=T("steps.post_compose_title", token=escape_label(qt)),
+                title=T("steps.post_compose_title", token=token_label(qt)),
                 lang=lang,
             ),
             key="pattern",
@@ -231,7 +231,7 @@ def steps_view(view) -> None:
             T("steps.ln_mid" if encoder else "steps.resid_add"),
             T("steps.layer_output"),
         ],
-        T("steps.through", token=escape_label(qt), layer=layer),
+        T("steps.through", token=token_label(qt), layer=layer),
         "output",
     )
 

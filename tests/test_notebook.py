@@ -106,7 +106,7 @@ def test_hostile_token_text_stays_escaped_in_every_output():
     capture = synthetic_capture(tokens)
     figures = attnviz.show(capture, views=("head", "grid", "overview", "compare"))
     # The labels are escaped by the builders, as on the app's pages...
-    assert "&lt;img src=x onerror=alert(1)&gt;" in figures["head"].layout.yaxis.ticktext
+    assert "&lt;img␣src=x␣onerror=alert(1)&gt;" in figures["head"].layout.yaxis.ticktext  # spaces drawn as ␣
     for fig in figures.values():
         bundle = notebook.figure_bundle(fig)
         page = bundle["text/html"]

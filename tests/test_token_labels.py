@@ -72,6 +72,36 @@ def test_a_decoders_ticks_hovers_and_export_read_as_text(build, tmp_path):  # no
     cap = attnviz.capture("the cat sat on the mat", model)
     assert " sat" in cap.tokens and not any("Ġ" in t for t in cap.tokens)
     fig = plots.map_heatmap(cap.pattern(0)[0], cap.tokens, scores=cap.scores(0)[0], allowed=cap.mask(0))
-    assert " sat" in fig.layout.xaxis.ticktext and "Ġsat" not in str(fig.to_plotly_json())
+    # the tick shows the word and its leading space, drawn as ␣ (one glyph for a space on every view); the data keep " "
+    assert "␣sat" in fig.layout.xaxis.ticktext and "Ġsat" not in str(fig.to_plotly_json())
     arrays = np.load(__import__("io").BytesIO(capture_npz(dict(cap))))
     assert " sat" in arrays["tokens"].tolist() and "Ġsat" in arrays["token_pieces"].tolist()
+
+
+def test_white_space_has_one_glyph_in_every_view():
+    """A space, a newline and a tab read the same on the main page, Generation, the Encoder-decoder page, Head
+    importance and the DCMHA page (they were blank on one, ␣/↵ on another)."""
+    from attnviz.analysis.dcmha import labels as dcmha_labels
+    from attnviz.capture import Capture
+    from attnviz.figures import attention as plots
+    from attnviz.figures import importance, seq2seq
+    from attnviz.figures.style import labels
+    from attnviz.masks import MaskSpec
+    from attnviz.text import token_label
+
+    tokens = ["a", " ", "\n", "\t", "b c"]
+    expected = ["a", "␣", "↵", "⇥", "b␣c"]
+    assert [token_label(t) for t in tokens] == expected
+    assert labels(tokens) == importance.token_labels(tokens) == seq2seq.show_chars(tokens) == expected
+    cap = Capture(
+        {"tokens": np.array(tokens)},
+        model_name="m",
+        n_layers=1,
+        n_heads=1,
+        spec=MaskSpec(),
+        special=[False] * 5,
+        truncated=False,
+        full_length=5,
+    )
+    assert dcmha_labels(cap) == expected
+    assert list(plots.map_heatmap(np.eye(5), tokens).layout.yaxis.ticktext) == expected

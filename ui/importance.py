@@ -23,7 +23,7 @@ from attnviz.analysis.importance import (
     ranking_is_slow,
 )
 from attnviz.figures import importance as figs
-from attnviz.text import code_span
+from attnviz.text import code_span, visible_token
 
 from . import url_state
 from .figures import show_figure
@@ -262,9 +262,9 @@ def top_predictions(view, effect: LanguageModelEffect) -> None:
     clean, ablated = effect.top_clean, effect.top_ablated
     table = pd.DataFrame(
         {
-            "before": [figs.readable(t) for t in clean.tokens[row]],
+            "before": [visible_token(t) for t in clean.tokens[row]],
             "p_before": clean.probs[row].astype(float),
-            "after": [figs.readable(t) for t in ablated.tokens[row]],
+            "after": [visible_token(t) for t in ablated.tokens[row]],
             "p_after": ablated.probs[row].astype(float),
         },
         index=pd.RangeIndex(1, clean.ids.shape[1] + 1),
@@ -286,7 +286,7 @@ def top_predictions(view, effect: LanguageModelEffect) -> None:
         st.caption(
             D(
                 "true_next",
-                token=code_span(figs.readable(tokens[pos + 1])),
+                token=code_span(visible_token(tokens[pos + 1])),
                 before=math.exp(-float(effect.loss_clean[pos])),
                 after=math.exp(-float(effect.loss_ablated[pos])),
             )

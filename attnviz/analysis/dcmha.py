@@ -34,7 +34,7 @@ from ..hooks import editing
 from ..masks import MaskSpec, query_block_spans
 from ..models.base import hook_name
 from ..models.char_lm import TWIN, CharLanguageModel
-from ..text import InputError, clean_text
+from ..text import InputError, clean_text, visible_token
 from . import redundancy
 from ..tiles import STAGE_HOOKS  # stage -> the hook that records its (heads, T, T) map
 
@@ -79,14 +79,9 @@ def compose_matrix(capture: dict, layer: int, t: int, s: int, stage: str = "pre"
     return parts
 
 
-def display_char(c: str) -> str:
-    """A character as a readable label: spaces and line breaks made visible."""
-    return {" ": "␣", "\n": "↵", "\t": "⇥", "\u3000": "□"}.get(c, c)
-
-
 def labels(cap: Capture) -> list[str]:
-    """One readable label per character of a character model's capture."""
-    return [display_char(c) for c in cap.tokens]
+    """One readable label per character of a character model's capture (white space drawn: text.visible_token)."""
+    return [visible_token(c) for c in cap.tokens]
 
 
 @dataclass
@@ -475,7 +470,6 @@ __all__ = [
     "pattern_change_by_layer",
     "max_difference",
     "hidden_change",
-    "display_char",
 ]
 
 

@@ -6,7 +6,7 @@
   ablating each head alone. A nearly transparent square on every cell carries (layer, head) as customdata, so that a
   click can pick a head (Plotly's selection events come from points, not from heatmap cells).
 
-Token text is hostile data: it is made readable (:func:`readable`, spaces as ␣) and escaped in every label and hover.
+Token text is hostile data: it is made readable (:func:`attnviz.text.token_label`, spaces as ␣) and escaped in every label and hover.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import translate
-from ..text import escape_label
+from ..text import token_label
 from .style import (
     DIVERGING,
     SEQUENTIAL,
@@ -33,17 +33,11 @@ BEFORE_COLOR = "#4c78a8"
 AFTER_COLOR = "#e45756"
 MARK_COLOR = "#111111"
 MAX_TOKEN_TICKS = 64  # beyond this many tokens, every other label is left out
-VISIBLE = {" ": "␣", "\n": "↵", "\r": "↵", "\t": "⇥", "\u3000": "□"}
-
-
-def readable(token: str) -> str:
-    """A token with its white space made visible (a character model's " " is ␣); not yet escaped."""
-    return "".join(VISIBLE.get(char, char) for char in str(token))
 
 
 def token_labels(tokens) -> list[str]:
     """Readable, HTML-escaped labels: what a Plotly label or hover may show of a token."""
-    return [escape_label(readable(t)) for t in tokens]
+    return [token_label(t) for t in tokens]
 
 
 def _t(lang: str):

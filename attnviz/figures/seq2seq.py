@@ -14,15 +14,14 @@ from plotly.subplots import make_subplots
 
 from . import attention as plots
 from ..i18n import translate
-from ..text import escape_label
+from ..text import escape_label, visible_token
 
 HIGHLIGHT_COLOR = "#d62728"
-SPACE = "␣"
 
 
 def show_chars(tokens: list[str]) -> list[str]:
-    """Character tokens as axis labels: a space becomes ␣ so that it can be seen."""
-    return [SPACE if t == " " else t for t in tokens]
+    """Tokens as axis labels, their white space drawn (text.visible_token): a space is ␣, as on every page."""
+    return [visible_token(t) for t in tokens]
 
 
 def attention_map(

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from typing import TYPE_CHECKING
 
 from ..i18n import translate
-from ..text import escape_label
+from ..text import token_label
 from plotly.subplots import make_subplots
 
 from .style import DIVERGING, MASKED_COLOR, SEQUENTIAL, finish, labels
@@ -253,6 +253,6 @@ def masked_scores(s: Steps, *, lang: str = "en") -> go.Figure:
 
 def attention_weights(s: Steps, *, lang: str = "en") -> go.Figure:
     """Step 6: the softmax of those scores, the query's attention weights (their sum in the title)."""
-    token = escape_label(s.tokens[s.query])  # in a title, which Plotly renders as a little HTML
+    token = token_label(s.tokens[s.query])  # in a title, which Plotly renders as a little HTML
     title = translate("steps.probs_title", lang, token=token, total=float(s.probs.sum()))
     return probability_bars(s.probs, s.tokens, allowed=s.allowed, first=s.first, title=title, lang=lang)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..text import escape_label
+from ..text import token_label
 
 MASKED_COLOR = "#d0d0d0"
 SEQUENTIAL = "Blues"
@@ -131,7 +131,7 @@ def colorbar_room(title: str) -> float:
 
 
 def labels(tokens: list[str]) -> list[str]:
-    return [escape_label(t) for t in tokens]
+    return [token_label(t) for t in tokens]
 
 
 def block_starts(n: int, size: int) -> np.ndarray:

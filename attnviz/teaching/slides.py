@@ -13,7 +13,7 @@ from ..models.base import AttentionModel, hook_name
 from ..analysis.positions import learned_positions
 from ..analysis.steps import online_softmax, steps
 from ..i18n import translate
-from ..text import CleanText, clean_text, escape_label
+from ..text import CleanText, clean_text, token_label
 
 PRESENTER_FONT = 17
 
@@ -129,7 +129,7 @@ def slide_figures(
                 cap.tokens,
                 lang=lang,
                 title=translate(
-                    "slide.flash_title", lang, token=escape_label(cap.tokens[slide.query]), block=slide.block
+                    "slide.flash_title", lang, token=token_label(cap.tokens[slide.query]), block=slide.block
                 ),
             ),
             plots_steps.probability_bars(
