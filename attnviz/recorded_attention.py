@@ -192,6 +192,8 @@ def _attend(
         recorded = hooks.mask(shown)
         if recorded is not shown:  # a PyTorch hook replaced the mask: use it
             allowed = recorded[:, None] if recorded.dim() == 3 else recorded
+    if allowed is not None and bool(allowed.all()):  # nothing masked (an unpadded sentence, no causal mask): no copy
+        allowed = None  # of the (heads, q, kv) scores to fill; 512 tokens on MiniLM: 22-29 % of the forward (A/B)
 
     logits = scores if allowed is None else scores.masked_fill(~allowed, float("-inf"))
     if s_aux is not None:  # attention sinks (gpt-oss): one extra logit per head, dropped after the softmax

@@ -100,7 +100,7 @@ def head_heatmap(
     if own is not None and kept is None and n <= attention.MAX_DRAWN_TOKENS:
         fig.add_shape(
             type="path",
-            path=window_band_path(n, own, True),
+            path=window_band_path(n, own, capture.causal),  # an encoder's own window (ModernBERT) reaches both ways
             name="own window",
             line=dict(color=WINDOW_COLOR, width=1.5),
             fillcolor="rgba(0,0,0,0)",

@@ -61,3 +61,19 @@ def test_an_order_slide_draws_the_word_order_pages_figures(minilm):
     for x, y in zip(on_slide, page):
         same_figure(x, y)
     assert page[2].layout.xaxis.title.text and page[2].layout.yaxis.title.text  # the difference names its axes
+
+
+def test_an_encoders_own_window_is_outlined_both_ways(build):
+    """ModernBERT's local layers are bidirectional windows: the head view outlines them as a band around the
+    diagonal, never as a decoder's staircase below it (an A/B screenshot caught the staircase)."""
+    from attnviz.figures.dcmha import window_band_path
+
+    model = build("modernbert").adapter
+    (capture,) = run_capture(model, [TEXT], slide_spec(slide("head")))
+    local = [layer for layer, window in enumerate(capture.own_windows) if window is not None]
+    assert model.kind == "encoder" and local and not capture.causal
+    n, window = len(capture.tokens), capture.own_windows[local[0]]
+    (band,) = [s for s in views.head_heatmap(capture, local[0], 0).layout.shapes if s.name == "own window"]
+    assert band.path == window_band_path(n, window, False) != window_band_path(n, window, True)
+    global_layers = [layer for layer, window in enumerate(capture.own_windows) if window is None]
+    assert all(not views.head_heatmap(capture, layer, 0).layout.shapes for layer in global_layers)
