@@ -165,9 +165,7 @@ def effect_of(view, picked: Picked):
         raise
 
 
-# Two float32 forwards of the same text agree to about this much: a cosine closer to 1 is rounding, not a change
-# (with nothing ablated, 1 − cosine is ~1e-16; shown with twelve digits it read as a finding).
-COSINE_NOISE = 1e-6
+COSINE_NOISE = figs.COSINE_NOISE  # rounding, not a change (one rule for the metric and the chart)
 
 
 def cosine_text(cosine: float) -> str:

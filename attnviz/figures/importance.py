@@ -128,13 +128,22 @@ def loss_per_token(
     return live_figure(traces, layout)
 
 
+# Two float32 forwards of the same text agree to about this much: a cosine closer to 1 is rounding, not a change
+# (with nothing ablated, 1 − cosine is ~1e-16; drawn to scale it zig-zagged across the whole axis).
+COSINE_NOISE = 1e-6
+
+
 def token_cosine(
     cosine: np.ndarray, tokens: list[str], *, title: str = "", height: int = 300, lang: str = "en"
 ) -> go.Figure:
-    """Each token's cosine (ablated last hidden state against the clean one), (n,), with a dashed line at 1."""
+    """Each token's cosine (ablated last hidden state against the clean one), (n,), with a dashed line at 1. A cosine
+    within COSINE_NOISE of 1 is drawn as exactly 1, and the axis always spans at least 0.95–1: rounding is never
+    drawn as a change."""
     t = _t(lang)
-    cosine = np.asarray(cosine)
+    cosine = np.asarray(cosine, dtype=np.float64)
+    cosine = np.where(np.abs(1.0 - cosine) < COSINE_NOISE, 1.0, cosine)
     n = len(cosine)
+    span = max(1.0 - float(np.nanmin(cosine)) if n else 0.0, 0.05)
     names = token_labels(tokens)[:n]
     traces = [
         dict(
@@ -158,7 +167,9 @@ def token_cosine(
             hovertemplate=f"%{{customdata}}<br>{t('cosine_axis')}: %{{y:.6f}}<extra></extra>",
         ),
     ]
-    return live_figure(traces, _token_layout(n, names, t("token_axis"), t("cosine_axis"), title, height))
+    layout = _token_layout(n, names, t("token_axis"), t("cosine_axis"), title, height)
+    layout["yaxis"]["range"] = [1.0 - 1.1 * span, 1.0 + 0.1 * span]
+    return live_figure(traces, layout)
 
 
 def layer_head_map(

@@ -106,3 +106,16 @@ def test_long_texts_thin_out_the_token_labels():
     n = 300
     fig = figs.loss_per_token(np.zeros(n), np.zeros(n), [f"t{i}" for i in range(n + 1)])
     assert len(fig.layout.xaxis.ticktext) <= figs.MAX_TOKEN_TICKS and len(fig.data[0].y) == n
+
+
+def test_rounding_is_never_drawn_as_a_change_in_the_token_cosine():
+    """With nothing ablated, 1 − cosine is ~1e-16: drawn to scale it zig-zagged across an axis without labels."""
+    from attnviz.figures.importance import token_cosine
+
+    noise = 1.0 - np.array([1e-16, 3e-12, 0.0, 2e-9])
+    fig = token_cosine(noise, ["a", "b", "c", "d"])
+    assert list(fig.data[1].y) == [1.0] * 4
+    low, high = fig.layout.yaxis.range
+    assert high - low >= 0.05 and low < 1.0 < high  # a readable axis around 1, not a zoom into rounding
+    moved = token_cosine(np.array([1.0, 0.7, 0.99, 1.0]), ["a", "b", "c", "d"])
+    assert list(moved.data[1].y) == [1.0, 0.7, 0.99, 1.0] and moved.layout.yaxis.range[0] < 0.7
