@@ -645,18 +645,25 @@ def matrix_figure(
     diverging: bool = False,
     x_title: str = "key",
     y_title: str = "query",
+    limit: float | None = None,
+    limit_note: str = "",
 ) -> go.Figure:
-    """A plain labelled matrix (differences, encodings, similarities); diverging scales centre on 0."""
+    """A plain labelled matrix (differences, encodings, similarities); diverging scales centre on 0 and span ±``limit``
+    (default: the largest |value|; values beyond a given limit saturate, and ``limit_note`` on the colour bar says
+    so)."""
     values = np.asarray(values, dtype=np.float32)
     colour: dict[str, object] = dict(colorscale=SEQUENTIAL)
     if diverging:
-        limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+        if limit is None:
+            limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
         colour = dict(colorscale=DIVERGING, zmid=0, zmin=-limit, zmax=limit)
     fig = go.Figure(
         go.Heatmap(
             z=values,
             hovertemplate=f"{y_title} %{{y}}, {x_title} %{{x}}: %{{z:.4f}}<extra></extra>",
-            colorbar=dict(thickness=10),
+            colorbar=dict(thickness=10, title=dict(text=limit_note, side="right"))
+            if limit_note
+            else dict(thickness=10),
             **colour,
         )
     )

@@ -225,9 +225,9 @@ def positional_encodings(
     cosine similarity between positions ("sim_sin", "sim_own"); "own" and "sim_own" only when the model has either."""
     t = functools.partial(translate, lang=lang)
 
-    def matrix(values: np.ndarray, title: str, x_title: str, y_title: str) -> go.Figure:
+    def matrix(values: np.ndarray, title: str, x_title: str, y_title: str, **scale) -> go.Figure:
         return attention.matrix_figure(
-            values, None, None, title=title, diverging=True, x_title=x_title, y_title=y_title
+            values, None, None, title=title, diverging=True, x_title=x_title, y_title=y_title, **scale
         )
 
     sin = sinusoidal(n, d_model)
@@ -236,8 +236,17 @@ def positional_encodings(
         "sim_sin": matrix(cosine_similarity(sin), t("order.sim_sin"), t("plot.position"), t("plot.position")),
     }
     if learned is not None:
+        # A few outlying dimensions (±1.8 where the rest are ±0.1) would set the whole scale and leave the map white:
+        # the colours span the 99th percentile of |value| and saturate beyond it, which the colour bar says.
+        limit = float(np.percentile(np.abs(learned), 99)) or None
+        saturated = limit is not None and float(np.abs(learned).max()) > limit
         figures["own"] = matrix(
-            learned, t("order.learned_title", model=model_name), t("plot.dimension"), t("plot.position")
+            learned,
+            t("order.learned_title", model=model_name),
+            t("plot.dimension"),
+            t("plot.position"),
+            limit=limit,
+            limit_note=t("plot.clipped", limit=limit) if saturated else "",
         )
         own_similarity, own_title = cosine_similarity(learned), t("order.sim_learned")
     elif rope is not None:

@@ -161,6 +161,10 @@ TEXT: dict[str, dict[str, str]] = {
     "mask.causal": {"en": "causal", "zh": "因果"},
     "mask.window": {"en": "window {w}", "zh": "窗口 {w}"},
     "mask.chunk": {"en": "chunk {c}", "zh": "分块 {c}"},
+    "plot.clipped": {
+        "en": "±{limit:.2f}: 99% of values (beyond: full colour)",
+        "zh": "±{limit:.2f}：99% 的值（超出部分为最深色）",
+    },
     "mask.none": {"en": "no mask", "zh": "无掩码"},
     "export.menu": {"en": "Export", "zh": "导出"},
     "export.png": {"en": "PNG image", "zh": "PNG 图片"},

@@ -77,3 +77,18 @@ def test_an_encoders_own_window_is_outlined_both_ways(build):
     assert band.path == window_band_path(n, window, False) != window_band_path(n, window, True)
     global_layers = [layer for layer, window in enumerate(capture.own_windows) if window is None]
     assert all(not views.head_heatmap(capture, layer, 0).layout.shapes for layer in global_layers)
+
+
+def test_one_outlying_dimension_does_not_set_the_learned_positions_scale():
+    """MiniLM's learned positions: 2 of 49,152 values (128 positions) reach ±1.87 where 99 % lie within ±0.07, so a
+    scale set by the largest value left the map almost white. The colours span the 99th percentile and the colour bar
+    says so."""
+    rng = np.random.default_rng(0)
+    learned = rng.normal(scale=0.1, size=(64, 32))
+    learned[:4, 3] = 1.8  # 4 of 2,048 values
+    own = views.positional_encodings(64, 32, model_name="m", learned=learned)["own"]
+    heatmap = own.data[0]
+    assert heatmap.zmax == pytest.approx(float(np.percentile(np.abs(learned), 99))) and heatmap.zmax < 1.8
+    assert heatmap.zmin == -heatmap.zmax and "99%" in heatmap.colorbar.title.text
+    plain = views.positional_encodings(64, 32, model_name="m", learned=rng.normal(scale=0.1, size=(64, 32)))["own"]
+    assert plain.data[0].zmax < 0.5
