@@ -5,6 +5,14 @@ from __future__ import annotations
 
 STEP_TIMEOUT_MS = 30_000  # one rerun after an interaction, on a busy 2-core machine
 
+# The script has run at least once and is not running now (no 'Running…' status widget).
+JS_IDLE = """() => {
+  const app = document.querySelector('[data-testid=stApp]');
+  if (!app || !document.querySelector('[data-testid=stMainBlockContainer] [data-testid=stElementContainer]')) return false;
+  return app.getAttribute('data-test-script-state') === 'notRunning'
+      && !document.querySelector('[data-testid=stStatusWidget] [data-testid=stStatusWidgetRunningIcon]');
+}"""
+
 # The pixel position of data point (x, y) of a keyed chart (a heatmap cell's centre), from Plotly's own axes.
 JS_CELL_CENTRE = """([key, x, y]) => { const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.querySelector('.nsewdrag').getBoundingClientRect();

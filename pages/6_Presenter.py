@@ -2,14 +2,18 @@
 
 import html
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from attnviz.teaching.lessons import LessonError, load_lesson, shipped_lessons
 from attnviz.models import DEFAULT_MODEL
+from attnviz.models.base import Notice
 from attnviz.text import InputError, escape_markdown
-from attnviz.teaching.slides import slide_figures, slide_spec, slide_texts
+from attnviz.figures.style import fit_to_box
+from attnviz.teaching import layout
+from attnviz.teaching.slides import SlideView, slide_spec, slide_texts, slide_view
 from ui import url_state
-from ui.controls import show_notices
+from ui.controls import show_model_notices
 from ui.figures import show_figure
 from ui.lang import T, error_text, language_switch
 from ui.errors import guard
@@ -18,17 +22,19 @@ from ui.offered import ModelNotOffered, get_model
 from ui.uploads import uploaded_lesson
 from ui.nav import run_through_navigation
 from ui.state import fit
+from ui.screen import window_screen
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz — presenter", layout="wide", initial_sidebar_state="collapsed")
-st.markdown(
-    """<style>
-    .block-container {padding-top: 3.2rem; max-width: 1260px;}
-    .slide-text p {font-size: 1.55rem; line-height: 1.5;}
-    h1 {font-size: 2.4rem !important;}
-    </style>""",
-    unsafe_allow_html=True,
-)
+with st.sidebar:  # style blocks and the window's size, where their empty rows take no room from the slide
+    screen = window_screen()
+    st.markdown(  # the paddings attnviz.teaching.layout plans with; type sizes from the plan below
+        f"""<style>
+        .block-container {{padding: {layout.PAD_TOP}px {layout.PAD_SIDE}px {layout.PAD_BOTTOM}px; max-width: 100%;}}
+        .block-container [data-testid=stVerticalBlock] {{gap: {layout.GAP}px;}}
+        </style>""",
+        unsafe_allow_html=True,
+    )
 
 LESSONS = shipped_lessons()
 PARAMS = [url_state.text_param("lesson", next(iter(LESSONS), "")), url_state.int_param("slide", 1, 1, 999)]
@@ -36,7 +42,17 @@ url_state.load(PARAMS)
 language_switch()
 lang = st.session_state["lang"]
 
+if LESSONS and st.session_state["lesson"] not in LESSONS:  # a URL's lesson that is not shipped: the first one
+    st.session_state["lesson"] = next(iter(LESSONS))
 with st.sidebar:
+    if LESSONS:
+        st.selectbox(
+            T("presenter.lesson"),
+            list(LESSONS),
+            key="lesson",
+            format_func=lambda name: load_lesson(LESSONS[name]).title[lang],  # options are plain text, not Markdown
+            on_change=lambda: st.session_state.update(slide=1),
+        )
     uploaded = st.file_uploader(T("presenter.own_lesson"), type=["yaml", "yml"], help=T("presenter.own_lesson_help"))
 
 lesson = None
@@ -44,12 +60,12 @@ try:
     if uploaded is not None:  # bounded and parsed once per file content (ui/uploads.py)
         lesson = uploaded_lesson(uploaded.getvalue(), uploaded.name)
     elif LESSONS:
-        if st.session_state["lesson"] not in LESSONS:
-            st.session_state["lesson"] = next(iter(LESSONS))
         lesson = load_lesson(LESSONS[st.session_state["lesson"]])
 except LessonError as error:
     st.error(T("presenter.bad_lesson", error=escape_markdown(error)))  # it quotes the file name and its content
 
+if lesson is not None and uploaded is not None:
+    st.sidebar.markdown(f"**{escape_markdown(lesson.title[lang])}**")
 if lesson is None:
     if not LESSONS:
         st.info(T("presenter.no_lessons"))
@@ -63,40 +79,23 @@ def move(step: int) -> None:
     st.session_state["slide"] = min(max(st.session_state["slide"] + step, 1), total)
 
 
-top = st.columns([3, 1, 1, 1.3])
-if uploaded is None:
-    top[0].selectbox(
-        T("presenter.lesson"),
-        list(LESSONS),
-        key="lesson",
-        format_func=lambda name: load_lesson(LESSONS[name]).title[lang],  # options are plain text, not Markdown
-        on_change=lambda: st.session_state.update(slide=1),
-        label_visibility="collapsed",
-    )
-else:
-    top[0].markdown(f"**{escape_markdown(lesson.title[lang])}**")
+slide = lesson.slides[st.session_state["slide"] - 1]
+title = slide.title[lang]
+top = st.columns([layout.TITLE_SHARE, 1, 1, 1.1], vertical_alignment="center")
+# Lesson text is data: shown as typed, never Markdown; sized to stay on the one line of the title's column.
+st.sidebar.markdown(
+    f"""<style>.block-container h1 {{font-size: {layout.title_px(screen, title)}px !important; padding: 0;
+    white-space: nowrap; overflow: hidden; text-overflow: ellipsis;}}</style>""",
+    unsafe_allow_html=True,
+)
+top[0].title(escape_markdown(title), anchor=False)
 top[1].button(
-    T("presenter.previous"),
-    on_click=move,
-    args=(-1,),
-    disabled=st.session_state["slide"] <= 1,
-    use_container_width=True,
+    T("presenter.previous"), on_click=move, args=(-1,), disabled=st.session_state["slide"] <= 1, width="stretch"
 )
 top[2].button(
-    T("presenter.next"), on_click=move, args=(1,), disabled=st.session_state["slide"] >= total, use_container_width=True
+    T("presenter.next"), on_click=move, args=(1,), disabled=st.session_state["slide"] >= total, width="stretch"
 )
-top[3].markdown(f"### {T('presenter.counter', n=st.session_state['slide'], total=total)}")
-
-slide = lesson.slides[st.session_state["slide"] - 1]
-st.title(escape_markdown(slide.title[lang]))  # lesson text is data: shown as typed, never Markdown
-text_col, figure_col = st.columns([2, 3])
-with text_col:
-    # Lesson text is data: escaped, then wrapped in our own class for projector-size type. Its line breaks
-    # become <br>: a blank line would end the HTML block and what follows would be read as Markdown.
-    explanation = "<br>".join(html.escape(slide.explanation[lang]).splitlines())
-    st.markdown(f'<div class="slide-text"><p>{explanation}</p></div>', unsafe_allow_html=True)
-    if slide.view not in ("positions",):
-        st.caption(T("presenter.mask", mask=slide_spec(slide).describe(lang)))
+top[3].markdown(f"**{T('presenter.counter', n=st.session_state['slide'], total=total)}**")
 
 
 def bounded_captures(name: str):
@@ -113,7 +112,31 @@ def bounded_captures(name: str):
     return capture
 
 
-with figure_col, guard("error.slide"):  # anything unexpected: a message, and next/previous still work
+captions = [] if slide.view == "positions" else [T("presenter.mask", mask=slide_spec(slide).describe(lang))]
+
+
+def planned(view: SlideView, notices: int, thinned: bool = False):
+    """The slide's layout on this screen (``thinned``: with the line that says some tick labels are left out)."""
+    extra = [T("presenter.every_kth", k=2, px=layout.TICK_PX)] if thinned else []
+    return layout.plan_slide(
+        screen,
+        len(view.figures),
+        slide.explanation[lang],
+        captions=[*captions, *view.notes, *extra],
+        notices=notices,
+        aspect=view.aspect,
+    )
+
+
+def fitted(view: SlideView, plan) -> int:
+    return max(
+        [fit_to_box(fig, *plan.figure, tick_px=plan.tick_px, font_px=plan.font_px) for fig in view.figures], default=1
+    )
+
+
+view, problem, notices, step, drawn = SlideView([]), None, [], 1, False
+plan = planned(view, 1)
+with guard("error.slide"):  # anything unexpected: a message, and next/previous still work
     try:
         if slide.view == "dcmha":  # a dcmha slide names its character model: the DCFormer, or its MHA twin
             name = slide.model or "dcformer-tiny"
@@ -122,15 +145,50 @@ with figure_col, guard("error.slide"):  # anything unexpected: a message, and ne
             name = slide.model or DEFAULT_MODEL
             model, dcformer = get_model(name), None
         cleaned = slide_texts(slide)
+        shown_model = dcformer or model
+        notices = [Notice("warning", key, values) for text in cleaned for key, values in text.notice_keys]
+        notices += shown_model.notices(cleaned[0].text, slide_spec(slide)) if cleaned else []
         with heavy_section():
-            figures = slide_figures(slide, model, dcformer, lang=lang, capture=bounded_captures(name))
+            view = slide_view(slide, model, dcformer, lang=lang, capture=bounded_captures(name))
     except (LessonError, InputError, ModelNotOffered) as error:  # the lesson's own fault, said in words
-        st.error(T("presenter.slide_error", error=error_text(error)))
-    else:
-        for text in cleaned:
-            show_notices(text, lang)
-        for index, fig in enumerate(figures):
-            show_figure(fig, key=f"slide_{lesson.name}_{slide.number}_{index}")
+        problem = T("presenter.slide_error", error=error_text(error))
+    plan = planned(view, len(notices) + int(bool(problem)))
+    # Fitted once on copies to learn whether tick labels must be thinned; then, with room for the line saying so.
+    step = fitted(SlideView([go.Figure(fig) for fig in view.figures]), plan)
+    if step > 1:
+        plan = planned(view, len(notices) + int(bool(problem)), thinned=True)
+    step = fitted(view, plan)
+    drawn = True
+if not drawn:  # the guard said what failed; no half-fitted figure is drawn
+    view = SlideView([])
+captions += view.notes
+if step > 1:
+    captions.append(T("presenter.every_kth", k=step, px=plan.tick_px))
+if plan.text_beside:
+    text_area, figure_area = st.columns([plan.text_share, 1 - plan.text_share], gap="small")
+else:
+    text_area, figure_area = st.container(), st.container()
+with text_area:
+    # Lesson text is data: escaped, then set in projector-size type. Its line breaks become <br>: a blank line
+    # would end the HTML block and what follows would be read as Markdown.
+    explanation = "<br>".join(html.escape(slide.explanation[lang]).splitlines())
+    st.markdown(
+        f'<div class="slide-text" style="font-size:{plan.body_px}px;line-height:{layout.LINE_HEIGHT}">{explanation}</div>',
+        unsafe_allow_html=True,
+    )
+    for caption in captions:
+        st.caption(caption)
+    show_model_notices(notices, lang)
+    if not plan.fits:
+        st.warning(T("presenter.does_not_fit", width=screen.width, height=screen.height))
+with figure_area:
+    if problem:
+        st.error(problem)
+    for column, (index, fig) in zip(
+        st.columns(len(view.figures), gap="small") if view.figures else [], enumerate(view.figures)
+    ):
+        with column:
+            show_figure(fig, key=f"slide_{lesson.name}_{slide.number}_{index}", exports=False, width="content")
 
 if uploaded is None:
     url_state.save(PARAMS + [url_state.text_param("lang", "en")])

@@ -24,12 +24,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "figure"
 
 
-def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, **chart_kwargs):
+def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, exports: bool = True, **chart_kwargs):
     """st.plotly_chart with ``theme=None`` (what you see is what exports) plus PNG/SVG/HTML/NPZ downloads.
 
     The menu is lazy: its buttons exist only while it is open (``on_change="rerun"``), so an edit of the
     sentence does not make the browser rebuild a dozen download buttons it never shows; each export is
-    generated only when its button is clicked (deferred callables).
+    generated only when its button is clicked (deferred callables). ``exports=False``: no menu (a slide, whose
+    figures are the page's own, exported there).
     """
     # Without Streamlit's theme, axes must make room for their own labels; set on the figure itself
     # so that the exports below carry the same layout. Figures that computed their own margins
@@ -38,6 +39,8 @@ def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, **chart
         fig.update_xaxes(**ROOMY_AXIS)
         fig.update_yaxes(**ROOMY_AXIS)
     event = st.plotly_chart(fig, key=key, theme=None, **chart_kwargs)
+    if not exports:
+        return event
     name = _slug(key)
     menu = st.popover(T("export.menu"), icon=":material/download:", key=f"{key}__export", on_change="rerun")
     if not menu.open:

@@ -346,16 +346,23 @@ def _blocks(q_len: int, k_len: int, size: int) -> tuple[np.ndarray, np.ndarray, 
     return rows, cols, sizes
 
 
-def _tile_canvas(tiles: list[np.ndarray], columns: int, gap: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Place equal-sized tiles on one NaN canvas (row-major); returns it and each tile's (x0, y0)."""
+def _tile_canvas(
+    tiles: list[np.ndarray], columns: int, gap: int, row_gap: int | None = None
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Place equal-sized tiles on one NaN canvas (row-major), ``gap`` cells apart in a row; with ``row_gap``, that
+    many empty rows above every row of tiles (their titles' room, inside the plot), else ``gap`` between rows.
+    Returns the canvas and each tile's (x0, y0)."""
     size_q, size_k = tiles[0].shape
+    above, between = (0, gap) if row_gap is None else (row_gap, row_gap)
     rows = int(np.ceil(len(tiles) / columns))
     canvas = np.full(
-        (rows * (size_q + gap) - gap, min(columns, len(tiles)) * (size_k + gap) - gap), np.nan, dtype=np.float32
+        (above + rows * (size_q + between) - between, min(columns, len(tiles)) * (size_k + gap) - gap),
+        np.nan,
+        dtype=np.float32,
     )
     origins = []
     for index, tile in enumerate(tiles):
-        y0, x0 = (index // columns) * (size_q + gap), (index % columns) * (size_k + gap)
+        y0, x0 = above + (index // columns) * (size_q + between), (index % columns) * (size_k + gap)
         canvas[y0 : y0 + size_q, x0 : x0 + size_k] = tile
         origins.append((x0, y0))
     return canvas, origins
@@ -402,7 +409,9 @@ def map_grid(
     exact = tiles[0].shape == kept.shape[1:] and not blocks
     size = tiles[0].shape[0]
     gap = max(1, round(size * 0.1))
-    canvas, origins = _tile_canvas(tiles, columns, gap)
+    # Above each row, room for its head titles inside the plot: a quarter of a tile keeps "head 6" clear of the tile
+    # above (and of the frame around a chosen head there), and the top row's clear of the figure's title.
+    canvas, origins = _tile_canvas(tiles, columns, gap, row_gap=max(2, round(size * 0.25)))
     index = np.full(canvas.shape + (3,), -1, dtype=np.int16)  # (head, query, key) under each cell
     width = tiles[0].shape[1]  # every tile has the same shape
     block = np.stack(np.meshgrid(np.zeros(1), np.arange(size), np.arange(width), indexing="ij"), -1)[0].astype(np.int16)
@@ -472,8 +481,8 @@ def map_grid(
     layout = fixed_layout(
         left=10,
         right=colorbar_room(t("plot.weight")),
-        top=70,
-        bottom=10,  # the top row's head titles sit in the top margin
+        top=50,
+        bottom=10,
         title=dict(text=t("plot.layer_heads", layer=layer, n=n_heads), x=0.01),
         height=200 * rows + 80,
         plot_bgcolor="white",

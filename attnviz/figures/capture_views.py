@@ -117,8 +117,10 @@ def layer_grid(
     lang: str = "en",
     hide_special: bool = False,
     keep: np.ndarray | None | str = "hide_special",
+    columns: int = 6,
 ) -> go.Figure:
-    """Every head of one layer as small maps; ``head`` is framed, heads sharing a K/V head grouped."""
+    """Every head of one layer as small maps, ``columns`` a row; ``head`` is framed, heads sharing a K/V head
+    grouped."""
     _check(capture, layer, head)
     return attention.map_grid(
         capture.pattern(layer),
@@ -128,6 +130,7 @@ def layer_grid(
         layer=layer,
         selected_head=head,
         kv_heads=capture.kv_heads,
+        columns=columns,
         lang=lang,
     )
 

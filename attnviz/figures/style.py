@@ -16,6 +16,7 @@ import functools
 import hashlib
 import html
 import math
+import re
 import unicodedata
 from collections.abc import Sequence
 
@@ -150,3 +151,173 @@ def downsample(matrix: np.ndarray, size: int) -> np.ndarray:
     counts = np.add.reduceat(np.add.reduceat(valid.astype(np.int64), row_starts, axis=0), col_starts, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan).astype(np.float32)
+
+
+# --- a figure laid out for a box on a screen (the Presenter's slides) -----------------------------------------------
+
+SLIDE_TICK_PX = 14  # the smallest text on a slide: a tick label read from the back of a classroom
+_AXIS_NAME = re.compile(r"^[xy]axis\d*$")
+
+
+def _label_spacing_needed(axis, labels: Sequence[str], size: float) -> float:
+    """Pixels between neighbouring tick labels so that they never touch: a line of text for labels stacked
+    vertically or turned, the widest label (plus a gap) for labels side by side."""
+    angle = abs(float(axis.tickangle)) if isinstance(axis.tickangle, (int, float)) else 0.0
+    if axis.plotly_name.startswith("y"):
+        return 1.3 * size
+    if angle >= 30:
+        return 1.3 * size / math.sin(math.radians(angle))
+    return widest([str(label) for label in labels], size) + 8
+
+
+def wrap_text(text: str, width: float, size: float) -> str:
+    """``text`` broken into lines (Plotly's ``<br>``) no wider than ``width`` px at ``size`` px, at spaces (or
+    anywhere in text without spaces, such as Chinese)."""
+    if text_width(text, size) <= width or "<br>" in text:
+        return text
+    words = text.split(" ") if " " in text else list(text)
+    joiner = " " if " " in text else ""
+    lines, line = [], ""
+    for word in words:
+        candidate = f"{line}{joiner}{word}" if line else word
+        if line and text_width(candidate, size) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    return "<br>".join([*lines, line])
+
+
+def _categories(fig: go.Figure, axis_name: str) -> list:
+    """The categories drawn on a category axis (bars over token names), in order, from the traces on it and on
+    every axis that shares it (``matches``: a column of subplots with one x axis)."""
+    letter = axis_name[0]
+    ref = letter + axis_name[5:]
+    linked = {ref, fig.layout[axis_name].matches} | {
+        key[0] + key[5:]
+        for key in fig.layout
+        if key[0] == letter and _AXIS_NAME.match(key) and fig.layout[key].matches == ref
+    }
+    seen: dict = {}
+    for trace in fig.data:
+        if (getattr(trace, f"{letter}axis", None) or letter) in linked:
+            values = getattr(trace, letter, None)
+            for value in () if values is None else values:
+                if isinstance(value, str):
+                    seen.setdefault(value, None)
+    return list(seen)
+
+
+def _plot_size(fig: go.Figure, width: int, height: int, tick_px: int, font_px: int) -> tuple[float, float]:
+    """The plot area Plotly will leave once its margins hold the slide-sized labels (an estimate that errs small,
+    so tick labels are thinned enough): the widest y label and the turned x labels' height, the axis titles, the
+    title's lines, and a colour bar or legend on the right."""
+    margin = fig.layout.margin
+    left, right = float(margin.l or 10), float(margin.r or 10)
+    top, bottom = float(margin.t or 10), float(margin.b or 10)
+    axes = [fig.layout[key] for key in fig.layout if _AXIS_NAME.match(key)]
+    for axis in axes:
+        shown = axis.visible is not False and axis.showticklabels is not False
+        text = [str(label) for label in (axis.ticktext or ())] if shown else []
+        title_room = 1.6 * (tick_px + 1) if axis.title.text else 0.0
+        if axis.plotly_name.startswith("y"):
+            left = max(left, widest(text, tick_px) + title_room + 12)
+        else:
+            angle = math.radians(abs(float(axis.tickangle))) if isinstance(axis.tickangle, (int, float)) else 0.0
+            turned = widest(text, tick_px) * math.sin(angle) + tick_px * math.cos(angle) if text else tick_px * 1.4
+            bottom = max(bottom, turned + title_room + tick_px)
+    if fig.layout.title.text:
+        top = max(top, 1.3 * (font_px + 2) * (1 + fig.layout.title.text.count("<br>")) + 2 * tick_px)
+    if any("colorbar" in trace and trace.showscale is not False for trace in fig.data) or fig.layout.showlegend:
+        right = max(right, 6 * tick_px)
+    return max(width - left - right, 40.0), max(height - top - bottom, 40.0)
+
+
+def _fit_bar_text(trace, plot_width: float, tick_px: int) -> None:
+    """A bar's value label at the slide's size: level when it fits over its bar, turned upright when it does not,
+    left out when even upright it would touch its neighbours (the hover still shows it)."""
+    n_bars = max(len(trace.x if trace.x is not None else trace.y or ()), 1)
+    slot = plot_width / n_bars
+    text = [str(t) for t in (trace.text if isinstance(trace.text, (list, tuple, np.ndarray)) else [trace.text])]
+    trace.textfont.size = tick_px
+    trace.cliponaxis = False
+    if widest(text, tick_px) + 4 > slot:
+        if 1.3 * tick_px <= slot:
+            trace.textangle = -90
+        else:
+            trace.textposition = "none"
+
+
+def fit_to_box(fig: go.Figure, width: int, height: int, *, tick_px: int = SLIDE_TICK_PX, font_px: int = 17) -> int:
+    """Lay ``fig`` out for exactly ``width`` × ``height`` px with no text smaller than ``tick_px``: every font set,
+    tick labels thinned to every k-th where neighbours would touch (never shrunk), long titles wrapped, legends and
+    colour-bar titles beside their plots, and margins grown by Plotly to hold what it draws. Returns k, the widest
+    stride in tokens between the labels left on an axis it thinned (1: nothing thinned), for the slide to say so."""
+    plot_width, plot_height = _plot_size(fig, width, height, tick_px, font_px)
+    fig.update_layout(
+        width=width,
+        height=height,
+        font=dict(size=font_px),
+        margin=dict(autoexpand=True),
+        # Bar labels at the slide's smallest size, never shrunk to fit a bar (Plotly's default).
+        uniformtext=dict(minsize=tick_px, mode="show"),
+    )
+    for annotation in fig.layout.annotations:
+        annotation.font.size = max(tick_px, font_px - 2)
+        annotation.text = wrap_text(annotation.text or "", width * 0.9, annotation.font.size)
+    # Subplot titles above the top plot sit between it and the figure's title: the title keeps clear of them.
+    above_plot = [a for a in fig.layout.annotations if a.yref == "paper" and a.y is not None and a.y >= 0.99 and a.text]
+    title_gap = tick_px + max((1.4 * a.font.size * (1 + a.text.count("<br>")) for a in above_plot), default=0.0)
+    if fig.layout.title.text:  # above the plot, with the room it needs (Plotly grows the top margin for it)
+        fig.update_layout(
+            title=dict(
+                text=wrap_text(fig.layout.title.text, width - 20, font_px + 2),
+                font_size=font_px + 2,
+                automargin=True,
+                yref="paper",
+                y=1,
+                yanchor="bottom",
+                pad=dict(b=title_gap),  # clear of the top row's tick label, which reaches above the plot
+            )
+        )
+    if any(trace.showlegend is not False and trace.name for trace in fig.data):
+        fig.update_layout(legend=dict(font_size=tick_px, orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
+    for trace in fig.data:
+        if "colorbar" in trace:
+            trace.colorbar.tickfont.size = tick_px
+            trace.colorbar.title.font.size = tick_px
+            trace.colorbar.title.side = "right"  # along the bar: above it, the title met the top tick label
+        if trace.type == "bar" and trace.text is not None:
+            _fit_bar_text(trace, plot_width, tick_px)
+    largest_step = 1
+    for name in [key for key in fig.layout if _AXIS_NAME.match(key)]:
+        axis = fig.layout[name]
+        axis.tickfont.size = tick_px
+        axis.title.font.size = tick_px + 1
+        axis.automargin = True
+        if name.startswith("x"):
+            axis.side = "bottom" if axis.side == "top" else axis.side  # a top axis would meet the title
+            axis.ticklabelstandoff = tick_px // 2  # turned labels start below the y axis's lowest label
+        categories = _categories(fig, name) if axis.tickmode != "array" else []
+        if categories:
+            axis.tickmode, axis.tickvals, axis.ticktext = "array", categories, categories
+            positions, span = list(range(len(categories))), float(len(categories))
+        elif axis.tickmode == "array" and axis.tickvals and axis.ticktext and len(axis.tickvals) >= 2:
+            positions = list(axis.tickvals)
+            span = (
+                abs(axis.range[1] - axis.range[0])
+                if axis.range is not None and None not in axis.range
+                else float(max(positions) - min(positions) + 1)
+            )
+        else:
+            continue
+        domain = axis.domain[1] - axis.domain[0] if axis.domain is not None else 1.0
+        length = domain * (plot_width if name.startswith("x") else plot_height)
+        gap = float(np.min(np.diff(np.sort(np.asarray(positions, dtype=float))))) if len(positions) > 1 else 1.0
+        pixels_apart = (gap or 1.0) * length / max(span, 1e-9)
+        step = max(1, math.ceil(_label_spacing_needed(axis, axis.ticktext, tick_px) / max(pixels_apart, 1e-9)))
+        if step > 1:
+            axis.tickvals, axis.ticktext = list(axis.tickvals)[::step], list(axis.ticktext)[::step]
+            # In tokens: a builder may already label every few tokens (a long text's map), thinned once more here.
+            largest_step = max(largest_step, step * max(1, round(gap)))
+    return largest_step

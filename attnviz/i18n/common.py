@@ -134,6 +134,10 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "{model} was trained on texts of {context} characters; positions {context}–{last} are beyond what it learned, so its attention there extrapolates.",
         "zh": "{model} 训练时的文本长度为 {context} 个字符；位置 {context}–{last} 超出了它学过的范围，那里的注意力是外推的结果。",
     },
+    "msg.decoder_note_windowed": {
+        "en": "{model} is a causal language model: every layer already uses the causal mask. Its layers' windows, as applied now, are {windows}; the window slider changes them.",
+        "zh": "{model} 是因果语言模型：每一层本来就使用因果掩码。各层当前实际使用的窗口为 {windows}；窗口滑块会改变它们。",
+    },
     "msg.decoder_note": {
         "en": "{model} is a causal language model: every layer already uses the causal mask. Its layers' windows, as applied now, are {windows} (∞: the layer sees every earlier token); the window slider changes them.",
         "zh": "{model} 是因果语言模型：每一层本来就使用因果掩码。各层当前实际使用的窗口为 {windows}（∞ 表示该层能看到前面所有的词元）；窗口滑块会改变它们。",

@@ -13,6 +13,10 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "The row of “{token}”, {block} keys at a time, as FlashAttention computes it",
         "zh": "“{token}”这一行，每次 {block} 个键，按 FlashAttention 的方式计算",
     },
+    "slide.flash_bars": {
+        "en": "after the last block: exp(s − m) / l",
+        "zh": "最后一块之后：exp(s − m) / l",
+    },
     "slide.flash_equal": {
         "en": "exp(s − m) / l at the end = the softmax (max |Δp| = {dp:.1e}, max |Δz| = {dz:.1e}); one head's whole map: {full:,} numbers; its output (d per token) with m and l: {linear:,}",
         "zh": "最后的 exp(s − m) / l 就是 softmax（max |Δp| = {dp:.1e}，max |Δz| = {dz:.1e}）；一个头的整张图：{full:,} 个数；它的输出（每个词元 d 个数）加上 m 和 l：{linear:,} 个",
@@ -33,5 +37,13 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "presenter.slide_error": {"en": "This slide cannot be shown: {error}", "zh": "这一页无法显示：{error}"},
     "presenter.mask": {"en": "Mask: {mask}", "zh": "掩码：{mask}"},
+    "presenter.every_kth": {
+        "en": "Some tick labels are left out (down to one token in {k}): all of them would not fit at {px} px, a size read from the back of the room.",
+        "zh": "部分刻度标签省略了（最少每 {k} 个词元标一个）：{px} px 的字号下放不下全部标签，这个字号在教室后排也能看清。",
+    },
+    "presenter.does_not_fit": {
+        "en": "This slide does not fit a {width} × {height} screen: shorten its text in the lesson file, or use a larger screen.",
+        "zh": "这一页放不进 {width} × {height} 的屏幕：请在课程文件中缩短文字，或使用更大的屏幕。",
+    },
     "presenter.no_lessons": {"en": "No lessons found under assets/lessons/.", "zh": "assets/lessons/ 下没有课程文件。"},
 }

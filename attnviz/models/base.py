@@ -257,8 +257,11 @@ def mask_notices(model: AttentionModel, spec: MaskSpec) -> list[Notice]:
     a decoder's own windows, and whether the user's window or chunk changes them."""
     if model.kind != "decoder":
         return [Notice("warning", "msg.intervention", {"mask": spec})] if spec.is_intervention else []
-    trained, applied = windows_text(model.layer_windows(None)), windows_text(model.layer_windows(spec.window))
-    notices = [Notice("info", "msg.decoder_note", {"model": model.name, "windows": applied})]
+    windows = model.layer_windows(spec.window)
+    trained, applied = windows_text(model.layer_windows(None)), windows_text(windows)
+    # "∞" is explained only where a layer is global.
+    note = "msg.decoder_note" if None in windows else "msg.decoder_note_windowed"
+    notices = [Notice("info", note, {"model": model.name, "windows": applied})]
     if spec.chunk is not None or applied != trained:
         notices.append(
             Notice("warning", "msg.decoder_intervention", {"model": model.name, "trained": trained, "mask": spec})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -15,7 +18,29 @@ from ..analysis.steps import online_softmax, steps
 from ..i18n import translate
 from ..text import CleanText, clean_text, token_label
 
-PRESENTER_FONT = 17
+# The width / height a slide's figure wants for its plot (attnviz.teaching.layout): maps are square, a layer's
+# grid is four maps a row, the overview a layers × heads sheet, the comparison three panels, the steps bars.
+ASPECT = {
+    "head": 1.0,
+    "dcmha": 1.0,
+    "order": 1.0,
+    "positions": 1.2,
+    "layer": 1.3,
+    "overview": 2.0,
+    "compare": 2.6,
+    "steps": 1.6,
+    "flash": 1.6,
+}
+
+
+@dataclass
+class SlideView:
+    """What one slide shows: its figures, the lines said under its text (``notes``), and the shape its figures
+    want on the screen (``aspect``, width / height of one figure's plot)."""
+
+    figures: list[go.Figure]
+    notes: list[str] = field(default_factory=list)
+    aspect: float = 1.0
 
 
 def slide_spec(slide: Slide) -> MaskSpec:
@@ -56,10 +81,8 @@ def slide_texts(slide: Slide) -> list[CleanText]:
     return texts
 
 
-def slide_figures(
-    slide: Slide, model: AttentionModel, dcformer=None, lang: str = "en", capture=None
-) -> list[go.Figure]:
-    """The figures of one slide, for ``model`` (and the DCFormer for 'dcmha' slides).
+def slide_view(slide: Slide, model: AttentionModel, dcformer=None, lang: str = "en", capture=None) -> SlideView:
+    """The figures and notes of one slide, for ``model`` (and the DCFormer for 'dcmha' slides).
 
     ``capture(model, texts, spec)`` -> one capture per text, every hook recorded: :func:`run_capture` unless the
     caller routes it through its own cache and limits (the Presenter: the server's shared cache and heavy slots)."""
@@ -71,7 +94,7 @@ def slide_figures(
         shown = views.positional_encodings(
             n, model.d_model, model_name=model.name, learned=learned, rope=rope, lang=lang
         )
-        return _presentable([shown[name] for name in ("sin", "own") if name in shown])
+        return SlideView([shown[name] for name in ("sin", "own") if name in shown], aspect=ASPECT["positions"])
     if slide.view == "dcmha":
         if dcformer is None:
             raise LessonError(
@@ -89,12 +112,13 @@ def slide_figures(
         if len(texts) < 2:
             raise LessonError(f"slide {slide.number}: the 'order' view needs 'text' and 'text2'")
         a, b = (capture(model, (t,), spec)[0] for t in texts[:2])
-        return _presentable(views.word_order(a, b, slide.layer, slide.head, lang=lang))
+        return SlideView(views.word_order(a, b, slide.layer, slide.head, lang=lang), aspect=ASPECT["order"])
     captures = capture(model, tuple(texts), spec)
     cap = captures[0]
     _check_range(slide, model, cap)
     layer, head = slide.layer, slide.head
     keep = _keep(slide, cap)
+    notes: list[str] = []
     if slide.view in ("head", "dcmha"):
         figures = [views.head_heatmap(c, layer, head, keep=_keep(slide, c), lang=lang) for c in captures]
         if slide.view == "dcmha" and model.use_dcmha:
@@ -110,7 +134,9 @@ def slide_figures(
             )
             figures[1].update_layout(title_text=translate("slide.after_post", lang, layer=layer, head=head))
     elif slide.view == "layer":
-        figures = [views.layer_grid(cap, layer, head=head, keep=keep, lang=lang)]
+        # As many heads a row as make the grid about as wide as a slide's figure wants (four of MiniLM's twelve).
+        columns = max(1, round(math.sqrt(cap.n_heads * ASPECT["layer"])))
+        figures = [views.layer_grid(cap, layer, head=head, keep=keep, columns=columns, lang=lang)]
     elif slide.view == "overview":
         figures = [views.overview(cap, layer=layer, head=head, keep=keep, lang=lang)]
     elif slide.view == "compare":
@@ -133,27 +159,19 @@ def slide_figures(
                 ),
             ),
             plots_steps.probability_bars(
-                weights,
-                cap.tokens,
-                allowed=s.allowed,
-                lang=lang,
-                title=translate(
-                    "slide.flash_equal",
-                    lang,
-                    dp=float(np.abs(weights - s.probs).max()),
-                    dz=float(np.abs(z - s.z).max()),
-                    full=n * n,
-                    linear=n * (d + 2),
-                ),
+                weights, cap.tokens, allowed=s.allowed, lang=lang, title=translate("slide.flash_bars", lang)
             ),
         ]
+        notes.append(
+            translate(
+                "slide.flash_equal",
+                lang,
+                dp=float(np.abs(weights - s.probs).max()),
+                dz=float(np.abs(z - s.z).max()),
+                full=n * n,
+                linear=n * (d + 2),
+            )
+        )
     else:  # pragma: no cover - the loader only admits known views
         raise LessonError(f"slide {slide.number}: unknown view {slide.view!r}")
-    return _presentable(figures)
-
-
-def _presentable(figures: list[go.Figure]) -> list[go.Figure]:
-    for fig in figures:
-        # Large type, and short enough to sit beside the text on a 1280 × 720 projector.
-        fig.update_layout(font=dict(size=PRESENTER_FONT), height=min(fig.layout.height or 520, 560))
-    return figures
+    return SlideView(figures, notes, ASPECT[slide.view])

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
 
 from harness.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer  # noqa: E402
-from harness.browser import JS_CELL_CENTRE, STEP_TIMEOUT_MS  # noqa: E402, F401  (the browser tests import them from here)
+from harness.browser import JS_CELL_CENTRE, JS_IDLE, STEP_TIMEOUT_MS  # noqa: E402, F401  (the browser tests import them from here)
 
 FIRST_LOAD_TIMEOUT_MS = 120_000  # the first page load imports torch and loads the model
 
@@ -88,15 +88,7 @@ class AppPage:
 
     def wait_idle(self, timeout: float = STEP_TIMEOUT_MS) -> None:
         """The script has run at least once and is not running now (no 'Running…' status widget)."""
-        self.page.wait_for_function(
-            """() => {
-                 const app = document.querySelector('[data-testid=stApp]');
-                 if (!app || !document.querySelector('[data-testid=stMainBlockContainer] [data-testid=stElementContainer]')) return false;
-                 return app.getAttribute('data-test-script-state') === 'notRunning'
-                     && !document.querySelector('[data-testid=stStatusWidget] [data-testid=stStatusWidgetRunningIcon]');
-               }""",
-            timeout=timeout,
-        )
+        self.page.wait_for_function(JS_IDLE, timeout=timeout)
 
     # reads ------------------------------------------------------------------------------
     def z(self, key: str = "head_heatmap") -> list[list[float | None]] | None:

@@ -61,12 +61,16 @@ def test_layer_grid_places_every_head_on_one_canvas_and_marks_the_selection():
     fig = plots.map_grid(patterns, TOKENS, layer=2, selected_head=4)
     (heat,) = fig.data
     z = np.asarray(heat.z, dtype=float)
-    gap = 1
-    assert z.shape == (2 * 5 + gap, 6 * 5 + 5 * gap)
-    np.testing.assert_allclose(z[:5, 4 * 6 : 4 * 6 + 5], patterns[4])  # head 4: row 0, column 4
-    np.testing.assert_allclose(z[6:, 2 * 6 : 2 * 6 + 5], patterns[8])  # head 8: row 1, column 2
+    gap, room = 1, 2  # 1 blank column between tiles; 2 blank rows above each row of tiles for its head titles
+    assert z.shape == (room + 2 * 5 + room, 6 * 5 + 5 * gap)
+    assert np.isnan(z[:room]).all() and np.isnan(z[room + 5 : 2 * room + 5]).all()
+    np.testing.assert_allclose(z[room : room + 5, 4 * 6 : 4 * 6 + 5], patterns[4])  # head 4: row 0, column 4
+    np.testing.assert_allclose(z[2 * room + 5 :, 2 * 6 : 2 * 6 + 5], patterns[8])  # head 8: row 1, column 2
     custom = np.asarray(heat.customdata)
-    assert custom[6 + 1, 2 * 6 + 3].tolist() == [8, 1, 3]  # head 8, query 1, key 3
+    assert custom[2 * room + 5 + 1, 2 * 6 + 3].tolist() == [8, 1, 3]  # head 8, query 1, key 3
+    # each title sits in the blank rows above its own tile, below the tile of the row above
+    head_8 = fig.layout.annotations[8]
+    assert room + 5 - 0.5 < head_8.y < 2 * room + 5 - 0.5 and head_8.yanchor == "bottom"
     titles = [a.text for a in fig.layout.annotations]
     assert titles[4] == "<b>head 4</b>" and titles[3] == "head 3"
     frames = [s for s in fig.layout.shapes if s.line.color == "#e65000"]
@@ -76,7 +80,7 @@ def test_layer_grid_places_every_head_on_one_canvas_and_marks_the_selection():
 def test_layer_grid_shows_masked_cells_as_gaps_over_grey():
     patterns = np.full((12, 4, 4), 0.25)
     fig = plots.map_grid(patterns, ["a", "b", "c", "d"], allowed=np.tril(np.ones((4, 4), dtype=bool)))
-    z = np.asarray(fig.data[0].z, dtype=float)
+    z = np.asarray(fig.data[0].z, dtype=float)[2:]  # below the top row's 2 rows of title room
     assert np.isnan(z[0, 1]) and z[1, 0] == 0.25
     assert sum(1 for s in fig.layout.shapes if s.fillcolor == plots.MASKED_COLOR) == 12
 
@@ -85,9 +89,11 @@ def test_layer_grid_downsamples_long_inputs():
     patterns = np.random.default_rng(0).random((12, 300, 300))
     fig = plots.map_grid(patterns, [str(i) for i in range(300)], max_cells=48)
     z = np.asarray(fig.data[0].z)
-    gap = 5
-    assert z.shape == (2 * 48 + gap, 6 * 48 + 5 * gap)
-    np.testing.assert_allclose(z[:48, :48], plots.downsample(patterns[0].astype(np.float32), 48), rtol=1e-5)
+    gap, room = 5, 12  # a tenth of a tile between tiles, a quarter above each row
+    assert z.shape == (2 * (room + 48), 6 * 48 + 5 * gap)
+    np.testing.assert_allclose(
+        z[room : room + 48, :48], plots.downsample(patterns[0].astype(np.float32), 48), rtol=1e-5
+    )
 
 
 def test_overview_points_carry_layer_and_head():

@@ -247,3 +247,79 @@ def test_maps_side_by_side_share_one_scale_and_one_meaning_of_each_colour():
     left, right = fig.data
     assert left.zmid == right.zmid == 0 and left.zmin == right.zmin and left.zmax == right.zmax
     assert [tuple(c) for c in left.colorscale] == [tuple(c) for c in right.colorscale]
+
+
+# --- a figure on a slide (style.fit_to_box) ----------------------------------------------------------------------------
+
+
+def _fonts(fig: go.Figure) -> list[tuple[str, float | None]]:
+    """Every font size a figure states for text it draws: ticks, axis titles, annotations, colour bars, bar labels."""
+    found = [("layout", fig.layout.font.size)]
+    for key in fig.layout:
+        if style._AXIS_NAME.match(key):
+            found += [(f"{key} ticks", fig.layout[key].tickfont.size)]
+    found += [("annotation", a.font.size) for a in fig.layout.annotations]
+    for trace in fig.data:
+        if "colorbar" in trace and trace.showscale is not False:
+            found += [
+                ("colour bar", trace.colorbar.tickfont.size),
+                ("colour-bar title", trace.colorbar.title.font.size),
+            ]
+        if trace.type == "bar" and trace.text is not None:
+            found += [("bar label", trace.textfont.size)]
+    return found
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_every_figure_fits_a_slide_box_with_no_text_below_the_slide_size(name, monkeypatch):
+    fig = _figure(name, monkeypatch)
+    step = style.fit_to_box(fig, 600, 420, tick_px=14, font_px=17)
+    assert step >= 1 and (fig.layout.width, fig.layout.height) == (600, 420)
+    small = [(what, size) for what, size in _fonts(fig) if size is None or size < 14]
+    assert not small, f"{name}: text below 14 px on a slide: {small}"
+    assert fig.layout.margin.autoexpand is not False  # Plotly grows the margins to hold the larger labels
+    fig.to_json()  # still a valid figure
+
+
+def test_a_long_sentence_keeps_its_labels_at_slide_size_and_labels_every_kth_token():
+    n = 60
+    tokens = [f"w{i}" for i in range(n)]
+    p = np.full((n, n), 1.0 / n)
+    fig = plots.map_heatmap(p, tokens, title="head")
+    assert fig.layout.yaxis.tickfont.size < 14  # the page's size for 60 tokens
+    step = style.fit_to_box(fig, 520, 520, tick_px=14)
+    assert step > 1 and fig.layout.yaxis.tickfont.size == 14 == fig.layout.xaxis.tickfont.size
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        values = list(axis.tickvals)
+        assert list(axis.ticktext) == [f"w{v}" for v in values]  # each label still names its own token
+        # neighbours at least a line apart in a plot of at most 520 px over 60 rows
+        assert min(np.diff(values)) * 520 / n >= 1.3 * 14
+    assert fig.layout.title.pad.b >= 14  # the title stays clear of the top row's label
+
+
+def test_bars_over_token_names_are_thinned_over_every_subplot_that_shares_the_axis():
+    tokens = [f"tok{i}" for i in range(40)]
+    masked = np.random.default_rng(0).normal(size=40)
+    online, _, _ = online_softmax(masked, np.ones((40, 2)), 4)
+    fig = steps.online_softmax_figure(masked, online, tokens, title="t")
+    step = style.fit_to_box(fig, 480, 420, tick_px=14)
+    names = [f"{i}: {t}" for i, t in enumerate(tokens)]
+    shown = [axis for key in fig.layout if key.startswith("xaxis") and (axis := fig.layout[key]).tickvals]
+    assert step > 1 and shown
+    for axis in shown:  # every key of the row, not only the blocks' centres the lower subplot draws bars at
+        assert list(axis.tickvals) == names[::step]
+
+
+def test_a_long_title_is_wrapped_to_the_box_and_bar_labels_turn_or_go_rather_than_collide():
+    title = "The row of “was”, 4 keys at a time, as FlashAttention computes it, with more words"
+    fig = steps.key_bars(np.linspace(0, 1, 30), [f"t{i}" for i in range(30)], title=title, allowed=np.ones(30, bool))
+    style.fit_to_box(fig, 420, 400, tick_px=14, font_px=17)
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) > 1 and all(style.text_width(line, 19) <= 400 for line in lines)
+    assert " ".join(lines) == title
+    bars = next(trace for trace in fig.data if trace.type == "bar")
+    assert bars.textangle == -90 or bars.textposition == "none"
+    narrow = steps.key_bars(np.linspace(0, 1, 80), [f"t{i}" for i in range(80)], title="", allowed=np.ones(80, bool))
+    style.fit_to_box(narrow, 400, 400, tick_px=14)
+    assert next(t for t in narrow.data if t.type == "bar").textposition == "none"  # 5 px a bar: no room even upright
+    assert style.wrap_text("注意力" * 30, 200, 20).count("<br>") >= 3  # text without spaces breaks anywhere

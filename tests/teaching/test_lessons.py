@@ -21,7 +21,7 @@ from attnviz.teaching.lessons import (
     parse_lesson_bytes,
     shipped_lessons,
 )
-from attnviz.teaching.slides import slide_figures
+from attnviz.teaching.slides import slide_view
 
 GOOD_SLIDE = {
     "title": {"en": "Causal", "zh": "因果"},
@@ -60,7 +60,7 @@ def test_every_slide_of_every_shipped_lesson_renders(minilm, name):
 
     for slide in load_lesson(shipped_lessons()[name]).slides:
         character_model = get_model(slide.model or "dcformer-tiny") if slide.view == "dcmha" else None
-        figures = slide_figures(slide, minilm, character_model)
+        figures = slide_view(slide, minilm, character_model).figures
         assert figures, f"{name} slide {slide.number} drew nothing"
         if slide.view == "dcmha" and character_model.use_dcmha:
             before, after = figures[0], figures[1]  # probabilities, then the post-composed pattern
@@ -102,7 +102,7 @@ def test_broken_yaml_names_the_line(tmp_path):
 def test_out_of_range_layer_is_reported_for_the_slide(minilm):
     lesson = parse_lesson(lesson_with(layer=9), "mine.yaml")
     with pytest.raises(LessonError, match="slide 2: field 'layer' is 9 but all-MiniLM-L6-v2 has layers 0–5"):
-        slide_figures(lesson.slides[1], minilm)
+        slide_view(lesson.slides[1], minilm).figures
 
 
 def test_a_teachers_own_file_round_trips(tmp_path):
@@ -359,11 +359,11 @@ def test_the_flashattention_slide_walks_the_row_in_blocks_and_ends_at_the_softma
     from attnviz.capture import run_capture
     from attnviz.masks import MaskSpec
     from attnviz.teaching.lessons import load_lesson, shipped_lessons
-    from attnviz.teaching.slides import slide_figures
+    from attnviz.teaching.slides import slide_view
 
     lesson = load_lesson(shipped_lessons()["2_masks"])
     (slide,) = [s for s in lesson.slides if s.view == "flash"]
-    online, bars = slide_figures(slide, minilm, lang="en")
+    online, bars = slide_view(slide, minilm, lang="en").figures
     (cap,) = run_capture(minilm, [slide.text], MaskSpec())
     scores = cap.scores(slide.layer)[slide.head, slide.query].astype(np.float64)
     m_line = [y for y in online.data[1].y if y is not None]

@@ -10,7 +10,7 @@ import pytest
 from attnviz.capture import get_model, run_capture
 from attnviz.figures import capture_views as views
 from attnviz.teaching.lessons import Slide
-from attnviz.teaching.slides import slide_figures, slide_spec
+from attnviz.teaching.slides import slide_spec, slide_view
 
 TEXT = "the cat sat on the mat and the dog sat on the log"
 
@@ -34,7 +34,7 @@ def test_a_head_slide_draws_the_pages_head(name):
     model = get_model(name)
     shown = slide("head", layer=1, head=1, causal=model.kind == "decoder")
     (capture,) = run_capture(model, [TEXT], slide_spec(shown))
-    (on_slide,) = slide_figures(shown, model)
+    (on_slide,) = slide_view(shown, model).figures
     same_figure(on_slide, views.head_heatmap(capture, 1, 1))
     outlined = "own window" in [s.name for s in on_slide.layout.shapes]
     assert outlined == (model.layer_windows(None)[1] is not None)  # mistral-char: its 64-token window; MiniLM: none
@@ -43,9 +43,9 @@ def test_a_head_slide_draws_the_pages_head(name):
 def test_layer_and_overview_slides_group_heads_by_their_kv_head_as_the_page_does():
     model = get_model("mistral-char")  # 4 query heads share 2 K/V heads
     (capture,) = run_capture(model, [TEXT], slide_spec(slide("layer", causal=True)))
-    (grid,) = slide_figures(slide("layer", layer=1, head=2, causal=True), model)
+    (grid,) = slide_view(slide("layer", layer=1, head=2, causal=True), model).figures
     same_figure(grid, views.layer_grid(capture, 1, head=2))
-    (overview,) = slide_figures(slide("overview", layer=1, head=2, causal=True), model)
+    (overview,) = slide_view(slide("overview", layer=1, head=2, causal=True), model).figures
     same_figure(overview, views.overview(capture, layer=1, head=2))
     assert capture.kv_heads == [model.kv_head_of(h) for h in range(model.n_heads)] and len(set(capture.kv_heads)) == 2
 
@@ -55,7 +55,7 @@ def test_an_order_slide_draws_the_word_order_pages_figures(minilm):
         number=1, title={"en": "t"}, explanation={"en": "e"}, view="order", text="dog bites man", text2="man bites dog"
     )
     a, b = (run_capture(minilm, [t], slide_spec(shown))[0] for t in (shown.text, shown.text2))
-    on_slide = slide_figures(shown, minilm)
+    on_slide = slide_view(shown, minilm).figures
     page = views.word_order(a, b, 0, 0)
     assert len(on_slide) == len(page) == 3
     for x, y in zip(on_slide, page):

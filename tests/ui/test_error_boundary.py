@@ -113,7 +113,7 @@ def test_word_order_failure_leaves_the_position_figures(monkeypatch):
 
 
 def test_presenter_failure_keeps_next_and_previous(monkeypatch):
-    monkeypatch.setattr(attnviz.teaching.slides, "slide_figures", boom)
+    monkeypatch.setattr(attnviz.teaching.slides, "slide_view", boom)
     at = AppTest.from_file(str(ROOT / "pages/6_Presenter.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert any("Something went wrong while drawing this slide" in e.value for e in at.error)
