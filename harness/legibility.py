@@ -174,9 +174,22 @@ def settle(page, wait_idle) -> None:
 
 
 def shoot(page, folder, where: str, full_page: bool) -> None:
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"{where.replace('/', '_')}.png"), full_page=full_page)
+    """A screenshot of the screen, or (``full_page``) of the whole page: Streamlit scrolls its main block, not the
+    document, so the window is made as tall as the content for the shot and given back its size after."""
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    path = str(folder / f"{where.replace('/', '_')}.png")
+    size = page.viewport_size
+    tall = page.evaluate("() => (document.querySelector('[data-testid=stMain]') || document.body).scrollHeight")
+    if full_page and size and tall > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": min(int(tall), 12_000)})
+        page.wait_for_timeout(300)
+        page.screenshot(path=path)
+        page.set_viewport_size(size)
+        page.wait_for_timeout(300)
+    else:
+        page.screenshot(path=path)
 
 
 def page_screens(page, base_url: str, wait_idle, folder=None, pages=PAGES, langs=LANGS, screens=PAGE_SCREENS):
@@ -189,8 +202,9 @@ def page_screens(page, base_url: str, wait_idle, folder=None, pages=PAGES, langs
                 page.set_viewport_size({"width": width, "height": height})
                 settle(page, wait_idle)
                 where = f"{path or 'Attention'}-{lang}-{width}x{height}"
+                measured = measure(page, where)
                 shoot(page, folder, where, full_page=True)
-                yield measure(page, where)
+                yield measured
 
 
 def slide_screens(
@@ -213,8 +227,9 @@ def slide_screens(
                     )
                     settle(page, wait_idle)
                     where = f"{lesson}-{number}-{lang}-{width}x{height}"
+                    measured = measure(page, where)
                     shoot(page, folder, where, full_page=False)
-                    yield measure(page, where)
+                    yield measured
 
 
 def shipped_lesson_sizes() -> dict[str, int]:

@@ -158,11 +158,12 @@ def steps_view(view) -> None:
         sharing = [h for h in range(H) if model.kv_head_of(h) == s.slices.kv_head and h != head]
         key = "steps.kv_shared_one" if len(sharing) == 1 else "steps.kv_shared"  # "head 1", "heads 1, 2"
         st.info(T(key, head=head, kv=s.slices.kv_head, heads=", ".join(map(str, sharing))))
-    col_q, col_kv = st.columns([1, 2])
-    with col_q:
-        vectors(s.q_before if s.rotary else s.q, [T("steps.q_of", token=qt)], T("steps.q_title"), "q")
-    with col_kv:
+    # The query's one row across the page, then every token's k beside its v: each cell has room for its number.
+    vectors(s.q_before if s.rotary else s.q, [T("steps.q_of", token=qt)], T("steps.q_title"), "q")
+    col_k, col_v = st.columns(2)
+    with col_k:
         vectors(s.k_before if s.rotary else s.k, s.tokens, T("steps.k_title"), "k")
+    with col_v:
         vectors(s.v, s.tokens, T("steps.v_title"), "v")
     if s.rotary:
         st.header(T("steps.h2b"))

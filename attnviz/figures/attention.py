@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 from ..i18n import translate
 from ..text import escape_label
 from .style import (
+    TITLE_AT_TOP,
     DIVERGING,
     FULL_DETAIL_TOKENS,
     MASKED_COLOR,
@@ -152,7 +153,7 @@ def map_heatmap(
         # The title sits at the very top of the figure, above the plot.
         top=45 if title else 20,
         bottom=x_label_height + TITLE_ROOM + 14,
-        title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
+        title=dict(text=title, **TITLE_AT_TOP),
         height=side,
         plot_bgcolor=MASKED_COLOR,
         xaxis=dict(
@@ -236,7 +237,7 @@ def block_heatmap(
         **margins,
         right=colorbar_room(name),
         top=45 if title else 20,
-        title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
+        title=dict(text=title, **TITLE_AT_TOP),
         height=height or 720,
         plot_bgcolor=MASKED_COLOR,
         dragmode="select",  # a box dragged over the map is a zoom request (the page draws that region exactly)
@@ -296,7 +297,7 @@ def block_difference(
         **margins,
         right=colorbar_room(t("plot.block_mean")),
         top=45,
-        title=dict(text=title or name, x=0.01, y=0.995, yref="container", yanchor="top"),
+        title=dict(text=title or name, **TITLE_AT_TOP),
         height=height or 480,
         plot_bgcolor=MASKED_COLOR,
         xaxis=xaxis,
@@ -679,7 +680,8 @@ def matrix_figure(
     xaxis = dict(title=x_title, showgrid=False, zeroline=False)
     yaxis = dict(title=y_title, autorange="reversed", showgrid=False, zeroline=False)
     if col_tokens is not None:
-        xaxis.update(_axis_ticks(values.shape[1], labels(col_tokens)), tickangle=-60, side="top")
+        # Keys along the bottom, as on every map of the app (on top they met the figure's title).
+        xaxis.update(_axis_ticks(values.shape[1], labels(col_tokens)), tickangle=-60)
     if row_tokens is not None:
         yaxis.update(_axis_ticks(values.shape[0], labels(row_tokens)))
     fig.update_layout(

@@ -287,8 +287,10 @@ def head_bars(
         height=height,
         xaxis=dict(title=x_title, tickmode="linear", dtick=1),
         yaxis=dict(title=y_title, rangemode="tozero"),
-        margin=dict(l=10, r=10, t=70, b=40),
-        legend=dict(orientation="h", y=-0.25, x=0, yanchor="top"),
+        # The legend at the figure's foot, below the axis title (two rows of entries in a half-page column); placed
+        # in the plot's coordinates it met the axis title.
+        margin=dict(l=10, r=10, t=70, b=110),
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0),
     )
     return finish(fig)
 

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from ..text import escape_label
 from .attention import _axis_ticks, _translator
 from .style import (
+    TITLE_AT_TOP,
     SEQUENTIAL,
     TICK_SIZE,
     TITLE_ROOM,
@@ -99,7 +100,7 @@ def similarity_matrix(
         right=colorbar_room(metric),
         top=45 if title else 20,
         bottom=label_room + TITLE_ROOM,
-        title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
+        title=dict(text=title, **TITLE_AT_TOP),
         height=side,
         plot_bgcolor="white",
         xaxis=dict(
@@ -192,7 +193,7 @@ def rank_bars(
         right=20,
         top=70 if title else 50,
         bottom=widest(ticks["ticktext"], tick_size) + TITLE_ROOM + 14,
-        title=dict(text=title, x=0.01, y=0.995, yref="container", yanchor="top"),
+        title=dict(text=title, **TITLE_AT_TOP),
         height=420,
         barmode="group",
         plot_bgcolor="white",

@@ -19,6 +19,9 @@ from ..text import escape_label, visible_token
 HIGHLIGHT_COLOR = "#d62728"
 
 
+MIN_PLOT_HEIGHT = 140
+
+
 def show_chars(tokens: list[str]) -> list[str]:
     """Tokens as axis labels, their white space drawn (text.visible_token): a space is ␣, as on every page."""
     return [visible_token(t) for t in tokens]
@@ -59,6 +62,10 @@ def attention_map(
         margin=dict(t=60 + 20 * lines),
         xaxis=dict(tickangle=0, title=dict(text=translate("plot.key_axis", lang), standoff=4)),
     )
+    # At the first steps the map has a row or two: the plot keeps MIN_PLOT_HEIGHT px so that its colour bar, as
+    # long as the plot, still has room for "0 / 0.5 / 1" (at 60 px they were drawn over each other).
+    margin = fig.layout.margin
+    fig.update_layout(height=max(fig.layout.height or 400, int(margin.t + margin.b) + MIN_PLOT_HEIGHT))
     if highlight_row is not None:
         fig.add_shape(
             type="rect",

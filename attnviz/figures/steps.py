@@ -22,6 +22,9 @@ def _limit(values: np.ndarray) -> float:
     return float(finite.max()) if finite.size else 1.0
 
 
+NUMBERS_UP_TO = 12  # dimensions of a vector drawn with their values written in the cells
+
+
 def vector_rows(
     rows: np.ndarray,
     row_labels: list[str],
@@ -31,7 +34,8 @@ def vector_rows(
     numbers: bool = True,
     lang: str = "en",
 ) -> go.Figure:
-    """Vectors as rows of coloured cells, each with its value (first ``dims`` dimensions)."""
+    """Vectors as rows of coloured cells, each with its value while at most ``NUMBERS_UP_TO`` dimensions are shown
+    (first ``dims`` dimensions; more cells than that leave a number no room in half a page, and the hover has it)."""
     rows = np.atleast_2d(rows)
     total = rows.shape[1]
     shown = rows[:, : dims or total]
@@ -45,18 +49,19 @@ def vector_rows(
             zmid=0,
             zmin=-limit,
             zmax=limit,
-            texttemplate="%{z:.2f}" if numbers and shown.shape[1] <= 48 else None,
+            texttemplate="%{z:.2f}" if numbers and shown.shape[1] <= NUMBERS_UP_TO else None,
             textfont=dict(size=11),
             hovertemplate="%{customdata}<br>" + translate("plot.dimension", lang) + " %{x}: %{z:.4f}<extra></extra>",
             customdata=np.array(labels(row_labels), dtype=object)[:, None].repeat(shown.shape[1], 1),
             showscale=False,
         )
     )
+    # "(first 8 of 32 dimensions)" on a line of its own: beside the title it ran past a half-page column's edge.
     note = "" if shown.shape[1] == total else translate("plot.first_dims", lang, shown=shown.shape[1], total=total)
     fig.update_layout(
-        title=dict(text=title + note, x=0.01),
-        height=60 + 34 * shown.shape[0] + 30,
-        margin=dict(l=10, r=10, t=40, b=10),
+        title=dict(text=title + (f"<br>{note.strip()}" if note else ""), x=0.01),
+        height=60 + 34 * shown.shape[0] + 30 + (20 if note else 0),
+        margin=dict(l=10, r=10, t=62 if note else 40, b=10),
         yaxis=dict(
             tickmode="array", tickvals=list(range(len(row_labels))), ticktext=labels(row_labels), autorange="reversed"
         ),

@@ -40,6 +40,9 @@ COLORBAR_ROOM = 76  # right of the plot: pad, bar, its tick labels ("0.035")
 # (benchmarks/plotly_redraw.py). Labels fit on axes that make room for them (ROOMY_AXIS) and in fixed_layout's margins.
 LABELS_FIT = dict(ticklabeloverflow="allow")
 ROOMY_AXIS = dict(automargin=True, **LABELS_FIT)
+# A title at the top edge of a figure with fixed margins: anchored by its top, a few pixels in (at 0.995 of the
+# height its letters reached past the edge).
+TITLE_AT_TOP = dict(x=0.01, y=1, yref="container", yanchor="top", pad=dict(t=6))
 
 
 def finish(fig: go.Figure) -> go.Figure:
@@ -52,7 +55,21 @@ def finish(fig: go.Figure) -> go.Figure:
     fig.update_layout(**STYLE)
     fig.update_xaxes(**ROOMY_AXIS)
     fig.update_yaxes(**ROOMY_AXIS)
+    if fig.layout.title.text and fig.layout.title.yref is None:
+        # The title just above the plot (and its subplot titles), in room Plotly makes for it: in the middle of a fixed
+        # top margin it was cut by the figure's edge or met what the margin also holds.
+        _title_above_plot(fig, gap=TICK_SIZE + 2)
     return fig
+
+
+def _title_above_plot(fig: go.Figure, gap: float, size: float | None = None) -> None:
+    """Put the figure's title right above its plot, ``gap`` px clear of it and of the subplot titles that sit above
+    the top plot; Plotly grows the top margin to hold it (``automargin``)."""
+    above_plot = [a for a in fig.layout.annotations if a.yref == "paper" and a.y is not None and a.y >= 0.99 and a.text]
+    lines = max((1.4 * (a.font.size or TICK_SIZE + 4) * (1 + a.text.count("<br>")) for a in above_plot), default=0.0)
+    fig.update_layout(title=dict(automargin=True, yref="paper", y=1, yanchor="bottom", pad=dict(b=gap + lines)))
+    if size is not None:
+        fig.layout.title.font.size = size
 
 
 def text_width(label: str, size: float = TICK_SIZE) -> float:
@@ -265,21 +282,9 @@ def fit_to_box(fig: go.Figure, width: int, height: int, *, tick_px: int = SLIDE_
     for annotation in fig.layout.annotations:
         annotation.font.size = max(tick_px, font_px - 2)
         annotation.text = wrap_text(annotation.text or "", width * 0.9, annotation.font.size)
-    # Subplot titles above the top plot sit between it and the figure's title: the title keeps clear of them.
-    above_plot = [a for a in fig.layout.annotations if a.yref == "paper" and a.y is not None and a.y >= 0.99 and a.text]
-    title_gap = tick_px + max((1.4 * a.font.size * (1 + a.text.count("<br>")) for a in above_plot), default=0.0)
-    if fig.layout.title.text:  # above the plot, with the room it needs (Plotly grows the top margin for it)
-        fig.update_layout(
-            title=dict(
-                text=wrap_text(fig.layout.title.text, width - 20, font_px + 2),
-                font_size=font_px + 2,
-                automargin=True,
-                yref="paper",
-                y=1,
-                yanchor="bottom",
-                pad=dict(b=title_gap),  # clear of the top row's tick label, which reaches above the plot
-            )
-        )
+    if fig.layout.title.text:  # clear of the top row's tick label, which reaches above the plot
+        fig.layout.title.text = wrap_text(fig.layout.title.text, width - 20, font_px + 2)
+        _title_above_plot(fig, gap=tick_px, size=font_px + 2)
     if any(trace.showlegend is not False and trace.name for trace in fig.data):
         fig.update_layout(legend=dict(font_size=tick_px, orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     for trace in fig.data:

@@ -65,8 +65,8 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "每个下一词元预测的损失：消融前与消融后",
     },
     "importance.cosine_title": {
-        "en": "Each token's last hidden state: cosine to the original",
-        "zh": "每个词元最后一层隐藏状态与原来的余弦相似度",
+        "en": "Each token's last hidden state:<br>cosine to the original",
+        "zh": "每个词元最后一层隐藏状态<br>与原来的余弦相似度",
     },
     "importance.change_title": {
         "en": "Mean change of each head's attention weights",

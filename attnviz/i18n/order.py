@@ -32,10 +32,10 @@ TEXT: dict[str, dict[str, str]] = {
     "order.pe_header": {"en": "Positional encoding", "zh": "位置编码"},
     "order.positions": {"en": "Positions shown", "zh": "显示的位置数"},
     "order.sin_title": {
-        "en": "Sinusoidal encoding (Transformer paper), {n} × {d}",
-        "zh": "正弦位置编码（Transformer 论文），{n} × {d}",
+        "en": "Sinusoidal encoding (Transformer paper)<br>{n} positions × {d} dimensions",
+        "zh": "正弦位置编码（Transformer 论文）<br>{n} 个位置 × {d} 维",
     },
-    "order.learned_title": {"en": "{model}: learned position embeddings", "zh": "{model}：学到的位置向量"},
+    "order.learned_title": {"en": "{model}<br>learned position embeddings", "zh": "{model}<br>学到的位置向量"},
     "order.similarity": {
         "en": "How similar are positions to each other? (cosine similarity of their vectors)",
         "zh": "不同位置之间有多相似？（位置向量的余弦相似度）",

@@ -22,7 +22,7 @@ PAGE = str(ROOT / "pages" / "8_Head_importance.py")
 TIMEOUT = 120
 CHANGE = "Mean change of each head"
 LOSS = "Loss of each next-token prediction"
-COSINE = "last hidden state: cosine"
+COSINE = "last hidden state:<br>cosine"
 EFFECT = "Effect of ablating each head alone"
 
 
