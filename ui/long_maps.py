@@ -187,6 +187,7 @@ def long_overview(view, layer: int, head: int, on_select) -> None:
             maps,
             selected=(layer, head),
             kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)],
+            blocks=True,
             lang=ensure_language(),
         ),
         key="overview",

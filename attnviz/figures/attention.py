@@ -34,7 +34,9 @@ from .style import (
     finish,
     fixed_layout,
     labels,
+    block_colours,
     live_figure,
+    weight_colours,
     widest,
 )
 
@@ -76,7 +78,7 @@ def map_heatmap(
     keep: np.ndarray | None = None,
     title: str = "",
     key_tokens: list[str] | None = None,
-    zmax: float | None = None,
+    limit: float | None = None,
     height: int | None = None,
     first_query: int = 0,
     first_key: int = 0,
@@ -86,7 +88,8 @@ def map_heatmap(
 
     pattern, scores, allowed: (q_len, k_len); keep: indices of the tokens to show. A tile of a longer map (a zoom)
     passes its own tokens and where it starts (``first_query``, ``first_key``): cells and hovers keep the text's
-    positions.
+    positions. Colours: :func:`~attnviz.figures.style.weight_colours` (``limit``: the capture-wide ±limit of a
+    model whose weights leave [0, 1]).
     """
     t = _translator(lang)
     key_tokens = tokens if key_tokens is None else key_tokens
@@ -120,16 +123,7 @@ def map_heatmap(
         custom = np.round(raw, 3)
         hover = f"{t('plot.query')} #%{{y}} → {t('plot.key')} #%{{x}}<br>{t('plot.weight')} %{{z:.4f}}"
         hover += f"<br>{t('plot.raw_score')} %{{customdata:.3f}}" if scores is not None else ""
-    finite_max = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
-    finite_min = float(np.nanmin(z)) if np.isfinite(z).any() else 0.0
-    if finite_min < -1e-6:
-        # DCMHA's post-composed maps can hold negative weights: centre a diverging scale on 0.
-        limit = max(abs(finite_min), finite_max)
-        colour = dict(colorscale=colorscale(DIVERGING), zmid=0.0, zmin=-limit, zmax=limit)
-    else:
-        colour = dict(
-            colorscale=colorscale(SEQUENTIAL), zmin=0.0, zmax=float(zmax) if zmax is not None else max(finite_max, 1e-6)
-        )
+    colour, bar_title = weight_colours(z, lang, limit)  # the one rule: 0–1, or ±limit for composed weights
     heat = dict(
         type="heatmap",
         z=z,
@@ -137,7 +131,7 @@ def map_heatmap(
         y=positions_q.tolist(),
         **({} if custom is None else {"customdata": custom}),
         hovertemplate=hover + "<extra></extra>",
-        colorbar=colorbar(t("plot.weight")),
+        colorbar=colorbar(bar_title),
         **colour,
         xgap=0,
         ygap=0,
@@ -149,7 +143,7 @@ def map_heatmap(
     x_label_height = widest(x_ticks["ticktext"], tick_size) * math.sin(math.radians(60)) + tick_size * 0.5
     layout = fixed_layout(
         left=widest(y_ticks["ticktext"], tick_size) + TITLE_ROOM + 14,
-        right=colorbar_room(t("plot.weight")),
+        right=colorbar_room(bar_title),
         # The title sits at the very top of the figure, above the plot.
         top=45 if title else 20,
         bottom=x_label_height + TITLE_ROOM + 14,
@@ -386,6 +380,7 @@ def map_grid(
     columns: int = 6,
     kv_heads: list[int] | None = None,
     blocks: bool = False,
+    limit: float | None = None,
     lang: str = "en",
 ) -> go.Figure:
     """Every head of one layer as small maps on one canvas (block-averaged beyond ``max_cells`` tokens; ``blocks``:
@@ -424,14 +419,14 @@ def map_grid(
         if exact
         else t("plot.block_average")
     )
+    # As the head's own map (one rule for weights); a long text's block means are their own quantity.
+    colour, bar_title = block_colours(canvas, lang) if blocks else weight_colours(canvas, lang, limit)
     heat = dict(
         type="heatmap",
         z=canvas,
         customdata=index,
-        colorscale=colorscale(SEQUENTIAL),
-        zmin=0,
-        zmax=float(np.nanmax(canvas)) if np.isfinite(canvas).any() else 1.0,
-        colorbar=colorbar(t("plot.weight"), thickness=10),
+        **colour,
+        colorbar=colorbar(bar_title, thickness=10),
         hovertemplate=t("plot.head", h="%{customdata[0]}")
         + "<br>"
         + where
@@ -481,7 +476,7 @@ def map_grid(
     rows = int(np.ceil(n_heads / columns))
     layout = fixed_layout(
         left=10,
-        right=colorbar_room(t("plot.weight")),
+        right=colorbar_room(bar_title),
         top=50,
         bottom=10,
         title=dict(text=t("plot.layer_heads", layer=layer, n=n_heads), x=0.01),
@@ -502,26 +497,33 @@ def maps_overview(
     thumb: int = 16,
     selected: tuple[int, int] | None = None,
     kv_heads: list[int] | None = None,
+    limit: float | None = None,
+    blocks: bool = False,
     lang: str = "en",
 ) -> go.Figure:
     """All layers × all heads as thumbnails in one image; each thumbnail is a clickable point.
 
-    Each thumbnail is scaled to its own maximum so that weak heads stay readable.
+    Thumbnails are coloured as every view of a head is (:func:`~attnviz.figures.style.weight_colours`: 0–1, or
+    ±``limit`` for composed weights), so a head looks the same here as in its map and its layer's grid; ``blocks``:
+    a long text's block means, on their own scale (:func:`~attnviz.figures.style.block_colours`).
     The scatter layer carries (layer, head) as customdata for Plotly selection events.
     ``kv_heads[h]``: the K/V head query head h reads; with grouped-query attention a line separates the groups.
     """
     n_layers = len(patterns_by_layer)
     n_heads = patterns_by_layer[0].shape[0]
-    tiles = []
+    tiles: list[np.ndarray] = []
     for patterns in patterns_by_layer:
-        small = downsample_stack(select(patterns, keep).astype(np.float32), thumb)  # (heads, s, s)
-        peak = small.reshape(n_heads, -1).max(axis=1)[:, None, None]
-        tiles.extend(small / np.maximum(peak, 1e-9))
+        tiles.extend(downsample_stack(select(patterns, keep).astype(np.float32), thumb))  # (heads, s, s)
     size_q, size_k = tiles[0].shape
     canvas, origins = _tile_canvas(tiles, n_heads, gap=1)
     centers = [(x0 + (size_k - 1) / 2, y0 + (size_q - 1) / 2) for x0, y0 in origins]
+    colour, bar_title = block_colours(canvas, lang) if blocks else weight_colours(canvas, lang, limit)
     thumbnails = dict(
-        type="heatmap", z=canvas, colorscale=colorscale(SEQUENTIAL), showscale=False, hoverinfo="skip", zmin=0, zmax=1
+        type="heatmap",
+        z=canvas,
+        **colour,
+        colorbar=colorbar(bar_title, thickness=10),
+        hoverinfo="skip",
     )
     targets = dict(
         type="scatter",
@@ -548,7 +550,7 @@ def maps_overview(
     layer_labels = [f"L{l}" for l in range(n_layers)]
     layout = fixed_layout(
         left=widest(layer_labels) + 12,
-        right=10,
+        right=colorbar_room(bar_title),
         top=TICK_SIZE + 18,
         bottom=10,
         height=34 * n_layers + 70,
@@ -590,9 +592,11 @@ def comparison(
     name_b: str,
     allowed: np.ndarray | None = None,
     keep: np.ndarray | None = None,
+    weight_limit: float | None = None,
     lang: str = "en",
 ) -> go.Figure:
-    """Two heads side by side and their difference A − B on a diverging scale centred on 0."""
+    """Two heads side by side, coloured as in their own maps, and their difference A − B on a diverging scale
+    centred on 0 (red: more weight in A)."""
     t = _translator(lang)
     a = _masked(select(pattern_a, keep), None if allowed is None else select(allowed, keep))
     b = _masked(select(pattern_b, keep), None if allowed is None else select(allowed, keep))
@@ -606,17 +610,15 @@ def comparison(
         horizontal_spacing=0.09,  # room for A and B's shared colour bar between B and the difference
     )
     limit = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
-    peak = float(np.nanmax([np.nanmax(a), np.nanmax(b)])) if np.isfinite(a).any() else 1.0
+    weights, bar_title = weight_colours(np.stack([a, b]), lang, weight_limit)  # A and B as in their own maps
     for col, (z, kwargs) in enumerate(
         [
-            (a, dict(colorscale=SEQUENTIAL, zmin=0, zmax=peak, showscale=False)),
+            (a, dict(weights, showscale=False)),
             (
                 b,
                 dict(
-                    colorscale=SEQUENTIAL,
-                    zmin=0,
-                    zmax=peak,
-                    colorbar=dict(x=0.642, xanchor="left", thickness=10, title=t("plot.weight")),
+                    weights,
+                    colorbar=dict(x=0.642, xanchor="left", thickness=10, title=dict(text=bar_title, side="right")),
                 ),
             ),
             (

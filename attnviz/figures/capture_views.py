@@ -35,6 +35,7 @@ from ..i18n import translate
 from ..masks import kept_positions
 from . import attention
 from .dcmha import WINDOW_COLOR, window_band_path
+from .style import is_probability
 
 if TYPE_CHECKING:
     from ..capture import Capture
@@ -67,6 +68,22 @@ def _keep(capture: Capture, hide_special: bool, keep: np.ndarray | None | str) -
     return kept_positions(capture.special, capture.key_is_real, hide_special) if isinstance(keep, str) else keep
 
 
+def weight_limit(capture: Capture) -> float | None:
+    """The ±limit that every view of this capture's heads shares when its weights leave [0, 1] (a DCFormer's
+    post-composed maps: :func:`~attnviz.figures.style.weight_colours`), so that one head has one colour in its map,
+    its layer's grid, the overview and a comparison; None for softmax weights (0–1). Only a model that composes heads
+    after the softmax records ``hook_probs`` beside its pattern, so other captures cost nothing here."""
+    if not any(name.endswith("attn.hook_probs") for name in capture.keys()):
+        return None
+    if "_weight_limit" not in capture.__dict__:
+        patterns = [capture.pattern(layer) for layer in range(capture.n_layers)]
+        signed = not all(is_probability(p) for p in patterns)
+        capture.__dict__["_weight_limit"] = (
+            max(float(np.nanmax(np.abs(np.where(np.isfinite(p), p, 0.0)))) for p in patterns) if signed else None
+        )
+    return capture.__dict__["_weight_limit"]
+
+
 def head_heatmap(
     capture: Capture,
     layer: int = 0,
@@ -93,6 +110,7 @@ def head_heatmap(
         allowed=capture.mask(layer),
         keep=kept,
         title=translate("main.head_title", lang, layer=layer, head=head) if title is None else title,
+        limit=weight_limit(capture),
         lang=lang,
     )
     own = capture.own_windows[layer] if capture.own_windows is not None else None
@@ -131,6 +149,7 @@ def layer_grid(
         selected_head=head,
         kv_heads=capture.kv_heads,
         columns=columns,
+        limit=weight_limit(capture),
         lang=lang,
     )
 
@@ -145,7 +164,7 @@ def overview(
     keep: np.ndarray | None | str = "hide_special",
     clickable: bool = False,
 ) -> go.Figure:
-    """All layers × all heads as thumbnails, each scaled to its own maximum; (layer, head) framed when both given.
+    """All layers × all heads as thumbnails, coloured as each head's own map; (layer, head) framed when both given.
     ``clickable``: the hover invites a click (the app's page answers it by choosing that head)."""
     if layer is not None:
         _check(capture, layer, head)
@@ -155,6 +174,7 @@ def overview(
         keep=_keep(capture, hide_special, keep),
         selected=selected,
         kv_heads=capture.kv_heads,
+        limit=weight_limit(capture),
         lang=lang,
     )
     if not clickable:  # the builder's hover invites a click, which only the app answers; here it names the thumbnail
@@ -187,6 +207,7 @@ def compare(
         # 0 and the difference is that head's weight. (Two layers' masks differ only with per-layer windows.)
         allowed=capture.mask(a_layer) | capture.mask(b_layer),
         keep=_keep(capture, hide_special, keep),
+        weight_limit=weight_limit(capture),
         lang=lang,
     )
 

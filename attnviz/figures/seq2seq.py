@@ -47,7 +47,6 @@ def attention_map(
         scores=scores,
         allowed=allowed,
         title=title,
-        zmax=1.0,
         height=height,
         lang=lang,
     )

@@ -139,6 +139,46 @@ def colorscale(name: str) -> list[list]:
     return [list(pair) for pair in _colorscale_pairs(name)]
 
 
+# --- the one colour rule for attention weights ---------------------------------------------------------------------
+
+WEIGHT_SLACK = 1e-5  # float rounding around the [0, 1] a softmax weight lies in
+
+
+def is_probability(values: np.ndarray) -> bool:
+    """Every finite value lies in [0, 1] (up to rounding): a softmax's weights, not DCMHA's post-composed mixture."""
+    finite = np.asarray(values)[np.isfinite(values)]
+    return not finite.size or (float(finite.min()) >= -WEIGHT_SLACK and float(finite.max()) <= 1 + WEIGHT_SLACK)
+
+
+def weight_colours(values: np.ndarray, lang: str = "en", limit: float | None = None) -> tuple[dict, str]:
+    """How attention weights are coloured, in every view of a head (map, layer grid, overview, comparison, slide,
+    export): softmax weights on one sequential scale from 0 to 1, the range a weight can take, so one head looks
+    the same in every view and every head is comparable; weights that leave [0, 1] (DCMHA's post-composed maps mix
+    heads after the softmax) on a diverging scale centred on 0 spanning ±``limit`` (default: their largest |value|;
+    a capture-wide limit keeps views of one model alike). Returns the trace's colour settings and the colour bar's
+    title, which states the rule."""
+    from ..i18n import translate
+
+    if limit is None and is_probability(values):
+        return dict(colorscale=colorscale(SEQUENTIAL), zmin=0.0, zmax=1.0), translate("plot.weight_bar", lang)
+    finite = np.abs(np.asarray(values)[np.isfinite(values)])
+    limit = limit if limit is not None else (float(finite.max()) if finite.size else 1.0)
+    return (
+        dict(colorscale=colorscale(DIVERGING), zmid=0.0, zmin=-limit, zmax=limit),
+        translate("plot.weight_composed_bar", lang),
+    )
+
+
+def block_colours(values: np.ndarray, lang: str = "en") -> tuple[dict, str]:
+    """Block means of a long text's maps, another quantity: a weight averaged over a block of about T/48 keys is
+    near 1/T, so on 0–1 the map would be white. From 0 to the largest block mean drawn, as the colour bar says."""
+    from ..i18n import translate
+
+    finite = np.asarray(values)[np.isfinite(values)]
+    top = max(float(finite.max()) if finite.size else 1.0, 1e-6)
+    return dict(colorscale=colorscale(SEQUENTIAL), zmin=0.0, zmax=top), translate("plot.block_mean_bar", lang)
+
+
 def colorbar(title: str, thickness: int = 12) -> dict:
     """A colour bar just right of the plot, inside the room that :func:`colorbar_room` reserves."""
     return dict(title=dict(text=title), thickness=thickness, x=1.0, xanchor="left", xpad=8)

@@ -178,6 +178,13 @@ TEXT: dict[str, dict[str, str]] = {
     "plot.key_axis": {"en": "key (attended to)", "zh": "键（被关注）"},
     "plot.query_axis": {"en": "query (attending)", "zh": "查询（发出关注）"},
     "plot.weight": {"en": "weight", "zh": "权重"},
+    "plot.weight_bar": {"en": "weight (0–1)", "zh": "权重（0–1）"},
+    "plot.weight_composed_bar": {"en": "composed weight", "zh": "组合后的权重"},
+    "plot.block_mean_bar": {"en": "block mean (0–max)", "zh": "块内平均（0–最大值）"},
+    "msg.composed_weights": {
+        "en": "{model} composes its heads (DCMHA): after the softmax each head adds weighted copies of other heads' maps, so a weight here can be negative (a head subtracts another's attention) or above 1. Its maps are drawn red (above 0) and blue (below 0), centred on 0, in every view.",
+        "zh": "{model} 会组合各个头（DCMHA）：softmax 之后，每个头会加上其他头注意力图的加权副本，所以这里的权重可以为负（一个头减去了另一个头的注意力），也可以大于 1。它的图在所有视图中都以 0 为中心，红色表示大于 0，蓝色表示小于 0。",
+    },
     "plot.query": {"en": "query", "zh": "查询"},
     "plot.key": {"en": "key", "zh": "键"},
     "plot.raw_score": {"en": "raw score", "zh": "原始分数"},

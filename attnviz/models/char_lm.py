@@ -92,6 +92,8 @@ class CharLanguageModel(nn.Module, AttentionModel):
                     {"model": self.name, "context": self.context, "last": min(len(text), self.max_tokens) - 1},
                 )
             )
+        if self.use_dcmha:  # its maps leave [0, 1]: what a negative weight means, said once where they are drawn
+            notices.append(Notice("info", "msg.composed_weights", {"model": self.name}))
         return notices + mask_notices(self, spec)
 
     def attention_weights(self, layer: int) -> AttentionWeights:

@@ -107,11 +107,41 @@ def test_overview_points_carry_layer_and_head():
     assert frame.x0 < 5 * 8 < frame.x1 and frame.y0 < 2 * 8 < frame.y1
     z = np.asarray(heat.z, dtype=float)
     expected = plots.downsample_stack(patterns[2].astype(np.float32), 8)[5]
-    np.testing.assert_allclose(
-        z[2 * 8 : 2 * 8 + 7, 5 * 8 : 5 * 8 + 7], patterns[2][5] / patterns[2][5].max(), rtol=1e-5
-    )
+    # the weights themselves, on the 0–1 scale every view of a head uses (no longer scaled to each thumbnail's max)
+    np.testing.assert_allclose(z[2 * 8 : 2 * 8 + 7, 5 * 8 : 5 * 8 + 7], patterns[2][5], rtol=1e-5)
+    assert (heat.zmin, heat.zmax) == (0.0, 1.0) and heat.colorbar.title.text == "weight (0–1)"
     assert expected.shape == (7, 7)
     assert list(fig.layout.yaxis.ticktext) == [f"L{l}" for l in range(6)]
+
+
+def test_one_head_has_one_colour_rule_in_every_view():
+    """Its map, its layer's grid, the overview and a comparison: softmax weights on 0–1 whatever the head's largest
+    weight (a diffuse head at 0.35 was 0–0.35 in its map and 0–1 in the grid); weights that leave [0, 1] (DCMHA's
+    post-composed maps) diverge around 0 on one ±limit in every view, and the colour bar says which rule."""
+    from attnviz.figures import capture_views as views
+    from notebooks import synthetic_capture
+
+    diffuse = np.full((1, 4, 4), 0.25)
+
+    def views_of(p, **k):
+        return [
+            plots.map_heatmap(p[0], TOKENS[:4], **k).data[0],
+            plots.map_grid(p, TOKENS[:4], **k).data[0],
+            plots.maps_overview([p], **k).data[0],
+            plots.comparison(p[0], p[0], TOKENS[:4], name_a="A", name_b="B", weight_limit=k.get("limit")).data[1],
+        ]
+
+    for trace in views_of(diffuse):
+        assert (trace.zmin, trace.zmax) == (0.0, 1.0) and "0–1" in trace.colorbar.title.text
+    composed = np.array([[[1.4, -0.3, 0, 0], [0.5, 0.5, 0, 0], [0.2, 0.2, 0.6, 0], [0.1, 0.1, 0.1, 0.7]]])
+    for trace in views_of(composed, limit=1.6):
+        assert (trace.zmin, trace.zmid, trace.zmax) == (
+            -1.6,
+            0.0,
+            1.6,
+        ) and trace.colorbar.title.text == "composed weight"
+    capture = synthetic_capture(TOKENS[:4])
+    assert views.weight_limit(capture) is None  # a softmax model's capture: nothing to compute, 0–1
 
 
 def test_comparison_difference_is_a_minus_b_on_a_centred_scale():
@@ -221,7 +251,7 @@ def _live_maps():
         "head hidden tokens": lambda: plots.map_heatmap(
             p, TOKENS, allowed=allowed, keep=np.array([1, 2, 3]), lang="zh"
         ),
-        "head long": lambda: plots.map_heatmap(long[0], long_tokens, scores=long[1], zmax=1.0, height=500),
+        "head long": lambda: plots.map_heatmap(long[0], long_tokens, scores=long[1], height=500),
         "head over budget": lambda: plots.map_heatmap(np.full((600, 600), 1 / 600), [str(i) for i in range(600)]),
         "head diverging": lambda: plots.map_heatmap(p - 0.3, TOKENS, key_tokens=TOKENS[::-1]),
         "grid": lambda: plots.map_grid(patterns, TOKENS, allowed=allowed, layer=2, selected_head=4),

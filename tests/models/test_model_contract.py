@@ -151,7 +151,10 @@ def test_every_model_keeps_the_written_contract(model):
 def test_every_model_says_what_a_page_must_tell(model):
     """notices(text, spec): an encoder's mask is an intervention; a decoder states its own windows and whether the
     user's window or chunk changes them; the character models also name unknown characters and untrained positions."""
-    keys = lambda spec, text=TEXT: [n.key for n in model.notices(text, spec)]  # noqa: E731
+    every = lambda spec, text=TEXT: [n.key for n in model.notices(text, spec)]  # noqa: E731
+    # a model that composes its heads (DCMHA) says once what its weights outside [0, 1] mean
+    assert ("msg.composed_weights" in every(MaskSpec(causal=True))) == model.use_dcmha
+    keys = lambda spec, text=TEXT: [k for k in every(spec, text) if k != "msg.composed_weights"]  # noqa: E731
     if model.kind == "encoder":
         assert keys(MaskSpec()) == [] and keys(MaskSpec(causal=True)) == ["msg.intervention"]
         return

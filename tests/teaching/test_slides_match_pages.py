@@ -92,3 +92,24 @@ def test_one_outlying_dimension_does_not_set_the_learned_positions_scale():
     assert heatmap.zmin == -heatmap.zmax and "99%" in heatmap.colorbar.title.text
     plain = views.positional_encodings(64, 32, model_name="m", learned=rng.normal(scale=0.1, size=(64, 32)))["own"]
     assert plain.data[0].zmax < 0.5
+
+
+def test_a_dcformer_head_has_one_diverging_scale_in_every_view_and_on_its_slide():
+    """The shipped DCFormer's post-composed weights leave [0, 1]: the head's map (page and slide), its layer's grid,
+    the overview and a comparison all diverge around 0 on the capture's one ±limit (the grid and overview were blue
+    0–4 with negatives drawn white while the map was red/blue ±1.6)."""
+    model = get_model("dcformer-tiny")
+    (capture,) = run_capture(model, [TEXT], slide_spec(slide("dcmha")))
+    patterns = [capture.pattern(layer) for layer in range(capture.n_layers)]
+    limit = max(float(np.nanmax(np.abs(p))) for p in patterns)
+    assert min(float(np.nanmin(p)) for p in patterns) < 0 and views.weight_limit(capture) == pytest.approx(limit)
+    traces = [
+        views.head_heatmap(capture, 1, 2).data[0],
+        views.layer_grid(capture, 1, head=2).data[0],
+        views.overview(capture, layer=1, head=2).data[0],
+        views.compare(capture, (1, 2), (0, 1)).data[1],
+        slide_view(slide("dcmha", layer=1, head=2), None, model).figures[1].data[0],  # "after post-compose"
+    ]
+    for trace in traces:
+        assert trace.zmid == 0 and trace.zmin == pytest.approx(-limit) and trace.zmax == pytest.approx(limit)
+    assert "msg.composed_weights" in [n.key for n in model.notices("abc", slide_spec(slide("dcmha")))]
