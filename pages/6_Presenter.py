@@ -13,7 +13,7 @@ from attnviz.figures.style import fit_to_box
 from attnviz.teaching import layout
 from attnviz.teaching.slides import SlideView, slide_spec, slide_texts, slide_view
 from ui import url_state
-from ui.controls import show_model_notices
+from ui.controls import notice_text, show_model_notices
 from ui.figures import show_figure
 from ui.lang import T, error_text, language_switch
 from ui.errors import guard
@@ -115,7 +115,7 @@ def bounded_captures(name: str):
 captions = [] if slide.view == "positions" else [T("presenter.mask", mask=slide_spec(slide).describe(lang))]
 
 
-def planned(view: SlideView, notices: int, thinned: bool = False):
+def planned(view: SlideView, notices: list[str], thinned: bool = False):
     """The slide's layout on this screen (``thinned``: with the line that says some tick labels are left out)."""
     extra = [T("presenter.every_kth", k=2, px=layout.TICK_PX)] if thinned else []
     return layout.plan_slide(
@@ -135,7 +135,7 @@ def fitted(view: SlideView, plan) -> int:
 
 
 view, problem, notices, step, drawn = SlideView([]), None, [], 1, False
-plan = planned(view, 1)
+plan = planned(view, [])
 with guard("error.slide"):  # anything unexpected: a message, and next/previous still work
     try:
         if slide.view == "dcmha":  # a dcmha slide names its character model: the DCFormer, or its MHA twin
@@ -152,11 +152,17 @@ with guard("error.slide"):  # anything unexpected: a message, and next/previous 
             view = slide_view(slide, model, dcformer, lang=lang, capture=bounded_captures(name))
     except (LessonError, InputError, ModelNotOffered) as error:  # the lesson's own fault, said in words
         problem = T("presenter.slide_error", error=error_text(error))
-    plan = planned(view, len(notices) + int(bool(problem)))
+    # On a slide an info notice is a line of small type under the text and a warning keeps its box; a decoder's
+    # note on its own windows is left to the pages (the slide's mask line, and a warning when it intervenes, say it).
+    notices = [notice for notice in notices if not notice.key.startswith("msg.decoder_note")]
+    captions += [notice_text(notice, lang) for notice in notices if notice.level != "warning"]
+    notices = [notice for notice in notices if notice.level == "warning"]
+    boxes = [notice_text(notice, lang) for notice in notices] + ([problem] if problem else [])
+    plan = planned(view, boxes)
     # Fitted once on copies to learn whether tick labels must be thinned; then, with room for the line saying so.
     step = fitted(SlideView([go.Figure(fig) for fig in view.figures]), plan)
     if step > 1:
-        plan = planned(view, len(notices) + int(bool(problem)), thinned=True)
+        plan = planned(view, boxes, thinned=True)
     step = fitted(view, plan)
     drawn = True
 if not drawn:  # the guard said what failed; no half-fitted figure is drawn

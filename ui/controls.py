@@ -207,21 +207,26 @@ def show_notices(cleaned: CleanText | list[tuple[str, dict]], lang: str | None =
     )
 
 
+def notice_text(notice: Notice, lang: str) -> str:
+    """A notice in words, its values inert (Markdown-escaped text, a mask described in the language)."""
+    values = {
+        name: value.describe(lang)
+        if isinstance(value, MaskSpec)
+        else escape_markdown(value)
+        if isinstance(value, str)
+        else value
+        for name, value in notice.values.items()
+    }
+    return translate(notice.key, lang, **values)
+
+
 def show_model_notices(notices, lang: str) -> None:
     """Notices (a model's ``notices(text, spec)``, or the cleaning's), each as an info or a warning, values inert."""
     for notice in notices:
-        values = {
-            name: value.describe(lang)
-            if isinstance(value, MaskSpec)
-            else escape_markdown(value)
-            if isinstance(value, str)
-            else value
-            for name, value in notice.values.items()
-        }
         if notice.level == "warning":
-            st.warning(translate(notice.key, lang, **values), icon="⚠️" if notice.key.endswith("intervention") else None)
+            st.warning(notice_text(notice, lang), icon="⚠️" if notice.key.endswith("intervention") else None)
         else:
-            st.info(translate(notice.key, lang, **values))
+            st.info(notice_text(notice, lang))
 
 
 def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:

@@ -611,6 +611,8 @@ def comparison(
     )
     limit = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
     weights, bar_title = weight_colours(np.stack([a, b]), lang, weight_limit)  # A and B as in their own maps
+    # Its bar stands in the narrow gap before A − B: the range on a line of its own, in narrow parentheses.
+    narrow = bar_title.replace(" (", "<br>(").replace("（", "<br>(").replace("）", ")")
     for col, (z, kwargs) in enumerate(
         [
             (a, dict(weights, showscale=False)),
@@ -618,7 +620,7 @@ def comparison(
                 b,
                 dict(
                     weights,
-                    colorbar=dict(x=0.642, xanchor="left", thickness=10, title=dict(text=bar_title, side="right")),
+                    colorbar=dict(x=0.642, xanchor="left", thickness=10, title=dict(text=narrow)),
                 ),
             ),
             (

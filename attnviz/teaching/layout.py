@@ -26,7 +26,7 @@ HEADER_ROW = 64  # the slide's title, previous / next and the counter, in one ro
 GAP = 16  # between columns and between stacked blocks
 CAPTION_PX = 16  # the mask line and the "every k-th token" line under the text
 CAPTION_LINE = 22
-NOTICE_HEIGHT = 110  # a warning box of three or four lines
+NOTICE_PX, NOTICE_LINE, NOTICE_PADDING = 16, 24, 34  # Streamlit's info and warning boxes: type, line, padding
 BODY_MAX_PX, BODY_MIN_PX = 26, 18
 TICK_PX = 14  # the smallest text on a slide (figures.style.SLIDE_TICK_PX on a 1280 × 720 projector)
 FIGURE_FONT_PX = 17
@@ -114,10 +114,14 @@ def text_lines(text: str, width: float, size: float) -> int:
     return lines
 
 
-def text_height(text: str, width: float, size: float, captions: Sequence[str] = (), notices: int = 0) -> float:
-    """The explanation at ``size`` px, then each caption (small type) and each notice box (a short warning)."""
+def text_height(
+    text: str, width: float, size: float, captions: Sequence[str] = (), notices: Sequence[str] = ()
+) -> float:
+    """The explanation at ``size`` px, then each caption (small type) and each notice (a box of body-size text)."""
     small = sum(text_lines(caption, width, CAPTION_PX) for caption in captions) * CAPTION_LINE + len(captions) * GAP
-    return text_lines(text, width, size) * size * LINE_HEIGHT + small + notices * (NOTICE_HEIGHT + GAP) + 8
+    boxes = sum(text_lines(notice, width - NOTICE_PADDING, NOTICE_PX) * NOTICE_LINE for notice in notices)
+    boxes += len(notices) * (NOTICE_PADDING + GAP)
+    return text_lines(text, width, size) * size * LINE_HEIGHT + small + boxes + 8
 
 
 def plan_slide(
@@ -125,11 +129,11 @@ def plan_slide(
     n_figures: int,
     explanation: str,
     captions: Sequence[str] = (),
-    notices: int = 0,
+    notices: Sequence[str] = (),
     aspect: float = 1.0,
 ) -> SlideLayout:
     """The layout that gives the smallest of ``n_figures`` figures the most room on ``screen``; ``captions`` (the
-    mask, a note) and ``notices`` boxes sit under the explanation; ``aspect`` is the width / height a figure's plot
+    mask, a note) and the ``notices`` (their texts, each in a box) sit under the explanation; ``aspect`` is the width / height a figure's plot
     wants (1 for a square map, wider for bars or a row of panels)."""
     scale = screen.scale
     inner_width = screen.width - 2 * PAD_SIDE

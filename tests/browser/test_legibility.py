@@ -30,7 +30,9 @@ def accepted(defect: str) -> bool:
 
 
 def watch_requests(page) -> list[str]:
-    """Requests that leave the machine: a classroom's network (or none) sees nothing of a lesson."""
+    """Requests that leave the machine: a classroom's network (or none) sees nothing of a lesson. (A page's
+    ``:material/...:`` navigation icon was fetched from fonts.gstatic.com on every page a student opened; the app's
+    icons are emoji, and every font, script and style comes from the app's own server.)"""
     outside: list[str] = []
     page.on("request", lambda request: None if request.url.startswith(LOCAL) else outside.append(request.url))
     return outside

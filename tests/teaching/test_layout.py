@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from attnviz.i18n import translate
 from attnviz.teaching import layout
 from attnviz.teaching.layout import Screen, plan_slide, text_lines, title_px
 from attnviz.teaching.lessons import load_lesson, shipped_lessons
@@ -53,17 +54,30 @@ def test_every_shipped_slide_is_planned_to_fit(size, lang):
     screen = Screen(*size)
     for name, slide in slides():
         n = FIGURES.get(slide.view, 2) + (slide.view == "head" and bool(slide.text2.strip()))
-        plan = plan_slide(screen, n, slide.explanation[lang], captions=["Mask: causal"], notices=1)
+        # the notices these slides show: a character model's windows and (DCFormer) what composed weights mean;
+        # a masked encoder slide's "intervention" warning
+        # (info notices are lines of small type on a slide, warnings keep their box)
+        captions = ["Mask: causal"]
+        if slide.view == "dcmha" or slide.model:
+            captions += [
+                translate("msg.decoder_note", lang, model="dcformer-tiny", windows="64, ∞, 64, ∞"),
+                translate("msg.composed_weights", lang, model="dcformer-tiny"),
+            ]
+        notices = ["x" * 160] if slide.causal or slide.window or slide.chunk else []
+        plan = plan_slide(screen, n, slide.explanation[lang], captions=captions, notices=notices)
         assert plan.fits, (name, slide.number)
         width, height = plan.figure
         used = (plan.text_width + layout.GAP if plan.text_beside else 0) + n * width + (n - 1) * layout.GAP
-        assert used <= screen.width - 2 * layout.PAD_SIDE and height >= 2 * layout.FIGURE_MIN_SIDE
+        assert used <= screen.width - 2 * layout.PAD_SIDE and height >= 1.5 * layout.FIGURE_MIN_SIDE
         assert 0 < plan.text_share < 1 and plan.body_px >= layout.BODY_MIN_PX
 
 
 def test_a_text_too_long_for_the_screen_is_said_not_to_fit():
     plan = plan_slide(Screen(1280, 720), 1, "word " * 2000)
     assert not plan.fits and plan.body_px == layout.BODY_MIN_PX
+    short = plan_slide(Screen(1280, 720), 1, "A short text.")
+    boxed = plan_slide(Screen(1280, 720), 1, "A short text.", notices=["a notice of some length " * 12])
+    assert boxed.body_px <= short.body_px and (boxed.text_beside or boxed.figure[1] < short.figure[1])
 
 
 def test_the_text_goes_above_a_row_of_wide_figures_and_beside_one_square_map():

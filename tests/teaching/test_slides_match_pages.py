@@ -101,8 +101,12 @@ def test_a_dcformer_head_has_one_diverging_scale_in_every_view_and_on_its_slide(
     model = get_model("dcformer-tiny")
     (capture,) = run_capture(model, [TEXT], slide_spec(slide("dcmha")))
     patterns = [capture.pattern(layer) for layer in range(capture.n_layers)]
-    limit = max(float(np.nanmax(np.abs(p))) for p in patterns)
-    assert min(float(np.nanmin(p)) for p in patterns) < 0 and views.weight_limit(capture) == pytest.approx(limit)
+    allowed = np.concatenate(
+        [np.abs(p[np.broadcast_to(capture.mask(layer), p.shape)]) for layer, p in enumerate(patterns)]
+    )
+    limit = max(1.0, float(np.percentile(allowed, 99.9)))  # a few extreme cells saturate rather than whiten the rest
+    assert min(float(np.nanmin(p)) for p in patterns) < 0 and allowed.max() > limit
+    assert views.weight_limit(capture) == pytest.approx(limit)
     traces = [
         views.head_heatmap(capture, 1, 2).data[0],
         views.layer_grid(capture, 1, head=2).data[0],
