@@ -13,7 +13,7 @@ from ui.errors import guard
 from ui.figures import show_figure
 from ui.lang import T
 from ui.nav import run_through_navigation
-from ui.state import fit, fit_indices
+from ui.state import fit, follow_token, fit_indices
 
 run_through_navigation()
 st.set_page_config(page_title="attnviz", layout="wide")
@@ -88,14 +88,23 @@ def steps_view(view) -> None:
     model, capture = view.model, view.captures[0]
     tokens = capture.tokens
     state = st.session_state
+    # The query stays on its token when the text is read another way (another model, an edited sentence): not on
+    # its position ("10: it" became "10: l" on a character model). A choice in the menu changes no tokens.
+    read_as = hash(tuple(tokens))
+    if "query_token" in state and state["query_token"][2] != read_as:
+        was, was_of, _ = state["query_token"]
+        state["query"] = follow_token(tokens, state["query"], was, was_of)
     fit_indices(layer=model.n_layers, head=model.n_heads, query=len(tokens))
     fit("dims", 1, model.d_head)
     c1, c2, c3, c4 = st.columns(4)
     c1.selectbox(T("main.layer"), range(model.n_layers), key="layer")
     c2.selectbox(T("main.head"), range(model.n_heads), key="head")
-    c3.selectbox(T("steps.query"), range(len(tokens)), key="query", format_func=lambda i: f"{i}: {tokens[i]}")
+    c3.selectbox(
+        T("steps.query"), range(len(tokens)), key="query", format_func=lambda i: f"{i}: {token_label(tokens[i])}"
+    )
     c4.slider(T("steps.dims"), 1, model.d_head, key="dims", help=T("steps.dims_help", d=model.d_head))
     layer, head, query, dims = state["layer"], state["head"], state["query"], state["dims"]
+    state["query_token"] = (tokens[query], len(tokens), read_as)
     whole = steps(model, capture, layer, head, query)
     a, b = key_window(whole)  # a long text: the panels over keys show a window of them around the query
     s = whole.keys_window(a, b)
