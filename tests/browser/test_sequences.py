@@ -101,8 +101,11 @@ def choose_model(app, name: str, drawn: str) -> None:
 
 def step_slider(app, key: str, key_press: str, value: int) -> None:
     """Move the ``key`` slider with the keyboard, as a user does, until it shows ``value``."""
-    app.page.locator(f".st-key-{key}").get_by_role("slider").focus()
     while (old := app.slider_value(key)) != value:
+        # One press per finished run: a press that lands while the previous one's rerun redraws the slider is lost
+        # (a clean-clone CI run waited 30 s for a second press that never arrived).
+        app.wait_idle()
+        app.page.locator(f".st-key-{key}").get_by_role("slider").focus()
         app.page.keyboard.press(key_press)
         app.page.wait_for_function(
             "([key, old]) => document.querySelector('.st-key-' + key + ' input[type=range]').value !== old",
