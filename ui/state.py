@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from attnviz.text import CONTINUES
+
 
 def fit(key: str, low: int, high: int) -> int:
     """Clamp ``st.session_state[key]`` into [low, high] (high wins when the range is empty) and return it."""
@@ -27,8 +29,9 @@ def one_of(key: str, allowed, default) -> str:
 
 
 def _bare(token: str) -> str:
-    """A token's text without its tokenizer's marks (Ġ, ▁, ##) and case: how two tokenizers spell the same word."""
-    return token.replace("Ġ", "").replace("▁", "").replace("##", "").strip().lower()
+    """A capture's readable token (attnviz.text.readable_token: " cat", "‿ing") without its leading space, its
+    continuation mark and case: how two tokenizers spell the same word."""
+    return token.replace(CONTINUES, "").strip().lower()
 
 
 def follow_token(tokens: list[str], index: int, was: str, was_of: int) -> int:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from ..i18n import translate
 from ..text import token_label
 
 MASKED_COLOR = "#d0d0d0"
@@ -72,9 +73,15 @@ def _title_above_plot(fig: go.Figure, gap: float, size: float | None = None) -> 
         fig.layout.title.font.size = size
 
 
+def ems(text: str, narrow: float = 0.62) -> float:
+    """Width of plain ``text`` in ems: wide characters (CJK, emoji) 1 em, others ``narrow`` (a generous 0.62 for
+    labels that must not be cut; a slide's running text plans with Source Sans's 0.5)."""
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else narrow for ch in text)
+
+
 def text_width(label: str, size: float = TICK_SIZE) -> float:
     """Generous width estimate (px) of an HTML-escaped label: wide characters (CJK, emoji) 1 em, others 0.62 em."""
-    return size * sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.62 for ch in html.unescape(label))
+    return size * ems(html.unescape(label))
 
 
 def widest(labels: Sequence[str], size: float = TICK_SIZE) -> float:
@@ -157,8 +164,6 @@ def weight_colours(values: np.ndarray, lang: str = "en", limit: float | None = N
     heads after the softmax) on a diverging scale centred on 0 spanning ±``limit`` (default: their largest |value|;
     a capture-wide limit keeps views of one model alike). Returns the trace's colour settings and the colour bar's
     title, which states the rule."""
-    from ..i18n import translate
-
     if limit is None and is_probability(values):
         return dict(colorscale=colorscale(SEQUENTIAL), zmin=0.0, zmax=1.0), translate("plot.weight_bar", lang)
     finite = np.abs(np.asarray(values)[np.isfinite(values)])
@@ -172,8 +177,6 @@ def weight_colours(values: np.ndarray, lang: str = "en", limit: float | None = N
 def block_colours(values: np.ndarray, lang: str = "en") -> tuple[dict, str]:
     """Block means of a long text's maps, another quantity: a weight averaged over a block of about T/48 keys is
     near 1/T, so on 0–1 the map would be white. From 0 to the largest block mean drawn, as the colour bar says."""
-    from ..i18n import translate
-
     finite = np.asarray(values)[np.isfinite(values)]
     top = max(float(finite.max()) if finite.size else 1.0, 1e-6)
     return dict(colorscale=colorscale(SEQUENTIAL), zmin=0.0, zmax=top), translate("plot.block_mean_bar", lang)

@@ -14,9 +14,10 @@ letting the slide scroll.
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from ..figures.style import ems
 
 # The Presenter's chrome, in CSS pixels (pages/6_Presenter.py sets these paddings in its style block).
 PAD_TOP = 56  # Streamlit's header (its sidebar and menu buttons) above the slide
@@ -109,8 +110,7 @@ def text_lines(text: str, width: float, size: float) -> int:
     are 1 em, others about 0.5 em (Source Sans), and a line breaks at a word, so it is counted 8 % short."""
     lines = 0
     for paragraph in text.splitlines() or [""]:
-        ems = sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in paragraph)
-        lines += max(1, math.ceil(ems * size / (width * 0.92)))
+        lines += max(1, math.ceil(ems(paragraph, narrow=0.5) * size / (width * 0.92)))
     return lines
 
 
@@ -171,5 +171,5 @@ def title_px(screen: Screen, title: str) -> int:
     """The slide title's type size: the projector's title size, smaller for a long title so that it stays on the
     one line the header row has (never below ``TITLE_MIN_PX``; the rest is cut with an ellipsis)."""
     column = (screen.width - 2 * PAD_SIDE) * TITLE_SHARE / (TITLE_SHARE + 3.1) - GAP
-    ems = sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55 for ch in title) or 1.0
-    return int(max(TITLE_MIN_PX, min(TITLE_PX * screen.scale, column / ems)))
+    width = ems(title, narrow=0.55) or 1.0  # bold type is a little wider than the body's
+    return int(max(TITLE_MIN_PX, min(TITLE_PX * screen.scale, column / width)))

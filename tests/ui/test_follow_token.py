@@ -26,7 +26,9 @@ def test_the_same_token_stays_and_a_repeated_one_is_taken_nearest_its_place():
     longer = ["[CLS]", "the", "cat", "and", "the", "dog", "saw", "the", "owl", "[SEP]"]
     assert follow_token(longer, 7, "the", len(longer)) == 7
     assert follow_token(longer, 6, "the", 12) in (4, 7)  # the "the" nearest where it was along the text
-    assert follow_token(["Ġthe", "Ġcat"], 0, "the", 2) == 0  # byte-level BPE's marks are not part of the word
+    # a capture's readable tokens: a byte-level model's leading space, a WordPiece continuation mark
+    assert follow_token([" the", " cat"], 0, "the", 2) == 0
+    assert follow_token(["[CLS]", "play", "‿ing", "[SEP]"], 1, "ing", 4) == 2
 
 
 def test_a_token_that_is_gone_keeps_its_place_along_the_text():
