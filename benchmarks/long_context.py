@@ -217,7 +217,7 @@ def child_memory(model_name: str, tokens: int) -> dict:
         blocks = tiles.block_map(cap, 0, 0, LONG_MAP_BLOCKS)
         result["head_map_ms"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        fig = plots.block_heatmap(blocks, cap.tokens, title="Layer 0 · head 0", lang="en")
+        fig = plots.block_heatmap(blocks, title="Layer 0 · head 0", lang="en")
         result["figure_json_kb"] = len(fig.to_json()) / 1024
         result["figure_ms"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()

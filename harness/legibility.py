@@ -207,6 +207,44 @@ def page_screens(page, base_url: str, wait_idle, folder=None, pages=PAGES, langs
                 yield measured
 
 
+# States a page reaches only by a step: a long text (its blocks, a zoom of ~70 rows, its comparison), the DCMHA page's
+# other tabs, Head importance with heads ablated and every head ranked. (name, URL path and query, steps): a step is
+# ("tab" | "button", catalogue key of its label), clicked in order once the page has drawn. Every query has its "?".
+LONG_TEXT = ("The quick brown fox jumps over the lazy dog while the cat sleeps by the warm fire. " * 30)[:2000]
+STATE_SCREENS = [(1280, 720)]  # the narrowest: where labels meet first
+STATES: list[tuple[str, str, list[tuple[str, str]]]] = [
+    ("long-blocks", "?model=mistral-char&text={long}", []),
+    ("long-zoom", "?model=mistral-char&text={long}&zoom=1000-1070,1000-1070", []),
+    ("long-compare", "Compare_heads?model=mistral-char&text={long}", []),
+    *[(f"dcmha-{tab}", "DCMHA?", [("tab", f"dcmha.tab_{tab}")]) for tab in ("stages", "gates", "compare", "redundancy")],
+    ("importance-ranked", "Head_importance?ablate=0.1,2.3", [("button", "importance.rank_button")]),
+    ("importance-lm", "Head_importance?model=mistral-char&ablate=0.1", []),
+]
+
+
+def state_screens(page, base_url: str, wait_idle, folder=None, states=STATES, langs=LANGS, screens=STATE_SCREENS):
+    """Every state of ``STATES`` in each language at each screen size: one ``Measure`` each."""
+    from urllib.parse import quote
+
+    from attnviz.i18n import translate
+
+    for name, query, steps in states:
+        for lang in langs:
+            for width, height in screens:
+                page.set_viewport_size({"width": width, "height": height})
+                address = query.format(long=quote(LONG_TEXT))
+                page.goto(f"{base_url}{address}{'' if address.endswith('?') else '&'}lang={lang}")
+                settle(page, wait_idle)
+                for kind, key in steps:
+                    page.get_by_role(kind, name=translate(key, lang)).click()
+                    page.wait_for_timeout(300)
+                    settle(page, wait_idle)
+                where = f"{name}-{lang}-{width}x{height}"
+                measured = measure(page, where)
+                shoot(page, folder, where, full_page=True)
+                yield measured
+
+
 def slide_screens(
     page, base_url: str, wait_idle, lessons: dict[str, int], folder=None, langs=LANGS, screens=SLIDE_SCREENS
 ):
@@ -239,7 +277,7 @@ def shipped_lesson_sizes() -> dict[str, int]:
 
 
 def main() -> None:  # pragma: no cover - a report for people, run by hand
-    """``python -m harness.legibility [--pages] [--slides] [--shots DIR]``: counts per page and slide, as a table."""
+    """``python -m harness.legibility [--pages] [--states] [--slides] [--shots DIR]``: counts per screen, as a table."""
     import argparse
     from pathlib import Path
 
@@ -251,9 +289,10 @@ def main() -> None:  # pragma: no cover - a report for people, run by hand
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--pages", action="store_true", help="only the pages")
     parser.add_argument("--slides", action="store_true", help="only the slides")
+    parser.add_argument("--states", action="store_true", help="only the pages' states reached by a step")
     parser.add_argument("--shots", type=Path, default=None, help="write a screenshot of every state here")
     args = parser.parse_args()
-    both = not (args.pages or args.slides)
+    every = not (args.pages or args.slides or args.states)
     with AppServer() as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
@@ -263,9 +302,11 @@ def main() -> None:  # pragma: no cover - a report for people, run by hand
             page.wait_for_function(JS_IDLE)
 
         results: list[tuple[Measure, bool]] = []
-        if both or args.pages:
+        if every or args.pages:
             results += [(m, False) for m in page_screens(page, server.url, wait_idle, args.shots)]
-        if both or args.slides:
+        if every or args.states:
+            results += [(m, False) for m in state_screens(page, server.url, wait_idle, args.shots)]
+        if every or args.slides:
             lessons = shipped_lesson_sizes()
             results += [(m, True) for m in slide_screens(page, server.url, wait_idle, lessons, args.shots)]
         browser.close()

@@ -33,7 +33,7 @@ def select_from_overview() -> None:
         st.session_state["layer"], st.session_state["head"] = int(layer), int(head)
 
 
-def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> None:
+def show_head(view, index: int, layer: int, head: int, title: str, key: str, share: float) -> None:
     """One head's map for sentence ``index`` of the view, with its arrays for export (the Presenter's builder: a
     decoder's own window for this layer outlined as a band)."""
     capture = view.captures[index]
@@ -46,7 +46,7 @@ def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> 
         title=title,
         lang=st.session_state["lang"],
     )
-    show_figure(fig, key=key, arrays=view.head_arrays(layer, head, index))
+    show_figure(fig, key=key, arrays=view.head_arrays(layer, head, index), share=share)
 
 
 def attention_page() -> None:
@@ -102,12 +102,13 @@ def draw_maps(show_input, turn) -> None:
     layer, head = st.session_state["layer"], st.session_state["head"]
     keep = view.keep(0)
     slider_slot = st.container()
-    focus, overview = st.columns([3, 2])
+    # a long text's map is square across the page (ui.long_maps), the overview under it; a sentence's beside it
+    focus, overview = (st.container(), st.container()) if view.blocks else st.columns([3, 2])
     with focus:
         if view.blocks:  # a long text: exact blocks, and the exact region under a dragged box
             long_head(view, layer, head, T("main.head_title", layer=layer, head=head))
         else:
-            show_head(view, 0, layer, head, T("main.head_title", layer=layer, head=head), key="head_heatmap")
+            show_head(view, 0, layer, head, T("main.head_title", layer=layer, head=head), "head_heatmap", share=3 / 5)
         st.caption(T("main.head_caption", n=len(capture.tokens), mask=view.spec.describe(lang)))
     show_input()
     with slider_slot:
@@ -129,6 +130,7 @@ def draw_maps(show_input, turn) -> None:
                 arrays=view.all_arrays(),
                 on_select=select_from_overview,
                 selection_mode="points",
+                share=2 / 5,
             )
 
     if light:
@@ -148,7 +150,7 @@ def draw_maps(show_input, turn) -> None:
         for index, column in enumerate(st.columns(len(view.captures))):
             with column:
                 title = T("main.sentence_n", n=index + 1, layer=layer, head=head)
-                show_head(view, index, layer, head, title, key=f"padding_{index}")
+                show_head(view, index, layer, head, title, f"padding_{index}", share=1 / len(view.captures))
     if view.long:  # rollout and flow need every layer's whole map
         st.info(T("main.long_no_flow", n=len(capture.tokens)))
     else:

@@ -77,7 +77,7 @@ def order_view(model, boxes, text_a: str, text_b: str, layer: int, head: int) ->
     figures = word_order(cap_a, cap_b, layer, head, lang=lang)  # the same figures as the Presenter's order slides
     for column, figure, key in zip(st.columns(2), figures, ("order_a_map", "order_b_map")):
         with column:
-            show_figure(figure, key=key)
+            show_figure(figure, key=key, share=1 / 2)
     diff = order_difference(cap_a.pattern(layer)[head], cap_b.pattern(layer)[head], cap_a.tokens, cap_b.tokens)
     if diff is None:
         st.info(T("order.not_reordering"))
@@ -102,9 +102,9 @@ def positions_view(model) -> None:
     figures = positional_encodings(n, model.d_model, model_name=model.name, learned=learned, rope=rope, lang=lang)
     sin_col, own_col = st.columns(2)
     with sin_col:
-        show_figure(figures["sin"], key="pe_sin")
+        show_figure(figures["sin"], key="pe_sin", share=1 / 2)
     with own_col:
-        show_figure(figures["own"], key="pe_learned" if learned is not None else "pe_rope")
+        show_figure(figures["own"], key="pe_learned" if learned is not None else "pe_rope", share=1 / 2)
     if learned is None:
         st.markdown(T("order.rope_text"))
         st.latex(
@@ -113,9 +113,9 @@ def positions_view(model) -> None:
     st.markdown(T("order.similarity"))
     sim_sin, sim_own = st.columns(2)
     with sim_sin:
-        show_figure(figures["sim_sin"], key="sim_sin")
+        show_figure(figures["sim_sin"], key="sim_sin", share=1 / 2)
     with sim_own:
-        show_figure(figures["sim_own"], key="sim_learned")
+        show_figure(figures["sim_own"], key="sim_learned", share=1 / 2)
     st.caption(T("order.sim_caption" if learned is not None else "order.sim_rope_caption"))
 
 

@@ -108,6 +108,7 @@ def date_page() -> None:
                 lang=lang,
             ),
             key="ed_encoder",
+            share=3 / 5,
             arrays={k: v for k, v in decoding.encoder.items() if k.startswith(enc)},
         )
     with enc_text:
@@ -135,10 +136,14 @@ def date_page() -> None:
     self_p, cross_p = "decoder_self", "decoder_cross"
     self_col, cross_col = st.columns([2, 3])
     with self_col:
-        decoder_map(step, self_p, layer, head, dec_tokens, T("ed.self_title", layer=layer, head=head, k=k), "ed_self")
+        decoder_map(
+            step, self_p, layer, head, dec_tokens, T("ed.self_title", layer=layer, head=head, k=k), "ed_self", 2 / 5
+        )
         st.caption(T("ed.self_caption"))
     with cross_col:
-        decoder_map(step, cross_p, layer, head, src, T("ed.cross_title", layer=layer, head=head, k=k), "ed_cross")
+        decoder_map(
+            step, cross_p, layer, head, src, T("ed.cross_title", layer=layer, head=head, k=k), "ed_cross", 3 / 5
+        )
         weights = step.capture[hook_name("pattern", layer, cross_p)][head][row]
         top = ", ".join(f"{chips([src[j]])} #{j} ({weights[j]:.2f})" for j in np.argsort(-weights)[:3])
         st.caption(
@@ -151,6 +156,7 @@ def date_page() -> None:
             figs.next_token_bar(step.probs, model.itos, step.output_id, title=T("ed.probs_title", k=k), lang=lang),
             key="ed_probs",
             arrays={"probs": step.probs, "token_ids": np.arange(len(step.probs))},
+            share=2 / 5,
         )
     with heads_col:
         show_figure(
@@ -166,6 +172,7 @@ def date_page() -> None:
                 lang=lang,
             ),
             key="ed_cross_heads",
+            share=3 / 5,
         )
 
     st.subheader(T("ed.loop_header"))

@@ -104,12 +104,14 @@ def generation_view() -> None:
                 lang=lang,
             ),
             key="gen_map",
+            share=3 / 5,
         )
         st.caption(T("gen.map_caption"))
     with right:
         show_figure(
             figs.next_token_bar(step.probs, LabelOf(model), step.token_id, title=T("gen.probs_title", k=k), lang=lang),
             key="gen_probs",
+            share=2 / 5,
         )
 
 

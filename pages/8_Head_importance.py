@@ -36,19 +36,19 @@ def importance_view(view, picked) -> None:
     summary(view, picked, effect)
     lm = isinstance(effect, LanguageModelEffect)
     if lm or len(effect.tokens) > WIDE_TOKENS:  # one token per label: the whole width
-        token_figure(effect)
+        token_figure(effect, share=1)
         left, right = st.columns(2)
         if lm:
             with left:
                 top_predictions(view, effect)
         with right if lm else left:
-            pattern_change(picked, effect)
+            pattern_change(picked, effect, share=1 / 2)
     else:  # a short sentence's per-token cosine beside the map of what moved
         left, right = st.columns(2)
         with left:
-            token_figure(effect)
+            token_figure(effect, share=1 / 2)
         with right:
-            pattern_change(picked, effect)
+            pattern_change(picked, effect, share=1 / 2)
     st.caption(D("mask_hint"))
     del effect
 

@@ -114,9 +114,10 @@ def map_captures(cap: Capture, twin_cap: Capture, cap_key: tuple, t: int) -> tup
     return regions[0], regions[1], first
 
 
-def chart_in(column, fig, key: str) -> None:
+def chart_in(column, fig, key: str, share: float) -> None:
+    """``fig`` in ``column``, which holds ``share`` of the page's width (its tick labels fit there)."""
     with column:
-        show_figure(fig, key=key)
+        show_figure(fig, key=key, share=share)
 
 
 def compose_tab(cell: Cell) -> None:
@@ -169,6 +170,7 @@ def compose_tab(cell: Cell) -> None:
             lang=lang,
         ),
         key="draw_matrix",
+        share=3 / 5,
     )
     strengths = {stage: dv.head_strength(draws[stage]) for stage in ("pre", "post")}
     bars = {f"{stage} · {D(kind)}": strengths[stage][kind] for kind in ("cross", "self") for stage in ("pre", "post")}
@@ -176,6 +178,7 @@ def compose_tab(cell: Cell) -> None:
         right,
         figs.head_bars(bars, title=D("strength_title", layer=layer), x_title=D("out_head"), y_title=D("strength_axis")),
         key="head_strength",
+        share=2 / 5,
     )
 
 
@@ -191,7 +194,6 @@ def whole_map(cell: Cell, head: int) -> None:
     )
     fig = plots.block_heatmap(
         blocks,
-        cell.cap.tokens,
         title=D("whole_title", layer=cell.layer, head=head, n=n),
         height=520,
         lang=ensure_language(),
@@ -331,10 +333,16 @@ def compare_tab(cell: Cell, text: str) -> None:
         limit=max(float(np.abs(m).max()) for m in pair),
     )
     chart_in(
-        left, figs.head_grid(pair[0], cell.allowed, title=D("dc_grid", layer=layer), **shared), key="compare_dc_grid"
+        left,
+        figs.head_grid(pair[0], cell.allowed, title=D("dc_grid", layer=layer), **shared),
+        key="compare_dc_grid",
+        share=1 / 2,
     )
     chart_in(
-        right, figs.head_grid(pair[1], cell.allowed, title=D("mha_grid", layer=layer), **shared), key="compare_mha_grid"
+        right,
+        figs.head_grid(pair[1], cell.allowed, title=D("mha_grid", layer=layer), **shared),
+        key="compare_mha_grid",
+        share=1 / 2,
     )
     with st.expander(D("generate")):
         g1, g2 = st.columns(2)
@@ -372,6 +380,7 @@ def redundancy_tab(cell: Cell) -> None:
             similarity, title=D("similarity_by_layer"), x_title=D("layer"), y_title=D("mean_cosine"), highlight=layer
         ),
         key="similarity_by_layer",
+        share=1 / 2,
     )
     ranks = {D(f"series_{name}"): values for name, values in result.rank.items()}
     chart_in(
@@ -384,6 +393,7 @@ def redundancy_tab(cell: Cell) -> None:
             highlight=layer,
         ),
         key="rank_by_layer",
+        share=1 / 2,
     )
     matrices = [redundancy.layer_similarity(cap, layer, "cosine") for cap in (dc_cap, mha_cap)]
     bottom = min(0.0, *(float(m.min()) for m in matrices))  # one colour scale for both
@@ -400,6 +410,7 @@ def redundancy_tab(cell: Cell) -> None:
                 title=D("layer_similarity_title", model=D(name), layer=layer),
             ),
             key=f"similarity_{name}",
+            share=1 / 2,
         )
     st.caption(D("redundancy_honest"))
 

@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from attnviz.export import EXPORT_LINE, capture_npz, figure_html, figure_image
-from attnviz.figures.style import ROOMY_AXIS
+from attnviz.figures.style import ROOMY_AXIS, fit_ticks_to_width
 
 from .lang import T
 
@@ -19,13 +19,36 @@ from .lang import T
 # second time after mounting); every other figure names its template itself.
 pio.templates.default = None
 
+# The page's main block on the smallest screen a class uses (a 1280 × 720 projector, sidebar open), in CSS px: a figure
+# in a column gets its share of it, and its tick labels are thinned to fit there (a wider screen leaves them apart).
+NARROWEST_MAIN_PX = 820
+COLUMN_GAP_PX = 16  # Streamlit's "small" gap between columns
+
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "figure"
 
 
-def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, exports: bool = True, **chart_kwargs):
+def column_width(share: float) -> float:
+    """The width (px) of a column holding ``share`` of the main block (1/2: one of two equal columns; 3/5: the wide
+    one of ``st.columns([3, 2])``), on the smallest screen, less its gap to a neighbour."""
+    return NARROWEST_MAIN_PX * share - (COLUMN_GAP_PX if share < 1 else 0)
+
+
+def show_figure(
+    fig: go.Figure,
+    key: str,
+    *,
+    arrays: dict | None = None,
+    exports: bool = True,
+    share: float = 1.0,
+    **chart_kwargs,
+):
     """st.plotly_chart with ``theme=None`` (what you see is what exports) plus PNG/SVG/HTML/NPZ downloads.
+
+    A figure drawn at its column's width (``share`` of the main block: :func:`column_width`) has its tick labels
+    thinned to every k-th where they would touch there on the smallest screen; a figure that sets its own width (a
+    slide's) keeps its labels.
 
     The menu is lazy: its buttons exist only while it is open (``on_change="rerun"``), so an edit of the
     sentence does not make the browser rebuild a dozen download buttons it never shows; each export is
@@ -35,6 +58,8 @@ def show_figure(fig: go.Figure, key: str, *, arrays: dict | None = None, exports
     # Without Streamlit's theme, axes must make room for their own labels; set on the figure itself
     # so that the exports below carry the same layout. Figures that computed their own margins
     # (plots.fixed_layout: the live main-page maps) keep them and are drawn in one pass.
+    if fig.layout.width is None:
+        fit_ticks_to_width(fig, column_width(share))
     if fig.layout.margin.autoexpand is not False:
         fig.update_xaxes(**ROOMY_AXIS)
         fig.update_yaxes(**ROOMY_AXIS)

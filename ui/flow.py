@@ -149,6 +149,7 @@ def information_flow(view) -> None:
         show_figure(
             figure,
             key="rollout_map",
+            share=1 / 2,
             arrays={f"{method}.{layer}": stack[layer], "reachable": paths[layer], "tokens": capture["tokens"]},
         )
         st.caption(T("main.flow_map_caption", layer=layer))
@@ -173,6 +174,7 @@ def information_flow(view) -> None:
                 edges, capture.tokens, model.n_layers, keep=nodes, title=T("main.flow_graph_title", k=top_k), lang=lang
             ),
             key="flow_graph",
+            share=1 / 2,
         )
         st.caption(T("main.flow_graph_caption"))
 
@@ -235,6 +237,7 @@ def queries_and_keys(view, layer: int, head: int) -> None:
         show_figure(
             qk_scatter(projection, capture.tokens, title=title, lang=lang),
             key="qk_scatter",
+            share=3 / 5,
             arrays={
                 "queries_2d": projection["queries"],
                 "keys_2d": projection["keys"],

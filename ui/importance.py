@@ -201,8 +201,9 @@ def summary(view, picked: Picked, effect) -> None:
     third.metric(D("n_ablated"), len(picked.heads))
 
 
-def token_figure(effect) -> None:
-    """Loss per next-token prediction (language models) or each token's cosine (encoders)."""
+def token_figure(effect, share: float) -> None:
+    """Loss per next-token prediction (language models) or each token's cosine (encoders), in a column holding
+    ``share`` of the page."""
     lang = ensure_language()
     if isinstance(effect, LanguageModelEffect):
         fig = figs.loss_per_token(
@@ -212,11 +213,13 @@ def token_figure(effect) -> None:
     else:
         fig = figs.token_cosine(effect.token_cosine, effect.tokens, title=D("cosine_title"), lang=lang)
         arrays = {"token_cosine": effect.token_cosine}
-    show_figure(fig, key="importance_tokens", arrays={**arrays, "tokens": np.array(effect.tokens, dtype=str)})
+    show_figure(
+        fig, key="importance_tokens", arrays={**arrays, "tokens": np.array(effect.tokens, dtype=str)}, share=share
+    )
 
 
-def pattern_change(picked: Picked, effect) -> None:
-    """The layer x head map of how far every head's attention weights moved."""
+def pattern_change(picked: Picked, effect, share: float) -> None:
+    """The layer x head map of how far every head's attention weights moved, in a column holding ``share`` of the page."""
     lang = ensure_language()
     if len(effect.tokens) > MAP_TOKENS:
         st.info(D("change_skipped", n=len(effect.tokens), limit=MAP_TOKENS))
@@ -234,6 +237,7 @@ def pattern_change(picked: Picked, effect) -> None:
         ),
         key="importance_change",
         arrays={"pattern_change_mean": mean, "pattern_change_max": top},
+        share=share,
     )
     if float(top.max(initial=0.0)) > 0:
         layer, head = np.unravel_index(int(np.argmax(top)), top.shape)
@@ -353,6 +357,7 @@ def ranking(view, picked: Picked) -> None:
             arrays={"effect": effects},
             on_select=functools.partial(add_clicked_head, "importance_effect_map"),
             selection_mode="points",
+            share=3 / 5,
         )
         st.caption(D("effect_caption"))
     with right.container(key="importance_rank_table"):

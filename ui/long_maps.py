@@ -18,7 +18,7 @@ from attnviz import tiles
 from attnviz.figures import attention as plots
 
 from . import url_state
-from .figures import show_figure
+from .figures import column_width, show_figure
 from .lang import T, ensure_language
 from .session import remembered
 from .state import one_of
@@ -31,6 +31,7 @@ EXACT_TILE = 256  # a zoomed region up to this many tokens a side is drawn cell 
 BLOCKS_ABOVE = EXACT_TILE  # a text of more tokens is drawn in blocks, whether or not its maps are stored whole
 THUMB_BLOCKS = 48  # blocks a side of each head's thumbnail in the overview and the layer grid
 BLOCK_STATISTICS = ("mean", "max")  # what colours a block of the head's map (plots.block_heatmap)
+HEAD_SHARE = 1.0  # a long text's map takes the page's width, square (pages/0_Attention.py: the overview goes below it)
 LONG_MAP_PARAMS = [url_state.text_param("zoom", ""), url_state.text_param("blocks", "mean")]
 
 
@@ -90,6 +91,7 @@ def long_head(view, layer: int, head: int, title: str) -> None:
             first_query=a,
             first_key=c,
             title=title,
+            square_width=column_width(HEAD_SHARE),
             lang=lang,
         )
         fig.add_trace(plots.box_target(a, b - 1, c, d - 1))
@@ -106,12 +108,21 @@ def long_head(view, layer: int, head: int, title: str) -> None:
     else:
         blocks = head_blocks(view, layer, head, (a, b), (c, d))
         statistic = one_of("blocks", BLOCK_STATISTICS, "mean")
-        fig = plots.block_heatmap(blocks, tokens, statistic=statistic, title=title, lang=lang)
+        fig = plots.block_heatmap(
+            blocks, statistic=statistic, title=title, square_width=column_width(HEAD_SHARE), lang=lang
+        )
         arrays = {
             name: getattr(blocks, name)
             for name in ("mean", "weight", "query", "key", "score", "row_starts", "col_starts")
         }
-    show_figure(fig, key="head_heatmap", arrays=arrays, on_select=lambda: zoom_from_box(n), selection_mode="box")
+    show_figure(
+        fig,
+        key="head_heatmap",
+        arrays=arrays,
+        on_select=lambda: zoom_from_box(n),
+        selection_mode="box",
+        share=HEAD_SHARE,
+    )
     if max(b - a, d - c) > EXACT_TILE:
         st.radio(
             T("main.blocks_show"),
@@ -151,23 +162,28 @@ def long_comparison(view, a: tuple[int, int], b: tuple[int, int]) -> None:
     tokens, lang = view.captures[0].tokens, ensure_language()
     maps = [head_blocks(view, layer, head) for layer, head in (a, b)]
     top = max(max(float(m.mean.max()), 1e-6) for m in maps)
-    columns = st.columns(3)
-    for column, blocks, which, (layer, head) in zip(columns, maps, "AB", (a, b)):
+    for column, blocks, which, (layer, head) in zip(st.columns(2), maps, "AB", (a, b)):
         with column:
             show_figure(
                 plots.block_heatmap(
                     blocks,
-                    tokens,
                     zmax=top,
-                    height=480,
+                    square_width=column_width(1 / 2),
                     lang=lang,
                     title=T("compare.name", which=which, layer=layer, head=head),
                 ),
                 key=f"long_compare_{which}",
+                share=1 / 2,
             )
-    with columns[2]:
-        show_figure(plots.block_difference(maps[0], maps[1], tokens, lang=lang), key="long_compare_difference")
-    st.caption(T("compare.long_caption", n=len(tokens), blocks=LONG_MAP_BLOCKS))
+    difference, caption = st.columns(2)
+    with difference:
+        show_figure(
+            plots.block_difference(maps[0], maps[1], square_width=column_width(1 / 2), lang=lang),
+            key="long_compare_difference",
+            share=1 / 2,
+        )
+    with caption:
+        st.caption(T("compare.long_caption", n=len(tokens), blocks=LONG_MAP_BLOCKS))
 
 
 def thumbnails(view, layer: int) -> np.ndarray:

@@ -60,6 +60,42 @@ def _masked(values: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
     return values
 
 
+def position_ticks(first: int, stop: int, max_ticks: int) -> dict:
+    """Ticks at round text positions in ``[first, stop)``, at most about ``max_ticks`` (steps of 1, 2 or 5 × 10ⁿ):
+    the labels of an axis whose rows are blocks of tokens or too thin to carry a token each ("every other character"
+    reads as a word that is not in the text)."""
+    rough = max(stop - first, 1) / max(max_ticks, 1)
+    scale = 10 ** math.floor(math.log10(max(rough, 1.0)))
+    step = next(m * scale for m in (1, 2, 5, 10) if m * scale >= rough)
+    values = list(range(math.ceil(first / step) * step, stop, step))
+    return dict(tickmode="array", tickvals=values, ticktext=[str(v) for v in values])
+
+
+def token_or_position_ticks(
+    text: list[str], positions: np.ndarray, row_px: float, size: float, max_ticks: int = 64
+) -> dict:
+    """Each cell labelled with its token when every one fits (at most ``max_ticks``, rows at least as tall as the font
+    ``size``), else round positions: a label per token or none, never every other token."""
+    n = len(text)
+    if n <= max_ticks and row_px >= size:
+        return _axis_ticks(n, text, max_ticks=n, positions=positions)
+    return position_ticks(int(positions[0]), int(positions[-1]) + 1, max_ticks=10)
+
+
+def square_cells(layout: dict, width: float | None, rows: float, cols: float) -> dict:
+    """``layout`` with square cells for a map of ``rows`` × ``cols`` in a column ``width`` px wide (None: as it is):
+    the height that makes the plot area as tall as its cells are wide there, and the axes tied (``scaleanchor``) so
+    that a wider column keeps the cells square rather than stretching them."""
+    if width is None:
+        return layout
+    margin = layout["margin"]
+    plot_width = max(width - margin["l"] - margin["r"], 80.0)
+    layout["height"] = int(round(plot_width * rows / max(cols, 1) + margin["t"] + margin["b"]))
+    layout["xaxis"]["constrain"] = "domain"
+    layout["yaxis"].update(scaleanchor="x", scaleratio=1, constrain="domain")
+    return layout
+
+
 def _axis_ticks(n: int, text: list[str], max_ticks: int = 64, positions: np.ndarray | None = None) -> dict:
     """At most ``max_ticks`` of the ``n`` labels ``text``; a tick sits at its cell's coordinate, which is its index or,
     when only some tokens are drawn (hidden special tokens, block starts), ``positions[index]``."""
@@ -82,6 +118,7 @@ def map_heatmap(
     height: int | None = None,
     first_query: int = 0,
     first_key: int = 0,
+    square_width: float | None = None,
     lang: str = "en",
 ) -> go.Figure:
     """One head's attention: queries on rows, keys on columns, hover = tokens, weight, raw score.
@@ -89,7 +126,7 @@ def map_heatmap(
     pattern, scores, allowed: (q_len, k_len); keep: indices of the tokens to show. A tile of a longer map (a zoom)
     passes its own tokens and where it starts (``first_query``, ``first_key``): cells and hovers keep the text's
     positions. Colours: :func:`~attnviz.figures.style.weight_colours` (``limit``: the capture-wide ±limit of a
-    model whose weights leave [0, 1]).
+    model whose weights leave [0, 1]). ``square_width``: square cells in a column that wide (a zoomed region).
     """
     t = _translator(lang)
     key_tokens = tokens if key_tokens is None else key_tokens
@@ -137,8 +174,15 @@ def map_heatmap(
         ygap=0,
     )
     side = height or int(np.clip(28 * n_q + 160, 360, 760))
+    if square_width is not None:  # about as tall as the column is wide (the exact height once the margins are known)
+        side = int((square_width - 160) * n_q / max(n_k, 1) + 130)
     tick_size = 10 if max(n_q, n_k) > 30 else TICK_SIZE  # many labels: small, fixed size (also on a projector)
-    x_ticks, y_ticks = _axis_ticks(n_k, k_text, positions=positions_k), _axis_ticks(n_q, q_text, positions=positions_q)
+    # A label per token while the rows are tall enough to hold one (keys share the rule: a map is about as wide as it
+    # is tall), else round positions. (The rows' height is estimated from the margins of a one-line title and short
+    # labels: it decides between two kinds of label, not their size.)
+    row_px = (side - (45 if title else 20) - 60) / max(n_q, 1)
+    x_ticks = token_or_position_ticks(k_text, positions_k, row_px, tick_size)
+    y_ticks = token_or_position_ticks(q_text, positions_q, row_px, tick_size)
     # Key labels are turned 60°: their height is w·sin 60° + h·cos 60°.
     x_label_height = widest(x_ticks["ticktext"], tick_size) * math.sin(math.radians(60)) + tick_size * 0.5
     layout = fixed_layout(
@@ -171,17 +215,19 @@ def map_heatmap(
             automargin=False,
         ),
     )
-    return live_figure([heat], layout)
+    if keep is None:  # the cells only (a box-drag target over a zoom would pad the axis)
+        layout["yaxis"].update(autorange=False, range=[float(positions_q[-1]) + 0.5, float(positions_q[0]) - 0.5])
+    return live_figure([heat], square_cells(layout, square_width, n_q, n_k))
 
 
 def block_heatmap(
     block_map,
-    tokens: list[str],
     *,
     statistic: str = "mean",
     title: str = "",
     height: int | None = None,
     zmax: float | None = None,
+    square_width: float | None = None,
     lang: str = "en",
 ) -> go.Figure:
     """A long text's map (or a zoomed region of it) at block resolution: each block's mean (or max) weight, exact,
@@ -224,7 +270,7 @@ def block_heatmap(
         xgap=0,
         ygap=0,
     )
-    margins, xaxis, yaxis = _block_axes(rows, cols, tokens, t)
+    margins, xaxis, yaxis = _block_axes(rows, cols, t)
     xaxis["range"] = [block_map.cols.start - 0.5, block_map.cols.stop - 0.5]
     yaxis["range"] = [block_map.rows.stop - 0.5, block_map.rows.start - 0.5]
     layout = fixed_layout(
@@ -238,28 +284,35 @@ def block_heatmap(
         xaxis=xaxis,
         yaxis=yaxis,
     )
+    span_rows, span_cols = block_map.rows.stop - block_map.rows.start, block_map.cols.stop - block_map.cols.start
+    layout = square_cells(layout, square_width, span_rows, span_cols)  # ``square_width``: square in a column that wide
     return live_figure([heat, box_target(rows[0], rows[-1], cols[0], cols[-1])], layout)
 
 
-def _block_axes(rows: np.ndarray, cols: np.ndarray, tokens: list[str], t) -> tuple[dict, dict, dict]:
-    """(left and bottom margins, x axis, y axis) of a map drawn at block resolution: ticks at block starts, labelled
-    with their tokens (at most 24 keys and 32 queries), keys turned 60°."""
-    label = labels(tokens)
-    x_ticks = _axis_ticks(len(cols), [label[i] for i in cols], max_ticks=24, positions=cols)
-    y_ticks = _axis_ticks(len(rows), [label[i] for i in rows], max_ticks=32, positions=rows)
+def _block_axes(rows: np.ndarray, cols: np.ndarray, t) -> tuple[dict, dict, dict]:
+    """(left and bottom margins, x axis, y axis) of a map drawn at block resolution: a block holds many tokens, so the
+    axes are labelled with round text positions (a block's first character named a letter, not a place)."""
+    x_ticks = position_ticks(int(cols[0]), int(cols[-1]) + 1, max_ticks=6)
+    y_ticks = position_ticks(int(rows[0]), int(rows[-1]) + 1, max_ticks=10)
     tick_size = 10
     margins = dict(
         left=widest(y_ticks["ticktext"], tick_size) + TITLE_ROOM + 34,
-        bottom=widest(x_ticks["ticktext"], tick_size) * math.sin(math.radians(60)) + tick_size * 0.5 + TITLE_ROOM + 14,
+        bottom=tick_size * 1.5 + TITLE_ROOM + 14,
     )
     axis = dict(showgrid=False, zeroline=False, tickfont=dict(size=tick_size), automargin=False)
-    xaxis = dict(title=dict(text=t("plot.key_axis")), tickangle=-60, **x_ticks, **axis)
+    xaxis = dict(title=dict(text=t("plot.key_axis")), tickangle=0, **x_ticks, **axis)
     yaxis = dict(title=dict(text=t("plot.query_axis")), **y_ticks, **axis)
     return margins, xaxis, yaxis
 
 
 def block_difference(
-    map_a, map_b, tokens: list[str], *, title: str = "", height: int | None = None, lang: str = "en"
+    map_a,
+    map_b,
+    *,
+    title: str = "",
+    height: int | None = None,
+    square_width: float | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """Head A's block means minus head B's, over the same blocks of a long text: the exact block means of A − B
     (a mean is linear), on a diverging scale centred on 0; blocks neither head may attend to are grey."""
@@ -285,8 +338,9 @@ def block_difference(
         ygap=0,
         hovertemplate=f"{name}, {t('plot.block_mean')}: %{{z:.4f}}<br>{t('plot.query')} #%{{y}}… → {t('plot.key')} #%{{x}}…<extra></extra>",
     )
-    margins, xaxis, yaxis = _block_axes(rows, cols, tokens, t)
-    yaxis["autorange"] = "reversed"
+    margins, xaxis, yaxis = _block_axes(rows, cols, t)
+    xaxis["range"] = [map_a.cols.start - 0.5, map_a.cols.stop - 0.5]
+    yaxis["range"] = [map_a.rows.stop - 0.5, map_a.rows.start - 0.5]
     layout = fixed_layout(
         **margins,
         right=colorbar_room(t("plot.block_mean")),
@@ -297,7 +351,8 @@ def block_difference(
         xaxis=xaxis,
         yaxis=yaxis,
     )
-    return live_figure([heat], layout)
+    span_rows, span_cols = map_a.rows.stop - map_a.rows.start, map_a.cols.stop - map_a.cols.start
+    return live_figure([heat], square_cells(layout, square_width, span_rows, span_cols))
 
 
 def box_target(first_row: float, last_row: float, first_col: float, last_col: float, per_side: int = 32) -> dict:

@@ -98,14 +98,15 @@ def similarity_matrix(
     layout = fixed_layout(
         left=label_room + TITLE_ROOM,
         right=colorbar_room(metric),
-        top=45 if title else 20,
+        top=25 + 20 * (title.count("<br>") + 1) if title else 20,
         bottom=label_room + TITLE_ROOM,
         title=dict(text=title, **TITLE_AT_TOP),
-        height=side,
+        height=side + 20 * title.count("<br>"),
         plot_bgcolor="white",
         xaxis=dict(
             title=dict(text=t("analysis.head_axis")),
             tickangle=-90,
+            range=[-0.5, n - 0.5],  # the cells only: the click targets' markers made Plotly pad the axis by a cell
             **ticks,
             tickfont=dict(size=tick_size),
             showgrid=False,
@@ -115,7 +116,7 @@ def similarity_matrix(
         ),
         yaxis=dict(
             title=dict(text=t("analysis.head_axis")),
-            autorange="reversed",
+            range=[n - 0.5, -0.5],  # reversed: the first head on top
             **ticks,
             tickfont=dict(size=tick_size),
             showgrid=False,

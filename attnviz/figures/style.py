@@ -188,7 +188,8 @@ def colorbar(title: str, thickness: int = 12) -> dict:
 
 
 def colorbar_room(title: str) -> float:
-    return max(COLORBAR_ROOM, text_width(title) + 20)
+    """Room right of the plot for a colour bar titled ``title``: its pad (8 px), the title and a margin of 20."""
+    return max(COLORBAR_ROOM, text_width(title) + 28)
 
 
 def labels(tokens: list[str]) -> list[str]:
@@ -337,7 +338,6 @@ def fit_to_box(fig: go.Figure, width: int, height: int, *, tick_px: int = SLIDE_
             trace.colorbar.title.side = "right"  # along the bar: above it, the title met the top tick label
         if trace.type == "bar" and trace.text is not None:
             _fit_bar_text(trace, plot_width, tick_px)
-    largest_step = 1
     for name in [key for key in fig.layout if _AXIS_NAME.match(key)]:
         axis = fig.layout[name]
         axis.tickfont.size = tick_px
@@ -346,24 +346,79 @@ def fit_to_box(fig: go.Figure, width: int, height: int, *, tick_px: int = SLIDE_
         if name.startswith("x"):
             axis.side = "bottom" if axis.side == "top" else axis.side  # a top axis would meet the title
             axis.ticklabelstandoff = tick_px // 2  # turned labels start below the y axis's lowest label
-        categories = _categories(fig, name) if axis.tickmode != "array" else []
-        if categories:
-            axis.tickmode, axis.tickvals, axis.ticktext = "array", categories, categories
-            positions, span = list(range(len(categories))), float(len(categories))
+    return thin_ticks(fig, plot_width, plot_height, categories=True)
+
+
+def fit_ticks_to_width(fig: go.Figure, width: float) -> int:
+    """A page's figure, drawn at the width of its column (at least ``width`` px on the smallest screen a class uses):
+    its tick labels thinned to every k-th where they would touch there (:func:`thin_ticks`). The plot area is the
+    width less the figure's own margins (exact for :func:`fixed_layout`'s figures, estimated for the others)."""
+    height = float(fig.layout.height or 450)
+    margin = fig.layout.margin
+    if margin.autoexpand is False:
+        plot_width = width - float(margin.l or 0) - float(margin.r or 0)
+        plot_height = height - float(margin.t or 0) - float(margin.b or 0)
+    else:
+        plot_width, plot_height = _plot_size(fig, int(width), int(height), TICK_SIZE, TICK_SIZE + 2)
+    return thin_ticks(fig, max(plot_width, 40.0), max(plot_height, 40.0))
+
+
+def _px_per_unit(fig: go.Figure, name: str, plot_width: float, plot_height: float) -> float | None:
+    """Pixels per data unit along axis ``name`` (None: no ticks to place); an axis tied to another by ``scaleanchor``
+    (a square map) gets the smaller scale of the two, as Plotly draws it."""
+
+    def own(key: str) -> float | None:
+        axis = fig.layout[key]
+        values = list(axis.tickvals or ())
+        if axis.range is not None and None not in axis.range:
+            span = abs(axis.range[1] - axis.range[0])
+        elif len(values) >= 2:
+            span = float(max(values) - min(values) + 1)
+        else:
+            return None
+        domain = axis.domain[1] - axis.domain[0] if axis.domain is not None else 1.0
+        return domain * (plot_width if key.startswith("x") else plot_height) / max(span, 1e-9)
+
+    scale = own(name)
+    ref = name[0] + name[5:]
+    partners = {fig.layout[name].scaleanchor} | {
+        key[0] + key[5:] for key in fig.layout if _AXIS_NAME.match(key) and fig.layout[key].scaleanchor == ref
+    }
+    for partner in partners - {None, ref}:
+        key = f"{partner[0]}axis{partner[1:]}"
+        other = own(key) if key in fig.layout else None
+        if scale is not None and other is not None:
+            scale = min(scale, other)
+    return scale
+
+
+def thin_ticks(fig: go.Figure, plot_width: float, plot_height: float, *, categories: bool = False) -> int:
+    """Leave every k-th tick label on each axis of ``fig`` whose neighbours would touch in a plot area of
+    ``plot_width`` × ``plot_height`` px, at each axis's own font size (never shrunk); ``categories``: also a category
+    axis (bars over token names), whose labels Plotly would otherwise place itself. Returns the widest stride, in
+    tokens, between the labels left on an axis it thinned (1: nothing thinned)."""
+    largest_step = 1
+    for name in [key for key in fig.layout if _AXIS_NAME.match(key)]:
+        axis = fig.layout[name]
+        size = float(axis.tickfont.size or TICK_SIZE)
+        if axis.visible is False or axis.showticklabels is False:
+            continue
+        categories_drawn = _categories(fig, name) if categories and axis.tickmode != "array" else []
+        if categories_drawn:
+            axis.tickmode, axis.tickvals, axis.ticktext = "array", categories_drawn, categories_drawn
+            positions = list(range(len(categories_drawn)))
+            domain = axis.domain[1] - axis.domain[0] if axis.domain is not None else 1.0
+            scale = domain * (plot_width if name.startswith("x") else plot_height) / max(len(positions), 1)
         elif axis.tickmode == "array" and axis.tickvals and axis.ticktext and len(axis.tickvals) >= 2:
             positions = list(axis.tickvals)
-            span = (
-                abs(axis.range[1] - axis.range[0])
-                if axis.range is not None and None not in axis.range
-                else float(max(positions) - min(positions) + 1)
-            )
+            scale = _px_per_unit(fig, name, plot_width, plot_height)
         else:
             continue
-        domain = axis.domain[1] - axis.domain[0] if axis.domain is not None else 1.0
-        length = domain * (plot_width if name.startswith("x") else plot_height)
+        if scale is None:
+            continue
         gap = float(np.min(np.diff(np.sort(np.asarray(positions, dtype=float))))) if len(positions) > 1 else 1.0
-        pixels_apart = (gap or 1.0) * length / max(span, 1e-9)
-        step = max(1, math.ceil(_label_spacing_needed(axis, axis.ticktext, tick_px) / max(pixels_apart, 1e-9)))
+        pixels_apart = (gap or 1.0) * scale
+        step = max(1, math.ceil(_label_spacing_needed(axis, axis.ticktext, size) / max(pixels_apart, 1e-9)))
         if step > 1:
             axis.tickvals, axis.ticktext = list(axis.tickvals)[::step], list(axis.ticktext)[::step]
             # In tokens: a builder may already label every few tokens (a long text's map), thinned once more here.

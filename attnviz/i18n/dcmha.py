@@ -119,14 +119,14 @@ TEXT: dict[str, dict[str, str]] = {
     "dcmha.series_mha": {"en": "MHA twin", "zh": "MHA 孪生模型"},
     "dcmha.similarity_by_layer": {"en": "How alike a layer's heads are", "zh": "同一层的头有多相似"},
     "dcmha.rank_by_layer": {
-        "en": "Effective rank of the maps (scores are bounded by d_head = {d})",
-        "zh": "注意力图的有效秩（分数的秩不超过 d_head = {d}）",
+        "en": "Effective rank of the maps<br>(scores are bounded by d_head = {d})",
+        "zh": "注意力图的有效秩<br>（分数的秩不超过 d_head = {d}）",
     },
     "dcmha.mean_cosine": {"en": "mean cosine between heads", "zh": "头之间的平均余弦"},
     "dcmha.mean_erank": {"en": "mean effective rank", "zh": "平均有效秩"},
     "dcmha.layer_similarity_title": {
-        "en": "{model}: layer {layer}, head against head (cosine)",
-        "zh": "{model}：第 {layer} 层，头与头两两比较（余弦）",
+        "en": "{model}<br>layer {layer}, head against head (cosine)",
+        "zh": "{model}<br>第 {layer} 层，头与头两两比较（余弦）",
     },
     "dcmha.redundancy_honest": {
         "en": "Read these as one text's anecdote, not a finding: two tiny models trained for minutes, a single sentence, no error bars. Try other texts; a difference that holds across them, and in every layer, is worth more than any one number. The DCFormer's softmax before post-compose is shown too: composition after the softmax is where its maps can differ most.",

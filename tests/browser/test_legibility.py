@@ -1,5 +1,5 @@
 """What a class sees, measured in Chromium: every page in both languages at 1400 × 1000 and on a 1280 × 720 projector,
-and every slide of every shipped lesson at 1280 × 720 and 1920 × 1080, in both languages.
+the states a page reaches by a step (harness.legibility.STATES) on the projector, and every slide of every shipped lesson at 1280 × 720 and 1920 × 1080, in both languages.
 
 For each screen (harness/legibility.py): text boxes that overlap inside a figure (ticks, titles, colour bars, legends,
 annotations, bar labels), text cut by its figure's edge, colour-bar or legend text lying over a plot, a traceback on
@@ -53,6 +53,18 @@ def test_every_page_draws_its_figures_without_collisions_in_both_languages(app):
     outside = watch_requests(app.page)
     measured = list(legibility.page_screens(app.page, app.base_url, app.wait_idle, SHOTS))
     assert len(measured) == len(legibility.PAGES) * len(legibility.LANGS) * len(legibility.PAGE_SCREENS)
+    defects = [d for m in measured for d in m.defects(slide=False) if not accepted(d)]
+    assert not defects, "\n".join(defects)
+    assert outside == [], sorted(set(outside))
+
+
+def test_the_states_a_page_reaches_by_a_step_draw_without_collisions(app):
+    """A long text's blocks, zoom and comparison, the DCMHA page's other tabs, Head importance ranked: states the
+    first look at a page never shows, where a "Redundant heads?" title was cut and a stage grid's labels piled up."""
+    outside = watch_requests(app.page)
+    measured = list(legibility.state_screens(app.page, app.base_url, app.wait_idle, SHOTS))
+    assert len(measured) == len(legibility.STATES) * len(legibility.LANGS) * len(legibility.STATE_SCREENS)
+    assert all(m.figures > 0 for m in measured), [m.where for m in measured if not m.figures]
     defects = [d for m in measured for d in m.defects(slide=False) if not accepted(d)]
     assert not defects, "\n".join(defects)
     assert outside == [], sorted(set(outside))

@@ -31,7 +31,7 @@ def test_head_heatmap_labels_are_escaped_and_hover_names_tokens():
     assert custom[2, 1, 0] == "cat" and custom[2, 1, 1] == "&lt;b&gt;" and float(custom[2, 1, 2]) == 11.0
     z = np.asarray(trace.z, dtype=float)
     assert np.isnan(z[0, 1:]).all() and not np.isnan(z[np.tril_indices(5)]).any()
-    assert fig.layout.yaxis.autorange == "reversed"  # first query on top
+    assert fig.layout.yaxis.range[0] > fig.layout.yaxis.range[1]  # reversed: first query on top
 
 
 def test_hiding_special_tokens_keeps_positions():
@@ -262,8 +262,8 @@ def _live_maps():
         "overview K/V groups": lambda: plots.maps_overview(
             [long[:, :40, :40]] * 4, keep=np.arange(30), kv_heads=[h // 3 for h in range(12)]
         ),
-        "long text in blocks": lambda: plots.block_heatmap(_block_map(), long_tokens, title="L0 <b>H0</b>", lang="zh"),
-        "long text, A − B in blocks": lambda: plots.block_difference(_block_map(), _block_map(), long_tokens),
+        "long text in blocks": lambda: plots.block_heatmap(_block_map(), title="L0 <b>H0</b>", lang="zh"),
+        "long text, A − B in blocks": lambda: plots.block_difference(_block_map(), _block_map()),
     }
 
 
@@ -290,13 +290,17 @@ def _block_map():
 
 
 def test_a_long_texts_block_map_names_each_blocks_strongest_cell():
-    fig = plots.block_heatmap(_block_map(), [f"t<{i}>" for i in range(170)], statistic="max")
+    fig = plots.block_heatmap(_block_map(), statistic="max")
     heat, targets = fig.data
     z = np.array(heat.z, dtype=float)
     assert np.isnan(z[0, 5:]).all() and np.isfinite(z[1]).all()  # no allowed cell: grey, not a weight of 0
     assert list(heat.x) == list(range(0, 170, 17)) and "block max" in heat.hovertemplate
     assert np.asarray(heat.customdata).shape == (10, 10, 4) and np.asarray(heat.customdata).dtype == np.float32
-    assert all("&lt;" in t for t in fig.layout.yaxis.ticktext)  # token text escaped
+    # a block holds many tokens: its axes name round text positions, not a block's first token
+    assert (
+        list(fig.layout.yaxis.ticktext) == [str(v) for v in fig.layout.yaxis.tickvals]
+        and 0 in fig.layout.yaxis.tickvals
+    )
     assert fig.layout.dragmode == "select" and targets.type == "scatter" and targets.hoverinfo == "skip"
 
 
@@ -381,13 +385,43 @@ def test_hidden_special_tokens_keep_each_label_on_its_own_row_and_column():
         assert dict(zip(axis.tickvals, axis.ticktext)) == {1: "&lt;b&gt;", 2: "cat", 3: "&amp;"}
     over = plots.map_heatmap(np.full((600, 600), 1 / 600), [f"t{i}" for i in range(600)], keep=np.arange(1, 599))
     ticks = dict(zip(over.layout.xaxis.tickvals, over.layout.xaxis.ticktext))
-    assert all(ticks[v] == f"t{v}" for v in ticks)  # block starts: each label at its own token's position
+    assert ticks and all(ticks[v] == str(v) for v in ticks)  # rows too thin for a token each: round positions
 
 
 def test_a_block_map_with_negative_means_is_drawn_on_a_diverging_scale_centred_on_zero():
     """A DCFormer's post-composed weights can be negative: their block means must not be clipped at 0."""
     blocks = _block_map()
     signed = type(blocks)(**{**vars(blocks), "mean": blocks.mean - 0.5 * float(blocks.mean.max())})
-    trace = plots.block_heatmap(signed, [f"t{i}" for i in range(170)]).to_plotly_json()["data"][0]
+    trace = plots.block_heatmap(signed).to_plotly_json()["data"][0]
     assert trace["zmid"] == 0 and trace["zmin"] == -trace["zmax"] and trace["zmin"] < 0
-    assert "zmid" not in plots.block_heatmap(blocks, [f"t{i}" for i in range(170)]).to_plotly_json()["data"][0]
+    assert "zmid" not in plots.block_heatmap(blocks).to_plotly_json()["data"][0]
+
+
+def test_an_axis_names_every_token_or_round_positions_never_every_other_token():
+    """A label per token while a row holds its letters; past that, positions (a long text's zoom at ~70 rows labelled
+    every second character, "t ␣ e g h", which read as a word that is not in the text)."""
+    text = [f"w{i}" for i in range(70)]
+    positions = np.arange(1000, 1070)
+    assert plots.token_or_position_ticks(text[:20], positions[:20], row_px=14, size=10)["ticktext"] == text[:20]
+    thin = plots.token_or_position_ticks(text, positions, row_px=6, size=10)
+    assert thin["ticktext"] == [str(v) for v in thin["tickvals"]] and thin["tickvals"][0] == 1000
+    assert set(np.diff(thin["tickvals"])) == {10} and thin["tickvals"][-1] <= 1069
+    for first, stop, most in ((0, 8001, 10), (37, 41, 10), (1000, 1600, 6), (0, 1, 4)):
+        ticks = plots.position_ticks(first, stop, most)["tickvals"]
+        step = ticks[1] - ticks[0] if len(ticks) > 1 else 1
+        assert ticks and first <= ticks[0] and ticks[-1] < stop and len(ticks) <= 2 * most
+        assert int(str(step).strip("0") or 1) in (1, 2, 5)  # a round step: 1, 2 or 5 × 10ⁿ
+    # a 70-row zoom of a long text, drawn square in its column: positions on both axes, cells square
+    p = np.tril(np.ones((70, 70))) / np.arange(1, 71)[:, None]
+    fig = plots.map_heatmap(p, text, first_query=1000, first_key=1000, square_width=820)
+    assert all(t.isdigit() for t in fig.layout.xaxis.ticktext + fig.layout.yaxis.ticktext)
+    assert fig.layout.yaxis.scaleanchor == "x" and list(fig.layout.yaxis.range) == [1069.5, 999.5]
+    m = fig.layout.margin
+    assert abs((820 - m.l - m.r) - (fig.layout.height - m.t - m.b)) <= 1  # the plot area is square in that column
+
+
+def test_a_long_texts_block_axes_name_positions():
+    fig = plots.block_difference(_block_map(), _block_map(), square_width=400)
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        assert list(axis.ticktext) == [str(v) for v in axis.tickvals] and axis.tickvals[0] == 0
+    assert list(fig.layout.xaxis.range) == [-0.5, 169.5] and list(fig.layout.yaxis.range) == [169.5, -0.5]

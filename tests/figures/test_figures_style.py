@@ -102,7 +102,6 @@ def _every_figure():
     p /= p.sum(-1, keepdims=True)
     allowed = p > 0
     tokens = ["a", "b", "c", "d"]
-    long_tokens = [f"t{i}" for i in range(12)]
     stages = {k: np.stack([p] * 2) for k in ("raw", "composed", "probs", "pattern")}
     parts = {k: rng.normal(size=(2, 2)) for k in ("identity", "query", "key", "C")}
     capture = synthetic_capture(tokens)
@@ -126,8 +125,8 @@ def _every_figure():
         "explained_variance": np.array([0.5, 0.25]),
     }
     return {
-        "attention.block_difference": lambda: plots.block_difference(_block_map(), _block_map(), long_tokens),
-        "attention.block_heatmap": lambda: plots.block_heatmap(_block_map(), long_tokens, title="b"),
+        "attention.block_difference": lambda: plots.block_difference(_block_map(), _block_map()),
+        "attention.block_heatmap": lambda: plots.block_heatmap(_block_map(), title="b"),
         "attention.comparison": lambda: plots.comparison(p, p.T, tokens, name_a="A", name_b="B", allowed=allowed),
         "attention.map_heatmap": lambda: plots.map_heatmap(p, tokens, allowed=allowed, title="h"),
         "attention.map_grid": lambda: plots.map_grid(np.stack([p] * 2), tokens, allowed=allowed),
@@ -323,3 +322,27 @@ def test_a_long_title_is_wrapped_to_the_box_and_bar_labels_turn_or_go_rather_tha
     style.fit_to_box(narrow, 400, 400, tick_px=14)
     assert next(t for t in narrow.data if t.type == "bar").textposition == "none"  # 5 px a bar: no room even upright
     assert style.wrap_text("注意力" * 30, 200, 20).count("<br>") >= 3  # text without spaces breaks anywhere
+
+
+def test_a_pages_figure_keeps_its_tick_labels_apart_in_the_narrowest_column():
+    """Tick labels thinned for the width a column has on a 1280 × 720 screen, at the figure's own font size: a
+    DCMHA stage grid of character tokens piled its turned labels into one another at a third of the page."""
+    n = 50
+    tokens = [f"c{i}" for i in range(n)]
+    p = np.tril(np.ones((n, n))) / np.arange(1, n + 1)[:, None]
+    wide = plots.map_heatmap(p, tokens, title="h")
+    assert style.fit_ticks_to_width(wide, 2000) == 1 and len(wide.layout.xaxis.ticktext) == n  # room: untouched
+    narrow = plots.map_heatmap(p, tokens, title="h")
+    step = style.fit_ticks_to_width(narrow, 260)
+    ticks = list(narrow.layout.xaxis.tickvals)
+    m = narrow.layout.margin
+    apart = (ticks[1] - ticks[0]) * (260 - m.l - m.r) / n
+    size = narrow.layout.xaxis.tickfont.size
+    assert step > 1 and apart >= 1.3 * size / np.sin(np.radians(60)) - 0.5  # turned labels clear of each other
+    assert narrow.layout.xaxis.tickfont.size == wide.layout.xaxis.tickfont.size  # thinned, never shrunk
+    # a square map: its columns are as wide as its rows are tall, however wide the column
+    square = plots.map_heatmap(p, tokens, square_width=600)
+    rows_px = (square.layout.height - square.layout.margin.t - square.layout.margin.b) / n
+    style.fit_ticks_to_width(square, 3000)
+    kept = list(square.layout.xaxis.tickvals)
+    assert (kept[1] - kept[0]) * rows_px >= 1.3 * size / np.sin(np.radians(60)) - 0.5
