@@ -216,7 +216,10 @@ STATES: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("long-blocks", "?model=mistral-char&text={long}", []),
     ("long-zoom", "?model=mistral-char&text={long}&zoom=1000-1070,1000-1070", []),
     ("long-compare", "Compare_heads?model=mistral-char&text={long}", []),
-    *[(f"dcmha-{tab}", "DCMHA?", [("tab", f"dcmha.tab_{tab}")]) for tab in ("stages", "gates", "compare", "redundancy")],
+    *[
+        (f"dcmha-{tab}", "DCMHA?", [("tab", f"dcmha.tab_{tab}")])
+        for tab in ("stages", "gates", "compare", "redundancy")
+    ],
     ("importance-ranked", "Head_importance?ablate=0.1,2.3", [("button", "importance.rank_button")]),
     ("importance-lm", "Head_importance?model=mistral-char&ablate=0.1", []),
 ]
