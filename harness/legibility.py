@@ -35,9 +35,11 @@ JS_MEASURE = """(args) => {
   // rectangle it is drawn in (its bounding rectangle would make turned neighbours "overlap").
   // Vertically the box is the font's em square about the line's middle: a fallback font's tall line box (Noto CJK's
   // is 1.45 em) would make labels "overlap" whose letters are a few pixels apart.
+  // A text of several lines (Plotly's tspan.line) keeps its whole box: each line is a line of letters.
   const corners = (el, size) => {
     const b = el.getBBox(), m = el.getScreenCTM();
-    const h = Math.min(b.height, size), y = b.y + (b.height - h) / 2;
+    const lines = el.querySelectorAll('tspan.line').length;
+    const h = lines > 1 ? b.height : Math.min(b.height, size), y = b.y + (b.height - h) / 2;
     return [[b.x, y], [b.x + b.width, y], [b.x + b.width, y + h], [b.x, y + h]]
       .map(([x, y]) => new DOMPoint(x, y).matrixTransform(m));
   };

@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 from ..i18n import translate
 from ..text import escape_label
 from .style import (
-    TITLE_AT_TOP,
+    top_title,
     DIVERGING,
     FULL_DETAIL_TOKENS,
     MASKED_COLOR,
@@ -74,10 +74,10 @@ def position_ticks(first: int, stop: int, max_ticks: int) -> dict:
 def token_or_position_ticks(
     text: list[str], positions: np.ndarray, row_px: float, size: float, max_ticks: int = 64
 ) -> dict:
-    """Each cell labelled with its token when every one fits (at most ``max_ticks``, rows at least as tall as the font
+    """Each cell labelled with its token when every one fits (at most ``max_ticks``, rows at least 2 px taller than the font
     ``size``), else round positions: a label per token or none, never every other token."""
     n = len(text)
-    if n <= max_ticks and row_px >= size:
+    if n <= max_ticks and row_px >= size + 2:  # the spacing style.thin_ticks keeps between stacked labels
         return _axis_ticks(n, text, max_ticks=n, positions=positions)
     return position_ticks(int(positions[0]), int(positions[-1]) + 1, max_ticks=10)
 
@@ -177,12 +177,18 @@ def map_heatmap(
     if square_width is not None:  # about as tall as the column is wide (the exact height once the margins are known)
         side = int((square_width - 160) * n_q / max(n_k, 1) + 130)
     tick_size = 10 if max(n_q, n_k) > 30 else TICK_SIZE  # many labels: small, fixed size (also on a projector)
-    # A label per token while the rows are tall enough to hold one (keys share the rule: a map is about as wide as it
-    # is tall), else round positions. (The rows' height is estimated from the margins of a one-line title and short
+    # A long text's region: a label per token while the rows are tall enough to hold one (keys share the rule: the
+    # region is drawn square), else round positions. (The rows' height is estimated from the margins of a one-line title and short
     # labels: it decides between two kinds of label, not their size.)
     row_px = (side - (45 if title else 20) - 60) / max(n_q, 1)
-    x_ticks = token_or_position_ticks(k_text, positions_k, row_px, tick_size)
-    y_ticks = token_or_position_ticks(q_text, positions_q, row_px, tick_size)
+    if square_width is None:  # a sentence: every k-th token where they do not all fit (the hover names each)
+        x_ticks, y_ticks = (
+            _axis_ticks(n_k, k_text, positions=positions_k),
+            _axis_ticks(n_q, q_text, positions=positions_q),
+        )
+    else:  # a region of a long text: its tokens, or positions, never every other character
+        x_ticks = token_or_position_ticks(k_text, positions_k, row_px, tick_size)
+        y_ticks = token_or_position_ticks(q_text, positions_q, row_px, tick_size)
     # Key labels are turned 60°: their height is w·sin 60° + h·cos 60°.
     x_label_height = widest(x_ticks["ticktext"], tick_size) * math.sin(math.radians(60)) + tick_size * 0.5
     layout = fixed_layout(
@@ -191,7 +197,7 @@ def map_heatmap(
         # The title sits at the very top of the figure, above the plot.
         top=45 if title else 20,
         bottom=x_label_height + TITLE_ROOM + 14,
-        title=dict(text=title, **TITLE_AT_TOP),
+        title=top_title(title),
         height=side,
         plot_bgcolor=MASKED_COLOR,
         xaxis=dict(
@@ -277,7 +283,7 @@ def block_heatmap(
         **margins,
         right=colorbar_room(name),
         top=45 if title else 20,
-        title=dict(text=title, **TITLE_AT_TOP),
+        title=top_title(title),
         height=height or 720,
         plot_bgcolor=MASKED_COLOR,
         dragmode="select",  # a box dragged over the map is a zoom request (the page draws that region exactly)
@@ -345,7 +351,7 @@ def block_difference(
         **margins,
         right=colorbar_room(t("plot.block_mean")),
         top=45,
-        title=dict(text=title or name, **TITLE_AT_TOP),
+        title=top_title(title or name),
         height=height or 480,
         plot_bgcolor=MASKED_COLOR,
         xaxis=xaxis,

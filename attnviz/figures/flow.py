@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .attention import _axis_ticks, _translator, map_heatmap
-from .style import TITLE_AT_TOP, TICK_SIZE, TITLE_ROOM, fixed_layout, labels, live_figure, widest
+from .style import top_title, TICK_SIZE, TITLE_ROOM, fixed_layout, labels, live_figure, widest
 
 EDGE_COLOR = "31, 95, 168"  # rgb of the graph's lines; each width bucket sets its own opacity
 WIDTH_BUCKETS = 5  # lines are drawn as this many traces, one per width: a few traces, however many lines
@@ -132,7 +132,7 @@ def flow_graph(
         right=20,
         top=45 if title else 20,
         bottom=widest(columns) * 0.8 + TITLE_ROOM,
-        title=dict(text=title, **TITLE_AT_TOP),
+        title=top_title(title),
         height=int(np.clip(22 * len(positions) + 140, 360, 1400)),
         plot_bgcolor="white",
         hovermode="closest",
@@ -207,7 +207,7 @@ def qk_scatter(projection: dict, tokens: list[str], *, title: str = "", lang: st
         right=20,
         top=70 if title else 45,
         bottom=60,
-        title=dict(text=title, **TITLE_AT_TOP),
+        title=top_title(title),
         height=560,
         plot_bgcolor="white",
         hovermode="closest",

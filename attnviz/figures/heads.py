@@ -10,13 +10,14 @@ import plotly.graph_objects as go
 from ..text import escape_label
 from .attention import _axis_ticks, _translator
 from .style import (
-    TITLE_AT_TOP,
     SEQUENTIAL,
     TICK_SIZE,
     TITLE_ROOM,
     colorbar,
     colorbar_room,
     colorscale,
+    title_room,
+    top_title,
     fixed_layout,
     live_figure,
     widest,
@@ -98,9 +99,9 @@ def similarity_matrix(
     layout = fixed_layout(
         left=label_room + TITLE_ROOM,
         right=colorbar_room(metric),
-        top=25 + 20 * (title.count("<br>") + 1) if title else 20,
+        top=title_room(title),
         bottom=label_room + TITLE_ROOM,
-        title=dict(text=title, **TITLE_AT_TOP),
+        title=top_title(title),
         height=side + 20 * title.count("<br>"),
         plot_bgcolor="white",
         xaxis=dict(
@@ -194,7 +195,7 @@ def rank_bars(
         right=20,
         top=70 if title else 50,
         bottom=widest(ticks["ticktext"], tick_size) + TITLE_ROOM + 14,
-        title=dict(text=title, **TITLE_AT_TOP),
+        title=top_title(title),
         height=420,
         barmode="group",
         plot_bgcolor="white",

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from ..i18n import translate
 from ..text import token_label
 from .style import (
-    TITLE_AT_TOP,
+    top_title,
     DIVERGING,
     SEQUENTIAL,
     TICK_SIZE,
@@ -76,7 +76,7 @@ def _token_layout(n: int, names: list[str], axis_title: str, y_title: str, title
         right=20,
         top=48 + 24 * (title.count("<br>") + 1) if title else 48,  # the title's lines, then the legend
         bottom=bottom,
-        title=dict(text=title, **TITLE_AT_TOP),
+        title=top_title(title),
         height=height + bottom,
         plot_bgcolor="white",
         hovermode="closest",
@@ -254,7 +254,7 @@ def layer_head_map(
         right=colorbar_room(value_name),
         top=(64 if title else 30) + (20 if marked else 0),
         bottom=TITLE_ROOM + 30,
-        title=dict(text=title, **TITLE_AT_TOP),
+        title=top_title(title),
         height=cell * n_layers + (64 if title else 30) + (20 if marked else 0) + TITLE_ROOM + 30,
         plot_bgcolor="white",
         hovermode="closest",

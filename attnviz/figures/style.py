@@ -46,6 +46,19 @@ ROOMY_AXIS = dict(automargin=True, **LABELS_FIT)
 TITLE_AT_TOP = dict(x=0.01, y=1, yref="container", yanchor="top", pad=dict(t=6))
 
 
+def top_title(text: str) -> dict:
+    """A figure title hanging from the figure's top edge (:data:`TITLE_AT_TOP`); a second line (after ``<br>``) is its
+    subtitle: Plotly centres a multi-line title on its anchor, so one in two lines reached past the figure's edge or
+    into its plot. The top margin for it: :func:`title_room`."""
+    first, _, rest = text.partition("<br>")
+    return dict(text=first, **TITLE_AT_TOP, **({"subtitle": dict(text=rest)} if rest else {}))
+
+
+def title_room(text: str) -> float:
+    """The top margin for :func:`top_title`: 45 px for a line, 20 more for each further line, 20 with no title."""
+    return 25 + 20 * (text.count("<br>") + 1) if text else 20
+
+
 def finish(fig: go.Figure) -> go.Figure:
     """Shared styling: a white template and axes that make room for their own labels.
 
@@ -63,11 +76,17 @@ def finish(fig: go.Figure) -> go.Figure:
     return fig
 
 
-def _title_above_plot(fig: go.Figure, gap: float, size: float | None = None) -> None:
+def _title_above_plot(fig: go.Figure, gap: float, size: float | None = None, subtitle: bool = True) -> None:
     """Put the figure's title right above its plot, ``gap`` px clear of it and of the subplot titles that sit above
     the top plot; Plotly grows the top margin to hold it (``automargin``)."""
     above_plot = [a for a in fig.layout.annotations if a.yref == "paper" and a.y is not None and a.y >= 0.99 and a.text]
     lines = max((1.4 * (a.font.size or TICK_SIZE + 4) * (1 + a.text.count("<br>")) for a in above_plot), default=0.0)
+    first, _, rest = (fig.layout.title.text or "").partition("<br>")
+    if (
+        rest and subtitle
+    ):  # a second line as the subtitle: Plotly centres a multi-line title on its anchor, over the plot's top row
+        fig.update_layout(title=dict(text=first, subtitle=dict(text=rest)))
+        lines += 1.4 * (fig.layout.title.subtitle.font.size or TICK_SIZE)  # the subtitle's line, not held by the pad
     fig.update_layout(title=dict(automargin=True, yref="paper", y=1, yanchor="bottom", pad=dict(b=gap + lines)))
     if size is not None:
         fig.layout.title.font.size = size
@@ -221,13 +240,13 @@ _AXIS_NAME = re.compile(r"^[xy]axis\d*$")
 
 
 def _label_spacing_needed(axis, labels: Sequence[str], size: float) -> float:
-    """Pixels between neighbouring tick labels so that they never touch: a line of text for labels stacked
-    vertically or turned, the widest label (plus a gap) for labels side by side."""
+    """Pixels between neighbouring tick labels so that they never touch: the font's size and 2 px for labels stacked
+    vertically or turned (measured across the slant), the widest label (plus a gap) for labels side by side."""
     angle = abs(float(axis.tickangle)) if isinstance(axis.tickangle, (int, float)) else 0.0
     if axis.plotly_name.startswith("y"):
-        return 1.3 * size
-    if angle >= 30:
-        return 1.3 * size / math.sin(math.radians(angle))
+        return size + 2
+    if angle >= 30:  # turned: a line of text (and 2 px) apart across the labels' slant
+        return (size + 2) / math.sin(math.radians(angle))
     return widest([str(label) for label in labels], size) + 8
 
 
@@ -328,7 +347,7 @@ def fit_to_box(fig: go.Figure, width: int, height: int, *, tick_px: int = SLIDE_
         annotation.text = wrap_text(annotation.text or "", width * 0.9, annotation.font.size)
     if fig.layout.title.text:  # clear of the top row's tick label, which reaches above the plot
         fig.layout.title.text = wrap_text(fig.layout.title.text, width - 20, font_px + 2)
-        _title_above_plot(fig, gap=tick_px, size=font_px + 2)
+        _title_above_plot(fig, gap=tick_px, size=font_px + 2, subtitle=False)  # wrapped lines of one size
     if any(trace.showlegend is not False and trace.name for trace in fig.data):
         fig.update_layout(legend=dict(font_size=tick_px, orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     for trace in fig.data:

@@ -15,7 +15,9 @@ A lesson file::
 Lessons come from teachers' uploads, so reading one is bounded: at most ``MAX_LESSON_BYTES``, one YAML
 document, no anchors or aliases (a 600-byte "billion laughs" file would otherwise expand to gigabytes
 once anything prints it), no merge keys, text-only field names, shallow nesting, at most ``MAX_SLIDES``
-slides and a length limit per text field.  Error messages quote a value only through :func:`excerpt`.
+slides and a length limit per text field.  Error messages quote a value only through :func:`excerpt` (as a
+message's value: :func:`quoted`), and are worded in the text catalogue (``presenter.lesson_…`` keys), so that a
+:class:`LessonError` reads in the page's language: ``error.message("zh")``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from pathlib import Path
 
 import yaml
 
+from ..i18n import MESSAGES, translate
 from ..paths import LESSONS as LESSON_DIR
+from ..text import InputError
 
 VIEWS = ("head", "layer", "overview", "compare", "steps", "flash", "order", "positions", "dcmha")
 LANGS = ("en", "zh")
@@ -68,8 +72,69 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class LessonError(ValueError):
-    """A malformed lesson; the message names the file, the slide and the field."""
+class Phrase:
+    """Words inside a lesson message that vary with the case (where in the file, "en and zh", a quoted value's
+    length): a text key and values, worded in the language of the message that holds it. ``str`` is the English."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key, self.values = key, values
+
+    def text(self, lang: str) -> str:
+        return translate(self.key, lang, **_worded(self.values, lang))
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+    def __repr__(self) -> str:
+        return f"Phrase({self.key!r}, **{self.values!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Phrase) and (self.key, self.values) == (other.key, other.values)
+
+
+class Listing(Phrase):
+    """Values in a row ("'a', 'b'"; in Chinese "'a'、'b'"), each worded in the message's language."""
+
+    def __init__(self, items) -> None:
+        super().__init__("presenter.lesson_separator", items=tuple(items))
+
+    def text(self, lang: str) -> str:
+        items = self.values["items"]
+        assert isinstance(items, tuple)
+        return translate(self.key, lang).join(str(_word(item, lang)) for item in items)
+
+
+def _word(value: object, lang: str) -> object:
+    return value.text(lang) if isinstance(value, Phrase) else value
+
+
+def _worded(values: dict[str, object], lang: str) -> dict[str, object]:
+    return {name: _word(value, lang) for name, value in values.items()}
+
+
+class LessonError(InputError):
+    """A malformed lesson; the message names the file, the slide and the field.
+
+    Raised as every user error is, with a text key (``presenter.lesson_…``) and values: ``str(error)`` is the
+    English message, ``error.message(lang)`` the message in ``lang`` (its :class:`Phrase` values worded in ``lang``
+    too). ``LessonError(text)`` with a text that is no key keeps that text as it is, in every language: a message
+    its caller already worded (or the English of a message kept as text).
+    """
+
+    def __init__(self, key: str, **values: object) -> None:
+        if not values and key not in MESSAGES:
+            key, values = "presenter.lesson_as_given", {"text": key}
+        super().__init__(key, **values)
+
+    def message(self, lang: str = "en") -> str:
+        return translate(self.key, lang, **_worded(self.values, lang))
+
+    def __reduce__(self):  # pickled as its key and values (an exception pickles its English text by default)
+        return _lesson_error, (self.key, self.values)
+
+
+def _lesson_error(key: str, values: dict[str, object]) -> LessonError:
+    return LessonError(key, **values)
 
 
 @dataclass
@@ -133,19 +198,31 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS, *, quote: bool = True) ->
     characters with ``…`` and the full length; ``quote=False`` leaves out the quotes (for file names and
     parser messages).  Other values show a short ``repr``.
     """
+    return str(quoted(value, limit, quote=quote))
+
+
+def quoted(value: object, limit: int = EXCERPT_CHARS, *, quote: bool = True) -> str | Phrase:
+    """:func:`excerpt` as a message's value: what it says in words (a cut text's length, "a number of 997 bits")
+    is a :class:`Phrase`, worded in the message's language; the quoted characters themselves never are."""
     if isinstance(value, str):
         shown, cut = _escaped(value, limit, quote)
         if quote:
             shown = f"'{shown}'"
-        return shown + (f"… ({len(value):,} characters)" if cut else "")
+        return Phrase("presenter.lesson_cut", shown=shown, length=len(value)) if cut else shown
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
-        return f"a number of {value.bit_length():,} bits"
+        return Phrase("presenter.lesson_big_number", bits=value.bit_length())
     try:
         text = _SHORT_REPR.repr(value)
     except Exception:  # a value whose repr fails says only what it is
-        text = f"a {type(value).__name__}"
+        return Phrase("presenter.lesson_some_value", kind=_escaped(type(value).__name__, limit, False)[0])
     shown, cut = _escaped(text, limit, False)
     return shown + ("…" if cut else "")
+
+
+def _some(items: list) -> Phrase:
+    """The first three of ``items`` quoted, and how many more there are."""
+    listed = Listing(quoted(item) for item in items[:3])
+    return Phrase("presenter.lesson_and_more", listed=listed, count=len(items) - 3) if len(items) > 3 else listed
 
 
 def shown_name(name: str) -> str:
@@ -165,12 +242,13 @@ def _size(n: int) -> str:
 
 
 class _Refused(Exception):
-    """Raised inside the loader: ``line`` (1-based) and what is not allowed there."""
+    """Raised inside the loader: ``line`` (1-based) and what is not allowed there (``problem``: a text key and its
+    values)."""
 
-    def __init__(self, mark, message: str):
-        super().__init__(message)
+    def __init__(self, mark, key: str, **values: object):
+        super().__init__(key)
         self.line = mark.line + 1 if mark is not None else None
-        self.message = message
+        self.problem = Phrase(key, **values)
 
 
 class LessonLoader(yaml.SafeLoader):
@@ -189,23 +267,19 @@ class LessonLoader(yaml.SafeLoader):
         if not self.check_event(yaml.StreamEndEvent):
             document = self.compose_document()
         if not self.check_event(yaml.StreamEndEvent):
-            raise _Refused(
-                self.peek_event().start_mark, "a lesson is a single YAML document (remove the second '---' part)"
-            )
+            raise _Refused(self.peek_event().start_mark, "presenter.lesson_one_document")
         self.get_event()
         return document
 
     def compose_node(self, parent, index):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise _Refused(event.start_mark, "anchors and aliases (&name, *name) are not allowed in a lesson")
+            raise _Refused(event.start_mark, "presenter.lesson_anchors")
         if self._depth >= MAX_DEPTH:
-            raise _Refused(event.start_mark, f"the lesson is nested more than {MAX_DEPTH} levels deep")
+            raise _Refused(event.start_mark, "presenter.lesson_too_deep", depth=MAX_DEPTH)
         self._nodes += 1
         if self._nodes > MAX_NODES:
-            raise _Refused(
-                event.start_mark, f"the lesson holds more than {MAX_NODES:,} values (at most {MAX_SLIDES} slides)"
-            )
+            raise _Refused(event.start_mark, "presenter.lesson_too_many_values", count=MAX_NODES, slides=MAX_SLIDES)
         self._depth += 1
         try:
             return super().compose_node(parent, index)
@@ -216,8 +290,7 @@ class LessonLoader(yaml.SafeLoader):
         node = super().compose_scalar_node(anchor)
         if node.tag != _STR_TAG and len(node.value) > MAX_OTHER_SCALAR_CHARS:
             raise _Refused(
-                node.start_mark,
-                f"a value that is not text is {len(node.value):,} characters long (at most {MAX_OTHER_SCALAR_CHARS})",
+                node.start_mark, "presenter.lesson_long_scalar", length=len(node.value), limit=MAX_OTHER_SCALAR_CHARS
             )
         return node
 
@@ -225,10 +298,11 @@ class LessonLoader(yaml.SafeLoader):
         node = super().compose_mapping_node(anchor)
         for key, _ in node.value:
             if key.tag == _MERGE_TAG:
-                raise _Refused(key.start_mark, "merge keys (<<) are not allowed in a lesson")
+                raise _Refused(key.start_mark, "presenter.lesson_merge_keys")
             if not isinstance(key, yaml.ScalarNode) or key.tag != _STR_TAG:
-                got = excerpt(key.value) if isinstance(key, yaml.ScalarNode) else "a list or mapping"
-                raise _Refused(key.start_mark, f"a field name must be text, got {got} (put it in quotes)")
+                if not isinstance(key, yaml.ScalarNode):
+                    raise _Refused(key.start_mark, "presenter.lesson_key_not_scalar")
+                raise _Refused(key.start_mark, "presenter.lesson_key_not_text", got=quoted(key.value))
         return node
 
 
@@ -238,16 +312,25 @@ def _load_yaml(text: str, name: str):
         loader = LessonLoader(text)  # the reader already refuses some characters here
         return loader.get_single_data()
     except _Refused as refused:
-        where = f" line {refused.line}:" if refused.line else ""
-        raise LessonError(f"{name}:{where} {refused.message}") from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise LessonError(f"{name}: not valid YAML{where}: {excerpt(str(error.problem), 120, quote=False)}") from None
+        if refused.line:
+            raise LessonError(
+                "presenter.lesson_refused_at", name=name, line=refused.line, problem=refused.problem
+            ) from None
+        raise LessonError("presenter.lesson_refused", name=name, problem=refused.problem) from None
+    except yaml.MarkedYAMLError as error:  # the parser's own words (English) are quoted as they are
+        mark, problem = error.problem_mark, quoted(str(error.problem), 120, quote=False)
+        if mark:
+            raise LessonError(
+                "presenter.lesson_bad_yaml_at", name=name, line=mark.line + 1, column=mark.column + 1, problem=problem
+            ) from None
+        raise LessonError("presenter.lesson_bad_yaml", name=name, problem=problem) from None
     except yaml.YAMLError as error:  # e.g. a character YAML does not allow
-        raise LessonError(f"{name}: not valid YAML: {excerpt(str(error).splitlines()[0], 120, quote=False)}") from None
+        problem = quoted(str(error).splitlines()[0], 120, quote=False)
+        raise LessonError("presenter.lesson_bad_yaml", name=name, problem=problem) from None
     except (ValueError, OverflowError, RecursionError) as error:  # a value PyYAML cannot convert
-        raise LessonError(f"{name}: not a usable YAML value: {excerpt(str(error), 120, quote=False)}") from None
+        raise LessonError(
+            "presenter.lesson_bad_value", name=name, problem=quoted(str(error), 120, quote=False)
+        ) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -256,48 +339,54 @@ def _load_yaml(text: str, name: str):
 # --- validation ------------------------------------------------------------------------------
 
 
-def _check_length(text: str, key: str | None, where: str) -> str:
+def _check_length(text: str, key: str | None, where: Phrase) -> str:
     limit = MAX_CHARS.get(key or "")
     if limit is not None and len(text) > limit:
-        raise LessonError(f"{where} is {len(text):,} characters long; at most {limit:,} are allowed")
+        raise LessonError("presenter.lesson_too_long", place=where, length=len(text), limit=limit)
     return text
 
 
-def _check(kind: str, value, where: str, key: str | None = None):
+def _check(kind: str, value, where: Phrase, key: str | None = None):
+    """``value`` checked as a field of ``kind``; ``where`` says where it is in the file (a ``presenter.lesson_place_…``
+    phrase)."""
     if kind == "bilingual":
         if isinstance(value, str):
-            raise LessonError(f"{where} must give both languages, e.g. {{en: ..., zh: ...}}; got a single string")
+            raise LessonError("presenter.lesson_single_string", place=where)
         if not isinstance(value, dict):
-            raise LessonError(f"{where} must be a mapping {{en: ..., zh: ...}}, got {type(value).__name__}")
+            raise LessonError("presenter.lesson_not_bilingual", place=where, kind=type(value).__name__)
         missing = [lang for lang in LANGS if not isinstance(value.get(lang), str) or not value[lang].strip()]
         if missing:
-            raise LessonError(f"{where} is missing its {' and '.join(missing)} text")
+            langs = (
+                Phrase("presenter.lesson_and", first=missing[0], second=missing[1]) if len(missing) > 1 else missing[0]
+            )
+            raise LessonError("presenter.lesson_missing_language", place=where, langs=langs)
         extra = [lang for lang in value if lang not in LANGS]
         if extra:
-            shown = ", ".join(excerpt(lang) for lang in extra[:3]) + (
-                f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+            raise LessonError("presenter.lesson_unknown_language", place=where, shown=_some(extra))
+        return {
+            lang: _check_length(
+                value[lang].strip(), key, Phrase("presenter.lesson_place_language", place=where, language=lang)
             )
-            raise LessonError(f"{where} has unknown language(s) {shown} (use en and zh)")
-        return {lang: _check_length(value[lang].strip(), key, f"{where} ({lang})") for lang in LANGS}
+            for lang in LANGS
+        }
     if kind == "view":
         if value not in VIEWS:
-            raise LessonError(f"{where} must be one of {', '.join(VIEWS)}; got {excerpt(value)}")
+            raise LessonError("presenter.lesson_bad_view", place=where, views=Listing(VIEWS), got=quoted(value))
         return value
     if kind == "text":
         if not isinstance(value, str):
-            raise LessonError(f"{where} must be text, got {type(value).__name__}")
+            raise LessonError("presenter.lesson_not_text", place=where, kind=type(value).__name__)
         return _check_length(value, key, where)
     if kind == "bool":
         if not isinstance(value, bool):
-            raise LessonError(f"{where} must be true or false, got {excerpt(value)}")
+            raise LessonError("presenter.lesson_not_bool", place=where, got=quoted(value))
         return value
     if kind in ("index", "size"):
         low = 0 if kind == "index" else 1
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            what = "a whole number ≥ 0" if kind == "index" else "a whole number ≥ 1"
-            raise LessonError(f"{where} must be {what}, got {excerpt(value)}")
+            raise LessonError("presenter.lesson_not_whole", place=where, low=low, got=quoted(value))
         if value > MAX_NUMBER:
-            raise LessonError(f"{where} must be at most {MAX_NUMBER:,}, got {excerpt(value)}")
+            raise LessonError("presenter.lesson_too_big", place=where, limit=MAX_NUMBER, got=quoted(value))
         return value
     raise AssertionError(kind)
 
@@ -305,28 +394,27 @@ def _check(kind: str, value, where: str, key: str | None = None):
 def parse_lesson(data, name: str) -> Lesson:
     """A lesson from already-loaded YAML data (``name`` is shown as given: pass it through ``shown_name``)."""
     if not isinstance(data, dict):
-        raise LessonError(f"{name}: a lesson is a mapping with 'title' and 'slides'")
+        raise LessonError("presenter.lesson_not_mapping", name=name)
     unknown = [key for key in data if key not in ("title", "slides")]
     if unknown:
-        shown = ", ".join(excerpt(key) for key in unknown[:3]) + (
-            f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
-        )
-        raise LessonError(f"{name}: unknown top-level field(s) {shown} (use title and slides)")
+        raise LessonError("presenter.lesson_unknown_top", name=name, shown=_some(unknown))
     if "title" not in data:
-        raise LessonError(f"{name}: the lesson has no 'title'")
-    title = _check("bilingual", data["title"], f"{name}: the lesson title", "title")
+        raise LessonError("presenter.lesson_no_title", name=name)
+    title = _check("bilingual", data["title"], Phrase("presenter.lesson_place_title", name=name), "title")
     slides_data = data.get("slides")
     if not isinstance(slides_data, list) or not slides_data:
-        raise LessonError(f"{name}: 'slides' must be a non-empty list")
+        raise LessonError("presenter.lesson_no_slides", name=name)
     if len(slides_data) > MAX_SLIDES:
-        raise LessonError(f"{name}: the lesson has {len(slides_data):,} slides; at most {MAX_SLIDES} are allowed")
+        raise LessonError("presenter.lesson_too_many_slides", name=name, count=len(slides_data), limit=MAX_SLIDES)
     slides = []
     for number, raw in enumerate(slides_data, start=1):
-        label = f"{name}: slide {number}"
+        label = Phrase("presenter.lesson_place_slide", name=name, number=number)
         if not isinstance(raw, dict):
-            raise LessonError(f"{label} must be a mapping of fields, got {type(raw).__name__}")
+            raise LessonError("presenter.lesson_slide_not_mapping", slide=label, kind=type(raw).__name__)
         if isinstance(raw.get("title"), dict) and isinstance(raw["title"].get("en"), str):
-            label += f" ({excerpt(raw['title']['en'])})"
+            label = Phrase(
+                "presenter.lesson_place_slide_titled", name=name, number=number, title=quoted(raw["title"]["en"])
+            )
         values = {}
         for key, value in raw.items():
             if key not in SLIDE_FIELDS:
@@ -335,14 +423,18 @@ def parse_lesson(data, name: str) -> Lesson:
                     if isinstance(key, str) and len(key) <= EXCERPT_CHARS
                     else []
                 )
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise LessonError(f"{label}: unknown field {excerpt(key)}{hint}")
-            values[key] = _check(SLIDE_FIELDS[key][0], value, f"{label}: field '{key}'", key)
+                if close:
+                    raise LessonError(
+                        "presenter.lesson_unknown_field_hint", slide=label, field=quoted(key), close=close[0]
+                    )
+                raise LessonError("presenter.lesson_unknown_field", slide=label, field=quoted(key))
+            where = Phrase("presenter.lesson_place_field", slide=label, field=key)
+            values[key] = _check(SLIDE_FIELDS[key][0], value, where, key)
         for key, (_, required) in SLIDE_FIELDS.items():
             if required and key not in values:
-                raise LessonError(f"{label}: missing required field '{key}'")
+                raise LessonError("presenter.lesson_missing_field", slide=label, field=key)
         if values["view"] in NEEDS_TEXT and not values.get("text", "").strip():
-            raise LessonError(f"{label}: field 'text' is required for the '{values['view']}' view")
+            raise LessonError("presenter.lesson_needs_text", slide=label, view=values["view"])
         slides.append(Slide(number=number, **values))
     return Lesson(name=name, title=title, slides=slides)
 
@@ -354,13 +446,13 @@ def parse_lesson_bytes(data: bytes, name: str) -> Lesson:
     """
     name = shown_name(name)
     if len(data) > MAX_LESSON_BYTES:
-        raise LessonError(f"{name}: the file is {_size(len(data))}; a lesson is at most {_size(MAX_LESSON_BYTES)}")
+        raise LessonError(
+            "presenter.lesson_file_too_big", name=name, size=_size(len(data)), limit=_size(MAX_LESSON_BYTES)
+        )
     try:
         text = bytes(data).decode("utf-8")
     except UnicodeDecodeError as error:
-        raise LessonError(
-            f"{name}: not UTF-8 text (byte {error.start + 1:,} cannot be read); save the file as UTF-8"
-        ) from None
+        raise LessonError("presenter.lesson_not_utf8", name=name, at=error.start + 1) from None
     return parse_lesson(_load_yaml(text, name), name)
 
 
@@ -370,11 +462,14 @@ def load_lesson(path: str | Path) -> Lesson:
         size = path.stat().st_size
         if size > MAX_LESSON_BYTES:  # said before reading a byte of it
             raise LessonError(
-                f"{shown_name(path.name)}: the file is {_size(size)}; a lesson is at most {_size(MAX_LESSON_BYTES)}"
+                "presenter.lesson_file_too_big",
+                name=shown_name(path.name),
+                size=_size(size),
+                limit=_size(MAX_LESSON_BYTES),
             )
         data = path.read_bytes()
-    except OSError as error:
-        raise LessonError(f"{shown_name(path.name)}: cannot be read ({error.strerror})") from None
+    except OSError as error:  # the system's own words for why (English) are quoted as they are
+        raise LessonError("presenter.lesson_unreadable", name=shown_name(path.name), reason=error.strerror) from None
     return parse_lesson_bytes(data, path.name)
 
 

@@ -49,20 +49,30 @@ def slide_spec(slide: Slide) -> MaskSpec:
 
 
 def _check_range(slide: Slide, model: AttentionModel, capture=None) -> None:
-    where = f"slide {slide.number}"
+    number = slide.number
     for name in ("layer", "layer_b"):
         if getattr(slide, name) >= model.n_layers:
             raise LessonError(
-                f"{where}: field '{name}' is {getattr(slide, name)} but {model.name} has layers 0–{model.n_layers - 1}"
+                "presenter.lesson_layer_range",
+                number=number,
+                field=name,
+                value=getattr(slide, name),
+                model=model.name,
+                last=model.n_layers - 1,
             )
     for name in ("head", "head_b"):
         if getattr(slide, name) >= model.n_heads:
             raise LessonError(
-                f"{where}: field '{name}' is {getattr(slide, name)} but {model.name} has heads 0–{model.n_heads - 1}"
+                "presenter.lesson_head_range",
+                number=number,
+                field=name,
+                value=getattr(slide, name),
+                model=model.name,
+                last=model.n_heads - 1,
             )
     if capture is not None and slide.view == "steps" and slide.query >= len(capture.tokens):
         raise LessonError(
-            f"{where}: field 'query' is {slide.query} but the text has tokens 0–{len(capture.tokens) - 1}"
+            "presenter.lesson_query_range", number=number, value=slide.query, last=len(capture.tokens) - 1
         )
 
 
@@ -97,20 +107,16 @@ def slide_view(slide: Slide, model: AttentionModel, dcformer=None, lang: str = "
         return SlideView([shown[name] for name in ("sin", "own") if name in shown], aspect=ASPECT["positions"])
     if slide.view == "dcmha":
         if dcformer is None:
-            raise LessonError(
-                f"slide {slide.number}: the 'dcmha' view needs the shipped DCFormer (assets/dcformer-tiny)"
-            )
+            raise LessonError("presenter.lesson_needs_dcformer", number=slide.number)
         model = dcformer
     if model.kind == "encoder-decoder":
-        raise LessonError(
-            f"slide {slide.number}: {model.name} is an encoder-decoder model: its attention is shown on the Encoder-decoder page"
-        )
+        raise LessonError("presenter.lesson_encoder_decoder", number=slide.number, model=model.name)
     _check_range(slide, model)
     texts = [cleaned.text for cleaned in slide_texts(slide)]
     spec = slide_spec(slide)
     if slide.view == "order":
         if len(texts) < 2:
-            raise LessonError(f"slide {slide.number}: the 'order' view needs 'text' and 'text2'")
+            raise LessonError("presenter.lesson_order_needs_two", number=slide.number)
         a, b = (capture(model, (t,), spec)[0] for t in texts[:2])
         return SlideView(views.word_order(a, b, slide.layer, slide.head, lang=lang), aspect=ASPECT["order"])
     captures = capture(model, tuple(texts), spec)
@@ -173,5 +179,5 @@ def slide_view(slide: Slide, model: AttentionModel, dcformer=None, lang: str = "
             )
         )
     else:  # pragma: no cover - the loader only admits known views
-        raise LessonError(f"slide {slide.number}: unknown view {slide.view!r}")
+        raise LessonError("presenter.lesson_unknown_view", number=slide.number, view=slide.view)
     return SlideView(figures, notes, ASPECT[slide.view])

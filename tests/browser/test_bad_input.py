@@ -114,7 +114,7 @@ def test_5000_words_is_cut_to_512_tokens(app):
     z = app.z()
     assert len(z) == LONG_MAP_BLOCKS and all(len(row) == LONG_MAP_BLOCKS for row in z)
     ticks = app.ticks("y")
-    assert ticks[0] == "[CLS]" and set(ticks) <= set(words) | {"[CLS]", "[SEP]"}
+    assert ticks[0] == "0" and all(t.isdigit() for t in ticks)  # blocks of tokens: the axes name text positions
     app.shot("bad-5000-words")
     assert_no_crash(app)
 

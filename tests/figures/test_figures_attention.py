@@ -385,7 +385,7 @@ def test_hidden_special_tokens_keep_each_label_on_its_own_row_and_column():
         assert dict(zip(axis.tickvals, axis.ticktext)) == {1: "&lt;b&gt;", 2: "cat", 3: "&amp;"}
     over = plots.map_heatmap(np.full((600, 600), 1 / 600), [f"t{i}" for i in range(600)], keep=np.arange(1, 599))
     ticks = dict(zip(over.layout.xaxis.tickvals, over.layout.xaxis.ticktext))
-    assert ticks and all(ticks[v] == str(v) for v in ticks)  # rows too thin for a token each: round positions
+    assert all(ticks[v] == f"t{v}" for v in ticks)  # block starts: each label at its own token's position
 
 
 def test_a_block_map_with_negative_means_is_drawn_on_a_diverging_scale_centred_on_zero():

@@ -2,19 +2,24 @@
 
 import json
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from attnviz.i18n import MESSAGES
 from attnviz.teaching import lessons as lessons_module
 from attnviz.teaching.lessons import (
     MAX_LESSON_BYTES,
     MAX_SLIDES,
     LessonError,
+    Phrase,
     excerpt,
     load_lesson,
     parse_lesson,
@@ -22,6 +27,7 @@ from attnviz.teaching.lessons import (
     shipped_lessons,
 )
 from attnviz.teaching.slides import slide_view
+from attnviz.text import InputError
 
 GOOD_SLIDE = {
     "title": {"en": "Causal", "zh": "因果"},
@@ -316,6 +322,113 @@ def test_field_limits_are_named_in_the_message(changes, message):
     with pytest.raises(LessonError) as error:
         parse_lesson(lesson_with(**changes), "mine.yaml")
     assert message in str(error.value) and len(str(error.value)) < 300
+
+
+# --- messages in the page's language -----------------------------------------------------------
+
+
+def _keys_and_data(value, keys: list, data: list) -> None:
+    """The text keys a message is worded with (its phrases'), and the data it quotes (names, excerpts, numbers)."""
+    if isinstance(value, Phrase):
+        keys.append(value.key)
+        for item in value.values.values():
+            _keys_and_data(item, keys, data)
+    elif isinstance(value, tuple):
+        for item in value:
+            _keys_and_data(item, keys, data)
+    elif isinstance(value, (str, int)):
+        data.append(str(value))
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z]{2,}", re.sub(r"\{[^{}]*\}", " ", text)))
+
+
+def _a_stand_in_model(**changes):
+    return types.SimpleNamespace(**{"kind": "decoder", "name": "tiny-lm", "n_layers": 2, "n_heads": 4, **changes})
+
+
+def _slide(**changes):
+    return parse_lesson(lesson_with(**changes), "mine.yaml").slides[1]
+
+
+CHINESE_CASES = {
+    "unknown view": (
+        lambda: parse_lesson(lesson_with(view="movie"), "mine.yaml"),
+        ["mine.yaml", "第 2 页", "'view'", "'movie'", "head、layer"],
+    ),
+    "bad YAML": (
+        lambda: parse_lesson_bytes(b"title: {en: a, zh: b}\nslides:\n  - view: [head\n", "broken.yaml"),
+        ["broken.yaml", "第 4 行第 1 列", "YAML"],
+    ),
+    "field over its limit": (
+        lambda: parse_lesson(lesson_with(text="x" * 5_001), "mine.yaml"),
+        ["mine.yaml", "第 2 页", "'text'", "5,001", "5,000"],
+    ),
+    "one language too long": (
+        lambda: parse_lesson(lesson_with(explanation={"en": "x", "zh": "长" * 2_001}), "mine.yaml"),
+        ["mine.yaml", "第 2 页", "'explanation'", "（zh）", "2,001"],
+    ),
+    "a long value cut": (
+        lambda: parse_lesson(lesson_with(view="v" * 100), "mine.yaml"),
+        ["mine.yaml", "第 2 页", "'" + "v" * 40 + "'…", "100 个字符"],
+    ),
+    "anchors": (lambda: parse_lesson_bytes(billion_laughs(3).encode(), "bomb.yaml"), ["bomb.yaml", "第 6 行", "&name"]),
+    "languages listed": (
+        lambda: parse_lesson({"title": {"en": "a", "zh": "b", "fr": "c", "de": "d", "it": "e", "es": "f"}}, "m.yaml"),
+        ["m.yaml", "'fr'、'de'、'it'", "另外 1 个"],
+    ),
+    "slide out of the model's layers": (
+        lambda: slide_view(_slide(layer=9), _a_stand_in_model()),
+        ["第 2 页", "'layer'", "9", "tiny-lm", "0–1"],
+    ),
+    "dcmha slide without the DCFormer": (
+        lambda: slide_view(_slide(view="dcmha"), _a_stand_in_model(), dcformer=None),
+        ["第 2 页", "'dcmha'", "DCFormer"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CHINESE_CASES))
+def test_a_malformed_lesson_is_said_in_chinese(case):
+    """The same message in Chinese: the file, the slide, the field and the quoted value as they are, and not one
+    word of the English sentence left (words the file itself spells, such as 'view' or 'en', are data)."""
+    make, fragments = CHINESE_CASES[case]
+    with pytest.raises(LessonError) as raised:
+        make()
+    error = raised.value
+    assert isinstance(error, InputError) and error.message("en") == str(error)
+    zh = error.message("zh")
+    assert re.search("[\u4e00-\u9fff]", zh) and zh != str(error)
+    assert all(fragment in zh for fragment in fragments), zh
+    keys, data = [error.key], []
+    for value in error.values.values():
+        _keys_and_data(value, keys, data)
+    english = set().union(*(_words(MESSAGES[key]["en"]) - _words(MESSAGES[key]["zh"]) for key in keys))
+    rest = zh
+    for value in sorted(data, key=len, reverse=True):
+        rest = rest.replace(value, " ")
+    assert english and not _words(rest) & english, (zh, _words(rest) & english)
+
+
+def test_every_lesson_message_key_is_in_the_catalogue():
+    """A key spelled wrong would be shown as it is (LessonError keeps text that is no key): every key the lesson
+    code names is a text of the catalogue, and the catalogue holds no lesson text the code never names."""
+    folder = Path(lessons_module.__file__).parent
+    source = "".join((folder / name).read_text(encoding="utf-8") for name in ("lessons.py", "slides.py"))
+    named = set(re.findall(r'"(presenter\.lesson_[a-z0-9_]+)"', source))
+    catalogue = {key for key in MESSAGES if key.startswith("presenter.lesson_")}
+    assert named - catalogue == set() and catalogue - named == set()
+
+
+def test_a_lesson_error_keeps_its_words_through_pickling_and_as_given_text():
+    with pytest.raises(LessonError) as raised:
+        parse_lesson(lesson_with(windw=3), "mine.yaml")
+    again = pickle.loads(pickle.dumps(raised.value))
+    assert str(again) == str(raised.value) and again.message("zh") == raised.value.message("zh")
+    assert "未知字段 'windw'（是否想写 'window'？）" in again.message("zh")
+    worded = LessonError("bomb.yaml: line 7: anchors and aliases (&name, *name) are not allowed in a lesson")
+    assert str(worded) == worded.message("zh") == worded.args[0]  # a message kept as text (ui/uploads.py) stays
 
 
 def test_a_lesson_has_at_most_200_slides():

@@ -239,8 +239,8 @@ def test_the_redundancy_tab_states_what_the_numbers_show_for_both_models():
             expected.append(cosine[~np.eye(cap.n_heads, dtype=bool)].mean())
         np.testing.assert_allclose(array(trace["y"]), expected, atol=1e-5)
     left, right = (
-        figure_with_title(at, "DCFormer · after post-compose: layer 0"),
-        figure_with_title(at, "MHA twin · softmax: layer 0"),
+        figure_with_title(at, "DCFormer · after post-compose"),
+        figure_with_title(at, "MHA twin · softmax"),
     )
     assert left["data"][0]["zmin"] == right["data"][0]["zmin"] and left["data"][0]["zmax"] == right["data"][0]["zmax"]
     verdicts = [m.value for m in at.markdown if m.value.startswith(("**Alike:**", "**Directions:**"))]
