@@ -12,7 +12,9 @@ def figures(at) -> list[dict]:
 
 def figure_with_title(at, fragment: str) -> dict:
     for spec in figures(at):
-        title = (spec["layout"].get("title") or {}).get("text", "")
+        title = spec["layout"].get("title") or {}
+        subtitle = (title.get("subtitle") or {}).get("text")  # a second line is drawn as the subtitle
+        title = title.get("text", "") + (f"<br>{subtitle}" if subtitle else "")
         if fragment in title:
             return spec
     raise AssertionError(f"no figure titled like {fragment!r}")
