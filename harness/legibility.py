@@ -266,7 +266,9 @@ def slide_screens(
                     if number > 1:
                         page.get_by_role("button", name=translate("presenter.next", lang)).click()
                     page.wait_for_function(
-                        "(n) => new URLSearchParams(location.search).get('slide') === n", arg=str(number)
+                        # the first slide is the default: the page may drop it from the URL
+                        "(n) => (new URLSearchParams(location.search).get('slide') || '1') === n",
+                        arg=str(number),
                     )
                     settle(page, wait_idle)
                     where = f"{lesson}-{number}-{lang}-{width}x{height}"

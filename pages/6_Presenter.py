@@ -53,7 +53,9 @@ with st.sidebar:
             format_func=lambda name: load_lesson(LESSONS[name]).title[lang],  # options are plain text, not Markdown
             on_change=lambda: st.session_state.update(slide=1),
         )
-    uploaded = st.file_uploader(T("presenter.own_lesson"), type=["yaml", "yml"], help=T("presenter.own_lesson_help"))
+    uploaded = st.file_uploader(  # keyed: switching the language keeps the file (its label changes)
+        T("presenter.own_lesson"), type=["yaml", "yml"], help=T("presenter.own_lesson_help"), key="own_lesson"
+    )
 
 lesson = None
 try:
@@ -62,7 +64,7 @@ try:
     elif LESSONS:
         lesson = load_lesson(LESSONS[st.session_state["lesson"]])
 except LessonError as error:
-    st.error(T("presenter.bad_lesson", error=escape_markdown(error)))  # it quotes the file name and its content
+    st.error(T("presenter.bad_lesson", error=error_text(error)))  # in the page's language, the file's words inert
 
 if lesson is not None and uploaded is not None:
     st.sidebar.markdown(f"**{escape_markdown(lesson.title[lang])}**")
@@ -105,7 +107,7 @@ def bounded_captures(name: str):
     def capture(model, texts, spec):
         if is_long(model, texts, None):
             raise LessonError(
-                T("presenter.too_long", slide=slide.number, n=max(encoded_shape(model, (t,))[1] for t in texts))
+                "presenter.too_long", slide=slide.number, n=max(encoded_shape(model, (t,))[1] for t in texts)
             )
         return captures_for(name, texts, spec, hooks=None, slot="slide")
 

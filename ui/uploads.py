@@ -19,12 +19,13 @@ from .offered import get_model
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _parse_upload(digest: str, name: str, _data: bytes) -> tuple[Lesson | None, str | None]:
-    """(lesson, None) or (None, the LessonError's message); ``_data`` is not hashed: ``digest`` stands for it."""
+def _parse_upload(digest: str, name: str, _data: bytes) -> tuple[Lesson | None, LessonError | None]:
+    """(lesson, None) or (None, the LessonError: its text key and values, for the page's language); ``_data`` is not
+    hashed: ``digest`` stands for it."""
     try:
         return parse_lesson_bytes(_data, name), None
     except LessonError as error:
-        return None, str(error)
+        return None, error
 
 
 def uploaded_lesson(data: bytes, name: str) -> Lesson:
@@ -32,7 +33,8 @@ def uploaded_lesson(data: bytes, name: str) -> Lesson:
     data = bytes(data)
     lesson, error = _parse_upload(hashlib.sha256(data).hexdigest(), name, data)
     if error is not None:
-        raise LessonError(error)
+        raise error
+    assert lesson is not None
     return lesson
 
 

@@ -82,11 +82,16 @@ def _title_above_plot(fig: go.Figure, gap: float, size: float | None = None, sub
     above_plot = [a for a in fig.layout.annotations if a.yref == "paper" and a.y is not None and a.y >= 0.99 and a.text]
     lines = max((1.4 * (a.font.size or TICK_SIZE + 4) * (1 + a.text.count("<br>")) for a in above_plot), default=0.0)
     first, _, rest = (fig.layout.title.text or "").partition("<br>")
-    if (
-        rest and subtitle
-    ):  # a second line as the subtitle: Plotly centres a multi-line title on its anchor, over the plot's top row
+    # Plotly centres a multi-line title on its anchor: its lower lines came down over the plot's top row.
+    if rest and subtitle:  # a second line as the subtitle, below the title and held clear of the plot
         fig.update_layout(title=dict(text=first, subtitle=dict(text=rest)))
-        lines += 1.4 * (fig.layout.title.subtitle.font.size or TICK_SIZE)  # the subtitle's line, not held by the pad
+    elif rest:  # lines of one size (a slide's wrapped title): the lower half of them lifted clear of the plot
+        height = 1.3 * (size or fig.layout.title.font.size or TICK_SIZE + 4)
+        lines += height * (fig.layout.title.text.count("<br>") + 1) / 2
+    if fig.layout.title.subtitle.text:  # its line sits between the title and the plot
+        if size is not None:
+            fig.layout.title.subtitle.font.size = size - 2
+        lines += 1.4 * (fig.layout.title.subtitle.font.size or TICK_SIZE)
     fig.update_layout(title=dict(automargin=True, yref="paper", y=1, yanchor="bottom", pad=dict(b=gap + lines)))
     if size is not None:
         fig.layout.title.font.size = size

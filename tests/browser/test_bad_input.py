@@ -67,7 +67,8 @@ def assert_heatmap_consistent(app) -> list[str]:
     z = app.z()
     assert ticks and z, "no heatmap drawn"
     assert ticks[0] == "[CLS]" and ticks[-1] == "[SEP]"
-    assert app.ticks("x") == ticks
+    keys = app.ticks("x")  # every k-th key where all would touch in the map's column on a 1280 × 720 screen
+    assert any(keys == ticks[::k] for k in range(1, len(ticks) + 1)), keys
     assert len(z) == len(ticks) and all(len(row) == len(ticks) for row in z)
     assert all(v is not None for row in z for v in row), "nothing is masked, so no cell may be blank"
     return ticks

@@ -101,9 +101,9 @@ def test_a_refused_upload_is_refused_the_same_way_without_parsing_again(parses):
 # --- the page --------------------------------------------------------------------------------
 
 
-def presenter() -> AppTest:
+def presenter(lang: str = "en") -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.query_params["lang"] = "en"
+    at.query_params["lang"] = lang
     return at.run()
 
 
@@ -118,6 +118,19 @@ def test_an_alias_bomb_upload_gets_a_short_message_and_no_slide():
     message = unescaped(at.error[0].value)
     assert "bomb.yaml: line 7: anchors and aliases (&name, *name) are not allowed in a lesson" in message
     assert len(message) < 300
+
+
+def test_a_refused_upload_speaks_the_pages_language_and_again_after_switching_back():
+    """A teacher on a Chinese screen reads why the file was refused in Chinese; switching to English and back (the
+    parse is remembered per file content) gives each language its own words, never the other's."""
+    at = upload(presenter("zh"), "bomb.yaml", bomb_yaml())
+    message = unescaped(at.error[0].value)
+    assert not at.exception and "bomb.yaml" in message and "7" in message
+    assert re.search(r"[\u4e00-\u9fff]", message) and "are not allowed" not in message, message
+    at.radio(key="lang").set_value("en").run()
+    assert not at.exception and len(at.error) == 1, [e.value for e in at.error]
+    english = unescaped(at.error[0].value)
+    assert "anchors and aliases (&name, *name) are not allowed in a lesson" in english
 
 
 def test_an_oversize_upload_is_refused_by_its_size():
