@@ -50,26 +50,17 @@ def slide_spec(slide: Slide) -> MaskSpec:
 
 def _check_range(slide: Slide, model: AttentionModel, capture=None) -> None:
     number = slide.number
-    for name in ("layer", "layer_b"):
-        if getattr(slide, name) >= model.n_layers:
-            raise LessonError(
-                "presenter.lesson_layer_range",
-                number=number,
-                field=name,
-                value=getattr(slide, name),
-                model=model.name,
-                last=model.n_layers - 1,
-            )
-    for name in ("head", "head_b"):
-        if getattr(slide, name) >= model.n_heads:
-            raise LessonError(
-                "presenter.lesson_head_range",
-                number=number,
-                field=name,
-                value=getattr(slide, name),
-                model=model.name,
-                last=model.n_heads - 1,
-            )
+    for kind, count in (("layer", model.n_layers), ("head", model.n_heads)):
+        for name in (kind, f"{kind}_b"):
+            if getattr(slide, name) >= count:
+                raise LessonError(
+                    f"presenter.lesson_{kind}_range",
+                    number=number,
+                    field=name,
+                    value=getattr(slide, name),
+                    model=model.name,
+                    last=count - 1,
+                )
     if capture is not None and slide.view == "steps" and slide.query >= len(capture.tokens):
         raise LessonError(
             "presenter.lesson_query_range", number=number, value=slide.query, last=len(capture.tokens) - 1
