@@ -50,11 +50,14 @@ def slide_spec(slide: Slide) -> MaskSpec:
 
 def _check_range(slide: Slide, model: AttentionModel, capture=None) -> None:
     number = slide.number
-    for kind, count in (("layer", model.n_layers), ("head", model.n_heads)):
+    for kind, count, key in (
+        ("layer", model.n_layers, "presenter.lesson_layer_range"),
+        ("head", model.n_heads, "presenter.lesson_head_range"),
+    ):
         for name in (kind, f"{kind}_b"):
             if getattr(slide, name) >= count:
                 raise LessonError(
-                    f"presenter.lesson_{kind}_range",
+                    key,
                     number=number,
                     field=name,
                     value=getattr(slide, name),
