@@ -10,12 +10,16 @@ def figures(at) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
+def title_of(spec: dict) -> str:
+    """A figure's title as written: its second line is drawn as the subtitle (figures.style), read back after "<br>"."""
+    title = spec["layout"].get("title") or {}
+    subtitle = (title.get("subtitle") or {}).get("text")
+    return title.get("text", "") + (f"<br>{subtitle}" if subtitle else "")
+
+
 def figure_with_title(at, fragment: str) -> dict:
     for spec in figures(at):
-        title = spec["layout"].get("title") or {}
-        subtitle = (title.get("subtitle") or {}).get("text")  # a second line is drawn as the subtitle
-        title = title.get("text", "") + (f"<br>{subtitle}" if subtitle else "")
-        if fragment in title:
+        if fragment in title_of(spec):
             return spec
     raise AssertionError(f"no figure titled like {fragment!r}")
 

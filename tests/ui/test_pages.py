@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_utils import array, figure_with_title, figures
+from apptest_utils import array, figure_with_title, figures, title_of
 from attnviz.text import escape_markdown
 
 TIMEOUT = 120
@@ -200,7 +200,7 @@ def test_step_by_step_page_shows_the_real_numbers(minilm):
     q = next(spec for title, spec in by_title.items() if title.startswith("query vector q"))
     np.testing.assert_allclose(array(q["data"][0]["z"])[0], expected.q[:8], atol=1e-6)
     at.selectbox(key="query").set_value(4).run()
-    titles = [spec["layout"]["title"]["text"] for spec in figures(at)]
+    titles = [title_of(spec) for spec in figures(at)]
     assert any(t.startswith("attention weights of “the”") for t in titles)
 
 
@@ -223,7 +223,7 @@ def test_step_by_step_walks_the_row_the_flashattention_way():
 def test_word_order_page_shows_both_orders_and_the_difference():
     at = AppTest.from_file(str(ROOT / "pages" / "4_Word_order.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
-    titles = [spec["layout"]["title"]["text"] for spec in figures(at)]
+    titles = [title_of(spec) for spec in figures(at)]
     assert titles[:3] == ["A", "B", "A − B, with B's rows and columns put in A's word order"]
     assert any("learned position embeddings" in t for t in titles)
     at.text_input(key="order_b").input("狗追猫").run()
@@ -239,14 +239,14 @@ def test_word_order_page_on_a_rotary_decoder_shows_the_rotations_then_back_to_le
     at.query_params["model"] = "dcformer-tiny"
     at.run()
     assert not at.exception and not at.error
-    titles = [spec["layout"]["title"]["text"] for spec in figures(at)]
+    titles = [title_of(spec) for spec in figures(at)]
     assert titles[:2] == ["A", "B"] and any("RoPE, cos of each pair's angle" in t for t in titles)
     assert not any("learned position embeddings" in t for t in titles)
     sim = array(figure_with_title(at, "RoPE: cos between rotated copies")["data"][0]["z"])
     np.testing.assert_allclose(np.diagonal(sim, 3), np.diagonal(sim, 3)[0], atol=1e-6)
     at.selectbox(key="model").select("all-MiniLM-L6-v2").run()
     assert not at.exception
-    titles = [spec["layout"]["title"]["text"] for spec in figures(at)]
+    titles = [title_of(spec) for spec in figures(at)]
     assert any("learned position embeddings" in t for t in titles) and not any("RoPE" in t for t in titles)
 
 
