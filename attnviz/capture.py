@@ -332,6 +332,9 @@ def capture(
     causal: bool = False,
     window: int | None = None,
     chunk: int | None = None,
+    prefix: int | None = None,
+    sinks: int | None = None,
+    dilation: int | None = None,
     hooks: Iterable[str] | None = None,
     full: bool | None = None,
 ) -> Capture:
@@ -344,6 +347,10 @@ def capture(
     softmax's row normalisers; any map is then computed exactly when asked for, by name or as a tile with
     :mod:`attnviz.tiles`). Default: whole while its maps stay within ``WHOLE_MAPS_UP_TO_MB`` (:func:`stores_whole`).
     ``cap.full_bytes()`` says what the whole maps would cost. ``hooks`` (names or patterns) overrides both.
+
+    The mask rules (:class:`attnviz.masks.MaskSpec`, applied inside the forward, narrowing the model's own mask):
+    ``causal``, ``window``, ``chunk``, ``prefix`` (prefix-LM over the first P tokens), ``sinks`` (the first S keys
+    seen through the window, dilation and chunks), ``dilation`` (keys at distances that are multiples of D).
     """
     cleaned = clean_text(text)
     model_obj: Any = get_model(model) if isinstance(model, str) else model
@@ -351,6 +358,7 @@ def capture(
         tokens = model_obj.encode([cleaned.text]).input_ids.shape[1]
         if full is False or not stores_whole(model_obj, 1, tokens, hooks):
             hooks = linear_hooks(model_obj)
-    (result,) = run_capture(model_obj, [cleaned.text], MaskSpec(causal, window, chunk), hooks)
+    spec = MaskSpec(causal, window, chunk, prefix=prefix, sinks=sinks, dilation=dilation)
+    (result,) = run_capture(model_obj, [cleaned.text], spec, hooks)
     result.notices = cleaned.notices + result.notices
     return result

@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--causal", action="store_true", help="apply the causal (subsequent) mask")
     cap.add_argument("--window", type=_positive, metavar="W", help="sliding window: query i sees keys with |i-j| < W")
     cap.add_argument("--chunk", type=_positive, metavar="C", help="chunked attention: blocks of C tokens")
+    cap.add_argument("--prefix", type=_positive, metavar="P", help="prefix-LM: bidirectional over the first P tokens")
+    cap.add_argument("--sinks", type=_positive, metavar="S", help="the first S tokens stay visible through the window")
+    cap.add_argument("--dilation", type=_positive, metavar="D", help="only keys at a distance that is a multiple of D")
     cap.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the arrays")
     whole = cap.add_mutually_exclusive_group()
     whole.add_argument(
@@ -118,7 +121,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = capture(
-            args.text, args.model, causal=args.causal, window=args.window, chunk=args.chunk, full=args.full
+            args.text,
+            args.model,
+            causal=args.causal,
+            window=args.window,
+            chunk=args.chunk,
+            prefix=args.prefix,
+            sinks=args.sinks,
+            dilation=args.dilation,
+            full=args.full,
         )
         result.save_npz(args.out)
     except (InputError, ModelNotFound, OSError, ValueError) as error:
@@ -134,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             f"--full writes them, {_megabytes(result.full_bytes())} more",
             file=sys.stderr,
         )
-    spec = MaskSpec(args.causal, args.window, args.chunk)
+    spec = MaskSpec(args.causal, args.window, args.chunk, prefix=args.prefix, sinks=args.sinks, dilation=args.dilation)
     print(f"wrote {len(result)} arrays for {len(result.tokens)} tokens ({spec.describe()}) to {args.out}")
     return 0
 

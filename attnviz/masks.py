@@ -8,7 +8,16 @@ in attnviz, so a window of ``w`` always means the same thing on every page:
   (itself and the w-1 before it, as in DCFormer's local layers) and a two-sided one
   2w-1 keys;
 * chunk c: the sequence is cut into blocks of c tokens, attention stays inside a block;
+* prefix P (prefix-LM: T5's prefix LM, UL2, PaliGemma): bidirectional among the first P tokens, causal after them;
+* sinks S (StreamingLLM's attention sinks, Longformer's global tokens): the first S keys stay visible through the
+  window, the dilation and the chunks (never through the causal rule or padding);
+* dilation D (Longformer): only keys at a distance that is a multiple of D (inside the window, when there is one);
+* documents (packed training sequences): the text cut at given positions into documents, and a query sees only
+  keys of its own document;
 * padding: keys that are [PAD] are never attended to.
+
+Each rule is a function of (query position, key position), the shape of FlexAttention's ``mask_mod``, and rules
+combine with AND (the sinks relax only the local rules: window, dilation, chunk), so any combination is one mask.
 
 Rows left with no key at all (a padded query in an all-padding chunk) get zero weight
 everywhere instead of NaN; real tokens always see at least themselves.
@@ -35,26 +44,44 @@ class MaskSpec:
     causal: bool = False
     window: int | None = None  # None = no window
     chunk: int | None = None  # None = no chunking
+    prefix: int | None = None  # prefix-LM: the first P tokens see each other, the rest causally
+    sinks: int | None = None  # the first S keys seen through the local rules
+    dilation: int | None = None  # keys at distances that are multiples of D
+    documents: tuple[int, ...] = ()  # where each document after the first begins (increasing positions)
 
     def __post_init__(self):
-        if self.window is not None and self.window < 1:
-            raise ValueError(f"window must be at least 1 (got {self.window})")
-        if self.chunk is not None and self.chunk < 1:
-            raise ValueError(f"chunk must be at least 1 (got {self.chunk})")
+        for name in ("window", "chunk", "prefix", "sinks", "dilation"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1 (got {value})")
+        starts = tuple(int(start) for start in self.documents)
+        if any(start < 1 for start in starts) or any(b <= a for a, b in zip(starts, starts[1:])):
+            raise ValueError(f"documents must begin at increasing positions after 0 (got {starts})")
+        object.__setattr__(self, "documents", starts)  # a tuple of ints: hashable, a cache key
 
     @property
     def is_intervention(self) -> bool:
-        """True when the mask changes what a bidirectional encoder was trained to see."""
-        return self.causal or self.window is not None or self.chunk is not None
+        """True when the mask changes what a bidirectional encoder was trained to see (some rule takes keys away;
+        sinks alone take none: they only loosen the local rules)."""
+        local = self.window is not None or self.chunk is not None or self.dilation is not None
+        return self.causal or local or self.prefix is not None or bool(self.documents)
 
     def describe(self, lang: str = "en") -> str:
         parts = []
         if self.causal:
             parts.append(translate("mask.causal", lang))
+        if self.prefix is not None:
+            parts.append(translate("mask.prefix", lang, p=self.prefix))
         if self.window is not None:
             parts.append(translate("mask.window", lang, w=self.window))
+        if self.dilation is not None:
+            parts.append(translate("mask.dilation", lang, d=self.dilation))
         if self.chunk is not None:
             parts.append(translate("mask.chunk", lang, c=self.chunk))
+        if self.sinks is not None and (self.window, self.chunk, self.dilation) != (None, None, None):
+            parts.append(translate("mask.sinks", lang, s=self.sinks))  # sinks alone change nothing: not named
+        if self.documents:
+            parts.append(translate("mask.documents", lang, n=len(self.documents) + 1))
         return ("、" if lang == "zh" else ", ").join(parts) or translate("mask.none", lang)
 
     def to_dict(self) -> dict:
@@ -64,19 +91,44 @@ class MaskSpec:
 Positions = TypeVar("Positions", "torch.Tensor", np.ndarray)  # torch in, torch out; NumPy in, NumPy out
 
 
+def allows(q: Positions, k: Positions, spec: MaskSpec) -> Positions:
+    """The mask rule cell by cell: may a query at position ``q`` attend to a key at position ``k``? ``q`` and ``k``
+    broadcast against each other (index tensors, as FlexAttention's ``mask_mod`` and transformers' mask functions
+    receive them, also under ``vmap``; or NumPy arrays)."""
+    diff = q - k  # i - j
+    allowed = diff == diff  # all True, of the inputs' kind, shape and device
+    if spec.causal:
+        allowed = allowed & (diff >= 0)
+    if spec.prefix is not None:  # bidirectional among the first P tokens, causal after them
+        allowed = allowed & ((diff >= 0) | ((q < spec.prefix) & (k < spec.prefix)))
+    local = diff == diff  # the local rules, which the sinks see through
+    if spec.window is not None:
+        local = local & (abs(diff) < spec.window)
+    if spec.dilation is not None:
+        local = local & (diff % spec.dilation == 0)  # a remainder of the divisor's sign: 0 on both sides
+    if spec.chunk is not None:
+        local = local & ((q // spec.chunk) == (k // spec.chunk))
+    if spec.sinks is not None:
+        local = local | (k < spec.sinks)
+    allowed = allowed & local
+    if spec.documents:
+        allowed = allowed & (_document(q, spec.documents) == _document(k, spec.documents))
+    return allowed
+
+
+def _document(positions: Positions, starts: tuple[int, ...]) -> Positions:
+    """Which document each position is in (0 for the first): how many documents begin at or before it."""
+    document = positions * 0
+    for start in starts:
+        document = document + (positions >= start)
+    return document
+
+
 def position_mask(q_pos: Positions, k_pos: Positions, spec: MaskSpec) -> Positions:
     """The (T, S) mask of queries at positions ``q_pos`` over keys at ``k_pos`` (absolute positions, so a
     KV-cached step's new queries are masked against every cached key). Tensors in, a tensor out; NumPy arrays in,
     an array out (the tiles of a long map are NumPy, and need no torch)."""
-    diff = q_pos[:, None] - k_pos[None, :]  # (T, S) = i - j
-    allowed = diff == diff  # all True, of the inputs' kind and device
-    if spec.causal:
-        allowed &= diff >= 0
-    if spec.window is not None:
-        allowed &= abs(diff) < spec.window
-    if spec.chunk is not None:
-        allowed &= (q_pos[:, None] // spec.chunk) == (k_pos[None, :] // spec.chunk)
-    return allowed
+    return allows(q_pos[:, None], k_pos[None, :], spec)
 
 
 def structural_mask(seq_len: int, spec: MaskSpec, device=None) -> torch.Tensor:
@@ -93,16 +145,28 @@ def combine_windows(own: int | None, window: int | None) -> int | None:
 
 
 def key_span(q_start: int, q_stop: int, n_keys: int, spec: MaskSpec) -> tuple[int, int]:
-    """[k0, k1): the keys that any query at positions [q_start, q_stop) may attend to under ``spec``'s rule (causal,
-    window, chunk; padding not looked at, so a superset). A window or chunk keeps it near the queries: what a long
+    """[k0, k1): the keys that any query at positions [q_start, q_stop) may attend to under ``spec``'s rule (padding
+    not looked at, so a superset; a dilation's gaps and the keys between the sinks and a window are inside it). A window or chunk keeps it near the queries: what a long
     text's blockwise computation reads, O(T·w) instead of O(T²)."""
     lo, hi = 0, n_keys
     if spec.causal:
         hi = min(hi, q_stop)
+    if spec.prefix is not None:  # causal, except among the first P tokens
+        hi = min(hi, max(q_stop, min(spec.prefix, n_keys)) if q_start < spec.prefix else q_stop)
+    local_lo, local_hi = 0, n_keys
     if spec.window is not None:
-        lo, hi = max(lo, q_start - spec.window + 1), min(hi, q_stop - 1 + spec.window)
+        local_lo, local_hi = q_start - spec.window + 1, q_stop - 1 + spec.window
     if spec.chunk is not None:
-        lo, hi = max(lo, q_start // spec.chunk * spec.chunk), min(hi, ((q_stop - 1) // spec.chunk + 1) * spec.chunk)
+        local_lo = max(local_lo, q_start // spec.chunk * spec.chunk)
+        local_hi = min(local_hi, ((q_stop - 1) // spec.chunk + 1) * spec.chunk)
+    if spec.sinks is not None:  # the first S keys as well: one span from 0 (a superset when the window is far)
+        local_lo = min(local_lo, 0)
+        local_hi = max(local_hi, min(spec.sinks, n_keys))
+    lo, hi = max(lo, local_lo), min(hi, local_hi)
+    if spec.documents:  # from the first query's document's start to the last query's document's end
+        starts = (0, *spec.documents, n_keys)
+        first, last = (int(np.searchsorted(spec.documents, p, side="right")) for p in (q_start, q_stop - 1))
+        lo, hi = max(lo, starts[first]), min(hi, starts[last + 1])
     return lo, max(lo, hi)
 
 

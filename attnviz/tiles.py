@@ -15,7 +15,7 @@ the DCFormer (its per-token compose weights are linear in the text too: each til
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -46,8 +46,9 @@ def _stored(cap, kind: str, layer: int) -> np.ndarray | None:
 
 
 def mask_rule(cap, layer: int) -> MaskSpec:
-    """``layer``'s mask as a rule: the capture's causality, that layer's window, the chunk (padding: ``key_is_real``)."""
-    return MaskSpec(causal=cap.causal, window=cap.layer_windows[layer], chunk=cap.spec.chunk)
+    """``layer``'s mask as a rule: the capture's rules with its causality and that layer's window (padding:
+    ``key_is_real``)."""
+    return replace(cap.spec, causal=cap.causal, window=cap.layer_windows[layer])
 
 
 def allowed_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:

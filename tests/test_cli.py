@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from attnviz.cli import main
+from attnviz.masks import MaskSpec
 
 
 def test_capture_writes_every_named_array(tmp_path, capsys):
@@ -22,11 +23,37 @@ def test_capture_writes_every_named_array(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_capture_applies_prefix_sinks_and_dilation_together_and_each_alone(tmp_path, capsys):
+    """--prefix 3 --sinks 2 --window 4 --dilation 2 records the combined mask in hook_mask, cell by cell as the rules
+    say, and every layer's pattern is zero outside it; each flag alone narrows MiniLM's full view."""
+    text = "one two three four five six seven eight nine ten"  # 12 tokens with [CLS] and [SEP]
+    out = tmp_path / "rules.npz"
+    argv = ["capture", "--text", text, "--prefix", "3", "--sinks", "2", "--window", "4", "--dilation", "2"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "prefix-LM over the first 3, window 4, dilation 2, 2 sink tokens" in capsys.readouterr().out
+    data = np.load(out)
+    n = len(data["tokens"])
+    expected = [
+        [(j <= i or (i < 3 and j < 3)) and ((abs(i - j) < 4 and (i - j) % 2 == 0) or j < 2) for j in range(n)]
+        for i in range(n)
+    ]
+    for layer in range(6):
+        mask = data[f"blocks.{layer}.attn.hook_mask"]
+        assert mask.tolist() == expected
+        assert (data[f"blocks.{layer}.attn.hook_pattern"][:, ~mask] == 0).all()
+    for flag, value in (("--prefix", "3"), ("--sinks", "2"), ("--dilation", "2")):
+        alone = tmp_path / f"{flag[2:]}.npz"
+        assert main(["capture", "--text", text, flag, value, "--window", "5", "--out", str(alone)]) == 0
+        windowed = np.load(alone)["blocks.0.attn.hook_mask"]
+        assert not windowed.all() and windowed.diagonal().all()
+
+
 @pytest.mark.parametrize(
     "argv, fragment",
     [
         (["capture", "--text", "hi", "--window", "0", "--out", "x.npz"], "--window"),
         (["capture", "--text", "hi", "--chunk", "two", "--out", "x.npz"], "whole number"),
+        (["capture", "--text", "hi", "--dilation", "0", "--out", "x.npz"], "--dilation"),
         (["capture", "--out", "x.npz"], "--text"),
         (["frobnicate"], "invalid choice"),
     ],
@@ -120,14 +147,13 @@ def test_linear_and_full_captures_on_the_command_line(tmp_path, capsys):
         model_name="all-MiniLM-L6-v2",
         n_layers=6,
         n_heads=12,
-        spec=None,
+        spec=MaskSpec(causal=True),
         special=np.zeros(n, bool),
         truncated=False,
         full_length=n,
         layer_windows=[None] * 6,
         causal=True,
     )
-    cap.spec = type("Spec", (), {"chunk": None})()
     for layer in range(6):
         np.testing.assert_allclose(
             tiles.full_pattern(cap, layer), whole[f"blocks.{layer}.attn.hook_pattern"], atol=1e-5

@@ -5,7 +5,9 @@ import pytest
 import torch
 
 import attnviz
-from attnviz.masks import MaskSpec, attention_mask, masked_softmax, structural_mask
+from dataclasses import replace
+
+from attnviz.masks import MaskSpec, attention_mask, key_span, masked_softmax, position_mask, structural_mask
 
 TEXT = "one two three four five six seven eight nine ten"  # 12 tokens with [CLS] and [SEP]
 
@@ -51,12 +53,17 @@ def test_padding_masks_keys_and_empty_rows_are_zero():
         MaskSpec(causal=True, window=3),
         MaskSpec(chunk=4),
         MaskSpec(causal=True, chunk=5),
+        MaskSpec(prefix=4),
+        MaskSpec(window=3, sinks=2),
+        MaskSpec(dilation=2),
+        MaskSpec(prefix=5, window=4, dilation=2, sinks=1),
     ],
     ids=lambda s: s.describe(),
 )
 def test_mask_in_the_forward_pass(minilm, hf_reference, spec):
     plain = attnviz.capture(TEXT, minilm)
-    cap = attnviz.capture(TEXT, minilm, causal=spec.causal, window=spec.window, chunk=spec.chunk)
+    rules = dict(causal=spec.causal, window=spec.window, chunk=spec.chunk, prefix=spec.prefix, sinks=spec.sinks)
+    cap = attnviz.capture(TEXT, minilm, dilation=spec.dilation, **rules)
     seq = len(cap.tokens)
     expected = structural_mask(seq, spec).numpy()
     for layer in range(6):
@@ -104,3 +111,106 @@ def test_key_span_holds_exactly_the_keys_a_block_of_queries_may_attend_to():
             allowed = position_mask(np.arange(start, stop), np.arange(n), spec).any(0)
             columns = np.flatnonzero(allowed)
             assert key_span(start, stop, n, spec) == (columns[0], columns[-1] + 1), (spec, start, stop)
+
+
+# --- the modern rules, each against its own definition written here cell by cell -------------------------------------
+# (attention-gym's mask_mods read as plain Python: causal q >= kv; prefix-LM "kv < P and q < P, or causal"; a sliding
+# window |q - kv| < w; dilation (q - kv) % D == 0; sinks kv < S seen through the local rules; documents doc(q) == doc(kv))
+
+
+def reference_allowed(i: int, j: int, spec: MaskSpec) -> bool:
+    ok = True
+    if spec.causal:
+        ok = ok and j <= i
+    if spec.prefix is not None:
+        ok = ok and (j <= i or (i < spec.prefix and j < spec.prefix))
+    local = True
+    if spec.window is not None:
+        local = local and abs(i - j) < spec.window
+    if spec.dilation is not None:
+        local = local and abs(i - j) % spec.dilation == 0
+    if spec.chunk is not None:
+        local = local and i // spec.chunk == j // spec.chunk
+    if spec.sinks is not None:
+        local = local or j < spec.sinks
+    ok = ok and local
+    if spec.documents:
+        ok = ok and sum(i >= s for s in spec.documents) == sum(j >= s for s in spec.documents)
+    return ok
+
+
+MODERN = [
+    MaskSpec(prefix=3),
+    MaskSpec(causal=True, prefix=3),
+    MaskSpec(sinks=2),
+    MaskSpec(window=3, sinks=2),
+    MaskSpec(causal=True, window=3, sinks=2),
+    MaskSpec(dilation=2),
+    MaskSpec(window=5, dilation=2),
+    MaskSpec(causal=True, window=4, dilation=3, sinks=1),
+    MaskSpec(documents=(4, 9)),
+    MaskSpec(causal=True, documents=(5,)),
+    MaskSpec(prefix=3, window=4, dilation=2, sinks=2, documents=(7,)),
+    MaskSpec(chunk=4, sinks=1, prefix=2),
+]
+
+
+@pytest.mark.parametrize("spec", MODERN, ids=lambda spec: spec.describe())
+def test_each_modern_rule_and_their_combinations_equal_their_definitions(spec):
+    n = 12
+    expected = np.array([[reference_allowed(i, j, spec) for j in range(n)] for i in range(n)])
+    assert np.array_equal(structural_mask(n, spec).numpy(), expected)  # torch
+    assert np.array_equal(position_mask(np.arange(n), np.arange(n), spec), expected)  # NumPy (a long text's tiles)
+    # a KV-cached step: new queries at absolute positions against every key
+    assert np.array_equal(position_mask(torch.arange(8, 12), torch.arange(12), spec).numpy(), expected[8:])
+
+
+def test_the_modern_rules_mean_what_their_names_say():
+    prefix = structural_mask(6, MaskSpec(prefix=3)).numpy()
+    assert prefix[0, :3].all() and not prefix[0, 3:].any()  # a prefix token sees the whole prefix, nothing after
+    assert prefix[4].tolist() == [True] * 5 + [False]  # after the prefix: causal
+    sinks = structural_mask(8, MaskSpec(causal=True, window=2, sinks=2)).numpy()
+    assert sinks[7].tolist() == [True, True, False, False, False, False, True, True]  # the sinks, then the window
+    dilated = structural_mask(9, MaskSpec(causal=True, window=7, dilation=3)).numpy()
+    assert np.flatnonzero(dilated[8]).tolist() == [2, 5, 8]
+    documents = structural_mask(7, MaskSpec(documents=(3, 5))).numpy()
+    assert np.flatnonzero(documents[4]).tolist() == [3, 4] and np.flatnonzero(documents[6]).tolist() == [5, 6]
+
+
+def test_the_modern_rules_only_narrow_a_models_own_mask_and_every_real_token_keeps_itself():
+    """AND with a decoder's causal mask: the prefix rule never lets a decoder look ahead; no rule empties a row."""
+    n = 10
+    causal = structural_mask(n, MaskSpec(causal=True)).numpy()
+    for spec in MODERN:
+        mask = structural_mask(n, spec).numpy()
+        assert np.diagonal(mask).all(), spec
+        assert not (structural_mask(n, replace(spec, causal=True)).numpy() & ~causal).any(), spec
+
+
+def test_the_new_sizes_are_refused_below_one_and_documents_must_increase():
+    for name in ("prefix", "sinks", "dilation"):
+        with pytest.raises(ValueError, match=name):
+            MaskSpec(**{name: 0})
+    for starts in ((0,), (5, 5), (6, 2)):
+        with pytest.raises(ValueError, match="documents"):
+            MaskSpec(documents=starts)
+    assert MaskSpec(documents=[3, 7]).documents == (3, 7) and hash(MaskSpec(documents=(3,)))
+
+
+def test_the_key_span_of_the_modern_rules_holds_every_key_a_block_may_attend_to():
+    n = 23
+    for spec in (*MODERN, MaskSpec(causal=True, window=3, sinks=4), MaskSpec(causal=True, prefix=8)):
+        for start, stop in ((0, 1), (0, n), (7, 12), (19, 23), (5, 6)):
+            columns = np.flatnonzero(position_mask(np.arange(start, stop), np.arange(n), spec).any(0))
+            lo, hi = key_span(start, stop, n, spec)
+            assert lo <= columns[0] and columns[-1] < hi, (spec, start, stop)
+            if spec.dilation is None:  # exact but for a dilation's gaps
+                assert (lo, hi) == (columns[0], columns[-1] + 1), (spec, start, stop)
+
+
+def test_the_description_names_each_rule_in_both_languages():
+    spec = MaskSpec(causal=True, prefix=3, window=4, dilation=2, sinks=2, documents=(5, 9))
+    assert spec.describe("en") == "causal, prefix-LM over the first 3, window 4, dilation 2, 2 sink tokens, 3 documents"
+    assert "膨胀 2" in spec.describe("zh") and "3 个文档" in spec.describe("zh")
+    assert MaskSpec(sinks=2).describe("en") == "no mask" and not MaskSpec(sinks=2).is_intervention
+    assert MaskSpec(prefix=2).is_intervention and MaskSpec(documents=(4,)).is_intervention

@@ -165,6 +165,10 @@ TEXT: dict[str, dict[str, str]] = {
     "mask.causal": {"en": "causal", "zh": "因果"},
     "mask.window": {"en": "window {w}", "zh": "窗口 {w}"},
     "mask.chunk": {"en": "chunk {c}", "zh": "分块 {c}"},
+    "mask.prefix": {"en": "prefix-LM over the first {p}", "zh": "前缀语言模型（前 {p} 个词双向）"},
+    "mask.sinks": {"en": "{s} sink tokens", "zh": "{s} 个汇聚词元（sink）"},
+    "mask.dilation": {"en": "dilation {d}", "zh": "膨胀 {d}"},
+    "mask.documents": {"en": "{n} documents", "zh": "{n} 个文档"},
     "plot.clipped": {
         "en": "±{limit:.2f}: 99% of values (beyond: full colour)",
         "zh": "±{limit:.2f}：99% 的值（超出部分为最深色）",

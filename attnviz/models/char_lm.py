@@ -13,6 +13,7 @@ separate forward option, ``local_window``.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -163,9 +164,12 @@ class CharLanguageModel(nn.Module, AttentionModel):
         lesson); ``spec``'s window and chunk narrow every layer's own mask; ``local_window`` resizes the local
         layers (see :meth:`layer_windows`)."""
         ids = encoding.input_ids.to(self.device)
+        if spec.sinks is not None:  # they loosen each layer's window, which the model applies itself
+            raise ValueError(f"{self.name}: attention sinks are not applied by this model's attention")
         extra = None
-        if spec.chunk is not None:
-            extra = structural_mask(ids.shape[1], MaskSpec(chunk=spec.chunk), device=ids.device)
+        rules = replace(spec, causal=False, window=None)  # what narrows every layer whatever its window: one mask
+        if rules.is_intervention:
+            extra = structural_mask(ids.shape[1], rules, device=ids.device)
         if spec.causal and not causal:  # the spec asks for what the lesson lifted
             causal_mask = structural_mask(ids.shape[1], MaskSpec(causal=True), device=ids.device)
             extra = causal_mask if extra is None else extra & causal_mask

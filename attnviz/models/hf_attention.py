@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..hooks import HookPoint
-from ..masks import MaskSpec
+from ..masks import MaskSpec, allows
 from ..recorded_attention import LayerHooks, recorded_attention
 from .hf_families import UnsupportedModel
 
@@ -53,30 +53,15 @@ active_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("attnviz
 
 
 def spec_mask_function(spec: MaskSpec) -> Callable | None:
-    """The user's MaskSpec as a transformers mask function (index-based, so it works with and without vmap).
+    """The user's MaskSpec as a transformers mask function: :func:`attnviz.masks.allows` on the index tensors
+    transformers passes (index-based, so it works with and without vmap); None when no rule takes keys away."""
+    if not spec.is_intervention:
+        return None
 
-    Same convention as :func:`attnviz.masks.structural_mask`: causal j <= i, window |i - j| < w, chunk i//c == j//c.
-    """
-    from transformers.masking_utils import and_masks, causal_mask_function
+    def user_mask(batch_idx, head_idx, q_idx, kv_idx):
+        return allows(q_idx, kv_idx, spec)
 
-    parts: list[Callable] = []
-    if spec.causal:
-        parts.append(causal_mask_function)
-    if spec.window is not None:
-        window = spec.window
-
-        def window_mask(batch_idx, head_idx, q_idx, kv_idx):
-            return (q_idx - kv_idx).abs() < window
-
-        parts.append(window_mask)
-    if spec.chunk is not None:
-        chunk = spec.chunk
-
-        def chunk_mask(batch_idx, head_idx, q_idx, kv_idx):
-            return torch.div(q_idx, chunk, rounding_mode="floor") == torch.div(kv_idx, chunk, rounding_mode="floor")
-
-        parts.append(chunk_mask)
-    return and_masks(*parts) if parts else None
+    return user_mask
 
 
 # ------------------------------------------------------------------------------------------ the mask function

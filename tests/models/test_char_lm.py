@@ -65,6 +65,21 @@ def test_window_narrows_every_layer_as_on_any_decoder_and_chunk_is_a_mask(tiny_d
     np.testing.assert_allclose(chunked.pattern(1)[:, ~chunked.mask(1)], 0, atol=0)
 
 
+def test_dilation_narrows_each_layers_own_window_and_sinks_are_refused_in_words(tiny_dir):
+    """A dilation of 2 inside layer 0's own window of 3 keeps keys i and i-2; in the global layer every other key.
+    Sinks would loosen the windows this model applies itself: refused with a message, not ignored."""
+    model = CharLanguageModel(tiny_dir)
+    text = "the cat sat on a mat"
+    (dilated,) = run_capture(model, [text], MaskSpec(causal=True, dilation=2))
+    assert np.flatnonzero(dilated.mask(0)[10]).tolist() == [8, 10]
+    assert np.flatnonzero(dilated.mask(1)[10]).tolist() == [0, 2, 4, 6, 8, 10]
+    np.testing.assert_allclose(dilated.pattern(1)[:, ~dilated.mask(1)], 0, atol=0)
+    (documents,) = run_capture(model, [text], MaskSpec(causal=True, documents=(8,)))
+    assert np.flatnonzero(documents.mask(1)[10]).tolist() == [8, 9, 10]
+    with pytest.raises(ValueError, match="sinks"):
+        run_capture(model, [text], MaskSpec(causal=True, window=4, sinks=2))
+
+
 def test_local_window_resizes_the_trained_local_layers_only(tiny_dir):
     """The DCMHA page's lesson: the local layers' own size changed (global layers stay global), or every layer global."""
     model = CharLanguageModel(tiny_dir)

@@ -29,7 +29,16 @@ TEXTS = [
     "The cat sat on the mat. A dog ran in the park while time flies like an arrow!",
     "Fruit flies like a banana.",
 ]
-SPECS = [MaskSpec(window=2), MaskSpec(window=7), MaskSpec(chunk=3), MaskSpec(causal=True, window=3, chunk=5)]
+SPECS = [
+    MaskSpec(window=2),
+    MaskSpec(window=7),
+    MaskSpec(chunk=3),
+    MaskSpec(causal=True, window=3, chunk=5),
+    MaskSpec(window=2, sinks=2),  # StreamingLLM: the first keys seen through the window
+    MaskSpec(dilation=2),
+    MaskSpec(documents=(4,)),  # two packed documents
+    MaskSpec(prefix=4, window=3, dilation=2, sinks=1),  # a decoder is causal already: the prefix adds nothing
+]
 FAMILIES = ["gpt2", "llama", "qwen2", "mistral", "gemma2", "gpt_oss"]
 
 
