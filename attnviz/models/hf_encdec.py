@@ -153,7 +153,9 @@ class HFEncoderDecoder(nn.Module, EncoderDecoderModel):
     def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
         """The encoder's last hidden state (1, S, D): its self-attention records as any model's does."""
         if spec.is_intervention:
-            raise ValueError(f"{self.name}: an encoder-decoder model's attention takes no causal, window or chunk mask")
+            raise ValueError(
+                f"{self.name}: an encoder-decoder model's attention takes no mask rules (causal, window, chunk, …)"
+            )
         token = self._run()
         try:
             out = self.hf.get_encoder()(

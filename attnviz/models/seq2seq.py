@@ -409,7 +409,7 @@ class DateTranslator(nn.Module, EncoderDecoderModel):
     def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
         """The encoder's memory (1, S, D). Its self-attention sees every source character: no mask to add."""
         if spec.is_intervention:
-            raise ValueError("the date model's encoder takes no causal, window or chunk mask")
+            raise ValueError("the date model's encoder takes no mask rules (causal, window, chunk, …)")
         memory, _ = self.seq2seq.encode(encoding.input_ids.to(self.device))
         return memory
 
