@@ -337,7 +337,7 @@ def test_the_date_model_is_in_the_registry_and_keeps_the_contract():
     np.testing.assert_allclose(parts["word"] + parts["position"], cap[hook_name("embed", part="encoder")], atol=1e-5)
     w = model.attention_weights(0)
     assert w.w_q.shape == (H, model.d_model, model.d_head) and not w.rotary
-    with pytest.raises(ValueError, match="no causal"):
+    with pytest.raises(ValueError, match="no mask rules"):
         run_capture(model, [text], MaskSpec(causal=True))
     decoding = greedy_decode(model, text)
     assert decoding.text == "2026-11-25" and decoding.finished
