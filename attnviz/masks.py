@@ -89,6 +89,7 @@ class MaskSpec:
 
 
 Positions = TypeVar("Positions", "torch.Tensor", np.ndarray)  # torch in, torch out; NumPy in, NumPy out
+Position = TypeVar("Position", "torch.Tensor", np.ndarray, int)  # also one position (a block's first or last query)
 
 
 def allows(q: Positions, k: Positions, spec: MaskSpec) -> Positions:
@@ -116,7 +117,7 @@ def allows(q: Positions, k: Positions, spec: MaskSpec) -> Positions:
     return allowed
 
 
-def _document(positions: Positions, starts: tuple[int, ...]) -> Positions:
+def _document(positions: Position, starts: tuple[int, ...]) -> Position:
     """Which document each position is in (0 for the first): how many documents begin at or before it."""
     document = positions * 0
     for start in starts:
@@ -146,8 +147,8 @@ def combine_windows(own: int | None, window: int | None) -> int | None:
 
 def key_span(q_start: int, q_stop: int, n_keys: int, spec: MaskSpec) -> tuple[int, int]:
     """[k0, k1): the keys that any query at positions [q_start, q_stop) may attend to under ``spec``'s rule (padding
-    not looked at, so a superset; a dilation's gaps and the keys between the sinks and a window are inside it). A window or chunk keeps it near the queries: what a long
-    text's blockwise computation reads, O(T·w) instead of O(T²)."""
+    not looked at, so a superset; a dilation's gaps and the keys between the sinks and a window are inside it). A
+    window or chunk keeps it near the queries: what a long text's blockwise computation reads, O(T·w), not O(T²)."""
     lo, hi = 0, n_keys
     if spec.causal:
         hi = min(hi, q_stop)
@@ -165,7 +166,7 @@ def key_span(q_start: int, q_stop: int, n_keys: int, spec: MaskSpec) -> tuple[in
     lo, hi = max(lo, local_lo), min(hi, local_hi)
     if spec.documents:  # from the first query's document's start to the last query's document's end
         starts = (0, *spec.documents, n_keys)
-        first, last = (int(np.searchsorted(spec.documents, p, side="right")) for p in (q_start, q_stop - 1))
+        first, last = _document(q_start, spec.documents), _document(q_stop - 1, spec.documents)
         lo, hi = max(lo, starts[first]), min(hi, starts[last + 1])
     return lo, max(lo, hi)
 

@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 from ..i18n import translate
 from ..text import escape_label
 from .style import (
+    title_room,
     top_title,
     DIVERGING,
     FULL_DETAIL_TOKENS,
@@ -173,20 +174,17 @@ def map_heatmap(
         xgap=0,
         ygap=0,
     )
-    side = height or int(np.clip(28 * n_q + 160, 360, 760))
-    if square_width is not None:  # about as tall as the column is wide (the exact height once the margins are known)
-        side = int((square_width - 160) * n_q / max(n_k, 1) + 130)
+    side = height or int(np.clip(28 * n_q + 160, 360, 760))  # square_cells sets a square map's own height
     tick_size = 10 if max(n_q, n_k) > 30 else TICK_SIZE  # many labels: small, fixed size (also on a projector)
-    # A long text's region: a label per token while the rows are tall enough to hold one (keys share the rule: the
-    # region is drawn square), else round positions. (The rows' height is estimated from the margins of a one-line title and short
-    # labels: it decides between two kinds of label, not their size.)
-    row_px = (side - (45 if title else 20) - 60) / max(n_q, 1)
     if square_width is None:  # a sentence: every k-th token where they do not all fit (the hover names each)
         x_ticks, y_ticks = (
             _axis_ticks(n_k, k_text, positions=positions_k),
             _axis_ticks(n_q, q_text, positions=positions_q),
         )
     else:  # a region of a long text: its tokens, or positions, never every other character
+        # Its cells are square, so a row is as tall as a column is wide: the column less about 160 px of margins
+        # (an estimate: it decides between two kinds of label, not their size). Keys share the rule.
+        row_px = (square_width - 160) / max(n_k, 1)
         x_ticks = token_or_position_ticks(k_text, positions_k, row_px, tick_size)
         y_ticks = token_or_position_ticks(q_text, positions_q, row_px, tick_size)
     # Key labels are turned 60°: their height is w·sin 60° + h·cos 60°.
@@ -195,7 +193,7 @@ def map_heatmap(
         left=widest(y_ticks["ticktext"], tick_size) + TITLE_ROOM + 14,
         right=colorbar_room(bar_title),
         # The title sits at the very top of the figure, above the plot.
-        top=45 if title else 20,
+        top=title_room(title),
         bottom=x_label_height + TITLE_ROOM + 14,
         title=top_title(title),
         height=side,
@@ -282,7 +280,7 @@ def block_heatmap(
     layout = fixed_layout(
         **margins,
         right=colorbar_room(name),
-        top=45 if title else 20,
+        top=title_room(title),
         title=top_title(title),
         height=height or 720,
         plot_bgcolor=MASKED_COLOR,
@@ -350,7 +348,7 @@ def block_difference(
     layout = fixed_layout(
         **margins,
         right=colorbar_room(t("plot.block_mean")),
-        top=45,
+        top=title_room(title or name),
         title=top_title(title or name),
         height=height or 480,
         plot_bgcolor=MASKED_COLOR,

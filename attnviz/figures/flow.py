@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .attention import _axis_ticks, _translator, map_heatmap
-from .style import top_title, TICK_SIZE, TITLE_ROOM, fixed_layout, labels, live_figure, widest
+from .style import title_room, top_title, TICK_SIZE, TITLE_ROOM, fixed_layout, labels, live_figure, widest
 
 EDGE_COLOR = "31, 95, 168"  # rgb of the graph's lines; each width bucket sets its own opacity
 WIDTH_BUCKETS = 5  # lines are drawn as this many traces, one per width: a few traces, however many lines
@@ -130,7 +130,7 @@ def flow_graph(
     layout = fixed_layout(
         left=widest(y_ticks["ticktext"], tick_size) + TITLE_ROOM + 14,
         right=20,
-        top=45 if title else 20,
+        top=title_room(title),
         bottom=widest(columns) * 0.8 + TITLE_ROOM,
         title=top_title(title),
         height=int(np.clip(22 * len(positions) + 140, 360, 1400)),
