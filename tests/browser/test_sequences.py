@@ -8,6 +8,7 @@ Streamlit dropped their keys before the next fragment run.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from test_bad_input import alerts_text, assert_no_crash
 
@@ -99,24 +100,28 @@ def choose_model(app, name: str, drawn: str) -> None:
     app.wait_idle()
 
 
-def step_slider(app, key: str, key_press: str, value: int) -> None:
+def step_slider(app, key: str, value: int) -> None:
     """Move the ``key`` slider with the keyboard, as a user does, until it shows ``value``."""
     while (old := app.slider_value(key)) != value:
-        # One press per finished run: a press that lands while the previous one's rerun redraws the slider is lost
-        # (a clean-clone CI run waited 30 s for a second press that never arrived).
+        # One press per finished run, towards the value: a press that lands while the previous one's rerun redraws
+        # the slider is lost (clean-clone CI runs waited 30 s for it), so a press unanswered for 5 s is pressed again;
+        # one answered late then overshoots, and the next press comes back.
         app.wait_idle()
         app.page.locator(f".st-key-{key}").get_by_role("slider").focus()
-        app.page.keyboard.press(key_press)
-        app.page.wait_for_function(
-            "([key, old]) => document.querySelector('.st-key-' + key + ' input[type=range]').value !== old",
-            arg=[key, str(old)],
-        )
+        app.page.keyboard.press("ArrowLeft" if old > value else "ArrowRight")
+        try:
+            app.page.wait_for_function(
+                "([key, old]) => document.querySelector('.st-key-' + key + ' input[type=range]').value !== old",
+                arg=[key, str(old)],
+                timeout=5_000,
+            )
+        except PlaywrightTimeout:
+            continue
     app.wait_idle()
 
 
 def assert_chosen_head(app, layer: int, head: int) -> None:
     """The map shows ``layer``/``head``: its title, both sliders and the link say so."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     want = f"Layer {layer} · head {head}"
     try:
@@ -142,8 +147,8 @@ def test_change_model_mid_way_and_back(app):
     choose_model(app, "mha-tiny", CHARACTERS)  # 4 layers of 4 heads: no layer 5, no head 11
     assert_chosen_head(app, 3, 3)
     assert_no_crash(app)
-    step_slider(app, "layer", "ArrowLeft", 2)  # a head the character model has, chosen on it
-    step_slider(app, "head", "ArrowLeft", 1)
+    step_slider(app, "layer", 2)  # a head the character model has, chosen on it
+    step_slider(app, "head", 1)
     assert_chosen_head(app, 2, 1)
     clear_sentence(app)
     type_and_wait(app, "abc", "a")
