@@ -19,6 +19,7 @@ import functools
 import os
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from .hooks import HookPoint, StopForward, is_pattern, recording, to_numpy
 from .masks import MaskSpec
 from .models.base import AttentionModel, hook_name
 from .models import DEFAULT_MODEL, load_model
-from .text import clean_text
+from .text import CleanText, InputError, clean_text, document_boundaries, document_starts
 from . import tiles
 
 
@@ -245,6 +246,16 @@ def all_but_maps(model: AttentionModel) -> list[str]:
     return [name for name in exact_names(model, ("*",)) or () if _map_name(name)[0] is None]
 
 
+def documents_spec(model: AttentionModel, clean: CleanText, spec: MaskSpec, separator: str | None = None) -> MaskSpec:
+    """``spec`` with the text split into documents for ``model``'s tokens (packed training sequences): at the blank
+    lines it was typed with, or at each ``separator`` (attnviz.text.document_boundaries). A text of one document
+    leaves ``spec`` without documents."""
+    encoding = model.encode([clean.text])
+    if encoding.offsets is None:
+        raise InputError("mask.no_offsets", model=model.name)
+    return replace(spec, documents=document_starts(encoding.offsets[0], document_boundaries(clean, separator)))
+
+
 def run_capture(
     model: AttentionModel,
     texts: list[str],
@@ -296,7 +307,7 @@ def run_capture(
                 query_block=model.query_block,
                 loss=loss,
                 kv_heads=[model.kv_head_of(h) for h in range(model.n_heads)],
-                own_windows=model.layer_windows(None),
+                own_windows=model.layer_windows(None, **local),  # as applied: a lesson may resize them
             )
         )
     return captures
@@ -335,6 +346,9 @@ def capture(
     prefix: int | None = None,
     sinks: int | None = None,
     dilation: int | None = None,
+    alibi: bool = False,
+    softcap: float | None = None,
+    documents: bool | str = False,
     hooks: Iterable[str] | None = None,
     full: bool | None = None,
 ) -> Capture:
@@ -350,7 +364,9 @@ def capture(
 
     The mask rules (:class:`attnviz.masks.MaskSpec`, applied inside the forward, narrowing the model's own mask):
     ``causal``, ``window``, ``chunk``, ``prefix`` (prefix-LM over the first P tokens), ``sinks`` (the first S keys
-    seen through the window, dilation and chunks), ``dilation`` (keys at distances that are multiples of D).
+    seen through the window, dilation and chunks), ``dilation`` (keys at distances that are multiples of D),
+    ``documents`` (True: the text split into documents at blank lines; a string: at each occurrence of it; a query
+    sees only its own document's keys); and the score modifications ``alibi`` (ALiBi's per-head distance penalty) and ``softcap`` (C · tanh(score / C)).
     """
     cleaned = clean_text(text)
     model_obj: Any = get_model(model) if isinstance(model, str) else model
@@ -358,7 +374,9 @@ def capture(
         tokens = model_obj.encode([cleaned.text]).input_ids.shape[1]
         if full is False or not stores_whole(model_obj, 1, tokens, hooks):
             hooks = linear_hooks(model_obj)
-    spec = MaskSpec(causal, window, chunk, prefix=prefix, sinks=sinks, dilation=dilation)
+    spec = MaskSpec(causal, window, chunk, prefix=prefix, sinks=sinks, dilation=dilation, alibi=alibi, softcap=softcap)
+    if documents:
+        spec = documents_spec(model_obj, cleaned, spec, None if documents is True else documents)
     (result,) = run_capture(model_obj, [cleaned.text], spec, hooks)
     result.notices = cleaned.notices + result.notices
     return result

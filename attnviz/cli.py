@@ -27,6 +27,16 @@ def _positive(raw: str) -> int:
     return value
 
 
+def _positive_number(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {raw!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {raw}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog="attnviz",
@@ -54,6 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--prefix", type=_positive, metavar="P", help="prefix-LM: bidirectional over the first P tokens")
     cap.add_argument("--sinks", type=_positive, metavar="S", help="the first S tokens stay visible through the window")
     cap.add_argument("--dilation", type=_positive, metavar="D", help="only keys at a distance that is a multiple of D")
+    cap.add_argument(
+        "--documents",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="SEP",
+        help="split the text into documents at blank lines (or at each SEP); a query sees only its own document",
+    )
+    cap.add_argument("--alibi", action="store_true", help="ALiBi: each head's scores minus its slope times |i-j|")
+    cap.add_argument("--softcap", type=_positive_number, metavar="C", help="soft-capping: scores become C·tanh(s/C)")
     cap.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the arrays")
     whole = cap.add_mutually_exclusive_group()
     whole.add_argument(
@@ -129,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
             prefix=args.prefix,
             sinks=args.sinks,
             dilation=args.dilation,
+            documents=args.documents,
+            alibi=args.alibi,
+            softcap=args.softcap,
             full=args.full,
         )
         result.save_npz(args.out)
@@ -145,8 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             f"--full writes them, {_megabytes(result.full_bytes())} more",
             file=sys.stderr,
         )
-    spec = MaskSpec(args.causal, args.window, args.chunk, prefix=args.prefix, sinks=args.sinks, dilation=args.dilation)
-    print(f"wrote {len(result)} arrays for {len(result.tokens)} tokens ({spec.describe()}) to {args.out}")
+    print(f"wrote {len(result)} arrays for {len(result.tokens)} tokens ({result.spec.describe()}) to {args.out}")
     return 0
 
 

@@ -16,6 +16,13 @@ in attnviz, so a window of ``w`` always means the same thing on every page:
   keys of its own document;
 * padding: keys that are [PAD] are never attended to.
 
+Beside the rules, two score modifications (FlexAttention's ``score_mod``), applied to each head's scores before the
+mask and the softmax (:func:`modify_scores`; they are what ``hook_scores`` records):
+
+* ALiBi (Press et al., 2022): each head h adds ``-m_h · |i - j|`` to its scores, with the paper's slopes
+  (:func:`alibi_slopes`: 2^(-8/H), 2^(-16/H) … for H a power of two);
+* soft-capping C (Gemma 2): ``C · tanh(score / C)``, after ALiBi, so the penalised scores stay within ±C.
+
 Each rule is a function of (query position, key position), the shape of FlexAttention's ``mask_mod``, and rules
 combine with AND (the sinks relax only the local rules: window, dilation, chunk), so any combination is one mask.
 
@@ -26,7 +33,7 @@ everywhere instead of NaN; real tokens always see at least themselves.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -48,23 +55,37 @@ class MaskSpec:
     sinks: int | None = None  # the first S keys seen through the local rules
     dilation: int | None = None  # keys at distances that are multiples of D
     documents: tuple[int, ...] = ()  # where each document after the first begins (increasing positions)
+    alibi: bool = False  # score modification: ALiBi's per-head linear distance penalty
+    softcap: float | None = None  # score modification: C · tanh(score / C)
 
     def __post_init__(self):
         for name in ("window", "chunk", "prefix", "sinks", "dilation"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1 (got {value})")
+        if self.softcap is not None and not (0 < float(self.softcap) < float("inf")):
+            raise ValueError(f"softcap must be a positive number (got {self.softcap})")
         starts = tuple(int(start) for start in self.documents)
         if any(start < 1 for start in starts) or any(b <= a for a, b in zip(starts, starts[1:])):
             raise ValueError(f"documents must begin at increasing positions after 0 (got {starts})")
         object.__setattr__(self, "documents", starts)  # a tuple of ints: hashable, a cache key
 
     @property
-    def is_intervention(self) -> bool:
-        """True when the mask changes what a bidirectional encoder was trained to see (some rule takes keys away;
-        sinks alone take none: they only loosen the local rules)."""
+    def takes_keys(self) -> bool:
+        """True when some rule takes keys away (sinks alone take none: they only loosen the local rules)."""
         local = self.window is not None or self.chunk is not None or self.dilation is not None
         return self.causal or local or self.prefix is not None or bool(self.documents)
+
+    @property
+    def modifies_scores(self) -> bool:
+        """True when a score modification (ALiBi, soft-capping) changes the scores."""
+        return self.alibi or self.softcap is not None
+
+    @property
+    def is_intervention(self) -> bool:
+        """True when the spec changes what a bidirectional encoder was trained to see: a rule takes keys away or a
+        score modification changes the scores."""
+        return self.takes_keys or self.modifies_scores
 
     def describe(self, lang: str = "en") -> str:
         parts = []
@@ -82,6 +103,10 @@ class MaskSpec:
             parts.append(translate("mask.sinks", lang, s=self.sinks))  # sinks alone change nothing: not named
         if self.documents:
             parts.append(translate("mask.documents", lang, n=len(self.documents) + 1))
+        if self.alibi:
+            parts.append(translate("mask.alibi", lang))
+        if self.softcap is not None:
+            parts.append(translate("mask.softcap", lang, c=f"{self.softcap:g}"))
         return ("、" if lang == "zh" else ", ").join(parts) or translate("mask.none", lang)
 
     def to_dict(self) -> dict:
@@ -123,6 +148,71 @@ def _document(positions: Position, starts: tuple[int, ...]) -> Position:
     for start in starts:
         document = document + (positions >= start)
     return document
+
+
+def alibi_slopes(n_heads: int) -> np.ndarray:
+    """ALiBi's slope of each head (Press et al., 2022, and their code): for H a power of two the geometric sequence
+    2^(-8/H), 2^(-16/H) … 2^(-8); otherwise the closest power of two below H gives its slopes and the rest are every
+    other slope of twice that power."""
+
+    def power_of_two(n: int) -> list[float]:
+        start = 2.0 ** (-8.0 / n)
+        return [start ** (h + 1) for h in range(n)]
+
+    closest = 2 ** int(np.floor(np.log2(n_heads)))
+    slopes = power_of_two(closest)
+    if closest < n_heads:
+        slopes += power_of_two(2 * closest)[0::2][: n_heads - closest]
+    return np.asarray(slopes, dtype=np.float64)
+
+
+Scores = TypeVar("Scores", "torch.Tensor", np.ndarray)
+
+
+def score_mod(score: Scores, head, q, k, spec: MaskSpec, n_heads: int) -> Scores:
+    """The spec's score modifications cell by cell, the shape of FlexAttention's ``score_mod``: the score of query
+    head ``head`` (of ``n_heads``) at query position ``q`` and key position ``k`` (all broadcasting against each
+    other): ALiBi adds -m_head·|q - k|, then soft-capping maps s to C·tanh(s / C). Tensors in, a tensor out; NumPy
+    in, NumPy out."""
+    out: Any = score
+    if type(score).__module__.startswith("torch"):
+        if spec.alibi:
+            slope = out.new_tensor(alibi_slopes(n_heads))[head]
+            out = out - slope * abs(q - k).to(out.dtype)
+        if spec.softcap is not None:
+            out = (out / spec.softcap).tanh() * spec.softcap
+    else:  # a NumPy array, a NumPy scalar or a float
+        if spec.alibi:
+            out = out - alibi_slopes(n_heads)[head] * abs(q - k)
+        if spec.softcap is not None:
+            out = np.tanh(out / spec.softcap) * spec.softcap
+    return out
+
+
+def modify_scores(scores: Scores, q_pos, k_pos, spec: MaskSpec, n_heads: int, heads=None) -> Scores:
+    """:func:`score_mod` over a block: ``scores`` (..., heads, q, k) of the queries at ``q_pos`` (q,) and the keys at
+    ``k_pos`` (k,); ``heads``: which of the ``n_heads`` heads its head axis holds (all by default)."""
+    if not spec.modifies_scores:
+        return scores
+    if isinstance(scores, np.ndarray):
+        index = np.arange(n_heads) if heads is None else np.asarray(heads)
+    else:
+        import torch
+
+        index = torch.arange(n_heads, device=scores.device) if heads is None else torch.as_tensor(heads)
+    return score_mod(scores, index[:, None, None], q_pos[None, :, None], k_pos[None, None, :], spec, n_heads)
+
+
+def score_function(spec: MaskSpec, n_heads: int):
+    """The spec's score modifications as a function of (scores, query positions, key positions) for a layer of
+    ``n_heads`` heads, the shape of FlexAttention's ``score_mod`` over whole blocks; None when there are none."""
+    if not spec.modifies_scores:
+        return None
+
+    def score_mod(scores, q_pos, k_pos):
+        return modify_scores(scores, q_pos, k_pos, spec, n_heads)
+
+    return score_mod
 
 
 def position_mask(q_pos: Positions, k_pos: Positions, spec: MaskSpec) -> Positions:

@@ -9,6 +9,7 @@ these steps and its blocks follow the published model's ``q_chunk_size``, which 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -45,6 +46,7 @@ def recorded_attention(
     softcap: float | None = None,
     s_aux: torch.Tensor | None = None,
     position_bias: torch.Tensor | None = None,
+    score_mod: ScoreMod | None = None,
     dropout: float = 0.0,
     training: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -53,7 +55,10 @@ def recorded_attention(
     query (batch, heads, q, d_head); key, value (batch, kv_heads, kv, d_head): query head h reads K/V head
     h // (heads / kv_heads). attention_mask: a 4-D bool mask (batch or 1, 1 or heads, q, kv), True = may attend, or an
     additive float mask whose finite part counts as position bias. ``scaling``: q·k's factor (1/√d by default);
-    ``softcap``: Gemma 2's tanh capping; ``s_aux``: gpt-oss's sink logits; ``position_bias``: T5's bias per head.
+    ``softcap``: Gemma 2's tanh capping; ``s_aux``: gpt-oss's sink logits; ``position_bias``: T5's bias per head;
+    ``score_mod``: the user's score modifications (:func:`attnviz.masks.modify_scores`) as a function of (scores,
+    query positions, key positions), applied after the model's own and before the mask (the queries are the last
+    ``q`` of the ``kv`` positions: a cached step's new tokens).
     Returns z (batch, heads, q, d_head), after hook_z, and the pattern (None on the block path).
 
     When nobody records a (heads, q, kv) map (scores, mask or pattern), the attention runs in blocks of queries and
@@ -68,6 +73,8 @@ def recorded_attention(
     if hooks is not None and hooks.score_scale.wanted():  # how q·k became a score: tiles recompute it the same way
         hooks.score_scale(torch.tensor([[scaling, softcap or 0.0]], device=query.device).expand(batch, 2))
     maps = hooks is not None and any(h.wanted() for h in (hooks.scores, hooks.mask, hooks.pattern))
+    kv_len = key.shape[2]
+    positions = torch.arange(kv_len, device=query.device)  # the keys'; the queries are the last q_len of them
     if maps or position_bias is not None or training or hooks is None:
         z, weights, lse = _attend(
             query,
@@ -81,10 +88,10 @@ def recorded_attention(
             hooks,
             want_lse=hooks is not None and hooks.lse.wanted(),
             dropout=dropout if training else 0.0,
+            score_mod=None if score_mod is None else (score_mod, positions[kv_len - q_len :], positions),
         )
         pattern = weights.to(value.dtype)
     else:  # only per-token state is recorded: blocks of queries, never a whole (heads, q, kv) map
-        kv_len = key.shape[2]
         rows = max(16, 2**24 // max(1, n_heads * kv_len))
         z_parts, lse_parts = [], []
         sink_parts: list[torch.Tensor] = []  # each block's sink share, appended by _attend
@@ -110,6 +117,9 @@ def recorded_attention(
                 None,
                 sink=sink_parts.append if hooks.sink.wanted() else None,
                 want_lse=hooks.lse.wanted(),
+                score_mod=None
+                if score_mod is None
+                else (score_mod, positions[kv_len - q_len + a : kv_len - q_len + a + rows], positions[keys]),
             )
             z_parts.append(z_block)  # the block's weights are dropped here: only z and the normaliser are kept
             lse_parts.append(lse_block)
@@ -122,6 +132,9 @@ def recorded_attention(
             hooks.lse(lse)
         z = hooks.z(z)
     return z, pattern
+
+
+ScoreMod = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (scores, q positions, k positions)
 
 
 def _mix(pattern: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
@@ -149,12 +162,14 @@ def _attend(
     sink=None,
     want_lse=False,
     dropout=0.0,
+    score_mod=None,
 ):
     """Attention of these queries over every key: (z (batch, heads, q, d), the weights that mixed v (float32; after
     ``dropout`` when training, as eager attention does), lse (batch, heads, q) or None unless ``want_lse``: an extra
     pass over the scores, made only when someone records it).
 
     ``hooks`` (the full path) records scores, mask, pattern and sink; the block path passes only ``sink``.
+    ``score_mod``: (the user's score modifications, these queries' positions, these keys' positions), or None.
     """
     batch, n_heads, q_len, d_head = query.shape
     n_kv, kv_len = key.shape[1], key.shape[2]
@@ -182,6 +197,9 @@ def _attend(
         else:  # additive: very negative = masked, anything finite above is a bias (T5-style position bias)
             allowed = mask > torch.finfo(mask.dtype).min / 2
             scores = scores + mask.masked_fill(~allowed, 0.0).to(scores.dtype)
+    if score_mod is not None:
+        modify, q_pos, k_pos = score_mod
+        scores = modify(scores, q_pos, k_pos)
     if hooks is not None:
         scores = hooks.scores(scores)
         shown = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -51,6 +52,9 @@ def text_from_file(data: bytes) -> str:
 class CleanText:
     text: str
     notice_keys: list[tuple[str, dict]] = field(default_factory=list)
+    # where each paragraph after a blank line begins in ``text`` (character offsets): cleaning turns line breaks into
+    # spaces, so the blank lines that separate documents are known only from here
+    paragraphs: tuple[int, ...] = ()
 
     @property
     def notices(self) -> list[str]:
@@ -65,6 +69,9 @@ class CleanText:
 _SHAPING = frozenset("\u200c\u200d")
 # A subdivision flag (🏴 + tag letters + cancel tag, e.g. England's) is the one legitimate use of tag characters.
 _TAG_FLAG = re.compile("\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f")
+
+
+BLANK_LINES = re.compile(r"\n[^\S\n]*\n\s*")  # a blank line (spaces allowed on it) and whatever blank follows
 
 
 def _is_shaping(char: str) -> bool:
@@ -85,10 +92,14 @@ def clean_text(raw: str | None) -> CleanText:
     cut = len(raw) > 2 * MAX_CHARS
     if cut:  # cut before cleaning too: cleaning a 20 MB paste took seconds on every run
         raw = raw[: 2 * MAX_CHARS]
-    kept = []
+    kept: list[str] = []
     removed = invisible = 0
     flags = {i for match in _TAG_FLAG.finditer(raw) for i in range(match.start() + 1, match.end())}
+    breaks = {match.end() for match in BLANK_LINES.finditer(raw)}  # raw offsets where a paragraph begins
+    paragraph_starts = []
     for index, char in enumerate(raw):
+        if index in breaks:
+            paragraph_starts.append(len(kept))  # the same place in the cleaned text
         category = unicodedata.category(char)
         if char in "\n\r\t" or category in ("Zl", "Zp"):
             kept.append(" ")
@@ -108,7 +119,10 @@ def clean_text(raw: str | None) -> CleanText:
     if cut or len(text) > MAX_CHARS:
         text = text[:MAX_CHARS]
         notices.append(("msg.chars_cut", {"count": MAX_CHARS}))
-    return CleanText(text.strip(), notices)
+    lead = len(text) - len(text.lstrip())
+    stripped = text.strip()
+    paragraphs = tuple(start - lead for start in paragraph_starts if 0 < start - lead < len(stripped))
+    return CleanText(stripped, notices, paragraphs)
 
 
 # How a tokenizer marks word boundaries in its vocabulary, read once per tokenizer (token_style):
@@ -214,3 +228,39 @@ def code_span(text: str) -> str:
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+MAX_SEPARATOR_CHARS = 16
+
+
+def document_boundaries(clean: CleanText, separator: str | None = None) -> list[int]:
+    """Where each document after the first begins in the cleaned text (character offsets, increasing): after each
+    blank line of the text as typed (``separator`` None: ``clean.paragraphs``), or after each occurrence of
+    ``separator`` (a literal string, at most MAX_SEPARATOR_CHARS characters). The separator belongs to the document
+    it ends; a text without one is one document ([])."""
+    text = clean.text
+    if separator is None:
+        return list(clean.paragraphs)
+    if not separator or len(separator) > MAX_SEPARATOR_CHARS:
+        raise InputError("mask.bad_separator", limit=MAX_SEPARATOR_CHARS)
+    ends = [match.end() for match in re.finditer(re.escape(separator), text)]
+    last = len(text.rstrip())
+    return [end for end in ends if 0 < end < last]  # a separator after all the text begins nothing
+
+
+def document_starts(offsets: list[tuple[int, int]], boundaries: list[int]) -> tuple[int, ...]:
+    """The token positions where each document after the first begins, from each token's characters ``offsets``
+    ((0, 0) for a special token, which stays in the document before it) and the documents' character
+    ``boundaries``: a token belongs to the document its first character is in. Documents without a token of their
+    own merge into the next."""
+    starts: list[int] = []
+    current = 0
+    for position, (a, b) in enumerate(offsets):
+        if b <= a:  # a special token or padding: it stays with the tokens before it
+            continue
+        document = bisect.bisect_right(boundaries, a)
+        if document > current:
+            if position > 0:
+                starts.append(position)
+            current = document
+    return tuple(starts)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .compose import compose
-from .masks import MaskSpec, key_span, position_mask
+from .masks import MaskSpec, key_span, position_mask, score_mod
 from .models.base import hook_name
 
 LINEAR_HOOKS = ("q", "k", "lse", "score_scale")  # what a capture needs for tiles, per layer
@@ -45,17 +45,24 @@ def _stored(cap, kind: str, layer: int) -> np.ndarray | None:
     return dict.__getitem__(cap, name) if dict.__contains__(cap, name) else None
 
 
-def mask_rule(cap, layer: int) -> MaskSpec:
-    """``layer``'s mask as a rule: the capture's rules with its causality and that layer's window (padding:
-    ``key_is_real``)."""
-    return replace(cap.spec, causal=cap.causal, window=cap.layer_windows[layer])
+def mask_rules(cap, layer: int) -> list[MaskSpec]:
+    """``layer``'s mask as rules that all hold (padding: ``key_is_real``): the capture's rules with its causality and
+    that layer's window; with sinks under a layer's own window, that window apart (the sinks see through the user's
+    window only, never widening the model's own mask)."""
+    own = cap.own_windows[layer] if cap.own_windows is not None else None
+    if cap.spec.sinks is None or own is None:
+        return [replace(cap.spec, causal=cap.causal, window=cap.layer_windows[layer])]
+    return [MaskSpec(causal=cap.causal, window=own), replace(cap.spec, causal=cap.causal)]
 
 
 def allowed_tile(cap, layer: int, rows: slice, cols: slice) -> np.ndarray:
     """(rows, cols) bool: the mask rule of ``layer`` in that region (True = may attend)."""
     n = len(cap.key_is_real)
     q_pos, k_pos = np.arange(n)[rows], np.arange(n)[cols]
-    return position_mask(q_pos, k_pos, mask_rule(cap, layer)) & cap.key_is_real[cols][None, :]
+    allowed = cap.key_is_real[cols][None, :]
+    for rule in mask_rules(cap, layer):
+        allowed = allowed & position_mask(q_pos, k_pos, rule)
+    return allowed
 
 
 def row_blocks(start: int, stop: int):
@@ -69,12 +76,14 @@ def _head_index(cap, layer: int, heads) -> np.ndarray:
     return np.arange(cap.n_heads) if heads is None else np.asarray(heads, dtype=np.int64)
 
 
-def _scale_and_cap(products: np.ndarray, cap, layer: int) -> np.ndarray:
-    """q·k products (float64, any shape) as the layer's scores: times its scale, then softcap · tanh(s / softcap) when
-    the model caps its scores."""
+def _scale_and_cap(products: np.ndarray, cap, layer: int, head, query, key) -> np.ndarray:
+    """q·k products (float64) of query head ``head`` at query positions ``query`` and key positions ``key`` (all
+    broadcasting against each other) as the layer's scores: times its scale, then softcap · tanh(s / softcap) when the
+    model caps its scores, then the user's score modifications (ALiBi, soft-capping; attnviz.masks.score_mod)."""
     scale, softcap = (float(x) for x in cap[hook_name("score_scale", layer)])
     scores = products * scale
-    return softcap * np.tanh(scores / softcap) if softcap else scores
+    scores = softcap * np.tanh(scores / softcap) if softcap else scores
+    return score_mod(scores, head, query, key, cap.spec, cap.n_heads)
 
 
 def _scores(cap, layer: int, rows: slice, cols: slice, heads=None) -> np.ndarray:
@@ -87,7 +96,9 @@ def _scores(cap, layer: int, rows: slice, cols: slice, heads=None) -> np.ndarray
     q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]  # (H, T, d), (Hkv, T, d)
     kv = index // (q.shape[0] // k.shape[0])
     products = q[:, rows][index].astype(np.float64) @ k[:, cols][kv].astype(np.float64).transpose(0, 2, 1)  # (h, r, c)
-    return _scale_and_cap(products, cap, layer)
+    n = len(cap.key_is_real)
+    query, key = np.arange(n)[rows][None, :, None], np.arange(n)[cols][None, None, :]
+    return _scale_and_cap(products, cap, layer, index[:, None, None], query, key)
 
 
 def scores_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
@@ -100,9 +111,10 @@ def allowed_span(cap, layer: int, rows: slice) -> slice:
     """The columns that the mask rule lets any of ``rows`` attend to (a superset: padding is not looked at). A
     sliding window or a chunk keeps it near the rows, so a long text's tiles cost O(T·w), not O(T²)."""
     n = len(cap.key_is_real)
-    return slice(
-        *key_span(rows.start or 0, min(n, rows.stop if rows.stop is not None else n), n, mask_rule(cap, layer))
-    )
+    start, stop = rows.start or 0, min(n, rows.stop if rows.stop is not None else n)
+    spans = [key_span(start, stop, n, rule) for rule in mask_rules(cap, layer)]
+    lo = max(span[0] for span in spans)
+    return slice(lo, max(lo, min(span[1] for span in spans)))
 
 
 def pattern_tile(cap, layer: int, head: int, rows: slice, cols: slice) -> np.ndarray:
@@ -349,4 +361,4 @@ def cell_scores(cap, layer: int, head: int, query: np.ndarray, key: np.ndarray) 
     q, k = cap[hook_name("q", layer)], cap[hook_name("k", layer)]
     kv = head // (q.shape[0] // k.shape[0])
     products = np.einsum("...d,...d->...", q[head][query].astype(np.float64), k[kv][key].astype(np.float64))
-    return _scale_and_cap(products, cap, layer).astype(np.float32)
+    return _scale_and_cap(products, cap, layer, head, np.asarray(query), np.asarray(key)).astype(np.float32)

@@ -8,6 +8,7 @@ import pytest
 
 from attnviz.cli import main
 from attnviz.masks import MaskSpec
+from score_reference import reference_scores
 
 
 def test_capture_writes_every_named_array(tmp_path, capsys):
@@ -48,12 +49,41 @@ def test_capture_applies_prefix_sinks_and_dilation_together_and_each_alone(tmp_p
         assert not windowed.all() and windowed.diagonal().all()
 
 
+def test_capture_splits_documents_and_modifies_scores_as_the_formulas_say(tmp_path, capsys):
+    """--documents splits at blank lines (or at a given separator): a query sees only its own document's tokens.
+    --alibi and --softcap change layer 0's hook_scores (same q and k) exactly as the formulas say."""
+    text = "the cat sat\n\non the mat"
+    out = tmp_path / "documents.npz"
+    assert main(["capture", "--text", text, "--documents", "--out", str(out)]) == 0
+    assert "2 documents" in capsys.readouterr().out
+    data = np.load(out)
+    assert data["tokens"].tolist() == ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"]
+    document = np.array([0, 0, 0, 0, 1, 1, 1, 1])  # [CLS] with the first, [SEP] with the last
+    for layer in range(6):
+        assert data[f"blocks.{layer}.attn.hook_mask"].tolist() == (document[:, None] == document[None, :]).tolist()
+    out = tmp_path / "separator.npz"
+    assert main(["capture", "--text", "one | two three | four", "--documents", "|", "--out", str(out)]) == 0
+    assert "3 documents" in capsys.readouterr().out
+    mask = np.load(out)["blocks.0.attn.hook_mask"]  # [CLS] one | two three | four [SEP]: | ends its document
+    assert np.flatnonzero(mask[3]).tolist() == [3, 4, 5]
+    plain, modified = tmp_path / "plain.npz", tmp_path / "modified.npz"
+    assert main(["capture", "--text", "The cat sat on the mat.", "--out", str(plain)]) == 0
+    assert (
+        main(["capture", "--text", "The cat sat on the mat.", "--alibi", "--softcap", "3", "--out", str(modified)]) == 0
+    )
+    assert "ALiBi, soft-cap 3" in capsys.readouterr().out
+    before, after = np.load(plain)["blocks.0.attn.hook_scores"], np.load(modified)["blocks.0.attn.hook_scores"]
+    np.testing.assert_allclose(after, reference_scores(before, MaskSpec(alibi=True, softcap=3.0)), atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "argv, fragment",
     [
         (["capture", "--text", "hi", "--window", "0", "--out", "x.npz"], "--window"),
         (["capture", "--text", "hi", "--chunk", "two", "--out", "x.npz"], "whole number"),
         (["capture", "--text", "hi", "--dilation", "0", "--out", "x.npz"], "--dilation"),
+        (["capture", "--text", "hi", "--softcap", "0", "--out", "x.npz"], "--softcap"),
+        (["capture", "--text", "hi", "--softcap", "nan", "--out", "x.npz"], "--softcap"),
         (["capture", "--out", "x.npz"], "--text"),
         (["frobnicate"], "invalid choice"),
     ],

@@ -7,7 +7,18 @@ import torch
 import attnviz
 from dataclasses import replace
 
-from attnviz.masks import MaskSpec, attention_mask, key_span, masked_softmax, position_mask, structural_mask
+from score_reference import reference_alibi_slopes, reference_scores
+from attnviz.masks import (
+    MaskSpec,
+    alibi_slopes,
+    attention_mask,
+    key_span,
+    masked_softmax,
+    modify_scores,
+    position_mask,
+    score_mod,
+    structural_mask,
+)
 
 TEXT = "one two three four five six seven eight nine ten"  # 12 tokens with [CLS] and [SEP]
 
@@ -83,6 +94,70 @@ def test_mask_in_the_forward_pass(minilm, hf_reference, spec):
         out = model(input_ids=ids, attention_mask=additive, output_attentions=True)
     for layer in range(6):
         np.testing.assert_allclose(cap.pattern(layer), out.attentions[layer][0].numpy(), atol=1e-5)
+
+
+# ----------------------------------------------------------------------------------- score modifications
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 6, 8, 12, 16, 20, 64])
+def test_alibi_slopes_are_the_papers(n):
+    np.testing.assert_allclose(alibi_slopes(n), reference_alibi_slopes(n), rtol=1e-12)
+    if n == 8:
+        assert alibi_slopes(8).tolist() == [2.0**-k for k in range(1, 9)]
+
+
+def test_score_mod_is_the_same_on_numpy_and_torch_cell_by_cell_and_on_a_block():
+    spec = MaskSpec(alibi=True, softcap=3.0)
+    scores = np.random.default_rng(0).normal(0, 4, (6, 5, 7))
+    q_pos, k_pos = np.arange(2, 7), np.arange(7)
+    block = modify_scores(scores, q_pos, k_pos, spec, 6)
+    expected = reference_scores(np.pad(scores, ((0, 0), (2, 0), (0, 0))), spec)[:, 2:]  # rows 2..6 of a 7 × 7 map
+    np.testing.assert_allclose(block, expected, rtol=1e-12)
+    in_torch = modify_scores(torch.from_numpy(scores), torch.from_numpy(q_pos), torch.from_numpy(k_pos), spec, 6)
+    np.testing.assert_allclose(in_torch.numpy(), expected, rtol=1e-12)
+    heads = [1, 4]  # a subset of the heads: their own slopes
+    np.testing.assert_allclose(modify_scores(scores[heads], q_pos, k_pos, spec, 6, heads), expected[heads], rtol=1e-12)
+    cell = score_mod(scores[4, 1, 5], 4, 3, 5, spec, 6)  # head 4, query position 3, key position 5
+    assert cell == pytest.approx(expected[4, 1, 5], rel=1e-12)
+    assert modify_scores(scores, q_pos, k_pos, MaskSpec(window=2), 6) is scores  # no modification: untouched
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [MaskSpec(alibi=True), MaskSpec(softcap=2.0), MaskSpec(alibi=True, softcap=4.0, window=3, sinks=1)],
+    ids=lambda s: s.describe(),
+)
+def test_score_modifications_in_the_forward_pass(minilm, hf_reference, spec):
+    """Layer 0 reads the same q and k with and without them: its recorded scores are the plain ones modified by the
+    formulas. In every layer the pattern is the softmax of the recorded scores over the allowed keys, later layers
+    change, and transformers' BertModel given ALiBi as a per-head bias in its 4-D additive mask agrees."""
+    plain = attnviz.capture(TEXT, minilm)
+    cap = attnviz.capture(TEXT, minilm, window=spec.window, sinks=spec.sinks, alibi=spec.alibi, softcap=spec.softcap)
+    np.testing.assert_allclose(cap.scores(0), reference_scores(plain.scores(0), spec), atol=1e-5)
+    allowed = structural_mask(len(cap.tokens), spec).numpy()
+    for layer in range(6):
+        scores = np.where(allowed, cap.scores(layer).astype(np.float64), -np.inf)
+        expected = np.exp(scores - scores.max(-1, keepdims=True))
+        np.testing.assert_allclose(cap.pattern(layer), expected / expected.sum(-1, keepdims=True), atol=1e-6)
+    assert not np.allclose(cap.pattern(5), plain.pattern(5), atol=1e-3)
+    if spec.softcap is None:
+        model, tokenizer = hf_reference
+        ids = tokenizer([TEXT], return_tensors="pt")["input_ids"]
+        bias = reference_scores(np.zeros((12, len(cap.tokens), len(cap.tokens))), spec)  # -slope_h · |i - j|
+        additive = torch.from_numpy(np.where(allowed, bias, torch.finfo(torch.float32).min)).float()[None]
+        with torch.no_grad():
+            out = model(input_ids=ids, attention_mask=additive, output_attentions=True)
+        for layer in range(6):
+            np.testing.assert_allclose(cap.pattern(layer), out.attentions[layer][0].numpy(), atol=1e-5)
+
+
+def test_score_modifications_are_refused_when_meaningless():
+    with pytest.raises(ValueError, match="softcap"):
+        MaskSpec(softcap=0)
+    with pytest.raises(ValueError, match="softcap"):
+        MaskSpec(softcap=float("inf"))
+    assert MaskSpec(alibi=True).is_intervention and not MaskSpec(alibi=True).takes_keys
+    assert (
+        MaskSpec(softcap=30).describe("en") == "soft-cap 30" and MaskSpec(alibi=True).describe("zh") == "ALiBi 距离惩罚"
+    )
 
 
 def test_invalid_sizes_are_refused():

@@ -17,11 +17,13 @@ CASES = [
     ("minilm", MaskSpec()),
     ("minilm", MaskSpec(causal=True, window=4)),
     ("minilm", MaskSpec(chunk=5)),
+    ("minilm", MaskSpec(alibi=True, softcap=4.0, window=4, sinks=2)),  # score modifications and sinks
     ("gpt2", MaskSpec(causal=True)),
     ("llama", MaskSpec(causal=True, window=3)),
     ("qwen2", MaskSpec(causal=True)),
     ("mistral", MaskSpec(causal=True)),
     ("gemma2", MaskSpec(causal=True, chunk=6)),
+    ("gemma2", MaskSpec(causal=True, alibi=True, softcap=5.0, window=4, sinks=1)),  # its own softcap, then the user's
     ("gpt_oss", MaskSpec(causal=True)),
 ]
 

@@ -169,6 +169,16 @@ TEXT: dict[str, dict[str, str]] = {
     "mask.sinks": {"en": "{s} sink tokens", "zh": "{s} 个汇聚词元（sink）"},
     "mask.dilation": {"en": "dilation {d}", "zh": "膨胀 {d}"},
     "mask.documents": {"en": "{n} documents", "zh": "{n} 个文档"},
+    "mask.bad_separator": {
+        "en": "A document separator must be 1 to {limit} characters long.",
+        "zh": "文档分隔符须为 1 到 {limit} 个字符。",
+    },
+    "mask.no_offsets": {
+        "en": "{model}'s tokenizer does not say where each token is in the text, so the text cannot be split into documents.",
+        "zh": "{model} 的分词器不提供每个词元在文本中的位置，无法把文本分成文档。",
+    },
+    "mask.alibi": {"en": "ALiBi", "zh": "ALiBi 距离惩罚"},
+    "mask.softcap": {"en": "soft-cap {c}", "zh": "软上限 {c}"},
     "plot.clipped": {
         "en": "±{limit:.2f}: 99% of values (beyond: full colour)",
         "zh": "±{limit:.2f}：99% 的值（超出部分为最深色）",

@@ -111,6 +111,7 @@ class Encoding:
     truncated: list[bool]  # the text had more tokens than the model accepts
     full_lengths: list[int]  # token count before truncation
     pieces: list[list[str]] | None = None  # the vocabulary's own strings ("Ġcat", "##ing"), where they differ
+    offsets: list[list[tuple[int, int]]] | None = None  # each token's characters [a, b) in its text ((0, 0): special)
 
 
 @dataclass
@@ -143,6 +144,7 @@ def encode_texts(
         return_special_tokens_mask=True,
         return_attention_mask=True,
         return_token_type_ids=token_types,
+        return_offsets_mapping=bool(getattr(tokenizer, "is_fast", False)),  # offsets need a fast tokenizer
     )
     ids = batch["input_ids"]
     real = batch["attention_mask"].bool()
@@ -157,6 +159,9 @@ def encode_texts(
         special=special,
         truncated=[len(f) > max_tokens for f in full],
         full_lengths=[len(f) for f in full],
+        offsets=[[(int(a), int(b)) for a, b in row.tolist()] for row in batch["offset_mapping"]]
+        if "offset_mapping" in batch
+        else None,
     )
 
 

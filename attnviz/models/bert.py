@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..hooks import HookPoint
-from ..masks import MaskSpec, attention_mask
+from ..masks import MaskSpec, attention_mask, score_function
 from ..recorded_attention import LayerHooks, recorded_attention
 from ..text import token_style
 from .base import (
@@ -158,11 +158,12 @@ class BertFamilyModel(nn.Module, AttentionModel):
         allowed = attention_mask(encoding.key_is_real.to(device), spec)  # (batch, seq, seq)
         hidden = self.hf.embeddings(input_ids=ids, token_type_ids=encoding.token_type_ids.to(device))
         hidden = self.hook("hook_embed")(hidden)  # (batch, seq, d_model)
+        score_mod = score_function(spec, self.n_heads)  # ALiBi, soft-capping: None unless asked for
         for index, layer in enumerate(self.hf.encoder.layer):
-            hidden = self._layer(index, layer, hidden, allowed)
+            hidden = self._layer(index, layer, hidden, allowed, score_mod)
         return hidden
 
-    def _layer(self, index: int, layer: Any, hidden: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    def _layer(self, index: int, layer: Any, hidden: torch.Tensor, allowed: torch.Tensor, score_mod) -> torch.Tensor:
         # layer: one of Hugging Face's BertLayer-like blocks (attention.self/output, intermediate, output)
         def hook(name: str) -> HookPoint:
             return self.hook(hook_name(name, index))
@@ -178,7 +179,7 @@ class BertFamilyModel(nn.Module, AttentionModel):
         # allowed (batch, seq, seq) is the same for every head; the kernel records every step, or runs in blocks of
         # queries when nobody looks at a whole map (memory linear in seq)
         z, _ = recorded_attention(
-            q, k, v, allowed[:, None], self._attention_hooks[index], scaling=self.scale
+            q, k, v, allowed[:, None], self._attention_hooks[index], scaling=self.scale, score_mod=score_mod
         )  # (batch, heads, seq, d_head)
         context = z.transpose(1, 2).reshape(batch, seq, self.d_model)  # concatenate the heads
         self_output = layer.attention.output  # Hugging Face's BertSelfOutput: dense, dropout, LayerNorm

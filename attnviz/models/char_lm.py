@@ -13,7 +13,6 @@ separate forward option, ``local_window``.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,7 +21,7 @@ import torch
 from torch import nn
 
 from ..hooks import HookPoint
-from ..masks import MaskSpec, combine_windows, structural_mask
+from ..masks import MaskSpec, combine_windows
 from .base import AttentionModel, AttentionWeights, Encoding, FolderFormat, Notice, mask_notices
 
 from .dcformer import KVCache, TransformerBlock
@@ -135,6 +134,7 @@ class CharLanguageModel(nn.Module, AttentionModel):
             special=[[False] * len(text)],
             truncated=[full > self.max_tokens],
             full_lengths=[full],
+            offsets=[[(i, i + 1) for i in range(len(text))]],  # one character, one token
         )
 
     def unknown_characters(self, text: str) -> list[str]:
@@ -161,20 +161,13 @@ class CharLanguageModel(nn.Module, AttentionModel):
         causal: bool = True,
     ) -> torch.Tensor:
         """Logits (1, seq, vocab). The model is causal by construction (``causal=False`` lifts that, a DCMHA-page
-        lesson); ``spec``'s window and chunk narrow every layer's own mask; ``local_window`` resizes the local
+        lesson); ``spec``'s rules narrow every layer's own mask (its sinks see through ``spec``'s window, not a
+        layer's own) and its score modifications change every layer's scores; ``local_window`` resizes the local
         layers (see :meth:`layer_windows`)."""
         ids = encoding.input_ids.to(self.device)
-        if spec.sinks is not None:  # they loosen each layer's window, which the model applies itself
-            raise ValueError(f"{self.name}: attention sinks are not applied by this model's attention")
-        extra = None
-        rules = replace(spec, causal=False, window=None)  # what narrows every layer whatever its window: one mask
-        if rules.is_intervention:
-            extra = structural_mask(ids.shape[1], rules, device=ids.device)
-        if spec.causal and not causal:  # the spec asks for what the lesson lifted
-            causal_mask = structural_mask(ids.shape[1], MaskSpec(causal=True), device=ids.device)
-            extra = causal_mask if extra is None else extra & causal_mask
-        windows = self.layer_windows(spec.window, local_window)
-        return self.lm(ids, layer_windows=windows, causal=causal, attn_mask=extra)
+        own = self.layer_windows(None, local_window)  # each layer's own window, which the user's rules never widen
+        rules = spec if spec.takes_keys or spec.modifies_scores else None  # causal, window … ALiBi: in every layer
+        return self.lm(ids, layer_windows=own, causal=causal, rules=rules)
 
 
 def _is_dcformer_folder(path: Path, config: dict) -> bool:

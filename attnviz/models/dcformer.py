@@ -48,7 +48,7 @@ import torch.nn.functional as F
 
 from ..compose import compose  # the cross-head compose kernel (tiles rebuilds maps with it too)
 from ..hooks import HookPoint, recording, to_numpy as _numpy
-from ..masks import MaskSpec, position_mask, query_block_spans
+from ..masks import MaskSpec, key_span, position_mask, query_block_spans, score_function
 from .base import hook_name
 
 __all__ = [
@@ -330,11 +330,16 @@ class Attention(nn.Module):
             setattr(self, f"hook_{name}", HookPoint(hook_name(name, layer)))
 
     # One block of queries [a, b) against keys [k0, k1). Everything (B, H, ...) per head.
-    def _attend(self, q, k, v, dw, mask, a, b, k0, k1, maps: dict | None = None, lse: list | None = None):
+    def _attend(
+        self, q, k, v, dw, mask, a, b, k0, k1, maps: dict | None = None, lse: list | None = None, score_mod=None
+    ):
         scale = 1.0 / math.sqrt(self.head_dim)
         qc = q[:, :, a:b]  # (B, H, Tc, d)
         kc, vc = k[:, :, k0:k1], v[:, :, k0:k1]  # (B, H, Sc, d)
         scores = torch.matmul(qc, kc.transpose(-2, -1)) * scale  # (B, H, Tc, Sc)
+        if score_mod is not None:  # the user's ALiBi / soft-capping, before compose (what hook_scores records)
+            modify, q_pos, k_pos = score_mod
+            scores = modify(scores, q_pos[a:b], k_pos[k0:k1])
         m = mask[..., a:b, k0:k1]  # (B or 1, 1, Tc, Sc)
         if dw is not None:
             sl_q, sl_k = slice(a, b), slice(k0, k1)
@@ -388,10 +393,13 @@ class Attention(nn.Module):
         window: int | None = None,
         causal: bool = True,
         attn_mask: torch.Tensor | None = None,
+        rules: MaskSpec | None = None,
         cache: KVCache | None = None,
         layer: int = 0,
     ) -> torch.Tensor:
-        """x: (B, T, D) normalised input. cos/sin: (T, d/2) for the T new positions."""
+        """x: (B, T, D) normalised input. cos/sin: (T, d/2) for the T new positions. The layer's own mask (``causal``,
+        ``window``) AND ``rules`` (the user's mask rules; its sinks see through its own window, never this layer's)
+        AND ``attn_mask``; ``rules``' score modifications change the scores before compose."""
         B, T, _ = x.shape
         H, d = self.n_head, self.head_dim
         q, k, v = self.wqkv(x).split(H * d, dim=-1)  # 3 x (B, T, H*d)
@@ -428,6 +436,13 @@ class Attention(nn.Module):
         q_pos = torch.arange(past, past + T, device=x.device)
         k_pos = torch.arange(S, device=x.device)
         mask = position_mask(q_pos, k_pos, MaskSpec(causal=causal, window=window))[None, None]  # (1, 1, T, S)
+        narrowed = rules is not None and rules.takes_keys
+        if narrowed:
+            assert rules is not None
+            mask = mask & position_mask(q_pos, k_pos, rules)[None, None]
+        score_mod = None
+        if rules is not None and rules.modifies_scores:
+            score_mod = (score_function(rules, H), q_pos, k_pos)
         if attn_mask is not None:  # extra boolean mask, True = may attend; (T,S), (B,T,S) or (B,1,T,S)
             am = attn_mask.to(torch.bool)
             am = am[None, None] if am.dim() == 2 else (am[:, None] if am.dim() == 3 else am)
@@ -442,11 +457,15 @@ class Attention(nn.Module):
             spans = [(a, b, 0, S) for a, b, _, _ in query_block_spans(T, self.cfg.q_chunk_size, None, past=past, S=S)]
         else:  # each query block reads only the keys its window lets it see (all of them under a custom mask)
             spans = query_block_spans(T, self.cfg.q_chunk_size, window, causal, past=past, S=S)
+            if narrowed:  # and within the keys the user's rules leave them (a superset, as key_span says)
+                assert rules is not None
+                spans = [_narrow(span, key_span(past + span[0], past + span[1], S, rules)) for span in spans]
             if attn_mask is not None:
                 spans = [(a, b, 0, S) for a, b, _, _ in spans]
         lse: list[torch.Tensor] | None = [] if self.hook_lse.wanted() else None
         out = torch.cat(
-            [self._attend(q, k, v, dw, mask, a, b, k0, k1, maps or None, lse) for a, b, k0, k1 in spans], dim=2
+            [self._attend(q, k, v, dw, mask, a, b, k0, k1, maps or None, lse, score_mod) for a, b, k0, k1 in spans],
+            dim=2,
         )  # (B, H, T, d)
         if lse is not None:
             self.hook_lse(torch.cat(lse, dim=2))  # (B, H, T)
@@ -485,6 +504,13 @@ class FeedForward(nn.Module):
         return self.w2(h)
 
 
+def _narrow(span: tuple[int, int, int, int], keys: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A query block's span of keys (a, b, k0, k1) cut to the keys [lo, hi) another rule leaves it."""
+    a, b, k0, k1 = span
+    lo = max(k0, keys[0])
+    return a, b, lo, max(lo, min(k1, keys[1]))
+
+
 class TransformerBlock(nn.Module):
     def __init__(self, cfg: DCFormerConfig, layer: int = 0):
         super().__init__()
@@ -496,12 +522,20 @@ class TransformerBlock(nn.Module):
         for name in ("resid_pre", "attn_in", "attn_out", "resid_mid", "mlp_out", "resid_post"):  # each (B, T, D)
             setattr(self, f"hook_{name}", HookPoint(hook_name(name, layer)))
 
-    def forward(self, h, cos, sin, *, window, causal, attn_mask, cache):
+    def forward(self, h, cos, sin, *, window, causal, attn_mask, rules, cache):
         h = self.hook_resid_pre(h)
         x = self.hook_attn_in(self.attention_norm(h))  # pre-norm: what the attention's projections read
         a = self.hook_attn_out(
             self.attention(
-                x, cos, sin, window=window, causal=causal, attn_mask=attn_mask, cache=cache, layer=self.layer
+                x,
+                cos,
+                sin,
+                window=window,
+                causal=causal,
+                attn_mask=attn_mask,
+                rules=rules,
+                cache=cache,
+                layer=self.layer,
             )
         )
         h = self.hook_resid_mid(h + a)
@@ -552,6 +586,7 @@ class DCFormer(nn.Module):
         window_size: Any = _CONFIG_DEFAULT,
         layer_windows: Sequence[int | None] | None = None,
         attn_mask: torch.Tensor | None = None,
+        rules: MaskSpec | None = None,
     ) -> torch.Tensor:
         """tokens: (B, T) int64 -> logits (B, T, V). Intermediates pass through the hook points
         (``attnviz.hooks.recording`` records them by name).
@@ -561,6 +596,8 @@ class DCFormer(nn.Module):
         window_size: override the local layers' window (None: every layer global).
         layer_windows: explicit per-layer windows (wins over window_size).
         attn_mask: extra boolean mask ANDed in every layer, True = may attend; (T, S), (B, T, S) or (B, 1, T, S).
+        rules: the user's mask rules and score modifications (attnviz.masks.MaskSpec), applied in every layer beside
+        its own causal window (never widening it: the rules' sinks see through the rules' window only).
         """
         B, T = tokens.shape
         if layer_windows is None:
@@ -571,7 +608,9 @@ class DCFormer(nn.Module):
         cos, sin = self._rope(start, T, tokens.device)
         h = self.hook_embed(self.tok_embeddings(tokens))  # (B, T, D)
         for i, layer in enumerate(self.layers):
-            h = layer(h, cos, sin, window=layer_windows[i], causal=causal, attn_mask=attn_mask, cache=cache)
+            h = layer(
+                h, cos, sin, window=layer_windows[i], causal=causal, attn_mask=attn_mask, rules=rules, cache=cache
+            )
         return self.hook_logits(self.output(self.norm(h)))  # (B, T, V)
 
     def run_with_cache(

@@ -67,7 +67,7 @@ from .hf_attention import (
     attnviz_mask,
     output_hook,
     register_attnviz_attention,
-    spec_mask_function,
+    run_for,
 )
 from .hf_families import (
     Family,
@@ -423,7 +423,7 @@ class HFAttentionModel(nn.Module, AttentionModel):
     def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
         """Run the model under ``spec`` (ANDed with the model's own masks); returns logits (batch, seq, vocab)."""
         device = self.device
-        token = active_run.set(Run(self, spec_mask_function(spec)))
+        token = active_run.set(run_for(self, spec, self.n_heads))
         try:
             output = self.hf(
                 input_ids=encoding.input_ids.to(device),
@@ -488,5 +488,5 @@ __all__ = [
     "load_hf_model",
     "native_windows",
     "register_attnviz_attention",
-    "spec_mask_function",
+    "run_for",
 ]

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..hooks import HookPoint
-from ..masks import MaskSpec, allows
+from ..masks import MaskSpec, allows, score_function
 from ..recorded_attention import LayerHooks, recorded_attention
 from .hf_families import UnsupportedModel
 
@@ -44,6 +44,7 @@ class Run:
 
     model: Adapter  # the adapter running this forward (hf.HFAttentionModel or hf_encdec.HFEncoderDecoder)
     user_mask: Callable | None  # an index-based mask function (batch, head, q, kv) -> bool, or None
+    score_mod: Callable | None = None  # the user's score modifications (attnviz.masks.score_function), or None
     block_input: dict = field(default_factory=dict)  # a parallel block's input (layer -> tensor), for its resid_mid
     # the load-time probe only: id(attention module) -> (H, H_kv, d_qk, d_v)
     head_shapes: dict[int, tuple[int, int, int, int]] | None = None
@@ -55,13 +56,19 @@ active_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("attnviz
 def spec_mask_function(spec: MaskSpec) -> Callable | None:
     """The user's MaskSpec as a transformers mask function: :func:`attnviz.masks.allows` on the index tensors
     transformers passes (index-based, so it works with and without vmap); None when no rule takes keys away."""
-    if not spec.is_intervention:
+    if not spec.takes_keys:
         return None
 
     def user_mask(batch_idx, head_idx, q_idx, kv_idx):
         return allows(q_idx, kv_idx, spec)
 
     return user_mask
+
+
+def run_for(model: Adapter, spec: MaskSpec, n_heads: int) -> Run:
+    """The run of one forward of ``model`` under ``spec``: its mask rules as a mask function, its score
+    modifications as a score function."""
+    return Run(model, spec_mask_function(spec), score_function(spec, n_heads))
 
 
 # ------------------------------------------------------------------------------------------ the mask function
@@ -157,6 +164,7 @@ def attnviz_attention(
         softcap=softcap,
         s_aux=s_aux,
         position_bias=position_bias,
+        score_mod=run.score_mod if run is not None and hooks is not None else None,  # this adapter's own modules
         dropout=dropout,
         training=module.training,
     )

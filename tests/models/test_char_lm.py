@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import attnviz
-from attnviz.capture import run_capture
+from score_reference import reference_scores
+from attnviz.capture import all_but_maps, run_capture
 from attnviz.masks import MaskSpec
 from attnviz.models.char_lm import CharLanguageModel
 from attnviz.models.dcformer import DCFormer, DCFormerConfig
@@ -65,9 +66,10 @@ def test_window_narrows_every_layer_as_on_any_decoder_and_chunk_is_a_mask(tiny_d
     np.testing.assert_allclose(chunked.pattern(1)[:, ~chunked.mask(1)], 0, atol=0)
 
 
-def test_dilation_narrows_each_layers_own_window_and_sinks_are_refused_in_words(tiny_dir):
+def test_dilation_narrows_each_layers_own_window_and_sinks_see_through_the_users_window_only(tiny_dir):
     """A dilation of 2 inside layer 0's own window of 3 keeps keys i and i-2; in the global layer every other key.
-    Sinks would loosen the windows this model applies itself: refused with a message, not ignored."""
+    Sinks see through the user's window (the global layer) but never widen a window the model applies itself; the
+    tiles of a linear capture rebuild the same maps from q, k and the rules."""
     model = CharLanguageModel(tiny_dir)
     text = "the cat sat on a mat"
     (dilated,) = run_capture(model, [text], MaskSpec(causal=True, dilation=2))
@@ -76,8 +78,16 @@ def test_dilation_narrows_each_layers_own_window_and_sinks_are_refused_in_words(
     np.testing.assert_allclose(dilated.pattern(1)[:, ~dilated.mask(1)], 0, atol=0)
     (documents,) = run_capture(model, [text], MaskSpec(causal=True, documents=(8,)))
     assert np.flatnonzero(documents.mask(1)[10]).tolist() == [8, 9, 10]
-    with pytest.raises(ValueError, match="sinks"):
-        run_capture(model, [text], MaskSpec(causal=True, window=4, sinks=2))
+    spec = MaskSpec(causal=True, window=4, sinks=2)
+    (sinks,) = run_capture(model, [text], spec)
+    assert np.flatnonzero(sinks.mask(0)[10]).tolist() == [8, 9, 10]  # the own window of 3: no sink
+    assert np.flatnonzero(sinks.mask(1)[10]).tolist() == [0, 1, 7, 8, 9, 10]  # the user's window of 4 and 2 sinks
+    np.testing.assert_allclose(sinks["blocks.1.attn.hook_probs"].sum(-1), 1, atol=1e-5)  # the softmax, before compose
+    np.testing.assert_allclose(sinks.pattern(1)[:, ~sinks.mask(1)], 0, atol=0)
+    (linear,) = run_capture(model, [text], spec, all_but_maps(model))
+    for layer in range(model.n_layers):
+        np.testing.assert_array_equal(linear.mask(layer), sinks.mask(layer))
+        np.testing.assert_allclose(linear.pattern(layer), sinks.pattern(layer), atol=1e-6)
 
 
 def test_local_window_resizes_the_trained_local_layers_only(tiny_dir):
@@ -111,3 +121,35 @@ def test_cli_captures_a_character_model_directory(tiny_dir, tmp_path):
     assert main(["capture", "--model", str(tiny_dir), "--text", "the cat", "--out", str(out)]) == 0
     data = np.load(out)
     assert "blocks.1.attn.hook_post_kdd" in data and data["tokens"].tolist() == list("the cat")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        MaskSpec(causal=True, alibi=True),
+        MaskSpec(causal=True, softcap=0.01),  # the tiny random model scores about ±0.02
+        MaskSpec(causal=True, alibi=True, softcap=1.0, window=4, sinks=2),
+    ],
+    ids=lambda spec: spec.describe(),
+)
+def test_score_modifications_change_the_scores_before_compose_and_tiles_rebuild_them(tiny_dir, spec):
+    """The DCFormer's recorded scores (before DCMHA's compose) are the plain ones modified by the formulas in layer 0;
+    its softmax reads the composed scores; a linear capture's tiles rebuild every map of the full one."""
+    model = CharLanguageModel(tiny_dir)
+    text = "the cat sat on a mat"
+    (plain,) = run_capture(model, [text], MaskSpec(causal=True))
+    (cap,) = run_capture(model, [text], spec)
+    np.testing.assert_allclose(cap.scores(0), reference_scores(plain.scores(0), spec), atol=1e-5)
+    for layer in range(model.n_layers):
+        composed = np.where(
+            cap.mask(layer), cap[f"blocks.{layer}.attn.hook_scores_composed"].astype(np.float64), -np.inf
+        )
+        expected = np.exp(composed - composed.max(-1, keepdims=True))
+        np.testing.assert_allclose(
+            cap[f"blocks.{layer}.attn.hook_probs"], expected / expected.sum(-1, keepdims=True), atol=1e-6
+        )
+    assert not np.allclose(cap.pattern(1), plain.pattern(1), atol=1e-4)
+    (linear,) = run_capture(model, [text], spec, all_but_maps(model))
+    for layer in range(model.n_layers):
+        np.testing.assert_allclose(linear.scores(layer), cap.scores(layer), atol=1e-5)
+        np.testing.assert_allclose(linear.pattern(layer), cap.pattern(layer), atol=1e-6)

@@ -22,6 +22,7 @@ from attnviz.capture import run_capture
 from attnviz.hooks import recording
 from attnviz.masks import MaskSpec, structural_mask
 from attnviz.models.base import Encoding
+from score_reference import reference_scores
 from tiny_models import WINDOW, Built
 from attnviz.models.hf import ATTN_NAME, HFAttentionModel, UnsupportedModel, family_of, load_hf_model
 
@@ -58,6 +59,10 @@ def reference_run(built: Built, encoding: Encoding, spec: MaskSpec | None = None
 
         def additive(window):
             allowed = expected_mask(encoding, window, spec)[:, None]  # (batch, 1, seq, seq)
+            if spec.alibi:  # ALiBi as a per-head bias in the additive mask: (batch, heads, seq, seq)
+                seq = allowed.shape[-1]
+                bias = torch.from_numpy(reference_scores(np.zeros((built.adapter.n_heads, seq, seq)), spec)).float()
+                return bias[None].masked_fill(~allowed, torch.finfo(torch.float32).min)
             return torch.zeros(allowed.shape).masked_fill(~allowed, torch.finfo(torch.float32).min)
 
         layer_types = getattr(built.config, "layer_types", None)
@@ -258,6 +263,63 @@ def test_no_leak_from_later_tokens(build, family, spec):
 
 
 # ---------------------------------------------------------------------------------- softcapping, sinks
+SCORE_SPECS = [
+    MaskSpec(alibi=True),
+    MaskSpec(softcap=3.0),
+    MaskSpec(alibi=True, window=3, sinks=1),
+    MaskSpec(alibi=True, softcap=2.0, dilation=2),
+]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("spec", SCORE_SPECS, ids=str)
+def test_score_modifications_change_the_scores_as_the_formulas_say(build, family, spec):
+    """Layer 0 reads the same q and k with and without them: its scores are the plain ones modified by the formulas
+    (after the model's own scaling and soft-capping). Every layer's pattern is the softmax of its recorded scores
+    over its allowed keys (gpt-oss: with its sink's logit), later layers change, and where the spec is expressible
+    as an additive mask (ALiBi as a per-head bias), transformers' eager model given it agrees."""
+    built = build(family)
+    adapter = built.adapter
+    encoding = adapter.encode(TEXTS)
+    plain, plain_logits = capture(adapter, encoding)
+    tensors, logits = capture(adapter, encoding, spec)
+    for b in range(2):
+        n = real_rows(encoding, b)
+        base = plain["blocks.0.attn.hook_scores"][b, :, :n, :n].numpy()
+        torch.testing.assert_close(
+            tensors["blocks.0.attn.hook_scores"][b, :, :n, :n].double(),
+            torch.from_numpy(reference_scores(base, spec)),
+            atol=1e-5,
+            rtol=0,
+        )
+        for layer in range(adapter.n_layers):
+            p = f"blocks.{layer}.attn."
+            allowed = tensors[p + "hook_mask"][b, :n, :n]
+            logit = tensors[p + "hook_scores"][b, :, :n, :n].double().masked_fill(~allowed, -torch.inf)
+            if family == "gpt_oss":  # the sink's share is the rest of each row
+                expected = torch.exp(logit - tensors[p + "hook_lse"][b, :, :n, None].double())
+                torch.testing.assert_close(
+                    expected.sum(-1) + tensors[p + "hook_sink"][b, :, :n].double(),
+                    torch.ones(expected.shape[:2]).double(),
+                    atol=1e-5,
+                    rtol=0,
+                )
+            else:
+                expected = torch.softmax(logit, dim=-1)
+            torch.testing.assert_close(tensors[p + "hook_pattern"][b, :, :n, :n].double(), expected, atol=1e-6, rtol=0)
+    last = f"blocks.{adapter.n_layers - 1}.attn.hook_pattern"
+    assert not torch.allclose(tensors[last], plain[last], atol=1e-4)
+    assert not torch.allclose(logits, plain_logits, atol=1e-4)
+    if spec.softcap is None:
+        out = reference_run(built, encoding, spec)
+        for b in range(2):
+            n = real_rows(encoding, b)
+            for layer in range(adapter.n_layers):
+                ours = tensors[f"blocks.{layer}.attn.hook_pattern"][b, :, :n]
+                torch.testing.assert_close(ours, out.attentions[layer][b, :, :n], atol=1e-5, rtol=0)
+            torch.testing.assert_close(logits[b, :n], out.logits[b, :n], atol=1e-4, rtol=0)
+
+
 def test_gemma2_scores_are_softcapped(build):
     built = build("gemma2")
     adapter = built.adapter

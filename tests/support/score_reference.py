@@ -1,0 +1,33 @@
+"""The score modifications by their published definitions, written here independently of attnviz.masks: what the
+tests compare the forward's recorded scores with."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from attnviz.masks import MaskSpec
+
+
+def reference_alibi_slopes(n: int) -> list[float]:
+    """The ALiBi paper's slopes (Press et al., 2022, as their code defines them): a geometric sequence starting at
+    2^(-8/n) for n a power of two; otherwise the closest power of two's, then every other one of twice that."""
+    if math.log2(n).is_integer():
+        start = 2 ** (-(2 ** -(math.log2(n) - 3)))
+        return [start * start**i for i in range(n)]
+    closest = 2 ** math.floor(math.log2(n))
+    return reference_alibi_slopes(closest) + reference_alibi_slopes(2 * closest)[0::2][: n - closest]
+
+
+def reference_scores(plain: np.ndarray, spec: MaskSpec) -> np.ndarray:
+    """(heads, seq, seq) scores after the spec's score modifications, from the unmodified ones, by the formulas:
+    ALiBi subtracts slope_h · |i - j|, then soft-capping maps s to C · tanh(s / C)."""
+    heads, seq, _ = plain.shape
+    scores = plain.astype(np.float64)
+    if spec.alibi:
+        distance = np.abs(np.arange(seq)[:, None] - np.arange(seq)[None, :])
+        scores = scores - np.array(reference_alibi_slopes(heads))[:, None, None] * distance
+    if spec.softcap is not None:
+        scores = spec.softcap * np.tanh(scores / spec.softcap)
+    return scores
