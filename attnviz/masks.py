@@ -295,6 +295,24 @@ def window_band_outline(T: int, window: int | None, causal: bool = True) -> list
     return points
 
 
+def outline_segments(allowed: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """The border of a mask's allowed region as line segments (x0, y0, x1, y1) in cell coordinates (key x, query y;
+    cell (i, j) spans j ± 0.5, i ± 0.5): every edge between an allowed cell and a masked one or the map's edge,
+    runs along a row or a column joined into one segment. Any rule's shape (a prefix's square, sink columns,
+    documents' blocks, a dilation's comb) is outlined the same way."""
+    cells = np.pad(np.asarray(allowed, bool), 1)  # a masked frame: the map's edge borders allowed cells too
+    segments: list[tuple[float, float, float, float]] = []
+    for horizontal in (True, False):
+        grid = cells if horizontal else cells.T
+        edges = grid[1:, 1:-1] != grid[:-1, 1:-1]  # (n + 1, m): the edge above row i (i = 0 … n) differs
+        for line, row in enumerate(edges):
+            run = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))
+            for a, b in zip(run[0::2], run[1::2]):  # [a, b): a run of edges along this line
+                y, x0, x1 = line - 0.5, float(a) - 0.5, float(b) - 0.5
+                segments.append((x0, y, x1, y) if horizontal else (y, x0, y, x1))
+    return segments
+
+
 def attention_mask(key_is_real: torch.Tensor, spec: MaskSpec) -> torch.Tensor:
     """Full mask for a padded batch.
 

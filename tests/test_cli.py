@@ -8,7 +8,7 @@ import pytest
 
 from attnviz.cli import main
 from attnviz.masks import MaskSpec
-from score_reference import reference_scores
+from mask_reference import reference_scores
 
 
 def test_capture_writes_every_named_array(tmp_path, capsys):

@@ -7,7 +7,7 @@ import torch
 import attnviz
 from dataclasses import replace
 
-from score_reference import reference_alibi_slopes, reference_scores
+from mask_reference import reference_alibi_slopes, reference_allowed, reference_scores
 from attnviz.masks import (
     MaskSpec,
     alibi_slopes,
@@ -191,27 +191,6 @@ def test_key_span_holds_exactly_the_keys_a_block_of_queries_may_attend_to():
 # --- the modern rules, each against its own definition written here cell by cell -------------------------------------
 # (attention-gym's mask_mods read as plain Python: causal q >= kv; prefix-LM "kv < P and q < P, or causal"; a sliding
 # window |q - kv| < w; dilation (q - kv) % D == 0; sinks kv < S seen through the local rules; documents doc(q) == doc(kv))
-
-
-def reference_allowed(i: int, j: int, spec: MaskSpec) -> bool:
-    ok = True
-    if spec.causal:
-        ok = ok and j <= i
-    if spec.prefix is not None:
-        ok = ok and (j <= i or (i < spec.prefix and j < spec.prefix))
-    local = True
-    if spec.window is not None:
-        local = local and abs(i - j) < spec.window
-    if spec.dilation is not None:
-        local = local and abs(i - j) % spec.dilation == 0
-    if spec.chunk is not None:
-        local = local and i // spec.chunk == j // spec.chunk
-    if spec.sinks is not None:
-        local = local or j < spec.sinks
-    ok = ok and local
-    if spec.documents:
-        ok = ok and sum(i >= s for s in spec.documents) == sum(j >= s for s in spec.documents)
-    return ok
 
 
 MODERN = [

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import streamlit as st
 
-from attnviz.capture import all_but_maps
+from attnviz.capture import all_but_maps, documents_spec
 from attnviz.masks import MaskSpec, kept_positions
 from attnviz.models.base import Notice, hook_name
 from attnviz.i18n import translate
-from attnviz.text import MAX_CHARS, CleanText, InputError, clean_text, escape_markdown
+from attnviz.text import MAX_CHARS, MAX_SEPARATOR_CHARS, CleanText, InputError, clean_text, escape_markdown
 
 from . import url_state
 from .lang import T, ensure_language, error_text, language_switch
 from .long_maps import BLOCKS_ABOVE
+from .uploads import paragraphs_of
 from .session import VIEW_HOOKS, captures_for, encoded_shape, is_long, scores_hooks, view_hooks
 from .offered import canonical_model, default_model, get_model, model_choices
 
@@ -25,6 +26,10 @@ log = logging.getLogger("attnviz")
 EXAMPLE = "The animal didn't cross the street because it was too tired."
 MAX_WINDOW = 64
 MAX_CHUNK = 64
+MAX_PREFIX = 64
+MAX_SINKS = 16
+MAX_DILATION = 8
+SOFTCAPS = (1, 2, 5, 10, 20, 30, 50)  # the caps offered (Gemma 2 caps attention scores at 50)
 
 SHARED = [
     url_state.text_param("text", EXAMPLE),
@@ -35,6 +40,17 @@ SHARED = [
     url_state.int_param("window", 3, 1, MAX_WINDOW),
     url_state.bool_param("use_chunk"),
     url_state.int_param("chunk", 4, 1, MAX_CHUNK),
+    url_state.bool_param("use_prefix"),
+    url_state.int_param("prefix", 4, 1, MAX_PREFIX),
+    url_state.bool_param("use_sinks"),
+    url_state.int_param("sinks", 2, 1, MAX_SINKS),
+    url_state.bool_param("use_dilation"),
+    url_state.int_param("dilation", 2, 2, MAX_DILATION),
+    url_state.bool_param("documents"),
+    url_state.short_text_param("separator", "", MAX_SEPARATOR_CHARS),
+    url_state.bool_param("alibi"),
+    url_state.bool_param("use_softcap"),
+    url_state.choice_param("softcap", 5, SOFTCAPS),
     url_state.bool_param("hide_special"),
     url_state.text_param("lang", "en"),  # filled from the browser's language first (ui.lang)
 ]
@@ -157,9 +173,34 @@ def sidebar_controls() -> None:
         disabled=not st.session_state["use_chunk"],
         help=T("sidebar.chunk_help"),
     )
+    modern_mask_controls()
     st.sidebar.checkbox(T("sidebar.hide_special"), key="hide_special", help=T("sidebar.hide_special_help"))
     st.sidebar.header(T("sidebar.padding"))
     text_box(T("sidebar.text2"), "text2", where=st.sidebar, help=T("sidebar.text2_help"))
+
+
+MODERN_SWITCHES = ("use_prefix", "use_sinks", "use_dilation", "documents", "alibi", "use_softcap")
+
+
+def modern_mask_controls() -> None:
+    """The rules and score modifications of today's models, in one expander (open while any of them is on)."""
+    state = st.session_state
+    box = st.sidebar.expander(T("sidebar.modern_masks"), expanded=any(state[key] for key in MODERN_SWITCHES))
+
+    def sized(switch: str, key: str, low: int, high: int) -> None:
+        box.checkbox(T(f"sidebar.{key}"), key=switch, help=T(f"sidebar.{key}_help"))
+        box.slider(T(f"sidebar.{key}_size"), low, high, key=key, disabled=not state[switch])
+
+    sized("use_prefix", "prefix", 1, MAX_PREFIX)
+    sized("use_sinks", "sinks", 1, MAX_SINKS)
+    sized("use_dilation", "dilation", 2, MAX_DILATION)
+    box.checkbox(T("sidebar.documents"), key="documents", help=T("sidebar.documents_help"))
+    box.text_input(
+        T("sidebar.separator"), key="separator", max_chars=MAX_SEPARATOR_CHARS, disabled=not state["documents"]
+    )
+    box.checkbox(T("sidebar.alibi"), key="alibi", help=T("sidebar.alibi_help"))
+    box.checkbox(T("sidebar.softcap"), key="use_softcap", help=T("sidebar.softcap_help"))
+    box.select_slider(T("sidebar.softcap_size"), SOFTCAPS, key="softcap", disabled=not state["use_softcap"])
 
 
 def model_sizes_caption() -> None:
@@ -177,12 +218,38 @@ def model_sizes_caption() -> None:
 
 
 def current_spec() -> MaskSpec:
+    """The sidebar's rules and score modifications (documents: :func:`document_spec`, which needs the text)."""
     state = st.session_state
+
+    def size(switch: str, key: str) -> int | None:
+        return int(state[key]) if state[switch] else None
+
     return MaskSpec(
         causal=bool(state["causal"]),
-        window=int(state["window"]) if state["use_window"] else None,
-        chunk=int(state["chunk"]) if state["use_chunk"] else None,
+        window=size("use_window", "window"),
+        chunk=size("use_chunk", "chunk"),
+        prefix=size("use_prefix", "prefix"),
+        sinks=size("use_sinks", "sinks"),
+        dilation=size("use_dilation", "dilation"),
+        alibi=bool(state["alibi"]),
+        softcap=float(state["softcap"]) if state["use_softcap"] else None,
     )
+
+
+def document_spec(model, cleaned: CleanText, spec: MaskSpec) -> tuple[MaskSpec, list[Notice]]:
+    """``spec`` with the sidebar's documents, split in ``cleaned`` for ``model``'s tokens, and what to say about it
+    (a text with no separator holds one document)."""
+    state = st.session_state
+    if not state["documents"]:
+        return spec, []
+    separator = state["separator"] or None
+    if separator is None:  # the sentence box is one line: blank lines are those of a pasted or opened passage
+        cleaned = replace(cleaned, paragraphs=paragraphs_of(cleaned.text))
+    spec = documents_spec(model, cleaned, spec, separator)
+    if spec.documents:
+        return spec, []
+    key = "msg.one_document" if separator is None else "msg.one_document_separator"
+    return spec, [Notice("info", key, {"separator": separator or ""})]
 
 
 def text_box(label: str, key: str, where=st, **kwargs) -> None:
@@ -233,7 +300,7 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
     """Clean the text, load the model, capture; every problem becomes a message, never a traceback."""
     state = st.session_state
     lang = ensure_language()
-    texts = []
+    texts, first = [], None
     for key in ("text", "text2"):
         if key == "text2" and not state[key].strip():
             continue
@@ -247,17 +314,26 @@ def run_view(hooks: tuple[str, ...] | None = VIEW_HOOKS) -> View | None:
             continue
         show_notices(cleaned, lang)
         texts.append(cleaned.text)
+        first = first or cleaned
     try:
         model = get_model(state["model"])
     except Exception as error:  # an offered model that cannot load (a broken folder) must not take the page down
         log.exception("attnviz: loading the model failed")
         st.error(T("msg.model_failed", name=escape_markdown(state["model"]), error=error_text(error)))
         return None
-    spec = current_spec()
+    assert first is not None  # the first text was cleaned, or the page returned above
+    try:
+        spec, document_notices = document_spec(model, first, current_spec())
+    except InputError as error:
+        st.warning(error.message(lang))
+        return None
     if model.max_batch is not None and len(texts) > model.max_batch:
         st.info(T("msg.padding_needs_bert"))
         texts = texts[:1]
-    show_model_notices(model.notices(texts[0], spec), lang)
+    if spec.documents and len(texts) > 1:  # the documents are positions of the first text's tokens
+        st.info(T("msg.documents_one_text"))
+        texts = texts[:1]
+    show_model_notices(model.notices(texts[0], spec) + document_notices, lang)
     if hooks == VIEW_HOOKS:  # the maps' arrays; every layer's scores too while that stays small
         if len(texts) > 1 and (is_long(model, tuple(texts)) or encoded_shape(model, tuple(texts))[1] > BLOCKS_ABOVE):
             st.info(T("msg.long_one_text"))  # a long text's maps are drawn in blocks: no padding comparison

@@ -50,6 +50,17 @@ def _use_text(read) -> None:
         state["long_text_notes"] = [(error.key, error.values)]
         return
     state["text"], state["zoom"], state["long_text_notes"] = cleaned.text, "", cleaned.notice_keys
+    # the box holds the text on one line: where its blank lines were is kept beside it, for splitting documents
+    state[PARAGRAPHS] = (cleaned.text, cleaned.paragraphs)
+
+
+PARAGRAPHS = "long_text_paragraphs"  # (the text as used, where each paragraph after a blank line begins in it)
+
+
+def paragraphs_of(text: str) -> tuple[int, ...]:
+    """Where the paragraphs of the pasted or opened passage begin, while the sentence box still holds it unchanged."""
+    used, paragraphs = st.session_state.get(PARAGRAPHS, ("", ()))
+    return paragraphs if used == text else ()
 
 
 def _use_pasted() -> None:

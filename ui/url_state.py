@@ -45,6 +45,29 @@ def text_param(key: str, default: str) -> Param:
     return Param(key, default, _text)
 
 
+def short_text_param(key: str, default: str, longest: int) -> Param:
+    """A text of at most ``longest`` characters (a longer one in a link is refused: the default)."""
+
+    def parse(raw: str) -> str:
+        if len(raw) > longest:
+            raise ValueError(raw)
+        return raw
+
+    return Param(key, default, parse)
+
+
+def choice_param(key: str, default: int, choices: tuple[int, ...]) -> Param:
+    """One of ``choices`` (whole numbers, as a select slider offers them)."""
+
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if value not in choices:
+            raise ValueError(raw)
+        return value
+
+    return Param(key, default, parse)
+
+
 def bool_param(key: str, default: bool = False) -> Param:
     return Param(key, default, _bool)
 

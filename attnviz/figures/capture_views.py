@@ -32,10 +32,12 @@ from ..analysis.positions import (
     sinusoidal,
 )
 from ..i18n import translate
-from ..masks import kept_positions
+from ..masks import kept_positions, outline_segments
 from . import attention
 from .dcmha import WINDOW_COLOR, window_band_path
 from .style import is_probability
+
+RULES_COLOR = "#c51b7d"  # the user's mask rules' outline: apart from the model's own window (green)
 
 if TYPE_CHECKING:
     from ..capture import Capture
@@ -107,6 +109,8 @@ def head_heatmap(
     """One head's attention map: queries on rows, keys on columns, masked cells grey, raw scores in the hover, and
     the model's own sliding window for this layer (Mistral's, Gemma 2's, a DCFormer's local layers) outlined.
 
+    The border of what the user's mask rules leave the layer is outlined too (RULES_COLOR), whatever their shape.
+
     The main page, the Presenter and a notebook draw a head with this one builder. ``keep``: the positions drawn
     (by default all, or all but [CLS]/[SEP] with ``hide_special``); ``scores``: the head's raw scores when the
     capture does not hold them (a page computes them from q and k); ``title``: in place of "Layer l · head h"."""
@@ -124,6 +128,14 @@ def head_heatmap(
     )
     own = capture.own_windows[layer] if capture.own_windows is not None else None
     n = len(capture.tokens)
+    if capture.spec.takes_keys and kept is None and n <= attention.MAX_DRAWN_TOKENS:
+        fig.add_shape(  # the user's rules, whatever their shape: the border of what this layer may attend to
+            type="path",
+            path=" ".join(f"M{x0:g},{y0:g}L{x1:g},{y1:g}" for x0, y0, x1, y1 in outline_segments(capture.mask(layer))),
+            name="mask rules",
+            line=dict(color=RULES_COLOR, width=1.5),
+            layer="above",
+        )
     if own is not None and kept is None and n <= attention.MAX_DRAWN_TOKENS:
         fig.add_shape(
             type="path",

@@ -40,6 +40,42 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "The sequence is cut into blocks of c tokens; attention stays inside a block.",
         "zh": "序列被切成每块 c 个词，注意力只在块内计算。",
     },
+    "sidebar.modern_masks": {"en": "Masks of modern models", "zh": "现代模型的掩码"},
+    "sidebar.prefix": {"en": "Prefix-LM", "zh": "前缀语言模型（prefix-LM）"},
+    "sidebar.prefix_size": {"en": "Prefix length P", "zh": "前缀长度 P"},
+    "sidebar.prefix_help": {
+        "en": "The first P tokens see each other both ways; every later token sees only itself and earlier ones (T5's prefix LM, UL2, PaliGemma).",
+        "zh": "前 P 个词彼此双向可见；之后的每个词只能看到自己和之前的词（T5 的前缀语言模型、UL2、PaliGemma）。",
+    },
+    "sidebar.sinks": {"en": "Attention sinks", "zh": "注意力汇聚词元（sinks）"},
+    "sidebar.sinks_size": {"en": "Sink tokens S", "zh": "汇聚词元数 S"},
+    "sidebar.sinks_help": {
+        "en": "The first S tokens stay visible to every query through the window, dilation and chunks (StreamingLLM); never through the causal mask or a window the model was trained with.",
+        "zh": "前 S 个词穿过窗口、膨胀和分块，对每个查询都可见（StreamingLLM）；但不会穿过因果掩码，也不会穿过模型训练时自带的窗口。",
+    },
+    "sidebar.dilation": {"en": "Dilated window", "zh": "膨胀窗口"},
+    "sidebar.dilation_size": {"en": "Dilation D", "zh": "膨胀间隔 D"},
+    "sidebar.dilation_help": {
+        "en": "Only keys at a distance that is a multiple of D (inside the window, when there is one): Longformer's dilation.",
+        "zh": "只保留距离为 D 的倍数的键（有窗口时在窗口内）：Longformer 的膨胀注意力。",
+    },
+    "sidebar.documents": {"en": "Split into documents", "zh": "分成多个文档"},
+    "sidebar.separator": {"en": "Separator (empty: blank lines)", "zh": "分隔符（留空：空行）"},
+    "sidebar.documents_help": {
+        "en": "The text is cut into documents at blank lines, or after each separator; a query sees only its own document, as in packed training sequences.",
+        "zh": "文本在空行处（或每个分隔符之后）切成多个文档；每个查询只能看到自己所在的文档，就像训练时打包的序列那样。",
+    },
+    "sidebar.alibi": {"en": "ALiBi distance penalty", "zh": "ALiBi 距离惩罚"},
+    "sidebar.alibi_help": {
+        "en": "Each head h subtracts m_h·|i − j| from its scores, with the paper's slopes m_h = 2^(−8h/H): near keys win (Press et al., 2022).",
+        "zh": "每个头 h 的分数减去 m_h·|i − j|，斜率取论文的 m_h = 2^(−8h/H)：近处的键占优（Press 等，2022）。",
+    },
+    "sidebar.softcap": {"en": "Soft-cap the scores", "zh": "分数软上限"},
+    "sidebar.softcap_size": {"en": "Cap C", "zh": "上限 C"},
+    "sidebar.softcap_help": {
+        "en": "Every score s becomes C·tanh(s / C): it stays within ±C, as in Gemma 2.",
+        "zh": "每个分数 s 变为 C·tanh(s / C)：始终在 ±C 之内，与 Gemma 2 相同。",
+    },
     "sidebar.hide_special": {"en": "Hide [CLS] / [SEP] in the plots", "zh": "图中隐藏 [CLS] / [SEP]"},
     "sidebar.hide_special_help": {
         "en": "Only the drawing changes: the model still attends to them, so shown rows may sum to less than 1.",
@@ -151,16 +187,36 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "第二个句子有 {n:,} 个词元；{model} 最多读取 {limit} 个，因此只显示前 {limit} 个。",
     },
     "msg.decoder_intervention": {
-        "en": "**Intervention:** {model} was trained with the windows {trained}; the {mask} setting narrows what its layers see beyond that, so these patterns show how the model copes with a restriction it was never trained with.",
-        "zh": "**干预**：{model} 训练时使用的窗口是 {trained}；{mask} 设置进一步限制了各层能看到的内容，因此这些注意力图显示的是模型如何应对一种训练时从未见过的限制。",
+        "en": "**Intervention:** {model} was trained with the windows {trained}; the {mask} setting changes what its layers see, or how they score what they see, beyond that, so these patterns show how the model copes with a change it was never trained with.",
+        "zh": "**干预**：{model} 训练时使用的窗口是 {trained}；{mask} 设置改变了各层能看到的内容或打分的方式，因此这些注意力图显示的是模型如何应对一种训练时从未见过的变化。",
     },
     "msg.window_changes_nothing": {
         "en": "The window w = {w} changes nothing here: every layer of {model} already sees at most that far ({trained}).",
         "zh": "窗口 w = {w} 在这里不起作用：{model} 的每一层本来就最多看这么远（{trained}）。",
     },
+    "msg.prefix_changes_nothing": {
+        "en": "The prefix-LM setting changes nothing here: {model} is causal already, so its first {p} tokens cannot see each other both ways.",
+        "zh": "前缀语言模型设置在这里不起作用：{model} 本来就是因果模型，它的前 {p} 个词不能彼此双向可见。",
+    },
+    "msg.sinks_change_nothing": {
+        "en": "The {s} sink tokens change nothing here: they only let keys through a window, dilation or chunks you set, and none is set.",
+        "zh": "{s} 个汇聚词元在这里不起作用：它们只会穿过你设置的窗口、膨胀或分块，而现在一个也没有设置。",
+    },
+    "msg.one_document": {
+        "en": "The text holds one document: it has no blank line. Type a separator in the sidebar (such as |), or paste a passage with blank lines under “A long text”.",
+        "zh": "文本只有一个文档：其中没有空行。请在侧边栏输入分隔符（例如 |），或在“长文本”中粘贴带空行的段落。",
+    },
+    "msg.one_document_separator": {
+        "en": "The text holds one document: the separator “{separator}” is not between its words.",
+        "zh": "文本只有一个文档：词与词之间没有分隔符“{separator}”。",
+    },
+    "msg.documents_one_text": {
+        "en": "Documents split the first sentence only: the second sentence is not shown.",
+        "zh": "文档划分只作用于第一个句子：第二个句子不显示。",
+    },
     "msg.intervention": {
-        "en": "**Intervention:** this model is a bidirectional encoder trained to see every token. The {mask} mask changes what every layer sees, so these patterns show how the model copes with a restriction it was never trained with — not how it normally works.",
-        "zh": "**干预**：这个模型是双向编码器，训练时能看到所有词。{mask} 掩码改变了每一层能看到的内容，因此这些注意力图显示的是模型如何应对一种训练时从未见过的限制，而不是它平时的工作方式。",
+        "en": "**Intervention:** this model is a bidirectional encoder trained to see every token. The {mask} setting changes what every layer sees, or how it scores what it sees, so these patterns show how the model copes with a change it was never trained with — not how it normally works.",
+        "zh": "**干预**：这个模型是双向编码器，训练时能看到所有词。{mask} 设置改变了每一层能看到的内容或打分的方式，因此这些注意力图显示的是模型如何应对一种训练时从未见过的变化，而不是它平时的工作方式。",
     },
     "mask.causal": {"en": "causal", "zh": "因果"},
     "mask.window": {"en": "window {w}", "zh": "窗口 {w}"},

@@ -258,23 +258,34 @@ def windows_text(windows: list[int | None]) -> str:
 
 
 def mask_notices(model: AttentionModel, spec: MaskSpec) -> list[Notice]:
-    """What every page says about the mask: for an encoder trained to see everything, any mask is an intervention;
-    a decoder's own windows, and whether the user's window or chunk changes them."""
+    """What every page says about the mask: for an encoder trained to see everything, any rule or score
+    modification is an intervention; a decoder's own windows, and whether the user's rules change them; a rule that
+    changes nothing here (a prefix on a causal model, sinks with nothing to see through) is named as such."""
+    notices = []
     if model.kind != "decoder":
-        return [Notice("warning", "msg.intervention", {"mask": spec})] if spec.is_intervention else []
-    windows = model.layer_windows(spec.window)
-    trained, applied = windows_text(model.layer_windows(None)), windows_text(windows)
-    # "∞" is explained only where a layer is global.
-    note = "msg.decoder_note" if None in windows else "msg.decoder_note_windowed"
-    notices = [Notice("info", note, {"model": model.name, "windows": applied})]
-    if spec.chunk is not None or applied != trained:
-        notices.append(
-            Notice("warning", "msg.decoder_intervention", {"model": model.name, "trained": trained, "mask": spec})
-        )
-    elif spec.window is not None:
-        notices.append(
-            Notice("info", "msg.window_changes_nothing", {"w": spec.window, "model": model.name, "trained": trained})
-        )
+        if spec.is_intervention:
+            notices.append(Notice("warning", "msg.intervention", {"mask": spec}))
+    else:
+        windows = model.layer_windows(spec.window)
+        trained, applied = windows_text(model.layer_windows(None)), windows_text(windows)
+        # "∞" is explained only where a layer is global.
+        note = "msg.decoder_note" if None in windows else "msg.decoder_note_windowed"
+        notices.append(Notice("info", note, {"model": model.name, "windows": applied}))
+        narrowed = spec.chunk is not None or spec.dilation is not None or bool(spec.documents)
+        if narrowed or applied != trained or spec.modifies_scores:
+            notices.append(
+                Notice("warning", "msg.decoder_intervention", {"model": model.name, "trained": trained, "mask": spec})
+            )
+        elif spec.window is not None:
+            notices.append(
+                Notice(
+                    "info", "msg.window_changes_nothing", {"w": spec.window, "model": model.name, "trained": trained}
+                )
+            )
+        if spec.prefix is not None:
+            notices.append(Notice("info", "msg.prefix_changes_nothing", {"model": model.name, "p": spec.prefix}))
+    if spec.sinks is not None and (spec.window, spec.chunk, spec.dilation) == (None, None, None):
+        notices.append(Notice("info", "msg.sinks_change_nothing", {"s": spec.sinks}))
     return notices
 
 

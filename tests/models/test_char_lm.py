@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import attnviz
-from score_reference import reference_scores
+from mask_reference import reference_scores
 from attnviz.capture import all_but_maps, run_capture
 from attnviz.masks import MaskSpec
 from attnviz.models.char_lm import CharLanguageModel

@@ -22,7 +22,7 @@ from attnviz.capture import run_capture
 from attnviz.hooks import recording
 from attnviz.masks import MaskSpec, structural_mask
 from attnviz.models.base import Encoding
-from score_reference import reference_scores
+from mask_reference import reference_scores
 from tiny_models import WINDOW, Built
 from attnviz.models.hf import ATTN_NAME, HFAttentionModel, UnsupportedModel, family_of, load_hf_model
 

@@ -1,5 +1,5 @@
-"""The score modifications by their published definitions, written here independently of attnviz.masks: what the
-tests compare the forward's recorded scores with."""
+"""The mask rules and score modifications by their published definitions (attention-gym's, the papers'), written here
+independently of attnviz.masks: what the tests compare the forward's masks and recorded scores with."""
 
 from __future__ import annotations
 
@@ -31,3 +31,30 @@ def reference_scores(plain: np.ndarray, spec: MaskSpec) -> np.ndarray:
     if spec.softcap is not None:
         scores = spec.softcap * np.tanh(scores / spec.softcap)
     return scores
+
+
+def reference_allowed(i: int, j: int, spec: MaskSpec) -> bool:
+    """May query i attend to key j under ``spec``'s rules (AND; sinks loosen only the window, dilation and chunks)?"""
+    ok = True
+    if spec.causal:
+        ok = ok and j <= i
+    if spec.prefix is not None:
+        ok = ok and (j <= i or (i < spec.prefix and j < spec.prefix))
+    local = True
+    if spec.window is not None:
+        local = local and abs(i - j) < spec.window
+    if spec.dilation is not None:
+        local = local and abs(i - j) % spec.dilation == 0
+    if spec.chunk is not None:
+        local = local and i // spec.chunk == j // spec.chunk
+    if spec.sinks is not None:
+        local = local or j < spec.sinks
+    ok = ok and local
+    if spec.documents:
+        ok = ok and sum(i >= s for s in spec.documents) == sum(j >= s for s in spec.documents)
+    return ok
+
+
+def reference_mask(n: int, spec: MaskSpec) -> np.ndarray:
+    """(n, n) bool: :func:`reference_allowed` for every cell."""
+    return np.array([[reference_allowed(i, j, spec) for j in range(n)] for i in range(n)])
