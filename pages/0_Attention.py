@@ -9,6 +9,7 @@ from ui.errors import guard
 from ui.figures import show_figure
 from ui.flow import FLOW_PARAMS, flow_section
 from ui.focus import FOCUS
+from ui.kernel_blocks import KERNEL_PARAMS, kernel_blocks_section
 from ui.lang import T
 from ui.long_maps import LONG_MAP_PARAMS, long_grid, long_head, long_overview
 from ui.nav import run_through_navigation
@@ -22,6 +23,7 @@ VIEW_PARAMS = [
     url_state.int_param("head", 0, 0, 63),
     *FLOW_PARAMS,
     *LONG_MAP_PARAMS,
+    *KERNEL_PARAMS,
 ]
 
 
@@ -151,6 +153,7 @@ def draw_maps(show_input, turn) -> None:
             with column:
                 title = T("main.sentence_n", n=index + 1, layer=layer, head=head)
                 show_head(view, index, layer, head, title, f"padding_{index}", share=1 / len(view.captures))
+    kernel_blocks_section(view, layer)  # closed by default: one toggle
     if view.long:  # rollout and flow need every layer's whole map
         st.info(T("main.long_no_flow", n=len(capture.tokens)))
     else:

@@ -40,6 +40,21 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "**Rollout** follows attention through the layers. Each layer's map is first mixed with the identity, for the residual connection that carries every token past the attention: A = r·I + (1 − r)·(the heads' map), rows renormalised. The layers are then multiplied: the rollout after layer l is Aₗ ⋯ A₀, and its row i says how much of token i after layer l comes from each input token. **Attention flow** reads the same layers as a network of pipes whose widths are these weights, and asks how much can flow from token i after layer l down to each input token (a max-flow problem), each row then normalised. Both are approximations of where information flows: they ignore the value vectors, the feed-forward layers and the sizes of what is mixed (Abnar & Zuidema 2020, *Quantifying Attention Flow in Transformers*).",
         "zh": "**注意力展开**（rollout）沿着各层追踪注意力。先把每层的注意力图与单位矩阵混合，单位矩阵代表残差连接（它让每个词元绕过注意力直接传到下一层）：A = r·I + (1 − r)·（各头合并后的图），每行重新归一化。然后把各层相乘：第 l 层之后的展开是 Aₗ ⋯ A₀，它的第 i 行表示第 l 层之后的词元 i 有多少来自每个输入词元。**注意力流**（attention flow）把同样的各层看成一张管道网络，管道的粗细就是这些权重，求从第 l 层之后的词元 i 往下最多能向每个输入词元流过多少（最大流问题），再把每行归一化。两者都只是信息流向的近似：它们不考虑值向量、前馈层以及被混合向量的大小（Abnar 与 Zuidema，2020，*Quantifying Attention Flow in Transformers*）。",
     },
+    "main.blocks_toggle": {"en": "What a kernel can skip", "zh": "计算核可以跳过什么"},
+    "main.blocks_toggle_help": {
+        "en": "The chosen layer's mask cut into tiles, as FlashAttention and FlexAttention compute attention: a tile with no allowed cell is never computed.",
+        "zh": "把所选层的掩码切成块，就像 FlashAttention 和 FlexAttention 计算注意力那样：没有任何可见格的块根本不计算。",
+    },
+    "main.blocks_what": {"en": "counting the mask's tiles", "zh": "统计掩码的分块"},
+    "main.blocks_size": {"en": "Tile size", "zh": "块大小"},
+    "main.blocks_size_help": {
+        "en": "Query block × key block. GPU kernels use 64 or 128; a short sentence needs small tiles to show anything.",
+        "zh": "查询块 × 键块。GPU 计算核使用 64 或 128；短句子要用小块才能看出区别。",
+    },
+    "main.blocks_caption": {
+        "en": "Layer {layer}: a blocked kernel skips the {skipped} grey tiles and computes {computed} of the {cells} cells ({share}); the amber tiles are computed, then masked cell by cell. A sliding window keeps the computed tiles near the diagonal, so the work grows with the text, not its square.",
+        "zh": "第 {layer} 层：分块计算核跳过 {skipped} 个灰色块，只计算 {cells} 个格中的 {computed} 个（{share}）；琥珀色的块先计算，再逐格遮蔽。滑动窗口让需要计算的块留在对角线附近，所以计算量随文本长度增长，而不是随它的平方增长。",
+    },
     "main.flow_what": {"en": "computing where information flows", "zh": "计算信息的流向"},
     "main.flow_method": {"en": "Method", "zh": "方法"},
     "main.flow_method_help": {

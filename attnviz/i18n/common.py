@@ -233,6 +233,20 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "{model}'s tokenizer does not say where each token is in the text, so the text cannot be split into documents.",
         "zh": "{model} 的分词器不提供每个词元在文本中的位置，无法把文本分成文档。",
     },
+    "blocks.skipped": {"en": "skipped", "zh": "跳过"},
+    "blocks.partial": {"en": "partly masked", "zh": "部分遮蔽"},
+    "blocks.full": {"en": "full", "zh": "完整"},
+    "blocks.state": {"en": "Tile", "zh": "块"},
+    "blocks.queries": {"en": "query position", "zh": "查询位置"},
+    "blocks.keys": {"en": "key position", "zh": "键位置"},
+    "blocks.hover": {
+        "en": "queries {q} × keys {k}<br>{state}: {allowed} of {cells} cells allowed",
+        "zh": "查询 {q} × 键 {k}<br>{state}：{cells} 个格中 {allowed} 个可见",
+    },
+    "blocks.summary": {
+        "en": "Tiles of {block} × {block}: {skipped} of {tiles} skipped ({share}), {partial} partly masked, {full} full",
+        "zh": "{block} × {block} 的块：{tiles} 块中跳过 {skipped} 块（{share}），部分遮蔽 {partial} 块，完整 {full} 块",
+    },
     "mask.alibi": {"en": "ALiBi", "zh": "ALiBi 距离惩罚"},
     "mask.softcap": {"en": "soft-cap {c}", "zh": "软上限 {c}"},
     "plot.clipped": {

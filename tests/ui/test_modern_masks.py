@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_utils import array, figure_with_title
+from apptest_utils import array, figure_with_title, figures, title_of
 from attnviz.masks import MaskSpec
 from mask_reference import reference_alibi_slopes, reference_mask
 
@@ -149,3 +149,26 @@ def test_a_hostile_link_falls_back_to_the_defaults(params):
     assert not at.exception
     assert at.slider(key="prefix").value == 4 and at.text_input(key="separator").value == ""
     assert at.select_slider(key="softcap").value == 5
+
+
+def test_the_block_view_counts_the_tiles_of_the_mask_shown(main_page):
+    at = main_page
+    at.checkbox(key="use_window").check().run()
+    at.slider(key="window").set_value(2).run()
+    at.toggle(key="kernel_blocks").set_value(True).run()
+    at.select_slider(key="kernel_block").set_value(4).run()
+    assert not at.exception and at.query_params["kernel_block"] == "4"
+    mask = drawn_mask(at)  # the head map's allowed cells: the window of 2 both ways on 10 tokens
+    tiles = figure_with_title(at, "Tiles of 4 × 4")
+    states = array(tiles["data"][0]["z"])
+    expected = [
+        [0 if not t.any() else 2 if t.all() else 1 for t in (mask[a : a + 4, c : c + 4] for c in range(0, 10, 4))]
+        for a in range(0, 10, 4)
+    ]
+    assert states.tolist() == expected
+    skipped = int((states == 0).sum())
+    assert f"{skipped} of 9 skipped" in tiles["layout"]["title"]["text"]
+    at.select_slider(key="kernel_block").set_value(8).run()
+    figure_with_title(at, "Tiles of 8 × 8")
+    at.toggle(key="kernel_blocks").set_value(False).run()
+    assert not [spec for spec in figures(at) if "Tiles of" in title_of(spec)]
