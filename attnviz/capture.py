@@ -313,15 +313,32 @@ def run_capture(
     return captures
 
 
+def next_token_losses(logits: torch.Tensor, ids: torch.Tensor, real: torch.Tensor) -> np.ndarray:
+    """Cross-entropy (nats) of predicting each real token from the ones before it: (n - 1,) for n real tokens,
+    entry t for the token at position t + 1. logits: (seq, vocab); ids, real: (seq,)."""
+    n = int(real.sum())
+    if n < 2:
+        return np.zeros(0, dtype=np.float32)
+    losses = torch.nn.functional.cross_entropy(logits[: n - 1].float().cpu(), ids[1:n].cpu(), reduction="none")
+    return losses.numpy().astype(np.float32)
+
+
 def next_token_loss(logits: torch.Tensor, ids: torch.Tensor, real: torch.Tensor) -> float:
     """Mean cross-entropy (nats) of predicting each real token from the ones before it; NaN for one token.
 
     logits: (seq, vocab); ids, real: (seq,).
     """
-    n = int(real.sum())
-    if n < 2:
-        return float("nan")
-    return float(torch.nn.functional.cross_entropy(logits[: n - 1].float().cpu(), ids[1:n].cpu()))
+    losses = next_token_losses(logits, ids, real)
+    return float(losses.astype(np.float64).mean()) if len(losses) else float("nan")
+
+
+def position_losses(model: AttentionModel, text: str, spec: MaskSpec) -> np.ndarray:
+    """A language model's loss at every position of ``text`` under ``spec`` (:func:`next_token_losses` of one
+    forward, nothing recorded)."""
+    encoding = model.encode([text])
+    with torch.inference_mode():
+        logits = model(encoding, spec)[0]
+    return next_token_losses(logits, encoding.input_ids[0], encoding.key_is_real[0])
 
 
 _models: dict[str, object] = {}

@@ -11,7 +11,7 @@ from attnviz.models.base import Notice
 from attnviz.text import InputError, escape_markdown
 from attnviz.figures.style import fit_to_box
 from attnviz.teaching import layout
-from attnviz.teaching.slides import SlideView, slide_spec, slide_texts, slide_view
+from attnviz.teaching.slides import SlideView, slide_documents, slide_spec, slide_texts, slide_view
 from ui import url_state
 from ui.controls import notice_text, show_model_notices
 from ui.figures import show_figure
@@ -149,7 +149,10 @@ with guard("error.slide"):  # anything unexpected: a message, and next/previous 
         cleaned = slide_texts(slide)
         shown_model = dcformer or model
         notices = [Notice("warning", key, values) for text in cleaned for key, values in text.notice_keys]
-        notices += shown_model.notices(cleaned[0].text, slide_spec(slide)) if cleaned else []
+        if cleaned:  # the slide's rules, its documents split for this model's tokens
+            spec = slide_documents(slide, shown_model, cleaned[0], slide_spec(slide))
+            notices += shown_model.notices(cleaned[0].text, spec)
+            captions[:1] = [T("presenter.mask", mask=spec.describe(lang))]
         with heavy_section():
             view = slide_view(slide, model, dcformer, lang=lang, capture=bounded_captures(name))
     except (LessonError, InputError, ModelNotOffered) as error:  # the lesson's own fault, said in words

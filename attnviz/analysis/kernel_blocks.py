@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import tiles
+# attnviz.tiles (torch) is imported by block_census alone: the census type and its counting are plain NumPy, and the
+# figures draw a census without a model (tests/test_layering.py).
 
 SKIPPED, PARTIAL, FULL = 0, 1, 2  # a tile's state
 BLOCK_SIZES = (4, 8, 16, 32, 64, 128, 256)  # FlashAttention's tiles are 64 or 128; smaller ones suit a sentence
@@ -74,5 +75,7 @@ def census_of_mask(allowed_rows, n: int, block: int) -> BlockCensus:
 
 def block_census(cap, layer: int, block: int) -> BlockCensus:
     """The census of ``layer``'s mask in a capture (its rules, its window, padding), for tiles of ``block``."""
+    from .. import tiles
+
     n = len(cap.key_is_real)
     return census_of_mask(lambda rows: tiles.allowed_tile(cap, layer, rows, slice(0, n)), n, block)

@@ -67,10 +67,12 @@ def kernel_blocks_figure(census: BlockCensus, *, title: str | None = None, lang:
         left=56,
         right=colorbar_room(bar_title) + 60,
         top=title_room(text),
-        bottom=48,
+        bottom=64,
         title=top_title(text),
-        xaxis=dict(title=T("blocks.keys"), side="top", range=[-0.5, n - 0.5], tickfont=dict(size=TICK_SIZE)),
-        yaxis=dict(title=T("blocks.queries"), autorange="reversed", scaleanchor="x", tickfont=dict(size=TICK_SIZE)),
+        xaxis=dict(title=dict(text=T("blocks.keys")), range=[-0.5, n - 0.5], tickfont=dict(size=TICK_SIZE)),
+        yaxis=dict(
+            title=dict(text=T("blocks.queries")), autorange="reversed", scaleanchor="x", tickfont=dict(size=TICK_SIZE)
+        ),
         height=460,
     )
     return live_figure([trace], layout)

@@ -21,6 +21,11 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "exp(s − m) / l at the end = the softmax (max |Δp| = {dp:.1e}, max |Δz| = {dz:.1e}); one head's whole map: {full:,} numbers; its output (d per token) with m and l: {linear:,}",
         "zh": "最后的 exp(s − m) / l 就是 softmax（max |Δp| = {dp:.1e}，max |Δz| = {dz:.1e}）；一个头的整张图：{full:,} 个数；它的输出（每个词元 d 个数）加上 m 和 l：{linear:,} 个",
     },
+    "slide.blocks_title": {"en": "Tiles of {block} × {block}", "zh": "{block} × {block} 的块"},
+    "slide.sinks_note": {
+        "en": "Mean loss after position {w}: as trained {trained}, window {w} {windowed}, window + {s} sinks {with_sinks} nats. The model as trained gives its first {s} tokens {share} of each row's attention.",
+        "zh": "第 {w} 个位置之后的平均损失：训练时的设置 {trained}，窗口 {w} 为 {windowed}，窗口加 {s} 个汇聚词元为 {with_sinks} 奈特。按训练时的设置，模型把每行注意力的 {share} 给了前 {s} 个词元。",
+    },
     "presenter.lesson": {"en": "Lesson", "zh": "课程"},
     "presenter.previous": {"en": "◀ Previous", "zh": "◀ 上一页"},
     "presenter.next": {"en": "Next ▶", "zh": "下一页 ▶"},
@@ -210,6 +215,10 @@ TEXT: dict[str, dict[str, str]] = {
     "presenter.lesson_needs_dcformer": {
         "en": "slide {number}: the 'dcmha' view needs the shipped DCFormer (assets/dcformer-tiny)",
         "zh": "第 {number} 页：'dcmha' 视图需要随附的 DCFormer 模型（assets/dcformer-tiny）",
+    },
+    "presenter.lesson_sinks_needs_decoder": {
+        "en": "slide {number}: the 'sinks' view measures a language model's loss, and {model} is not one (try mistral-char)",
+        "zh": "第 {number} 页：'sinks' 视图测量的是语言模型的损失，而 {model} 不是语言模型（可以试试 mistral-char）",
     },
     "presenter.lesson_encoder_decoder": {
         "en": "slide {number}: {model} is an encoder-decoder model: its attention is shown on the Encoder-decoder page",

@@ -9,7 +9,8 @@ A lesson file::
         text: The animal didn't cross the street because it was too tired.
         layer: 2
         head: 3
-        causal: false         # optional mask settings: causal, window, chunk, hide_special, text2
+        causal: false         # optional mask settings: causal, window, chunk, prefix, sinks, dilation,
+                              # documents (and separator), alibi, softcap; hide_special, text2
         explanation: {en: ..., zh: ...}
 
 Lessons come from teachers' uploads, so reading one is bounded: at most ``MAX_LESSON_BYTES``, one YAML
@@ -33,7 +34,7 @@ from ..i18n import MESSAGES, translate
 from ..paths import LESSONS as LESSON_DIR
 from ..text import InputError
 
-VIEWS = ("head", "layer", "overview", "compare", "steps", "flash", "order", "positions", "dcmha")
+VIEWS = ("head", "layer", "overview", "compare", "steps", "flash", "blocks", "sinks", "order", "positions", "dcmha")
 LANGS = ("en", "zh")
 
 MAX_LESSON_BYTES = 256 * 1024  # checked before the bytes are decoded or parsed
@@ -61,12 +62,19 @@ SLIDE_FIELDS = {
     "causal": ("bool", False),
     "window": ("size", False),
     "chunk": ("size", False),
-    "block": ("size", False),  # keys per block in the 'flash' view
+    "block": ("size", False),  # keys per block in the 'flash' view; the tile size in the 'blocks' view
+    "prefix": ("size", False),
+    "sinks": ("size", False),
+    "dilation": ("size", False),
+    "documents": ("bool", False),  # split the text at its blank lines (or after each separator)
+    "separator": ("text", False),
+    "alibi": ("bool", False),
+    "softcap": ("size", False),
     "hide_special": ("bool", False),
 }
 # the longest text a field may hold, in characters (bilingual fields: per language)
-MAX_CHARS = {"title": 2_000, "explanation": 2_000, "text": 5_000, "text2": 5_000, "model": 200}
-NEEDS_TEXT = {"head", "layer", "overview", "compare", "steps", "flash", "order", "dcmha"}
+MAX_CHARS = {"title": 2_000, "explanation": 2_000, "text": 5_000, "text2": 5_000, "model": 200, "separator": 16}
+NEEDS_TEXT = {"head", "layer", "overview", "compare", "steps", "flash", "blocks", "sinks", "order", "dcmha"}
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -155,6 +163,13 @@ class Slide:
     window: int | None = None
     chunk: int | None = None
     block: int = 4
+    prefix: int | None = None
+    sinks: int | None = None
+    dilation: int | None = None
+    documents: bool = False
+    separator: str = ""  # empty: the text's blank lines
+    alibi: bool = False
+    softcap: int | None = None
     hide_special: bool = False
 
 

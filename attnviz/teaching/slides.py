@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..figures import attention as plots, capture_views as views, steps as plots_steps
-from ..capture import run_capture
+from ..capture import documents_spec, run_capture
 from .lessons import LessonError, Slide
 from ..masks import MaskSpec, kept_positions
 from ..models.base import AttentionModel, hook_name
@@ -17,6 +17,10 @@ from ..analysis.positions import learned_positions
 from ..analysis.steps import online_softmax, steps
 from ..i18n import translate
 from ..text import CleanText, clean_text, token_label
+from ..analysis.kernel_blocks import block_census
+from ..analysis.sinks import sink_experiment
+from ..figures.kernel_blocks import kernel_blocks_figure, summary
+from ..figures.sinks import sink_losses_figure
 
 # The width / height a slide's figure wants for its plot (attnviz.teaching.layout): maps are square, a layer's
 # grid is four maps a row, the overview a layers × heads sheet, the comparison three panels, the steps bars.
@@ -30,6 +34,8 @@ ASPECT = {
     "compare": 2.6,
     "steps": 1.6,
     "flash": 1.6,
+    "blocks": 1.0,
+    "sinks": 1.8,
 }
 
 
@@ -44,8 +50,23 @@ class SlideView:
 
 
 def slide_spec(slide: Slide) -> MaskSpec:
-    # the character models of 'dcmha' slides are causal by construction
-    return MaskSpec(causal=slide.causal or slide.view == "dcmha", window=slide.window, chunk=slide.chunk)
+    """The slide's rules and score modifications (its documents: :func:`slide_documents`, which needs the model)."""
+    return MaskSpec(
+        causal=slide.causal
+        or slide.view == "dcmha",  # the character models of 'dcmha' slides are causal by construction
+        window=slide.window,
+        chunk=slide.chunk,
+        prefix=slide.prefix,
+        sinks=slide.sinks,
+        dilation=slide.dilation,
+        alibi=slide.alibi,
+        softcap=None if slide.softcap is None else float(slide.softcap),
+    )
+
+
+def slide_documents(slide: Slide, model: AttentionModel, cleaned: CleanText, spec: MaskSpec) -> MaskSpec:
+    """``spec`` with the slide's text split into documents for ``model``, when the slide asks for them."""
+    return documents_spec(model, cleaned, spec, slide.separator or None) if slide.documents else spec
 
 
 def _check_range(slide: Slide, model: AttentionModel, capture=None) -> None:
@@ -106,13 +127,16 @@ def slide_view(slide: Slide, model: AttentionModel, dcformer=None, lang: str = "
     if model.kind == "encoder-decoder":
         raise LessonError("presenter.lesson_encoder_decoder", number=slide.number, model=model.name)
     _check_range(slide, model)
-    texts = [cleaned.text for cleaned in slide_texts(slide)]
-    spec = slide_spec(slide)
+    cleaned_texts = slide_texts(slide)
+    texts = [cleaned.text for cleaned in cleaned_texts]
+    spec = slide_documents(slide, model, cleaned_texts[0], slide_spec(slide))
     if slide.view == "order":
         if len(texts) < 2:
             raise LessonError("presenter.lesson_order_needs_two", number=slide.number)
         a, b = (capture(model, (t,), spec)[0] for t in texts[:2])
         return SlideView(views.word_order(a, b, slide.layer, slide.head, lang=lang), aspect=ASPECT["order"])
+    if slide.view == "sinks":
+        return _sinks_view(slide, model, texts[0], capture, lang)
     captures = capture(model, tuple(texts), spec)
     cap = captures[0]
     _check_range(slide, model, cap)
@@ -172,6 +196,38 @@ def slide_view(slide: Slide, model: AttentionModel, dcformer=None, lang: str = "
                 linear=n * (d + 2),
             )
         )
+    elif slide.view == "blocks":
+        census = block_census(cap, layer, slide.block)
+        figures = [
+            views.head_heatmap(cap, layer, head, keep=None, lang=lang),
+            kernel_blocks_figure(census, title=translate("slide.blocks_title", lang, block=slide.block), lang=lang),
+        ]
+        notes.append(summary(census, lang))
     else:  # pragma: no cover - the loader only admits known views
         raise LessonError("presenter.lesson_unknown_view", number=slide.number, view=slide.view)
     return SlideView(figures, notes, ASPECT[slide.view])
+
+
+def _sinks_view(slide: Slide, model: AttentionModel, text: str, capture, lang: str) -> SlideView:
+    """The attention-sink experiment (analysis.sinks): the model's loss per position as trained, with the slide's
+    window, and with the window plus its sinks; the notes give the means and the model's attention on its first
+    tokens, measured."""
+    if model.kind != "decoder":
+        raise LessonError("presenter.lesson_sinks_needs_decoder", number=slide.number, model=model.name)
+    window, sinks = slide.window or 16, slide.sinks or 4
+    (trained,) = capture(model, (text,), MaskSpec(causal=True))  # the server's cache and bounds, every map
+    experiment = sink_experiment(model, text, window, sinks, capture=trained)
+    means = {
+        name: experiment.mean_after_window(getattr(experiment, name)) for name in ("trained", "windowed", "with_sinks")
+    }
+    note = translate(
+        "slide.sinks_note",
+        lang,
+        w=window,
+        s=sinks,
+        trained=f"{means['trained']:.3f}",
+        windowed=f"{means['windowed']:.3f}",
+        with_sinks=f"{means['with_sinks']:.3f}",
+        share=f"{experiment.first_share:.1%}",
+    )
+    return SlideView([sink_losses_figure(experiment, lang=lang)], [note], ASPECT["sinks"])

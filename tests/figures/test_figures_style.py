@@ -17,7 +17,9 @@ from attnviz import figures
 from attnviz.analysis import flow as flow_analysis
 from attnviz.analysis.steps import online_softmax
 from attnviz.figures import attention as plots
-from attnviz.figures import capture_views, dcmha, flow, heads, importance, seq2seq, steps, style
+from attnviz.analysis.kernel_blocks import census_of_mask
+from attnviz.analysis.sinks import SinkExperiment
+from attnviz.figures import capture_views, dcmha, flow, heads, importance, kernel_blocks, seq2seq, sinks, steps, style
 from notebooks import synthetic_capture
 
 
@@ -163,6 +165,12 @@ def _every_figure():
         "heads.rank_bars": lambda: heads.rank_bars(table, d_head=4),
         "heads.similarity_matrix": lambda: heads.similarity_matrix(
             1 - np.eye(4), ["L0 H0", "L0 H1", "L1 H0", "L1 H1"], is_distance=True
+        ),
+        "kernel_blocks.kernel_blocks_figure": lambda: kernel_blocks.kernel_blocks_figure(
+            census_of_mask(lambda rows: allowed[rows], 4, 2)
+        ),
+        "sinks.sink_losses_figure": lambda: sinks.sink_losses_figure(
+            SinkExperiment(2, 1, rng.random(6), rng.random(6), rng.random(6), 0.01)
         ),
         "importance.layer_head_map": lambda: importance.layer_head_map(rng.random((2, 2)), value_name="v"),
         "importance.loss_per_token": lambda: importance.loss_per_token(np.ones(3), np.full(3, 1.5), tokens),

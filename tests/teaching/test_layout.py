@@ -45,7 +45,18 @@ def slides():
             yield name, slide
 
 
-FIGURES = {"head": 1, "steps": 2, "layer": 1, "overview": 1, "compare": 1, "flash": 2, "order": 3, "positions": 2}
+FIGURES = {
+    "head": 1,
+    "steps": 2,
+    "layer": 1,
+    "overview": 1,
+    "compare": 1,
+    "flash": 2,
+    "blocks": 2,
+    "sinks": 1,
+    "order": 3,
+    "positions": 2,
+}
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
@@ -59,10 +70,9 @@ def test_every_shipped_slide_is_planned_to_fit(size, lang):
         # (info notices are lines of small type on a slide, warnings keep their box)
         captions = ["Mask: causal"]
         if slide.view == "dcmha" or slide.model:
-            captions += [
-                translate("msg.decoder_note", lang, model="dcformer-tiny", windows="64, ∞, 64, ∞"),
-                translate("msg.composed_weights", lang, model="dcformer-tiny"),
-            ]
+            captions.append(translate("msg.decoder_note", lang, model="dcformer-tiny", windows="64, ∞, 64, ∞"))
+        if slide.view == "dcmha" or slide.model == "dcformer-tiny":  # only a DCFormer's weights are composed
+            captions.append(translate("msg.composed_weights", lang, model="dcformer-tiny"))
         notices = ["x" * 160] if slide.causal or slide.window or slide.chunk else []
         plan = plan_slide(screen, n, slide.explanation[lang], captions=captions, notices=notices)
         assert plan.fits, (name, slide.number)

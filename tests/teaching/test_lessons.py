@@ -66,7 +66,8 @@ def test_every_slide_of_every_shipped_lesson_renders(minilm, name):
 
     for slide in load_lesson(shipped_lessons()[name]).slides:
         character_model = get_model(slide.model or "dcformer-tiny") if slide.view == "dcmha" else None
-        figures = slide_view(slide, minilm, character_model).figures
+        model = get_model(slide.model) if slide.model and slide.view != "dcmha" else minilm  # as the Presenter picks
+        figures = slide_view(slide, model, character_model).figures
         assert figures, f"{name} slide {slide.number} drew nothing"
         if slide.view == "dcmha" and character_model.use_dcmha:
             before, after = figures[0], figures[1]  # probabilities, then the post-composed pattern
