@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attnviz.analysis.kernel_blocks import BLOCK_SIZES, SKIPPED, block_census
-from attnviz.figures.kernel_blocks import kernel_blocks_figure
+from attnviz.figures.kernel_blocks import kernel_blocks_figure, summary
 
 from . import url_state
 from .errors import guard
@@ -48,6 +48,7 @@ def kernel_blocks_section(view, layer: int) -> None:
         words.markdown(
             T(
                 "main.blocks_caption",
+                summary=summary(census, lang),
                 layer=layer,
                 computed=f"{census.computed_cells:,}",
                 cells=f"{n * n:,}",

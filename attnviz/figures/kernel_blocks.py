@@ -62,16 +62,23 @@ def kernel_blocks_figure(census: BlockCensus, *, title: str | None = None, lang:
             len=0.6,
         ),
     )
-    text = title if title is not None else summary(census, lang)
+    text = title if title is not None else T("blocks.title", block=census.block)  # the counts: summary(), said beside
     layout = fixed_layout(
         left=56,
         right=colorbar_room(bar_title) + 60,
         top=title_room(text),
         bottom=64,
         title=top_title(text),
-        xaxis=dict(title=dict(text=T("blocks.keys")), range=[-0.5, n - 0.5], tickfont=dict(size=TICK_SIZE)),
+        # both ranges fixed and constrained to the plot's domain: a square map shrinks its plot, never its range
+        xaxis=dict(
+            title=dict(text=T("blocks.keys")), range=[-0.5, n - 0.5], constrain="domain", tickfont=dict(size=TICK_SIZE)
+        ),
         yaxis=dict(
-            title=dict(text=T("blocks.queries")), autorange="reversed", scaleanchor="x", tickfont=dict(size=TICK_SIZE)
+            title=dict(text=T("blocks.queries")),
+            range=[n - 0.5, -0.5],
+            scaleanchor="x",
+            constrain="domain",
+            tickfont=dict(size=TICK_SIZE),
         ),
         height=460,
     )

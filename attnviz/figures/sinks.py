@@ -19,23 +19,24 @@ LINES = (  # (which losses, the catalogue key of its name, colour, dash)
 
 
 def sink_losses_figure(experiment: SinkExperiment, *, title: str | None = None, lang: str = "en") -> go.Figure:
-    """Each run's loss per position (a moving mean of SMOOTHING positions), the window's reach marked."""
+    """Each run's loss per position (a moving mean of SMOOTHING positions) after the window's reach, where the window
+    has cut something (before it the three runs see the same keys and agree)."""
     T = _translator(lang)
     fig = go.Figure()
     for attribute, key, colour, dash in LINES:
         losses = getattr(experiment, attribute)
         name = T(key, w=experiment.window, s=experiment.sinks)
+        start = min(experiment.window, len(losses))
         fig.add_trace(
             go.Scatter(
-                x=np.arange(1, len(losses) + 1),
-                y=moving_mean(losses, SMOOTHING),
+                x=np.arange(start + 1, len(losses) + 1),
+                y=moving_mean(losses[start:], SMOOTHING),
                 mode="lines",
                 name=name,
                 line=dict(color=colour, dash=dash, width=2),
                 hovertemplate=T("sinks.hover", name=name) + "<extra></extra>",
             )
         )
-    fig.add_vline(x=experiment.window, line=dict(color="#7f7f7f", dash="dot", width=1))
     text = title if title is not None else T("sinks.title", w=experiment.window, s=experiment.sinks)
     fig.update_layout(
         title=dict(text=text),

@@ -52,8 +52,8 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "查询块 × 键块。GPU 计算核使用 64 或 128；短句子要用小块才能看出区别。",
     },
     "main.blocks_caption": {
-        "en": "Layer {layer}: a blocked kernel skips the {skipped} grey tiles and computes {computed} of the {cells} cells ({share}); the amber tiles are computed, then masked cell by cell. A sliding window keeps the computed tiles near the diagonal, so the work grows with the text, not its square.",
-        "zh": "第 {layer} 层：分块计算核跳过 {skipped} 个灰色块，只计算 {cells} 个格中的 {computed} 个（{share}）；琥珀色的块先计算，再逐格遮蔽。滑动窗口让需要计算的块留在对角线附近，所以计算量随文本长度增长，而不是随它的平方增长。",
+        "en": "{summary}. Layer {layer}: a blocked kernel skips the {skipped} grey tiles and computes {computed} of the {cells} cells ({share}); the amber tiles are computed, then masked cell by cell. A sliding window keeps the computed tiles near the diagonal, so the work grows with the text, not its square.",
+        "zh": "{summary}。第 {layer} 层：分块计算核跳过 {skipped} 个灰色块，只计算 {cells} 个格中的 {computed} 个（{share}）；琥珀色的块先计算，再逐格遮蔽。滑动窗口让需要计算的块留在对角线附近，所以计算量随文本长度增长，而不是随它的平方增长。",
     },
     "main.flow_what": {"en": "computing where information flows", "zh": "计算信息的流向"},
     "main.flow_method": {"en": "Method", "zh": "方法"},

@@ -238,8 +238,8 @@ TEXT: dict[str, dict[str, str]] = {
     "sinks.with_sinks": {"en": "window {w} + {s} sinks", "zh": "窗口 {w} + {s} 个汇聚词元"},
     "sinks.hover": {"en": "{name}<br>position %{{x}}: %{{y:.3f}} nats", "zh": "{name}<br>位置 %{{x}}：%{{y:.3f}} 奈特"},
     "sinks.title": {
-        "en": "Loss at each position: a window of {w}, then {s} sinks kept",
-        "zh": "每个位置的损失：窗口 {w}，再保留 {s} 个汇聚词元",
+        "en": "Loss at each position after {w}: a window of {w}, then {s} sinks kept",
+        "zh": "第 {w} 个位置之后每个位置的损失：窗口 {w}，再保留 {s} 个汇聚词元",
     },
     "sinks.position": {"en": "position (the token predicted)", "zh": "位置（被预测的词元）"},
     "sinks.loss": {"en": "loss (nats, mean of the last {k})", "zh": "损失（奈特，最近 {k} 个的平均）"},
@@ -253,6 +253,7 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "queries {q} × keys {k}<br>{state}: {allowed} of {cells} cells allowed",
         "zh": "查询 {q} × 键 {k}<br>{state}：{cells} 个格中 {allowed} 个可见",
     },
+    "blocks.title": {"en": "Tiles of {block} × {block}", "zh": "{block} × {block} 的块"},
     "blocks.summary": {
         "en": "Tiles of {block} × {block}: {skipped} of {tiles} skipped ({share}), {partial} partly masked, {full} full",
         "zh": "{block} × {block} 的块：{tiles} 块中跳过 {skipped} 块（{share}），部分遮蔽 {partial} 块，完整 {full} 块",

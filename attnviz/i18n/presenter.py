@@ -21,7 +21,6 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "exp(s − m) / l at the end = the softmax (max |Δp| = {dp:.1e}, max |Δz| = {dz:.1e}); one head's whole map: {full:,} numbers; its output (d per token) with m and l: {linear:,}",
         "zh": "最后的 exp(s − m) / l 就是 softmax（max |Δp| = {dp:.1e}，max |Δz| = {dz:.1e}）；一个头的整张图：{full:,} 个数；它的输出（每个词元 d 个数）加上 m 和 l：{linear:,} 个",
     },
-    "slide.blocks_title": {"en": "Tiles of {block} × {block}", "zh": "{block} × {block} 的块"},
     "slide.sinks_note": {
         "en": "Mean loss after position {w}: as trained {trained}, window {w} {windowed}, window + {s} sinks {with_sinks} nats. The model as trained gives its first {s} tokens {share} of each row's attention.",
         "zh": "第 {w} 个位置之后的平均损失：训练时的设置 {trained}，窗口 {w} 为 {windowed}，窗口加 {s} 个汇聚词元为 {with_sinks} 奈特。按训练时的设置，模型把每行注意力的 {share} 给了前 {s} 个词元。",

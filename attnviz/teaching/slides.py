@@ -200,7 +200,7 @@ def slide_view(slide: Slide, model: AttentionModel, dcformer=None, lang: str = "
         census = block_census(cap, layer, slide.block)
         figures = [
             views.head_heatmap(cap, layer, head, keep=None, lang=lang),
-            kernel_blocks_figure(census, title=translate("slide.blocks_title", lang, block=slide.block), lang=lang),
+            kernel_blocks_figure(census, lang=lang),
         ]
         notes.append(summary(census, lang))
     else:  # pragma: no cover - the loader only admits known views

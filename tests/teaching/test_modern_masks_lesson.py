@@ -86,5 +86,7 @@ def test_the_sink_experiment_states_the_models_own_losses_and_attention(slides):
         for mean in means:
             assert f"{mean:.3f}" in note
     figure = view.figures[0]
-    assert len(figure.data) == 3 and [len(trace.y) for trace in figure.data] == [len(ids) - 1] * 3
+    assert (
+        len(figure.data) == 3 and [len(trace.y) for trace in figure.data] == [len(ids) - 1 - w] * 3
+    )  # after the window
     assert means[1] != means[0]  # the window changed what the model predicts
