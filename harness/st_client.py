@@ -46,6 +46,7 @@ import numpy as np
 from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.Slider_pb2 import Slider
 from websockets.asyncio.client import connect
 
 ID_PREFIX = "$$ID-"
@@ -109,7 +110,7 @@ def decode_array(value: Any) -> np.ndarray:
 @dataclass
 class Widget:
     element_id: str
-    kind: str  # the element's proto field: checkbox, text_input, slider, radio, selectbox
+    kind: str  # the element's proto field: checkbox, text_input, slider, radio, selectbox; or select_slider
     value: Any
 
 
@@ -120,6 +121,8 @@ def _widget_value(kind: str, el) -> Any:
     if kind in ("text_input", "text_area"):
         field_name = "value" if el.set_value else "default"
         return getattr(el, field_name) if el.HasField(field_name) else None  # None: the widget holds no text
+    if kind == "slider" and el.type == Slider.Type.SELECT_SLIDER:  # its state: the chosen options' labels
+        return [el.options[int(index)] for index in (el.value if el.set_value else el.default)]
     if kind == "slider":
         return list(el.value) if el.set_value else list(el.default)
     if kind in ("radio", "selectbox"):
@@ -217,6 +220,8 @@ class StreamlitClient:
             state.id = widget.element_id
             if widget.kind == "checkbox":
                 state.bool_value = bool(widget.value)
+            elif widget.kind == "select_slider":
+                state.string_array_value.data.extend(str(v) for v in widget.value)
             elif widget.kind == "slider":
                 state.double_array_value.data.extend(float(v) for v in widget.value)
             else:
@@ -307,7 +312,8 @@ class StreamlitClient:
             el = getattr(element, kind)
             key = user_key(el.id)
             if key is not None:
-                self.widgets[key] = Widget(el.id, kind, _widget_value(kind, el))
+                select = kind == "slider" and el.type == Slider.Type.SELECT_SLIDER
+                self.widgets[key] = Widget(el.id, "select_slider" if select else kind, _widget_value(kind, el))
 
     # --- conditions for wait_for ---------------------------------------------------------------
 
