@@ -203,16 +203,24 @@ def modify_scores(scores: Scores, q_pos, k_pos, spec: MaskSpec, n_heads: int, he
     return score_mod(scores, index[:, None, None], q_pos[None, :, None], k_pos[None, None, :], spec, n_heads)
 
 
-def score_function(spec: MaskSpec, n_heads: int):
-    """The spec's score modifications as a function of (scores, query positions, key positions) for a layer of
-    ``n_heads`` heads, the shape of FlexAttention's ``score_mod`` over whole blocks; None when there are none."""
-    if not spec.modifies_scores:
-        return None
+@dataclass(frozen=True)
+class ScoreFunction:
+    """A spec's score modifications for a layer of ``n_heads`` heads: called on a block of scores (scores, query
+    positions, key positions), or cell by cell (:meth:`cell`, FlexAttention's ``score_mod`` shape)."""
 
-    def score_mod(scores, q_pos, k_pos):
-        return modify_scores(scores, q_pos, k_pos, spec, n_heads)
+    spec: MaskSpec
+    n_heads: int
 
-    return score_mod
+    def __call__(self, scores, q_pos, k_pos):
+        return modify_scores(scores, q_pos, k_pos, self.spec, self.n_heads)
+
+    def cell(self, score, head, q, k):
+        return score_mod(score, head, q, k, self.spec, self.n_heads)
+
+
+def score_function(spec: MaskSpec, n_heads: int) -> ScoreFunction | None:
+    """The spec's score modifications for a layer of ``n_heads`` heads; None when there are none."""
+    return ScoreFunction(spec, n_heads) if spec.modifies_scores else None
 
 
 def position_mask(q_pos: Positions, k_pos: Positions, spec: MaskSpec) -> Positions:

@@ -9,13 +9,19 @@ these steps and its blocks follow the published model's ``q_chunk_size``, which 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .hooks import HookPoint
+from .masks import ScoreFunction
+
+# FlexAttention (torch.nn.attention.flex_attention) computes the block path, where no map is recorded: "auto" on CUDA
+# (its compiled kernels skip the tiles the mask rules out), "on" everywhere (on CPU it runs eagerly: the tests compare
+# it with the eager path), "off" never.
+FLEX = os.environ.get("ATTNVIZ_FLEX", "auto")
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ def recorded_attention(
     softcap: float | None = None,
     s_aux: torch.Tensor | None = None,
     position_bias: torch.Tensor | None = None,
-    score_mod: ScoreMod | None = None,
+    score_mod: ScoreFunction | None = None,
     dropout: float = 0.0,
     training: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -91,6 +97,9 @@ def recorded_attention(
             score_mod=None if score_mod is None else (score_mod, positions[kv_len - q_len :], positions),
         )
         pattern = weights.to(value.dtype)
+    elif _flex_serves(query, attention_mask, s_aux, hooks):  # FlexAttention: z and lse, no map
+        z, lse = _flex_attend(query, key, value, attention_mask, scaling, softcap, score_mod)
+        pattern, lse = None, lse if hooks.lse.wanted() else None
     else:  # only per-token state is recorded: blocks of queries, never a whole (heads, q, kv) map
         rows = max(16, 2**24 // max(1, n_heads * kv_len))
         z_parts, lse_parts = [], []
@@ -134,7 +143,52 @@ def recorded_attention(
     return z, pattern
 
 
-ScoreMod = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (scores, q positions, k positions)
+def _flex_serves(query, attention_mask, s_aux, hooks) -> bool:
+    """Whether FlexAttention computes this block path: as :data:`FLEX` says, for what it can express (a boolean mask
+    or none; no gpt-oss sink logit, whose share it cannot report)."""
+    if FLEX == "off" or (FLEX == "auto" and query.device.type != "cuda"):
+        return False
+    bool_mask = attention_mask is None or attention_mask.dtype == torch.bool
+    return bool_mask and s_aux is None and not hooks.sink.wanted()
+
+
+def _flex_attend(query, key, value, attention_mask, scaling, softcap, score_mod):
+    """(z (batch, heads, q, d), lse (batch, heads, q)) from FlexAttention: the mask rule as its ``mask_mod`` (the
+    materialised mask, indexed), the model's soft-capping and the user's score modifications as its ``score_mod``; the
+    mask's block mask lets it skip the tiles that hold no allowed cell (analysis.kernel_blocks draws them)."""
+    from torch.nn.attention.flex_attention import AuxRequest, create_block_mask, flex_attention
+
+    batch, n_heads, q_len, _ = query.shape
+    kv_len = key.shape[2]
+    offset = kv_len - q_len  # the queries are the last q_len positions (a cached step's new tokens)
+    block_mask = None
+    if attention_mask is not None:
+        allowed = attention_mask[..., :kv_len]  # (batch or 1, heads or 1, q, kv) bool
+        per_batch, per_head = allowed.shape[0] > 1, allowed.shape[1] > 1
+
+        def mask_mod(b, h, q, kv):
+            return allowed[b if per_batch else 0, h if per_head else 0, q, kv]
+
+        block_mask = create_block_mask(
+            mask_mod, batch if per_batch else None, n_heads if per_head else None, q_len, kv_len, device=query.device
+        )
+
+    def modify(score, b, h, q, kv):
+        if softcap is not None:  # the model's own (Gemma 2), before the user's
+            score = torch.tanh(score / softcap) * softcap
+        return score if score_mod is None else score_mod.cell(score, h, q + offset, kv)
+
+    z, aux = flex_attention(
+        query,
+        key,
+        value,
+        score_mod=modify if softcap is not None or score_mod is not None else None,
+        block_mask=block_mask,
+        scale=scaling,
+        enable_gqa=key.shape[1] != n_heads,
+        return_aux=AuxRequest(lse=True),
+    )
+    return z, aux.lse
 
 
 def _mix(pattern: torch.Tensor, value: torch.Tensor) -> torch.Tensor:

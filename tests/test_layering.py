@@ -203,8 +203,9 @@ def test_the_compose_kernel_stands_alone():
 
 
 def test_the_attention_kernel_sits_below_the_models():
-    """BERT's and the Hugging Face adapters' one recorded-attention kernel reads hook points and nothing else."""
-    assert GRAPH["attnviz.recorded_attention"] <= {"attnviz.hooks"}
+    """BERT's and the Hugging Face adapters' one recorded-attention kernel reads hook points and the user's score
+    modifications (masks), nothing else."""
+    assert GRAPH["attnviz.recorded_attention"] <= {"attnviz.hooks", "attnviz.masks"}
 
 
 ADAPTERS = (

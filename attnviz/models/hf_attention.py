@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..hooks import HookPoint
-from ..masks import MaskSpec, allows, score_function
+from ..masks import MaskSpec, ScoreFunction, allows, score_function
 from ..recorded_attention import LayerHooks, recorded_attention
 from .hf_families import UnsupportedModel
 
@@ -44,7 +44,7 @@ class Run:
 
     model: Adapter  # the adapter running this forward (hf.HFAttentionModel or hf_encdec.HFEncoderDecoder)
     user_mask: Callable | None  # an index-based mask function (batch, head, q, kv) -> bool, or None
-    score_mod: Callable | None = None  # the user's score modifications (attnviz.masks.score_function), or None
+    score_mod: ScoreFunction | None = None  # the user's score modifications (attnviz.masks.score_function), or None
     block_input: dict = field(default_factory=dict)  # a parallel block's input (layer -> tensor), for its resid_mid
     # the load-time probe only: id(attention module) -> (H, H_kv, d_qk, d_v)
     head_shapes: dict[int, tuple[int, int, int, int]] | None = None
