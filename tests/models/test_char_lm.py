@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import attnviz
-from mask_reference import reference_scores
+from mask_reference import reference_mask, reference_scores
 from attnviz.capture import all_but_maps, run_capture
 from attnviz.masks import MaskSpec
 from attnviz.models.char_lm import CharLanguageModel
@@ -153,3 +153,36 @@ def test_score_modifications_change_the_scores_before_compose_and_tiles_rebuild_
     for layer in range(model.n_layers):
         np.testing.assert_allclose(linear.scores(layer), cap.scores(layer), atol=1e-5)
         np.testing.assert_allclose(linear.pattern(layer), cap.pattern(layer), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        MaskSpec(causal=True, prefix=4, dilation=2),
+        MaskSpec(causal=True, window=5, sinks=2),
+        MaskSpec(causal=True, chunk=6, documents=(9,)),
+    ],
+    ids=lambda spec: spec.describe(),
+)
+def test_the_rules_path_equals_the_dcformer_given_the_combined_mask_explicitly(tiny_dir, spec):
+    """The model's forward with its rules equals the DCFormer's own forward given its own windows and the rule, built
+    cell by cell in mask_reference, as an explicit extra mask: what a 4-D mask is to the Hugging Face families. Each
+    layer's mask is its own causal window AND the rule (sinks never widen a layer's own window)."""
+    model = CharLanguageModel(tiny_dir)
+    text = "the cat sat on a mat"
+    (cap,) = run_capture(model, [text], spec)
+    n = len(text)
+    ids = model.encode([text]).input_ids
+    own = model.layer_windows(None)
+    rule = torch.from_numpy(reference_mask(n, spec))
+    for layer in range(model.n_layers):
+        window = own[layer]
+        i, j = np.arange(n)[:, None], np.arange(n)[None, :]
+        trained = (j <= i) & ((i - j < window) if window is not None else True)
+        np.testing.assert_array_equal(cap.mask(layer), trained & rule.numpy())
+    # the DCFormer's own forward: each layer's own window, and the rule as an explicit extra mask ANDed in every layer
+    logits, explicit = model.lm.run_with_cache(ids, layer_windows=own, attn_mask=rule)
+    for layer in range(model.n_layers):
+        np.testing.assert_allclose(explicit[f"blocks.{layer}.attn.hook_pattern"], cap.pattern(layer), atol=1e-6)
+    with torch.inference_mode():
+        np.testing.assert_allclose(model(model.encode([text]), spec)[0].numpy(), logits[0].numpy(), atol=1e-5)
