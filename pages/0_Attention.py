@@ -6,7 +6,7 @@ from attnviz.figures import capture_views as views
 from ui import url_state
 from ui.controls import load_page_state, restore_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
-from ui.figures import show_figure
+from ui.figures import columns, show_figure
 from ui.flow import FLOW_PARAMS, flow_section
 from ui.focus import FOCUS
 from ui.kernel_blocks import KERNEL_PARAMS, kernel_blocks_section
@@ -35,7 +35,7 @@ def select_from_overview() -> None:
         st.session_state["layer"], st.session_state["head"] = int(layer), int(head)
 
 
-def show_head(view, index: int, layer: int, head: int, title: str, key: str, share: float) -> None:
+def show_head(view, index: int, layer: int, head: int, title: str, key: str) -> None:
     """One head's map for sentence ``index`` of the view, with its arrays for export (the Presenter's builder: a
     decoder's own window for this layer outlined as a band)."""
     capture = view.captures[index]
@@ -48,7 +48,7 @@ def show_head(view, index: int, layer: int, head: int, title: str, key: str, sha
         title=title,
         lang=st.session_state["lang"],
     )
-    show_figure(fig, key=key, arrays=view.head_arrays(layer, head, index), share=share)
+    show_figure(fig, key=key, arrays=view.head_arrays(layer, head, index))
 
 
 def attention_page() -> None:
@@ -105,12 +105,12 @@ def draw_maps(show_input, turn) -> None:
     keep = view.keep(0)
     slider_slot = st.container()
     # a long text's map is square across the page (ui.long_maps), the overview under it; a sentence's beside it
-    focus, overview = (st.container(), st.container()) if view.blocks else st.columns([3, 2])
+    focus, overview = (st.container(), st.container()) if view.blocks else columns([3, 2])
     with focus:
         if view.blocks:  # a long text: exact blocks, and the exact region under a dragged box
             long_head(view, layer, head, T("main.head_title", layer=layer, head=head))
         else:
-            show_head(view, 0, layer, head, T("main.head_title", layer=layer, head=head), "head_heatmap", share=3 / 5)
+            show_head(view, 0, layer, head, T("main.head_title", layer=layer, head=head), "head_heatmap")
         st.caption(T("main.head_caption", n=len(capture.tokens), mask=view.spec.describe(lang)))
     show_input()
     with slider_slot:
@@ -132,7 +132,6 @@ def draw_maps(show_input, turn) -> None:
                 arrays=view.all_arrays(),
                 on_select=select_from_overview,
                 selection_mode="points",
-                share=2 / 5,
             )
 
     if light:
@@ -149,10 +148,10 @@ def draw_maps(show_input, turn) -> None:
     if len(view.captures) > 1:  # never in blocks: a second sentence is left out of a long text's view
         st.subheader(T("main.padding_header"))
         st.caption(T("main.padding_caption"))
-        for index, column in enumerate(st.columns(len(view.captures))):
+        for index, column in enumerate(columns(len(view.captures))):
             with column:
                 title = T("main.sentence_n", n=index + 1, layer=layer, head=head)
-                show_head(view, index, layer, head, title, f"padding_{index}", share=1 / len(view.captures))
+                show_head(view, index, layer, head, title, f"padding_{index}")
     kernel_blocks_section(view, layer)  # closed by default: one toggle
     if view.long:  # rollout and flow need every layer's whole map
         st.info(T("main.long_no_flow", n=len(capture.tokens)))

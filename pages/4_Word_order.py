@@ -11,7 +11,7 @@ from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, save_page_state, show_notices, sidebar_controls, text_box
 from ui.errors import guard
-from ui.figures import show_figure
+from ui.figures import columns, show_figure
 from ui.lang import T
 from ui.session import captures_for, encoded_shape, heavy_section, is_long
 from ui.offered import get_model
@@ -75,9 +75,9 @@ def order_view(model, boxes, text_a: str, text_b: str, layer: int, head: int) ->
     if "[UNK]" in cap_a.tokens + cap_b.tokens:
         st.warning(T("order.unk", model=escape_markdown(model.name)))
     figures = word_order(cap_a, cap_b, layer, head, lang=lang)  # the same figures as the Presenter's order slides
-    for column, figure, key in zip(st.columns(2), figures, ("order_a_map", "order_b_map")):
+    for column, figure, key in zip(columns(2), figures, ("order_a_map", "order_b_map")):
         with column:
-            show_figure(figure, key=key, share=1 / 2)
+            show_figure(figure, key=key)
     diff = order_difference(cap_a.pattern(layer)[head], cap_b.pattern(layer)[head], cap_a.tokens, cap_b.tokens)
     if diff is None:
         st.info(T("order.not_reordering"))
@@ -100,22 +100,22 @@ def positions_view(model) -> None:
         return
     rope = (model.rope_base, model.d_head) if learned is None else None
     figures = positional_encodings(n, model.d_model, model_name=model.name, learned=learned, rope=rope, lang=lang)
-    sin_col, own_col = st.columns(2)
+    sin_col, own_col = columns(2)
     with sin_col:
-        show_figure(figures["sin"], key="pe_sin", share=1 / 2)
+        show_figure(figures["sin"], key="pe_sin")
     with own_col:
-        show_figure(figures["own"], key="pe_learned" if learned is not None else "pe_rope", share=1 / 2)
+        show_figure(figures["own"], key="pe_learned" if learned is not None else "pe_rope")
     if learned is None:
         st.markdown(T("order.rope_text"))
         st.latex(
             r"\begin{pmatrix} q'_j \\ q'_{j+d/2} \end{pmatrix} = \begin{pmatrix} \cos m\theta_j & -\sin m\theta_j \\ \sin m\theta_j & \cos m\theta_j \end{pmatrix} \begin{pmatrix} q_j \\ q_{j+d/2} \end{pmatrix},\qquad \theta_j = \text{base}^{-2j/d}"
         )
     st.markdown(T("order.similarity"))
-    sim_sin, sim_own = st.columns(2)
+    sim_sin, sim_own = columns(2)
     with sim_sin:
-        show_figure(figures["sim_sin"], key="sim_sin", share=1 / 2)
+        show_figure(figures["sim_sin"], key="sim_sin")
     with sim_own:
-        show_figure(figures["sim_own"], key="sim_learned", share=1 / 2)
+        show_figure(figures["sim_own"], key="sim_learned")
     st.caption(T("order.sim_caption" if learned is not None else "order.sim_rope_caption"))
 
 

@@ -15,7 +15,7 @@ from ui import url_state
 from ui.controls import load_page_state, model_menu, save_page_state
 from ui.encoder_decoder import chips, decoder_map, decoding_for, model_sidebar, read_date, read_text, step_buttons
 from ui.errors import guard
-from ui.figures import show_figure
+from ui.figures import columns, show_figure
 from ui.lang import T, error_text
 from ui.nav import run_through_navigation
 from ui.offered import get_model, model_choices
@@ -95,7 +95,7 @@ def date_page() -> None:
     # ----------------------------------------------------------------------------- ① encoder
     st.header(T("ed.encoder_header"))
     enc = hook_name("pattern", layer, "encoder").removesuffix("hook_pattern")  # this layer's encoder attention
-    enc_map, enc_text = st.columns([3, 2])
+    enc_map, enc_text = columns([3, 2])
     with enc_map:
         show_figure(
             figs.attention_map(
@@ -108,7 +108,6 @@ def date_page() -> None:
                 lang=lang,
             ),
             key="ed_encoder",
-            share=3 / 5,
             arrays={k: v for k, v in decoding.encoder.items() if k.startswith(enc)},
         )
     with enc_text:
@@ -134,29 +133,24 @@ def date_page() -> None:
 
     dec_tokens = step.input_tokens
     self_p, cross_p = "decoder_self", "decoder_cross"
-    self_col, cross_col = st.columns([2, 3])
+    self_col, cross_col = columns([2, 3])
     with self_col:
-        decoder_map(
-            step, self_p, layer, head, dec_tokens, T("ed.self_title", layer=layer, head=head, k=k), "ed_self", 2 / 5
-        )
+        decoder_map(step, self_p, layer, head, dec_tokens, T("ed.self_title", layer=layer, head=head, k=k), "ed_self")
         st.caption(T("ed.self_caption"))
     with cross_col:
-        decoder_map(
-            step, cross_p, layer, head, src, T("ed.cross_title", layer=layer, head=head, k=k), "ed_cross", 3 / 5
-        )
+        decoder_map(step, cross_p, layer, head, src, T("ed.cross_title", layer=layer, head=head, k=k), "ed_cross")
         weights = step.capture[hook_name("pattern", layer, cross_p)][head][row]
         top = ", ".join(f"{chips([src[j]])} #{j} ({weights[j]:.2f})" for j in np.argsort(-weights)[:3])
         st.caption(
             T("ed.cross_caption", query=chips([dec_tokens[-1]]), row=row, output=chips([step.output_token]), top=top)
         )
 
-    prob_col, heads_col = st.columns([2, 3])
+    prob_col, heads_col = columns([2, 3])
     with prob_col:
         show_figure(
             figs.next_token_bar(step.probs, model.itos, step.output_id, title=T("ed.probs_title", k=k), lang=lang),
             key="ed_probs",
             arrays={"probs": step.probs, "token_ids": np.arange(len(step.probs))},
-            share=2 / 5,
         )
     with heads_col:
         show_figure(
@@ -172,7 +166,6 @@ def date_page() -> None:
                 lang=lang,
             ),
             key="ed_cross_heads",
-            share=3 / 5,
         )
 
     st.subheader(T("ed.loop_header"))

@@ -10,7 +10,7 @@ from attnviz.text import InputError, clean_text, escape_markdown
 from ui import url_state
 from ui.controls import load_page_state, model_menu, save_page_state, show_notices, text_box
 from ui.errors import guard
-from ui.figures import show_figure
+from ui.figures import columns, show_figure
 from ui.lang import T
 from ui.nav import run_through_navigation
 from ui.session import HEAVY, capture_bytes, encoded_shape, heavy_section, is_long, remembered
@@ -91,7 +91,7 @@ def generation_view() -> None:
             kv=model.n_kv_heads,
         )
     )
-    left, right = st.columns([3, 2])
+    left, right = columns([3, 2])
     with left:
         show_figure(
             figs.attention_map(
@@ -104,14 +104,12 @@ def generation_view() -> None:
                 lang=lang,
             ),
             key="gen_map",
-            share=3 / 5,
         )
         st.caption(T("gen.map_caption"))
     with right:
         show_figure(
             figs.next_token_bar(step.probs, LabelOf(model), step.token_id, title=T("gen.probs_title", k=k), lang=lang),
             key="gen_probs",
-            share=2 / 5,
         )
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from attnviz.analysis.importance import LanguageModelEffect
 from ui.controls import load_page_state, run_view, save_page_state, sentence_input, sidebar_controls
 from ui.errors import guard
+from ui.figures import columns
 from ui.importance import (
     D,
     PARAMS,
@@ -36,19 +37,19 @@ def importance_view(view, picked) -> None:
     summary(view, picked, effect)
     lm = isinstance(effect, LanguageModelEffect)
     if lm or len(effect.tokens) > WIDE_TOKENS:  # one token per label: the whole width
-        token_figure(effect, share=1)
-        left, right = st.columns(2)
+        token_figure(effect)
+        left, right = columns(2)
         if lm:
             with left:
                 top_predictions(view, effect)
         with right if lm else left:
-            pattern_change(picked, effect, share=1 / 2)
+            pattern_change(picked, effect)
     else:  # a short sentence's per-token cosine beside the map of what moved
-        left, right = st.columns(2)
+        left, right = columns(2)
         with left:
-            token_figure(effect, share=1 / 2)
+            token_figure(effect)
         with right:
-            pattern_change(picked, effect, share=1 / 2)
+            pattern_change(picked, effect)
     st.caption(D("mask_hint"))
     del effect
 

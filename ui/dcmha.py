@@ -21,7 +21,7 @@ from attnviz.text import InputError, clean_text, escape_markdown
 from . import url_state
 from .controls import show_notices, text_box
 from .editors import compose_editor, load_preset
-from .figures import show_figure
+from .figures import columns, show_figure
 from .lang import T, ensure_language, error_text, texts_of
 from .long_maps import LONG_MAP_BLOCKS, dragged_box
 from .session import LONG_FORWARD_TOKENS, encoded_shape, remembered
@@ -114,10 +114,10 @@ def map_captures(cap: Capture, twin_cap: Capture, cap_key: tuple, t: int) -> tup
     return regions[0], regions[1], first
 
 
-def chart_in(column, fig, key: str, share: float) -> None:
-    """``fig`` in ``column``, which holds ``share`` of the page's width (its tick labels fit there)."""
+def chart_in(column, fig, key: str) -> None:
+    """``fig`` in ``column`` (a :func:`ui.figures.columns` column: its tick labels fit its width)."""
     with column:
-        show_figure(fig, key=key, share=share)
+        show_figure(fig, key=key)
 
 
 def compose_tab(cell: Cell) -> None:
@@ -159,7 +159,7 @@ def compose_tab(cell: Cell) -> None:
         },
         lane_of(len(cap.tokens)),
     )
-    left, right = st.columns([3, 2])
+    left, right = columns([3, 2])
     chart_in(
         left,
         figs.draw_matrices(
@@ -170,7 +170,6 @@ def compose_tab(cell: Cell) -> None:
             lang=lang,
         ),
         key="draw_matrix",
-        share=3 / 5,
     )
     strengths = {stage: dv.head_strength(draws[stage]) for stage in ("pre", "post")}
     bars = {f"{stage} · {D(kind)}": strengths[stage][kind] for kind in ("cross", "self") for stage in ("pre", "post")}
@@ -178,7 +177,6 @@ def compose_tab(cell: Cell) -> None:
         right,
         figs.head_bars(bars, title=D("strength_title", layer=layer), x_title=D("out_head"), y_title=D("strength_axis")),
         key="head_strength",
-        share=2 / 5,
     )
 
 
@@ -322,7 +320,7 @@ def compare_tab(cell: Cell, text: str) -> None:
         ),
         key="compare",
     )
-    left, right = st.columns(2)
+    left, right = columns(2)
     pair = (dc_cap.pattern(layer), mha_cap.pattern(layer))  # side by side: one scale, one meaning of a colour
     shared = dict(
         columns=cell.cap.n_heads,
@@ -336,13 +334,11 @@ def compare_tab(cell: Cell, text: str) -> None:
         left,
         figs.head_grid(pair[0], cell.allowed, title=D("dc_grid", layer=layer), **shared),
         key="compare_dc_grid",
-        share=1 / 2,
     )
     chart_in(
         right,
         figs.head_grid(pair[1], cell.allowed, title=D("mha_grid", layer=layer), **shared),
         key="compare_mha_grid",
-        share=1 / 2,
     )
     with st.expander(D("generate")):
         g1, g2 = st.columns(2)
@@ -372,7 +368,7 @@ def redundancy_tab(cell: Cell) -> None:
     for measure in ("similarity", "rank"):
         key, values = result.verdict(measure)
         st.markdown(D(key.removeprefix("dcmha."), **values))
-    left, right = st.columns(2)
+    left, right = columns(2)
     similarity = {D(f"series_{name}"): values for name, values in result.similarity.items()}
     chart_in(
         left,
@@ -380,7 +376,6 @@ def redundancy_tab(cell: Cell) -> None:
             similarity, title=D("similarity_by_layer"), x_title=D("layer"), y_title=D("mean_cosine"), highlight=layer
         ),
         key="similarity_by_layer",
-        share=1 / 2,
     )
     ranks = {D(f"series_{name}"): values for name, values in result.rank.items()}
     chart_in(
@@ -393,12 +388,11 @@ def redundancy_tab(cell: Cell) -> None:
             highlight=layer,
         ),
         key="rank_by_layer",
-        share=1 / 2,
     )
     matrices = [redundancy.layer_similarity(cap, layer, "cosine") for cap in (dc_cap, mha_cap)]
     bottom = min(0.0, *(float(m.min()) for m in matrices))  # one colour scale for both
     labels = [D("head_n", h=h) for h in range(cell.cap.n_heads)]
-    for column, matrix, name in zip(st.columns(2), matrices, ("dc_map", "mha_map")):
+    for column, matrix, name in zip(columns(2), matrices, ("dc_map", "mha_map")):
         chart_in(
             column,
             head_figures.similarity_matrix(
@@ -410,7 +404,6 @@ def redundancy_tab(cell: Cell) -> None:
                 title=D("layer_similarity_title", model=D(name), layer=layer),
             ),
             key=f"similarity_{name}",
-            share=1 / 2,
         )
     st.caption(D("redundancy_honest"))
 

@@ -150,11 +150,8 @@ def step_buttons(n_steps: int) -> None:
         slider_col.slider(T("ed.step"), 1, n_steps, key="ed_step", label_visibility="collapsed")
 
 
-def decoder_map(
-    step, part: str, layer: int, head: int, key_tokens: list[str], title: str, key: str, share: float
-) -> None:
-    """One step's decoder attention (self or cross) for the chosen layer and head, its new row framed, in a column
-    holding ``share`` of the page."""
+def decoder_map(step, part: str, layer: int, head: int, key_tokens: list[str], title: str, key: str) -> None:
+    """One step's decoder attention (self or cross) for the chosen layer and head, its new row framed."""
     prefix = hook_name("pattern", layer, part).removesuffix("hook_pattern")
     k = len(step.input_tokens)
     show_figure(
@@ -171,5 +168,4 @@ def decoder_map(
         ),
         key=key,
         arrays={name: v for name, v in step.capture.items() if name.startswith(prefix)},
-        share=share,
     )

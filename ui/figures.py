@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
 
 import plotly.graph_objects as go
@@ -29,6 +30,46 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "figure"
 
 
+# The share of the main block the figures being drawn get: set by entering a :class:`Column` (``with column:``),
+# multiplied through nested columns; 1 outside any.
+_SHARE: contextvars.ContextVar[float] = contextvars.ContextVar("attnviz_column_share", default=1.0)
+
+
+class Column:
+    """A Streamlit column that knows its share of the main block: a figure shown inside it (``with column:``) is
+    fitted to that width (:func:`show_figure`). Anything else is the column's own (``column.caption(...)``)."""
+
+    def __init__(self, column, share: float):
+        self._column, self.share = column, share
+        self._tokens: list[contextvars.Token] = []
+
+    def __enter__(self):
+        self._tokens.append(_SHARE.set(self.share))
+        return self._column.__enter__()
+
+    def __exit__(self, *exc):
+        try:
+            return self._column.__exit__(*exc)
+        finally:
+            _SHARE.reset(self._tokens.pop())
+
+    def __getattr__(self, name: str):
+        return getattr(self._column, name)
+
+
+def columns(spec: int | list[float], **kwargs) -> list[Column]:
+    """``st.columns(spec, **kwargs)``, each column with its share of the main block (its weight's part of the
+    enclosing column's share): the one place a figure's column width is written."""
+    weights = [1.0] * spec if isinstance(spec, int) else [float(weight) for weight in spec]
+    outer, total = _SHARE.get(), sum(weights)
+    return [Column(column, outer * weight / total) for column, weight in zip(st.columns(spec, **kwargs), weights)]
+
+
+def current_share() -> float:
+    """The share of the main block of the :class:`Column` being drawn in (1 outside any)."""
+    return _SHARE.get()
+
+
 def column_width(share: float) -> float:
     """The width (px) of a column holding ``share`` of the main block (1/2: one of two equal columns; 3/5: the wide
     one of ``st.columns([3, 2])``), on the smallest screen, less its gap to a neighbour."""
@@ -41,14 +82,13 @@ def show_figure(
     *,
     arrays: dict | None = None,
     exports: bool = True,
-    share: float = 1.0,
     **chart_kwargs,
 ):
     """st.plotly_chart with ``theme=None`` (what you see is what exports) plus PNG/SVG/HTML/NPZ downloads.
 
-    A figure drawn at its column's width (``share`` of the main block: :func:`column_width`) has its tick labels
-    thinned to every k-th where they would touch there on the smallest screen; a figure that sets its own width (a
-    slide's) keeps its labels.
+    A figure drawn at its column's width (the share of the main block of the :class:`Column` it is shown in:
+    :func:`column_width`) has its tick labels thinned to every k-th where they would touch there on the smallest
+    screen; a figure that sets its own width (a slide's) keeps its labels.
 
     The menu is lazy: its buttons exist only while it is open (``on_change="rerun"``), so an edit of the
     sentence does not make the browser rebuild a dozen download buttons it never shows; each export is
@@ -59,7 +99,7 @@ def show_figure(
     # so that the exports below carry the same layout. Figures that computed their own margins
     # (plots.fixed_layout: the live main-page maps) keep them and are drawn in one pass.
     if fig.layout.width is None:
-        fit_ticks_to_width(fig, column_width(share))
+        fit_ticks_to_width(fig, column_width(current_share()))
     if fig.layout.margin.autoexpand is not False:
         fig.update_xaxes(**ROOMY_AXIS)
         fig.update_yaxes(**ROOMY_AXIS)

@@ -18,7 +18,7 @@ from attnviz.models.base import hook_name
 
 from . import url_state
 from .errors import guard
-from .figures import show_figure
+from .figures import columns, show_figure
 from .lang import T
 from .session import captures_for, remembered
 from .state import fit, one_of
@@ -139,7 +139,7 @@ def information_flow(view) -> None:
     values = dict(layer=layer, heads=T(f"main.flow_heads_{heads}"), residual=_percent(residual))
     title = T("main.rollout_title" if method == "rollout" else "main.flowmap_title", **values)
 
-    map_column, graph_column = st.columns(2)
+    map_column, graph_column = columns(2)
     with map_column:
         figure = rollout_map(stack[layer], capture.tokens, allowed=paths[layer], keep=keep, title=title, lang=lang)
         # rows and columns are tokens after the layer and input tokens here, not one head's queries and keys
@@ -149,7 +149,6 @@ def information_flow(view) -> None:
         show_figure(
             figure,
             key="rollout_map",
-            share=1 / 2,
             arrays={f"{method}.{layer}": stack[layer], "reachable": paths[layer], "tokens": capture["tokens"]},
         )
         st.caption(T("main.flow_map_caption", layer=layer))
@@ -174,7 +173,6 @@ def information_flow(view) -> None:
                 edges, capture.tokens, model.n_layers, keep=nodes, title=T("main.flow_graph_title", k=top_k), lang=lang
             ),
             key="flow_graph",
-            share=1 / 2,
         )
         st.caption(T("main.flow_graph_caption"))
 
@@ -232,12 +230,11 @@ def queries_and_keys(view, layer: int, head: int) -> None:
     if projection is None:
         projection = project("pca")
     title = T("main.qk_title", layer=layer, head=head, method=projection["method"].upper())
-    left, right = st.columns([3, 2])
+    left, right = columns([3, 2])
     with left:
         show_figure(
             qk_scatter(projection, capture.tokens, title=title, lang=lang),
             key="qk_scatter",
-            share=3 / 5,
             arrays={
                 "queries_2d": projection["queries"],
                 "keys_2d": projection["keys"],

@@ -26,7 +26,7 @@ from attnviz.figures import importance as figs
 from attnviz.text import code_span, visible_token
 
 from . import url_state
-from .figures import show_figure
+from .figures import columns, show_figure
 from .lang import T, ensure_language, texts_of
 from .session import remembered
 from .offered import get_model
@@ -201,9 +201,8 @@ def summary(view, picked: Picked, effect) -> None:
     third.metric(D("n_ablated"), len(picked.heads))
 
 
-def token_figure(effect, share: float) -> None:
-    """Loss per next-token prediction (language models) or each token's cosine (encoders), in a column holding
-    ``share`` of the page."""
+def token_figure(effect) -> None:
+    """Loss per next-token prediction (language models) or each token's cosine (encoders)."""
     lang = ensure_language()
     if isinstance(effect, LanguageModelEffect):
         fig = figs.loss_per_token(
@@ -213,13 +212,11 @@ def token_figure(effect, share: float) -> None:
     else:
         fig = figs.token_cosine(effect.token_cosine, effect.tokens, title=D("cosine_title"), lang=lang)
         arrays = {"token_cosine": effect.token_cosine}
-    show_figure(
-        fig, key="importance_tokens", arrays={**arrays, "tokens": np.array(effect.tokens, dtype=str)}, share=share
-    )
+    show_figure(fig, key="importance_tokens", arrays={**arrays, "tokens": np.array(effect.tokens, dtype=str)})
 
 
-def pattern_change(picked: Picked, effect, share: float) -> None:
-    """The layer x head map of how far every head's attention weights moved, in a column holding ``share`` of the page."""
+def pattern_change(picked: Picked, effect) -> None:
+    """The layer x head map of how far every head's attention weights moved."""
     lang = ensure_language()
     if len(effect.tokens) > MAP_TOKENS:
         st.info(D("change_skipped", n=len(effect.tokens), limit=MAP_TOKENS))
@@ -237,7 +234,6 @@ def pattern_change(picked: Picked, effect, share: float) -> None:
         ),
         key="importance_change",
         arrays={"pattern_change_mean": mean, "pattern_change_max": top},
-        share=share,
     )
     if float(top.max(initial=0.0)) > 0:
         layer, head = np.unravel_index(int(np.argmax(top)), top.shape)
@@ -341,7 +337,7 @@ def ranking(view, picked: Picked) -> None:
             metric=D("metric_lm" if lm else "metric_encoder"),
         )
     )
-    left, right = st.columns([3, 2])
+    left, right = columns([3, 2])
     with left:
         show_figure(
             figs.layer_head_map(
@@ -357,7 +353,6 @@ def ranking(view, picked: Picked) -> None:
             arrays={"effect": effects},
             on_select=functools.partial(add_clicked_head, "importance_effect_map"),
             selection_mode="points",
-            share=3 / 5,
         )
         st.caption(D("effect_caption"))
     with right.container(key="importance_rank_table"):

@@ -11,7 +11,7 @@ from attnviz.figures.kernel_blocks import kernel_blocks_figure, summary
 
 from . import url_state
 from .errors import guard
-from .figures import show_figure
+from .figures import columns, show_figure
 from .lang import T
 from .session import remembered
 
@@ -36,13 +36,12 @@ def kernel_blocks_section(view, layer: int) -> None:
             lambda: block_census(capture, layer, block),
         )
         lang = st.session_state["lang"]
-        figure_column, words = st.columns([3, 2])
+        figure_column, words = columns([3, 2])
         with figure_column:
             show_figure(
                 kernel_blocks_figure(census, lang=lang),
                 key="kernel_blocks_map",
                 arrays={"tile_states": census.states, "tile_allowed_cells": census.allowed},
-                share=3 / 5,
             )
         n = census.n
         words.markdown(

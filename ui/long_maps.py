@@ -18,7 +18,7 @@ from attnviz import tiles
 from attnviz.figures import attention as plots
 
 from . import url_state
-from .figures import column_width, show_figure
+from .figures import column_width, columns, current_share, show_figure
 from .lang import T, ensure_language
 from .session import remembered
 from .state import one_of
@@ -31,7 +31,6 @@ EXACT_TILE = 256  # a zoomed region up to this many tokens a side is drawn cell 
 BLOCKS_ABOVE = EXACT_TILE  # a text of more tokens is drawn in blocks, whether or not its maps are stored whole
 THUMB_BLOCKS = 48  # blocks a side of each head's thumbnail in the overview and the layer grid
 BLOCK_STATISTICS = ("mean", "max")  # what colours a block of the head's map (plots.block_heatmap)
-HEAD_SHARE = 1.0  # a long text's map takes the page's width, square (pages/0_Attention.py: the overview goes below it)
 LONG_MAP_PARAMS = [url_state.text_param("zoom", ""), url_state.text_param("blocks", "mean")]
 
 
@@ -91,7 +90,7 @@ def long_head(view, layer: int, head: int, title: str) -> None:
             first_query=a,
             first_key=c,
             title=title,
-            square_width=column_width(HEAD_SHARE),
+            square_width=column_width(current_share()),
             lang=lang,
         )
         fig.add_trace(plots.box_target(a, b - 1, c, d - 1))
@@ -109,7 +108,7 @@ def long_head(view, layer: int, head: int, title: str) -> None:
         blocks = head_blocks(view, layer, head, (a, b), (c, d))
         statistic = one_of("blocks", BLOCK_STATISTICS, "mean")
         fig = plots.block_heatmap(
-            blocks, statistic=statistic, title=title, square_width=column_width(HEAD_SHARE), lang=lang
+            blocks, statistic=statistic, title=title, square_width=column_width(current_share()), lang=lang
         )
         arrays = {
             name: getattr(blocks, name)
@@ -121,7 +120,6 @@ def long_head(view, layer: int, head: int, title: str) -> None:
         arrays=arrays,
         on_select=lambda: zoom_from_box(n),
         selection_mode="box",
-        share=HEAD_SHARE,
     )
     if max(b - a, d - c) > EXACT_TILE:
         st.radio(
@@ -162,25 +160,23 @@ def long_comparison(view, a: tuple[int, int], b: tuple[int, int]) -> None:
     tokens, lang = view.captures[0].tokens, ensure_language()
     maps = [head_blocks(view, layer, head) for layer, head in (a, b)]
     top = max(max(float(m.mean.max()), 1e-6) for m in maps)
-    for column, blocks, which, (layer, head) in zip(st.columns(2), maps, "AB", (a, b)):
+    for column, blocks, which, (layer, head) in zip(columns(2), maps, "AB", (a, b)):
         with column:
             show_figure(
                 plots.block_heatmap(
                     blocks,
                     zmax=top,
-                    square_width=column_width(1 / 2),
+                    square_width=column_width(current_share()),
                     lang=lang,
                     title=T("compare.name", which=which, layer=layer, head=head),
                 ),
                 key=f"long_compare_{which}",
-                share=1 / 2,
             )
-    difference, caption = st.columns(2)
+    difference, caption = columns(2)
     with difference:
         show_figure(
-            plots.block_difference(maps[0], maps[1], square_width=column_width(1 / 2), lang=lang),
+            plots.block_difference(maps[0], maps[1], square_width=column_width(current_share()), lang=lang),
             key="long_compare_difference",
-            share=1 / 2,
         )
     with caption:
         st.caption(T("compare.long_caption", n=len(tokens), blocks=LONG_MAP_BLOCKS))

@@ -93,6 +93,18 @@ def real_rows(encoding: Encoding, b: int) -> int:
     return int(encoding.key_is_real[b].sum())
 
 
+def assert_equals_eager(built: Built, encoding: Encoding, spec: MaskSpec, tensors: dict, logits: torch.Tensor) -> None:
+    """Every layer's pattern and the logits (real query rows) equal transformers' eager model given ``spec`` as its
+    4-D additive mask (:func:`reference_run`)."""
+    out = reference_run(built, encoding, spec)
+    for b in range(len(encoding.tokens)):
+        n = real_rows(encoding, b)
+        for layer in range(built.adapter.n_layers):
+            ours = tensors[f"blocks.{layer}.attn.hook_pattern"][b, :, :n]
+            torch.testing.assert_close(ours, out.attentions[layer][b, :, :n], atol=1e-5, rtol=0)
+        torch.testing.assert_close(logits[b, :n], out.logits[b, :n], atol=1e-4, rtol=0)
+
+
 # --------------------------------------------------------------------------------- equality with eager
 @pytest.mark.parametrize("family", FAMILIES)
 def test_pattern_logits_and_residuals_equal_eager(build, family):
@@ -227,13 +239,7 @@ def test_user_mask_restricts_and_never_widens(build, family, spec):
     if spec.window == 7 and WINDOW in built.windows:  # wider than the model's window: its window stays
         layer = built.windows.index(WINDOW)
         assert int(tensors[f"blocks.{layer}.attn.hook_mask"][0, -1].sum()) == WINDOW
-    out = reference_run(built, encoding, spec)
-    for b in range(2):
-        n = real_rows(encoding, b)
-        for layer in range(adapter.n_layers):
-            ours = tensors[f"blocks.{layer}.attn.hook_pattern"][b, :, :n]
-            torch.testing.assert_close(ours, out.attentions[layer][b, :, :n], atol=1e-5, rtol=0)
-        torch.testing.assert_close(logits[b, :n], out.logits[b, :n], atol=1e-4, rtol=0)
+    assert_equals_eager(built, encoding, spec, tensors, logits)
     # the intervention runs inside the forward: where it masks anything, the logits move; where not, nothing does
     _, plain_logits = capture(adapter, encoding)
     changed = any(not torch.equal(tensors[n], plain[n]) for n in tensors if n.endswith("hook_mask"))
@@ -310,14 +316,8 @@ def test_score_modifications_change_the_scores_as_the_formulas_say(build, family
     last = f"blocks.{adapter.n_layers - 1}.attn.hook_pattern"
     assert not torch.allclose(tensors[last], plain[last], atol=1e-4)
     assert not torch.allclose(logits, plain_logits, atol=1e-4)
-    if spec.softcap is None:
-        out = reference_run(built, encoding, spec)
-        for b in range(2):
-            n = real_rows(encoding, b)
-            for layer in range(adapter.n_layers):
-                ours = tensors[f"blocks.{layer}.attn.hook_pattern"][b, :, :n]
-                torch.testing.assert_close(ours, out.attentions[layer][b, :, :n], atol=1e-5, rtol=0)
-            torch.testing.assert_close(logits[b, :n], out.logits[b, :n], atol=1e-4, rtol=0)
+    if spec.softcap is None:  # ALiBi is a per-head additive bias: eager takes it in its 4-D mask
+        assert_equals_eager(built, encoding, spec, tensors, logits)
 
 
 def test_gemma2_scores_are_softcapped(build):
