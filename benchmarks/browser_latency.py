@@ -81,6 +81,17 @@ COND_WORD = f"""(arg) => {{
   const ticks = Array.from(document.querySelectorAll('.st-key-head_heatmap .ytick text'), t => t.textContent);
   return ticks.includes(arg.word) && !ticks.includes(arg.old);
 }}"""
+# A long text's map is drawn in blocks with its axes in text positions (no token on a tick): a new sentence is
+# recognised by the live figure's data revision (figures.style.live_figure: a digest of its arrays) moving on from the
+# one drawn before the key press.
+COND_NEW_DATA = f"""(arg) => {{
+  const gd = {GD};
+  if (!gd || !gd._fullData || !gd._fullData.length) return false;
+  const z = gd._fullData[0].z;
+  if (!z || z.length !== arg.n) return false;
+  return gd.layout.datarevision !== arg.revision;
+}}"""
+JS_REVISION = f"() => {GD}?.layout?.datarevision ?? null"
 COND_CAUSAL = f"""(arg) => {{
   const gd = {GD};
   if (!gd || !gd._fullData || !gd._fullData.length) return false;
@@ -114,8 +125,7 @@ JS_IDLE = "() => document.querySelector('[data-testid=stApp]')?.getAttribute('da
 
 
 def long_text(word: str) -> str:
-    # the unique word first, 24 times, so that it lands on a drawn tick: every 8th token is labelled when a 512-token
-    # map is drawn cell by cell, every 16th (4 blocks of 4 tokens) when it is drawn in 128 × 128 blocks
+    # a different word first, 24 times, in every repeat: the map's data change (COND_NEW_DATA)
     return " ".join([word] * 24 + [FILLER[i % len(FILLER)] for i in range(700)])
 
 
@@ -242,10 +252,11 @@ def run(repeats: int) -> list[dict]:  # noqa: C901
             def new_sentence(i):
                 word = WORDS[i % (len(WORDS) - 1)]
                 page.locator(".st-key-text input").fill(make_text(word))
+                labelled = label == "~20 tok"  # a sentence's map labels its tokens; a long text's, its positions
                 sample = bench.measure(
                     "enter",
-                    COND_WORD,
-                    {"word": word, "old": shown["word"], "n": n},
+                    COND_WORD if labelled else COND_NEW_DATA,
+                    {"word": word, "old": shown["word"], "n": n, "revision": page.evaluate(JS_REVISION)},
                     lambda: page.locator(".st-key-text input").press("Enter"),
                 )
                 shown["word"] = word
