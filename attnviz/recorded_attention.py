@@ -80,7 +80,8 @@ def recorded_attention(
         hooks.score_scale(torch.tensor([[scaling, softcap or 0.0]], device=query.device).expand(batch, 2))
     maps = hooks is not None and any(h.wanted() for h in (hooks.scores, hooks.mask, hooks.pattern))
     kv_len = key.shape[2]
-    positions = torch.arange(kv_len, device=query.device)  # the keys'; the queries are the last q_len of them
+    # the keys' positions, for the score modifications alone; the queries are the last q_len of them
+    positions = torch.arange(kv_len, device=query.device) if score_mod is not None else None
     if maps or position_bias is not None or training or hooks is None:
         z, weights, lse = _attend(
             query,
@@ -94,7 +95,7 @@ def recorded_attention(
             hooks,
             want_lse=hooks is not None and hooks.lse.wanted(),
             dropout=dropout if training else 0.0,
-            score_mod=None if score_mod is None else (score_mod, positions[kv_len - q_len :], positions),
+            score_mod=None if positions is None else (score_mod, positions[kv_len - q_len :], positions),
         )
         pattern = weights.to(value.dtype)
     elif _flex_serves(query, attention_mask, s_aux, hooks):  # FlexAttention: z and lse, no map
@@ -127,7 +128,7 @@ def recorded_attention(
                 sink=sink_parts.append if hooks.sink.wanted() else None,
                 want_lse=hooks.lse.wanted(),
                 score_mod=None
-                if score_mod is None
+                if positions is None
                 else (score_mod, positions[kv_len - q_len + a : kv_len - q_len + a + rows], positions[keys]),
             )
             z_parts.append(z_block)  # the block's weights are dropped here: only z and the normaliser are kept

@@ -166,7 +166,7 @@ class CharLanguageModel(nn.Module, AttentionModel):
         layers (see :meth:`layer_windows`)."""
         ids = encoding.input_ids.to(self.device)
         own = self.layer_windows(None, local_window)  # each layer's own window, which the user's rules never widen
-        rules = spec if spec.takes_keys or spec.modifies_scores else None  # causal, window … ALiBi: in every layer
+        rules = spec if spec.is_intervention else None  # causal, window … ALiBi: in every layer
         return self.lm(ids, layer_windows=own, causal=causal, rules=rules)
 
 

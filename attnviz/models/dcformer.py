@@ -436,13 +436,11 @@ class Attention(nn.Module):
         q_pos = torch.arange(past, past + T, device=x.device)
         k_pos = torch.arange(S, device=x.device)
         mask = position_mask(q_pos, k_pos, MaskSpec(causal=causal, window=window))[None, None]  # (1, 1, T, S)
-        narrowed = rules is not None and rules.takes_keys
-        if narrowed:
-            assert rules is not None
-            mask = mask & position_mask(q_pos, k_pos, rules)[None, None]
-        score_mod = None
-        if rules is not None and rules.modifies_scores:
-            score_mod = (score_function(rules, H), q_pos, k_pos)
+        narrowing = rules if rules is not None and rules.takes_keys else None  # the user's rules that take keys
+        if narrowing is not None:
+            mask = mask & position_mask(q_pos, k_pos, narrowing)[None, None]
+        scoring = None if rules is None else score_function(rules, H)  # None unless it modifies scores
+        score_mod = None if scoring is None else (scoring, q_pos, k_pos)
         if attn_mask is not None:  # extra boolean mask, True = may attend; (T,S), (B,T,S) or (B,1,T,S)
             am = attn_mask.to(torch.bool)
             am = am[None, None] if am.dim() == 2 else (am[:, None] if am.dim() == 3 else am)
@@ -457,9 +455,8 @@ class Attention(nn.Module):
             spans = [(a, b, 0, S) for a, b, _, _ in query_block_spans(T, self.cfg.q_chunk_size, None, past=past, S=S)]
         else:  # each query block reads only the keys its window lets it see (all of them under a custom mask)
             spans = query_block_spans(T, self.cfg.q_chunk_size, window, causal, past=past, S=S)
-            if narrowed:  # and within the keys the user's rules leave them (a superset, as key_span says)
-                assert rules is not None
-                spans = [_narrow(span, key_span(past + span[0], past + span[1], S, rules)) for span in spans]
+            if narrowing is not None:  # and within the keys the user's rules leave them (a superset, as key_span says)
+                spans = [_narrow(span, key_span(past + span[0], past + span[1], S, narrowing)) for span in spans]
             if attn_mask is not None:
                 spans = [(a, b, 0, S) for a, b, _, _ in spans]
         lse: list[torch.Tensor] | None = [] if self.hook_lse.wanted() else None
