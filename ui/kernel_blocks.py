@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from attnviz.analysis.kernel_blocks import BLOCK_SIZES, SKIPPED, block_census
+from attnviz.analysis.kernel_blocks import BLOCK_SIZES, SKIPPED, block_census, block_sizes
 from attnviz.figures.kernel_blocks import kernel_blocks_figure, summary
 
 from . import url_state
@@ -14,6 +14,7 @@ from .errors import guard
 from .figures import columns, show_figure
 from .lang import T
 from .session import remembered
+from .state import one_of
 
 KERNEL_PARAMS = [
     url_state.bool_param("kernel_blocks"),
@@ -27,9 +28,11 @@ def kernel_blocks_section(view, layer: int) -> None:
     if not st.session_state["kernel_blocks"]:
         return
     with st.container(key="kernel_blocks_section"), guard("main.blocks_what"):
-        st.select_slider(T("main.blocks_size"), BLOCK_SIZES, key="kernel_block", help=T("main.blocks_size_help"))
-        block = int(st.session_state["kernel_block"])
         capture = view.captures[0]
+        offered = block_sizes(len(capture.tokens))  # a long text's finest tiles would be millions
+        one_of("kernel_block", offered, offered[0])
+        st.select_slider(T("main.blocks_size"), offered, key="kernel_block", help=T("main.blocks_size_help"))
+        block = int(st.session_state["kernel_block"])
         census = remembered(
             "kernel_blocks",
             ("kernel_blocks", view.model_name, view.texts[:1], view.spec, layer, block),

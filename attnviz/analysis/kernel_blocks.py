@@ -17,6 +17,9 @@ import numpy as np
 
 SKIPPED, PARTIAL, FULL = 0, 1, 2  # a tile's state
 BLOCK_SIZES = (4, 8, 16, 32, 64, 128, 256)  # FlashAttention's tiles are 64 or 128; smaller ones suit a sentence
+# At most this many tiles along a side: a figure of 128 × 128 tiles, each with its hover text (an 8k-token text in
+# tiles of 4 would be four million of them).
+MAX_TILES_PER_SIDE = 128
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,18 @@ def tile_sizes(n: int, block: int) -> np.ndarray:
     return np.minimum(starts + block, n) - starts
 
 
+def block_sizes(n: int) -> tuple[int, ...]:
+    """The tile sizes of BLOCK_SIZES that cut ``n`` positions into at most MAX_TILES_PER_SIDE tiles along a side."""
+    return tuple(size for size in BLOCK_SIZES if -(-n // size) <= MAX_TILES_PER_SIDE) or BLOCK_SIZES[-1:]
+
+
 def census_of_mask(allowed_rows, n: int, block: int) -> BlockCensus:
-    """The census of an (n × n) mask given a block of rows at a time: ``allowed_rows(rows)`` -> (len(rows), n) bool."""
+    """The census of an (n × n) mask given a block of rows at a time: ``allowed_rows(rows)`` -> (len(rows), n) bool.
+    At most MAX_TILES_PER_SIDE tiles along a side (a ValueError beyond)."""
     if block < 1:
         raise ValueError(f"block must be at least 1 (got {block})")
+    if -(-n // block) > MAX_TILES_PER_SIDE:
+        raise ValueError(f"tiles of {block} cut {n} positions into more than {MAX_TILES_PER_SIDE} a side")
     starts = np.arange(0, n, block)
     sizes = tile_sizes(n, block)
     allowed = np.zeros((len(starts), len(starts)), dtype=np.int64)

@@ -215,6 +215,10 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "slide {number}: the 'dcmha' view needs the shipped DCFormer (assets/dcformer-tiny)",
         "zh": "第 {number} 页：'dcmha' 视图需要随附的 DCFormer 模型（assets/dcformer-tiny）",
     },
+    "presenter.lesson_block_size": {
+        "en": "slide {number}: 'block' is {value}; for this text the 'blocks' view takes tiles of {sizes}",
+        "zh": "第 {number} 页：'block' 为 {value}；对这段文本，'blocks' 视图的块大小只能是 {sizes}",
+    },
     "presenter.lesson_sinks_needs_decoder": {
         "en": "slide {number}: the 'sinks' view measures a language model's loss, and {model} is not one (try mistral-char)",
         "zh": "第 {number} 页：'sinks' 视图测量的是语言模型的损失，而 {model} 不是语言模型（可以试试 mistral-char）",

@@ -17,7 +17,7 @@ from ..analysis.positions import learned_positions
 from ..analysis.steps import online_softmax, steps
 from ..i18n import translate
 from ..text import CleanText, clean_text, token_label
-from ..analysis.kernel_blocks import block_census
+from ..analysis.kernel_blocks import block_census, block_sizes
 from ..analysis.sinks import sink_experiment
 from ..figures.kernel_blocks import kernel_blocks_figure, summary
 from ..figures.sinks import sink_losses_figure
@@ -197,6 +197,13 @@ def slide_view(slide: Slide, model: AttentionModel, dcformer=None, lang: str = "
             )
         )
     elif slide.view == "blocks":
+        if slide.block not in block_sizes(len(cap.tokens)):
+            raise LessonError(
+                "presenter.lesson_block_size",
+                number=slide.number,
+                value=slide.block,
+                sizes=", ".join(map(str, block_sizes(len(cap.tokens)))),
+            )
         census = block_census(cap, layer, slide.block)
         figures = [
             views.head_heatmap(cap, layer, head, keep=None, lang=lang),

@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 import attnviz
-from attnviz.analysis.kernel_blocks import FULL, PARTIAL, SKIPPED, block_census, census_of_mask
+from attnviz.analysis.kernel_blocks import (
+    BLOCK_SIZES,
+    FULL,
+    MAX_TILES_PER_SIDE,
+    PARTIAL,
+    SKIPPED,
+    block_census,
+    block_sizes,
+    census_of_mask,
+)
 from attnviz.capture import run_capture
 from attnviz.figures.kernel_blocks import kernel_blocks_figure, summary
 from attnviz.masks import MaskSpec, position_mask
@@ -83,3 +92,12 @@ def test_the_figure_draws_each_tile_in_its_state_and_says_the_count_in_both_lang
     assert fig.layout.title.text == "Tiles of 4 × 4"
     assert summary(census, "en") == "Tiles of 4 × 4: 3 of 9 skipped (33%), 3 partly masked, 3 full"
     assert summary(census, "zh") == "4 × 4 的块：9 块中跳过 3 块（33%），部分遮蔽 3 块，完整 3 块"
+
+
+def test_a_long_text_is_offered_only_tile_sizes_that_keep_the_figure_bounded():
+    assert block_sizes(45) == BLOCK_SIZES
+    assert block_sizes(8192) == (64, 128, 256)  # 128 tiles of 64 a side at most
+    assert all(-(-8192 // size) <= MAX_TILES_PER_SIDE for size in block_sizes(8192))
+    census_of_mask(lambda rows: np.ones((rows.stop - rows.start, 512), bool), 512, 4)  # 128 a side: drawn
+    with pytest.raises(ValueError, match="more than 128"):
+        census_of_mask(lambda rows: np.ones((rows.stop - rows.start, 513), bool), 513, 4)

@@ -1,13 +1,15 @@
 """The lesson "Masks of modern models": every slide runs its rule in the real forward, and the experiment's numbers
 are the model's own, checked against a plain forward and cross-entropy written here."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from attnviz.capture import get_model
 from attnviz.masks import MaskSpec
-from attnviz.teaching.lessons import load_lesson, shipped_lessons
+from attnviz.teaching.lessons import LessonError, load_lesson, shipped_lessons
 from attnviz.teaching.slides import slide_documents, slide_spec, slide_texts, slide_view
 from mask_reference import reference_mask
 
@@ -90,3 +92,12 @@ def test_the_sink_experiment_states_the_models_own_losses_and_attention(slides):
         len(figure.data) == 3 and [len(trace.y) for trace in figure.data] == [len(ids) - 1 - w] * 3
     )  # after the window
     assert means[1] != means[0]  # the window changed what the model predicts
+
+
+def test_a_block_slide_asking_for_more_tiles_than_a_figure_holds_is_refused_in_words(slides):
+    (slide,) = [slide for slide in slides.values() if slide.view == "blocks"]
+    long = dataclasses.replace(slide, text="the cat sat on the mat. " * 30, block=4)  # 720 characters: 180 tiles a side
+    for lang, words in (("en", "takes tiles of 8, 16"), ("zh", "块大小只能是 8, 16")):
+        with pytest.raises(LessonError) as refused:
+            slide_view(long, model_of(long))
+        assert words in refused.value.message(lang)

@@ -172,3 +172,17 @@ def test_the_block_view_counts_the_tiles_of_the_mask_shown(main_page):
     figure_with_title(at, "Tiles of 8 × 8")
     at.toggle(key="kernel_blocks").set_value(False).run()
     assert not [spec for spec in figures(at) if "Tiles of" in title_of(spec)]
+
+
+def test_a_long_texts_block_view_offers_only_tiles_it_can_draw():
+    """A link asking for tiles of 4 on a 2,000-character text (500 tiles a side) gets the finest size that keeps the
+    figure at most 128 tiles a side, and the tiles drawn are those."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"model": "mistral-char", "text": "the cat sat on the mat. " * 84, "kernel_blocks": "1"})
+    at.query_params["kernel_block"] = "4"
+    at.run()
+    assert not at.exception
+    slider = at.select_slider(key="kernel_block")
+    assert slider.value == 16 and 4 not in slider.options and "4" not in slider.options
+    states = array(figure_with_title(at, "Tiles of 16 × 16")["data"][0]["z"])
+    assert states.shape[0] <= 128
