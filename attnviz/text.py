@@ -244,8 +244,7 @@ def document_boundaries(clean: CleanText, separator: str | None = None) -> list[
     if not separator or len(separator) > MAX_SEPARATOR_CHARS:
         raise InputError("mask.bad_separator", limit=MAX_SEPARATOR_CHARS)
     ends = [match.end() for match in re.finditer(re.escape(separator), text)]
-    last = len(text.rstrip())
-    return [end for end in ends if 0 < end < last]  # a separator after all the text begins nothing
+    return [end for end in ends if 0 < end < len(text)]  # the text is stripped: a separator at its end begins nothing
 
 
 def document_starts(offsets: list[tuple[int, int]], boundaries: list[int]) -> tuple[int, ...]:
