@@ -55,6 +55,6 @@ def kernel_blocks_section(view, layer: int) -> None:
                 computed=f"{census.computed_cells:,}",
                 cells=f"{n * n:,}",
                 share=f"{census.computed_cells / (n * n):.0%}",
-                skipped=census.count(SKIPPED),
+                skipped=f"{census.count(SKIPPED):,}",
             )
         )

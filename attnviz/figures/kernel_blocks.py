@@ -91,9 +91,9 @@ def summary(census: BlockCensus, lang: str = "en") -> str:
         "blocks.summary",
         lang,
         block=census.block,
-        skipped=census.count(SKIPPED),
-        tiles=census.tiles,
+        skipped=f"{census.count(SKIPPED):,}",  # thousands apart: a long text has some 16,000 tiles
+        tiles=f"{census.tiles:,}",
         share=f"{census.skipped_share:.0%}",
-        partial=census.count(PARTIAL),
-        full=census.count(FULL),
+        partial=f"{census.count(PARTIAL):,}",
+        full=f"{census.count(FULL):,}",
     )
