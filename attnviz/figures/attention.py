@@ -467,7 +467,10 @@ def map_grid(
     # Above each row, room for its head titles inside the plot: a quarter of a tile keeps "head 6" clear of the tile
     # above (and of the frame around a chosen head there), and the top row's clear of the figure's title.
     canvas, origins = _tile_canvas(tiles, columns, gap, row_gap=max(2, round(size * 0.25)))
-    index = np.full(canvas.shape + (3,), -1, dtype=np.int16)  # (head, query, key) under each cell
+    # (head, query, key) under each cell; the gaps between tiles (NaN, never hovered) hold 0s, not -1s: the figure's
+    # JSON carries this array in base64, where the bytes of -1 are "/" characters that Plotly escapes to six bytes
+    # each ("\\u002f"), which made a layer's grid half again as heavy to send at every rerun.
+    index = np.zeros(canvas.shape + (3,), dtype=np.int16)
     width = tiles[0].shape[1]  # every tile has the same shape
     block = np.stack(np.meshgrid(np.zeros(1), np.arange(size), np.arange(width), indexing="ij"), -1)[0].astype(np.int16)
     for head, (x0, y0) in enumerate(origins):
