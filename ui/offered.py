@@ -63,7 +63,14 @@ ATTENTION_KINDS = ("encoder", "decoder")  # the attention pages' models; encoder
 
 def model_choices(kinds: tuple[str, ...] = ATTENTION_KINDS) -> list[str]:
     """A model menu: the offered models of these kinds (read without loading them), in the menu's order."""
-    return [name for name in dict.fromkeys(offered_models().values()) if kind_of(name) in kinds]
+    return _of_kinds(tuple(dict.fromkeys(offered_models().values())), kinds)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _of_kinds(names: tuple[str, ...], kinds: tuple[str, ...]) -> list[str]:
+    """``names`` of these kinds, each kind read from its folder's config.json once per process and offered list
+    (reading them all at every rerun cost more than the rest of the sidebar)."""
+    return [name for name in names if kind_of(name) in kinds]
 
 
 def canonical_model(name: object) -> str | None:

@@ -244,15 +244,23 @@ SLIDE_TICK_PX = 14  # the smallest text on a slide: a tick label read from the b
 _AXIS_NAME = re.compile(r"^[xy]axis\d*$")
 
 
-def _label_spacing_needed(axis, labels: Sequence[str], size: float) -> float:
-    """Pixels between neighbouring tick labels so that they never touch: the font's size and 2 px for labels stacked
-    vertically or turned (measured across the slant), the widest label (plus a gap) for labels side by side."""
-    angle = abs(float(axis.tickangle)) if isinstance(axis.tickangle, (int, float)) else 0.0
-    if axis.plotly_name.startswith("y"):
+def _label_spacing_needed(name: str, axis: dict, labels: Sequence[str], size: float) -> float:
+    """Pixels between neighbouring tick labels of axis ``name`` (its JSON ``axis``) so that they never touch: the
+    font's size and 2 px for labels stacked vertically or turned (measured across the slant), the widest label (plus a
+    gap) for labels side by side."""
+    angle = axis.get("tickangle")
+    angle = abs(float(angle)) if isinstance(angle, (int, float)) else 0.0
+    if name.startswith("y"):
         return size + 2
     if angle >= 30:  # turned: a line of text (and 2 px) apart across the labels' slant
         return (size + 2) / math.sin(math.radians(angle))
     return widest([str(label) for label in labels], size) + 8
+
+
+def _axes_json(fig: go.Figure) -> dict[str, dict]:
+    """Every axis of ``fig`` as plain JSON (its name -> its set properties): read once, since each property read
+    through plotly.py's objects costs a validator lookup, and a page thins the ticks of every figure at every rerun."""
+    return {name: fig.layout[name].to_plotly_json() for name in fig.layout if _AXIS_NAME.match(name)}
 
 
 def wrap_text(text: str, width: float, size: float) -> str:
@@ -387,30 +395,32 @@ def fit_ticks_to_width(fig: go.Figure, width: float) -> int:
     return thin_ticks(fig, max(plot_width, 40.0), max(plot_height, 40.0))
 
 
-def _px_per_unit(fig: go.Figure, name: str, plot_width: float, plot_height: float) -> float | None:
-    """Pixels per data unit along axis ``name`` (None: no ticks to place); an axis tied to another by ``scaleanchor``
-    (a square map) gets the smaller scale of the two, as Plotly draws it."""
+def _px_per_unit(axes: dict[str, dict], name: str, plot_width: float, plot_height: float) -> float | None:
+    """Pixels per data unit along axis ``name`` of ``axes`` (:func:`_axes_json`; None: no ticks to place); an axis
+    tied to another by ``scaleanchor`` (a square map) gets the smaller scale of the two, as Plotly draws it."""
 
     def own(key: str) -> float | None:
-        axis = fig.layout[key]
-        values = list(axis.tickvals or ())
-        if axis.range is not None and None not in axis.range:
-            span = abs(axis.range[1] - axis.range[0])
+        axis = axes[key]
+        values = list(axis.get("tickvals") or ())
+        span_range = axis.get("range")
+        if span_range is not None and None not in span_range:
+            span = abs(span_range[1] - span_range[0])
         elif len(values) >= 2:
             span = float(max(values) - min(values) + 1)
         else:
             return None
-        domain = axis.domain[1] - axis.domain[0] if axis.domain is not None else 1.0
-        return domain * (plot_width if key.startswith("x") else plot_height) / max(span, 1e-9)
+        domain = axis.get("domain")
+        share = domain[1] - domain[0] if domain is not None else 1.0
+        return share * (plot_width if key.startswith("x") else plot_height) / max(span, 1e-9)
 
     scale = own(name)
     ref = name[0] + name[5:]
-    partners = {fig.layout[name].scaleanchor} | {
-        key[0] + key[5:] for key in fig.layout if _AXIS_NAME.match(key) and fig.layout[key].scaleanchor == ref
+    partners = {axes[name].get("scaleanchor")} | {
+        key[0] + key[5:] for key, axis in axes.items() if axis.get("scaleanchor") == ref
     }
     for partner in partners - {None, ref}:
         key = f"{partner[0]}axis{partner[1:]}"
-        other = own(key) if key in fig.layout else None
+        other = own(key) if key in axes else None
         if scale is not None and other is not None:
             scale = min(scale, other)
     return scale
@@ -422,29 +432,34 @@ def thin_ticks(fig: go.Figure, plot_width: float, plot_height: float, *, categor
     axis (bars over token names), whose labels Plotly would otherwise place itself. Returns the widest stride, in
     tokens, between the labels left on an axis it thinned (1: nothing thinned)."""
     largest_step = 1
-    for name in [key for key in fig.layout if _AXIS_NAME.match(key)]:
-        axis = fig.layout[name]
-        size = float(axis.tickfont.size or TICK_SIZE)
-        if axis.visible is False or axis.showticklabels is False:
+    axes = _axes_json(fig)
+    for name, axis in axes.items():
+        size = float(axis.get("tickfont", {}).get("size") or TICK_SIZE)
+        if axis.get("visible") is False or axis.get("showticklabels") is False:
             continue
-        categories_drawn = _categories(fig, name) if categories and axis.tickmode != "array" else []
+        categories_drawn = _categories(fig, name) if categories and axis.get("tickmode") != "array" else []
+        tickvals, ticktext = list(axis.get("tickvals") or ()), list(axis.get("ticktext") or ())
         if categories_drawn:
-            axis.tickmode, axis.tickvals, axis.ticktext = "array", categories_drawn, categories_drawn
+            drawn = fig.layout[name]
+            drawn.tickmode, drawn.tickvals, drawn.ticktext = "array", categories_drawn, categories_drawn
+            tickvals, ticktext = categories_drawn, categories_drawn
             positions = list(range(len(categories_drawn)))
-            domain = axis.domain[1] - axis.domain[0] if axis.domain is not None else 1.0
-            scale = domain * (plot_width if name.startswith("x") else plot_height) / max(len(positions), 1)
-        elif axis.tickmode == "array" and axis.tickvals and axis.ticktext and len(axis.tickvals) >= 2:
-            positions = list(axis.tickvals)
-            scale = _px_per_unit(fig, name, plot_width, plot_height)
+            domain = axis.get("domain")
+            share = domain[1] - domain[0] if domain is not None else 1.0
+            scale = share * (plot_width if name.startswith("x") else plot_height) / max(len(positions), 1)
+        elif axis.get("tickmode") == "array" and tickvals and ticktext and len(tickvals) >= 2:
+            positions = tickvals
+            scale = _px_per_unit(axes, name, plot_width, plot_height)
         else:
             continue
         if scale is None:
             continue
         gap = float(np.min(np.diff(np.sort(np.asarray(positions, dtype=float))))) if len(positions) > 1 else 1.0
         pixels_apart = (gap or 1.0) * scale
-        step = max(1, math.ceil(_label_spacing_needed(axis, axis.ticktext, size) / max(pixels_apart, 1e-9)))
+        step = max(1, math.ceil(_label_spacing_needed(name, axis, ticktext, size) / max(pixels_apart, 1e-9)))
         if step > 1:
-            axis.tickvals, axis.ticktext = list(axis.tickvals)[::step], list(axis.ticktext)[::step]
+            thinned = fig.layout[name]  # set property by property: ``update`` goes through plotly.py's relayout path
+            thinned.tickvals, thinned.ticktext = tickvals[::step], ticktext[::step]
             # In tokens: a builder may already label every few tokens (a long text's map), thinned once more here.
             largest_step = max(largest_step, step * max(1, round(gap)))
     return largest_step
