@@ -16,6 +16,15 @@ in attnviz, so a window of ``w`` always means the same thing on every page:
   keys of its own document;
 * padding: keys that are [PAD] are never attended to.
 
+On an image the tokens are patches in raster order after a few tokens of the model's own ([CLS], DeiT's distillation
+token, DINOv2's registers): ``grid = (first, rows, cols)`` says where the patches are, and two rules read it in 2-D
+(causal, above, is then raster order):
+
+* 2-D window r (neighbourhood attention): a patch sees the patches within r rows and r columns of its own;
+* 2-D blocks k (Swin's windows without the shift): the grid cut into k × k tiles, a patch sees its own tile's patches;
+
+under both, the tokens before the grid stay global: they see every patch and every patch sees them.
+
 Beside the rules, two score modifications (FlexAttention's ``score_mod``), applied to each head's scores before the
 mask and the softmax (:func:`modify_scores`; they are what ``hook_scores`` records):
 
@@ -57,12 +66,22 @@ class MaskSpec:
     documents: tuple[int, ...] = ()  # where each document after the first begins (increasing positions)
     alibi: bool = False  # score modification: ALiBi's per-head linear distance penalty
     softcap: float | None = None  # score modification: C · tanh(score / C)
+    grid: tuple[int, int, int] | None = None  # an image's patches: (first patch's position, rows, columns)
+    window_2d: int | None = None  # a patch sees patches within r rows and r columns (neighbourhood attention)
+    blocks_2d: int | None = None  # the grid cut into k × k tiles; a patch sees its own tile
 
     def __post_init__(self):
-        for name in ("window", "chunk", "prefix", "sinks", "dilation"):
+        for name in ("window", "chunk", "prefix", "sinks", "dilation", "window_2d", "blocks_2d"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1 (got {value})")
+        if self.grid is not None:
+            grid = tuple(int(v) for v in self.grid)
+            if len(grid) != 3 or grid[0] < 0 or grid[1] < 1 or grid[2] < 1:
+                raise ValueError(f"grid must be (first patch, rows, columns) (got {self.grid})")
+            object.__setattr__(self, "grid", grid)
+        if (self.window_2d is not None or self.blocks_2d is not None) and self.grid is None:
+            raise ValueError("a 2-D rule needs the image's patch grid")
         if self.softcap is not None and not (0 < float(self.softcap) < float("inf")):
             raise ValueError(f"softcap must be a positive number (got {self.softcap})")
         starts = tuple(int(start) for start in self.documents)
@@ -74,7 +93,12 @@ class MaskSpec:
     def takes_keys(self) -> bool:
         """True when some rule takes keys away (sinks alone take none: they only loosen the local rules)."""
         local = self.window is not None or self.chunk is not None or self.dilation is not None
-        return self.causal or local or self.prefix is not None or bool(self.documents)
+        return self.causal or local or self.prefix is not None or bool(self.documents) or self.is_2d
+
+    @property
+    def is_2d(self) -> bool:
+        """True when a rule reads the image's patch grid in two dimensions."""
+        return self.window_2d is not None or self.blocks_2d is not None
 
     @property
     def modifies_scores(self) -> bool:
@@ -103,6 +127,10 @@ class MaskSpec:
             parts.append(translate("mask.sinks", lang, s=self.sinks))  # sinks alone change nothing: not named
         if self.documents:
             parts.append(translate("mask.documents", lang, n=len(self.documents) + 1))
+        if self.window_2d is not None:
+            parts.append(translate("mask.window_2d", lang, r=self.window_2d))
+        if self.blocks_2d is not None:
+            parts.append(translate("mask.blocks_2d", lang, k=self.blocks_2d))
         if self.alibi:
             parts.append(translate("mask.alibi", lang))
         if self.softcap is not None:
@@ -139,7 +167,24 @@ def allows(q: Positions, k: Positions, spec: MaskSpec) -> Positions:
     allowed = allowed & local
     if spec.documents:
         allowed = allowed & (_document(q, spec.documents) == _document(k, spec.documents))
+    if spec.is_2d:
+        allowed = allowed & _patch_rule(q, k, spec)
     return allowed
+
+
+def _patch_rule(q: Positions, k: Positions, spec: MaskSpec) -> Positions:
+    """The 2-D rules on an image's patch grid: (row, column) of each patch from its raster position; the tokens
+    before the grid ([CLS], registers) see and are seen by every patch."""
+    first, _, cols = spec.grid  # type: ignore[misc]  # is_2d implies a grid (__post_init__)
+    row_q, col_q = (q - first) // cols, (q - first) % cols
+    row_k, col_k = (k - first) // cols, (k - first) % cols
+    rule = q == q
+    if spec.window_2d is not None:
+        rule = rule & (abs(row_q - row_k) <= spec.window_2d) & (abs(col_q - col_k) <= spec.window_2d)
+    if spec.blocks_2d is not None:
+        size = spec.blocks_2d
+        rule = rule & (row_q // size == row_k // size) & (col_q // size == col_k // size)
+    return rule | (q < first) | (k < first)
 
 
 def _document(positions: Position, starts: tuple[int, ...]) -> Position:

@@ -268,3 +268,56 @@ def test_the_description_names_each_rule_in_both_languages():
     assert "膨胀 2" in spec.describe("zh") and "3 个文档" in spec.describe("zh")
     assert MaskSpec(sinks=2).describe("en") == "no mask" and not MaskSpec(sinks=2).is_intervention
     assert MaskSpec(prefix=2).is_intervention and MaskSpec(documents=(4,)).is_intervention
+
+
+# --- the 2-D rules on an image's patch grid, against the definition in tests/support/mask_reference.py ------------
+GRID = (1, 4, 5)  # [CLS], then 4 rows of 5 patches: 21 tokens
+GRID_2D = [
+    MaskSpec(grid=GRID, window_2d=1),
+    MaskSpec(grid=GRID, window_2d=2),
+    MaskSpec(grid=GRID, blocks_2d=2),
+    MaskSpec(grid=GRID, blocks_2d=3),
+    MaskSpec(grid=GRID, window_2d=1, blocks_2d=2),
+    MaskSpec(grid=GRID, causal=True, window_2d=1),
+    MaskSpec(grid=(5, 3, 3), blocks_2d=2),  # DINOv2 with registers: [CLS] and 4 registers before the grid
+]
+
+
+@pytest.mark.parametrize("spec", GRID_2D, ids=lambda spec: f"{spec.grid}-{spec.describe()}")
+def test_each_2d_rule_equals_its_definition(spec):
+    n = spec.grid[0] + spec.grid[1] * spec.grid[2]
+    expected = np.array([[reference_allowed(i, j, spec) for j in range(n)] for i in range(n)])
+    assert np.array_equal(structural_mask(n, spec).numpy(), expected)  # torch
+    assert np.array_equal(position_mask(np.arange(n), np.arange(n), spec), expected)  # NumPy
+    assert np.diagonal(expected).all()
+    lo, hi = key_span(3, 9, n, spec)  # a superset of what the rows may see
+    columns = np.flatnonzero(expected[3:9].any(0))
+    assert lo <= columns[0] and columns[-1] < hi
+
+
+def test_the_2d_rules_mean_what_their_names_say():
+    """Patch (1, 2) is position 1 + 1·5 + 2 = 8. A 2-D window of 1 shows it the 3 × 3 patches around it and [CLS];
+    2 × 2 blocks show it the tile of rows 0–1, columns 2–3; [CLS] sees all and is seen by all."""
+    window = structural_mask(21, MaskSpec(grid=GRID, window_2d=1)).numpy()
+    around = [1 + row * 5 + col for row in (0, 1, 2) for col in (1, 2, 3)]
+    assert np.flatnonzero(window[8]).tolist() == [0, *around]
+    assert window[0].all() and window[:, 0].all()
+    blocks = structural_mask(21, MaskSpec(grid=GRID, blocks_2d=2)).numpy()
+    assert np.flatnonzero(blocks[8]).tolist() == [0, 3, 4, 8, 9]
+    corner = 1 + 3 * 5 + 4  # the last patch: row 3, column 4, alone in its column of a 2 × 2 tiling of 5 columns
+    assert np.flatnonzero(blocks[corner]).tolist() == [0, corner - 5, corner]
+    raster = structural_mask(21, MaskSpec(grid=GRID, causal=True)).numpy()
+    assert np.array_equal(raster, np.tril(np.ones((21, 21), bool)))
+
+
+def test_a_2d_rule_needs_a_grid_and_is_named_in_both_languages():
+    with pytest.raises(ValueError, match="grid"):
+        MaskSpec(window_2d=2)
+    with pytest.raises(ValueError, match="window_2d"):
+        MaskSpec(grid=GRID, window_2d=0)
+    with pytest.raises(ValueError, match="grid"):
+        MaskSpec(grid=(0, 0, 3))
+    spec = MaskSpec(grid=GRID, window_2d=2, blocks_2d=3)
+    assert spec.describe("en") == "2-D window 2, 3 × 3 patch blocks" and spec.is_intervention
+    assert "二维窗口 2" in spec.describe("zh")
+    assert not MaskSpec(grid=GRID).is_intervention and MaskSpec(grid=[1, 4, 5]).grid == GRID

@@ -221,6 +221,8 @@ TEXT: dict[str, dict[str, str]] = {
     "mask.causal": {"en": "causal", "zh": "因果"},
     "mask.window": {"en": "window {w}", "zh": "窗口 {w}"},
     "mask.chunk": {"en": "chunk {c}", "zh": "分块 {c}"},
+    "mask.window_2d": {"en": "2-D window {r}", "zh": "二维窗口 {r}"},
+    "mask.blocks_2d": {"en": "{k} × {k} patch blocks", "zh": "{k} × {k} 图块分块"},
     "mask.prefix": {"en": "prefix-LM over the first {p}", "zh": "前缀语言模型（前 {p} 个词双向）"},
     "mask.sinks": {"en": "{s} sink tokens", "zh": "{s} 个汇聚词元（sink）"},
     "mask.dilation": {"en": "dilation {d}", "zh": "膨胀 {d}"},

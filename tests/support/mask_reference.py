@@ -52,6 +52,35 @@ def reference_allowed(i: int, j: int, spec: MaskSpec) -> bool:
     ok = ok and local
     if spec.documents:
         ok = ok and sum(i >= s for s in spec.documents) == sum(j >= s for s in spec.documents)
+    if spec.grid is not None and (spec.window_2d is not None or spec.blocks_2d is not None):
+        ok = ok and reference_patch_allowed(i, j, spec)
+    return ok
+
+
+def _patch_places(grid: tuple[int, int, int]) -> dict[int, tuple[int, int]]:
+    """position -> (row, column) of every patch, by walking the grid row after row (the raster order)."""
+    first, rows, cols = grid
+    places, position = {}, first
+    for row in range(rows):
+        for col in range(cols):
+            places[position] = (row, col)
+            position += 1
+    return places
+
+
+def reference_patch_allowed(i: int, j: int, spec: MaskSpec) -> bool:
+    """The 2-D rules: a token that is not a patch ([CLS], a register) sees and is seen by all; a patch sees a patch
+    within ``window_2d`` steps of a king's move (Chebyshev distance) and in the same ``blocks_2d`` tile."""
+    places = _patch_places(spec.grid)
+    if i not in places or j not in places:
+        return True
+    (row_i, col_i), (row_j, col_j) = places[i], places[j]
+    ok = True
+    if spec.window_2d is not None:
+        ok = ok and max(abs(row_i - row_j), abs(col_i - col_j)) <= spec.window_2d
+    if spec.blocks_2d is not None:
+        tile = spec.blocks_2d
+        ok = ok and (int(row_i / tile), int(col_i / tile)) == (int(row_j / tile), int(col_j / tile))
     return ok
 
 
