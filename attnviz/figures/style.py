@@ -415,10 +415,11 @@ def _px_per_unit(axes: dict[str, dict], name: str, plot_width: float, plot_heigh
 
     scale = own(name)
     ref = name[0] + name[5:]
-    partners = {axes[name].get("scaleanchor")} | {
-        key[0] + key[5:] for key, axis in axes.items() if axis.get("scaleanchor") == ref
-    }
-    for partner in partners - {None, ref}:
+    partners: set[str] = {key[0] + key[5:] for key, axis in axes.items() if axis.get("scaleanchor") == ref}
+    anchor = axes[name].get("scaleanchor")
+    if isinstance(anchor, str):
+        partners.add(anchor)
+    for partner in partners - {ref}:
         key = f"{partner[0]}axis{partner[1:]}"
         other = own(key) if key in axes else None
         if scale is not None and other is not None:

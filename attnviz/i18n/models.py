@@ -108,6 +108,23 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "{name}：分词器没有填充词元，所以文本只能一条一条地运行",
     },
     # ------------------------------------------------------------------------------- its weights
+    "model.not_plain_vit": {
+        "en": "{family}: its blocks are not one stack over all the patches (stages or merged windows); attnviz "
+        "shows plain vision transformers (ViT, DeiT, DINOv2)",
+        "zh": "{family}：它的层不是覆盖全部图块的同一叠（分阶段或合并窗口）；attnviz 展示普通的视觉 Transformer（ViT、DeiT、DINOv2）",
+    },
+    "model.needs_image": {
+        "en": "{name} reads images, not text: give it a PNG or JPEG",
+        "zh": "{name} 读取的是图像而不是文字：请给它一张 PNG 或 JPEG 图片",
+    },
+    "model.no_image_processor": {
+        "en": "{name}: no preprocessor_config.json (an image model needs its image processor: size and normalisation)",
+        "zh": "{name}：没有 preprocessor_config.json（图像模型需要它的图像处理器：尺寸与归一化）",
+    },
+    "model.not_patch_grid": {
+        "en": "{name}: its {n} tokens are not a square grid of patches after a few tokens of its own",
+        "zh": "{name}：它的 {n} 个词元不是「几个自带词元 + 方形图块网格」",
+    },
     "model.no_safetensors": {
         "en": "{name}: no .safetensors weights (attnviz loads safetensors only, never pickled files)",
         "zh": "{name}：没有 .safetensors 权重（attnviz 只加载 safetensors，从不加载 pickle 文件）",

@@ -7,6 +7,7 @@ how to load one), and the registry offers a folder to them in :data:`FOLDER_FORM
     seq2seq.py    a folder scripts/train_seq2seq.py wrote (model_type "attnviz-seq2seq")
     hf_encdec.py  T5 and BART (hf_families.ENCODER_DECODER: the Encoder-decoder page)
     bert.py       BERT-family encoders (their layers are BERT's)
+    hf_vision.py  vision transformers over image patches (ViT, DeiT, DINOv2) through the attention interface
     hf.py         any other family whose transformers code calls the attention interface (its parts found by
                   hf_families), or a refusal in one line naming the family and why
 
@@ -26,7 +27,7 @@ from pathlib import Path
 from ..device import best_device
 from ..paths import DATE_MODEL_DIR, MISTRAL_CHAR_DIR, char_model_dir
 from ..text import InputError
-from . import bert, char_lm, hf, hf_encdec, seq2seq
+from . import bert, char_lm, hf, hf_encdec, hf_vision, seq2seq
 from .base import AttentionModel, FolderFormat, Kind
 from .bert import BERT_FAMILY, BertFamilyModel, load_bert_family
 from .hf_families import UnsupportedModel
@@ -40,6 +41,7 @@ FOLDER_FORMATS: tuple[FolderFormat, ...] = (
     seq2seq.FOLDER_FORMAT,
     hf_encdec.FOLDER_FORMAT,
     bert.FOLDER_FORMAT,
+    hf_vision.FOLDER_FORMAT,
     hf.FOLDER_FORMAT,  # last: it takes every other family, or says why not
 )
 

@@ -29,7 +29,7 @@ from ..hooks import HookPoint
 from ..masks import MaskSpec
 from ..text import InputError, readable_token
 
-Kind = Literal["encoder", "decoder", "encoder-decoder"]
+Kind = Literal["encoder", "decoder", "encoder-decoder", "vision"]  # vision: an encoder over image patches
 
 # hook_{name} inside blocks.{l}.attn: the attention's steps, in order
 ATTENTION_HOOKS = ("q", "k", "v", "scores", "mask", "pattern", "z", "result")
@@ -112,6 +112,7 @@ class Encoding:
     full_lengths: list[int]  # token count before truncation
     pieces: list[list[str]] | None = None  # the vocabulary's own strings ("Ġcat", "##ing"), where they differ
     offsets: list[list[tuple[int, int]]] | None = None  # each token's characters [a, b) in its text ((0, 0): special)
+    pixel_values: torch.Tensor | None = None  # an image model's input (batch, channels, H, W); input_ids: positions
 
 
 @dataclass

@@ -180,8 +180,7 @@ class HFAttentionModel(nn.Module, AttentionModel):
         attention = getattr(layers[0], self.attention_name)
         self.d_model: int = config.hidden_size
         self._hooks_by_module: dict[int, LayerHooks] = {}
-        self.special_tokens = frozenset(tokenizer.all_special_tokens)
-        self.token_style = token_style(tokenizer)  # how its vocabulary writes spaces and word pieces
+        self._take_inputs(tokenizer, config)
         self.windows = native_windows(config, self.n_layers)  # the model's own sliding window per layer
         self.has_sinks = isinstance(getattr(attention, "sinks", None), torch.Tensor)  # per-head sink logits (gpt-oss)
         # RoPE when the model builds rotary embeddings (not ALiBi, not learned position vectors as GPT-2 adds)
@@ -190,17 +189,6 @@ class HFAttentionModel(nn.Module, AttentionModel):
         )
         self.rope_base = _rope_base(config) if rotary else None
         self.context: int | None = None  # the training length, when known (load_hf_model reads train_log.json)
-        position_limit = getattr(config, "max_position_embeddings", None) or 10**9
-        tokenizer_limit = tokenizer.model_max_length if (tokenizer.model_max_length or 0) < 10**8 else 10**9
-        self.max_tokens = int(min(position_limit, tokenizer_limit))
-
-        # Right padding keeps every real token at its own position (left padding shifts GPT-2's positions).
-        tokenizer.padding_side = "right"
-        tokenizer.truncation_side = "right"
-        if tokenizer.pad_token is None:
-            fallback = tokenizer.eos_token or tokenizer.unk_token or tokenizer.bos_token
-            if fallback is not None:
-                tokenizer.pad_token = fallback
 
         # Where the residual after the attention is read: probed on the bare model, before any hook is attached.
         self._probed_heads: dict[int, tuple[int, int, int, int]] = {}
@@ -275,21 +263,36 @@ class HFAttentionModel(nn.Module, AttentionModel):
                 layer.register_forward_hook(output_hook(self, self.hook(hook_name("resid_post", index))))
             )
 
-    def _probe(self) -> None:
-        """One forward of a few tokens at load, no hook point recorded: the structure probe of
-        hf_families.find_mid_layer, and what each attention module receives (its heads) into ``_probed_heads``."""
+    def _take_inputs(self, tokenizer, config) -> None:
+        """What the model reads, from its tokenizer: special tokens, how its vocabulary writes spaces and word pieces,
+        the longest input, right padding (left padding shifts GPT-2's positions)."""
+        self.special_tokens = frozenset(tokenizer.all_special_tokens)
+        self.token_style = token_style(tokenizer)
+        position_limit = getattr(config, "max_position_embeddings", None) or 10**9
+        tokenizer_limit = tokenizer.model_max_length if (tokenizer.model_max_length or 0) < 10**8 else 10**9
+        self.max_tokens = int(min(position_limit, tokenizer_limit))
+        tokenizer.padding_side = "right"
+        tokenizer.truncation_side = "right"
+        if tokenizer.pad_token is None:
+            fallback = tokenizer.eos_token or tokenizer.unk_token or tokenizer.bos_token
+            if fallback is not None:
+                tokenizer.pad_token = fallback
+
+    def _probe_inputs(self) -> dict[str, torch.Tensor]:
+        """The load-time probe's input: a few token ids."""
         vocab = self.hf.get_input_embeddings().num_embeddings
         ids = torch.arange(1, 6).remainder(vocab)[None].to(self.device)
+        return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+
+    def _probe(self) -> None:
+        """One forward of a small input at load, no hook point recorded: the structure probe of
+        hf_families.find_mid_layer, and what each attention module receives (its heads) into ``_probed_heads``."""
         head_shapes: dict[int, tuple[int, int, int, int]] = {}
         run = Run(self, None, head_shapes=head_shapes)
         token = active_run.set(run)
         try:
             with torch.inference_mode():
-                self.hf(
-                    input_ids=ids,
-                    attention_mask=torch.ones_like(ids),
-                    **({"use_cache": False} if self.kind == "decoder" else {}),
-                )
+                self.hf(**self._probe_inputs(), **({"use_cache": False} if self.kind == "decoder" else {}))
         finally:
             active_run.reset(token)
         self._probed_heads = head_shapes  # (run.head_shapes, filled by the attention function)
@@ -436,11 +439,8 @@ class HFAttentionModel(nn.Module, AttentionModel):
 
 
 # ------------------------------------------------------------------------------------------ loading
-def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionModel:
-    """Load a local Hugging Face directory of any family that calls the attention interface, in float32 (the
-    checkpoint's dtype on CUDA), ready to record."""
-    path = Path(path).expanduser()
-    label = name or path.name or str(path)
+def read_folder_config(path: Path, label: str) -> dict:
+    """A model folder's config.json, or a refusal naming what is wrong with it."""
     config_file = path / "config.json"
     if not config_file.is_file():
         raise UnsupportedModel("model.no_config", name=label)
@@ -448,6 +448,17 @@ def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionMode
         config = json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise UnsupportedModel("model.bad_config", name=label, problem=type(error).__name__) from error
+    if not isinstance(config, dict):
+        raise UnsupportedModel("model.bad_config", name=label, problem="not a JSON object")
+    return config
+
+
+def load_hf_model(path, name: str | None = None, device=None) -> HFAttentionModel:
+    """Load a local Hugging Face directory of any family that calls the attention interface, in float32 (the
+    checkpoint's dtype on CUDA), ready to record."""
+    path = Path(path).expanduser()
+    label = name or path.name or str(path)
+    config = read_folder_config(path, label)
     model_type = config.get("model_type") if isinstance(config, dict) else None
     model_type = model_type if isinstance(model_type, str) else None
     family = family_of(model_type)  # or the one-line refusal

@@ -248,17 +248,23 @@ def require_safetensors(path, label: str) -> None:
         raise UnsupportedModel("model.no_safetensors", name=label)
 
 
-def load_folder_weights(path, label: str, model_class: str, device=None) -> tuple[Any, Any]:
+def load_folder_weights(path, label: str, model_class: str, device=None, *, images: bool = False) -> tuple[Any, Any]:
     """(transformers model, tokenizer) of a local folder, safetensors only, no remote code, loaded to record with
     attnviz's attention (:data:`ATTN_NAME`) in float32 (the checkpoint's dtype on CUDA). A checkpoint that lacks
-    weights is refused: attnviz never runs random weights."""
+    weights is refused: attnviz never runs random weights. ``images``: the folder's image processor in place of a
+    tokenizer (a vision transformer)."""
     import transformers
-    from transformers import AutoTokenizer
+    from transformers import AutoImageProcessor, AutoTokenizer
 
     require_safetensors(path, label)
     register_attnviz_attention()
     with quiet_transformers():
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
+        if images:
+            if not (Path(path) / "preprocessor_config.json").is_file():
+                raise UnsupportedModel("model.no_image_processor", name=label)
+            tokenizer = AutoImageProcessor.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
         hf_model, info = getattr(transformers, model_class).from_pretrained(
             str(path),
             use_safetensors=True,

@@ -49,7 +49,8 @@ class Family:
 
     model_type: str
     model_class: str  # the transformers class that is loaded (a causal LM with its head, or an encoder's base model)
-    kind: Literal["encoder", "decoder"] = "decoder"  # "encoder": bidirectional, its mask the padding alone
+    kind: Literal["encoder", "decoder", "vision"] = "decoder"  # "encoder": bidirectional, its mask the padding
+    # alone; "vision": bidirectional over image patches (hf_vision)
     mid_layer: str | None = None  # an override: the block child whose input is hook_resid_mid (else: probed)
 
 

@@ -14,7 +14,7 @@ from attnviz import models
 from attnviz.models import FOLDER_FORMATS, REGISTRY, ModelNotFound, kind_of, load_model
 from attnviz.models.base import AttentionModel, FolderFormat
 
-FAMILY_FILES = ("char_lm", "seq2seq", "hf_encdec", "bert", "hf")
+FAMILY_FILES = ("char_lm", "seq2seq", "hf_encdec", "bert", "hf_vision", "hf")
 
 
 def test_each_family_file_declares_one_entry_and_the_registry_holds_exactly_those():

@@ -1,0 +1,246 @@
+"""Hugging Face vision transformers (ViT, DeiT, DINOv2 with or without registers): image patches as tokens,
+recorded through the same attention interface as the text models (:mod:`attnviz.models.hf`), hook names unchanged.
+
+    image            any size, RGB                                    PIL.Image
+    the processor    the folder's own image processor: resize, rescale, normalise      pixel_values (B, C, H, W)
+    patches          a P × P convolution with stride P, in raster order                (B, rows·cols, D)
+    tokens           [CLS] (+ DeiT's distillation token, + DINOv2's registers), then the patches      (B, T, D)
+                     + learned position embeddings                                     hook_embed  (T, D)
+    blocks           pre-norm attention and MLP, recorded as every encoder's           blocks.l.attn.hook_pattern …
+    head             a classifier on [CLS] (a classification checkpoint)              logits (B, labels)
+
+A token's label is its place: "[CLS]", "[DIST]", "[REG 0]", then "(row, col)" for each patch. The tokens before the
+grid are ``special`` (they are not pieces of the image). Masks: the user's rules are ANDed with the model's own
+bidirectional mask inside the registered mask function, as for a text encoder; the 2-D rules read the patch grid
+this model states (:attr:`HFVisionModel.patch_grid`, :class:`attnviz.masks.MaskSpec`'s ``grid``).
+
+A vision family is recorded when transformers' modeling code for it calls the attention interface; any other is
+refused in one line (Swin's windows and BEiT's relative positions live in their own attention code).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..masks import MaskSpec
+from .base import Encoding, FolderFormat, Kind, Notice, mask_notices, model_type
+from .hf import HFAttentionModel
+from .hf_attention import load_folder_weights
+from .hf_families import Family, UnsupportedModel, uses_attention_interface
+
+MAX_IMAGE_SIDE = 8192  # an image decoded larger than this is refused before it reaches the processor (ui.uploads)
+
+
+def _side(value: Any) -> int | None:
+    """An image or patch size from a config: an int, or a square (h, w) pair."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (list, tuple)) and len(value) == 2 and value[0] == value[1] and isinstance(value[0], int):
+        return value[0]
+    return None
+
+
+def is_vision_config(config: dict) -> bool:
+    """A folder of a transformers vision encoder over patches: a family transformers knows, with an image size, a
+    patch size and image channels in its config (and no text part)."""
+    from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
+
+    family = model_type(config)
+    return (
+        family in MODEL_MAPPING_NAMES
+        and "patch_size" in config
+        and "image_size" in config
+        and "num_channels" in config
+        and "text_config" not in config
+        and "vision_config" not in config
+    )
+
+
+def vision_family(config: dict) -> Family:
+    """The class to load: the folder's own classification class when it names one (its classifier's weights are
+    there), else the family's base model (an encoder without a head: DINOv2's checkpoints)."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES,
+        MODEL_MAPPING_NAMES,
+    )
+
+    family = model_type(config)
+    if family is None:
+        raise UnsupportedModel("model.no_model_type")
+    uses = uses_attention_interface(family)
+    if uses is None:
+        raise UnsupportedModel("model.unknown_family", family=family)
+    if not uses:
+        raise UnsupportedModel("model.no_interface", family=family)
+    if not isinstance(config.get("num_hidden_layers"), int):  # Swin's stages, Hiera's: not one stack of blocks
+        raise UnsupportedModel("model.not_plain_vit", family=family)
+    classifiers = MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES.get(family, ())
+    classifiers = (classifiers,) if isinstance(classifiers, str) else tuple(classifiers)
+    named = [name for name in config.get("architectures") or () if name in classifiers]
+    model_class = named[0] if named else MODEL_MAPPING_NAMES[family]
+    return Family(family, model_class if isinstance(model_class, str) else model_class[0], "vision")
+
+
+class HFVisionModel(HFAttentionModel):
+    """A Hugging Face vision transformer whose attention runs through attnviz's registered function."""
+
+    kind = "vision"
+
+    def __init__(self, hf_model: Any, processor, name: str, family: Family):
+        self._processor = processor
+        super().__init__(hf_model, processor, name, family)
+        config = hf_model.config
+        image, patch = _side(config.image_size), _side(config.patch_size)
+        if image is None or patch is None or image % patch:
+            raise UnsupportedModel("model.not_patch_grid", name=name, n="?")
+        self.image_size, self.patch_size = image, patch
+        side = image // patch
+        n_tokens = self._probe_tokens
+        first = n_tokens - side * side
+        if first < 0:
+            raise UnsupportedModel("model.not_patch_grid", name=name, n=n_tokens)
+        self.patch_grid = (first, side, side)  # (the first patch's position, rows, columns): MaskSpec.grid
+        self.max_tokens = n_tokens
+        registers = int(getattr(config, "num_register_tokens", 0) or 0)
+        own = ["[CLS]"] + (["[DIST]"] if first - registers == 2 else []) + [f"[REG {r}]" for r in range(registers)]
+        if len(own) != first:  # a family with other tokens before the grid: named by their place
+            own = ["[CLS]"] + [f"[{i}]" for i in range(1, first)]
+        self.token_labels = own + [f"({row},{col})" for row in range(side) for col in range(side)]
+        self.special_tokens = frozenset(own)
+        id2label = getattr(config, "id2label", None) or {}
+        classifies = hasattr(hf_model, "classifier")
+        self.class_names = [str(id2label.get(i, i)) for i in range(len(id2label))] if classifies else []
+
+    # ----------------------------------------------------------------- what it reads
+    def _take_inputs(self, processor, config) -> None:
+        """An image processor in place of a tokenizer: no vocabulary, no padding; sizes come from the probe."""
+        self.special_tokens = frozenset()
+        self.token_style = "plain"
+        self.max_tokens = 0  # set once the probe has counted the tokens
+
+    def _probe_inputs(self) -> dict[str, torch.Tensor]:
+        """The probe's input: one grey image of the model's size, and the number of tokens its first block reads."""
+        config = self.hf.config
+        side = _side(config.image_size) or 224
+        pixels = torch.zeros(1, config.num_channels, side, side, device=self.device)
+        layers = dict(self.hf.named_modules())[self.layers_path] if hasattr(self, "layers_path") else None
+        if layers is not None and not hasattr(self, "_probe_tokens"):
+
+            def count(module, args, kwargs):
+                hidden = args[0] if args else kwargs["hidden_states"]
+                self._probe_tokens = int(hidden.shape[1])
+
+            handle = layers[0].register_forward_pre_hook(count, with_kwargs=True)
+            self._probe_handle = handle
+        return {"pixel_values": pixels}
+
+    def _probe(self) -> None:
+        try:
+            super()._probe()
+        finally:
+            handle = getattr(self, "_probe_handle", None)
+            if handle is not None:
+                handle.remove()
+                self._probe_handle = None
+
+    def preprocess(self, images: list) -> torch.Tensor:
+        """(B, C, H, W) pixel values of PIL images (or (H, W[, C]) uint8 arrays), through the folder's own image
+        processor; every image is made RGB first (or greyscale, for a one-channel model)."""
+        from PIL import Image
+
+        mode = "L" if self.hf.config.num_channels == 1 else "RGB"
+        pictures = [(Image.fromarray(np.asarray(i)) if not isinstance(i, Image.Image) else i) for i in images]
+        pictures = [picture.convert(mode) for picture in pictures]
+        return self._processor(images=pictures, return_tensors="pt")["pixel_values"]
+
+    def encode(self, images: list) -> Encoding:  # type: ignore[override]  # images, not texts
+        """Images in, one Encoding: ``pixel_values`` for the forward, and the tokens each image becomes ([CLS] ...
+        then a patch per grid cell); ``input_ids`` hold the positions (an image has no vocabulary)."""
+        if not images or any(isinstance(image, str) for image in images):
+            raise UnsupportedModel("model.needs_image", name=self.name)
+        pixels = self.preprocess(images)
+        n, batch = self.max_tokens, len(images)
+        positions = torch.arange(n).expand(batch, n).clone()
+        special = [label in self.special_tokens for label in self.token_labels]
+        return Encoding(
+            input_ids=positions,
+            key_is_real=torch.ones(batch, n, dtype=torch.bool),
+            token_type_ids=torch.zeros(batch, n, dtype=torch.long),
+            tokens=[list(self.token_labels) for _ in images],
+            special=[list(special) for _ in images],
+            truncated=[False] * batch,
+            full_lengths=[n] * batch,
+            pixel_values=pixels,
+        )
+
+    # ----------------------------------------------------------------- forward
+    def forward(self, encoding: Encoding, spec: MaskSpec = MaskSpec()) -> torch.Tensor:
+        """Run the model on ``encoding``'s images under ``spec``; the class logits (batch, labels) of a classifier,
+        else the last hidden states (batch, tokens, d_model)."""
+        from .hf_attention import active_run, run_for
+
+        if encoding.pixel_values is None:
+            raise UnsupportedModel("model.needs_image", name=self.name)
+        if spec.is_2d and spec.grid != self.patch_grid:
+            raise ValueError(f"the mask's grid {spec.grid} is not this model's patches {self.patch_grid}")
+        token = active_run.set(run_for(self, spec, self.n_heads))
+        try:
+            output = self.hf(pixel_values=encoding.pixel_values.to(self.device, dtype=self._dtype))
+        finally:
+            active_run.reset(token)
+        return output.logits if hasattr(output, "logits") else output.last_hidden_state
+
+    @property
+    def _dtype(self) -> torch.dtype:
+        return next(self.hf.parameters()).dtype
+
+    def spec_for(self, spec: MaskSpec) -> MaskSpec:
+        """``spec`` on this model's patch grid (what a 2-D rule reads)."""
+        from dataclasses import replace
+
+        return spec if spec.grid == self.patch_grid else replace(spec, grid=self.patch_grid)
+
+    def notices(self, text: str, spec: MaskSpec) -> list[Notice]:
+        return mask_notices(self, spec)
+
+    def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
+        """The position embedding rows of the given positions (a patch's own row is its pixels' projection:
+        :meth:`patch_embedding` of the image)."""
+        embeddings = self.hf.base_model.embeddings
+        table = embeddings.position_embeddings
+        table = table.detach().float().cpu().numpy().reshape(-1, self.d_model)
+        return {"position": table[np.asarray(token_ids, dtype=np.int64).clip(0, len(table) - 1)]}
+
+    def token_label(self, token_id: int) -> str:
+        return self.token_labels[int(token_id)]
+
+
+def load_vision_model(path, name: str | None = None, device=None) -> HFVisionModel:
+    """Load a local vision transformer folder (config.json, safetensors, preprocessor_config.json) in float32."""
+    from .hf import read_folder_config
+
+    path = Path(path).expanduser()
+    label = name or path.name or str(path)
+    config = read_folder_config(path, label)
+    family = vision_family(config)
+    hf_model, processor = load_folder_weights(path, label, family.model_class, device, images=True)
+    model = HFVisionModel(hf_model, processor, label, family)
+    if device is not None:
+        model.to(device)
+    return model.eval()
+
+
+def _kind(config: dict) -> Kind:
+    return "vision"
+
+
+FOLDER_FORMAT = FolderFormat(
+    "transformers-vision",
+    lambda path, config: is_vision_config(config),
+    _kind,
+    lambda path, config, name, device: load_vision_model(path, name=name, device=device),
+)
