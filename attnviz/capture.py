@@ -354,9 +354,12 @@ def get_model(name: str = DEFAULT_MODEL):
 
 
 def capture(
-    text: str,
+    text: str | None = None,
     model: str | object = DEFAULT_MODEL,
     *,
+    image: Any = None,
+    window_2d: int | None = None,
+    blocks_2d: int | None = None,
     causal: bool = False,
     window: int | None = None,
     chunk: int | None = None,
@@ -384,9 +387,18 @@ def capture(
     seen through the window, dilation and chunks), ``dilation`` (keys at distances that are multiples of D),
     ``documents`` (True: the text split into documents at blank lines; a string: at each occurrence of it; a query
     sees only its own document's keys); and the score modifications ``alibi`` (ALiBi's per-head distance penalty) and ``softcap`` (C · tanh(score / C)).
+
+    ``image`` (a path, the file's bytes or a PIL image; :func:`attnviz.images.read_image`) with a vision model
+    (``model``: a ViT, DeiT or DINOv2 folder): [CLS] and a token per patch, the same hook names. Its 2-D rules:
+    ``window_2d`` (a patch sees the patches within r rows and columns) and ``blocks_2d`` (k × k tiles); ``causal``
+    is raster order.
     """
-    cleaned = clean_text(text)
     model_obj: Any = get_model(model) if isinstance(model, str) else model
+    if image is not None or model_obj.kind == "vision":
+        return _capture_image(model_obj, image, hooks, full, causal=causal, window_2d=window_2d, blocks_2d=blocks_2d)
+    if text is None:
+        raise InputError("msg.no_text")
+    cleaned = clean_text(text)
     if hooks is None and full is not True:
         tokens = model_obj.encode([cleaned.text]).input_ids.shape[1]
         if full is False or not stores_whole(model_obj, 1, tokens, hooks):
@@ -396,4 +408,21 @@ def capture(
         spec = documents_spec(model_obj, cleaned, spec, None if documents is True else documents)
     (result,) = run_capture(model_obj, [cleaned.text], spec, hooks)
     result.notices = cleaned.notices + result.notices
+    return result
+
+
+def _capture_image(model: Any, image: Any, hooks, full, *, causal: bool, window_2d, blocks_2d) -> Capture:
+    """One image through a vision model (:func:`capture`'s image path)."""
+    from .images import read_image
+
+    if model.kind != "vision":
+        raise InputError("model.reads_text", name=model.name)
+    if image is None:
+        raise InputError("model.needs_image", name=model.name)
+    picture = read_image(image)
+    spec = MaskSpec(causal, grid=model.patch_grid, window_2d=window_2d, blocks_2d=blocks_2d)
+    if hooks is None and full is not True and (full is False or not stores_whole(model, 1, model.max_tokens)):
+        hooks = linear_hooks(model)
+    (result,) = run_capture(model, [picture], spec, hooks)
+    result.notices = list(model.notices("", spec))
     return result

@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MODEL,
         help=f"shipped name ({', '.join(available_models())}), local Hugging Face directory, or hub id (default: %(default)s)",
     )
-    cap.add_argument("--text", required=True, help="the sentence to capture")
+    given = cap.add_mutually_exclusive_group(required=True)
+    given.add_argument("--text", help="the sentence to capture")
+    given.add_argument("--image", metavar="FILE", help="a PNG or JPEG for a vision model (--model: a ViT folder)")
     cap.add_argument("--causal", action="store_true", help="apply the causal (subsequent) mask")
     cap.add_argument("--window", type=_positive, metavar="W", help="sliding window: query i sees keys with |i-j| < W")
     cap.add_argument("--chunk", type=_positive, metavar="C", help="chunked attention: blocks of C tokens")
@@ -72,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SEP",
         help="split the text into documents at blank lines (or at each SEP); a query sees only its own document",
     )
+    cap.add_argument(
+        "--window-2d", type=_positive, metavar="R", help="an image's patches see the patches within R rows and columns"
+    )
+    cap.add_argument("--blocks-2d", type=_positive, metavar="K", help="an image's patches attend within K x K tiles")
     cap.add_argument("--alibi", action="store_true", help="ALiBi: each head's scores minus its slope times |i-j|")
     cap.add_argument("--softcap", type=_positive_number, metavar="C", help="soft-capping: scores become C·tanh(s/C)")
     cap.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the arrays")
@@ -143,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         result = capture(
             args.text,
             args.model,
+            image=args.image,
+            window_2d=args.window_2d,
+            blocks_2d=args.blocks_2d,
             causal=args.causal,
             window=args.window,
             chunk=args.chunk,

@@ -314,6 +314,26 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "A text this long is drawn from blocks of its maps, one text at a time: the second sentence is left out.",
         "zh": "这么长的文本要按块绘制注意力图，一次只能看一段文本：第二个句子不显示。",
     },
+    "image.too_big": {
+        "en": "This image file is larger than {limit} MB; please use a smaller one",
+        "zh": "这个图像文件超过 {limit} MB，请换一张小一些的",
+    },
+    "image.too_many_pixels": {
+        "en": "This image says it is {width} × {height} pixels, more than {limit} megapixels; it was not opened",
+        "zh": "这张图像声称有 {width} × {height} 像素，超过 {limit} 百万像素；没有打开它",
+    },
+    "image.bomb": {
+        "en": "This image states {pixels} pixels, far more than {limit} megapixels; it was not opened",
+        "zh": "这张图像声称有 {pixels} 像素，远超 {limit} 百万像素；没有打开它",
+    },
+    "image.not_image": {
+        "en": "This is not a PNG or JPEG image (or it is damaged)",
+        "zh": "这不是 PNG 或 JPEG 图像（或者文件已损坏）",
+    },
+    "image.unreadable": {
+        "en": "Cannot read the image file {name}",
+        "zh": "无法读取图像文件 {name}",
+    },
     "msg.file_too_big": {
         "en": "That file is larger than {limit} KB: choose a shorter text file.",
         "zh": "这个文件超过 {limit} KB：请选择更短的文本文件。",

@@ -113,6 +113,14 @@ TEXT: dict[str, dict[str, str]] = {
         "shows plain vision transformers (ViT, DeiT, DINOv2)",
         "zh": "{family}：它的层不是覆盖全部图块的同一叠（分阶段或合并窗口）；attnviz 展示普通的视觉 Transformer（ViT、DeiT、DINOv2）",
     },
+    "model.reads_text": {
+        "en": "{name} reads text, not images: choose a vision model (a ViT, DeiT or DINOv2 folder) for an image",
+        "zh": "{name} 读取的是文字而不是图像：要看图像，请选择视觉模型（ViT、DeiT 或 DINOv2 文件夹）",
+    },
+    "msg.no_text": {
+        "en": "No text given: type a sentence (or give an image to a vision model)",
+        "zh": "没有给出文字：请输入一句话（或给视觉模型一张图像）",
+    },
     "model.needs_image": {
         "en": "{name} reads images, not text: give it a PNG or JPEG",
         "zh": "{name} 读取的是图像而不是文字：请给它一张 PNG 或 JPEG 图片",
