@@ -5,7 +5,8 @@ Mistral-architecture one in the Hugging Face format), and
 tiny random GPT-2, Llama (grouped-query), Qwen2 and Mistral (sliding windows), Gemma 2 (softcapping, alternating
 windows) and gpt-oss (attention sinks) decoders built at test time, and twelve families found by discovery: Phi-3,
 Qwen3 and OLMo 2 (QK-norm), Gemma 3, Falcon (new decoder architecture), GPT-NeoX and Cohere (parallel blocks),
-StableLM, Granite, StarCoder2, SmolLM3 and Mixtral (a mixture of experts). T5 and BART: tests/test_hf_encdec.py. For each:
+StableLM, Granite, StarCoder2, SmolLM3 and Mixtral (a mixture of experts); and tiny ViT, DeiT and DINOv2 (with and
+without registers) vision transformers, an image in place of the text. T5 and BART: tests/test_hf_encdec.py. For each:
 the same hook names (from ``hook_name``) and shapes, K/V at their own head count, softmax rows summing to 1 over
 the allowed keys, masked cells exactly 0, no information from masked keys in any layer, and the softmax equal
 to an independent NumPy softmax of the captured scores under the captured mask.
@@ -19,7 +20,9 @@ import pytest
 from attnviz.capture import get_model, run_capture
 from attnviz.masks import MaskSpec
 from attnviz.models.base import AttentionModel, hook_name
+from mask_reference import reference_allowed
 from tiny_models import NAMED_FAMILIES
+from tiny_vision import FAMILIES as VISION_FAMILIES, build_vision, picture
 
 
 SHIPPED = ["minilm", "mha-tiny", "dcformer-tiny", "mistral-char"]
@@ -169,3 +172,68 @@ def test_every_model_says_what_a_page_must_tell(model):
         notices = model.notices("cat \u2603" + "a" * model.context, MaskSpec(causal=True))
         assert [n.key for n in notices][:2] == ["msg.unknown_chars", "msg.beyond_context"]
         assert notices[0].values["chars"] == "\u2603" and notices[1].values["context"] == model.context
+
+
+# --- vision transformers: the same contract, an image in place of the text ----------------------------------------
+VISION = list(VISION_FAMILIES)
+
+
+@pytest.fixture(scope="module")
+def vision_model(request, tmp_path_factory):
+    from attnviz.models import load_model
+
+    folder = tmp_path_factory.mktemp(request.param)
+    build_vision(folder, request.param)
+    return load_model(str(folder))
+
+
+def image_specs(model):
+    grid = model.patch_grid
+    return [MaskSpec(), MaskSpec(grid=grid, window_2d=1), MaskSpec(grid=grid, blocks_2d=2), MaskSpec(causal=True)]
+
+
+@pytest.mark.parametrize("vision_model", VISION, indirect=True)
+def test_a_vision_model_keeps_the_contract_names_shapes_masks_and_rows(vision_model):
+    model = vision_model
+    assert isinstance(model, AttentionModel) and model.kind == "vision"
+    n, H, d = model.max_tokens, model.n_heads, model.d_head
+    for spec in image_specs(model):
+        (cap,) = run_capture(model, [picture(7)], spec)
+        allowed_by_spec = np.array([[reference_allowed(i, j, spec) for j in range(n)] for i in range(n)])
+        for layer in range(model.n_layers):
+            for name, shape in (("q", (H, n, d)), ("k", (H, n, d)), ("scores", (H, n, n)), ("z", (H, n, d))):
+                assert cap[hook_name(name, layer)].shape == shape
+            mask = cap[hook_name("mask", layer)]
+            assert np.array_equal(mask, allowed_by_spec), f"layer {layer} under {spec.describe()}"
+            weights = cap[hook_name("pattern", layer)]
+            np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+            assert (weights[:, ~mask] == 0).all()
+            scores = np.where(mask, cap[hook_name("scores", layer)].astype(np.float64), -np.inf)
+            expected = np.exp(scores - scores.max(-1, keepdims=True))
+            np.testing.assert_allclose(weights, expected / expected.sum(-1, keepdims=True), atol=2e-5)
+        keys = [notice.key for notice in model.notices("", spec)]
+        assert keys == (["msg.intervention"] if spec.is_intervention else [])
+
+
+@pytest.mark.parametrize("vision_model", VISION, indirect=True)
+def test_no_information_from_masked_patches_in_any_layer(vision_model):
+    """Raster-order causal: two images that differ only in their last row of pixels give the same rows for every
+    token before that row's patches, in every layer; without the mask they do not."""
+    model = vision_model
+    a = np.asarray(picture(8), dtype=np.uint8).copy()
+    b = a.copy()
+    b[-model.image_size // 4 :] = 255 - b[-model.image_size // 4 :]  # the last row of patches (the processor's scale)
+    first, _, side = model.patch_grid
+    same = first + side * (side - 1)
+    causal = MaskSpec(causal=True)
+    (cap_a,) = run_capture(model, [a], causal)
+    (cap_b,) = run_capture(model, [b], causal)
+    for layer in range(model.n_layers):
+        for name in ("pattern", "z"):
+            left, right = cap_a[hook_name(name, layer)][:, :same], cap_b[hook_name(name, layer)][:, :same]
+            if name == "pattern":
+                left, right = left[..., :same], right[..., :same]
+            np.testing.assert_allclose(left, right, atol=1e-5, err_msg=f"layer {layer} {name}: a later patch leaked")
+    (open_a,) = run_capture(model, [a], MaskSpec())
+    (open_b,) = run_capture(model, [b], MaskSpec())
+    assert np.abs(open_a[hook_name("z", 1)][:, :same] - open_b[hook_name("z", 1)][:, :same]).max() > 1e-4
