@@ -81,6 +81,7 @@ class Capture(dict):
         # attention) and each layer's trained window before any user window (None: unknown, nothing drawn)
         self.kv_heads = None if kv_heads is None else [int(h) for h in kv_heads]
         self.own_windows = None if own_windows is None else list(own_windows)
+        self.output: np.ndarray | None = None  # the model's output, when asked for (run_capture's keep_output)
 
     @functools.cached_property
     def tokens(self) -> list[str]:  # once per capture: a long text's pages ask for them many times a run
@@ -263,6 +264,7 @@ def run_capture(
     hooks: Iterable[str] | None = None,
     *,
     with_loss: bool = False,
+    keep_output: bool = False,
     **options,
 ) -> list[Capture]:
     """Run ``model`` on one padded batch with the hook points matching ``hooks`` recorded (all by default);
@@ -270,10 +272,14 @@ def run_capture(
 
     ``options`` go to the model's forward (the character models' ``local_window`` and ``causal``);
     ``with_loss``: also each text's mean next-token loss (language models; the whole forward then runs).
+    ``keep_output``: also the model's output per input as ``Capture.output`` (an image classifier's logits).
     """
+    if model.patch_grid is not None and spec.grid is None:  # an image: the capture states its patch grid
+        spec = replace(spec, grid=model.patch_grid)
     encoding = model.encode(texts)
     output = None
-    with torch.inference_mode(), recording(exact_names(model, hooks), stop_when_done=not with_loss) as recorder:
+    whole = with_loss or keep_output
+    with torch.inference_mode(), recording(exact_names(model, hooks), stop_when_done=not whole) as recorder:
         try:
             output = model(encoding, spec, **options)
         except StopForward:  # exact hook names, all recorded (one layer's scores): the later layers are not needed
@@ -310,6 +316,8 @@ def run_capture(
                 own_windows=model.layer_windows(None, **local),  # as applied: a lesson may resize them
             )
         )
+        if keep_output and output is not None:
+            captures[-1].output = to_numpy(output[b])
     return captures
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import analysis, attention, common, compare, dcmha, generation, order, presenter, seq2seq, steps
 from . import importance  # pages/8_Head_importance.py
 from . import models  # attnviz/models: why a model cannot be loaded or recorded
+from . import images  # pages/9_Images.py and the figures over image patches
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 CATALOGUES = {
@@ -27,6 +28,7 @@ CATALOGUES = {
         analysis,
         importance,
         models,
+        images,
     )
 }
 

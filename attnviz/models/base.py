@@ -331,6 +331,7 @@ class AttentionModel(Protocol):
     max_batch: int | None = None  # texts per forward at most (None: any number, right-padded to one length)
     never_generated: tuple[int, ...] = ()  # token ids that greedy generation never picks (a character model's <unk>)
     task: str | None = None  # a model trained for one task reads only its inputs ("dates": the date model)
+    patch_grid: tuple[int, int, int] | None = None  # an image model's patches: (first patch, rows, cols); MaskSpec.grid
 
     def layer_windows(self, window: int | None = None) -> list[int | None]:
         """Each layer's sliding window (None: global) when the user asks for ``window``; a model without windows of

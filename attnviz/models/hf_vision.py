@@ -103,7 +103,7 @@ class HFVisionModel(HFAttentionModel):
         first = n_tokens - side * side
         if first < 0:
             raise UnsupportedModel("model.not_patch_grid", name=name, n=n_tokens)
-        self.patch_grid = (first, side, side)  # (the first patch's position, rows, columns): MaskSpec.grid
+        self.patch_grid: tuple[int, int, int] | None = (first, side, side)  # (first patch, rows, cols): MaskSpec.grid
         self.max_tokens = n_tokens
         registers = int(getattr(config, "num_register_tokens", 0) or 0)
         own = ["[CLS]"] + (["[DIST]"] if first - registers == 2 else []) + [f"[REG {r}]" for r in range(registers)]

@@ -1,0 +1,81 @@
+"""Attention over an image's patches, read off a capture of a vision model (attnviz.models.hf_vision).
+
+The capture's mask spec carries the patch grid ``(first, rows, cols)``: tokens ``[0, first)`` are the model's own
+([CLS], DeiT's distillation token, DINOv2's registers), then ``rows × cols`` patches in raster order. Every function
+here returns arrays laid out on that grid, ready to be drawn over the image:
+
+    on_patches(row)               (..., T) -> (..., rows, cols)   a row of weights over the patch keys
+    query_weights(capture, l, i)  (heads, rows, cols)             query i's weights on each patch, every head
+    rollout_weights(capture, i)   (layers, rows, cols)            attention rollout from token i, after each layer
+    attention_distance(capture)   (layers, heads)                 mean distance (pixels) a patch looks at
+    class_probabilities(capture)  (labels,)                       a classifier's softmax, from its logits
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .flow import rollout
+
+
+def grid_of(capture) -> tuple[int, int, int]:
+    """(first patch position, rows, cols) of the capture's image; ValueError for a text capture."""
+    grid = capture.spec.grid
+    if grid is None:
+        raise ValueError("not a capture of an image (its mask spec has no patch grid)")
+    return grid
+
+
+def on_patches(row: np.ndarray, grid: tuple[int, int, int]) -> np.ndarray:
+    """(..., T) weights over every key -> (..., rows, cols) over the patch keys (the model's own tokens left out)."""
+    first, rows, cols = grid
+    return np.asarray(row)[..., first : first + rows * cols].reshape(*np.shape(row)[:-1], rows, cols)
+
+
+def query_weights(capture, layer: int, query: int) -> np.ndarray:
+    """(heads, rows, cols): how much query ``query`` ([CLS] is 0) attends to each patch, in every head of ``layer``."""
+    return on_patches(capture.pattern(layer)[:, query], grid_of(capture))
+
+
+def own_token_weights(capture, layer: int, query: int) -> np.ndarray:
+    """(heads, first): the weight query ``query`` puts on the model's own tokens ([CLS], registers): what the patch
+    overlay does not show."""
+    first = grid_of(capture)[0]
+    return capture.pattern(layer)[:, query, :first]
+
+
+def rollout_weights(capture, query: int = 0, residual: float = 0.5) -> np.ndarray:
+    """(layers, rows, cols): attention rollout (Abnar & Zuidema 2020, the heads' mean and the residual's half) from
+    token ``query`` to each input patch, after each layer."""
+    return on_patches(rollout(capture, residual)[:, query], grid_of(capture))
+
+
+def allowed_patches(capture, layer: int, query: int) -> np.ndarray:
+    """(rows, cols) bool: the patches query ``query`` may attend to in ``layer`` (the mask the forward applied)."""
+    return on_patches(capture.mask(layer)[query], grid_of(capture))
+
+
+def attention_distance(capture, patch_pixels: int) -> np.ndarray:
+    """(layers, heads): the ViT paper's mean attention distance, in pixels of the model's input: for each patch
+    query, the weighted mean over patch keys of the distance between the two patches' centres, averaged over the
+    patch queries (weights renormalised over the patch keys, so a head that looks at [CLS] is not counted near)."""
+    first, rows, cols = grid_of(capture)
+    n = rows * cols
+    r, c = np.divmod(np.arange(n), cols)
+    distance = np.hypot(r[:, None] - r[None], c[:, None] - c[None]) * patch_pixels  # (n, n) between centres
+    out = np.zeros((capture.n_layers, capture.n_heads))
+    for layer in range(capture.n_layers):
+        weights = capture.pattern(layer)[:, first : first + n, first : first + n].astype(np.float64)
+        share = weights / np.maximum(weights.sum(-1, keepdims=True), 1e-12)
+        out[layer] = (share * distance).sum(-1).mean(-1)
+    return out
+
+
+def class_probabilities(capture) -> np.ndarray | None:
+    """(labels,) the classifier's softmax over its logits (``Capture.output``), or None for an encoder without
+    a classification head."""
+    logits = capture.output
+    if logits is None or np.ndim(logits) != 1:
+        return None
+    shifted = np.asarray(logits, dtype=np.float64) - np.max(logits)
+    return np.exp(shifted) / np.exp(shifted).sum()
