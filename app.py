@@ -32,6 +32,7 @@ PAGES = [
     ("pages/6_Presenter.py", "Presenter", "nav.presenter", "📽️"),
     ("pages/7_Generation.py", "Generation", "nav.generation", "✍️"),
     ("pages/8_Head_importance.py", "Head_importance", "nav.importance", "🧪"),
+    ("pages/9_Images.py", "Images", "nav.images", "🖼️"),
 ]
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..device import best_device
-from ..paths import DATE_MODEL_DIR, MISTRAL_CHAR_DIR, char_model_dir
+from ..paths import DATE_MODEL_DIR, MISTRAL_CHAR_DIR, VIT_FASHION_DIR, char_model_dir
 from ..text import InputError
 from . import bert, char_lm, hf, hf_encdec, hf_vision, seq2seq
 from .base import AttentionModel, FolderFormat, Kind
@@ -35,6 +35,7 @@ from .hf_families import UnsupportedModel
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DATE_MODEL = "date-seq2seq"
 MISTRAL_CHAR = "mistral-char"
+VIT_FASHION = "vit-fashion"
 
 FOLDER_FORMATS: tuple[FolderFormat, ...] = (
     char_lm.FOLDER_FORMAT,
@@ -100,6 +101,12 @@ _SHIPPED = [
         "transformers Mistral, character-level, trained on the fortunes: grouped-query attention "
         "(4 query heads share 2 K/V heads) and a native 64-token sliding window on every layer",
         lambda: MISTRAL_CHAR_DIR,
+    ),
+    Shipped(
+        VIT_FASHION,
+        "transformers ViT trained here on Fashion-MNIST: 28 x 28 images in 4 x 4 patches (a 7 x 7 grid and [CLS]), "
+        "the Images page",
+        lambda: VIT_FASHION_DIR,
     ),
     Shipped(
         DATE_MODEL,
