@@ -9,7 +9,18 @@ from attnviz.figures import patches as figs
 from ui.controls import load_page_state, save_page_state
 from ui.errors import guard
 from ui.figures import columns, show_figure
-from ui.images import IMAGE_PARAMS, image_capture, mask_controls, model_input, picked_image, vision_model
+from ui.images import (
+    IMAGE_PARAMS,
+    ablation_section,
+    distance_section,
+    image_capture,
+    mask_controls,
+    model_input,
+    picked_image,
+    positions_section,
+    steps_section,
+    vision_model,
+)
 from ui.lang import T
 from ui.nav import run_through_navigation
 from ui.state import fit_indices
@@ -103,6 +114,10 @@ def images_page() -> None:
         ),
         "image_rollout",
     )
+    distance_section(capture, model, lang)
+    ablation_section(name, model, digest, picture, spec, probabilities, lang)
+    steps_section(model, capture, picture, layer, head, query, lang)
+    positions_section(name, model, digest, seen, spec, lang)
 
 
 with guard("error.capture"):

@@ -125,3 +125,92 @@ def model_input(model, picture) -> np.ndarray:
 
     side = model.image_size
     return np.asarray(picture.convert("RGB").resize((side, side), Image.BILINEAR))
+
+
+# ------------------------------------------------------------------------------------------ the sections below
+def positions_section(name: str, model, digest: str, seen: np.ndarray, spec: MaskSpec, lang: str) -> None:
+    """The learned positions' similarity grid, and the prediction on the same patches shuffled."""
+    from PIL import Image
+
+    from attnviz.figures import patches as figs
+
+    from .figures import columns, show_figure
+
+    first, rows, cols = model.patch_grid
+    st.header(T("images.section_positions"))
+    table = model.embedding_parts(np.arange(model.max_tokens))["position"]
+    similarity = patches.position_similarity(table, model.patch_grid)
+    grid, shuffled_view = columns([3, 2])
+    with grid:
+        show_figure(figs.position_grid(similarity, title=T("images.positions_title"), lang=lang), "image_positions")
+    shuffled, _ = patches.shuffle_patches(seen, rows, cols, seed=0)
+    capture, _ = image_capture(name, model, digest + ":shuffled", Image.fromarray(shuffled), spec)
+    probabilities = patches.class_probabilities(capture)
+    with shuffled_view:
+        weights = patches.query_weights(capture, model.n_layers - 1, 0).mean(0)
+        show_figure(figs.patch_overlay(shuffled, weights, title=T("images.shuffled"), lang=lang), "image_shuffled")
+        if probabilities is not None:
+            best = int(np.argmax(probabilities))
+            verdict = T("images.verdict", name=model.class_names[best], p=float(probabilities[best]))
+            st.caption(T("images.shuffled_caption", verdict=verdict))
+
+
+def distance_section(capture, model, lang: str) -> None:
+    from attnviz.figures import patches as figs
+
+    from .figures import show_figure
+
+    st.header(T("images.section_distance"))
+    pixels = model.image_size // model.patch_grid[2]
+    distance = patches.attention_distance(capture, pixels)
+    show_figure(
+        figs.distance_figure(distance, patch_pixels=pixels, title=T("images.distance_title"), lang=lang),
+        "image_distance",
+    )
+
+
+def ablation_section(name: str, model, digest: str, picture, spec: MaskSpec, probabilities, lang: str) -> None:
+    """Heads chosen by (layer, head) switched off in the real forward: the class probabilities before and after."""
+    from attnviz.figures import patches as figs
+
+    from .figures import show_figure
+
+    if probabilities is None:
+        return
+    st.header(T("images.section_ablation"))
+    options = [f"L{layer} H{head}" for layer in range(model.n_layers) for head in range(model.n_heads)]
+    chosen = st.multiselect(T("images.ablate"), options, key="img_ablate", help=T("images.ablate_help"))
+    heads = [tuple(int(part[1:]) for part in option.split()) for option in chosen if option in options]
+    if not heads:
+        return
+    ablated = remembered(
+        "image_ablated",
+        ("image_ablated", name, digest, spec, tuple(heads)),
+        lambda: patches.ablated_probabilities(model, picture, spec, heads),
+    )
+    fig = figs.class_bars(ablated, model.class_names, unmasked=probabilities, lang=lang)
+    fig.data[0].name, fig.data[1].name = T("images.probability"), T("images.ablated")
+    show_figure(fig, "image_ablation")
+
+
+def steps_section(model, capture, picture, layer: int, head: int, query: int, lang: str) -> None:
+    """One token's way into layer 0 (a patch's pixels through the projection, plus its position) and, in the chosen
+    layer and head, its query against every key and the softmax, with the forward's numbers."""
+    from attnviz.analysis.steps import steps
+    from attnviz.figures import steps as step_figs
+
+    from .figures import show_figure
+
+    st.header(T("images.section_steps"))
+    token = capture.tokens[query]
+    parts = model.embedding_parts_of(model.preprocess([picture]))
+    rows = [parts["token"][query], parts["position"][query], capture["hook_embed"][query]]
+    labels = [T("images.step_token", token=token), T("steps.position", n=query), T("steps.layer0_input")]
+    show_figure(
+        step_figs.vector_rows(np.stack(rows), labels, title=T("steps.input_of", token=token), dims=16, lang=lang),
+        "image_step_embed",
+    )
+    s = steps(model, capture, layer, head, query)
+    show_figure(step_figs.vector_rows(s.q[None], [token], title=T("steps.q_title"), dims=16, lang=lang), "image_step_q")
+    show_figure(step_figs.masked_scores(s, lang=lang), "image_step_scores")
+    show_figure(step_figs.attention_weights(s, lang=lang), "image_step_probs")

@@ -79,3 +79,43 @@ def class_probabilities(capture) -> np.ndarray | None:
         return None
     shifted = np.asarray(logits, dtype=np.float64) - np.max(logits)
     return np.exp(shifted) / np.exp(shifted).sum()
+
+
+def position_similarity(table: np.ndarray, grid: tuple[int, int, int]) -> np.ndarray:
+    """(rows, cols, rows, cols): the cosine similarity of each patch position's learned embedding with every other's
+    (the ViT paper's Figure 7): ``table`` (first + rows·cols, D), the position embedding rows of every token."""
+    first, rows, cols = grid
+    vectors = np.asarray(table, dtype=np.float64)[first : first + rows * cols]
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+    return (unit @ unit.T).reshape(rows, cols, rows, cols)
+
+
+def shuffle_patches(picture: np.ndarray, rows: int, cols: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``picture`` (S, S, C) with its rows × cols patches moved to random places (the same content, another order):
+    (the shuffled picture, ``order`` where patch i of the result is patch ``order[i]`` of the original)."""
+    size = picture.shape[0] // rows
+    tiles = [picture[r * size : (r + 1) * size, c * size : (c + 1) * size] for r in range(rows) for c in range(cols)]
+    order = np.random.default_rng(seed).permutation(rows * cols)
+    out = picture.copy()
+    for i, source in enumerate(order):
+        r, c = divmod(i, cols)
+        out[r * size : (r + 1) * size, c * size : (c + 1) * size] = tiles[source]
+    return out, order
+
+
+def ablated_probabilities(model, picture, spec, heads, how: str = "zero") -> np.ndarray | None:
+    """The classifier's probabilities with ``heads`` ({layer: [head, ...]} or (layer, head) pairs) switched off in the
+    real forward under ``spec`` (:mod:`attnviz.analysis.importance`'s ablations on hook_z); None without a head."""
+    import torch
+
+    from ..hooks import editing
+    from .importance import ablate, head_means, normalize_heads
+
+    encoding = model.encode([picture])
+    chosen = normalize_heads(heads)
+    means = head_means(model, encoding, spec, layers=chosen) if how == "mean" else None
+    with torch.inference_mode(), editing(ablate(chosen, how, means=means)):
+        logits = model(encoding, spec)[0]
+    if logits.dim() != 1:
+        return None
+    return torch.softmax(logits.double(), -1).cpu().numpy()

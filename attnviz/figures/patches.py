@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..i18n import translate
-from .style import SEQUENTIAL, colorbar, colorscale, finish
+from .style import DIVERGING, SEQUENTIAL, colorbar, colorscale, finish
 
 OVERLAY_OPACITY = 0.6
 HIGHLIGHT = "#e65000"  # the chosen patch (the query), as the selected head is framed elsewhere
@@ -231,5 +231,85 @@ def class_bars(
         showlegend=unmasked is not None,
         legend=dict(orientation="h", y=-0.25),
         margin=dict(l=10, r=10, t=50, b=10),
+    )
+    return finish(fig)
+
+
+def distance_figure(distance: np.ndarray, *, patch_pixels: int, title: str = "", lang: str = "en") -> go.Figure:
+    """Each head's mean attention distance (pixels, ``distance`` (layers, heads)) against its layer: the ViT paper's
+    Figure 7 (right), on the user's image; a dotted line at one patch's width."""
+    n_layers, n_heads = distance.shape
+    points = go.Scatter(
+        x=[layer + (head - (n_heads - 1) / 2) * 0.06 for layer in range(n_layers) for head in range(n_heads)],
+        y=distance.ravel(),
+        mode="markers",
+        marker=dict(
+            size=9,
+            color=[head for _ in range(n_layers) for head in range(n_heads)],
+            colorscale=colorscale("Viridis"),
+            showscale=False,
+        ),
+        customdata=[[layer, head] for layer in range(n_layers) for head in range(n_heads)],
+        hovertemplate=translate("images.distance_hover", lang, layer="%{customdata[0]}", head="%{customdata[1]}")
+        + " %{y:.1f} px<extra></extra>",
+        showlegend=False,
+    )
+    fig = go.Figure([points])
+    fig.add_hline(y=patch_pixels, line=dict(dash="dot", color="#888888"))
+    fig.update_layout(
+        title=dict(text=title),
+        height=380,
+        xaxis=dict(
+            title=dict(text=translate("images.depth", lang)),
+            tickmode="array",
+            tickvals=list(range(n_layers)),
+            ticktext=[str(layer) for layer in range(n_layers)],
+        ),
+        yaxis=dict(title=dict(text=translate("images.distance_axis", lang)), rangemode="tozero"),
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
+    return finish(fig)
+
+
+def position_grid(similarity: np.ndarray, *, title: str = "", lang: str = "en") -> go.Figure:
+    """The learned position embeddings' similarity (rows, cols, rows, cols) as a grid of small maps: the map at
+    (r, c) is how alike position (r, c) is to every other position (the ViT paper's Figure 7, centre)."""
+    rows, cols = similarity.shape[:2]
+    gap = 1
+    canvas = np.full((rows * (rows + gap) - gap, cols * (cols + gap) - gap), np.nan)
+    custom = np.zeros(canvas.shape + (4,), dtype=np.int16)
+    for r in range(rows):
+        for c in range(cols):
+            y, x = r * (rows + gap), c * (cols + gap)
+            canvas[y : y + rows, x : x + cols] = similarity[r, c]
+            rr, cc = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+            custom[y : y + rows, x : x + cols] = np.stack([np.full_like(rr, r), np.full_like(cc, c), rr, cc], -1)
+    heat = go.Heatmap(
+        z=canvas,
+        colorscale=colorscale(DIVERGING),
+        zmid=0.0,
+        zmin=-1.0,
+        zmax=1.0,
+        customdata=custom,
+        colorbar=colorbar(translate("images.cosine", lang), thickness=10),
+        hovertemplate=translate(
+            "images.position_hover",
+            lang,
+            a="(%{customdata[0]},%{customdata[1]})",
+            b="(%{customdata[2]},%{customdata[3]})",
+        )
+        + " %{z:.3f}<extra></extra>",
+        hoverongaps=False,
+        xgap=0,
+        ygap=0,
+    )
+    fig = go.Figure([heat])
+    fig.update_layout(
+        title=dict(text=title),
+        height=520,
+        plot_bgcolor="white",
+        margin=dict(l=10, r=10, t=50, b=10),
+        xaxis=dict(visible=False, constrain="domain"),
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
     )
     return finish(fig)

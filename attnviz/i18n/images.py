@@ -86,4 +86,38 @@ TEXT = {
     "images.unmasked": {"en": "without the mask", "zh": "不加掩码"},
     "images.masked": {"en": "with the mask", "zh": "加上掩码"},
     "images.probability": {"en": "probability", "zh": "概率"},
+    "images.distance_hover": {"en": "layer {layer}, head {head}:", "zh": "第 {layer} 层第 {head} 个头："},
+    "images.depth": {"en": "layer (depth)", "zh": "层（深度）"},
+    "images.distance_axis": {"en": "mean attention distance (pixels)", "zh": "平均注意力距离（像素）"},
+    "images.distance_title": {
+        "en": "How far each head looks on this image (each point a head; dotted: one patch)",
+        "zh": "每个头在这张图像上看多远（每个点是一个头；虚线：一个图块的宽度）",
+    },
+    "images.cosine": {"en": "cosine similarity", "zh": "余弦相似度"},
+    "images.position_hover": {"en": "position {a} and {b}:", "zh": "位置 {a} 与 {b}："},
+    "images.positions_title": {
+        "en": "Learned positions: the map at (row, col) is how alike that patch's position embedding is to each other's",
+        "zh": "学到的位置：位于（行，列）的小图表示该图块的位置嵌入与其他每个位置的相似程度",
+    },
+    "images.shuffled": {"en": "The same patches, shuffled", "zh": "同样的图块，打乱顺序"},
+    "images.shuffled_caption": {
+        "en": "Each patch keeps its pixels but sits in another place, so it gets another position embedding. "
+        "The model now says: {verdict}.",
+        "zh": "每个图块的像素不变，只是换了位置，于是加上的是另一个位置嵌入。模型现在认为：{verdict}。",
+    },
+    "images.verdict": {"en": "{name} ({p:.0%})", "zh": "{name}（{p:.0%}）"},
+    "images.ablate": {"en": "Switch heads off", "zh": "关闭注意力头"},
+    "images.ablate_help": {
+        "en": "each chosen head's output (z) is set to zero in the real forward; later layers see the change",
+        "zh": "在真实前向计算中把所选头的输出 (z) 置零；后面的层都会受到影响",
+    },
+    "images.ablated": {"en": "with the heads off", "zh": "关闭这些头后"},
+    "images.section_positions": {"en": "Positions", "zh": "位置"},
+    "images.section_distance": {"en": "Attention distance", "zh": "注意力距离"},
+    "images.section_ablation": {"en": "Head importance", "zh": "注意力头的重要性"},
+    "images.section_steps": {"en": "One patch, step by step", "zh": "一个图块，逐步计算"},
+    "images.step_token": {
+        "en": "{token}: its pixels through the patch projection (a learned row for [CLS])",
+        "zh": "{token}：它的像素经过图块投影（[CLS] 则是学到的一行）",
+    },
 }

@@ -207,13 +207,41 @@ class HFVisionModel(HFAttentionModel):
     def notices(self, text: str, spec: MaskSpec) -> list[Notice]:
         return mask_notices(self, spec)
 
+    def _position_rows(self) -> np.ndarray:
+        """(T, D): the position embedding each token gets; a register gets none (DINOv2 inserts its registers after
+        the positions are added), every other token the table's next row."""
+        table = (
+            self.hf.base_model.embeddings.position_embeddings.detach().float().cpu().numpy().reshape(-1, self.d_model)
+        )
+        rows, used = np.zeros((self.max_tokens, self.d_model), np.float32), 0
+        for index, label in enumerate(self.token_labels):
+            if not label.startswith("[REG"):
+                rows[index], used = table[used], used + 1
+        return rows
+
     def embedding_parts(self, token_ids: np.ndarray) -> dict[str, np.ndarray]:
         """The position embedding rows of the given positions (a patch's own row is its pixels' projection:
-        :meth:`patch_embedding` of the image)."""
+        :meth:`embedding_parts_of` the image)."""
+        return {"position": self._position_rows()[np.asarray(token_ids, dtype=np.int64).clip(0, self.max_tokens - 1)]}
+
+    def embedding_parts_of(self, pixel_values: torch.Tensor) -> dict[str, np.ndarray]:
+        """What adds up to layer 0's input for one image (``pixel_values`` (1, C, H, W)): ``token`` (T, D), each
+        patch's pixels through the patch projection (a P × P convolution with stride P) and the model's own tokens'
+        learned rows ([CLS], [DIST], registers); ``position`` (T, D), the learned position rows
+        (:meth:`_position_rows`). Their sum is ``hook_embed`` (the tests check it)."""
         embeddings = self.hf.base_model.embeddings
-        table = embeddings.position_embeddings
-        table = table.detach().float().cpu().numpy().reshape(-1, self.d_model)
-        return {"position": table[np.asarray(token_ids, dtype=np.int64).clip(0, len(table) - 1)]}
+        with torch.inference_mode():
+            projected = embeddings.patch_embeddings(pixel_values.to(self.device, dtype=self._dtype))[0]
+        own = {"[CLS]": embeddings.cls_token, "[DIST]": getattr(embeddings, "distillation_token", None)}
+        registers = getattr(embeddings, "register_tokens", None)
+        rows = []
+        for label in self.token_labels[: self.patch_grid[0]]:  # type: ignore[index]  # a vision model has a grid
+            if label.startswith("[REG"):
+                rows.append(registers[0, int(label[5:-1])])  # type: ignore[index]
+            else:
+                rows.append(own[label][0, 0])  # type: ignore[index]
+        token = torch.cat([torch.stack(rows), projected]).detach().float().cpu().numpy()
+        return {"token": token, "position": self._position_rows()}
 
     def token_label(self, token_id: int) -> str:
         return self.token_labels[int(token_id)]

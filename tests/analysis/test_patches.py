@@ -106,3 +106,57 @@ def test_the_class_bars_escape_names_and_show_both_runs():
     assert list(fig.data[1].y) == ["owl", "dog"] and list(fig.data[1].x) == [0.3, 0.6]
     assert list(fig.data[0].x) == [0.6, 0.2]
     assert all("<b>" not in label for label in fig.data[0].y)
+
+
+def test_position_similarity_is_the_cosine_of_the_learned_rows(vit):
+    model, _ = vit
+    table = model.embedding_parts(np.arange(model.max_tokens))["position"]
+    similarity = patches.position_similarity(table, model.patch_grid)
+    a, b = table[1 + 4 * 1 + 2], table[1 + 4 * 3 + 0]  # positions (1, 2) and (3, 0)
+    assert similarity[1, 2, 3, 0] == pytest.approx(float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)), rel=1e-6)
+    assert np.allclose(similarity[2, 2, 2, 2], 1.0)
+    fig = figs.position_grid(similarity)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    np.testing.assert_allclose(z[5 * 1 : 5 * 1 + 4, 5 * 2 : 5 * 2 + 4], similarity[1, 2])
+
+
+def test_shuffling_moves_whole_patches():
+    picture = np.arange(16 * 16 * 3, dtype=np.int64).reshape(16, 16, 3)
+    shuffled, order = patches.shuffle_patches(picture, 4, 4, seed=1)
+    assert sorted(order) == list(range(16)) and not np.array_equal(shuffled, picture)
+    for i, source in enumerate(order):
+        (r, c), (sr, sc) = divmod(i, 4), divmod(int(source), 4)
+        np.testing.assert_array_equal(
+            shuffled[4 * r : 4 * r + 4, 4 * c : 4 * c + 4], picture[4 * sr : 4 * sr + 4, 4 * sc : 4 * sc + 4]
+        )
+
+
+def test_switching_heads_off_equals_zeroing_them_in_transformers_own_model(vit):
+    import torch
+
+    model, eager = vit
+    image = picture(6)
+    spec = MaskSpec(grid=model.patch_grid)
+    ablated = patches.ablated_probabilities(model, image, spec, {1: [0, 3]})
+    # independently: transformers' eager model with those heads' columns of the attention output zeroed before W_O
+    attention = eager.vit.layers[1].attention
+
+    def zero_heads(module, args):
+        z = args[0].clone()
+        for head in (0, 3):
+            z[..., head * 8 : (head + 1) * 8] = 0
+        return (z, *args[1:])
+
+    handle = attention.o_proj.register_forward_pre_hook(zero_heads)
+    try:
+        with torch.inference_mode():
+            logits = eager(pixel_values=model.encode([image]).pixel_values).logits[0]
+    finally:
+        handle.remove()
+    np.testing.assert_allclose(ablated, torch.softmax(logits.double(), -1).numpy(), atol=1e-6)
+    clean = patches.class_probabilities(capture_of(model))
+    assert (
+        np.abs(ablated - patches.class_probabilities(run_capture(model, [image], spec, keep_output=True)[0])).max()
+        > 1e-6
+    )
+    assert clean is not None

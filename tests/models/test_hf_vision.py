@@ -133,3 +133,20 @@ def test_vision_families_that_attnviz_cannot_record_are_refused_in_one_line(tmp_
         load_model(str(tmp_path))
     assert error.value.key in ("model.no_interface", "model.not_plain_vit")
     assert "\n" not in str(error.value)
+
+
+def test_the_patch_projection_and_the_position_rows_add_up_to_layer_0s_input(vision):
+    """Step by step's first step on an image: each patch's pixels through the patch projection (and the model's own
+    tokens' rows), plus its position row, is the embedding the forward recorded, token by token."""
+    _, model, _ = vision
+    encoding = model.encode([picture(9)])
+    with torch.inference_mode(), recording() as recorder:
+        model(encoding, MaskSpec())
+    parts = model.embedding_parts_of(encoding.pixel_values)
+    np.testing.assert_allclose(parts["token"] + parts["position"], recorder.tensors["hook_embed"][0].numpy(), atol=1e-6)
+    # the projection is the convolution's: a patch's pixels times the kernel, plus the bias, by hand
+    conv = model.hf.base_model.embeddings.patch_embeddings.projection
+    first = model.patch_grid[0]
+    pixels = encoding.pixel_values[0, :, 4:8, 0:4]  # patch (1, 0)
+    by_hand = (conv.weight.detach() * pixels).sum((1, 2, 3)) + conv.bias.detach()
+    np.testing.assert_allclose(parts["token"][first + 4], by_hand.numpy(), atol=1e-5)

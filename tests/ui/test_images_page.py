@@ -124,3 +124,25 @@ def test_no_vision_model_offered_says_so(monkeypatch, tmp_path):
     monkeypatch.setattr(models, "REGISTRY", {k: v for k, v in models.REGISTRY.items() if v.kind != "vision"})
     at = open_page()
     assert not at.exception and any("No vision model" in i.value for i in at.info)
+
+
+def test_the_sections_below_show_the_forwards_numbers(page, vit_folder):
+    at = open_page()
+    cap = expected(vit_folder, page, "cat.png", MaskSpec(grid=(1, 4, 4)))
+    distance = by_key(at, "image_distance")
+    np.testing.assert_allclose(
+        np.sort(array(distance["data"][0]["y"])), np.sort(patches.attention_distance(cap, 4).ravel()), atol=1e-4
+    )
+    embed = by_key(at, "image_step_embed")
+    np.testing.assert_allclose(array(embed["data"][0]["z"])[-1][:16], cap["hook_embed"][0][:16], atol=1e-4)
+    assert by_key(at, "image_positions")["data"][0]["type"] == "heatmap"
+    assert any("The model now says" in caption.value for caption in at.caption)
+    at.multiselect(key="img_ablate").set_value(["L1 H0", "L1 H3"]).run()
+    bars = by_key(at, "image_ablation")
+    model = load_model(str(vit_folder))
+    from PIL import Image
+
+    picture = Image.open(page / "cat.png").convert("RGB")
+    ablated = patches.ablated_probabilities(model, picture, MaskSpec(grid=(1, 4, 4)), [(1, 0), (1, 3)])
+    np.testing.assert_allclose(np.sort(array(bars["data"][1]["x"])), np.sort(ablated)[-5:], atol=1e-6)
+    assert not at.exception and not at.error
