@@ -133,3 +133,12 @@ def test_the_command_line_writes_an_image_capture(vit_folder, tmp_path, capsys):
     assert main(["capture", "--model", str(vit_folder), "--image", str(bad), "--out", str(out)]) == 1
     assert "megapixels" in capsys.readouterr().err
     assert main(["capture", "--image", str(path), "--out", str(out)]) == 1  # the text model reads no image
+
+
+def test_attnviz_show_draws_an_image_capture(vit_folder, tmp_path):
+    model = load_model(str(vit_folder))
+    cap = attnviz.capture(image=png_bytes(16, 16, seed=4), model=model)
+    figures = attnviz.show(cap, layer=1, head=2, inline=False)
+    assert figures and all(fig.data for fig in figures.values())
+    head = next(iter(figures.values()))
+    assert "[CLS]" in str(head.to_plotly_json()) and "(0,0)" in str(head.to_plotly_json())
