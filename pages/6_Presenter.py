@@ -1,20 +1,23 @@
 """Presenter: step through a lesson's slides with large type, for a projector."""
 
+import hashlib
 import html
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from attnviz.teaching.lessons import LessonError, load_lesson, shipped_lessons
-from attnviz.models import DEFAULT_MODEL
+from attnviz.models import DEFAULT_MODEL, VIT_FASHION
 from attnviz.models.base import Notice
 from attnviz.text import InputError, escape_markdown
 from attnviz.figures.style import fit_to_box
 from attnviz.teaching import layout
-from attnviz.teaching.slides import SlideView, slide_documents, slide_spec, slide_texts, slide_view
+from attnviz.teaching.lessons import IMAGE_VIEWS
+from attnviz.teaching.slides import SlideView, slide_documents, slide_image_spec, slide_spec, slide_texts, slide_view
 from ui import url_state
 from ui.controls import notice_text, show_model_notices
 from ui.figures import show_figure
+from ui.images import image_capture
 from ui.lang import T, error_text, language_switch
 from ui.errors import guard
 from ui.session import captures_for, encoded_shape, heavy_section, is_long
@@ -105,6 +108,10 @@ def bounded_captures(name: str):
     a text whose maps would pass the whole-map bound is refused in words (a slide shows a sentence)."""
 
     def capture(model, texts, spec):
+        if model.kind == "vision":  # an image slide: the Images page's capture (the classifier's output kept)
+            (picture,) = texts
+            digest = hashlib.blake2b(picture.tobytes(), digest_size=16).hexdigest()
+            return [image_capture(name, model, digest, picture, spec)[0]]
         if is_long(model, texts, None):
             raise LessonError(
                 "presenter.too_long", slide=slide.number, n=max(encoded_shape(model, (t,))[1] for t in texts)
@@ -114,7 +121,8 @@ def bounded_captures(name: str):
     return capture
 
 
-captions = [] if slide.view == "positions" else [T("presenter.mask", mask=slide_spec(slide).describe(lang))]
+no_mask_line = slide.view in ("positions", "image_positions") or slide.view in IMAGE_VIEWS  # an image's: below
+captions = [] if no_mask_line else [T("presenter.mask", mask=slide_spec(slide).describe(lang))]
 
 
 def planned(view: SlideView, notices: list[str], thinned: bool = False):
@@ -144,8 +152,10 @@ with guard("error.slide"):  # anything unexpected: a message, and next/previous 
             name = slide.model or "dcformer-tiny"
             model, dcformer = None, get_model(name)
         else:
-            name = slide.model or DEFAULT_MODEL
+            name = slide.model or (VIT_FASHION if slide.view in IMAGE_VIEWS else DEFAULT_MODEL)
             model, dcformer = get_model(name), None
+            if slide.view in ("image", "image_grid") and model.kind == "vision":
+                captions[:0] = [T("presenter.mask", mask=slide_image_spec(slide, model).describe(lang))]
         cleaned = slide_texts(slide)
         shown_model = dcformer or model
         notices = [Notice("warning", key, values) for text in cleaned for key, values in text.notice_keys]

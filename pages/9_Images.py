@@ -15,7 +15,6 @@ from ui.images import (
     distance_section,
     image_capture,
     mask_controls,
-    model_input,
     picked_image,
     positions_section,
     steps_section,
@@ -53,7 +52,7 @@ def images_page() -> None:
         return
     label, digest, picture = picked
     capture, unmasked = image_capture(name, model, digest, picture, spec)
-    seen = model_input(model, picture)
+    seen = patches.as_read(picture, model.image_size)
     fit_indices(img_layer=model.n_layers, img_head=model.n_heads)
     tokens = list(capture.tokens)
     if state["img_query"] not in tokens:

@@ -119,14 +119,6 @@ def image_capture(name: str, model, digest: str, picture, spec: MaskSpec):
     return capture, unmasked
 
 
-def model_input(model, picture) -> np.ndarray:
-    """The image as the model read it, (S, S, 3) uint8: the picture resized to the model's input size."""
-    from PIL import Image
-
-    side = model.image_size
-    return np.asarray(picture.convert("RGB").resize((side, side), Image.BILINEAR))
-
-
 # ------------------------------------------------------------------------------------------ the sections below
 def positions_section(name: str, model, digest: str, seen: np.ndarray, spec: MaskSpec, lang: str) -> None:
     """The learned positions' similarity grid, and the prediction on the same patches shuffled."""

@@ -119,3 +119,11 @@ def ablated_probabilities(model, picture, spec, heads, how: str = "zero") -> np.
     if logits.dim() != 1:
         return None
     return torch.softmax(logits.double(), -1).cpu().numpy()
+
+
+def as_read(picture, side: int) -> np.ndarray:
+    """The image as a vision model of input size ``side`` read it, (side, side, 3) uint8: what the overlays are drawn
+    on (its image processor resizes the same way before normalising)."""
+    from PIL import Image
+
+    return np.asarray(picture.convert("RGB").resize((side, side), Image.Resampling.BILINEAR))

@@ -156,6 +156,18 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "{slide}: missing required field '{field}'",
         "zh": "{slide}：缺少必填的 '{field}' 字段",
     },
+    "presenter.lesson_needs_image": {
+        "en": "{slide}: field 'image' (a gallery image's file name) is required for the '{view}' view",
+        "zh": "{slide}：'{view}' 视图必须填写 'image' 字段（图库中图像的文件名）",
+    },
+    "presenter.lesson_unknown_image": {
+        "en": "slide {number}: 'image' is {value}, which is not in the gallery (for example {example})",
+        "zh": "第 {number} 页：'image' 为 {value}，图库里没有这张图（例如 {example}）",
+    },
+    "presenter.lesson_needs_vision": {
+        "en": "slide {number}: the '{view}' view needs a vision model; {model} reads text",
+        "zh": "第 {number} 页：'{view}' 视图需要视觉模型；{model} 读取的是文字",
+    },
     "presenter.lesson_needs_text": {
         "en": "{slide}: field 'text' is required for the '{view}' view",
         "zh": "{slide}：'{view}' 视图必须填写 'text' 字段",

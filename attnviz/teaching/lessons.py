@@ -5,12 +5,13 @@ A lesson file::
     title: {en: Multi-head attention, zh: 多头注意力}
     slides:
       - title: {en: ..., zh: ...}
-        view: head            # head | layer | overview | compare | steps | order | positions | dcmha
+        view: head            # head | layer | overview | compare | steps | order | positions | dcmha | image ...
         text: The animal didn't cross the street because it was too tired.
         layer: 2
         head: 3
         causal: false         # optional mask settings: causal, window, chunk, prefix, sinks, dilation,
                               # documents (and separator), alibi, softcap; hide_special, text2
+                              # image views: image (a gallery file name), window_2d, blocks_2d, query (a token)
         explanation: {en: ..., zh: ...}
 
 Lessons come from teachers' uploads, so reading one is bounded: at most ``MAX_LESSON_BYTES``, one YAML
@@ -34,7 +35,23 @@ from ..i18n import MESSAGES, translate
 from ..paths import LESSONS as LESSON_DIR
 from ..text import InputError
 
-VIEWS = ("head", "layer", "overview", "compare", "steps", "flash", "blocks", "sinks", "order", "positions", "dcmha")
+VIEWS = (
+    "head",
+    "layer",
+    "overview",
+    "compare",
+    "steps",
+    "flash",
+    "blocks",
+    "sinks",
+    "order",
+    "positions",
+    "dcmha",
+    "image",  # an image of the gallery: a head's attention over it and the class probabilities (a vision model)
+    "image_grid",  # every layer x head over the image
+    "image_positions",  # the vision model's learned positions, similarity grid
+)
+IMAGE_VIEWS = ("image", "image_grid", "image_positions")
 LANGS = ("en", "zh")
 
 MAX_LESSON_BYTES = 256 * 1024  # checked before the bytes are decoded or parsed
@@ -71,9 +88,20 @@ SLIDE_FIELDS = {
     "alibi": ("bool", False),
     "softcap": ("size", False),
     "hide_special": ("bool", False),
+    "image": ("text", False),  # a gallery image's file name (attnviz.gallery): the image views' input
+    "window_2d": ("size", False),
+    "blocks_2d": ("size", False),
 }
 # the longest text a field may hold, in characters (bilingual fields: per language)
-MAX_CHARS = {"title": 2_000, "explanation": 2_000, "text": 5_000, "text2": 5_000, "model": 200, "separator": 16}
+MAX_CHARS = {
+    "title": 2_000,
+    "explanation": 2_000,
+    "text": 5_000,
+    "text2": 5_000,
+    "model": 200,
+    "separator": 16,
+    "image": 100,
+}
 NEEDS_TEXT = {"head", "layer", "overview", "compare", "steps", "flash", "blocks", "sinks", "order", "dcmha"}
 
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -171,6 +199,9 @@ class Slide:
     alibi: bool = False
     softcap: int | None = None
     hide_special: bool = False
+    image: str = ""
+    window_2d: int | None = None
+    blocks_2d: int | None = None
 
 
 @dataclass
@@ -450,6 +481,10 @@ def parse_lesson(data, name: str) -> Lesson:
                 raise LessonError("presenter.lesson_missing_field", slide=label, field=key)
         if values["view"] in NEEDS_TEXT and not values.get("text", "").strip():
             raise LessonError("presenter.lesson_needs_text", slide=label, view=values["view"])
+        if values["view"] in ("image", "image_grid") and not values.get("image", "").strip():
+            raise LessonError("presenter.lesson_needs_image", slide=label, view=values["view"])
+        if values["view"] in IMAGE_VIEWS:
+            values.setdefault("query", 0)  # an image's query is [CLS] unless the slide names a token
         slides.append(Slide(number=number, **values))
     return Lesson(name=name, title=title, slides=slides)
 

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from ..figures import attention as plots, capture_views as views, steps as plots_steps
 from ..capture import documents_spec, run_capture
-from .lessons import LessonError, Slide
+from .lessons import IMAGE_VIEWS, LessonError, Slide
 from ..masks import MaskSpec, kept_positions
 from ..models.base import AttentionModel, hook_name
 from ..analysis.positions import learned_positions
@@ -36,6 +36,9 @@ ASPECT = {
     "flash": 1.6,
     "blocks": 1.0,
     "sinks": 1.8,
+    "image": 1.0,
+    "image_grid": 1.0,
+    "image_positions": 1.0,
 }
 
 
@@ -95,10 +98,15 @@ def _keep(slide: Slide, capture) -> np.ndarray | None:
     return kept_positions(capture.special, capture.key_is_real, slide.hide_special)
 
 
+def slide_image_spec(slide: Slide, model: AttentionModel) -> MaskSpec:
+    """An image slide's rules on ``model``'s patch grid: raster causal, the 2-D window and blocks."""
+    return MaskSpec(slide.causal, grid=model.patch_grid, window_2d=slide.window_2d, blocks_2d=slide.blocks_2d)
+
+
 def slide_texts(slide: Slide) -> list[CleanText]:
     """The texts the slide runs (``text``, and ``text2`` where its view uses it), cleaned as every text box is:
     their ``notice_keys`` say what was removed or cut. Raises :class:`InputError` for an empty text."""
-    if slide.view == "positions":
+    if slide.view == "positions" or slide.view in IMAGE_VIEWS:
         return []
     texts = [clean_text(slide.text)]
     if slide.text2.strip() and slide.view in ("head", "order"):
@@ -111,7 +119,9 @@ def slide_view(slide: Slide, model: AttentionModel, dcformer=None, lang: str = "
 
     ``capture(model, texts, spec)`` -> one capture per text, every hook recorded: :func:`run_capture` unless the
     caller routes it through its own cache and limits (the Presenter: the server's shared cache and heavy slots)."""
-    capture = capture or (lambda model, texts, spec: run_capture(model, list(texts), spec))
+    capture = capture or (lambda model, texts, spec: run_capture(model, list(texts), spec, keep_output=True))
+    if slide.view in IMAGE_VIEWS:
+        return _image_view(slide, model, capture, lang)
     if slide.view == "positions":
         n = 64
         learned = learned_positions(model, n)
@@ -238,3 +248,67 @@ def _sinks_view(slide: Slide, model: AttentionModel, text: str, capture, lang: s
         share=f"{experiment.first_share:.1%}",
     )
     return SlideView([sink_losses_figure(experiment, lang=lang)], [note], ASPECT["sinks"])
+
+
+def slide_image(slide: Slide):
+    """The gallery image an image slide names (attnviz.gallery: only its listed files), decoded."""
+    from ..gallery import gallery
+    from ..images import read_image
+
+    images = gallery()
+    if slide.image not in images:
+        example = next(iter(images), "—")
+        raise LessonError(
+            "presenter.lesson_unknown_image", number=slide.number, value=slide.image[:100], example=example
+        )
+    return read_image(images[slide.image].path)
+
+
+def _image_view(slide: Slide, model: AttentionModel, capture, lang: str) -> SlideView:
+    """A vision model's slide: a head's attention from the query over the image with the class probabilities
+    (and what the mask cost), every layer × head over the image, or the learned positions' similarity."""
+    from ..analysis import patches
+    from ..figures import patches as figs
+
+    if model.kind != "vision" or model.patch_grid is None:
+        raise LessonError("presenter.lesson_needs_vision", number=slide.number, view=slide.view, model=model.name)
+    _check_range(slide, model)
+    if slide.view == "image_positions":
+        table = model.embedding_parts(np.arange(model.max_tokens))["position"]
+        similarity = patches.position_similarity(table, model.patch_grid)
+        title = translate("images.positions_title", lang)
+        return SlideView([figs.position_grid(similarity, title=title, lang=lang)], aspect=ASPECT["image_positions"])
+    picture = slide_image(slide)
+    spec = slide_image_spec(slide, model)
+    (cap,) = capture(model, (picture,), spec)
+    if slide.query >= len(cap.tokens):
+        raise LessonError(
+            "presenter.lesson_query_range", number=slide.number, value=slide.query, last=len(cap.tokens) - 1
+        )
+    seen = patches.as_read(picture, model.image_size)  # type: ignore[attr-defined]  # a vision model's input size
+    first, _, cols = model.patch_grid
+    query = slide.query
+    token = cap.tokens[query]
+    at = divmod(query - first, cols) if query >= first else None
+    if slide.view == "image_grid":
+        every = patches.on_patches(
+            np.stack([cap.pattern(i)[:, query] for i in range(model.n_layers)]), model.patch_grid
+        )
+        title = translate("images.grid_title", lang, query=token)
+        return SlideView(
+            [figs.overlay_grid(seen, every, title=title, selected=(slide.layer, slide.head), lang=lang)],
+            aspect=ASPECT["image_grid"],
+        )
+    weights = patches.query_weights(cap, slide.layer, query)[slide.head]
+    allowed = patches.allowed_patches(cap, slide.layer, query) if spec.takes_keys else None
+    title = translate("images.overlay_title", lang, layer=slide.layer, head=slide.head, query=token)
+    figures = [figs.patch_overlay(seen, weights, title=title, query=at, allowed=allowed, lang=lang)]
+    probabilities = patches.class_probabilities(cap)
+    if probabilities is not None:
+        unmasked = None
+        if spec.takes_keys:
+            (plain,) = capture(model, (picture,), MaskSpec(grid=model.patch_grid))
+            unmasked = patches.class_probabilities(plain)
+        names = model.class_names  # type: ignore[attr-defined]  # a classifier's labels
+        figures.append(figs.class_bars(probabilities, names, unmasked=unmasked, lang=lang))
+    return SlideView(figures, aspect=ASPECT["image"])

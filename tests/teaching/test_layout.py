@@ -56,6 +56,9 @@ FIGURES = {
     "sinks": 1,
     "order": 3,
     "positions": 2,
+    "image": 2,  # the head over the image, the class bars
+    "image_grid": 1,
+    "image_positions": 1,
 }
 
 
@@ -73,7 +76,8 @@ def test_every_shipped_slide_is_planned_to_fit(size, lang):
             captions.append(translate("msg.decoder_note", lang, model="dcformer-tiny", windows="64, ∞, 64, ∞"))
         if slide.view == "dcmha" or slide.model == "dcformer-tiny":  # only a DCFormer's weights are composed
             captions.append(translate("msg.composed_weights", lang, model="dcformer-tiny"))
-        notices = ["x" * 160] if slide.causal or slide.window or slide.chunk else []
+        masked = slide.causal or slide.window or slide.chunk or slide.window_2d or slide.blocks_2d
+        notices = ["x" * 160] if masked else []
         plan = plan_slide(screen, n, slide.explanation[lang], captions=captions, notices=notices)
         assert plan.fits, (name, slide.number)
         width, height = plan.figure
