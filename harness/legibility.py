@@ -156,7 +156,17 @@ def measure(page, where: str) -> Measure:
 
 # --- the screens a class sees -----------------------------------------------------------------------------------------
 
-PAGES = ["", "Compare_heads", "DCMHA", "Step_by_step", "Word_order", "Encoder_decoder", "Generation", "Head_importance"]
+PAGES = [
+    "",
+    "Compare_heads",
+    "DCMHA",
+    "Step_by_step",
+    "Word_order",
+    "Encoder_decoder",
+    "Generation",
+    "Head_importance",
+    "Images",
+]
 PAGE_SCREENS = [(1400, 1000), (1280, 720)]
 SLIDE_SCREENS = [(1280, 720), (1920, 1080)]
 LANGS = ["en", "zh"]
@@ -224,6 +234,7 @@ STATES: list[tuple[str, str, list[tuple[str, str]]]] = [
     ],
     ("importance-ranked", "Head_importance?ablate=0.1,2.3", [("button", "importance.rank_button")]),
     ("importance-lm", "Head_importance?model=mistral-char&ablate=0.1", []),
+    ("images-window", "Images?img_use_window=true&img_window=1&img_query=%283%2C3%29&img_layer=1", []),
 ]
 
 

@@ -81,8 +81,10 @@ def picked_image():
         labels = [T("images.gallery_item", name=images[name].label, index=images[name].index) for name in names]
         shown = pick.selectbox(T("images.gallery"), labels, index=names.index(state["image"]))
         state["image"] = names[labels.index(shown)]
+    # The server's upload limit (1 MB for a class: .streamlit/config.toml) or read_image's, whichever is smaller.
+    limit = min(int(st.get_option("server.maxUploadSize")), MAX_IMAGE_BYTES // (1024 * 1024))
     upload.file_uploader(
-        T("images.upload", limit=MAX_IMAGE_BYTES // (1024 * 1024)), type=["png", "jpg", "jpeg"], key=UPLOAD
+        T("images.upload", limit=limit), type=["png", "jpg", "jpeg"], key=UPLOAD, max_upload_size=limit
     )
     uploaded = state.get(UPLOAD)
     if uploaded is not None:
