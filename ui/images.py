@@ -137,6 +137,7 @@ def positions_section(name: str, model, digest: str, seen: np.ndarray, spec: Mas
     grid, shuffled_view = columns([3, 2])
     with grid:
         show_figure(figs.position_grid(similarity, title=T("images.positions_title"), lang=lang), "image_positions")
+        st.caption(T("images.positions_caption"))
     shuffled, _ = patches.shuffle_patches(seen, rows, cols, seed=0)
     capture, _ = image_capture(name, model, digest + ":shuffled", Image.fromarray(shuffled), spec)
     probabilities = patches.class_probabilities(capture)
@@ -204,6 +205,7 @@ def steps_section(model, capture, picture, layer: int, head: int, query: int, la
         step_figs.vector_rows(np.stack(rows), labels, title=T("steps.input_of", token=token), dims=16, lang=lang),
         "image_step_embed",
     )
+    st.caption(T("images.step_caption", p=model.patch_size, c=model.hf.config.num_channels))
     s = steps(model, capture, layer, head, query)
     show_figure(step_figs.vector_rows(s.q[None], [token], title=T("steps.q_title"), dims=16, lang=lang), "image_step_q")
     show_figure(step_figs.masked_scores(s, lang=lang), "image_step_scores")

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from ..i18n import translate
 from .style import DIVERGING, SEQUENTIAL, colorbar, colorscale, finish
 
-OVERLAY_OPACITY = 0.6
+OVERLAY_OPACITY = 0.85  # the most a patch's colour covers the image (at the largest weight drawn)
 HIGHLIGHT = "#e65000"  # the chosen patch (the query), as the selected head is framed elsewhere
 
 
@@ -26,6 +26,15 @@ def _sample(scale: list, values: np.ndarray) -> np.ndarray:
     positions = np.array([p for p, _ in scale])
     colours = np.array([[float(v) for v in c[4:-1].split(",")] for _, c in scale])
     return np.stack([np.interp(values, positions, colours[:, i]) for i in range(3)], -1)
+
+
+def overlay_scale() -> list[list]:
+    """The attention colour scale with its opacity growing from 0 (the image shows through where a head does not
+    look) to :data:`OVERLAY_OPACITY` at the largest weight."""
+    return [
+        [position, f"rgba{colour[3:-1]},{OVERLAY_OPACITY * position:.3f})"]
+        for position, colour in colorscale(SEQUENTIAL)
+    ]
 
 
 def patch_overlay(
@@ -51,10 +60,9 @@ def patch_overlay(
         dx=px,
         y0=px / 2 - 0.5,
         dy=px,
-        colorscale=colorscale(SEQUENTIAL),
+        colorscale=overlay_scale(),
         zmin=0.0,
         zmax=max(float(np.max(weights)), 1e-9),
-        opacity=OVERLAY_OPACITY,
         colorbar=colorbar(bar_title or translate("images.overlay_bar", lang), thickness=10),
         customdata=np.stack(np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij"), -1),
         hovertemplate=translate("images.patch_hover", lang, row="%{customdata[0]}", col="%{customdata[1]}")

@@ -96,8 +96,12 @@ TEXT = {
     "images.cosine": {"en": "cosine similarity", "zh": "余弦相似度"},
     "images.position_hover": {"en": "position {a} and {b}:", "zh": "位置 {a} 与 {b}："},
     "images.positions_title": {
-        "en": "Learned positions: the map at (row, col) is how alike that patch's position embedding is to each other's",
-        "zh": "学到的位置：位于（行，列）的小图表示该图块的位置嵌入与其他每个位置的相似程度",
+        "en": "Learned positions: how alike each patch's position is to every other",
+        "zh": "学到的位置：每个图块的位置与其他位置有多相似",
+    },
+    "images.positions_caption": {
+        "en": "The small map at (row, column) is that position's embedding compared (cosine) with every position's.",
+        "zh": "位于（行，列）的小图是该位置的嵌入与每个位置嵌入的余弦相似度。",
     },
     "images.shuffled": {"en": "The same patches, shuffled", "zh": "同样的图块，打乱顺序"},
     "images.shuffled_caption": {
@@ -116,8 +120,11 @@ TEXT = {
     "images.section_distance": {"en": "Attention distance", "zh": "注意力距离"},
     "images.section_ablation": {"en": "Head importance", "zh": "注意力头的重要性"},
     "images.section_steps": {"en": "One patch, step by step", "zh": "一个图块，逐步计算"},
-    "images.step_token": {
-        "en": "{token}: its pixels through the patch projection (a learned row for [CLS])",
-        "zh": "{token}：它的像素经过图块投影（[CLS] 则是学到的一行）",
+    "images.step_token": {"en": "{token}: pixels × projection", "zh": "{token}：像素 × 投影"},
+    "images.step_caption": {
+        "en": "A patch's row is its {p} × {p} × {c} pixels times the patch projection (a convolution with stride {p}); "
+        "[CLS]'s is a learned row. Adding the position row gives layer 0's input, the number the forward recorded.",
+        "zh": "图块的那一行是它的 {p} × {p} × {c} 个像素乘以图块投影（步长为 {p} 的卷积）；[CLS] 的是学到的一行。"
+        "再加上位置那一行，就是第 0 层的输入，也就是前向计算记录下的数值。",
     },
 }
