@@ -361,7 +361,9 @@ def fit_to_box(fig: go.Figure, width: int, height: int, *, tick_px: int = SLIDE_
     if fig.layout.title.text:  # clear of the top row's tick label, which reaches above the plot
         fig.layout.title.text = wrap_text(fig.layout.title.text, width - 20, font_px + 2)
         _title_above_plot(fig, gap=tick_px, size=font_px + 2, subtitle=False)  # wrapped lines of one size
-    if any(trace.showlegend is not False and trace.name for trace in fig.data):
+    if any(
+        getattr(trace, "showlegend", False) is not False and getattr(trace, "name", None) for trace in fig.data
+    ):  # (an image trace has no legend)
         fig.update_layout(legend=dict(font_size=tick_px, orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     for trace in fig.data:
         if "colorbar" in trace:

@@ -19,7 +19,19 @@ from attnviz.analysis.steps import online_softmax
 from attnviz.figures import attention as plots
 from attnviz.analysis.kernel_blocks import census_of_mask
 from attnviz.analysis.sinks import SinkExperiment
-from attnviz.figures import capture_views, dcmha, flow, heads, importance, kernel_blocks, seq2seq, sinks, steps, style
+from attnviz.figures import (
+    capture_views,
+    dcmha,
+    flow,
+    heads,
+    importance,
+    kernel_blocks,
+    patches,
+    seq2seq,
+    sinks,
+    steps,
+    style,
+)
 from notebooks import synthetic_capture
 
 
@@ -107,6 +119,7 @@ def _every_figure():
     stages = {k: np.stack([p] * 2) for k in ("raw", "composed", "probs", "pattern")}
     parts = {k: rng.normal(size=(2, 2)) for k in ("identity", "query", "key", "C")}
     capture = synthetic_capture(tokens)
+    picture = rng.integers(0, 256, (16, 16, 3)).astype(np.uint8)  # an image of 4 × 4 patches of 4 pixels
     masked = np.where(allowed[3], rng.normal(size=4), -np.inf)
     row = SimpleNamespace(masked=masked, probs=p[3], tokens=tokens, allowed=allowed[3], first=0, query=3)  # a Steps
     table = pd.DataFrame(
@@ -189,6 +202,11 @@ def _every_figure():
         "steps.probability_bars": lambda: steps.probability_bars(p[3], tokens, allowed=allowed[3], title="p"),
         "steps.projection_split": lambda: steps.projection_split(rng.normal(size=(8, 8)), head=1, d_head=4),
         "steps.vector_rows": lambda: steps.vector_rows(rng.normal(size=(2, 4)), ["x", "y"], title="v"),
+        "patches.patch_overlay": lambda: patches.patch_overlay(picture, rng.random((4, 4)), query=(1, 2), title="o"),
+        "patches.overlay_grid": lambda: patches.overlay_grid(picture, rng.random((2, 3, 4, 4)), selected=(1, 1)),
+        "patches.class_bars": lambda: patches.class_bars(np.full(4, 0.25), tokens, unmasked=np.full(4, 0.25)),
+        "patches.distance_figure": lambda: patches.distance_figure(rng.random((2, 3)) * 8, patch_pixels=4),
+        "patches.position_grid": lambda: patches.position_grid(rng.uniform(-1, 1, (3, 3, 3, 3))),
     }
 
 
