@@ -93,7 +93,10 @@ def images_page() -> None:
         st.caption(T("images.no_head", model=model.name))
     else:
         show_figure(figs.class_bars(probabilities, model.class_names, unmasked=unmasked, lang=lang), "image_classes")
-        st.caption(T("images.prediction_caption", masked=f" ({spec.describe(lang)})" if spec.takes_keys else ""))
+        if spec.takes_keys:
+            st.caption(T("images.prediction_caption", masked=f" ({spec.describe(lang)})"))
+        else:
+            st.caption(T("images.prediction_plain"))
 
     every = patches.on_patches(
         np.stack([capture.pattern(i)[:, query] for i in range(model.n_layers)]), model.patch_grid
@@ -106,14 +109,13 @@ def images_page() -> None:
         on_select=select_from_grid,
         selection_mode="points",
     )
-    rolled = patches.rollout_weights(capture, query)[layer]
-    show_figure(
-        figs.patch_overlay(
-            seen, rolled, title=T("images.rollout_title", query=tokens[query], layer=layer), query=at, lang=lang
-        ),
-        "image_rollout",
-    )
-    distance_section(capture, model, lang)
+    rollout, distance = columns([1, 1])
+    with rollout:
+        rolled = patches.rollout_weights(capture, query)[layer]
+        title = T("images.rollout_title", query=tokens[query], layer=layer)
+        show_figure(figs.patch_overlay(seen, rolled, title=title, query=at, lang=lang), "image_rollout")
+    with distance:
+        distance_section(capture, model, lang)
     ablation_section(name, model, digest, picture, spec, probabilities, lang)
     steps_section(model, capture, picture, layer, head, query, lang)
     positions_section(name, model, digest, seen, spec, lang)

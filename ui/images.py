@@ -155,7 +155,6 @@ def distance_section(capture, model, lang: str) -> None:
 
     from .figures import show_figure
 
-    st.header(T("images.section_distance"))
     pixels = model.image_size // model.patch_grid[2]
     distance = patches.attention_distance(capture, pixels)
     show_figure(

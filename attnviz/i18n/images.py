@@ -53,6 +53,10 @@ TEXT = {
         "en": "The likeliest classes under the mask{masked}; the grey bars are the same classes without it.",
         "zh": "加上掩码后最可能的类别{masked}；灰色条是去掉掩码时同样类别的概率。",
     },
+    "images.prediction_plain": {
+        "en": "The five likeliest classes, as the model's classifier reads [CLS] after the last layer.",
+        "zh": "最可能的五个类别：模型的分类器在最后一层之后读取 [CLS] 得出。",
+    },
     "images.no_head": {
         "en": "{model} has no classification head: it gives patch features, not classes",
         "zh": "{model} 没有分类头：它输出图块特征，而不是类别",
@@ -117,7 +121,6 @@ TEXT = {
     },
     "images.ablated": {"en": "with the heads off", "zh": "关闭这些头后"},
     "images.section_positions": {"en": "Positions", "zh": "位置"},
-    "images.section_distance": {"en": "Attention distance", "zh": "注意力距离"},
     "images.section_ablation": {"en": "Head importance", "zh": "注意力头的重要性"},
     "images.section_steps": {"en": "One patch, step by step", "zh": "一个图块，逐步计算"},
     "images.step_token": {"en": "{token}: pixels × projection", "zh": "{token}：像素 × 投影"},

@@ -76,7 +76,7 @@ def expected(vit_folder, shelf, name: str, spec: MaskSpec):
 
 
 def test_a_student_looks_masks_changes_image_and_query_and_comes_back(page, vit_folder):
-    at = open_page()
+    at = open_page(img_model=str(vit_folder))
     assert not at.exception and not at.error
     grid = (1, 4, 4)
     cap = expected(vit_folder, page, "cat.png", MaskSpec(grid=grid))
@@ -110,8 +110,8 @@ def test_a_student_looks_masks_changes_image_and_query_and_comes_back(page, vit_
     assert len(by_key(at, "image_classes")["data"]) == 1 and not at.exception
 
 
-def test_a_link_can_only_name_images_of_the_gallery(page):
-    at = open_page(image="../../../etc/passwd", img_query="<script>", img_layer="99")
+def test_a_link_can_only_name_images_of_the_gallery(page, vit_folder):
+    at = open_page(image="../../../etc/passwd", img_query="<script>", img_layer="99", img_model=str(vit_folder))
     assert not at.exception and not at.error
     assert gallery_box(at).value == "Cat (test image #0)" and at.selectbox(key="img_query").value == "[CLS]"
     assert at.slider(key="img_layer").value == 0  # out of the range a link may name: the default
@@ -127,7 +127,7 @@ def test_no_vision_model_offered_says_so(monkeypatch, tmp_path):
 
 
 def test_the_sections_below_show_the_forwards_numbers(page, vit_folder):
-    at = open_page()
+    at = open_page(img_model=str(vit_folder))
     cap = expected(vit_folder, page, "cat.png", MaskSpec(grid=(1, 4, 4)))
     distance = by_key(at, "image_distance")
     np.testing.assert_allclose(
@@ -146,3 +146,26 @@ def test_the_sections_below_show_the_forwards_numbers(page, vit_folder):
     ablated = patches.ablated_probabilities(model, picture, MaskSpec(grid=(1, 4, 4)), [(1, 0), (1, 3)])
     np.testing.assert_allclose(np.sort(array(bars["data"][1]["x"])), np.sort(ablated)[-5:], atol=1e-6)
     assert not at.exception and not at.error
+
+
+def test_the_shipped_model_and_gallery_open_by_default_and_a_link_cannot_name_another_model():
+    gallery_module.gallery.cache_clear()
+    at = open_page(img_model="/etc")
+    assert not at.exception and not at.error
+    assert at.selectbox(key="img_model").value == "vit-fashion"  # a path no one offered: the shipped model
+    bars = by_key(at, "image_classes")
+    assert set(bars["data"][0]["y"]) <= {
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    }
+    assert gallery_box(at).value.startswith("Ankle boot")
+    overlay = by_key(at, "image_overlay")
+    assert array(overlay["data"][1]["z"]).shape == (7, 7)  # 28 x 28 pixels in 4 x 4 patches
