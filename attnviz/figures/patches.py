@@ -19,6 +19,7 @@ from .style import DIVERGING, SEQUENTIAL, colorbar, colorscale, finish
 
 OVERLAY_OPACITY = 0.85  # the most a patch's colour covers the image (at the largest weight drawn)
 HIGHLIGHT = "#e65000"  # the chosen patch (the query), as the selected head is framed elsewhere
+HIDDEN = "rgba(150,150,150,0.75)"  # a patch the mask hides: a mid grey that reads on dark and on light images
 
 
 def _sample(scale: list, values: np.ndarray) -> np.ndarray:
@@ -80,7 +81,7 @@ def patch_overlay(
                     y0=r * px - 0.5,
                     y1=(r + 1) * px - 0.5,
                     line=dict(width=0),
-                    fillcolor="rgba(90,90,90,0.55)",
+                    fillcolor=HIDDEN,
                 )
             )
     if query is not None:

@@ -16,6 +16,7 @@ import attnviz.gallery as gallery_module
 from apptest_utils import array
 from attnviz.analysis import patches
 from attnviz.capture import run_capture
+from attnviz.figures import patches as figs
 from attnviz.masks import MaskSpec
 from attnviz.models import load_model
 from tiny_vision import build_vision
@@ -100,7 +101,7 @@ def test_a_student_looks_masks_changes_image_and_query_and_comes_back(page, vit_
     weights = patches.query_weights(owl, 1, 1 + 4 + 2)[0]
     np.testing.assert_allclose(array(overlay["data"][1]["z"]), weights, atol=1e-6)
     assert (weights[3] == 0).all()  # row 3 is two rows away from (1, 2): hidden by the window
-    hidden = [s for s in overlay["layout"]["shapes"] if "rgba(90,90,90" in str(s.get("fillcolor"))]
+    hidden = [s for s in overlay["layout"]["shapes"] if s.get("fillcolor") == figs.HIDDEN]
     assert len(hidden) == 16 - 9  # the patches outside the 3 x 3 neighbourhood, hatched
 
     at.radio(key="lang").set_value("zh").run()
