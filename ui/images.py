@@ -138,6 +138,7 @@ def positions_section(name: str, model, digest: str, seen: np.ndarray, spec: Mas
     with grid:
         show_figure(figs.position_grid(similarity, title=T("images.positions_title"), lang=lang), "image_positions")
         st.caption(T("images.positions_caption"))
+        st.caption(T("images.positions_measured", **patches.similarity_by_relation(similarity)))
     shuffled, _ = patches.shuffle_patches(seen, rows, cols, seed=0)
     capture, _ = image_capture(name, model, digest + ":shuffled", Image.fromarray(shuffled), spec)
     probabilities = patches.class_probabilities(capture)

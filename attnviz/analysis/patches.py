@@ -90,6 +90,25 @@ def position_similarity(table: np.ndarray, grid: tuple[int, int, int]) -> np.nda
     return (unit @ unit.T).reshape(rows, cols, rows, cols)
 
 
+def similarity_by_relation(similarity: np.ndarray) -> dict[str, float]:
+    """The mean of :func:`position_similarity` over pairs of distinct positions by how they relate: ``neighbours``
+    (one step apart, diagonals included), the same ``row`` or ``column`` further apart, and ``others``: how much of
+    the grid a model's positions learned, in four numbers."""
+    rows, cols = similarity.shape[:2]
+    r, c = np.divmod(np.arange(rows * cols), cols)
+    flat = similarity.reshape(rows * cols, rows * cols)
+    dr, dc = np.abs(r[:, None] - r[None]), np.abs(c[:, None] - c[None])
+    distinct = (dr + dc) > 0
+    neighbours = distinct & (np.maximum(dr, dc) == 1)
+    row = distinct & ~neighbours & (dr == 0)
+    column = distinct & ~neighbours & (dc == 0)
+    others = distinct & ~neighbours & ~row & ~column
+    return {
+        name: float(flat[where].mean()) if where.any() else float("nan")
+        for name, where in (("neighbours", neighbours), ("row", row), ("column", column), ("others", others))
+    }
+
+
 def shuffle_patches(picture: np.ndarray, rows: int, cols: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``picture`` (S, S, C) with its rows × cols patches moved to random places (the same content, another order):
     (the shuffled picture, ``order`` where patch i of the result is patch ``order[i]`` of the original)."""

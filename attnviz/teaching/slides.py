@@ -277,7 +277,10 @@ def _image_view(slide: Slide, model: AttentionModel, capture, lang: str) -> Slid
         table = model.embedding_parts(np.arange(model.max_tokens))["position"]
         similarity = patches.position_similarity(table, model.patch_grid)
         title = translate("images.positions_title", lang)
-        return SlideView([figs.position_grid(similarity, title=title, lang=lang)], aspect=ASPECT["image_positions"])
+        note = translate("images.positions_measured", lang, **patches.similarity_by_relation(similarity))
+        return SlideView(
+            [figs.position_grid(similarity, title=title, lang=lang)], [note], aspect=ASPECT["image_positions"]
+        )
     picture = slide_image(slide)
     spec = slide_image_spec(slide, model)
     (cap,) = capture(model, (picture,), spec)

@@ -160,3 +160,18 @@ def test_switching_heads_off_equals_zeroing_them_in_transformers_own_model(vit):
         > 1e-6
     )
     assert clean is not None
+
+
+def test_similarity_by_relation_averages_the_right_pairs():
+    rows = cols = 3
+    similarity = np.zeros((3, 3, 3, 3))
+    similarity[0, 0, 0, 1] = similarity[0, 1, 0, 0] = 1.0  # neighbours
+    similarity[0, 0, 0, 2] = 0.5  # the same row, two apart
+    similarity[0, 0, 2, 0] = 0.25  # the same column, two apart
+    similarity[0, 0, 2, 1] = -1.0  # other
+    summary = patches.similarity_by_relation(similarity)
+    # 9 positions: ordered pairs one king's step apart 40, same row two apart 6, same column 6, others 20 (72 in all)
+    assert summary["neighbours"] == pytest.approx(2 / 40)
+    assert summary["row"] == pytest.approx(0.5 / 6) and summary["column"] == pytest.approx(0.25 / 6)
+    assert summary["others"] == pytest.approx(-1 / 20)
+    assert rows * cols == 9

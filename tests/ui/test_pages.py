@@ -256,7 +256,7 @@ def presenter(params: dict) -> AppTest:
     return at.run()
 
 
-@pytest.mark.parametrize("lesson", ["1_multihead", "2_masks", "3_positions", "4_dcmha"])
+@pytest.mark.parametrize("lesson", ["1_multihead", "2_masks", "3_positions", "4_dcmha", "6_images"])
 def test_presenter_steps_through_every_slide_of_each_lesson(lesson):
     from attnviz.teaching.lessons import load_lesson, shipped_lessons
 
