@@ -77,10 +77,13 @@ def picked_image():
     if names and state["image"] not in images:
         state["image"] = names[0]
     pick, upload = st.columns(2)
+    uploading = state.get(UPLOAD) is not None  # an upload, while it is there, is the image shown
     if names:  # shown by class and test index; the state (and the link) keep the file name
         labels = [T("images.gallery_item", name=images[name].label, index=images[name].index) for name in names]
-        shown = pick.selectbox(T("images.gallery"), labels, index=names.index(state["image"]))
+        shown = pick.selectbox(T("images.gallery"), labels, index=names.index(state["image"]), disabled=uploading)
         state["image"] = names[labels.index(shown)]
+        if uploading:
+            pick.caption(T("images.gallery_after_upload"))
     # The server's upload limit (1 MB for a class: .streamlit/config.toml) or read_image's, whichever is smaller.
     limit = min(int(st.get_option("server.maxUploadSize")), MAX_IMAGE_BYTES // (1024 * 1024))
     upload.file_uploader(

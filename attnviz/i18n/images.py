@@ -21,6 +21,10 @@ TEXT = {
         "en": "…or your own (PNG or JPEG, at most {limit} MB)",
         "zh": "……或你自己的（PNG 或 JPEG，最多 {limit} MB）",
     },
+    "images.gallery_after_upload": {
+        "en": "Your image is shown; remove it (×) to come back to the gallery.",
+        "zh": "正在显示你的图像；删除它（×）即可回到图库。",
+    },
     "images.uploaded": {"en": "your image", "zh": "你的图像"},
     "images.gallery_item": {"en": "{name} (test image #{index})", "zh": "{name}（测试图像 #{index}）"},
     "images.masks": {"en": "Masks on the patch grid", "zh": "图块网格上的掩码"},
