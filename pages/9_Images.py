@@ -114,6 +114,7 @@ def images_page() -> None:
         rolled = patches.rollout_weights(capture, query)[layer]
         title = T("images.rollout_title", query=tokens[query], layer=layer)
         show_figure(figs.patch_overlay(seen, rolled, title=title, query=at, lang=lang), "image_rollout")
+        st.caption(T("images.rollout_caption"))
     with distance:
         distance_section(capture, model, lang)
     ablation_section(name, model, digest, picture, spec, probabilities, lang)

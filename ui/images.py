@@ -165,6 +165,7 @@ def distance_section(capture, model, lang: str) -> None:
         figs.distance_figure(distance, patch_pixels=pixels, title=T("images.distance_title"), lang=lang),
         "image_distance",
     )
+    st.caption(T("images.distance_caption"))
 
 
 def ablation_section(name: str, model, digest: str, picture, spec: MaskSpec, probabilities, lang: str) -> None:

@@ -82,8 +82,13 @@ TEXT = {
         "zh": "{query} 在每一层（行）每个头（列）的注意力；点击选择",
     },
     "images.rollout_title": {
-        "en": "Attention rollout from {query} after layer {layer} (heads averaged, half the residual)",
-        "zh": "从 {query} 出发、到第 {layer} 层为止的注意力展开（各头平均，残差占一半）",
+        "en": "Rollout from {query} to layer {layer}",
+        "zh": "从 {query} 到第 {layer} 层的注意力展开",
+    },
+    "images.rollout_caption": {
+        "en": "Attention rollout (Abnar & Zuidema, 2020): each layer's heads averaged with half the residual, "
+        "multiplied through the layers.",
+        "zh": "注意力展开（Abnar 与 Zuidema，2020）：每层各头取平均并加上一半残差，再逐层相乘。",
     },
     "images.overlay_bar": {"en": "weight (0 – largest here)", "zh": "权重（0 到此图最大值）"},
     "images.patch_hover": {"en": "patch ({row},{col}):", "zh": "图块 ({row},{col})："},
@@ -97,15 +102,17 @@ TEXT = {
     "images.distance_hover": {"en": "layer {layer}, head {head}:", "zh": "第 {layer} 层第 {head} 个头："},
     "images.depth": {"en": "layer (depth)", "zh": "层（深度）"},
     "images.distance_axis": {"en": "mean attention distance (pixels)", "zh": "平均注意力距离（像素）"},
-    "images.distance_title": {
-        "en": "How far each head looks on this image (each point a head; dotted: one patch)",
-        "zh": "每个头在这张图像上看多远（每个点是一个头；虚线：一个图块的宽度）",
+    "images.distance_title": {"en": "How far each head looks", "zh": "每个头看多远"},
+    "images.distance_caption": {
+        "en": "Each point is a head: the mean distance, in pixels, between a patch and the patches it attends to "
+        "(the ViT paper's figure 7), on this image. Dotted: one patch.",
+        "zh": "每个点是一个头：图块与它所关注图块之间的平均距离（像素，ViT 论文的图 7），在这张图像上测得。虚线：一个图块的宽度。",
     },
     "images.cosine": {"en": "cosine similarity", "zh": "余弦相似度"},
     "images.position_hover": {"en": "position {a} and {b}:", "zh": "位置 {a} 与 {b}："},
     "images.positions_title": {
-        "en": "Learned positions: how alike each patch's position is to every other",
-        "zh": "学到的位置：每个图块的位置与其他位置有多相似",
+        "en": "Learned positions compared (cosine)",
+        "zh": "学到的位置两两比较（余弦）",
     },
     "images.positions_measured": {
         "en": "Measured on this model: neighbouring positions {neighbours:.2f} on average, the same row further away "
