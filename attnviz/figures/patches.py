@@ -70,32 +70,16 @@ def patch_overlay(
         + " %{z:.4f}<extra></extra>",
     )
     fig = go.Figure([go.Image(z=picture, hoverinfo="skip"), heat])
-    shapes = []
-    if allowed is not None:
-        for r, c in zip(*np.nonzero(~np.asarray(allowed, bool))):
-            shapes.append(
-                dict(
-                    type="rect",
-                    x0=c * px - 0.5,
-                    x1=(c + 1) * px - 0.5,
-                    y0=r * px - 0.5,
-                    y1=(r + 1) * px - 0.5,
-                    line=dict(width=0),
-                    fillcolor=HIDDEN,
-                )
-            )
-    if query is not None:
-        r, c = query
-        shapes.append(
-            dict(
-                type="rect",
-                x0=c * px - 0.5,
-                x1=(c + 1) * px - 0.5,
-                y0=r * px - 0.5,
-                y1=(r + 1) * px - 0.5,
-                line=dict(color=HIGHLIGHT, width=3),
-            )
+
+    def cell(r: int, c: int, **style) -> dict:  # patch (r, c) as a rectangle in the image's pixels
+        return dict(
+            type="rect", x0=c * px - 0.5, x1=(c + 1) * px - 0.5, y0=r * px - 0.5, y1=(r + 1) * px - 0.5, **style
         )
+
+    hidden = [] if allowed is None else list(zip(*np.nonzero(~np.asarray(allowed, bool))))
+    shapes = [cell(r, c, line=dict(width=0), fillcolor=HIDDEN) for r, c in hidden]
+    if query is not None:
+        shapes.append(cell(*query, line=dict(color=HIGHLIGHT, width=3)))
     fig.update_layout(
         title=dict(text=title),
         height=height,

@@ -94,6 +94,19 @@ def default_config(model_type: str):
         return None
 
 
+def require_interface(model_type: str | None) -> str:
+    """``model_type`` when transformers knows the family and its code calls the attention interface; else the
+    one-line refusal (no model type, an unknown family, a family that routes around the interface)."""
+    if not model_type:
+        raise UnsupportedModel("model.no_model_type")
+    uses = uses_attention_interface(model_type)
+    if uses is None:
+        raise UnsupportedModel("model.unknown_family", family=model_type)
+    if not uses:
+        raise UnsupportedModel("model.no_interface", family=model_type)
+    return model_type
+
+
 def family_of(model_type: str | None) -> Family:
     """The family's class and kind, or :class:`UnsupportedModel` with the one-line reason.
 
@@ -107,13 +120,7 @@ def family_of(model_type: str | None) -> Family:
         MODEL_MAPPING_NAMES,
     )
 
-    if not model_type:
-        raise UnsupportedModel("model.no_model_type")
-    uses = uses_attention_interface(model_type)
-    if uses is None:
-        raise UnsupportedModel("model.unknown_family", family=model_type)
-    if not uses:
-        raise UnsupportedModel("model.no_interface", family=model_type)
+    model_type = require_interface(model_type)
     config = default_config(model_type)
     # Sub-configs that are models of their own (a vision tower, an audio encoder, a text config); a family's
     # groups of settings (DBRX's attn_config) have no model type of their own and are not parts.

@@ -30,7 +30,7 @@ from ..masks import MaskSpec
 from .base import Encoding, FolderFormat, Kind, Notice, mask_notices, model_type
 from .hf import HFAttentionModel
 from .hf_attention import load_folder_weights
-from .hf_families import Family, UnsupportedModel, uses_attention_interface
+from .hf_families import Family, UnsupportedModel, require_interface
 
 MAX_IMAGE_SIDE = 8192  # an image decoded larger than this is refused before it reaches the processor (ui.uploads)
 
@@ -68,14 +68,7 @@ def vision_family(config: dict) -> Family:
         MODEL_MAPPING_NAMES,
     )
 
-    family = model_type(config)
-    if family is None:
-        raise UnsupportedModel("model.no_model_type")
-    uses = uses_attention_interface(family)
-    if uses is None:
-        raise UnsupportedModel("model.unknown_family", family=family)
-    if not uses:
-        raise UnsupportedModel("model.no_interface", family=family)
+    family = require_interface(model_type(config))
     if not isinstance(config.get("num_hidden_layers"), int):  # Swin's stages, Hiera's: not one stack of blocks
         raise UnsupportedModel("model.not_plain_vit", family=family)
     classifiers = MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES.get(family, ())

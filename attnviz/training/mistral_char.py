@@ -27,7 +27,6 @@ each read after ``<s>``; every held-out character is predicted exactly once; mea
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import Counter
@@ -37,7 +36,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .schedule import adamw, lr_at, take_step
+from .schedule import adamw, lr_at, save_hf_folder, take_step
 
 UNK, PAD, BOS, EOS = "<unk>", "<pad>", "<s>", "</s>"
 SPECIAL_TOKENS = [UNK, PAD, BOS, EOS]  # ids 0..3
@@ -257,17 +256,7 @@ def greedy(model, tokenizer, prompt: str, n_chars: int = 200) -> str:
 def save_folder(model, tokenizer, out_dir, log_info: dict | None = None) -> Path:
     """The Hugging Face folder: config.json, model.safetensors (transformers 5 writes safetensors only),
     generation_config.json, tokenizer.json, tokenizer_config.json, and train_log.json when given."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    if any(out.glob("*.bin")) or not (out / "model.safetensors").exists():  # never pickled weights
-        raise RuntimeError(f"{out}: expected model.safetensors only")
-    if log_info is not None:
-        with open(out / "train_log.json", "w", encoding="utf-8") as f:
-            json.dump(log_info, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-    return out
+    return save_hf_folder(model, tokenizer, out_dir, log_info)
 
 
 def settings_dict(s) -> dict:

@@ -1,8 +1,11 @@
-"""What the training loops here share: the optimiser set-up, the learning-rate schedule and one optimiser step."""
+"""What the training loops here share: the optimiser set-up, the learning-rate schedule, one optimiser step, and
+writing a trained model's Hugging Face folder."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import torch
 
@@ -42,3 +45,20 @@ def adamw(model: torch.nn.Module, s) -> torch.optim.Optimizer:
         lr=s.lr,
         betas=(0.9, 0.95),
     )
+
+
+def save_hf_folder(model, preprocessor, out_dir, log_info: dict | None = None) -> Path:
+    """A Hugging Face folder: config.json, model.safetensors (transformers 5 writes safetensors only), what
+    ``preprocessor`` saves (a tokenizer's files, an image processor's preprocessor_config.json), and train_log.json
+    when given. Refuses a folder that ends up with pickled weights or without the safetensors file."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    preprocessor.save_pretrained(out)
+    if any(out.glob("*.bin")) or not (out / "model.safetensors").exists():  # never pickled weights
+        raise RuntimeError(f"{out}: expected model.safetensors only")
+    if log_info is not None:
+        with open(out / "train_log.json", "w", encoding="utf-8") as f:
+            json.dump(log_info, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+    return out

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .schedule import adamw, lr_at, take_step
+from .schedule import adamw, lr_at, save_hf_folder, take_step
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 CLASS_NAMES = [
@@ -327,17 +327,7 @@ def save_folder(model, out_dir, processor=None, log_info: dict | None = None) ->
     """The Hugging Face folder: config.json, model.safetensors (transformers 5 writes safetensors only),
     preprocessor_config.json (the ViTImageProcessor; ``make_processor()`` when not given), and train_log.json
     when given."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    (processor if processor is not None else make_processor()).save_pretrained(out)
-    if any(out.glob("*.bin")) or not (out / "model.safetensors").exists():  # never pickled weights
-        raise RuntimeError(f"{out}: expected model.safetensors only")
-    if log_info is not None:
-        with open(out / "train_log.json", "w", encoding="utf-8") as f:
-            json.dump(log_info, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-    return out
+    return save_hf_folder(model, processor if processor is not None else make_processor(), out_dir, log_info)
 
 
 def settings_dict(s) -> dict:
