@@ -1,6 +1,5 @@
 """Attention over image patches: a vision transformer's heads over the picture it read (issue 24)."""
 
-import numpy as np
 import streamlit as st
 
 from attnviz.analysis import patches
@@ -98,9 +97,7 @@ def images_page() -> None:
         else:
             st.caption(T("images.prediction_plain"))
 
-    every = patches.on_patches(
-        np.stack([capture.pattern(i)[:, query] for i in range(model.n_layers)]), model.patch_grid
-    )
+    every = patches.query_weights_by_layer(capture, query)
     show_figure(
         figs.overlay_grid(
             seen, every, title=T("images.grid_title", query=tokens[query]), selected=(layer, head), lang=lang

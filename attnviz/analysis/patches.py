@@ -37,6 +37,11 @@ def query_weights(capture, layer: int, query: int) -> np.ndarray:
     return on_patches(capture.pattern(layer)[:, query], grid_of(capture))
 
 
+def query_weights_by_layer(capture, query: int) -> np.ndarray:
+    """(layers, heads, rows, cols): :func:`query_weights` in every layer (the layer × head grid of overlays)."""
+    return np.stack([query_weights(capture, layer, query) for layer in range(capture.n_layers)])
+
+
 def own_token_weights(capture, layer: int, query: int) -> np.ndarray:
     """(heads, first): the weight query ``query`` puts on the model's own tokens ([CLS], registers): what the patch
     overlay does not show."""

@@ -32,8 +32,6 @@ from .hf import HFAttentionModel
 from .hf_attention import load_folder_weights
 from .hf_families import Family, UnsupportedModel, require_interface
 
-MAX_IMAGE_SIDE = 8192  # an image decoded larger than this is refused before it reaches the processor (ui.uploads)
-
 
 def _side(value: Any) -> int | None:
     """An image or patch size from a config: an int, or a square (h, w) pair."""
@@ -190,12 +188,6 @@ class HFVisionModel(HFAttentionModel):
     @property
     def _dtype(self) -> torch.dtype:
         return next(self.hf.parameters()).dtype
-
-    def spec_for(self, spec: MaskSpec) -> MaskSpec:
-        """``spec`` on this model's patch grid (what a 2-D rule reads)."""
-        from dataclasses import replace
-
-        return spec if spec.grid == self.patch_grid else replace(spec, grid=self.patch_grid)
 
     def notices(self, text: str, spec: MaskSpec) -> list[Notice]:
         return mask_notices(self, spec)

@@ -294,9 +294,7 @@ def _image_view(slide: Slide, model: AttentionModel, capture, lang: str) -> Slid
     token = cap.tokens[query]
     at = divmod(query - first, cols) if query >= first else None
     if slide.view == "image_grid":
-        every = patches.on_patches(
-            np.stack([cap.pattern(i)[:, query] for i in range(model.n_layers)]), model.patch_grid
-        )
+        every = patches.query_weights_by_layer(cap, query)
         title = translate("images.grid_title", lang, query=token)
         return SlideView(
             [figs.overlay_grid(seen, every, title=title, selected=(slide.layer, slide.head), lang=lang)],
